@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): native JSON under /v1."""

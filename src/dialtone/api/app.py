@@ -1,0 +1,36 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+import dialtone
+from dialtone.api import errors
+from dialtone.api.deps import SessionDep
+from dialtone.api.v1 import calls, numbers
+from dialtone.settings import Settings
+
+
+def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
+    """The API over ``sessions``; OpenAPI at ``/openapi.json``, docs at ``/docs``."""
+    app = FastAPI(
+        title="dialtone",
+        version=dialtone.__version__,
+        description="Phone numbers, calls and call records. Every error is "
+        '`{"code", "message"}` plus `rule` (a TERMS.md rule ID) where a term applies.',
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    errors.install(app)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(session: SessionDep) -> dict[str, str]:
+        """Liveness and database reachability (no authentication)."""
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "version": dialtone.__version__}
+
+    app.include_router(numbers.router)
+    app.include_router(calls.router)
+    return app

@@ -1,0 +1,45 @@
+"""Request-scoped dependencies: a database session and the caller's account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from dialtone.services import accounts
+from dialtone.settings import Settings
+from dialtone.store.models import Account
+
+bearer = HTTPBearer(auto_error=False, description="An account API key: `Bearer dt_…`.")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the handler returns without error."""
+    factory = request.app.state.sessions
+    with factory() as session, session.begin():
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    """The running platform's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def current_account(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Account:
+    """The account whose API key authorises this request (401 otherwise)."""
+    key = credentials.credentials if credentials is not None else None
+    return accounts.authenticate(session, key)
+
+
+AccountDep = Annotated[Account, Depends(current_account)]

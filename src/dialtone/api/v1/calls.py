@@ -1,0 +1,95 @@
+"""``/v1/calls``: call detail records and recordings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from dialtone.api.deps import AccountDep, SessionDep
+from dialtone.core.errors import NotFound
+from dialtone.services import calls
+from dialtone.store.models import CallRecord
+
+router = APIRouter(prefix="/v1/calls", tags=["calls"])
+
+
+class CallOut(BaseModel):
+    id: str
+    account_id: str
+    direction: str
+    from_: str = Field(alias="from", serialization_alias="from")
+    to: str
+    status: str = Field(description="completed, no-answer, busy, failed or canceled.")
+    hangup_cause: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    duration: Decimal = Field(description="Exact seconds from answer to end (ms precision).")
+    billed_seconds: int = Field(description="Duration rounded by the increment (TERMS B2).")
+    billing_increment: str
+    sip_call_id: str
+    recording_url: str | None
+
+    model_config = {"populate_by_name": True}
+
+    @classmethod
+    def of(cls, row: CallRecord) -> CallOut:
+        return cls(
+            id=row.id,
+            account_id=row.account_id,
+            direction=row.direction,
+            from_=row.from_number,
+            to=row.to_number,
+            status=row.status,
+            hangup_cause=row.hangup_cause,
+            started_at=row.started_at,
+            answered_at=row.answered_at,
+            ended_at=row.ended_at,
+            duration=row.duration,
+            billed_seconds=row.billed_seconds,
+            billing_increment=row.billing_increment,
+            sip_call_id=row.sip_call_id,
+            recording_url=f"/v1/calls/{row.id}/recording" if row.recording_path else None,
+        )
+
+
+class CallPage(BaseModel):
+    calls: list[CallOut]
+    next_cursor: str | None = Field(description="Pass as ?before= for the next page.")
+
+
+@router.get("", response_model=CallPage, response_model_by_alias=True)
+def list_calls(
+    account: AccountDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    before: Annotated[str | None, Query(description="Cursor from the previous page.")] = None,
+) -> CallPage:
+    """The account's calls, newest first."""
+    rows, cursor = calls.list_calls(session, account.id, limit=limit, before=before)
+    return CallPage(calls=[CallOut.of(r) for r in rows], next_cursor=cursor)
+
+
+@router.get("/{call_id}", response_model=CallOut, response_model_by_alias=True)
+def get_call(call_id: str, account: AccountDep, session: SessionDep) -> CallOut:
+    """One call."""
+    return CallOut.of(calls.get_call(session, account.id, call_id))
+
+
+@router.get(
+    "/{call_id}/recording",
+    response_class=FileResponse,
+    responses={200: {"content": {"audio/wav": {}}}},
+)
+def get_recording(call_id: str, account: AccountDep, session: SessionDep) -> FileResponse:
+    """The caller's audio as a WAV file."""
+    row = calls.get_call(session, account.id, call_id)
+    if not row.recording_path or not Path(row.recording_path).is_file():
+        raise NotFound("recording.not_found", f"Call {call_id} has no recording.")
+    return FileResponse(row.recording_path, media_type="audio/wav", filename=f"{row.id}.wav")

@@ -1,0 +1,1 @@
+"""Pure rating arithmetic over Decimal: increments, tariffs, buckets (TERMS section B)."""

@@ -1,0 +1,437 @@
+"""The call handler: the SIP transaction user that answers calls to held numbers.
+
+It answers an INVITE to a number an account holds (100, 180, 200 with SDP), plays the
+number's greeting, records the caller, and on BYE commits the CDR *before* answering 200
+(a crash never loses an acknowledged call). OPTIONS gets 200; a number nobody holds 404;
+a CANCEL before the answer 487; a call longer than the limit ends with our own BYE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import secrets
+import struct
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.services import calls as call_service
+from dialtone.services import numbers as number_service
+from dialtone.services.greetings import default_greeting_path, load_greeting
+from dialtone.services.ids import new_id
+from dialtone.sip.dialog import Dialog
+from dialtone.sip.endpoint import (
+    AckReceived,
+    CancelReceived,
+    MessageRejected,
+    Output,
+    RequestReceived,
+    SipEndpoint,
+)
+from dialtone.sip.errors import SipParseError
+from dialtone.sip.message import Request, Response, make_response
+from dialtone.sip.sdp import (
+    NegotiatedAudio,
+    NoAcceptableMedia,
+    SessionDescription,
+    answer_offer,
+)
+from dialtone.sip.transaction import (
+    InviteServerTransaction,
+    ResponseReceived,
+    ServerTransaction,
+    TransactionTimedOut,
+)
+from dialtone.store.db import transaction
+
+from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
+
+log = logging.getLogger("dialtone.calls")
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class CallConfig:
+    """What the call handler needs from the settings."""
+
+    advertised_host: str
+    rtp_host: str
+    recordings_dir: Path
+    greetings_dir: Path
+    codecs: tuple[str, ...] = ("PCMA", "PCMU")
+    ring_seconds: float = 0.5
+    max_call_seconds: float = 3600.0
+
+
+@dataclass(slots=True)
+class Call:
+    """One call the platform is answering or has answered."""
+
+    invite: Request
+    transaction: InviteServerTransaction
+    source: tuple[str, int]
+    account_id: str
+    to_number: str
+    from_number: str
+    local_tag: str
+    started_at: datetime
+    record_id: str
+    greeting_path: Path
+    answered_at: datetime | None = None
+    dialog: Dialog | None = None
+    media: RtpSession | None = None
+    recording_path: Path | None = None
+    ended: bool = False
+    tasks: list[asyncio.TimerHandle] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(Call-ID, our tag): how in-dialog requests find the call."""
+        return (self.invite.call_id, self.local_tag)
+
+
+def _beep(seconds: float = 0.25, hz: float = 440.0) -> bytes:
+    """A short tone after the greeting: "recording starts now"."""
+    n = int(8000 * seconds)
+    return b"".join(
+        struct.pack("<h", int(6000 * math.sin(2 * math.pi * hz * i / 8000))) for i in range(n)
+    )
+
+
+BEEP = _beep()
+
+
+class CallHandler:
+    """Reacts to endpoint events; everything that touches the database runs on ``db``."""
+
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        *,
+        send: Callable[[list[Output]], None],
+        sessions: sessionmaker[Session],
+        config: CallConfig,
+        rtp_ports: RtpPortPool,
+        db: ThreadPoolExecutor,
+        wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.endpoint = endpoint
+        self._send = send
+        self.sessions = sessions
+        self.config = config
+        self.rtp_ports = rtp_ports
+        self.db = db
+        self.now = wallclock
+        self.calls: dict[tuple[str, str], Call] = {}
+        self._by_invite: dict[int, Call] = {}
+        self.background: set[asyncio.Task[None]] = set()
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    async def _in_db(self, fn: Callable[[], T]) -> T:
+        return await self.loop.run_in_executor(self.db, fn)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = self.loop.create_task(coro)  # type: ignore[arg-type]
+        self.background.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("call task failed", exc_info=task.exception())
+
+    def _respond(self, tx: ServerTransaction, response: Response) -> None:
+        try:
+            self._send(self.endpoint.respond(tx, response, self.loop.time()))
+        except ValueError as exc:
+            # The transaction was answered already (e.g. CANCEL raced with the 200).
+            log.debug("response not sent: %s", exc)
+
+    # -- events -----------------------------------------------------------------------
+
+    def handle(self, event: Output) -> None:
+        """Dispatch one endpoint event."""
+        if isinstance(event, RequestReceived):
+            self._on_request(event)
+        elif isinstance(event, AckReceived):
+            self._on_ack(event)
+        elif isinstance(event, CancelReceived):
+            self._on_cancel(event)
+        elif isinstance(event, TransactionTimedOut):
+            self._on_timeout(event)
+        elif isinstance(event, MessageRejected):
+            log.info(
+                "SIP message from %s:%d rejected (%s): %s",
+                event.source[0],
+                event.source[1],
+                event.status or "dropped",
+                event.reason,
+            )
+        elif isinstance(event, ResponseReceived):
+            log.debug("response %d to our %s", event.response.status, event.response.cseq.method)
+
+    def _on_request(self, event: RequestReceived) -> None:
+        request = event.request
+        method = request.method
+        if method == "OPTIONS":
+            allow = ("Allow", ", ".join(sorted(self.endpoint.policy.methods)))
+            accept = ("Accept", "application/sdp")
+            self._respond(
+                event.transaction, make_response(request, 200, extra_headers=(allow, accept))
+            )
+        elif method == "INVITE" and request.to.tag is None:
+            self._spawn(self._on_invite(event))
+        elif method == "BYE":
+            self._spawn(self._on_bye(event))
+        else:
+            # In-dialog INVITE (hold, codec change) is the call engine's work (issue 4).
+            call = self.calls.get((request.call_id, request.to.tag or ""))
+            status = 488 if call is not None and method == "INVITE" else 481
+            self._respond(event.transaction, make_response(request, status))
+
+    async def _on_invite(self, event: RequestReceived) -> None:
+        request = event.request
+        tx = event.transaction
+        assert isinstance(tx, InviteServerTransaction)
+        started = self.now()
+        dialed = request.uri.user
+        holder = await self._in_db(lambda: self._lookup(dialed))
+        if holder is None:
+            log.info("INVITE to %s: no account holds it -> 404", dialed)
+            self._respond(tx, make_response(request, 404, to_tag=self.endpoint.new_tag()))
+            return
+        if tx.last_response is not None and tx.last_response.status >= 200:
+            return  # canceled while the number was looked up
+        account_id, e164, greeting = holder
+        call = Call(
+            invite=request,
+            transaction=tx,
+            source=event.source,
+            account_id=account_id,
+            to_number=e164,
+            from_number=_caller(request),
+            local_tag=self.endpoint.new_tag(),
+            started_at=started,
+            record_id=new_id("CA"),
+            greeting_path=(self.config.greetings_dir / greeting)
+            if greeting
+            else default_greeting_path(),
+        )
+        self.calls[call.key] = call
+        self._by_invite[id(tx)] = call
+        try:
+            offer = SessionDescription.parse(request.body)
+            session_id = str(secrets.randbits(31))
+
+            def answer_for(port: int) -> tuple[SessionDescription, NegotiatedAudio]:
+                return answer_offer(
+                    offer,
+                    local_address=self.config.advertised_host,
+                    local_port=port,
+                    session_id=session_id,
+                    preference=self.config.codecs,
+                )
+
+            # Negotiate once with a placeholder port to refuse before a socket is opened.
+            _, audio = answer_for(9)
+        except (SipParseError, NoAcceptableMedia) as exc:
+            reason = getattr(exc, "reason", str(exc))
+            log.info("INVITE %s: no acceptable media (%s) -> 488", request.call_id, reason)
+            await self._fail(call, 488, f"488 {reason}"[:40])
+            return
+        call.recording_path = self.config.recordings_dir / account_id / f"{call.record_id}.wav"
+        try:
+            media = await open_rtp_session(
+                self.rtp_ports, self.config.rtp_host, audio, call.recording_path
+            )
+        except PortsExhausted:
+            log.warning("INVITE %s: RTP ports exhausted -> 503", request.call_id)
+            call.recording_path = None
+            await self._fail(call, 503, "rtp-ports-exhausted")
+            return
+        call.media = media
+        answer, audio = answer_for(media.local_port)
+        media.audio = audio
+        ringing = make_response(request, 180, to_tag=call.local_tag)
+        ringing.add_header("Contact", self._contact())
+        self._respond(tx, ringing)
+        await asyncio.sleep(self.config.ring_seconds)
+        if call.ended:
+            return  # canceled while ringing
+        ok = make_response(
+            request,
+            200,
+            to_tag=call.local_tag,
+            body=answer.serialize(),
+            content_type="application/sdp",
+            extra_headers=(
+                ("Contact", self._contact()),
+                ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"),
+            ),
+        )
+        call.answered_at = self.now()
+        call.dialog = Dialog.from_invite(request, ok, local_seq=secrets.randbelow(2**20) + 1)
+        self._respond(tx, ok)
+        try:
+            pcm = load_greeting(call.greeting_path)
+        except Exception:
+            log.exception("greeting %s unreadable; playing the beep only", call.greeting_path)
+            pcm = b""
+        media.play(pcm + BEEP)
+        log.info(
+            "call %s answered: %s -> %s (account %s, %s, RTP %d -> %s:%d)",
+            call.record_id,
+            call.from_number,
+            call.to_number,
+            account_id,
+            audio.codec,
+            media.local_port,
+            audio.remote_address,
+            audio.remote_port,
+        )
+        call.tasks.append(
+            self.loop.call_later(self.config.max_call_seconds, self._max_duration, call)
+        )
+
+    def _lookup(self, dialed: str | None) -> tuple[str, str, str | None] | None:
+        with transaction(self.sessions) as session:
+            row = number_service.find_holder(session, dialed)
+            return None if row is None else (row.account_id, row.number, row.greeting)
+
+    def _contact(self) -> str:
+        return f"<sip:dialtone@{self.endpoint.local_host}:{self.endpoint.local_port}>"
+
+    def _on_ack(self, event: AckReceived) -> None:
+        call = self.calls.get((event.request.call_id, event.request.to.tag or ""))
+        if call is not None and call.dialog is not None:
+            call.dialog.confirmed = True
+
+    def _on_cancel(self, event: CancelReceived) -> None:
+        call = self._by_invite.get(id(event.invite))
+        if call is None or call.answered_at is not None:
+            # Not a call we track yet (still looking the number up): refuse it now.
+            self._respond(
+                event.invite,
+                make_response(event.invite.request, 487, to_tag=self.endpoint.new_tag()),
+            )
+            return
+        self._spawn(self._fail(call, 487, "caller-cancel", status="canceled"))
+
+    def _on_timeout(self, event: TransactionTimedOut) -> None:
+        tx = event.transaction
+        call = self._by_invite.get(id(tx))
+        if call is None or call.ended:
+            return
+        if call.answered_at is not None:
+            log.warning("call %s: no ACK for our 200 -> BYE", call.record_id)
+            self._spawn(self._hang_up(call, "no-ack", status="failed"))
+
+    async def _on_bye(self, event: RequestReceived) -> None:
+        request = event.request
+        call = self.calls.get((request.call_id, request.to.tag or ""))
+        if call is None or call.dialog is None:
+            self._respond(event.transaction, make_response(request, 481))
+            return
+        if not call.dialog.accepts(request):
+            self._respond(event.transaction, make_response(request, 500))
+            return
+        await self._finish(call, "caller-bye", status="completed")
+        self._respond(event.transaction, make_response(request, 200))
+
+    # -- ending calls -------------------------------------------------------------------
+
+    async def _fail(self, call: Call, sip_status: int, cause: str, status: str = "failed") -> None:
+        """End a call that was never answered, with ``sip_status`` to the INVITE."""
+        if call.ended:
+            return
+        self._respond(
+            call.transaction, make_response(call.invite, sip_status, to_tag=call.local_tag)
+        )
+        await self._finish(call, cause, status=status)
+
+    def _max_duration(self, call: Call) -> None:
+        self._spawn(self._hang_up(call, "max-duration", status="completed"))
+
+    async def _hang_up(self, call: Call, cause: str, *, status: str) -> None:
+        """End an answered call from our side: CDR first, then BYE."""
+        if call.ended or call.dialog is None:
+            return
+        await self._finish(call, cause, status=status)
+        bye = call.dialog.create_request(
+            "BYE", via=self.endpoint.via(), user_agent=self.endpoint.policy.user_agent
+        )
+        self._send(self.endpoint.send_request(bye, call.source, self.loop.time()))
+
+    async def _finish(self, call: Call, cause: str, *, status: str) -> None:
+        """Stop the media and commit the CDR (before the caller hears anything more)."""
+        if call.ended:
+            return
+        call.ended = True
+        ended = self.now()
+        for handle in call.tasks:
+            handle.cancel()
+        recording: str | None = None
+        if call.media is not None:
+            call.media.close()
+            self.rtp_ports.release(call.media.local_port)
+            if call.answered_at is not None and call.recording_path is not None:
+                recording = str(call.recording_path)
+            elif call.recording_path is not None:
+                call.recording_path.unlink(missing_ok=True)
+        outcome = call_service.CallOutcome(
+            account_id=call.account_id,
+            direction="inbound",
+            from_number=call.from_number,
+            to_number=call.to_number,
+            started_at=call.started_at,
+            answered_at=call.answered_at,
+            ended_at=ended,
+            status=status,
+            hangup_cause=cause,
+            sip_call_id=call.invite.call_id,
+            sip_local_tag=call.local_tag,
+            recording_path=recording,
+            record_id=call.record_id,
+        )
+        try:
+            await self._in_db(lambda: self._store(outcome))
+        finally:
+            self.calls.pop(call.key, None)
+            self._by_invite.pop(id(call.transaction), None)
+        log.info("call %s ended: %s (%s)", call.record_id, status, cause)
+
+    def _store(self, outcome: call_service.CallOutcome) -> None:
+        with transaction(self.sessions) as session:
+            call_service.record_call(session, outcome)
+
+    async def shutdown(self) -> None:
+        """End every live call (BYE to answered ones, 480 to ringing ones), CDRs committed."""
+        for call in list(self.calls.values()):
+            if call.answered_at is not None:
+                await self._hang_up(call, "shutdown", status="completed")
+            else:
+                await self._fail(call, 480, "shutdown")
+        if self.background:
+            await asyncio.wait(list(self.background), timeout=5)
+
+
+def _caller(request: Request) -> str:
+    """The caller's number (From user part) as the CDR shows it."""
+    uri = request.from_.uri
+    user = getattr(uri, "user", None)
+    if user:
+        e164 = number_service.dialed_to_e164(user) if user.lstrip("+").isdigit() else None
+        return e164 or user
+    return str(uri)

@@ -1,0 +1,138 @@
+"""Call detail records: one per call, rated with the account's increment (TERMS B2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dialtone.core.errors import DialtoneError, NotFound
+from dialtone.rating.increments import Increment
+from dialtone.services.ids import new_id
+from dialtone.store.models import Account, CallRecord
+
+STATUSES = ("completed", "no-answer", "busy", "failed", "canceled")
+MS = Decimal("0.001")
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    """What the call engine knows when a call ends; the CDR is built from it."""
+
+    account_id: str
+    direction: str
+    from_number: str
+    to_number: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    status: str
+    hangup_cause: str
+    sip_call_id: str
+    sip_local_tag: str
+    recording_path: str | None = None
+    record_id: str | None = None
+
+
+def exact_duration(answered_at: datetime | None, ended_at: datetime) -> Decimal:
+    """Seconds from answer to end, exact to the millisecond; 0 when never answered."""
+    if answered_at is None or ended_at <= answered_at:
+        return Decimal(0)
+    delta = ended_at - answered_at
+    micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return (Decimal(micros) / Decimal(1_000_000)).quantize(MS)
+
+
+def record_call(session: Session, outcome: CallOutcome) -> CallRecord:
+    """Write the CDR for a finished call, once.
+
+    Idempotent by (SIP Call-ID, local tag): recording the same call again returns the
+    existing record, so a retry after a crash never duplicates a call.
+    """
+    if outcome.status not in STATUSES:
+        raise ValueError(f"unknown call status {outcome.status!r}")
+    existing = _find(session, outcome.sip_call_id, outcome.sip_local_tag)
+    if existing is not None:
+        return existing
+    account = session.get(Account, outcome.account_id)
+    if account is None:
+        raise NotFound("account.not_found", f"No account {outcome.account_id}.")
+    increment = Increment.parse(account.billing_increment)
+    duration = exact_duration(outcome.answered_at, outcome.ended_at)
+    record = CallRecord(
+        id=outcome.record_id or new_id("CA"),
+        account_id=outcome.account_id,
+        direction=outcome.direction,
+        from_number=outcome.from_number[:200],
+        to_number=outcome.to_number[:200],
+        started_at=outcome.started_at,
+        answered_at=outcome.answered_at,
+        ended_at=outcome.ended_at,
+        duration=duration,
+        billed_seconds=increment.billed_seconds(duration) if outcome.status == "completed" else 0,
+        billing_increment=str(increment),
+        status=outcome.status,
+        hangup_cause=outcome.hangup_cause,
+        sip_call_id=outcome.sip_call_id[:255],
+        sip_local_tag=outcome.sip_local_tag[:64],
+        recording_path=outcome.recording_path,
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        found = _find(session, outcome.sip_call_id, outcome.sip_local_tag)
+        if found is None:
+            raise
+        return found
+    return record
+
+
+def _find(session: Session, call_id: str, local_tag: str) -> CallRecord | None:
+    return session.scalar(
+        select(CallRecord).where(
+            CallRecord.sip_call_id == call_id[:255], CallRecord.sip_local_tag == local_tag[:64]
+        )
+    )
+
+
+def list_calls(
+    session: Session, account_id: str, *, limit: int = 50, before: str | None = None
+) -> tuple[list[CallRecord], str | None]:
+    """The account's calls, newest first, ``limit`` at a time.
+
+    ``before`` is the cursor returned with the previous page (the id of its last call).
+    Returns the page and the cursor of the next one (None at the end).
+    """
+    if not 1 <= limit <= 500:
+        raise DialtoneError("request.invalid", "limit must be between 1 and 500.")
+    query = select(CallRecord).where(CallRecord.account_id == account_id)
+    if before is not None:
+        anchor = session.get(CallRecord, before)
+        if anchor is None or anchor.account_id != account_id:
+            raise DialtoneError("request.invalid_cursor", "Unknown page cursor.")
+        query = query.where(
+            or_(
+                CallRecord.started_at < anchor.started_at,
+                and_(CallRecord.started_at == anchor.started_at, CallRecord.id < anchor.id),
+            )
+        )
+    rows = list(
+        session.scalars(
+            query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc()).limit(limit + 1)
+        )
+    )
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def get_call(session: Session, account_id: str, call_id: str) -> CallRecord:
+    """One of the account's calls; 404 when not there or another account's."""
+    record = session.get(CallRecord, call_id)
+    if record is None or record.account_id != account_id:
+        raise NotFound("call.not_found", f"The account has no call {call_id}.")
+    return record

@@ -1,0 +1,112 @@
+"""Phone numbers leased to accounts (TERMS N1, N2) and the lookup SIP routing uses."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dialtone.core.errors import Conflict, DialtoneError, NotFound
+from dialtone.services.ids import new_id
+from dialtone.store.models import PhoneNumber
+
+_E164 = re.compile(r"\+[1-9]\d{1,14}\Z")
+_VISUAL = re.compile(r"[\s\-.()]")
+
+
+def to_e164(text: str) -> str:
+    """Validate and normalise a number to E.164 with ``phonenumbers``.
+
+    Raises ``number.invalid`` (400) for anything that is not a valid international number.
+    """
+    candidate = _VISUAL.sub("", text or "")
+    if not candidate.startswith("+"):
+        raise DialtoneError(
+            "number.invalid", f"{text!r} is not in international format: start with '+'."
+        )
+    try:
+        parsed = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException as exc:
+        raise DialtoneError("number.invalid", f"{text!r} is not a phone number: {exc}.") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise DialtoneError("number.invalid", f"{text!r} is not a valid phone number.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def dialed_to_e164(user: str | None) -> str | None:
+    """The E.164 form of a SIP Request-URI user part, or None when it cannot be one.
+
+    Accepts ``+33…``, ``0033…`` and bare international digits (``33…``), the forms SIP
+    phones and trunks put in the user part; visual separators are ignored.
+    """
+    if not user:
+        return None
+    digits = _VISUAL.sub("", user.split(";", 1)[0])
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif not digits.startswith("+"):
+        digits = "+" + digits
+    return digits if _E164.match(digits) else None
+
+
+def add_number(
+    session: Session, account_id: str, number: str, *, now: datetime, greeting: str | None = None
+) -> PhoneNumber:
+    """Lease ``number`` to the account. 409 ``number.held`` when anyone holds it already."""
+    e164 = to_e164(number)
+    existing = session.scalar(select(PhoneNumber).where(PhoneNumber.number == e164))
+    if existing is not None:
+        raise Conflict("number.held", f"{e164} is already held by an account.", rule="N2")
+    row = PhoneNumber(
+        id=new_id("PN"), number=e164, account_id=account_id, greeting=greeting, created_at=now
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("number.held", f"{e164} is already held by an account.", rule="N2") from None
+    return row
+
+
+def list_numbers(session: Session, account_id: str) -> list[PhoneNumber]:
+    """The account's numbers, in number order."""
+    return list(
+        session.scalars(
+            select(PhoneNumber)
+            .where(PhoneNumber.account_id == account_id)
+            .order_by(PhoneNumber.number)
+        )
+    )
+
+
+def get_number(session: Session, account_id: str, number: str) -> PhoneNumber:
+    """One of the account's numbers; 404 when it is not there or not the account's."""
+    e164 = dialed_to_e164(number)
+    row = session.scalar(select(PhoneNumber).where(PhoneNumber.number == e164)) if e164 else None
+    if row is None or row.account_id != account_id:
+        raise NotFound("number.not_found", f"The account holds no number {number}.")
+    return row
+
+
+def release_number(session: Session, account_id: str, number: str) -> None:
+    """Give a number back (404 when the account does not hold it)."""
+    session.delete(get_number(session, account_id, number))
+    session.flush()
+
+
+def set_greeting(session: Session, account_id: str, number: str, greeting: str | None) -> None:
+    """Set (or clear) the greeting a number plays to callers."""
+    get_number(session, account_id, number).greeting = greeting
+    session.flush()
+
+
+def find_holder(session: Session, dialed: str | None) -> PhoneNumber | None:
+    """The number record a call to ``dialed`` (a Request-URI user part) reaches."""
+    e164 = dialed_to_e164(dialed)
+    if e164 is None:
+        return None
+    return session.scalar(select(PhoneNumber).where(PhoneNumber.number == e164))

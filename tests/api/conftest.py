@@ -1,0 +1,48 @@
+"""API tests run the real FastAPI app on a real SQLite file (migrated by Alembic)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.api.app import create_app
+from dialtone.services import accounts
+from dialtone.settings import Settings
+from dialtone.store.db import open_database, transaction
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> sessionmaker[Session]:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'api.db'}")
+    return factory
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "var", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def client(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, sessions)) as test_client:
+        yield test_client
+
+
+def new_account(
+    sessions: sessionmaker[Session], name: str, increment: str = "60/60"
+) -> tuple[str, str]:
+    """(account id, API key) of a fresh account."""
+    with transaction(sessions) as session:
+        created = accounts.create_account(
+            session, name, now=datetime.now(UTC), billing_increment=increment
+        )
+        return created.account.id, created.api_key
+
+
+def auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

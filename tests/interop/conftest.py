@@ -1,0 +1,221 @@
+"""Fixtures that run the real platform (``dialtone serve`` in a subprocess) and sipp.
+
+Everything talks over loopback sockets; ports are picked free per test run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+SIPP = shutil.which("sipp")
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A port the kernel reports free on 127.0.0.1 for ``kind`` (UDP by default)."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_rtp_range(size: int = 200) -> tuple[int, int]:
+    """A block of UDP ports, probed free, for one server's RTP range."""
+    for _ in range(50):
+        low = free_port() & ~1
+        if low + size > 65000:
+            continue
+        ok = True
+        for port in range(low, low + size, 20):
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind(("127.0.0.1", port))
+            except OSError:
+                ok = False
+                break
+        if ok:
+            return low, low + size - 1
+    raise RuntimeError("no free RTP port range")
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    """Run the ``dialtone`` command; return its standard output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dialtone.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"dialtone {' '.join(args)} failed: {done.stderr}"
+    return done.stdout
+
+
+@dataclass
+class Platform:
+    """A running ``dialtone serve`` with one account holding one number."""
+
+    env: dict[str, str]
+    data_dir: Path
+    sip_port: int
+    http_port: int
+    process: subprocess.Popen[str]
+    log_path: Path
+    account_id: str = ""
+    api_key: str = ""
+    number: str = "+33123456789"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def http(self, api_key: str | None = None) -> httpx.Client:
+        key = api_key if api_key is not None else self.api_key
+        return httpx.Client(
+            base_url=self.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=10
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def sipp(
+        self,
+        scenario: str,
+        service: str,
+        *,
+        calls: int = 1,
+        extra: tuple[str, ...] = (),
+        timeout: float = 60,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a sipp UAC scenario against this platform; returns the finished process."""
+        assert SIPP is not None
+        args = [
+            SIPP,
+            f"127.0.0.1:{self.sip_port}",
+            "-sf",
+            str(SCENARIOS / scenario),
+            "-s",
+            service,
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(free_port()),
+            "-mp",
+            str(free_rtp_range(20)[0]),
+            "-m",
+            str(calls),
+            "-l",
+            str(max(1, calls)),
+            "-timeout",
+            f"{int(timeout)}s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+            *extra,
+        ]
+        return subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            timeout=timeout + 15,
+            check=False,
+            cwd=cwd,
+        )
+
+
+def start_platform(tmp: Path, **settings: str) -> Platform:
+    """Start ``dialtone serve`` on free ports under ``tmp`` and wait until it answers."""
+    sip_port = free_port()
+    http_port = free_port(socket.SOCK_STREAM)
+    rtp_low, rtp_high = free_rtp_range()
+    env = {
+        **os.environ,
+        "DIALTONE_DATA_DIR": str(tmp / "var"),
+        "DIALTONE_SIP_PORT": str(sip_port),
+        "DIALTONE_HTTP_PORT": str(http_port),
+        "DIALTONE_RTP_PORT_MIN": str(rtp_low),
+        "DIALTONE_RTP_PORT_MAX": str(rtp_high),
+        "DIALTONE_CONFIG": str(tmp / "absent.toml"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update({f"DIALTONE_{k.upper()}": v for k, v in settings.items()})
+    log_path = tmp / "serve.log"
+    log_file = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dialtone.cli", "serve"],
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp,
+    )
+    platform = Platform(
+        env=env,
+        data_dir=tmp / "var",
+        sip_port=sip_port,
+        http_port=http_port,
+        process=process,
+        log_path=log_path,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dialtone serve exited:\n{platform.log()}")
+        try:
+            if httpx.get(f"{platform.base_url}/healthz", timeout=1).status_code == 200:
+                return platform
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    stop_platform(platform)
+    raise RuntimeError(f"dialtone serve did not start:\n{platform.log()}")
+
+
+def stop_platform(platform: Platform) -> int:
+    """Ctrl-C the server and wait for it; returns its exit code."""
+    if platform.process.poll() is None:
+        platform.process.send_signal(signal.SIGINT)
+        try:
+            platform.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            platform.process.kill()
+            platform.process.wait()
+    return platform.process.returncode
+
+
+def provision(platform: Platform, number: str = "+33123456789", increment: str = "60/60") -> None:
+    """Create an account and lease it ``number`` through the CLI, as an operator would."""
+    out = cli(platform.env, "accounts", "create", "Acme", "--increment", increment)
+    values = dict(line.split(": ", 1) for line in out.strip().splitlines())
+    platform.account_id = values["account_id"]
+    platform.api_key = values["api_key"]
+    platform.number = number
+    cli(platform.env, "numbers", "add", number, "--account", platform.account_id)
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    """A running platform with an account holding +33123456789."""
+    if SIPP is None:
+        pytest.skip("sipp (Debian package sip-tester) is not installed; .ci/run installs it")
+    running = start_platform(tmp_path, ring_seconds="0.3")
+    try:
+        provision(running)
+        yield running
+    finally:
+        code = stop_platform(running)
+        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"

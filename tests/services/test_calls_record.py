@@ -1,0 +1,83 @@
+"""CDRs: exact duration, billing by the account's increment, idempotent writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from dialtone.services import accounts, calls
+from dialtone.store.db import open_database, transaction
+from dialtone.store.models import CallRecord
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def _outcome(
+    account_id: str, seconds: float, status: str = "completed", tag: str = "a"
+) -> calls.CallOutcome:
+    answered = T0 + timedelta(seconds=2) if status == "completed" else None
+    return calls.CallOutcome(
+        account_id=account_id,
+        direction="inbound",
+        from_number="+14155550100",
+        to_number="+33123456789",
+        started_at=T0,
+        answered_at=answered,
+        ended_at=T0 + timedelta(seconds=2 + seconds),
+        status=status,
+        hangup_cause="caller-bye",
+        sip_call_id="c1@host",
+        sip_local_tag=tag,
+    )
+
+
+@pytest.mark.parametrize(
+    ("increment", "seconds", "billed"),
+    [("60/60", 66, 120), ("30/6", 66, 66), ("1/1", 66.2, 67), ("60/60", 59, 60)],
+)
+def test_record_bills_with_the_accounts_increment(
+    tmp_path: Path, increment: str, seconds: float, billed: int
+) -> None:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(factory) as session:
+        account = accounts.create_account(session, "A", now=T0, billing_increment=increment).account
+        record = calls.record_call(session, _outcome(account.id, seconds))
+        assert record.billed_seconds == billed
+        assert record.billing_increment == increment
+        assert record.duration == Decimal(str(seconds)).quantize(Decimal("0.001"))
+
+
+def test_same_call_twice_is_one_record(tmp_path: Path) -> None:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(factory) as session:
+        account = accounts.create_account(session, "A", now=T0).account
+    with transaction(factory) as session:
+        first = calls.record_call(session, _outcome(account.id, 10))
+    with transaction(factory) as session:
+        second = calls.record_call(session, _outcome(account.id, 10))
+        other_leg = calls.record_call(session, _outcome(account.id, 10, tag="b"))
+        count = session.scalar(select(func.count()).select_from(CallRecord))
+    assert first.id == second.id
+    assert other_leg.id != first.id
+    assert count == 2
+
+
+def test_unanswered_calls_bill_nothing(tmp_path: Path) -> None:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(factory) as session:
+        account = accounts.create_account(session, "A", now=T0).account
+        record = calls.record_call(session, _outcome(account.id, 30, status="canceled"))
+    assert record.duration == 0
+    assert record.billed_seconds == 0
+
+
+def test_exact_duration_is_millisecond_exact() -> None:
+    assert calls.exact_duration(T0, T0 + timedelta(seconds=66, microseconds=123456)) == Decimal(
+        "66.123"
+    )
+    assert calls.exact_duration(None, T0) == 0
+    assert calls.exact_duration(T0, T0 - timedelta(seconds=1)) == 0

@@ -1,0 +1,56 @@
+"""Settings: defaults from the terms, environment over dialtone.toml, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from dialtone.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("DIALTONE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DIALTONE_CONFIG", str(tmp_path / "dialtone.toml"))
+
+
+def test_defaults() -> None:
+    s = Settings()
+    assert (s.sip_host, s.sip_port, s.http_port) == ("127.0.0.1", 5060, 8000)
+    assert (s.rtp_port_min, s.rtp_port_max) == (20000, 22000)  # TERMS V1
+    assert s.codecs == ("PCMA", "PCMU")  # TERMS V1 order, G.711 part
+    assert s.billing_increment == "60/60"  # TERMS B2
+    assert s.data_dir == Path("var")
+    assert s.resolved_database_url.endswith("/var/dialtone.db")
+    assert s.resolved_database_url.startswith("sqlite:///")
+
+
+def test_toml_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "dialtone.toml").write_text(
+        'sip_port = 5070\nhttp_port = 8100\ncodecs = ["PCMU"]\n'
+    )
+    s = Settings()
+    assert (s.sip_port, s.http_port, s.codecs) == (5070, 8100, ("PCMU",))
+    monkeypatch.setenv("DIALTONE_SIP_PORT", "5080")
+    monkeypatch.setenv("DIALTONE_CODECS", "pcmu, pcma")
+    s = Settings()
+    assert (s.sip_port, s.http_port, s.codecs) == (5080, 8100, ("PCMU", "PCMA"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DIALTONE_SIP_PORT", "70000"),
+        ("DIALTONE_RTP_PORT_MIN", "30000"),  # above the max
+        ("DIALTONE_CODECS", "OPUS"),
+        ("DIALTONE_BILLING_INCREMENT", "60"),
+    ],
+)
+def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings()
