@@ -152,3 +152,22 @@ def test_malformed_datagrams_do_not_stop_the_server(platform: Platform) -> None:
     assert answer.startswith(b"SIP/2.0 200 "), answer[:200]
     assert b"Call-ID: alive-1" in answer
     assert platform.process.poll() is None
+
+
+def test_call_over_the_limit_is_ended_by_our_bye(tmp_path) -> None:
+    from .conftest import provision, start_platform, stop_platform
+
+    running = start_platform(tmp_path, ring_seconds="0", max_call_seconds="2")
+    try:
+        provision(running, increment="1/1")
+        done = running.sipp("uac_wait_bye.xml", "33123456789")
+        assert done.returncode == 0, done.stdout + done.stderr + running.log()
+        call = _only_call(running)
+        assert call["status"] == "completed"
+        assert call["hangup_cause"] == "max-duration"
+        duration = Decimal(str(call["duration"]))
+        assert Decimal("1.9") <= duration <= Decimal("3"), duration
+        assert call["billed_seconds"] == math.ceil(duration)  # 1/1 increment
+        assert call["billing_increment"] == "1/1"
+    finally:
+        assert stop_platform(running) == 0
