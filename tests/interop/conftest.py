@@ -91,19 +91,12 @@ class Platform:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def sipp(
-        self,
-        scenario: str,
-        service: str,
-        *,
-        calls: int = 1,
-        extra: tuple[str, ...] = (),
-        timeout: float = 60,
-        cwd: Path | None = None,
-    ) -> subprocess.CompletedProcess[str]:
-        """Run a sipp UAC scenario against this platform; returns the finished process."""
+    def sipp_args(
+        self, scenario: str, service: str, *, calls: int = 1, timeout: float = 60
+    ) -> list[str]:
+        """The command line of a sipp UAC running ``scenario`` against this platform."""
         assert SIPP is not None
-        args = [
+        return [
             SIPP,
             f"127.0.0.1:{self.sip_port}",
             "-sf",
@@ -125,10 +118,21 @@ class Platform:
             "-timeout_error",
             "-nostdin",
             "-trace_err",
-            *extra,
         ]
+
+    def sipp(
+        self,
+        scenario: str,
+        service: str,
+        *,
+        calls: int = 1,
+        extra: tuple[str, ...] = (),
+        timeout: float = 60,
+        cwd: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a sipp UAC scenario against this platform; returns the finished process."""
         return subprocess.run(
-            args,
+            [*self.sipp_args(scenario, service, calls=calls, timeout=timeout), *extra],
             capture_output=True,
             text=True,
             timeout=timeout + 15,

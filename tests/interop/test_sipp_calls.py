@@ -171,3 +171,36 @@ def test_call_over_the_limit_is_ended_by_our_bye(tmp_path) -> None:
         assert call["billing_increment"] == "1/1"
     finally:
         assert stop_platform(running) == 0
+
+
+def test_ctrl_c_ends_live_calls_with_bye_and_keeps_their_records(tmp_path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from .conftest import cli, provision, start_platform, stop_platform
+
+    running = start_platform(tmp_path, ring_seconds="0")
+    provision(running)
+    phone = subprocess.Popen(
+        running.sipp_args("uac_wait_bye.xml", "33123456789"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while "answered" not in running.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        running.process.send_signal(signal.SIGINT)
+        assert running.process.wait(timeout=20) == 0, running.log()
+        out, _ = phone.communicate(timeout=20)
+        assert phone.returncode == 0, out + running.log()  # sipp got our BYE and answered it
+    finally:
+        if phone.poll() is None:
+            phone.kill()
+        stop_platform(running)
+    listing = cli(running.env, "calls", "list", "--account", running.account_id)
+    assert "completed" in listing
+    assert "shutdown" in listing

@@ -234,21 +234,17 @@ class Headers:
         return "".join(f"{name}: {value}\r\n" for _, name, value in self._items)
 
 
-def split_list(value: str) -> list[str]:
-    """Split a list header at commas outside quotes and angle brackets; strip each element.
-
-    Empty elements are kept (as '') so that strict parsers can reject them.
-    """
-    if "," not in value:
-        return [value.strip()]
-    out: list[str] = []
+def _split_outside_quotes(text: str, sep: str, *, brackets: bool) -> tuple[list[str], bool]:
+    """Split ``text`` at ``sep`` outside quoted strings (and outside ``<…>`` when
+    ``brackets``). Returns the pieces and whether a quoted string was left open."""
+    pieces: list[str] = []
     depth = 0
     quoted = False
     start = 0
     i = 0
-    n = len(value)
+    n = len(text)
     while i < n:
-        ch = value[i]
+        ch = text[i]
         if quoted:
             if ch == "\\":
                 i += 1
@@ -256,16 +252,27 @@ def split_list(value: str) -> list[str]:
                 quoted = False
         elif ch == '"':
             quoted = True
-        elif ch == "<":
+        elif brackets and ch == "<":
             depth += 1
-        elif ch == ">":
+        elif brackets and ch == ">":
             depth = max(0, depth - 1)
-        elif ch == "," and depth == 0:
-            out.append(value[start:i].strip())
+        elif ch == sep and depth == 0:
+            pieces.append(text[start:i])
             start = i + 1
         i += 1
-    out.append(value[start:].strip())
-    return out
+    pieces.append(text[start:])
+    return pieces, quoted
+
+
+def split_list(value: str) -> list[str]:
+    """Split a list header at commas outside quotes and angle brackets; strip each element.
+
+    Empty elements are kept (as '') so that strict parsers can reject them.
+    """
+    if "," not in value:
+        return [value.strip()]
+    pieces, _ = _split_outside_quotes(value, ",", brackets=True)
+    return [piece.strip() for piece in pieces]
 
 
 def _split_params(text: str, *, what: str) -> Params:
@@ -300,26 +307,9 @@ def _split_semicolons(text: str) -> list[str]:
     text = text.strip()
     if not text.startswith(";"):
         raise SipParseError("parameters must start with ';'")
-    pieces: list[str] = []
-    i = 1
-    start = 1
-    quoted = False
-    while i < len(text):
-        ch = text[i]
-        if quoted:
-            if ch == "\\":
-                i += 1
-            elif ch == '"':
-                quoted = False
-        elif ch == '"':
-            quoted = True
-        elif ch == ";":
-            pieces.append(text[start:i])
-            start = i + 1
-        i += 1
-    if quoted:
+    pieces, unterminated = _split_outside_quotes(text[1:], ";", brackets=False)
+    if unterminated:
         raise SipParseError("unterminated quoted string in parameters")
-    pieces.append(text[start:])
     return pieces
 
 

@@ -122,6 +122,10 @@ class ServerTransaction:
         self.last_response: Response | None = None
         self._last_bytes: bytes | None = None
         self.deadline: float | None = None
+        self._start()
+
+    def _start(self) -> None:
+        """Set the state the transaction starts in (a hook for the INVITE kind)."""
 
     @property
     def terminated(self) -> bool:
@@ -184,19 +188,10 @@ class InviteServerTransaction(ServerTransaction):
 
     is_invite = True
 
-    def __init__(
-        self,
-        request: Request,
-        peer: Address,
-        *,
-        now: float,
-        reliable: bool = False,
-        timers: TimerSettings = DEFAULT_TIMERS,
-    ) -> None:
-        super().__init__(request, peer, now=now, reliable=reliable, timers=timers)
+    def _start(self) -> None:
         self.state = State.PROCEEDING
         self.acknowledged = False
-        self._retransmit_interval = timers.t1
+        self._retransmit_interval = self.timers.t1
         self._retransmit_at: float | None = None
         self._end_at: float | None = None
 
