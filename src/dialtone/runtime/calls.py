@@ -192,7 +192,7 @@ class CallHandler:
                 event.transaction, make_response(request, 200, extra_headers=(allow, accept))
             )
         elif method == "INVITE" and request.to.tag is None:
-            self._spawn(self._on_invite(event))
+            self._spawn(self._guarded_invite(event))
         elif method == "BYE":
             self._spawn(self._on_bye(event))
         else:
@@ -200,6 +200,31 @@ class CallHandler:
             call = self.calls.get((request.call_id, request.to.tag or ""))
             status = 488 if call is not None and method == "INVITE" else 481
             self._respond(event.transaction, make_response(request, status))
+
+    async def _guarded_invite(self, event: RequestReceived) -> None:
+        """Answer 500 (and release what the call held) when handling the INVITE fails,
+        so that a broken database never leaves a caller waiting or a port leaked."""
+        try:
+            await self._on_invite(event)
+        except Exception:
+            log.exception("INVITE %s failed", event.request.call_id)
+            tx = event.transaction
+            call = self._by_invite.get(id(tx))
+            if call is not None and not call.ended:
+                await self._abandon(call)
+            if tx.last_response is None or tx.last_response.status < 200:
+                self._respond(tx, make_response(event.request, 500, to_tag=self.endpoint.new_tag()))
+
+    async def _abandon(self, call: Call) -> None:
+        """Release a call's media and bookkeeping without a CDR (the store is failing)."""
+        call.ended = True
+        for handle in call.tasks:
+            handle.cancel()
+        if call.media is not None:
+            call.media.close()
+            self.rtp_ports.release(call.media.local_port)
+        self.calls.pop(call.key, None)
+        self._by_invite.pop(id(call.transaction), None)
 
     async def _on_invite(self, event: RequestReceived) -> None:
         request = event.request
@@ -347,7 +372,13 @@ class CallHandler:
         if not call.dialog.accepts(request):
             self._respond(event.transaction, make_response(request, 500))
             return
-        await self._finish(call, "caller-bye", status="completed")
+        try:
+            await self._finish(call, "caller-bye", status="completed")
+        except Exception:
+            # The CDR could not be committed: do not acknowledge the hang-up as done.
+            log.exception("call %s: CDR not written; answering BYE 500", call.record_id)
+            self._respond(event.transaction, make_response(request, 500))
+            return
         self._respond(event.transaction, make_response(request, 200))
 
     # -- ending calls -------------------------------------------------------------------
