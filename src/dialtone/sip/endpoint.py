@@ -147,8 +147,9 @@ class SipEndpoint:
         self._new_branch = new_branch
         self._server: dict[tuple[str, ...], ServerTransaction] = {}
         self._client: dict[tuple[str, str], ClientTransaction] = {}
-        # 2xx-answered INVITEs waiting for their ACK, by (Call-ID, To tag).
-        self._accepted: dict[tuple[str, str], InviteServerTransaction] = {}
+        # 2xx-answered INVITEs waiting for their ACK, by (Call-ID, To tag, CSeq number): a
+        # re-INVITE shares the first two with the INVITE that made the dialog.
+        self._accepted: dict[tuple[str, str, int], InviteServerTransaction] = {}
         self._timers: list[tuple[float, int, object]] = []
         self._seq = 0
         self.stats: dict[str, int] = {"received": 0, "rejected": 0, "dropped": 0}
@@ -172,7 +173,7 @@ class SipEndpoint:
         return self._receive_request(message, source, now)
 
     def _reject_malformed(self, exc: MalformedRequest, source: Address) -> list[Output]:
-        response = None if exc.method == "ACK" else make_error_response(exc)
+        response = None if exc.method == "ACK" else make_error_response(exc, to_tag=self._new_tag())
         if response is None:
             self.stats["dropped"] += 1
             return [MessageRejected(exc.reason, source, None)]
@@ -207,7 +208,7 @@ class SipEndpoint:
             # An ACK for a non-2xx (same branch) ends there; for a 2xx sent by a peer that
             # reuses the INVITE's branch, the application hears of it too.
             last = existing.last_response
-            if request.method == "ACK" and last is not None and last.status < 300:
+            if request.method == "ACK" and last is not None and 200 <= last.status < 300:
                 assert isinstance(existing, InviteServerTransaction)
                 outs.append(AckReceived(request, existing, source))
             return outs
@@ -242,7 +243,7 @@ class SipEndpoint:
 
     def _receive_ack(self, request: Request, source: Address, now: float) -> list[Output]:
         to_tag = request.to.tag or ""
-        tx = self._accepted.get((request.call_id, to_tag))
+        tx = self._accepted.get((request.call_id, to_tag, request.cseq.number))
         if tx is not None:
             tx.receive_ack(now)
             self._arm(tx)
@@ -257,8 +258,14 @@ class SipEndpoint:
         invite_key = (*server_transaction_key(request)[:-1], "INVITE")
         invite = self._server.get(invite_key)
         if not isinstance(invite, InviteServerTransaction):
-            return list(self.respond(cancel_tx, make_response(request, 481), now))
+            return list(
+                self.respond(cancel_tx, make_response(request, 481, to_tag=self._new_tag()), now)
+            )
+        # The To tag of the INVITE's responses when there is one (§9.2); a UAS tags every
+        # response but 100 (§8.2.6.2), so a fresh one otherwise.
         to_tag = invite.last_response.to.tag if invite.last_response is not None else None
+        if to_tag is None:
+            to_tag = self._new_tag()
         out: list[Output] = list(
             self.respond(cancel_tx, make_response(request, 200, to_tag=to_tag), now)
         )
@@ -270,29 +277,30 @@ class SipEndpoint:
         """The UAS core checks of RFC 3261 §8.2, in the order it gives."""
         policy = self.policy
         method = request.method
-        allow = ("Allow", ", ".join(sorted(policy.methods)))
+
+        def reject(status: int, *extra: tuple[str, str]) -> Response:
+            # Every response but 100 carries a To tag (§8.2.6.2).
+            return make_response(request, status, to_tag=self._new_tag(), extra_headers=extra)
+
         if method not in policy.methods:
             status = 405 if method in KNOWN_METHODS else 501
-            return make_response(request, status, extra_headers=(allow,))
+            return reject(status, ("Allow", ", ".join(sorted(policy.methods))))
         if request.uri.scheme not in policy.uri_schemes:
-            return make_response(request, 416)
+            return reject(416)
         required = [
             opt for opt in request.headers.values("Require") if opt and opt not in policy.extensions
         ]
         if required and method not in ("CANCEL", "ACK"):
-            return make_response(
-                request, 420, extra_headers=(("Unsupported", ", ".join(required)),)
-            )
+            return reject(420, ("Unsupported", ", ".join(required)))
         if request.body:
             content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
             if content_type.lower() not in policy.content_types:
-                accept = ("Accept", ", ".join(sorted(policy.content_types)))
-                return make_response(request, 415, extra_headers=(accept,))
+                return reject(415, ("Accept", ", ".join(sorted(policy.content_types))))
         if method in ("INVITE", "OPTIONS") and "Accept" in request.headers:
             accepted = {v.split(";")[0].strip().lower() for v in request.headers.values("Accept")}
             ok = accepted & (policy.content_types | {"*/*", "application/*"})
             if accepted - {""} and not ok:
-                return make_response(request, 406)
+                return reject(406)
         return None
 
     # -- output ----------------------------------------------------------------------------
@@ -306,7 +314,8 @@ class SipEndpoint:
         outs = transaction.send_response(response, now)
         if isinstance(transaction, InviteServerTransaction) and 200 <= response.status < 300:
             tag = response.to.tag or ""
-            self._accepted[(transaction.request.call_id, tag)] = transaction
+            key = (transaction.request.call_id, tag, transaction.request.cseq.number)
+            self._accepted[key] = transaction
         self._arm(transaction)
         return list(outs)
 
@@ -372,7 +381,7 @@ class SipEndpoint:
         if self._server.get(tx.key) is tx:
             del self._server[tx.key]
         if isinstance(tx, InviteServerTransaction) and tx.last_response is not None:
-            key = (tx.request.call_id, tx.last_response.to.tag or "")
+            key = (tx.request.call_id, tx.last_response.to.tag or "", tx.request.cseq.number)
             if self._accepted.get(key) is tx:
                 del self._accepted[key]
 

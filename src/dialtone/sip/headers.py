@@ -275,8 +275,11 @@ def split_list(value: str) -> list[str]:
     return [piece.strip() for piece in pieces]
 
 
-def _split_params(text: str, *, what: str) -> Params:
-    """Parse header parameters ``;name [= value]`` with LWS allowed around ``;`` and ``=``."""
+def _split_params(text: str, *, what: str, bare_ipv6: frozenset[str] = frozenset()) -> Params:
+    """Parse header parameters ``;name [= value]`` with LWS allowed around ``;`` and ``=``.
+
+    Parameters named in ``bare_ipv6`` may hold an IPv6 address without brackets.
+    """
     out: list[tuple[str, str | None]] = []
     if not text.strip():
         return ()
@@ -296,6 +299,8 @@ def _split_params(text: str, *, what: str) -> Params:
                 raise SipParseError(f"bad quoted parameter value in {what}")
         elif value.startswith("["):
             parse_host_port(value, what=what)
+        elif ":" in value and name.lower() in bare_ipv6:
+            parse_host_port(f"[{value}]", what=what)
         elif not is_token(value):
             raise SipParseError(f"bad value for parameter {name!r} in {what}")
         out.append((name, value))
@@ -487,7 +492,13 @@ def parse_via(value: str) -> Via:
     hostport = (rest if semi == -1 else rest[:semi]).strip()
     hostport = re.sub(r"[ \t]*:[ \t]*", ":", hostport) if not hostport.startswith("[") else hostport
     host, port = parse_host_port(hostport, what="Via")
-    params = _split_params(rest[semi:], what="Via") if semi != -1 else ()
+    # via-received = "received" EQUAL (IPv4address / IPv6address): no brackets around an
+    # IPv6 address there (RFC 3261 §25.1, RFC 5118 §4.5).
+    params = (
+        _split_params(rest[semi:], what="Via", bare_ipv6=frozenset({"received"}))
+        if semi != -1
+        else ()
+    )
     for key, val in params:
         lkey = key.lower()
         if lkey in ("ttl",) and (val is None or not val.isdigit() or int(val) > 255):

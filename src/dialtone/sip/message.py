@@ -88,6 +88,9 @@ REASON_PHRASES = {
 _VERSION = re.compile(r"SIP/\d{1,3}\.\d{1,3}\Z", re.IGNORECASE)
 _STATUS_LINE = re.compile(r"(SIP/\d{1,3}\.\d{1,3}) (\d{3}) (.*)\Z", re.IGNORECASE | re.DOTALL)
 _MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")
+# Control characters may appear in a header only as a quoted-pair (``\\`` then the octet,
+# CR and LF excluded; RFC 3261 §25.1). A bare CR copied into a response would split a line.
+_BAD_CONTROL = re.compile(r"(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[\r\n]")
 
 
 def reason_phrase(status: int) -> str:
@@ -272,6 +275,8 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
         raise SipParseError("empty message")
     start_line = lines[0]
     if start_line[:4].upper() == "SIP/":
+        if _BAD_CONTROL.search(start_line):
+            raise SipParseError("control character in the status line")
         if truncated:
             raise SipParseError("no empty line after the header fields")
         return _parse_response(start_line, lines[1:], body, stream=stream)
@@ -306,6 +311,8 @@ def _read_headers(lines: list[str]) -> Headers:
         name = line[:colon].rstrip(" \t")
         if not is_token(name):
             raise SipParseError(f"bad header name {name[:40]!r}")
+        if _BAD_CONTROL.search(line):
+            raise SipParseError(f"control character in {name[:40]}")
         headers.add(name, line[colon + 1 :].strip(" \t"))
     return headers
 
@@ -333,7 +340,7 @@ def _parse_request(start_line: str, lines: list[str], body: bytes, *, stream: bo
         headers = _read_headers(lines)
     except SipParseError as exc:
         raise MalformedRequest(str(exc), method=method, headers=Headers()) from None
-    if len(parts) != 3 or not all(parts):
+    if len(parts) != 3 or not all(parts) or _BAD_CONTROL.search(start_line):
         # Extra or trailing spaces (RFC 4475 §3.1.2.8-10): refuse, but with a 400.
         raise MalformedRequest("bad request line", method=method, headers=headers)
     uri_text, version = parts[1], parts[2]
@@ -458,9 +465,12 @@ def make_response(
     )
 
 
-def make_error_response(error: MalformedRequest) -> Response | None:
+def make_error_response(error: MalformedRequest, *, to_tag: str | None = None) -> Response | None:
     """A 400 (or ``error.status``) for a malformed request, or None when the fields a
-    response needs are missing or unreadable (then the message is dropped)."""
+    response needs are missing or unreadable (then the message is dropped).
+
+    ``to_tag`` is added to a readable To header field that has no tag (RFC 3261 §8.2.6.2).
+    """
     headers = error.headers
     vias = headers.get_all("Via")
     if not vias:
@@ -475,9 +485,21 @@ def make_error_response(error: MalformedRequest) -> Response | None:
     for name in ("From", "To", "Call-ID", "CSeq"):
         values = headers.get_all(name)
         if values:
-            out.add(name, values[0])
+            value = values[0]
+            if name == "To" and to_tag is not None:
+                value = _tagged(value, to_tag)
+            out.add(name, value)
     reason = reason_phrase(error.status)
     # Say what was wrong, for the operator reading a trace (RFC 3261 §20.43 Warning 399).
     detail = error.reason.replace('"', "'")[:200]
     out.add("Warning", f'399 dialtone "{detail}"')
     return Response(headers=out, status=error.status, reason=reason)
+
+
+def _tagged(to_value: str, tag: str) -> str:
+    """``to_value`` with ``tag`` added when it parses and has none; else unchanged."""
+    try:
+        address = parse_name_address(to_value, what="To")
+    except SipParseError:
+        return to_value
+    return to_value if address.tag is not None else str(address.with_tag(tag))
