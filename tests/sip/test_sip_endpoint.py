@@ -803,6 +803,22 @@ def test_response_for_another_method_does_not_match() -> None:
     assert [type(o) for o in outs] == [MessageRejected]
 
 
+def test_response_whose_top_via_is_not_ours_is_discarded() -> None:
+    # RFC 3261 §18.1.2: same branch and method, but the top Via names another host or port.
+    ep = new_endpoint()
+    bye = _bye(ep)
+    ep.send_request(bye, SOURCE, 0.0)
+    ours = str(bye.top_via)
+    for forged in (ours.replace("192.0.2.1:", "192.0.2.66:"), ours.replace(":5060", ":5061")):
+        wrong = make_response(bye, 200)
+        wrong.set_header("Via", forged)
+        outs = ep.receive(wrong.encode(), SOURCE, 0.1)
+        assert [type(o) for o in outs] == [MessageRejected], forged
+    assert isinstance(
+        ep.receive(make_response(bye, 200).encode(), SOURCE, 0.2)[0], ResponseReceived
+    )
+
+
 # -- many at once ---------------------------------------------------------------------------------
 
 

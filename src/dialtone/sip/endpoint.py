@@ -189,6 +189,9 @@ class SipEndpoint:
 
     def _receive_response(self, response: Response, source: Address, now: float) -> list[Output]:
         via = response.top_via
+        if via.host.lower() != self.local_host.lower() or (via.port or 5060) != self.local_port:
+            # Not a response to anything we sent (RFC 3261 §18.1.2): discard it.
+            return [MessageRejected("response whose top Via is not ours", source, None)]
         key = (via.branch or "", response.cseq.method)
         tx = self._client.get(key)
         if tx is None:
