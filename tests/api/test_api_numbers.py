@@ -163,3 +163,17 @@ def test_unknown_route_is_json(client: TestClient) -> None:
     response = client.get("/v1/nothing")
     assert response.status_code == 404
     assert response.json()["code"] == "http.not_found"
+
+
+def test_openapi_documents_every_route(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    assert set(spec["paths"]) >= {
+        "/healthz",
+        "/v1/numbers",
+        "/v1/numbers/{number}",
+        "/v1/numbers/{number}/greeting",
+        "/v1/calls",
+        "/v1/calls/{call_id}",
+        "/v1/calls/{call_id}/recording",
+    }
+    assert client.get("/docs").status_code == 200
