@@ -141,11 +141,11 @@ class Platform:
         )
 
 
-def start_platform(tmp: Path, **settings: str) -> Platform:
+def start_platform(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> Platform:
     """Start ``dialtone serve`` on free ports under ``tmp`` and wait until it answers."""
     sip_port = free_port()
     http_port = free_port(socket.SOCK_STREAM)
-    rtp_low, rtp_high = free_rtp_range()
+    rtp_low, rtp_high = free_rtp_range(rtp_ports)
     env = {
         **os.environ,
         "DIALTONE_DATA_DIR": str(tmp / "var"),

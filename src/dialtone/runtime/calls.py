@@ -17,11 +17,13 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone.codecs.g711 import encoder_for
 from dialtone.services import calls as call_service
 from dialtone.services import numbers as number_service
 from dialtone.services.greetings import default_greeting_path, load_greeting
@@ -51,6 +53,7 @@ from dialtone.sip.transaction import (
 )
 from dialtone.store.db import transaction
 
+from .cdr_writer import CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
 
 log = logging.getLogger("dialtone.calls")
@@ -108,6 +111,25 @@ def _beep(seconds: float = 0.25, hz: float = 440.0) -> bytes:
 BEEP = _beep()
 
 
+def _prompt(greeting: Path, codec: str) -> bytes:
+    """The greeting and the tone, encoded in ``codec`` (cached per file version)."""
+    try:
+        version = greeting.stat().st_mtime_ns
+    except OSError:
+        version = -1
+    return _encoded_prompt(str(greeting), version, codec)
+
+
+@lru_cache(maxsize=128)
+def _encoded_prompt(path: str, version: int, codec: str) -> bytes:
+    try:
+        pcm = load_greeting(Path(path))
+    except Exception:
+        log.exception("greeting %s unreadable; playing the tone only", path)
+        pcm = b""
+    return encoder_for(codec)(pcm + BEEP)
+
+
 class CallHandler:
     """Reacts to endpoint events; everything that touches the database runs on ``db``."""
 
@@ -120,6 +142,7 @@ class CallHandler:
         config: CallConfig,
         rtp_ports: RtpPortPool,
         db: ThreadPoolExecutor,
+        reads: ThreadPoolExecutor | None = None,
         wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.endpoint = endpoint
@@ -128,7 +151,10 @@ class CallHandler:
         self.config = config
         self.rtp_ports = rtp_ports
         self.db = db
+        # SQLite in WAL mode reads alongside the writer: lookups need not queue behind CDRs.
+        self.reads = reads or db
         self.now = wallclock
+        self.cdrs = CdrWriter(sessions, db)
         self.calls: dict[tuple[str, str], Call] = {}
         self._by_invite: dict[int, Call] = {}
         self.background: set[asyncio.Task[None]] = set()
@@ -139,8 +165,8 @@ class CallHandler:
     def loop(self) -> asyncio.AbstractEventLoop:
         return asyncio.get_running_loop()
 
-    async def _in_db(self, fn: Callable[[], T]) -> T:
-        return await self.loop.run_in_executor(self.db, fn)
+    async def _read(self, fn: Callable[[], T]) -> T:
+        return await self.loop.run_in_executor(self.reads, fn)
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = self.loop.create_task(coro)  # type: ignore[arg-type]
@@ -232,7 +258,7 @@ class CallHandler:
         assert isinstance(tx, InviteServerTransaction)
         started = self.now()
         dialed = request.uri.user
-        holder = await self._in_db(lambda: self._lookup(dialed))
+        holder = await self._read(lambda: self._lookup(dialed))
         if holder is None:
             log.info("INVITE to %s: no account holds it -> 404", dialed)
             self._respond(tx, make_response(request, 404, to_tag=self.endpoint.new_tag()))
@@ -309,12 +335,7 @@ class CallHandler:
         call.answered_at = self.now()
         call.dialog = Dialog.from_invite(request, ok, local_seq=secrets.randbelow(2**20) + 1)
         self._respond(tx, ok)
-        try:
-            pcm = load_greeting(call.greeting_path)
-        except Exception:
-            log.exception("greeting %s unreadable; playing the beep only", call.greeting_path)
-            pcm = b""
-        media.play(pcm + BEEP)
+        media.play(_prompt(call.greeting_path, audio.codec))
         log.info(
             "call %s answered: %s -> %s (account %s, %s, RTP %d -> %s:%d)",
             call.record_id,
@@ -437,15 +458,11 @@ class CallHandler:
             record_id=call.record_id,
         )
         try:
-            await self._in_db(lambda: self._store(outcome))
+            await self.cdrs.write(outcome)
         finally:
             self.calls.pop(call.key, None)
             self._by_invite.pop(id(call.transaction), None)
         log.info("call %s ended: %s (%s)", call.record_id, status, cause)
-
-    def _store(self, outcome: call_service.CallOutcome) -> None:
-        with transaction(self.sessions) as session:
-            call_service.record_call(session, outcome)
 
     async def shutdown(self) -> None:
         """End every live call (BYE to answered ones, 480 to ringing ones), CDRs committed."""
@@ -456,6 +473,7 @@ class CallHandler:
                 await self._fail(call, 480, "shutdown")
         if self.background:
             await asyncio.wait(list(self.background), timeout=5)
+        await self.cdrs.close()
 
 
 def _caller(request: Request) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-from dialtone.codecs.g711 import decoder_for, encoder_for
+from dialtone.codecs.g711 import ALAW_SILENCE, ULAW_SILENCE, decoder_for
 from dialtone.rtp.jitter import PlayoutBuffer
 from dialtone.rtp.packet import RtpPacket, RtpParseError, is_rtcp
 from dialtone.rtp.packetizer import Packetizer, frames
@@ -124,7 +124,6 @@ class RtpSession(asyncio.DatagramProtocol):
         self.recorder = recorder
         self.transport: asyncio.DatagramTransport | None = None
         self.local_port = 0
-        self._encode = encoder_for(audio.codec)
         self._latched = False
         self._player: asyncio.Task[None] | None = None
         self.received = 0
@@ -158,12 +157,14 @@ class RtpSession(asyncio.DatagramProtocol):
         # ICMP port unreachable while the caller is not listening yet: not fatal.
         log.debug("RTP socket error: %s", exc)
 
-    def play(self, pcm: bytes) -> None:
-        """Start sending ``pcm`` (16-bit mono 8 kHz) in 20 ms packets, paced by the clock."""
+    def play(self, encoded: bytes) -> None:
+        """Start sending ``encoded`` audio (already in the call's codec, one byte a sample)
+        in 20 ms packets, paced by the clock. Encoding happens once per greeting and codec,
+        not once per call."""
         if self._player is None:
-            self._player = asyncio.get_running_loop().create_task(self._play(pcm))
+            self._player = asyncio.get_running_loop().create_task(self._play(encoded))
 
-    async def _play(self, pcm: bytes) -> None:
+    async def _play(self, encoded: bytes) -> None:
         loop = asyncio.get_running_loop()
         packetizer = Packetizer(
             payload_type=self.audio.payload_type,
@@ -172,11 +173,12 @@ class RtpSession(asyncio.DatagramProtocol):
             first_timestamp=secrets.randbits(32),
             samples_per_frame=FRAME_SAMPLES,
         )
+        silence = bytes([ALAW_SILENCE if self.audio.codec == "PCMA" else ULAW_SILENCE])
         start = loop.time()
-        for index, frame in enumerate(frames(pcm, frame_bytes=FRAME_SAMPLES * 2)):
+        for index, frame in enumerate(frames(encoded, frame_bytes=FRAME_SAMPLES, pad=silence)):
             if self.transport is None or self.transport.is_closing():
                 return
-            packet = packetizer.packetize(self._encode(frame), marker=index == 0)
+            packet = packetizer.packetize(frame, marker=index == 0)
             self.transport.sendto(bytes(packet), self.remote)
             self.sent += 1
             # Pace from the start time so that scheduling jitter does not add up.

@@ -49,6 +49,7 @@ async def serve(
 
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-db")
+    reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dialtone-read")
     endpoint = SipEndpoint(
         local_host=settings.advertised_host,
         local_port=settings.sip_port,
@@ -76,6 +77,7 @@ async def serve(
         ),
         rtp_ports=RtpPortPool(settings.rtp_port_min, settings.rtp_port_max),
         db=db,
+        reads=reads,
     )
     sip.on_event = handler.handle
 
@@ -95,6 +97,7 @@ async def serve(
     if http_task.done():
         transport.close()
         db.shutdown()
+        reads.shutdown()
         await http_task  # re-raises the bind error
         raise SystemExit("HTTP server stopped at start")
     announce(
@@ -113,4 +116,5 @@ async def serve(
     stop_task.cancel()
     sip.close()
     db.shutdown(wait=True)
+    reads.shutdown(wait=True)
     log.info("stopped")

@@ -1,0 +1,80 @@
+"""Group commit for call records: every CDR is committed before its call's BYE is
+answered, and CDRs of calls that end together share one transaction (one fsync)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.services import calls as call_service
+from dialtone.store.db import transaction
+
+log = logging.getLogger("dialtone.cdr")
+
+
+class CdrWriter:
+    """Queues CDRs and commits them in batches on the database thread.
+
+    ``write`` returns only once the CDR is committed (or raises when it could not be):
+    the caller may then acknowledge the hang-up. A failing batch is retried one record at
+    a time, so one bad record fails alone.
+    """
+
+    def __init__(
+        self, sessions: sessionmaker[Session], executor: Executor, *, max_batch: int = 200
+    ) -> None:
+        self.sessions = sessions
+        self.executor = executor
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[call_service.CallOutcome, asyncio.Future[None]]] = (
+            asyncio.Queue()
+        )
+        self._worker: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.written = 0
+
+    async def write(self, outcome: call_service.CallOutcome) -> None:
+        """Commit one CDR (possibly together with others); raises if it cannot be."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._queue.put_nowait((outcome, done))
+        if self._worker is None or self._worker.done():
+            self._worker = loop.create_task(self._run())
+        await done
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while not self._queue.empty():
+            batch = [self._queue.get_nowait()]
+            while not self._queue.empty() and len(batch) < self.max_batch:
+                batch.append(self._queue.get_nowait())
+            outcomes = [outcome for outcome, _ in batch]
+            try:
+                await loop.run_in_executor(self.executor, self._commit, outcomes)
+            except Exception:
+                log.warning("a batch of %d CDRs failed; retrying one by one", len(batch))
+                for outcome, done in batch:
+                    try:
+                        await loop.run_in_executor(self.executor, self._commit, [outcome])
+                    except Exception as exc:
+                        done.set_exception(exc)
+                    else:
+                        done.set_result(None)
+                continue
+            self.batches += 1
+            self.written += len(batch)
+            for _, done in batch:
+                done.set_result(None)
+
+    def _commit(self, outcomes: list[call_service.CallOutcome]) -> None:
+        with transaction(self.sessions) as session:
+            for outcome in outcomes:
+                call_service.record_call(session, outcome)
+
+    async def close(self) -> None:
+        """Wait for queued CDRs to be committed."""
+        if self._worker is not None:
+            await asyncio.gather(self._worker, return_exceptions=True)
