@@ -103,9 +103,7 @@ def highest_rate(target_port: int, seconds: int, service: str, log: list[str]) -
 def measure_dialtone(seconds: int, log: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         # As many RTP ports as the default range (TERMS V1: 20000–22000).
-        platform = start_platform(
-            Path(tmp), rtp_ports=2001, ring_seconds="0", log_level="WARNING"
-        )
+        platform = start_platform(Path(tmp), rtp_ports=2001, ring_seconds="0", log_level="WARNING")
         try:
             provision(platform)
             return highest_rate(platform.sip_port, seconds, "33123456789", log)
