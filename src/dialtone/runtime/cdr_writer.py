@@ -62,6 +62,8 @@ class CdrWriter:
                     except Exception as exc:
                         done.set_exception(exc)
                     else:
+                        self.batches += 1
+                        self.written += 1
                         done.set_result(None)
                 continue
             self.batches += 1

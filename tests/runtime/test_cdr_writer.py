@@ -1,0 +1,92 @@
+"""Group commit: concurrent CDRs share transactions; a bad one fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from dialtone.core.errors import NotFound
+from dialtone.runtime.cdr_writer import CdrWriter
+from dialtone.services import accounts
+from dialtone.services.calls import CallOutcome
+from dialtone.store.db import open_database, transaction
+from dialtone.store.models import CallRecord
+
+T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+def outcome(account_id: str, n: int) -> CallOutcome:
+    return CallOutcome(
+        account_id=account_id,
+        direction="inbound",
+        from_number="+14155550100",
+        to_number="+33123456789",
+        started_at=T0,
+        answered_at=T0,
+        ended_at=T0 + timedelta(seconds=n + 1),
+        status="completed",
+        hangup_cause="caller-bye",
+        sip_call_id=f"c{n}",
+        sip_local_tag="t",
+    )
+
+
+def test_concurrent_cdrs_are_batched_and_a_bad_one_fails_alone(tmp_path: Path) -> None:
+    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        account_id = accounts.create_account(session, "A", now=T0).account.id
+
+    async def scenario() -> list[object]:
+        writer = CdrWriter(sessions, ThreadPoolExecutor(1))
+        first = [writer.write(outcome(account_id, n)) for n in range(25)]
+        await asyncio.gather(*first)
+        assert writer.written == 25
+        assert writer.batches < 25  # records that ended together shared a commit
+        jobs = [writer.write(outcome(account_id, n)) for n in range(25, 50)]
+        jobs.insert(10, writer.write(outcome("ACnobody", 99)))
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        await writer.close()
+        assert writer.written == 50
+        return results
+
+    results = asyncio.run(scenario())
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert len(failures) == 1
+    assert isinstance(failures[0], NotFound)
+    with transaction(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(CallRecord)) == 50
+
+
+def test_write_waits_for_the_commit(tmp_path: Path) -> None:
+    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        account_id = accounts.create_account(session, "A", now=T0).account.id
+
+    async def scenario() -> None:
+        writer = CdrWriter(sessions, ThreadPoolExecutor(1))
+        await writer.write(outcome(account_id, 1))
+        # Visible to another session the moment write() returns.
+        with transaction(sessions) as session:
+            assert session.scalar(select(CallRecord.sip_call_id)) == "c1"
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_idempotent_rewrite(tmp_path: Path, n: int) -> None:
+    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        account_id = accounts.create_account(session, "A", now=T0).account.id
+
+    async def scenario() -> None:
+        writer = CdrWriter(sessions, ThreadPoolExecutor(1))
+        await asyncio.gather(*(writer.write(outcome(account_id, 7)) for _ in range(n + 1)))
+
+    asyncio.run(scenario())
+    with transaction(sessions) as session:
+        assert session.scalar(select(func.count()).select_from(CallRecord)) == 1
