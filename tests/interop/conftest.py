@@ -141,22 +141,27 @@ class Platform:
         )
 
 
-def start_platform(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> Platform:
-    """Start ``dialtone serve`` on free ports under ``tmp`` and wait until it answers."""
-    sip_port = free_port()
-    http_port = free_port(socket.SOCK_STREAM)
+def server_env(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> dict[str, str]:
+    """Environment for a server under ``tmp`` on free SIP, HTTP and RTP ports."""
     rtp_low, rtp_high = free_rtp_range(rtp_ports)
     env = {
         **os.environ,
         "DIALTONE_DATA_DIR": str(tmp / "var"),
-        "DIALTONE_SIP_PORT": str(sip_port),
-        "DIALTONE_HTTP_PORT": str(http_port),
+        "DIALTONE_SIP_PORT": str(free_port()),
+        "DIALTONE_HTTP_PORT": str(free_port(socket.SOCK_STREAM)),
         "DIALTONE_RTP_PORT_MIN": str(rtp_low),
         "DIALTONE_RTP_PORT_MAX": str(rtp_high),
         "DIALTONE_CONFIG": str(tmp / "absent.toml"),
         "PYTHONUNBUFFERED": "1",
     }
     env.update({f"DIALTONE_{k.upper()}": v for k, v in settings.items()})
+    return env
+
+
+def start_platform(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> Platform:
+    """Start ``dialtone serve`` on free ports under ``tmp`` and wait until it answers."""
+    env = server_env(tmp, rtp_ports=rtp_ports, **settings)
+    sip_port, http_port = int(env["DIALTONE_SIP_PORT"]), int(env["DIALTONE_HTTP_PORT"])
     log_path = tmp / "serve.log"
     log_file = log_path.open("w")
     process = subprocess.Popen(

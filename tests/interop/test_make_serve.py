@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import Platform, free_port, free_rtp_range, provision
+from .conftest import Platform, provision, server_env
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.interop
@@ -22,17 +21,8 @@ pytestmark = pytest.mark.interop
 @pytest.mark.skipif(shutil.which("sipp") is None, reason="sipp (sip-tester) is not installed")
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_serve_answers_a_sipp_call(tmp_path: Path) -> None:
-    sip_port, http_port = free_port(), free_port(socket.SOCK_STREAM)
-    low, high = free_rtp_range()
-    env = {
-        **os.environ,
-        "DIALTONE_DATA_DIR": str(tmp_path / "var"),
-        "DIALTONE_SIP_PORT": str(sip_port),
-        "DIALTONE_HTTP_PORT": str(http_port),
-        "DIALTONE_RTP_PORT_MIN": str(low),
-        "DIALTONE_RTP_PORT_MAX": str(high),
-        "DIALTONE_CONFIG": str(tmp_path / "absent.toml"),
-    }
+    env = server_env(tmp_path)
+    sip_port, http_port = int(env["DIALTONE_SIP_PORT"]), int(env["DIALTONE_HTTP_PORT"])
     log = (tmp_path / "make-serve.log").open("w+")
     process = subprocess.Popen(
         ["make", "-s", "serve"],
