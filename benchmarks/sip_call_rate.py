@@ -30,7 +30,7 @@ from tests.interop.conftest import (
     stop_platform,
 )
 
-STEPS = (50, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000, 4000)
+STEPS = (50, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000, 4000, 6000, 8000)
 
 
 def run_sipp_uac(target_port: int, rate: int, seconds: int, service: str) -> tuple[bool, str]:
