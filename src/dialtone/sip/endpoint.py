@@ -9,7 +9,7 @@ opens a socket or reads a clock, so the whole protocol is tested without either.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialtone.sip.errors import SipParseError
@@ -36,7 +36,6 @@ from dialtone.sip.transaction import (
     TransactionTimedOut,
     server_transaction_key,
 )
-from dialtone.sip.uri import SipUri
 
 KNOWN_METHODS = frozenset(
     {
@@ -440,27 +439,3 @@ def top_via_of(headers: Headers) -> Via:
     if not values:
         raise SipParseError("no Via")
     return parse_via(values[0])
-
-
-def summarize(outputs: Iterable[Output]) -> list[str]:
-    """A short text per output, for logs and test failure messages."""
-    lines: list[str] = []
-    for item in outputs:
-        if isinstance(item, Send):
-            first = item.data.split(b"\r\n", 1)[0].decode("utf-8", "replace")
-            lines.append(f"send {first} -> {item.destination[0]}:{item.destination[1]}")
-        else:
-            lines.append(type(item).__name__)
-    return lines
-
-
-__all__ = [
-    "AckReceived",
-    "CancelReceived",
-    "EndpointPolicy",
-    "MessageRejected",
-    "Output",
-    "RequestReceived",
-    "SipEndpoint",
-    "SipUri",
-]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from dialtone.sip.errors import SipParseError
-from dialtone.sip.uri import Params, SipUri, Uri, parse_host_port, parse_uri
+from dialtone.sip.uri import Params, Uri, parse_host_port, parse_uri
 
 # RFC 3261 §7.3.3 and later extensions.
 COMPACT_FORMS = {
@@ -557,8 +557,3 @@ def contact_list(values: list[str]) -> tuple[NameAddress, ...] | None:
 def route_list(values: list[str]) -> tuple[NameAddress, ...]:
     """Parse Route or Record-Route values."""
     return tuple(parse_name_address(v, what="Route") for v in values)
-
-
-def sip_uri_of(address: NameAddress) -> SipUri | None:
-    """The address's URI when it is a SIP or SIPS URI."""
-    return address.uri if isinstance(address.uri, SipUri) else None
