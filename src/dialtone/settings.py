@@ -41,6 +41,53 @@ class Settings(BaseSettings):
     sip_public_host: str | None = Field(
         default=None, description="Address put in Contact/SDP when it differs from sip_host."
     )
+    sip_tcp_port: int | None = Field(
+        default=5060,
+        ge=0,
+        le=65535,
+        description="SIP TCP port (TERMS V1: 5060/tcp); unset to listen on UDP only.",
+    )
+    sip_tls_port: int | None = Field(
+        default=443,
+        ge=0,
+        le=65535,
+        description="SIP TLS port (TERMS V1: TLS on 443). Without the privilege to bind it, "
+        "TLS is skipped with a warning; unset to disable.",
+    )
+    tls_cert_file: Path | None = Field(
+        default=None, description="PEM certificate for SIP TLS; self-signed on first start."
+    )
+    tls_key_file: Path | None = Field(default=None, description="PEM key for tls_cert_file.")
+    sip_realm: str = Field(
+        default="dialtone",
+        min_length=1,
+        description="Digest realm (RFC 7616). Stored credentials are hashed with it: changing "
+        "it needs every SIP password set again.",
+    )
+    nonce_lifetime_seconds: float = Field(
+        default=300.0, gt=0, description="A digest nonce older than this is answered stale=true."
+    )
+    auth_failures_allowed: int = Field(
+        default=10, ge=1, description="Failed digest attempts per source address per window."
+    )
+    auth_failure_window_seconds: float = Field(
+        default=60.0, gt=0, description="The window auth_failures_allowed counts in."
+    )
+    auth_block_seconds: float = Field(
+        default=300.0, ge=0, description="How long a source over the limit is refused (403)."
+    )
+    register_min_expires: int = Field(
+        default=60, ge=1, description="Shorter REGISTER expiries get 423 (RFC 3261 §10.3)."
+    )
+    register_max_expires: int = Field(
+        default=3600, ge=1, description="Longer REGISTER expiries are cut down to this."
+    )
+    no_answer_seconds: float = Field(
+        default=20.0, gt=0, description="How long a user's devices ring before voicemail."
+    )
+    channels_per_user: int = Field(
+        default=1, ge=1, description="Simultaneous calls per user (TERMS V2: one)."
+    )
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(default=8000, ge=0, le=65535, description="HTTP API port.")
     rtp_port_min: int = Field(default=20000, ge=1024, le=65535, description="TERMS V1.")
@@ -104,6 +151,16 @@ class Settings(BaseSettings):
     def recordings_dir(self) -> Path:
         """Where call recordings are written."""
         return self.data_dir / "recordings"
+
+    @property
+    def voicemail_dir(self) -> Path:
+        """Where voicemail messages are written."""
+        return self.data_dir / "voicemail"
+
+    @property
+    def tls_dir(self) -> Path:
+        """Where the self-signed SIP TLS certificate is generated when none is configured."""
+        return self.data_dir / "tls"
 
     @property
     def greetings_dir(self) -> Path:

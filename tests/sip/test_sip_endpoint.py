@@ -798,7 +798,7 @@ def test_response_for_another_method_does_not_match() -> None:
     bye = _bye(ep)
     ep.send_request(bye, SOURCE, 0.0)
     wrong = make_response(bye, 200)
-    wrong.set_header("CSeq", "2 INVITE")
+    wrong.set_header("CSeq", "2 OPTIONS")
     outs = ep.receive(wrong.encode(), SOURCE, 0.1)
     assert [type(o) for o in outs] == [MessageRejected]
 

@@ -27,6 +27,7 @@ from dialtone.sip.transaction import (
     MAGIC_COOKIE,
     Address,
     ClientTransaction,
+    InviteClientTransaction,
     InviteServerTransaction,
     NonInviteServerTransaction,
     ResponseReceived,
@@ -95,8 +96,18 @@ class MessageRejected:
     status: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class StraySuccess:
+    """A 2xx to one of our INVITEs whose transaction has ended (Timer M passed, or a late
+    fork): the TU acknowledges it in its dialog, or sends ACK and BYE (RFC 3261 §13.2.2.4)."""
+
+    response: Response
+    source: Address
+
+
 Output = (
     Send
+    | StraySuccess
     | RequestReceived
     | AckReceived
     | CancelReceived
@@ -193,6 +204,8 @@ class SipEndpoint:
             return [MessageRejected("response whose top Via is not ours", source, None)]
         key = (via.branch or "", response.cseq.method)
         tx = self._client.get(key)
+        if tx is None and response.cseq.method == "INVITE" and 200 <= response.status < 300:
+            return [StraySuccess(response, source)]
         if tx is None:
             # Stray responses are absorbed (RFC 3261 §18.1.2); never answer a response.
             return [MessageRejected("response matches no transaction", source, None)]
@@ -322,13 +335,31 @@ class SipEndpoint:
         return list(outs)
 
     def send_request(self, request: Request, destination: Address, now: float) -> list[Output]:
-        """Start a non-INVITE client transaction (e.g. a BYE) to ``destination``."""
-        tx = ClientTransaction(
-            request, destination, now=now, reliable=self.reliable, timers=self.timers
-        )
+        """Start a client transaction for ``request`` to ``destination``.
+
+        INVITE gets an INVITE client transaction; an ACK for a 2xx has none (it is sent
+        once per 2xx received, §13.2.2.4); anything else a non-INVITE one.
+        """
+        if self.policy.user_agent and "User-Agent" not in request.headers:
+            request.headers.add("User-Agent", self.policy.user_agent)
+        if request.method == "ACK":
+            return [Send(request.encode(), destination)]
+        tx: ClientTransaction
+        if request.method == "INVITE":
+            tx = InviteClientTransaction(
+                request, destination, now=now, reliable=self.reliable, timers=self.timers
+            )
+        else:
+            tx = ClientTransaction(
+                request, destination, now=now, reliable=self.reliable, timers=self.timers
+            )
         self._client[tx.key] = tx
         self._arm(tx)
         return list(tx.start())
+
+    def client_transaction(self, branch: str, method: str) -> ClientTransaction | None:
+        """The live client transaction for (branch, method), if any."""
+        return self._client.get((branch, method))
 
     def via(self) -> Via:
         """A new top Via for a request this endpoint sends."""

@@ -503,3 +503,35 @@ def _tagged(to_value: str, tag: str) -> str:
     except SipParseError:
         return to_value
     return to_value if address.tag is not None else str(address.with_tag(tag))
+
+
+def make_request(
+    method: str,
+    uri: Uri,
+    *,
+    via: Via,
+    from_: NameAddress,
+    to: NameAddress,
+    call_id: str,
+    cseq: int,
+    contact: str | None = None,
+    extra_headers: tuple[tuple[str, str], ...] = (),
+    body: bytes = b"",
+    content_type: str | None = None,
+) -> Request:
+    """A new request outside any dialog (RFC 3261 §8.1.1): the INVITE or REGISTER a UAC
+    sends. ``from_`` must carry our tag; ``to`` carries none."""
+    headers = Headers()
+    headers.add("Via", str(via))
+    headers.add("Max-Forwards", "70")
+    headers.add("From", str(from_))
+    headers.add("To", str(to))
+    headers.add("Call-ID", call_id)
+    headers.add("CSeq", f"{cseq} {method}")
+    if contact is not None:
+        headers.add("Contact", contact)
+    for name, value in extra_headers:
+        headers.add(name, value)
+    if body and content_type is not None:
+        headers.add("Content-Type", content_type)
+    return Request(headers=headers, body=body, method=method, uri=uri)

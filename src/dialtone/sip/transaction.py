@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from dialtone.sip.headers import Headers
 from dialtone.sip.message import Request, Response
 
 Address = tuple[str, int]
@@ -339,3 +340,118 @@ class ClientTransaction:
             self._retransmit_at = now + self._interval
         self._schedule()
         return out
+
+
+class InviteClientTransaction(ClientTransaction):
+    """The INVITE client transaction, RFC 3261 §17.1.1 (Figure 5) with RFC 6026.
+
+    Timer A retransmits the INVITE (unreliable transports), Timer B gives up while no
+    response came. A non-2xx final response is acknowledged here (same branch) and the
+    ACK is sent again for each retransmission until Timer D. A 2xx moves to Accepted:
+    every 2xx (first and retransmitted, possibly from several forks) goes to the TU, which
+    acknowledges it in its dialog, until Timer M.
+    """
+
+    def __init__(
+        self,
+        request: Request,
+        destination: Address,
+        *,
+        now: float,
+        reliable: bool = False,
+        timers: TimerSettings = DEFAULT_TIMERS,
+    ) -> None:
+        super().__init__(request, destination, now=now, reliable=reliable, timers=timers)
+        self.state = State.TRYING  # "Calling" in Figure 5
+        self._ack: bytes | None = None
+
+    def receive_response(self, response: Response, now: float) -> list[TransactionOutput]:
+        """A response matched this INVITE (by branch and CSeq method)."""
+        status = response.status
+        if self.state is State.TERMINATED:
+            return []
+        if status < 200:
+            if self.state in (State.TRYING, State.PROCEEDING):
+                self.state = State.PROCEEDING
+                # No Timer B once the far end is proceeding: the TU's own ring timeout
+                # (and CANCEL) decides how long a call may ring (§17.1.1.2).
+                self._retransmit_at = None
+                self._end_at = None
+                self._schedule()
+                return [ResponseReceived(self, response)]
+            return []
+        if status < 300:
+            first = self.state in (State.TRYING, State.PROCEEDING)
+            if first:
+                self.state = State.ACCEPTED
+                self.final_response = response
+                self._retransmit_at = None
+                self._end_at = now + self.timers.timeout  # Timer M (RFC 6026 §8.4)
+                self._schedule()
+            if self.state is State.ACCEPTED:
+                return [ResponseReceived(self, response)]
+            return []
+        if self.state is State.COMPLETED:
+            # A retransmitted final response: acknowledge it again, tell nobody.
+            return [Send(self._ack, self.destination)] if self._ack is not None else []
+        if self.state is State.ACCEPTED:
+            return []
+        self.state = State.COMPLETED
+        self.final_response = response
+        self._ack = ack_for_failure(self.request, response).encode()
+        self._retransmit_at = None
+        self._end_at = now + (0.0 if self.reliable else 32.0)  # Timer D
+        self._schedule()
+        return [Send(self._ack, self.destination), ResponseReceived(self, response)]
+
+    def handle_timer(self, now: float) -> list[TransactionOutput]:
+        """Fire Timer A (retransmit), B (time out), D or M (end)."""
+        out: list[TransactionOutput] = []
+        if self._end_at is not None and now >= self._end_at:
+            timed_out = self.state is State.TRYING
+            self.state = State.TERMINATED
+            self._end_at = self._retransmit_at = None
+            self._schedule()
+            if timed_out:
+                out.append(TransactionTimedOut(self))
+            return out
+        if self._retransmit_at is not None and now >= self._retransmit_at:
+            out.append(Send(self._bytes, self.destination))
+            # Timer A doubles without the T2 cap the non-INVITE Timer E has (§17.1.1.2).
+            self._interval = 2 * self._interval
+            self._retransmit_at = now + self._interval
+        self._schedule()
+        return out
+
+
+def ack_for_failure(invite: Request, response: Response) -> Request:
+    """The ACK a client transaction sends for a non-2xx final response (RFC 3261 §17.1.1.3).
+
+    Same Request-URI, Call-ID, From, CSeq number and top Via (so the same branch) as the
+    INVITE; To from the response (it carries the far end's tag); the INVITE's Route set.
+    """
+    headers = Headers()
+    headers.add("Via", invite.headers.values("Via")[0])
+    headers.add("Max-Forwards", "70")
+    for route in invite.headers.get_all("Route"):
+        headers.add("Route", route)
+    headers.add("From", invite.headers.get("From") or "")
+    headers.add("To", response.headers.get("To") or "")
+    headers.add("Call-ID", invite.call_id)
+    headers.add("CSeq", f"{invite.cseq.number} ACK")
+    return Request(headers=headers, method="ACK", uri=invite.uri)
+
+
+def cancel_for(invite: Request) -> Request:
+    """The CANCEL for a pending INVITE (RFC 3261 §9.1): same Request-URI, Call-ID, From,
+    To, CSeq number, top Via and Route set; the method is CANCEL."""
+    headers = Headers()
+    headers.add("Via", invite.headers.values("Via")[0])
+    headers.add("Max-Forwards", "70")
+    for route in invite.headers.get_all("Route"):
+        headers.add("Route", route)
+    headers.add("From", invite.headers.get("From") or "")
+    headers.add("To", invite.headers.get("To") or "")
+    headers.add("Call-ID", invite.call_id)
+    headers.add("CSeq", f"{invite.cseq.number} CANCEL")
+    return Request(headers=headers, method="CANCEL", uri=invite.uri)
