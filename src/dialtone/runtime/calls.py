@@ -17,15 +17,17 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.codecs.g711 import encoder_for
 from dialtone.services import calls as call_service
 from dialtone.services import numbers as number_service
+from dialtone.services import voicemails as voicemail_service
 from dialtone.services.greetings import default_greeting_path, load_greeting
 from dialtone.services.ids import new_id
 from dialtone.sip.dialog import Dialog
@@ -53,11 +55,36 @@ from dialtone.sip.transaction import (
 )
 from dialtone.store.db import transaction
 
-from .cdr_writer import CdrWriter
+from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
 
 log = logging.getLogger("dialtone.calls")
 T = TypeVar("T")
+
+
+class Channel(Protocol):
+    """The transport a call's signalling travels on (see ``runtime.transports``)."""
+
+    endpoint: SipEndpoint
+
+    def dispatch(self, outputs: list[Output]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerTarget:
+    """What an answered call plays and where it records: a number's greeting, or a
+    user's voicemail box (then the recording becomes a voicemail message)."""
+
+    account_id: str
+    to_number: str
+    greeting_path: Path
+    recordings_dir: Path
+    voicemail_user_id: str | None = None
+    voicemail: bool = False
+    max_seconds: float | None = None
+    from_number: str | None = None
+    legs: tuple[dict[str, str | None], ...] = ()
+    user_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +107,7 @@ class Call:
     invite: Request
     transaction: InviteServerTransaction
     source: tuple[str, int]
+    channel: Channel
     account_id: str
     to_number: str
     from_number: str
@@ -91,6 +119,8 @@ class Call:
     dialog: Dialog | None = None
     media: RtpSession | None = None
     recording_path: Path | None = None
+    target: AnswerTarget | None = None
+    local_sdp: bytes | None = None
     ended: bool = False
     tasks: list[asyncio.TimerHandle] = field(default_factory=list)
 
@@ -135,9 +165,7 @@ class CallHandler:
 
     def __init__(
         self,
-        endpoint: SipEndpoint,
         *,
-        send: Callable[[list[Output]], None],
         sessions: sessionmaker[Session],
         config: CallConfig,
         rtp_ports: RtpPortPool,
@@ -145,8 +173,6 @@ class CallHandler:
         reads: ThreadPoolExecutor | None = None,
         wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.endpoint = endpoint
-        self._send = send
         self.sessions = sessions
         self.config = config
         self.rtp_ports = rtp_ports
@@ -178,23 +204,23 @@ class CallHandler:
         if not task.cancelled() and task.exception() is not None:
             log.error("call task failed", exc_info=task.exception())
 
-    def _respond(self, tx: ServerTransaction, response: Response) -> None:
+    def _respond(self, channel: Channel, tx: ServerTransaction, response: Response) -> None:
         try:
-            self._send(self.endpoint.respond(tx, response, self.loop.time()))
+            channel.dispatch(channel.endpoint.respond(tx, response, self.loop.time()))
         except ValueError as exc:
             # The transaction was answered already (e.g. CANCEL raced with the 200).
             log.debug("response not sent: %s", exc)
 
     # -- events -----------------------------------------------------------------------
 
-    def handle(self, event: Output) -> None:
-        """Dispatch one endpoint event."""
+    def handle(self, event: Output, channel: Channel) -> None:
+        """Dispatch one endpoint event that arrived on ``channel``."""
         if isinstance(event, RequestReceived):
-            self._on_request(event)
+            self._on_request(event, channel)
         elif isinstance(event, AckReceived):
             self._on_ack(event)
         elif isinstance(event, CancelReceived):
-            self._on_cancel(event)
+            self._on_cancel(event, channel)
         elif isinstance(event, TransactionTimedOut):
             self._on_timeout(event)
         elif isinstance(event, MessageRejected):
@@ -206,32 +232,58 @@ class CallHandler:
                 event.reason,
             )
         elif isinstance(event, ResponseReceived):
-            log.debug("response %d to our %s", event.response.status, event.response.cseq.method)
+            log.debug("response %d to our %s", event.response.cseq.method, event.response.status)
 
-    def _on_request(self, event: RequestReceived) -> None:
+    def active_calls_of(self, user_id: str) -> int:
+        """Answered-by-us calls a user placed (TERMS V2 counts them too)."""
+        return sum(
+            1
+            for call in self.calls.values()
+            if call.target is not None and call.target.user_id == user_id and not call.ended
+        )
+
+    def owns(self, call_id: str, tag: str | None) -> bool:
+        """Whether an in-dialog request with this Call-ID and To tag is one of our calls."""
+        return (call_id, tag or "") in self.calls
+
+    def _on_request(self, event: RequestReceived, channel: Channel) -> None:
         request = event.request
         method = request.method
-        if method == "OPTIONS":
-            allow = ("Allow", ", ".join(sorted(self.endpoint.policy.methods)))
-            accept = ("Accept", "application/sdp")
-            self._respond(
-                event.transaction, make_response(request, 200, extra_headers=(allow, accept))
-            )
-        elif method == "INVITE" and request.to.tag is None:
-            self._spawn(self._guarded_invite(event))
+        if method == "INVITE" and request.to.tag is None:
+            self._spawn(self._guarded_invite(event, channel, None))
         elif method == "BYE":
-            self._spawn(self._on_bye(event))
+            self._spawn(self._on_bye(event, channel))
         else:
-            # In-dialog INVITE (hold, codec change) is the call engine's work (issue 4).
+            # A re-INVITE to an answering call changes nothing here: it keeps playing and
+            # recording on the address it has (the answer repeats our SDP).
             call = self.calls.get((request.call_id, request.to.tag or ""))
-            status = 488 if call is not None and method == "INVITE" else 481
-            self._respond(event.transaction, make_response(request, status))
+            if call is not None and method == "INVITE" and call.local_sdp is not None:
+                if call.dialog is not None and not call.dialog.accepts(request):
+                    self._respond(channel, event.transaction, make_response(request, 500))
+                    return
+                ok = make_response(
+                    request,
+                    200,
+                    body=call.local_sdp,
+                    content_type="application/sdp",
+                    extra_headers=(("Contact", self._contact(channel)),),
+                )
+                self._respond(channel, event.transaction, ok)
+                return
+            status = 200 if call is not None and method in ("INFO", "NOTIFY") else 481
+            self._respond(channel, event.transaction, make_response(request, status))
 
-    async def _guarded_invite(self, event: RequestReceived) -> None:
+    def answer(self, event: RequestReceived, channel: Channel, target: AnswerTarget) -> None:
+        """Answer an INVITE with ``target``'s prompt and recording (greeting or voicemail)."""
+        self._spawn(self._guarded_invite(event, channel, target))
+
+    async def _guarded_invite(
+        self, event: RequestReceived, channel: Channel, target: AnswerTarget | None
+    ) -> None:
         """Answer 500 (and release what the call held) when handling the INVITE fails,
         so that a broken database never leaves a caller waiting or a port leaked."""
         try:
-            await self._on_invite(event)
+            await self._on_invite(event, channel, target)
         except Exception:
             log.exception("INVITE %s failed", event.request.call_id)
             tx = event.transaction
@@ -239,7 +291,8 @@ class CallHandler:
             if call is not None and not call.ended:
                 await self._abandon(call)
             if tx.last_response is None or tx.last_response.status < 200:
-                self._respond(tx, make_response(event.request, 500, to_tag=self.endpoint.new_tag()))
+                tag = channel.endpoint.new_tag()
+                self._respond(channel, tx, make_response(event.request, 500, to_tag=tag))
 
     async def _abandon(self, call: Call) -> None:
         """Release a call's media and bookkeeping without a CDR (the store is failing)."""
@@ -252,33 +305,50 @@ class CallHandler:
         self.calls.pop(call.key, None)
         self._by_invite.pop(id(call.transaction), None)
 
-    async def _on_invite(self, event: RequestReceived) -> None:
+    async def _target_for(self, request: Request) -> AnswerTarget | None:
+        dialed = request.uri.user
+        holder = await self._read(lambda: self._lookup(dialed))
+        if holder is None:
+            return None
+        account_id, e164, greeting = holder
+        return AnswerTarget(
+            account_id=account_id,
+            to_number=e164,
+            greeting_path=(self.config.greetings_dir / greeting)
+            if greeting
+            else default_greeting_path(),
+            recordings_dir=self.config.recordings_dir / account_id,
+        )
+
+    async def _on_invite(
+        self, event: RequestReceived, channel: Channel, target: AnswerTarget | None
+    ) -> None:
         request = event.request
         tx = event.transaction
         assert isinstance(tx, InviteServerTransaction)
         started = self.now()
-        dialed = request.uri.user
-        holder = await self._read(lambda: self._lookup(dialed))
-        if holder is None:
-            log.info("INVITE to %s: no account holds it -> 404", dialed)
-            self._respond(tx, make_response(request, 404, to_tag=self.endpoint.new_tag()))
+        if target is None:
+            target = await self._target_for(request)
+        if target is None:
+            log.info("INVITE to %s: no account holds it -> 404", request.uri.user)
+            tag = channel.endpoint.new_tag()
+            self._respond(channel, tx, make_response(request, 404, to_tag=tag))
             return
         if tx.last_response is not None and tx.last_response.status >= 200:
             return  # canceled while the number was looked up
-        account_id, e164, greeting = holder
         call = Call(
             invite=request,
             transaction=tx,
             source=event.source,
-            account_id=account_id,
-            to_number=e164,
-            from_number=_caller(request),
-            local_tag=self.endpoint.new_tag(),
+            channel=channel,
+            account_id=target.account_id,
+            to_number=target.to_number,
+            from_number=target.from_number or _caller(request),
+            local_tag=channel.endpoint.new_tag(),
             started_at=started,
             record_id=new_id("CA"),
-            greeting_path=(self.config.greetings_dir / greeting)
-            if greeting
-            else default_greeting_path(),
+            greeting_path=target.greeting_path,
+            target=target,
         )
         self.calls[call.key] = call
         self._by_invite[id(tx)] = call
@@ -302,7 +372,7 @@ class CallHandler:
             log.info("INVITE %s: no acceptable media (%s) -> 488", request.call_id, reason)
             await self._fail(call, 488, f"488 {reason}"[:40])
             return
-        call.recording_path = self.config.recordings_dir / account_id / f"{call.record_id}.wav"
+        call.recording_path = target.recordings_dir / f"{call.record_id}.wav"
         try:
             media = await open_rtp_session(
                 self.rtp_ports, self.config.rtp_host, audio, call.recording_path
@@ -315,62 +385,66 @@ class CallHandler:
         call.media = media
         answer, audio = answer_for(media.local_port)
         media.audio = audio
-        ringing = make_response(request, 180, to_tag=call.local_tag)
-        ringing.add_header("Contact", self._contact())
-        self._respond(tx, ringing)
-        await asyncio.sleep(self.config.ring_seconds)
+        call.local_sdp = answer.serialize()
+        if not target.voicemail:
+            ringing = make_response(request, 180, to_tag=call.local_tag)
+            ringing.add_header("Contact", self._contact(channel))
+            self._respond(channel, tx, ringing)
+            await asyncio.sleep(self.config.ring_seconds)
         if call.ended:
             return  # canceled while ringing
         ok = make_response(
             request,
             200,
             to_tag=call.local_tag,
-            body=answer.serialize(),
+            body=call.local_sdp,
             content_type="application/sdp",
             extra_headers=(
-                ("Contact", self._contact()),
-                ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"),
+                ("Contact", self._contact(channel)),
+                ("Allow", ", ".join(sorted(channel.endpoint.policy.methods))),
             ),
         )
         call.answered_at = self.now()
         call.dialog = Dialog.from_invite(request, ok, local_seq=secrets.randbelow(2**20) + 1)
-        self._respond(tx, ok)
+        self._respond(channel, tx, ok)
         media.play(_prompt(call.greeting_path, audio.codec))
         log.info(
-            "call %s answered: %s -> %s (account %s, %s, RTP %d -> %s:%d)",
+            "call %s answered (%s): %s -> %s (account %s, %s, RTP %d -> %s:%d)",
             call.record_id,
+            "voicemail" if target.voicemail else "greeting",
             call.from_number,
             call.to_number,
-            account_id,
+            call.account_id,
             audio.codec,
             media.local_port,
             audio.remote_address,
             audio.remote_port,
         )
-        call.tasks.append(
-            self.loop.call_later(self.config.max_call_seconds, self._max_duration, call)
-        )
+        limit = target.max_seconds or self.config.max_call_seconds
+        call.tasks.append(self.loop.call_later(limit, self._max_duration, call))
 
     def _lookup(self, dialed: str | None) -> tuple[str, str, str | None] | None:
         with transaction(self.sessions) as session:
             row = number_service.find_holder(session, dialed)
             return None if row is None else (row.account_id, row.number, row.greeting)
 
-    def _contact(self) -> str:
-        return f"<sip:dialtone@{self.endpoint.local_host}:{self.endpoint.local_port}>"
+    def _contact(self, channel: Channel) -> str:
+        ep = channel.endpoint
+        suffix = "" if ep.transport == "UDP" else f";transport={ep.transport.lower()}"
+        return f"<sip:dialtone@{ep.local_host}:{ep.local_port}{suffix}>"
 
     def _on_ack(self, event: AckReceived) -> None:
         call = self.calls.get((event.request.call_id, event.request.to.tag or ""))
         if call is not None and call.dialog is not None:
             call.dialog.confirmed = True
 
-    def _on_cancel(self, event: CancelReceived) -> None:
+    def _on_cancel(self, event: CancelReceived, channel: Channel) -> None:
         call = self._by_invite.get(id(event.invite))
         if call is None or call.answered_at is not None:
             # Not a call we track yet (still looking the number up): refuse it now.
+            tag = channel.endpoint.new_tag()
             self._respond(
-                event.invite,
-                make_response(event.invite.request, 487, to_tag=self.endpoint.new_tag()),
+                channel, event.invite, make_response(event.invite.request, 487, to_tag=tag)
             )
             return
         self._spawn(self._fail(call, 487, "caller-cancel", status="canceled"))
@@ -384,23 +458,23 @@ class CallHandler:
             log.warning("call %s: no ACK for our 200 -> BYE", call.record_id)
             self._spawn(self._hang_up(call, "no-ack", status="failed"))
 
-    async def _on_bye(self, event: RequestReceived) -> None:
+    async def _on_bye(self, event: RequestReceived, channel: Channel) -> None:
         request = event.request
         call = self.calls.get((request.call_id, request.to.tag or ""))
         if call is None or call.dialog is None:
-            self._respond(event.transaction, make_response(request, 481))
+            self._respond(channel, event.transaction, make_response(request, 481))
             return
         if not call.dialog.accepts(request):
-            self._respond(event.transaction, make_response(request, 500))
+            self._respond(channel, event.transaction, make_response(request, 500))
             return
         try:
             await self._finish(call, "caller-bye", status="completed")
         except Exception:
             # The CDR could not be committed: do not acknowledge the hang-up as done.
             log.exception("call %s: CDR not written; answering BYE 500", call.record_id)
-            self._respond(event.transaction, make_response(request, 500))
+            self._respond(channel, event.transaction, make_response(request, 500))
             return
-        self._respond(event.transaction, make_response(request, 200))
+        self._respond(channel, event.transaction, make_response(request, 200))
 
     # -- ending calls -------------------------------------------------------------------
 
@@ -409,7 +483,9 @@ class CallHandler:
         if call.ended:
             return
         self._respond(
-            call.transaction, make_response(call.invite, sip_status, to_tag=call.local_tag)
+            call.channel,
+            call.transaction,
+            make_response(call.invite, sip_status, to_tag=call.local_tag),
         )
         await self._finish(call, cause, status=status)
 
@@ -421,10 +497,9 @@ class CallHandler:
         if call.ended or call.dialog is None:
             return
         await self._finish(call, cause, status=status)
-        bye = call.dialog.create_request(
-            "BYE", via=self.endpoint.via(), user_agent=self.endpoint.policy.user_agent
-        )
-        self._send(self.endpoint.send_request(bye, call.source, self.loop.time()))
+        endpoint = call.channel.endpoint
+        bye = call.dialog.create_request("BYE", via=endpoint.via())
+        call.channel.dispatch(endpoint.send_request(bye, call.source, self.loop.time()))
 
     async def _finish(self, call: Call, cause: str, *, status: str) -> None:
         """Stop the media and commit the CDR (before the caller hears anything more)."""
@@ -442,6 +517,7 @@ class CallHandler:
                 recording = str(call.recording_path)
             elif call.recording_path is not None:
                 call.recording_path.unlink(missing_ok=True)
+        target = call.target
         outcome = call_service.CallOutcome(
             account_id=call.account_id,
             direction="inbound",
@@ -454,15 +530,42 @@ class CallHandler:
             hangup_cause=cause,
             sip_call_id=call.invite.call_id,
             sip_local_tag=call.local_tag,
-            recording_path=recording,
+            recording_path=None if target is not None and target.voicemail else recording,
             record_id=call.record_id,
+            legs=target.legs if target is not None else (),
+            user_id=target.user_id if target is not None else None,
         )
+        after: AfterCommit | None = None
+        if target is not None and target.voicemail and recording is not None:
+            after = self._voicemail_saver(call, target, recording, ended)
         try:
-            await self.cdrs.write(outcome)
+            await self.cdrs.write(outcome, after=after)
         finally:
             self.calls.pop(call.key, None)
             self._by_invite.pop(id(call.transaction), None)
         log.info("call %s ended: %s (%s)", call.record_id, status, cause)
+
+    def _voicemail_saver(
+        self, call: Call, target: AnswerTarget, recording: str, ended: datetime
+    ) -> AfterCommit:
+        """Store the message with the CDR, in the same transaction (nothing half-saved)."""
+        started = call.answered_at or ended
+        duration = Decimal(str(round((ended - started).total_seconds(), 3)))
+
+        def save(session: Session) -> None:
+            voicemail_service.create_voicemail(
+                session,
+                account_id=target.account_id,
+                user_id=target.voicemail_user_id,
+                number=target.to_number,
+                from_number=call.from_number,
+                duration=duration,
+                path=recording,
+                now=ended,
+                call_record_id=call.record_id,
+            )
+
+        return save
 
     async def shutdown(self) -> None:
         """End every live call (BYE to answered ones, 480 to ringing ones), CDRs committed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import Executor
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,10 @@ from dialtone.services import calls as call_service
 from dialtone.store.db import transaction
 
 log = logging.getLogger("dialtone.cdr")
+
+# Work that must commit together with a CDR (e.g. the voicemail message it produced).
+AfterCommit = Callable[[Session], None]
+Item = tuple[call_service.CallOutcome, AfterCommit | None]
 
 
 class CdrWriter:
@@ -29,18 +34,19 @@ class CdrWriter:
         self.sessions = sessions
         self.executor = executor
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[call_service.CallOutcome, asyncio.Future[None]]] = (
-            asyncio.Queue()
-        )
+        self._queue: asyncio.Queue[tuple[Item, asyncio.Future[None]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0
         self.written = 0
 
-    async def write(self, outcome: call_service.CallOutcome) -> None:
-        """Commit one CDR (possibly together with others); raises if it cannot be."""
+    async def write(
+        self, outcome: call_service.CallOutcome, *, after: AfterCommit | None = None
+    ) -> None:
+        """Commit one CDR (possibly together with others), and ``after``'s writes in the
+        same transaction; raises if it cannot be."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._queue.put_nowait((outcome, done))
+        self._queue.put_nowait(((outcome, after), done))
         if self._worker is None or self._worker.done():
             self._worker = loop.create_task(self._run())
         await done
@@ -51,14 +57,14 @@ class CdrWriter:
             batch = [self._queue.get_nowait()]
             while not self._queue.empty() and len(batch) < self.max_batch:
                 batch.append(self._queue.get_nowait())
-            outcomes = [outcome for outcome, _ in batch]
+            items = [item for item, _ in batch]
             try:
-                await loop.run_in_executor(self.executor, self._commit, outcomes)
+                await loop.run_in_executor(self.executor, self._commit, items)
             except Exception:
                 log.warning("a batch of %d CDRs failed; retrying one by one", len(batch))
-                for outcome, done in batch:
+                for item, done in batch:
                     try:
-                        await loop.run_in_executor(self.executor, self._commit, [outcome])
+                        await loop.run_in_executor(self.executor, self._commit, [item])
                     except Exception as exc:
                         done.set_exception(exc)
                     else:
@@ -71,10 +77,12 @@ class CdrWriter:
             for _, done in batch:
                 done.set_result(None)
 
-    def _commit(self, outcomes: list[call_service.CallOutcome]) -> None:
+    def _commit(self, items: list[Item]) -> None:
         with transaction(self.sessions) as session:
-            for outcome in outcomes:
+            for outcome, after in items:
                 call_service.record_call(session, outcome)
+                if after is not None:
+                    after(session)
 
     async def close(self) -> None:
         """Wait for queued CDRs to be committed."""

@@ -14,12 +14,22 @@ from typing import Any
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone import __version__
+from dialtone.services import users as user_service
 from dialtone.settings import Settings
+from dialtone.sip.auth_limiter import FailureLimiter
 from dialtone.sip.endpoint import EndpointPolicy, SipEndpoint
+from dialtone.sip.registrar import BindingTable, RegistrarSettings
+from dialtone.store.db import transaction
 
+from .auth import Authenticator, SipUser
+from .bridge import Bridge, BridgeConfig
 from .calls import CallConfig, CallHandler
+from .engine import CallEngine, EngineConfig, _sip_user
 from .media import RtpPortPool
-from .sip_server import SipUdpServer
+from .registrar import Registrar
+from .tls import client_context, ensure_certificate, server_context
+from .transports import SipChannel, StreamChannel, UdpChannel
 
 log = logging.getLogger("dialtone")
 
@@ -50,21 +60,9 @@ async def serve(
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-db")
     reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dialtone-read")
-    endpoint = SipEndpoint(
-        local_host=settings.advertised_host,
-        local_port=settings.sip_port,
-        new_tag=lambda: secrets.token_hex(6),
-        new_branch=lambda: secrets.token_hex(8),
-        policy=EndpointPolicy(user_agent="dialtone/0.1"),
-    )
-    sip = SipUdpServer(endpoint)
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: sip, local_addr=(settings.sip_host, settings.sip_port)
-    )
-    endpoint.local_port = transport.get_extra_info("sockname")[1]
+    channels = await open_channels(settings)
+    rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
     handler = CallHandler(
-        endpoint,
-        send=sip.dispatch,
         sessions=sessions,
         config=CallConfig(
             advertised_host=settings.advertised_host,
@@ -75,11 +73,14 @@ async def serve(
             ring_seconds=settings.ring_seconds,
             max_call_seconds=settings.max_call_seconds,
         ),
-        rtp_ports=RtpPortPool(settings.rtp_port_min, settings.rtp_port_max),
+        rtp_ports=rtp_ports,
         db=db,
         reads=reads,
     )
-    sip.on_event = handler.handle
+    engine = build_engine(settings, sessions, channels, handler, rtp_ports, db=db, reads=reads)
+    restored = await loop.run_in_executor(db, engine.registrar.restore)
+    if restored:
+        log.info("restored %d registration(s)", restored)
 
     http = _Server(
         uvicorn.Config(
@@ -95,18 +96,24 @@ async def serve(
     while not http.started and not http_task.done():
         await asyncio.sleep(0.01)
     if http_task.done():
-        transport.close()
+        for channel in channels.values():
+            channel.close()
         db.shutdown()
         reads.shutdown()
         await http_task  # re-raises the bind error
         raise SystemExit("HTTP server stopped at start")
+    listening = " ".join(
+        f"{name}:{settings.sip_host}:{channel.endpoint.local_port}"
+        for name, channel in channels.items()
+    )
     announce(
-        f"dialtone {settings.data_dir.resolve()}: SIP udp:{settings.sip_host}:{endpoint.local_port}"
+        f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
         f"  HTTP http://{settings.http_host}:{settings.http_port}  (API docs /docs, Ctrl-C stops)"
     )
     stop_task = loop.create_task(stop.wait())
     await asyncio.wait({http_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-    log.info("stopping: ending %d live call(s)", len(handler.calls))
+    log.info("stopping: ending %d live call(s)", len(handler.calls) + len(engine.bridge.calls))
+    await engine.bridge.shutdown()
     await handler.shutdown()
     # Let the BYEs leave before the socket closes.
     await asyncio.sleep(0.05)
@@ -114,7 +121,140 @@ async def serve(
     with contextlib.suppress(Exception):
         await http_task
     stop_task.cancel()
-    sip.close()
+    for channel in channels.values():
+        channel.close()
     db.shutdown(wait=True)
     reads.shutdown(wait=True)
     log.info("stopped")
+
+
+POLICY = EndpointPolicy(
+    methods=frozenset(
+        {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "REFER", "NOTIFY"}
+    ),
+    content_types=frozenset(
+        {"application/sdp", "application/dtmf-relay", "application/dtmf", "message/sipfrag"}
+    ),
+    extensions=frozenset({"replaces", "norefersub"}),
+    user_agent=f"dialtone/{__version__}",
+)
+
+
+def _endpoint(settings: Settings, port: int, transport: str) -> SipEndpoint:
+    return SipEndpoint(
+        local_host=settings.advertised_host,
+        local_port=port,
+        new_tag=lambda: secrets.token_hex(6),
+        new_branch=lambda: secrets.token_hex(8),
+        transport=transport,
+        policy=POLICY,
+    )
+
+
+async def open_channels(settings: Settings) -> dict[str, SipChannel]:
+    """SIP on UDP, and TCP and TLS when their ports are set (TERMS V1: 5060 udp/tcp, TLS
+    on 443). TLS on a port this process may not bind is skipped with a warning."""
+    loop = asyncio.get_running_loop()
+    channels: dict[str, SipChannel] = {}
+    udp = UdpChannel(_endpoint(settings, settings.sip_port, "UDP"))
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: udp, local_addr=(settings.sip_host, settings.sip_port)
+    )
+    udp.endpoint.local_port = transport.get_extra_info("sockname")[1]
+    channels["udp"] = udp
+    if settings.sip_tcp_port is not None:
+        tcp = StreamChannel(_endpoint(settings, settings.sip_tcp_port, "TCP"))
+        tcp.endpoint.local_port = await tcp.start(settings.sip_host, settings.sip_tcp_port)
+        channels["tcp"] = tcp
+    if settings.sip_tls_port is not None:
+        cert, key = ensure_certificate(
+            settings.tls_cert_file,
+            settings.tls_key_file,
+            settings.tls_dir,
+            settings.advertised_host,
+        )
+        tls = StreamChannel(
+            _endpoint(settings, settings.sip_tls_port, "TLS"),
+            server_ssl=server_context(cert, key),
+            client_ssl=client_context(),
+        )
+        try:
+            tls.endpoint.local_port = await tls.start(settings.sip_host, settings.sip_tls_port)
+        except PermissionError:
+            log.warning(
+                "SIP TLS not listening: port %d needs privileges (set DIALTONE_SIP_TLS_PORT)",
+                settings.sip_tls_port,
+            )
+        else:
+            channels["tls"] = tls
+    return channels
+
+
+def build_engine(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    channels: dict[str, SipChannel],
+    handler: CallHandler,
+    rtp_ports: RtpPortPool,
+    *,
+    db: ThreadPoolExecutor,
+    reads: ThreadPoolExecutor,
+) -> CallEngine:
+    """Wire the registrar, authentication, the bridge and the answering machine."""
+    loop = asyncio.get_running_loop()
+
+    def find(username: str) -> SipUser | None:
+        with transaction(sessions) as session:
+            return _sip_user(user_service.find_sip_user(session, username), session)
+
+    async def lookup(username: str) -> SipUser | None:
+        return await loop.run_in_executor(reads, find, username)
+
+    authenticator = Authenticator(
+        realm=settings.sip_realm,
+        nonce_lifetime=settings.nonce_lifetime_seconds,
+        limiter=FailureLimiter(
+            allowed=settings.auth_failures_allowed,
+            window=settings.auth_failure_window_seconds,
+            block=settings.auth_block_seconds,
+        ),
+        lookup=lookup,
+        algorithms=settings.digest_algorithms,
+    )
+    registrar = Registrar(
+        BindingTable(
+            RegistrarSettings(
+                min_expires=settings.register_min_expires,
+                max_expires=settings.register_max_expires,
+            )
+        ),
+        sessions=sessions,
+        db=db,
+    )
+    bridge = Bridge(
+        config=BridgeConfig(
+            advertised_host=settings.advertised_host,
+            rtp_host=settings.sip_host,
+            codecs=settings.codecs,
+            max_call_seconds=settings.max_call_seconds,
+        ),
+        rtp_ports=rtp_ports,
+        cdrs=handler.cdrs,
+    )
+    return CallEngine(
+        channels=channels,
+        sessions=sessions,
+        reads=reads,
+        config=EngineConfig(
+            advertised_host=settings.advertised_host,
+            greetings_dir=settings.greetings_dir,
+            recordings_dir=settings.recordings_dir,
+            voicemail_dir=settings.voicemail_dir,
+            no_answer_seconds=settings.no_answer_seconds,
+            channels_per_user=settings.channels_per_user,
+        ),
+        authenticator=authenticator,
+        registrar=registrar,
+        bridge=bridge,
+        answering=handler,
+    )

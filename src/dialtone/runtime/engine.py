@@ -1,0 +1,789 @@
+"""The call engine: the SIP transaction user that decides what every request becomes.
+
+An INVITE is first identified: a carrier trunk (by source address, TERMS V11), a public
+caller dialing one of the platform's numbers, or a device, which must authenticate
+(digest, 407). Then it is routed: the number's route (greeting, a user's devices, a ring
+group, a forward, voicemail), a colleague's extension, or, from a device, an external
+number through the account's trunks. The rules of call setup are checked on the way
+(TERMS V2 one call per user, V10/N13 truthful caller ID, N10 no forward to an inactive
+endpoint) and every refusal carries its reason code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.policy import call_setup
+from dialtone.services import numbers as number_service
+from dialtone.services import routing as routing_service
+from dialtone.services import trunks as trunk_service
+from dialtone.services import users as user_service
+from dialtone.services.greetings import default_greeting_path, default_voicemail_greeting_path
+from dialtone.sip.endpoint import (
+    AckReceived,
+    CancelReceived,
+    MessageRejected,
+    Output,
+    RequestReceived,
+    StraySuccess,
+)
+from dialtone.sip.errors import SipParseError
+from dialtone.sip.headers import NameAddress, parse_name_address
+from dialtone.sip.message import Request, make_response
+from dialtone.sip.transaction import ResponseReceived, TransactionTimedOut
+from dialtone.sip.uri import SipUri, Uri, parse_uri
+from dialtone.store.db import transaction
+
+from .auth import Authenticator, SipUser
+from .bridge import Bridge, BridgedCall, Credentials, Destination, Leg, Step, Trace, trunk_failover
+from .calls import AnswerTarget, CallHandler
+from .registrar import Registrar
+from .transports import SipChannel
+
+log = logging.getLogger("dialtone.engine")
+T = TypeVar("T")
+
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO, REFER, NOTIFY"
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkInfo:
+    """A carrier trunk as the engine uses it (read from the store)."""
+
+    id: str
+    host: str
+    port: int
+    transport: str
+    username: str | None
+    password: str | None
+    caller_id_format: str
+
+
+@dataclass(slots=True)
+class EngineConfig:
+    """What the engine needs from the settings."""
+
+    advertised_host: str
+    greetings_dir: Path
+    recordings_dir: Path
+    voicemail_dir: Path
+    no_answer_seconds: float = 20.0
+    voicemail_max_seconds: float = 180.0
+    channels_per_user: int = 1
+
+
+def _trace(
+    kind: str, ident: str | None, channel: SipChannel, source: tuple[str, int], ua: str | None
+) -> Trace:
+    return {
+        "kind": kind,
+        "id": ident,
+        "source": f"{channel.name}:{source[0]}:{source[1]}",
+        "user_agent": ua,
+    }
+
+
+class CallEngine:
+    """Routes every SIP event of every transport to the registrar, the bridge or the
+    answering machine (greetings and voicemail)."""
+
+    def __init__(
+        self,
+        *,
+        channels: dict[str, SipChannel],
+        sessions: sessionmaker[Session],
+        reads: Executor,
+        config: EngineConfig,
+        authenticator: Authenticator,
+        registrar: Registrar,
+        bridge: Bridge,
+        answering: CallHandler,
+    ) -> None:
+        self.channels = channels
+        self.sessions = sessions
+        self.reads = reads
+        self.config = config
+        self.auth = authenticator
+        self.registrar = registrar
+        self.bridge = bridge
+        self.answering = answering
+        self.background: set[asyncio.Task[None]] = set()
+        self._resolved: dict[str, str] = {}
+        bridge.resolve_transfer = self._transfer_steps
+        for channel in channels.values():
+            channel.on_event = self.handle
+            channel.on_closed = self._connection_closed
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    async def _read(self, fn: Callable[[Session], T]) -> T:
+        def run() -> T:
+            with transaction(self.sessions) as session:
+                return fn(session)
+
+        return await self.loop.run_in_executor(self.reads, run)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = self.loop.create_task(coro)  # type: ignore[arg-type]
+        self.background.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self.background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("engine task failed", exc_info=task.exception())
+
+    def _reply(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        status: int,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        response = make_response(
+            event.request, status, to_tag=channel.endpoint.new_tag(), extra_headers=headers
+        )
+        try:
+            channel.dispatch(
+                channel.endpoint.respond(event.transaction, response, self.loop.time())
+            )
+        except ValueError as exc:
+            log.debug("response not sent: %s", exc)
+
+    def _refuse(
+        self, event: RequestReceived, channel: SipChannel, refusal: call_setup.Refusal
+    ) -> None:
+        log.info(
+            "INVITE %s refused: %s (%s) %s",
+            event.request.call_id,
+            refusal.code,
+            refusal.rule,
+            refusal.message,
+        )
+        self._reply(event, channel, refusal.sip_status, call_setup.sip_headers(refusal))
+
+    # -- dispatch ---------------------------------------------------------------------
+
+    def handle(self, event: Output, channel: SipChannel) -> None:
+        """One endpoint event from ``channel``."""
+        if isinstance(event, RequestReceived):
+            self._on_request(event, channel)
+        elif isinstance(event, AckReceived):
+            request = event.request
+            if self.bridge.owns(request.call_id, request.to.tag):
+                self.bridge.on_ack(event)
+            else:
+                self.answering.handle(event, channel)
+        elif isinstance(event, CancelReceived):
+            if self.bridge.owns_invite(event.invite):
+                self.bridge.on_cancel(event, channel)
+            else:
+                self.answering.handle(event, channel)
+        elif isinstance(event, ResponseReceived):
+            self.bridge.on_response(event)
+        elif isinstance(event, StraySuccess):
+            self.bridge.on_stray_success(event, channel)
+        elif isinstance(event, TransactionTimedOut):
+            if not self.bridge.on_timeout(event):
+                self.answering.handle(event, channel)
+        elif isinstance(event, MessageRejected):
+            self.answering.handle(event, channel)
+
+    def _on_request(self, event: RequestReceived, channel: SipChannel) -> None:
+        request = event.request
+        method = request.method
+        to_tag = request.to.tag
+        if to_tag is not None:
+            if self.bridge.owns(request.call_id, to_tag):
+                self.bridge.on_request(event, channel)
+            else:
+                self.answering.handle(event, channel)
+            return
+        if method == "OPTIONS":
+            extra = (("Allow", ALLOW), ("Accept", "application/sdp"))
+            self._reply(event, channel, 200, extra)
+        elif method == "REGISTER":
+            self._spawn(self._guarded(self._on_register(event, channel), event, channel))
+        elif method == "INVITE":
+            self._spawn(self._guarded(self._on_invite(event, channel), event, channel))
+        else:
+            self._reply(event, channel, 481 if method in ("BYE", "INFO", "REFER") else 405)
+
+    async def _guarded(
+        self, work: Awaitable[None], event: RequestReceived, channel: SipChannel
+    ) -> None:
+        """A failure while deciding (e.g. the store is down) still gets an answer: 500."""
+        try:
+            await work
+        except Exception:
+            log.exception("%s %s failed", event.request.method, event.request.call_id)
+            last = event.transaction.last_response
+            if last is None or last.status < 200:
+                self._reply(event, channel, 500)
+
+    def _connection_closed(self, peer: tuple[str, int], channel: SipChannel) -> None:
+        self._spawn(self.registrar.connection_closed(peer, channel.name))
+
+    # -- REGISTER ---------------------------------------------------------------------
+
+    async def _on_register(self, event: RequestReceived, channel: SipChannel) -> None:
+        request = event.request
+        outcome = await self.auth.authenticate(request, event.source[0])
+        user = outcome.user
+        if user is None:
+            self._reply(event, channel, outcome.status, outcome.headers)
+            return
+        aor_user = getattr(request.to.uri, "user", None)
+        if aor_user != user.sip_username:
+            # One may only register one's own address (RFC 3261 §10.3 step 4).
+            warning = f'399 dialtone "{user.sip_username} may not register {aor_user}"'
+            self._reply(event, channel, 403, (("Warning", warning),))
+            return
+        result = await self.registrar.register(
+            user.id, request, source=event.source, transport=channel.name
+        )
+        if result.status == 200 and result.changed:
+            log.info(
+                "user %s registered %d contact(s) via %s %s:%d",
+                user.sip_username,
+                len(result.bindings),
+                channel.name,
+                *event.source,
+            )
+        self._reply(event, channel, result.status, result.headers)
+
+    # -- INVITE -----------------------------------------------------------------------
+
+    async def _on_invite(self, event: RequestReceived, channel: SipChannel) -> None:
+        request = event.request
+        source = event.source
+        user_agent = request.headers.get("User-Agent")
+        dialed = getattr(request.uri, "user", None)
+        e164 = number_service.dialed_to_e164(dialed)
+        trunk = await self._read(
+            lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0]))
+        )
+        route = await self._read(lambda s: routing_service.route_for(s, e164)) if e164 else None
+        if trunk is not None:
+            trace = _trace("trunk", trunk.id, channel, source, user_agent)
+            if route is None:
+                self._reply(event, channel, 404)
+                return
+            await self._apply_route(event, channel, route, trace, caller=None, trunk_id=trunk.id)
+            return
+        from_user = getattr(request.from_.uri, "user", None)
+        is_device = from_user is not None and await self._read(
+            lambda s: user_service.find_sip_user(s, from_user) is not None
+        )
+        credentials = "Proxy-Authorization" in request.headers
+        if route is not None and not is_device and not credentials:
+            # A call from outside to one of the platform's numbers: like a carrier's.
+            trace = _trace("public", None, channel, source, user_agent)
+            await self._apply_route(event, channel, route, trace, caller=None)
+            return
+        outcome = await self.auth.authenticate(request, source[0])
+        caller = outcome.user
+        if caller is None:
+            self._reply(event, channel, outcome.status, outcome.headers)
+            return
+        trace = _trace("user", caller.id, channel, source, user_agent)
+        trace["account"] = caller.account_id
+        refusal = call_setup.user_concurrency(self._active(caller.id), caller.channels)
+        if refusal is not None:
+            self._refuse(event, channel, refusal)
+            return
+        if dialed is not None and not dialed.startswith("+"):
+            callee = await self._read(
+                lambda s: _sip_user(user_service.find_by_extension(s, caller.account_id, dialed), s)
+            )
+            if callee is not None:
+                await self._ring_user(
+                    event, channel, callee, trace, caller=caller, direction="internal"
+                )
+                return
+        if route is not None:
+            await self._apply_route(event, channel, route, trace, caller=caller)
+            return
+        if e164 is None:
+            self._reply(event, channel, 404)
+            return
+        await self._outbound(event, channel, e164, trace, caller)
+
+    def _active(self, user_id: str) -> int:
+        return self.bridge.active_calls_of(user_id) + self.answering.active_calls_of(user_id)
+
+    async def _apply_route(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        route: routing_service.Route,
+        trace: Trace,
+        *,
+        caller: SipUser | None,
+        trunk_id: str | None = None,
+    ) -> None:
+        kind = route.kind
+        if kind == "greeting":
+            greeting = (
+                self.config.greetings_dir / route.greeting
+                if route.greeting
+                else default_greeting_path()
+            )
+            self.answering.answer(
+                event,
+                channel,
+                AnswerTarget(
+                    account_id=route.account_id,
+                    to_number=route.number,
+                    greeting_path=greeting,
+                    recordings_dir=self.config.recordings_dir / route.account_id,
+                    legs=(trace,),
+                    user_id=caller.id if caller is not None else None,
+                ),
+            )
+        elif kind == "voicemail":
+            await self._voicemail(
+                event,
+                channel,
+                account_id=route.account_id,
+                number=route.number,
+                user_id=route.voicemail_user_id or route.target,
+                trace=trace,
+            )
+        elif kind == "user" and route.target is not None:
+            callee = await self._read(
+                lambda s: _sip_user(user_service.get_user(s, route.account_id, route.target), s)
+            )
+            if callee is None:
+                self._reply(event, channel, 404)
+                return
+            await self._ring_user(
+                event,
+                channel,
+                callee,
+                trace,
+                caller=caller,
+                direction="inbound" if caller is None else "internal",
+                route=route,
+                trunk_id=trunk_id,
+            )
+        elif kind == "group" and route.target is not None:
+            await self._ring_group(event, channel, route, trace, caller=caller, trunk_id=trunk_id)
+        elif kind == "forward" and route.target is not None:
+            await self._forward(event, channel, route, trace, trunk_id=trunk_id)
+        else:
+            self._reply(event, channel, 404)
+
+    # -- ringing users ----------------------------------------------------------------
+
+    def _device_destinations(self, callee: SipUser, caller_name: NameAddress) -> list[Destination]:
+        out: list[Destination] = []
+        for binding in self.registrar.contacts(callee.id):
+            channel = self.channels.get(binding.transport)
+            if channel is None:
+                continue
+            try:
+                uri = parse_uri(binding.contact)
+            except SipParseError:
+                continue
+            to = NameAddress(
+                SipUri("sip", host=self.config.advertised_host, user=callee.sip_username)
+            )
+            out.append(
+                Destination(
+                    uri=uri,
+                    channel=channel,
+                    peer=binding.target(),
+                    to=to,
+                    caller=caller_name,
+                    trace=_trace("device", callee.id, channel, binding.source, binding.user_agent),
+                    user_id=callee.id,
+                )
+            )
+        return out
+
+    def _caller_address(self, request: Request, caller: SipUser | None) -> NameAddress:
+        user = getattr(request.from_.uri, "user", None) or "anonymous"
+        display = request.from_.display_name
+        if caller is not None:
+            display = caller.name
+            user = caller.extension or caller.sip_username
+        return NameAddress(SipUri("sip", host=self.config.advertised_host, user=user), display)
+
+    async def _ring_user(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        callee: SipUser,
+        trace: Trace,
+        *,
+        caller: SipUser | None,
+        direction: str,
+        route: routing_service.Route | None = None,
+        trunk_id: str | None = None,
+    ) -> None:
+        account_id = callee.account_id
+        number = route.number if route is not None else (callee.extension or callee.sip_username)
+        vm_user = (route.voicemail_user_id if route is not None else None) or callee.id
+        busy = call_setup.user_concurrency(self._active(callee.id), callee.channels)
+        destinations = (
+            []
+            if busy is not None or not callee.can_take_calls
+            else self._device_destinations(callee, self._caller_address(event.request, caller))
+        )
+        seconds = float(
+            (route.no_answer_seconds if route is not None else None)
+            or self.config.no_answer_seconds
+        )
+
+        async def fallback(status: int) -> bool:
+            await self._voicemail(
+                event, channel, account_id=account_id, number=number, user_id=vm_user, trace=trace
+            )
+            return True
+
+        if not destinations:
+            why = "busy (V2)" if busy is not None else "no registered device"
+            log.info("call to %s: %s -> voicemail", callee.sip_username, why)
+            await fallback(486 if busy is not None else 480)
+            return
+        await self.bridge.start(
+            event,
+            channel,
+            account_id=account_id,
+            direction=direction,
+            from_number=_from_number(event.request, caller),
+            to_number=number,
+            steps=[Step(destinations, seconds)],
+            a_trace=trace,
+            fallback=fallback,
+            users={caller.id} if caller is not None else set(),
+            user_id=caller.id if caller is not None else callee.id,
+            trunk_id=trunk_id,
+        )
+
+    async def _ring_group(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        route: routing_service.Route,
+        trace: Trace,
+        *,
+        caller: SipUser | None,
+        trunk_id: str | None,
+    ) -> None:
+        group_id = route.target
+        assert group_id is not None
+        group = await self._read(
+            lambda s: routing_service.get_ring_group(s, route.account_id, group_id)
+        )
+        members = await self._read(
+            lambda s: [_sip_user(u, s) for u in routing_service.group_members(s, group_id)]
+        )
+        caller_name = self._caller_address(event.request, caller)
+        per_member = [
+            self._device_destinations(m, caller_name)
+            for m in members
+            if m is not None
+            and m.can_take_calls
+            and call_setup.user_concurrency(self._active(m.id), m.channels) is None
+        ]
+        seconds = float(group.member_seconds)
+        if group.strategy == "sequential":
+            steps = [Step(d, seconds) for d in per_member if d]
+        else:
+            steps = [Step([d for ds in per_member for d in ds], seconds)]
+        steps = [s for s in steps if s.destinations]
+
+        async def fallback(status: int) -> bool:
+            if route.voicemail_user_id is None:
+                return False
+            await self._voicemail(
+                event,
+                channel,
+                account_id=route.account_id,
+                number=route.number,
+                user_id=route.voicemail_user_id,
+                trace=trace,
+            )
+            return True
+
+        if not steps:
+            if not await fallback(480):
+                self._reply(event, channel, 480)
+            return
+        await self.bridge.start(
+            event,
+            channel,
+            account_id=route.account_id,
+            direction="inbound" if caller is None else "internal",
+            from_number=_from_number(event.request, caller),
+            to_number=route.number,
+            steps=steps,
+            a_trace=trace,
+            fallback=fallback,
+            users={caller.id} if caller is not None else set(),
+            user_id=caller.id if caller is not None else None,
+            trunk_id=trunk_id,
+        )
+
+    async def _voicemail(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        *,
+        account_id: str,
+        number: str,
+        user_id: str | None,
+        trace: Trace,
+    ) -> None:
+        greeting_name = None
+        if user_id is not None:
+            greeting_name = await self._read(
+                lambda s: getattr(
+                    user_service.get_user(s, account_id, user_id), "voicemail_greeting", None
+                )
+            )
+        greeting = (
+            self.config.greetings_dir / greeting_name
+            if greeting_name
+            else default_voicemail_greeting_path()
+        )
+        self.answering.answer(
+            event,
+            channel,
+            AnswerTarget(
+                account_id=account_id,
+                to_number=number,
+                greeting_path=greeting,
+                recordings_dir=self.config.voicemail_dir / account_id,
+                voicemail_user_id=user_id,
+                voicemail=True,
+                max_seconds=self.config.voicemail_max_seconds,
+                legs=(trace,),
+            ),
+        )
+
+    # -- outbound ---------------------------------------------------------------------
+
+    async def _trunk_steps(
+        self, account_id: str, number: str, caller_id: str, trace_account: str | None = None
+    ) -> tuple[list[Step], list[TrunkInfo]]:
+        trunks = await self._read(
+            lambda s: [_trunk_info(t) for t in trunk_service.outbound_trunks(s, account_id)]
+        )
+        steps: list[Step] = []
+        infos: list[TrunkInfo] = []
+        for trunk in trunks:
+            if trunk is None:
+                continue
+            channel = self.channels.get(trunk.transport)
+            if channel is None:
+                continue
+            try:
+                host = await self._resolve(trunk.host)
+            except OSError as exc:
+                log.warning("trunk %s: cannot resolve %s (%s)", trunk.id, trunk.host, exc)
+                continue
+            peer = (host, trunk.port)
+            callee = _format(number, trunk.caller_id_format)
+            shown = _format(caller_id, trunk.caller_id_format)
+            uri = SipUri("sip", host=trunk.host, port=trunk.port, user=callee)
+            credentials = (
+                Credentials(trunk.username, trunk.password or "") if trunk.username else None
+            )
+            destination = Destination(
+                uri=uri,
+                channel=channel,
+                peer=peer,
+                to=NameAddress(SipUri("sip", host=trunk.host, user=callee)),
+                caller=NameAddress(SipUri("sip", host=self.config.advertised_host, user=shown)),
+                trace={
+                    "kind": "trunk",
+                    "id": trunk.id,
+                    "source": f"{channel.name}:{peer[0]}:{peer[1]}",
+                    "user_agent": None,
+                },
+                credentials=credentials,
+            )
+            steps.append(Step([destination], None, trunk_failover))
+            infos.append(trunk)
+        return steps, infos
+
+    async def _resolve(self, host: str) -> str:
+        cached = self._resolved.get(host)
+        if cached is not None:
+            return cached
+        infos = await self.loop.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+        address = str(infos[0][4][0])
+        self._resolved[host] = address
+        return address
+
+    async def _outbound(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        number: str,
+        trace: Trace,
+        caller: SipUser,
+    ) -> None:
+        """A device calls an external number: through the account's trunks, with a caller
+        ID the account holds (TERMS V10, N13)."""
+        held = await self._read(
+            lambda s: [n.number for n in number_service.list_numbers(s, caller.account_id)]
+        )
+        candidate = await self._caller_id(event.request, caller, held)
+        refusal = call_setup.caller_id(candidate, held)
+        if refusal is not None:
+            self._refuse(event, channel, refusal)
+            return
+        assert candidate is not None
+        steps, _ = await self._trunk_steps(caller.account_id, number, candidate)
+        if not steps:
+            warning = '399 dialtone "trunk.none: no trunk can carry this call"'
+            self._reply(event, channel, 503, (("Warning", warning),))
+            return
+        await self.bridge.start(
+            event,
+            channel,
+            account_id=caller.account_id,
+            direction="outbound",
+            from_number=candidate,
+            to_number=number,
+            steps=steps,
+            a_trace=trace,
+            users={caller.id},
+            user_id=caller.id,
+        )
+
+    async def _caller_id(self, request: Request, caller: SipUser, held: list[str]) -> str | None:
+        """The number to present: the one the phone asked for (P-Asserted-Identity or From)
+        when it is a number, else the number routed to the user, else the account's first."""
+        asserted = request.headers.get("P-Asserted-Identity")
+        user = getattr(request.from_.uri, "user", None)
+        if asserted is not None:
+            with contextlib.suppress(SipParseError):
+                user = getattr(parse_name_address(asserted).uri, "user", None) or user
+        if user is not None and user not in (caller.sip_username, caller.extension):
+            return number_service.dialed_to_e164(user) or user
+        own = await self._read(lambda s: routing_service.numbers_routed_to(s, caller.id))
+        if own:
+            return own[0]
+        return held[0] if held else None
+
+    async def _forward(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        route: routing_service.Route,
+        trace: Trace,
+        *,
+        trunk_id: str | None,
+    ) -> None:
+        """Forward to an external number (TERMS V4: billed per minute; N10: never to an
+        inactive endpoint). The caller ID shown is the forwarded number, which the
+        account holds (V10)."""
+        target = route.target
+        assert target is not None
+        steps, _ = await self._trunk_steps(route.account_id, target, route.number)
+        refusal = call_setup.forward_target(bool(steps), target)
+        if refusal is not None:
+            self._refuse(event, channel, refusal)
+            return
+        await self.bridge.start(
+            event,
+            channel,
+            account_id=route.account_id,
+            direction="forward",
+            from_number=_from_number(event.request, None),
+            to_number=target,
+            steps=steps,
+            a_trace=trace,
+            trunk_id=trunk_id,
+        )
+
+    # -- transfer ---------------------------------------------------------------------
+
+    async def _transfer_steps(self, call: BridgedCall, transferor: Leg, target: Uri) -> list[Step]:
+        """Where a REFER's Refer-To leads, seen from the call's account."""
+        dialed = getattr(target, "user", None)
+        if dialed is None:
+            return []
+        account_id = call.account_id
+        callee = await self._read(
+            lambda s: _sip_user(user_service.find_by_extension(s, account_id, dialed), s)
+        )
+        caller_name = NameAddress(
+            SipUri("sip", host=self.config.advertised_host, user=call.from_number)
+        )
+        if callee is not None:
+            destinations = self._device_destinations(callee, caller_name)
+            return [Step(destinations, self.config.no_answer_seconds)] if destinations else []
+        e164 = number_service.dialed_to_e164(dialed)
+        if e164 is None:
+            return []
+        held = await self._read(
+            lambda s: [n.number for n in number_service.list_numbers(s, account_id)]
+        )
+        if not held:
+            return []
+        caller_id = call.to_number if call.to_number in held else held[0]
+        steps, _ = await self._trunk_steps(account_id, e164, caller_id)
+        return steps[:1]
+
+
+def _format(e164: str, style: str) -> str:
+    return trunk_service.format_caller_id_style(e164, style)
+
+
+def _from_number(request: Request, caller: SipUser | None) -> str:
+    if caller is not None:
+        return caller.extension or caller.sip_username
+    user = getattr(request.from_.uri, "user", None)
+    if user:
+        return number_service.dialed_to_e164(user) or user
+    return str(request.from_.uri)
+
+
+def _trunk_info(trunk: object | None) -> TrunkInfo | None:
+    if trunk is None:
+        return None
+    return TrunkInfo(
+        id=trunk.id,  # type: ignore[attr-defined]
+        host=trunk.host,  # type: ignore[attr-defined]
+        port=trunk.port,  # type: ignore[attr-defined]
+        transport=trunk.transport,  # type: ignore[attr-defined]
+        username=trunk.username,  # type: ignore[attr-defined]
+        password=trunk.password,  # type: ignore[attr-defined]
+        caller_id_format=trunk.caller_id_format,  # type: ignore[attr-defined]
+    )
+
+
+def _sip_user(user: object | None, session: Session) -> SipUser | None:
+    if user is None:
+        return None
+    return SipUser(
+        id=user.id,  # type: ignore[attr-defined]
+        account_id=user.account_id,  # type: ignore[attr-defined]
+        sip_username=user.sip_username or "",  # type: ignore[attr-defined]
+        name=user.name,  # type: ignore[attr-defined]
+        extension=user.extension,  # type: ignore[attr-defined]
+        ha1_md5=user.ha1_md5,  # type: ignore[attr-defined]
+        ha1_sha256=user.ha1_sha256,  # type: ignore[attr-defined]
+        channels=user_service.channels_for(session, user),  # type: ignore[arg-type]
+        can_take_calls=user_service.can_take_calls(user),  # type: ignore[arg-type]
+    )

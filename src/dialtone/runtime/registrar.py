@@ -1,0 +1,107 @@
+"""The registrar at the edge: authorised REGISTERs update the bindings, and every change
+is committed to the store before the 200 (a phone told it is registered stays registered
+across a crash). Bindings reached through a TCP/TLS connection end with it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.services import registrations as registration_service
+from dialtone.sip.message import Request
+from dialtone.sip.registrar import Binding, BindingTable, RegisterOutcome
+from dialtone.store.db import transaction
+from dialtone.store.models import User
+
+log = logging.getLogger("dialtone.registrar")
+
+
+def _to_store(binding: Binding) -> registration_service.Binding:
+    host, port = binding.source
+    return registration_service.Binding(
+        contact=binding.contact,
+        source=f"{binding.transport}:{host}:{port}",
+        transport=binding.transport,
+        user_agent=binding.user_agent,
+        call_id=binding.call_id,
+        cseq=binding.cseq,
+        expires_at=datetime.fromtimestamp(binding.expires_at, UTC),
+    )
+
+
+def _from_store(row: registration_service.Binding) -> Binding:
+    transport, host, port = row.source.rsplit(":", 2)
+    return Binding(
+        contact=row.contact,
+        source=(host, int(port)),
+        transport=transport,
+        expires_at=row.expires_at.timestamp(),
+        call_id=row.call_id,
+        cseq=row.cseq,
+        user_agent=row.user_agent,
+    )
+
+
+class Registrar:
+    """Bindings in memory for routing, persisted through the single DB writer thread."""
+
+    def __init__(
+        self,
+        table: BindingTable,
+        *,
+        sessions: sessionmaker[Session],
+        db: Executor,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.table = table
+        self.sessions = sessions
+        self.db = db
+        self.clock = clock
+
+    def restore(self) -> int:
+        """Load unexpired bindings from the store (at start); returns how many."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        with transaction(self.sessions) as session:
+            rows = registration_service.active_bindings(session, now=now)
+        for user_id, row in rows:
+            self.table.restore(user_id, _from_store(row))
+        return len(rows)
+
+    async def register(
+        self, user_id: str, request: Request, *, source: tuple[str, int], transport: str
+    ) -> RegisterOutcome:
+        """Apply an authorised REGISTER; committed before this returns when it changed."""
+        now = self.clock()
+        outcome = self.table.register(user_id, request, source=source, transport=transport, now=now)
+        if outcome.changed:
+            await self._save(user_id, list(outcome.bindings))
+        return outcome
+
+    def contacts(self, user_id: str) -> list[Binding]:
+        """Where the user's devices can be reached now."""
+        return self.table.lookup(user_id, self.clock())
+
+    async def connection_closed(self, source: tuple[str, int], transport: str) -> None:
+        """A TCP/TLS connection ended: its bindings cannot be reached any more."""
+        for user_id in self.table.users():
+            if self.table.remove_source(user_id, source, transport):
+                log.info("user %s: binding via %s %s:%d dropped", user_id, transport, *source)
+                await self._save(user_id, self.contacts(user_id))
+
+    async def _save(self, user_id: str, bindings: list[Binding]) -> None:
+        rows = [_to_store(b) for b in bindings]
+        now = datetime.fromtimestamp(self.clock(), UTC)
+
+        def write() -> None:
+            with transaction(self.sessions) as session:
+                user = session.get(User, user_id)
+                if user is not None:  # deleted meanwhile: its rows went with it
+                    registration_service.replace_bindings(session, user, rows, now=now)
+
+        await asyncio.get_running_loop().run_in_executor(self.db, write)

@@ -1,0 +1,348 @@
+"""sipp scenarios for the call-engine tests, built per test from a few parts.
+
+Each function returns scenario XML; the tests write it under their tmp dir. Building them
+here keeps the dozens of variations (auth or not, which final response, what happens in
+the dialog) readable instead of copying whole XML files that differ in one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HEAD = '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="{name}">\n'
+TAIL = "</scenario>\n"
+
+SDP = """v=0
+      o=sipp 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio {port} RTP/AVP 8 0 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15{direction}"""
+
+
+def _sdp(port: str = "[media_port]", direction: str | None = None) -> str:
+    return SDP.format(port=port, direction=f"\n      a={direction}" if direction else "")
+
+
+def _msg(text: str, *, retrans: bool = False) -> str:
+    attr = ' retrans="500"' if retrans else ""
+    return f"  <send{attr}>\n    <![CDATA[\n\n      {text.strip()}\n\n    ]]>\n  </send>\n"
+
+
+def _request(
+    method: str,
+    uri: str,
+    cseq: int,
+    *,
+    from_user: str,
+    to_user: str,
+    in_dialog: bool = False,
+    body: str = "",
+    content_type: str = "application/sdp",
+    auth: bool = False,
+    extra: tuple[str, ...] = (),
+    branch_suffix: str = "",
+) -> str:
+    lines = [
+        f"{method} {uri} SIP/2.0",
+        f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]{branch_suffix}",
+        f"From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]",
+        f"To: <sip:{to_user}@[remote_ip]:[remote_port]>"
+        + ("[peer_tag_param]" if in_dialog else ""),
+        "Call-ID: [call_id]",
+        f"CSeq: {cseq} {method}",
+        "Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>",
+        "Max-Forwards: 70",
+        "User-Agent: sipp-interop",
+        *extra,
+    ]
+    if auth:
+        lines.append("[authentication]")
+    if body:
+        lines.append(f"Content-Type: {content_type}")
+    lines.append("Content-Length: [len]")
+    text = "\n      ".join(lines)
+    if body:
+        text += "\n\n      " + body
+    return text
+
+
+def register(
+    user: str,
+    *,
+    expires: int = 300,
+    contact_port: str = "[local_port]",
+    bad_attempts: int = 0,
+    blocked: bool = False,
+    refused: bool = False,
+) -> str:
+    """REGISTER, 401, REGISTER with credentials (-au/-ap), then 200 — or, with
+    ``bad_attempts``, that many wrong answers (401 each) and, when ``blocked``, a 403."""
+    uri = "sip:[remote_ip]:[remote_port]"
+
+    def reg(cseq: int, auth: bool) -> str:
+        return _request(
+            "REGISTER",
+            uri,
+            cseq,
+            from_user=user,
+            to_user=user,
+            auth=auth,
+            extra=(f"Expires: {expires}",),
+        ).replace(
+            "Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>",
+            f"Contact: <sip:{user}@[local_ip]:{contact_port};transport=[transport]>",
+        )
+
+    out = HEAD.format(name=f"register {user}")
+    out += _msg(reg(1, False), retrans=True)
+    if refused:
+        return out + '  <recv response="403"/>\n' + TAIL
+    out += '  <recv response="401" auth="true"/>\n'
+    cseq = 2
+    for _ in range(bad_attempts):
+        out += _msg(reg(cseq, True), retrans=True)
+        out += '  <recv response="401" auth="true"/>\n'
+        cseq += 1
+    if blocked:
+        out += _msg(reg(cseq, True), retrans=True)
+        out += (
+            '  <recv response="403">\n    <action>\n'
+            '      <ereg regexp="auth.rate_limited" search_in="hdr" header="Warning:"'
+            ' check_it="true" assign_to="w"/>\n    </action>\n  </recv>\n'
+        )
+    elif not bad_attempts:
+        out += _msg(reg(cseq, True), retrans=True)
+        out += '  <recv response="200"/>\n'
+    return out + TAIL
+
+
+def call(
+    to: str,
+    *,
+    from_user: str = "+14155550100",
+    auth: bool = False,
+    expect: int = 200,
+    expect_header: tuple[str, str] | None = None,
+    hold_after_ms: int | None = None,
+    info_dtmf: str | None = None,
+    refer_to: str | None = None,
+    pcap: str | None = None,
+    bye_after_ms: int = 1000,
+    cancel_after_ms: int | None = None,
+    wait_bye: bool = False,
+) -> str:
+    """A UAC call to ``to``: INVITE (407 and again with credentials when ``auth``), then
+    the expected final response; when answered, optional hold, INFO, REFER or audio, then
+    BYE (or wait for the platform's BYE)."""
+    uri = f"sip:{to}@[remote_ip]:[remote_port]"
+    out = HEAD.format(name=f"call {to}")
+
+    def invite(cseq: int, with_auth: bool) -> str:
+        return _request(
+            "INVITE", uri, cseq, from_user=from_user, to_user=to, body=_sdp(), auth=with_auth
+        )
+
+    cseq = 1
+    if auth:
+        out += _msg(invite(cseq, False), retrans=True)
+        out += '  <recv response="100" optional="true"/>\n'
+        out += '  <recv response="407" auth="true"/>\n'
+        out += _msg(_ack(uri, cseq, from_user, to))
+        cseq += 1
+    out += _msg(invite(cseq, auth), retrans=True)
+    out += '  <recv response="100" optional="true"/>\n'
+    if cancel_after_ms is not None:
+        out += '  <recv response="180" optional="true"/>\n'
+        out += f'  <pause milliseconds="{cancel_after_ms}"/>\n'
+        cancel = _request("CANCEL", uri, cseq, from_user=from_user, to_user=to)
+        out += _msg(cancel, retrans=True)
+        out += '  <recv response="200"/>\n  <recv response="487"/>\n'
+        out += _msg(_ack(uri, cseq, from_user, to))
+        return out + TAIL
+    out += '  <recv response="180" optional="true"/>\n  <recv response="183" optional="true"/>\n'
+    if expect != 200:
+        check = ""
+        if expect_header is not None:
+            header, regexp = expect_header
+            check = (
+                f'\n    <action>\n      <ereg regexp="{regexp}" search_in="hdr" header="{header}:"'
+                ' check_it="true" assign_to="h"/>\n    </action>\n  '
+            )
+        out += (
+            f'  <recv response="{expect}">{check}</recv>\n'
+            if check
+            else (f'  <recv response="{expect}"/>\n')
+        )
+        out += _msg(_ack(uri, cseq, from_user, to))
+        return out + TAIL
+    out += '  <recv response="200" rtd="true"/>\n'
+    out += _msg(_ack(uri, cseq, from_user, to, in_dialog=True))
+    if pcap is not None:
+        play = f'<exec play_pcap_audio="{pcap}"/>'
+        out += f"  <nop>\n    <action>\n      {play}\n    </action>\n  </nop>\n"
+    if hold_after_ms is not None:
+        out += f'  <pause milliseconds="{hold_after_ms}"/>\n'
+        cseq += 1
+        hold = _request(
+            "INVITE",
+            uri,
+            cseq,
+            from_user=from_user,
+            to_user=to,
+            in_dialog=True,
+            body=_sdp(direction="sendonly"),
+        )
+        out += _msg(hold, retrans=True)
+        out += (
+            '  <recv response="200">\n    <action>\n      <ereg regexp="a=recvonly"'
+            ' search_in="body" check_it="true" assign_to="d"/>\n    </action>\n  </recv>\n'
+        )
+        out += _msg(_ack(uri, cseq, from_user, to, in_dialog=True))
+    if info_dtmf is not None:
+        cseq += 1
+        info = _request(
+            "INFO",
+            uri,
+            cseq,
+            from_user=from_user,
+            to_user=to,
+            in_dialog=True,
+            body=f"Signal={info_dtmf}\n      Duration=160",
+            content_type="application/dtmf-relay",
+        )
+        out += _msg(info, retrans=True)
+        out += '  <recv response="200"/>\n'
+    if refer_to is not None:
+        cseq += 1
+        refer = _request(
+            "REFER",
+            uri,
+            cseq,
+            from_user=from_user,
+            to_user=to,
+            in_dialog=True,
+            extra=(f"Refer-To: <sip:{refer_to}@[remote_ip]:[remote_port]>",),
+        )
+        out += _msg(refer, retrans=True)
+        out += '  <recv response="202"/>\n'
+        for frag in ("100", "200"):
+            out += (
+                '  <recv request="NOTIFY">\n    <action>\n      <ereg regexp="SIP/2.0 '
+                f'{frag}" search_in="body" check_it="true" assign_to="n"/>\n    </action>\n'
+                "  </recv>\n"
+            )
+            out += _msg(_ok_for_request())
+        out += '  <recv request="BYE"/>\n'
+        out += _msg(_ok_for_request())
+        return out + TAIL
+    if wait_bye:
+        out += '  <recv request="BYE"/>\n' + _msg(_ok_for_request())
+        return out + TAIL
+    out += f'  <pause milliseconds="{bye_after_ms}"/>\n'
+    cseq += 1
+    out += _msg(
+        _request("BYE", uri, cseq, from_user=from_user, to_user=to, in_dialog=True), retrans=True
+    )
+    out += '  <recv response="200" crlf="true"/>\n'
+    return out + TAIL
+
+
+def _ack(uri: str, cseq: int, from_user: str, to: str, *, in_dialog: bool = False) -> str:
+    # The ACK for a non-2xx shares the INVITE's branch; [branch] is per message in sipp,
+    # so the 2xx ACK simply gets a new one.
+    text = _request("ACK", uri, cseq, from_user=from_user, to_user=to, in_dialog=True)
+    return text
+
+
+def _ok_for_request(status: str = "200 OK", body: str = "") -> str:
+    lines = [
+        f"SIP/2.0 {status}",
+        "[last_Via:]",
+        "[last_From:]",
+        "[last_To:]",
+        "[last_Call-ID:]",
+        "[last_CSeq:]",
+        "Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>",
+    ]
+    if body:
+        lines.append("Content-Type: application/sdp")
+    lines.append("Content-Length: [len]")
+    text = "\n      ".join(lines)
+    if body:
+        text += "\n\n      " + body
+    return text
+
+
+def phone(
+    *,
+    answer: bool = True,
+    status: int = 200,
+    ring_ms: int = 200,
+    media_port: str = "[media_port]",
+    expect_cancel: bool = False,
+    expect_reinvite: str | None = None,
+    expect_info: bool = False,
+    expect_caller: str | None = None,
+    bye_from_platform: bool = True,
+) -> str:
+    """A UAS (a desk phone or a carrier): rings, then answers 200 (or ``status``); checks
+    what the platform sends in the dialog; ends on the platform's BYE."""
+    out = HEAD.format(name="phone")
+    check = ""
+    if expect_caller is not None:
+        check = (
+            f'\n    <action>\n      <ereg regexp="sip:{expect_caller}@" search_in="hdr"'
+            ' header="From:" check_it="true" assign_to="f"/>\n    </action>\n  '
+        )
+    out += (
+        f'  <recv request="INVITE" crlf="true">{check}</recv>\n'
+        if check
+        else ('  <recv request="INVITE" crlf="true"/>\n')
+    )
+    tagged = "[last_To:];tag=[pid]SIPpTag01[call_number]"
+    ringing = _ok_for_request("180 Ringing").replace("[last_To:]", tagged)
+    if status != 200 and not expect_cancel:
+        final = _ok_for_request(f"{status} Refused").replace("[last_To:]", tagged)
+        out += _msg(final, retrans=True)
+        out += '  <recv request="ACK"/>\n'
+        return out + TAIL
+    out += _msg(ringing)
+    if expect_cancel or not answer:
+        out += '  <recv request="CANCEL"/>\n' + _msg(_ok_for_request())
+        out += _msg(_ok_for_request("487 Request Terminated").replace("[last_To:]", tagged))
+        out += '  <recv request="ACK"/>\n'
+        return out + TAIL
+    out += f'  <pause milliseconds="{ring_ms}"/>\n'
+    ok = _ok_for_request("200 OK", _sdp(port=media_port)).replace("[last_To:]", tagged)
+    # [last_*] would now name the CANCEL-free INVITE still; the 200 retransmits until ACK.
+    out += _msg(ok, retrans=True)
+    out += '  <recv request="ACK" crlf="true"/>\n'
+    if expect_reinvite is not None:
+        out += (
+            '  <recv request="INVITE">\n    <action>\n      <ereg regexp="a='
+            f'{expect_reinvite}" search_in="body" check_it="true" assign_to="r"/>\n'
+            "    </action>\n  </recv>\n"
+        )
+        out += _msg(_ok_for_request("200 OK", _sdp(port=media_port, direction="recvonly")))
+        out += '  <recv request="ACK"/>\n'
+    if expect_info:
+        out += (
+            '  <recv request="INFO">\n    <action>\n      <ereg regexp="Signal=5"'
+            ' search_in="body" check_it="true" assign_to="i"/>\n    </action>\n  </recv>\n'
+        )
+        out += _msg(_ok_for_request())
+    if bye_from_platform:
+        out += '  <recv request="BYE"/>\n' + _msg(_ok_for_request())
+    return out + TAIL
+
+
+def write(directory: Path, name: str, xml: str) -> Path:
+    """Write a scenario to ``directory/name`` and return its path."""
+    path = directory / name
+    path.write_text(xml)
+    return path

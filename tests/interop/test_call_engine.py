@@ -1,0 +1,480 @@
+"""The call engine against real SIP peers (sipp) over loopback: registrar and digest,
+calls to registered phones, trunks with failover, CANCEL, hold, transfer, DTMF, voicemail
+and the one-call-per-user rule (TERMS V2, V10, V11, N10)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import socket
+import subprocess
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import sippgen
+from .conftest import (
+    SIPP,
+    Platform,
+    free_port,
+    free_rtp_range,
+    provision,
+    start_platform,
+    stop_platform,
+)
+
+pytestmark = pytest.mark.interop
+
+PCAP = "/usr/share/sip-tester/g711a.pcap"
+DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_1.pcap"
+PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Platform]:
+    """A platform with an account, its number, users alice (201) and bob (202)."""
+    if SIPP is None:
+        pytest.skip("sipp (Debian package sip-tester) is not installed; .ci/run installs it")
+    running = start_platform(
+        tmp_path,
+        ring_seconds="0.2",
+        no_answer_seconds="2",
+        auth_failures_allowed="3",
+        digest_algorithms="MD5",
+    )
+    try:
+        provision(running)
+        with running.http() as http:
+            for name, ext in (("alice", "201"), ("bob", "202")):
+                made = http.post(
+                    "/v1/users",
+                    json={
+                        "name": name.title(),
+                        "extension": ext,
+                        "sip_username": name,
+                        "sip_password": PASSWORD,
+                    },
+                )
+                assert made.status_code == 201, made.text
+                running.extra[name] = made.json()["id"]
+        yield running
+    finally:
+        code = stop_platform(running)
+        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
+
+
+class Sipp:
+    """A sipp process running a generated scenario (a phone, a carrier or a caller)."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        tmp: Path,
+        name: str,
+        xml: str,
+        *,
+        server: bool = False,
+        port: int | None = None,
+        user: str | None = None,
+        password: str = PASSWORD,
+        service: str = "dialtone",
+        timeout: float = 30,
+        transport: str = "u1",
+    ) -> None:
+        assert SIPP is not None
+        self.port = port or free_port()
+        self.media_port = free_rtp_range(20)[0]
+        scenario = sippgen.write(tmp, f"{name}.xml", xml)
+        args = [
+            SIPP,
+            *([] if server else [f"127.0.0.1:{platform.sip_port}"]),
+            "-sf",
+            str(scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-mp",
+            str(self.media_port),
+            "-m",
+            "1",
+            "-s",
+            service,
+            "-t",
+            transport,
+            "-timeout",
+            f"{int(timeout)}s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+            "-trace_msg",
+            "-message_file",
+            str(tmp / f"{name}.msg.log"),
+            "-error_file",
+            str(tmp / f"{name}.err.log"),
+        ]
+        if user is not None:
+            args += ["-au", user, "-ap", password]
+        self.name = name
+        self.tmp = tmp
+        self.timeout = timeout
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp
+        )
+
+    def wait(self, platform: Platform) -> None:
+        """Wait for the scenario to end; fail with sipp's and the server's logs if it failed."""
+        try:
+            out, _ = self.process.communicate(timeout=self.timeout + 15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        if self.process.returncode != 0:
+            messages = ""
+            with contextlib.suppress(OSError):
+                messages = (self.tmp / f"{self.name}.msg.log").read_text(errors="replace")[-6000:]
+            pytest.fail(
+                f"sipp {self.name} exited {self.process.returncode}\n{out[-3000:]}\n"
+                f"--- sipp messages ---\n{messages}\n--- server log ---\n{platform.log()[-6000:]}"
+            )
+
+
+def run(platform: Platform, tmp: Path, name: str, xml: str, **kw: Any) -> None:
+    Sipp(platform, tmp, name, xml, **kw).wait(platform)
+
+
+def register_phone(platform: Platform, tmp: Path, user: str, phone_port: int) -> None:
+    """Register ``user`` with a Contact on ``phone_port`` (where a sipp UAS listens)."""
+    run(
+        platform,
+        tmp,
+        f"reg-{user}",
+        sippgen.register(user, contact_port=str(phone_port)),
+        user=user,
+    )
+
+
+def calls(platform: Platform) -> list[dict[str, Any]]:
+    with platform.http() as http:
+        page = http.get("/v1/calls").json()
+    result: list[dict[str, Any]] = page["calls"]
+    return result
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return predicate()
+
+
+def route(platform: Platform, number: str, **body: Any) -> None:
+    with platform.http() as http:
+        response = http.put(f"/v1/numbers/{number}/route", json=body)
+    assert response.status_code == 200, response.text
+
+
+def add_trunk(platform: Platform, port: int, priority: int, name: str) -> str:
+    with platform.http() as http:
+        made = http.post(
+            "/v1/trunks",
+            json={
+                "name": name,
+                "host": "127.0.0.1",
+                "port": port,
+                "transport": "udp",
+                "priority": priority,
+            },
+        )
+    assert made.status_code == 201, made.text
+    trunk_id: str = made.json()["id"]
+    return trunk_id
+
+
+# -- registrar -------------------------------------------------------------------------
+
+
+def test_register_with_digest_then_bindings_are_listed(engine: Platform, tmp_path: Path) -> None:
+    phone_port = free_port()
+    register_phone(engine, tmp_path, "alice", phone_port)
+    with engine.http() as http:
+        regs = http.get("/v1/registrations").json()
+    items = regs if isinstance(regs, list) else regs.get("registrations", regs.get("items", []))
+    assert len(items) == 1, regs
+    assert f":{phone_port}" in items[0]["contact"]
+
+
+def test_wrong_password_is_challenged_again_then_the_source_is_blocked(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # auth_failures_allowed=3: three wrong answers get 401, the fourth 403 (TERMS D2).
+    run(
+        engine,
+        tmp_path,
+        "brute",
+        sippgen.register("alice", bad_attempts=3, blocked=True),
+        user="alice",
+        password="wrong-password",
+    )
+    # The right password from the blocked source is refused too, for a while.
+    run(engine, tmp_path, "after-block", sippgen.register("alice", refused=True), user="alice")
+    with engine.http() as http:
+        assert http.get("/v1/registrations").json() in ([], {"registrations": []}, {"items": []})
+
+
+# -- calls to users --------------------------------------------------------------------
+
+
+def test_registered_user_receives_a_call_with_traceback(engine: Platform, tmp_path: Path) -> None:
+    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(), server=True, timeout=20)
+    register_phone(engine, tmp_path, "alice", phone.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", bye_after_ms=1500))
+    phone.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["status"] == "completed"
+    assert call["direction"] == "inbound"
+    kinds = [leg["kind"] for leg in call["legs"]]
+    assert kinds == ["public", "device"], call["legs"]
+    assert call["legs"][1]["id"] == engine.extra["alice"]
+    assert call["legs"][1]["source"].startswith("udp:127.0.0.1:")
+
+
+def test_cancel_while_the_phone_rings(engine: Platform, tmp_path: Path) -> None:
+    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(expect_cancel=True), server=True)
+    register_phone(engine, tmp_path, "alice", phone.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"], no_answer_seconds=10)
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", cancel_after_ms=800))
+    phone.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["status"] == "canceled"
+
+
+def test_hold_reinvite_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> None:
+    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(expect_reinvite="sendonly"), server=True)
+    register_phone(engine, tmp_path, "alice", phone.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", hold_after_ms=500))
+    phone.wait(engine)
+
+
+def test_sip_info_dtmf_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> None:
+    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(expect_info=True), server=True)
+    register_phone(engine, tmp_path, "alice", phone.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", info_dtmf="5"))
+    phone.wait(engine)
+
+
+def test_rfc4733_dtmf_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> None:
+    # The phone's SDP names a port where this test listens: what arrives there is what the
+    # relay sent towards the far leg.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(media_port=str(port)), server=True)
+    register_phone(engine, tmp_path, "alice", phone.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    caller = Sipp(
+        engine, tmp_path, "caller", sippgen.call("33123456789", pcap=DTMF_PCAP, bye_after_ms=2500)
+    )
+    events = 0
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and caller.process.poll() is None:
+        with contextlib.suppress(TimeoutError):
+            data = listener.recv(2048)
+            if len(data) > 12 and data[1] & 0x7F == 101:
+                events += 1
+    caller.wait(engine)
+    phone.wait(engine)
+    listener.close()
+    assert events > 0, "no RFC 4733 telephone-event packet reached the far leg"
+
+
+def test_blind_transfer_with_refer(engine: Platform, tmp_path: Path) -> None:
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(bye_from_platform=True), server=True)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    # The caller transfers alice's side to bob (extension 202): REFER, 202, NOTIFY 100 then
+    # 200, and our BYE; alice is released with a BYE too, bob stays with the caller's leg.
+    run(engine, tmp_path, "transferor", sippgen.call("33123456789", refer_to="202"))
+    alice.wait(engine)
+    calls_now = wait_for(lambda: calls(engine))
+    assert calls_now
+
+
+def test_voicemail_on_no_answer(engine: Platform, tmp_path: Path) -> None:
+    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(answer=False), server=True)
+    register_phone(engine, tmp_path, "alice", phone.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"], no_answer_seconds=1)
+    run(
+        engine,
+        tmp_path,
+        "caller",
+        sippgen.call("33123456789", pcap=PCAP, bye_after_ms=9000),
+        timeout=40,
+    )
+    phone.wait(engine)
+    with engine.http() as http:
+        listing = wait_for(lambda: http.get("/v1/voicemails").json())
+        items = listing if isinstance(listing, list) else listing.get("voicemails", [])
+        assert len(items) == 1, listing
+        message = items[0]
+        assert message["heard"] is False
+        audio = http.get(f"/v1/voicemails/{message['id']}/audio")
+    assert audio.status_code == 200
+    with wave.open(io.BytesIO(audio.content)) as wav:
+        pcm = wav.readframes(wav.getnframes())
+    samples = memoryview(pcm).cast("h")
+    rms = math.sqrt(sum(s * s for s in samples) / max(1, len(samples)))
+    assert rms > 300, "the voicemail is silence"
+
+
+def test_unregistered_user_goes_to_voicemail(engine: Platform, tmp_path: Path) -> None:
+    route(engine, engine.number, kind="user", target=engine.extra["bob"])
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", pcap=PCAP, bye_after_ms=6000))
+    with engine.http() as http:
+        listing = wait_for(lambda: http.get("/v1/voicemails").json())
+    items = listing if isinstance(listing, list) else listing.get("voicemails", [])
+    assert len(items) == 1
+
+
+# -- trunks ----------------------------------------------------------------------------
+
+
+def test_outbound_call_through_a_trunk_with_the_held_caller_id(
+    engine: Platform, tmp_path: Path
+) -> None:
+    carrier = Sipp(
+        engine, tmp_path, "carrier", sippgen.phone(expect_caller=r"\+33123456789"), server=True
+    )
+    trunk_id = add_trunk(engine, carrier.port, 10, "carrier-a")
+    run(
+        engine,
+        tmp_path,
+        "alice-out",
+        sippgen.call("+442071838750", from_user="alice", auth=True),
+        user="alice",
+    )
+    carrier.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["direction"] == "outbound"
+    assert call["from"] == "+33123456789"
+    assert [leg["kind"] for leg in call["legs"]] == ["user", "trunk"]
+    assert call["legs"][1]["id"] == trunk_id
+
+
+def test_caller_id_the_account_does_not_hold_is_refused(engine: Platform, tmp_path: Path) -> None:
+    add_trunk(engine, free_port(), 10, "carrier-a")
+    run(
+        engine,
+        tmp_path,
+        "spoof",
+        sippgen.call(
+            "+442071838750",
+            from_user="+15555550123",
+            auth=True,
+            expect=403,
+            expect_header=("Reason", "caller_id.not_held"),
+        ),
+        user="alice",
+    )
+
+
+def test_trunk_failover_on_503_but_not_on_486(engine: Platform, tmp_path: Path) -> None:
+    first = Sipp(engine, tmp_path, "c503", sippgen.phone(status=503), server=True)
+    second = Sipp(engine, tmp_path, "c200", sippgen.phone(), server=True)
+    add_trunk(engine, first.port, 10, "first")
+    add_trunk(engine, second.port, 20, "second")
+    run(
+        engine,
+        tmp_path,
+        "out1",
+        sippgen.call("+442071838750", from_user="alice", auth=True),
+        user="alice",
+    )
+    first.wait(engine)
+    second.wait(engine)
+    # Now the first trunk is busy-here: 486 goes back to the caller, the second never rings.
+    busy = Sipp(engine, tmp_path, "c486", sippgen.phone(status=486), server=True, port=first.port)
+    idle = Sipp(engine, tmp_path, "idle", sippgen.phone(), server=True, port=second.port, timeout=3)
+    run(
+        engine,
+        tmp_path,
+        "out2",
+        sippgen.call("+442071838750", from_user="alice", auth=True, expect=486),
+        user="alice",
+    )
+    busy.wait(engine)
+    idle.process.wait(timeout=20)
+    assert idle.process.returncode != 0, "the second trunk was tried after a 486"
+
+
+def test_second_simultaneous_call_of_a_user_is_refused(engine: Platform, tmp_path: Path) -> None:
+    carrier = Sipp(engine, tmp_path, "carrier", sippgen.phone(), server=True)
+    add_trunk(engine, carrier.port, 10, "carrier-a")
+    first = Sipp(
+        engine,
+        tmp_path,
+        "first",
+        sippgen.call("+442071838750", from_user="alice", auth=True, bye_after_ms=4000),
+        user="alice",
+    )
+    time.sleep(1.5)
+    run(
+        engine,
+        tmp_path,
+        "second",
+        sippgen.call(
+            "+442071838751",
+            from_user="alice",
+            auth=True,
+            expect=486,
+            expect_header=("Reason", "concurrency.user_limit"),
+        ),
+        user="alice",
+    )
+    first.wait(engine)
+    carrier.wait(engine)
+
+
+def test_stop_start_keeps_registrations(tmp_path: Path) -> None:
+    if SIPP is None:
+        pytest.skip("sipp is not installed")
+    (tmp_path / "a").mkdir()
+    running = start_platform(tmp_path / "a", digest_algorithms="MD5")
+    try:
+        provision(running)
+        with running.http() as http:
+            http.post(
+                "/v1/users",
+                json={
+                    "name": "A",
+                    "extension": "201",
+                    "sip_username": "alice",
+                    "sip_password": PASSWORD,
+                },
+            )
+        register_phone(running, tmp_path, "alice", free_port())
+    finally:
+        stop_platform(running)
+    again = start_platform(tmp_path / "a", digest_algorithms="MD5")
+    try:
+        again.api_key = running.api_key
+        with again.http() as http:
+            regs = http.get("/v1/registrations").json()
+        items = regs if isinstance(regs, list) else regs.get("registrations", [])
+        assert len(items) == 1
+    finally:
+        stop_platform(again)
