@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         description="Digest realm (RFC 7616). Stored credentials are hashed with it: changing "
         "it needs every SIP password set again.",
     )
+    digest_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("SHA-256", "MD5"),
+        description="Digest algorithms offered, most preferred first (RFC 8760).",
+    )
     nonce_lifetime_seconds: float = Field(
         default=300.0, gt=0, description="A digest nonce older than this is answered stale=true."
     )
@@ -123,6 +127,16 @@ class Settings(BaseSettings):
     @classmethod
     def _increment(cls, value: str) -> str:
         return str(Increment.parse(value))
+
+    @field_validator("digest_algorithms", mode="before")
+    @classmethod
+    def _algorithms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        names = tuple(v.upper() for v in value)
+        if not names or set(names) - {"SHA-256", "MD5"}:
+            raise ValueError("digest_algorithms: choose among SHA-256 and MD5")
+        return names
 
     @field_validator("codecs", mode="before")
     @classmethod

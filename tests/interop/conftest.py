@@ -30,6 +30,19 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
         return int(sock.getsockname()[1])
 
 
+def free_sip_port() -> int:
+    """A port free for both UDP and TCP (SIP listens on both with one number)."""
+    for _ in range(50):
+        port = free_port()
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def free_rtp_range(size: int = 200) -> tuple[int, int]:
     """A block of UDP ports, probed free, for one server's RTP range."""
     for _ in range(50):
@@ -144,10 +157,13 @@ class Platform:
 def server_env(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> dict[str, str]:
     """Environment for a server under ``tmp`` on free SIP, HTTP and RTP ports."""
     rtp_low, rtp_high = free_rtp_range(rtp_ports)
+    sip_port = free_sip_port()
     env = {
         **os.environ,
         "DIALTONE_DATA_DIR": str(tmp / "var"),
-        "DIALTONE_SIP_PORT": str(free_port()),
+        "DIALTONE_SIP_PORT": str(sip_port),
+        "DIALTONE_SIP_TCP_PORT": str(sip_port),
+        "DIALTONE_SIP_TLS_PORT": str(free_port(socket.SOCK_STREAM)),
         "DIALTONE_HTTP_PORT": str(free_port(socket.SOCK_STREAM)),
         "DIALTONE_RTP_PORT_MIN": str(rtp_low),
         "DIALTONE_RTP_PORT_MAX": str(rtp_high),

@@ -166,3 +166,20 @@ def test_restore() -> None:
     fresh = table()
     fresh.restore("US1", binding)
     assert fresh.lookup("US1", 1000.0) == [binding]
+
+
+@pytest.mark.parametrize(
+    ("contact", "transport", "target"),
+    [
+        ("sip:a@198.51.100.7:5062", "udp", ("198.51.100.7", 5062)),  # same host, own port
+        ("sip:a@198.51.100.7", "udp", ("198.51.100.7", 5060)),
+        ("sip:a@10.0.0.5:5060", "udp", SOURCE),  # private address behind NAT
+        ("sip:a@198.51.100.7:5062", "tcp", SOURCE),  # the connection, always
+    ],
+)
+def test_binding_target(contact: str, transport: str, target: tuple[str, int]) -> None:
+    t = table()
+    outcome = t.register(
+        "US1", register(f"<{contact}>"), source=SOURCE, transport=transport, now=1000.0
+    )
+    assert outcome.bindings[0].target() == target

@@ -209,6 +209,22 @@ async def open_rtp_session(
         if recording is not None
         else None
     )
+    try:
+        sock, port = bind_rtp_socket(pool, host)
+    except PortsExhausted:
+        if recorder is not None:
+            recorder.close()
+        raise
+    _, protocol = await loop.create_datagram_endpoint(
+        lambda: RtpSession(audio, recorder), sock=sock
+    )
+    assert isinstance(protocol, RtpSession)
+    protocol.local_port = port
+    return protocol
+
+
+def bind_rtp_socket(pool: RtpPortPool, host: str) -> tuple[socket.socket, int]:
+    """A UDP socket bound on a free even port of the pool (marked taken)."""
     for port in pool.candidates():
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -217,12 +233,5 @@ async def open_rtp_session(
             sock.close()
             continue
         pool.take(port)
-        _, protocol = await loop.create_datagram_endpoint(
-            lambda: RtpSession(audio, recorder), sock=sock
-        )
-        assert isinstance(protocol, RtpSession)
-        protocol.local_port = port
-        return protocol
-    if recorder is not None:
-        recorder.close()
+        return sock, port
     raise PortsExhausted("no free RTP port in the configured range")

@@ -19,6 +19,16 @@ def default_greeting_path() -> Path:
     return Path(str(resources.files("dialtone") / "assets" / "greeting.wav"))
 
 
+def default_voicemail_greeting_path() -> Path:
+    """The voicemail greeting for users who recorded none ("leave a message")."""
+    return Path(str(resources.files("dialtone") / "assets" / "voicemail.wav"))
+
+
+def recording_notice_path() -> Path:
+    """The prompt played to both parties before a call is recorded (TERMS V8)."""
+    return Path(str(resources.files("dialtone") / "assets" / "recording-notice.wav"))
+
+
 def wav_to_pcm8k(data: bytes) -> bytes:
     """Decode a PCM WAV (any rate, mono or stereo, 8–32 bit) to 8 kHz mono 16-bit.
 

@@ -31,6 +31,24 @@ class Binding:
     cseq: int
     user_agent: str | None = None
 
+    def target(self) -> tuple[str, int]:
+        """Where requests for this contact go.
+
+        Over TCP/TLS: the connection it registered on (nothing else reaches a phone behind
+        NAT). Over UDP: the Contact's address when the phone registered from that address
+        (it may listen on another port than it sent from), else the source, because a
+        Contact naming another host is a private address behind NAT (the nathelper rule).
+        """
+        if self.transport != "udp":
+            return self.source
+        try:
+            uri = parse_uri(self.contact)
+        except SipParseError:
+            return self.source
+        if isinstance(uri, SipUri) and uri.host.strip("[]") == self.source[0]:
+            return (self.source[0], uri.port or 5060)
+        return self.source
+
     def remaining(self, now: float) -> int:
         """Whole seconds left, as the ``expires`` parameter of the 200 shows them."""
         return max(0, int(self.expires_at - now + 0.5))

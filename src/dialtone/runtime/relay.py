@@ -1,0 +1,247 @@
+"""The media relay of a bridged call: two RTP sockets, packets passed from one to the other.
+
+Each leg talks to its own socket of ours, so neither leg learns the other's address and
+both work behind NAT: each side latches onto the address its peer's packets come from
+(symmetric RTP, RFC 4961), and the SDP address is used only until a packet arrives. The
+payload is not touched (both legs were offered the same codec and the same
+telephone-event payload type, so RFC 4733 DTMF passes through as is). When the account's
+policy asks for it, both directions are decoded into one stereo WAV (TERMS V8), after a
+notice prompt played to both legs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import wave
+from collections.abc import Callable
+from pathlib import Path
+from typing import cast
+
+from dialtone.codecs.g711 import ALAW_SILENCE, ULAW_SILENCE, decoder_for
+from dialtone.rtp.packet import RtpPacket, RtpParseError, is_rtcp
+from dialtone.rtp.packetizer import Packetizer, frames
+
+from .media import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, RtpPortPool, bind_rtp_socket
+
+log = logging.getLogger("dialtone.relay")
+
+Address = tuple[str, int]
+# One second of one-sided audio before the silent side is padded (a leg on hold sends
+# nothing, and the recording must stay in step).
+MAX_SKEW_SAMPLES = SAMPLE_RATE
+
+
+class StereoRecorder:
+    """Both directions of a call in one 16-bit stereo 8 kHz WAV: left is leg A (the
+    caller), right is leg B. Frames are written as they pair up, so a crash loses at most
+    a second of audio and the header's length fields."""
+
+    def __init__(self, path: Path, codec: str, payload_type: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._decode = decoder_for(codec)
+        self._payload_type = payload_type
+        self._pending: list[bytearray] = [bytearray(), bytearray()]
+        self._wav = wave.open(str(path), "wb")  # noqa: SIM115 - closed in close()
+        self._wav.setnchannels(2)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(SAMPLE_RATE)
+        self.frames = 0
+
+    def push(self, side: int, data: bytes) -> None:
+        """Take one RTP packet received from leg ``side`` (0 = A, 1 = B)."""
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            return
+        if packet.payload_type != self._payload_type:
+            return  # DTMF events and comfort noise are not audio samples
+        self._pending[side] += self._decode(packet.payload)
+        self._drain()
+
+    def _drain(self) -> None:
+        left, right = self._pending
+        ready = min(len(left), len(right)) // 2
+        skew = abs(len(left) - len(right)) // 2
+        if skew > MAX_SKEW_SAMPLES:
+            short = left if len(left) < len(right) else right
+            short += b"\x00\x00" * (skew - MAX_SKEW_SAMPLES // 2)
+            ready = min(len(left), len(right)) // 2
+        if ready == 0:
+            return
+        out = bytearray(ready * 4)
+        out[0::4] = left[0 : ready * 2 : 2]
+        out[1::4] = left[1 : ready * 2 : 2]
+        out[2::4] = right[0 : ready * 2 : 2]
+        out[3::4] = right[1 : ready * 2 : 2]
+        del left[: ready * 2]
+        del right[: ready * 2]
+        self._wav.writeframesraw(bytes(out))
+        self.frames += ready
+
+    def close(self) -> None:
+        """Write what is left (the other side padded with silence) and the header."""
+        left, right = self._pending
+        longest = max(len(left), len(right))
+        left += b"\x00" * (longest - len(left))
+        right += b"\x00" * (longest - len(right))
+        with contextlib.suppress(Exception):
+            self._drain()
+        self._wav.close()
+
+    @property
+    def seconds(self) -> float:
+        """Recorded length."""
+        return self.frames / SAMPLE_RATE
+
+
+class RelaySide(asyncio.DatagramProtocol):
+    """Our socket facing one leg."""
+
+    def __init__(self, relay: MediaRelay, side: int) -> None:
+        self.relay = relay
+        self.side = side
+        self.transport: asyncio.DatagramTransport | None = None
+        self.port = 0
+        self.remote: Address | None = None
+        self.latched = False
+        self.received = 0
+        self.sent = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # CPython's selector datagram transport is not a DatagramTransport subclass.
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        self.received += 1
+        if not self.latched:
+            self.latched = True
+            self.remote = (str(addr[0]), int(addr[1]))
+        self.relay.forward(self.side, data)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("relay socket error: %s", exc)
+
+    def set_remote(self, address: Address | None) -> None:
+        """The address the SDP gives (a new offer or answer resets latching)."""
+        self.remote = address
+        self.latched = False
+
+    def send(self, data: bytes) -> None:
+        """Send to the latched (or SDP) address of this side's leg."""
+        transport = self.transport
+        if self.remote is not None and transport is not None:
+            transport.sendto(data, self.remote)
+            self.sent += 1
+
+
+class MediaRelay:
+    """Two sockets of the RTP range relaying one call's media."""
+
+    def __init__(self) -> None:
+        self.sides = (RelaySide(self, 0), RelaySide(self, 1))
+        self.recorder: StereoRecorder | None = None
+        self.muted = False  # while a prompt plays to both legs
+        self._player: asyncio.Task[None] | None = None
+        self.on_close: Callable[[], None] | None = None
+        self.closed = False
+
+    @property
+    def a(self) -> RelaySide:
+        """The side facing leg A (the caller)."""
+        return self.sides[0]
+
+    @property
+    def b(self) -> RelaySide:
+        """The side facing leg B (the callee)."""
+        return self.sides[1]
+
+    def forward(self, side: int, data: bytes) -> None:
+        """A packet arrived from leg ``side``: pass RTP to the other leg."""
+        if self.muted or is_rtcp(data):
+            # Without rtcp-mux RTCP travels on port+1, which we do not bind; a muxed RTCP
+            # packet carries our peer's view of its own leg only, so it is not passed on.
+            return
+        self.sides[1 - side].send(data)
+        if self.recorder is not None:
+            self.recorder.push(side, data)
+
+    def start_recording(self, path: Path, codec: str, payload_type: int) -> None:
+        """Record both directions to ``path`` from now on (TERMS V8: after the notice)."""
+        self.recorder = StereoRecorder(path, codec, payload_type)
+
+    def play_to_both(self, encoded: bytes, codec: str, payload_type: int) -> asyncio.Task[None]:
+        """Play an already-encoded prompt to both legs, relaying nothing meanwhile."""
+        self.muted = True
+        task = asyncio.get_running_loop().create_task(self._play(encoded, codec, payload_type))
+        self._player = task
+        return task
+
+    async def _play(self, encoded: bytes, codec: str, payload_type: int) -> None:
+        loop = asyncio.get_running_loop()
+        packetizers = [
+            Packetizer(
+                payload_type=payload_type,
+                ssrc=secrets.randbits(32),
+                first_sequence=secrets.randbits(16),
+                first_timestamp=secrets.randbits(32),
+                samples_per_frame=FRAME_SAMPLES,
+            )
+            for _ in self.sides
+        ]
+        silence = bytes([ALAW_SILENCE if codec == "PCMA" else ULAW_SILENCE])
+        start = loop.time()
+        try:
+            for index, frame in enumerate(frames(encoded, frame_bytes=FRAME_SAMPLES, pad=silence)):
+                if self.closed:
+                    return
+                for side, packetizer in zip(self.sides, packetizers, strict=True):
+                    side.send(bytes(packetizer.packetize(frame, marker=index == 0)))
+                delay = start + (index + 1) * FRAME_SECONDS - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+        finally:
+            self.muted = False
+
+    def close(self) -> None:
+        """Close both sockets and the recording."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._player is not None:
+            self._player.cancel()
+        for side in self.sides:
+            if side.transport is not None:
+                side.transport.close()
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.on_close is not None:
+            self.on_close()
+
+
+async def open_relay(pool: RtpPortPool, host: str) -> MediaRelay:
+    """Bind two free ports of the RTP range for a bridged call."""
+    loop = asyncio.get_running_loop()
+    relay = MediaRelay()
+    taken: list[int] = []
+    try:
+        for side in relay.sides:
+            sock, port = bind_rtp_socket(pool, host)
+            taken.append(port)
+            await loop.create_datagram_endpoint(lambda side=side: side, sock=sock)  # type: ignore[misc]
+            side.port = port
+    except BaseException:
+        relay.close()
+        for port in taken:
+            pool.release(port)
+        raise
+
+    def release() -> None:
+        for port in taken:
+            pool.release(port)
+
+    relay.on_close = release
+    return relay

@@ -1,0 +1,252 @@
+"""SIP transports at the edge: UDP, TCP and TLS sockets feeding the sans-I/O endpoints.
+
+Each transport has its own :class:`SipEndpoint` (its own Via and port) and is wrapped in a
+:class:`SipChannel`: the channel sends the endpoint's ``Send`` outputs, hands its events to
+the application with itself as the way back, and keeps one loop timer armed at the
+endpoint's earliest deadline. Stream transports frame messages by Content-Length
+(RFC 3261 §18.3), answer keep-alive pings (RFC 5626) and send responses back over the
+connection the request came on; requests to a peer with no connection open one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from typing import cast
+
+from dialtone.sip.endpoint import Output, SipEndpoint
+from dialtone.sip.framing import FramingError, KeepAlivePing, StreamFramer
+from dialtone.sip.transaction import Address, Send
+
+log = logging.getLogger("dialtone.sip")
+
+EventHandler = Callable[[Output, "SipChannel"], None]
+
+
+class SipChannel:
+    """One transport: an endpoint, a way to send bytes, and the endpoint's timer."""
+
+    name = "udp"
+
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        self.endpoint = endpoint
+        self.on_event: EventHandler = lambda event, channel: None
+        self.on_closed: Callable[[Address, SipChannel], None] = lambda peer, channel: None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+
+    def _transmit(self, data: bytes, destination: Address) -> None:
+        raise NotImplementedError
+
+    def receive(self, data: bytes, source: Address) -> None:
+        """Feed one message (datagram or framed stream message) to the endpoint."""
+        loop = asyncio.get_running_loop()
+        try:
+            outputs = self.endpoint.receive(data, source, loop.time())
+        except Exception:
+            # The parser lets only its own error out; anything else is a bug, and one
+            # message must never take the server down with it.
+            log.exception("SIP message from %s:%d crashed the endpoint", *source)
+            return
+        self.dispatch(outputs)
+
+    def dispatch(self, outputs: list[Output]) -> None:
+        """Send what must be sent, hand events to the application, re-arm the timer."""
+        for item in outputs:
+            if isinstance(item, Send):
+                self._transmit(item.data, item.destination)
+            else:
+                try:
+                    self.on_event(item, self)
+                except Exception:
+                    log.exception("SIP event handler failed on %s", type(item).__name__)
+        self._rearm()
+
+    def _rearm(self) -> None:
+        deadline = self.endpoint.next_deadline()
+        if deadline is None or (self._timer_at is not None and self._timer_at <= deadline):
+            return
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = loop.call_at(deadline, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        loop = asyncio.get_running_loop()
+        self.dispatch(self.endpoint.handle_timers(loop.time()))
+
+    def contact_uri(self, user: str = "dialtone") -> str:
+        """Our Contact on this transport."""
+        ep = self.endpoint
+        suffix = "" if self.name == "udp" else f";transport={self.name}"
+        return f"sip:{user}@{ep.local_host}:{ep.local_port}{suffix}"
+
+    def close(self) -> None:
+        """Stop the timer (subclasses close their sockets)."""
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+class UdpChannel(SipChannel, asyncio.DatagramProtocol):
+    """SIP over one UDP socket."""
+
+    name = "udp"
+
+    def __init__(self, endpoint: SipEndpoint) -> None:
+        super().__init__(endpoint)
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # CPython's selector datagram transport is not a DatagramTransport subclass.
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        self.receive(data, (str(addr[0]), int(addr[1])))
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("SIP UDP socket error: %s", exc)
+
+    def _transmit(self, data: bytes, destination: Address) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.sendto(data, destination)
+
+    def close(self) -> None:
+        super().close()
+        if self.transport is not None:
+            self.transport.close()
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP or TLS connection of a stream channel."""
+
+    def __init__(self, channel: StreamChannel, *, max_message: int) -> None:
+        self.channel = channel
+        self.framer = StreamFramer(max_message=max_message)
+        self.transport: asyncio.Transport | None = None
+        self.peer: Address | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        host, port = transport.get_extra_info("peername")[:2]
+        self.peer = (str(host), int(port))
+        self.channel._opened(self)
+
+    def data_received(self, data: bytes) -> None:
+        assert self.peer is not None
+        try:
+            items = self.framer.feed(data)
+        except FramingError as exc:
+            # Message boundaries are lost: nothing more on this connection can be trusted.
+            log.info(
+                "SIP %s from %s:%d unframeable (%s): closing", self.channel.name, *self.peer, exc
+            )
+            if self.transport is not None:
+                self.transport.close()
+            return
+        for item in items:
+            if isinstance(item, KeepAlivePing):
+                self.write(b"\r\n")
+            else:
+                self.channel.receive(item, self.peer)
+
+    def write(self, data: bytes) -> None:
+        """Send bytes unless the connection is closing."""
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.channel._lost(self)
+
+
+class StreamChannel(SipChannel):
+    """SIP over TCP, or TLS when ``server_ssl`` is given; connections keyed by peer."""
+
+    def __init__(
+        self,
+        endpoint: SipEndpoint,
+        *,
+        server_ssl: ssl.SSLContext | None = None,
+        client_ssl: ssl.SSLContext | None = None,
+        max_message: int = 65_536,
+    ) -> None:
+        super().__init__(endpoint)
+        self.name = "tls" if server_ssl is not None else "tcp"
+        self.server_ssl = server_ssl
+        self.client_ssl = client_ssl
+        self.max_message = max_message
+        self.connections: dict[Address, _Connection] = {}
+        self._pending: dict[Address, list[bytes]] = {}
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the bound port."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._protocol, host, port, ssl=self.server_ssl, reuse_address=True
+        )
+        sockname = self._server.sockets[0].getsockname()
+        return int(sockname[1])
+
+    def _protocol(self) -> _Connection:
+        return _Connection(self, max_message=self.max_message)
+
+    def _opened(self, connection: _Connection) -> None:
+        assert connection.peer is not None
+        self.connections[connection.peer] = connection
+        for data in self._pending.pop(connection.peer, []):
+            connection.write(data)
+
+    def _lost(self, connection: _Connection) -> None:
+        peer = connection.peer
+        if peer is not None and self.connections.get(peer) is connection:
+            del self.connections[peer]
+            try:
+                self.on_closed(peer, self)
+            except Exception:
+                log.exception("connection-closed handler failed")
+
+    def _transmit(self, data: bytes, destination: Address) -> None:
+        connection = self.connections.get(destination)
+        if connection is not None:
+            connection.write(data)
+            return
+        queue = self._pending.get(destination)
+        if queue is not None:
+            queue.append(data)  # a connection to it is being opened
+            return
+        self._pending[destination] = [data]
+        task = asyncio.get_running_loop().create_task(self._connect(destination))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(self, destination: Address) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.create_connection(
+                self._protocol,
+                destination[0],
+                destination[1],
+                ssl=self.client_ssl if self.name == "tls" else None,
+                server_hostname=destination[0] if self.name == "tls" else None,
+            )
+        except OSError as exc:
+            # The transaction's own timer turns this into a timeout (408) for the TU.
+            log.info("SIP %s connect to %s:%d failed: %s", self.name, *destination, exc)
+            self._pending.pop(destination, None)
+
+    def close(self) -> None:
+        super().close()
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self.connections.values()):
+            if connection.transport is not None:
+                connection.transport.close()
+        for task in self._tasks:
+            task.cancel()

@@ -1,0 +1,78 @@
+"""The media relay over real UDP sockets: packets pass both ways, latching follows the
+sender, and both directions are recorded to one stereo WAV."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import wave
+from pathlib import Path
+
+from dialtone.codecs.g711 import encoder_for
+from dialtone.rtp.packet import RtpPacket
+from dialtone.runtime.media import RtpPortPool
+from dialtone.runtime.relay import open_relay
+
+
+def udp() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(2)
+    return sock
+
+
+def packet(seq: int, level: int) -> bytes:
+    pcm = level.to_bytes(2, "little", signed=True) * 160
+    return bytes(
+        RtpPacket(
+            payload_type=8,
+            sequence_number=seq,
+            timestamp=seq * 160,
+            ssrc=7,
+            payload=encoder_for("PCMA")(pcm),
+        )
+    )
+
+
+async def _relay(tmp: Path) -> None:
+    pool = RtpPortPool(42000, 42100)
+    relay = await open_relay(pool, "127.0.0.1")
+    assert pool.in_use == 2
+    a, b = udp(), udp()
+    # SDP said another port for B: latching onto where B's packets come from wins.
+    relay.a.set_remote(a.getsockname())
+    relay.b.set_remote(("127.0.0.1", 9))
+    relay.start_recording(tmp / "call.wav", "PCMA", 8)
+    loop = asyncio.get_running_loop()
+    b.sendto(packet(1, -2000), ("127.0.0.1", relay.b.port))
+    await asyncio.sleep(0.05)
+    got = await loop.run_in_executor(None, a.recv, 2048)
+    assert RtpPacket.parse(got).sequence_number == 1
+    for seq in range(2, 52):
+        a.sendto(packet(seq, 4000), ("127.0.0.1", relay.a.port))
+        b.sendto(packet(seq, -2000), ("127.0.0.1", relay.b.port))
+        await asyncio.sleep(0.002)
+    await asyncio.sleep(0.1)
+    received = 0
+    b.setblocking(False)
+    while True:
+        try:
+            b.recv(2048)
+        except BlockingIOError:
+            break
+        received += 1
+    assert received == 50
+    relay.close()
+    assert pool.in_use == 0
+    with wave.open(str(tmp / "call.wav")) as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+        frames = wav.readframes(wav.getnframes())
+    samples = memoryview(frames).cast("h")
+    left, right = samples[0::2], samples[1::2]
+    assert len(left) >= 50 * 160
+    assert sum(left[160 * 5 : 160 * 45]) > 0  # A said +4000
+    assert sum(right[160 * 5 : 160 * 45]) < 0  # B said -2000
+
+
+def test_relay_passes_both_ways_and_records_stereo(tmp_path: Path) -> None:
+    asyncio.run(_relay(tmp_path))

@@ -1,0 +1,137 @@
+"""SIP over real TCP and TLS sockets on loopback: framing, keep-alives, responses on the
+connection the request came on, and connections we open ourselves."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import ssl
+from pathlib import Path
+
+from dialtone.runtime.tls import client_context, ensure_certificate, server_context
+from dialtone.runtime.transports import SipChannel, StreamChannel
+from dialtone.sip.endpoint import Output, RequestReceived, SipEndpoint
+from dialtone.sip.message import Response, make_response, parse_message
+
+OPTIONS = (
+    "OPTIONS sip:dialtone@127.0.0.1 SIP/2.0\r\n"
+    "Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK{n}\r\n"
+    "From: <sip:t@127.0.0.1>;tag=t{n}\r\nTo: <sip:dialtone@127.0.0.1>\r\n"
+    "Call-ID: tcp-{n}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+def endpoint(transport: str) -> SipEndpoint:
+    tags = (f"t{n}" for n in itertools.count())
+    return SipEndpoint(
+        local_host="127.0.0.1",
+        local_port=0,
+        new_tag=lambda: next(tags),
+        new_branch=lambda: "b",
+        transport=transport,
+    )
+
+
+def answering(channel: SipChannel) -> None:
+    def on_event(event: Output, ch: SipChannel) -> None:
+        if isinstance(event, RequestReceived):
+            loop = asyncio.get_running_loop()
+            ch.dispatch(
+                ch.endpoint.respond(
+                    event.transaction, make_response(event.request, 200), loop.time()
+                )
+            )
+
+    channel.on_event = on_event
+
+
+async def read_response(reader: asyncio.StreamReader) -> Response:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    message = parse_message(head, stream=True)
+    assert isinstance(message, Response)
+    return message
+
+
+async def _tcp_roundtrip() -> None:
+    channel = StreamChannel(endpoint("TCP"))
+    answering(channel)
+    port = await channel.start("127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    # Two requests, split at awkward places, plus a keep-alive ping between them.
+    data = OPTIONS.format(n=1).encode() + b"\r\n\r\n" + OPTIONS.format(n=2).encode()
+    for cut in range(0, len(data), 37):
+        writer.write(data[cut : cut + 37])
+        await writer.drain()
+        await asyncio.sleep(0)
+    first = await read_response(reader)
+    assert first.status == 200
+    assert first.call_id == "tcp-1"
+    pong = await asyncio.wait_for(reader.readexactly(2), 5)
+    assert pong == b"\r\n"
+    second = await read_response(reader)
+    assert second.call_id == "tcp-2"
+    assert len(channel.connections) == 1
+    writer.close()
+    await writer.wait_closed()
+    await asyncio.sleep(0.05)
+    assert channel.connections == {}
+    channel.close()
+
+
+def test_tcp_framing_keepalive_and_response_on_the_same_connection() -> None:
+    asyncio.run(_tcp_roundtrip())
+
+
+async def _unframeable_closes() -> None:
+    channel = StreamChannel(endpoint("TCP"))
+    port = await channel.start("127.0.0.1", 0)
+    closed: list[tuple[str, int]] = []
+    channel.on_closed = lambda peer, ch: closed.append(peer)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"OPTIONS sip:x SIP/2.0\r\nCall-ID: a\r\n\r\n")  # no Content-Length
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # the server hung up
+    await asyncio.sleep(0.05)
+    assert len(closed) == 1
+    channel.close()
+
+
+def test_stream_without_content_length_is_closed() -> None:
+    asyncio.run(_unframeable_closes())
+
+
+async def _tls_both_ways(tmp: Path) -> None:
+    cert, key = ensure_certificate(None, None, tmp, "127.0.0.1")
+    server = StreamChannel(
+        endpoint("TLS"), server_ssl=server_context(cert, key), client_ssl=client_context()
+    )
+    answering(server)
+    port = await server.start("127.0.0.1", 0)
+    context = ssl.create_default_context(cafile=str(cert))
+    context.check_hostname = False
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    writer.write(OPTIONS.format(n=3).replace("TCP", "TLS").encode())
+    await writer.drain()
+    assert (await read_response(reader)).status == 200
+    writer.close()
+    # Our own connection out: a request to a peer we have no connection with opens one.
+    client = StreamChannel(
+        endpoint("TLS"), server_ssl=server_context(cert, key), client_ssl=client_context()
+    )
+    await client.start("127.0.0.1", 0)
+    client._transmit(OPTIONS.format(n=4).replace("TCP", "TLS").encode(), ("127.0.0.1", port))
+    for _ in range(100):
+        if client.connections:
+            break
+        await asyncio.sleep(0.02)
+    assert ("127.0.0.1", port) in client.connections
+    server.close()
+    client.close()
+
+
+def test_tls_with_a_generated_certificate(tmp_path: Path) -> None:
+    asyncio.run(_tls_both_ways(tmp_path))
+    # The pair is generated once and reused.
+    first = (tmp_path / "sip-cert.pem").read_bytes()
+    ensure_certificate(None, None, tmp_path, "127.0.0.1")
+    assert (tmp_path / "sip-cert.pem").read_bytes() == first
