@@ -1,54 +1,118 @@
-"""Counting failed authentications per source, for toll-fraud brute force (TERMS D2:
-unauthorised use is stopped). Settings: ``auth_failures_allowed`` (10),
-``auth_failure_window_seconds`` (60), ``auth_block_seconds`` (300)."""
+"""Counting failed authentications per source, against toll-fraud brute force.
+
+TERMS D2 (unauthorised use is stopped): a source that fails digest authentication more
+than ``auth_failures_allowed`` times (default 10) within ``auth_failure_window_seconds``
+(default 60) is refused for ``auth_block_seconds`` (default 300).
+
+Pure: no clock; every call is told the time.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class _Entry:
+    failures: deque[float] = field(default_factory=deque)
+    blocked_until: float | None = None
+
+    def idle(self, now: float, window: float) -> bool:
+        """Whether forgetting this entry now would change no answer."""
+        if self.blocked_until is not None and now < self.blocked_until:
+            return False
+        return not self.failures or now - self.failures[-1] >= window
 
 
 class FailureLimiter:
-    """A sliding window of failures per key; over ``allowed`` in ``window`` seconds, the
-    key is blocked for ``block`` seconds. Memory is bounded by ``max_keys``."""
+    """A sliding window of failures per key (a source address); the failure that makes more
+    than ``allowed`` within ``window`` seconds blocks the key for ``block`` seconds (TERMS D2).
+
+    A failure counts while it is less than ``window`` seconds old. A block runs from the
+    failure that caused it until exactly ``block`` seconds later. At most ``max_keys`` keys
+    are remembered: past that the least recently failing are forgotten (blocks included,
+    the price of bounded memory); entries that no longer matter are dropped lazily.
+    Settings: ``auth_failures_allowed``, ``auth_failure_window_seconds``,
+    ``auth_block_seconds``.
+    """
+
+    __slots__ = ("_entries", "allowed", "block", "max_keys", "window")
 
     def __init__(
         self, *, allowed: int, window: float, block: float, max_keys: int = 100_000
     ) -> None:
+        if allowed < 0 or window <= 0 or block < 0 or max_keys < 1:
+            raise ValueError("need allowed >= 0, window > 0, block >= 0 and max_keys >= 1")
         self.allowed = allowed
         self.window = window
         self.block = block
         self.max_keys = max_keys
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-        self._blocked_until: dict[str, float] = {}
+        # Least recently failing first, so that both eviction and lazy expiry look at the
+        # front only.
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+
+    def __len__(self) -> int:
+        """How many keys are remembered (for tests and metrics)."""
+        return len(self._entries)
+
+    def _expire(self, now: float) -> None:
+        # Amortised O(1): each entry is dropped once; stop at the first that still matters.
+        while self._entries:
+            key, entry = next(iter(self._entries.items()))
+            if not entry.idle(now, self.window):
+                return
+            del self._entries[key]
 
     def blocked(self, key: str, now: float) -> bool:
-        """Whether ``key`` is refused at ``now``."""
-        until = self._blocked_until.get(key)
-        if until is None:
+        """Whether ``key`` is refused at ``now`` (TERMS D2)."""
+        self._expire(now)
+        entry = self._entries.get(key)
+        if entry is None or entry.blocked_until is None:
             return False
-        if now >= until:
-            del self._blocked_until[key]
-            return False
-        return True
-
-    def record_failure(self, key: str, now: float) -> bool:
-        """Count one failure; True when it puts ``key`` over the limit (now blocked)."""
-        times = self._failures.pop(key, None) or deque()
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        times.append(now)
-        self._failures[key] = times
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
-        if len(times) > self.allowed:
-            self._blocked_until[key] = now + self.block
-            del self._failures[key]
-            if len(self._blocked_until) > self.max_keys:
-                oldest = min(self._blocked_until, key=self._blocked_until.__getitem__)
-                del self._blocked_until[oldest]
+        if now < entry.blocked_until:
             return True
+        entry.blocked_until = None
+        if not entry.failures:
+            del self._entries[key]
         return False
 
+    def record_failure(self, key: str, now: float) -> bool:
+        """Count one failed authentication of ``key`` at ``now``.
+
+        True exactly when this failure is the (``allowed`` + 1)-th inside the window, so
+        ``key`` is now blocked for ``block`` seconds. While a block lasts, failures are not
+        counted and do not extend it (the caller refuses the key before trying anyway).
+        """
+        self._expire(now)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = _Entry()
+            self._entries[key] = entry
+        else:
+            self._entries.move_to_end(key)
+            if entry.blocked_until is not None:
+                if now < entry.blocked_until:
+                    return False
+                entry.blocked_until = None
+        failures = entry.failures
+        while failures and now - failures[0] >= self.window:
+            failures.popleft()
+        failures.append(now)
+        over = len(failures) > self.allowed
+        if over:
+            failures.clear()
+            entry.blocked_until = now + self.block
+        while len(self._entries) > self.max_keys:
+            self._entries.popitem(last=False)
+        return over
+
     def record_success(self, key: str, now: float) -> None:
-        """A successful authentication forgets the key's failures."""
-        self._failures.pop(key, None)
+        """A successful authentication forgets ``key``'s failures (it does not lift a block)."""
+        self._expire(now)
+        entry = self._entries.get(key)
+        if entry is None:
+            return
+        entry.failures.clear()
+        if entry.blocked_until is None or now >= entry.blocked_until:
+            del self._entries[key]
