@@ -15,6 +15,10 @@ from dialtone.runtime.server import serve as run
 from dialtone.services import accounts as account_service
 from dialtone.services import calls as call_service
 from dialtone.services import numbers as number_service
+from dialtone.services import routing as routing_service
+from dialtone.services import trunks as trunk_service
+from dialtone.services import users as user_service
+from dialtone.services import voicemails as voicemail_service
 from dialtone.settings import Settings
 from dialtone.store.db import open_database, transaction
 
@@ -22,9 +26,15 @@ app = typer.Typer(help="dialtone: phone numbers, calls and call records.", no_ar
 accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
 numbers_app = typer.Typer(help="Phone numbers held by accounts.", no_args_is_help=True)
 calls_app = typer.Typer(help="Call detail records.", no_args_is_help=True)
+users_app = typer.Typer(help="Users, extensions and SIP credentials.", no_args_is_help=True)
+trunks_app = typer.Typer(help="Carrier SIP trunks.", no_args_is_help=True)
+voicemails_app = typer.Typer(help="Voicemail messages.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(calls_app, name="calls")
+app.add_typer(users_app, name="users")
+app.add_typer(trunks_app, name="trunks")
+app.add_typer(voicemails_app, name="voicemails")
 
 
 def _settings() -> Settings:
@@ -141,6 +151,244 @@ def calls_list(
         typer.echo(
             f"{r.id}  {r.started_at:%Y-%m-%d %H:%M:%S}  {r.from_number} -> {r.to_number}  "
             f"{r.status:9}  {r.duration}s billed {r.billed_seconds}s  {r.hangup_cause}"
+        )
+
+
+@accounts_app.command("set")
+def accounts_set(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    channels_per_user: Annotated[
+        int | None, typer.Option(help="Simultaneous calls per user (TERMS V2, paid option).")
+    ] = None,
+    recording_policy: Annotated[
+        str | None, typer.Option(help="off, or notice (TERMS V8: notice, then record).")
+    ] = None,
+) -> None:
+    """Set an account's call channels per user and recording policy."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            row = account_service.set_call_options(
+                session,
+                account,
+                channels_per_user=channels_per_user,
+                recording_policy=recording_policy,
+            )
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+    typer.echo(
+        f"{row.id}  channels_per_user={row.channels_per_user}  "
+        f"recording_policy={row.recording_policy}"
+    )
+
+
+@numbers_app.command("route")
+def numbers_route(
+    number: str,
+    kind: Annotated[str, typer.Option(help="greeting, user, group, forward or voicemail.")],
+    target: Annotated[
+        str | None, typer.Option(help="User id, ring-group id or E.164 number.")
+    ] = None,
+    no_answer_seconds: Annotated[
+        int | None, typer.Option(help="Ring time before voicemail (5–300).")
+    ] = None,
+    voicemail_user: Annotated[
+        str | None, typer.Option(help="Whose box takes unanswered calls (US…).")
+    ] = None,
+) -> None:
+    """Route calls to NUMBER (whichever account holds it)."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            holder = number_service.find_holder(session, number)
+            if holder is None:
+                raise DialtoneError("number.not_found", f"Nobody holds {number}.", status=404)
+            route = routing_service.set_route(
+                session,
+                holder.account_id,
+                holder.number,
+                kind=kind,
+                target=target,
+                no_answer_seconds=no_answer_seconds,
+                voicemail_user_id=voicemail_user,
+            )
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"{route.number} -> {route.kind} {route.target or ''}".rstrip())
+
+
+@users_app.command("create")
+def users_create(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    *,
+    name: Annotated[str, typer.Option(help="The user's name.")],
+    extension: Annotated[str | None, typer.Option(help="2 to 6 digits.")] = None,
+    sip_username: Annotated[str | None, typer.Option(help="[A-Za-z0-9._-]{3,64}.")] = None,
+    sip_password: Annotated[
+        str | None, typer.Option(help="8+ characters; stored as digest hashes only.")
+    ] = None,
+    role: Annotated[
+        str, typer.Option(help="administrator, user, manager, scheduler or guest (D1).")
+    ] = "user",
+    channels: Annotated[
+        int | None, typer.Option(help="Simultaneous calls; default: the account's (V2).")
+    ] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Add a user to ACCOUNT; prints the user id."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            user = user_service.create_user(
+                session,
+                account,
+                name=name,
+                now=datetime.now(UTC),
+                role=role,
+                email=email,
+                extension=extension,
+                sip_username=sip_username,
+                sip_password=sip_password,
+                realm=settings.sip_realm,
+                channels=channels,
+            )
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"user_id: {user.id}")
+
+
+@users_app.command("list")
+def users_list(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+    """List an account's users."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            account_service.get_account(session, account)
+            rows = [
+                (u, user_service.channels_for(session, u))
+                for u in user_service.list_users(session, account)
+            ]
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+    for u, channels in rows:
+        typer.echo(
+            f"{u.id}  {u.extension or '-':6}  {u.sip_username or '-':20}  {u.role:13}  "
+            f"{u.status:8}  {channels}ch  {u.name}"
+        )
+
+
+@users_app.command("passwd")
+def users_passwd(
+    user_id: Annotated[str, typer.Argument(help="The user id (US…).")],
+    sip_password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="8+ chars."),
+    ],
+) -> None:
+    """Set a user's SIP password (only its digest hashes are stored)."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            user = user_service.get_user_by_id(session, user_id)
+            user_service.set_sip_password(session, user, sip_password, realm=settings.sip_realm)
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"SIP password set for {user_id}")
+
+
+@trunks_app.command("add")
+def trunks_add(
+    *,
+    name: Annotated[str, typer.Option(help="A label, e.g. the carrier's name.")],
+    host: Annotated[str, typer.Option(help="The carrier's IP address or host name.")],
+    port: Annotated[int, typer.Option()] = 5060,
+    transport: Annotated[str, typer.Option(help="udp, tcp or tls.")] = "udp",
+    username: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="The carrier's secret.")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only for this account; default: all.")
+    ] = None,
+    priority: Annotated[int, typer.Option(help="Lower is tried first.")] = 100,
+    caller_id_format: Annotated[str, typer.Option(help="e164, e164-no-plus or national.")] = "e164",
+) -> None:
+    """Add a trunk (operator-wide unless --account is given)."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            trunk = trunk_service.create_trunk(
+                session,
+                account_id=account,
+                name=name,
+                host=host,
+                now=datetime.now(UTC),
+                port=port,
+                transport=transport,
+                username=username,
+                password=password,
+                caller_id_format=caller_id_format,
+                priority=priority,
+            )
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"trunk_id: {trunk.id}")
+
+
+@trunks_app.command("list")
+def trunks_list(
+    account: Annotated[
+        str | None, typer.Option("--account", help="This account's; default: operator-wide.")
+    ] = None,
+) -> None:
+    """List trunks: operator-wide ones, or an account's own with --account."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    with transaction(sessions) as session:
+        rows = trunk_service.list_trunks(session, account)
+    for t in rows:
+        typer.echo(
+            f"{t.id}  {t.priority:5}  {t.transport}:{t.host}:{t.port}  "
+            f"{'enabled' if t.enabled else 'disabled':8}  {t.caller_id_format:12}  {t.name}"
+        )
+
+
+@trunks_app.command("remove")
+def trunks_remove(trunk_id: Annotated[str, typer.Argument(help="The trunk id (TR…).")]) -> None:
+    """Remove a trunk."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            trunk = trunk_service.find_trunk(session, trunk_id)
+            trunk_service.delete_trunk(session, trunk.account_id, trunk.id)
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"removed {trunk_id}")
+
+
+@voicemails_app.command("list")
+def voicemails_list(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    new: Annotated[bool, typer.Option("--new", help="Only messages not heard yet.")] = False,
+) -> None:
+    """List an account's voicemail messages, newest first."""
+    settings = _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            account_service.get_account(session, account)
+            rows = voicemail_service.list_voicemails(session, account, heard=False if new else None)
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+    for v in rows:
+        typer.echo(
+            f"{v.id}  {v.created_at:%Y-%m-%d %H:%M:%S}  {v.from_number} -> {v.number}  "
+            f"{v.duration}s  {'heard' if v.heard else 'new':5}  {v.user_id or '-'}"
         )
 
 

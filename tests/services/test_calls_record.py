@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -81,3 +82,36 @@ def test_exact_duration_is_millisecond_exact() -> None:
     )
     assert calls.exact_duration(None, T0) == 0
     assert calls.exact_duration(T0, T0 - timedelta(seconds=1)) == 0
+
+
+def test_v11_legs_user_and_trunk_are_kept(tmp_path: Path) -> None:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    legs: tuple[dict[str, str | None], ...] = (
+        {"kind": "trunk", "id": "TR1", "source": "udp:192.0.2.1:5060", "user_agent": None},
+        {"kind": "number", "id": "+33123456789", "source": None, "user_agent": None},
+        {"kind": "user", "id": "US1", "source": "tls:[2001:db8::1]:5061", "user_agent": "Snom"},
+    )
+    with transaction(factory) as session:
+        account = accounts.create_account(session, "A", now=T0).account
+        outcome = dataclasses.replace(
+            _outcome(account.id, 10), legs=legs, user_id="US1", trunk_id="TR1"
+        )
+        record_id = calls.record_call(session, outcome).id
+    with transaction(factory) as session:
+        record = calls.get_call(session, account.id, record_id)
+        assert calls.legs_of(record) == list(legs)
+        assert (record.user_id, record.trunk_id) == ("US1", "TR1")
+
+
+def test_no_legs_is_an_empty_list(tmp_path: Path) -> None:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(factory) as session:
+        account = accounts.create_account(session, "A", now=T0).account
+        record = calls.record_call(session, _outcome(account.id, 10))
+        assert record.legs == "[]"
+        assert calls.legs_of(record) == []
+
+
+def test_an_odd_leg_never_costs_the_cdr(caplog: pytest.LogCaptureFixture) -> None:
+    assert calls.legs_json([{"kind": "satellite", "id": "x"}]) == '[{"kind":"satellite","id":"x"}]'
+    assert "unknown kind" in caplog.text

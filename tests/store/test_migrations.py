@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from dialtone.store.db import make_engine, migrate
+from dialtone.store.db import alembic_config, make_engine, migrate
 from dialtone.store.models import Base
 
 
@@ -26,6 +27,51 @@ def test_migrate_twice_is_a_no_op_and_wal_is_on(tmp_path: Path) -> None:
     migrate(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"accounts", "api_keys", "users", "phone_numbers", "call_records"} <= tables
+    assert {"registrations", "trunks", "ring_groups", "ring_group_members", "voicemails"} <= tables
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_0002_keeps_existing_rows_both_ways(tmp_path: Path) -> None:
+    """0002 rebuilds users and phone_numbers on SQLite; with foreign keys on, a careless
+    rebuild of accounts would cascade-delete every account's data. Nothing may be lost."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    config = alembic_config(engine)
+    command.upgrade(config, "0001")
+    t = "2026-01-01 00:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(f"INSERT INTO accounts VALUES ('AC1', 'A', 'active', '60/60', '{t}')")
+        )
+        connection.execute(
+            text(f"INSERT INTO api_keys VALUES ('KE1', 'AC1', 'd', 'p', 'h', '{t}', NULL)")
+        )
+        connection.execute(
+            text(f"INSERT INTO users VALUES ('US1', 'AC1', 'Al', NULL, 'user', '{t}')")
+        )
+        connection.execute(
+            text(f"INSERT INTO phone_numbers VALUES ('PN1', '+33123456789', 'AC1', NULL, '{t}')")
+        )
+    counts = (
+        "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM api_keys), "
+        "(SELECT count(*) FROM users), (SELECT count(*) FROM phone_numbers)"
+    )
+
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        assert tuple(connection.execute(text(counts)).one()) == (1, 1, 1, 1)
+        account = connection.execute(
+            text("SELECT channels_per_user, recording_policy FROM accounts")
+        ).one()
+        assert tuple(account) == (1, "off")
+        assert connection.execute(text("SELECT status FROM users")).scalar() == "active"
+        assert (
+            connection.execute(text("SELECT route_kind FROM phone_numbers")).scalar() == "greeting"
+        )
+
+    command.downgrade(config, "0001")
+    with engine.connect() as connection:
+        assert tuple(connection.execute(text(counts)).one()) == (1, 1, 1, 1)
+        assert "registrations" not in inspect(connection).get_table_names()
+    command.upgrade(config, "head")

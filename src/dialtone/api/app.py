@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import dialtone
 from dialtone.api import errors
 from dialtone.api.deps import SessionDep
-from dialtone.api.v1 import calls, numbers
+from dialtone.api.v1 import calls, numbers, registrations, ring_groups, trunks, users, voicemails
 from dialtone.settings import Settings
 
 
@@ -18,7 +18,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app = FastAPI(
         title="dialtone",
         version=dialtone.__version__,
-        description="Phone numbers, calls and call records. Every error is "
+        description="Phone numbers and their routes, users and their SIP devices, trunks, "
+        "ring groups, voicemail, calls and call records. Every error is "
         '`{"code", "message"}` plus `rule` (a TERMS.md rule ID) where a term applies.',
     )
     app.state.settings = settings
@@ -33,4 +34,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
 
     app.include_router(numbers.router)
     app.include_router(calls.router)
+    app.include_router(users.router)
+    app.include_router(registrations.router)
+    app.include_router(trunks.router)
+    app.include_router(ring_groups.router)
+    app.include_router(voicemails.router)
     return app

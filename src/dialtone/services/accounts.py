@@ -16,6 +16,10 @@ from dialtone.services.ids import new_id
 from dialtone.store.models import Account, ApiKey
 
 KEY_PREFIX = "dt_"
+# TERMS V2: one call per user by default; extra channels are a paid option, within reason.
+MAX_CHANNELS = 100
+# TERMS V8: "off", or "notice" (a notice prompt to both parties, then both legs recorded).
+RECORDING_POLICIES = ("off", "notice")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +99,34 @@ def get_account(session: Session, account_id: str) -> Account:
 def list_accounts(session: Session) -> list[Account]:
     """Every account, oldest first."""
     return list(session.scalars(select(Account).order_by(Account.created_at, Account.id)))
+
+
+def set_call_options(
+    session: Session,
+    account_id: str,
+    *,
+    channels_per_user: int | None = None,
+    recording_policy: str | None = None,
+) -> Account:
+    """Set the account's call channels per user (TERMS V2, a paid option) and its
+    recording policy (V8: recording only after a notice to both parties). None leaves a
+    value as it is."""
+    account = get_account(session, account_id)
+    if channels_per_user is not None:
+        if isinstance(channels_per_user, bool) or not 1 <= channels_per_user <= MAX_CHANNELS:
+            raise DialtoneError(
+                "account.invalid",
+                f"channels_per_user is between 1 and {MAX_CHANNELS}.",
+                rule="V2",
+            )
+        account.channels_per_user = channels_per_user
+    if recording_policy is not None:
+        if recording_policy not in RECORDING_POLICIES:
+            raise DialtoneError(
+                "account.invalid",
+                f"recording_policy is one of {', '.join(RECORDING_POLICIES)}.",
+                rule="V8",
+            )
+        account.recording_policy = recording_policy
+    session.flush()
+    return account

@@ -1,7 +1,15 @@
-"""Call detail records: one per call, rated with the account's increment (TERMS B2)."""
+"""Call detail records: one per call, rated with the account's increment (TERMS B2).
+
+Each record also keeps the traceback chain (TERMS V11): the legs the call came through
+(a trunk and its source address, a user and their device), so the platform can name the
+upstream carrier or the customer and user who placed any call.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +24,9 @@ from dialtone.services.ids import new_id
 from dialtone.store.models import Account, CallRecord
 
 STATUSES = ("completed", "no-answer", "busy", "failed", "canceled")
+LEG_KINDS = ("trunk", "user", "device", "number")
+
+log = logging.getLogger(__name__)
 MS = Decimal("0.001")
 
 
@@ -36,6 +47,11 @@ class CallOutcome:
     sip_local_tag: str
     recording_path: str | None = None
     record_id: str | None = None
+    # V11 traceback: e.g. ({"kind": "trunk", "id": "TR…", "source": "udp:192.0.2.1:5060",
+    # "user_agent": None}, {"kind": "user", "id": "US…", ...}); first leg first.
+    legs: tuple[dict[str, str | None], ...] = ()
+    user_id: str | None = None
+    trunk_id: str | None = None
 
 
 def exact_duration(answered_at: datetime | None, ended_at: datetime) -> Decimal:
@@ -45,6 +61,27 @@ def exact_duration(answered_at: datetime | None, ended_at: datetime) -> Decimal:
     delta = ended_at - answered_at
     micros = (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
     return (Decimal(micros) / Decimal(1_000_000)).quantize(MS)
+
+
+def legs_json(legs: Sequence[Mapping[str, str | None]]) -> str:
+    """The legs as stored: a JSON list of objects with string (or null) values.
+
+    Never raises: a CDR is money and must be written even when the traceback data is
+    odd, so an unknown leg kind is kept as given and logged.
+    """
+    for leg in legs:
+        if leg.get("kind") not in LEG_KINDS:
+            log.warning("CDR leg of unknown kind %r kept as given", leg.get("kind"))
+    return json.dumps([dict(leg) for leg in legs], separators=(",", ":"), default=str)
+
+
+def legs_of(record: CallRecord) -> list[dict[str, str | None]]:
+    """The record's traceback legs (TERMS V11) as a list of dicts."""
+    try:
+        value = json.loads(record.legs or "[]")
+    except ValueError:
+        return []
+    return [leg for leg in value if isinstance(leg, dict)] if isinstance(value, list) else []
 
 
 def record_call(session: Session, outcome: CallOutcome) -> CallRecord:
@@ -80,6 +117,9 @@ def record_call(session: Session, outcome: CallOutcome) -> CallRecord:
         sip_call_id=outcome.sip_call_id[:255],
         sip_local_tag=outcome.sip_local_tag[:64],
         recording_path=outcome.recording_path,
+        legs=legs_json(outcome.legs),
+        user_id=outcome.user_id,
+        trunk_id=outcome.trunk_id,
     )
     try:
         with session.begin_nested():

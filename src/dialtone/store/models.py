@@ -1,4 +1,8 @@
-"""The tables. Money-free for now; call durations are exact Decimals (milliseconds)."""
+"""The tables. Money-free for now; call durations are exact Decimals (milliseconds).
+
+Columns added to a table that already holds rows carry a ``server_default`` as well as a
+Python ``default``, so the migration can add them NOT NULL to existing rows.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -18,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Stable constraint names so Alembic migrations work on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -63,6 +68,10 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     billing_increment: Mapped[str] = mapped_column(String(11), default="60/60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # TERMS V2: one simultaneous call per user; more channels are a paid option.
+    channels_per_user: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # TERMS V8: "off", or "notice" (a notice prompt plays first, then both legs are recorded).
+    recording_policy: Mapped[str] = mapped_column(String(10), default="off", server_default="off")
 
 
 class ApiKey(Base):
@@ -80,9 +89,17 @@ class ApiKey(Base):
 
 
 class User(Base):
-    """A person on a paid access of an account (TERMS D1 roles)."""
+    """A person on a paid access of an account (TERMS D1 roles).
+
+    SIP credentials are kept only as digest HA1 hashes (RFC 7616) for MD5 and SHA-256;
+    the password itself is never stored. HA1 includes the realm and the username, so a
+    change of either needs the password set again.
+    """
 
     __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("account_id", "extension", name="uq_users_account_id_extension"),
+    )
 
     id: Mapped[str] = mapped_column(String(34), primary_key=True)
     account_id: Mapped[str] = mapped_column(
@@ -92,6 +109,103 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     role: Mapped[str] = mapped_column(String(20), default="user")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    extension: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    sip_username: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    ha1_md5: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    ha1_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # None: the account's channels_per_user applies (TERMS V2).
+    channels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    voicemail_greeting: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+
+
+class Registration(Base):
+    """A contact a user's device registered (RFC 3261 §10.3), kept so a restart keeps it.
+
+    ``source`` is ``transport:host:port`` of the REGISTER (``udp:[2001:db8::1]:5060`` for
+    IPv6): requests to a phone behind NAT go there, and it names the device for
+    traceback (TERMS V11).
+    """
+
+    __tablename__ = "registrations"
+    __table_args__ = (UniqueConstraint("user_id", "contact"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    contact: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(100))
+    transport: Mapped[str] = mapped_column(String(3))
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    call_id: Mapped[str] = mapped_column(String(255))
+    cseq: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Trunk(Base):
+    """A carrier SIP trunk: where outbound calls leave and inbound ones come from (V11).
+
+    ``account_id`` NULL means an operator-wide trunk every account may use. ``password`` is
+    the carrier's secret, stored as given (not hashed): the platform must compute digest
+    responses to the carrier's challenges, which needs the secret itself. Keep the
+    database file private.
+    """
+
+    __tablename__ = "trunks"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    port: Mapped[int] = mapped_column(Integer, default=5060)
+    transport: Mapped[str] = mapped_column(String(3), default="udp")
+    username: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    password: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    caller_id_format: Mapped[str] = mapped_column(String(20), default="e164")
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RingGroupMember(Base):
+    """A user in a ring group, at a position (the order a sequential group rings in)."""
+
+    __tablename__ = "ring_group_members"
+
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("ring_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class RingGroup(Base):
+    """Users rung together ("parallel") or one after another ("sequential")."""
+
+    __tablename__ = "ring_groups"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    strategy: Mapped[str] = mapped_column(String(10))
+    member_seconds: Mapped[int] = mapped_column(Integer, default=20)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    members: Mapped[list[RingGroupMember]] = relationship(
+        order_by=RingGroupMember.position,
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+    )
 
 
 class PhoneNumber(Base):
@@ -106,10 +220,56 @@ class PhoneNumber(Base):
     )
     greeting: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Where calls go: greeting | user | group | forward | voicemail (services.routing).
+    route_kind: Mapped[str] = mapped_column(
+        String(10), default="greeting", server_default="greeting"
+    )
+    # A user id, a ring-group id or an E.164 number, by route_kind.
+    route_target: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    # None: the no_answer_seconds setting applies.
+    no_answer_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Whose box takes unanswered calls; None on a "user" route means that user's own box.
+    voicemail_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+
+
+class Voicemail(Base):
+    """A message left for a user (or for a number with no user).
+
+    A transcript is machine-made and can be wrong, so whenever one is set
+    ``transcript_label`` says "machine-generated" (TERMS V9).
+    """
+
+    __tablename__ = "voicemails"
+    __table_args__ = (Index("ix_voicemails_account_created", "account_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # SET NULL: a message is the customer's content (TERMS D6) and outlives the user.
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    number: Mapped[str] = mapped_column(String(200))
+    from_number: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    path: Mapped[str] = mapped_column(Text)
+    heard: Mapped[bool] = mapped_column(Boolean, default=False)
+    transcript: Mapped[str | None] = mapped_column(Text, nullable=True)
+    transcript_label: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # No foreign key: the CDR and the message have their own lifetimes (V15, D5).
+    call_record_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
 
 
 class CallRecord(Base):
-    """One call detail record (CDR) per call, written once when the call ends."""
+    """One call detail record (CDR) per call, written once when the call ends.
+
+    ``legs`` is the traceback chain (TERMS V11) as JSON: a list of
+    ``{"kind": "trunk"|"user"|"device"|"number", "id", "source", "user_agent"}``.
+    ``user_id`` and ``trunk_id`` carry no foreign key on purpose: a CDR is kept at least a
+    year (V15) and must still name who placed the call after the user or trunk is gone.
+    """
 
     __tablename__ = "call_records"
     __table_args__ = (
@@ -133,3 +293,6 @@ class CallRecord(Base):
     sip_call_id: Mapped[str] = mapped_column(String(255))
     sip_local_tag: Mapped[str] = mapped_column(String(64))
     recording_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    legs: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    user_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    trunk_id: Mapped[str | None] = mapped_column(String(34), nullable=True)

@@ -35,6 +35,12 @@ class CallOut(BaseModel):
     billing_increment: str
     sip_call_id: str
     recording_url: str | None
+    user_id: str | None = Field(description="The user who placed or took the call.")
+    trunk_id: str | None = Field(description="The carrier trunk the call used.")
+    legs: list[dict[str, str | None]] = Field(
+        description="Traceback chain (TERMS V11): trunk, user, device and number legs, "
+        "each with kind, id, source (transport:host:port) and user_agent."
+    )
 
     model_config = {"populate_by_name": True}
 
@@ -56,6 +62,9 @@ class CallOut(BaseModel):
             billing_increment=row.billing_increment,
             sip_call_id=row.sip_call_id,
             recording_url=f"/v1/calls/{row.id}/recording" if row.recording_path else None,
+            user_id=row.user_id,
+            trunk_id=row.trunk_id,
+            legs=calls.legs_of(row),
         )
 
 

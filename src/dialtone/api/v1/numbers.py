@@ -1,4 +1,4 @@
-"""``/v1/numbers``: the numbers an account holds, and their greetings."""
+"""``/v1/numbers``: the numbers an account holds, their greetings and their routes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
 from dialtone.core.errors import DialtoneError
-from dialtone.services import numbers
+from dialtone.services import numbers, routing
 from dialtone.services.greetings import store_greeting
 from dialtone.store.models import PhoneNumber
 
@@ -122,3 +122,71 @@ def delete_greeting(number: str, account: AccountDep, session: SessionDep) -> Nu
     row = numbers.get_number(session, account.id, number)
     row.greeting = None
     return NumberOut.of(row)
+
+
+class RouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="greeting, user, group, forward or voicemail.")
+    target: str | None = Field(
+        default=None,
+        description="A user id (user, voicemail), a ring-group id (group) or an E.164 "
+        "number (forward); none for greeting. Never an inactive endpoint (TERMS N10).",
+    )
+    no_answer_seconds: int | None = Field(
+        default=None, description="Ring time before voicemail (5–300); null: the default."
+    )
+    voicemail_user_id: str | None = Field(
+        default=None,
+        description="Whose box takes unanswered calls; null on a user route: that user's.",
+    )
+
+
+class RouteOut(BaseModel):
+    number: str
+    kind: str
+    target: str | None
+    no_answer_seconds: int | None
+    effective_no_answer_seconds: float = Field(description="What applies, default included.")
+    voicemail_user_id: str | None
+
+    @classmethod
+    def of(cls, route: routing.Route, default_no_answer: float) -> RouteOut:
+        return cls(
+            number=route.number,
+            kind=route.kind,
+            target=route.target,
+            no_answer_seconds=route.no_answer_seconds,
+            effective_no_answer_seconds=(
+                route.no_answer_seconds
+                if route.no_answer_seconds is not None
+                else default_no_answer
+            ),
+            voicemail_user_id=route.voicemail_user_id,
+        )
+
+
+@router.get("/{number}/route", response_model=RouteOut)
+def get_route(
+    number: str, account: AccountDep, session: SessionDep, settings: SettingsDep
+) -> RouteOut:
+    """Where calls to the number go."""
+    route = routing.get_route(session, account.id, number)
+    return RouteOut.of(route, settings.no_answer_seconds)
+
+
+@router.put("/{number}/route", response_model=RouteOut)
+def put_route(
+    number: str, body: RouteIn, account: AccountDep, session: SessionDep, settings: SettingsDep
+) -> RouteOut:
+    """Route calls to the number (400 ``route.invalid``, ``route.inactive_endpoint`` N10)."""
+    route = routing.set_route(
+        session,
+        account.id,
+        number,
+        kind=body.kind,
+        target=body.target,
+        no_answer_seconds=body.no_answer_seconds,
+        voicemail_user_id=body.voicemail_user_id,
+    )
+    return RouteOut.of(route, settings.no_answer_seconds)

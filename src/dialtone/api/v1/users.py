@@ -1,0 +1,153 @@
+"""``/v1/users``: the account's users (TERMS D1), extensions and SIP credentials.
+
+The SIP password is write-only: it is hashed into digest HA1 values and never returned;
+responses say only whether one is set.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, status
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
+from dialtone.services import users
+from dialtone.store.models import User
+
+router = APIRouter(prefix="/v1/users", tags=["users"])
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    email: str | None = None
+    role: str = Field(
+        default="user", description="administrator, user, manager, scheduler or guest (D1)."
+    )
+    extension: str | None = Field(default=None, description="2 to 6 digits, unique here.")
+    sip_username: str | None = Field(default=None, description="[A-Za-z0-9._-]{3,64}.")
+    sip_password: str | None = Field(
+        default=None, description="Write-only, 8+ characters; stored as digest hashes only."
+    )
+    channels: int | None = Field(
+        default=None, description="Simultaneous calls; null: the account's (TERMS V2)."
+    )
+
+
+class UserPatch(BaseModel):
+    """Only the fields sent change; null clears a nullable field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    email: str | None = None
+    role: str | None = None
+    extension: str | None = None
+    sip_username: str | None = None
+    sip_password: str | None = Field(default=None, description="Write-only.")
+    channels: int | None = None
+    status: str | None = Field(default=None, description="active or disabled.")
+
+
+class UserOut(BaseModel):
+    id: str
+    account_id: str
+    name: str
+    email: str | None
+    role: str
+    extension: str | None
+    sip_username: str | None
+    sip_password_set: bool
+    channels: int | None = Field(description="The user's override; null: the account's.")
+    effective_channels: int = Field(description="Calls the user may have at once (V2).")
+    status: str
+    can_take_calls: bool = Field(description="Active and not a scheduler (D1).")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: User, effective_channels: int) -> UserOut:
+        return cls(
+            id=row.id,
+            account_id=row.account_id,
+            name=row.name,
+            email=row.email,
+            role=row.role,
+            extension=row.extension,
+            sip_username=row.sip_username,
+            sip_password_set=row.ha1_sha256 is not None or row.ha1_md5 is not None,
+            channels=row.channels,
+            effective_channels=effective_channels,
+            status=row.status,
+            can_take_calls=users.can_take_calls(row),
+            created_at=row.created_at,
+        )
+
+
+class UserList(BaseModel):
+    users: list[UserOut]
+
+
+def _out(session: SessionDep, row: User) -> UserOut:
+    return UserOut.of(row, users.channels_for(session, row))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+def create_user(
+    body: UserIn, account: AccountDep, session: SessionDep, settings: SettingsDep
+) -> UserOut:
+    """Add a user (409 ``extension.taken`` / ``sip_username.taken``)."""
+    row = users.create_user(
+        session,
+        account.id,
+        name=body.name,
+        now=datetime.now(UTC),
+        role=body.role,
+        email=body.email,
+        extension=body.extension,
+        sip_username=body.sip_username,
+        sip_password=body.sip_password,
+        realm=settings.sip_realm,
+        channels=body.channels,
+    )
+    return _out(session, row)
+
+
+@router.get("", response_model=UserList)
+def list_users(account: AccountDep, session: SessionDep) -> UserList:
+    """The account's users."""
+    return UserList(users=[_out(session, r) for r in users.list_users(session, account.id)])
+
+
+@router.get("/{user_id}", response_model=UserOut)
+def get_user(user_id: str, account: AccountDep, session: SessionDep) -> UserOut:
+    """One user."""
+    return _out(session, users.get_user(session, account.id, user_id))
+
+
+@router.patch("/{user_id}", response_model=UserOut)
+def update_user(
+    user_id: str, body: UserPatch, account: AccountDep, session: SessionDep, settings: SettingsDep
+) -> UserOut:
+    """Change a user. A new ``sip_username`` needs ``sip_password`` too once one is set."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    password = changes.pop("sip_password", None)
+    row = users.update_user(
+        session,
+        account.id,
+        user_id,
+        sip_password=password,
+        realm=settings.sip_realm,
+        **changes,
+    )
+    return _out(session, row)
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_user(user_id: str, account: AccountDep, session: SessionDep) -> Response:
+    """Remove a user; their numbers stay the account's (N9) and fall back to the greeting."""
+    users.delete_user(session, account.id, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

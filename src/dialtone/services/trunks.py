@@ -1,0 +1,261 @@
+"""Carrier SIP trunks: where outbound calls leave and where inbound calls come from.
+
+A trunk belongs to one account, or (``account_id`` None) to the operator, and then every
+account may use it. For traceback (TERMS V11) an inbound request is matched to the trunk
+whose host it came from, and an outbound call records the trunk it left on.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from datetime import datetime
+
+import phonenumbers
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from dialtone.core.errors import DialtoneError, NotFound
+from dialtone.services.accounts import get_account
+from dialtone.services.ids import new_id
+from dialtone.services.unset import UNSET, Unset
+from dialtone.store.models import Trunk
+
+TRANSPORTS = ("udp", "tcp", "tls")
+# How our caller ID is written for the carrier: +33123456789, 33123456789, 0123456789.
+CALLER_ID_FORMATS = ("e164", "e164-no-plus", "national")
+MAX_PRIORITY = 10_000
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
+# Credentials end up in a quoted-string of a SIP header: no control characters (CR, LF).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _invalid(message: str) -> DialtoneError:
+    return DialtoneError("trunk.invalid", message)
+
+
+def normalise_host(host: str) -> str:
+    """An IP address in its canonical text (IPv6 compressed, no brackets), or a lower-case
+    host name without the trailing dot; raises ``trunk.invalid`` for anything else."""
+    text = (host or "").strip().strip("[]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    text = text.rstrip(".").lower()
+    if not _HOSTNAME.fullmatch(text):
+        raise _invalid(f"{host[:80]!r} is neither an IP address nor a host name.")
+    return text
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 200:
+        raise _invalid("A trunk name has 1 to 200 characters.")
+    return name
+
+
+def _port(port: int) -> int:
+    if isinstance(port, bool) or not 1 <= port <= 65535:
+        raise _invalid("port is between 1 and 65535.")
+    return port
+
+
+def _transport(transport: str) -> str:
+    if transport not in TRANSPORTS:
+        raise _invalid(f"transport is one of {', '.join(TRANSPORTS)}.")
+    return transport
+
+
+def _caller_id_format(value: str) -> str:
+    if value not in CALLER_ID_FORMATS:
+        raise _invalid(f"caller_id_format is one of {', '.join(CALLER_ID_FORMATS)}.")
+    return value
+
+
+def _priority(priority: int) -> int:
+    if isinstance(priority, bool) or not 0 <= priority <= MAX_PRIORITY:
+        raise _invalid(f"priority is between 0 and {MAX_PRIORITY} (lower is tried first).")
+    return priority
+
+
+def _secret(value: str | None, what: str) -> str | None:
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 200 or _CONTROL.search(value):
+        raise _invalid(f"{what} has 1 to 200 characters and no control characters.")
+    return value
+
+
+def _check_credentials(trunk: Trunk) -> None:
+    if trunk.password is not None and trunk.username is None:
+        raise _invalid("A trunk password needs a username (digest authentication).")
+
+
+def create_trunk(
+    session: Session,
+    *,
+    account_id: str | None,
+    name: str,
+    host: str,
+    now: datetime,
+    port: int = 5060,
+    transport: str = "udp",
+    username: str | None = None,
+    password: str | None = None,
+    caller_id_format: str = "e164",
+    priority: int = 100,
+    enabled: bool = True,
+) -> Trunk:
+    """Add a trunk for an account, or for the whole platform when ``account_id`` is None.
+
+    ``password`` is the carrier's secret, stored as given: answering the carrier's digest
+    challenges needs it (a hash would not do). 400 ``trunk.invalid``; 404
+    ``account.not_found``.
+    """
+    if account_id is not None:
+        get_account(session, account_id)
+    trunk = Trunk(
+        id=new_id("TR"),
+        account_id=account_id,
+        name=_name(name),
+        host=normalise_host(host),
+        port=_port(port),
+        transport=_transport(transport),
+        username=_secret(username, "username"),
+        password=_secret(password, "password"),
+        caller_id_format=_caller_id_format(caller_id_format),
+        priority=_priority(priority),
+        enabled=bool(enabled),
+        created_at=now,
+    )
+    _check_credentials(trunk)
+    session.add(trunk)
+    session.flush()
+    return trunk
+
+
+def list_trunks(session: Session, account_id: str | None) -> list[Trunk]:
+    """An account's own trunks, or the operator-wide ones when ``account_id`` is None."""
+    scope = Trunk.account_id.is_(None) if account_id is None else Trunk.account_id == account_id
+    return list(
+        session.scalars(select(Trunk).where(scope).order_by(Trunk.priority, Trunk.created_at))
+    )
+
+
+def get_trunk(session: Session, account_id: str | None, trunk_id: str) -> Trunk:
+    """One trunk in the given scope (an account's, or operator-wide for None); 404
+    ``trunk.not_found`` otherwise, so an account never reaches another's trunk."""
+    trunk = session.get(Trunk, trunk_id)
+    if trunk is None or trunk.account_id != account_id:
+        raise NotFound("trunk.not_found", f"No trunk {trunk_id} here.")
+    return trunk
+
+
+def find_trunk(session: Session, trunk_id: str) -> Trunk:
+    """A trunk in any scope (operator tools only; the API always scopes by account)."""
+    trunk = session.get(Trunk, trunk_id)
+    if trunk is None:
+        raise NotFound("trunk.not_found", f"No trunk {trunk_id}.")
+    return trunk
+
+
+def update_trunk(
+    session: Session,
+    account_id: str | None,
+    trunk_id: str,
+    *,
+    name: str | Unset = UNSET,
+    host: str | Unset = UNSET,
+    port: int | Unset = UNSET,
+    transport: str | Unset = UNSET,
+    username: str | Unset | None = UNSET,
+    password: str | Unset | None = UNSET,
+    caller_id_format: str | Unset = UNSET,
+    priority: int | Unset = UNSET,
+    enabled: bool | Unset = UNSET,
+) -> Trunk:
+    """Change the given fields of a trunk in scope (UNSET leaves a field, None clears)."""
+    trunk = get_trunk(session, account_id, trunk_id)
+    if not isinstance(name, Unset):
+        trunk.name = _name(name)
+    if not isinstance(host, Unset):
+        trunk.host = normalise_host(host)
+    if not isinstance(port, Unset):
+        trunk.port = _port(port)
+    if not isinstance(transport, Unset):
+        trunk.transport = _transport(transport)
+    if not isinstance(username, Unset):
+        trunk.username = _secret(username, "username")
+    if not isinstance(password, Unset):
+        trunk.password = _secret(password, "password")
+    if not isinstance(caller_id_format, Unset):
+        trunk.caller_id_format = _caller_id_format(caller_id_format)
+    if not isinstance(priority, Unset):
+        trunk.priority = _priority(priority)
+    if not isinstance(enabled, Unset):
+        trunk.enabled = bool(enabled)
+    _check_credentials(trunk)
+    session.flush()
+    return trunk
+
+
+def delete_trunk(session: Session, account_id: str | None, trunk_id: str) -> None:
+    """Remove a trunk in scope. CDRs keep its id for traceback (TERMS V11, V15)."""
+    session.delete(get_trunk(session, account_id, trunk_id))
+    session.flush()
+
+
+def outbound_trunks(session: Session, account_id: str) -> list[Trunk]:
+    """The enabled trunks an account's outbound call may take, in the order to try them:
+    its own and the operator-wide ones, by priority (lower first), then age."""
+    return list(
+        session.scalars(
+            select(Trunk)
+            .where(
+                Trunk.enabled.is_(True),
+                or_(Trunk.account_id == account_id, Trunk.account_id.is_(None)),
+            )
+            .order_by(Trunk.priority, Trunk.created_at, Trunk.id)
+        )
+    )
+
+
+def trunk_for_source(session: Session, host: str) -> Trunk | None:
+    """The enabled trunk a request from ``host`` (an IP address) came through, or None.
+
+    Names the upstream carrier of an inbound call (TERMS V11). Trunks are matched on their
+    configured host as written; a trunk configured by host name matches only that name
+    (no DNS here: services do no network I/O). When several trunks share a host, the
+    one tried first outbound wins.
+    """
+    try:
+        key = normalise_host(host)
+    except DialtoneError:
+        return None
+    return session.scalar(
+        select(Trunk)
+        .where(Trunk.enabled.is_(True), Trunk.host == key)
+        .order_by(Trunk.priority, Trunk.created_at, Trunk.id)
+        .limit(1)
+    )
+
+
+def format_caller_id(trunk: Trunk, e164: str) -> str:
+    """Our number as the trunk's carrier wants it in From / P-Asserted-Identity.
+
+    ``e164`` → ``+33123456789``; ``e164-no-plus`` → ``33123456789``; ``national`` → the
+    national dialling form without separators (``0123456789``; ``4155552671`` in the US).
+    """
+    if trunk.caller_id_format == "e164-no-plus":
+        return e164.removeprefix("+")
+    if trunk.caller_id_format == "national":
+        try:
+            parsed = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException:
+            return e164
+        text = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return "".join(ch for ch in text if ch.isdigit())
+    return e164

@@ -1,0 +1,104 @@
+"""``/v1/trunks``: an account manages its own trunks only; the password is write-only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.services import trunks
+from dialtone.store.db import transaction
+
+from .conftest import auth, new_account
+
+TRUNK = {"name": "Carrier", "host": "192.0.2.10", "username": "acme", "password": "s3cret!"}
+
+
+def test_crud_and_password_never_shown(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    _, key = new_account(sessions, "Acme")
+    created = client.post("/v1/trunks", json=TRUNK, headers=auth(key))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert "password" not in body
+    assert "s3cret!" not in created.text
+    assert body["password_set"] is True
+    assert (body["port"], body["transport"], body["priority"], body["enabled"]) == (
+        5060,
+        "udp",
+        100,
+        True,
+    )
+    trunk_id = body["id"]
+    assert client.get(f"/v1/trunks/{trunk_id}", headers=auth(key)).json() == body
+    patched = client.patch(
+        f"/v1/trunks/{trunk_id}",
+        json={"priority": 5, "caller_id_format": "national", "enabled": False},
+        headers=auth(key),
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["priority"], patched.json()["enabled"]) == (5, False)
+    assert patched.json()["name"] == "Carrier"
+    assert [t["id"] for t in client.get("/v1/trunks", headers=auth(key)).json()["trunks"]] == [
+        trunk_id
+    ]
+    assert client.delete(f"/v1/trunks/{trunk_id}", headers=auth(key)).status_code == 204
+    assert client.get(f"/v1/trunks/{trunk_id}", headers=auth(key)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"port": 0}, "trunk.invalid"),
+        ({"port": 65536}, "trunk.invalid"),
+        ({"transport": "sctp"}, "trunk.invalid"),
+        ({"host": "not a host"}, "trunk.invalid"),
+        ({"caller_id_format": "fancy"}, "trunk.invalid"),
+        ({"username": None}, "trunk.invalid"),  # a password without a username
+        ({"port": "five"}, "request.invalid"),
+        ({"secret": "x"}, "request.invalid"),
+    ],
+)
+def test_invalid_trunks(
+    client: TestClient, sessions: sessionmaker[Session], change: dict[str, object], code: str
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    response = client.post("/v1/trunks", json={**TRUNK, **change}, headers=auth(key))
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == code
+    assert response.json()["message"]
+
+
+def test_patch_cannot_null_a_required_field(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    trunk_id = client.post("/v1/trunks", json=TRUNK, headers=auth(key)).json()["id"]
+    response = client.patch(f"/v1/trunks/{trunk_id}", json={"host": None}, headers=auth(key))
+    assert (response.status_code, response.json()["code"]) == (400, "trunk.invalid")
+
+
+def test_isolation_between_accounts_and_from_operator_trunks(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    _, other_key = new_account(sessions, "Globex")
+    trunk_id = client.post("/v1/trunks", json=TRUNK, headers=auth(key)).json()["id"]
+    with transaction(sessions) as session:
+        operator_id = trunks.create_trunk(
+            session, account_id=None, name="Operator", host="198.51.100.1", now=datetime.now(UTC)
+        ).id
+    assert client.get("/v1/trunks", headers=auth(other_key)).json() == {"trunks": []}
+    assert [t["id"] for t in client.get("/v1/trunks", headers=auth(key)).json()["trunks"]] == [
+        trunk_id
+    ]
+    for target in (trunk_id, operator_id):
+        for method in ("GET", "PATCH", "DELETE"):
+            response = client.request(
+                method, f"/v1/trunks/{target}", json={"priority": 1}, headers=auth(other_key)
+            )
+            assert response.status_code == 404, (method, target)
+            assert response.json()["code"] == "trunk.not_found"
+    response = client.delete(f"/v1/trunks/{operator_id}", headers=auth(key))
+    assert response.status_code == 404

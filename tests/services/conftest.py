@@ -1,0 +1,36 @@
+"""Service tests run on a real SQLite file, migrated by Alembic (as the platform runs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from dialtone.services import accounts
+from dialtone.store.db import open_database, transaction
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+REALM = "dialtone"
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[Session]:
+    """One session in one transaction over a fresh database."""
+    _, factory = open_database(f"sqlite:///{tmp_path / 'services.db'}")
+    with transaction(factory) as s:
+        yield s
+
+
+@pytest.fixture
+def account(session: Session) -> str:
+    """A fresh account's id."""
+    return accounts.create_account(session, "Acme", now=T0).account.id
+
+
+@pytest.fixture
+def other_account(session: Session) -> str:
+    """A second account, to check that nothing leaks between accounts."""
+    return accounts.create_account(session, "Globex", now=T0).account.id

@@ -1,0 +1,133 @@
+"""The ``dialtone`` command: users, trunks, routes and voicemail, end to end on SQLite."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from dialtone.cli import app
+from dialtone.services import users
+from dialtone.settings import Settings
+from dialtone.sip.digest import ha1
+from dialtone.store.db import open_database, transaction
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DIALTONE_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("DIALTONE_SIP_REALM", "pbx.example")
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _field(output: str, name: str) -> str:
+    match = re.search(rf"^{name}: (\S+)$", output, re.MULTILINE)
+    assert match, output
+    return match.group(1)
+
+
+def test_users_trunks_routes_voicemail() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    _ok("numbers", "add", "+33123456789", "--account", account)
+    user_id = _field(
+        _ok(
+            "users",
+            "create",
+            account,
+            "--name",
+            "Alice",
+            "--extension",
+            "101",
+            "--sip-username",
+            "alice",
+            "--sip-password",
+            "correct horse",
+            "--channels",
+            "2",
+        ),
+        "user_id",
+    )
+    listed = _ok("users", "list", account)
+    assert user_id in listed
+    assert "alice" in listed
+    assert "2ch" in listed
+
+    _ok("users", "passwd", user_id, "--sip-password", "battery staple")
+    settings = Settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    with transaction(sessions) as session:
+        user = users.get_user(session, account, user_id)
+        assert user.ha1_md5 == ha1("alice", "pbx.example", "battery staple", "MD5")
+
+    assert "-> user " + user_id in _ok(
+        "numbers",
+        "route",
+        "+33 1 23 45 67 89",
+        "--kind",
+        "user",
+        "--target",
+        user_id,
+        "--no-answer-seconds",
+        "25",
+    )
+
+    operator = _field(
+        _ok("trunks", "add", "--name", "Carrier", "--host", "192.0.2.10", "--priority", "5"),
+        "trunk_id",
+    )
+    own = _field(
+        _ok("trunks", "add", "--name", "Own", "--host", "sip.own.example", "--account", account),
+        "trunk_id",
+    )
+    assert operator in _ok("trunks", "list")
+    assert own not in _ok("trunks", "list")
+    assert own in _ok("trunks", "list", "--account", account)
+    _ok("trunks", "remove", own)
+    assert own not in _ok("trunks", "list", "--account", account)
+
+    assert _ok("voicemails", "list", account) == ""
+    _ok("accounts", "set", account, "--channels-per-user", "3", "--recording-policy", "notice")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["users", "create", "{account}", "--name", "A", "--extension", "1"], "user.invalid"),
+        (["users", "create", "{account}", "--name", "A", "--role", "boss"], "user.invalid [D1]"),
+        (
+            [
+                "users",
+                "create",
+                "{account}",
+                "--name",
+                "A",
+                "--sip-username",
+                "alice",
+                "--sip-password",
+                "7chars!",
+            ],
+            "user.invalid",
+        ),
+        (["users", "passwd", "US0", "--sip-password", "long enough"], "user.not_found"),
+        (["trunks", "add", "--name", "T", "--host", "bad host"], "trunk.invalid"),
+        (["trunks", "remove", "TR0"], "trunk.not_found"),
+        (["numbers", "route", "+33999999999", "--kind", "greeting"], "number.not_found"),
+        (["voicemails", "list", "AC0"], "account.not_found"),
+        (["accounts", "set", "{account}", "--recording-policy", "always"], "account.invalid [V8]"),
+    ],
+)
+def test_errors_exit_1_with_the_code(args: list[str], message: str) -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    result = runner.invoke(app, [a.replace("{account}", account) for a in args])
+    assert result.exit_code == 1, result.output
+    assert f"error: {message}" in result.output
