@@ -96,7 +96,7 @@ class Authenticator:
         if self.limiter.blocked(source_host, now):
             return self._refuse(f"too many failed attempts from {source_host}")
         header = "Proxy-Authorization" if proxy else "Authorization"
-        credentials = self._ours(request.headers.values(header))
+        credentials = self._ours(request.headers.get_all(header))
         if credentials is None:
             return self._challenge(proxy=proxy)
         state = self.signer.check(credentials.nonce, now, self.nonce_lifetime)

@@ -365,8 +365,9 @@ class CallEngine:
                 trace=trace,
             )
         elif kind == "user" and route.target is not None:
+            target = route.target
             callee = await self._read(
-                lambda s: _sip_user(user_service.get_user(s, route.account_id, route.target), s)
+                lambda s: _sip_user(user_service.get_user(s, route.account_id, target), s)
             )
             if callee is None:
                 self._reply(event, channel, 404)
@@ -674,7 +675,7 @@ class CallEngine:
         """The number to present: the one the phone asked for (P-Asserted-Identity or From)
         when it is a number, else the number routed to the user, else the account's first."""
         asserted = request.headers.get("P-Asserted-Identity")
-        user = getattr(request.from_.uri, "user", None)
+        user: str | None = getattr(request.from_.uri, "user", None)
         if asserted is not None:
             with contextlib.suppress(SipParseError):
                 user = getattr(parse_name_address(asserted).uri, "user", None) or user
@@ -747,7 +748,7 @@ class CallEngine:
 
 
 def _format(e164: str, style: str) -> str:
-    return trunk_service.format_caller_id_style(e164, style)
+    return trunk_service.format_number(e164, style)
 
 
 def _from_number(request: Request, caller: SipUser | None) -> str:

@@ -309,3 +309,14 @@ def group_members(session: Session, group_id: str) -> list[User]:
         .order_by(RingGroupMember.position)
     )
     return [user for user in users if can_take_calls(user)]
+
+
+def numbers_routed_to(session: Session, user_id: str) -> list[str]:
+    """The numbers whose route rings ``user_id``: the caller ID a user's outbound calls
+    show by default (TERMS V10: a number the account holds)."""
+    rows = session.scalars(
+        select(PhoneNumber.number)
+        .where(PhoneNumber.route_kind == "user", PhoneNumber.route_target == user_id)
+        .order_by(PhoneNumber.number)
+    )
+    return list(rows)

@@ -249,9 +249,14 @@ def format_caller_id(trunk: Trunk, e164: str) -> str:
     ``e164`` → ``+33123456789``; ``e164-no-plus`` → ``33123456789``; ``national`` → the
     national dialling form without separators (``0123456789``; ``4155552671`` in the US).
     """
-    if trunk.caller_id_format == "e164-no-plus":
+    return format_number(e164, trunk.caller_id_format)
+
+
+def format_number(e164: str, style: str) -> str:
+    """``e164`` in a trunk's number style (``e164``, ``e164-no-plus`` or ``national``)."""
+    if style == "e164-no-plus":
         return e164.removeprefix("+")
-    if trunk.caller_id_format == "national":
+    if style == "national":
         try:
             parsed = phonenumbers.parse(e164, None)
         except phonenumbers.NumberParseException:
