@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from dialtone.api.app import create_app
 from dialtone.core.errors import DialtoneError
@@ -45,6 +48,19 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+@contextmanager
+def _session(settings: Settings | None = None) -> Iterator[Session]:
+    """A committed session on the configured database; a DialtoneError becomes a clear
+    one-line error and exit code 1."""
+    settings = settings or _settings()
+    _, sessions = open_database(settings.resolved_database_url)
+    try:
+        with transaction(sessions) as session:
+            yield session
+    except DialtoneError as exc:
+        raise _fail(exc) from None
+
+
 def _fail(exc: DialtoneError) -> typer.Exit:
     rule = f" [{exc.rule}]" if exc.rule else ""
     typer.echo(f"error: {exc.code}{rule}: {exc.message}", err=True)
@@ -79,15 +95,10 @@ def accounts_create(
     ] = "60/60",
 ) -> None:
     """Create an account; prints its id and an API key (shown once)."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            created = account_service.create_account(
-                session, name, now=datetime.now(UTC), billing_increment=increment
-            )
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        created = account_service.create_account(
+            session, name, now=datetime.now(UTC), billing_increment=increment
+        )
     typer.echo(f"account_id: {created.account.id}")
     typer.echo(f"api_key: {created.api_key}")
 
@@ -95,9 +106,7 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list() -> None:
     """List accounts."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    with transaction(sessions) as session:
+    with _session() as session:
         for account in account_service.list_accounts(session):
             typer.echo(
                 f"{account.id}  {account.status:8}  {account.billing_increment:6}  {account.name}"
@@ -110,14 +119,9 @@ def numbers_add(
     account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
 ) -> None:
     """Lease NUMBER (E.164) to an account."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            account_service.get_account(session, account)
-            row = number_service.add_number(session, account, number, now=datetime.now(UTC))
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        account_service.get_account(session, account)
+        row = number_service.add_number(session, account, number, now=datetime.now(UTC))
     typer.echo(f"{row.number} -> {row.account_id}")
 
 
@@ -126,9 +130,7 @@ def numbers_list(
     account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
 ) -> None:
     """List an account's numbers."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    with transaction(sessions) as session:
+    with _session() as session:
         for row in number_service.list_numbers(session, account):
             typer.echo(f"{row.number}  {'custom' if row.greeting else 'default'} greeting")
 
@@ -139,14 +141,9 @@ def calls_list(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
 ) -> None:
     """List an account's calls, newest first."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            account_service.get_account(session, account)
-            rows, _ = call_service.list_calls(session, account, limit=limit)
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        account_service.get_account(session, account)
+        rows, _ = call_service.list_calls(session, account, limit=limit)
     for r in rows:
         typer.echo(
             f"{r.id}  {r.started_at:%Y-%m-%d %H:%M:%S}  {r.from_number} -> {r.to_number}  "
@@ -165,18 +162,13 @@ def accounts_set(
     ] = None,
 ) -> None:
     """Set an account's call channels per user and recording policy."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            row = account_service.set_call_options(
-                session,
-                account,
-                channels_per_user=channels_per_user,
-                recording_policy=recording_policy,
-            )
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        row = account_service.set_call_options(
+            session,
+            account,
+            channels_per_user=channels_per_user,
+            recording_policy=recording_policy,
+        )
     typer.echo(
         f"{row.id}  channels_per_user={row.channels_per_user}  "
         f"recording_policy={row.recording_policy}"
@@ -198,24 +190,19 @@ def numbers_route(
     ] = None,
 ) -> None:
     """Route calls to NUMBER (whichever account holds it)."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            holder = number_service.find_holder(session, number)
-            if holder is None:
-                raise DialtoneError("number.not_found", f"Nobody holds {number}.", status=404)
-            route = routing_service.set_route(
-                session,
-                holder.account_id,
-                holder.number,
-                kind=kind,
-                target=target,
-                no_answer_seconds=no_answer_seconds,
-                voicemail_user_id=voicemail_user,
-            )
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        holder = number_service.find_holder(session, number)
+        if holder is None:
+            raise DialtoneError("number.not_found", f"Nobody holds {number}.", status=404)
+        route = routing_service.set_route(
+            session,
+            holder.account_id,
+            holder.number,
+            kind=kind,
+            target=target,
+            no_answer_seconds=no_answer_seconds,
+            voicemail_user_id=voicemail_user,
+        )
     typer.echo(f"{route.number} -> {route.kind} {route.target or ''}".rstrip())
 
 
@@ -239,41 +226,32 @@ def users_create(
 ) -> None:
     """Add a user to ACCOUNT; prints the user id."""
     settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            user = user_service.create_user(
-                session,
-                account,
-                name=name,
-                now=datetime.now(UTC),
-                role=role,
-                email=email,
-                extension=extension,
-                sip_username=sip_username,
-                sip_password=sip_password,
-                realm=settings.sip_realm,
-                channels=channels,
-            )
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session(settings) as session:
+        user = user_service.create_user(
+            session,
+            account,
+            name=name,
+            now=datetime.now(UTC),
+            role=role,
+            email=email,
+            extension=extension,
+            sip_username=sip_username,
+            sip_password=sip_password,
+            realm=settings.sip_realm,
+            channels=channels,
+        )
     typer.echo(f"user_id: {user.id}")
 
 
 @users_app.command("list")
 def users_list(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
     """List an account's users."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            account_service.get_account(session, account)
-            rows = [
-                (u, user_service.channels_for(session, u))
-                for u in user_service.list_users(session, account)
-            ]
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        account_service.get_account(session, account)
+        rows = [
+            (u, user_service.channels_for(session, u))
+            for u in user_service.list_users(session, account)
+        ]
     for u, channels in rows:
         typer.echo(
             f"{u.id}  {u.extension or '-':6}  {u.sip_username or '-':20}  {u.role:13}  "
@@ -291,13 +269,9 @@ def users_passwd(
 ) -> None:
     """Set a user's SIP password (only its digest hashes are stored)."""
     settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            user = user_service.get_user_by_id(session, user_id)
-            user_service.set_sip_password(session, user, sip_password, realm=settings.sip_realm)
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session(settings) as session:
+        user = user_service.get_user_by_id(session, user_id)
+        user_service.set_sip_password(session, user, sip_password, realm=settings.sip_realm)
     typer.echo(f"SIP password set for {user_id}")
 
 
@@ -317,25 +291,20 @@ def trunks_add(
     caller_id_format: Annotated[str, typer.Option(help="e164, e164-no-plus or national.")] = "e164",
 ) -> None:
     """Add a trunk (operator-wide unless --account is given)."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            trunk = trunk_service.create_trunk(
-                session,
-                account_id=account,
-                name=name,
-                host=host,
-                now=datetime.now(UTC),
-                port=port,
-                transport=transport,
-                username=username,
-                password=password,
-                caller_id_format=caller_id_format,
-                priority=priority,
-            )
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        trunk = trunk_service.create_trunk(
+            session,
+            account_id=account,
+            name=name,
+            host=host,
+            now=datetime.now(UTC),
+            port=port,
+            transport=transport,
+            username=username,
+            password=password,
+            caller_id_format=caller_id_format,
+            priority=priority,
+        )
     typer.echo(f"trunk_id: {trunk.id}")
 
 
@@ -346,9 +315,7 @@ def trunks_list(
     ] = None,
 ) -> None:
     """List trunks: operator-wide ones, or an account's own with --account."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    with transaction(sessions) as session:
+    with _session() as session:
         rows = trunk_service.list_trunks(session, account)
     for t in rows:
         typer.echo(
@@ -360,14 +327,9 @@ def trunks_list(
 @trunks_app.command("remove")
 def trunks_remove(trunk_id: Annotated[str, typer.Argument(help="The trunk id (TR…).")]) -> None:
     """Remove a trunk."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            trunk = trunk_service.find_trunk(session, trunk_id)
-            trunk_service.delete_trunk(session, trunk.account_id, trunk.id)
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        trunk = trunk_service.find_trunk(session, trunk_id)
+        trunk_service.delete_trunk(session, trunk.account_id, trunk.id)
     typer.echo(f"removed {trunk_id}")
 
 
@@ -377,14 +339,9 @@ def voicemails_list(
     new: Annotated[bool, typer.Option("--new", help="Only messages not heard yet.")] = False,
 ) -> None:
     """List an account's voicemail messages, newest first."""
-    settings = _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            account_service.get_account(session, account)
-            rows = voicemail_service.list_voicemails(session, account, heard=False if new else None)
-    except DialtoneError as exc:
-        raise _fail(exc) from None
+    with _session() as session:
+        account_service.get_account(session, account)
+        rows = voicemail_service.list_voicemails(session, account, heard=False if new else None)
     for v in rows:
         typer.echo(
             f"{v.id}  {v.created_at:%Y-%m-%d %H:%M:%S}  {v.from_number} -> {v.number}  "

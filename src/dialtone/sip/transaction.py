@@ -430,28 +430,25 @@ def ack_for_failure(invite: Request, response: Response) -> Request:
     Same Request-URI, Call-ID, From, CSeq number and top Via (so the same branch) as the
     INVITE; To from the response (it carries the far end's tag); the INVITE's Route set.
     """
-    headers = Headers()
-    headers.add("Via", invite.headers.values("Via")[0])
-    headers.add("Max-Forwards", "70")
-    for route in invite.headers.get_all("Route"):
-        headers.add("Route", route)
-    headers.add("From", invite.headers.get("From") or "")
-    headers.add("To", response.headers.get("To") or "")
-    headers.add("Call-ID", invite.call_id)
-    headers.add("CSeq", f"{invite.cseq.number} ACK")
-    return Request(headers=headers, method="ACK", uri=invite.uri)
+    return _same_transaction(invite, "ACK", to=response.headers.get("To") or "")
 
 
 def cancel_for(invite: Request) -> Request:
     """The CANCEL for a pending INVITE (RFC 3261 §9.1): same Request-URI, Call-ID, From,
     To, CSeq number, top Via and Route set; the method is CANCEL."""
+    return _same_transaction(invite, "CANCEL", to=invite.headers.get("To") or "")
+
+
+def _same_transaction(invite: Request, method: str, *, to: str) -> Request:
+    """A request that shares the INVITE's top Via (branch), Route set, From, Call-ID and
+    CSeq number, as ACK-for-failure and CANCEL both must."""
     headers = Headers()
     headers.add("Via", invite.headers.values("Via")[0])
     headers.add("Max-Forwards", "70")
     for route in invite.headers.get_all("Route"):
         headers.add("Route", route)
     headers.add("From", invite.headers.get("From") or "")
-    headers.add("To", invite.headers.get("To") or "")
+    headers.add("To", to)
     headers.add("Call-ID", invite.call_id)
-    headers.add("CSeq", f"{invite.cseq.number} CANCEL")
-    return Request(headers=headers, method="CANCEL", uri=invite.uri)
+    headers.add("CSeq", f"{invite.cseq.number} {method}")
+    return Request(headers=headers, method=method, uri=invite.uri)
