@@ -7,6 +7,7 @@ the dialog) readable instead of copying whole XML files that differ in one line.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 HEAD = '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="{name}">\n'
@@ -45,11 +46,13 @@ def _request(
     content_type: str = "application/sdp",
     auth: bool = False,
     extra: tuple[str, ...] = (),
-    branch_suffix: str = "",
+    same_branch_as: int = 0,
 ) -> str:
+    # sipp's [branch] is per scenario message; [branch-N] repeats the one N messages back.
+    branch = f"[branch-{same_branch_as}]" if same_branch_as else "[branch]"
     lines = [
         f"{method} {uri} SIP/2.0",
-        f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]{branch_suffix}",
+        f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}",
         f"From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]",
         f"To: <sip:{to_user}@[remote_ip]:[remote_port]>"
         + ("[peer_tag_param]" if in_dialog else ""),
@@ -152,17 +155,20 @@ def call(
         out += _msg(invite(cseq, False), retrans=True)
         out += '  <recv response="100" optional="true"/>\n'
         out += '  <recv response="407" auth="true"/>\n'
-        out += _msg(_ack(uri, cseq, from_user, to))
+        out += _msg(_ack(uri, cseq, from_user, to, invite_back=3))
         cseq += 1
     out += _msg(invite(cseq, auth), retrans=True)
     out += '  <recv response="100" optional="true"/>\n'
     if cancel_after_ms is not None:
-        out += '  <recv response="180" optional="true"/>\n'
+        out += '  <recv response="180"/>\n'
         out += f'  <pause milliseconds="{cancel_after_ms}"/>\n'
-        cancel = _request("CANCEL", uri, cseq, from_user=from_user, to_user=to)
+        # INVITE, 100, 180, pause, CANCEL: the CANCEL is 4 messages after its INVITE.
+        cancel = _request(
+            "CANCEL", uri, cseq, from_user=from_user, to_user=to, same_branch_as=4
+        )
         out += _msg(cancel, retrans=True)
         out += '  <recv response="200"/>\n  <recv response="487"/>\n'
-        out += _msg(_ack(uri, cseq, from_user, to))
+        out += _msg(_ack(uri, cseq, from_user, to, invite_back=7))
         return out + TAIL
     out += '  <recv response="180" optional="true"/>\n  <recv response="183" optional="true"/>\n'
     if expect != 200:
@@ -178,7 +184,8 @@ def call(
             if check
             else (f'  <recv response="{expect}"/>\n')
         )
-        out += _msg(_ack(uri, cseq, from_user, to))
+        # INVITE, 100, 180, 183, final, ACK.
+        out += _msg(_ack(uri, cseq, from_user, to, invite_back=5))
         return out + TAIL
     out += '  <recv response="200" rtd="true"/>\n'
     out += _msg(_ack(uri, cseq, from_user, to, in_dialog=True))
@@ -198,6 +205,7 @@ def call(
             body=_sdp(direction="sendonly"),
         )
         out += _msg(hold, retrans=True)
+        out += '  <recv response="100" optional="true"/>\n'
         out += (
             '  <recv response="200">\n    <action>\n      <ereg regexp="a=recvonly"'
             ' search_in="body" check_it="true" assign_to="d"/>\n    </action>\n  </recv>\n'
@@ -252,11 +260,21 @@ def call(
     return out + TAIL
 
 
-def _ack(uri: str, cseq: int, from_user: str, to: str, *, in_dialog: bool = False) -> str:
-    # The ACK for a non-2xx shares the INVITE's branch; [branch] is per message in sipp,
-    # so the 2xx ACK simply gets a new one.
-    text = _request("ACK", uri, cseq, from_user=from_user, to_user=to, in_dialog=True)
-    return text
+def _ack(
+    uri: str, cseq: int, from_user: str, to: str, *, in_dialog: bool = False, invite_back: int = 0
+) -> str:
+    """The ACK. For a non-2xx it belongs to the INVITE's transaction and shares its branch
+    (RFC 3261 §17.1.1.3): ``invite_back`` says how many scenario messages back the INVITE
+    is. The ACK for a 2xx is a new transaction with a branch of its own."""
+    return _request(
+        "ACK",
+        uri,
+        cseq,
+        from_user=from_user,
+        to_user=to,
+        in_dialog=True,
+        same_branch_as=invite_back,
+    )
 
 
 def _ok_for_request(status: str = "200 OK", body: str = "") -> str:
@@ -289,15 +307,25 @@ def phone(
     expect_info: bool = False,
     expect_caller: str | None = None,
     bye_from_platform: bool = True,
+    hang_up_after_ms: int | None = None,
 ) -> str:
     """A UAS (a desk phone or a carrier): rings, then answers 200 (or ``status``); checks
-    what the platform sends in the dialog; ends on the platform's BYE."""
+    what the platform sends in the dialog; ends on the platform's BYE, or hangs up itself
+    ``hang_up_after_ms`` after the ACK."""
     out = HEAD.format(name="phone")
     check = ""
     if expect_caller is not None:
         check = (
             f'\n    <action>\n      <ereg regexp="sip:{expect_caller}@" search_in="hdr"'
             ' header="From:" check_it="true" assign_to="f"/>\n    </action>\n  '
+        )
+    if hang_up_after_ms is not None:
+        # Remember the dialog's far end, to address a BYE of our own later.
+        check += (
+            '\n    <action>\n      <ereg regexp=".*" search_in="hdr" header="From:"'
+            ' assign_to="their_from"/>\n      <ereg regexp=".*" search_in="hdr" header="To:"'
+            ' assign_to="our_to"/>\n      <ereg regexp="sip:[^>;]*" search_in="hdr"'
+            ' header="Contact:" assign_to="their_contact"/>\n    </action>\n  '
         )
     out += (
         f'  <recv request="INVITE" crlf="true">{check}</recv>\n'
@@ -313,8 +341,16 @@ def phone(
         return out + TAIL
     out += _msg(ringing)
     if expect_cancel or not answer:
-        out += '  <recv request="CANCEL"/>\n' + _msg(_ok_for_request())
-        out += _msg(_ok_for_request("487 Request Terminated").replace("[last_To:]", tagged))
+        # The 487 answers the INVITE, whose CSeq number the CANCEL repeats; [last_CSeq:]
+        # would now say CANCEL.
+        out += (
+            '  <recv request="CANCEL">\n    <action>\n      <ereg regexp="([0-9]+) CANCEL"'
+            ' search_in="hdr" header="CSeq:" assign_to="cseqline,cseq"/>\n'
+            "    </action>\n  </recv>\n"
+        )
+        out += _msg(_ok_for_request())
+        terminated = _ok_for_request("487 Request Terminated").replace("[last_To:]", tagged)
+        out += _msg(terminated.replace("[last_CSeq:]", "CSeq: [$cseq] INVITE"))
         out += '  <recv request="ACK"/>\n'
         return out + TAIL
     out += f'  <pause milliseconds="{ring_ms}"/>\n'
@@ -336,6 +372,22 @@ def phone(
             ' search_in="body" check_it="true" assign_to="i"/>\n    </action>\n  </recv>\n'
         )
         out += _msg(_ok_for_request())
+    if hang_up_after_ms is not None:
+        out += f'  <pause milliseconds="{hang_up_after_ms}"/>\n'
+        bye = "\n      ".join(
+            [
+                "BYE [$their_contact] SIP/2.0",
+                "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
+                "From: [$our_to];tag=[pid]SIPpTag01[call_number]",
+                "To: [$their_from]",
+                "Call-ID: [call_id]",
+                "CSeq: 1 BYE",
+                "Max-Forwards: 70",
+                "Content-Length: 0",
+            ]
+        )
+        out += _msg(bye, retrans=True) + '  <recv response="200"/>\n'
+        return out + TAIL
     if bye_from_platform:
         out += '  <recv request="BYE"/>\n' + _msg(_ok_for_request())
     return out + TAIL
@@ -344,5 +396,15 @@ def phone(
 def write(directory: Path, name: str, xml: str) -> Path:
     """Write a scenario to ``directory/name`` and return its path."""
     path = directory / name
-    path.write_text(xml)
+    path.write_text(_with_references(xml))
     return path
+
+
+def _with_references(xml: str) -> str:
+    """Declare every check-only variable as used: sipp refuses to start on a variable
+    assigned but never referenced."""
+    names = sorted(set(re.findall(r'assign_to="([^"]+)"', xml)))
+    if not names:
+        return xml
+    ref = f'  <Reference variables="{",".join(names)}"/>\n'
+    return xml.replace(TAIL, ref + TAIL)

@@ -302,22 +302,28 @@ def test_rfc4733_dtmf_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> N
 
 def test_blind_transfer_with_refer(engine: Platform, tmp_path: Path) -> None:
     alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(bye_from_platform=True), server=True)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=500), server=True)
     register_phone(engine, tmp_path, "alice", alice.port)
     register_phone(engine, tmp_path, "bob", bob.port)
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
-    # The caller transfers alice's side to bob (extension 202): REFER, 202, NOTIFY 100 then
-    # 200, and our BYE; alice is released with a BYE too, bob stays with the caller's leg.
+    # The caller (transferor) sends alice (transferee) to bob (extension 202): REFER, 202,
+    # NOTIFY 100 then 200, and our BYE to the caller. Alice then talks with bob; when bob
+    # hangs up, alice gets the BYE.
     run(engine, tmp_path, "transferor", sippgen.call("33123456789", refer_to="202"))
+    bob.wait(engine)
     alice.wait(engine)
-    calls_now = wait_for(lambda: calls(engine))
-    assert calls_now
+    records = wait_for(lambda: calls(engine))
+    assert len(records) == 1, records
+    # The leg chain (V11) shows the caller, alice's device, then bob's after the transfer.
+    legs = records[0]["legs"]
+    assert [leg["kind"] for leg in legs] == ["public", "device", "device"], legs
+    assert [leg["id"] for leg in legs[1:]] == [engine.extra["alice"], engine.extra["bob"]]
 
 
 def test_voicemail_on_no_answer(engine: Platform, tmp_path: Path) -> None:
     phone = Sipp(engine, tmp_path, "phone", sippgen.phone(answer=False), server=True)
     register_phone(engine, tmp_path, "alice", phone.port)
-    route(engine, engine.number, kind="user", target=engine.extra["alice"], no_answer_seconds=1)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"], no_answer_seconds=5)
     run(
         engine,
         tmp_path,

@@ -146,3 +146,12 @@ def test_trunk_for_source(session: Session, account: str) -> None:
 )
 def test_format_caller_id(session: Session, fmt: str, e164: str, shown: str) -> None:
     assert trunks.format_caller_id(_trunk(session, caller_id_format=fmt), e164) == shown
+
+
+def test_trunk_for_source_with_port_is_strict(session: Session, account: str) -> None:
+    first = _trunk(session, account, host="192.0.2.10", port=5060, priority=1)
+    second = _trunk(session, account, host="192.0.2.10", port=5080, priority=9)
+    assert trunks.trunk_for_source(session, "192.0.2.10", 5080) is second
+    assert trunks.trunk_for_source(session, "192.0.2.10", 5060) is first
+    assert trunks.trunk_for_source(session, "192.0.2.10", 5061) is None
+    assert trunks.trunk_for_source(session, "192.0.2.10") is first

@@ -275,9 +275,21 @@ class CallEngine:
         dialed = getattr(request.uri, "user", None)
         e164 = number_service.dialed_to_e164(dialed)
         trunk = await self._read(
-            lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0]))
+            lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0], source[1]))
         )
         route = await self._read(lambda s: routing_service.route_for(s, e164)) if e164 else None
+        from_user = getattr(request.from_.uri, "user", None)
+        is_device = from_user is not None and await self._read(
+            lambda s: user_service.find_sip_user(s, from_user) is not None
+        )
+        credentials = "Proxy-Authorization" in request.headers
+        if trunk is None and route is not None and not is_device and not credentials:
+            # Carriers often send from another port than the one we send to. A looser
+            # match by address alone is kept for calls to our own numbers from callers
+            # that are not our devices: anything else from that address is challenged.
+            trunk = await self._read(
+                lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0]))
+            )
         if trunk is not None:
             trace = _trace("trunk", trunk.id, channel, source, user_agent)
             if route is None:
@@ -285,11 +297,6 @@ class CallEngine:
                 return
             await self._apply_route(event, channel, route, trace, caller=None, trunk_id=trunk.id)
             return
-        from_user = getattr(request.from_.uri, "user", None)
-        is_device = from_user is not None and await self._read(
-            lambda s: user_service.find_sip_user(s, from_user) is not None
-        )
-        credentials = "Proxy-Authorization" in request.headers
         if route is not None and not is_device and not credentials:
             # A call from outside to one of the platform's numbers: like a carrier's.
             trace = _trace("public", None, channel, source, user_agent)

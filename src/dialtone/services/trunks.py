@@ -223,23 +223,25 @@ def outbound_trunks(session: Session, account_id: str) -> list[Trunk]:
     )
 
 
-def trunk_for_source(session: Session, host: str) -> Trunk | None:
+def trunk_for_source(session: Session, host: str, port: int | None = None) -> Trunk | None:
     """The enabled trunk a request from ``host`` (an IP address) came through, or None.
 
     Names the upstream carrier of an inbound call (TERMS V11). Trunks are matched on their
     configured host as written; a trunk configured by host name matches only that name
-    (no DNS here: services do no network I/O). When several trunks share a host, the
-    one tried first outbound wins.
+    (no DNS here: services do no network I/O). With ``port``, only a trunk on that exact
+    host and port matches — the strict match that tells a carrier from a phone sharing
+    its address (loopback, one NAT). Without it, any port on the host matches. When
+    several trunks qualify, the one tried first outbound wins.
     """
     try:
         key = normalise_host(host)
     except DialtoneError:
         return None
+    query = select(Trunk).where(Trunk.enabled.is_(True), Trunk.host == key)
+    if port is not None:
+        query = query.where(Trunk.port == port)
     return session.scalar(
-        select(Trunk)
-        .where(Trunk.enabled.is_(True), Trunk.host == key)
-        .order_by(Trunk.priority, Trunk.created_at, Trunk.id)
-        .limit(1)
+        query.order_by(Trunk.priority, Trunk.created_at, Trunk.id).limit(1)
     )
 
 
