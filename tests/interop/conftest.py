@@ -244,3 +244,21 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     finally:
         code = stop_platform(running)
         assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
+
+
+def add_trunk(platform: Platform, port: int, priority: int = 10, name: str = "carrier") -> str:
+    """Configure a UDP carrier trunk at 127.0.0.1:``port``; returns its id."""
+    with platform.http() as http:
+        made = http.post(
+            "/v1/trunks",
+            json={
+                "name": name,
+                "host": "127.0.0.1",
+                "port": port,
+                "transport": "udp",
+                "priority": priority,
+            },
+        )
+    assert made.status_code == 201, made.text
+    trunk_id: str = made.json()["id"]
+    return trunk_id

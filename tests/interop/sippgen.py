@@ -163,9 +163,7 @@ def call(
         out += '  <recv response="180"/>\n'
         out += f'  <pause milliseconds="{cancel_after_ms}"/>\n'
         # INVITE, 100, 180, pause, CANCEL: the CANCEL is 4 messages after its INVITE.
-        cancel = _request(
-            "CANCEL", uri, cseq, from_user=from_user, to_user=to, same_branch_as=4
-        )
+        cancel = _request("CANCEL", uri, cseq, from_user=from_user, to_user=to, same_branch_as=4)
         out += _msg(cancel, retrans=True)
         out += '  <recv response="200"/>\n  <recv response="487"/>\n'
         out += _msg(_ack(uri, cseq, from_user, to, invite_back=7))

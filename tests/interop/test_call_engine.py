@@ -21,6 +21,7 @@ from . import sippgen
 from .conftest import (
     SIPP,
     Platform,
+    add_trunk,
     free_port,
     free_rtp_range,
     provision,
@@ -180,23 +181,6 @@ def route(platform: Platform, number: str, **body: Any) -> None:
     with platform.http() as http:
         response = http.put(f"/v1/numbers/{number}/route", json=body)
     assert response.status_code == 200, response.text
-
-
-def add_trunk(platform: Platform, port: int, priority: int, name: str) -> str:
-    with platform.http() as http:
-        made = http.post(
-            "/v1/trunks",
-            json={
-                "name": name,
-                "host": "127.0.0.1",
-                "port": port,
-                "transport": "udp",
-                "priority": priority,
-            },
-        )
-    assert made.status_code == 201, made.text
-    trunk_id: str = made.json()["id"]
-    return trunk_id
 
 
 # -- registrar -------------------------------------------------------------------------
@@ -379,6 +363,14 @@ def test_outbound_call_through_a_trunk_with_the_held_caller_id(
     assert call["from"] == "+33123456789"
     assert [leg["kind"] for leg in call["legs"]] == ["user", "trunk"]
     assert call["legs"][1]["id"] == trunk_id
+
+
+def test_unknown_source_calling_out_is_challenged(engine: Platform, tmp_path: Path) -> None:
+    # Not a trunk, not to one of our numbers: only a device may call out, so 407 (no
+    # open relay), and no CDR.
+    add_trunk(engine, free_port(), 10, "carrier-a")
+    run(engine, tmp_path, "stranger", sippgen.call("+442071838750", expect=407))
+    assert calls(engine) == []
 
 
 def test_caller_id_the_account_does_not_hold_is_refused(engine: Platform, tmp_path: Path) -> None:

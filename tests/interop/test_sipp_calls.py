@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from .conftest import Platform, free_port
+from .conftest import Platform, add_trunk, free_port
 
 pytestmark = pytest.mark.interop
 
@@ -61,7 +61,11 @@ def test_call_with_audio_is_recorded_and_rated(platform: Platform) -> None:
 
 
 def test_call_to_a_number_nobody_holds_gets_404(platform: Platform) -> None:
-    done = platform.sipp("uac_404.xml", "33999999999")
+    # From a carrier trunk: a call from anywhere else to a number that is not ours is
+    # challenged, as an outbound call from a device would be (no open relay).
+    carrier_port = free_port()
+    add_trunk(platform, carrier_port)
+    done = platform.sipp("uac_404.xml", "33999999999", extra=("-p", str(carrier_port)))
     assert done.returncode == 0, done.stdout + done.stderr + platform.log()
     with platform.http() as http:
         assert http.get("/v1/calls").json()["calls"] == []

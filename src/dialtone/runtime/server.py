@@ -9,6 +9,7 @@ import secrets
 import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -57,8 +58,76 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
+    sip = await start_sip(settings, sessions)
+    channels, handler, engine = sip.channels, sip.handler, sip.engine
+
+    http = _Server(
+        uvicorn.Config(
+            asgi_app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            lifespan="off",
+        )
+    )
+    http_task = loop.create_task(http.serve())
+    while not http.started and not http_task.done():
+        await asyncio.sleep(0.01)
+    if http_task.done():
+        sip.close()
+        await http_task  # re-raises the bind error
+        raise SystemExit("HTTP server stopped at start")
+    listening = " ".join(
+        f"{name}:{settings.sip_host}:{channel.endpoint.local_port}"
+        for name, channel in channels.items()
+    )
+    announce(
+        f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
+        f"  HTTP http://{settings.http_host}:{settings.http_port}  (API docs /docs, Ctrl-C stops)"
+    )
+    stop_task = loop.create_task(stop.wait())
+    await asyncio.wait({http_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("stopping: ending %d live call(s)", len(handler.calls) + len(engine.bridge.calls))
+    await sip.end_calls()
+    http.should_exit = True
+    with contextlib.suppress(Exception):
+        await http_task
+    stop_task.cancel()
+    sip.close()
+    log.info("stopped")
+
+
+@dataclass
+class SipRuntime:
+    """The SIP side of a running platform: channels, the engine and what it runs on."""
+
+    channels: dict[str, SipChannel]
+    handler: CallHandler
+    engine: CallEngine
+    rtp_ports: RtpPortPool
+    db: ThreadPoolExecutor
+    reads: ThreadPoolExecutor
+
+    async def end_calls(self) -> None:
+        """End live calls with BYE, their CDRs written, and let the BYEs leave."""
+        await self.engine.bridge.shutdown()
+        await self.handler.shutdown()
+        await asyncio.sleep(0.05)
+
+    def close(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+        self.db.shutdown(wait=True)
+        self.reads.shutdown(wait=True)
+
+
+async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipRuntime:
+    """Open the SIP channels and start the call engine on them, registrations restored."""
+    loop = asyncio.get_running_loop()
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-db")
+    # SQLite in WAL mode reads alongside the writer: lookups need not queue behind CDRs.
     reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dialtone-read")
     channels = await open_channels(settings)
     rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
@@ -81,51 +150,7 @@ async def serve(
     restored = await loop.run_in_executor(db, engine.registrar.restore)
     if restored:
         log.info("restored %d registration(s)", restored)
-
-    http = _Server(
-        uvicorn.Config(
-            asgi_app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level=settings.log_level.lower(),
-            access_log=False,
-            lifespan="off",
-        )
-    )
-    http_task = loop.create_task(http.serve())
-    while not http.started and not http_task.done():
-        await asyncio.sleep(0.01)
-    if http_task.done():
-        for channel in channels.values():
-            channel.close()
-        db.shutdown()
-        reads.shutdown()
-        await http_task  # re-raises the bind error
-        raise SystemExit("HTTP server stopped at start")
-    listening = " ".join(
-        f"{name}:{settings.sip_host}:{channel.endpoint.local_port}"
-        for name, channel in channels.items()
-    )
-    announce(
-        f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
-        f"  HTTP http://{settings.http_host}:{settings.http_port}  (API docs /docs, Ctrl-C stops)"
-    )
-    stop_task = loop.create_task(stop.wait())
-    await asyncio.wait({http_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
-    log.info("stopping: ending %d live call(s)", len(handler.calls) + len(engine.bridge.calls))
-    await engine.bridge.shutdown()
-    await handler.shutdown()
-    # Let the BYEs leave before the socket closes.
-    await asyncio.sleep(0.05)
-    http.should_exit = True
-    with contextlib.suppress(Exception):
-        await http_task
-    stop_task.cancel()
-    for channel in channels.values():
-        channel.close()
-    db.shutdown(wait=True)
-    reads.shutdown(wait=True)
-    log.info("stopped")
+    return SipRuntime(channels, handler, engine, rtp_ports, db, reads)
 
 
 POLICY = EndpointPolicy(

@@ -240,9 +240,7 @@ def trunk_for_source(session: Session, host: str, port: int | None = None) -> Tr
     query = select(Trunk).where(Trunk.enabled.is_(True), Trunk.host == key)
     if port is not None:
         query = query.where(Trunk.port == port)
-    return session.scalar(
-        query.order_by(Trunk.priority, Trunk.created_at, Trunk.id).limit(1)
-    )
+    return session.scalar(query.order_by(Trunk.priority, Trunk.created_at, Trunk.id).limit(1))
 
 
 def format_caller_id(trunk: Trunk, e164: str) -> str:
