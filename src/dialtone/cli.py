@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dialtone.api.app import create_app
 from dialtone.core.errors import DialtoneError
+from dialtone.runtime.loop import loop_factory
 from dialtone.runtime.server import serve as run
 from dialtone.services import accounts as account_service
 from dialtone.services import calls as call_service
@@ -78,8 +79,11 @@ def serve() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _, sessions = open_database(settings.resolved_database_url)
     asgi = create_app(settings, sessions)
+    name, factory = loop_factory(settings.event_loop)
+    logging.getLogger("dialtone").info("event loop: %s", name)
     try:
-        asyncio.run(run(settings, sessions, asgi, announce=typer.echo))
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(run(settings, sessions, asgi, announce=typer.echo))
     except KeyboardInterrupt:
         pass
     except OSError as exc:

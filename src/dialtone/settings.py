@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         default="60/60", description="Default plan increment first/next seconds (TERMS B2)."
     )
     log_level: str = Field(default="INFO")
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        default="auto",
+        description="uvloop when installed (auto), or force one; asyncio is the fallback.",
+    )
 
     @classmethod
     def settings_customise_sources(
