@@ -150,7 +150,8 @@ class Platform:
             text=True,
             timeout=timeout + 15,
             check=False,
-            cwd=cwd,
+            # sipp writes its -trace_err log to the working directory: keep it out of the repo.
+            cwd=cwd or self.data_dir.parent,
         )
 
 
