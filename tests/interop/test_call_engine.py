@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from dialtone.services.greetings import recording_notice_path
+
 from . import sippgen
 from .conftest import (
     SIPP,
@@ -160,6 +162,11 @@ def register_phone(platform: Platform, tmp: Path, user: str, phone_port: int) ->
     )
 
 
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
 def calls(platform: Platform) -> list[dict[str, Any]]:
     with platform.http() as http:
         page = http.get("/v1/calls").json()
@@ -230,6 +237,35 @@ def test_registered_user_receives_a_call_with_traceback(engine: Platform, tmp_pa
     assert kinds == ["public", "device"], call["legs"]
     assert call["legs"][1]["id"] == engine.extra["alice"]
     assert call["legs"][1]["source"].startswith("udp:127.0.0.1:")
+
+
+def test_recorded_account_plays_the_notice_then_records_both_legs(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # TERMS V8. The caller sends 7.05 s of audio from the ACK on; the notice lasts 1.76 s.
+    # Recording after the notice keeps about 5.3 s of it; recording from the answer would
+    # keep all 7 s.
+    with engine.http() as http:
+        changed = http.patch("/v1/account", json={"recording_policy": "notice"})
+        assert changed.status_code == 200, changed.text
+    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(), server=True, timeout=30)
+    register_phone(engine, tmp_path, "alice", phone.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", pcap=PCAP, bye_after_ms=9000))
+    phone.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["recording_url"], call
+    with engine.http() as http:
+        audio = http.get(call["recording_url"])
+    assert audio.status_code == 200, audio.text
+    with wave.open(io.BytesIO(audio.content)) as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (2, 8000)
+        seconds = wav.getnframes() / 8000
+        frames = memoryview(wav.readframes(wav.getnframes())).cast("h")
+    notice = wav_seconds(recording_notice_path())
+    assert 7.05 - notice - 1.0 < seconds < 7.05 - notice + 0.5, (seconds, notice)
+    left = frames[0::2]
+    assert math.sqrt(sum(x * x for x in left) / len(left)) > 300, "the caller's side is silent"
 
 
 def test_cancel_while_the_phone_rings(engine: Platform, tmp_path: Path) -> None:

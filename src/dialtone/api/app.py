@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import dialtone
 from dialtone.api import errors
 from dialtone.api.deps import SessionDep
-from dialtone.api.v1 import calls, numbers, registrations, ring_groups, trunks, users, voicemails
+from dialtone.api.v1 import account, calls, numbers, registrations, ring_groups, trunks, users, voicemails
 from dialtone.settings import Settings
 
 
@@ -32,6 +32,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "version": dialtone.__version__}
 
+    app.include_router(account.router)
     app.include_router(numbers.router)
     app.include_router(calls.router)
     app.include_router(users.router)

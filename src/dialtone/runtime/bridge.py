@@ -17,8 +17,10 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from dialtone.services import calls as call_service
+from dialtone.services.greetings import recording_notice_path
 from dialtone.services.ids import new_id
 from dialtone.sip.dialog import Dialog
 from dialtone.sip.digest import DigestError, authorization
@@ -44,6 +46,7 @@ from dialtone.sip.uri import Uri
 
 from .cdr_writer import CdrWriter
 from .media import PortsExhausted, RtpPortPool
+from .prompts import encoded_prompt
 from .relay import MediaRelay, open_relay
 from .transports import SipChannel
 
@@ -154,6 +157,7 @@ class BridgedCall:
     user_id: str | None = None
     traces: list[Trace] = field(default_factory=list)
     recording_path: str | None = None
+    record_dir: Path | None = None  # set when the account records its calls (TERMS V8)
     on_end: Callable[[BridgedCall], None] | None = None
 
 
@@ -188,6 +192,8 @@ class Bridge:
         self.background: set[asyncio.Task[None]] = set()
         # Legs dialed for a blind transfer: the future the REFER waits on, and the side.
         self._transfers: dict[tuple[str, str], asyncio.Future[int]] = {}
+        # Where an account's calls are recorded, or None when it does not record (V8).
+        self.recording_dir_for: Callable[[str], Awaitable[Path | None]] | None = None
         # Resolves a REFER target to the steps that reach it (set by the engine).
         self.resolve_transfer: Callable[[BridgedCall, Leg, Uri], Awaitable[list[Step]]] | None = (
             None
@@ -281,6 +287,13 @@ class Bridge:
             )
             return
         relay.a.set_remote((audio.remote_address, audio.remote_port))
+        record_dir = None
+        if self.recording_dir_for is not None:
+            try:
+                record_dir = await self.recording_dir_for(account_id)
+            except Exception:
+                # Not knowing whether to record must not cost the call: it goes unrecorded.
+                log.exception("INVITE %s: recording policy unreadable", request.call_id)
         call = BridgedCall(
             record_id=new_id("CA"),
             account_id=account_id,
@@ -299,6 +312,7 @@ class Bridge:
             user_id=user_id,
             trunk_id=trunk_id,
             traces=[a_trace],
+            record_dir=record_dir,
         )
         call.a = Leg(
             call=call,
@@ -591,6 +605,8 @@ class Bridge:
         call.answered_at = self.now()
         self._respond(a.channel, a.server_tx, ok)
         call.timer = self.loop.call_later(self.config.max_call_seconds, self._max_duration, call)
+        if call.record_dir is not None:
+            self._record(call, call.record_dir)
         log.info(
             "call %s answered: %s -> %s (%s, relay %d<->%d)",
             call.record_id,
@@ -600,6 +616,23 @@ class Bridge:
             call.relay.a.port,
             call.relay.b.port,
         )
+
+    def _record(self, call: BridgedCall, directory: Path) -> None:
+        """TERMS V8: both parties hear the notice, then both legs are recorded to one
+        stereo WAV (left the caller, right the callee). Nothing is recorded before the
+        notice has played in full; the CDR points at the file."""
+        audio = call.audio
+        path = directory / f"{call.record_id}.wav"
+        call.recording_path = str(path)
+        notice = encoded_prompt(recording_notice_path(), audio.codec, beep=False)
+        player = call.relay.play_to_both(notice, audio.codec, audio.payload_type)
+
+        def start(task: asyncio.Task[None]) -> None:
+            if call.relay.closed or task.cancelled():
+                return
+            call.relay.start_recording(path, audio.codec, audio.payload_type)
+
+        player.add_done_callback(start)
 
     def _on_b_failure(self, leg: Leg, status: int, response: Response | None = None) -> None:
         call = leg.call

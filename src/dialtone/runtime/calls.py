@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import secrets
-import struct
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.codecs.g711 import encoder_for
 from dialtone.services import calls as call_service
 from dialtone.services import numbers as number_service
 from dialtone.services import voicemails as voicemail_service
-from dialtone.services.greetings import default_greeting_path, load_greeting
+from dialtone.services.greetings import default_greeting_path
 from dialtone.services.ids import new_id
 from dialtone.sip.dialog import Dialog
 from dialtone.sip.endpoint import (
@@ -57,6 +53,7 @@ from dialtone.store.db import transaction
 
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
+from .prompts import encoded_prompt
 
 log = logging.getLogger("dialtone.calls")
 T = TypeVar("T")
@@ -128,36 +125,6 @@ class Call:
     def key(self) -> tuple[str, str]:
         """(Call-ID, our tag): how in-dialog requests find the call."""
         return (self.invite.call_id, self.local_tag)
-
-
-def _beep(seconds: float = 0.25, hz: float = 440.0) -> bytes:
-    """A short tone after the greeting: "recording starts now"."""
-    n = int(8000 * seconds)
-    return b"".join(
-        struct.pack("<h", int(6000 * math.sin(2 * math.pi * hz * i / 8000))) for i in range(n)
-    )
-
-
-BEEP = _beep()
-
-
-def _prompt(greeting: Path, codec: str) -> bytes:
-    """The greeting and the tone, encoded in ``codec`` (cached per file version)."""
-    try:
-        version = greeting.stat().st_mtime_ns
-    except OSError:
-        version = -1
-    return _encoded_prompt(str(greeting), version, codec)
-
-
-@lru_cache(maxsize=128)
-def _encoded_prompt(path: str, version: int, codec: str) -> bytes:
-    try:
-        pcm = load_greeting(Path(path))
-    except Exception:
-        log.exception("greeting %s unreadable; playing the tone only", path)
-        pcm = b""
-    return encoder_for(codec)(pcm + BEEP)
 
 
 class CallHandler:
@@ -407,7 +374,7 @@ class CallHandler:
         call.answered_at = self.now()
         call.dialog = Dialog.from_invite(request, ok, local_seq=secrets.randbelow(2**20) + 1)
         self._respond(channel, tx, ok)
-        media.play(_prompt(call.greeting_path, audio.codec))
+        media.play(encoded_prompt(call.greeting_path, audio.codec))
         log.info(
             "call %s answered (%s): %s -> %s (account %s, %s, RTP %d -> %s:%d)",
             call.record_id,

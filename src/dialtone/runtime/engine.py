@@ -43,6 +43,7 @@ from dialtone.sip.message import Request, make_response
 from dialtone.sip.transaction import ResponseReceived, TransactionTimedOut
 from dialtone.sip.uri import SipUri, Uri, parse_uri
 from dialtone.store.db import transaction
+from dialtone.store.models import Account
 
 from .auth import Authenticator, SipUser
 from .bridge import Bridge, BridgedCall, Credentials, Destination, Leg, Step, Trace, trunk_failover
@@ -120,6 +121,7 @@ class CallEngine:
         self.background: set[asyncio.Task[None]] = set()
         self._resolved: dict[str, str] = {}
         bridge.resolve_transfer = self._transfer_steps
+        bridge.recording_dir_for = self._recording_dir
         for channel in channels.values():
             channel.on_event = self.handle
             channel.on_closed = self._connection_closed
@@ -329,6 +331,20 @@ class CallEngine:
             self._reply(event, channel, 404)
             return
         await self._outbound(event, channel, e164, trace, caller)
+
+    async def _recording_dir(self, account_id: str) -> Path | None:
+        """Where the account's bridged calls are recorded, or None when its recording
+        policy is off (TERMS V8: "notice" plays the notice to both parties first)."""
+        directory = self.config.recordings_dir / account_id
+
+        def read(session: Session) -> Path | None:
+            account = session.get(Account, account_id)
+            if account is None or account.recording_policy != "notice":
+                return None
+            directory.mkdir(parents=True, exist_ok=True)
+            return directory
+
+        return await self._read(read)
 
     def _active(self, user_id: str) -> int:
         return self.bridge.active_calls_of(user_id) + self.answering.active_calls_of(user_id)

@@ -1,0 +1,47 @@
+"""``/v1/account``: the account reads itself and sets its recording policy (TERMS V8);
+channels per user (V2) is a paid option it cannot raise itself."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from .conftest import auth, new_account
+
+
+def test_get_shows_the_defaults(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    account_id, key = new_account(sessions, "Acme")
+    body = client.get("/v1/account", headers=auth(key)).json()
+    assert body["id"] == account_id
+    assert (body["channels_per_user"], body["recording_policy"]) == (1, "off")
+
+
+@pytest.mark.parametrize(
+    ("policy", "status"),
+    [("notice", 200), ("off", 200), ("always", 400), ("", 400), ("NOTICE", 400)],
+)
+def test_recording_policy(
+    client: TestClient, sessions: sessionmaker[Session], policy: str, status: int
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    response = client.patch("/v1/account", json={"recording_policy": policy}, headers=auth(key))
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert client.get("/v1/account", headers=auth(key)).json()["recording_policy"] == policy
+    else:
+        assert response.json()["rule"] == "V8"
+        assert client.get("/v1/account", headers=auth(key)).json()["recording_policy"] == "off"
+
+
+def test_channels_are_not_the_customers_to_set(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    response = client.patch("/v1/account", json={"channels_per_user": 5}, headers=auth(key))
+    assert response.status_code in (400, 422)
+    assert client.get("/v1/account", headers=auth(key)).json()["channels_per_user"] == 1
+
+
+def test_needs_a_key(client: TestClient) -> None:
+    assert client.get("/v1/account").status_code == 401
