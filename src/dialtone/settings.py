@@ -109,6 +109,16 @@ class Settings(BaseSettings):
         default="60/60", description="Default plan increment first/next seconds (TERMS B2)."
     )
     log_level: str = Field(default="INFO")
+    transcriber_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible speech-to-text base URL (…/v1) for voicemail "
+        "transcripts (TERMS V9: labelled machine-generated). None: no transcripts.",
+    )
+    transcriber_model: str = Field(default="whisper-1")
+    transcriber_api_key: str | None = Field(default=None, repr=False)
+    transcriber_language: str | None = Field(
+        default=None, description="ISO 639-1 hint, e.g. fr; None lets the model detect it."
+    )
     event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
         default="auto",
         description="uvloop when installed (auto), or force one; asyncio is the fallback.",

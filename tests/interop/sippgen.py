@@ -311,20 +311,25 @@ def phone(
     what the platform sends in the dialog; ends on the platform's BYE, or hangs up itself
     ``hang_up_after_ms`` after the ACK."""
     out = HEAD.format(name="phone")
-    check = ""
+    # One <action> per <recv>: sipp keeps only the last of several.
+    eregs: list[str] = []
     if expect_caller is not None:
-        check = (
-            f'\n    <action>\n      <ereg regexp="sip:{expect_caller}@" search_in="hdr"'
-            ' header="From:" check_it="true" assign_to="f"/>\n    </action>\n  '
+        eregs.append(
+            f'<ereg regexp="sip:{expect_caller}@" search_in="hdr" header="From:"'
+            ' check_it="true" assign_to="f"/>'
         )
     if hang_up_after_ms is not None:
         # Remember the dialog's far end, to address a BYE of our own later.
-        check += (
-            '\n    <action>\n      <ereg regexp=".*" search_in="hdr" header="From:"'
-            ' assign_to="their_from"/>\n      <ereg regexp=".*" search_in="hdr" header="To:"'
-            ' assign_to="our_to"/>\n      <ereg regexp="sip:[^>;]*" search_in="hdr"'
-            ' header="Contact:" assign_to="their_contact"/>\n    </action>\n  '
-        )
+        eregs += [
+            '<ereg regexp=".*" search_in="hdr" header="From:" assign_to="their_from"/>',
+            '<ereg regexp=".*" search_in="hdr" header="To:" assign_to="our_to"/>',
+            '<ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:"'
+            ' assign_to="their_contact"/>',
+        ]
+    check = ""
+    if eregs:
+        lines = "\n      ".join(eregs)
+        check = f"\n    <action>\n      {lines}\n    </action>\n  "
     out += (
         f'  <recv request="INVITE" crlf="true">{check}</recv>\n'
         if check

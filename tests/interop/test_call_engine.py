@@ -5,10 +5,13 @@ and the one-call-per-user rule (TERMS V2, V10, V11, N10)."""
 from __future__ import annotations
 
 import contextlib
+import http.server
 import io
+import json
 import math
 import socket
 import subprocess
+import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -38,13 +41,55 @@ DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_1.pcap"
 PASSWORD = "correct-horse-1"
 
 
+class SpeechToTextStandIn:
+    """Stands in for the outside speech-to-text service (OpenAI-compatible
+    ``POST /v1/audio/transcriptions``) on a loopback port; keeps what it was sent."""
+
+    TEXT = "Please call me back about the invoice."
+
+    def __init__(self) -> None:
+        received = self.received = []  # type: list[bytes]
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(body)
+                reply = json.dumps({"text": SpeechToTextStandIn.TEXT}).encode()
+                ok = self.path == "/v1/audio/transcriptions" and b"RIFF" in body
+                self.send_response(200 if ok else 400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Platform]:
-    """A platform with an account, its number, users alice (201) and bob (202)."""
+def stt() -> Iterator[SpeechToTextStandIn]:
+    service = SpeechToTextStandIn()
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def engine(tmp_path: Path, stt: SpeechToTextStandIn) -> Iterator[Platform]:
+    """A platform with an account, its number, users alice (201) and bob (202), and
+    voicemail transcription through the stand-in speech-to-text service."""
     if SIPP is None:
         pytest.skip("sipp (Debian package sip-tester) is not installed; .ci/run installs it")
     running = start_platform(
         tmp_path,
+        transcriber_url=stt.url,
         ring_seconds="0.2",
         no_answer_seconds="2",
         auth_failures_allowed="3",
@@ -340,7 +385,7 @@ def test_blind_transfer_with_refer(engine: Platform, tmp_path: Path) -> None:
     assert [leg["id"] for leg in legs[1:]] == [engine.extra["alice"], engine.extra["bob"]]
 
 
-def test_voicemail_on_no_answer(engine: Platform, tmp_path: Path) -> None:
+def test_voicemail_on_no_answer(engine: Platform, tmp_path: Path, stt: SpeechToTextStandIn) -> None:
     phone = Sipp(engine, tmp_path, "phone", sippgen.phone(answer=False), server=True)
     register_phone(engine, tmp_path, "alice", phone.port)
     route(engine, engine.number, kind="user", target=engine.extra["alice"], no_answer_seconds=5)
@@ -358,7 +403,17 @@ def test_voicemail_on_no_answer(engine: Platform, tmp_path: Path) -> None:
         assert len(items) == 1, listing
         message = items[0]
         assert message["heard"] is False
+        # TERMS V9: the transcript comes from the speech-to-text service, labelled.
+        transcribed = wait_for(
+            lambda: http.get(f"/v1/voicemails/{message['id']}").json()["transcript"]
+        )
+        labelled = http.get(f"/v1/voicemails/{message['id']}").json()
         audio = http.get(f"/v1/voicemails/{message['id']}/audio")
+    assert transcribed == SpeechToTextStandIn.TEXT
+    assert labelled["transcript_label"] == "machine-generated"
+    [sent] = stt.received
+    assert b"RIFF" in sent
+    assert len(sent) > 8000  # the message's WAV, not an empty file
     assert audio.status_code == 200
     with wave.open(io.BytesIO(audio.content)) as wav:
         pcm = wav.readframes(wav.getnframes())
@@ -481,6 +536,93 @@ def test_second_simultaneous_call_of_a_user_is_refused(engine: Platform, tmp_pat
     )
     first.wait(engine)
     carrier.wait(engine)
+
+
+# -- click-to-call (POST /v1/calls) -------------------------------------------------------
+
+
+def test_click_to_call_rings_the_user_then_connects_the_extension(
+    engine: Platform, tmp_path: Path
+) -> None:
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=800), server=True)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    with engine.http() as http:
+        placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
+    assert placed.status_code == 201, placed.text
+    call_id = placed.json()["id"]
+    bob.wait(engine)
+    alice.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["id"] == call_id
+    assert (call["status"], call["direction"], call["to"]) == ("completed", "outbound", "202")
+    assert call["user_id"] == engine.extra["alice"]
+    assert call["from"] == engine.number  # the account's number, held (V10)
+    assert [leg["id"] for leg in call["legs"]] == [engine.extra["alice"], engine.extra["bob"]]
+    assert call["answered_at"] is not None
+
+
+def test_click_to_call_out_through_a_trunk(engine: Platform, tmp_path: Path) -> None:
+    carrier = Sipp(
+        engine,
+        tmp_path,
+        "carrier",
+        sippgen.phone(expect_caller=r"\+33123456789", hang_up_after_ms=500),
+        server=True,
+    )
+    add_trunk(engine, carrier.port, 10, "carrier-a")
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    with engine.http() as http:
+        placed = http.post(
+            "/v1/calls", json={"user_id": engine.extra["alice"], "to": "+442071838750"}
+        )
+    assert placed.status_code == 201, placed.text
+    carrier.wait(engine)
+    alice.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["status"], call["to"]) == ("completed", "+442071838750")
+    assert [leg["kind"] for leg in call["legs"]] == ["device", "trunk"]
+
+
+def test_click_to_call_to_a_busy_extension_hangs_up_the_user(
+    engine: Platform, tmp_path: Path
+) -> None:
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(status=486), server=True)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    with engine.http() as http:
+        placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
+    assert placed.status_code == 201, placed.text
+    bob.wait(engine)
+    alice.wait(engine)  # our BYE: the callee was busy
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["status"], call["hangup_cause"]) == ("busy", "callee-486")
+    assert call["answered_at"] is None
+    assert call["billed_seconds"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "rule"),
+    [
+        ({"to": "202"}, 409, "call.user_unreachable", None),  # alice has no device
+        ({"to": "202", "caller_id": "+15555550123"}, 403, "caller_id.not_held", "V10"),
+        ({"to": "not a number"}, 400, "call.destination_invalid", None),
+        ({"to": "202", "user_id": "US0000"}, 404, "user.not_found", None),
+    ],
+)
+def test_click_to_call_refusals(
+    engine: Platform, body: dict[str, str], status: int, code: str, rule: str | None
+) -> None:
+    payload = {"user_id": engine.extra["alice"], **body}
+    with engine.http() as http:
+        refused = http.post("/v1/calls", json=payload)
+    assert refused.status_code == status, refused.text
+    assert refused.json()["code"] == code
+    assert refused.json().get("rule") == rule
+    assert calls(engine) == []
 
 
 def test_stop_start_keeps_registrations(tmp_path: Path) -> None:

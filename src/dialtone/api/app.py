@@ -9,7 +9,16 @@ from sqlalchemy.orm import Session, sessionmaker
 import dialtone
 from dialtone.api import errors
 from dialtone.api.deps import SessionDep
-from dialtone.api.v1 import account, calls, numbers, registrations, ring_groups, trunks, users, voicemails
+from dialtone.api.v1 import (
+    account,
+    calls,
+    numbers,
+    registrations,
+    ring_groups,
+    trunks,
+    users,
+    voicemails,
+)
 from dialtone.settings import Settings
 
 

@@ -138,8 +138,10 @@ class BridgedCall:
     to_number: str
     started_at: datetime
     a: Leg | None
-    a_request: Request
-    a_event: RequestReceived
+    # The caller's INVITE; None for a call we originate (click-to-call), whose A leg is
+    # one we dial ourselves.
+    a_request: Request | None
+    a_event: RequestReceived | None
     relay: MediaRelay
     audio: NegotiatedAudio
     steps: list[Step]
@@ -158,6 +160,8 @@ class BridgedCall:
     traces: list[Trace] = field(default_factory=list)
     recording_path: str | None = None
     record_dir: Path | None = None  # set when the account records its calls (TERMS V8)
+    # False until the codec is agreed: a call we originate offers every codec we have.
+    audio_settled: bool = True
     on_end: Callable[[BridgedCall], None] | None = None
 
 
@@ -401,7 +405,7 @@ class Bridge:
             local_port=call.relay.sides[leg.side].port,
             session_id=str(abs(hash(leg.key)) % 2**31),
             session_version=str(leg.sdp_version),
-            codecs=(audio.codec,),
+            codecs=(audio.codec,) if call.audio_settled else self.config.codecs,
             telephone_event=audio.telephone_event_payload_type,
             direction=direction,
         ).serialize()
@@ -480,7 +484,10 @@ class Bridge:
         if leg is None:
             return False
         if request.method == "INVITE" and request.to.tag is None:
-            self._on_b_failure(leg, 408)
+            if leg.key in self._transfers:
+                self._on_connect_failure(leg, 408)
+            else:
+                self._on_b_failure(leg, 408)
         return True
 
     def _on_b_invite_response(self, leg: Leg, response: Response) -> None:
@@ -536,6 +543,7 @@ class Bridge:
     def _answer_a(self, call: BridgedCall) -> bytes:
         a = call.a
         assert a is not None
+        assert call.a_request is not None
         offer = SessionDescription.parse(call.a_request.body)
         answer, _ = answer_offer(
             offer,
@@ -550,7 +558,8 @@ class Bridge:
         call = leg.call
         if leg.dialog is None:
             try:
-                leg.dialog = Dialog.from_response(leg.invite or call.a_request, response)
+                assert leg.invite is not None
+                leg.dialog = Dialog.from_response(leg.invite, response)
             except SipParseError as exc:
                 log.info("call %s: unusable 2xx from %s (%s)", call.record_id, leg.peer, exc)
                 return
@@ -588,6 +597,7 @@ class Bridge:
         a = call.a
         assert a is not None
         assert a.server_tx is not None
+        assert call.a_request is not None
         body = self._answer_a(call)
         ok = make_response(
             call.a_request,
@@ -756,8 +766,13 @@ class Bridge:
         leg.gone = True
         other = self._other(leg)
         cause = "caller-bye" if leg is call.a else "callee-bye"
+        status = "completed"
+        if call.answered_at is None:
+            # A call we originate: the user hung up while the other party was ringing.
+            self._cancel_pending(call=call)
+            cause, status = "caller-cancel", "canceled"
         try:
-            await self._finish(call, cause, status="completed")
+            await self._finish(call, cause, status=status)
         except Exception:
             log.exception("call %s: CDR not written; answering BYE 500", call.record_id)
             self._respond(leg.channel, event.transaction, make_response(event.request, 500))
@@ -866,22 +881,153 @@ class Bridge:
     async def _transfer(
         self, call: BridgedCall, transferor: Leg, transferee: Leg, steps: list[Step]
     ) -> None:
-        done: asyncio.Future[int] = self.loop.create_future()
-        side = transferor.side
-        for step in steps:
-            for destination in step.destinations:
-                self._dial_transfer(call, destination, side, done)
-        timeout = steps[0].timeout or 60.0
-        try:
-            status = await asyncio.wait_for(done, timeout)
-        except TimeoutError:
-            status = 408
+        status = await self._connect(call, transferor.side, steps)
         if status >= 300:
             self._notify(transferor, f"SIP/2.0 {status} Failed", active=False)
             return
         self._notify(transferor, "SIP/2.0 200 OK", active=False)
         # The transferor's part is over: its dialog ends, the transferee stays.
         self._bye(transferor)
+
+    async def _connect(self, call: BridgedCall, side: int, steps: list[Step]) -> int:
+        """Dial ``steps`` in turn for relay side ``side`` (each step's destinations in
+        parallel, for its timeout) until one answers: 200, or the final status. A step's
+        failover rule decides whether a failure moves on (a trunk's 486 does not)."""
+        status = 480
+        for step in steps:
+            if call.ended:
+                return 487
+            if not step.destinations:
+                continue
+            done: asyncio.Future[int] = self.loop.create_future()
+            for destination in step.destinations:
+                self._dial_transfer(call, destination, side, done)
+            try:
+                status = await asyncio.wait_for(asyncio.shield(done), step.timeout)
+            except TimeoutError:
+                status = 408
+                self._cancel_pending(done)
+            if status < 300:
+                return status
+            if not step.failover(status):
+                return status
+        return status
+
+    def _cancel_pending(
+        self, done: asyncio.Future[int] | None = None, call: BridgedCall | None = None
+    ) -> None:
+        """CANCEL the legs still ringing for ``done``, or for every connect of ``call``;
+        whoever waits on them hears 487."""
+        futures = set() if done is None else {done}
+        for key, pending in list(self._transfers.items()):
+            leg = self.legs.get(key)
+            mine = pending is done or (call is not None and leg is not None and leg.call is call)
+            if not mine:
+                continue
+            del self._transfers[key]
+            futures.add(pending)
+            if leg is not None:
+                self._cancel_leg(leg)
+        for future in futures:
+            if not future.done():
+                future.set_result(487)
+
+    # -- originating (click-to-call) -------------------------------------------------------
+
+    async def originate(
+        self,
+        *,
+        account_id: str,
+        user_id: str,
+        from_number: str,
+        to_number: str,
+        devices: list[Step],
+        destination: Callable[[BridgedCall], Awaitable[list[Step]]],
+    ) -> BridgedCall:
+        """Click-to-call: ring the user's devices; when one answers, dial ``to_number``
+        (resolved by ``destination``) and bridge the two. Returns once ringing starts.
+
+        Raises PortsExhausted when no RTP ports are left.
+        """
+        relay = await open_relay(self.rtp_ports, self.config.rtp_host)
+        record_dir = None
+        if self.recording_dir_for is not None:
+            try:
+                record_dir = await self.recording_dir_for(account_id)
+            except Exception:
+                log.exception("originate: recording policy unreadable")
+        codec = self.config.codecs[0]
+        call = BridgedCall(
+            record_id=new_id("CA"),
+            account_id=account_id,
+            direction="outbound",
+            from_number=from_number,
+            to_number=to_number,
+            started_at=self.now(),
+            a=None,
+            a_request=None,
+            a_event=None,
+            relay=relay,
+            # Until the user's device answers and the codec is known.
+            audio=NegotiatedAudio(
+                remote_address="0.0.0.0",
+                remote_port=9,
+                codec=codec,
+                payload_type=8 if codec == "PCMA" else 0,
+                clock_rate=8000,
+                ptime=20,
+                direction="sendrecv",
+                telephone_event_payload_type=101,
+            ),
+            steps=[],
+            users={user_id},
+            user_id=user_id,
+            record_dir=record_dir,
+            audio_settled=False,
+        )
+        self.calls.add(call)
+        self._spawn(self._run_originated(call, devices, destination))
+        return call
+
+    async def _run_originated(
+        self,
+        call: BridgedCall,
+        devices: list[Step],
+        destination: Callable[[BridgedCall], Awaitable[list[Step]]],
+    ) -> None:
+        status = await self._connect(call, 0, devices)
+        if call.ended:
+            return
+        if status >= 300:
+            await self._finish(call, f"user-{status}", status=_outcome_name(status))
+            return
+        log.info("call %s: user answered, dialing %s", call.record_id, call.to_number)
+        try:
+            steps = await destination(call)
+        except Exception:
+            log.exception("call %s: destination not resolved", call.record_id)
+            steps = []
+        status = await self._connect(call, 1, steps) if steps else 404
+        if call.ended:
+            return
+        if status >= 300:
+            await self._finish(call, f"callee-{status}", status=_outcome_name(status))
+            if call.a is not None and not call.a.gone:
+                self._bye(call.a)
+            return
+        call.answered_at = self.now()
+        call.timer = self.loop.call_later(self.config.max_call_seconds, self._max_duration, call)
+        if call.record_dir is not None:
+            self._record(call, call.record_dir)
+        log.info(
+            "call %s answered: %s -> %s (%s, relay %d<->%d)",
+            call.record_id,
+            call.from_number,
+            call.to_number,
+            call.audio.codec,
+            call.relay.a.port,
+            call.relay.b.port,
+        )
 
     def _dial_transfer(
         self, call: BridgedCall, destination: Destination, side: int, done: asyncio.Future[int]
@@ -915,6 +1061,13 @@ class Bridge:
         self._transfers[leg.key] = done
         self._send(channel, leg.invite, destination.peer)
 
+    def _on_connect_failure(self, leg: Leg, status: int) -> None:
+        """A leg dialed by ``_connect`` failed; the last one of its step reports."""
+        done = self._transfers.pop(leg.key, None)
+        self.legs.pop(leg.key, None)
+        if done is not None and not done.done() and done not in self._transfers.values():
+            done.set_result(status)
+
     def _on_transfer_response(self, leg: Leg, response: Response) -> None:
         """A response to the INVITE that connects a transferee to its new party."""
         status = response.status
@@ -923,10 +1076,9 @@ class Bridge:
         if status < 200:
             return
         if status >= 300:
-            del self._transfers[leg.key]
-            self.legs.pop(leg.key, None)
-            if not done.done() and done not in self._transfers.values():
-                done.set_result(status)
+            if status in (401, 407) and not leg.auth_tried and self._authenticate(leg, response):
+                return
+            self._on_connect_failure(leg, status)
             return
         assert leg.invite is not None
         if leg.dialog is None:
@@ -950,6 +1102,9 @@ class Bridge:
             self._bye(leg)
             return
         call.relay.sides[leg.side].set_remote((audio.remote_address, audio.remote_port))
+        if not call.audio_settled:
+            call.audio = audio
+            call.audio_settled = True
         if leg.side == 0:
             call.a = leg
         else:
@@ -1008,7 +1163,7 @@ class Bridge:
             return
         final = status or _outcome_name(sip_status)
         a = call.a
-        if a is not None and a.server_tx is not None:
+        if a is not None and a.server_tx is not None and call.a_request is not None:
             extra: tuple[tuple[str, str], ...] = ()
             if response is not None:
                 extra = tuple(
@@ -1030,7 +1185,8 @@ class Bridge:
         for leg in (call.a, call.b, *call.ringing):
             if leg is not None:
                 self.legs.pop(leg.key, None)
-        self.by_invite.pop(id(call.a_event.transaction), None)
+        if call.a_event is not None:
+            self.by_invite.pop(id(call.a_event.transaction), None)
 
     async def _finish(self, call: BridgedCall, cause: str, *, status: str) -> None:
         """Stop the media and commit the CDR with the leg chain (TERMS V11)."""
@@ -1049,7 +1205,7 @@ class Bridge:
             ended_at=ended,
             status=status,
             hangup_cause=cause,
-            sip_call_id=call.a_request.call_id,
+            sip_call_id=_sip_call_id(call),
             sip_local_tag=call.a.local_tag if call.a is not None else "",
             recording_path=call.recording_path,
             record_id=call.record_id,
@@ -1071,7 +1227,17 @@ class Bridge:
             else:
                 for leg in list(call.ringing):
                     self._cancel_leg(leg)
+                self._cancel_pending(call=call)
+                if call.a is not None and call.a.server_tx is None and not call.a.gone:
+                    self._bye(call.a)  # the user's device of a call we originated
                 await self._end_unanswered(call, 480, "shutdown")
+
+
+def _sip_call_id(call: BridgedCall) -> str:
+    """The caller's Call-ID; for a call we originated, that of our leg to the user."""
+    if call.a_request is not None:
+        return call.a_request.call_id
+    return call.a.call_id if call.a is not None else ""
 
 
 def _outcome_name(sip_status: int) -> str:

@@ -139,8 +139,11 @@ class CallHandler:
         db: ThreadPoolExecutor,
         reads: ThreadPoolExecutor | None = None,
         wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_voicemail: Callable[[str, str], None] | None = None,
     ) -> None:
         self.sessions = sessions
+        # Told (message id, audio path) after a voicemail is committed: transcription.
+        self.on_voicemail = on_voicemail
         self.config = config
         self.rtp_ports = rtp_ports
         self.db = db
@@ -503,24 +506,32 @@ class CallHandler:
             user_id=target.user_id if target is not None else None,
         )
         after: AfterCommit | None = None
+        saved: list[str] = []
         if target is not None and target.voicemail and recording is not None:
-            after = self._voicemail_saver(call, target, recording, ended)
+            after = self._voicemail_saver(call, target, recording, ended, saved)
         try:
             await self.cdrs.write(outcome, after=after)
         finally:
             self.calls.pop(call.key, None)
             self._by_invite.pop(id(call.transaction), None)
+        if saved and recording is not None and self.on_voicemail is not None:
+            self.on_voicemail(saved[0], recording)
         log.info("call %s ended: %s (%s)", call.record_id, status, cause)
 
     def _voicemail_saver(
-        self, call: Call, target: AnswerTarget, recording: str, ended: datetime
+        self,
+        call: Call,
+        target: AnswerTarget,
+        recording: str,
+        ended: datetime,
+        saved: list[str],
     ) -> AfterCommit:
         """Store the message with the CDR, in the same transaction (nothing half-saved)."""
         started = call.answered_at or ended
         duration = Decimal(str(round((ended - started).total_seconds(), 3)))
 
         def save(session: Session) -> None:
-            voicemail_service.create_voicemail(
+            row = voicemail_service.create_voicemail(
                 session,
                 account_id=target.account_id,
                 user_id=target.voicemail_user_id,
@@ -531,6 +542,7 @@ class CallHandler:
                 now=ended,
                 call_record_id=call.record_id,
             )
+            saved.append(row.id)
 
         return save
 

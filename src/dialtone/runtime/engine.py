@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone.core.errors import Conflict, DialtoneError
 from dialtone.policy import call_setup
 from dialtone.services import numbers as number_service
 from dialtone.services import routing as routing_service
@@ -48,6 +49,7 @@ from dialtone.store.models import Account
 from .auth import Authenticator, SipUser
 from .bridge import Bridge, BridgedCall, Credentials, Destination, Leg, Step, Trace, trunk_failover
 from .calls import AnswerTarget, CallHandler
+from .media import PortsExhausted
 from .registrar import Registrar
 from .transports import SipChannel
 
@@ -740,6 +742,87 @@ class CallEngine:
             trunk_id=trunk_id,
         )
 
+    # -- click-to-call ----------------------------------------------------------------
+
+    async def click_to_call(
+        self, account_id: str, user_id: str, to: str, caller_id: str | None = None
+    ) -> str:
+        """``POST /v1/calls``: ring the user's registered devices; when one answers, call
+        ``to`` (an extension of the account or a number) and bridge them. Returns the
+        call's id once the devices ring.
+
+        Refusals raise DialtoneError: ``user.not_found``; ``concurrency.user_limit``
+        (TERMS V2); ``caller_id.not_held`` (V10/N13); ``call.user_unreachable`` when the
+        user has no registered device; ``call.destination_invalid``; ``trunk.none``;
+        ``call.capacity`` when the RTP ports are exhausted.
+        """
+        user = await self._read(
+            lambda s: _sip_user(user_service.get_user(s, account_id, user_id), s)
+        )
+        assert user is not None
+        if not user.can_take_calls:
+            raise Conflict("call.user_unreachable", "This user cannot take calls.")
+        refusal = call_setup.user_concurrency(self._active(user.id), user.channels)
+        if refusal is not None:
+            raise DialtoneError(refusal.code, refusal.message, rule=refusal.rule, status=409)
+        held = await self._read(
+            lambda s: [n.number for n in number_service.list_numbers(s, account_id)]
+        )
+        if caller_id is None:
+            own = await self._read(lambda s: routing_service.numbers_routed_to(s, user.id))
+            caller_id = own[0] if own else (held[0] if held else None)
+        refusal = call_setup.caller_id(caller_id, held)
+        if refusal is not None:
+            raise DialtoneError(refusal.code, refusal.message, rule=refusal.rule, status=403)
+        assert caller_id is not None
+        target = to.strip()
+        callee = await self._read(
+            lambda s: _sip_user(user_service.find_by_extension(s, account_id, target), s)
+        )
+        e164 = None if callee is not None else number_service.dialed_to_e164(target)
+        if callee is None and e164 is None:
+            raise DialtoneError(
+                "call.destination_invalid", f"{to!r} is neither an extension nor a number."
+            )
+        shown = NameAddress(
+            SipUri("sip", host=self.config.advertised_host, user=target),
+            display_name="Click-to-call",
+        )
+        devices = self._device_destinations(user, shown)
+        if not devices:
+            raise Conflict("call.user_unreachable", "The user has no registered device.")
+        if e164 is not None:
+            steps, _ = await self._trunk_steps(account_id, e164, caller_id)
+            if not steps:
+                raise DialtoneError("trunk.none", "No trunk can carry this call.", status=503)
+        caller_name = NameAddress(SipUri("sip", host=self.config.advertised_host, user=caller_id))
+
+        async def destination(call: BridgedCall) -> list[Step]:
+            if callee is not None:
+                found = self._device_destinations(callee, caller_name)
+                return [Step(found, self.config.no_answer_seconds)] if found else []
+            assert e164 is not None
+            steps, _ = await self._trunk_steps(account_id, e164, caller_id)
+            return steps
+
+        try:
+            call = await self.bridge.originate(
+                account_id=account_id,
+                user_id=user.id,
+                from_number=caller_id,
+                to_number=e164 or target,
+                devices=[Step(devices, self.config.no_answer_seconds)],
+                destination=destination,
+            )
+        except PortsExhausted:
+            raise DialtoneError(
+                "call.capacity", "No media ports are free; try again later.", status=503
+            ) from None
+        if callee is not None:
+            call.users.add(callee.id)
+        log.info("click-to-call %s: %s -> %s", call.record_id, user.sip_username, to)
+        return call.record_id
+
     # -- transfer ---------------------------------------------------------------------
 
     async def _transfer_steps(self, call: BridgedCall, transferor: Leg, target: Uri) -> list[Step]:
@@ -767,7 +850,7 @@ class CallEngine:
             return []
         caller_id = call.to_number if call.to_number in held else held[0]
         steps, _ = await self._trunk_steps(account_id, e164, caller_id)
-        return steps[:1]
+        return steps
 
 
 def _format(e164: str, style: str) -> str:

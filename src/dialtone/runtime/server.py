@@ -10,12 +10,14 @@ import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone import __version__
+from dialtone.media.stt import HttpTranscriber
 from dialtone.services import users as user_service
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
@@ -30,6 +32,7 @@ from .engine import CallEngine, EngineConfig, _sip_user
 from .media import RtpPortPool
 from .registrar import Registrar
 from .tls import client_context, ensure_certificate, server_context
+from .transcription import VoicemailTranscription
 from .transports import SipChannel, StreamChannel, UdpChannel
 
 log = logging.getLogger("dialtone")
@@ -60,6 +63,8 @@ async def serve(
 
     sip = await start_sip(settings, sessions)
     channels, handler, engine = sip.channels, sip.handler, sip.engine
+    with contextlib.suppress(AttributeError):
+        asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
 
     http = _Server(
         uvicorn.Config(
@@ -108,11 +113,14 @@ class SipRuntime:
     rtp_ports: RtpPortPool
     db: ThreadPoolExecutor
     reads: ThreadPoolExecutor
+    transcription: VoicemailTranscription | None = None
 
     async def end_calls(self) -> None:
         """End live calls with BYE, their CDRs written, and let the BYEs leave."""
         await self.engine.bridge.shutdown()
         await self.handler.shutdown()
+        if self.transcription is not None:
+            await self.transcription.close()
         await asyncio.sleep(0.05)
 
     def close(self) -> None:
@@ -131,6 +139,18 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
     reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dialtone-read")
     channels = await open_channels(settings)
     rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
+    transcription = None
+    if settings.transcriber_url:
+        transcription = VoicemailTranscription(
+            HttpTranscriber(
+                settings.transcriber_url,
+                model=settings.transcriber_model,
+                api_key=settings.transcriber_api_key,
+            ),
+            sessions=sessions,
+            db=db,
+            language=settings.transcriber_language,
+        )
     handler = CallHandler(
         sessions=sessions,
         config=CallConfig(
@@ -145,12 +165,15 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
         rtp_ports=rtp_ports,
         db=db,
         reads=reads,
+        on_voicemail=transcription.submit if transcription is not None else None,
     )
     engine = build_engine(settings, sessions, channels, handler, rtp_ports, db=db, reads=reads)
     restored = await loop.run_in_executor(db, engine.registrar.restore)
     if restored:
         log.info("restored %d registration(s)", restored)
-    return SipRuntime(channels, handler, engine, rtp_ports, db, reads)
+    if transcription is not None:
+        transcription.start_sweep(datetime.now(UTC))
+    return SipRuntime(channels, handler, engine, rtp_ports, db, reads, transcription)
 
 
 POLICY = EndpointPolicy(

@@ -111,6 +111,18 @@ def set_transcript(session: Session, vm_id: str, text: str | None) -> Voicemail:
     return row
 
 
+def untranscribed(session: Session, since: datetime, limit: int = 100) -> list[tuple[str, str]]:
+    """(id, audio path) of messages left since ``since`` that have no transcript yet,
+    oldest first: what a transcription sweep picks up after a restart."""
+    rows = session.execute(
+        select(Voicemail.id, Voicemail.path)
+        .where(Voicemail.transcript.is_(None), Voicemail.created_at >= since)
+        .order_by(Voicemail.created_at, Voicemail.id)
+        .limit(limit)
+    )
+    return [(row.id, row.path) for row in rows]
+
+
 def delete_voicemail(session: Session, account_id: str, vm_id: str) -> None:
     """Delete a message and its audio file.
 

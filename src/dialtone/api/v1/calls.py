@@ -1,18 +1,23 @@
-"""``/v1/calls``: call detail records and recordings."""
+"""``/v1/calls``: call detail records and recordings, and click-to-call.
+
+``POST /v1/calls`` asks the running call engine (``app.state.call_placer``, set by
+``serve``) to ring a user's devices and connect the one that answers to a number or an
+extension. The CDR appears in the listing when the call ends.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep
-from dialtone.core.errors import NotFound
+from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.services import calls
 from dialtone.store.models import CallRecord
 
@@ -68,6 +73,33 @@ class CallOut(BaseModel):
         )
 
 
+class CallPlacer(Protocol):
+    """What the API needs of the call engine."""
+
+    async def click_to_call(
+        self, account_id: str, user_id: str, to: str, caller_id: str | None = None
+    ) -> str: ...
+
+
+class CallIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(description="The user whose registered devices ring first.")
+    to: str = Field(description="An extension of the account, or a number (E.164 best).")
+    caller_id: str | None = Field(
+        default=None,
+        description="A number the account holds (TERMS V10); default: the number routed "
+        "to the user, else the account's first.",
+    )
+
+
+class CallPlaced(BaseModel):
+    id: str = Field(description="The call's id: its CDR has this id once it ends.")
+    status: str = Field(description='"ringing": the user\'s devices are ringing.')
+    user_id: str
+    to: str
+
+
 class CallPage(BaseModel):
     calls: list[CallOut]
     next_cursor: str | None = Field(description="Pass as ?before= for the next page.")
@@ -102,3 +134,16 @@ def get_recording(call_id: str, account: AccountDep, session: SessionDep) -> Fil
     if not row.recording_path or not Path(row.recording_path).is_file():
         raise NotFound("recording.not_found", f"Call {call_id} has no recording.")
     return FileResponse(row.recording_path, media_type="audio/wav", filename=f"{row.id}.wav")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CallPlaced)
+async def place_call(body: CallIn, request: Request, account: AccountDep) -> CallPlaced:
+    """Click-to-call: ring the user's devices; the one that answers is connected to
+    ``to``. Refusals carry a code and, where a term applies, its rule (V2, V10)."""
+    placer: CallPlacer | None = getattr(request.app.state, "call_placer", None)
+    if placer is None:
+        raise DialtoneError(
+            "call.engine_unavailable", "The call engine is not running here.", status=503
+        )
+    call_id = await placer.click_to_call(account.id, body.user_id, body.to, body.caller_id)
+    return CallPlaced(id=call_id, status="ringing", user_id=body.user_id, to=body.to)
