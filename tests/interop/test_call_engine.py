@@ -161,6 +161,9 @@ class Sipp:
             "-nostdin",
             "-trace_err",
             "-trace_msg",
+            "-trace_stat",
+            "-stf",
+            str(tmp / f"{name}.stat.csv"),
             "-message_file",
             str(tmp / f"{name}.msg.log"),
             "-error_file",
@@ -190,6 +193,14 @@ class Sipp:
                 f"sipp {self.name} exited {self.process.returncode}\n{out[-3000:]}\n"
                 f"--- sipp messages ---\n{messages}\n--- server log ---\n{platform.log()[-6000:]}"
             )
+        stats = self.statistics()
+        assert stats["FailedCall(C)"] == "0", stats
+        assert stats["SuccessfulCall(C)"] == "1", stats
+
+    def statistics(self) -> dict[str, str]:
+        """The cumulative counters of sipp's -trace_stat file (last row)."""
+        lines = (self.tmp / f"{self.name}.stat.csv").read_text().strip().splitlines()
+        return dict(zip(lines[0].split(";"), lines[-1].split(";"), strict=False))
 
 
 def run(platform: Platform, tmp: Path, name: str, xml: str, **kw: Any) -> None:
