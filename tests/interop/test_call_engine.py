@@ -10,6 +10,7 @@ import io
 import json
 import math
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -21,6 +22,9 @@ from typing import Any
 import pytest
 
 from dialtone.services.greetings import recording_notice_path
+from dialtone.sip.digest import authorization
+from dialtone.sip.framing import StreamFramer
+from dialtone.sip.message import Request, Response, make_response, parse_message
 
 from . import sippgen
 from .conftest import (
@@ -322,6 +326,95 @@ def test_recorded_account_plays_the_notice_then_records_both_legs(
     assert 7.05 - notice - 1.0 < seconds < 7.05 - notice + 0.5, (seconds, notice)
     left = frames[0::2]
     assert math.sqrt(sum(x * x for x in left) / len(left)) > 300, "the caller's side is silent"
+
+
+class TlsPhone:
+    """A phone on a TLS connection to the server, verifying the server's generated
+    certificate (RFC 3261 §26.2.1 sips-style transport; §18.3 framing)."""
+
+    def __init__(self, platform: Platform) -> None:
+        context = ssl.create_default_context(cafile=platform.data_dir / "tls" / "sip-cert.pem")
+        port = int(platform.env["DIALTONE_SIP_TLS_PORT"])
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock = context.wrap_socket(raw, server_hostname="127.0.0.1")
+        self.local = self.sock.getsockname()
+        self.framer = StreamFramer()
+        self.pending: list[Request | Response] = []
+
+    def send(self, message: bytes) -> None:
+        self.sock.sendall(message)
+
+    def receive(self) -> Request | Response:
+        while not self.pending:
+            data = self.sock.recv(65535)
+            assert data, "the server closed the TLS connection"
+            self.pending += [
+                parse_message(m, stream=True)
+                for m in self.framer.feed(data)
+                if isinstance(m, bytes)
+            ]
+        return self.pending.pop(0)
+
+    def register(self, user: str, authorization: str | None = None, cseq: int = 1) -> bytes:
+        host, port = self.local
+        lines = [
+            "REGISTER sip:127.0.0.1 SIP/2.0",
+            f"Via: SIP/2.0/TLS {host}:{port};branch=z9hG4bKtls{cseq};rport",
+            "Max-Forwards: 70",
+            f"From: <sip:{user}@127.0.0.1>;tag=tls1",
+            f"To: <sip:{user}@127.0.0.1>",
+            "Call-ID: tls-reg-1",
+            f"CSeq: {cseq} REGISTER",
+            f"Contact: <sip:{user}@{host}:{port};transport=tls>",
+            "Expires: 300",
+            "User-Agent: tls-test-phone",
+        ]
+        if authorization:
+            lines.append(f"Authorization: {authorization}")
+        return ("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode()
+
+
+def test_phone_over_tls_registers_and_receives_a_call(engine: Platform, tmp_path: Path) -> None:
+    phone = TlsPhone(engine)
+    phone.send(phone.register("alice"))
+    challenge = phone.receive()
+    assert isinstance(challenge, Response)
+    assert challenge.status == 401
+    answer = authorization(
+        challenge.headers.get("WWW-Authenticate") or "",
+        method="REGISTER",
+        uri="sip:127.0.0.1",
+        username="alice",
+        password=PASSWORD,
+        cnonce="tlsphone",
+    )
+    phone.send(phone.register("alice", answer, cseq=2))
+    ok = phone.receive()
+    assert isinstance(ok, Response)
+    assert ok.status == 200
+    with engine.http() as http:
+        [binding] = http.get("/v1/registrations").json()["registrations"]
+    assert binding["transport"] == "tls"
+    # A call to alice reaches the phone on its TLS connection; it answers busy, so the
+    # caller ends up in alice's voicemail.
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    caller = Sipp(
+        engine, tmp_path, "caller", sippgen.call("33123456789", bye_after_ms=500), timeout=20
+    )
+    invite = phone.receive()
+    while isinstance(invite, Response) or invite.method != "INVITE":
+        invite = phone.receive()
+    assert str(invite.uri).startswith("sip:alice@")
+    busy = make_response(invite, 486, to_tag="tlsbusy")
+    phone.send(busy.encode())
+    ack = phone.receive()
+    assert isinstance(ack, Request)
+    assert ack.method == "ACK"
+    caller.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    device_legs = [leg for leg in call["legs"] if leg["kind"] == "device"]
+    assert device_legs == [], call["legs"]  # busy: nobody answered; voicemail took it
+    phone.sock.close()
 
 
 def test_cancel_while_the_phone_rings(engine: Platform, tmp_path: Path) -> None:
