@@ -247,14 +247,20 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
-def add_trunk(platform: Platform, port: int, priority: int = 10, name: str = "carrier") -> str:
+def add_trunk(
+    platform: Platform,
+    port: int,
+    priority: int = 10,
+    name: str = "carrier",
+    host: str = "127.0.0.1",
+) -> str:
     """Configure a UDP carrier trunk at 127.0.0.1:``port``; returns its id."""
     with platform.http() as http:
         made = http.post(
             "/v1/trunks",
             json={
                 "name": name,
-                "host": "127.0.0.1",
+                "host": host,
                 "port": port,
                 "transport": "udp",
                 "priority": priority,

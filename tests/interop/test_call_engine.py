@@ -417,6 +417,105 @@ def test_phone_over_tls_registers_and_receives_a_call(engine: Platform, tmp_path
     phone.sock.close()
 
 
+def ring_group(platform: Platform, strategy: str, members: list[str], seconds: int = 5) -> str:
+    with platform.http() as http:
+        made = http.post(
+            "/v1/ring-groups",
+            json={
+                "name": f"{strategy} team",
+                "strategy": strategy,
+                "member_seconds": seconds,
+                "user_ids": [platform.extra[m] for m in members],
+            },
+        )
+    assert made.status_code == 201, made.text
+    group_id: str = made.json()["id"]
+    return group_id
+
+
+def test_parallel_ring_group_first_answer_wins(engine: Platform, tmp_path: Path) -> None:
+    # alice rings and never answers: she gets our CANCEL when bob picks up.
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(expect_cancel=True), server=True)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(), server=True)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    route(
+        engine, engine.number, kind="group", target=ring_group(engine, "parallel", ["alice", "bob"])
+    )
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", bye_after_ms=1000))
+    alice.wait(engine)
+    bob.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["status"] == "completed"
+    assert [leg["id"] for leg in call["legs"]][1:] == [engine.extra["bob"]]
+
+
+def test_sequential_ring_group_moves_on_after_the_member_timeout(
+    engine: Platform, tmp_path: Path
+) -> None:
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(expect_cancel=True), server=True)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(), server=True, timeout=30)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    group = ring_group(engine, "sequential", ["alice", "bob"], seconds=5)
+    route(engine, engine.number, kind="group", target=group)
+    started = time.monotonic()
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", bye_after_ms=500), timeout=30)
+    alice.wait(engine)
+    bob.wait(engine)
+    assert time.monotonic() - started >= 5  # alice rang her full 5 s first
+    [call] = wait_for(lambda: calls(engine))
+    assert [leg["id"] for leg in call["legs"]][1:] == [engine.extra["bob"]]
+
+
+def test_forward_to_an_external_number_shows_the_forwarded_number(
+    engine: Platform, tmp_path: Path
+) -> None:
+    carrier = Sipp(
+        engine, tmp_path, "carrier", sippgen.phone(expect_caller=r"\+33123456789"), server=True
+    )
+    # Named "localhost": on loopback the caller shares the carrier's address, and a trunk
+    # written as an IP would (rightly) be taken for the caller's upstream.
+    add_trunk(engine, carrier.port, 10, "carrier-a", host="localhost")
+    route(engine, engine.number, kind="forward", target="+442071838750")
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", bye_after_ms=800))
+    carrier.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["direction"], call["to"]) == ("forward", "+442071838750")
+    assert [leg["kind"] for leg in call["legs"]] == ["public", "trunk"]
+
+
+def test_forward_without_an_active_trunk_is_refused_n10(engine: Platform, tmp_path: Path) -> None:
+    route(engine, engine.number, kind="forward", target="+442071838750")
+    run(
+        engine,
+        tmp_path,
+        "caller",
+        sippgen.call(
+            "33123456789", expect=480, expect_header=("Reason", "route.inactive_endpoint")
+        ),
+    )
+
+
+def test_users_call_each_other_by_extension(engine: Platform, tmp_path: Path) -> None:
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(), server=True)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    run(
+        engine,
+        tmp_path,
+        "alice-calls",
+        sippgen.call("202", from_user="alice", auth=True, bye_after_ms=800),
+        user="alice",
+    )
+    bob.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["direction"] == "internal"
+    assert [(leg["kind"], leg["id"]) for leg in call["legs"]] == [
+        ("user", engine.extra["alice"]),
+        ("device", engine.extra["bob"]),
+    ]
+
+
 def test_cancel_while_the_phone_rings(engine: Platform, tmp_path: Path) -> None:
     phone = Sipp(engine, tmp_path, "phone", sippgen.phone(expect_cancel=True), server=True)
     register_phone(engine, tmp_path, "alice", phone.port)
