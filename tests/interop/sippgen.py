@@ -138,6 +138,7 @@ def call(
     bye_after_ms: int = 1000,
     cancel_after_ms: int | None = None,
     wait_bye: bool = False,
+    expect_early_media: bool = False,
 ) -> str:
     """A UAC call to ``to``: INVITE (407 and again with credentials when ``auth``), then
     the expected final response; when answered, optional hold, INFO, REFER or audio, then
@@ -168,7 +169,17 @@ def call(
         out += '  <recv response="200"/>\n  <recv response="487"/>\n'
         out += _msg(_ack(uri, cseq, from_user, to, invite_back=7))
         return out + TAIL
-    out += '  <recv response="180" optional="true"/>\n  <recv response="183" optional="true"/>\n'
+    if expect_early_media:
+        # A 183 with an SDP answer must come before the 200 (RFC 3960 early media).
+        out += (
+            '  <recv response="180" optional="true"/>\n  <recv response="183">\n'
+            '    <action>\n      <ereg regexp="m=audio [1-9]" search_in="body" check_it="true"'
+            ' assign_to="em"/>\n    </action>\n  </recv>\n'
+        )
+    else:
+        out += (
+            '  <recv response="180" optional="true"/>\n  <recv response="183" optional="true"/>\n'
+        )
     if expect != 200:
         check = ""
         if expect_header is not None:
@@ -306,6 +317,7 @@ def phone(
     expect_caller: str | None = None,
     bye_from_platform: bool = True,
     hang_up_after_ms: int | None = None,
+    early_media: bool = False,
 ) -> str:
     """A UAS (a desk phone or a carrier): rings, then answers 200 (or ``status``); checks
     what the platform sends in the dialog; ends on the platform's BYE, or hangs up itself
@@ -337,6 +349,10 @@ def phone(
     )
     tagged = "[last_To:];tag=[pid]SIPpTag01[call_number]"
     ringing = _ok_for_request("180 Ringing").replace("[last_To:]", tagged)
+    if early_media:
+        # Announcements or ringback from the far end before it answers.
+        progress = _ok_for_request("183 Session Progress", _sdp(port=media_port))
+        ringing = progress.replace("[last_To:]", tagged)
     if status != 200 and not expect_cancel:
         final = _ok_for_request(f"{status} Refused").replace("[last_To:]", tagged)
         out += _msg(final, retrans=True)

@@ -516,6 +516,19 @@ def test_users_call_each_other_by_extension(engine: Platform, tmp_path: Path) ->
     ]
 
 
+def test_early_media_reaches_the_caller(engine: Platform, tmp_path: Path) -> None:
+    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(early_media=True), server=True)
+    register_phone(engine, tmp_path, "alice", phone.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    run(
+        engine,
+        tmp_path,
+        "caller",
+        sippgen.call("33123456789", expect_early_media=True, bye_after_ms=500),
+    )
+    phone.wait(engine)
+
+
 def test_cancel_while_the_phone_rings(engine: Platform, tmp_path: Path) -> None:
     phone = Sipp(engine, tmp_path, "phone", sippgen.phone(expect_cancel=True), server=True)
     register_phone(engine, tmp_path, "alice", phone.port)
