@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import wave
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services import registrations, users
+from dialtone.settings import Settings
 from dialtone.sip.digest import ha1
 from dialtone.store.db import transaction
 
@@ -198,3 +201,47 @@ def test_registrations_are_read_only_and_scoped(
     peek = client.get("/v1/registrations", params={"user_id": alice_id}, headers=auth(other_key))
     assert peek.json() == {"registrations": []}
     assert client.post("/v1/registrations", json={}, headers=auth(key)).status_code == 405
+
+
+def _tone_wav(rate: int = 16000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\x10\x20" * rate)
+    return out.getvalue()
+
+
+def test_voicemail_greeting_upload_and_reset(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    user = client.post("/v1/users", json={"name": "Alice"}, headers=auth(key)).json()
+    assert user["voicemail_greeting"] == "default"
+    path = f"/v1/users/{user['id']}/voicemail-greeting"
+    put = client.put(path, content=_tone_wav(), headers={**auth(key), "Content-Type": "audio/wav"})
+    assert put.status_code == 200, put.text
+    assert put.json()["voicemail_greeting"] == "custom"
+    stored = settings.greetings_dir / f"voicemail-{user['id']}.wav"
+    with wave.open(str(stored)) as w:  # converted to 8 kHz mono for the phone network
+        assert (w.getframerate(), w.getnchannels()) == (8000, 1)
+    bad = client.put(path, content=b"not a wav", headers={**auth(key), "Content-Type": "audio/wav"})
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "greeting.invalid"
+    reset = client.delete(path, headers=auth(key))
+    assert reset.json()["voicemail_greeting"] == "default"
+
+
+def test_voicemail_greeting_of_another_accounts_user_is_404(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key_a = new_account(sessions, "A")
+    _, key_b = new_account(sessions, "B")
+    user = client.post("/v1/users", json={"name": "Alice"}, headers=auth(key_a)).json()
+    put = client.put(
+        f"/v1/users/{user['id']}/voicemail-greeting",
+        content=_tone_wav(),
+        headers={**auth(key_b), "Content-Type": "audio/wav"},
+    )
+    assert put.status_code == 404

@@ -14,6 +14,10 @@ from dialtone.core.errors import DialtoneError
 MAX_GREETING_SECONDS = 300
 
 
+# Uploaded greetings are at most this size (about 10 minutes of 8 kHz 16-bit stereo).
+MAX_GREETING_BYTES = 10 * 1024 * 1024
+
+
 def default_greeting_path() -> Path:
     """The greeting that ships with the package."""
     return Path(str(resources.files("dialtone") / "assets" / "greeting.wav"))

@@ -13,11 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
 from dialtone.core.errors import DialtoneError
 from dialtone.services import numbers, routing
-from dialtone.services.greetings import store_greeting
+from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import PhoneNumber
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
-MAX_GREETING_BYTES = 10 * 1024 * 1024
 
 
 class NumberIn(BaseModel):

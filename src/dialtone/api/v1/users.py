@@ -9,12 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
+from dialtone.core.errors import DialtoneError
 from dialtone.services import users
+from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import User
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
@@ -66,6 +68,7 @@ class UserOut(BaseModel):
     effective_channels: int = Field(description="Calls the user may have at once (V2).")
     status: str
     can_take_calls: bool = Field(description="Active and not a scheduler (D1).")
+    voicemail_greeting: str = Field(description="'custom' or 'default'.")
     created_at: datetime
 
     @classmethod
@@ -83,6 +86,7 @@ class UserOut(BaseModel):
             effective_channels=effective_channels,
             status=row.status,
             can_take_calls=users.can_take_calls(row),
+            voicemail_greeting="custom" if row.voicemail_greeting else "default",
             created_at=row.created_at,
         )
 
@@ -151,3 +155,37 @@ def delete_user(user_id: str, account: AccountDep, session: SessionDep) -> Respo
     """Remove a user; their numbers stay the account's (N9) and fall back to the greeting."""
     users.delete_user(session, account.id, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/{user_id}/voicemail-greeting",
+    response_model=UserOut,
+    openapi_extra={
+        "requestBody": {
+            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+            "required": True,
+        }
+    },
+)
+async def put_voicemail_greeting(
+    user_id: str,
+    request: Request,
+    account: AccountDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> UserOut:
+    """The user's own voicemail greeting, as a raw PCM WAV body (``audio/wav``)."""
+    data = await request.body()
+    if len(data) > MAX_GREETING_BYTES:
+        raise DialtoneError("greeting.too_large", "A greeting file is at most 10 MiB.", status=413)
+    row = users.get_user(session, account.id, user_id)
+    stored = store_greeting(settings.greetings_dir, f"voicemail-{row.id}", data)
+    row = users.update_user(session, account.id, user_id, voicemail_greeting=stored)
+    return _out(session, row)
+
+
+@router.delete("/{user_id}/voicemail-greeting", response_model=UserOut)
+def delete_voicemail_greeting(user_id: str, account: AccountDep, session: SessionDep) -> UserOut:
+    """Back to the built-in voicemail greeting."""
+    row = users.update_user(session, account.id, user_id, voicemail_greeting=None)
+    return _out(session, row)
