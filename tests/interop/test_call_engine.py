@@ -263,6 +263,38 @@ def test_register_with_digest_then_bindings_are_listed(engine: Platform, tmp_pat
     assert f":{phone_port}" in items[0]["contact"]
 
 
+def test_two_devices_of_a_user_ring_together_and_unregister(
+    engine: Platform, tmp_path: Path
+) -> None:
+    desk = Sipp(engine, tmp_path, "desk", sippgen.phone(expect_cancel=True), server=True)
+    mobile = Sipp(engine, tmp_path, "mobile", sippgen.phone(), server=True)
+    register_phone(engine, tmp_path, "alice", desk.port)
+    run(
+        engine,
+        tmp_path,
+        "reg-mobile",
+        sippgen.register("alice", contact_port=str(mobile.port)),
+        user="alice",
+    )
+    with engine.http() as http:
+        assert len(http.get("/v1/registrations").json()["registrations"]) == 2
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    run(engine, tmp_path, "caller", sippgen.call("33123456789", bye_after_ms=500))
+    desk.wait(engine)  # rang, then got our CANCEL when the mobile answered
+    mobile.wait(engine)
+    # Un-REGISTER (Expires: 0) removes the desk phone's binding only.
+    run(
+        engine,
+        tmp_path,
+        "unreg-desk",
+        sippgen.register("alice", contact_port=str(desk.port), expires=0),
+        user="alice",
+    )
+    with engine.http() as http:
+        [left] = http.get("/v1/registrations").json()["registrations"]
+    assert f":{mobile.port}" in left["contact"]
+
+
 def test_wrong_password_is_challenged_again_then_the_source_is_blocked(
     engine: Platform, tmp_path: Path
 ) -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from dialtone.services import calls as call_service
 from dialtone.services.greetings import recording_notice_path
@@ -48,6 +49,7 @@ from .cdr_writer import CdrWriter
 from .media import PortsExhausted, RtpPortPool
 from .prompts import encoded_prompt
 from .relay import MediaRelay, open_relay
+from .tasks import TaskSet
 from .transports import SipChannel
 
 log = logging.getLogger("dialtone.bridge")
@@ -193,7 +195,7 @@ class Bridge:
         self.legs: dict[tuple[str, str], Leg] = {}
         self.by_invite: dict[int, BridgedCall] = {}
         self.calls: set[BridgedCall] = set()
-        self.background: set[asyncio.Task[None]] = set()
+        self.background = TaskSet(log, "bridge")
         # Legs dialed for a blind transfer: the future the REFER waits on, and the side.
         self._transfers: dict[tuple[str, str], asyncio.Future[int]] = {}
         # Where an account's calls are recorded, or None when it does not record (V8).
@@ -209,15 +211,8 @@ class Bridge:
     def loop(self) -> asyncio.AbstractEventLoop:
         return asyncio.get_running_loop()
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = self.loop.create_task(coro)  # type: ignore[arg-type]
-        self.background.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self.background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("bridge task failed", exc_info=task.exception())
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self.background.spawn(coro)
 
     def _respond(self, leg_channel: SipChannel, tx: object, response: Response) -> None:
         endpoint = leg_channel.endpoint
@@ -614,6 +609,10 @@ class Bridge:
         a.answered = True
         call.answered_at = self.now()
         self._respond(a.channel, a.server_tx, ok)
+        self._connected(call)
+
+    def _connected(self, call: BridgedCall) -> None:
+        """Both parties are talking: bound the call's length, start recording (V8)."""
         call.timer = self.loop.call_later(self.config.max_call_seconds, self._max_duration, call)
         if call.record_dir is not None:
             self._record(call, call.record_dir)
@@ -1016,18 +1015,7 @@ class Bridge:
                 self._bye(call.a)
             return
         call.answered_at = self.now()
-        call.timer = self.loop.call_later(self.config.max_call_seconds, self._max_duration, call)
-        if call.record_dir is not None:
-            self._record(call, call.record_dir)
-        log.info(
-            "call %s answered: %s -> %s (%s, relay %d<->%d)",
-            call.record_id,
-            call.from_number,
-            call.to_number,
-            call.audio.codec,
-            call.relay.a.port,
-            call.relay.b.port,
-        )
+        self._connected(call)
 
     def _dial_transfer(
         self, call: BridgedCall, destination: Destination, side: int, done: asyncio.Future[int]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +54,7 @@ from dialtone.store.db import transaction
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
 from .prompts import encoded_prompt
+from .tasks import TaskSet
 
 log = logging.getLogger("dialtone.calls")
 T = TypeVar("T")
@@ -153,7 +154,7 @@ class CallHandler:
         self.cdrs = CdrWriter(sessions, db)
         self.calls: dict[tuple[str, str], Call] = {}
         self._by_invite: dict[int, Call] = {}
-        self.background: set[asyncio.Task[None]] = set()
+        self.background = TaskSet(log, "call")
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -164,15 +165,8 @@ class CallHandler:
     async def _read(self, fn: Callable[[], T]) -> T:
         return await self.loop.run_in_executor(self.reads, fn)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = self.loop.create_task(coro)  # type: ignore[arg-type]
-        self.background.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self.background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("call task failed", exc_info=task.exception())
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self.background.spawn(coro)
 
     def _respond(self, channel: Channel, tx: ServerTransaction, response: Response) -> None:
         try:
@@ -553,8 +547,7 @@ class CallHandler:
                 await self._hang_up(call, "shutdown", status="completed")
             else:
                 await self._fail(call, 480, "shutdown")
-        if self.background:
-            await asyncio.wait(list(self.background), timeout=5)
+        await self.background.wait(timeout=5)
         await self.cdrs.close()
 
 

@@ -15,11 +15,11 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,6 +51,7 @@ from .bridge import Bridge, BridgedCall, Credentials, Destination, Leg, Step, Tr
 from .calls import AnswerTarget, CallHandler
 from .media import PortsExhausted
 from .registrar import Registrar
+from .tasks import TaskSet
 from .transports import SipChannel
 
 log = logging.getLogger("dialtone.engine")
@@ -120,7 +121,7 @@ class CallEngine:
         self.registrar = registrar
         self.bridge = bridge
         self.answering = answering
-        self.background: set[asyncio.Task[None]] = set()
+        self.background = TaskSet(log, "engine")
         self._resolved: dict[str, str] = {}
         bridge.resolve_transfer = self._transfer_steps
         bridge.recording_dir_for = self._recording_dir
@@ -141,15 +142,8 @@ class CallEngine:
 
         return await self.loop.run_in_executor(self.reads, run)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = self.loop.create_task(coro)  # type: ignore[arg-type]
-        self.background.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self.background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("engine task failed", exc_info=task.exception())
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        self.background.spawn(coro)
 
     def _reply(
         self,

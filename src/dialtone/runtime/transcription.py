@@ -21,6 +21,8 @@ from dialtone.media.stt import Transcriber, TranscriptionError
 from dialtone.services import voicemails as voicemail_service
 from dialtone.store.db import transaction
 
+from .tasks import TaskSet
+
 log = logging.getLogger("dialtone.transcription")
 
 # How far back a start-up sweep looks for messages still without a transcript.
@@ -42,7 +44,7 @@ class VoicemailTranscription:
         self.sessions = sessions
         self.db = db
         self.language = language
-        self.background: set[asyncio.Task[Any]] = set()
+        self.background = TaskSet(log, "transcription")
         # One request at a time: a burst of messages must not flood the service.
         self._one_at_a_time = asyncio.Semaphore(1)
 
@@ -55,9 +57,7 @@ class VoicemailTranscription:
         self._spawn(self.sweep(now))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+        self.background.spawn(coro)
 
     async def transcribe(self, voicemail_id: str, path: str) -> bool:
         """Transcribe one message and store the text; False when it could not be done."""
@@ -98,10 +98,8 @@ class VoicemailTranscription:
     async def close(self, timeout: float = 10.0) -> None:
         """Let transcriptions in flight finish (bounded), then drop the rest: they are
         picked up by the next start's sweep."""
-        if self.background:
-            await asyncio.wait(list(self.background), timeout=timeout)
-        for task in self.background:
-            task.cancel()
+        await self.background.wait(timeout)
+        self.background.cancel()
 
 
 VoicemailSaved = Callable[[str, str], None]
