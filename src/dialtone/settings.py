@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         default="60/60", description="Default plan increment first/next seconds (TERMS B2)."
     )
     log_level: str = Field(default="INFO")
+    lookup_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long call setup reuses a trunk, route or device look-up; a "
+        "configuration change reaches new calls within this time. 0: no cache.",
+    )
     transcriber_url: str | None = Field(
         default=None,
         description="OpenAI-compatible speech-to-text base URL (…/v1) for voicemail "

@@ -90,3 +90,22 @@ def test_idempotent_rewrite(tmp_path: Path, n: int) -> None:
     asyncio.run(scenario())
     with transaction(sessions) as session:
         assert session.scalar(select(func.count()).select_from(CallRecord)) == 1
+
+
+def test_a_call_written_again_is_not_duplicated(tmp_path: Path) -> None:
+    # The batch path skips the per-record look-up; a duplicate must still end up once.
+    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        account_id = accounts.create_account(session, "A", now=T0).account.id
+
+    async def scenario() -> None:
+        writer = CdrWriter(sessions, ThreadPoolExecutor(1))
+        await writer.write(outcome(account_id, 1))
+        same_batch = [writer.write(outcome(account_id, n)) for n in (1, 2, 2, 3)]
+        await asyncio.gather(*same_batch)
+        await writer.close()
+
+    asyncio.run(scenario())
+    with transaction(sessions) as session:
+        ids = session.scalars(select(CallRecord.sip_call_id).order_by(CallRecord.sip_call_id))
+        assert list(ids) == ["c1", "c2", "c3"]

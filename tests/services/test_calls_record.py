@@ -115,3 +115,47 @@ def test_no_legs_is_an_empty_list(tmp_path: Path) -> None:
 def test_an_odd_leg_never_costs_the_cdr(caplog: pytest.LogCaptureFixture) -> None:
     assert calls.legs_json([{"kind": "satellite", "id": "x"}]) == '[{"kind":"satellite","id":"x"}]'
     assert "unknown kind" in caplog.text
+
+
+def _columns(record: CallRecord) -> dict[str, object]:
+    return {
+        c.name: getattr(record, c.key)
+        for c in CallRecord.__table__.columns
+        if c.name not in ("id",)
+    }
+
+
+@pytest.mark.parametrize(
+    ("increment", "seconds", "status"),
+    [("60/60", 66, "completed"), ("30/6", 59.5, "completed"), ("1/1", 0, "no-answer")],
+)
+def test_batch_write_stores_what_the_single_write_stores(
+    tmp_path: Path, increment: str, seconds: float, status: str
+) -> None:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(factory) as session:
+        account = accounts.create_account(session, "A", now=T0, billing_increment=increment).account
+        single = _outcome(account.id, seconds, status, tag="single")
+        batched = _outcome(account.id, seconds, status, tag="batched")
+        calls.record_call(session, single)
+        calls.record_calls(session, [batched])
+    with transaction(factory) as session:
+        rows = {r.sip_local_tag: _columns(r) for r in session.scalars(select(CallRecord))}
+    assert rows["batched"] | {"sip_local_tag": "single"} == rows["single"]
+
+
+def test_batch_write_refuses_duplicates_and_unknown_accounts(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from dialtone.core.errors import NotFound
+
+    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(factory) as session:
+        account_id = accounts.create_account(session, "A", now=T0).account.id
+        calls.record_call(session, _outcome(account_id, 10))
+    with pytest.raises(IntegrityError), transaction(factory) as session:
+        calls.record_calls(session, [_outcome(account_id, 10)])
+    with pytest.raises(NotFound), transaction(factory) as session:
+        calls.record_calls(session, [_outcome("ACnobody", 10, tag="x")])
+    with transaction(factory) as session:
+        assert session.scalar(select(func.count()).select_from(CallRecord)) == 1

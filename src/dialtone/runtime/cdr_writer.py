@@ -59,12 +59,12 @@ class CdrWriter:
                 batch.append(self._queue.get_nowait())
             items = [item for item, _ in batch]
             try:
-                await loop.run_in_executor(self.executor, self._commit, items)
+                await loop.run_in_executor(self.executor, self._commit, items, True)
             except Exception:
                 log.warning("a batch of %d CDRs failed; retrying one by one", len(batch))
                 for item, done in batch:
                     try:
-                        await loop.run_in_executor(self.executor, self._commit, [item])
+                        await loop.run_in_executor(self.executor, self._commit, [item], False)
                     except Exception as exc:
                         done.set_exception(exc)
                     else:
@@ -77,10 +77,15 @@ class CdrWriter:
             for _, done in batch:
                 done.set_result(None)
 
-    def _commit(self, items: list[Item]) -> None:
+    def _commit(self, items: list[Item], fast: bool) -> None:
+        # A batch goes in without per-record checks; when anything in it fails (say a
+        # duplicate after a retry), each record is retried alone with them.
         with transaction(self.sessions) as session:
+            if fast:
+                call_service.record_calls(session, [outcome for outcome, _ in items])
             for outcome, after in items:
-                call_service.record_call(session, outcome)
+                if not fast:
+                    call_service.record_call(session, outcome)
                 if after is not None:
                     after(session)
 

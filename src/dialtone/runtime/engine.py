@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,6 +49,7 @@ from dialtone.store.models import Account
 from .auth import Authenticator, SipUser
 from .bridge import Bridge, BridgedCall, Credentials, Destination, Leg, Step, Trace, trunk_failover
 from .calls import AnswerTarget, CallHandler
+from .lookups import LookupCache
 from .media import PortsExhausted
 from .registrar import Registrar
 from .tasks import TaskSet
@@ -84,6 +85,7 @@ class EngineConfig:
     no_answer_seconds: float = 20.0
     voicemail_max_seconds: float = 180.0
     channels_per_user: int = 1
+    lookup_cache_seconds: float = 1.0
 
 
 def _trace(
@@ -122,6 +124,7 @@ class CallEngine:
         self.bridge = bridge
         self.answering = answering
         self.background = TaskSet(log, "engine")
+        self.lookups = LookupCache(config.lookup_cache_seconds)
         self._resolved: dict[str, str] = {}
         bridge.resolve_transfer = self._transfer_steps
         bridge.recording_dir_for = self._recording_dir
@@ -141,6 +144,16 @@ class CallEngine:
                 return fn(session)
 
         return await self.loop.run_in_executor(self.reads, run)
+
+    async def _cached(self, key: tuple[object, ...], fn: Callable[[Session], T]) -> T:
+        """``_read`` through the look-up cache: the same question within its lifetime
+        gets the same answer without a trip to the database."""
+        hit, cached = self.lookups.get(key)
+        if hit:
+            return cast(T, cached)
+        value = await self._read(fn)
+        self.lookups.put(key, value)
+        return value
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self.background.spawn(coro)
@@ -272,21 +285,28 @@ class CallEngine:
         user_agent = request.headers.get("User-Agent")
         dialed = getattr(request.uri, "user", None)
         e164 = number_service.dialed_to_e164(dialed)
-        trunk = await self._read(
-            lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0], source[1]))
+        trunk = await self._cached(
+            ("trunk", source[0], source[1]),
+            lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0], source[1])),
         )
-        route = await self._read(lambda s: routing_service.route_for(s, e164)) if e164 else None
+        route = (
+            await self._cached(("route", e164), lambda s: routing_service.route_for(s, e164))
+            if e164
+            else None
+        )
         from_user = getattr(request.from_.uri, "user", None)
-        is_device = from_user is not None and await self._read(
-            lambda s: user_service.find_sip_user(s, from_user) is not None
+        is_device = from_user is not None and await self._cached(
+            ("device", from_user),
+            lambda s: user_service.find_sip_user(s, from_user) is not None,
         )
         credentials = "Proxy-Authorization" in request.headers
         if trunk is None and route is not None and not is_device and not credentials:
             # Carriers often send from another port than the one we send to. A looser
             # match by address alone is kept for calls to our own numbers from callers
             # that are not our devices: anything else from that address is challenged.
-            trunk = await self._read(
-                lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0]))
+            trunk = await self._cached(
+                ("trunk", source[0], None),
+                lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0])),
             )
         if trunk is not None:
             trace = _trace("trunk", trunk.id, channel, source, user_agent)
@@ -340,7 +360,7 @@ class CallEngine:
             directory.mkdir(parents=True, exist_ok=True)
             return directory
 
-        return await self._read(read)
+        return await self._cached(("recording", account_id), read)
 
     def _active(self, user_id: str) -> int:
         return self.bridge.active_calls_of(user_id) + self.answering.active_calls_of(user_id)
@@ -603,8 +623,9 @@ class CallEngine:
     async def _trunk_steps(
         self, account_id: str, number: str, caller_id: str, trace_account: str | None = None
     ) -> tuple[list[Step], list[TrunkInfo]]:
-        trunks = await self._read(
-            lambda s: [_trunk_info(t) for t in trunk_service.outbound_trunks(s, account_id)]
+        trunks = await self._cached(
+            ("outbound", account_id),
+            lambda s: [_trunk_info(t) for t in trunk_service.outbound_trunks(s, account_id)],
         )
         steps: list[Step] = []
         infos: list[TrunkInfo] = []
@@ -663,8 +684,9 @@ class CallEngine:
     ) -> None:
         """A device calls an external number: through the account's trunks, with a caller
         ID the account holds (TERMS V10, N13)."""
-        held = await self._read(
-            lambda s: [n.number for n in number_service.list_numbers(s, caller.account_id)]
+        held = await self._cached(
+            ("held", caller.account_id),
+            lambda s: [n.number for n in number_service.list_numbers(s, caller.account_id)],
         )
         candidate = await self._caller_id(event.request, caller, held)
         refusal = call_setup.caller_id(candidate, held)
@@ -700,7 +722,10 @@ class CallEngine:
                 user = getattr(parse_name_address(asserted).uri, "user", None) or user
         if user is not None and user not in (caller.sip_username, caller.extension):
             return number_service.dialed_to_e164(user) or user
-        own = await self._read(lambda s: routing_service.numbers_routed_to(s, caller.id))
+        own = await self._cached(
+            ("routed_to", caller.id),
+            lambda s: routing_service.numbers_routed_to(s, caller.id),
+        )
         if own:
             return own[0]
         return held[0] if held else None

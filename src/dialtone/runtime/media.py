@@ -12,7 +12,7 @@ import logging
 import secrets
 import socket
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -42,6 +42,7 @@ class RtpPortPool:
     def __init__(self, low: int, high: int) -> None:
         first = low + (low % 2)
         self._ports = list(range(first, high + 1, 2))
+        self._index = {port: i for i, port in enumerate(self._ports)}
         self._in_use: set[int] = set()
         self._next = 0
 
@@ -50,16 +51,21 @@ class RtpPortPool:
         """How many ports are taken."""
         return len(self._in_use)
 
-    def candidates(self) -> list[int]:
-        """Free ports to try, starting after the last one handed out (spreads reuse)."""
-        n = len(self._ports)
-        order = [self._ports[(self._next + i) % n] for i in range(n)]
-        return [p for p in order if p not in self._in_use]
+    def candidates(self) -> Iterator[int]:
+        """Free ports to try, starting after the last one handed out (spreads reuse).
+
+        Lazy: the caller usually binds the first one, and building the whole list for
+        every call cost more than the rest of the allocation."""
+        ports, n, start = self._ports, len(self._ports), self._next
+        for i in range(n):
+            port = ports[(start + i) % n]
+            if port not in self._in_use:
+                yield port
 
     def take(self, port: int) -> None:
         """Mark ``port`` used."""
         self._in_use.add(port)
-        self._next = (self._ports.index(port) + 1) % len(self._ports)
+        self._next = (self._index[port] + 1) % len(self._ports)
 
     def release(self, port: int) -> None:
         """Give ``port`` back."""

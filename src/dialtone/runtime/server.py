@@ -300,6 +300,7 @@ def build_engine(
             voicemail_dir=settings.voicemail_dir,
             no_answer_seconds=settings.no_answer_seconds,
             channels_per_user=settings.channels_per_user,
+            lookup_cache_seconds=settings.lookup_cache_seconds,
         ),
         authenticator=authenticator,
         registrar=registrar,
