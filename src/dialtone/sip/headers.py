@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from dialtone.sip.errors import SipParseError
 from dialtone.sip.uri import Params, Uri, parse_host_port, parse_uri
@@ -148,13 +149,23 @@ def is_token(text: str) -> bool:
     return bool(_TOKEN.match(text))
 
 
+@lru_cache(maxsize=512)
 def canonical_name(name: str) -> str:
-    """The canonical spelling of a header name; compact forms are expanded."""
+    """The canonical spelling of a header name; compact forms are expanded.
+
+    Cached: the same few dozen names come with every message, and this ran some twenty
+    times per message parsed."""
     lname = name.lower()
     full = COMPACT_FORMS.get(lname)
     if full is not None:
         return full
     return _CANONICAL.get(lname, name)
+
+
+@lru_cache(maxsize=512)
+def _key(name: str) -> str:
+    """How a header name is compared: canonical, lower case."""
+    return canonical_name(name).lower()
 
 
 class Headers:
@@ -190,12 +201,12 @@ class Headers:
 
     def remove(self, name: str) -> None:
         """Remove every line of ``name``."""
-        key = canonical_name(name).lower()
+        key = _key(name)
         self._items = [item for item in self._items if item[0] != key]
 
     def get(self, name: str) -> str | None:
         """The first line's value of ``name``, or None."""
-        key = canonical_name(name).lower()
+        key = _key(name)
         for k, _, value in self._items:
             if k == key:
                 return value
@@ -203,7 +214,7 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         """Every line's value of ``name``, as received (lists not split)."""
-        key = canonical_name(name).lower()
+        key = _key(name)
         return [value for k, _, value in self._items if k == key]
 
     def values(self, name: str) -> list[str]:
