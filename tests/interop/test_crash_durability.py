@@ -1,16 +1,24 @@
 """Nothing acknowledged is lost: after kill -9, every call whose BYE got a 200 has its CDR.
 
-A plain UDP socket plays the phone (INVITE, ACK, BYE) so the test knows exactly which
-hang-ups the server acknowledged before it died.
+Plain UDP sockets play the phones (INVITE, ACK, BYE) so the test knows exactly which
+hang-ups the server acknowledged before it died: first for calls the platform answers
+itself (the greeting), then for calls the call engine bridges to a registered phone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import re
+import secrets
 import signal
 import socket
 import threading
 import time
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .conftest import Platform, free_port, provision, start_platform, stop_platform
 
@@ -102,3 +110,467 @@ def test_kill_9_loses_no_acknowledged_call(tmp_path: Path) -> None:
     assert missing == [], f"acknowledged but not stored: {missing}"
     assert len(stored) == len(set(stored)), "duplicated CDRs"
     assert all(c["status"] == "completed" for c in calls)
+
+
+# -- bridged calls (the call engine) ------------------------------------------------------
+#
+# The same guarantee for calls the B2BUA carries: the number rings a user whose phone (a
+# raw UDP socket that REGISTERs with digest) answers. Half of the calls are hung up by the
+# caller, half by the phone, so both BYE paths of the bridge are crossed by the kill.
+
+PASSWORD = "correct-horse-1"
+CALLS = 50  # calls to place; the kill comes before the last ones are
+KILL_AFTER = 25  # calls known ended when the server is killed: the middle of the run
+CALLERS = 5  # caller threads, each with its own socket, one call at a time
+COMPACT = {
+    "v": "via",
+    "f": "from",
+    "t": "to",
+    "i": "call-id",
+    "m": "contact",
+    "l": "content-length",
+}
+
+
+class _Msg:
+    """A received SIP message: start line, headers (lower-case names, in order), body."""
+
+    def __init__(self, data: bytes) -> None:
+        head, _, self.body = data.partition(b"\r\n\r\n")
+        lines = head.decode(errors="replace").split("\r\n")
+        self.start = lines[0]
+        self.headers: list[tuple[str, str]] = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name = name.strip().lower()
+            self.headers.append((COMPACT.get(name, name), value.strip()))
+
+    def get(self, name: str) -> str:
+        return next((v for n, v in self.headers if n == name), "")
+
+    @property
+    def is_response(self) -> bool:
+        return self.start.startswith("SIP/2.0 ")
+
+    @property
+    def status(self) -> int:
+        return int(self.start.split(" ", 2)[1]) if self.is_response else 0
+
+    @property
+    def method(self) -> str:
+        """The request's method, or for a response the method of its CSeq."""
+        return self.get("cseq").split()[-1] if self.is_response else self.start.split(" ")[0]
+
+    @property
+    def call_id(self) -> str:
+        return self.get("call-id")
+
+    def to_tag(self) -> str:
+        match = re.search(r";\s*tag=([^;>\s]+)", self.get("to"))
+        return match.group(1) if match else ""
+
+    def contact_uri(self) -> str:
+        value = self.get("contact")
+        return value[value.index("<") + 1 : value.index(">")] if "<" in value else value
+
+    def reply(self, status: int, reason: str, *, to_tag: str = "", extra: str = "") -> bytes:
+        """A response echoing Via, From, To (tagged with ``to_tag`` if untagged), Call-ID
+        and CSeq (RFC 3261 §8.2.6); ``extra`` is more header lines, then an SDP body if
+        the response is a 200 to INVITE."""
+        to = self.get("to")
+        if to_tag and not self.to_tag():
+            to += f";tag={to_tag}"
+        body = SDP if status == 200 and self.method == "INVITE" else b""
+        vias = "".join(f"Via: {v}\r\n" for n, v in self.headers if n == "via")
+        ctype = "Content-Type: application/sdp\r\n" if body else ""
+        return (
+            f"SIP/2.0 {status} {reason}\r\n{vias}From: {self.get('from')}\r\nTo: {to}\r\n"
+            f"Call-ID: {self.call_id}\r\nCSeq: {self.get('cseq')}\r\n{extra}{ctype}"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+
+
+def _request(
+    method: str,
+    uri: str,
+    port: int,
+    *,
+    from_: str,
+    to: str,
+    call_id: str,
+    cseq: int,
+    branch: str,
+    extra: str = "",
+) -> bytes:
+    """A request from the UA on ``port``; INVITE carries our SDP offer."""
+    body = SDP if method == "INVITE" else b""
+    ctype = "Content-Type: application/sdp\r\n" if body else ""
+    return (
+        f"{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{branch}\r\n"
+        f"Max-Forwards: 70\r\nFrom: {from_}\r\nTo: {to}\r\nCall-ID: {call_id}\r\n"
+        f"CSeq: {cseq} {method}\r\n{extra}{ctype}Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+def _digest(challenge: str, *, method: str, uri: str, user: str, password: str) -> str:
+    """The Authorization value answering one digest challenge (RFC 7616, MD5 or SHA-256),
+    computed here rather than with the server's own code so a shared bug cannot hide."""
+    params: dict[str, str] = {}
+    for key, quoted, key2, bare in re.findall(r'(\w+)="([^"]*)"|(\w+)=([^\s,"]+)', challenge):
+        params[key or key2] = quoted if key else bare
+    algorithm = params.get("algorithm", "MD5")
+    name = "sha256" if algorithm.upper().startswith("SHA-256") else "md5"
+
+    def h(text: str) -> str:
+        return hashlib.new(name, text.encode()).hexdigest()
+
+    realm, nonce = params["realm"], params["nonce"]
+    ha1 = h(f"{user}:{realm}:{password}")
+    ha2 = h(f"{method}:{uri}")
+    nc, cnonce = "00000001", secrets.token_hex(8)
+    response = h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+    return (
+        f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
+        f'response="{response}", algorithm={algorithm}, qop=auth, nc={nc}, cnonce="{cnonce}"'
+    )
+
+
+@dataclass
+class _Incoming:
+    """One call the phone took: the B leg, and what the phone's own BYE needs."""
+
+    a_call_id: str  # the caller's Call-ID, carried here in the From display name
+    answer: bytes  # our 200, sent again if the INVITE is retransmitted
+    bye: bytes
+    bye_at: float | None = None
+    bye_sent: float = 0.0
+
+
+class _Phone:
+    """The user's registered phone: answers every INVITE at once, answers BYEs, and hangs
+    up itself (20 ms after the ACK) the calls whose caller's Call-ID ends in ``-callee``."""
+
+    def __init__(self, platform: Platform, user: str) -> None:
+        self.platform = platform
+        self.user = user
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        self.contact = f"<sip:{user}@127.0.0.1:{self.port}>"
+        self.calls: dict[str, _Incoming] = {}
+        self.acknowledged: list[str] = []  # caller Call-IDs whose phone BYE got 200
+        self.stop = threading.Event()
+
+    def register(self) -> None:
+        """REGISTER, answer the 401's digest challenge, expect 200."""
+        uri = f"sip:127.0.0.1:{self.platform.sip_port}"
+        aor = f"<sip:{self.user}@127.0.0.1>"
+        target = ("127.0.0.1", self.platform.sip_port)
+        self.sock.settimeout(5)
+        authorization = ""
+        for cseq in (1, 2):
+            extra = f"Contact: {self.contact}\r\nExpires: 600\r\n{authorization}"
+            self.sock.sendto(
+                _request(
+                    "REGISTER",
+                    uri,
+                    self.port,
+                    from_=f"{aor};tag=reg",
+                    to=aor,
+                    call_id=f"register-{self.port}",
+                    cseq=cseq,
+                    branch=f"reg{cseq}",
+                    extra=extra,
+                ),
+                target,
+            )
+            reply = _Msg(self.sock.recv(65535))
+            while reply.status < 200:
+                reply = _Msg(self.sock.recv(65535))
+            if reply.status == 200:
+                return
+            assert reply.status == 401, reply.start
+            value = _digest(
+                reply.get("www-authenticate"),
+                method="REGISTER",
+                uri=uri,
+                user=self.user,
+                password=PASSWORD,
+            )
+            authorization = f"Authorization: {value}\r\n"
+        raise AssertionError("REGISTER with credentials was not accepted")
+
+    def run(self) -> None:
+        self.sock.settimeout(0.01)
+        while not self.stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(65535)
+            except TimeoutError:
+                pass
+            except OSError:
+                return
+            else:
+                self._handle(_Msg(data), peer)
+            now = time.monotonic()
+            for call in self.calls.values():
+                # Our BYE, sent again every 0.5 s until answered (RFC 3261 timer E).
+                if call.bye_at is not None and now >= call.bye_at and now - call.bye_sent > 0.5:
+                    call.bye_sent = now
+                    self.sock.sendto(call.bye, ("127.0.0.1", self.platform.sip_port))
+
+    def _handle(self, msg: _Msg, peer: tuple[str, int]) -> None:
+        call = self.calls.get(msg.call_id)
+        if msg.is_response:
+            if call is not None and msg.method == "BYE" and msg.status >= 200:
+                call.bye_at = None
+                if msg.status == 200:
+                    self.acknowledged.append(call.a_call_id)
+            return
+        if msg.method == "INVITE" and call is None:
+            display = re.match(r'\s*"([^"]*)"', msg.get("from"))
+            tag = f"ph{zlib.crc32(msg.call_id.encode()):x}"
+            contact = f"Contact: {self.contact}\r\n"
+            call = _Incoming(
+                a_call_id=display.group(1) if display else "",
+                answer=msg.reply(200, "OK", to_tag=tag, extra=contact),
+                bye=_request(
+                    "BYE",
+                    msg.contact_uri(),
+                    self.port,
+                    from_=f"{msg.get('to')};tag={tag}",
+                    to=msg.get("from"),
+                    call_id=msg.call_id,
+                    cseq=1,
+                    branch=f"bye{tag}",
+                ),
+            )
+            self.calls[msg.call_id] = call
+        if msg.method == "INVITE" and call is not None:
+            self.sock.sendto(call.answer, peer)
+        elif msg.method == "ACK":
+            if call is not None and call.a_call_id.endswith("-callee") and not call.bye_sent:
+                call.bye_at = time.monotonic() + 0.02
+        else:
+            # BYE from the platform (the caller hung up), or anything else: 200.
+            if call is not None and msg.method == "BYE":
+                call.bye_at = None
+            self.sock.sendto(msg.reply(200, "OK"), peer)
+
+
+class _Caller:
+    """One calling phone: places calls one after the other on its own socket."""
+
+    def __init__(self, platform: Platform, stop: threading.Event) -> None:
+        self.platform = platform
+        self.stop = stop
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.5)
+        self.port: int = self.sock.getsockname()[1]
+        self.target = ("127.0.0.1", platform.sip_port)
+        self.placed: list[str] = []
+        self.acknowledged: list[str] = []  # our BYE got 200
+        self.hung_up_on: list[str] = []  # the platform's BYE reached us
+        self.refused: list[str] = []
+
+    def _wait(self, call_id: str, resend: bytes | None, deadline: float) -> _Msg | None:
+        """The next message of ``call_id``; ``resend`` is sent again on each 0.5 s of
+        silence (timer A/E); None once the server is gone or the test stops."""
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            try:
+                msg = _Msg(self.sock.recv(65535))
+            except TimeoutError:
+                if resend is not None:
+                    self.sock.sendto(resend, self.target)
+                continue
+            except OSError:
+                return None
+            if msg.call_id == call_id:
+                return msg
+        return None
+
+    def call(self, n: int) -> bool:
+        """Place call ``n`` and end it; False when the platform stopped answering."""
+        hang_up = "caller" if n % 2 == 0 else "callee"
+        call_id = f"bridged-{n}-{hang_up}"
+        self.placed.append(call_id)
+        number = self.platform.number
+        ruri = f"sip:{number}@127.0.0.1:{self.platform.sip_port}"
+        # The display name carries our Call-ID to the phone on the other leg.
+        from_ = f'"{call_id}" <sip:+14155550100@127.0.0.1>;tag=a{n}'
+        to = f"<sip:{number}@127.0.0.1>"
+        contact = f"Contact: <sip:caller@127.0.0.1:{self.port}>\r\n"
+        invite = _request(
+            "INVITE",
+            ruri,
+            self.port,
+            from_=from_,
+            to=to,
+            call_id=call_id,
+            cseq=1,
+            branch=f"inv{n}",
+            extra=contact,
+        )
+        self.sock.sendto(invite, self.target)
+        deadline = time.monotonic() + 5
+        resend: bytes | None = invite
+        while True:
+            msg = self._wait(call_id, resend, deadline)
+            if msg is None:
+                return False
+            if msg.is_response and msg.method == "INVITE":
+                resend = None  # a provisional answer stops INVITE retransmissions
+                if msg.status >= 300:
+                    self.refused.append(f"{call_id}: {msg.start}")
+                    return True
+                if msg.status == 200:
+                    break
+        to_tagged = msg.get("to")
+        remote = msg.contact_uri()
+        ack = _request(
+            "ACK",
+            remote,
+            self.port,
+            from_=from_,
+            to=to_tagged,
+            call_id=call_id,
+            cseq=1,
+            branch=f"ack{n}",
+        )
+        self.sock.sendto(ack, self.target)
+        deadline = time.monotonic() + 5
+        bye: bytes | None = None
+        if hang_up == "caller":
+            bye = _request(
+                "BYE",
+                remote,
+                self.port,
+                from_=from_,
+                to=to_tagged,
+                call_id=call_id,
+                cseq=2,
+                branch=f"bye{n}",
+            )
+            self.sock.sendto(bye, self.target)
+        while True:
+            msg = self._wait(call_id, bye, deadline)
+            if msg is None:
+                return False
+            if msg.is_response and msg.method == "INVITE":
+                self.sock.sendto(ack, self.target)  # our ACK was lost: the 200 came again
+            elif msg.is_response and msg.method == "BYE":
+                if msg.status == 200:
+                    self.acknowledged.append(call_id)
+                return True
+            elif msg.method == "BYE":
+                self.sock.sendto(msg.reply(200, "OK"), self.target)
+                self.hung_up_on.append(call_id)
+                return True
+
+
+def test_kill_9_loses_no_acknowledged_bridged_call(tmp_path: Path) -> None:
+    platform = start_platform(tmp_path)
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    phone: _Phone | None = None
+    callers: list[_Caller] = []
+    try:
+        provision(platform)
+        with platform.http() as http:
+            made = http.post(
+                "/v1/users",
+                json={
+                    "name": "Alice",
+                    "extension": "201",
+                    "sip_username": "alice",
+                    "sip_password": PASSWORD,
+                    # Room for every caller at once (one call per user by default, TERMS V2).
+                    "channels": CALLERS * 2,
+                },
+            )
+            assert made.status_code == 201, made.text
+            user_id = made.json()["id"]
+            routed = http.put(
+                f"/v1/numbers/{platform.number}/route", json={"kind": "user", "target": user_id}
+            )
+            assert routed.status_code == 200, routed.text
+        phone = _Phone(platform, "alice")
+        phone.register()
+        threads.append(threading.Thread(target=phone.run))
+        numbers = itertools.count()
+        lock = threading.Lock()
+
+        def place(caller: _Caller) -> None:
+            while not stop.is_set():
+                with lock:
+                    n = next(numbers)
+                if n >= CALLS or not caller.call(n):
+                    return
+
+        callers = [_Caller(platform, stop) for _ in range(CALLERS)]
+        threads += [threading.Thread(target=place, args=(c,)) for c in callers]
+        for thread in threads:
+            thread.start()
+
+        def ended() -> set[str]:
+            """Calls whose end the platform acknowledged: the BYE of either side got its
+            200 (the platform's BYE to the caller is sent only after that 200 too)."""
+            assert phone is not None
+            done = set(phone.acknowledged)
+            for c in callers:
+                done.update(c.acknowledged, c.hung_up_on)
+            return done
+
+        deadline = time.monotonic() + 20
+        while len(ended()) < KILL_AFTER and time.monotonic() < deadline:
+            time.sleep(0.005)
+        platform.process.send_signal(signal.SIGKILL)
+        platform.process.wait()
+    finally:
+        if platform.process.poll() is None:
+            platform.process.kill()
+            platform.process.wait()
+        stop.set()
+        if phone is not None:
+            phone.stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        for sock in [c.sock for c in callers] + ([phone.sock] if phone else []):
+            sock.close()
+    first_log = platform.log()
+    acknowledged = ended()
+    refused = [r for c in callers for r in c.refused]
+    assert len(acknowledged) >= KILL_AFTER, f"refused: {refused}\n{first_log[-5000:]}"
+    placed = {call_id for c in callers for call_id in c.placed}
+    assert len(placed) < CALLS, "every call was placed before the kill: not in the middle"
+
+    # The same data directory, a fresh process: SQLite recovers its WAL on open.
+    restarted = start_platform(tmp_path)
+    try:
+        with restarted.http(platform.api_key) as http:
+            calls: list[dict[str, Any]] = http.get("/v1/calls", params={"limit": 500}).json()[
+                "calls"
+            ]
+    finally:
+        assert stop_platform(restarted) == 0
+    by_call_id = {c["sip_call_id"]: c for c in calls}
+    missing = sorted(acknowledged - by_call_id.keys())
+    assert missing == [], f"acknowledged but not stored: {missing}\n{first_log[-5000:]}"
+    assert len(by_call_id) == len(calls), "duplicated CDRs (one SIP call, two records)"
+    assert len({c["id"] for c in calls}) == len(calls), "duplicated CDR ids"
+    assert by_call_id.keys() <= placed, "CDRs of calls nobody placed"
+    for call_id in acknowledged:
+        cdr = by_call_id[call_id]
+        assert cdr["status"] == "completed", cdr
+        assert cdr["direction"] == "inbound", cdr
+        # The side named in our Call-ID hung up; the CDR says so.
+        side = call_id.rsplit("-", 1)[1]
+        assert cdr["hangup_cause"] == f"{side}-bye", cdr
+        # The leg chain (TERMS V11): the outside caller, then alice's registered phone.
+        assert [leg["kind"] for leg in cdr["legs"]] == ["public", "device"], cdr
+        assert cdr["legs"][1]["id"] == user_id, cdr
+        assert cdr["legs"][1]["source"] == f"udp:127.0.0.1:{phone.port}", cdr
+    print(
+        f"{len(placed)} calls placed, {len(acknowledged)} acknowledged before the kill, "
+        f"{len(calls)} CDRs after the restart"
+    )
