@@ -269,3 +269,21 @@ def add_trunk(
     assert made.status_code == 201, made.text
     trunk_id: str = made.json()["id"]
     return trunk_id
+
+
+def add_user(platform: Platform, name: str, extension: str, password: str) -> str:
+    """Create user ``name`` (SIP username too) with ``extension`` through the API; its id."""
+    with platform.http() as http:
+        made = http.post(
+            "/v1/users",
+            json={
+                "name": name.title(),
+                "extension": extension,
+                "sip_username": name,
+                "sip_password": password,
+            },
+        )
+    assert made.status_code == 201, made.text
+    user_id: str = made.json()["id"]
+    platform.extra[name] = user_id
+    return user_id

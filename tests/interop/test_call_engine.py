@@ -31,6 +31,7 @@ from .conftest import (
     SIPP,
     Platform,
     add_trunk,
+    add_user,
     free_port,
     free_rtp_range,
     provision,
@@ -101,19 +102,8 @@ def engine(tmp_path: Path, stt: SpeechToTextStandIn) -> Iterator[Platform]:
     )
     try:
         provision(running)
-        with running.http() as http:
-            for name, ext in (("alice", "201"), ("bob", "202")):
-                made = http.post(
-                    "/v1/users",
-                    json={
-                        "name": name.title(),
-                        "extension": ext,
-                        "sip_username": name,
-                        "sip_password": PASSWORD,
-                    },
-                )
-                assert made.status_code == 201, made.text
-                running.extra[name] = made.json()["id"]
+        for name, ext in (("alice", "201"), ("bob", "202")):
+            add_user(running, name, ext, PASSWORD)
         yield running
     finally:
         code = stop_platform(running)
