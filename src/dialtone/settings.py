@@ -65,8 +65,12 @@ class Settings(BaseSettings):
         "it needs every SIP password set again.",
     )
     digest_algorithms: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=("SHA-256", "MD5"),
-        description="Digest algorithms offered, most preferred first (RFC 8760).",
+        # MD5 alone by default: many deployed phones (baresip 1.0 among them) give up when
+        # a SHA-256 challenge is offered at all, even next to an MD5 one. Both HA1 hashes
+        # are stored, so "SHA-256,MD5" can be turned on without new passwords.
+        default=("MD5",),
+        description="Digest algorithms offered, most preferred first (RFC 8760); "
+        "e.g. SHA-256,MD5 where every device supports SHA-256.",
     )
     nonce_lifetime_seconds: float = Field(
         default=300.0, gt=0, description="A digest nonce older than this is answered stale=true."

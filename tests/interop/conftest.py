@@ -233,11 +233,20 @@ def provision(platform: Platform, number: str = "+33123456789", increment: str =
     cli(platform.env, "numbers", "add", number, "--account", platform.account_id)
 
 
+def require_sipp() -> None:
+    """Skip without sipp, except in CI (``CI=true``), where its absence is a failure."""
+    if SIPP is not None:
+        return
+    why = "sipp (Debian package sip-tester) is not installed; .ci/run installs it"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(why)
+    pytest.skip(why)
+
+
 @pytest.fixture
 def platform(tmp_path: Path) -> Iterator[Platform]:
     """A running platform with an account holding +33123456789."""
-    if SIPP is None:
-        pytest.skip("sipp (Debian package sip-tester) is not installed; .ci/run installs it")
+    require_sipp()
     running = start_platform(tmp_path, ring_seconds="0.3")
     try:
         provision(running)

@@ -30,7 +30,7 @@ def dialtone(tmp_path: Path) -> Iterator[Platform]:
     require_baresip()
     # MD5 only: baresip 1.0 (libre) answers nothing but MD5, and gives up with ENOSYS
     # ("Register: Function not implemented") on any SHA-256 challenge, even one listed
-    # next to an MD5 one, so the default offer (SHA-256 then MD5) locks it out.
+    # next to an MD5 one: set explicitly, whatever the default becomes.
     running = start_platform(
         tmp_path, ring_seconds="0.2", digest_algorithms="MD5", auth_failures_allowed="3"
     )

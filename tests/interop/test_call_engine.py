@@ -35,6 +35,7 @@ from .conftest import (
     free_port,
     free_rtp_range,
     provision,
+    require_sipp,
     start_platform,
     stop_platform,
 )
@@ -90,8 +91,7 @@ def stt() -> Iterator[SpeechToTextStandIn]:
 def engine(tmp_path: Path, stt: SpeechToTextStandIn) -> Iterator[Platform]:
     """A platform with an account, its number, users alice (201) and bob (202), and
     voicemail transcription through the stand-in speech-to-text service."""
-    if SIPP is None:
-        pytest.skip("sipp (Debian package sip-tester) is not installed; .ci/run installs it")
+    require_sipp()
     running = start_platform(
         tmp_path,
         transcriber_url=stt.url,
@@ -864,8 +864,7 @@ def test_click_to_call_refusals(
 
 
 def test_stop_start_keeps_registrations(tmp_path: Path) -> None:
-    if SIPP is None:
-        pytest.skip("sipp is not installed")
+    require_sipp()
     (tmp_path / "a").mkdir()
     running = start_platform(tmp_path / "a", digest_algorithms="MD5")
     try:

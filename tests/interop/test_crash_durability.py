@@ -469,7 +469,8 @@ class _Caller:
 
 
 def test_kill_9_loses_no_acknowledged_bridged_call(tmp_path: Path) -> None:
-    platform = start_platform(tmp_path)
+    # SHA-256 offered first: the phone answers it (the default offers MD5 only).
+    platform = start_platform(tmp_path, digest_algorithms="SHA-256,MD5")
     stop = threading.Event()
     threads: list[threading.Thread] = []
     phone: _Phone | None = None
@@ -545,7 +546,7 @@ def test_kill_9_loses_no_acknowledged_bridged_call(tmp_path: Path) -> None:
     assert len(placed) < CALLS, "every call was placed before the kill: not in the middle"
 
     # The same data directory, a fresh process: SQLite recovers its WAL on open.
-    restarted = start_platform(tmp_path)
+    restarted = start_platform(tmp_path, digest_algorithms="SHA-256,MD5")
     try:
         with restarted.http(platform.api_key) as http:
             calls: list[dict[str, Any]] = http.get("/v1/calls", params={"limit": 500}).json()[
