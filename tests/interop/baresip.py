@@ -34,6 +34,21 @@ MODULES = Path(BARESIP or "/usr/bin/baresip").resolve().parent.parent / "lib/bar
 RATE = 8000
 
 
+def _free_port_for_baresip() -> int:
+    """A SIP port free on UDP and TCP whose next port is free on TCP too: baresip 1.0
+    always opens SIP over TLS on the port after its ``sip_listen`` port and exits when
+    that one is taken."""
+    for _ in range(50):
+        port = free_sip_port()
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no port pair free for baresip")
+
+
 def require_baresip() -> None:
     """Skip without baresip, except in CI (``CI=true``), where its absence is a failure."""
     if BARESIP is not None:
@@ -100,7 +115,7 @@ class Baresip:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.recordings = self.dir / "recordings"
         self.recordings.mkdir(exist_ok=True)
-        self.sip_port = free_sip_port()
+        self.sip_port = _free_port_for_baresip()
         self.ctrl_port = free_port(socket.SOCK_STREAM)
         self.tone = write_tone(self.dir / f"tone-{int(tone_hz)}.wav", tone_hz)
         self.registrar = f"127.0.0.1:{registrar_port}"
