@@ -758,7 +758,9 @@ def test_second_simultaneous_call_of_a_user_is_refused(engine: Platform, tmp_pat
         sippgen.call("+442071838750", from_user="alice", auth=True, bye_after_ms=4000),
         user="alice",
     )
-    time.sleep(1.5)
+    # The second call starts only once the first is up (a fixed sleep raced on a busy
+    # machine).
+    assert wait_for(lambda: "-> +442071838750 (" in engine.log(), timeout=15), engine.log()
     run(
         engine,
         tmp_path,
