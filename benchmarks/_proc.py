@@ -240,8 +240,15 @@ def summarise_profile(path: Path, top: int = 15) -> dict[str, list[tuple[str, fl
     total = per_thread[main_thread]
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
+    others: collections.Counter[str] = collections.Counter()
     for thread, frames, count in stacks:
-        if thread != main_thread or not frames:
+        if not frames:
+            continue
+        if thread != main_thread:
+            # Worker threads (database reads, CDR commits): where their time goes, by the
+            # innermost frame of the project's own code.
+            ours = [f for f in frames if "dialtone/" in f]
+            others[_frame(ours[-1] if ours else frames[-1])] += count
             continue
         own[_frame(frames[-1])] += count
         for frame in {_frame(f) for f in frames}:
@@ -255,6 +262,10 @@ def summarise_profile(path: Path, top: int = 15) -> dict[str, list[tuple[str, fl
             for f, n in inclusive.most_common(top + 25)
             if not any(s in f for s in skip)
         ][:top],
+        "other_threads_by_innermost_dialtone_frame": [
+            (f, round(100 * n / max(1, sum(others.values())), 1))
+            for f, n in others.most_common(top)
+        ],
         "samples_per_thread": [(t, n) for t, n in per_thread.most_common(8)],
     }
 

@@ -76,6 +76,15 @@ class UacRun:
             and self.wall <= self.seconds * 1.1 + 2.0
         )
 
+    @property
+    def call_length_s(self) -> float:
+        """Mean call length (sipp's ``HH:MM:SS:mmmuuu``), in seconds; inf if unknown."""
+        try:
+            hours, minutes, seconds, micros = (int(x) for x in self.call_length.split(":"))
+        except ValueError:
+            return float("inf")
+        return hours * 3600 + minutes * 60 + seconds + micros / 1e6
+
     def describe(self) -> str:
         busy = self.measured.get("machine_busy_percent")
         return (
@@ -244,26 +253,28 @@ def highest_rate(
     log: list[str],
     label: str,
     steps: Sequence[int] = STEPS,
+    probe_max_call_length: float = 0.5,
 ) -> Search:
     """Find the highest rate with zero failed calls over ``seconds``.
 
-    Short probes (``probe_seconds``) climb ``steps`` until one fails twice in a row, then
+    Short probes (``probe_seconds``) climb ``steps`` until one fails twice in a row (a
+    probe also fails when calls last ``probe_max_call_length`` seconds on average: a
+    server queueing calls for that long passes a short probe but not a long run), then
     bisect between the last passing and the first failing rate to within ~10 %; the best
     probed rate is then confirmed with a full run, stepping down when that fails.
     ``attempt(rate, seconds)`` runs one step.
     """
 
-    def note(rate: int, seconds: float, run: UacRun) -> None:
-        log.append(
-            f"{label} {rate}/s x {seconds:g} s: {'ok' if run.ok else 'FAIL'} ({run.describe()})"
-        )
+    def note(rate: int, seconds: float, run: UacRun, verdict: str) -> None:
+        log.append(f"{label} {rate}/s x {seconds:g} s: {verdict} ({run.describe()})")
         print(log[-1], file=sys.stderr, flush=True)
 
     def probe(rate: int) -> bool:
         for _ in range(2):
             run = attempt(rate, probe_seconds)
-            note(rate, probe_seconds, run)
-            if run.ok:
+            slow = probe_seconds < seconds and run.call_length_s >= probe_max_call_length
+            note(rate, probe_seconds, run, "FAIL" if not run.ok else "SLOW" if slow else "ok")
+            if run.ok and not slow:
                 return True
             time.sleep(2)  # let a saturated server drain before the retry
         return False
@@ -294,7 +305,7 @@ def highest_rate(
         return Search(best, None, capped)
     for rate in candidates:
         run = attempt(rate, seconds)
-        note(rate, seconds, run)
+        note(rate, seconds, run, "ok" if run.ok else "FAIL")
         if run.ok:
             return Search(rate, run, capped and rate == candidates[0])
         time.sleep(2)
