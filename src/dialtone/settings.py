@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     )
     sip_host: str = Field(default="127.0.0.1", description="Address SIP listens on.")
     sip_port: int = Field(default=5060, ge=0, le=65535, description="SIP UDP port (TERMS V1).")
+    sip_udp_receive_buffer: int = Field(
+        default=4 * 1024 * 1024,
+        ge=65_536,
+        description="Bytes the kernel may queue on the SIP UDP socket. The 208 KiB Linux "
+        "default holds about 100 datagrams, which a burst of retransmissions or a short pause "
+        "of the event loop at a few hundred calls/s overflows; the kernel caps the value at "
+        "net.core.rmem_max.",
+    )
     sip_public_host: str | None = Field(
         default=None, description="Address put in Contact/SDP when it differs from sip_host."
     )
@@ -119,6 +127,13 @@ class Settings(BaseSettings):
         le=60,
         description="How long call setup reuses a trunk, route or device look-up; a "
         "configuration change reaches new calls within this time. 0: no cache.",
+    )
+    cdr_commit_window_ms: float = Field(
+        default=15.0,
+        ge=0,
+        le=1000,
+        description="Under load, how long a finished call's record waits for others to "
+        "share its commit (its BYE is answered after the commit). 0: commit each at once.",
     )
     transcriber_url: str | None = Field(
         default=None,

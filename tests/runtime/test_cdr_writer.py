@@ -109,3 +109,30 @@ def test_a_call_written_again_is_not_duplicated(tmp_path: Path) -> None:
     with transaction(sessions) as session:
         ids = session.scalars(select(CallRecord.sip_call_id).order_by(CallRecord.sip_call_id))
         assert list(ids) == ["c1", "c2", "c3"]
+
+
+@pytest.mark.parametrize(("window", "batches"), [(0.0, 3), (0.3, 2)])
+def test_under_load_records_wait_for_the_window_to_share_a_commit(
+    tmp_path: Path, window: float, batches: int
+) -> None:
+    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        account_id = accounts.create_account(session, "A", now=T0).account.id
+
+    async def scenario() -> tuple[int, float]:
+        writer = CdrWriter(sessions, ThreadPoolExecutor(1), window=window, busy_gap=5.0)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await writer.write(outcome(account_id, 1))  # idle: committed at once
+        idle_latency = loop.time() - started
+        # Just after a commit the writer counts as busy: the next record waits for the
+        # window, and one that comes 50 ms later joins its transaction.
+        second = asyncio.ensure_future(writer.write(outcome(account_id, 2)))
+        await asyncio.sleep(0.05)
+        await asyncio.gather(second, writer.write(outcome(account_id, 3)))
+        assert writer.written == 3
+        return writer.batches, idle_latency
+
+    counted, idle_latency = asyncio.run(scenario())
+    assert counted == batches
+    assert idle_latency < 0.25  # the idle record did not wait for the window

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
+import socket
 import ssl
 from pathlib import Path
 
+import pytest
+
 from dialtone.runtime.tls import client_context, ensure_certificate, server_context
-from dialtone.runtime.transports import SipChannel, StreamChannel
+from dialtone.runtime.transports import SipChannel, StreamChannel, udp_socket
 from dialtone.sip.endpoint import Output, RequestReceived, SipEndpoint
 from dialtone.sip.message import Response, make_response, parse_message
 
@@ -135,3 +139,21 @@ def test_tls_with_a_generated_certificate(tmp_path: Path) -> None:
     first = (tmp_path / "sip-cert.pem").read_bytes()
     ensure_certificate(None, None, tmp_path, "127.0.0.1")
     assert (tmp_path / "sip-cert.pem").read_bytes() == first
+
+
+@pytest.mark.parametrize("asked", [256 * 1024, 64 * 1024 * 1024])
+def test_sip_udp_socket_gets_the_receive_buffer_the_kernel_allows(
+    asked: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    ceiling = int(Path("/proc/sys/net/core/rmem_max").read_text())
+    with caplog.at_level(logging.WARNING, logger="dialtone.sip"):
+        sock = udp_socket("127.0.0.1", 0, asked)
+    try:
+        granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+        assert granted >= min(asked, ceiling)
+        assert sock.getsockname()[1] != 0
+        assert not sock.getblocking()
+    finally:
+        sock.close()
+    warned = "raise net.core.rmem_max" in caplog.text
+    assert warned == (granted < asked)

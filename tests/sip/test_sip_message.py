@@ -997,3 +997,15 @@ def test_unreadable_to_is_copied_as_is() -> None:
     response = make_error_response(error, to_tag="err1")
     assert response is not None
     assert response.headers.get("To") == "< sip:bob@b >"
+
+
+def test_address_and_uri_parses_are_memoised_but_failures_are_not() -> None:
+    from dialtone.sip.headers import parse_name_address
+    from dialtone.sip.uri import parse_uri
+
+    value = '"Bob" <sip:bob@example.com>;tag=a1'
+    assert parse_name_address(value) is parse_name_address(value)
+    assert parse_uri("sip:bob@example.com") is parse_uri("sip:bob@example.com")
+    for _ in range(2):
+        with pytest.raises(SipParseError):
+            parse_name_address("<sip:bob@example.com")

@@ -165,6 +165,7 @@ class BridgedCall:
     # False until the codec is agreed: a call we originate offers every codec we have.
     audio_settled: bool = True
     on_end: Callable[[BridgedCall], None] | None = None
+    a_offer: SessionDescription | None = None  # A's INVITE SDP, parsed once
 
 
 @dataclass(slots=True)
@@ -302,6 +303,7 @@ class Bridge:
             started_at=self.now(),
             a=None,
             a_request=request,
+            a_offer=offer,
             a_event=event,
             relay=relay,
             audio=audio,
@@ -539,7 +541,7 @@ class Bridge:
         a = call.a
         assert a is not None
         assert call.a_request is not None
-        offer = SessionDescription.parse(call.a_request.body)
+        offer = call.a_offer or SessionDescription.parse(call.a_request.body)
         answer, _ = answer_offer(
             offer,
             local_address=self.config.advertised_host,

@@ -96,6 +96,7 @@ class CallConfig:
     codecs: tuple[str, ...] = ("PCMA", "PCMU")
     ring_seconds: float = 0.5
     max_call_seconds: float = 3600.0
+    cdr_commit_window: float = 0.015
 
 
 @dataclass(slots=True)
@@ -151,7 +152,7 @@ class CallHandler:
         # SQLite in WAL mode reads alongside the writer: lookups need not queue behind CDRs.
         self.reads = reads or db
         self.now = wallclock
-        self.cdrs = CdrWriter(sessions, db)
+        self.cdrs = CdrWriter(sessions, db, window=config.cdr_commit_window)
         self.calls: dict[tuple[str, str], Call] = {}
         self._by_invite: dict[int, Call] = {}
         self.background = TaskSet(log, "call")

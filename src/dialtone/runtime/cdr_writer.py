@@ -29,11 +29,24 @@ class CdrWriter:
     """
 
     def __init__(
-        self, sessions: sessionmaker[Session], executor: Executor, *, max_batch: int = 200
+        self,
+        sessions: sessionmaker[Session],
+        executor: Executor,
+        *,
+        max_batch: int = 200,
+        window: float = 0.015,
+        busy_gap: float = 0.05,
     ) -> None:
         self.sessions = sessions
         self.executor = executor
         self.max_batch = max_batch
+        # Under load (the last commit ended less than ``busy_gap`` ago), wait ``window``
+        # seconds for more CDRs before committing: a transaction costs about 0.6 ms of
+        # CPU whatever it holds, against some 0.1 ms per extra record, and that CPU is
+        # taken from the event loop (the GIL). An idle server commits at once.
+        self.window = window
+        self.busy_gap = busy_gap
+        self._last_commit = float("-inf")
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future[None]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0
@@ -54,6 +67,12 @@ class CdrWriter:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._queue.empty():
+            if (
+                self.window > 0
+                and loop.time() - self._last_commit < self.busy_gap
+                and self._queue.qsize() < self.max_batch
+            ):
+                await asyncio.sleep(self.window)
             batch = [self._queue.get_nowait()]
             while not self._queue.empty() and len(batch) < self.max_batch:
                 batch.append(self._queue.get_nowait())
@@ -72,6 +91,7 @@ class CdrWriter:
                         self.written += 1
                         done.set_result(None)
                 continue
+            self._last_commit = loop.time()
             self.batches += 1
             self.written += len(batch)
             for _, done in batch:

@@ -29,11 +29,12 @@ from .auth import Authenticator, SipUser
 from .bridge import Bridge, BridgeConfig
 from .calls import CallConfig, CallHandler
 from .engine import CallEngine, EngineConfig, _sip_user
+from .heap import tune_collector
 from .media import RtpPortPool
 from .registrar import Registrar
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
-from .transports import SipChannel, StreamChannel, UdpChannel
+from .transports import SipChannel, StreamChannel, UdpChannel, udp_socket
 
 log = logging.getLogger("dialtone")
 
@@ -91,6 +92,7 @@ async def serve(
         f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
         f"  HTTP http://{settings.http_host}:{settings.http_port}  (API docs /docs, Ctrl-C stops)"
     )
+    log.debug("%d start-up objects frozen out of the garbage collector", tune_collector())
     stop_task = loop.create_task(stop.wait())
     await asyncio.wait({http_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
     log.info("stopping: ending %d live call(s)", len(handler.calls) + len(engine.bridge.calls))
@@ -161,6 +163,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
             codecs=settings.codecs,
             ring_seconds=settings.ring_seconds,
             max_call_seconds=settings.max_call_seconds,
+            cdr_commit_window=settings.cdr_commit_window_ms / 1000,
         ),
         rtp_ports=rtp_ports,
         db=db,
@@ -205,9 +208,8 @@ async def open_channels(settings: Settings) -> dict[str, SipChannel]:
     loop = asyncio.get_running_loop()
     channels: dict[str, SipChannel] = {}
     udp = UdpChannel(_endpoint(settings, settings.sip_port, "UDP"))
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: udp, local_addr=(settings.sip_host, settings.sip_port)
-    )
+    sock = udp_socket(settings.sip_host, settings.sip_port, settings.sip_udp_receive_buffer)
+    transport, _ = await loop.create_datagram_endpoint(lambda: udp, sock=sock)
     udp.endpoint.local_port = transport.get_extra_info("sockname")[1]
     channels["udp"] = udp
     if settings.sip_tcp_port is not None:

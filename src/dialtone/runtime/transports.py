@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from typing import cast
@@ -90,6 +91,30 @@ class SipChannel:
         """Stop the timer (subclasses close their sockets)."""
         if self._timer is not None:
             self._timer.cancel()
+
+
+def udp_socket(host: str, port: int, receive_buffer: int) -> socket.socket:
+    """A bound, non-blocking UDP socket for SIP with a receive queue of ``receive_buffer``
+    bytes (as much of it as ``net.core.rmem_max`` allows; the effective size is logged
+    when the kernel gives less, so an operator knows which sysctl to raise)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        # Linux reports twice the size asked for (the doubling covers its bookkeeping).
+        granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+        if granted < receive_buffer:
+            log.warning(
+                "SIP UDP receive buffer is %d bytes, not %d: raise net.core.rmem_max",
+                granted,
+                receive_buffer,
+            )
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class UdpChannel(SipChannel, asyncio.DatagramProtocol):

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -131,7 +132,10 @@ def record_calls(session: Session, outcomes: Sequence[CallOutcome]) -> None:
     missing = accounts - increments.keys()
     if missing:
         raise NotFound("account.not_found", f"No account {sorted(missing)[0]}.")
-    session.execute(insert(CallRecord), [_row(o, increments[o.account_id]) for o in outcomes])
+    # The table, not the mapped class: a Core INSERT skips the ORM's bulk-persistence
+    # layer, about a fifth of the database thread's time per call at a few hundred calls/s.
+    rows = [_row(o, increments[o.account_id]) for o in outcomes]
+    session.execute(insert(cast(Table, CallRecord.__table__)), rows)
 
 
 def _row(outcome: CallOutcome, increment: Increment) -> dict[str, object]:

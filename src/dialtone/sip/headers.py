@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from dialtone.sip.errors import SipParseError
-from dialtone.sip.uri import Params, Uri, parse_host_port, parse_uri
+from dialtone.sip.uri import PARSE_CACHE_SIZE, Params, Uri, parse_host_port, parse_uri
 
 # RFC 3261 §7.3.3 and later extensions.
 COMPACT_FORMS = {
@@ -140,6 +140,8 @@ SINGLE_HEADERS = frozenset(
 _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+\Z")
 _WORD = re.compile(r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+\Z")
 _LWS = re.compile(r"[ \t]+")
+_VIA_TRANSPORT = re.compile(r"([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+")
+_SPACED_COLON = re.compile(r"[ \t]*:[ \t]*")
 MAX_CSEQ = 2**31 - 1
 MAX_EXPIRES = 2**32 - 1
 
@@ -147,6 +149,12 @@ MAX_EXPIRES = 2**32 - 1
 def is_token(text: str) -> bool:
     """Whether ``text`` is an RFC 3261 token (method names, parameter names…)."""
     return bool(_TOKEN.match(text))
+
+
+@lru_cache(maxsize=512)
+def is_header_name(name: str) -> bool:
+    """Whether ``name`` is a token (cached: the same few names come in every message)."""
+    return bool(_TOKEN.match(name))
 
 
 @lru_cache(maxsize=512)
@@ -224,6 +232,22 @@ class Headers:
             out.extend(split_list(line))
         return out
 
+    def first_values(self) -> dict[str, str]:
+        """Each field's first value keyed by its lower-case canonical name (one pass, for
+        code that reads many fields of the same message)."""
+        out: dict[str, str] = {}
+        for key, _, value in self._items:
+            if key not in out:
+                out[key] = value
+        return out
+
+    def name_counts(self) -> dict[str, int]:
+        """How many lines each field has, keyed by lower-case canonical name."""
+        out: dict[str, int] = {}
+        for key, _, _ in self._items:
+            out[key] = out.get(key, 0) + 1
+        return out
+
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 
@@ -248,6 +272,8 @@ class Headers:
 def _split_outside_quotes(text: str, sep: str, *, brackets: bool) -> tuple[list[str], bool]:
     """Split ``text`` at ``sep`` outside quoted strings (and outside ``<…>`` when
     ``brackets``). Returns the pieces and whether a quoted string was left open."""
+    if '"' not in text and not (brackets and "<" in text):
+        return text.split(sep), False  # the usual case, without the character loop
     pieces: list[str] = []
     depth = 0
     quoted = False
@@ -388,11 +414,13 @@ class NameAddress:
         return f"{display}<{self.uri}>{_format_params(self.params)}"
 
 
+@lru_cache(maxsize=PARSE_CACHE_SIZE)
 def parse_name_address(value: str, *, what: str = "address") -> NameAddress:
     """Parse ``name-addr`` or ``addr-spec`` followed by header parameters (RFC 3261 §20.10).
 
     In the addr-spec form a URI holding ``;``, ``,`` or ``?`` is ambiguous and refused
-    (RFC 4475 §3.1.2.13).
+    (RFC 4475 §3.1.2.13). Memoised: From, To and Contact values repeat in every message of
+    a dialog, and the result is immutable.
     """
     text = value.strip()
     display: str | None = None
@@ -494,14 +522,15 @@ def parse_via(value: str) -> Via:
         raise SipParseError("bad Via protocol")
     name, version = parts[0].strip(), parts[1].strip()
     rest = parts[2].lstrip(" \t")
-    m = re.match(r"([A-Za-z0-9\-.!%*_+`'~]+)[ \t]+", rest)
+    m = _VIA_TRANSPORT.match(rest)
     if not name or not version or m is None or not is_token(name) or not is_token(version):
         raise SipParseError("bad Via protocol")
     transport = m.group(1).upper()
     rest = rest[m.end() :]
     semi = rest.find(";")
     hostport = (rest if semi == -1 else rest[:semi]).strip()
-    hostport = re.sub(r"[ \t]*:[ \t]*", ":", hostport) if not hostport.startswith("[") else hostport
+    if not hostport.startswith("[") and (" " in hostport or "\t" in hostport):
+        hostport = _SPACED_COLON.sub(":", hostport)
     host, port = parse_host_port(hostport, what="Via")
     # via-received = "received" EQUAL (IPv4address / IPv6address): no brackets around an
     # IPv6 address there (RFC 3261 §25.1, RFC 5118 §4.5).

@@ -22,6 +22,7 @@ from dialtone.sip.headers import (
     Via,
     canonical_name,
     contact_list,
+    is_header_name,
     is_token,
     parse_cseq,
     parse_name_address,
@@ -87,10 +88,13 @@ REASON_PHRASES = {
 
 _VERSION = re.compile(r"SIP/\d{1,3}\.\d{1,3}\Z", re.IGNORECASE)
 _STATUS_LINE = re.compile(r"(SIP/\d{1,3}\.\d{1,3}) (\d{3}) (.*)\Z", re.IGNORECASE | re.DOTALL)
-_MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")
+_MANDATORY_KEYS = (("From", "from"), ("To", "to"), ("Call-ID", "call-id"), ("CSeq", "cseq"))
 # Control characters may appear in a header only as a quoted-pair (``\\`` then the octet,
 # CR and LF excluded; RFC 3261 §25.1). A bare CR copied into a response would split a line.
 _BAD_CONTROL = re.compile(r"(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[\r\n]")
+# The same test over a whole header block, where CRLF and LF end lines: one search
+# instead of one per line when (as almost always) nothing is wrong.
+_BAD_CONTROL_IN_HEAD = re.compile(r"(?<!\\)[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 
 
 def reason_phrase(status: int) -> str:
@@ -270,17 +274,18 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
         end = len(data)
     head = data[start:end].decode("utf-8", "surrogateescape")
     body = data[end + sep :]
+    clean = _BAD_CONTROL_IN_HEAD.search(head) is None
     lines = _unfold(head.rstrip("\r\n") if truncated else head)
     if not lines or not lines[0]:
         raise SipParseError("empty message")
     start_line = lines[0]
     if start_line[:4].upper() == "SIP/":
-        if _BAD_CONTROL.search(start_line):
+        if not clean and _BAD_CONTROL.search(start_line):
             raise SipParseError("control character in the status line")
         if truncated:
             raise SipParseError("no empty line after the header fields")
-        return _parse_response(start_line, lines[1:], body, stream=stream)
-    request = _parse_request(start_line, lines[1:], body, stream=stream)
+        return _parse_response(start_line, lines[1:], body, stream=stream, clean=clean)
+    request = _parse_request(start_line, lines[1:], body, stream=stream, clean=clean)
     if truncated:
         raise MalformedRequest(
             "no empty line after the header fields",
@@ -302,16 +307,18 @@ def _unfold(head: str) -> list[str]:
     return lines
 
 
-def _read_headers(lines: list[str]) -> Headers:
+def _read_headers(lines: list[str], *, clean: bool = False) -> Headers:
+    """Header lines to :class:`Headers`; ``clean`` when the caller already knows no line
+    holds a control character."""
     headers = Headers()
     for line in lines:
         colon = line.find(":")
         if colon <= 0:
             raise SipParseError(f"header line without a name: {line[:40]!r}")
         name = line[:colon].rstrip(" \t")
-        if not is_token(name):
+        if not is_header_name(name):
             raise SipParseError(f"bad header name {name[:40]!r}")
-        if _BAD_CONTROL.search(line):
+        if not clean and _BAD_CONTROL.search(line):
             raise SipParseError(f"control character in {name[:40]}")
         headers.add(name, line[colon + 1 :].strip(" \t"))
     return headers
@@ -331,16 +338,18 @@ def _frame_body(headers: Headers, body: bytes, *, stream: bool) -> bytes:
     return body[:length]
 
 
-def _parse_request(start_line: str, lines: list[str], body: bytes, *, stream: bool) -> Request:
+def _parse_request(
+    start_line: str, lines: list[str], body: bytes, *, stream: bool, clean: bool
+) -> Request:
     parts = start_line.split(" ")
     method = parts[0]
     if not is_token(method):
         raise SipParseError("bad request line")
     try:
-        headers = _read_headers(lines)
+        headers = _read_headers(lines, clean=clean)
     except SipParseError as exc:
         raise MalformedRequest(str(exc), method=method, headers=Headers()) from None
-    if len(parts) != 3 or not all(parts) or _BAD_CONTROL.search(start_line):
+    if len(parts) != 3 or not all(parts) or (not clean and _BAD_CONTROL.search(start_line)):
         # Extra or trailing spaces (RFC 4475 §3.1.2.8-10): refuse, but with a 400.
         raise MalformedRequest("bad request line", method=method, headers=headers)
     uri_text, version = parts[1], parts[2]
@@ -369,7 +378,9 @@ def _parse_request(start_line: str, lines: list[str], body: bytes, *, stream: bo
     return request
 
 
-def _parse_response(start_line: str, lines: list[str], body: bytes, *, stream: bool) -> Response:
+def _parse_response(
+    start_line: str, lines: list[str], body: bytes, *, stream: bool, clean: bool
+) -> Response:
     m = _STATUS_LINE.match(start_line)
     if m is None:
         raise SipParseError("bad status line")
@@ -377,7 +388,7 @@ def _parse_response(start_line: str, lines: list[str], body: bytes, *, stream: b
     status = int(code)
     if status < 100 or status > 699:
         raise SipParseError("status code out of range")
-    headers = _read_headers(lines)
+    headers = _read_headers(lines, clean=clean)
     response = Response(
         headers=headers,
         body=_frame_body(headers, body, stream=stream),
@@ -392,42 +403,39 @@ def _parse_response(start_line: str, lines: list[str], body: bytes, *, stream: b
 def _check_core_headers(message: Message) -> None:
     """Parse the header fields that transactions and dialogs rely on; raise if bad."""
     headers = message.headers
-    seen: set[str] = set()
-    for name, _ in headers:
-        key = name.lower()
-        if key in SINGLE_HEADERS:
-            if key in seen:
-                raise SipParseError(f"{name} appears more than once")
-            seen.add(key)
-    for name in _MANDATORY:
-        if name.lower() not in seen and name != "Via":
+    counts = headers.name_counts()
+    for key in SINGLE_HEADERS:
+        if counts.get(key, 0) > 1:
+            raise SipParseError(f"{canonical_name(key)} appears more than once")
+    first = headers.first_values()
+    for name, key in _MANDATORY_KEYS:
+        if key not in first:
             raise SipParseError(f"missing {name}")
     vias = message.vias
     if not vias:
         raise SipParseError("missing Via")
-    for name in ("From", "To", "CSeq", "Call-ID"):
-        value = headers.get(name)
-        if value is None or not value.strip():
+    for name, key in _MANDATORY_KEYS:
+        if not first[key].strip():
             raise SipParseError(f"empty {name}")
     message.from_  # noqa: B018 - parsing is the check
     message.to  # noqa: B018
     message.cseq  # noqa: B018
-    if any(ch in message.call_id for ch in " \t"):
+    call_id = first["call-id"]
+    if " " in call_id.strip() or "\t" in call_id.strip():
         raise SipParseError("bad Call-ID")
-    max_forwards = headers.get("Max-Forwards")
+    max_forwards = first.get("max-forwards")
     if max_forwards is not None:
         parse_uint(max_forwards, what="Max-Forwards", maximum=255)
-    expires = headers.get("Expires")
+    expires = first.get("expires")
     if expires is not None:
         parse_uint(expires, what="Expires", maximum=MAX_EXPIRES)
-    if "contact" in (key.lower() for key, _ in headers):
-        contacts = message.contacts
-        for contact in contacts or ():
+    if "contact" in first:
+        for contact in message.contacts or ():
             value = contact.param("expires")
             if value is not None:
                 parse_uint(value, what="Contact expires", maximum=MAX_EXPIRES)
-    for list_name in ("Route", "Record-Route"):
-        if list_name in headers:
+    for list_name, key in (("Route", "route"), ("Record-Route", "record-route")):
+        if key in first:
             route_list(headers.values(list_name))
 
 
