@@ -496,3 +496,52 @@ def test_server_key_rfc2543_fallback(branch: str) -> None:
     assert server_transaction_key(req("ACK", branch=branch)) == key
     assert server_transaction_key(req(branch=branch, cseq=2)) != key
     assert server_transaction_key(req(branch=branch, call_id="x")) != key
+
+
+# ---------------------------------------------------------------- retirement (memory)
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_non_invite_server_lets_go_of_its_messages_once_answered(status: int) -> None:
+    bye = req("BYE", to_tag="t")
+    tx = NonInviteServerTransaction(bye, PEER, now=0.0)
+    tx.send_response(make_response(bye, 100), 0.0)
+    assert not tx.retired  # provisional: the TU still answers it
+    assert tx.request is bye
+    first = sends(tx.send_response(make_response(bye, status), 0.1))
+    assert tx.retired
+    assert tx.last_response is None
+    assert tx.last_status == status
+    assert tx.last_to_tag == "t"
+    with pytest.raises(RuntimeError, match="retired"):
+        tx.request  # noqa: B018
+    # Retransmitted requests still get the identical final response until Timer J.
+    assert sends(tx.receive_request(bye, 5.0)) == first
+    run_until(tx, 40.0)
+    assert tx.terminated
+
+
+@pytest.mark.parametrize("status", [200, 486])
+def test_invite_server_lets_go_of_its_messages_when_acknowledged(status: int) -> None:
+    invite = req()
+    tx = InviteServerTransaction(invite, PEER, now=0.0)
+    final = sends(tx.send_response(make_response(invite, status, to_tag="t"), 0.0))
+    assert not tx.retired  # unacknowledged: Timer H/L may still end it with an event
+    assert tx.request is invite
+    tx.receive_ack(0.2)
+    assert tx.retired
+    assert (tx.last_status, tx.last_to_tag) == (status, "t")
+    if status == 200:
+        # A retransmitted INVITE in Accepted gets the 2xx again, from the kept bytes.
+        assert sends(tx.receive_request(invite, 1.0)) == final
+    assert [e for _, e in run_until(tx, 100.0) if isinstance(e, TransactionTimedOut)] == []
+    assert tx.terminated
+
+
+def test_an_unacknowledged_invite_keeps_its_request_for_the_timeout_event() -> None:
+    invite = req()
+    tx = InviteServerTransaction(invite, PEER, now=0.0)
+    tx.send_response(make_response(invite, 200, to_tag="t"), 0.0)
+    fired = run_until(tx, 100.0)
+    assert any(isinstance(e, TransactionTimedOut) for _, e in fired)
+    assert tx.request is invite

@@ -329,7 +329,7 @@ class Bridge:
         self.legs[call.a.key] = call.a
         self.by_invite[id(tx)] = call
         self.calls.add(call)
-        if tx.last_response is not None and tx.last_response.status >= 200:
+        if tx.last_status is not None and tx.last_status >= 200:
             await self._end_unanswered(call, 487, "caller-cancel", status="canceled")
             return
         self._next_step(call)

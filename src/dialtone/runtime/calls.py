@@ -255,7 +255,7 @@ class CallHandler:
             call = self._by_invite.get(id(tx))
             if call is not None and not call.ended:
                 await self._abandon(call)
-            if tx.last_response is None or tx.last_response.status < 200:
+            if tx.last_status is None or tx.last_status < 200:
                 tag = channel.endpoint.new_tag()
                 self._respond(channel, tx, make_response(event.request, 500, to_tag=tag))
 
@@ -299,7 +299,7 @@ class CallHandler:
             tag = channel.endpoint.new_tag()
             self._respond(channel, tx, make_response(request, 404, to_tag=tag))
             return
-        if tx.last_response is not None and tx.last_response.status >= 200:
+        if tx.last_status is not None and tx.last_status >= 200:
             return  # canceled while the number was looked up
         call = Call(
             invite=request,

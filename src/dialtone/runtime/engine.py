@@ -242,8 +242,8 @@ class CallEngine:
             await work
         except Exception:
             log.exception("%s %s failed", event.request.method, event.request.call_id)
-            last = event.transaction.last_response
-            if last is None or last.status < 200:
+            last = event.transaction.last_status
+            if last is None or last < 200:
                 self._reply(event, channel, 500)
 
     def _connection_closed(self, peer: tuple[str, int], channel: SipChannel) -> None:

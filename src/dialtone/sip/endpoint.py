@@ -222,8 +222,8 @@ class SipEndpoint:
             self._arm(existing)
             # An ACK for a non-2xx (same branch) ends there; for a 2xx sent by a peer that
             # reuses the INVITE's branch, the application hears of it too.
-            last = existing.last_response
-            if request.method == "ACK" and last is not None and 200 <= last.status < 300:
+            last = existing.last_status
+            if request.method == "ACK" and last is not None and 200 <= last < 300:
                 assert isinstance(existing, InviteServerTransaction)
                 outs.append(AckReceived(request, existing, source))
             return outs
@@ -278,13 +278,13 @@ class SipEndpoint:
             )
         # The To tag of the INVITE's responses when there is one (§9.2); a UAS tags every
         # response but 100 (§8.2.6.2), so a fresh one otherwise.
-        to_tag = invite.last_response.to.tag if invite.last_response is not None else None
+        to_tag = invite.last_to_tag
         if to_tag is None:
             to_tag = self._new_tag()
         out: list[Output] = list(
             self.respond(cancel_tx, make_response(request, 200, to_tag=to_tag), now)
         )
-        if invite.last_response is None or invite.last_response.status < 200:
+        if invite.last_status is None or invite.last_status < 200:
             out.append(CancelReceived(invite, request))
         return out
 
@@ -330,6 +330,7 @@ class SipEndpoint:
         if isinstance(transaction, InviteServerTransaction) and 200 <= response.status < 300:
             tag = response.to.tag or ""
             key = (transaction.request.call_id, tag, transaction.request.cseq.number)
+            transaction.accepted_key = key
             self._accepted[key] = transaction
         self._arm(transaction)
         return list(outs)
@@ -413,10 +414,9 @@ class SipEndpoint:
             return
         if self._server.get(tx.key) is tx:
             del self._server[tx.key]
-        if isinstance(tx, InviteServerTransaction) and tx.last_response is not None:
-            key = (tx.request.call_id, tx.last_response.to.tag or "", tx.request.cseq.number)
-            if self._accepted.get(key) is tx:
-                del self._accepted[key]
+        key = tx.accepted_key
+        if key is not None and self._accepted.get(key) is tx:
+            del self._accepted[key]
 
     @property
     def transaction_count(self) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from dialtone.sip.headers import Headers
+from dialtone.sip.headers import Headers, parse_name_address
 from dialtone.sip.message import Request, Response
 
 Address = tuple[str, int]
@@ -113,7 +113,7 @@ class ServerTransaction:
         reliable: bool = False,
         timers: TimerSettings = DEFAULT_TIMERS,
     ) -> None:
-        self.request = request
+        self._request: Request | None = request
         self.key = server_transaction_key(request)
         self.peer = peer
         self.reliable = reliable
@@ -121,9 +121,40 @@ class ServerTransaction:
         self.created_at = now
         self.state = State.TRYING
         self.last_response: Response | None = None
+        self.last_status: int | None = None
+        self._last_to: str | None = None
         self._last_bytes: bytes | None = None
         self.deadline: float | None = None
+        # Set by the endpoint when a 2xx makes this INVITE match ACKs by dialog.
+        self.accepted_key: tuple[str, str, int] | None = None
         self._start()
+
+    @property
+    def request(self) -> Request:
+        """The request that opened the transaction (gone once the transaction is retired)."""
+        if self._request is None:
+            raise RuntimeError("the transaction is retired: only retransmissions remain")
+        return self._request
+
+    @property
+    def retired(self) -> bool:
+        """Whether the parsed request and response were let go (see ``_retire``)."""
+        return self._request is None
+
+    @property
+    def last_to_tag(self) -> str | None:
+        """The To tag of the last response sent (None before one, or without a tag)."""
+        if self._last_to is None:
+            return None
+        return parse_name_address(self._last_to, what="To").tag
+
+    def _retire(self) -> None:
+        """Let go of the parsed request and response once only retransmissions are left
+        to absorb (the bytes to resend stay). A lingering transaction (32 s for RFC 3261's
+        timers J and L) then holds no message objects: at a few hundred calls/s those
+        were most of what the garbage collector walked and most of the memory per call."""
+        self._request = None
+        self.last_response = None
 
     def _start(self) -> None:
         """Set the state the transaction starts in (a hook for the INVITE kind)."""
@@ -135,6 +166,8 @@ class ServerTransaction:
 
     def _transmit(self, response: Response) -> Send:
         self.last_response = response
+        self.last_status = response.status
+        self._last_to = response.headers.get("To")
         self._last_bytes = response.encode()
         return Send(self._last_bytes, self.peer)
 
@@ -175,6 +208,7 @@ class NonInviteServerTransaction(ServerTransaction):
         # Timer J keeps the final response for retransmitted requests.
         wait = 0.0 if self.reliable else self.timers.timeout
         self.deadline = now + wait
+        self._retire()
         return out
 
     def handle_timer(self, now: float) -> list[TransactionOutput]:
@@ -217,10 +251,12 @@ class InviteServerTransaction(ServerTransaction):
             # Timer I absorbs ACK retransmissions.
             self._end_at = now + (0.0 if self.reliable else self.timers.t4)
             self._schedule()
+            self._retire()
         elif self.state is State.ACCEPTED and not self.acknowledged:
             self.acknowledged = True
             self._retransmit_at = None
             self._schedule()
+            self._retire()
         return []
 
     def send_response(self, response: Response, now: float) -> list[TransactionOutput]:
