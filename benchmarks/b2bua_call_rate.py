@@ -107,8 +107,26 @@ def measured_attempt(
         run.measured["uas_died"] = True
     if not run.ok:
         print(f"   dialtone: {run.measured}", file=sys.stderr)
+        settle(pid)
     time.sleep(1)  # the last CDRs commit; the next step starts from a quiet server
     return run
+
+
+def settle(
+    pid: int, *, linger: float = 33.0, quiet_percent: float = 5.0, give_up: float = 120.0
+) -> None:
+    """After an overloaded run, wait until the server is idle and the transactions of that
+    run have ended (RFC 3261 keeps them 32 s): otherwise the next, lower rate is measured
+    on a server still working off the previous one's backlog. A server still busy after
+    ``give_up`` seconds is measured anyway (the failures will show it)."""
+    start = time.monotonic()
+    deadline = start + linger
+    while time.monotonic() < start + give_up:
+        meter = CpuMeter(pid).start()
+        time.sleep(1)
+        meter.stop()
+        if meter.percent < quiet_percent and time.monotonic() >= deadline:
+            return
 
 
 def measure_dialtone(
