@@ -62,6 +62,32 @@ def main_thread_wait_ns(pid: int) -> int:
         return 0
 
 
+def _reference_work() -> int:
+    # Plain interpreter work of the kind a SIP stack does (format, split, hash, look up),
+    # independent of dialtone's code so that the figure only moves with the machine.
+    table: dict[str, list[str]] = {}
+    for i in range(20_000):
+        line = f"Via: SIP/2.0/UDP 10.0.{i % 7}.{i % 251}:5060;branch=z9hG4bK{i};rport"
+        name, _, value = line.partition(": ")
+        table[f"{name.lower()}{i % 97}"] = value.split(";")
+    return len(table)
+
+
+def python_speed_ms(repeats: int = 7) -> float:
+    """Milliseconds of CPU a fixed pure-Python workload takes here (median of ``repeats``).
+
+    The machines are shared and their speed changes from day to day (the same commit has
+    used 2.4 times the CPU per call on one day as on another): benchmarks print this beside
+    their figures, measured at the start and the end of the run, so that figures from
+    different runs can be related. Lower is faster."""
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        _reference_work()
+        times.append(1000 * (time.process_time() - start))
+    return round(sorted(times)[len(times) // 2], 2)
+
+
 @dataclass
 class CpuMeter:
     """CPU use of one process between ``start()`` and ``stop()``, with how busy the whole

@@ -52,6 +52,7 @@ from _proc import (
     machine_jiffies,
     memory_kb,
     print_hotspots,
+    python_speed_ms,
     udp_drops,
 )
 from _sipp import Search, SippUas, UacRun, highest_rate, require_sipp, run_uac, sipp_uas
@@ -262,6 +263,7 @@ def main() -> None:
     if args.quick:
         args.runs, args.seconds, args.probe_seconds, args.hold_calls = 1, 5, 2, 200
     require_sipp()
+    speed_before = python_speed_ms()
     profile: dict[str, object] | None = None
     if args.profile:
         py_spy = find_py_spy(args.py_spy)
@@ -311,6 +313,7 @@ def main() -> None:
                     "event_loop_waiting_for_cpu_percent"
                 ),
                 "memory": memory,
+                "python_speed_ms_before_after": [speed_before, python_speed_ms()],
                 "target_calls_per_s": TARGET,
                 "meets_target": mine >= TARGET,
                 "profile": (

@@ -49,6 +49,7 @@ from _proc import (
     machine_jiffies,
     memory_kb,
     print_hotspots,
+    python_speed_ms,
     udp_drops_of,
 )
 from _rtp import MediaResult, Stream, open_sockets, run_streams
@@ -332,6 +333,7 @@ def main() -> None:
     if args.quick:
         args.runs, args.seconds, args.levels = 1, 3, "50,100,250"
     levels = [int(n) for n in args.levels.split(",")]
+    speed_before = python_speed_ms()
     py_spy = None
     if args.profile:
         py_spy = find_py_spy(args.py_spy)
@@ -402,6 +404,7 @@ def main() -> None:
                 "ratio_to_reference": round(mine / ref, 3) if ref else None,
                 "server_cpu_percent_at_max": statistics.median(cpu) if cpu else None,
                 "server_rss_kb_at_max": statistics.median(rss) if rss else None,
+                "python_speed_ms_before_after": [speed_before, python_speed_ms()],
                 "target_concurrent_calls": TARGET,
                 "meets_target": mine >= TARGET,
                 "relay_levels": [trim(run) for run in relay_detail],

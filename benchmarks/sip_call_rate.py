@@ -29,6 +29,7 @@ from tests.interop.conftest import (
     stop_platform,
 )
 
+from _proc import python_speed_ms
 from _sipp import highest_rate, require_sipp, run_uac, sipp_uas
 
 
@@ -69,6 +70,7 @@ def main() -> None:
     if args.quick:
         args.runs, args.seconds = 1, 3
     require_sipp()
+    speed_before = python_speed_ms()
     log: list[str] = []
     ours, reference = [], []
     for _ in range(args.runs):
@@ -86,6 +88,7 @@ def main() -> None:
                 "dialtone_median": mine,
                 "sipp_uas_median": ref,
                 "ratio_to_sipp_uas": round(mine / ref, 3) if ref else None,
+                "python_speed_ms_before_after": [speed_before, python_speed_ms()],
                 "target_calls_per_s": 100,
                 "meets_target": mine >= 100,
             }
