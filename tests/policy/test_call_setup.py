@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from dialtone.policy.call_setup import caller_id, forward_target, sip_headers, user_concurrency
+from dialtone.policy.call_setup import (
+    caller_id,
+    forward_target,
+    http_status,
+    sip_headers,
+    sip_status,
+    user_concurrency,
+)
+from dialtone.policy.decision import ALLOWED
 
 
 @pytest.mark.parametrize(
@@ -12,14 +20,18 @@ from dialtone.policy.call_setup import caller_id, forward_target, sip_headers, u
     [(0, 1, False), (1, 1, True), (2, 1, True), (1, 2, False), (2, 2, True), (3, 2, True)],
 )
 def test_user_concurrency(active: int, channels: int, refused: bool) -> None:
-    refusal = user_concurrency(active, channels)
-    assert (refusal is not None) is refused
-    if refusal is not None:
-        assert (refusal.code, refusal.rule, refusal.sip_status) == (
+    decision = user_concurrency(active, channels)
+    assert decision.refused is refused
+    if refused:
+        assert (decision.code, decision.rule, sip_status(decision), http_status(decision)) == (
             "concurrency.user_limit",
             "V2",
             486,
+            409,
         )
+        assert decision.details == {"active_calls": active, "channels": channels}
+    else:
+        assert decision is ALLOWED
 
 
 @pytest.mark.parametrize(
@@ -27,10 +39,10 @@ def test_user_concurrency(active: int, channels: int, refused: bool) -> None:
     [("+33123456789", False), ("+33123456788", True), (None, True), ("alice", True)],
 )
 def test_caller_id_must_be_held(candidate: str | None, refused: bool) -> None:
-    refusal = caller_id(candidate, {"+33123456789", "+442071838750"})
-    assert (refusal is not None) is refused
-    if refusal is not None:
-        assert (refusal.code, refusal.rule, refusal.sip_status) == (
+    decision = caller_id(candidate, {"+33123456789", "+442071838750"})
+    assert decision.refused is refused
+    if refused:
+        assert (decision.code, decision.rule, sip_status(decision)) == (
             "caller_id.not_held",
             "V10",
             403,
@@ -38,15 +50,23 @@ def test_caller_id_must_be_held(candidate: str | None, refused: bool) -> None:
 
 
 def test_forward_target_inactive() -> None:
-    assert forward_target(True, "+33123456789") is None
-    refusal = forward_target(False, "+33123456789")
-    assert refusal is not None
-    assert (refusal.code, refusal.rule) == ("route.inactive_endpoint", "N10")
+    assert forward_target(True, "+33123456789").allowed
+    decision = forward_target(False, "+33123456789")
+    assert (decision.code, decision.rule, sip_status(decision)) == (
+        "route.inactive_endpoint",
+        "N10",
+        480,
+    )
 
 
 def test_sip_headers_carry_the_code() -> None:
-    refusal = user_concurrency(1, 1)
-    assert refusal is not None
-    headers = dict(sip_headers(refusal))
+    headers = dict(sip_headers(user_concurrency(1, 1)))
     assert headers["Reason"] == 'SIP;cause=486;text="concurrency.user_limit"'
     assert headers["Warning"].startswith('399 dialtone "concurrency.user_limit (V2)')
+
+
+def test_an_allowed_decision_has_no_status() -> None:
+    with pytest.raises(ValueError, match="no SIP status"):
+        sip_status(ALLOWED)
+    with pytest.raises(ValueError, match="no HTTP status"):
+        http_status(ALLOWED)

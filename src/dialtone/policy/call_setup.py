@@ -1,72 +1,73 @@
 """Rules checked when a call is set up (TERMS V2, V10, N13, N10).
 
-Pure decisions: the facts come in (counts, the numbers an account holds), a refusal with
-a machine-readable code, the rule it applies and the SIP status to answer comes out, or
-None when the call may go on. The SIP layer turns a refusal into a response carrying the
-code in ``Reason`` and ``Warning`` headers.
+Pure decisions: the facts come in (counts, the numbers an account holds) and a
+:class:`~dialtone.policy.decision.Decision` comes out. The SIP layer answers a refusal with
+the code's SIP status (from the registry in :mod:`dialtone.policy.codes`) and the code in
+``Reason`` and ``Warning`` headers; the API answers with its HTTP status.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+
+from dialtone.policy.codes import reason
+from dialtone.policy.decision import ALLOWED, Decision, refuse
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a call may not go on."""
-
-    code: str
-    rule: str
-    message: str
-    sip_status: int
-
-
-def user_concurrency(active_calls: int, channels: int) -> Refusal | None:
+def user_concurrency(active_calls: int, channels: int) -> Decision:
     """TERMS V2: one simultaneous call per user unless the account bought extra channels.
 
     ``active_calls`` counts the user's calls in progress (placed or received) before this
     one; ``channels`` is what the user may have at once (1 by default).
     """
     if active_calls < channels:
-        return None
-    return Refusal(
-        code="concurrency.user_limit",
-        rule="V2",
-        message=f"the user already has {active_calls} call(s) and {channels} channel(s)",
-        sip_status=486,
+        return ALLOWED
+    return refuse(
+        "concurrency.user_limit",
+        f"the user already has {active_calls} call(s) and {channels} channel(s)",
+        active_calls=active_calls,
+        channels=channels,
     )
 
 
-def caller_id(candidate: str | None, held_numbers: Collection[str]) -> Refusal | None:
+def caller_id(candidate: str | None, held_numbers: Collection[str]) -> Decision:
     """TERMS V10 and N13: outbound caller ID is only a number the account holds."""
     if candidate is not None and candidate in held_numbers:
-        return None
+        return ALLOWED
     shown = candidate or "no number"
-    return Refusal(
-        code="caller_id.not_held",
+    return refuse(
+        "caller_id.not_held",
+        f"caller ID {shown} is not a number this account holds (V10, N13)",
         rule="V10",
-        message=f"caller ID {shown} is not a number this account holds (V10, N13)",
-        sip_status=403,
+        caller_id=candidate,
     )
 
 
-def forward_target(active: bool, target: str) -> Refusal | None:
+def forward_target(active: bool, target: str) -> Decision:
     """TERMS N10: never forward a number to an inactive endpoint."""
     if active:
-        return None
-    return Refusal(
-        code="route.inactive_endpoint",
-        rule="N10",
-        message=f"{target} is not an active endpoint",
-        sip_status=480,
-    )
+        return ALLOWED
+    return refuse("route.inactive_endpoint", f"{target} is not an active endpoint", target=target)
 
 
-def sip_headers(refusal: Refusal) -> tuple[tuple[str, str], ...]:
+def sip_status(decision: Decision) -> int:
+    """The SIP status a refused call is answered with (the registry's, else 403)."""
+    if decision.code is None:
+        raise ValueError("an allowed decision has no SIP status")
+    return reason(decision.code).sip_status or 403
+
+
+def http_status(decision: Decision) -> int:
+    """The HTTP status a refused API request is answered with."""
+    if decision.code is None:
+        raise ValueError("an allowed decision has no HTTP status")
+    return reason(decision.code).http_status
+
+
+def sip_headers(decision: Decision) -> tuple[tuple[str, str], ...]:
     """The ``Reason`` (RFC 3326) and ``Warning`` (RFC 3261 §20.43) carrying the code."""
-    text = f"{refusal.code} ({refusal.rule}): {refusal.message}".replace('"', "'")
+    text = f"{decision.code} ({decision.rule}): {decision.message}".replace('"', "'")
     return (
-        ("Reason", f'SIP;cause={refusal.sip_status};text="{refusal.code}"'),
+        ("Reason", f'SIP;cause={sip_status(decision)};text="{decision.code}"'),
         ("Warning", f'399 dialtone "{text}"'),
     )

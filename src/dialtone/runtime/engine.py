@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, DialtoneError
 from dialtone.policy import call_setup
+from dialtone.policy.decision import Decision
 from dialtone.services import numbers as number_service
 from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
@@ -86,6 +87,17 @@ class EngineConfig:
     voicemail_max_seconds: float = 180.0
     channels_per_user: int = 1
     lookup_cache_seconds: float = 1.0
+
+
+def _api_refusal(decision: Decision) -> DialtoneError:
+    """A refused call-setup decision as the API's error (click-to-call)."""
+    assert decision.code is not None
+    return DialtoneError(
+        decision.code,
+        decision.message,
+        rule=decision.rule,
+        status=call_setup.http_status(decision),
+    )
 
 
 def _trace(
@@ -175,9 +187,7 @@ class CallEngine:
         except ValueError as exc:
             log.debug("response not sent: %s", exc)
 
-    def _refuse(
-        self, event: RequestReceived, channel: SipChannel, refusal: call_setup.Refusal
-    ) -> None:
+    def _refuse(self, event: RequestReceived, channel: SipChannel, refusal: Decision) -> None:
         log.info(
             "INVITE %s refused: %s (%s) %s",
             event.request.call_id,
@@ -185,7 +195,7 @@ class CallEngine:
             refusal.rule,
             refusal.message,
         )
-        self._reply(event, channel, refusal.sip_status, call_setup.sip_headers(refusal))
+        self._reply(event, channel, call_setup.sip_status(refusal), call_setup.sip_headers(refusal))
 
     # -- dispatch ---------------------------------------------------------------------
 
@@ -328,7 +338,7 @@ class CallEngine:
         trace = _trace("user", caller.id, channel, source, user_agent)
         trace["account"] = caller.account_id
         refusal = call_setup.user_concurrency(self._active(caller.id), caller.channels)
-        if refusal is not None:
+        if refusal.refused:
             self._refuse(event, channel, refusal)
             return
         if dialed is not None and not dialed.startswith("+"):
@@ -482,7 +492,7 @@ class CallEngine:
         busy = call_setup.user_concurrency(self._active(callee.id), callee.channels)
         destinations = (
             []
-            if busy is not None or not callee.can_take_calls
+            if busy.refused or not callee.can_take_calls
             else self._device_destinations(callee, self._caller_address(event.request, caller))
         )
         seconds = float(
@@ -540,7 +550,7 @@ class CallEngine:
             for m in members
             if m is not None
             and m.can_take_calls
-            and call_setup.user_concurrency(self._active(m.id), m.channels) is None
+            and call_setup.user_concurrency(self._active(m.id), m.channels).allowed
         ]
         seconds = float(group.member_seconds)
         if group.strategy == "sequential":
@@ -690,7 +700,7 @@ class CallEngine:
         )
         candidate = await self._caller_id(event.request, caller, held)
         refusal = call_setup.caller_id(candidate, held)
-        if refusal is not None:
+        if refusal.refused:
             self._refuse(event, channel, refusal)
             return
         assert candidate is not None
@@ -746,7 +756,7 @@ class CallEngine:
         assert target is not None
         steps, _ = await self._trunk_steps(route.account_id, target, route.number)
         refusal = call_setup.forward_target(bool(steps), target)
-        if refusal is not None:
+        if refusal.refused:
             self._refuse(event, channel, refusal)
             return
         await self.bridge.start(
@@ -782,8 +792,8 @@ class CallEngine:
         if not user.can_take_calls:
             raise Conflict("call.user_unreachable", "This user cannot take calls.")
         refusal = call_setup.user_concurrency(self._active(user.id), user.channels)
-        if refusal is not None:
-            raise DialtoneError(refusal.code, refusal.message, rule=refusal.rule, status=409)
+        if refusal.refused:
+            raise _api_refusal(refusal)
         held = await self._read(
             lambda s: [n.number for n in number_service.list_numbers(s, account_id)]
         )
@@ -791,8 +801,8 @@ class CallEngine:
             own = await self._read(lambda s: routing_service.numbers_routed_to(s, user.id))
             caller_id = own[0] if own else (held[0] if held else None)
         refusal = call_setup.caller_id(caller_id, held)
-        if refusal is not None:
-            raise DialtoneError(refusal.code, refusal.message, rule=refusal.rule, status=403)
+        if refusal.refused:
+            raise _api_refusal(refusal)
         assert caller_id is not None
         target = to.strip()
         callee = await self._read(

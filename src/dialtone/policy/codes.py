@@ -1,0 +1,170 @@
+"""Every reason code dialtone answers with: its rule, what it means, and its statuses.
+
+Codes are stable API (clients branch on them); messages are for people. A code cites the
+TERMS.md rule(s) it applies, or none for plain request errors. ``docs/reason-codes.md`` is
+generated from this table (``python -m dialtone.policy.codes > docs/reason-codes.md``) and
+a test fails when it is stale; another test fails when the source raises a code that is
+not listed here, or cites a rule the code is not listed with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCode:
+    """One reason code: the rules it applies, a one-line explanation, and the HTTP status
+    (and SIP status, where a call is refused with it) that carry it."""
+
+    code: str
+    rules: tuple[str, ...]
+    summary: str
+    http_status: int
+    sip_status: int | None = None
+
+    @property
+    def rule(self) -> str | None:
+        """The rule, when the code applies exactly one."""
+        return self.rules[0] if len(self.rules) == 1 else None
+
+
+def _codes(*entries: ReasonCode) -> Mapping[str, ReasonCode]:
+    table: dict[str, ReasonCode] = {}
+    for entry in entries:
+        if entry.code in table:
+            raise ValueError(f"reason code {entry.code} listed twice")
+        table[entry.code] = entry
+    return MappingProxyType(dict(sorted(table.items())))
+
+
+C = ReasonCode
+REGISTRY: Mapping[str, ReasonCode] = _codes(
+    # Calls refused at set-up (the SIP edge answers with sip_status, Reason and Warning).
+    C(
+        "concurrency.user_limit",
+        ("V2",),
+        "The user already has as many calls as channels (one unless the account bought more).",
+        409,
+        486,
+    ),
+    C(
+        "caller_id.not_held",
+        ("V10", "N13"),
+        "The outbound caller ID is not a number the account holds.",
+        403,
+        403,
+    ),
+    C(
+        "route.inactive_endpoint",
+        ("N10",),
+        "A number may not be forwarded to an inactive endpoint.",
+        409,
+        480,
+    ),
+    C(
+        "route.destination_blocked",
+        ("V5",),
+        "The destination is premium-rate or high-cost and blocked by default.",
+        403,
+        403,
+    ),
+    C(
+        "auth.rate_limited",
+        ("D2",),
+        "Too many failed authentications from this address; try again later.",
+        403,
+        403,
+    ),
+    C("trunk.none", (), "No trunk can carry this call.", 503, 503),
+    C("call.capacity", (), "No media ports are free; try again later.", 503, 503),
+    C("call.user_unreachable", (), "The user has no registered device to ring.", 409),
+    C("call.destination_invalid", (), "The number to call is not a valid E.164 number.", 400),
+    C("call.engine_unavailable", (), "The call engine does not run in this process.", 503),
+    C("call.not_found", (), "No such call record for this account.", 404),
+    C("recording.not_found", (), "The call has no recording.", 404),
+    # Numbers.
+    C("number.invalid", (), "Not a valid E.164 number.", 400),
+    C("number.held", ("N2",), "The number is already held by an account.", 409),
+    C("number.not_found", (), "The account holds no such number.", 404),
+    C("greeting.invalid", (), "The greeting is not a PCM WAV file.", 400),
+    C("greeting.too_large", (), "The greeting file is larger than allowed.", 413),
+    C("greeting.too_long", (), "The greeting lasts longer than allowed.", 400),
+    C("route.invalid", (), "The route's kind or target is not valid.", 400),
+    C("ring_group.invalid", (), "The ring group's members or strategy are not valid.", 400),
+    C("ring_group.not_found", (), "No such ring group for this account.", 404),
+    # Accounts, users, devices, trunks.
+    C(
+        "account.invalid",
+        ("V2", "V8"),
+        "An account setting is out of range (channels V2, recording policy V8).",
+        400,
+    ),
+    C("account.name_invalid", (), "The account name is empty or too long.", 400),
+    C(
+        "account.increment_invalid",
+        ("B2",),
+        "The billing increment is not first/next seconds such as 60/60.",
+        400,
+    ),
+    C("account.not_found", (), "No such account.", 404),
+    C("auth.missing", (), "The request carries no API key.", 401),
+    C("auth.invalid_key", (), "The API key is unknown or revoked.", 401),
+    C("user.invalid", ("D1", "V2"), "A user field is not valid (role D1, channels V2).", 400),
+    C("user.conflict", (), "The change conflicts with another user.", 409),
+    C("user.not_found", (), "No such user for this account.", 404),
+    C("extension.taken", (), "Another user of the account has this extension.", 409),
+    C("extension.reserved", ("V7",), "The extension is an emergency number.", 400),
+    C("sip_username.taken", (), "The SIP username is taken.", 409),
+    C("registration.invalid", (), "The REGISTER's contacts or expiry are not valid.", 400),
+    C("trunk.invalid", (), "A trunk field is not valid.", 400),
+    C("trunk.not_found", (), "No such trunk for this account.", 404),
+    C("voicemail.invalid", (), "The voicemail change is not valid.", 400),
+    C("voicemail.not_found", (), "No such voicemail for this account.", 404),
+    C("voicemail.audio_not_found", (), "The voicemail's audio file is missing.", 404),
+    # Requests.
+    C("request.invalid", (), "The request body or parameters are not valid.", 400),
+    C("request.invalid_cursor", (), "The paging cursor is not one this API gave.", 400),
+    C("http.not_found", (), "No such route.", 404),
+    C("http.method_not_allowed", (), "The route does not take this method.", 405),
+    C("http.too_large", (), "The request body is too large.", 413),
+    C(
+        "http.unsupported_media_type",
+        (),
+        "The request body's content type is not accepted here.",
+        415,
+    ),
+)
+del C
+
+
+def reason(code: str) -> ReasonCode:
+    """The registered entry of ``code``; ``KeyError`` when it is not registered."""
+    return REGISTRY[code]
+
+
+def markdown() -> str:
+    """``docs/reason-codes.md``: every code with its rules, statuses and meaning."""
+    lines = [
+        "# Reason codes",
+        "",
+        "Generated from `src/dialtone/policy/codes.py` by",
+        "`python -m dialtone.policy.codes > docs/reason-codes.md`; a test fails when this",
+        "file is stale. Codes are stable API; rule IDs are those of TERMS.md.",
+        "",
+        "| code | rule | HTTP | SIP | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in REGISTRY.values():
+        rules = ", ".join(entry.rules) or "—"
+        sip = str(entry.sip_status) if entry.sip_status is not None else "—"
+        lines.append(
+            f"| `{entry.code}` | {rules} | {entry.http_status} | {sip} | {entry.summary} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
