@@ -14,7 +14,7 @@ from dialtone.policy.decision import ALLOWED, allow, refuse
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src" / "dialtone"
 TERMS = ROOT.parent / "shared" / "spec" / "TERMS.md"
-CODE = re.compile(r"[a-z][a-z_]*\.[a-z][a-z_]*")
+CODE = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 RAISERS = {"DialtoneError", "NotFound", "Conflict", "Unauthorized", "refuse"}
 
 

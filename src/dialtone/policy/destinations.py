@@ -1,0 +1,104 @@
+"""Where a call may go (TERMS V5 and V6).
+
+V5: premium-rate numbers, high-cost international destinations and whatever the operator
+lists are blocked unless the account is allowed them. V6: operator-assisted (0+) dialling
+and x11 services other than 911, 411 and 711 are not supported where those exist (the
+North American numbering plan). The number's type comes from ``phonenumbers``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+
+from dialtone.policy.decision import ALLOWED, Decision, refuse
+
+# International networks billed at satellite or premium rates (ITU-T E.164 assignments):
+# Inmarsat +870, global mobile satellite systems +881, international networks +882/+883,
+# international premium-rate service +979.
+HIGH_COST_PREFIXES: tuple[str, ...] = ("+870", "+881", "+882", "+883", "+979")
+
+# Countries of the North American numbering plan, where 0+ and x11 dialling mean what V6 says.
+NANP_REGIONS = frozenset(phonenumbers.region_codes_for_country_code(1))
+SUPPORTED_X11 = frozenset({"411", "711", "911"})  # 911 is V7's (emergency), not refused here
+_X11 = re.compile(r"[2-9]11")
+_OPERATOR = re.compile(r"0|00|0[2-9]\d{9}|01[02-9]\d{5,14}")  # 011 is direct international
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationSettings:
+    """What an account may call (V5). Operator lists are E.164 prefixes such as ``+4487``:
+    a denied prefix is refused even where the account is allowed premium or high-cost
+    numbers; an allowed prefix is let through the default blocks (never a denied one)."""
+
+    premium_rate_allowed: bool = False
+    high_cost_allowed: bool = False
+    high_cost_prefixes: Sequence[str] = HIGH_COST_PREFIXES
+    denied_prefixes: Sequence[str] = ()
+    allowed_prefixes: Sequence[str] = ()
+
+
+DEFAULT = DestinationSettings()
+
+
+def _longest(e164: str, prefixes: Sequence[str]) -> str | None:
+    matches = [p for p in prefixes if e164.startswith(p)]
+    return max(matches, key=len) if matches else None
+
+
+def destination(e164: str, settings: DestinationSettings = DEFAULT) -> Decision:
+    """TERMS V5: may a call go to ``e164`` (a valid E.164 number)?"""
+    denied = _longest(e164, settings.denied_prefixes)
+    if denied is not None:
+        return refuse(
+            "destination.denied",
+            f"{e164} is in a destination the operator blocks ({denied})",
+            number=e164,
+            prefix=denied,
+        )
+    if _longest(e164, settings.allowed_prefixes) is not None:
+        return ALLOWED
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        kind = phonenumbers.PhoneNumberType.UNKNOWN
+    if kind == phonenumbers.PhoneNumberType.PREMIUM_RATE and not settings.premium_rate_allowed:
+        return refuse(
+            "destination.premium_rate",
+            f"{e164} is a premium-rate number; this account may not call those",
+            number=e164,
+        )
+    high_cost = _longest(e164, settings.high_cost_prefixes)
+    if high_cost is not None and not settings.high_cost_allowed:
+        return refuse(
+            "destination.high_cost",
+            f"{e164} is a high-cost destination ({high_cost}); this account may not call those",
+            number=e164,
+            prefix=high_cost,
+        )
+    return ALLOWED
+
+
+def dialling(dialed: str, region: str) -> Decision:
+    """TERMS V6: refuse operator-assisted (0+) calls and unsupported x11 services, for
+    callers in a North American numbering plan ``region`` (ISO country code). Elsewhere a
+    leading 0 is ordinary national dialling and nothing is refused here."""
+    if region.upper() not in NANP_REGIONS:
+        return ALLOWED
+    digits = dialed.strip().replace("-", "").replace(" ", "")
+    if _X11.fullmatch(digits) and digits not in SUPPORTED_X11:
+        return refuse(
+            "destination.x11_unsupported",
+            f"{digits} is not supported (only 911, 411 and 711 are)",
+            dialed=digits,
+        )
+    if _OPERATOR.fullmatch(digits):
+        return refuse(
+            "destination.operator_assisted",
+            "operator-assisted (0+) calls are not supported",
+            dialed=digits,
+        )
+    return ALLOWED
