@@ -7,9 +7,7 @@ import pytest
 from dialtone.policy.call_setup import (
     caller_id,
     forward_target,
-    http_status,
     sip_headers,
-    sip_status,
     user_concurrency,
 )
 from dialtone.policy.decision import ALLOWED
@@ -23,7 +21,7 @@ def test_user_concurrency(active: int, channels: int, refused: bool) -> None:
     decision = user_concurrency(active, channels)
     assert decision.refused is refused
     if refused:
-        assert (decision.code, decision.rule, sip_status(decision), http_status(decision)) == (
+        assert (decision.code, decision.rule, decision.sip_status(), decision.http_status()) == (
             "concurrency.user_limit",
             "V2",
             486,
@@ -42,7 +40,7 @@ def test_caller_id_must_be_held(candidate: str | None, refused: bool) -> None:
     decision = caller_id(candidate, {"+33123456789", "+442071838750"})
     assert decision.refused is refused
     if refused:
-        assert (decision.code, decision.rule, sip_status(decision)) == (
+        assert (decision.code, decision.rule, decision.sip_status()) == (
             "caller_id.not_held",
             "V10",
             403,
@@ -52,7 +50,7 @@ def test_caller_id_must_be_held(candidate: str | None, refused: bool) -> None:
 def test_forward_target_inactive() -> None:
     assert forward_target(True, "+33123456789").allowed
     decision = forward_target(False, "+33123456789")
-    assert (decision.code, decision.rule, sip_status(decision)) == (
+    assert (decision.code, decision.rule, decision.sip_status()) == (
         "route.inactive_endpoint",
         "N10",
         480,
@@ -67,6 +65,6 @@ def test_sip_headers_carry_the_code() -> None:
 
 def test_an_allowed_decision_has_no_status() -> None:
     with pytest.raises(ValueError, match="no SIP status"):
-        sip_status(ALLOWED)
+        ALLOWED.sip_status()
     with pytest.raises(ValueError, match="no HTTP status"):
-        http_status(ALLOWED)
+        ALLOWED.http_status()

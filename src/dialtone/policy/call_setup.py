@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from dialtone.policy.codes import reason
 from dialtone.policy.decision import ALLOWED, Decision, refuse
 
 
@@ -50,24 +49,10 @@ def forward_target(active: bool, target: str) -> Decision:
     return refuse("route.inactive_endpoint", f"{target} is not an active endpoint", target=target)
 
 
-def sip_status(decision: Decision) -> int:
-    """The SIP status a refused call is answered with (the registry's, else 403)."""
-    if decision.code is None:
-        raise ValueError("an allowed decision has no SIP status")
-    return reason(decision.code).sip_status or 403
-
-
-def http_status(decision: Decision) -> int:
-    """The HTTP status a refused API request is answered with."""
-    if decision.code is None:
-        raise ValueError("an allowed decision has no HTTP status")
-    return reason(decision.code).http_status
-
-
 def sip_headers(decision: Decision) -> tuple[tuple[str, str], ...]:
     """The ``Reason`` (RFC 3326) and ``Warning`` (RFC 3261 §20.43) carrying the code."""
     text = f"{decision.code} ({decision.rule}): {decision.message}".replace('"', "'")
     return (
-        ("Reason", f'SIP;cause={sip_status(decision)};text="{decision.code}"'),
+        ("Reason", f'SIP;cause={decision.sip_status()};text="{decision.code}"'),
         ("Warning", f'399 dialtone "{text}"'),
     )

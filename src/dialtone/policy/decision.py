@@ -31,6 +31,18 @@ class Decision:
     def refused(self) -> bool:
         return not self.allowed
 
+    def sip_status(self) -> int:
+        """The SIP status a refused call is answered with (the registry's, else 403)."""
+        if self.code is None:
+            raise ValueError("an allowed decision has no SIP status")
+        return reason(self.code).sip_status or 403
+
+    def http_status(self) -> int:
+        """The HTTP status a refused API request is answered with (the registry's)."""
+        if self.code is None:
+            raise ValueError("an allowed decision has no HTTP status")
+        return reason(self.code).http_status
+
     def as_payload(self) -> dict[str, object]:
         """The JSON shape of a refusal (the API's error body) or of an allowance."""
         payload: dict[str, object] = {"allowed": self.allowed}

@@ -96,7 +96,7 @@ def _api_refusal(decision: Decision) -> DialtoneError:
         decision.code,
         decision.message,
         rule=decision.rule,
-        status=call_setup.http_status(decision),
+        status=decision.http_status(),
     )
 
 
@@ -195,7 +195,7 @@ class CallEngine:
             refusal.rule,
             refusal.message,
         )
-        self._reply(event, channel, call_setup.sip_status(refusal), call_setup.sip_headers(refusal))
+        self._reply(event, channel, refusal.sip_status(), call_setup.sip_headers(refusal))
 
     # -- dispatch ---------------------------------------------------------------------
 
