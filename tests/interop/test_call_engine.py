@@ -183,9 +183,17 @@ class Sipp:
             messages = ""
             with contextlib.suppress(OSError):
                 messages = (self.tmp / f"{self.name}.msg.log").read_text(errors="replace")[-6000:]
+            # The other peers of the test (a callee that never answered, say) often hold
+            # the cause; the tail of each one's message log is shown too.
+            others = "".join(
+                f"--- sipp {log.name} (tail) ---\n{log.read_text(errors='replace')[-1500:]}\n"
+                for log in sorted(self.tmp.glob("*.msg.log"))
+                if log.name != f"{self.name}.msg.log"
+            )
             pytest.fail(
                 f"sipp {self.name} exited {self.process.returncode}\n{out[-3000:]}\n"
-                f"--- sipp messages ---\n{messages}\n--- server log ---\n{platform.log()[-6000:]}"
+                f"--- sipp messages ---\n{messages}\n{others}"
+                f"--- server log ---\n{platform.log()[-6000:]}"
             )
         stats = self.statistics()
         assert stats["FailedCall(C)"] == "0", stats

@@ -884,6 +884,7 @@ class Bridge:
     ) -> None:
         status = await self._connect(call, transferor.side, steps)
         if status >= 300:
+            log.info("call %s: transfer failed (%d)", call.record_id, status)
             self._notify(transferor, f"SIP/2.0 {status} Failed", active=False)
             return
         self._notify(transferor, "SIP/2.0 200 OK", active=False)
