@@ -124,6 +124,7 @@ def test_users_trunks_routes_voicemail() -> None:
         (["numbers", "route", "+33999999999", "--kind", "greeting"], "number.not_found"),
         (["voicemails", "list", "AC0"], "account.not_found"),
         (["accounts", "set", "{account}", "--recording-policy", "always"], "account.invalid [V8]"),
+        (["accounts", "set", "{account}", "--country", "XX"], "account.invalid [V6]"),
     ],
 )
 def test_errors_exit_1_with_the_code(args: list[str], message: str) -> None:
@@ -131,3 +132,31 @@ def test_errors_exit_1_with_the_code(args: list[str], message: str) -> None:
     result = runner.invoke(app, [a.replace("{account}", account) for a in args])
     assert result.exit_code == 1, result.output
     assert f"error: {message}" in result.output
+
+
+def test_destination_permissions_dry_run_and_audit_log() -> None:
+    """V5/V6 from the operator's side: permissions and country set with ``accounts set``,
+    checked with ``policy check`` (exit 1 when refused), refusals read with ``audit list``."""
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    _ok("numbers", "add", "+33123456789", "--account", account)
+    refused = runner.invoke(app, ["policy", "check", account, "--to", "+33891234567"])
+    assert refused.exit_code == 1, refused.output
+    assert "destination  V5       REFUSED destination.premium_rate" in refused.output
+    assert "caller_id    V10,N13  ok" in refused.output
+    shown = _ok("accounts", "set", account, "--premium-rate", "--country", "us")
+    assert "country=US  premium_rate=yes  high_cost=no" in shown
+    assert "REFUSED" not in _ok("policy", "check", account, "--to", "+33891234567")
+    x11 = runner.invoke(app, ["policy", "check", account, "--to", "311"])
+    assert (x11.exit_code, "destination.x11_unsupported" in x11.output) == (1, True)
+    assert "country=FR" in _ok("accounts", "set", account, "--country", "")
+    forward = runner.invoke(
+        app, ["numbers", "route", "+33123456789", "--kind", "forward", "--target", "+881612345678"]
+    )
+    assert forward.exit_code == 1
+    assert "error: destination.high_cost [V5]" in forward.output
+    # Refused by a rule, so on the audit log, with the operator as who asked; a dry run
+    # (policy check) is not.
+    [line] = _ok("audit", "list").splitlines()
+    assert "refused   V5    destination.high_cost  numbers route  by operator:cli" in line
+    assert '"number": "+881612345678"' in line
+    assert _ok("audit", "list", "--rule", "V2") == ""

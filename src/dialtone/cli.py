@@ -14,15 +14,19 @@ from sqlalchemy.orm import Session
 
 from dialtone.api.app import create_app
 from dialtone.core.errors import DialtoneError
+from dialtone.policy.checklist import verdict
 from dialtone.runtime.loop import loop_factory
 from dialtone.runtime.server import serve as run
 from dialtone.services import accounts as account_service
+from dialtone.services import audit as audit_service
 from dialtone.services import calls as call_service
 from dialtone.services import numbers as number_service
+from dialtone.services import policy as policy_service
 from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
 from dialtone.services import users as user_service
 from dialtone.services import voicemails as voicemail_service
+from dialtone.services.audit import AuditEntry
 from dialtone.settings import Settings
 from dialtone.store.db import open_database, transaction
 
@@ -33,12 +37,16 @@ calls_app = typer.Typer(help="Call detail records.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, extensions and SIP credentials.", no_args_is_help=True)
 trunks_app = typer.Typer(help="Carrier SIP trunks.", no_args_is_help=True)
 voicemails_app = typer.Typer(help="Voicemail messages.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log of the terms engine.", no_args_is_help=True)
+policy_app = typer.Typer(help="Dry runs of the terms engine.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(calls_app, name="calls")
 app.add_typer(users_app, name="users")
 app.add_typer(trunks_app, name="trunks")
 app.add_typer(voicemails_app, name="voicemails")
+app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
 
 
 def _settings() -> Settings:
@@ -50,15 +58,24 @@ def _settings() -> Settings:
 
 
 @contextmanager
-def _session(settings: Settings | None = None) -> Iterator[Session]:
+def _session(settings: Settings | None = None, action: str = "dialtone") -> Iterator[Session]:
     """A committed session on the configured database; a DialtoneError becomes a clear
-    one-line error and exit code 1."""
+    one-line error and exit code 1 (and, refused by a rule, an audit entry for
+    ``action``, the command)."""
     settings = settings or _settings()
     _, sessions = open_database(settings.resolved_database_url)
     try:
         with transaction(sessions) as session:
             yield session
     except DialtoneError as exc:
+        if exc.rule is not None:
+            # A terms refusal goes on the audit log, even the operator's own (in its own
+            # transaction: the command's was rolled back).
+            entry = AuditEntry.of_error(
+                exc, at=datetime.now(UTC), account_id=None, actor="operator:cli", action=action
+            )
+            with transaction(sessions) as session:
+                audit_service.record(session, [entry])
         raise _fail(exc) from None
 
 
@@ -99,7 +116,7 @@ def accounts_create(
     ] = "60/60",
 ) -> None:
     """Create an account; prints its id and an API key (shown once)."""
-    with _session() as session:
+    with _session(action="accounts create") as session:
         created = account_service.create_account(
             session, name, now=datetime.now(UTC), billing_increment=increment
         )
@@ -110,7 +127,7 @@ def accounts_create(
 @accounts_app.command("list")
 def accounts_list() -> None:
     """List accounts."""
-    with _session() as session:
+    with _session(action="accounts list") as session:
         for account in account_service.list_accounts(session):
             typer.echo(
                 f"{account.id}  {account.status:8}  {account.billing_increment:6}  {account.name}"
@@ -123,7 +140,7 @@ def numbers_add(
     account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
 ) -> None:
     """Lease NUMBER (E.164) to an account."""
-    with _session() as session:
+    with _session(action="numbers add") as session:
         account_service.get_account(session, account)
         row = number_service.add_number(session, account, number, now=datetime.now(UTC))
     typer.echo(f"{row.number} -> {row.account_id}")
@@ -134,7 +151,7 @@ def numbers_list(
     account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
 ) -> None:
     """List an account's numbers."""
-    with _session() as session:
+    with _session(action="numbers list") as session:
         for row in number_service.list_numbers(session, account):
             typer.echo(f"{row.number}  {'custom' if row.greeting else 'default'} greeting")
 
@@ -145,7 +162,7 @@ def calls_list(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
 ) -> None:
     """List an account's calls, newest first."""
-    with _session() as session:
+    with _session(action="calls list") as session:
         account_service.get_account(session, account)
         rows, _ = call_service.list_calls(session, account, limit=limit)
     for r in rows:
@@ -158,25 +175,94 @@ def calls_list(
 @accounts_app.command("set")
 def accounts_set(
     account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    *,
     channels_per_user: Annotated[
         int | None, typer.Option(help="Simultaneous calls per user (TERMS V2, paid option).")
     ] = None,
     recording_policy: Annotated[
         str | None, typer.Option(help="off, or notice (TERMS V8: notice, then record).")
     ] = None,
+    country: Annotated[
+        str | None,
+        typer.Option(help='ISO country it dials from (V6, V7); "" for the default.'),
+    ] = None,
+    premium_rate: Annotated[
+        bool | None, typer.Option(help="May call premium-rate numbers (TERMS V5).")
+    ] = None,
+    high_cost: Annotated[
+        bool | None, typer.Option(help="May call high-cost destinations (TERMS V5).")
+    ] = None,
 ) -> None:
-    """Set an account's call channels per user and recording policy."""
-    with _session() as session:
-        row = account_service.set_call_options(
+    """Set an account's call channels per user, recording policy, country and
+    destination permissions."""
+    settings = _settings()
+    with _session(settings, "accounts set") as session:
+        account_service.set_call_options(
             session,
             account,
             channels_per_user=channels_per_user,
             recording_policy=recording_policy,
         )
+        row = account_service.set_destination_options(
+            session,
+            account,
+            country=country,
+            premium_rate_allowed=premium_rate,
+            high_cost_allowed=high_cost,
+        )
     typer.echo(
         f"{row.id}  channels_per_user={row.channels_per_user}  "
-        f"recording_policy={row.recording_policy}"
+        f"recording_policy={row.recording_policy}  "
+        f"country={row.country or settings.default_country}  "
+        f"premium_rate={'yes' if row.premium_rate_allowed else 'no'}  "
+        f"high_cost={'yes' if row.high_cost_allowed else 'no'}"
     )
+
+
+@audit_app.command("list")
+def audit_list(
+    account: Annotated[
+        str | None, typer.Option(help="Only this account's events (default: every one).")
+    ] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule (e.g. V5).")] = None,
+    code: Annotated[str | None, typer.Option(help="Only this reason code.")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+) -> None:
+    """The audit log: every refusal and enforcement action, newest first."""
+    with _session(action="audit list") as session:
+        rows, _ = audit_service.list_events(session, account, rule=rule, code=code, limit=limit)
+        for r in rows:
+            typer.echo(
+                f"{r.at:%Y-%m-%d %H:%M:%S}  {r.account_id or '-':34}  {r.outcome:8}  "
+                f"{r.rule or '-':4}  {r.code}  {r.action}  by {r.actor}  {r.details}"
+            )
+
+
+@policy_app.command("check")
+def policy_check(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    to: Annotated[str, typer.Option(help="An extension or a number.")],
+    user: Annotated[str | None, typer.Option(help="Who would call (US…).")] = None,
+    caller_id: Annotated[str | None, typer.Option(help="The number to present.")] = None,
+    forward: Annotated[bool, typer.Option(help="Check a forward to TO instead of a call.")] = False,
+) -> None:
+    """Dry run: every check a call (or forward) would go through; exit 1 when refused.
+    Calls in progress are not known here (the running server's API knows them)."""
+    settings = _settings()
+    operator = policy_service.OperatorPolicy(settings.destinations, settings.default_country)
+    with _session(settings, "policy check") as session:
+        if forward:
+            results = policy_service.check_forward(session, account, to=to, operator=operator)
+        else:
+            results = policy_service.check_call(
+                session, account, to=to, operator=operator, user_id=user, caller_id=caller_id
+            )
+    for result in results:
+        decision = result.decision
+        outcome = "ok" if decision.allowed else f"REFUSED {decision.code}: {decision.message}"
+        typer.echo(f"{result.name:12} {','.join(result.rules):8} {outcome}")
+    if verdict(results).refused:
+        raise typer.Exit(1)
 
 
 @numbers_app.command("route")
@@ -194,7 +280,8 @@ def numbers_route(
     ] = None,
 ) -> None:
     """Route calls to NUMBER (whichever account holds it)."""
-    with _session() as session:
+    settings = _settings()
+    with _session(settings, "numbers route") as session:
         holder = number_service.find_holder(session, number)
         if holder is None:
             raise DialtoneError("number.not_found", f"Nobody holds {number}.", status=404)
@@ -206,6 +293,7 @@ def numbers_route(
             target=target,
             no_answer_seconds=no_answer_seconds,
             voicemail_user_id=voicemail_user,
+            operator_destinations=settings.destinations,
         )
     typer.echo(f"{route.number} -> {route.kind} {route.target or ''}".rstrip())
 
@@ -230,7 +318,7 @@ def users_create(
 ) -> None:
     """Add a user to ACCOUNT; prints the user id."""
     settings = _settings()
-    with _session(settings) as session:
+    with _session(settings, "users create") as session:
         user = user_service.create_user(
             session,
             account,
@@ -250,7 +338,7 @@ def users_create(
 @users_app.command("list")
 def users_list(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
     """List an account's users."""
-    with _session() as session:
+    with _session(action="users list") as session:
         account_service.get_account(session, account)
         rows = [
             (u, user_service.channels_for(session, u))
@@ -273,7 +361,7 @@ def users_passwd(
 ) -> None:
     """Set a user's SIP password (only its digest hashes are stored)."""
     settings = _settings()
-    with _session(settings) as session:
+    with _session(settings, "users passwd") as session:
         user = user_service.get_user_by_id(session, user_id)
         user_service.set_sip_password(session, user, sip_password, realm=settings.sip_realm)
     typer.echo(f"SIP password set for {user_id}")
@@ -295,7 +383,7 @@ def trunks_add(
     caller_id_format: Annotated[str, typer.Option(help="e164, e164-no-plus or national.")] = "e164",
 ) -> None:
     """Add a trunk (operator-wide unless --account is given)."""
-    with _session() as session:
+    with _session(action="trunks add") as session:
         trunk = trunk_service.create_trunk(
             session,
             account_id=account,
@@ -319,7 +407,7 @@ def trunks_list(
     ] = None,
 ) -> None:
     """List trunks: operator-wide ones, or an account's own with --account."""
-    with _session() as session:
+    with _session(action="trunks list") as session:
         rows = trunk_service.list_trunks(session, account)
     for t in rows:
         typer.echo(
@@ -331,7 +419,7 @@ def trunks_list(
 @trunks_app.command("remove")
 def trunks_remove(trunk_id: Annotated[str, typer.Argument(help="The trunk id (TR…).")]) -> None:
     """Remove a trunk."""
-    with _session() as session:
+    with _session(action="trunks remove") as session:
         trunk = trunk_service.find_trunk(session, trunk_id)
         trunk_service.delete_trunk(session, trunk.account_id, trunk.id)
     typer.echo(f"removed {trunk_id}")
@@ -343,7 +431,7 @@ def voicemails_list(
     new: Annotated[bool, typer.Option("--new", help="Only messages not heard yet.")] = False,
 ) -> None:
     """List an account's voicemail messages, newest first."""
-    with _session() as session:
+    with _session(action="voicemails list") as session:
         account_service.get_account(session, account)
         rows = voicemail_service.list_voicemails(session, account, heard=False if new else None)
     for v in rows:

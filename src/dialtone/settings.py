@@ -18,7 +18,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from dialtone.policy.destinations import HIGH_COST_PREFIXES, DestinationSettings
 from dialtone.rating.increments import Increment
+
+_PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
 
 
 def _toml_file() -> Path:
@@ -120,6 +123,26 @@ class Settings(BaseSettings):
     billing_increment: str = Field(
         default="60/60", description="Default plan increment first/next seconds (TERMS B2)."
     )
+    default_country: str = Field(
+        default="FR",
+        pattern=r"^[A-Za-z]{2}$",
+        description="ISO 3166 country an account dials from unless set on it: which "
+        "dialling rules (TERMS V6) and emergency numbers (V7) apply.",
+    )
+    high_cost_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=HIGH_COST_PREFIXES,
+        description="E.164 prefixes of high-cost destinations, blocked unless an account is "
+        "allowed them (TERMS V5). Default: satellite and international networks.",
+    )
+    denied_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="E.164 prefixes no account may call (TERMS V5: regulatory, technical or "
+        "security restrictions, atypical termination costs).",
+    )
+    allowed_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="E.164 prefixes let through the premium-rate and high-cost blocks (V5).",
+    )
     log_level: str = Field(default="INFO")
     lookup_cache_seconds: float = Field(
         default=1.0,
@@ -177,6 +200,31 @@ class Settings(BaseSettings):
         if not names or set(names) - {"SHA-256", "MD5"}:
             raise ValueError("digest_algorithms: choose among SHA-256 and MD5")
         return names
+
+    @field_validator(*_PREFIX_SETTINGS, mode="before")
+    @classmethod
+    def _prefixes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        prefixes = tuple(str(v).replace(" ", "") for v in value)
+        bad = [p for p in prefixes if not (p.startswith("+") and p[1:].isdigit() and len(p) <= 16)]
+        if bad:
+            raise ValueError(f"prefixes are E.164 beginnings such as +4487: not {bad}")
+        return prefixes
+
+    @field_validator("default_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def destinations(self) -> DestinationSettings:
+        """The operator's destination lists (TERMS V5); accounts add their permissions."""
+        return DestinationSettings(
+            high_cost_prefixes=self.high_cost_prefixes,
+            denied_prefixes=self.denied_prefixes,
+            allowed_prefixes=self.allowed_prefixes,
+        )
 
     @field_validator("codecs", mode="before")
     @classmethod

@@ -82,14 +82,14 @@ def test_routes_never_cross_accounts(client: TestClient, sessions: sessionmaker[
 def test_route_body_is_checked(client: TestClient, sessions: sessionmaker[Session]) -> None:
     _, key = new_account(sessions, "Acme")
     _setup(client, key)
-    for payload, code in [
-        ({}, "request.invalid"),
-        ({"kind": "greeting", "extra": 1}, "request.invalid"),
-        ({"kind": "teleport"}, "route.invalid"),
-        ({"kind": "forward", "target": "+33891234567"}, "route.destination_blocked"),
+    for payload, status, code in [
+        ({}, 400, "request.invalid"),
+        ({"kind": "greeting", "extra": 1}, 400, "request.invalid"),
+        ({"kind": "teleport"}, 400, "route.invalid"),
+        ({"kind": "forward", "target": "+33891234567"}, 403, "destination.premium_rate"),
     ]:
         response = client.put(f"/v1/numbers/{NUMBER}/route", json=payload, headers=auth(key))
-        assert (response.status_code, response.json()["code"]) == (400, code), payload
+        assert (response.status_code, response.json()["code"]) == (status, code), payload
 
 
 def test_ring_groups(client: TestClient, sessions: sessionmaker[Session]) -> None:

@@ -32,6 +32,7 @@ from .conftest import (
     Platform,
     add_trunk,
     add_user,
+    cli,
     free_port,
     free_rtp_range,
     provision,
@@ -727,6 +728,84 @@ def test_caller_id_the_account_does_not_hold_is_refused(engine: Platform, tmp_pa
     )
 
 
+def _audit(platform: Platform) -> list[dict[str, Any]]:
+    with platform.http() as http:
+        events: list[dict[str, Any]] = http.get("/v1/audit").json()["events"]
+    return events
+
+
+def test_v5_premium_rate_call_from_a_device_is_refused_with_its_code(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # A carrier trunk exists, so only the terms stop the call: 403 with the reason code
+    # in Reason and Warning, the refusal on the audit log with who called, and no CDR.
+    add_trunk(engine, free_port(), 10, "carrier-a")
+    run(
+        engine,
+        tmp_path,
+        "premium",
+        sippgen.call(
+            "+19005550123",
+            auth=True,
+            expect=403,
+            expect_header=("Reason", "destination.premium_rate"),
+        ),
+        user="alice",
+    )
+    [event] = wait_for(lambda: _audit(engine))
+    assert (event["rule"], event["code"], event["action"]) == (
+        "V5",
+        "destination.premium_rate",
+        "call.outbound",
+    )
+    assert event["actor"] == f"user:{engine.extra['alice']}"
+    assert event["details"]["number"] == "+19005550123"
+    assert event["details"]["sip_call_id"]
+    assert calls(engine) == []
+
+
+def test_v5_is_checked_again_when_a_forward_rings(engine: Platform, tmp_path: Path) -> None:
+    # The forward was allowed when it was set; the operator has taken the permission
+    # away since: the call is refused at call time, on the number's behalf.
+    add_trunk(engine, free_port(), 10, "carrier-a")
+    cli(engine.env, "accounts", "set", engine.account_id, "--premium-rate")
+    route(engine, engine.number, kind="forward", target="+19005550123")
+    cli(engine.env, "accounts", "set", engine.account_id, "--no-premium-rate")
+    time.sleep(1.2)  # the engine's look-up cache (lookup_cache_seconds) lets go
+    run(
+        engine,
+        tmp_path,
+        "caller",
+        sippgen.call(
+            "33123456789", expect=403, expect_header=("Reason", "destination.premium_rate")
+        ),
+    )
+    [event] = wait_for(lambda: _audit(engine))
+    assert (event["action"], event["actor"]) == ("call.forward", f"number:{engine.number}")
+
+
+def test_v6_unsupported_x11_from_a_nanp_account_is_refused(
+    engine: Platform, tmp_path: Path
+) -> None:
+    cli(engine.env, "accounts", "set", engine.account_id, "--country", "US")
+    add_trunk(engine, free_port(), 10, "carrier-a")
+    run(
+        engine,
+        tmp_path,
+        "x11",
+        sippgen.call(
+            "311", auth=True, expect=403, expect_header=("Reason", "destination.x11_unsupported")
+        ),
+        user="alice",
+    )
+    [event] = wait_for(lambda: _audit(engine))
+    assert (event["rule"], event["details"]["dialed"], event["details"]["country"]) == (
+        "V6",
+        "311",
+        "US",
+    )
+
+
 def test_trunk_failover_on_503_but_not_on_486(engine: Platform, tmp_path: Path) -> None:
     first = Sipp(engine, tmp_path, "c503", sippgen.phone(status=503), server=True)
     second = Sipp(engine, tmp_path, "c200", sippgen.phone(), server=True)
@@ -858,6 +937,8 @@ def test_click_to_call_to_a_busy_extension_hangs_up_the_user(
         ({"to": "202"}, 409, "call.user_unreachable", None),  # alice has no device
         ({"to": "202", "caller_id": "+15555550123"}, 403, "caller_id.not_held", "V10"),
         ({"to": "not a number"}, 400, "call.destination_invalid", None),
+        ({"to": "+19005550123"}, 403, "destination.premium_rate", "V5"),
+        ({"to": "+881612345678"}, 403, "destination.high_cost", "V5"),
         ({"to": "202", "user_id": "US0000"}, 404, "user.not_found", None),
     ],
 )
@@ -871,6 +952,11 @@ def test_click_to_call_refusals(
     assert refused.json()["code"] == code
     assert refused.json().get("rule") == rule
     assert calls(engine) == []
+    # A refusal by a rule is on the audit log, with the API key that asked.
+    audited = _audit(engine)
+    assert [(e["code"], e["action"]) for e in audited] == (
+        [(code, "POST /v1/calls")] if rule else []
+    )
 
 
 def test_stop_start_keeps_registrations(tmp_path: Path) -> None:

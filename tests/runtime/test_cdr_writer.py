@@ -43,12 +43,12 @@ def test_concurrent_cdrs_are_batched_and_a_bad_one_fails_alone(tmp_path: Path) -
 
     async def scenario() -> list[object]:
         writer = CdrWriter(sessions, ThreadPoolExecutor(1))
-        first = [writer.write(outcome(account_id, n)) for n in range(25)]
+        first = [writer.write_cdr(outcome(account_id, n)) for n in range(25)]
         await asyncio.gather(*first)
         assert writer.written == 25
         assert writer.batches < 25  # records that ended together shared a commit
-        jobs = [writer.write(outcome(account_id, n)) for n in range(25, 50)]
-        jobs.insert(10, writer.write(outcome("ACnobody", 99)))
+        jobs = [writer.write_cdr(outcome(account_id, n)) for n in range(25, 50)]
+        jobs.insert(10, writer.write_cdr(outcome("ACnobody", 99)))
         results = await asyncio.gather(*jobs, return_exceptions=True)
         await writer.close()
         assert writer.written == 50
@@ -69,7 +69,7 @@ def test_write_waits_for_the_commit(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         writer = CdrWriter(sessions, ThreadPoolExecutor(1))
-        await writer.write(outcome(account_id, 1))
+        await writer.write_cdr(outcome(account_id, 1))
         # Visible to another session the moment write() returns.
         with transaction(sessions) as session:
             assert session.scalar(select(CallRecord.sip_call_id)) == "c1"
@@ -85,7 +85,7 @@ def test_idempotent_rewrite(tmp_path: Path, n: int) -> None:
 
     async def scenario() -> None:
         writer = CdrWriter(sessions, ThreadPoolExecutor(1))
-        await asyncio.gather(*(writer.write(outcome(account_id, 7)) for _ in range(n + 1)))
+        await asyncio.gather(*(writer.write_cdr(outcome(account_id, 7)) for _ in range(n + 1)))
 
     asyncio.run(scenario())
     with transaction(sessions) as session:
@@ -100,8 +100,8 @@ def test_a_call_written_again_is_not_duplicated(tmp_path: Path) -> None:
 
     async def scenario() -> None:
         writer = CdrWriter(sessions, ThreadPoolExecutor(1))
-        await writer.write(outcome(account_id, 1))
-        same_batch = [writer.write(outcome(account_id, n)) for n in (1, 2, 2, 3)]
+        await writer.write_cdr(outcome(account_id, 1))
+        same_batch = [writer.write_cdr(outcome(account_id, n)) for n in (1, 2, 2, 3)]
         await asyncio.gather(*same_batch)
         await writer.close()
 
@@ -123,13 +123,13 @@ def test_under_load_records_wait_for_the_window_to_share_a_commit(
         writer = CdrWriter(sessions, ThreadPoolExecutor(1), window=window, busy_gap=5.0)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await writer.write(outcome(account_id, 1))  # idle: committed at once
+        await writer.write_cdr(outcome(account_id, 1))  # idle: committed at once
         idle_latency = loop.time() - started
         # Just after a commit the writer counts as busy: the next record waits for the
         # window, and one that comes 50 ms later joins its transaction.
-        second = asyncio.ensure_future(writer.write(outcome(account_id, 2)))
+        second = asyncio.ensure_future(writer.write_cdr(outcome(account_id, 2)))
         await asyncio.sleep(0.05)
-        await asyncio.gather(second, writer.write(outcome(account_id, 3)))
+        await asyncio.gather(second, writer.write_cdr(outcome(account_id, 3)))
         assert writer.written == 3
         return writer.batches, idle_latency
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
+from dialtone.policy import destinations
 from dialtone.services import accounts, numbers, routing, users
 from dialtone.store.models import RingGroup, User
 
@@ -150,8 +151,8 @@ def test_n10_never_to_a_group_nobody_can_answer(
         ("not a number", "route.invalid", None),
         ("0612345678", "route.invalid", None),  # national form: not E.164
         (NUMBER, "route.invalid", None),  # itself
-        ("+33891234567", "route.destination_blocked", "V5"),  # premium rate
-        ("+19005550123", "route.destination_blocked", "V5"),
+        ("+33891234567", "destination.premium_rate", "V5"),  # premium rate
+        ("+19005550123", "destination.premium_rate", "V5"),
     ],
 )
 @pytest.mark.usefixtures("number")
@@ -316,3 +317,44 @@ def test_deleting_a_group_resets_its_routes(session: Session, account: str, numb
     routing.delete_ring_group(session, account, group.id)
     assert routing.get_route(session, account, number).kind == "greeting"
     assert routing.list_ring_groups(session, account) == []
+
+
+@pytest.mark.parametrize(
+    ("target", "permissions", "operator", "code"),
+    [
+        # V5 at route time: the account's permissions and the operator's lists apply.
+        ("+33891234567", {}, {}, "destination.premium_rate"),
+        ("+33891234567", {"premium_rate_allowed": True}, {}, None),
+        ("+881612345678", {}, {}, "destination.high_cost"),
+        ("+881612345678", {"high_cost_allowed": True}, {}, None),
+        ("+447400123456", {}, {"denied_prefixes": ("+447",)}, "destination.denied"),
+        (
+            "+447400123456",
+            {"premium_rate_allowed": True, "high_cost_allowed": True},
+            {"denied_prefixes": ("+447",)},
+            "destination.denied",
+        ),
+        ("+33891234567", {}, {"allowed_prefixes": ("+33891",)}, None),
+    ],
+)
+@pytest.mark.usefixtures("number")
+def test_v5_forward_targets_follow_account_permissions_and_operator_lists(
+    *,
+    session: Session,
+    account: str,
+    target: str,
+    permissions: dict[str, bool],
+    operator: dict[str, tuple[str, ...]],
+    code: str | None,
+) -> None:
+    accounts.set_destination_options(session, account, **permissions)
+    lists = destinations.DestinationSettings(**operator)  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = {
+        "kind": "forward",
+        "target": target,
+        "operator_destinations": lists,
+    }
+    if code is None:
+        assert routing.set_route(session, account, NUMBER, **kwargs).target == target
+    else:
+        assert _refusal(session, account, **kwargs) == (code, "V5", 403)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DatabaseError
 
 from dialtone.store.db import alembic_config, make_engine, migrate
 from dialtone.store.models import Base
@@ -74,4 +76,48 @@ def test_0002_keeps_existing_rows_both_ways(tmp_path: Path) -> None:
     with engine.connect() as connection:
         assert tuple(connection.execute(text(counts)).one()) == (1, 1, 1, 1)
         assert "registrations" not in inspect(connection).get_table_names()
+    command.upgrade(config, "head")
+
+
+def test_0003_adds_permissions_and_the_audit_log_without_losing_rows(tmp_path: Path) -> None:
+    """0003 only adds columns to accounts (no rebuild, so no cascade) and the audit table
+    with its append-only triggers; its downgrade takes them away and keeps the rows."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    config = alembic_config(engine)
+    command.upgrade(config, "0002")
+    t = "2026-01-01 00:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"INSERT INTO accounts (id, name, status, billing_increment, created_at) "
+                f"VALUES ('AC1', 'A', 'active', '60/60', '{t}')"
+            )
+        )
+        connection.execute(
+            text(
+                f"INSERT INTO phone_numbers (id, number, account_id, created_at) "
+                f"VALUES ('PN1', '+33123456789', 'AC1', '{t}')"
+            )
+        )
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        row = connection.execute(
+            text("SELECT country, premium_rate_allowed, high_cost_allowed FROM accounts")
+        ).one()
+        assert tuple(row) == (None, 0, 0)
+        assert connection.execute(text("SELECT count(*) FROM phone_numbers")).scalar() == 1
+        connection.execute(
+            text(
+                f"INSERT INTO audit_events VALUES ('AE1', '{t}', 'AC1', 'operator', 'x', "
+                "'refused', 'V5', 'destination.denied', 'm', '{}')"
+            )
+        )
+    with engine.begin() as connection, pytest.raises(DatabaseError, match="append-only"):
+        connection.execute(text("DELETE FROM audit_events"))
+    command.downgrade(config, "0002")
+    with engine.connect() as connection:
+        assert "audit_events" not in inspect(connection).get_table_names()
+        assert connection.execute(text("SELECT count(*) FROM phone_numbers")).scalar() == 1
+        columns = {c["name"] for c in inspect(connection).get_columns("accounts")}
+        assert "premium_rate_allowed" not in columns
     command.upgrade(config, "head")

@@ -11,8 +11,10 @@ from dialtone.api import errors
 from dialtone.api.deps import SessionDep
 from dialtone.api.v1 import (
     account,
+    audit,
     calls,
     numbers,
+    policy,
     registrations,
     ring_groups,
     trunks,
@@ -49,4 +51,6 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(trunks.router)
     app.include_router(ring_groups.router)
     app.include_router(voicemails.router)
+    app.include_router(policy.router)
+    app.include_router(audit.router)
     return app

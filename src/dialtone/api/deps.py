@@ -34,12 +34,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def current_account(
+    request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account:
-    """The account whose API key authorises this request (401 otherwise)."""
+    """The account whose API key authorises this request (401 otherwise). Who asked is
+    kept on the request, for the audit log of a refusal."""
     key = credentials.credentials if credentials is not None else None
-    return accounts.authenticate(session, key)
+    api_key, account = accounts.authenticate_key(session, key)
+    request.state.account_id = account.id
+    request.state.actor = f"api_key:{api_key.id}"
+    return account
 
 
 AccountDep = Annotated[Account, Depends(current_account)]

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dialtone.core.errors import DialtoneError
+from dialtone.services import audit
+from dialtone.services.audit import AuditEntry
+from dialtone.store.db import transaction
 
 log = logging.getLogger("dialtone.api")
 
@@ -30,11 +35,37 @@ def error_body(code: str, message: str, rule: str | None = None) -> dict[str, st
     return body
 
 
+def _audit(request: Request, exc: DialtoneError) -> None:
+    """Put a terms refusal on the audit log, in its own transaction (the request's was
+    rolled back). A failure is logged: the client still gets its answer."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    entry = AuditEntry.of_error(
+        exc,
+        at=datetime.now(UTC),
+        account_id=getattr(request.state, "account_id", None),
+        actor=getattr(request.state, "actor", None) or _peer(request),
+        action=f"{request.method} {path}",
+    )
+    try:
+        with transaction(request.app.state.sessions) as session:
+            audit.record(session, [entry])
+    except Exception:
+        log.exception("audit entry not written: %s", exc.code)
+
+
+def _peer(request: Request) -> str:
+    client = request.client
+    return f"http:{client.host}:{client.port}" if client is not None else "http:unknown"
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the JSON error shape."""
 
     @app.exception_handler(DialtoneError)
-    async def _dialtone(_: Request, exc: DialtoneError) -> JSONResponse:
+    async def _dialtone(request: Request, exc: DialtoneError) -> JSONResponse:
+        if exc.rule is not None:
+            await run_in_threadpool(_audit, request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(exc.as_payload(), status_code=exc.status, headers=headers)
 

@@ -65,13 +65,6 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         480,
     ),
     C(
-        "route.destination_blocked",
-        ("V5",),
-        "The destination is premium-rate or high-cost and blocked by default.",
-        403,
-        403,
-    ),
-    C(
         "auth.rate_limited",
         ("D2",),
         "Too many failed authentications from this address; try again later.",
@@ -133,8 +126,8 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     # Accounts, users, devices, trunks.
     C(
         "account.invalid",
-        ("V2", "V8"),
-        "An account setting is out of range (channels V2, recording policy V8).",
+        ("V2", "V6", "V8"),
+        "An account setting is out of range (channels V2, country V6, recording policy V8).",
         400,
     ),
     C("account.name_invalid", (), "The account name is empty or too long.", 400),

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from dialtone.core.errors import DialtoneError
 from dialtone.policy.codes import reason
 
 _EMPTY: Mapping[str, object] = MappingProxyType({})
@@ -42,6 +43,18 @@ class Decision:
         if self.code is None:
             raise ValueError("an allowed decision has no HTTP status")
         return reason(self.code).http_status
+
+    def as_error(self) -> DialtoneError:
+        """A refusal as the error the API answers with (status from the registry)."""
+        if self.code is None:
+            raise ValueError("an allowed decision is not an error")
+        return DialtoneError(
+            self.code,
+            self.message,
+            rule=self.rule,
+            status=self.http_status(),
+            details=dict(self.details),
+        )
 
     def as_payload(self) -> dict[str, object]:
         """The JSON shape of a refusal (the API's error body) or of an allowance."""

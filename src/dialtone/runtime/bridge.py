@@ -70,6 +70,16 @@ def ring_failover(status: int) -> bool:
     return True
 
 
+class TransferRefused(Exception):
+    """A REFER's target may not be called (a terms refusal): the transferor's NOTIFY
+    carries ``status`` and ``reason`` (a reason code) and the call goes on as it was."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status} {reason}")
+        self.status = status
+        self.reason = reason
+
+
 @dataclass(frozen=True, slots=True)
 class Credentials:
     """What we answer a carrier's digest challenge with."""
@@ -871,7 +881,11 @@ class Bridge:
             return
         self._respond(transferor.channel, event.transaction, make_response(request, 202))
         self._notify(transferor, "SIP/2.0 100 Trying", active=True)
-        steps = await self.resolve_transfer(call, transferor, target)
+        try:
+            steps = await self.resolve_transfer(call, transferor, target)
+        except TransferRefused as refused:
+            self._notify(transferor, f"SIP/2.0 {refused.status} {refused.reason}", active=False)
+            return
         if not steps:
             self._notify(transferor, "SIP/2.0 404 Not Found", active=False)
             return
@@ -1205,7 +1219,7 @@ class Bridge:
             trunk_id=call.trunk_id,
         )
         try:
-            await self.cdrs.write(outcome)
+            await self.cdrs.write_cdr(outcome)
         finally:
             self.calls.discard(call)
         log.info("call %s ended: %s (%s)", call.record_id, status, cause)

@@ -505,7 +505,7 @@ class CallHandler:
         if target is not None and target.voicemail and recording is not None:
             after = self._voicemail_saver(call, target, recording, ended, saved)
         try:
-            await self.cdrs.write(outcome, after=after)
+            await self.cdrs.write_cdr(outcome, after=after)
         finally:
             self.calls.pop(call.key, None)
             self._by_invite.pop(id(call.transaction), None)

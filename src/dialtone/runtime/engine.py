@@ -17,19 +17,22 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, DialtoneError
-from dialtone.policy import call_setup
+from dialtone.policy import call_setup, destinations
 from dialtone.policy.decision import Decision
+from dialtone.services import accounts as account_service
 from dialtone.services import numbers as number_service
 from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
 from dialtone.services import users as user_service
+from dialtone.services.audit import AuditEntry
 from dialtone.services.greetings import default_greeting_path, default_voicemail_greeting_path
 from dialtone.sip.endpoint import (
     AckReceived,
@@ -47,8 +50,19 @@ from dialtone.sip.uri import SipUri, Uri, parse_uri
 from dialtone.store.db import transaction
 from dialtone.store.models import Account
 
+from .audit_writer import AuditWriter
 from .auth import Authenticator, SipUser
-from .bridge import Bridge, BridgedCall, Credentials, Destination, Leg, Step, Trace, trunk_failover
+from .bridge import (
+    Bridge,
+    BridgedCall,
+    Credentials,
+    Destination,
+    Leg,
+    Step,
+    Trace,
+    TransferRefused,
+    trunk_failover,
+)
 from .calls import AnswerTarget, CallHandler
 from .lookups import LookupCache
 from .media import PortsExhausted
@@ -87,17 +101,21 @@ class EngineConfig:
     voicemail_max_seconds: float = 180.0
     channels_per_user: int = 1
     lookup_cache_seconds: float = 1.0
-
-
-def _api_refusal(decision: Decision) -> DialtoneError:
-    """A refused call-setup decision as the API's error (click-to-call)."""
-    assert decision.code is not None
-    return DialtoneError(
-        decision.code,
-        decision.message,
-        rule=decision.rule,
-        status=decision.http_status(),
+    # TERMS V5: the operator's destination lists; V6/V7: the country an account dials
+    # from when it has none of its own.
+    destinations: destinations.DestinationSettings = field(
+        default_factory=destinations.DestinationSettings
     )
+    default_country: str = "FR"
+
+
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """What the destination checks know of an account: its permissions (V5), its country
+    (V6)."""
+
+    destinations: destinations.DestinationSettings
+    country: str
 
 
 def _trace(
@@ -126,6 +144,8 @@ class CallEngine:
         registrar: Registrar,
         bridge: Bridge,
         answering: CallHandler,
+        audit: AuditWriter | None = None,
+        wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.channels = channels
         self.sessions = sessions
@@ -135,6 +155,8 @@ class CallEngine:
         self.registrar = registrar
         self.bridge = bridge
         self.answering = answering
+        self.audit = audit or AuditWriter(sessions, reads)
+        self.now = wallclock
         self.background = TaskSet(log, "engine")
         self.lookups = LookupCache(config.lookup_cache_seconds)
         self._resolved: dict[str, str] = {}
@@ -187,7 +209,19 @@ class CallEngine:
         except ValueError as exc:
             log.debug("response not sent: %s", exc)
 
-    def _refuse(self, event: RequestReceived, channel: SipChannel, refusal: Decision) -> None:
+    async def _refuse(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        refusal: Decision,
+        *,
+        account_id: str | None,
+        actor: str,
+        action: str,
+        **inputs: Any,
+    ) -> None:
+        """Answer an INVITE with a refusal's SIP status and reason, once the refusal is in
+        the audit log (a failed audit write is logged; the caller still gets its answer)."""
         log.info(
             "INVITE %s refused: %s (%s) %s",
             event.request.call_id,
@@ -195,7 +229,43 @@ class CallEngine:
             refusal.rule,
             refusal.message,
         )
+        entry = AuditEntry.of_decision(
+            refusal,
+            at=self.now(),
+            account_id=account_id,
+            actor=actor,
+            action=action,
+            sip_call_id=event.request.call_id,
+            **inputs,
+        )
+        await self._audit(entry)
         self._reply(event, channel, refusal.sip_status(), call_setup.sip_headers(refusal))
+
+    async def _audit(self, entry: AuditEntry) -> None:
+        """Put ``entry`` on record; a failure is logged, never raised (the refusal it
+        records still happens)."""
+        try:
+            await self.audit.write(entry)
+        except Exception:
+            log.exception("audit entry not written: %s %s", entry.code, entry.actor)
+
+    def active_calls(self, user_id: str) -> int:
+        """The user's calls in progress (TERMS V2), for the dry run."""
+        return self._active(user_id)
+
+    async def _call_policy(self, account_id: str) -> CallPolicy:
+        """The account's destination permissions and country (cached like every look-up)."""
+
+        def read(session: Session) -> CallPolicy:
+            account = account_service.get_account(session, account_id)
+            return CallPolicy(
+                destinations=account_service.destination_settings(
+                    account, self.config.destinations
+                ),
+                country=account.country or self.config.default_country,
+            )
+
+        return await self._cached(("call_policy", account_id), read)
 
     # -- dispatch ---------------------------------------------------------------------
 
@@ -337,9 +407,18 @@ class CallEngine:
             return
         trace = _trace("user", caller.id, channel, source, user_agent)
         trace["account"] = caller.account_id
+        actor = f"user:{caller.id}"
         refusal = call_setup.user_concurrency(self._active(caller.id), caller.channels)
         if refusal.refused:
-            self._refuse(event, channel, refusal)
+            await self._refuse(
+                event,
+                channel,
+                refusal,
+                account_id=caller.account_id,
+                actor=actor,
+                action="call.outbound",
+                dialed=dialed,
+            )
             return
         if dialed is not None and not dialed.startswith("+"):
             callee = await self._read(
@@ -350,13 +429,27 @@ class CallEngine:
                     event, channel, callee, trace, caller=caller, direction="internal"
                 )
                 return
+        policy = await self._call_policy(caller.account_id)
+        if dialed is not None:
+            refusal = destinations.dialling(dialed, policy.country)
+            if refusal.refused:
+                await self._refuse(
+                    event,
+                    channel,
+                    refusal,
+                    account_id=caller.account_id,
+                    actor=actor,
+                    action="call.outbound",
+                    country=policy.country,
+                )
+                return
         if route is not None:
             await self._apply_route(event, channel, route, trace, caller=caller)
             return
         if e164 is None:
             self._reply(event, channel, 404)
             return
-        await self._outbound(event, channel, e164, trace, caller)
+        await self._outbound(event, channel, e164, trace, caller, policy=policy)
 
     async def _recording_dir(self, account_id: str) -> Path | None:
         """Where the account's bridged calls are recorded, or None when its recording
@@ -691,9 +784,23 @@ class CallEngine:
         number: str,
         trace: Trace,
         caller: SipUser,
+        *,
+        policy: CallPolicy,
     ) -> None:
-        """A device calls an external number: through the account's trunks, with a caller
-        ID the account holds (TERMS V10, N13)."""
+        """A device calls an external number: one the account may call (TERMS V5),
+        through the account's trunks, with a caller ID the account holds (V10, N13)."""
+        actor = f"user:{caller.id}"
+        refusal = destinations.destination(number, policy.destinations)
+        if refusal.refused:
+            await self._refuse(
+                event,
+                channel,
+                refusal,
+                account_id=caller.account_id,
+                actor=actor,
+                action="call.outbound",
+            )
+            return
         held = await self._cached(
             ("held", caller.account_id),
             lambda s: [n.number for n in number_service.list_numbers(s, caller.account_id)],
@@ -701,7 +808,15 @@ class CallEngine:
         candidate = await self._caller_id(event.request, caller, held)
         refusal = call_setup.caller_id(candidate, held)
         if refusal.refused:
-            self._refuse(event, channel, refusal)
+            await self._refuse(
+                event,
+                channel,
+                refusal,
+                account_id=caller.account_id,
+                actor=actor,
+                action="call.outbound",
+                number=number,
+            )
             return
         assert candidate is not None
         steps, _ = await self._trunk_steps(caller.account_id, number, candidate)
@@ -754,10 +869,23 @@ class CallEngine:
         account holds (V10)."""
         target = route.target
         assert target is not None
-        steps, _ = await self._trunk_steps(route.account_id, target, route.number)
-        refusal = call_setup.forward_target(bool(steps), target)
+        # V5 again at call time: the account's permissions or the operator's lists may
+        # have changed since the route was set.
+        policy = await self._call_policy(route.account_id)
+        refusal = destinations.destination(target, policy.destinations)
+        if refusal.allowed:
+            steps, _ = await self._trunk_steps(route.account_id, target, route.number)
+            refusal = call_setup.forward_target(bool(steps), target)
         if refusal.refused:
-            self._refuse(event, channel, refusal)
+            await self._refuse(
+                event,
+                channel,
+                refusal,
+                account_id=route.account_id,
+                actor=f"number:{route.number}",
+                action="call.forward",
+                source=trace["source"],
+            )
             return
         await self.bridge.start(
             event,
@@ -782,7 +910,8 @@ class CallEngine:
 
         Refusals raise DialtoneError: ``user.not_found``; ``concurrency.user_limit``
         (TERMS V2); ``caller_id.not_held`` (V10/N13); ``call.user_unreachable`` when the
-        user has no registered device; ``call.destination_invalid``; ``trunk.none``;
+        user has no registered device; ``destination.*`` (V5, V6);
+        ``call.destination_invalid``; ``trunk.none``;
         ``call.capacity`` when the RTP ports are exhausted.
         """
         user = await self._read(
@@ -793,7 +922,7 @@ class CallEngine:
             raise Conflict("call.user_unreachable", "This user cannot take calls.")
         refusal = call_setup.user_concurrency(self._active(user.id), user.channels)
         if refusal.refused:
-            raise _api_refusal(refusal)
+            raise refusal.as_error()
         held = await self._read(
             lambda s: [n.number for n in number_service.list_numbers(s, account_id)]
         )
@@ -802,13 +931,20 @@ class CallEngine:
             caller_id = own[0] if own else (held[0] if held else None)
         refusal = call_setup.caller_id(caller_id, held)
         if refusal.refused:
-            raise _api_refusal(refusal)
+            raise refusal.as_error()
         assert caller_id is not None
         target = to.strip()
         callee = await self._read(
             lambda s: _sip_user(user_service.find_by_extension(s, account_id, target), s)
         )
         e164 = None if callee is not None else number_service.dialed_to_e164(target)
+        if callee is None:
+            policy = await self._call_policy(account_id)
+            refusal = destinations.dialling(target, policy.country)
+            if refusal.allowed and e164 is not None:
+                refusal = destinations.destination(e164, policy.destinations)
+            if refusal.refused:
+                raise refusal.as_error()
         if callee is None and e164 is None:
             raise DialtoneError(
                 "call.destination_invalid", f"{to!r} is neither an extension nor a number."
@@ -867,11 +1003,25 @@ class CallEngine:
             SipUri("sip", host=self.config.advertised_host, user=call.from_number)
         )
         if callee is not None:
-            destinations = self._device_destinations(callee, caller_name)
-            return [Step(destinations, self.config.no_answer_seconds)] if destinations else []
+            found = self._device_destinations(callee, caller_name)
+            return [Step(found, self.config.no_answer_seconds)] if found else []
         e164 = number_service.dialed_to_e164(dialed)
         if e164 is None:
             return []
+        policy = await self._call_policy(account_id)
+        refusal = destinations.destination(e164, policy.destinations)
+        if refusal.refused:
+            log.info("call %s: transfer to %s refused: %s", call.record_id, e164, refusal.code)
+            await self._audit(
+                AuditEntry.of_decision(
+                    refusal,
+                    at=self.now(),
+                    account_id=account_id,
+                    actor=f"call:{call.record_id}",
+                    action="call.transfer",
+                )
+            )
+            raise TransferRefused(refusal.sip_status(), refusal.code or "refused")
         held = await self._read(
             lambda s: [n.number for n in number_service.list_numbers(s, account_id)]
         )

@@ -25,6 +25,7 @@ from dialtone.sip.endpoint import EndpointPolicy, SipEndpoint
 from dialtone.sip.registrar import BindingTable, RegistrarSettings
 from dialtone.store.db import transaction
 
+from .audit_writer import AuditWriter
 from .auth import Authenticator, SipUser
 from .bridge import Bridge, BridgeConfig
 from .calls import CallConfig, CallHandler
@@ -121,6 +122,7 @@ class SipRuntime:
         """End live calls with BYE, their CDRs written, and let the BYEs leave."""
         await self.engine.bridge.shutdown()
         await self.handler.shutdown()
+        await self.engine.audit.close()
         if self.transcription is not None:
             await self.transcription.close()
         await asyncio.sleep(0.05)
@@ -303,9 +305,12 @@ def build_engine(
             no_answer_seconds=settings.no_answer_seconds,
             channels_per_user=settings.channels_per_user,
             lookup_cache_seconds=settings.lookup_cache_seconds,
+            destinations=settings.destinations,
+            default_country=settings.default_country,
         ),
         authenticator=authenticator,
         registrar=registrar,
         bridge=bridge,
         answering=handler,
+        audit=AuditWriter(sessions, handler.cdrs.executor),
     )

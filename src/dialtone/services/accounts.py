@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError, NotFound, Unauthorized
+from dialtone.policy.destinations import DestinationSettings
 from dialtone.rating.increments import Increment
 from dialtone.services.ids import new_id
 from dialtone.store.models import Account, ApiKey
@@ -76,6 +78,11 @@ def issue_api_key(
 
 def authenticate(session: Session, key: str | None) -> Account:
     """The account an API key belongs to; Unauthorized when missing, unknown or revoked."""
+    return authenticate_key(session, key)[1]
+
+
+def authenticate_key(session: Session, key: str | None) -> tuple[ApiKey, Account]:
+    """The API key row and its account; Unauthorized when missing, unknown or revoked."""
     if not key:
         raise Unauthorized("auth.missing", "Send 'Authorization: Bearer <api key>'.")
     row = session.execute(
@@ -85,7 +92,7 @@ def authenticate(session: Session, key: str | None) -> Account:
     ).first()
     if row is None or row[0].revoked_at is not None:
         raise Unauthorized("auth.invalid_key", "The API key is unknown or revoked.")
-    return row[1]
+    return row[0], row[1]
 
 
 def get_account(session: Session, account_id: str) -> Account:
@@ -128,5 +135,41 @@ def set_call_options(
                 rule="V8",
             )
         account.recording_policy = recording_policy
+    session.flush()
+    return account
+
+
+def destination_settings(account: Account, operator: DestinationSettings) -> DestinationSettings:
+    """The operator's destination lists with the account's own permissions (TERMS V5)."""
+    return replace(
+        operator,
+        premium_rate_allowed=account.premium_rate_allowed,
+        high_cost_allowed=account.high_cost_allowed,
+    )
+
+
+def set_destination_options(
+    session: Session,
+    account_id: str,
+    *,
+    country: str | None = None,
+    premium_rate_allowed: bool | None = None,
+    high_cost_allowed: bool | None = None,
+) -> Account:
+    """Set the country the account dials from (V6, V7) and whether it may call
+    premium-rate or high-cost destinations (V5: blocked by default). None leaves a value
+    as it is; an empty country returns the account to the operator's default."""
+    account = get_account(session, account_id)
+    if country is not None:
+        code = country.strip().upper()
+        if code and code not in phonenumbers.SUPPORTED_REGIONS:
+            raise DialtoneError(
+                "account.invalid", f"{country!r} is not an ISO 3166 country code.", rule="V6"
+            )
+        account.country = code or None
+    if premium_rate_allowed is not None:
+        account.premium_rate_allowed = premium_rate_allowed
+    if high_cost_allowed is not None:
+        account.high_cost_allowed = high_cost_allowed
     session.flush()
     return account

@@ -11,7 +11,8 @@ A number's route is one of:
 
 TERMS N10: a number is never forwarded to an inactive endpoint: a disabled user, a group
 with nobody who can answer, a platform number nobody holds or held by an inactive
-account. D1: a scheduler takes no calls. V5: no forwarding to premium-rate numbers.
+account. D1: a scheduler takes no calls. V5: no forwarding to a destination the account
+may not call (premium-rate, high-cost, operator-blocked).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError, NotFound
-from dialtone.services import numbers
+from dialtone.policy import destinations
+from dialtone.services import accounts, numbers
 from dialtone.services.ids import new_id
 from dialtone.services.users import can_take_calls
 from dialtone.store.models import Account, PhoneNumber, RingGroup, RingGroupMember, User
@@ -104,7 +105,11 @@ def _check_group(session: Session, account_id: str, group_id: str) -> None:
 
 
 def _check_forward(
-    session: Session, number: str, target: str, platform_prefixes: Collection[str]
+    session: Session,
+    number: str,
+    target: str,
+    platform_prefixes: Collection[str],
+    settings: destinations.DestinationSettings,
 ) -> str:
     try:
         e164 = numbers.to_e164(target)
@@ -112,11 +117,9 @@ def _check_forward(
         raise _invalid(f"A forward target is an E.164 number: {exc.message}") from None
     if e164 == number:
         raise _invalid("A number cannot forward to itself.")
-    parsed = phonenumbers.parse(e164, None)
-    if phonenumbers.number_type(parsed) == phonenumbers.PhoneNumberType.PREMIUM_RATE:
-        raise DialtoneError(
-            "route.destination_blocked", f"{e164} is a premium-rate number.", rule="V5"
-        )
+    allowed = destinations.destination(e164, settings)
+    if allowed.refused:
+        raise allowed.as_error()
     holder = session.scalar(select(PhoneNumber).where(PhoneNumber.number == e164))
     if holder is not None:
         account = session.get(Account, holder.account_id)
@@ -143,6 +146,7 @@ def set_route(
     no_answer_seconds: int | None = None,
     voicemail_user_id: str | None = None,
     platform_prefixes: Collection[str] = (),
+    operator_destinations: destinations.DestinationSettings = destinations.DEFAULT,
 ) -> Route:
     """Route calls to one of the account's numbers.
 
@@ -151,6 +155,8 @@ def set_route(
     ``route.inactive_endpoint`` (TERMS N10). ``platform_prefixes`` are E.164 prefixes of
     the operator's own number blocks: a forward into them must reach a held number.
     ``no_answer_seconds`` (5–300) and ``voicemail_user_id`` apply to ringing routes.
+    A forward must be to a destination the account may call (TERMS V5: the operator's
+    ``operator_destinations`` lists with the account's permissions).
     """
     row = numbers.get_number(session, account_id, number)
     if kind not in KINDS:
@@ -174,7 +180,10 @@ def set_route(
     elif kind == "group":
         _check_group(session, account_id, target)
     elif kind == "forward":
-        target = _check_forward(session, row.number, target, platform_prefixes)
+        allowed = accounts.destination_settings(
+            accounts.get_account(session, account_id), operator_destinations
+        )
+        target = _check_forward(session, row.number, target, platform_prefixes, allowed)
     else:  # voicemail: the target is the user whose box takes every call
         _account_user(session, account_id, target)
         if voicemail_user_id not in (None, target):

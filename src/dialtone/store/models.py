@@ -72,6 +72,12 @@ class Account(Base):
     channels_per_user: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # TERMS V8: "off", or "notice" (a notice prompt plays first, then both legs are recorded).
     recording_policy: Mapped[str] = mapped_column(String(10), default="off", server_default="off")
+    # ISO 3166 country the account dials from (TERMS V6, V7); None: the operator's default.
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # TERMS V5: premium-rate and high-cost destinations are blocked unless the operator
+    # allows them for this account.
+    premium_rate_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    high_cost_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class ApiKey(Base):
@@ -296,3 +302,30 @@ class CallRecord(Base):
     legs: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     user_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
     trunk_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+
+
+class AuditEvent(Base):
+    """One refusal or enforcement action of the terms engine: append-only.
+
+    ``account_id`` is a plain column, not a foreign key: the record outlives the account
+    (an operator must be able to say why something was refused after the account is
+    gone). On SQLite, triggers refuse UPDATE and DELETE of these rows.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_account_id_at", "account_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    account_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    # Who acted: "api_key:KE…", "user:US…", "peer:udp:1.2.3.4:5060", "scheduler", "operator".
+    actor: Mapped[str] = mapped_column(String(120))
+    # What was attempted or done: "call.outbound", "call.click_to_call", "route.set"…
+    action: Mapped[str] = mapped_column(String(60))
+    # "refused" (a request was refused) or "enforced" (the platform acted on a rule).
+    outcome: Mapped[str] = mapped_column(String(10))
+    rule: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    code: Mapped[str] = mapped_column(String(80), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    # The inputs that mattered, as JSON (the number dialled, the limit, the counter…).
+    details: Mapped[str] = mapped_column(Text, default="{}")

@@ -178,7 +178,8 @@ def get_route(
 def put_route(
     number: str, body: RouteIn, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> RouteOut:
-    """Route calls to the number (400 ``route.invalid``, ``route.inactive_endpoint`` N10)."""
+    """Route calls to the number (400 ``route.invalid``, ``route.inactive_endpoint`` N10,
+    403 ``destination.*`` V5 for a forward the account may not call)."""
     route = routing.set_route(
         session,
         account.id,
@@ -187,5 +188,6 @@ def put_route(
         target=body.target,
         no_answer_seconds=body.no_answer_seconds,
         voicemail_user_id=body.voicemail_user_id,
+        operator_destinations=settings.destinations,
     )
     return RouteOut.of(route, settings.no_answer_seconds)

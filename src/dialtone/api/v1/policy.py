@@ -1,0 +1,110 @@
+"""``POST /v1/policy/check``: the dry run of the terms engine.
+
+Takes an intended action and returns every check it would go through, each with its
+rule and outcome, without acting and without writing anything: operators and customers
+use it to answer "why was this refused?" and "would this be allowed?".
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Protocol
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
+from dialtone.policy.checklist import CheckResult, verdict
+from dialtone.services import policy
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+
+
+class ActiveCalls(Protocol):
+    """What the dry run needs of the running call engine (TERMS V2)."""
+
+    def active_calls(self, user_id: str) -> int: ...
+
+
+class CallCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["call"]
+    to: str = Field(description="An extension of the account, or a number.")
+    user_id: str | None = Field(
+        default=None, description="Who would call (their channels and calls count, V2)."
+    )
+    caller_id: str | None = Field(default=None, description="The number to present (V10).")
+
+
+class ForwardCheck(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["forward"]
+    to: str = Field(description="The E.164 number calls would be forwarded to.")
+
+
+class CheckOut(BaseModel):
+    check: str = Field(description="The check's name (concurrency, dialling, destination…).")
+    rules: list[str] = Field(description="The TERMS.md rules the check applies.")
+    allowed: bool
+    rule: str | None = Field(default=None, description="The rule that refuses, if any.")
+    code: str | None = Field(default=None, description="The reason code, if refused.")
+    message: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, result: CheckResult) -> CheckOut:
+        decision = result.decision
+        return cls(
+            check=result.name,
+            rules=list(result.rules),
+            allowed=decision.allowed,
+            rule=decision.rule,
+            code=decision.code,
+            message=decision.message or None,
+            details=dict(decision.details),
+        )
+
+
+class PolicyVerdict(BaseModel):
+    action: str
+    allowed: bool = Field(description="Whether the action would go ahead.")
+    rule: str | None = Field(description="The first refusing check's rule.")
+    code: str | None = Field(description="The first refusing check's reason code.")
+    message: str | None
+    checks: list[CheckOut]
+
+
+@router.post("/check", response_model=PolicyVerdict)
+def check(
+    body: Annotated[CallCheck | ForwardCheck, Field(discriminator="action")],
+    request: Request,
+    account: AccountDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> PolicyVerdict:
+    """Which rules an action would meet, and whether it would be refused (nothing is
+    done, nothing recorded)."""
+    operator = policy.OperatorPolicy(settings.destinations, settings.default_country)
+    if isinstance(body, CallCheck):
+        engine: ActiveCalls | None = getattr(request.app.state, "call_placer", None)
+        results = policy.check_call(
+            session,
+            account.id,
+            to=body.to,
+            operator=operator,
+            user_id=body.user_id,
+            caller_id=body.caller_id,
+            active_calls=engine.active_calls if engine is not None else lambda _: 0,
+        )
+    else:
+        results = policy.check_forward(session, account.id, to=body.to, operator=operator)
+    first = verdict(results)
+    return PolicyVerdict(
+        action=body.action,
+        allowed=first.allowed,
+        rule=first.rule,
+        code=first.code,
+        message=first.message or None,
+        checks=[CheckOut.of(r) for r in results],
+    )

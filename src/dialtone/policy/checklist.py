@@ -1,0 +1,76 @@
+"""Every check an intended action goes through, each with its outcome.
+
+The call engine runs the same checks one by one as its look-ups come in and stops at
+the first refusal; the dry run (``POST /v1/policy/check``) and the benchmark run them
+all here, from plain inputs, so an operator sees every rule that applies and which one
+refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from dialtone.policy.call_setup import caller_id, user_concurrency
+from dialtone.policy.decision import ALLOWED, Decision
+from dialtone.policy.destinations import DestinationSettings, destination, dialling
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check (``name``), the TERMS rules it applies and what it decided."""
+
+    name: str
+    rules: tuple[str, ...]
+    decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
+class CallIntent:
+    """An outbound call as the checks see it: what was dialled (and whether it is one of
+    the account's extensions), its E.164 form when it has one, the account's country and
+    destination permissions, the user's calls in progress and channels, the caller ID and
+    the numbers the account holds."""
+
+    dialed: str
+    e164: str | None
+    is_extension: bool
+    country: str
+    destinations: DestinationSettings
+    active_calls: int
+    channels: int
+    caller_id: str | None
+    held_numbers: Collection[str]
+
+
+def call_checks(intent: CallIntent) -> list[CheckResult]:
+    """The checks of an outbound call, in the engine's order: V2 one call per user; for
+    an outside number V6 dialling, V5 destination and V10/N13 caller ID."""
+    results = [
+        CheckResult("concurrency", ("V2",), user_concurrency(intent.active_calls, intent.channels))
+    ]
+    if intent.is_extension:
+        return results
+    results.append(CheckResult("dialling", ("V6",), dialling(intent.dialed, intent.country)))
+    if intent.e164 is not None:
+        results.append(
+            CheckResult("destination", ("V5",), destination(intent.e164, intent.destinations))
+        )
+    results.append(
+        CheckResult("caller_id", ("V10", "N13"), caller_id(intent.caller_id, intent.held_numbers))
+    )
+    return results
+
+
+def forward_checks(e164: str, settings: DestinationSettings) -> list[CheckResult]:
+    """The checks of a forward to ``e164``: V5 destination (N10, an active endpoint, is
+    the store's to say and checked when the route is set)."""
+    return [CheckResult("destination", ("V5",), destination(e164, settings))]
+
+
+def verdict(results: Sequence[CheckResult]) -> Decision:
+    """The first refusal among ``results``, or ALLOWED."""
+    for result in results:
+        if result.decision.refused:
+            return result.decision
+    return ALLOWED

@@ -1,0 +1,79 @@
+"""Dry runs of the terms engine: the checks an action would go through, without acting.
+
+The store supplies what the checks need (the account's permissions and country, its
+numbers, the user's channels); the caller supplies what only the running engine knows
+(the user's calls in progress). Nothing is written: a dry run is not audited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from dialtone.core.errors import DialtoneError
+from dialtone.policy import checklist
+from dialtone.policy.checklist import CallIntent, CheckResult
+from dialtone.policy.destinations import DestinationSettings
+from dialtone.services import accounts, numbers, routing, users
+
+ACTIONS = ("call", "forward")
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorPolicy:
+    """The operator's side of the checks: destination lists (V5), default country (V6)."""
+
+    destinations: DestinationSettings
+    default_country: str
+
+
+def check_call(
+    session: Session,
+    account_id: str,
+    *,
+    to: str,
+    operator: OperatorPolicy,
+    user_id: str | None = None,
+    caller_id: str | None = None,
+    active_calls: Callable[[str], int] = lambda _: 0,
+) -> list[CheckResult]:
+    """Every check an outbound call to ``to`` (an extension or a number) would go
+    through, placed by ``user_id`` (its channels and calls in progress count, V2) with
+    ``caller_id`` (default: the number routed to the user, else the account's first)."""
+    account = accounts.get_account(session, account_id)
+    user = users.get_user(session, account_id, user_id) if user_id is not None else None
+    held = [n.number for n in numbers.list_numbers(session, account_id)]
+    if caller_id is None:
+        own = routing.numbers_routed_to(session, user.id) if user is not None else []
+        caller_id = own[0] if own else (held[0] if held else None)
+    else:
+        caller_id = numbers.dialed_to_e164(caller_id) or caller_id
+    dialed = to.strip()
+    if not dialed:
+        raise DialtoneError("request.invalid", "to: an extension or a number.")
+    is_extension = users.find_by_extension(session, account_id, dialed) is not None
+    channels = account.channels_per_user if user is None else users.channels_for(session, user)
+    intent = CallIntent(
+        dialed=dialed,
+        e164=None if is_extension else numbers.dialed_to_e164(dialed),
+        is_extension=is_extension,
+        country=account.country or operator.default_country,
+        destinations=accounts.destination_settings(account, operator.destinations),
+        active_calls=active_calls(user.id) if user is not None else 0,
+        channels=channels,
+        caller_id=caller_id,
+        held_numbers=held,
+    )
+    return checklist.call_checks(intent)
+
+
+def check_forward(
+    session: Session, account_id: str, *, to: str, operator: OperatorPolicy
+) -> list[CheckResult]:
+    """The checks a forward of one of the account's numbers to ``to`` would go through."""
+    account = accounts.get_account(session, account_id)
+    e164 = numbers.to_e164(to)
+    allowed = accounts.destination_settings(account, operator.destinations)
+    return checklist.forward_checks(e164, allowed)

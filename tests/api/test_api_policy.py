@@ -1,0 +1,152 @@
+"""``POST /v1/policy/check`` (the dry run) and ``GET /v1/audit`` (the audit log): a dry
+run lists every check and writes nothing; a real refusal is on the log, with who asked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.services import accounts
+from dialtone.store.db import transaction
+
+from .conftest import auth, new_account
+
+NUMBER = "+33123456789"
+
+
+def _setup(client: TestClient, key: str) -> str:
+    assert client.post("/v1/numbers", json={"number": NUMBER}, headers=auth(key)).status_code == 201
+    created = client.post(
+        "/v1/users", json={"name": "Alice", "extension": "201"}, headers=auth(key)
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def _check(client: TestClient, key: str, **body: Any) -> dict[str, Any]:
+    response = client.post("/v1/policy/check", json=body, headers=auth(key))
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+@pytest.mark.parametrize(
+    ("to", "country", "allowed", "code", "rule"),
+    [
+        ("+33612345678", None, True, None, None),
+        ("+33891234567", None, False, "destination.premium_rate", "V5"),
+        ("+19005550123", None, False, "destination.premium_rate", "V5"),
+        ("+881612345678", None, False, "destination.high_cost", "V5"),
+        ("311", "US", False, "destination.x11_unsupported", "V6"),
+        ("0", "US", False, "destination.operator_assisted", "V6"),
+        ("311", "FR", True, None, None),  # no special service outside the NANP (V6)
+        ("201", None, True, None, None),  # an extension: only V2 applies
+    ],
+)
+def test_dry_run_of_a_call(
+    *,
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    to: str,
+    country: str | None,
+    allowed: bool,
+    code: str | None,
+    rule: str | None,
+) -> None:
+    account_id, key = new_account(sessions, "Acme")
+    user_id = _setup(client, key)
+    if country is not None:
+        with transaction(sessions) as session:
+            accounts.set_destination_options(session, account_id, country=country)
+    result = _check(client, key, action="call", to=to, user_id=user_id)
+    assert (result["allowed"], result["code"], result["rule"]) == (allowed, code, rule), result
+    names = [c["check"] for c in result["checks"]]
+    assert names[0] == "concurrency"
+    assert all(c["rules"] for c in result["checks"])
+    if code is not None:
+        [refusing] = [c for c in result["checks"] if not c["allowed"]]
+        assert (refusing["code"], refusing["rule"]) == (code, rule)
+
+
+def test_dry_run_follows_the_account_permissions(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    account_id, key = new_account(sessions, "Acme")
+    _setup(client, key)
+    assert not _check(client, key, action="call", to="+33891234567")["allowed"]
+    with transaction(sessions) as session:
+        accounts.set_destination_options(session, account_id, premium_rate_allowed=True)
+    assert _check(client, key, action="call", to="+33891234567")["allowed"]
+    account = client.get("/v1/account", headers=auth(key)).json()
+    assert (account["premium_rate_allowed"], account["high_cost_allowed"]) == (True, False)
+    assert account["country"] == "FR"  # the operator's default
+
+
+def test_dry_run_caller_id_and_forward(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    _, key = new_account(sessions, "Acme")
+    _setup(client, key)
+    refused = _check(client, key, action="call", to="+33612345678", caller_id="+14155550100")
+    assert (refused["code"], refused["rule"]) == ("caller_id.not_held", "V10")
+    forward = _check(client, key, action="forward", to="+33891234567")
+    assert (forward["allowed"], forward["code"]) == (False, "destination.premium_rate")
+    assert [c["check"] for c in forward["checks"]] == ["destination"]
+
+
+def test_dry_run_input_errors(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    _, key = new_account(sessions, "Acme")
+    _setup(client, key)
+    for body in ({"action": "teleport", "to": "1"}, {"action": "call"}, {"to": "+336"}):
+        response = client.post("/v1/policy/check", json=body, headers=auth(key))
+        assert (response.status_code, response.json()["code"]) == (400, "request.invalid")
+    response = client.post(
+        "/v1/policy/check", json={"action": "call", "to": "+33612345678", "user_id": "USnobody"}
+    )
+    assert response.status_code == 401
+
+
+def test_refusals_are_audited_and_dry_runs_are_not(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    _, other_key = new_account(sessions, "Globex")
+    _setup(client, key)
+    _check(client, key, action="forward", to="+33891234567")
+    assert client.get("/v1/audit", headers=auth(key)).json() == {"events": [], "next_cursor": None}
+    refused = client.put(
+        f"/v1/numbers/{NUMBER}/route",
+        json={"kind": "forward", "target": "+33891234567"},
+        headers=auth(key),
+    )
+    assert refused.status_code == 403
+    assert refused.json()["details"] == {"number": "+33891234567"}
+    # A refusal without a rule (bad input) is an error, not a terms decision: not audited.
+    assert (
+        client.put(
+            f"/v1/numbers/{NUMBER}/route", json={"kind": "teleport"}, headers=auth(key)
+        ).status_code
+        == 400
+    )
+    events = client.get("/v1/audit", headers=auth(key)).json()["events"]
+    assert len(events) == 1, events
+    [event] = events
+    assert (event["rule"], event["code"], event["outcome"]) == (
+        "V5",
+        "destination.premium_rate",
+        "refused",
+    )
+    assert event["action"] == "PUT /v1/numbers/{number}/route"
+    assert event["actor"].startswith("api_key:KE")
+    assert event["details"] == {"number": "+33891234567"}
+    assert client.get("/v1/audit", headers=auth(other_key)).json()["events"] == []
+    assert client.get("/v1/audit?rule=V2", headers=auth(key)).json()["events"] == []
+    assert (
+        len(
+            client.get("/v1/audit?code=destination.premium_rate", headers=auth(key)).json()[
+                "events"
+            ]
+        )
+        == 1
+    )

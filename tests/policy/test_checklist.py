@@ -1,0 +1,80 @@
+"""The checklist of an outbound call: every check, in the engine's order, each with its
+outcome; the verdict is the first refusal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from dialtone.policy.checklist import CallIntent, call_checks, forward_checks, verdict
+from dialtone.policy.destinations import DestinationSettings
+
+BASE = CallIntent(
+    dialed="+33612345678",
+    e164="+33612345678",
+    is_extension=False,
+    country="FR",
+    destinations=DestinationSettings(),
+    active_calls=0,
+    channels=1,
+    caller_id="+33123456789",
+    held_numbers=("+33123456789",),
+)
+
+
+def _outcomes(intent: CallIntent) -> list[tuple[str, str | None]]:
+    return [(r.name, r.decision.code) for r in call_checks(intent)]
+
+
+def test_an_ordinary_call_passes_every_check() -> None:
+    assert _outcomes(BASE) == [
+        ("concurrency", None),
+        ("dialling", None),
+        ("destination", None),
+        ("caller_id", None),
+    ]
+    assert verdict(call_checks(BASE)).allowed
+
+
+def test_an_extension_only_meets_the_one_call_per_user_rule() -> None:
+    intent = replace(BASE, dialed="201", e164=None, is_extension=True, caller_id=None)
+    assert _outcomes(intent) == [("concurrency", None)]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "rule"),
+    [
+        ({"active_calls": 1}, "concurrency.user_limit", "V2"),
+        ({"dialed": "311", "e164": None, "country": "US"}, "destination.x11_unsupported", "V6"),
+        ({"dialed": "+19005550123", "e164": "+19005550123"}, "destination.premium_rate", "V5"),
+        ({"caller_id": "+14155550100"}, "caller_id.not_held", "V10"),
+    ],
+)
+def test_the_verdict_is_the_first_refusal_and_every_check_is_still_listed(
+    changes: dict[str, object], code: str, rule: str
+) -> None:
+    intent = replace(BASE, **changes)  # type: ignore[arg-type]
+    results = call_checks(intent)
+    first = verdict(results)
+    assert (first.code, first.rule) == (code, rule)
+    assert [r.decision.code for r in results].count(code) == 1
+    # No short cut: the checks after the refusal are still evaluated and shown.
+    assert results[-1].name == "caller_id"
+
+
+def test_several_refusals_the_first_one_decides() -> None:
+    intent = replace(BASE, active_calls=3, caller_id=None)
+    codes = [r.decision.code for r in call_checks(intent)]
+    assert codes == ["concurrency.user_limit", None, None, "caller_id.not_held"]
+    assert verdict(call_checks(intent)).code == "concurrency.user_limit"
+
+
+def test_forward_checks_are_the_destination_rule() -> None:
+    [result] = forward_checks("+33891234567", DestinationSettings())
+    assert (result.name, result.rules, result.decision.code) == (
+        "destination",
+        ("V5",),
+        "destination.premium_rate",
+    )
+    assert verdict(forward_checks("+33612345678", DestinationSettings())).allowed
