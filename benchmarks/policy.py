@@ -1,0 +1,138 @@
+"""The terms engine's decisions for one call, timed (issue 5: goal p99 ≤ 100 µs, so the
+checks never show in call-setup time).
+
+Each decision runs on realistic, varied inputs (mobile, landline, premium-rate, high-cost
+and foreign numbers; an operator deny list of 200 prefixes and an allow list of 50;
+NANP and French accounts) one call at a time, timed with ``perf_counter_ns``; the figures
+are the median over ``--runs`` runs of each run's p50 and p99 per decision. The
+reference measured in the same run is the library floor of V5: ``phonenumbers.parse``
+plus ``number_type`` on the same numbers, which the V5 check cannot be faster than.
+
+SMS decisions (section M) are not built yet, so only the call checks are timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import phonenumbers
+
+from _proc import python_speed_ms
+from dialtone.policy import call_setup, destinations
+from dialtone.policy.checklist import CallIntent, call_checks, verdict
+
+NUMBERS = [
+    "+33612345678",  # FR mobile
+    "+33123456789",  # FR landline
+    "+33891234567",  # FR premium rate
+    "+14155550100",  # US
+    "+19005550123",  # US premium rate
+    "+447400123456",  # UK mobile
+    "+442071838750",  # UK landline
+    "+881612345678",  # satellite (high cost)
+    "+4930123456",  # DE
+    "+81312345678",  # JP
+]
+DIALED = ["+33612345678", "4155550100", "311", "0", "011442071838750", "911", "201", "411"]
+
+
+def _operator(rng: random.Random) -> destinations.DestinationSettings:
+    denied = tuple(f"+{rng.randint(20, 999)}{rng.randint(0, 9999)}" for _ in range(200))
+    allowed = tuple(f"+{rng.randint(20, 999)}{rng.randint(0, 999)}" for _ in range(50))
+    return destinations.DestinationSettings(denied_prefixes=denied, allowed_prefixes=allowed)
+
+
+def _percentiles(samples: list[int]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = ordered[len(ordered) // 2]
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return p50 / 1000, p99 / 1000
+
+
+def _time(fn: Callable[[int], object], n: int) -> list[int]:
+    samples = []
+    clock = time.perf_counter_ns
+    for i in range(n):
+        start = clock()
+        fn(i)
+        samples.append(clock() - start)
+    return samples
+
+
+def one_run(n: int, seed: int) -> dict[str, tuple[float, float]]:
+    rng = random.Random(seed)
+    operator = _operator(rng)
+    numbers = [rng.choice(NUMBERS) for _ in range(n)]
+    dialed = [rng.choice(DIALED) for _ in range(n)]
+    held = tuple(f"+3312345{i:04d}" for i in range(20))
+    base = CallIntent(
+        dialed="+33612345678",
+        e164="+33612345678",
+        is_extension=False,
+        country="FR",
+        destinations=operator,
+        active_calls=0,
+        channels=1,
+        caller_id=held[3],
+        held_numbers=held,
+    )
+    intents = [
+        replace(base, dialed=numbers[i], e164=numbers[i], country=("US", "FR")[i % 2])
+        for i in range(n)
+    ]
+
+    def floor(i: int) -> object:
+        return phonenumbers.number_type(phonenumbers.parse(numbers[i], None))
+
+    def full(i: int) -> object:
+        return verdict(call_checks(intents[i]))
+
+    cases: dict[str, Callable[[int], object]] = {
+        "reference_phonenumbers_parse_type": floor,
+        "V2_concurrency": lambda i: call_setup.user_concurrency(i % 2, 1),
+        "V5_destination": lambda i: destinations.destination(numbers[i], operator),
+        "V6_dialling": lambda i: destinations.dialling(dialed[i], ("US", "FR")[i % 2]),
+        "V10_caller_id": lambda i: call_setup.caller_id(held[i % 20], held),
+        "call_setup_all_checks": full,
+    }
+    for fn in cases.values():  # warm caches and the interpreter's specialisations
+        _time(fn, min(n, 2000))
+    return {name: _percentiles(_time(fn, n)) for name, fn in cases.items()}
+
+
+def median_of(runs: Sequence[dict[str, tuple[float, float]]], name: str, k: int) -> float:
+    return round(statistics.median(r[name][k] for r in runs), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20000, help="decisions per run")
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    speed_before = python_speed_ms()
+    runs = [one_run(args.calls, seed) for seed in range(args.runs)]
+    speed_after = python_speed_ms()
+    names = list(runs[0])
+    result: dict[str, object] = {"benchmark": "policy", "calls_per_run": args.calls}
+    for name in names:
+        p50, p99 = median_of(runs, name, 0), median_of(runs, name, 1)
+        print(f"{name:36} p50 {p50:8.2f} µs   p99 {p99:8.2f} µs")
+        result[f"{name}_p50_us"] = p50
+        result[f"{name}_p99_us"] = p99
+    full_p99 = median_of(runs, "call_setup_all_checks", 1)
+    floor_p99 = median_of(runs, "reference_phonenumbers_parse_type", 1)
+    result["goal_p99_us"] = 100
+    result["call_setup_p99_ratio_to_goal"] = round(full_p99 / 100, 3)
+    result["call_setup_p99_ratio_to_reference"] = round(full_p99 / floor_p99, 3)
+    result["python_speed_ms_before_after"] = [speed_before, speed_after]
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
