@@ -249,7 +249,9 @@ def policy_check(
     """Dry run: every check a call (or forward) would go through; exit 1 when refused.
     Calls in progress are not known here (the running server's API knows them)."""
     settings = _settings()
-    operator = policy_service.OperatorPolicy(settings.destinations, settings.default_country)
+    operator = policy_service.OperatorPolicy(
+        settings.destinations, settings.default_country, settings.emergency_countries
+    )
     with _session(settings, "policy check") as session:
         if forward:
             results = policy_service.check_forward(session, account, to=to, operator=operator)

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from dialtone.policy.destinations import HIGH_COST_PREFIXES, DestinationSettings
+from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES
 from dialtone.rating.increments import Increment
 
 _PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
@@ -129,6 +130,11 @@ class Settings(BaseSettings):
         description="ISO 3166 country an account dials from unless set on it: which "
         "dialling rules (TERMS V6) and emergency numbers (V7) apply.",
     )
+    emergency_countries: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_ELIGIBLE_COUNTRIES,
+        description="ISO countries where the operator's trunks carry emergency calls "
+        "(TERMS V7); elsewhere emergency calls are refused with a clear reason.",
+    )
     high_cost_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
         default=HIGH_COST_PREFIXES,
         description="E.164 prefixes of high-cost destinations, blocked unless an account is "
@@ -216,6 +222,17 @@ class Settings(BaseSettings):
     @classmethod
     def _country(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("emergency_countries", mode="before")
+    @classmethod
+    def _countries(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        codes = tuple(str(v).upper() for v in value)
+        bad = [c for c in codes if not (len(c) == 2 and c.isalpha())]
+        if bad:
+            raise ValueError(f"emergency_countries are ISO country codes such as FR: not {bad}")
+        return codes
 
     @property
     def destinations(self) -> DestinationSettings:

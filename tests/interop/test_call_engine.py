@@ -784,6 +784,52 @@ def test_v5_is_checked_again_when_a_forward_rings(engine: Platform, tmp_path: Pa
     assert (event["action"], event["actor"]) == ("call.forward", f"number:{engine.number}")
 
 
+def test_v7_emergency_call_needs_a_registered_location(engine: Platform, tmp_path: Path) -> None:
+    # Without a registered location: 403 with the code, on the audit log, no CDR. Once
+    # the location and the misrouting warning are on record, 112 goes to the carrier as
+    # dialled, presenting the account's number (a landline), and is logged loudly.
+    carrier = Sipp(
+        engine, tmp_path, "carrier", sippgen.phone(expect_caller=r"\+33123456789"), server=True
+    )
+    add_trunk(engine, carrier.port, 10, "carrier-a")
+    run(
+        engine,
+        tmp_path,
+        "refused",
+        sippgen.call(
+            "112",
+            from_user="alice",
+            auth=True,
+            expect=403,
+            expect_header=("Reason", "emergency.location_missing"),
+        ),
+        user="alice",
+    )
+    [event] = wait_for(lambda: _audit(engine))
+    assert (event["rule"], event["action"]) == ("V7", "call.emergency")
+    with engine.http() as http:
+        registered = http.put(
+            f"/v1/users/{engine.extra['alice']}/emergency-location",
+            json={
+                "address": "1 rue de Rivoli, 75001 Paris",
+                "country": "FR",
+                "acknowledge_misrouting_warning": True,
+            },
+        )
+    assert registered.status_code == 200, registered.text
+    run(
+        engine,
+        tmp_path,
+        "help",
+        sippgen.call("112", from_user="alice", auth=True),
+        user="alice",
+    )
+    carrier.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["to"], call["from"], call["status"]) == ("112", "+33123456789", "completed")
+    assert "EMERGENCY call" in engine.log()
+
+
 def test_v6_unsupported_x11_from_a_nanp_account_is_refused(
     engine: Platform, tmp_path: Path
 ) -> None:

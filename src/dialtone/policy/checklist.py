@@ -9,11 +9,21 @@ refuses.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dialtone.policy.call_setup import caller_id, user_concurrency
 from dialtone.policy.decision import ALLOWED, Decision
 from dialtone.policy.destinations import DestinationSettings, destination, dialling
+from dialtone.policy.emergency import (
+    DEFAULT_ELIGIBLE_COUNTRIES,
+    EmergencyCaller,
+    emergency_call,
+    is_emergency_number,
+)
+
+_NO_LOCATION = EmergencyCaller(
+    location_country=None, warning_acknowledged=False, caller_number=None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +40,8 @@ class CallIntent:
     """An outbound call as the checks see it: what was dialled (and whether it is one of
     the account's extensions), its E.164 form when it has one, the account's country and
     destination permissions, the user's calls in progress and channels, the caller ID and
-    the numbers the account holds."""
+    the numbers the account holds; for an emergency number, what V7 knows of the caller
+    and where the operator serves emergency calls."""
 
     dialed: str
     e164: str | None
@@ -41,11 +52,19 @@ class CallIntent:
     channels: int
     caller_id: str | None
     held_numbers: Collection[str]
+    emergency_caller: EmergencyCaller = _NO_LOCATION
+    emergency_countries: Collection[str] = field(default=DEFAULT_ELIGIBLE_COUNTRIES)
 
 
 def call_checks(intent: CallIntent) -> list[CheckResult]:
-    """The checks of an outbound call, in the engine's order: V2 one call per user; for
-    an outside number V6 dialling, V5 destination and V10/N13 caller ID."""
+    """The checks of an outbound call, in the engine's order: an emergency number meets
+    V7 alone (a user on a call may still call for help); otherwise V2 one call per user,
+    and for an outside number V6 dialling, V5 destination and V10/N13 caller ID."""
+    if not intent.is_extension and is_emergency_number(intent.dialed, intent.country):
+        decision = emergency_call(
+            intent.dialed, intent.emergency_caller, eligible_countries=intent.emergency_countries
+        )
+        return [CheckResult("emergency", ("V7",), decision)]
     results = [
         CheckResult("concurrency", ("V2",), user_concurrency(intent.active_calls, intent.channels))
     ]

@@ -25,7 +25,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, DialtoneError
-from dialtone.policy import call_setup, destinations
+from dialtone.policy import call_setup, destinations, emergency
 from dialtone.policy.decision import Decision
 from dialtone.services import accounts as account_service
 from dialtone.services import numbers as number_service
@@ -107,6 +107,8 @@ class EngineConfig:
         default_factory=destinations.DestinationSettings
     )
     default_country: str = "FR"
+    # TERMS V7: where the trunks carry emergency calls.
+    emergency_countries: tuple[str, ...] = emergency.DEFAULT_ELIGIBLE_COUNTRIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +410,11 @@ class CallEngine:
         trace = _trace("user", caller.id, channel, source, user_agent)
         trace["account"] = caller.account_id
         actor = f"user:{caller.id}"
+        policy = await self._call_policy(caller.account_id)
+        if dialed is not None and emergency.is_emergency_number(dialed, policy.country):
+            # Before V2: a user already on a call (one on hold, say) can still call for help.
+            await self._emergency(event, channel, dialed, trace, caller)
+            return
         refusal = call_setup.user_concurrency(self._active(caller.id), caller.channels)
         if refusal.refused:
             await self._refuse(
@@ -429,7 +436,6 @@ class CallEngine:
                     event, channel, callee, trace, caller=caller, direction="internal"
                 )
                 return
-        policy = await self._call_policy(caller.account_id)
         if dialed is not None:
             refusal = destinations.dialling(dialed, policy.country)
             if refusal.refused:
@@ -837,6 +843,73 @@ class CallEngine:
             user_id=caller.id,
         )
 
+    async def _emergency(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        dialed: str,
+        trace: Trace,
+        caller: SipUser,
+    ) -> None:
+        """An emergency call (TERMS V7): only with the user's location registered and the
+        misrouting warning acknowledged, in a country the operator serves, never from a
+        mobile number. It presents a number the account holds (the one asked for, else
+        the user's own, else the account's first: a caller-ID mistake must not stop it)
+        and goes to the trunks with the number as dialled."""
+        held = await self._read(
+            lambda s: [n.number for n in number_service.list_numbers(s, caller.account_id)]
+        )
+        candidate = await self._caller_id(event.request, caller, held)
+        if candidate not in held:
+            own = await self._read(lambda s: routing_service.numbers_routed_to(s, caller.id))
+            candidate = own[0] if own else (held[0] if held else None)
+        who = await self._read(
+            lambda s: user_service.emergency_caller(
+                user_service.get_user_by_id(s, caller.id), candidate
+            )
+        )
+        refusal = emergency.emergency_call(
+            dialed, who, eligible_countries=self.config.emergency_countries
+        )
+        if refusal.refused:
+            await self._refuse(
+                event,
+                channel,
+                refusal,
+                account_id=caller.account_id,
+                actor=f"user:{caller.id}",
+                action="call.emergency",
+                caller_number=candidate,
+            )
+            return
+        log.warning(
+            "EMERGENCY call %s: user %s (%s) dials %s from %s, location in %s",
+            event.request.call_id,
+            caller.sip_username,
+            caller.id,
+            dialed,
+            candidate,
+            who.location_country,
+        )
+        steps, _ = await self._trunk_steps(caller.account_id, dialed, candidate or dialed)
+        if not steps:
+            log.error("EMERGENCY call %s: no trunk can carry it", event.request.call_id)
+            warning = '399 dialtone "trunk.none: no trunk can carry this call"'
+            self._reply(event, channel, 503, (("Warning", warning),))
+            return
+        await self.bridge.start(
+            event,
+            channel,
+            account_id=caller.account_id,
+            direction="outbound",
+            from_number=candidate or caller.sip_username,
+            to_number=dialed,
+            steps=steps,
+            a_trace=trace,
+            users={caller.id},
+            user_id=caller.id,
+        )
+
     async def _caller_id(self, request: Request, caller: SipUser, held: list[str]) -> str | None:
         """The number to present: the one the phone asked for (P-Asserted-Identity or From)
         when it is a number, else the number routed to the user, else the account's first."""
@@ -940,9 +1013,21 @@ class CallEngine:
         e164 = None if callee is not None else number_service.dialed_to_e164(target)
         if callee is None:
             policy = await self._call_policy(account_id)
-            refusal = destinations.dialling(target, policy.country)
-            if refusal.allowed and e164 is not None:
-                refusal = destinations.destination(e164, policy.destinations)
+            if emergency.is_emergency_number(target, policy.country):
+                # V7 as for a device's call; the trunks get the number as dialled.
+                who = await self._read(
+                    lambda s: user_service.emergency_caller(
+                        user_service.get_user_by_id(s, user.id), caller_id
+                    )
+                )
+                refusal = emergency.emergency_call(
+                    target, who, eligible_countries=self.config.emergency_countries
+                )
+                e164 = target
+            else:
+                refusal = destinations.dialling(target, policy.country)
+                if refusal.allowed and e164 is not None:
+                    refusal = destinations.destination(e164, policy.destinations)
             if refusal.refused:
                 raise refusal.as_error()
         if callee is None and e164 is None:

@@ -307,6 +307,7 @@ def build_engine(
             lookup_cache_seconds=settings.lookup_cache_seconds,
             destinations=settings.destinations,
             default_country=settings.default_country,
+            emergency_countries=settings.emergency_countries,
         ),
         authenticator=authenticator,
         registrar=registrar,

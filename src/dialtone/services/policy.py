@@ -16,6 +16,7 @@ from dialtone.core.errors import DialtoneError
 from dialtone.policy import checklist
 from dialtone.policy.checklist import CallIntent, CheckResult
 from dialtone.policy.destinations import DestinationSettings
+from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES, EmergencyCaller
 from dialtone.services import accounts, numbers, routing, users
 
 ACTIONS = ("call", "forward")
@@ -27,6 +28,7 @@ class OperatorPolicy:
 
     destinations: DestinationSettings
     default_country: str
+    emergency_countries: tuple[str, ...] = DEFAULT_ELIGIBLE_COUNTRIES
 
 
 def check_call(
@@ -65,6 +67,12 @@ def check_call(
         channels=channels,
         caller_id=caller_id,
         held_numbers=held,
+        emergency_caller=(
+            users.emergency_caller(user, caller_id)
+            if user is not None
+            else EmergencyCaller(None, warning_acknowledged=False, caller_number=caller_id)
+        ),
+        emergency_countries=operator.emergency_countries,
     )
     return checklist.call_checks(intent)
 

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
+from dialtone.policy import emergency
+from dialtone.policy.emergency import EmergencyCaller
 from dialtone.services.accounts import MAX_CHANNELS, get_account
 from dialtone.services.ids import new_id
 from dialtone.services.unset import UNSET, Unset
@@ -42,11 +44,6 @@ _EXTENSION = re.compile(r"[0-9]{2,6}")
 _SIP_USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _GREETING_FILE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}")
-# TERMS V7 decision: the numbers the terms name (the French preset and 911) plus
-# phonenumbers' emergency numbers of the preset regions. Not every country's: Belgium's
-# 100 and 101 would take the most common extensions away from everyone.
-_TERMS_EMERGENCY = frozenset({"112", "911", "15", "17", "18", "114", "115", "119"})
-_EMERGENCY_REGIONS = ("FR", "US", "GB")
 
 
 def _invalid(message: str, rule: str | None = None) -> DialtoneError:
@@ -81,13 +78,6 @@ def _status(status: str) -> str:
     return status
 
 
-def is_emergency_number(digits: str) -> bool:
-    """Whether ``digits`` is an emergency short number here or in a common region (V7)."""
-    if digits in _TERMS_EMERGENCY:
-        return True
-    return any(phonenumbers.is_emergency_number(digits, r) for r in _EMERGENCY_REGIONS)
-
-
 def _extension(extension: str | None) -> str | None:
     if extension is None:
         return None
@@ -95,7 +85,7 @@ def _extension(extension: str | None) -> str | None:
         raise _invalid("An extension is 2 to 6 digits.")
     # An extension equal to an emergency number would capture emergency calls dialled
     # from a desk phone (TERMS V7).
-    if is_emergency_number(extension):
+    if emergency.is_emergency_number(extension):
         raise DialtoneError("extension.reserved", f"{extension} is an emergency number.", rule="V7")
     return extension
 
@@ -374,3 +364,62 @@ def channels_for(session: Session, user: User) -> int:
 def can_take_calls(user: User) -> bool:
     """Whether calls may ring this user: active, and not a scheduler (TERMS D1)."""
     return user.status == "active" and user.role != "scheduler"
+
+
+def set_emergency_location(
+    session: Session,
+    account_id: str,
+    user_id: str,
+    *,
+    address: str,
+    country: str,
+    warning_acknowledged: bool,
+    now: datetime,
+) -> User:
+    """Register where the user's emergency calls come from (TERMS V7). The misrouting
+    warning must be acknowledged with it: a location without the acknowledgement would
+    leave emergency calls refused anyway, so it is refused here, clearly."""
+    user = get_user(session, account_id, user_id)
+    address = (address or "").strip()
+    code = (country or "").strip().upper()
+    if not 5 <= len(address) <= 500:
+        raise DialtoneError(
+            "emergency.location_invalid", "The address has 5 to 500 characters.", rule="V7"
+        )
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise DialtoneError(
+            "emergency.location_invalid", f"{country!r} is not an ISO 3166 country.", rule="V7"
+        )
+    if not warning_acknowledged:
+        raise DialtoneError(
+            "emergency.location_invalid",
+            "The user must acknowledge that an emergency call over the Internet can be "
+            "misrouted (acknowledge_misrouting_warning: true).",
+            rule="V7",
+        )
+    user.emergency_address = address
+    user.emergency_country = code
+    user.emergency_registered_at = now
+    user.emergency_warning_acknowledged_at = now
+    session.flush()
+    return user
+
+
+def clear_emergency_location(session: Session, account_id: str, user_id: str) -> User:
+    """Forget the user's emergency location: their emergency calls are refused again."""
+    user = get_user(session, account_id, user_id)
+    user.emergency_address = None
+    user.emergency_country = None
+    user.emergency_registered_at = None
+    user.emergency_warning_acknowledged_at = None
+    session.flush()
+    return user
+
+
+def emergency_caller(user: User, caller_number: str | None) -> EmergencyCaller:
+    """What the V7 check needs to know of ``user`` calling from ``caller_number``."""
+    return EmergencyCaller(
+        location_country=user.emergency_country if user.emergency_address else None,
+        warning_acknowledged=user.emergency_warning_acknowledged_at is not None,
+        caller_number=caller_number,
+    )

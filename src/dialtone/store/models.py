@@ -123,6 +123,14 @@ class User(Base):
     channels: Mapped[int | None] = mapped_column(Integer, nullable=True)
     voicemail_greeting: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    # TERMS V7: the registered location emergency calls are placed from, and when the
+    # user acknowledged that an Internet emergency call can be misrouted.
+    emergency_address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    emergency_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    emergency_registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    emergency_warning_acknowledged_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True
+    )
 
 
 class Registration(Base):

@@ -85,7 +85,9 @@ def check(
 ) -> PolicyVerdict:
     """Which rules an action would meet, and whether it would be refused (nothing is
     done, nothing recorded)."""
-    operator = policy.OperatorPolicy(settings.destinations, settings.default_country)
+    operator = policy.OperatorPolicy(
+        settings.destinations, settings.default_country, settings.emergency_countries
+    )
     if isinstance(body, CallCheck):
         engine: ActiveCalls | None = getattr(request.app.state, "call_placer", None)
         results = policy.check_call(

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
 from dialtone.core.errors import DialtoneError
+from dialtone.policy.emergency import MISROUTING_WARNING
 from dialtone.services import users
 from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import User
@@ -189,3 +190,69 @@ def delete_voicemail_greeting(user_id: str, account: AccountDep, session: Sessio
     """Back to the built-in voicemail greeting."""
     row = users.update_user(session, account.id, user_id, voicemail_greeting=None)
     return _out(session, row)
+
+
+class EmergencyLocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = Field(description="Where the user is: street, city, postcode.")
+    country: str = Field(description="ISO 3166 country of the address (e.g. FR).")
+    acknowledge_misrouting_warning: bool = Field(
+        description="True once the user has read `warning` (TERMS V7); required."
+    )
+
+
+class EmergencyLocationOut(BaseModel):
+    user_id: str
+    registered: bool = Field(description="Whether emergency calls may be placed (V7).")
+    address: str | None
+    country: str | None
+    registered_at: datetime | None
+    warning_acknowledged_at: datetime | None
+    warning: str = Field(description="What the user must be shown and acknowledge (V7).")
+
+    @classmethod
+    def of(cls, row: User) -> EmergencyLocationOut:
+        return cls(
+            user_id=row.id,
+            registered=row.emergency_address is not None,
+            address=row.emergency_address,
+            country=row.emergency_country,
+            registered_at=row.emergency_registered_at,
+            warning_acknowledged_at=row.emergency_warning_acknowledged_at,
+            warning=MISROUTING_WARNING,
+        )
+
+
+@router.get("/{user_id}/emergency-location", response_model=EmergencyLocationOut)
+def get_emergency_location(
+    user_id: str, account: AccountDep, session: SessionDep
+) -> EmergencyLocationOut:
+    """The user's registered emergency location, and the warning to show them (V7)."""
+    return EmergencyLocationOut.of(users.get_user(session, account.id, user_id))
+
+
+@router.put("/{user_id}/emergency-location", response_model=EmergencyLocationOut)
+def put_emergency_location(
+    user_id: str, body: EmergencyLocationIn, account: AccountDep, session: SessionDep
+) -> EmergencyLocationOut:
+    """Register where the user's emergency calls come from, with the acknowledged
+    misrouting warning (V7: 400 ``emergency.location_invalid`` otherwise)."""
+    row = users.set_emergency_location(
+        session,
+        account.id,
+        user_id,
+        address=body.address,
+        country=body.country,
+        warning_acknowledged=body.acknowledge_misrouting_warning,
+        now=datetime.now(UTC),
+    )
+    return EmergencyLocationOut.of(row)
+
+
+@router.delete("/{user_id}/emergency-location", response_model=EmergencyLocationOut)
+def delete_emergency_location(
+    user_id: str, account: AccountDep, session: SessionDep
+) -> EmergencyLocationOut:
+    """Forget the location: the user's emergency calls are refused until one is set."""
+    return EmergencyLocationOut.of(users.clear_emergency_location(session, account.id, user_id))
