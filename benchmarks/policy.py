@@ -8,7 +8,10 @@ are the median over ``--runs`` runs of each run's p50 and p99 per decision. The
 reference measured in the same run is the library floor of V5: ``phonenumbers.parse``
 plus ``number_type`` on the same numbers, which the V5 check cannot be faster than.
 
-SMS decisions (section M) are not built yet, so only the call checks are timed.
+The telemarketing account's checks add V12 (do-not-call lists and the callee's calling
+hours); the calling hours are timed for a first call to each number (cold cache) and
+for calls to numbers seen before. SMS decisions (section M) are not built yet, so only
+the call checks are timed.
 """
 
 from __future__ import annotations
@@ -20,12 +23,15 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import phonenumbers
 
 from _proc import python_speed_ms
 from dialtone.policy import call_setup, destinations
 from dialtone.policy.checklist import CallIntent, call_checks, verdict
+from dialtone.policy.emergency import EmergencyCaller, emergency_call
+from dialtone.policy.telemarketing import calling_window, do_not_call
 
 NUMBERS = [
     "+33612345678",  # FR mobile
@@ -90,8 +96,20 @@ def one_run(n: int, seed: int) -> dict[str, tuple[float, float]]:
     def floor(i: int) -> object:
         return phonenumbers.number_type(phonenumbers.parse(numbers[i], None))
 
+    now = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)  # a Monday: FR hours are open
+    marketer = [
+        replace(intents[i], telemarketing=True, now=now, dnc_listed_by=None) for i in range(n)
+    ]
+    # Distinct numbers, so the calling-hours cache never hits (a campaign's first call to
+    # each), against the same ten numbers again (its later calls).
+    fresh = [f"+3361{seed:02d}{i:05d}" for i in range(n)]
+    registered = EmergencyCaller("FR", warning_acknowledged=True, caller_number=held[0])
+
     def full(i: int) -> object:
         return verdict(call_checks(intents[i]))
+
+    def full_telemarketing(i: int) -> object:
+        return verdict(call_checks(marketer[i]))
 
     cases: dict[str, Callable[[int], object]] = {
         "reference_phonenumbers_parse_type": floor,
@@ -99,11 +117,21 @@ def one_run(n: int, seed: int) -> dict[str, tuple[float, float]]:
         "V5_destination": lambda i: destinations.destination(numbers[i], operator),
         "V6_dialling": lambda i: destinations.dialling(dialed[i], ("US", "FR")[i % 2]),
         "V10_caller_id": lambda i: call_setup.caller_id(held[i % 20], held),
+        "V7_emergency": lambda i: emergency_call("112", registered),
+        "V12_do_not_call": lambda i: do_not_call(
+            ("account", None)[i % 2], telemarketing=True, number=numbers[i]
+        ),
+        "V12_calling_window_first_call": lambda i: calling_window(fresh[i], now),
+        "V12_calling_window_again": lambda i: calling_window(numbers[i], now),
         "call_setup_all_checks": full,
+        "call_setup_all_checks_telemarketing": full_telemarketing,
     }
-    for fn in cases.values():  # warm caches and the interpreter's specialisations
-        _time(fn, min(n, 2000))
-    return {name: _percentiles(_time(fn, n)) for name, fn in cases.items()}
+    results = {}
+    for name, fn in cases.items():
+        if name != "V12_calling_window_first_call":  # its point is the cold cache
+            _time(fn, min(n, 2000))  # warm caches and the interpreter's specialisations
+        results[name] = _percentiles(_time(fn, n))
+    return results
 
 
 def median_of(runs: Sequence[dict[str, tuple[float, float]]], name: str, k: int) -> float:

@@ -160,3 +160,11 @@ def test_destination_permissions_dry_run_and_audit_log() -> None:
     assert "refused   V5    destination.high_cost  numbers route  by operator:cli" in line
     assert '"number": "+881612345678"' in line
     assert _ok("audit", "list", "--rule", "V2") == ""
+
+
+def test_fair_use_report() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    assert _ok("fair-use", account, "--month", "2026-11").strip() == "ok"
+    bad = runner.invoke(app, ["fair-use", account, "--month", "Nov"])
+    assert bad.exit_code == 1
+    assert "error: request.invalid" in bad.output

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +21,8 @@ from dialtone.runtime.server import serve as run
 from dialtone.services import accounts as account_service
 from dialtone.services import audit as audit_service
 from dialtone.services import calls as call_service
+from dialtone.services import dnc as dnc_service
+from dialtone.services import fair_use as fair_use_service
 from dialtone.services import numbers as number_service
 from dialtone.services import policy as policy_service
 from dialtone.services import routing as routing_service
@@ -37,6 +40,7 @@ calls_app = typer.Typer(help="Call detail records.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, extensions and SIP credentials.", no_args_is_help=True)
 trunks_app = typer.Typer(help="Carrier SIP trunks.", no_args_is_help=True)
 voicemails_app = typer.Typer(help="Voicemail messages.", no_args_is_help=True)
+dnc_app = typer.Typer(help="Do-not-call lists and registers (V12).", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log of the terms engine.", no_args_is_help=True)
 policy_app = typer.Typer(help="Dry runs of the terms engine.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
@@ -46,6 +50,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(trunks_app, name="trunks")
 app.add_typer(voicemails_app, name="voicemails")
 app.add_typer(audit_app, name="audit")
+app.add_typer(dnc_app, name="dnc")
 app.add_typer(policy_app, name="policy")
 
 
@@ -192,6 +197,10 @@ def accounts_set(
     high_cost: Annotated[
         bool | None, typer.Option(help="May call high-cost destinations (TERMS V5).")
     ] = None,
+    telemarketing: Annotated[
+        bool | None,
+        typer.Option(help="Telemarketing: DNC registers and calling hours apply (V12)."),
+    ] = None,
 ) -> None:
     """Set an account's call channels per user, recording policy, country and
     destination permissions."""
@@ -209,14 +218,71 @@ def accounts_set(
             country=country,
             premium_rate_allowed=premium_rate,
             high_cost_allowed=high_cost,
+            telemarketing=telemarketing,
         )
     typer.echo(
         f"{row.id}  channels_per_user={row.channels_per_user}  "
         f"recording_policy={row.recording_policy}  "
         f"country={row.country or settings.default_country}  "
         f"premium_rate={'yes' if row.premium_rate_allowed else 'no'}  "
-        f"high_cost={'yes' if row.high_cost_allowed else 'no'}"
+        f"high_cost={'yes' if row.high_cost_allowed else 'no'}  "
+        f"telemarketing={'yes' if row.telemarketing else 'no'}"
     )
+
+
+@dnc_app.command("import")
+def dnc_import(
+    path: Annotated[Path, typer.Argument(help="A CSV file, numbers in the first column.")],
+    register: Annotated[
+        str | None, typer.Option(help="A national register's name (bloctel, us-dnc…).")
+    ] = None,
+    account: Annotated[
+        str | None, typer.Option(help="Add to this account's own list instead.")
+    ] = None,
+    country: Annotated[
+        str | None, typer.Option(help="Read national forms of this country (FR: 06…).")
+    ] = None,
+) -> None:
+    """Import do-not-call numbers (TERMS V12): a national register (for telemarketing
+    accounts) or an account's own list (for every call of it)."""
+    if (register is None) == (account is None):
+        typer.echo("error: give --register NAME or --account AC…", err=True)
+        raise typer.Exit(2)
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    with _session(action="dnc import") as session:
+        result = dnc_service.import_csv(
+            session,
+            account,
+            text,
+            now=datetime.now(UTC),
+            list_name=register or "account",
+            region=country.upper() if country else None,
+        )
+    typer.echo(
+        f"added={result.added}  already_listed={result.already_listed}  "
+        f"invalid_lines={len(result.invalid_lines)}"
+        + (f" (first: {result.invalid_lines[:10]})" if result.invalid_lines else "")
+    )
+
+
+@app.command("fair-use")
+def fair_use_report(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    month: Annotated[str, typer.Option(help="YYYY-MM (UTC days).")],
+) -> None:
+    """Very short outbound calls day by day (TERMS F1, V13); exit 1 when the month allows
+    suspension (3 days with more than 60 calls under 15 s per user)."""
+    with _session(action="fair-use") as session:
+        report = fair_use_service.short_call_report(session, account, month)
+    for day in report.days:
+        flag = "  COUNTS" if day.counts else ""
+        typer.echo(f"{day.day}  short_calls={day.short_calls}  users={day.users}{flag}")
+    decision = report.decision
+    typer.echo(
+        "ok" if decision.allowed else f"{decision.code} [{decision.rule}]: {decision.message}"
+    )
+    if decision.refused:
+        raise typer.Exit(1)
 
 
 @audit_app.command("list")
@@ -257,7 +323,13 @@ def policy_check(
             results = policy_service.check_forward(session, account, to=to, operator=operator)
         else:
             results = policy_service.check_call(
-                session, account, to=to, operator=operator, user_id=user, caller_id=caller_id
+                session,
+                account,
+                to=to,
+                operator=operator,
+                user_id=user,
+                caller_id=caller_id,
+                now=datetime.now(UTC),
             )
     for result in results:
         decision = result.decision

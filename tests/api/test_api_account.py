@@ -45,3 +45,19 @@ def test_channels_are_not_the_customers_to_set(
 
 def test_needs_a_key(client: TestClient) -> None:
     assert client.get("/v1/account").status_code == 401
+
+
+def test_fair_use_month(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    _, key = new_account(sessions, "Acme")
+    report = client.get("/v1/account/fair-use?month=2026-11", headers=auth(key))
+    assert report.status_code == 200, report.text
+    assert report.json() == {
+        "month": "2026-11",
+        "days": [],
+        "flagged_days": 0,
+        "allowed": True,
+        "code": None,
+        "rule": None,
+    }
+    bad = client.get("/v1/account/fair-use?month=11-2026", headers=auth(key))
+    assert (bad.status_code, bad.json()["code"]) == (400, "request.invalid")

@@ -16,11 +16,13 @@ import threading
 import time
 import wave
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dialtone.policy.telemarketing import calling_window
 from dialtone.services.greetings import recording_notice_path
 from dialtone.sip.digest import authorization
 from dialtone.sip.framing import StreamFramer
@@ -828,6 +830,67 @@ def test_v7_emergency_call_needs_a_registered_location(engine: Platform, tmp_pat
     [call] = wait_for(lambda: calls(engine))
     assert (call["to"], call["from"], call["status"]) == ("112", "+33123456789", "completed")
     assert "EMERGENCY call" in engine.log()
+
+
+def test_v12_a_number_on_the_accounts_do_not_call_list_is_refused(
+    engine: Platform, tmp_path: Path
+) -> None:
+    add_trunk(engine, free_port(), 10, "carrier-a")
+    with engine.http() as http:
+        imported = http.post(
+            "/v1/dnc", content="+442071838750\n", headers={"Content-Type": "text/csv"}
+        )
+    assert imported.json()["added"] == 1, imported.text
+    run(
+        engine,
+        tmp_path,
+        "dnc",
+        sippgen.call(
+            "+442071838750",
+            from_user="alice",
+            auth=True,
+            expect=403,
+            expect_header=("Reason", "dnc.listed"),
+        ),
+        user="alice",
+    )
+    with engine.http() as http:
+        refused = http.post(
+            "/v1/calls", json={"user_id": engine.extra["alice"], "to": "+442071838750"}
+        )
+    assert (refused.status_code, refused.json()["code"]) == (403, "dnc.listed")
+    assert [e["code"] for e in _audit(engine)] == ["dnc.listed", "dnc.listed"]
+
+
+def test_v12_telemarketing_outside_the_callees_hours_is_refused(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # The engine reads the real clock: the callee is whichever preset country's number
+    # is outside its calling hours right now (FR weekdays 10-13/14-20, Honolulu and
+    # Los Angeles 8-21, London 8-21, Toronto 9-21:30/10-18). All of them are open at
+    # once only on winter weekdays from 19:00 to 20:00 in Paris.
+    candidates = ["+33612345678", "+18085550100", "+14155550100", "+442071838750"]
+    now = datetime.now(UTC)
+    closed = [n for n in candidates if calling_window(n, now).refused]
+    if not closed:
+        pytest.skip("every preset country is inside its calling hours at this minute")
+    cli(engine.env, "accounts", "set", engine.account_id, "--telemarketing")
+    add_trunk(engine, free_port(), 10, "carrier-a")
+    run(
+        engine,
+        tmp_path,
+        "late",
+        sippgen.call(
+            closed[0],
+            from_user="alice",
+            auth=True,
+            expect=403,
+            expect_header=("Reason", "calling_window.closed"),
+        ),
+        user="alice",
+    )
+    [event] = wait_for(lambda: _audit(engine))
+    assert (event["rule"], event["details"]["number"]) == ("V12", closed[0])
 
 
 def test_v6_unsupported_x11_from_a_nanp_account_is_refused(

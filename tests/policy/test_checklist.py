@@ -4,6 +4,7 @@ outcome; the verdict is the first refusal."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -32,6 +33,7 @@ def test_an_ordinary_call_passes_every_check() -> None:
         ("concurrency", None),
         ("dialling", None),
         ("destination", None),
+        ("do_not_call", None),
         ("caller_id", None),
     ]
     assert verdict(call_checks(BASE)).allowed
@@ -66,7 +68,7 @@ def test_the_verdict_is_the_first_refusal_and_every_check_is_still_listed(
 def test_several_refusals_the_first_one_decides() -> None:
     intent = replace(BASE, active_calls=3, caller_id=None)
     codes = [r.decision.code for r in call_checks(intent)]
-    assert codes == ["concurrency.user_limit", None, None, "caller_id.not_held"]
+    assert codes == ["concurrency.user_limit", None, None, None, "caller_id.not_held"]
     assert verdict(call_checks(intent)).code == "concurrency.user_limit"
 
 
@@ -78,3 +80,26 @@ def test_forward_checks_are_the_destination_rule() -> None:
         "destination.premium_rate",
     )
     assert verdict(forward_checks("+33612345678", DestinationSettings())).allowed
+
+
+def test_v12_lists_and_hours_follow_the_account_kind() -> None:
+    listed = replace(BASE, dnc_listed_by="bloctel")
+    assert verdict(call_checks(listed)).allowed  # a register binds telemarketing only
+    marketer = replace(listed, telemarketing=True)
+    assert verdict(call_checks(marketer)).code == "dnc.listed"
+    # Calling hours are checked for telemarketing accounts, when the time is known.
+    sunday = datetime(2026, 12, 6, 11, 0, tzinfo=UTC)
+    night = replace(BASE, telemarketing=True, now=sunday)
+    assert [r.name for r in call_checks(night)][-2:] == ["calling_window", "caller_id"]
+    assert verdict(call_checks(night)).code == "calling_window.closed"
+    assert "calling_window" not in [r.name for r in call_checks(replace(BASE, now=sunday))]
+    own = replace(BASE, dnc_listed_by="account")
+    assert verdict(call_checks(own)).code == "dnc.listed"
+
+
+def test_an_emergency_number_meets_v7_alone() -> None:
+    intent = replace(BASE, dialed="112", e164="+112", active_calls=5, caller_id=None)
+    results = call_checks(intent)
+    assert [(r.name, r.decision.code) for r in results] == [
+        ("emergency", "emergency.location_missing")
+    ]

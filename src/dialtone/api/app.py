@@ -13,6 +13,7 @@ from dialtone.api.v1 import (
     account,
     audit,
     calls,
+    dnc,
     numbers,
     policy,
     registrations,
@@ -53,4 +54,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(voicemails.router)
     app.include_router(policy.router)
     app.include_router(audit.router)
+    app.include_router(dnc.router)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from dialtone.policy.call_setup import caller_id, user_concurrency
 from dialtone.policy.decision import ALLOWED, Decision
@@ -20,6 +21,7 @@ from dialtone.policy.emergency import (
     emergency_call,
     is_emergency_number,
 )
+from dialtone.policy.telemarketing import calling_window, do_not_call
 
 _NO_LOCATION = EmergencyCaller(
     location_country=None, warning_acknowledged=False, caller_number=None
@@ -54,12 +56,18 @@ class CallIntent:
     held_numbers: Collection[str]
     emergency_caller: EmergencyCaller = _NO_LOCATION
     emergency_countries: Collection[str] = field(default=DEFAULT_ELIGIBLE_COUNTRIES)
+    # V12: the do-not-call list the number is on, whether the account telemarkets, and
+    # the time of the call (calling hours).
+    dnc_listed_by: str | None = None
+    telemarketing: bool = False
+    now: datetime | None = None
 
 
 def call_checks(intent: CallIntent) -> list[CheckResult]:
     """The checks of an outbound call, in the engine's order: an emergency number meets
     V7 alone (a user on a call may still call for help); otherwise V2 one call per user,
-    and for an outside number V6 dialling, V5 destination and V10/N13 caller ID."""
+    and for an outside number V6 dialling, V5 destination, V12 do-not-call lists and
+    (telemarketing) calling hours, and V10/N13 caller ID."""
     if not intent.is_extension and is_emergency_number(intent.dialed, intent.country):
         decision = emergency_call(
             intent.dialed, intent.emergency_caller, eligible_countries=intent.emergency_countries
@@ -75,6 +83,13 @@ def call_checks(intent: CallIntent) -> list[CheckResult]:
         results.append(
             CheckResult("destination", ("V5",), destination(intent.e164, intent.destinations))
         )
+        listed = do_not_call(
+            intent.dnc_listed_by, telemarketing=intent.telemarketing, number=intent.e164
+        )
+        results.append(CheckResult("do_not_call", ("V12",), listed))
+        if intent.telemarketing and intent.now is not None:
+            hours = calling_window(intent.e164, intent.now)
+            results.append(CheckResult("calling_window", ("V12",), hours))
     results.append(
         CheckResult("caller_id", ("V10", "N13"), caller_id(intent.caller_id, intent.held_numbers))
     )

@@ -25,9 +25,10 @@ from typing import Any, TypeVar, cast
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, DialtoneError
-from dialtone.policy import call_setup, destinations, emergency
+from dialtone.policy import call_setup, destinations, emergency, telemarketing
 from dialtone.policy.decision import Decision
 from dialtone.services import accounts as account_service
+from dialtone.services import dnc as dnc_service
 from dialtone.services import numbers as number_service
 from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
@@ -118,6 +119,7 @@ class CallPolicy:
 
     destinations: destinations.DestinationSettings
     country: str
+    telemarketing: bool = False
 
 
 def _trace(
@@ -251,6 +253,19 @@ class CallEngine:
         except Exception:
             log.exception("audit entry not written: %s %s", entry.code, entry.actor)
 
+    async def _telemarketing(self, account_id: str, policy: CallPolicy, number: str) -> Decision:
+        """TERMS V12 for a call to ``number``: the do-not-call lists, then (telemarketing
+        accounts) the callee's calling hours."""
+        listed = await self._cached(
+            ("dnc", account_id, number), lambda s: dnc_service.listed_by(s, account_id, number)
+        )
+        refusal = telemarketing.do_not_call(
+            listed, telemarketing=policy.telemarketing, number=number
+        )
+        if refusal.allowed and policy.telemarketing:
+            refusal = telemarketing.calling_window(number, self.now())
+        return refusal
+
     def active_calls(self, user_id: str) -> int:
         """The user's calls in progress (TERMS V2), for the dry run."""
         return self._active(user_id)
@@ -265,6 +280,7 @@ class CallEngine:
                     account, self.config.destinations
                 ),
                 country=account.country or self.config.default_country,
+                telemarketing=account.telemarketing,
             )
 
         return await self._cached(("call_policy", account_id), read)
@@ -797,6 +813,8 @@ class CallEngine:
         through the account's trunks, with a caller ID the account holds (V10, N13)."""
         actor = f"user:{caller.id}"
         refusal = destinations.destination(number, policy.destinations)
+        if refusal.allowed:
+            refusal = await self._telemarketing(caller.account_id, policy, number)
         if refusal.refused:
             await self._refuse(
                 event,
@@ -1028,6 +1046,8 @@ class CallEngine:
                 refusal = destinations.dialling(target, policy.country)
                 if refusal.allowed and e164 is not None:
                     refusal = destinations.destination(e164, policy.destinations)
+                if refusal.allowed and e164 is not None:
+                    refusal = await self._telemarketing(account_id, policy, e164)
             if refusal.refused:
                 raise refusal.as_error()
         if callee is None and e164 is None:

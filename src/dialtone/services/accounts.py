@@ -155,10 +155,12 @@ def set_destination_options(
     country: str | None = None,
     premium_rate_allowed: bool | None = None,
     high_cost_allowed: bool | None = None,
+    telemarketing: bool | None = None,
 ) -> Account:
-    """Set the country the account dials from (V6, V7) and whether it may call
-    premium-rate or high-cost destinations (V5: blocked by default). None leaves a value
-    as it is; an empty country returns the account to the operator's default."""
+    """Set the country the account dials from (V6, V7), whether it may call premium-rate
+    or high-cost destinations (V5: blocked by default) and whether it is a telemarketing
+    account (V12: national do-not-call registers and calling hours apply). None leaves a
+    value as it is; an empty country returns the account to the operator's default."""
     account = get_account(session, account_id)
     if country is not None:
         code = country.strip().upper()
@@ -171,5 +173,7 @@ def set_destination_options(
         account.premium_rate_allowed = premium_rate_allowed
     if high_cost_allowed is not None:
         account.high_cost_allowed = high_cost_allowed
+    if telemarketing is not None:
+        account.telemarketing = telemarketing
     session.flush()
     return account

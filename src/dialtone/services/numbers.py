@@ -18,18 +18,20 @@ _E164 = re.compile(r"\+[1-9]\d{1,14}\Z")
 _VISUAL = re.compile(r"[\s\-.()]")
 
 
-def to_e164(text: str) -> str:
+def to_e164(text: str, region: str | None = None) -> str:
     """Validate and normalise a number to E.164 with ``phonenumbers``.
 
-    Raises ``number.invalid`` (400) for anything that is not a valid international number.
+    With ``region`` (ISO country), national forms of that country (``06 12 34 56 78``)
+    and its international prefix (``0033…``) are accepted too. Raises ``number.invalid``
+    (400) for anything that is not a valid number.
     """
     candidate = _VISUAL.sub("", text or "")
-    if not candidate.startswith("+"):
+    if not candidate.startswith("+") and region is None:
         raise DialtoneError(
             "number.invalid", f"{text!r} is not in international format: start with '+'."
         )
     try:
-        parsed = phonenumbers.parse(candidate, None)
+        parsed = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException as exc:
         raise DialtoneError("number.invalid", f"{text!r} is not a phone number: {exc}.") from None
     if not phonenumbers.is_valid_number(parsed):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,7 @@ from dialtone.policy import checklist
 from dialtone.policy.checklist import CallIntent, CheckResult
 from dialtone.policy.destinations import DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES, EmergencyCaller
-from dialtone.services import accounts, numbers, routing, users
+from dialtone.services import accounts, dnc, numbers, routing, users
 
 ACTIONS = ("call", "forward")
 
@@ -40,10 +41,12 @@ def check_call(
     user_id: str | None = None,
     caller_id: str | None = None,
     active_calls: Callable[[str], int] = lambda _: 0,
+    now: datetime | None = None,
 ) -> list[CheckResult]:
     """Every check an outbound call to ``to`` (an extension or a number) would go
     through, placed by ``user_id`` (its channels and calls in progress count, V2) with
-    ``caller_id`` (default: the number routed to the user, else the account's first)."""
+    ``caller_id`` (default: the number routed to the user, else the account's first), at
+    ``now`` (a telemarketing account's calling hours; None skips them)."""
     account = accounts.get_account(session, account_id)
     user = users.get_user(session, account_id, user_id) if user_id is not None else None
     held = [n.number for n in numbers.list_numbers(session, account_id)]
@@ -56,10 +59,11 @@ def check_call(
     if not dialed:
         raise DialtoneError("request.invalid", "to: an extension or a number.")
     is_extension = users.find_by_extension(session, account_id, dialed) is not None
+    e164 = None if is_extension else numbers.dialed_to_e164(dialed)
     channels = account.channels_per_user if user is None else users.channels_for(session, user)
     intent = CallIntent(
         dialed=dialed,
-        e164=None if is_extension else numbers.dialed_to_e164(dialed),
+        e164=e164,
         is_extension=is_extension,
         country=account.country or operator.default_country,
         destinations=accounts.destination_settings(account, operator.destinations),
@@ -73,6 +77,9 @@ def check_call(
             else EmergencyCaller(None, warning_acknowledged=False, caller_number=caller_id)
         ),
         emergency_countries=operator.emergency_countries,
+        dnc_listed_by=dnc.listed_by(session, account_id, e164) if e164 is not None else None,
+        telemarketing=account.telemarketing,
+        now=now,
     )
     return checklist.call_checks(intent)
 

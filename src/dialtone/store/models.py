@@ -78,6 +78,9 @@ class Account(Base):
     # allows them for this account.
     premium_rate_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     high_cost_allowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # TERMS V12: a telemarketing account's calls also meet the national do-not-call
+    # registers and the callee's calling hours.
+    telemarketing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class ApiKey(Base):
@@ -337,3 +340,19 @@ class AuditEvent(Base):
     message: Mapped[str] = mapped_column(Text)
     # The inputs that mattered, as JSON (the number dialled, the limit, the counter…).
     details: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class DncEntry(Base):
+    """A number not to call (TERMS V12): on an account's own list (``list_name``
+    "account"), or, with no account, on a national register the operator imported."""
+
+    __tablename__ = "dnc_entries"
+    __table_args__ = (Index("ix_dnc_entries_number_account_id", "number", "account_id"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True
+    )
+    number: Mapped[str] = mapped_column(String(16))
+    list_name: Mapped[str] = mapped_column(String(40))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,13 +9,14 @@ parties, then records both legs.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
-from dialtone.services import accounts
+from dialtone.services import accounts, fair_use
 from dialtone.store.models import Account
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
@@ -35,6 +36,10 @@ class AccountOut(BaseModel):
     high_cost_allowed: bool = Field(
         description="Whether high-cost destinations may be called (V5; set by the operator)."
     )
+    telemarketing: bool = Field(
+        description="Telemarketing account: national do-not-call registers and the callee's "
+        "calling hours apply to its calls (V12; set by the operator)."
+    )
     created_at: datetime
 
     @classmethod
@@ -49,6 +54,7 @@ class AccountOut(BaseModel):
             country=row.country or default_country,
             premium_rate_allowed=row.premium_rate_allowed,
             high_cost_allowed=row.high_cost_allowed,
+            telemarketing=row.telemarketing,
             created_at=row.created_at,
         )
 
@@ -72,3 +78,40 @@ def patch_account(
     """Change the account's recording policy (TERMS V8)."""
     row = accounts.set_call_options(session, account.id, recording_policy=body.recording_policy)
     return AccountOut.of(row, settings.default_country)
+
+
+class ShortCallDayOut(BaseModel):
+    day: date
+    short_calls: int = Field(description="Outbound calls under 15 s (unanswered included).")
+    users: int
+    counts: bool = Field(description="More than 60 per user on average (TERMS F1).")
+
+
+class FairUseOut(BaseModel):
+    month: str
+    days: list[ShortCallDayOut] = Field(description="Days with short outbound calls.")
+    flagged_days: int
+    allowed: bool = Field(description="False from 3 flagged days: suspension allowed (F1).")
+    code: str | None
+    rule: str | None
+
+
+@router.get("/fair-use", response_model=FairUseOut)
+def get_fair_use(
+    account: AccountDep,
+    session: SessionDep,
+    month: Annotated[str, Query(description="YYYY-MM (UTC days).", pattern=r"^\d{4}-\d{2}$")],
+) -> FairUseOut:
+    """The month's very short outbound calls, day by day (TERMS F1, V13)."""
+    report = fair_use.short_call_report(session, account.id, month)
+    return FairUseOut(
+        month=report.month,
+        days=[
+            ShortCallDayOut(day=d.day, short_calls=d.short_calls, users=d.users, counts=d.counts)
+            for d in report.days
+        ],
+        flagged_days=sum(d.counts for d in report.days),
+        allowed=report.decision.allowed,
+        code=report.decision.code,
+        rule=report.decision.rule,
+    )

@@ -7,6 +7,7 @@ use it to answer "why was this refused?" and "would this be allowed?".
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Request
@@ -98,6 +99,7 @@ def check(
             user_id=body.user_id,
             caller_id=body.caller_id,
             active_calls=engine.active_calls if engine is not None else lambda _: 0,
+            now=datetime.now(UTC),
         )
     else:
         results = policy.check_forward(session, account.id, to=body.to, operator=operator)
