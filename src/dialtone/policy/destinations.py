@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
 
 from dialtone.policy.decision import ALLOWED, Decision, refuse
+from dialtone.policy.numbering import is_premium_rate
 
 # International networks billed at satellite or premium rates (ITU-T E.164 assignments):
 # Inmarsat +870, global mobile satellite systems +881, international networks +882/+883,
@@ -73,98 +72,6 @@ class DestinationSettings:
 
 
 DEFAULT = DestinationSettings()
-
-
-def _slow_premium_rate(e164: str) -> bool:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return False
-    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.PREMIUM_RATE
-
-
-def _matches(national: str, desc: PhoneNumberDesc | None) -> bool:
-    if desc is None or not desc.national_number_pattern:
-        return False
-    if desc.possible_length and len(national) not in desc.possible_length:
-        return False
-    return _pattern(desc.national_number_pattern).fullmatch(national) is not None
-
-
-@lru_cache(maxsize=4096)
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text)
-
-
-def _metadata(country_code: int, region: str) -> PhoneMetadata | None:
-    if region == "001":
-        return PhoneMetadata.metadata_for_nongeo_region(country_code)
-    return PhoneMetadata.metadata_for_region(region)
-
-
-def _known(national: str, metadata: PhoneMetadata) -> bool:
-    """Whether phonenumbers would give the number a type in this region."""
-    if not _matches(national, metadata.general_desc):
-        return False
-    return any(_matches(national, desc) for desc in _type_descs(metadata))
-
-
-def _type_descs(metadata: PhoneMetadata) -> tuple[PhoneNumberDesc | None, ...]:
-    return (
-        metadata.premium_rate,
-        metadata.toll_free,
-        metadata.shared_cost,
-        metadata.voip,
-        metadata.personal_number,
-        metadata.pager,
-        metadata.uan,
-        metadata.voicemail,
-        metadata.fixed_line,
-        metadata.mobile,
-    )
-
-
-def is_premium_rate(e164: str) -> bool:
-    """Whether ``e164`` is a premium-rate number, exactly as ``phonenumbers.number_type``
-    says (TERMS V5), in a few microseconds instead of some fifty.
-
-    The number is split into country code and national number and matched against the
-    library's metadata for the region ``phonenumbers.region_code_for_number`` would pick.
-    Where parsing could change the national number (it starts with the country's national
-    prefix, such as +33 0891…, which ``parse`` strips), or the form is unexpected, the
-    library's own parse decides.
-    """
-    digits = e164[1:]
-    if not e164.startswith("+") or not digits.isdigit():
-        return _slow_premium_rate(e164)
-    for size in (1, 2, 3):
-        regions = COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size]))
-        if regions is not None:
-            country_code, national = int(digits[:size]), digits[size:]
-            break
-    else:
-        return False
-    main = _metadata(country_code, regions[0])
-    if main is None:
-        return False
-    prefix = main.national_prefix_for_parsing
-    if prefix and re.match(prefix, national):
-        return _slow_premium_rate(e164)
-    metadata: PhoneMetadata | None = main if len(regions) == 1 else None
-    for region in regions if metadata is None else ():
-        candidate = _metadata(country_code, region)
-        if candidate is None:
-            continue
-        if candidate.leading_digits is not None:
-            if _pattern(candidate.leading_digits).match(national):
-                metadata = candidate
-                break
-        elif _known(national, candidate):
-            metadata = candidate
-            break
-    if metadata is None:
-        return False
-    return _matches(national, metadata.general_desc) and _matches(national, metadata.premium_rate)
 
 
 def destination(e164: str, settings: DestinationSettings = DEFAULT) -> Decision:

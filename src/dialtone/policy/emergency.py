@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from dialtone.policy.decision import ALLOWED, Decision, refuse
+from dialtone.policy.numbering import is_mobile
 
 # The numbers TERMS V7 names and the French emergency numbers (SAMU 15, police 17,
 # fire 18, 112, 114 for the deaf and hard of hearing, 115 social emergency, 119 child
@@ -66,14 +67,6 @@ class EmergencyCaller:
     by_ai: bool = False
 
 
-def _is_mobile(e164: str) -> bool:
-    try:
-        kind = phonenumbers.number_type(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return False
-    return kind == phonenumbers.PhoneNumberType.MOBILE
-
-
 def emergency_call(
     dialed: str,
     caller: EmergencyCaller,
@@ -106,7 +99,7 @@ def emergency_call(
             "the user has not acknowledged that an emergency call can be misrouted",
             dialed=dialed,
         )
-    if caller.caller_number is not None and _is_mobile(caller.caller_number):
+    if caller.caller_number is not None and is_mobile(caller.caller_number):
         return refuse(
             "emergency.mobile_number",
             f"emergency calls cannot be placed from the mobile number {caller.caller_number}",

@@ -27,10 +27,10 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-from phonenumbers import timezone as number_timezone
+from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 from dialtone.policy.decision import ALLOWED, Decision, refuse
+from dialtone.policy.numbering import region_code
 
 WEEKDAYS = frozenset(range(5))
 WEEKEND = frozenset({5, 6})
@@ -64,8 +64,13 @@ class CallingHours:
     no_public_holidays: bool = False
 
     def describe(self) -> str:
-        text = "; ".join(w.describe() for w in self.windows)
-        return text + (", not on public holidays" if self.no_public_holidays else "")
+        return _describe(self)
+
+
+@lru_cache(maxsize=256)
+def _describe(hours: CallingHours) -> str:
+    text = "; ".join(w.describe() for w in hours.windows)
+    return text + (", not on public holidays" if hours.no_public_holidays else "")
 
 
 PRESETS: Mapping[str, CallingHours] = {
@@ -116,17 +121,15 @@ def french_public_holidays(year: int) -> frozenset[date]:
 _HOLIDAYS = {"FR": french_public_holidays}
 
 
-@lru_cache(maxsize=65536)
-def _region_and_zones(e164: str) -> tuple[str | None, tuple[str, ...]]:
-    """The callee's country and the time zones its number may be in (none known: ()).
-    Cached: a campaign calls the same numbers again, and parsing is most of the cost."""
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return None, ()
-    zones = number_timezone.time_zones_for_number(number)
-    known = tuple(z for z in zones if "/" in z and z != "Etc/Unknown")
-    return phonenumbers.region_code_for_number(number), known
+def _zones(e164: str) -> tuple[str, ...]:
+    """The time zones the library places a number in (by its longest known prefix), or
+    () when it cannot place it."""
+    digits = e164[1:]
+    for size in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
+        zones = TIMEZONE_DATA.get(digits[:size])
+        if zones is not None:
+            return tuple(z for z in zones if "/" in z and z != "Etc/Unknown")
+    return ()
 
 
 def calling_window(
@@ -135,24 +138,25 @@ def calling_window(
     """TERMS V12: may a telemarketing call reach ``e164`` at ``now`` (aware)? The hours
     are those of the callee's country, in every time zone the number may be in; a
     country without hours in ``presets`` has no restriction here."""
-    region, zones = _region_and_zones(e164)
+    region = region_code(e164)
     hours = presets.get(region or "")
     if hours is None:
         return ALLOWED
     holidays = _HOLIDAYS.get(region or "") if hours.no_public_holidays else None
-    for zone in zones or (hours.default_zone,):
+    for zone in _zones(e164) or (hours.default_zone,):
         local = now.astimezone(ZoneInfo(zone))
         holiday = holidays is not None and local.date() in holidays(local.year)
         if holiday or not any(w.contains(local) for w in hours.windows):
             return refuse(
                 "calling_window.closed",
                 f"telemarketing calls to {region} numbers are allowed {hours.describe()} "
-                f"(callee's time); it is {local:%a %H:%M} in {zone}"
+                f"(callee's time); it is {_DAY_NAMES[local.weekday()]} "
+                f"{local.hour:02d}:{local.minute:02d} in {zone}"
                 + (", a public holiday" if holiday else ""),
                 number=e164,
                 region=region,
                 zone=zone,
-                local_time=local.strftime("%Y-%m-%d %H:%M"),
+                local_time=local.isoformat(" ", "minutes")[:16],
             )
     return ALLOWED
 
