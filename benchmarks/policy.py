@@ -11,8 +11,8 @@ plus ``number_type`` on the same numbers, which the V5 check cannot be faster th
 Every timed number is distinct (the number-type caches never hit): the figures are
 those of a first call to each number; ``call_setup_all_checks_numbers_called_before``
 repeats ten numbers. The telemarketing account's checks add V12 (do-not-call lists
-and the callee's calling hours). SMS decisions (section M) are not built yet, so only
-the call checks are timed.
+and the callee's calling hours). One SMS goes through every messaging check (M1,
+M3-M7, M11) on five realistic texts, half of them for business plans.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ import phonenumbers
 
 from _proc import python_speed_ms
 from dialtone.policy import call_setup, destinations
-from dialtone.policy.checklist import CallIntent, call_checks, verdict
+from dialtone.policy.checklist import CallIntent, SmsIntent, call_checks, sms_checks, verdict
 from dialtone.policy.emergency import EmergencyCaller, emergency_call
+from dialtone.policy.messaging import Consent, segments
 from dialtone.policy.numbering import number_type, region_code
 from dialtone.policy.telemarketing import calling_window, do_not_call
 
@@ -123,6 +124,36 @@ def one_run(n: int, seed: int) -> dict[str, tuple[float, float]]:
     def full_telemarketing(i: int) -> object:
         return verdict(call_checks(marketer[i]))
 
+    texts = [
+        "Your appointment is confirmed for Tuesday 10:00. Reply STOP to opt out.",
+        "Rappel : votre rendez-vous est confirmé mardi à 10h. Répondez STOP pour arrêter.",
+        "Wine tasting at our shop on Friday 18:00, 15% off for members!",
+        "Votre code de vérification est 482913. Il expire dans 10 minutes.",
+        "Hi! Your parcel 1Z999AA10123456784 is out for delivery today between 9 and 12.",
+    ]
+    sms = [
+        SmsIntent(
+            sender=held[0],
+            to=numbers[i] if i % 3 else _distinct("+33612345678", i),
+            text=texts[i % len(texts)],
+            account_country="FR",
+            business_plan=bool(i % 2),
+            held_numbers=held,
+            sender_names=("ACME",),
+            consent=Consent(datetime(2026, 1, 1, tzinfo=UTC), marketing=bool(i % 2)),
+            marketing=i % 4 == 0,
+            opted_out_at=None,
+            recipient_local=datetime(2026, 12, 7, 11, 30),
+            recipient_of_age=True,
+            recipients_last_minute=i % 150,
+            used=i % 120,
+            limit=100,
+            free_plan=i % 5 == 0,
+            now=now,
+        )
+        for i in range(total)
+    ]
+
     cases: dict[str, Callable[[int], object]] = {
         "reference_phonenumbers_parse_type": floor,
         "V2_concurrency": lambda i: call_setup.user_concurrency(i % 2, 1),
@@ -137,6 +168,8 @@ def one_run(n: int, seed: int) -> dict[str, tuple[float, float]]:
         "call_setup_all_checks": full,
         "call_setup_all_checks_telemarketing": full_telemarketing,
         "call_setup_all_checks_numbers_called_before": full_again,
+        "M1_segments": lambda i: segments(sms[i].text),
+        "sms_all_checks": lambda i: verdict(sms_checks(sms[i])),
     }
     results = {}
     for name, fn in cases.items():
@@ -176,6 +209,8 @@ def main() -> None:
     result["goal_p99_us"] = 100
     result["call_setup_p99_ratio_to_goal"] = round(full_p99 / 100, 3)
     result["call_setup_p99_ratio_to_reference"] = round(full_p99 / floor_p99, 3)
+    sms_p99 = median_of(runs, "sms_all_checks", 1)
+    result["sms_p99_ratio_to_goal"] = round(sms_p99 / 100, 3)
     result["python_speed_ms_before_after"] = [speed_before, speed_after]
     print(json.dumps(result))
 

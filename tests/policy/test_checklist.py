@@ -8,8 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dialtone.policy.checklist import CallIntent, call_checks, forward_checks, verdict
+from dialtone.policy.checklist import (
+    CallIntent,
+    SmsIntent,
+    call_checks,
+    forward_checks,
+    sms_checks,
+    verdict,
+)
 from dialtone.policy.destinations import DestinationSettings
+from dialtone.policy.messaging import Consent
 
 BASE = CallIntent(
     dialed="+33612345678",
@@ -103,3 +111,57 @@ def test_an_emergency_number_meets_v7_alone() -> None:
     assert [(r.name, r.decision.code) for r in results] == [
         ("emergency", "emergency.location_missing")
     ]
+
+
+SMS = SmsIntent(
+    sender="+33123456789",
+    to="+33612345678",
+    text="Your appointment is confirmed for Tuesday 10:00.",
+    account_country="FR",
+    business_plan=True,
+    held_numbers=("+33123456789",),
+    sender_names=("ACME",),
+    consent=Consent(datetime(2026, 1, 1, tzinfo=UTC)),
+    marketing=False,
+    opted_out_at=None,
+    recipient_local=datetime(2026, 12, 1, 12, 0),
+    recipient_of_age=True,
+    recipients_last_minute=1,
+    used=10,
+    limit=100,
+    free_plan=True,
+    now=datetime(2026, 12, 1, 11, 0, tzinfo=UTC),
+)
+
+
+def test_an_ordinary_sms_passes_every_check() -> None:
+    results = sms_checks(SMS)
+    assert [r.name for r in results] == [
+        "sender",
+        "destination",
+        "consent",
+        "content",
+        "age_restricted",
+        "bulk",
+        "quota",
+    ]
+    assert verdict(results).allowed
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"sender": "BANK"}, "sms.sender_not_owned"),
+        ({"to": "+447400123456"}, "sms.international"),
+        ({"consent": None}, "sms.consent_missing"),
+        ({"text": "CBD oil -20%"}, "sms.content_restricted"),
+        (
+            {"text": "Wine tasting", "recipient_local": datetime(2026, 12, 1, 22, 0)},
+            "sms.outside_daytime",
+        ),
+        ({"recipients_last_minute": 101}, "sms.bulk"),
+        ({"used": 100}, "quota.exhausted"),
+    ],
+)
+def test_each_sms_rule_refuses(changes: dict[str, object], code: str) -> None:
+    assert verdict(sms_checks(replace(SMS, **changes))).code == code  # type: ignore[arg-type]

@@ -21,6 +21,17 @@ from dialtone.policy.emergency import (
     emergency_call,
     is_emergency_number,
 )
+from dialtone.policy.messaging import (
+    Consent,
+    age_restricted,
+    bulk,
+    quota,
+    segments,
+    sender_id,
+    sms_consent,
+    sms_content,
+    sms_destination,
+)
 from dialtone.policy.telemarketing import calling_window, do_not_call
 
 _NO_LOCATION = EmergencyCaller(
@@ -108,3 +119,73 @@ def verdict(results: Sequence[CheckResult]) -> Decision:
         if result.decision.refused:
             return result.decision
     return ALLOWED
+
+
+@dataclass(frozen=True, slots=True)
+class SmsIntent:
+    """An outgoing SMS as the messaging checks see it (TERMS M1, M3–M7, M11)."""
+
+    sender: str
+    to: str
+    text: str
+    account_country: str
+    business_plan: bool
+    held_numbers: Collection[str]
+    sender_names: Collection[str]
+    consent: Consent | None
+    marketing: bool
+    opted_out_at: datetime | None
+    recipient_local: datetime
+    recipient_of_age: bool
+    recipients_last_minute: int
+    used: int
+    limit: int
+    free_plan: bool
+    now: datetime
+
+
+def sms_checks(intent: SmsIntent) -> list[CheckResult]:
+    """Every check an SMS goes through: M6 sender, M1 destination and length, M3
+    consent and opt-out, M4 content, M5 age-restricted topics, M7 bulk, M11 quota."""
+    parts = segments(intent.text).parts
+    return [
+        CheckResult(
+            "sender", ("M6",), sender_id(intent.sender, intent.held_numbers, intent.sender_names)
+        ),
+        CheckResult(
+            "destination",
+            ("M1",),
+            sms_destination(
+                intent.to, intent.account_country, business_plan=intent.business_plan, parts=parts
+            ),
+        ),
+        CheckResult(
+            "consent",
+            ("M3",),
+            sms_consent(
+                intent.to,
+                intent.consent,
+                marketing=intent.marketing,
+                opted_out_at=intent.opted_out_at,
+                now=intent.now,
+            ),
+        ),
+        CheckResult(
+            "content", ("M4",), sms_content(intent.text, business_plan=intent.business_plan)
+        ),
+        CheckResult(
+            "age_restricted",
+            ("M5",),
+            age_restricted(
+                intent.text, intent.recipient_local, recipient_of_age=intent.recipient_of_age
+            ),
+        ),
+        CheckResult(
+            "bulk",
+            ("M7",),
+            bulk(intent.recipients_last_minute, business_plan=intent.business_plan),
+        ),
+        CheckResult(
+            "quota", ("M11",), quota(intent.used, intent.limit, free_plan=intent.free_plan)
+        ),
+    ]
