@@ -23,6 +23,7 @@ from dialtone.services import audit as audit_service
 from dialtone.services import calls as call_service
 from dialtone.services import dnc as dnc_service
 from dialtone.services import fair_use as fair_use_service
+from dialtone.services import lifecycle as lifecycle_service
 from dialtone.services import numbers as number_service
 from dialtone.services import policy as policy_service
 from dialtone.services import routing as routing_service
@@ -40,6 +41,7 @@ calls_app = typer.Typer(help="Call detail records.", no_args_is_help=True)
 users_app = typer.Typer(help="Users, extensions and SIP credentials.", no_args_is_help=True)
 trunks_app = typer.Typer(help="Carrier SIP trunks.", no_args_is_help=True)
 voicemails_app = typer.Typer(help="Voicemail messages.", no_args_is_help=True)
+lifecycle_app = typer.Typer(help="The number lifecycle job (N6-N8).", no_args_is_help=True)
 dnc_app = typer.Typer(help="Do-not-call lists and registers (V12).", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log of the terms engine.", no_args_is_help=True)
 policy_app = typer.Typer(help="Dry runs of the terms engine.", no_args_is_help=True)
@@ -51,6 +53,7 @@ app.add_typer(trunks_app, name="trunks")
 app.add_typer(voicemails_app, name="voicemails")
 app.add_typer(audit_app, name="audit")
 app.add_typer(dnc_app, name="dnc")
+app.add_typer(lifecycle_app, name="lifecycle")
 app.add_typer(policy_app, name="policy")
 
 
@@ -143,12 +146,67 @@ def accounts_list() -> None:
 def numbers_add(
     number: str,
     account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
+    kind: Annotated[str, typer.Option(help="random, custom or ported (TERMS N6).")] = "random",
 ) -> None:
     """Lease NUMBER (E.164) to an account."""
     with _session(action="numbers add") as session:
         account_service.get_account(session, account)
-        row = number_service.add_number(session, account, number, now=datetime.now(UTC))
+        row = number_service.add_number(session, account, number, now=datetime.now(UTC), kind=kind)
     typer.echo(f"{row.number} -> {row.account_id}")
+
+
+def _moment(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        typer.echo(f"error: {text!r} is not an ISO date-time", err=True)
+        raise typer.Exit(2) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@numbers_app.command("deactivate")
+def numbers_deactivate(
+    number: str,
+    at: Annotated[str | None, typer.Option(help="When (ISO, UTC if no zone); default now.")] = None,
+) -> None:
+    """Deactivate NUMBER for non-payment (TERMS N6): calls get 404; the lifecycle job
+    revokes it 16, 21 or 30 days later unless it is reactivated."""
+    with _session(action="numbers deactivate") as session:
+        row = lifecycle_service.deactivate(session, number, at=_moment(at))
+    typer.echo(f"{row.number} deactivated at {row.deactivated_at:%Y-%m-%d %H:%M}")
+
+
+@numbers_app.command("reactivate")
+def numbers_reactivate(number: str) -> None:
+    """Payment came in: NUMBER works again (before its revocation)."""
+    with _session(action="numbers reactivate") as session:
+        row = lifecycle_service.reactivate(session, number)
+    typer.echo(f"{row.number} active")
+
+
+@accounts_app.command("close")
+def accounts_close(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+    """Close an account (TERMS N7: its numbers go to a 6-month quarantine)."""
+    with _session(action="accounts close") as session:
+        row = lifecycle_service.close_account(session, account, now=datetime.now(UTC))
+    typer.echo(f"{row.id} closed at {row.closed_at:%Y-%m-%d %H:%M}")
+
+
+@lifecycle_app.command("run")
+def lifecycle_run(
+    now: Annotated[
+        str | None, typer.Option(help="Run as of this moment (ISO); default now.")
+    ] = None,
+) -> None:
+    """Do the number lifecycle actions due (TERMS N6 revocation, N7 quarantine, N8 idle
+    notice and reclaim). Idempotent: run it as often as you like, e.g. from cron."""
+    with _session(action="lifecycle run") as session:
+        taken = lifecycle_service.run(session, _moment(now))
+    for t in taken:
+        typer.echo(f"{t.number}  {t.account_id}  {t.action}  [{t.rule}]  due {t.due_at:%Y-%m-%d}")
+    typer.echo(f"{len(taken)} action(s)")
 
 
 @numbers_app.command("list")
@@ -201,6 +259,12 @@ def accounts_set(
         bool | None,
         typer.Option(help="Telemarketing: DNC registers and calling hours apply (V12)."),
     ] = None,
+    plan: Annotated[
+        str | None, typer.Option(help="personal, professional, business or enterprise (N6).")
+    ] = None,
+    app_store: Annotated[
+        bool | None, typer.Option(help="Billed by an app store (N6: 16-day revocation).")
+    ] = None,
 ) -> None:
     """Set an account's call channels per user, recording policy, country and
     destination permissions."""
@@ -220,13 +284,15 @@ def accounts_set(
             high_cost_allowed=high_cost,
             telemarketing=telemarketing,
         )
+        row = account_service.set_plan(session, account, plan=plan, app_store=app_store)
     typer.echo(
         f"{row.id}  channels_per_user={row.channels_per_user}  "
         f"recording_policy={row.recording_policy}  "
         f"country={row.country or settings.default_country}  "
         f"premium_rate={'yes' if row.premium_rate_allowed else 'no'}  "
         f"high_cost={'yes' if row.high_cost_allowed else 'no'}  "
-        f"telemarketing={'yes' if row.telemarketing else 'no'}"
+        f"telemarketing={'yes' if row.telemarketing else 'no'}  plan={row.plan}"
+        + ("  app_store" if row.app_store else "")
     )
 
 

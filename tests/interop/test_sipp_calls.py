@@ -6,12 +6,14 @@ import contextlib
 import io
 import math
 import socket
+import time
 import wave
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from .conftest import Platform, add_trunk, free_port
+from .conftest import Platform, add_trunk, cli, free_port
 
 pytestmark = pytest.mark.interop
 
@@ -69,6 +71,30 @@ def test_call_to_a_number_nobody_holds_gets_404(platform: Platform) -> None:
     assert done.returncode == 0, done.stdout + done.stderr + platform.log()
     with platform.http() as http:
         assert http.get("/v1/calls").json()["calls"] == []
+
+
+def test_a_number_revoked_by_the_lifecycle_job_answers_404(platform: Platform) -> None:
+    # TERMS N6: deactivated for non-payment 22 days ago (a random number of a
+    # Professional plan: revoked after 21), the job revokes it; calls then get 404.
+    carrier_port = free_port()
+    add_trunk(platform, carrier_port)
+    at = (datetime.now(UTC) - timedelta(days=22)).isoformat()
+    cli(platform.env, "numbers", "deactivate", platform.number, "--at", at)
+    out = cli(platform.env, "lifecycle", "run")
+    assert f"{platform.number}  " in out, out
+    assert "revoke_unpaid  [N6]" in out, out
+    assert "0 action(s)" in cli(platform.env, "lifecycle", "run")  # idempotent
+    time.sleep(1.2)  # the engine's look-up cache lets go
+    done = platform.sipp("uac_404.xml", "33123456789", extra=("-p", str(carrier_port)))
+    assert done.returncode == 0, done.stdout + done.stderr + platform.log()
+    with platform.http() as http:
+        assert http.get("/v1/numbers").json()["numbers"] == []
+        [event] = http.get("/v1/audit").json()["events"]
+    assert (event["code"], event["outcome"], event["rule"]) == (
+        "lifecycle.revoked_unpaid",
+        "enforced",
+        "N6",
+    )
 
 
 def test_cancel_before_answer_gets_487_and_a_canceled_cdr(tmp_path) -> None:

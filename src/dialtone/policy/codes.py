@@ -218,6 +218,21 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("number.invalid", (), "Not a valid E.164 number.", 400),
     C("number.held", ("N2",), "The number is already held by an account.", 409),
     C("number.not_found", (), "The account holds no such number.", 404),
+    C(
+        "number.quarantined",
+        ("N7",),
+        "The number left a closed account less than 6 months ago.",
+        409,
+    ),
+    C(
+        "lifecycle.revoked_unpaid",
+        ("N6",),
+        "A number deactivated for non-payment was revoked.",
+        410,
+    ),
+    C("lifecycle.quarantined", ("N7",), "A closed account's number went into quarantine.", 410),
+    C("lifecycle.idle_notice", ("N8",), "A number idle for 3 months was given notice.", 409),
+    C("lifecycle.reclaimed_idle", ("N8",), "An idle number was reclaimed after notice.", 410),
     C("greeting.invalid", (), "The greeting is not a PCM WAV file.", 400),
     C("greeting.too_large", (), "The greeting file is larger than allowed.", 413),
     C("greeting.too_long", (), "The greeting lasts longer than allowed.", 400),
@@ -227,8 +242,8 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     # Accounts, users, devices, trunks.
     C(
         "account.invalid",
-        ("V2", "V6", "V8"),
-        "An account setting is out of range (channels V2, country V6, recording policy V8).",
+        ("V2", "V6", "V8", "N6"),
+        "An account setting is out of range (channels V2, country V6, recording V8, plan N6).",
         400,
     ),
     C("account.name_invalid", (), "The account name is empty or too long.", 400),

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError, NotFound, Unauthorized
 from dialtone.policy.destinations import DestinationSettings
+from dialtone.policy.lifecycle import PLANS
 from dialtone.rating.increments import Increment
 from dialtone.services.ids import new_id
 from dialtone.store.models import Account, ApiKey
@@ -175,5 +176,21 @@ def set_destination_options(
         account.high_cost_allowed = high_cost_allowed
     if telemarketing is not None:
         account.telemarketing = telemarketing
+    session.flush()
+    return account
+
+
+def set_plan(
+    session: Session, account_id: str, *, plan: str | None = None, app_store: bool | None = None
+) -> Account:
+    """Set the account's plan and whether an app store bills it (TERMS N6: they set how
+    long a number deactivated for non-payment lasts before revocation)."""
+    account = get_account(session, account_id)
+    if plan is not None:
+        if plan not in PLANS:
+            raise DialtoneError("account.invalid", f"plan is one of {', '.join(PLANS)}.", rule="N6")
+        account.plan = plan
+    if app_store is not None:
+        account.app_store = app_store
     session.flush()
     return account

@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
+from dialtone.policy.lifecycle import NUMBER_KINDS
 from dialtone.services.ids import new_id
-from dialtone.store.models import PhoneNumber
+from dialtone.store.models import PhoneNumber, QuarantinedNumber
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}\Z")
 _VISUAL = re.compile(r"[\s\-.()]")
@@ -56,15 +57,38 @@ def dialed_to_e164(user: str | None) -> str | None:
 
 
 def add_number(
-    session: Session, account_id: str, number: str, *, now: datetime, greeting: str | None = None
+    session: Session,
+    account_id: str,
+    number: str,
+    *,
+    now: datetime,
+    greeting: str | None = None,
+    kind: str = "random",
 ) -> PhoneNumber:
-    """Lease ``number`` to the account. 409 ``number.held`` when anyone holds it already."""
+    """Lease ``number`` to the account. 409 ``number.held`` when anyone holds it already,
+    ``number.quarantined`` while it is in a closed account's 6-month quarantine (N7)."""
     e164 = to_e164(number)
     existing = session.scalar(select(PhoneNumber).where(PhoneNumber.number == e164))
     if existing is not None:
         raise Conflict("number.held", f"{e164} is already held by an account.", rule="N2")
+    quarantined = session.get(QuarantinedNumber, e164)
+    if quarantined is not None and quarantined.available_at > now:
+        raise Conflict(
+            "number.quarantined",
+            f"{e164} left a closed account; it may be leased again from "
+            f"{quarantined.available_at:%Y-%m-%d}.",
+            rule="N7",
+            details={"available_at": quarantined.available_at.isoformat()},
+        )
+    if kind not in NUMBER_KINDS:
+        raise DialtoneError("number.invalid", f"kind is one of {', '.join(NUMBER_KINDS)}.")
     row = PhoneNumber(
-        id=new_id("PN"), number=e164, account_id=account_id, greeting=greeting, created_at=now
+        id=new_id("PN"),
+        number=e164,
+        account_id=account_id,
+        greeting=greeting,
+        created_at=now,
+        kind=kind,
     )
     session.add(row)
     try:

@@ -81,6 +81,13 @@ class Account(Base):
     # TERMS V12: a telemarketing account's calls also meet the national do-not-call
     # registers and the callee's calling hours.
     telemarketing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # TERMS N6: the plan and whether an app store bills it set the revocation delay.
+    plan: Mapped[str] = mapped_column(
+        String(20), default="professional", server_default="professional"
+    )
+    app_store: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # TERMS N7: when the account closed (its numbers then go to quarantine).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiKey(Base):
@@ -249,6 +256,24 @@ class PhoneNumber(Base):
     voicemail_user_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    # TERMS N6: random, custom or ported (the revocation delay depends on it).
+    kind: Mapped[str] = mapped_column(String(10), default="random", server_default="random")
+    # TERMS N6: deactivated for non-payment at the end of a billing cycle (calls get 404).
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS N8: when the idle-number notice was given.
+    reclaim_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class QuarantinedNumber(Base):
+    """A number released by a closed account, not to be leased again before
+    ``available_at`` (TERMS N7)."""
+
+    __tablename__ = "quarantined_numbers"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(34))
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Voicemail(Base):
