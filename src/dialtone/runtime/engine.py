@@ -245,6 +245,26 @@ class CallEngine:
         await self._audit(entry)
         self._reply(event, channel, refusal.sip_status(), call_setup.sip_headers(refusal))
 
+    async def _refuse_call(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        refusal: Decision,
+        caller: SipUser,
+        call_action: str = "call.outbound",
+        **inputs: Any,
+    ) -> None:
+        """Refuse a device's call, on record with the user as the actor."""
+        await self._refuse(
+            event,
+            channel,
+            refusal,
+            account_id=caller.account_id,
+            actor=f"user:{caller.id}",
+            action=call_action,
+            **inputs,
+        )
+
     async def _audit(self, entry: AuditEntry) -> None:
         """Put ``entry`` on record; a failure is logged, never raised (the refusal it
         records still happens)."""
@@ -425,7 +445,6 @@ class CallEngine:
             return
         trace = _trace("user", caller.id, channel, source, user_agent)
         trace["account"] = caller.account_id
-        actor = f"user:{caller.id}"
         policy = await self._call_policy(caller.account_id)
         if dialed is not None and emergency.is_emergency_number(dialed, policy.country):
             # Before V2: a user already on a call (one on hold, say) can still call for help.
@@ -433,15 +452,7 @@ class CallEngine:
             return
         refusal = call_setup.user_concurrency(self._active(caller.id), caller.channels)
         if refusal.refused:
-            await self._refuse(
-                event,
-                channel,
-                refusal,
-                account_id=caller.account_id,
-                actor=actor,
-                action="call.outbound",
-                dialed=dialed,
-            )
+            await self._refuse_call(event, channel, refusal, caller, dialed=dialed)
             return
         if dialed is not None and not dialed.startswith("+"):
             callee = await self._read(
@@ -455,15 +466,7 @@ class CallEngine:
         if dialed is not None:
             refusal = destinations.dialling(dialed, policy.country)
             if refusal.refused:
-                await self._refuse(
-                    event,
-                    channel,
-                    refusal,
-                    account_id=caller.account_id,
-                    actor=actor,
-                    action="call.outbound",
-                    country=policy.country,
-                )
+                await self._refuse_call(event, channel, refusal, caller, country=policy.country)
                 return
         if route is not None:
             await self._apply_route(event, channel, route, trace, caller=caller)
@@ -811,19 +814,11 @@ class CallEngine:
     ) -> None:
         """A device calls an external number: one the account may call (TERMS V5),
         through the account's trunks, with a caller ID the account holds (V10, N13)."""
-        actor = f"user:{caller.id}"
         refusal = destinations.destination(number, policy.destinations)
         if refusal.allowed:
             refusal = await self._telemarketing(caller.account_id, policy, number)
         if refusal.refused:
-            await self._refuse(
-                event,
-                channel,
-                refusal,
-                account_id=caller.account_id,
-                actor=actor,
-                action="call.outbound",
-            )
+            await self._refuse_call(event, channel, refusal, caller)
             return
         held = await self._cached(
             ("held", caller.account_id),
@@ -832,33 +827,11 @@ class CallEngine:
         candidate = await self._caller_id(event.request, caller, held)
         refusal = call_setup.caller_id(candidate, held)
         if refusal.refused:
-            await self._refuse(
-                event,
-                channel,
-                refusal,
-                account_id=caller.account_id,
-                actor=actor,
-                action="call.outbound",
-                number=number,
-            )
+            await self._refuse_call(event, channel, refusal, caller, number=number)
             return
         assert candidate is not None
-        steps, _ = await self._trunk_steps(caller.account_id, number, candidate)
-        if not steps:
-            warning = '399 dialtone "trunk.none: no trunk can carry this call"'
-            self._reply(event, channel, 503, (("Warning", warning),))
-            return
-        await self.bridge.start(
-            event,
-            channel,
-            account_id=caller.account_id,
-            direction="outbound",
-            from_number=candidate,
-            to_number=number,
-            steps=steps,
-            a_trace=trace,
-            users={caller.id},
-            user_id=caller.id,
+        await self._trunk_call(
+            event, channel, trace, caller, from_number=candidate, to_number=number
         )
 
     async def _emergency(
@@ -890,13 +863,12 @@ class CallEngine:
             dialed, who, eligible_countries=self.config.emergency_countries
         )
         if refusal.refused:
-            await self._refuse(
+            await self._refuse_call(
                 event,
                 channel,
                 refusal,
-                account_id=caller.account_id,
-                actor=f"user:{caller.id}",
-                action="call.emergency",
+                caller,
+                call_action="call.emergency",
                 caller_number=candidate,
             )
             return
@@ -909,9 +881,29 @@ class CallEngine:
             candidate,
             who.location_country,
         )
-        steps, _ = await self._trunk_steps(caller.account_id, dialed, candidate or dialed)
+        await self._trunk_call(
+            event,
+            channel,
+            trace,
+            caller,
+            from_number=candidate or caller.sip_username,
+            to_number=dialed,
+        )
+
+    async def _trunk_call(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        trace: Trace,
+        caller: SipUser,
+        *,
+        from_number: str,
+        to_number: str,
+    ) -> None:
+        """Bridge a device's call out through the account's trunks (503 without one)."""
+        steps, _ = await self._trunk_steps(caller.account_id, to_number, from_number)
         if not steps:
-            log.error("EMERGENCY call %s: no trunk can carry it", event.request.call_id)
+            log.warning("call %s: no trunk can carry it", event.request.call_id)
             warning = '399 dialtone "trunk.none: no trunk can carry this call"'
             self._reply(event, channel, 503, (("Warning", warning),))
             return
@@ -920,8 +912,8 @@ class CallEngine:
             channel,
             account_id=caller.account_id,
             direction="outbound",
-            from_number=candidate or caller.sip_username,
-            to_number=dialed,
+            from_number=from_number,
+            to_number=to_number,
             steps=steps,
             a_trace=trace,
             users={caller.id},
