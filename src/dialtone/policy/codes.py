@@ -189,6 +189,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         403,
         403,
     ),
+    C("recording.objected", ("V8",), "A party objected to the recording.", 403),
+    C(
+        "recording.consent_required",
+        ("V8",),
+        "A party is where every party must consent: play the notice before recording.",
+        403,
+    ),
     # Messaging (decisions for the messaging service to come).
     C("sms.premium", ("M1",), "No premium SMS or SMS+ (premium-rate numbers, short codes).", 403),
     C("sms.international", ("M1",), "Business phone plans send no international SMS.", 403),
