@@ -288,7 +288,7 @@ def accounts_set(
     typer.echo(
         f"{row.id}  channels_per_user={row.channels_per_user}  "
         f"recording_policy={row.recording_policy}  "
-        f"country={row.country or settings.default_country}  "
+        f"country={account_service.dialling_country(row, settings.default_country)}  "
         f"premium_rate={'yes' if row.premium_rate_allowed else 'no'}  "
         f"high_cost={'yes' if row.high_cost_allowed else 'no'}  "
         f"telemarketing={'yes' if row.telemarketing else 'no'}  plan={row.plan}"

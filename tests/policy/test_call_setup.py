@@ -6,6 +6,7 @@ import pytest
 
 from dialtone.policy.call_setup import (
     caller_id,
+    default_caller_id,
     forward_target,
     sip_headers,
     user_concurrency,
@@ -68,3 +69,15 @@ def test_an_allowed_decision_has_no_status() -> None:
         ALLOWED.sip_status()
     with pytest.raises(ValueError, match="no HTTP status"):
         ALLOWED.http_status()
+
+
+@pytest.mark.parametrize(
+    ("routed", "held", "expected"),
+    [
+        (["+33123456789"], ["+33198765432", "+33123456789"], "+33123456789"),
+        ([], ["+33198765432", "+33123456789"], "+33198765432"),
+        ([], [], None),
+    ],
+)
+def test_default_caller_id(routed: list[str], held: list[str], expected: str | None) -> None:
+    assert default_caller_id(routed, held) == expected

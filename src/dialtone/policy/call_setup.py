@@ -8,7 +8,7 @@ the code's SIP status (from the registry in :mod:`dialtone.policy.codes`) and th
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from dialtone.policy.decision import ALLOWED, Decision, refuse
 
@@ -40,6 +40,14 @@ def caller_id(candidate: str | None, held_numbers: Collection[str]) -> Decision:
         rule="V10",
         caller_id=candidate,
     )
+
+
+def default_caller_id(routed_to_user: Sequence[str], held_numbers: Sequence[str]) -> str | None:
+    """TERMS V10: the number a user's call presents when none is asked for: the first
+    number routed to the user, else the account's first, else none."""
+    if routed_to_user:
+        return routed_to_user[0]
+    return held_numbers[0] if held_numbers else None
 
 
 def forward_target(active: bool, target: str) -> Decision:

@@ -299,7 +299,7 @@ class CallEngine:
                 destinations=account_service.destination_settings(
                     account, self.config.destinations
                 ),
-                country=account.country or self.config.default_country,
+                country=account_service.dialling_country(account, self.config.default_country),
                 telemarketing=account.telemarketing,
             )
 
@@ -852,16 +852,8 @@ class CallEngine:
         )
         candidate = await self._caller_id(event.request, caller, held)
         if candidate not in held:
-            own = await self._read(lambda s: routing_service.numbers_routed_to(s, caller.id))
-            candidate = own[0] if own else (held[0] if held else None)
-        who = await self._read(
-            lambda s: user_service.emergency_caller(
-                user_service.get_user_by_id(s, caller.id), candidate
-            )
-        )
-        refusal = emergency.emergency_call(
-            dialed, who, eligible_countries=self.config.emergency_countries
-        )
+            candidate = await self._default_caller_id(caller.id, held)
+        refusal, who = await self._emergency_check(caller.id, dialed, candidate)
         if refusal.refused:
             await self._refuse_call(
                 event,
@@ -930,13 +922,29 @@ class CallEngine:
                 user = getattr(parse_name_address(asserted).uri, "user", None) or user
         if user is not None and user not in (caller.sip_username, caller.extension):
             return number_service.dialed_to_e164(user) or user
+        return await self._default_caller_id(caller.id, held)
+
+    async def _default_caller_id(self, user_id: str, held: list[str]) -> str | None:
+        """The number a user's call presents when none is asked for (V10)."""
         own = await self._cached(
-            ("routed_to", caller.id),
-            lambda s: routing_service.numbers_routed_to(s, caller.id),
+            ("routed_to", user_id), lambda s: routing_service.numbers_routed_to(s, user_id)
         )
-        if own:
-            return own[0]
-        return held[0] if held else None
+        return call_setup.default_caller_id(own, held)
+
+    async def _emergency_check(
+        self, user_id: str, dialed: str, caller_number: str | None
+    ) -> tuple[Decision, emergency.EmergencyCaller]:
+        """TERMS V7 for the user calling ``dialed`` from ``caller_number``, and what it
+        knew of the user (their location is read fresh, never from the cache)."""
+        who = await self._read(
+            lambda s: user_service.emergency_caller(
+                user_service.get_user_by_id(s, user_id), caller_number
+            )
+        )
+        decision = emergency.emergency_call(
+            dialed, who, eligible_countries=self.config.emergency_countries
+        )
+        return decision, who
 
     async def _forward(
         self,
@@ -1010,8 +1018,7 @@ class CallEngine:
             lambda s: [n.number for n in number_service.list_numbers(s, account_id)]
         )
         if caller_id is None:
-            own = await self._read(lambda s: routing_service.numbers_routed_to(s, user.id))
-            caller_id = own[0] if own else (held[0] if held else None)
+            caller_id = await self._default_caller_id(user.id, held)
         refusal = call_setup.caller_id(caller_id, held)
         if refusal.refused:
             raise refusal.as_error()
@@ -1025,14 +1032,7 @@ class CallEngine:
             policy = await self._call_policy(account_id)
             if emergency.is_emergency_number(target, policy.country):
                 # V7 as for a device's call; the trunks get the number as dialled.
-                who = await self._read(
-                    lambda s: user_service.emergency_caller(
-                        user_service.get_user_by_id(s, user.id), caller_id
-                    )
-                )
-                refusal = emergency.emergency_call(
-                    target, who, eligible_countries=self.config.emergency_countries
-                )
+                refusal, _ = await self._emergency_check(user.id, target, caller_id)
                 e164 = target
             else:
                 refusal = destinations.dialling(target, policy.country)

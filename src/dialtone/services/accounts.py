@@ -149,6 +149,11 @@ def destination_settings(account: Account, operator: DestinationSettings) -> Des
     )
 
 
+def dialling_country(account: Account, default_country: str) -> str:
+    """The country the account dials from (TERMS V6, V7): its own, else the operator's."""
+    return account.country or default_country
+
+
 def set_destination_options(
     session: Session,
     account_id: str,

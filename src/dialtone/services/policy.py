@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.policy import checklist
+from dialtone.policy import call_setup, checklist
 from dialtone.policy.checklist import CallIntent, CheckResult
 from dialtone.policy.destinations import DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES, EmergencyCaller
@@ -52,7 +52,7 @@ def check_call(
     held = [n.number for n in numbers.list_numbers(session, account_id)]
     if caller_id is None:
         own = routing.numbers_routed_to(session, user.id) if user is not None else []
-        caller_id = own[0] if own else (held[0] if held else None)
+        caller_id = call_setup.default_caller_id(own, held)
     else:
         caller_id = numbers.dialed_to_e164(caller_id) or caller_id
     dialed = to.strip()
@@ -65,7 +65,7 @@ def check_call(
         dialed=dialed,
         e164=e164,
         is_extension=is_extension,
-        country=account.country or operator.default_country,
+        country=accounts.dialling_country(account, operator.default_country),
         destinations=accounts.destination_settings(account, operator.destinations),
         active_calls=active_calls(user.id) if user is not None else 0,
         channels=channels,

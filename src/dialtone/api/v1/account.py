@@ -51,7 +51,7 @@ class AccountOut(BaseModel):
             billing_increment=row.billing_increment,
             channels_per_user=row.channels_per_user,
             recording_policy=row.recording_policy,
-            country=row.country or default_country,
+            country=accounts.dialling_country(row, default_country),
             premium_rate_allowed=row.premium_rate_allowed,
             high_cost_allowed=row.high_cost_allowed,
             telemarketing=row.telemarketing,

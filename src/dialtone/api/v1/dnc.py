@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
 from dialtone.core.errors import DialtoneError
-from dialtone.services import dnc, numbers
+from dialtone.services import accounts, dnc, numbers
 
 router = APIRouter(prefix="/v1/dnc", tags=["do-not-call"])
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
@@ -65,7 +65,7 @@ async def import_numbers(
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DialtoneError("dnc.invalid", "The CSV is not UTF-8 text.") from None
-    region = account.country or settings.default_country
+    region = accounts.dialling_country(account, settings.default_country)
     result = dnc.import_csv(session, account.id, text, now=datetime.now(UTC), region=region)
     return ImportOut(
         added=result.added,
