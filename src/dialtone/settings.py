@@ -6,6 +6,7 @@ Every value the terms give is a default here (TERMS V1: RTP on 20000–22000/udp
 from __future__ import annotations
 
 import os
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +24,13 @@ from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES
 from dialtone.rating.increments import Increment
 
 _PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
+
+
+def _comma_list(value: Any) -> Any:
+    """A list setting written as one string in the environment: "a, b" is ["a", "b"]."""
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
 
 
 def _toml_file() -> Path:
@@ -200,8 +208,7 @@ class Settings(BaseSettings):
     @field_validator("digest_algorithms", mode="before")
     @classmethod
     def _algorithms(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        value = _comma_list(value)
         names = tuple(v.upper() for v in value)
         if not names or set(names) - {"SHA-256", "MD5"}:
             raise ValueError("digest_algorithms: choose among SHA-256 and MD5")
@@ -210,8 +217,7 @@ class Settings(BaseSettings):
     @field_validator(*_PREFIX_SETTINGS, mode="before")
     @classmethod
     def _prefixes(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        value = _comma_list(value)
         prefixes = tuple(str(v).replace(" ", "") for v in value)
         bad = [p for p in prefixes if not (p.startswith("+") and p[1:].isdigit() and len(p) <= 16)]
         if bad:
@@ -226,17 +232,17 @@ class Settings(BaseSettings):
     @field_validator("emergency_countries", mode="before")
     @classmethod
     def _countries(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        value = _comma_list(value)
         codes = tuple(str(v).upper() for v in value)
         bad = [c for c in codes if not (len(c) == 2 and c.isalpha())]
         if bad:
             raise ValueError(f"emergency_countries are ISO country codes such as FR: not {bad}")
         return codes
 
-    @property
+    @cached_property
     def destinations(self) -> DestinationSettings:
-        """The operator's destination lists (TERMS V5); accounts add their permissions."""
+        """The operator's destination lists (TERMS V5), indexed once per settings object;
+        accounts add their permissions."""
         return DestinationSettings(
             high_cost_prefixes=self.high_cost_prefixes,
             denied_prefixes=self.denied_prefixes,
@@ -246,8 +252,7 @@ class Settings(BaseSettings):
     @field_validator("codecs", mode="before")
     @classmethod
     def _codecs(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        value = _comma_list(value)
         return tuple(v.upper() for v in value)
 
     @model_validator(mode="after")
