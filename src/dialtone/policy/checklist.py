@@ -9,7 +9,7 @@ refuses.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from dialtone.policy.call_setup import caller_id, user_concurrency
@@ -66,7 +66,7 @@ class CallIntent:
     caller_id: str | None
     held_numbers: Collection[str]
     emergency_caller: EmergencyCaller = _NO_LOCATION
-    emergency_countries: Collection[str] = field(default=DEFAULT_ELIGIBLE_COUNTRIES)
+    emergency_countries: Collection[str] = DEFAULT_ELIGIBLE_COUNTRIES
     # V12: the do-not-call list the number is on, whether the account telemarkets, and
     # the time of the call (calling hours).
     dnc_listed_by: str | None = None
