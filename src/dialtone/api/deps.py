@@ -17,7 +17,13 @@ bearer = HTTPBearer(auto_error=False, description="An account API key: `Bearer d
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed when the handler returns without error."""
+    """One session per request, committed when the handler returns without error.
+
+    Declared with ``scope="function"`` (below): FastAPI otherwise runs the code after
+    ``yield`` once the response has been sent, so a client could read its 200 before
+    the commit (and act on it: a route set, then a call that still saw the old one), and
+    a commit that failed would follow a success the client already holds.
+    """
     factory = request.app.state.sessions
     with factory() as session, session.begin():
         yield session
@@ -29,7 +35,7 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
