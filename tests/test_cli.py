@@ -168,3 +168,23 @@ def test_fair_use_report() -> None:
     bad = runner.invoke(app, ["fair-use", account, "--month", "Nov"])
     assert bad.exit_code == 1
     assert "error: request.invalid" in bad.output
+
+
+def test_api_keys_issue_list_rotate_revoke(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_KEY_ROTATION_NOTICE_BUSINESS_DAYS", "2")
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    user_id = _field(_ok("users", "create", account, "--name", "Ann"), "user_id")
+    issued = _ok("keys", "issue", "--account", account, "--user", user_id, "--name", "crm")
+    key_id = _field(issued, "key_id")
+    assert _field(issued, "api_key").startswith("dt_")
+    listed = _ok("keys", "list", "--account", account)
+    assert key_id in listed
+    assert user_id in listed
+    rotated = _ok("keys", "rotate", key_id, "--account", account)
+    assert f"old key {key_id} stops at" in rotated
+    assert "expires" in _ok("keys", "list", "--account", account)
+    new_id = _field(rotated, "key_id")
+    assert f"revoked {new_id}" in _ok("keys", "revoke", new_id, "--account", account)
+    refused = runner.invoke(app, ["keys", "rotate", new_id, "--account", account])
+    assert refused.exit_code == 1
+    assert "api_key.inactive" in refused.output

@@ -13,12 +13,10 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from dialtone.api.app import create_app
 from dialtone.core.errors import DialtoneError
 from dialtone.policy.checklist import verdict
-from dialtone.runtime.loop import loop_factory
-from dialtone.runtime.server import serve as run
 from dialtone.services import accounts as account_service
+from dialtone.services import api_keys as key_service
 from dialtone.services import audit as audit_service
 from dialtone.services import calls as call_service
 from dialtone.services import dnc as dnc_service
@@ -45,6 +43,7 @@ lifecycle_app = typer.Typer(help="The number lifecycle job (N6-N8).", no_args_is
 dnc_app = typer.Typer(help="Do-not-call lists and registers (V12).", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log of the terms engine.", no_args_is_help=True)
 policy_app = typer.Typer(help="Dry runs of the terms engine.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: issue, rotate, revoke (D1, D2).", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(calls_app, name="calls")
@@ -55,6 +54,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(lifecycle_app, name="lifecycle")
 app.add_typer(policy_app, name="policy")
+app.add_typer(keys_app, name="keys")
 
 
 def _settings() -> Settings:
@@ -96,6 +96,12 @@ def _fail(exc: DialtoneError) -> typer.Exit:
 @app.command()
 def serve() -> None:
     """Run SIP and the HTTP API in one process until Ctrl-C."""
+    # Imported here: the web framework and the runtime take most of a second and more to
+    # load, which every other (short) command would otherwise pay.
+    from dialtone.api.app import create_app  # noqa: PLC0415
+    from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
+    from dialtone.runtime.server import serve as run  # noqa: PLC0415
+
     settings = _settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
@@ -130,6 +136,74 @@ def accounts_create(
         )
     typer.echo(f"account_id: {created.account.id}")
     typer.echo(f"api_key: {created.api_key}")
+
+
+@keys_app.command("issue")
+def keys_issue(
+    account: Annotated[str, typer.Option(help="The account id.")],
+    user: Annotated[
+        str | None,
+        typer.Option(help="The user the key acts as, with its role (D1); none: administrator."),
+    ] = None,
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "default",
+) -> None:
+    """Issue an API key; prints its id and the key (shown once)."""
+    with _session(action="keys issue") as session:
+        issued = key_service.issue(session, account, now=datetime.now(UTC), name=name, user_id=user)
+    typer.echo(f"key_id: {issued.row.id}")
+    typer.echo(f"api_key: {issued.key}")
+
+
+@keys_app.command("list")
+def keys_list(account: Annotated[str, typer.Option(help="The account id.")]) -> None:
+    """An account's keys: id, prefix, user, state (never the keys themselves)."""
+    with _session(action="keys list") as session:
+        for row in key_service.list_keys(session, account):
+            state = (
+                f"revoked {row.revoked_at:%Y-%m-%d %H:%M}"
+                if row.revoked_at
+                else f"expires {row.expires_at:%Y-%m-%d %H:%M}"
+                if row.expires_at
+                else "active"
+            )
+            who = row.user_id or "account"
+            typer.echo(f"{row.id}  {row.prefix}…  {who:34}  {state:24}  {row.name}")
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    key_id: str,
+    account: Annotated[str, typer.Option(help="The account id.")],
+    immediately: Annotated[
+        bool, typer.Option(help="Stop the old key now instead of after the D2 notice.")
+    ] = False,
+) -> None:
+    """The platform's rotation for security (D2): a replacement now; the old key keeps
+    working for the notice (one business day by default, key_rotation_notice_business_days)."""
+    settings = _settings()
+    with _session(settings, action="keys rotate") as session:
+        issued = key_service.rotate(
+            session,
+            account,
+            key_id,
+            now=datetime.now(UTC),
+            immediately=immediately,
+            notice_business_days=settings.key_rotation_notice_business_days,
+            actor="operator:cli",
+        )
+        old = key_service.get_key(session, account, key_id)
+        ends = old.expires_at
+    typer.echo(f"key_id: {issued.row.id}")
+    typer.echo(f"api_key: {issued.key}")
+    typer.echo(f"old key {key_id} stops at {ends:%Y-%m-%d %H:%M %Z}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, account: Annotated[str, typer.Option(help="The account id.")]) -> None:
+    """Stop a key at once (unauthorised use reported, D2)."""
+    with _session(action="keys revoke") as session:
+        key_service.revoke(session, account, key_id, now=datetime.now(UTC))
+    typer.echo(f"revoked {key_id}")
 
 
 @accounts_app.command("list")

@@ -138,6 +138,13 @@ class Settings(BaseSettings):
         description="ISO 3166 country an account dials from unless set on it: which "
         "dialling rules (TERMS V6) and emergency numbers (V7) apply.",
     )
+    key_rotation_notice_business_days: int = Field(
+        default=1,
+        ge=0,
+        le=30,
+        description="Business days an API key the platform rotates keeps working "
+        "(TERMS D2: one business day's notice).",
+    )
     emergency_countries: Annotated[tuple[str, ...], NoDecode] = Field(
         default=DEFAULT_ELIGIBLE_COUNTRIES,
         description="ISO countries where the operator's trunks carry emergency calls "

@@ -121,3 +121,44 @@ def test_0003_adds_permissions_and_the_audit_log_without_losing_rows(tmp_path: P
         columns = {c["name"] for c in inspect(connection).get_columns("accounts")}
         assert "premium_rate_allowed" not in columns
     command.upgrade(config, "head")
+
+
+def test_0007_rebuilds_api_keys_without_losing_a_key(tmp_path: Path) -> None:
+    """0007 rebuilds api_keys (a foreign key to users cannot be added in place): every
+    key survives both ways, and deleting a user then takes that user's keys (D1)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    config = alembic_config(engine)
+    command.upgrade(config, "0006")
+    t = "2026-01-01 00:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"INSERT INTO accounts (id, name, status, billing_increment, created_at) "
+                f"VALUES ('AC1', 'A', 'active', '60/60', '{t}')"
+            )
+        )
+        connection.execute(
+            text(f"INSERT INTO api_keys VALUES ('KE1', 'AC1', 'd', 'p', 'h1', '{t}', NULL)")
+        )
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        row = connection.execute(text("SELECT id, user_id, expires_at FROM api_keys")).one()
+        assert tuple(row) == ("KE1", None, None)
+        connection.execute(
+            text(
+                f"INSERT INTO users (id, account_id, name, role, created_at) "
+                f"VALUES ('US1', 'AC1', 'U', 'user', '{t}')"
+            )
+        )
+        connection.execute(
+            text(
+                f"INSERT INTO api_keys (id, account_id, name, prefix, key_hash, created_at, "
+                f"user_id) VALUES ('KE2', 'AC1', 'u', 'p', 'h2', '{t}', 'US1')"
+            )
+        )
+        connection.execute(text("DELETE FROM users WHERE id = 'US1'"))
+        keys = connection.execute(text("SELECT id FROM api_keys")).scalars().all()
+        assert keys == ["KE1"]
+    command.downgrade(config, "0006")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id FROM api_keys")).scalars().all() == ["KE1"]

@@ -11,6 +11,7 @@ from dialtone.api import errors
 from dialtone.api.deps import SessionDep
 from dialtone.api.v1 import (
     account,
+    api_keys,
     audit,
     calls,
     dnc,
@@ -55,4 +56,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(policy.router)
     app.include_router(audit.router)
     app.include_router(dnc.router)
+    app.include_router(api_keys.router)
     return app

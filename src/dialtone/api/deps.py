@@ -1,15 +1,19 @@
-"""Request-scoped dependencies: a database session and the caller's account."""
+"""Request-scoped dependencies: a database session, the caller and its permissions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from dialtone.services import accounts
+from dialtone.policy import permissions
+from dialtone.services import api_keys
+from dialtone.services.api_keys import Credential
 from dialtone.settings import Settings
 from dialtone.store.models import Account
 
@@ -39,18 +43,98 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_account(
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a request acts as: the account, the role its key carries, and the user the
+    key belongs to (None for the account's own key, which acts as the administrator)."""
+
+    credential: Credential
+
+    @property
+    def account(self) -> Account:
+        return self.credential.account
+
+    @property
+    def role(self) -> str:
+        return self.credential.role
+
+    @property
+    def user_id(self) -> str | None:
+        return self.credential.user_id
+
+    def check(self, permission: str, subject_user_id: str | None = None) -> None:
+        """Raise the D1 refusal unless the role may use ``permission`` (on a record of
+        the user ``subject_user_id``, when given)."""
+        decision = permissions.authorize(
+            self.role,
+            permission,
+            acting_user_id=self.user_id,
+            subject_user_id=subject_user_id,
+        )
+        if decision.refused:
+            raise decision.as_error()
+
+    def narrow(self, permission: str, requested: str | None = None) -> str | None:
+        """The user a listing is narrowed to: ``requested`` (None: everyone), except
+        that a role whose ``permission`` reaches its own records only is narrowed to
+        itself, and refused when it asked for someone else's."""
+        if permissions.scope_of(self.role, permission) is permissions.Scope.OWN:
+            if requested is not None:
+                self.check(permission, requested)
+            return self.user_id
+        return requested
+
+
+def current_caller(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Account:
-    """The account whose API key authorises this request (401 otherwise). Who asked is
-    kept on the request, for the audit log of a refusal."""
+) -> Caller:
+    """Who this request's API key acts as (401 otherwise). Who asked is kept on the
+    request, for the audit log of a refusal."""
     key = credentials.credentials if credentials is not None else None
-    api_key, account = accounts.authenticate_key(session, key)
-    request.state.account_id = account.id
-    request.state.actor = f"api_key:{api_key.id}"
-    return account
+    credential = api_keys.authenticate(session, key, now=datetime.now(UTC))
+    request.state.account_id = credential.account.id
+    request.state.actor = credential.actor
+    return Caller(credential)
+
+
+CallerDep = Annotated[Caller, Depends(current_caller)]
+
+
+def current_account(caller: CallerDep) -> Account:
+    """The account the request acts on."""
+    return caller.account
 
 
 AccountDep = Annotated[Account, Depends(current_account)]
+
+
+def permit(permission: str) -> Any:
+    """A route dependency refusing the request unless the caller's role has
+    ``permission`` at some scope (TERMS D1). Every route but the health check declares
+    one (a test walks the routes); routes whose permission may reach the caller's own
+    records only narrow or check the subject themselves with :class:`Caller`."""
+    if permission not in permissions.PERMISSIONS:
+        raise KeyError(f"unknown permission {permission}")
+
+    def check(caller: CallerDep) -> Caller:
+        caller.check(permission)
+        return caller
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def permit_on_user(permission: str) -> Any:
+    """:func:`permit` for a route about the user ``{user_id}`` of its path: a role whose
+    ``permission`` reaches its own records only may use it on itself alone (TERMS D1)."""
+    if permission not in permissions.PERMISSIONS:
+        raise KeyError(f"unknown permission {permission}")
+
+    def check(user_id: str, caller: CallerDep) -> Caller:
+        caller.check(permission, user_id)
+        return caller
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return Depends(check)

@@ -262,7 +262,30 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     ),
     C("account.not_found", (), "No such account.", 404),
     C("auth.missing", (), "The request carries no API key.", 401),
-    C("auth.invalid_key", (), "The API key is unknown or revoked.", 401),
+    C("auth.invalid_key", (), "The API key is unknown, revoked or past its rotation.", 401),
+    C("api_key.invalid", (), "An API key field is not valid.", 400),
+    C("api_key.not_found", (), "No such API key for this account.", 404),
+    C("api_key.inactive", (), "The API key is revoked or expired: nothing to rotate.", 409),
+    C(
+        "credentials.rotated",
+        ("D2",),
+        "An API key was replaced; the old one works until its notice ends (D2).",
+        401,
+    ),
+    C(
+        "permission.denied",
+        ("D1",),
+        "The caller's role does not allow this action (administrator, manager, user, "
+        "scheduler, guest).",
+        403,
+    ),
+    C(
+        "permission.own_only",
+        ("D1",),
+        "The caller's role allows this action on its own records only (its calls, "
+        "voicemail, devices).",
+        403,
+    ),
     C("user.invalid", ("D1", "V2"), "A user field is not valid (role D1, channels V2).", 400),
     C("user.conflict", (), "The change conflicts with another user.", 409),
     C("user.not_found", (), "No such user for this account.", 404),
@@ -286,6 +309,77 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         (),
         "The request body's content type is not accepted here.",
         415,
+    ),
+    # Number activation and portability (N3 documents, N4 port-in, N5 and N2 port-out;
+    # N9's deletion fee is an amount, not a refusal). 422: the file lacks something the
+    # customer must supply; 409: the request's state or timing conflicts; 403: the
+    # terms forbid it.
+    C(
+        "kyc.documents_missing",
+        ("N3",),
+        "Activating the number needs identity documents not yet supplied (listed).",
+        422,
+    ),
+    C(
+        "kyc.documents_pending",
+        ("N3",),
+        "The number's identity documents are still under review.",
+        409,
+    ),
+    C(
+        "kyc.address_outside_zone",
+        ("N3",),
+        "The proof of address is outside the number's zone (its country, or the EU).",
+        403,
+    ),
+    C(
+        "kyc.correction_overdue",
+        ("N3",),
+        "A declaration notified as false was not fixed in time (8 days by default): service ends.",
+        403,
+    ),
+    C(
+        "port_in.incomplete",
+        ("N4",),
+        "The port-in file lacks the numbers or a document: it cannot start.",
+        422,
+    ),
+    C(
+        "port_in.outside_window",
+        ("N4",),
+        "The port date is outside the carriers' weekday window and the extra fee was not accepted.",
+        422,
+    ),
+    C(
+        "port_in.too_late_to_cancel",
+        ("N4",),
+        "A port-in can be cancelled only before its effective date.",
+        409,
+    ),
+    C("port_in.wrong_state", ("N4",), "The port-in's state does not allow this step.", 409),
+    C(
+        "port_out.notice_too_short",
+        ("N5",),
+        "The new operator asked under 30 days (the notice) before the subscription period ends.",
+        409,
+    ),
+    C(
+        "port_out.after_termination",
+        ("N5",),
+        "The subscription is terminated: its numbers no longer port out.",
+        409,
+    ),
+    C(
+        "port_out.platform_number",
+        ("N2",),
+        "The number was bought from the platform and the operator lets only ported-in ones out.",
+        403,
+    ),
+    C(
+        "port_out.address_unproven",
+        ("N5",),
+        "No local address in the number's zone was proved at activation.",
+        409,
     ),
 )
 del C

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -11,14 +9,14 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialtone.core.errors import DialtoneError, NotFound, Unauthorized
+from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.policy.destinations import DestinationSettings
 from dialtone.policy.lifecycle import PLANS
 from dialtone.rating.increments import Increment
+from dialtone.services import api_keys
 from dialtone.services.ids import new_id
-from dialtone.store.models import Account, ApiKey
+from dialtone.store.models import Account
 
-KEY_PREFIX = "dt_"
 # TERMS V2: one call per user by default; extra channels are a paid option, within reason.
 MAX_CHANNELS = 100
 # TERMS V8: "off", or "notice" (a notice prompt to both parties, then both legs recorded).
@@ -33,15 +31,11 @@ class NewAccount:
     api_key: str
 
 
-def hash_key(key: str) -> str:
-    """SHA-256 of an API key. Keys are 256-bit random, so a fast hash is enough."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def create_account(
     session: Session, name: str, *, now: datetime, billing_increment: str = "60/60"
 ) -> NewAccount:
-    """Create an account with one API key (TERMS B2 increment as its default plan)."""
+    """Create an account with one API key, its administrators (TERMS D1; B2 increment
+    as its default plan)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise DialtoneError("account.name_invalid", "An account name has 1 to 200 characters.")
@@ -54,46 +48,8 @@ def create_account(
     )
     session.add(account)
     session.flush()
-    key = issue_api_key(session, account.id, now=now)
+    key = api_keys.issue(session, account.id, now=now).key
     return NewAccount(account=account, api_key=key)
-
-
-def issue_api_key(
-    session: Session, account_id: str, *, now: datetime, name: str = "default"
-) -> str:
-    """A new API key for the account; only its hash is stored."""
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiKey(
-            id=new_id("KE"),
-            account_id=account_id,
-            name=name,
-            prefix=key[:10],
-            key_hash=hash_key(key),
-            created_at=now,
-        )
-    )
-    session.flush()
-    return key
-
-
-def authenticate(session: Session, key: str | None) -> Account:
-    """The account an API key belongs to; Unauthorized when missing, unknown or revoked."""
-    return authenticate_key(session, key)[1]
-
-
-def authenticate_key(session: Session, key: str | None) -> tuple[ApiKey, Account]:
-    """The API key row and its account; Unauthorized when missing, unknown or revoked."""
-    if not key:
-        raise Unauthorized("auth.missing", "Send 'Authorization: Bearer <api key>'.")
-    row = session.execute(
-        select(ApiKey, Account)
-        .join(Account, Account.id == ApiKey.account_id)
-        .where(ApiKey.key_hash == hash_key(key))
-    ).first()
-    if row is None or row[0].revoked_at is not None:
-        raise Unauthorized("auth.invalid_key", "The API key is unknown or revoked.")
-    return row[0], row[1]
 
 
 def get_account(session: Session, account_id: str) -> Account:

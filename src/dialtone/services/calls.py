@@ -173,9 +173,15 @@ def _find(session: Session, call_id: str, local_tag: str) -> CallRecord | None:
 
 
 def list_calls(
-    session: Session, account_id: str, *, limit: int = 50, before: str | None = None
+    session: Session,
+    account_id: str,
+    *,
+    limit: int = 50,
+    before: str | None = None,
+    user_id: str | None = None,
 ) -> tuple[list[CallRecord], str | None]:
-    """The account's calls, newest first, ``limit`` at a time.
+    """The account's calls (``user_id``'s only, when given), newest first, ``limit`` at
+    a time.
 
     ``before`` is the cursor returned with the previous page (the id of its last call).
     Returns the page and the cursor of the next one (None at the end).
@@ -183,6 +189,8 @@ def list_calls(
     if not 1 <= limit <= 500:
         raise DialtoneError("request.invalid", "limit must be between 1 and 500.")
     query = select(CallRecord).where(CallRecord.account_id == account_id)
+    if user_id is not None:
+        query = query.where(CallRecord.user_id == user_id)
     if before is not None:
         anchor = session.get(CallRecord, before)
         if anchor is None or anchor.account_id != account_id:

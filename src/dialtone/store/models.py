@@ -102,6 +102,14 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS D1: a key issued to a user acts with that user's role; an account key (no
+    # user) acts as the administrator.
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    # TERMS D2: a key the platform rotated keeps working until then (the notice).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    user: Mapped[User | None] = relationship(lazy="selectin")
 
 
 class User(Base):

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.services import accounts, fair_use
 from dialtone.store.models import Account
 
@@ -65,13 +65,13 @@ class AccountPatch(BaseModel):
     recording_policy: str | None = Field(default=None, description='"off" or "notice" (V8).')
 
 
-@router.get("", response_model=AccountOut)
+@router.get("", dependencies=[permit("account.read")], response_model=AccountOut)
 def get_account(account: AccountDep, settings: SettingsDep) -> AccountOut:
     """The account the API key belongs to."""
     return AccountOut.of(account, settings.default_country)
 
 
-@router.patch("", response_model=AccountOut)
+@router.patch("", dependencies=[permit("account.write")], response_model=AccountOut)
 def patch_account(
     body: AccountPatch, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> AccountOut:
@@ -96,7 +96,7 @@ class FairUseOut(BaseModel):
     rule: str | None
 
 
-@router.get("/fair-use", response_model=FairUseOut)
+@router.get("/fair-use", dependencies=[permit("account.read")], response_model=FairUseOut)
 def get_fair_use(
     account: AccountDep,
     session: SessionDep,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from dialtone.api.deps import AccountDep, SessionDep
+from dialtone.api.deps import AccountDep, SessionDep, permit
 from dialtone.services import audit
 from dialtone.store.models import AuditEvent
 
@@ -49,7 +49,7 @@ class AuditPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?before= for the next page.")
 
 
-@router.get("", response_model=AuditPage)
+@router.get("", dependencies=[permit("audit.read")], response_model=AuditPage)
 def list_events(
     *,
     account: AccountDep,

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep
+from dialtone.api.deps import CallerDep, SessionDep, permit
 from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.services import calls
 from dialtone.store.models import CallRecord
@@ -105,41 +105,66 @@ class CallPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?before= for the next page.")
 
 
-@router.get("", response_model=CallPage, response_model_by_alias=True)
+@router.get(
+    "", dependencies=[permit("calls.read")], response_model=CallPage, response_model_by_alias=True
+)
 def list_calls(
-    account: AccountDep,
+    caller: CallerDep,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[str | None, Query(description="Cursor from the previous page.")] = None,
 ) -> CallPage:
-    """The account's calls, newest first."""
-    rows, cursor = calls.list_calls(session, account.id, limit=limit, before=before)
+    """The account's calls, newest first (a user's key sees that user's calls, D1)."""
+    rows, cursor = calls.list_calls(
+        session,
+        caller.account.id,
+        limit=limit,
+        before=before,
+        user_id=caller.narrow("calls.read"),
+    )
     return CallPage(calls=[CallOut.of(r) for r in rows], next_cursor=cursor)
 
 
-@router.get("/{call_id}", response_model=CallOut, response_model_by_alias=True)
-def get_call(call_id: str, account: AccountDep, session: SessionDep) -> CallOut:
-    """One call."""
-    return CallOut.of(calls.get_call(session, account.id, call_id))
+@router.get(
+    "/{call_id}",
+    dependencies=[permit("calls.read")],
+    response_model=CallOut,
+    response_model_by_alias=True,
+)
+def get_call(call_id: str, caller: CallerDep, session: SessionDep) -> CallOut:
+    """One call (a user's own, for a user's key: D1)."""
+    row = calls.get_call(session, caller.account.id, call_id)
+    caller.check("calls.read", row.user_id or "")
+    return CallOut.of(row)
 
 
 @router.get(
     "/{call_id}/recording",
+    dependencies=[permit("recordings.read")],
     response_class=FileResponse,
     responses={200: {"content": {"audio/wav": {}}}},
 )
-def get_recording(call_id: str, account: AccountDep, session: SessionDep) -> FileResponse:
-    """The caller's audio as a WAV file."""
-    row = calls.get_call(session, account.id, call_id)
+def get_recording(call_id: str, caller: CallerDep, session: SessionDep) -> FileResponse:
+    """The call's recording as a WAV file (a user's own, for a user's key: D1)."""
+    row = calls.get_call(session, caller.account.id, call_id)
+    caller.check("recordings.read", row.user_id or "")
     if not row.recording_path or not Path(row.recording_path).is_file():
         raise NotFound("recording.not_found", f"Call {call_id} has no recording.")
     return FileResponse(row.recording_path, media_type="audio/wav", filename=f"{row.id}.wav")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CallPlaced)
-async def place_call(body: CallIn, request: Request, account: AccountDep) -> CallPlaced:
+@router.post(
+    "",
+    dependencies=[permit("calls.place")],
+    status_code=status.HTTP_201_CREATED,
+    response_model=CallPlaced,
+)
+async def place_call(body: CallIn, request: Request, caller: CallerDep) -> CallPlaced:
     """Click-to-call: ring the user's devices; the one that answers is connected to
-    ``to``. Refusals carry a code and, where a term applies, its rule (V2, V10)."""
+    ``to``. Refusals carry a code and, where a term applies, its rule (V2, V10; D1: a
+    user's key places calls for that user only)."""
+    caller.check("calls.place", body.user_id)
+    account = caller.account
     placer: CallPlacer | None = getattr(request.app.state, "call_placer", None)
     if placer is None:
         raise DialtoneError(

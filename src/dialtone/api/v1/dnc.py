@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.services import accounts, dnc, numbers
 
@@ -44,6 +44,7 @@ class DncStatus(BaseModel):
 
 @router.post(
     "",
+    dependencies=[permit("dnc.write")],
     response_model=ImportOut,
     openapi_extra={
         "requestBody": {
@@ -74,21 +75,23 @@ async def import_numbers(
     )
 
 
-@router.get("", response_model=DncList)
+@router.get("", dependencies=[permit("dnc.read")], response_model=DncList)
 def list_numbers(account: AccountDep, session: SessionDep) -> DncList:
     """The account's own list (up to 1000 numbers, by number)."""
     rows = dnc.list_numbers(session, account.id)
     return DncList(numbers=[DncEntryOut(number=r.number, added_at=r.added_at) for r in rows])
 
 
-@router.get("/{number}", response_model=DncStatus)
+@router.get("/{number}", dependencies=[permit("dnc.read")], response_model=DncStatus)
 def number_status(number: str, account: AccountDep, session: SessionDep) -> DncStatus:
     """Whether the account may not call ``number``, and which list says so."""
     e164 = numbers.to_e164(number)
     return DncStatus(number=e164, listed_by=dnc.listed_by(session, account.id, e164))
 
 
-@router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{number}", dependencies=[permit("dnc.write")], status_code=status.HTTP_204_NO_CONTENT
+)
 def remove_number(number: str, account: AccountDep, session: SessionDep) -> Response:
     """Take a number off the account's list."""
     dnc.remove(session, account.id, number)

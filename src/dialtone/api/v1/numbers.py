@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.services import numbers, routing
 from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
@@ -61,7 +61,12 @@ def _decode_greeting(text: str) -> bytes:
     return data
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=NumberOut)
+@router.post(
+    "",
+    dependencies=[permit("numbers.write")],
+    status_code=status.HTTP_201_CREATED,
+    response_model=NumberOut,
+)
 def add_number(
     body: NumberIn, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> NumberOut:
@@ -74,19 +79,21 @@ def add_number(
     return NumberOut.of(row)
 
 
-@router.get("", response_model=NumberList)
+@router.get("", dependencies=[permit("numbers.read")], response_model=NumberList)
 def list_numbers(account: AccountDep, session: SessionDep) -> NumberList:
     """The account's numbers."""
     return NumberList(numbers=[NumberOut.of(r) for r in numbers.list_numbers(session, account.id)])
 
 
-@router.get("/{number}", response_model=NumberOut)
+@router.get("/{number}", dependencies=[permit("numbers.read")], response_model=NumberOut)
 def get_number(number: str, account: AccountDep, session: SessionDep) -> NumberOut:
     """One of the account's numbers."""
     return NumberOut.of(numbers.get_number(session, account.id, number))
 
 
-@router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{number}", dependencies=[permit("numbers.write")], status_code=status.HTTP_204_NO_CONTENT
+)
 def delete_number(number: str, account: AccountDep, session: SessionDep) -> Response:
     """Give the number back; calls to it then get 404."""
     numbers.release_number(session, account.id, number)
@@ -95,6 +102,7 @@ def delete_number(number: str, account: AccountDep, session: SessionDep) -> Resp
 
 @router.put(
     "/{number}/greeting",
+    dependencies=[permit("numbers.write")],
     response_model=NumberOut,
     openapi_extra={
         "requestBody": {
@@ -115,7 +123,9 @@ async def put_greeting(
     return NumberOut.of(row)
 
 
-@router.delete("/{number}/greeting", response_model=NumberOut)
+@router.delete(
+    "/{number}/greeting", dependencies=[permit("numbers.write")], response_model=NumberOut
+)
 def delete_greeting(number: str, account: AccountDep, session: SessionDep) -> NumberOut:
     """Go back to the built-in greeting."""
     row = numbers.get_number(session, account.id, number)
@@ -165,7 +175,7 @@ class RouteOut(BaseModel):
         )
 
 
-@router.get("/{number}/route", response_model=RouteOut)
+@router.get("/{number}/route", dependencies=[permit("numbers.read")], response_model=RouteOut)
 def get_route(
     number: str, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> RouteOut:
@@ -174,7 +184,7 @@ def get_route(
     return RouteOut.of(route, settings.no_answer_seconds)
 
 
-@router.put("/{number}/route", response_model=RouteOut)
+@router.put("/{number}/route", dependencies=[permit("numbers.write")], response_model=RouteOut)
 def put_route(
     number: str, body: RouteIn, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> RouteOut:

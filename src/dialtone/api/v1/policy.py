@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Protocol
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.policy.checklist import CheckResult, verdict
 from dialtone.services import policy
 
@@ -76,7 +76,7 @@ class PolicyVerdict(BaseModel):
     checks: list[CheckOut]
 
 
-@router.post("/check", response_model=PolicyVerdict)
+@router.post("/check", dependencies=[permit("policy.check")], response_model=PolicyVerdict)
 def check(
     body: Annotated[CallCheck | ForwardCheck, Field(discriminator="action")],
     request: Request,

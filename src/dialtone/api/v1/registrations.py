@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from dialtone.api.deps import AccountDep, SessionDep
+from dialtone.api.deps import AccountDep, CallerDep, SessionDep, permit, permit_on_user
 from dialtone.services import registrations, users
 from dialtone.store.models import Registration
 
@@ -45,22 +45,31 @@ class RegistrationList(BaseModel):
     registrations: list[RegistrationOut]
 
 
-@router.get("/registrations", response_model=RegistrationList)
+@router.get(
+    "/registrations", dependencies=[permit("registrations.read")], response_model=RegistrationList
+)
 def list_registrations(
-    account: AccountDep,
+    caller: CallerDep,
     session: SessionDep,
     user_id: Annotated[str | None, Query(description="Only this user's devices.")] = None,
 ) -> RegistrationList:
-    """The account's current (unexpired) registrations."""
+    """The account's current (unexpired) registrations (a user's key: its own, D1)."""
     rows = registrations.list_registrations(
-        session, account.id, now=datetime.now(UTC), user_id=user_id
+        session,
+        caller.account.id,
+        now=datetime.now(UTC),
+        user_id=caller.narrow("registrations.read", user_id),
     )
     return RegistrationList(registrations=[RegistrationOut.of(r) for r in rows])
 
 
-@router.get("/users/{user_id}/registrations", response_model=RegistrationList)
+@router.get(
+    "/users/{user_id}/registrations",
+    dependencies=[permit_on_user("registrations.read")],
+    response_model=RegistrationList,
+)
 def user_registrations(user_id: str, account: AccountDep, session: SessionDep) -> RegistrationList:
-    """One user's current registrations (404 ``user.not_found``)."""
+    """One user's current registrations (404 ``user.not_found``; D1 own only for a user)."""
     users.get_user(session, account.id, user_id)
     rows = registrations.list_registrations(
         session, account.id, now=datetime.now(UTC), user_id=user_id

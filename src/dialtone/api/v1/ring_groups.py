@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep
+from dialtone.api.deps import AccountDep, SessionDep, permit
 from dialtone.services import routing
 from dialtone.store.models import RingGroup
 
@@ -48,7 +48,12 @@ class RingGroupList(BaseModel):
     ring_groups: list[RingGroupOut]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=RingGroupOut)
+@router.post(
+    "",
+    dependencies=[permit("ring_groups.write")],
+    status_code=status.HTTP_201_CREATED,
+    response_model=RingGroupOut,
+)
 def create_ring_group(body: RingGroupIn, account: AccountDep, session: SessionDep) -> RingGroupOut:
     """Create a ring group of the account's users (400 ``ring_group.invalid``)."""
     row = routing.create_ring_group(
@@ -63,20 +68,24 @@ def create_ring_group(body: RingGroupIn, account: AccountDep, session: SessionDe
     return RingGroupOut.of(row)
 
 
-@router.get("", response_model=RingGroupList)
+@router.get("", dependencies=[permit("ring_groups.read")], response_model=RingGroupList)
 def list_ring_groups(account: AccountDep, session: SessionDep) -> RingGroupList:
     """The account's ring groups."""
     rows = routing.list_ring_groups(session, account.id)
     return RingGroupList(ring_groups=[RingGroupOut.of(r) for r in rows])
 
 
-@router.get("/{group_id}", response_model=RingGroupOut)
+@router.get("/{group_id}", dependencies=[permit("ring_groups.read")], response_model=RingGroupOut)
 def get_ring_group(group_id: str, account: AccountDep, session: SessionDep) -> RingGroupOut:
     """One ring group, members in ring order."""
     return RingGroupOut.of(routing.get_ring_group(session, account.id, group_id))
 
 
-@router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{group_id}",
+    dependencies=[permit("ring_groups.write")],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def delete_ring_group(group_id: str, account: AccountDep, session: SessionDep) -> Response:
     """Remove a ring group; numbers routed to it fall back to the greeting (N10)."""
     routing.delete_ring_group(session, account.id, group_id)

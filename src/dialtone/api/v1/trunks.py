@@ -13,7 +13,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep
+from dialtone.api.deps import AccountDep, SessionDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.services import trunks
 from dialtone.store.models import Trunk
@@ -90,7 +90,12 @@ class TrunkList(BaseModel):
 _REQUIRED = ("name", "host", "port", "transport", "caller_id_format", "priority", "enabled")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=TrunkOut)
+@router.post(
+    "",
+    dependencies=[permit("trunks.write")],
+    status_code=status.HTTP_201_CREATED,
+    response_model=TrunkOut,
+)
 def create_trunk(body: TrunkIn, account: AccountDep, session: SessionDep) -> TrunkOut:
     """Add a trunk for this account (400 ``trunk.invalid``)."""
     row = trunks.create_trunk(
@@ -99,19 +104,19 @@ def create_trunk(body: TrunkIn, account: AccountDep, session: SessionDep) -> Tru
     return TrunkOut.of(row)
 
 
-@router.get("", response_model=TrunkList)
+@router.get("", dependencies=[permit("trunks.read")], response_model=TrunkList)
 def list_trunks(account: AccountDep, session: SessionDep) -> TrunkList:
     """The account's own trunks, by priority."""
     return TrunkList(trunks=[TrunkOut.of(r) for r in trunks.list_trunks(session, account.id)])
 
 
-@router.get("/{trunk_id}", response_model=TrunkOut)
+@router.get("/{trunk_id}", dependencies=[permit("trunks.read")], response_model=TrunkOut)
 def get_trunk(trunk_id: str, account: AccountDep, session: SessionDep) -> TrunkOut:
     """One of the account's trunks."""
     return TrunkOut.of(trunks.get_trunk(session, account.id, trunk_id))
 
 
-@router.patch("/{trunk_id}", response_model=TrunkOut)
+@router.patch("/{trunk_id}", dependencies=[permit("trunks.write")], response_model=TrunkOut)
 def update_trunk(
     trunk_id: str, body: TrunkPatch, account: AccountDep, session: SessionDep
 ) -> TrunkOut:
@@ -123,7 +128,9 @@ def update_trunk(
     return TrunkOut.of(trunks.update_trunk(session, account.id, trunk_id, **changes))
 
 
-@router.delete("/{trunk_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{trunk_id}", dependencies=[permit("trunks.write")], status_code=status.HTTP_204_NO_CONTENT
+)
 def delete_trunk(trunk_id: str, account: AccountDep, session: SessionDep) -> Response:
     """Remove a trunk; past calls keep its id for traceback (TERMS V11)."""
     trunks.delete_trunk(session, account.id, trunk_id)

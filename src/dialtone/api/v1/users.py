@@ -13,7 +13,14 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep
+from dialtone.api.deps import (
+    AccountDep,
+    CallerDep,
+    SessionDep,
+    SettingsDep,
+    permit,
+    permit_on_user,
+)
 from dialtone.core.errors import DialtoneError
 from dialtone.policy.emergency import MISROUTING_WARNING
 from dialtone.services import users
@@ -100,7 +107,12 @@ def _out(session: SessionDep, row: User) -> UserOut:
     return UserOut.of(row, users.channels_for(session, row))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "",
+    dependencies=[permit("users.write")],
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+)
 def create_user(
     body: UserIn, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> UserOut:
@@ -121,19 +133,21 @@ def create_user(
     return _out(session, row)
 
 
-@router.get("", response_model=UserList)
-def list_users(account: AccountDep, session: SessionDep) -> UserList:
-    """The account's users."""
-    return UserList(users=[_out(session, r) for r in users.list_users(session, account.id)])
+@router.get("", dependencies=[permit("users.read")], response_model=UserList)
+def list_users(caller: CallerDep, session: SessionDep) -> UserList:
+    """The account's users (a guest's key sees itself only, D1)."""
+    only = caller.narrow("users.read")
+    rows = users.list_users(session, caller.account.id)
+    return UserList(users=[_out(session, r) for r in rows if only is None or r.id == only])
 
 
-@router.get("/{user_id}", response_model=UserOut)
+@router.get("/{user_id}", dependencies=[permit_on_user("users.read")], response_model=UserOut)
 def get_user(user_id: str, account: AccountDep, session: SessionDep) -> UserOut:
     """One user."""
     return _out(session, users.get_user(session, account.id, user_id))
 
 
-@router.patch("/{user_id}", response_model=UserOut)
+@router.patch("/{user_id}", dependencies=[permit("users.write")], response_model=UserOut)
 def update_user(
     user_id: str, body: UserPatch, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> UserOut:
@@ -151,7 +165,9 @@ def update_user(
     return _out(session, row)
 
 
-@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{user_id}", dependencies=[permit("users.write")], status_code=status.HTTP_204_NO_CONTENT
+)
 def delete_user(user_id: str, account: AccountDep, session: SessionDep) -> Response:
     """Remove a user; their numbers stay the account's (N9) and fall back to the greeting."""
     users.delete_user(session, account.id, user_id)
@@ -160,6 +176,7 @@ def delete_user(user_id: str, account: AccountDep, session: SessionDep) -> Respo
 
 @router.put(
     "/{user_id}/voicemail-greeting",
+    dependencies=[permit_on_user("users.self_service")],
     response_model=UserOut,
     openapi_extra={
         "requestBody": {
@@ -185,7 +202,11 @@ async def put_voicemail_greeting(
     return _out(session, row)
 
 
-@router.delete("/{user_id}/voicemail-greeting", response_model=UserOut)
+@router.delete(
+    "/{user_id}/voicemail-greeting",
+    dependencies=[permit_on_user("users.self_service")],
+    response_model=UserOut,
+)
 def delete_voicemail_greeting(user_id: str, account: AccountDep, session: SessionDep) -> UserOut:
     """Back to the built-in voicemail greeting."""
     row = users.update_user(session, account.id, user_id, voicemail_greeting=None)
@@ -224,7 +245,11 @@ class EmergencyLocationOut(BaseModel):
         )
 
 
-@router.get("/{user_id}/emergency-location", response_model=EmergencyLocationOut)
+@router.get(
+    "/{user_id}/emergency-location",
+    dependencies=[permit_on_user("users.self_service")],
+    response_model=EmergencyLocationOut,
+)
 def get_emergency_location(
     user_id: str, account: AccountDep, session: SessionDep
 ) -> EmergencyLocationOut:
@@ -232,7 +257,11 @@ def get_emergency_location(
     return EmergencyLocationOut.of(users.get_user(session, account.id, user_id))
 
 
-@router.put("/{user_id}/emergency-location", response_model=EmergencyLocationOut)
+@router.put(
+    "/{user_id}/emergency-location",
+    dependencies=[permit_on_user("users.self_service")],
+    response_model=EmergencyLocationOut,
+)
 def put_emergency_location(
     user_id: str, body: EmergencyLocationIn, account: AccountDep, session: SessionDep
 ) -> EmergencyLocationOut:
@@ -250,7 +279,11 @@ def put_emergency_location(
     return EmergencyLocationOut.of(row)
 
 
-@router.delete("/{user_id}/emergency-location", response_model=EmergencyLocationOut)
+@router.delete(
+    "/{user_id}/emergency-location",
+    dependencies=[permit_on_user("users.self_service")],
+    response_model=EmergencyLocationOut,
+)
 def delete_emergency_location(
     user_id: str, account: AccountDep, session: SessionDep
 ) -> EmergencyLocationOut:

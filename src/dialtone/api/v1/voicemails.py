@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep
+from dialtone.api.deps import CallerDep, SessionDep, permit
 from dialtone.core.errors import NotFound
 from dialtone.services import voicemails
 from dialtone.store.models import Voicemail
@@ -67,47 +67,80 @@ class VoicemailPatch(BaseModel):
     heard: bool
 
 
-@router.get("", response_model=VoicemailList, response_model_by_alias=True)
+def _message(session: SessionDep, caller: CallerDep, vm_id: str, permission: str) -> Voicemail:
+    """One of the account's messages, when the caller may use ``permission`` on its box
+    (TERMS D1: a user's key reaches its own box only)."""
+    row = voicemails.get_voicemail(session, caller.account.id, vm_id)
+    caller.check(permission, row.user_id or "")
+    return row
+
+
+@router.get(
+    "",
+    dependencies=[permit("voicemails.read")],
+    response_model=VoicemailList,
+    response_model_by_alias=True,
+)
 def list_voicemails(
-    account: AccountDep,
+    caller: CallerDep,
     session: SessionDep,
     heard: Annotated[bool | None, Query(description="Only heard (true) or new (false).")] = None,
     user_id: Annotated[str | None, Query(description="Only this user's box.")] = None,
 ) -> VoicemailList:
-    """The account's messages, newest first."""
-    rows = voicemails.list_voicemails(session, account.id, heard=heard, user_id=user_id)
+    """The account's messages, newest first (a user's key: its own box, D1)."""
+    rows = voicemails.list_voicemails(
+        session,
+        caller.account.id,
+        heard=heard,
+        user_id=caller.narrow("voicemails.read", user_id),
+    )
     return VoicemailList(voicemails=[VoicemailOut.of(r) for r in rows])
 
 
-@router.get("/{vm_id}", response_model=VoicemailOut, response_model_by_alias=True)
-def get_voicemail(vm_id: str, account: AccountDep, session: SessionDep) -> VoicemailOut:
+@router.get(
+    "/{vm_id}",
+    dependencies=[permit("voicemails.read")],
+    response_model=VoicemailOut,
+    response_model_by_alias=True,
+)
+def get_voicemail(vm_id: str, caller: CallerDep, session: SessionDep) -> VoicemailOut:
     """One message."""
-    return VoicemailOut.of(voicemails.get_voicemail(session, account.id, vm_id))
+    return VoicemailOut.of(_message(session, caller, vm_id, "voicemails.read"))
 
 
-@router.patch("/{vm_id}", response_model=VoicemailOut, response_model_by_alias=True)
+@router.patch(
+    "/{vm_id}",
+    dependencies=[permit("voicemails.write")],
+    response_model=VoicemailOut,
+    response_model_by_alias=True,
+)
 def update_voicemail(
-    vm_id: str, body: VoicemailPatch, account: AccountDep, session: SessionDep
+    vm_id: str, body: VoicemailPatch, caller: CallerDep, session: SessionDep
 ) -> VoicemailOut:
     """Mark a message heard, or new again."""
-    return VoicemailOut.of(voicemails.mark_heard(session, account.id, vm_id, body.heard))
+    _message(session, caller, vm_id, "voicemails.write")
+    return VoicemailOut.of(voicemails.mark_heard(session, caller.account.id, vm_id, body.heard))
 
 
-@router.delete("/{vm_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_voicemail(vm_id: str, account: AccountDep, session: SessionDep) -> Response:
+@router.delete(
+    "/{vm_id}", dependencies=[permit("voicemails.write")], status_code=status.HTTP_204_NO_CONTENT
+)
+def delete_voicemail(vm_id: str, caller: CallerDep, session: SessionDep) -> Response:
     """Delete a message and its audio."""
-    voicemails.delete_voicemail(session, account.id, vm_id)
+    _message(session, caller, vm_id, "voicemails.write")
+    voicemails.delete_voicemail(session, caller.account.id, vm_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(
     "/{vm_id}/audio",
+    dependencies=[permit("voicemails.read")],
     response_class=FileResponse,
     responses={200: {"content": {"audio/wav": {}}}},
 )
-def get_audio(vm_id: str, account: AccountDep, session: SessionDep) -> FileResponse:
+def get_audio(vm_id: str, caller: CallerDep, session: SessionDep) -> FileResponse:
     """The message as a WAV file."""
-    row = voicemails.get_voicemail(session, account.id, vm_id)
+    row = _message(session, caller, vm_id, "voicemails.read")
     if not Path(row.path).is_file():
         raise NotFound("voicemail.audio_not_found", f"Voicemail {vm_id} has no audio file.")
     return FileResponse(row.path, media_type="audio/wav", filename=f"{row.id}.wav")
