@@ -188,3 +188,19 @@ def test_api_keys_issue_list_rotate_revoke(monkeypatch: pytest.MonkeyPatch) -> N
     refused = runner.invoke(app, ["keys", "rotate", new_id, "--account", account])
     assert refused.exit_code == 1
     assert "api_key.inactive" in refused.output
+
+
+def test_f5_suspend_remedy_reinstate_and_the_dry_run() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    _ok("numbers", "add", "+33123456789", "--account", account)
+    out = _ok("accounts", "suspend", account, "--rule", "F1", "--reason", "short calls")
+    assert f"{account} suspended (F1) until" in out
+    refused = runner.invoke(app, ["policy", "check", account, "--to", "+33612345678"])
+    assert refused.exit_code == 1, refused.output
+    assert "fair_use.suspended" in refused.output
+    assert "remedied" in _ok("accounts", "remedy", account)
+    assert "0 action(s)" in _ok("lifecycle", "run")
+    assert "reinstated" in _ok("accounts", "reinstate", account)
+    assert "fair_use     F5       ok" in _ok("policy", "check", account, "--to", "+33612345678")
+    bad = runner.invoke(app, ["accounts", "suspend", account, "--rule", "Z9", "--reason", "x"])
+    assert bad.exit_code == 1

@@ -14,6 +14,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
+from dialtone.policy import fraud
 from dialtone.policy.checklist import verdict
 from dialtone.services import accounts as account_service
 from dialtone.services import api_keys as key_service
@@ -268,19 +269,59 @@ def accounts_close(account: Annotated[str, typer.Argument(help="The account id (
     typer.echo(f"{row.id} closed at {row.closed_at:%Y-%m-%d %H:%M}")
 
 
+@accounts_app.command("suspend")
+def accounts_suspend(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    rule: Annotated[str, typer.Option(help="The rule the abuse was found under: F1, F2…")],
+    reason: Annotated[str, typer.Option(help="What was found, for the warning.")],
+) -> None:
+    """Suspend the account's unlimited plan for 7 days with a warning (TERMS F5): its
+    outbound calls are refused (emergency calls aside); unremedied, the plan ends."""
+    with _session(action="accounts suspend") as session:
+        row = fair_use_service.suspend(
+            session, account, now=datetime.now(UTC), rule=rule, reason=reason, actor="operator:cli"
+        )
+        assert row.suspended_at is not None
+        until = row.suspended_at + fraud.SUSPENSION
+    typer.echo(f"{row.id} suspended ({row.suspension_rule}) until {until:%Y-%m-%d %H:%M}")
+
+
+@accounts_app.command("remedy")
+def accounts_remedy(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+    """The abuse is remedied: the plan resumes when the 7 days end (F5)."""
+    with _session(action="accounts remedy") as session:
+        row = fair_use_service.remedy(session, account, now=datetime.now(UTC))
+    typer.echo(f"{row.id} remedied")
+
+
+@accounts_app.command("reinstate")
+def accounts_reinstate(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+) -> None:
+    """Clear a suspension or a terminated plan (moved to another plan, or a wrong finding)."""
+    with _session(action="accounts reinstate") as session:
+        row = fair_use_service.reinstate(session, account)
+    typer.echo(f"{row.id} reinstated")
+
+
 @lifecycle_app.command("run")
 def lifecycle_run(
     now: Annotated[
         str | None, typer.Option(help="Run as of this moment (ISO); default now.")
     ] = None,
 ) -> None:
-    """Do the number lifecycle actions due (TERMS N6 revocation, N7 quarantine, N8 idle
-    notice and reclaim). Idempotent: run it as often as you like, e.g. from cron."""
+    """Do the lifecycle actions due (TERMS N6 revocation, N7 quarantine, N8 idle notice
+    and reclaim, F5 termination of a plan suspended 7 days unremedied). Idempotent: run
+    it as often as you like, e.g. from cron."""
+    moment = _moment(now)
     with _session(action="lifecycle run") as session:
-        taken = lifecycle_service.run(session, _moment(now))
+        taken = lifecycle_service.run(session, moment)
+        terminated = fair_use_service.review(session, moment)
     for t in taken:
         typer.echo(f"{t.number}  {t.account_id}  {t.action}  [{t.rule}]  due {t.due_at:%Y-%m-%d}")
-    typer.echo(f"{len(taken)} action(s)")
+    for account_id in terminated:
+        typer.echo(f"{account_id}  unlimited plan terminated  [F5]")
+    typer.echo(f"{len(taken) + len(terminated)} action(s)")
 
 
 @numbers_app.command("list")

@@ -766,6 +766,38 @@ def test_v5_premium_rate_call_from_a_device_is_refused_with_its_code(
     assert calls(engine) == []
 
 
+def test_f5_a_suspended_plan_refuses_outbound_calls_with_its_code(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # The operator suspends the unlimited plan for abuse (F1 here): a device's call out
+    # gets 403 with the code although a trunk could carry it; the warning and the refusal
+    # are both on the audit log.
+    add_trunk(engine, free_port(), 10, "carrier-a")
+    cli(engine.env, "accounts", "suspend", engine.account_id, "--rule", "F1", "--reason", "x")
+    run(
+        engine,
+        tmp_path,
+        "suspended",
+        sippgen.call(
+            "+33612345678",
+            auth=True,
+            expect=403,
+            expect_header=("Reason", "fair_use.suspended"),
+        ),
+        user="alice",
+    )
+    events = wait_for(lambda: [e for e in _audit(engine) if e["outcome"] == "refused"])
+    assert [(e["rule"], e["code"]) for e in events] == [("F5", "fair_use.suspended")]
+    warnings = [e for e in _audit(engine) if e["outcome"] == "enforced"]
+    assert [(e["code"], e["action"]) for e in warnings] == [
+        ("fair_use.suspended", "account.suspend")
+    ]
+    with engine.http() as http:
+        standing = http.get("/v1/account").json()["fair_use"]
+    assert (standing["status"], standing["rule"]) == ("suspended", "F1")
+    assert calls(engine) == []
+
+
 def test_v5_is_checked_again_when_a_forward_rings(engine: Platform, tmp_path: Path) -> None:
     # The forward was allowed when it was set; the operator has taken the permission
     # away since: the call is refused at call time, on the number's behalf.

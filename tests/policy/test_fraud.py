@@ -14,6 +14,7 @@ from dialtone.policy.fraud import (
     sanction,
     short_call_day,
     short_calls_month,
+    standing,
     usage_rate,
     usage_reasonable,
 )
@@ -96,3 +97,33 @@ def test_f5_suspend_for_seven_days_then_terminate(
     abusing: bool, state: AbuseState, now: datetime, expected: str
 ) -> None:
     assert sanction(abusing, state, now) == expected
+
+
+S0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+SEVEN = timedelta(days=7)
+TICK = timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    ("state", "now", "code"),
+    [
+        (AbuseState(), S0, None),
+        (AbuseState(suspended_at=S0), S0, "fair_use.suspended"),
+        (AbuseState(suspended_at=S0), S0 + SEVEN - TICK, "fair_use.suspended"),
+        (AbuseState(suspended_at=S0), S0 + SEVEN, "fair_use.terminated"),  # unremedied
+        (AbuseState(suspended_at=S0), S0 + SEVEN + TICK, "fair_use.terminated"),
+        (AbuseState(suspended_at=S0, remedied=True), S0 + SEVEN - TICK, "fair_use.suspended"),
+        (AbuseState(suspended_at=S0, remedied=True), S0 + SEVEN, None),  # resumes
+        (
+            AbuseState(suspended_at=S0, terminated_at=S0 + SEVEN),
+            S0 + SEVEN * 9,
+            "fair_use.terminated",
+        ),
+        (AbuseState(terminated_at=S0), S0, "fair_use.terminated"),
+    ],
+)
+def test_f5_standing_of_outbound_calls(state: AbuseState, now: datetime, code: str | None) -> None:
+    decision = standing(state, now)
+    assert decision.code == code
+    if code is not None:
+        assert (decision.rule, decision.sip_status()) == ("F5", 403)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services import calls, fair_use, users
+from dialtone.services import accounts, audit, calls, fair_use, users
 from dialtone.services.calls import CallOutcome
 
 from .conftest import REALM, T0
@@ -65,3 +65,62 @@ def test_short_call_days_and_the_month(session: Session, account: str) -> None:
 def test_month_format(session: Session, account: str, month: str) -> None:
     with pytest.raises(DialtoneError, match="YYYY-MM"):
         fair_use.short_call_report(session, account, month)
+
+
+# -- F5 ------------------------------------------------------------------------------
+
+WEEK = timedelta(days=7)
+
+
+def test_f5_suspend_warns_once_and_keeps_the_first_seven_days(
+    session: Session, account: str
+) -> None:
+    fair_use.suspend(session, account, now=T0, rule="F1", reason="3 short-call days")
+    again = fair_use.suspend(session, account, now=T0 + timedelta(days=3), rule="F2", reason="x")
+    assert (again.suspended_at, again.suspension_rule) == (T0, "F1")
+    events, _ = audit.list_events(session, account)
+    assert [(e.code, e.outcome, e.action) for e in events] == [
+        ("fair_use.suspended", "enforced", "account.suspend")
+    ]
+    assert "Warning" in events[0].message
+    with pytest.raises(DialtoneError):
+        fair_use.suspend(session, account, now=T0, rule="Z9", reason="x")
+
+
+@pytest.mark.parametrize(
+    ("remedied", "run_at", "terminated"),
+    [
+        (False, T0 + WEEK - timedelta(seconds=1), False),  # just under the 7 days
+        (False, T0 + WEEK, True),  # at
+        (False, T0 + WEEK * 3, True),  # after two weeks of downtime: same end state
+        (True, T0 + WEEK, False),  # remedied in time: the plan resumes
+    ],
+)
+def test_f5_review_terminates_an_unremedied_suspension_when_it_was_due(
+    session: Session, account: str, remedied: bool, run_at: datetime, terminated: bool
+) -> None:
+    fair_use.suspend(session, account, now=T0, rule="F1", reason="x")
+    if remedied:
+        fair_use.remedy(session, account, now=T0 + timedelta(days=2))
+    first = fair_use.review(session, run_at)
+    second = fair_use.review(session, run_at)
+    row = accounts.get_account(session, account)
+    assert first == ([account] if terminated else [])
+    assert second == []  # idempotent
+    assert row.plan_terminated_at == (T0 + WEEK if terminated else None)
+    assert fair_use.abuse_state(row).terminated_at == row.plan_terminated_at
+
+
+def test_f5_reinstate_clears_everything_and_remedy_needs_a_suspension(
+    session: Session, account: str
+) -> None:
+    with pytest.raises(DialtoneError):
+        fair_use.remedy(session, account, now=T0)
+    fair_use.suspend(session, account, now=T0, rule="F2", reason="x")
+    fair_use.review(session, T0 + WEEK)
+    # Terminated: a new finding does not restart anything until the operator reinstates.
+    fair_use.suspend(session, account, now=T0 + WEEK * 2, rule="F1", reason="x")
+    row = accounts.get_account(session, account)
+    assert row.plan_terminated_at == T0 + WEEK
+    fair_use.reinstate(session, account)
+    assert fair_use.abuse_state(row) == fair_use.fraud.AbuseState()

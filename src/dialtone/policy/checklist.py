@@ -21,6 +21,7 @@ from dialtone.policy.emergency import (
     emergency_call,
     is_emergency_number,
 )
+from dialtone.policy.fraud import AbuseState, standing
 from dialtone.policy.messaging import (
     Consent,
     age_restricted,
@@ -34,6 +35,7 @@ from dialtone.policy.messaging import (
 )
 from dialtone.policy.telemarketing import calling_window, do_not_call
 
+_NO_ABUSE = AbuseState()
 _NO_LOCATION = EmergencyCaller(
     location_country=None, warning_acknowledged=False, caller_number=None
 )
@@ -72,13 +74,16 @@ class CallIntent:
     dnc_listed_by: str | None = None
     telemarketing: bool = False
     now: datetime | None = None
+    # F5: where the account stands after a suspension for abuse.
+    abuse: AbuseState = _NO_ABUSE
 
 
 def call_checks(intent: CallIntent) -> list[CheckResult]:
     """The checks of an outbound call, in the engine's order: an emergency number meets
     V7 alone (a user on a call may still call for help); otherwise V2 one call per user,
-    and for an outside number V6 dialling, V5 destination, V12 do-not-call lists and
-    (telemarketing) calling hours, and V10/N13 caller ID."""
+    and for an outside number V6 dialling, V5 destination, F5 a suspended or terminated
+    unlimited plan, V12 do-not-call lists and (telemarketing) calling hours, and
+    V10/N13 caller ID."""
     if not intent.is_extension and is_emergency_number(intent.dialed, intent.country):
         decision = emergency_call(
             intent.dialed, intent.emergency_caller, eligible_countries=intent.emergency_countries
@@ -94,6 +99,8 @@ def call_checks(intent: CallIntent) -> list[CheckResult]:
         results.append(
             CheckResult("destination", ("V5",), destination(intent.e164, intent.destinations))
         )
+        if intent.now is not None:
+            results.append(CheckResult("fair_use", ("F5",), standing(intent.abuse, intent.now)))
         listed = do_not_call(
             intent.dnc_listed_by, telemarketing=intent.telemarketing, number=intent.e164
         )

@@ -273,6 +273,20 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         401,
     ),
     C(
+        "fair_use.suspended",
+        ("F5",),
+        "The account's unlimited plan is suspended for abuse (7 days, with a warning).",
+        403,
+        403,
+    ),
+    C(
+        "fair_use.terminated",
+        ("F5",),
+        "The unlimited plan was terminated: the abuse was not remedied during the suspension.",
+        403,
+        403,
+    ),
+    C(
         "permission.denied",
         ("D1",),
         "The caller's role does not allow this action (administrator, manager, user, "

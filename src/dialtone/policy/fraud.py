@@ -84,10 +84,12 @@ Sanction = Literal["none", "suspend", "suspended", "terminate"]
 @dataclass(frozen=True, slots=True)
 class AbuseState:
     """Where an account stands under F5: when its unlimited plan was suspended (None:
-    not suspended) and whether the abuse has been remedied since."""
+    not suspended), whether the abuse has been remedied since, and when the plan was
+    terminated (None: it was not)."""
 
     suspended_at: datetime | None = None
     remedied: bool = False
+    terminated_at: datetime | None = None
 
 
 def sanction(abusing: bool, state: AbuseState, now: datetime) -> Sanction:
@@ -99,3 +101,36 @@ def sanction(abusing: bool, state: AbuseState, now: datetime) -> Sanction:
     if now - state.suspended_at < SUSPENSION:
         return "suspended"
     return "none" if state.remedied else "terminate"
+
+
+def standing(state: AbuseState, now: datetime, *, suspension: timedelta = SUSPENSION) -> Decision:
+    """F5 for an outbound call under the unlimited plan: refused with
+    ``fair_use.suspended`` during the 7 days of a suspension, and with
+    ``fair_use.terminated`` once the plan is terminated, or due to be (the suspension
+    ran out unremedied: the refusal does not wait for the job that records it).
+    Emergency calls never meet this check."""
+    if state.terminated_at is not None:
+        return refuse(
+            "fair_use.terminated",
+            "the unlimited plan was terminated for abuse (TERMS F5); outbound calls stop "
+            "until the operator moves the account to another plan",
+            terminated_at=state.terminated_at.isoformat(),
+        )
+    if state.suspended_at is None:
+        return ALLOWED
+    ends = state.suspended_at + suspension
+    if now < ends:
+        return refuse(
+            "fair_use.suspended",
+            f"the unlimited plan is suspended for abuse until {ends.isoformat()} (TERMS F5); "
+            "remedy the abuse before then or the plan is terminated",
+            suspended_until=ends.isoformat(),
+        )
+    if state.remedied:
+        return ALLOWED
+    return refuse(
+        "fair_use.terminated",
+        "the suspension ended without the abuse remedied: the unlimited plan is terminated "
+        "(TERMS F5)",
+        terminated_at=ends.isoformat(),
+    )

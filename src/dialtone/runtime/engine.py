@@ -25,10 +25,11 @@ from typing import Any, TypeVar, cast
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, DialtoneError
-from dialtone.policy import call_setup, destinations, emergency, telemarketing
+from dialtone.policy import call_setup, destinations, emergency, fraud, telemarketing
 from dialtone.policy.decision import Decision
 from dialtone.services import accounts as account_service
 from dialtone.services import dnc as dnc_service
+from dialtone.services import fair_use as fair_use_service
 from dialtone.services import numbers as number_service
 from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
@@ -112,6 +113,9 @@ class EngineConfig:
     emergency_countries: tuple[str, ...] = emergency.DEFAULT_ELIGIBLE_COUNTRIES
 
 
+_NO_ABUSE = fraud.AbuseState()
+
+
 @dataclass(frozen=True, slots=True)
 class CallPolicy:
     """What the destination checks know of an account: its permissions (V5), its country
@@ -120,6 +124,7 @@ class CallPolicy:
     destinations: destinations.DestinationSettings
     country: str
     telemarketing: bool = False
+    abuse: fraud.AbuseState = _NO_ABUSE
 
 
 def _trace(
@@ -273,6 +278,16 @@ class CallEngine:
         except Exception:
             log.exception("audit entry not written: %s %s", entry.code, entry.actor)
 
+    async def _outside_number(self, account_id: str, policy: CallPolicy, number: str) -> Decision:
+        """The checks of a call out to ``number`` after dialling (V6): V5 destination,
+        F5 a suspended or terminated unlimited plan, then V12."""
+        refusal = destinations.destination(number, policy.destinations)
+        if refusal.allowed:
+            refusal = fraud.standing(policy.abuse, self.now())
+        if refusal.allowed:
+            refusal = await self._telemarketing(account_id, policy, number)
+        return refusal
+
     async def _telemarketing(self, account_id: str, policy: CallPolicy, number: str) -> Decision:
         """TERMS V12 for a call to ``number``: the do-not-call lists, then (telemarketing
         accounts) the callee's calling hours."""
@@ -301,6 +316,7 @@ class CallEngine:
                 ),
                 country=account_service.dialling_country(account, self.config.default_country),
                 telemarketing=account.telemarketing,
+                abuse=fair_use_service.abuse_state(account),
             )
 
         return await self._cached(("call_policy", account_id), read)
@@ -814,9 +830,7 @@ class CallEngine:
     ) -> None:
         """A device calls an external number: one the account may call (TERMS V5),
         through the account's trunks, with a caller ID the account holds (V10, N13)."""
-        refusal = destinations.destination(number, policy.destinations)
-        if refusal.allowed:
-            refusal = await self._telemarketing(caller.account_id, policy, number)
+        refusal = await self._outside_number(caller.account_id, policy, number)
         if refusal.refused:
             await self._refuse_call(event, channel, refusal, caller)
             return
@@ -1037,9 +1051,7 @@ class CallEngine:
             else:
                 refusal = destinations.dialling(target, policy.country)
                 if refusal.allowed and e164 is not None:
-                    refusal = destinations.destination(e164, policy.destinations)
-                if refusal.allowed and e164 is not None:
-                    refusal = await self._telemarketing(account_id, policy, e164)
+                    refusal = await self._outside_number(account_id, policy, e164)
             if refusal.refused:
                 raise refusal.as_error()
         if callee is None and e164 is None:

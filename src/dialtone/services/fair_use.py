@@ -1,4 +1,5 @@
-"""Fair-use measures from the call records (TERMS F1 and V13: very short calls).
+"""Fair use: measures from the call records (TERMS F1 and V13: very short calls) and
+the F5 sanction (suspension of the unlimited plan, remedy, termination).
 
 Days are calendar days in UTC. Outbound calls are those the account placed (devices'
 calls out and click-to-call, direction ``outbound``); an unanswered one has duration 0
@@ -17,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
-from dialtone.policy.decision import Decision
+from dialtone.policy.decision import Decision, refuse
+from dialtone.services import audit
 from dialtone.services.accounts import get_account
-from dialtone.store.models import CallRecord, User
+from dialtone.services.audit import AuditEntry
+from dialtone.store.models import Account, CallRecord, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +86,150 @@ def short_call_report(session: Session, account_id: str, month: str) -> ShortCal
     ]
     decision = fraud.short_calls_month(sum(d.counts for d in days), month=month)
     return ShortCallReport(month, days, decision)
+
+
+# -- F5: suspension, remedy, termination ----------------------------------------------
+
+SUSPENSION_RULES = ("F1", "F2", "F3", "F4", "V3", "V13")
+
+
+def abuse_state(account: Account) -> fraud.AbuseState:
+    """What F5 knows of ``account``."""
+    return fraud.AbuseState(
+        suspended_at=account.suspended_at,
+        remedied=account.remedied_at is not None,
+        terminated_at=account.plan_terminated_at,
+    )
+
+
+def _enforced(
+    session: Session,
+    account: Account,
+    code: str,
+    message: str,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    **inputs: object,
+) -> None:
+    audit.record(
+        session,
+        [
+            AuditEntry.of_decision(
+                refuse(code, message),
+                at=at,
+                account_id=account.id,
+                actor=actor,
+                action=action,
+                outcome="enforced",
+                **inputs,
+            )
+        ],
+    )
+
+
+def suspend(
+    session: Session,
+    account_id: str,
+    *,
+    now: datetime,
+    rule: str,
+    reason: str,
+    actor: str = "operator",
+) -> Account:
+    """F5: suspend the account's unlimited plan for 7 days, with a warning (on the audit
+    log; sending it by email is not built), for the abuse ``rule`` found (F1, F2…).
+    A suspension already running is kept as it is; a terminated plan stays terminated."""
+    if rule not in SUSPENSION_RULES:
+        raise DialtoneError(
+            "request.invalid", f"rule must be one of {', '.join(SUSPENSION_RULES)}."
+        )
+    account = get_account(session, account_id)
+    state = abuse_state(account)
+    if state.terminated_at is not None or fraud.sanction(True, state, now) in (
+        "suspended",
+        "terminate",
+    ):
+        # A running suspension keeps its first 7 days; one run out unremedied is the
+        # review's to terminate, not a reason to start the 7 days again.
+        return account
+    account.suspended_at = now
+    account.suspension_rule = rule
+    account.remedied_at = None
+    ends = now + fraud.SUSPENSION
+    _enforced(
+        session,
+        account,
+        "fair_use.suspended",
+        f"Warning: the unlimited plan is suspended until {ends.isoformat()} for abuse "
+        f"({rule}: {reason}). Remedy it before then or the plan is terminated.",
+        at=now,
+        actor=actor,
+        action="account.suspend",
+        rule_found=rule,
+        suspended_until=ends.isoformat(),
+    )
+    session.flush()
+    return account
+
+
+def remedy(session: Session, account_id: str, *, now: datetime, actor: str = "operator") -> Account:
+    """F5: the abuse behind a suspension is remedied: at the end of its 7 days the plan
+    resumes instead of being terminated."""
+    account = get_account(session, account_id)
+    if account.suspended_at is None or account.plan_terminated_at is not None:
+        raise DialtoneError(
+            "request.invalid", "Only a running suspension can be remedied.", status=409
+        )
+    if account.remedied_at is None:
+        account.remedied_at = now
+    session.flush()
+    return account
+
+
+def reinstate(session: Session, account_id: str, *, actor: str = "operator") -> Account:
+    """Clear a suspension or termination (the operator moved the account to another
+    plan, or the finding was wrong)."""
+    account = get_account(session, account_id)
+    account.suspended_at = None
+    account.suspension_rule = None
+    account.remedied_at = None
+    account.plan_terminated_at = None
+    session.flush()
+    return account
+
+
+def review(session: Session, now: datetime, *, actor: str = "scheduler:fair-use") -> list[str]:
+    """F5, run by the scheduler: terminate the plan of every account whose suspension
+    ran its 7 days unremedied, dated when it was due (so a late or repeated run gives
+    the same end state). Returns the accounts terminated now."""
+    rows = session.scalars(
+        select(Account).where(
+            Account.suspended_at.is_not(None),
+            Account.remedied_at.is_(None),
+            Account.plan_terminated_at.is_(None),
+        )
+    ).all()
+    terminated = []
+    for account in rows:
+        if fraud.sanction(True, abuse_state(account), now) != "terminate":
+            continue
+        assert account.suspended_at is not None
+        due = account.suspended_at + fraud.SUSPENSION
+        account.plan_terminated_at = due
+        _enforced(
+            session,
+            account,
+            "fair_use.terminated",
+            f"The suspension ended {due.isoformat()} without the abuse remedied: "
+            "the unlimited plan is terminated.",
+            at=now,
+            actor=actor,
+            action="account.terminate_plan",
+            rule_found=account.suspension_rule,
+            due_at=due.isoformat(),
+        )
+        terminated.append(account.id)
+    session.flush()
+    return terminated

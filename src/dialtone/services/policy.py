@@ -18,7 +18,7 @@ from dialtone.policy import call_setup, checklist
 from dialtone.policy.checklist import CallIntent, CheckResult
 from dialtone.policy.destinations import DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES, EmergencyCaller
-from dialtone.services import accounts, dnc, numbers, routing, users
+from dialtone.services import accounts, dnc, fair_use, numbers, routing, users
 
 ACTIONS = ("call", "forward")
 
@@ -80,6 +80,7 @@ def check_call(
         dnc_listed_by=dnc.listed_by(session, account_id, e164) if e164 is not None else None,
         telemarketing=account.telemarketing,
         now=now,
+        abuse=fair_use.abuse_state(account),
     )
     return checklist.call_checks(intent)
 

@@ -88,6 +88,12 @@ class Account(Base):
     app_store: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # TERMS N7: when the account closed (its numbers then go to quarantine).
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS F5: a suspension of the unlimited plan for abuse (the rule that found it),
+    # its remedy, and the plan's termination when the 7 days ran out unremedied.
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    suspension_rule: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    remedied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    plan_terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiKey(Base):

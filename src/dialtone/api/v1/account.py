@@ -9,17 +9,45 @@ parties, then records both legs.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
+from dialtone.policy import fraud
 from dialtone.services import accounts, fair_use
 from dialtone.store.models import Account
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
+
+
+class FairUseStanding(BaseModel):
+    status: str = Field(description='"good", "suspended" or "terminated" (TERMS F5).')
+    rule: str | None = Field(description="The rule the abuse was found under (F1, F2…).")
+    suspended_at: datetime | None
+    suspended_until: datetime | None
+    remedied_at: datetime | None
+    terminated_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Account) -> FairUseStanding:
+        now = datetime.now(UTC)
+        decision = fraud.standing(fair_use.abuse_state(row), now)
+        status = {
+            None: "good",
+            "fair_use.suspended": "suspended",
+            "fair_use.terminated": "terminated",
+        }[decision.code]
+        return cls(
+            status=status,
+            rule=row.suspension_rule,
+            suspended_at=row.suspended_at,
+            suspended_until=row.suspended_at + fraud.SUSPENSION if row.suspended_at else None,
+            remedied_at=row.remedied_at,
+            terminated_at=row.plan_terminated_at,
+        )
 
 
 class AccountOut(BaseModel):
@@ -40,6 +68,9 @@ class AccountOut(BaseModel):
         description="Telemarketing account: national do-not-call registers and the callee's "
         "calling hours apply to its calls (V12; set by the operator)."
     )
+    fair_use: FairUseStanding = Field(
+        description="The unlimited plan's standing after a suspension for abuse (TERMS F5)."
+    )
     created_at: datetime
 
     @classmethod
@@ -55,6 +86,7 @@ class AccountOut(BaseModel):
             premium_rate_allowed=row.premium_rate_allowed,
             high_cost_allowed=row.high_cost_allowed,
             telemarketing=row.telemarketing,
+            fair_use=FairUseStanding.of(row),
             created_at=row.created_at,
         )
 
