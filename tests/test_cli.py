@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -204,3 +205,19 @@ def test_f5_suspend_remedy_reinstate_and_the_dry_run() -> None:
     assert "fair_use     F5       ok" in _ok("policy", "check", account, "--to", "+33612345678")
     bad = runner.invoke(app, ["accounts", "suspend", account, "--rule", "Z9", "--reason", "x"])
     assert bad.exit_code == 1
+
+
+def test_v15_export_and_purge(tmp_path: Path) -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    target = tmp_path / "export.json"
+    assert f"wrote {target}" in _ok("accounts", "export", account, "--output", str(target))
+    assert json.loads(target.read_text())["account"]["id"] == account
+    refused = runner.invoke(app, ["accounts", "purge", account])
+    assert refused.exit_code == 1
+    assert "retention.account_open [V15]" in refused.output
+    _ok("accounts", "close", account)
+    held = runner.invoke(app, ["accounts", "purge", account])
+    assert "retention.hold" in held.output
+    assert f"{account}  purged after retention  [V15]" in _ok(
+        "lifecycle", "run", "--now", "2099-01-01T00:00:00+00:00"
+    )

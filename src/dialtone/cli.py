@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
 from dialtone.policy.checklist import verdict
+from dialtone.services import account_data
 from dialtone.services import accounts as account_service
 from dialtone.services import api_keys as key_service
 from dialtone.services import audit as audit_service
@@ -269,6 +272,52 @@ def accounts_close(account: Annotated[str, typer.Argument(help="The account id (
     typer.echo(f"{row.id} closed at {row.closed_at:%Y-%m-%d %H:%M}")
 
 
+@accounts_app.command("export")
+def accounts_export(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    output: Annotated[
+        Path | None, typer.Option(help="Write the JSON here (default: standard output).")
+    ] = None,
+) -> None:
+    """Everything held for the account as JSON (secrets left out; D6, V15)."""
+    with _session(action="accounts export") as session:
+        data = account_data.export(session, account, now=datetime.now(UTC))
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if output is None:
+        typer.echo(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+@accounts_app.command("purge")
+def accounts_purge(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+    """Delete a closed account's records and files once kept a calendar year after the
+    agreement ended (TERMS V15; record_retention_years); the audit log stays."""
+    settings = _settings()
+    with _session(settings, action="accounts purge") as session:
+        purged = account_data.purge(
+            session,
+            account,
+            now=datetime.now(UTC),
+            recordings_dir=settings.recordings_dir,
+            greetings_dir=settings.greetings_dir,
+            years=settings.record_retention_years,
+            actor="operator:cli",
+        )
+    _remove_files(purged)
+    typer.echo(f"{account} purged ({len(purged.files)} file(s))")
+
+
+def _remove_files(purged: account_data.Purged) -> None:
+    # After the commit: a file left behind costs disk space, a row without its file
+    # would be a broken record.
+    for path in purged.files:
+        path.unlink(missing_ok=True)
+    for directory in purged.directories:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @accounts_app.command("suspend")
 def accounts_suspend(
     account: Annotated[str, typer.Argument(help="The account id (AC…).")],
@@ -311,17 +360,30 @@ def lifecycle_run(
     ] = None,
 ) -> None:
     """Do the lifecycle actions due (TERMS N6 revocation, N7 quarantine, N8 idle notice
-    and reclaim, F5 termination of a plan suspended 7 days unremedied). Idempotent: run
-    it as often as you like, e.g. from cron."""
+    and reclaim, F5 termination of a plan suspended 7 days unremedied, V15 purge of
+    accounts closed longer than the retention). Idempotent: run it as often as you
+    like, e.g. from cron."""
     moment = _moment(now)
-    with _session(action="lifecycle run") as session:
+    settings = _settings()
+    with _session(settings, action="lifecycle run") as session:
         taken = lifecycle_service.run(session, moment)
         terminated = fair_use_service.review(session, moment)
+        purged = account_data.purge_due(
+            session,
+            moment,
+            recordings_dir=settings.recordings_dir,
+            greetings_dir=settings.greetings_dir,
+            years=settings.record_retention_years,
+        )
+    for done in purged:
+        _remove_files(done)
     for t in taken:
         typer.echo(f"{t.number}  {t.account_id}  {t.action}  [{t.rule}]  due {t.due_at:%Y-%m-%d}")
     for account_id in terminated:
         typer.echo(f"{account_id}  unlimited plan terminated  [F5]")
-    typer.echo(f"{len(taken) + len(terminated)} action(s)")
+    for done in purged:
+        typer.echo(f"{done.account_id}  purged after retention  [V15]")
+    typer.echo(f"{len(taken) + len(terminated) + len(purged)} action(s)")
 
 
 @numbers_app.command("list")

@@ -138,6 +138,12 @@ class Settings(BaseSettings):
         description="ISO 3166 country an account dials from unless set on it: which "
         "dialling rules (TERMS V6) and emergency numbers (V7) apply.",
     )
+    record_retention_years: int = Field(
+        default=1,
+        ge=1,
+        description="Calendar years a closed account's call records and customer records are "
+        "kept before they may be purged (TERMS V15: at least one).",
+    )
     key_rotation_notice_business_days: int = Field(
         default=1,
         ge=0,

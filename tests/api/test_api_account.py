@@ -61,3 +61,12 @@ def test_fair_use_month(client: TestClient, sessions: sessionmaker[Session]) -> 
     }
     bad = client.get("/v1/account/fair-use?month=11-2026", headers=auth(key))
     assert (bad.status_code, bad.json()["code"]) == (400, "request.invalid")
+
+
+def test_export_is_the_administrators(client: TestClient, sessions: sessionmaker[Session]) -> None:
+    _, key = new_account(sessions, "Acme")
+    exported = client.get("/v1/account/export", headers=auth(key))
+    assert exported.status_code == 200, exported.text
+    body = exported.json()
+    assert body["account"]["name"] == "Acme"
+    assert "key_hash" not in exported.text

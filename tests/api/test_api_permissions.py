@@ -74,6 +74,7 @@ def _requests(team: Team) -> list[tuple[str, str, str, dict[str, Any] | None]]:
     return [
         ("account.read", "GET", "/v1/account", None),
         ("account.write", "PATCH", "/v1/account", {}),
+        ("account.export", "GET", "/v1/account/export", None),
         ("api_keys.manage", "GET", "/v1/api-keys", None),
         ("audit.read", "GET", "/v1/audit", None),
         ("calls.place", "POST", "/v1/calls", {"user_id": other, "to": "202"}),

@@ -287,6 +287,19 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         403,
     ),
     C(
+        "retention.account_open",
+        ("V15",),
+        "An account's records cannot be purged while its agreement runs.",
+        409,
+    ),
+    C(
+        "retention.hold",
+        ("V15",),
+        "Records are kept at least one calendar year after the agreement ends.",
+        409,
+    ),
+    C("retention.purged", ("V15",), "A closed account's records were purged after retention.", 410),
+    C(
         "permission.denied",
         ("D1",),
         "The caller's role does not allow this action (administrator, manager, user, "

@@ -40,6 +40,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
     {
         "account.read": "See the account's settings, permissions and fair-use figures.",
         "account.write": "Change the account's settings and destination permissions.",
+        "account.export": "Export everything held for the account (D6, V15).",
         "api_keys.manage": "Issue, list, rotate and revoke API keys.",
         "audit.read": "Read the audit log of refusals and enforcement actions.",
         "calls.place": "Place a click-to-call call (for oneself, or for others).",

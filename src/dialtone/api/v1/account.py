@@ -10,14 +10,14 @@ parties, then records both legs.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.policy import fraud
-from dialtone.services import accounts, fair_use
+from dialtone.services import account_data, accounts, fair_use
 from dialtone.store.models import Account
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
@@ -95,6 +95,15 @@ class AccountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     recording_policy: str | None = Field(default=None, description='"off" or "notice" (V8).')
+
+
+@router.get("/export", dependencies=[permit("account.export")])
+def export_account(account: AccountDep, session: SessionDep) -> dict[str, Any]:
+    """Everything held for the account as JSON (its content is the customer's, D6):
+    users, numbers, ring groups, trunks, key metadata, call records, voicemail metadata
+    and transcripts, do-not-call list, audit log. Secrets (key and SIP digest hashes,
+    trunk passwords) are left out; audio is downloaded per call and message."""
+    return account_data.export(session, account.id, now=datetime.now(UTC))
 
 
 @router.get("", dependencies=[permit("account.read")], response_model=AccountOut)
