@@ -221,3 +221,21 @@ def test_v15_export_and_purge(tmp_path: Path) -> None:
     assert f"{account}  purged after retention  [V15]" in _ok(
         "lifecycle", "run", "--now", "2099-01-01T00:00:00+00:00"
     )
+
+
+def test_n1_n11_n13_number_commands() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    added = _ok("numbers", "add", "+33491234567", "--account", account)
+    assert "notice (N1):" in added
+    assert "Marseille" in added
+    declared = _ok(
+        "numbers", "declare", "+33491234567", "--account", account,
+        "--use", "sales", "--end-user", "Acme",
+    )  # fmt: skip
+    assert "declared: sales / Acme" in declared
+    assert "inbound_only=True" in _ok("numbers", "set", "+33491234567", "--inbound-only")
+    refused = runner.invoke(
+        app, ["policy", "check", account, "--to", "+33142345678", "--caller-id", "+33491234567"]
+    )
+    assert refused.exit_code == 1
+    assert "caller_id.inbound_only" in refused.output

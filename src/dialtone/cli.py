@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
 from dialtone.policy.checklist import verdict
+from dialtone.policy.numbering import area_notice
 from dialtone.services import account_data
 from dialtone.services import accounts as account_service
 from dialtone.services import api_keys as key_service
@@ -226,11 +227,50 @@ def numbers_add(
     account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
     kind: Annotated[str, typer.Option(help="random, custom or ported (TERMS N6).")] = "random",
 ) -> None:
-    """Lease NUMBER (E.164) to an account."""
-    with _session(action="numbers add") as session:
-        account_service.get_account(session, account)
+    """Lease NUMBER (E.164) to an account (with the N1 notice when it may lie outside
+    the account's local calling area)."""
+    settings = _settings()
+    with _session(settings, action="numbers add") as session:
+        owner = account_service.get_account(session, account)
         row = number_service.add_number(session, account, number, now=datetime.now(UTC), kind=kind)
+        notice = area_notice(
+            row.number, account_service.dialling_country(owner, settings.default_country)
+        )
     typer.echo(f"{row.number} -> {row.account_id}")
+    if notice:
+        typer.echo(f"notice (N1): {notice}")
+
+
+@numbers_app.command("set")
+def numbers_set(
+    number: str,
+    inbound_only: Annotated[
+        bool,
+        typer.Option(
+            help="Inbound-only: bought for a country where the customer has no operations "
+            "(N13); never presented on outbound calls."
+        ),
+    ],
+) -> None:
+    """Change a number's operator settings."""
+    with _session(action="numbers set") as session:
+        row = number_service.set_inbound_only(session, number, inbound_only)
+    typer.echo(f"{row.number} inbound_only={row.inbound_only}")
+
+
+@numbers_app.command("declare")
+def numbers_declare(
+    number: str,
+    account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
+    use: Annotated[str, typer.Option(help="The number's intended use.")],
+    end_user: Annotated[str, typer.Option(help="Its real end user.")],
+) -> None:
+    """Record the customer's declaration of a number's use and end user (N11)."""
+    with _session(action="numbers declare") as session:
+        row = number_service.declare_use(
+            session, account, number, intended_use=use, end_user=end_user, now=datetime.now(UTC)
+        )
+    typer.echo(f"{row.number} declared: {row.intended_use} / {row.end_user}")
 
 
 def _moment(text: str | None) -> datetime:

@@ -12,6 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone.services import numbers
+from dialtone.store.db import transaction
+
 from .conftest import auth, new_account
 
 
@@ -177,3 +180,52 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
         "/v1/calls/{call_id}/recording",
     }
     assert client.get("/docs").status_code == 200
+
+
+def test_n1_notice_n11_declaration_and_n13_in_the_dry_run(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    added = client.post("/v1/numbers", json={"number": "+33491234567"}, headers=auth(key))
+    assert added.status_code == 201, added.text
+    assert "Marseille" in added.json()["notices"][0]
+    plain = client.post("/v1/numbers", json={"number": "+33612345678"}, headers=auth(key))
+    assert plain.json()["notices"] == []
+
+    declared = client.put(
+        "/v1/numbers/+33491234567/declaration",
+        json={"intended_use": "support line", "end_user": "Acme SARL"},
+        headers=auth(key),
+    )
+    assert declared.status_code == 200, declared.text
+    assert (declared.json()["intended_use"], declared.json()["end_user"]) == (
+        "support line",
+        "Acme SARL",
+    )
+    assert declared.json()["declared_at"] is not None
+    empty = client.put(
+        "/v1/numbers/+33491234567/declaration",
+        json={"intended_use": " ", "end_user": "Acme"},
+        headers=auth(key),
+    )
+    assert (empty.status_code, empty.json()["code"], empty.json()["rule"]) == (
+        400,
+        "number.declaration_invalid",
+        "N11",
+    )
+
+    with transaction(sessions) as session:
+        numbers.set_inbound_only(session, "+33491234567", True)
+    check = client.post(
+        "/v1/policy/check",
+        json={"action": "call", "to": "+33142345678", "caller_id": "+33491234567"},
+        headers=auth(key),
+    )
+    assert check.status_code == 200, check.text
+    assert (check.json()["allowed"], check.json()["code"], check.json()["rule"]) == (
+        False,
+        "caller_id.inbound_only",
+        "N13",
+    )
+    listed = client.get("/v1/numbers/+33491234567", headers=auth(key)).json()
+    assert listed["inbound_only"] is True

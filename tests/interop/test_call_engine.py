@@ -728,6 +728,23 @@ def test_caller_id_the_account_does_not_hold_is_refused(engine: Platform, tmp_pa
         ),
         user="alice",
     )
+    # N13: a number the account holds but the operator made inbound-only (bought for a
+    # country without the customer's operations) is not presented either.
+    cli(engine.env, "numbers", "set", engine.number, "--inbound-only")
+    time.sleep(1.2)  # the engine's look-up cache (lookup_cache_seconds) lets go
+    run(
+        engine,
+        tmp_path,
+        "inbound-only",
+        sippgen.call(
+            "+442071838750",
+            from_user=engine.number,
+            auth=True,
+            expect=403,
+            expect_header=("Reason", "caller_id.inbound_only"),
+        ),
+        user="alice",
+    )
 
 
 def _audit(platform: Platform) -> list[dict[str, Any]]:

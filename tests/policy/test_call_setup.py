@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dialtone.policy.call_setup import (
+    HeldNumbers,
     caller_id,
     default_caller_id,
     forward_target,
@@ -81,3 +82,24 @@ def test_an_allowed_decision_has_no_status() -> None:
 )
 def test_default_caller_id(routed: list[str], held: list[str], expected: str | None) -> None:
     assert default_caller_id(routed, held) == expected
+
+
+@pytest.mark.parametrize(
+    ("candidate", "code"),
+    [
+        ("+33123456789", None),
+        ("+33987654321", "caller_id.inbound_only"),
+        ("+15555550123", "caller_id.not_held"),
+        (None, "caller_id.not_held"),
+    ],
+)
+def test_n13_inbound_only_numbers_are_never_presented(
+    candidate: str | None, code: str | None
+) -> None:
+    held = HeldNumbers(("+33123456789", "+33987654321"), frozenset({"+33987654321"}))
+    decision = caller_id(candidate, held.numbers, held.inbound_only)
+    assert decision.code == code
+    assert held.outbound == ("+33123456789",)
+    if code == "caller_id.inbound_only":
+        assert (decision.rule, decision.sip_status()) == ("N13", 403)
+    assert default_caller_id([], held.outbound) == "+33123456789"

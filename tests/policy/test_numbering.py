@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialtone.policy.numbering import is_mobile, number_type, region_code
+from dialtone.policy.numbering import area_notice, is_mobile, number_type, region_code
 
 _CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 _KINDS = [
@@ -102,3 +102,23 @@ def test_region_of_every_example_number() -> None:
 def test_region_of_any_number(code: int, national: str) -> None:
     e164 = f"+{code}{national}"
     assert region_code(e164) == _library_region(e164), e164
+
+
+@pytest.mark.parametrize(
+    ("number", "country", "says"),
+    [
+        ("+33491234567", "FR", "Marseille area"),  # geographic, its area named
+        ("+14155550100", "FR", "number of US, outside FR"),
+        ("+14155550100", "us", "San Francisco, CA area"),  # the account's own country
+        ("+33612345678", "FR", None),  # mobile: no local area
+        ("+33800123456", "FR", None),  # toll-free
+        ("+33612345678", "BE", "number of FR, outside BE"),
+    ],
+)
+def test_n1_area_notice(number: str, country: str, says: str | None) -> None:
+    notice = area_notice(number, country)
+    if says is None:
+        assert notice is None
+    else:
+        assert notice is not None
+        assert says in notice

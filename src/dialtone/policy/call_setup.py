@@ -9,6 +9,7 @@ the code's SIP status (from the registry in :mod:`dialtone.policy.codes`) and th
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 from dialtone.policy.decision import ALLOWED, Decision, refuse
 
@@ -29,10 +30,36 @@ def user_concurrency(active_calls: int, channels: int) -> Decision:
     )
 
 
-def caller_id(candidate: str | None, held_numbers: Collection[str]) -> Decision:
-    """TERMS V10 and N13: outbound caller ID is only a number the account holds."""
+@dataclass(frozen=True, slots=True)
+class HeldNumbers:
+    """The numbers an account holds, and those of them that are inbound-only (N13:
+    bought for a country where the customer has no operations)."""
+
+    numbers: tuple[str, ...]
+    inbound_only: frozenset[str] = frozenset()
+
+    @property
+    def outbound(self) -> tuple[str, ...]:
+        """The numbers a call may present (V10 defaults pick among these)."""
+        return tuple(n for n in self.numbers if n not in self.inbound_only)
+
+
+def caller_id(
+    candidate: str | None,
+    held_numbers: Collection[str],
+    inbound_only: Collection[str] = (),
+) -> Decision:
+    """TERMS V10 and N13: outbound caller ID is only a number the account holds, and
+    not one of its inbound-only numbers."""
     if candidate is not None and candidate in held_numbers:
-        return ALLOWED
+        if candidate not in inbound_only:
+            return ALLOWED
+        return refuse(
+            "caller_id.inbound_only",
+            f"{candidate} is inbound-only: it was bought for a country where the account "
+            "has no operations (N13)",
+            caller_id=candidate,
+        )
     shown = candidate or "no number"
     return refuse(
         "caller_id.not_held",

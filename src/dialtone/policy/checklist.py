@@ -76,6 +76,8 @@ class CallIntent:
     now: datetime | None = None
     # F5: where the account stands after a suspension for abuse.
     abuse: AbuseState = _NO_ABUSE
+    # N13: held numbers that may not be presented on outbound calls.
+    inbound_only_numbers: Collection[str] = ()
 
 
 def call_checks(intent: CallIntent) -> list[CheckResult]:
@@ -109,7 +111,11 @@ def call_checks(intent: CallIntent) -> list[CheckResult]:
             hours = calling_window(intent.e164, intent.now)
             results.append(CheckResult("calling_window", ("V12",), hours))
     results.append(
-        CheckResult("caller_id", ("V10", "N13"), caller_id(intent.caller_id, intent.held_numbers))
+        CheckResult(
+            "caller_id",
+            ("V10", "N13"),
+            caller_id(intent.caller_id, intent.held_numbers, intent.inbound_only_numbers),
+        )
     )
     return results
 

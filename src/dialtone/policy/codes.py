@@ -300,6 +300,19 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     ),
     C("retention.purged", ("V15",), "A closed account's records were purged after retention.", 410),
     C(
+        "number.declaration_invalid",
+        ("N11",),
+        "A number's declared intended use or end user is missing or too long.",
+        400,
+    ),
+    C(
+        "caller_id.inbound_only",
+        ("N13",),
+        "The caller ID is an inbound-only number (bought where the account has no operations).",
+        403,
+        403,
+    ),
+    C(
         "permission.denied",
         ("D1",),
         "The caller's role does not allow this action (administrator, manager, user, "
@@ -407,6 +420,35 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         ("N5",),
         "No local address in the number's zone was proved at activation.",
         409,
+    ),
+    # Dialing patterns (F3 abnormal use, F4 autodialing, V3 one person per user account).
+    C(
+        "fair_use.autodialing",
+        ("F4",),
+        "Autodialing: consecutive numbers, more attempts than a person dials, or too many at once.",
+        403,
+        403,
+    ),
+    C(
+        "fair_use.redial_pattern",
+        ("F3",),
+        "Excessive hang-up-and-redial: a number redialled after short calls too often in a day.",
+        403,
+        403,
+    ),
+    C(
+        "fair_use.outside_normal_use",
+        ("F3",),
+        "The account's calling pattern is above the 95th percentile of accounts on its plan.",
+        403,
+        403,
+    ),
+    C(
+        "access.shared_or_pbx",
+        ("V3",),
+        "A user registers from a PBX, dialer or switch, or from more addresses than one person's.",
+        403,
+        403,
     ),
 )
 del C

@@ -23,6 +23,7 @@ from phonenumbers import (
     PhoneMetadata,
     PhoneNumberDesc,
     PhoneNumberType,
+    geocoder,
 )
 
 
@@ -145,3 +146,25 @@ def is_mobile(e164: str) -> bool:
     """Whether ``e164`` is a mobile number (TERMS V7; a number that may be fixed or
     mobile, as in the North American plan, is not)."""
     return number_type(e164) == PhoneNumberType.MOBILE
+
+
+def area_notice(e164: str, country: str) -> str | None:
+    """TERMS N1: what to say when a number is chosen that may lie outside the customer's
+    local calling area: a number of another country than the account's, or a geographic
+    number (named by its area, so the customer can tell). None for non-geographic
+    numbers of the account's own country (mobile, toll-free, national)."""
+    region = region_code(e164)
+    if region is not None and region != country.upper():
+        return (
+            f"{e164} is a number of {region}, outside {country.upper()}: for callers in "
+            f"{country.upper()} it is an international number."
+        )
+    if number_type(e164) not in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return None
+    area = geocoder.description_for_number(phonenumbers.parse(e164), "en")
+    if not area or area == geocoder.country_name_for_number(phonenumbers.parse(e164), "en"):
+        return None
+    return (
+        f"{e164} is a geographic number of the {area} area: if the business is elsewhere, "
+        "it lies outside its local calling area."
+    )

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -836,10 +836,10 @@ class CallEngine:
             return
         held = await self._cached(
             ("held", caller.account_id),
-            lambda s: [n.number for n in number_service.list_numbers(s, caller.account_id)],
+            lambda s: number_service.held_numbers(s, caller.account_id),
         )
-        candidate = await self._caller_id(event.request, caller, held)
-        refusal = call_setup.caller_id(candidate, held)
+        candidate = await self._caller_id(event.request, caller, held.outbound)
+        refusal = call_setup.caller_id(candidate, held.numbers, held.inbound_only)
         if refusal.refused:
             await self._refuse_call(event, channel, refusal, caller, number=number)
             return
@@ -926,7 +926,9 @@ class CallEngine:
             user_id=caller.id,
         )
 
-    async def _caller_id(self, request: Request, caller: SipUser, held: list[str]) -> str | None:
+    async def _caller_id(
+        self, request: Request, caller: SipUser, held: Sequence[str]
+    ) -> str | None:
         """The number to present: the one the phone asked for (P-Asserted-Identity or From)
         when it is a number, else the number routed to the user, else the account's first."""
         asserted = request.headers.get("P-Asserted-Identity")
@@ -938,7 +940,7 @@ class CallEngine:
             return number_service.dialed_to_e164(user) or user
         return await self._default_caller_id(caller.id, held)
 
-    async def _default_caller_id(self, user_id: str, held: list[str]) -> str | None:
+    async def _default_caller_id(self, user_id: str, held: Sequence[str]) -> str | None:
         """The number a user's call presents when none is asked for (V10)."""
         own = await self._cached(
             ("routed_to", user_id), lambda s: routing_service.numbers_routed_to(s, user_id)
@@ -1028,12 +1030,10 @@ class CallEngine:
         refusal = call_setup.user_concurrency(self._active(user.id), user.channels)
         if refusal.refused:
             raise refusal.as_error()
-        held = await self._read(
-            lambda s: [n.number for n in number_service.list_numbers(s, account_id)]
-        )
+        held = await self._read(lambda s: number_service.held_numbers(s, account_id))
         if caller_id is None:
-            caller_id = await self._default_caller_id(user.id, held)
-        refusal = call_setup.caller_id(caller_id, held)
+            caller_id = await self._default_caller_id(user.id, held.outbound)
+        refusal = call_setup.caller_id(caller_id, held.numbers, held.inbound_only)
         if refusal.refused:
             raise refusal.as_error()
         assert caller_id is not None
@@ -1131,9 +1131,7 @@ class CallEngine:
                 )
             )
             raise TransferRefused(refusal.sip_status(), refusal.code or "refused")
-        held = await self._read(
-            lambda s: [n.number for n in number_service.list_numbers(s, account_id)]
-        )
+        held = (await self._read(lambda s: number_service.held_numbers(s, account_id))).outbound
         if not held:
             return []
         caller_id = call.to_number if call.to_number in held else held[0]

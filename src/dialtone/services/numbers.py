@@ -11,9 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
+from dialtone.policy.call_setup import HeldNumbers
 from dialtone.policy.lifecycle import NUMBER_KINDS
 from dialtone.services.ids import new_id
 from dialtone.store.models import PhoneNumber, QuarantinedNumber
+
+# TERMS N11: a declaration is a sentence or two, not a document.
+MAX_DECLARATION = 500
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}\Z")
 _VISUAL = re.compile(r"[\s\-.()]")
@@ -95,6 +99,49 @@ def add_number(
         session.flush()
     except IntegrityError:
         raise Conflict("number.held", f"{e164} is already held by an account.", rule="N2") from None
+    return row
+
+
+def held_numbers(session: Session, account_id: str) -> HeldNumbers:
+    """The account's numbers and which of them are inbound-only (TERMS V10, N13)."""
+    rows = list_numbers(session, account_id)
+    return HeldNumbers(
+        tuple(r.number for r in rows), frozenset(r.number for r in rows if r.inbound_only)
+    )
+
+
+def set_inbound_only(session: Session, number: str, inbound_only: bool) -> PhoneNumber:
+    """The operator marks a number inbound-only (TERMS N13: bought for a country where
+    the customer has no operations), or lifts it."""
+    row = find_holder(session, number)
+    if row is None:
+        raise NotFound("number.not_found", f"Nobody holds {number}.")
+    row.inbound_only = inbound_only
+    session.flush()
+    return row
+
+
+def declare_use(
+    session: Session,
+    account_id: str,
+    number: str,
+    *,
+    intended_use: str,
+    end_user: str,
+    now: datetime,
+) -> PhoneNumber:
+    """The customer's declaration of the number's intended use and real end user
+    (TERMS N11), kept with its date; a new declaration replaces the previous one."""
+    row = get_number(session, account_id, number)
+    use, user = intended_use.strip(), end_user.strip()
+    if not use or not user or len(use) > MAX_DECLARATION or len(user) > MAX_DECLARATION:
+        raise DialtoneError(
+            "number.declaration_invalid",
+            f"intended_use and end_user are each 1 to {MAX_DECLARATION} characters.",
+            rule="N11",
+        )
+    row.intended_use, row.end_user, row.declared_at = use, user, now
+    session.flush()
     return row
 
 

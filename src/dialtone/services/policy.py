@@ -49,10 +49,11 @@ def check_call(
     ``now`` (a telemarketing account's calling hours; None skips them)."""
     account = accounts.get_account(session, account_id)
     user = users.get_user(session, account_id, user_id) if user_id is not None else None
-    held = [n.number for n in numbers.list_numbers(session, account_id)]
+    holding = numbers.held_numbers(session, account_id)
+    held = list(holding.numbers)
     if caller_id is None:
         own = routing.numbers_routed_to(session, user.id) if user is not None else []
-        caller_id = call_setup.default_caller_id(own, held)
+        caller_id = call_setup.default_caller_id(own, holding.outbound)
     else:
         caller_id = numbers.dialed_to_e164(caller_id) or caller_id
     dialed = to.strip()
@@ -81,6 +82,7 @@ def check_call(
         telemarketing=account.telemarketing,
         now=now,
         abuse=fair_use.abuse_state(account),
+        inbound_only_numbers=holding.inbound_only,
     )
     return checklist.call_checks(intent)
 

@@ -276,6 +276,13 @@ class PhoneNumber(Base):
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # TERMS N8: when the idle-number notice was given.
     reclaim_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS N13: bought for a country where the customer has no operations: it takes
+    # calls but is never presented on outbound calls.
+    inbound_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # TERMS N11: the customer's declaration of the number's intended use and real end user.
+    intended_use: Mapped[str | None] = mapped_column(Text, nullable=True)
+    end_user: Mapped[str | None] = mapped_column(Text, nullable=True)
+    declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class QuarantinedNumber(Base):

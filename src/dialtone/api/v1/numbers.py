@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
-from dialtone.services import numbers, routing
+from dialtone.policy.numbering import area_notice
+from dialtone.services import accounts, numbers, routing
 from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import PhoneNumber
 
@@ -33,6 +34,13 @@ class NumberOut(BaseModel):
     number: str
     account_id: str
     greeting: str = Field(description="'custom' or 'default'.")
+    inbound_only: bool = Field(
+        description="Takes calls but is never presented on outbound calls (TERMS N13; set "
+        "by the operator for a number of a country without the customer's operations)."
+    )
+    intended_use: str | None = Field(description="Declared intended use (TERMS N11).")
+    end_user: str | None = Field(description="Declared real end user (TERMS N11).")
+    declared_at: datetime | None
     created_at: datetime
 
     @classmethod
@@ -42,8 +50,26 @@ class NumberOut(BaseModel):
             number=row.number,
             account_id=row.account_id,
             greeting="custom" if row.greeting else "default",
+            inbound_only=row.inbound_only,
+            intended_use=row.intended_use,
+            end_user=row.end_user,
+            declared_at=row.declared_at,
             created_at=row.created_at,
         )
+
+
+class NumberAdded(NumberOut):
+    notices: list[str] = Field(
+        description="What to know about the number chosen, e.g. that it lies outside the "
+        "account's country or names a local area (TERMS N1)."
+    )
+
+
+class DeclarationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    intended_use: str = Field(description="What the number is for (e.g. 'support line').")
+    end_user: str = Field(description="Who really uses it (a company or person).")
 
 
 class NumberList(BaseModel):
@@ -65,17 +91,38 @@ def _decode_greeting(text: str) -> bytes:
     "",
     dependencies=[permit("numbers.write")],
     status_code=status.HTTP_201_CREATED,
-    response_model=NumberOut,
+    response_model=NumberAdded,
 )
 def add_number(
     body: NumberIn, account: AccountDep, session: SessionDep, settings: SettingsDep
-) -> NumberOut:
-    """Lease a number to the account (409 ``number.held`` when anyone holds it)."""
+) -> NumberAdded:
+    """Lease a number to the account (409 ``number.held`` when anyone holds it), with
+    the N1 notice when it may lie outside the account's local calling area."""
     row = numbers.add_number(session, account.id, body.number, now=datetime.now(UTC))
     if body.greeting is not None:
         row.greeting = store_greeting(
             settings.greetings_dir, row.id, _decode_greeting(body.greeting)
         )
+    notice = area_notice(row.number, accounts.dialling_country(account, settings.default_country))
+    return NumberAdded(**NumberOut.of(row).model_dump(), notices=[notice] if notice else [])
+
+
+@router.put(
+    "/{number}/declaration", dependencies=[permit("numbers.write")], response_model=NumberOut
+)
+def declare_use(
+    number: str, body: DeclarationIn, account: AccountDep, session: SessionDep
+) -> NumberOut:
+    """Declare the number's intended use and real end user (TERMS N11; 400
+    ``number.declaration_invalid``). A new declaration replaces the last, dated."""
+    row = numbers.declare_use(
+        session,
+        account.id,
+        number,
+        intended_use=body.intended_use,
+        end_user=body.end_user,
+        now=datetime.now(UTC),
+    )
     return NumberOut.of(row)
 
 
