@@ -165,7 +165,8 @@ def test_destination_permissions_dry_run_and_audit_log() -> None:
 
 def test_fair_use_report() -> None:
     account = _field(_ok("accounts", "create", "Acme"), "account_id")
-    assert _ok("fair-use", account, "--month", "2026-11").strip() == "ok"
+    report = _ok("fair-use", account, "--month", "2026-11").split()
+    assert report == ["short_calls", "ok", "autodialing", "ok", "redial", "ok"]
     bad = runner.invoke(app, ["fair-use", account, "--month", "Nov"])
     assert bad.exit_code == 1
     assert "error: request.invalid" in bad.output
@@ -239,3 +240,11 @@ def test_n1_n11_n13_number_commands() -> None:
     )
     assert refused.exit_code == 1
     assert "caller_id.inbound_only" in refused.output
+
+
+def test_n1_an_account_gets_its_numbers_at_sign_up() -> None:
+    out = _ok("accounts", "create", "Acme", "--number", "+33612345678", "--number", "+14155550100")
+    account = _field(out, "account_id")
+    assert re.findall(r"^number: (\S+)$", out, re.MULTILINE) == ["+33612345678", "+14155550100"]
+    assert "notice (N1): +14155550100 is a number of US, outside FR" in out
+    assert "+33612345678" in _ok("numbers", "list", "--account", account)

@@ -133,14 +133,30 @@ def accounts_create(
     increment: Annotated[
         str, typer.Option(help="Billing increment first/next seconds (TERMS B2).")
     ] = "60/60",
+    number: Annotated[
+        list[str] | None,
+        typer.Option(help="A number to lease at sign-up (N1); repeat for several."),
+    ] = None,
 ) -> None:
-    """Create an account; prints its id and an API key (shown once)."""
-    with _session(action="accounts create") as session:
+    """Create an account (with its first numbers); prints its id and an API key (shown
+    once), and the N1 notice of each number that may lie outside its local area."""
+    settings = _settings()
+    notices = []
+    with _session(settings, action="accounts create") as session:
+        now = datetime.now(UTC)
         created = account_service.create_account(
-            session, name, now=datetime.now(UTC), billing_increment=increment
+            session, name, now=now, billing_increment=increment
         )
+        country = account_service.dialling_country(created.account, settings.default_country)
+        for wanted in number or []:
+            row = number_service.add_number(session, created.account.id, wanted, now=now)
+            notices.append((row.number, area_notice(row.number, country)))
     typer.echo(f"account_id: {created.account.id}")
     typer.echo(f"api_key: {created.api_key}")
+    for leased, notice in notices:
+        typer.echo(f"number: {leased}")
+        if notice:
+            typer.echo(f"notice (N1): {notice}")
 
 
 @keys_app.command("issue")
@@ -553,18 +569,22 @@ def fair_use_report(
     account: Annotated[str, typer.Argument(help="The account id (AC…).")],
     month: Annotated[str, typer.Option(help="YYYY-MM (UTC days).")],
 ) -> None:
-    """Very short outbound calls day by day (TERMS F1, V13); exit 1 when the month allows
-    suspension (3 days with more than 60 calls under 15 s per user)."""
+    """Very short outbound calls day by day (TERMS F1, V13), the month's calling
+    patterns (F3 redial, F4 autodialing) and what is registered behind each user (V3);
+    exit 1 when any of them is found."""
     with _session(action="fair-use") as session:
         report = fair_use_service.short_call_report(session, account, month)
+        findings = fair_use_service.pattern_report(session, account, month, now=datetime.now(UTC))
     for day in report.days:
         flag = "  COUNTS" if day.counts else ""
         typer.echo(f"{day.day}  short_calls={day.short_calls}  users={day.users}{flag}")
-    decision = report.decision
-    typer.echo(
-        "ok" if decision.allowed else f"{decision.code} [{decision.rule}]: {decision.message}"
-    )
-    if decision.refused:
+    checks = [("short_calls", report.decision)] + [(f.check, f.decision) for f in findings]
+    for name, decision in checks:
+        outcome = (
+            "ok" if decision.allowed else f"{decision.code} [{decision.rule}]: {decision.message}"
+        )
+        typer.echo(f"{name:16} {outcome}")
+    if any(decision.refused for _, decision in checks):
         raise typer.Exit(1)
 
 

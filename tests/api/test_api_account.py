@@ -58,6 +58,17 @@ def test_fair_use_month(client: TestClient, sessions: sessionmaker[Session]) -> 
         "allowed": True,
         "code": None,
         "rule": None,
+        "patterns": [
+            {
+                "check": check,
+                "allowed": True,
+                "code": None,
+                "rule": None,
+                "message": "",
+                "details": {},
+            }
+            for check in ("autodialing", "redial")
+        ],
     }
     bad = client.get("/v1/account/fair-use?month=11-2026", headers=auth(key))
     assert (bad.status_code, bad.json()["code"]) == (400, "request.invalid")

@@ -224,13 +224,14 @@ def stop_platform(platform: Platform) -> int:
 
 
 def provision(platform: Platform, number: str = "+33123456789", increment: str = "60/60") -> None:
-    """Create an account and lease it ``number`` through the CLI, as an operator would."""
-    out = cli(platform.env, "accounts", "create", "Acme", "--increment", increment)
+    """Create an account with ``number`` through the CLI, as an operator would."""
+    out = cli(
+        platform.env, "accounts", "create", "Acme", "--increment", increment, "--number", number
+    )
     values = dict(line.split(": ", 1) for line in out.strip().splitlines())
     platform.account_id = values["account_id"]
     platform.api_key = values["api_key"]
-    platform.number = number
-    cli(platform.env, "numbers", "add", number, "--account", platform.account_id)
+    platform.number = values["number"]
 
 
 def require_sipp() -> None:

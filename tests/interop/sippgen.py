@@ -82,13 +82,17 @@ def register(
     bad_attempts: int = 0,
     blocked: bool = False,
     refused: bool = False,
+    user_agent: str | None = None,
+    refused_with: str | None = None,
 ) -> str:
     """REGISTER, 401, REGISTER with credentials (-au/-ap), then 200 — or, with
-    ``bad_attempts``, that many wrong answers (401 each) and, when ``blocked``, a 403."""
+    ``bad_attempts``, that many wrong answers (401 each) and, when ``blocked``, a 403;
+    with ``refused_with``, a 403 to the authenticated REGISTER carrying that code in
+    its Reason header. ``user_agent`` replaces sipp's User-Agent."""
     uri = "sip:[remote_ip]:[remote_port]"
 
     def reg(cseq: int, auth: bool) -> str:
-        return _request(
+        text = _request(
             "REGISTER",
             uri,
             cseq,
@@ -100,6 +104,9 @@ def register(
             "Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>",
             f"Contact: <sip:{user}@[local_ip]:{contact_port};transport=[transport]>",
         )
+        if user_agent is not None:
+            text = text.replace("User-Agent: sipp-interop", f"User-Agent: {user_agent}")
+        return text
 
     out = HEAD.format(name=f"register {user}")
     out += _msg(reg(1, False), retrans=True)
@@ -117,6 +124,13 @@ def register(
             '  <recv response="403">\n    <action>\n'
             '      <ereg regexp="auth.rate_limited" search_in="hdr" header="Warning:"'
             ' check_it="true" assign_to="w"/>\n    </action>\n  </recv>\n'
+        )
+    elif refused_with is not None:
+        out += _msg(reg(cseq, True), retrans=True)
+        out += (
+            '  <recv response="403">\n    <action>\n'
+            f'      <ereg regexp="{refused_with}" search_in="hdr" header="Reason:"'
+            ' check_it="true" assign_to="r"/>\n    </action>\n  </recv>\n'
         )
     elif not bad_attempts:
         out += _msg(reg(cseq, True), retrans=True)

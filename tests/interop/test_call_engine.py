@@ -264,6 +264,28 @@ def test_register_with_digest_then_bindings_are_listed(engine: Platform, tmp_pat
     assert f":{phone_port}" in items[0]["contact"]
 
 
+def test_v3_a_pbx_registering_behind_a_user_is_refused(engine: Platform, tmp_path: Path) -> None:
+    # The credentials are right; the User-Agent says a PBX is behind the user: 403 with
+    # the code, on the audit log, and no binding.
+    run(
+        engine,
+        tmp_path,
+        "reg-pbx",
+        sippgen.register(
+            "alice", user_agent="Asterisk PBX 20.5.0", refused_with="access.shared_or_pbx"
+        ),
+        user="alice",
+    )
+    with engine.http() as http:
+        assert http.get("/v1/registrations").json()["registrations"] == []
+        [event] = http.get("/v1/audit").json()["events"]
+    assert (event["rule"], event["code"], event["action"]) == (
+        "V3",
+        "access.shared_or_pbx",
+        "register",
+    )
+
+
 def test_two_devices_of_a_user_ring_together_and_unregister(
     engine: Platform, tmp_path: Path
 ) -> None:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services import accounts, audit, calls, fair_use, users
+from dialtone.services import accounts, audit, calls, fair_use, registrations, users
 from dialtone.services.calls import CallOutcome
 
 from .conftest import REALM, T0
@@ -124,3 +124,64 @@ def test_f5_reinstate_clears_everything_and_remedy_needs_a_suspension(
     assert row.plan_terminated_at == T0 + WEEK
     fair_use.reinstate(session, account)
     assert fair_use.abuse_state(row) == fair_use.fraud.AbuseState()
+
+
+# -- F3, F4, V3 measured ------------------------------------------------------------
+
+
+def test_pattern_report_finds_sequential_dialling_redials_and_a_pbx(
+    session: Session, account: str
+) -> None:
+    user = users.create_user(session, account, name="Ann", now=T0, realm=REALM)
+    start = datetime(2026, 11, 10, 9, tzinfo=UTC)
+    sequential = [
+        CallOutcome(
+            account_id=account,
+            direction="outbound",
+            from_number="+33123456789",
+            to_number=f"+3361234560{i}",
+            started_at=start + timedelta(minutes=i),
+            answered_at=None,
+            ended_at=start + timedelta(minutes=i, seconds=5),
+            status="no-answer",
+            hangup_cause="timeout",
+            sip_call_id=f"seq-{i}",
+            sip_local_tag="t",
+            user_id=user.id,
+        )
+        for i in range(10)
+    ]
+    for outcome in sequential:
+        calls.record_call(session, outcome)
+    registrations.replace_bindings(
+        session,
+        user,
+        [
+            registrations.Binding(
+                contact="sip:ann@192.0.2.7",
+                source="udp:192.0.2.7:5060",
+                transport="udp",
+                user_agent="Asterisk PBX 20.5.0",
+                call_id="c",
+                cseq=1,
+                expires_at=T0 + timedelta(days=365),
+            )
+        ],
+        now=T0,
+    )
+    findings = {
+        f.check: f.decision for f in fair_use.pattern_report(session, account, "2026-11", now=T0)
+    }
+    assert (findings["autodialing"].code, findings["autodialing"].rule) == (
+        "fair_use.autodialing",
+        "F4",
+    )
+    assert findings["redial"].allowed
+    access = findings[f"access:{user.id}"]
+    assert (access.code, access.rule) == ("access.shared_or_pbx", "V3")
+    # A month without calls finds nothing of F3/F4.
+    quiet = {
+        f.check: f.decision for f in fair_use.pattern_report(session, account, "2026-10", now=T0)
+    }
+    assert quiet["autodialing"].allowed
+    assert quiet["redial"].allowed

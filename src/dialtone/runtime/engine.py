@@ -25,8 +25,15 @@ from typing import Any, TypeVar, cast
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, DialtoneError
-from dialtone.policy import call_setup, destinations, emergency, fraud, telemarketing
-from dialtone.policy.decision import Decision
+from dialtone.policy import (
+    call_setup,
+    destinations,
+    dialing_patterns,
+    emergency,
+    fraud,
+    telemarketing,
+)
+from dialtone.policy.decision import Decision, refuse
 from dialtone.services import accounts as account_service
 from dialtone.services import dnc as dnc_service
 from dialtone.services import fair_use as fair_use_service
@@ -229,10 +236,11 @@ class CallEngine:
         action: str,
         **inputs: Any,
     ) -> None:
-        """Answer an INVITE with a refusal's SIP status and reason, once the refusal is in
+        """Answer a request with a refusal's SIP status and reason, once the refusal is in
         the audit log (a failed audit write is logged; the caller still gets its answer)."""
         log.info(
-            "INVITE %s refused: %s (%s) %s",
+            "%s %s refused: %s (%s) %s",
+            event.request.method,
             event.request.call_id,
             refusal.code,
             refusal.rule,
@@ -397,6 +405,26 @@ class CallEngine:
             # One may only register one's own address (RFC 3261 §10.3 step 4).
             warning = f'399 dialtone "{user.sip_username} may not register {aor_user}"'
             self._reply(event, channel, 403, (("Warning", warning),))
+            return
+        user_agent = request.headers.get("User-Agent")
+        pbx = dialing_patterns.pbx_agent(user_agent)
+        if pbx is not None:
+            # V3: a user account is for its user; a PBX or dialer registering behind it is
+            # refused (it would put a switchboard or robocalls on an unlimited plan).
+            refusal = refuse(
+                "access.shared_or_pbx",
+                f"{user_agent} is a PBX or dialer: a user account is used by its user only",
+                user_agent=user_agent,
+                matched=pbx,
+            )
+            await self._refuse(
+                event,
+                channel,
+                refusal,
+                account_id=user.account_id,
+                actor=f"user:{user.id}",
+                action="register",
+            )
             return
         result = await self.registrar.register(
             user.id, request, source=event.source, transport=channel.name

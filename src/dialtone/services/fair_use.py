@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.policy import fraud
+from dialtone.policy import dialing_patterns, fraud
 from dialtone.policy.decision import Decision, refuse
-from dialtone.services import audit
+from dialtone.services import audit, registrations
 from dialtone.services.accounts import get_account
 from dialtone.services.audit import AuditEntry
 from dialtone.store.models import Account, CallRecord, User
@@ -233,3 +233,64 @@ def review(session: Session, now: datetime, *, actor: str = "scheduler:fair-use"
         terminated.append(account.id)
     session.flush()
     return terminated
+
+
+# -- F3, F4, V3: calling patterns and what sits behind a user -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PatternFinding:
+    """One check of the month's calling patterns (or of the devices now registered)."""
+
+    check: str
+    decision: Decision
+
+
+def pattern_report(
+    session: Session, account_id: str, month: str, *, now: datetime
+) -> list[PatternFinding]:
+    """The month's outbound attempts against F4 (sequential or machine-paced dialling,
+    overlapping attempts) and F3 (hang-up-and-redial), and each user's current
+    registrations against V3 (a PBX or dialer behind a user, one user's access shared
+    by many places). Measured for the operator, who decides on F5."""
+    get_account(session, account_id)
+    start, end = _month_bounds(month)
+    rows = session.execute(
+        select(
+            CallRecord.started_at,
+            CallRecord.to_number,
+            CallRecord.duration,
+            CallRecord.answered_at,
+            CallRecord.user_id,
+        )
+        .where(
+            CallRecord.account_id == account_id,
+            CallRecord.direction == "outbound",
+            CallRecord.started_at >= start,
+            CallRecord.started_at < end,
+        )
+        .order_by(CallRecord.started_at)
+    ).all()
+    attempts = [
+        dialing_patterns.Attempt(
+            at=started.astimezone(UTC),
+            to=to,
+            duration_seconds=Decimal(duration),
+            answered=answered is not None,
+            user_id=user_id,
+        )
+        for started, to, duration, answered, user_id in rows
+    ]
+    findings = [
+        PatternFinding("autodialing", dialing_patterns.autodialing(attempts)),
+        PatternFinding("redial", dialing_patterns.redial_pattern(attempts)),
+    ]
+    by_user: dict[str, list[dialing_patterns.Registration]] = {}
+    for row in registrations.list_registrations(session, account_id, now=now):
+        by_user.setdefault(row.user_id, []).append(
+            dialing_patterns.Registration(row.user_agent, row.source, row.contact)
+        )
+    for user_id, devices in sorted(by_user.items()):
+        decision = dialing_patterns.shared_or_pbx(devices, user_id=user_id)
+        findings.append(PatternFinding(f"access:{user_id}", decision))
+    return findings

@@ -128,6 +128,18 @@ class ShortCallDayOut(BaseModel):
     counts: bool = Field(description="More than 60 per user on average (TERMS F1).")
 
 
+class PatternOut(BaseModel):
+    check: str = Field(
+        description='"autodialing" (F4), "redial" (F3), or "access:<user id>" (V3: a PBX or '
+        "dialer behind the user, or its access used from too many places)."
+    )
+    allowed: bool
+    code: str | None
+    rule: str | None
+    message: str
+    details: dict[str, Any]
+
+
 class FairUseOut(BaseModel):
     month: str
     days: list[ShortCallDayOut] = Field(description="Days with short outbound calls.")
@@ -135,6 +147,9 @@ class FairUseOut(BaseModel):
     allowed: bool = Field(description="False from 3 flagged days: suspension allowed (F1).")
     code: str | None
     rule: str | None
+    patterns: list[PatternOut] = Field(
+        description="The month's calling patterns (F3, F4) and the devices registered now (V3)."
+    )
 
 
 @router.get("/fair-use", dependencies=[permit("account.read")], response_model=FairUseOut)
@@ -143,8 +158,10 @@ def get_fair_use(
     session: SessionDep,
     month: Annotated[str, Query(description="YYYY-MM (UTC days).", pattern=r"^\d{4}-\d{2}$")],
 ) -> FairUseOut:
-    """The month's very short outbound calls, day by day (TERMS F1, V13)."""
+    """The month's very short outbound calls, day by day (TERMS F1, V13), its calling
+    patterns (F3, F4) and what is registered behind each user now (V3)."""
     report = fair_use.short_call_report(session, account.id, month)
+    findings = fair_use.pattern_report(session, account.id, month, now=datetime.now(UTC))
     return FairUseOut(
         month=report.month,
         days=[
@@ -155,4 +172,15 @@ def get_fair_use(
         allowed=report.decision.allowed,
         code=report.decision.code,
         rule=report.decision.rule,
+        patterns=[
+            PatternOut(
+                check=f.check,
+                allowed=f.decision.allowed,
+                code=f.decision.code,
+                rule=f.decision.rule,
+                message=f.decision.message,
+                details=dict(f.decision.details),
+            )
+            for f in findings
+        ],
     )
