@@ -29,11 +29,10 @@ from datetime import UTC, datetime
 import phonenumbers
 
 from _proc import python_speed_ms
-from dialtone.policy import call_setup, destinations
+from dialtone.policy import call_setup, destinations, numbering
 from dialtone.policy.checklist import CallIntent, SmsIntent, call_checks, sms_checks, verdict
 from dialtone.policy.emergency import EmergencyCaller, emergency_call
 from dialtone.policy.messaging import Consent, segments
-from dialtone.policy.numbering import number_type, region_code
 from dialtone.policy.telemarketing import calling_window, do_not_call
 
 NUMBERS = [
@@ -177,8 +176,7 @@ def one_run(n: int, seed: int) -> dict[str, tuple[float, float]]:
         # then empty the caches: every timed number is new to them.
         for i in range(n, n + min(n, 2000)):
             fn(i)
-        number_type.cache_clear()
-        region_code.cache_clear()
+        numbering.cache_clear()
         if name.endswith("called_before"):
             _time(fn, n)  # the point of this one: numbers seen before
         results[name] = _percentiles(_time(fn, n))

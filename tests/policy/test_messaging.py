@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dialtone.policy.messaging import (
+    GSM7_ALL,
+    GSM7_EXTENSION,
     Consent,
     Keywords,
     MobileUsage,
@@ -211,3 +215,16 @@ def test_m11_quota_notices(used: int, sent: tuple[str, ...], notice: str | None)
 )
 def test_m11_free_plan_stops_at_its_limit(used: int, free: bool, code: str | None) -> None:
     assert quota(used, 100, free_plan=free).code == code
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*sorted(GSM7_ALL), "`", "é", "€", "😀", "ç"])))
+def test_segments_count_units_as_the_alphabet_says(text: str) -> None:
+    """Against the plain reading of M1: GSM 7-bit when every character is in the
+    alphabet (extension characters taking two septets), UTF-16 units otherwise."""
+    if set(text) <= GSM7_ALL:
+        expected = ("GSM-7", len(text) + sum(ch in GSM7_EXTENSION for ch in text))
+    else:
+        expected = ("UCS-2", len(text.encode("utf-16-le")) // 2)
+    got = segments(text)
+    assert (got.encoding, got.units) == expected

@@ -26,6 +26,7 @@ from dialtone.policy.messaging import (
     Consent,
     age_restricted,
     bulk,
+    message_words,
     quota,
     segments,
     sender_id,
@@ -161,6 +162,7 @@ def sms_checks(intent: SmsIntent) -> list[CheckResult]:
     """Every check an SMS goes through: M6 sender, M1 destination and length, M3
     consent and opt-out, M4 content, M5 age-restricted topics, M7 bulk, M11 quota."""
     parts = segments(intent.text).parts
+    words = message_words(intent.text)
     return [
         CheckResult(
             "sender", ("M6",), sender_id(intent.sender, intent.held_numbers, intent.sender_names)
@@ -184,13 +186,18 @@ def sms_checks(intent: SmsIntent) -> list[CheckResult]:
             ),
         ),
         CheckResult(
-            "content", ("M4",), sms_content(intent.text, business_plan=intent.business_plan)
+            "content",
+            ("M4",),
+            sms_content(intent.text, business_plan=intent.business_plan, words=words),
         ),
         CheckResult(
             "age_restricted",
             ("M5",),
             age_restricted(
-                intent.text, intent.recipient_local, recipient_of_age=intent.recipient_of_age
+                intent.text,
+                intent.recipient_local,
+                recipient_of_age=intent.recipient_of_age,
+                words=words,
             ),
         ),
         CheckResult(

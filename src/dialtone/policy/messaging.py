@@ -29,6 +29,10 @@ GSM7_BASIC = frozenset(
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
+# One pass each in C: whether a character falls outside GSM 7-bit, and the extension
+# characters (which cost two septets).
+_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_ALL))) + "]")
+_GSM7_EXTENDED = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
 GSM7_SINGLE, GSM7_PART = 160, 153  # a part loses 7 septets to its concatenation header
 UCS2_SINGLE, UCS2_PART = 70, 67
 
@@ -46,8 +50,8 @@ class Segments:
 def segments(text: str) -> Segments:
     """TERMS M1: one SMS holds 160 GSM 7-bit characters or 70 Unicode ones; a longer
     text is split into parts of 153 or 67 (the rest carries the concatenation header)."""
-    if set(text) <= GSM7_ALL:
-        units = len(text) + sum(text.count(ch) for ch in GSM7_EXTENSION)
+    if _NOT_GSM7.search(text) is None:
+        units = len(text) + len(_GSM7_EXTENDED.findall(text))
         single, part, encoding = GSM7_SINGLE, GSM7_PART, "GSM-7"
     else:
         units = len(text.encode("utf-16-le")) // 2
@@ -156,6 +160,12 @@ AGE_RESTRICTED_CATEGORIES: Mapping[str, tuple[str, ...]] = {
 _WORD = re.compile(r"\w+(?:['-]\w+)*")
 
 
+def message_words(text: str) -> list[str]:
+    """The words of a message as keyword lists match them (lower case, whole words;
+    the checks of one SMS share them)."""
+    return _WORD.findall(text.lower())
+
+
 class Keywords:
     """Keyword lists per category, indexed once: a keyword is a word or a phrase, matched
     as whole words, case-insensitively ("cbd" does not match "cbd-free"). Operators build
@@ -171,9 +181,10 @@ class Keywords:
         self.lengths = sorted({len(k) for k in self.phrases}, reverse=True)
         self.first_words = frozenset(k[0] for k in self.phrases)
 
-    def category(self, text: str) -> str | None:
-        """The category of the first listed word or phrase in ``text``, or None."""
-        tokens = _WORD.findall(text.lower())
+    def category(self, text: str, words: Sequence[str] | None = None) -> str | None:
+        """The category of the first listed word or phrase in ``text`` (``words``: its
+        :func:`message_words`, when the caller has them already), or None."""
+        tokens = message_words(text) if words is None else words
         if self.first_words.isdisjoint(tokens):
             return None
         for start, token in enumerate(tokens):
@@ -191,11 +202,12 @@ def sms_content(
     *,
     business_plan: bool,
     restricted: Keywords | None = None,
+    words: Sequence[str] | None = None,
 ) -> Decision:
     """TERMS M4: content in a restricted category is refused on business plans."""
     if not business_plan:
         return ALLOWED
-    category = (restricted or RESTRICTED).category(text)
+    category = (restricted or RESTRICTED).category(text, words)
     if category is None:
         return ALLOWED
     return refuse(
@@ -218,10 +230,11 @@ def age_restricted(
     emergency: bool = False,
     categories: Keywords | None = None,
     daytime: tuple[time, time] = DAYTIME,
+    words: Sequence[str] | None = None,
 ) -> Decision:
     """TERMS M5: a message on an age-restricted topic goes only to a recipient of age,
     and only in the recipient's daytime (``recipient_local``), emergencies aside."""
-    category = (categories or AGE_RESTRICTED).category(text)
+    category = (categories or AGE_RESTRICTED).category(text, words)
     if category is None:
         return ALLOWED
     if not recipient_of_age:

@@ -15,6 +15,7 @@ library itself decides.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
@@ -27,25 +28,9 @@ from phonenumbers import (
 )
 
 
-def _library_type(e164: str) -> int:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return PhoneNumberType.UNKNOWN
-    return int(phonenumbers.number_type(number))
-
-
 @lru_cache(maxsize=4096)
 def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(text)
-
-
-def _matches(national: str, desc: PhoneNumberDesc | None) -> bool:
-    if desc is None or not desc.national_number_pattern:
-        return False
-    if desc.possible_length and len(national) not in desc.possible_length:
-        return False
-    return _pattern(desc.national_number_pattern).fullmatch(national) is not None
 
 
 def _metadata(country_code: int, region: str) -> PhoneMetadata | None:
@@ -54,27 +39,82 @@ def _metadata(country_code: int, region: str) -> PhoneMetadata | None:
     return PhoneMetadata.metadata_for_region(region)
 
 
+@dataclass(frozen=True, slots=True)
+class _Desc:
+    """One number description of a region, ready to match: its possible lengths (empty:
+    any) and its compiled national pattern."""
+
+    lengths: frozenset[int]
+    pattern: re.Pattern[str]
+
+    def matches(self, national: str) -> bool:
+        if self.lengths and len(national) not in self.lengths:
+            return False
+        return self.pattern.fullmatch(national) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Region:
+    """A region's metadata compiled once for typing: the general description, the
+    special types in ``phonenumbers``' order, fixed line, mobile."""
+
+    general: _Desc | None
+    special: tuple[tuple[int, _Desc], ...]
+    fixed_line: _Desc | None
+    mobile: _Desc | None
+    same_mobile_and_fixed_line: bool
+
+
+def _desc(desc: PhoneNumberDesc | None) -> _Desc | None:
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return _Desc(frozenset(desc.possible_length or ()), _pattern(desc.national_number_pattern))
+
+
+# Metadata objects live as long as the library (one per region), so their id is a key.
+_COMPILED: dict[int, _Region] = {}
+
+
+def _compiled(metadata: PhoneMetadata) -> _Region:
+    region = _COMPILED.get(id(metadata))
+    if region is None:
+        special = (
+            (PhoneNumberType.PREMIUM_RATE, metadata.premium_rate),
+            (PhoneNumberType.TOLL_FREE, metadata.toll_free),
+            (PhoneNumberType.SHARED_COST, metadata.shared_cost),
+            (PhoneNumberType.VOIP, metadata.voip),
+            (PhoneNumberType.PERSONAL_NUMBER, metadata.personal_number),
+            (PhoneNumberType.PAGER, metadata.pager),
+            (PhoneNumberType.UAN, metadata.uan),
+            (PhoneNumberType.VOICEMAIL, metadata.voicemail),
+        )
+        region = _Region(
+            general=_desc(metadata.general_desc),
+            special=tuple(
+                (kind, compiled) for kind, desc in special if (compiled := _desc(desc)) is not None
+            ),
+            fixed_line=_desc(metadata.fixed_line),
+            mobile=_desc(metadata.mobile),
+            same_mobile_and_fixed_line=bool(metadata.same_mobile_and_fixed_line_pattern),
+        )
+        _COMPILED[id(metadata)] = region
+    return region
+
+
 def _type_in(national: str, metadata: PhoneMetadata) -> int:
     """``phonenumbers``' type of a national number under one region's metadata."""
-    if not _matches(national, metadata.general_desc):
+    region = _compiled(metadata)
+    if region.general is None or not region.general.matches(national):
         return PhoneNumberType.UNKNOWN
-    for kind, desc in (
-        (PhoneNumberType.PREMIUM_RATE, metadata.premium_rate),
-        (PhoneNumberType.TOLL_FREE, metadata.toll_free),
-        (PhoneNumberType.SHARED_COST, metadata.shared_cost),
-        (PhoneNumberType.VOIP, metadata.voip),
-        (PhoneNumberType.PERSONAL_NUMBER, metadata.personal_number),
-        (PhoneNumberType.PAGER, metadata.pager),
-        (PhoneNumberType.UAN, metadata.uan),
-        (PhoneNumberType.VOICEMAIL, metadata.voicemail),
-    ):
-        if _matches(national, desc):
+    for kind, desc in region.special:
+        if desc.matches(national):
             return kind
-    if _matches(national, metadata.fixed_line):
-        if metadata.same_mobile_and_fixed_line_pattern or _matches(national, metadata.mobile):
+    mobile = region.mobile is not None and region.mobile.matches(national)
+    if region.fixed_line is not None and region.fixed_line.matches(national):
+        if region.same_mobile_and_fixed_line or mobile:
             return PhoneNumberType.FIXED_LINE_OR_MOBILE
         return PhoneNumberType.FIXED_LINE
-    if not metadata.same_mobile_and_fixed_line_pattern and _matches(national, metadata.mobile):
+    if not region.same_mobile_and_fixed_line and mobile:
         return PhoneNumberType.MOBILE
     return PhoneNumberType.UNKNOWN
 
@@ -114,27 +154,35 @@ def _locate(e164: str) -> tuple[PhoneMetadata | None, str, str | None] | None:
 
 
 @lru_cache(maxsize=65536)
-def number_type(e164: str) -> int:
-    """The ``phonenumbers.PhoneNumberType`` of ``e164``, as the library gives it (the
-    last 65536 numbers' answers are kept: people call the same numbers again)."""
+def _classify(e164: str) -> tuple[int, str | None]:
+    """(type, region) of ``e164`` from one look-up of its metadata (the last 65536
+    numbers' answers are kept: people call the same numbers again)."""
     located = _locate(e164)
     if located is None:
-        return _library_type(e164)
-    metadata, national, _ = located
-    return PhoneNumberType.UNKNOWN if metadata is None else _type_in(national, metadata)
+        try:
+            number = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException:
+            return PhoneNumberType.UNKNOWN, None
+        return int(phonenumbers.number_type(number)), phonenumbers.region_code_for_number(number)
+    metadata, national, region = located
+    kind = PhoneNumberType.UNKNOWN if metadata is None else _type_in(national, metadata)
+    return kind, region
 
 
-@lru_cache(maxsize=65536)
+def number_type(e164: str) -> int:
+    """The ``phonenumbers.PhoneNumberType`` of ``e164``, as the library gives it."""
+    return _classify(e164)[0]
+
+
 def region_code(e164: str) -> str | None:
     """The region ``phonenumbers.region_code_for_number`` gives ``e164`` ("001" for
     non-geographic networks), None when it has none."""
-    located = _locate(e164)
-    if located is not None:
-        return located[2]
-    try:
-        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return None
+    return _classify(e164)[1]
+
+
+def cache_clear() -> None:
+    """Forget the cached answers (benchmarks time first look-ups)."""
+    _classify.cache_clear()
 
 
 def is_premium_rate(e164: str) -> bool:

@@ -121,14 +121,23 @@ def french_public_holidays(year: int) -> frozenset[date]:
 _HOLIDAYS = {"FR": french_public_holidays}
 
 
+@lru_cache(maxsize=4096)
+def _zones_of_prefix(prefix: str) -> tuple[str, ...] | None:
+    # The library's zones for one prefix, filtered once (prefixes repeat across numbers).
+    zones = TIMEZONE_DATA.get(prefix)
+    if zones is None:
+        return None
+    return tuple(z for z in zones if "/" in z and z != "Etc/Unknown")
+
+
 def _zones(e164: str) -> tuple[str, ...]:
     """The time zones the library places a number in (by its longest known prefix), or
     () when it cannot place it."""
     digits = e164[1:]
     for size in range(min(TIMEZONE_LONGEST_PREFIX, len(digits)), 0, -1):
-        zones = TIMEZONE_DATA.get(digits[:size])
-        if zones is not None:
-            return tuple(z for z in zones if "/" in z and z != "Etc/Unknown")
+        prefix = digits[:size]
+        if prefix in TIMEZONE_DATA:
+            return _zones_of_prefix(prefix) or ()
     return ()
 
 
