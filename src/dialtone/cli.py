@@ -25,6 +25,7 @@ from dialtone.services import api_keys as key_service
 from dialtone.services import audit as audit_service
 from dialtone.services import calls as call_service
 from dialtone.services import dnc as dnc_service
+from dialtone.services import error_log as error_log_service
 from dialtone.services import fair_use as fair_use_service
 from dialtone.services import lifecycle as lifecycle_service
 from dialtone.services import numbers as number_service
@@ -424,6 +425,9 @@ def lifecycle_run(
     with _session(settings, action="lifecycle run") as session:
         taken = lifecycle_service.run(session, moment)
         terminated = fair_use_service.review(session, moment)
+        forgotten = error_log_service.prune(
+            session, moment, keep=settings.error_log_entries, days=settings.error_log_days
+        )
         purged = account_data.purge_due(
             session,
             moment,
@@ -439,6 +443,8 @@ def lifecycle_run(
         typer.echo(f"{account_id}  unlimited plan terminated  [F5]")
     for done in purged:
         typer.echo(f"{done.account_id}  purged after retention  [V15]")
+    if forgotten:
+        typer.echo(f"{forgotten} error log entr(ies) older than the D4 limit deleted")
     typer.echo(f"{len(taken) + len(terminated) + len(purged)} action(s)")
 
 

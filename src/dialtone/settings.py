@@ -138,6 +138,20 @@ class Settings(BaseSettings):
         description="ISO 3166 country an account dials from unless set on it: which "
         "dialling rules (TERMS V6) and emergency numbers (V7) apply.",
     )
+    error_log_days: int = Field(
+        default=14,
+        ge=1,
+        le=14,
+        description="Days the API error log keeps an entry and its client IP address "
+        "(TERMS D4: 14 at most).",
+    )
+    error_log_entries: int = Field(
+        default=100,
+        ge=1,
+        le=100,
+        description="Most recent errors the API error log keeps per account (TERMS D4: 100 "
+        "at most).",
+    )
     record_retention_years: int = Field(
         default=1,
         ge=1,

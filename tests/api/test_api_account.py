@@ -81,3 +81,22 @@ def test_export_is_the_administrators(client: TestClient, sessions: sessionmaker
     body = exported.json()
     assert body["account"]["name"] == "Acme"
     assert "key_hash" not in exported.text
+
+
+def test_d3_the_sanctions_declaration_is_kept_with_its_date(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    assert client.get("/v1/account", headers=auth(key)).json()["sanctions_declared_at"] is None
+    declared = client.patch("/v1/account", json={"declare_no_sanctions": True}, headers=auth(key))
+    assert declared.status_code == 200, declared.text
+    first = declared.json()["sanctions_declared_at"]
+    assert first is not None
+    again = client.patch("/v1/account", json={"declare_no_sanctions": True}, headers=auth(key))
+    assert again.json()["sanctions_declared_at"] == first  # the first declaration stands
+    withdrawn = client.patch("/v1/account", json={"declare_no_sanctions": False}, headers=auth(key))
+    assert (withdrawn.status_code, withdrawn.json()["code"], withdrawn.json()["rule"]) == (
+        400,
+        "account.declaration_invalid",
+        "D3",
+    )

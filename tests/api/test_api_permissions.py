@@ -81,6 +81,7 @@ def _requests(team: Team) -> list[tuple[str, str, str, dict[str, Any] | None]]:
         ("calls.read", "GET", "/v1/calls", None),
         ("recordings.read", "GET", "/v1/calls/CA0/recording", None),
         ("dnc.read", "GET", "/v1/dnc", None),
+        ("errors.read", "GET", "/v1/errors", None),
         ("dnc.write", "DELETE", "/v1/dnc/+33612345678", None),
         ("numbers.read", "GET", "/v1/numbers", None),
         ("numbers.write", "DELETE", "/v1/numbers/+33999999999", None),
@@ -246,3 +247,23 @@ def test_issue_and_rotate_over_the_api(client: TestClient, team: Team) -> None:
 
     unknown = client.post("/v1/api-keys", json={"user_id": "US0"}, headers=admin)
     assert (unknown.status_code, unknown.json()["code"]) == (404, "user.not_found")
+
+
+def test_failed_requests_reach_the_error_log_with_the_client_address(
+    client: TestClient, team: Team
+) -> None:
+    admin = auth(team.admin_key)
+    bad = client.post("/v1/numbers", json={"number": "not a number"}, headers=admin)
+    assert bad.status_code == 400
+    refused = client.get("/v1/trunks", headers=auth(team.keys["user"]))
+    assert refused.status_code == 403
+    assert client.get("/v1/trunks").status_code == 401  # nobody's: not the account's log
+    errors = client.get("/v1/errors", headers=admin).json()["errors"]
+    assert [(e["status"], e["code"], e["path"]) for e in errors] == [
+        (403, "permission.denied", "/v1/trunks"),
+        (400, "number.invalid", "/v1/numbers"),
+    ]
+    assert {e["client_ip"] for e in errors} == {"testclient"}
+    # The audit log, which is kept for good, never holds a client's address.
+    events = client.get("/v1/audit", headers=admin).json()["events"]
+    assert all("testclient" not in str(e) for e in events)

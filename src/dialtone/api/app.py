@@ -15,6 +15,7 @@ from dialtone.api.v1 import (
     audit,
     calls,
     dnc,
+    errors_log,
     numbers,
     policy,
     registrations,
@@ -57,4 +58,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(dnc.router)
     app.include_router(api_keys.router)
+    app.include_router(errors_log.router)
     return app

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services import audit
+from dialtone.services import audit, error_log
 from dialtone.services.audit import AuditEntry
 from dialtone.store.db import transaction
 
@@ -44,7 +44,9 @@ def _audit(request: Request, exc: DialtoneError) -> None:
         exc,
         at=datetime.now(UTC),
         account_id=getattr(request.state, "account_id", None),
-        actor=getattr(request.state, "actor", None) or _peer(request),
+        # Never the client's address: the audit log is kept for good, and end users' IP
+        # addresses may be kept 14 days at most (TERMS D4; the error log has them).
+        actor=getattr(request.state, "actor", None) or "http:anonymous",
         action=f"{request.method} {path}",
     )
     try:
@@ -54,9 +56,31 @@ def _audit(request: Request, exc: DialtoneError) -> None:
         log.exception("audit entry not written: %s", exc.code)
 
 
-def _peer(request: Request) -> str:
-    client = request.client
-    return f"http:{client.host}:{client.port}" if client is not None else "http:unknown"
+def _log_error(request: Request, status: int, code: str, message: str) -> None:
+    """Put a failed request on the error log with the client's address (TERMS D4: the
+    log forgets after 14 days and keeps 100 per account). A failure is logged only."""
+    route = request.scope.get("route")
+    settings = request.app.state.settings
+    error = error_log.ApiError(
+        at=datetime.now(UTC),
+        account_id=getattr(request.state, "account_id", None),
+        client_ip=request.client.host if request.client is not None else None,
+        method=request.method,
+        path=getattr(route, "path", request.url.path),
+        status=status,
+        code=code,
+        message=message,
+    )
+    try:
+        with transaction(request.app.state.sessions) as session:
+            error_log.record(
+                session,
+                error,
+                keep=settings.error_log_entries,
+                days=settings.error_log_days,
+            )
+    except Exception:
+        log.exception("error log entry not written: %s", code)
 
 
 def install(app: FastAPI) -> None:
@@ -66,19 +90,19 @@ def install(app: FastAPI) -> None:
     async def _dialtone(request: Request, exc: DialtoneError) -> JSONResponse:
         if exc.rule is not None:
             await run_in_threadpool(_audit, request, exc)
+        await run_in_threadpool(_log_error, request, exc.status, exc.code, exc.message)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(exc.as_payload(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
-        return JSONResponse(
-            error_body("request.invalid", "; ".join(problems) or "Invalid request."),
-            status_code=400,
-        )
+        message = "; ".join(problems) or "Invalid request."
+        await run_in_threadpool(_log_error, request, 400, "request.invalid", message)
+        return JSONResponse(error_body("request.invalid", message), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -306,6 +306,12 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         400,
     ),
     C(
+        "account.declaration_invalid",
+        ("D3",),
+        "A declaration can only be made; withdrawing one goes through the operator.",
+        400,
+    ),
+    C(
         "caller_id.inbound_only",
         ("N13",),
         "The caller ID is an inbound-only number (bought where the account has no operations).",

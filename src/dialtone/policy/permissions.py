@@ -46,6 +46,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "calls.place": "Place a click-to-call call (for oneself, or for others).",
         "calls.read": "Read call records.",
         "dnc.read": "Read the account's do-not-call list.",
+        "errors.read": "Read the API error log (with client IP addresses, D4).",
         "dnc.write": "Add to and remove from the do-not-call list.",
         "numbers.read": "See the account's numbers, greetings and routes.",
         "numbers.write": "Lease and release numbers, set their greetings and routes.",

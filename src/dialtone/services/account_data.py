@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session
 
 from dialtone.policy import retention
@@ -33,6 +33,7 @@ from dialtone.store.models import (
     Base,
     CallRecord,
     DncEntry,
+    ErrorLogEntry,
     PhoneNumber,
     RingGroup,
     Trunk,
@@ -52,6 +53,7 @@ _SECTIONS: tuple[tuple[str, type[Base]], ...] = (
     ("call_records", CallRecord),
     ("voicemails", Voicemail),
     ("dnc_entries", DncEntry),
+    ("error_log", ErrorLogEntry),
 )
 
 
@@ -149,6 +151,7 @@ def purge(
     if decision.refused:
         raise decision.as_error()
     files = _files(session, account, greetings_dir)
+    session.execute(delete(ErrorLogEntry).where(ErrorLogEntry.account_id == account_id))
     session.delete(account)
     audit.record(
         session,

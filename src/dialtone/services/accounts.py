@@ -60,6 +60,16 @@ def get_account(session: Session, account_id: str) -> Account:
     return account
 
 
+def declare_no_sanctions(session: Session, account_id: str, *, now: datetime) -> Account:
+    """TERMS D3: the customer declares it is on no sanctions or export-control list; the
+    first declaration's date is kept."""
+    account = get_account(session, account_id)
+    if account.sanctions_declared_at is None:
+        account.sanctions_declared_at = now
+    session.flush()
+    return account
+
+
 def list_accounts(session: Session) -> list[Account]:
     """Every account, oldest first."""
     return list(session.scalars(select(Account).order_by(Account.created_at, Account.id)))

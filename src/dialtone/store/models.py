@@ -94,6 +94,8 @@ class Account(Base):
     suspension_rule: Mapped[str | None] = mapped_column(String(4), nullable=True)
     remedied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     plan_terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS D3: when the customer declared it is on no sanctions or export-control list.
+    sanctions_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiKey(Base):
@@ -402,3 +404,23 @@ class DncEntry(Base):
     number: Mapped[str] = mapped_column(String(16))
     list_name: Mapped[str] = mapped_column(String(40))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ErrorLogEntry(Base):
+    """One API error as the customer saw it, with the client's IP address (TERMS D4:
+    kept at most 14 days, and only the 100 most recent per account). Unlike the audit
+    log this one forgets: it holds personal data."""
+
+    __tablename__ = "error_log"
+    __table_args__ = (Index("ix_error_log_account_id_at", "account_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # A plain column: errors of unauthenticated requests belong to no account.
+    account_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    client_ip: Mapped[str | None] = mapped_column(String(45), nullable=True)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(300))
+    status: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(60))
+    message: Mapped[str] = mapped_column(Text)

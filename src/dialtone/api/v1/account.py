@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
+from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
 from dialtone.services import account_data, accounts, fair_use
 from dialtone.store.models import Account
@@ -64,6 +65,9 @@ class AccountOut(BaseModel):
     high_cost_allowed: bool = Field(
         description="Whether high-cost destinations may be called (V5; set by the operator)."
     )
+    sanctions_declared_at: datetime | None = Field(
+        description="When the customer declared it is on no sanctions list (TERMS D3)."
+    )
     telemarketing: bool = Field(
         description="Telemarketing account: national do-not-call registers and the callee's "
         "calling hours apply to its calls (V12; set by the operator)."
@@ -86,6 +90,7 @@ class AccountOut(BaseModel):
             premium_rate_allowed=row.premium_rate_allowed,
             high_cost_allowed=row.high_cost_allowed,
             telemarketing=row.telemarketing,
+            sanctions_declared_at=row.sanctions_declared_at,
             fair_use=FairUseStanding.of(row),
             created_at=row.created_at,
         )
@@ -95,6 +100,11 @@ class AccountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     recording_policy: str | None = Field(default=None, description='"off" or "notice" (V8).')
+    declare_no_sanctions: bool | None = Field(
+        default=None,
+        description="true: the customer declares it is on no sanctions or export-control "
+        "list (TERMS D3); the declaration is kept with its date.",
+    )
 
 
 @router.get("/export", dependencies=[permit("account.export")])
@@ -116,8 +126,17 @@ def get_account(account: AccountDep, settings: SettingsDep) -> AccountOut:
 def patch_account(
     body: AccountPatch, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> AccountOut:
-    """Change the account's recording policy (TERMS V8)."""
+    """Change the account's recording policy (TERMS V8), or declare it is on no
+    sanctions list (D3)."""
     row = accounts.set_call_options(session, account.id, recording_policy=body.recording_policy)
+    if body.declare_no_sanctions:
+        row = accounts.declare_no_sanctions(session, account.id, now=datetime.now(UTC))
+    elif body.declare_no_sanctions is False:
+        raise DialtoneError(
+            "account.declaration_invalid",
+            "The declaration can only be made (true); the operator deals with a change.",
+            rule="D3",
+        )
     return AccountOut.of(row, settings.default_country)
 
 
