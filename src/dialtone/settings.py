@@ -206,6 +206,17 @@ class Settings(BaseSettings):
     )
     transcriber_model: str = Field(default="whisper-1")
     transcriber_api_key: str | None = Field(default=None, repr=False)
+    seal_recordings: bool = Field(
+        default=True,
+        description="Encrypt finished recordings and voicemail at rest (TERMS D5).",
+    )
+    recording_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Base64 of the 32-byte key recordings are sealed with (TERMS D5); "
+        "unset: a key generated on first start in <data_dir>/keys/recordings.key. Back it "
+        "up: without it the recordings cannot be opened.",
+    )
     transcriber_language: str | None = Field(
         default=None, description="ISO 639-1 hint, e.g. fr; None lets the model detect it."
     )
@@ -307,6 +318,11 @@ class Settings(BaseSettings):
     def voicemail_dir(self) -> Path:
         """Where voicemail messages are written."""
         return self.data_dir / "voicemail"
+
+    @property
+    def recording_key_path(self) -> Path:
+        """Where the generated recording key is kept when ``recording_key`` is unset."""
+        return self.data_dir / "keys" / "recordings.key"
 
     @property
     def tls_dir(self) -> Path:

@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services import calls
+from dialtone.settings import Settings
+from dialtone.store import sealed
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account
@@ -94,3 +96,52 @@ def test_missing_recording_is_404(client: TestClient, sessions: sessionmaker[Ses
     response = client.get(f"/v1/calls/{call_id}/recording", headers=auth(key))
     assert response.status_code == 404
     assert response.json()["code"] == "recording.not_found"
+
+
+def test_d5_a_sealed_recording_opens_over_the_api_and_can_be_deleted(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    account_id, key = new_account(sessions, "Acme")
+    wav = settings.recordings_dir / account_id / "CA1.wav"
+    wav.parent.mkdir(parents=True)
+    wav.write_bytes(b"RIFF" + bytes(range(256)) * 600)
+    plain = wav.read_bytes()
+    stored = sealed.seal(wav, sealed.key_for(None, settings.recording_key_path))
+    with transaction(sessions) as session:
+        record = calls.record_call(
+            session,
+            calls.CallOutcome(
+                account_id=account_id,
+                direction="inbound",
+                from_number="+14155550100",
+                to_number="+33123456789",
+                started_at=T0,
+                answered_at=T0,
+                ended_at=T0 + timedelta(seconds=5),
+                status="completed",
+                hangup_cause="caller-bye",
+                sip_call_id="sealed-1",
+                sip_local_tag="t",
+                recording_path=str(stored),
+            ),
+        )
+        call_id = record.id
+    got = client.get(f"/v1/calls/{call_id}/recording", headers=auth(key))
+    assert got.status_code == 200, got.text
+    assert (got.headers["content-type"], got.content) == ("audio/wav", plain)
+
+    altered = bytearray(stored.read_bytes())
+    altered[-3] ^= 1
+    stored.write_bytes(bytes(altered))
+    broken = client.get(f"/v1/calls/{call_id}/recording", headers=auth(key))
+    assert (broken.status_code, broken.json()["code"], broken.json()["rule"]) == (
+        500,
+        "recording.unreadable",
+        "D5",
+    )
+
+    assert client.delete(f"/v1/calls/{call_id}/recording", headers=auth(key)).status_code == 204
+    assert not stored.exists()
+    assert client.get(f"/v1/calls/{call_id}", headers=auth(key)).status_code == 200  # V15
+    gone = client.get(f"/v1/calls/{call_id}/recording", headers=auth(key))
+    assert (gone.status_code, gone.json()["code"]) == (404, "recording.not_found")

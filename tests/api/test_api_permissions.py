@@ -80,6 +80,7 @@ def _requests(team: Team) -> list[tuple[str, str, str, dict[str, Any] | None]]:
         ("calls.place", "POST", "/v1/calls", {"user_id": other, "to": "202"}),
         ("calls.read", "GET", "/v1/calls", None),
         ("recordings.read", "GET", "/v1/calls/CA0/recording", None),
+        ("recordings.delete", "DELETE", "/v1/calls/CA0/recording", None),
         ("dnc.read", "GET", "/v1/dnc", None),
         ("errors.read", "GET", "/v1/errors", None),
         ("dnc.write", "DELETE", "/v1/dnc/+33612345678", None),

@@ -60,6 +60,11 @@ def test_call_with_audio_is_recorded_and_rated(platform: Platform) -> None:
         seconds = wav.getnframes() / 8000
     assert 2.0 <= seconds <= 5.5, seconds
     assert _rms(pcm) > 300, "the recording is silence"
+    # TERMS D5: on disk the recording is sealed; nothing of the WAV shows.
+    stored = list((platform.data_dir / "recordings").rglob("*"))
+    files = [p for p in stored if p.is_file()]
+    assert [p.name for p in files] == [f"{call['id']}.wav.sealed"], stored
+    assert files[0].read_bytes().startswith(b"DTSEAL1\n")
 
 
 def test_call_to_a_number_nobody_holds_gets_404(platform: Platform) -> None:

@@ -312,6 +312,12 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         400,
     ),
     C(
+        "recording.unreadable",
+        ("D5",),
+        "A sealed recording does not open: wrong key, or the file was altered.",
+        500,
+    ),
+    C(
         "caller_id.inbound_only",
         ("N13",),
         "The caller ID is an inbound-only number (bought where the account has no operations).",

@@ -49,6 +49,7 @@ from .cdr_writer import CdrWriter
 from .media import PortsExhausted, RtpPortPool
 from .prompts import encoded_prompt
 from .relay import MediaRelay, open_relay
+from .sealing import Sealer, seal_recording
 from .tasks import TaskSet
 from .transports import SipChannel
 
@@ -186,6 +187,8 @@ class BridgeConfig:
     rtp_host: str
     codecs: tuple[str, ...] = ("PCMA", "PCMU")
     max_call_seconds: float = 3600.0
+    # TERMS D5: seals a finished recording (None: kept as plain WAV).
+    seal: Sealer | None = None
 
 
 class Bridge:
@@ -1200,6 +1203,7 @@ class Bridge:
         call.ended = True
         ended = self.now()
         self._release(call)
+        call.recording_path = await seal_recording(self.config.seal, call.recording_path)
         outcome = call_service.CallOutcome(
             account_id=call.account_id,
             direction=call.direction,

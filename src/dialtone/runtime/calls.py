@@ -54,6 +54,7 @@ from dialtone.store.db import transaction
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
 from .prompts import encoded_prompt
+from .sealing import Sealer, seal_recording
 from .tasks import TaskSet
 
 log = logging.getLogger("dialtone.calls")
@@ -97,6 +98,8 @@ class CallConfig:
     ring_seconds: float = 0.5
     max_call_seconds: float = 3600.0
     cdr_commit_window: float = 0.015
+    # TERMS D5: seals a finished recording (None: kept as plain WAV).
+    seal: Sealer | None = None
 
 
 @dataclass(slots=True)
@@ -482,6 +485,7 @@ class CallHandler:
                 recording = str(call.recording_path)
             elif call.recording_path is not None:
                 call.recording_path.unlink(missing_ok=True)
+        recording = await seal_recording(self.config.seal, recording)
         target = call.target
         outcome = call_service.CallOutcome(
             account_id=call.account_id,

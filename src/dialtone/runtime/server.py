@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import signal
@@ -23,6 +24,7 @@ from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
 from dialtone.sip.endpoint import EndpointPolicy, SipEndpoint
 from dialtone.sip.registrar import BindingTable, RegistrarSettings
+from dialtone.store import sealed
 from dialtone.store.db import transaction
 
 from .audit_writer import AuditWriter
@@ -33,6 +35,7 @@ from .engine import CallEngine, EngineConfig, _sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
 from .registrar import Registrar
+from .sealing import Sealer
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import SipChannel, StreamChannel, UdpChannel, udp_socket
@@ -134,6 +137,15 @@ class SipRuntime:
         self.reads.shutdown(wait=True)
 
 
+def recording_key(settings: Settings) -> bytes | None:
+    """The key finished recordings are sealed with (TERMS D5), None when the operator
+    turned sealing off. Read (or generated) at start: a bad key stops the start, not a
+    call."""
+    if not settings.seal_recordings:
+        return None
+    return sealed.key_for(settings.recording_key, settings.recording_key_path)
+
+
 async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipRuntime:
     """Open the SIP channels and start the call engine on them, registrations restored."""
     loop = asyncio.get_running_loop()
@@ -143,6 +155,8 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
     reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dialtone-read")
     channels = await open_channels(settings)
     rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
+    key = recording_key(settings)
+    seal: Sealer | None = functools.partial(sealed.seal, key=key) if key is not None else None
     transcription = None
     if settings.transcriber_url:
         transcription = VoicemailTranscription(
@@ -154,6 +168,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
             sessions=sessions,
             db=db,
             language=settings.transcriber_language,
+            key=key,
         )
     handler = CallHandler(
         sessions=sessions,
@@ -166,6 +181,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
             ring_seconds=settings.ring_seconds,
             max_call_seconds=settings.max_call_seconds,
             cdr_commit_window=settings.cdr_commit_window_ms / 1000,
+            seal=seal,
         ),
         rtp_ports=rtp_ports,
         db=db,
@@ -289,6 +305,7 @@ def build_engine(
             rtp_host=settings.sip_host,
             codecs=settings.codecs,
             max_call_seconds=settings.max_call_seconds,
+            seal=handler.config.seal,
         ),
         rtp_ports=rtp_ports,
         cdrs=handler.cdrs,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.media.stt import Transcriber, TranscriptionError
 from dialtone.services import voicemails as voicemail_service
+from dialtone.store import sealed
 from dialtone.store.db import transaction
 
 from .tasks import TaskSet
@@ -39,14 +40,22 @@ class VoicemailTranscription:
         sessions: sessionmaker[Session],
         db: Executor,
         language: str | None = None,
+        key: bytes | None = None,
     ) -> None:
         self.transcriber = transcriber
+        # TERMS D5: messages are sealed at rest; this opens them.
+        self.key = key
         self.sessions = sessions
         self.db = db
         self.language = language
         self.background = TaskSet(log, "transcription")
         # One request at a time: a burst of messages must not flood the service.
         self._one_at_a_time = asyncio.Semaphore(1)
+
+    def _read(self, path: str) -> bytes:
+        if self.key is None:
+            return Path(path).read_bytes()
+        return sealed.read(Path(path), self.key)
 
     def submit(self, voicemail_id: str, path: str) -> None:
         """Transcribe a message that has just been saved (called from the event loop)."""
@@ -64,7 +73,7 @@ class VoicemailTranscription:
         loop = asyncio.get_running_loop()
         async with self._one_at_a_time:
             try:
-                audio = await loop.run_in_executor(None, Path(path).read_bytes)
+                audio = await loop.run_in_executor(None, self._read, path)
                 text = await self.transcriber.transcribe(audio, language=self.language)
             except (OSError, TranscriptionError) as exc:
                 log.warning("voicemail %s not transcribed: %s", voicemail_id, exc)

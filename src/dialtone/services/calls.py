@@ -13,9 +13,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import Table, and_, event, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -208,6 +209,25 @@ def list_calls(
     )
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def delete_recording(session: Session, record: CallRecord) -> None:
+    """Delete a call's recording: the record forgets it, and the file goes once that is
+    committed (a file left behind costs disk space; a record pointing at nothing would
+    be broken). Deleting twice is a no-op."""
+    path = record.recording_path
+    record.recording_path = None
+    session.flush()
+    if not path:
+        return
+
+    def remove(_: Session) -> None:
+        try:
+            Path(path).unlink(missing_ok=True)
+        except OSError:
+            log.exception("recording file %s not removed", path)
+
+    event.listen(session, "after_commit", remove, once=True)
 
 
 def get_call(session: Session, account_id: str, call_id: str) -> CallRecord:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from dialtone.api.audio import wav_response
 from dialtone.api.deps import CallerDep, SessionDep, permit
 from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.services import calls
@@ -141,16 +142,32 @@ def get_call(call_id: str, caller: CallerDep, session: SessionDep) -> CallOut:
 @router.get(
     "/{call_id}/recording",
     dependencies=[permit("recordings.read")],
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"audio/wav": {}}}},
 )
-def get_recording(call_id: str, caller: CallerDep, session: SessionDep) -> FileResponse:
+def get_recording(
+    call_id: str, request: Request, caller: CallerDep, session: SessionDep
+) -> StreamingResponse:
     """The call's recording as a WAV file (a user's own, for a user's key: D1)."""
     row = calls.get_call(session, caller.account.id, call_id)
     caller.check("recordings.read", row.user_id or "")
     if not row.recording_path or not Path(row.recording_path).is_file():
         raise NotFound("recording.not_found", f"Call {call_id} has no recording.")
-    return FileResponse(row.recording_path, media_type="audio/wav", filename=f"{row.id}.wav")
+    return wav_response(request, Path(row.recording_path), f"{row.id}.wav")
+
+
+@router.delete(
+    "/{call_id}/recording",
+    dependencies=[permit("recordings.delete")],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def delete_recording(call_id: str, caller: CallerDep, session: SessionDep) -> Response:
+    """Delete the call's recording (TERMS D5: kept until the customer deletes it); the
+    call record stays (V15)."""
+    row = calls.get_call(session, caller.account.id, call_id)
+    caller.check("recordings.delete", row.user_id or "")
+    calls.delete_recording(session, row)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

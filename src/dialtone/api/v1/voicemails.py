@@ -11,10 +11,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from dialtone.api.audio import wav_response
 from dialtone.api.deps import CallerDep, SessionDep, permit
 from dialtone.core.errors import NotFound
 from dialtone.services import voicemails
@@ -135,12 +136,14 @@ def delete_voicemail(vm_id: str, caller: CallerDep, session: SessionDep) -> Resp
 @router.get(
     "/{vm_id}/audio",
     dependencies=[permit("voicemails.read")],
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"audio/wav": {}}}},
 )
-def get_audio(vm_id: str, caller: CallerDep, session: SessionDep) -> FileResponse:
+def get_audio(
+    vm_id: str, request: Request, caller: CallerDep, session: SessionDep
+) -> StreamingResponse:
     """The message as a WAV file."""
     row = _message(session, caller, vm_id, "voicemails.read")
     if not Path(row.path).is_file():
         raise NotFound("voicemail.audio_not_found", f"Voicemail {vm_id} has no audio file.")
-    return FileResponse(row.path, media_type="audio/wav", filename=f"{row.id}.wav")
+    return wav_response(request, Path(row.path), f"{row.id}.wav")

@@ -1,0 +1,35 @@
+"""Serving a recording: opened from its sealed file (TERMS D5) as it streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+
+from dialtone.core.errors import DialtoneError
+from dialtone.store import sealed
+
+
+def wav_response(request: Request, path: Path, filename: str) -> StreamingResponse:
+    """``path`` as ``audio/wav``, decrypted on the way out when it is sealed. The whole
+    file is checked before the answer starts (AES-GCM runs at hundreds of MB/s: an
+    hour of stereo is a tenth of a second), so a wrong key or an altered file is a clear
+    500, never a download that breaks halfway."""
+    settings = request.app.state.settings
+    key = sealed.key_for(settings.recording_key, settings.recording_key_path)
+    try:
+        for _ in sealed.chunks(path, key):
+            pass
+    except sealed.SealError as exc:
+        raise DialtoneError(
+            "recording.unreadable",
+            f"The recording cannot be opened: {exc}",
+            rule="D5",
+            status=500,
+        ) from None
+    return StreamingResponse(
+        sealed.chunks(path, key),
+        media_type="audio/wav",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
