@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services import account_data, accounts, lifecycle, numbers, users
+from dialtone.services import account_data, accounts, lifecycle, numbers, users, voicemails
 from dialtone.store.models import Account, AuditEvent, User
 
 from .conftest import REALM, T0
@@ -47,7 +48,18 @@ def test_purge_is_refused_until_a_year_after_closing(
     with pytest.raises(DialtoneError) as open_refusal:
         account_data.purge(session, account, now=T0, **dirs)
     assert (open_refusal.value.code, open_refusal.value.rule) == ("retention.account_open", "V15")
-    users.create_user(session, account, name="Ann", now=T0, realm=REALM)
+    ann = users.create_user(session, account, name="Ann", now=T0, realm=REALM)
+    ann.voicemail_greeting = "voicemail-ann.wav"
+    voicemails.create_voicemail(
+        session,
+        account_id=account,
+        user_id=ann.id,
+        number="+33123456789",
+        from_number="+33600000000",
+        duration=Decimal(2),
+        path=str(tmp_path / "vm" / "VM1.wav.sealed"),
+        now=T0,
+    )
     lifecycle.close_account(session, account, now=T0)
     with pytest.raises(DialtoneError) as hold:
         account_data.purge(session, account, now=T0 + YEAR - timedelta(seconds=1), **dirs)
@@ -57,6 +69,10 @@ def test_purge_is_refused_until_a_year_after_closing(
     [done] = account_data.purge_due(session, T0 + YEAR, **dirs)
     assert done.account_id == account
     assert done.directories == [tmp_path / "rec" / account]
+    assert sorted(done.files) == [
+        tmp_path / "greet" / "voicemail-ann.wav",
+        tmp_path / "vm" / "VM1.wav.sealed",
+    ]
     assert session.get(Account, account) is None
     assert session.scalars(select(User).where(User.account_id == account)).all() == []
     assert accounts.get_account(session, other_account).id == other_account  # untouched

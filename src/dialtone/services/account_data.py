@@ -100,37 +100,19 @@ class Purged:
 
 
 def _files(session: Session, account: Account, greetings_dir: Path) -> list[Path]:
-    files = [
-        Path(p)
-        for p in session.scalars(
-            select(CallRecord.recording_path).where(
-                CallRecord.account_id == account.id, CallRecord.recording_path.is_not(None)
-            )
-        )
-        if p
-    ]
-    files += [
-        Path(p)
-        for p in session.scalars(select(Voicemail.path).where(Voicemail.account_id == account.id))
-    ]
-    files += [
-        greetings_dir / g
-        for g in session.scalars(
-            select(PhoneNumber.greeting).where(
-                PhoneNumber.account_id == account.id, PhoneNumber.greeting.is_not(None)
-            )
-        )
-        if g
-    ]
-    files += [
-        greetings_dir / g
-        for g in session.scalars(
-            select(User.voicemail_greeting).where(
-                User.account_id == account.id, User.voicemail_greeting.is_not(None)
-            )
-        )
-        if g
-    ]
+    # (column naming a file, the folder it is relative to: None when it is a full path)
+    columns: tuple[tuple[Any, Path | None], ...] = (
+        (CallRecord.recording_path, None),
+        (Voicemail.path, None),
+        (PhoneNumber.greeting, greetings_dir),
+        (User.voicemail_greeting, greetings_dir),
+    )
+    files = []
+    for column, folder in columns:
+        owner = column.class_.account_id == account.id
+        for name in session.scalars(select(column).where(owner, column.is_not(None))):
+            if name:
+                files.append(folder / name if folder is not None else Path(name))
     return files
 
 
