@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from dialtone.cli import app
-from dialtone.services import users
+from dialtone.services import porting, users
 from dialtone.settings import Settings
 from dialtone.sip.digest import ha1
 from dialtone.store.db import open_database, transaction
@@ -248,3 +249,30 @@ def test_n1_an_account_gets_its_numbers_at_sign_up() -> None:
     assert re.findall(r"^number: (\S+)$", out, re.MULTILINE) == ["+33612345678", "+14155550100"]
     assert "notice (N1): +14155550100 is a number of US, outside FR" in out
     assert "+33612345678" in _ok("numbers", "list", "--account", account)
+
+
+def test_n4_n5_ports_complete_and_out() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    _, sessions = open_database(Settings().resolved_database_url)
+    with transaction(sessions) as session:
+        port_id = porting.create(session, account, ["+33123456700"], now=datetime.now(UTC)).id
+    refused = runner.invoke(app, ["ports", "complete", port_id])
+    assert refused.exit_code == 1
+    assert "port_in.wrong_state" in refused.output  # a draft is not completed
+    with transaction(sessions) as session:
+        row = porting.get(session, None, port_id)
+        row.state = "scheduled"  # the file went through (the API test covers those steps)
+    assert "completed: +33123456700" in _ok("ports", "complete", port_id)
+    assert "scheduled" not in _ok("ports", "list", "--account", account)
+    short = runner.invoke(
+        app, ["ports", "out", "+33123456700", "--period-end", "2099-01-10",
+              "--requested-on", "2099-01-01", "--address-proven"],
+    )  # fmt: skip
+    assert short.exit_code == 1
+    assert "port_out.notice_too_short [N5]" in short.output
+    done = _ok(
+        "ports", "out", "+33123456700", "--period-end", "2099-03-01",
+        "--requested-on", "2099-01-01", "--address-proven",
+    )  # fmt: skip
+    assert "ported out" in done
+    assert "+33123456700" not in _ok("numbers", "list", "--account", account)

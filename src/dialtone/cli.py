@@ -8,7 +8,7 @@ import logging
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +30,7 @@ from dialtone.services import fair_use as fair_use_service
 from dialtone.services import lifecycle as lifecycle_service
 from dialtone.services import numbers as number_service
 from dialtone.services import policy as policy_service
+from dialtone.services import porting as porting_service
 from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
 from dialtone.services import users as user_service
@@ -50,6 +51,7 @@ dnc_app = typer.Typer(help="Do-not-call lists and registers (V12).", no_args_is_
 audit_app = typer.Typer(help="The audit log of the terms engine.", no_args_is_help=True)
 policy_app = typer.Typer(help="Dry runs of the terms engine.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: issue, rotate, revoke (D1, D2).", no_args_is_help=True)
+ports_app = typer.Typer(help="Port-ins and port-outs (N4, N5).", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(calls_app, name="calls")
@@ -61,6 +63,7 @@ app.add_typer(dnc_app, name="dnc")
 app.add_typer(lifecycle_app, name="lifecycle")
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
+app.add_typer(ports_app, name="ports")
 
 
 def _settings() -> Settings:
@@ -226,6 +229,74 @@ def keys_revoke(key_id: str, account: Annotated[str, typer.Option(help="The acco
     with _session(action="keys revoke") as session:
         key_service.revoke(session, account, key_id, now=datetime.now(UTC))
     typer.echo(f"revoked {key_id}")
+
+
+@ports_app.command("list")
+def ports_list(account: Annotated[str, typer.Option(help="The account id.")]) -> None:
+    """An account's port-ins: id, state, numbers, effective date."""
+    with _session(action="ports list") as session:
+        for row in porting_service.list_requests(session, account):
+            when = row.effective_local or "-"
+            typer.echo(f"{row.id}  {row.state:10}  {when:25}  {' '.join(json.loads(row.numbers))}")
+
+
+@ports_app.command("complete")
+def ports_complete(port_id: str) -> None:
+    """The carriers ported the numbers: lease them to the account as ported numbers and
+    end the previous line (N4)."""
+    with _session(action="ports complete") as session:
+        row = porting_service.complete(session, port_id, now=datetime.now(UTC))
+    typer.echo(f"{row.id} completed: {' '.join(json.loads(row.numbers))}")
+
+
+@ports_app.command("reject")
+def ports_reject(
+    port_id: str, reason: Annotated[str, typer.Option(help="Why, as the carrier said.")]
+) -> None:
+    """The losing carrier rejected the port-in."""
+    with _session(action="ports reject") as session:
+        row = porting_service.reject(session, port_id, reason, now=datetime.now(UTC))
+    typer.echo(f"{row.id} rejected: {row.rejection}")
+
+
+@ports_app.command("out")
+def ports_out(
+    number: str,
+    period_end: Annotated[
+        str, typer.Option(help="End of the customer's subscription period (YYYY-MM-DD).")
+    ],
+    requested_on: Annotated[
+        str | None, typer.Option(help="When the new operator asked (YYYY-MM-DD); today.")
+    ] = None,
+    address_proven: Annotated[
+        bool, typer.Option(help="A local address was proved when the number was activated.")
+    ] = False,
+) -> None:
+    """A port-out the new operator asked for (N5, N2): exit 1 with the reason when the
+    terms refuse it; otherwise the number's line and services end here."""
+    settings = _settings()
+    try:
+        end = date.fromisoformat(period_end)
+        asked = date.fromisoformat(requested_on) if requested_on else datetime.now(UTC).date()
+    except ValueError:
+        typer.echo("error: dates are YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from None
+    with _session(settings, action="ports out") as session:
+        decision = porting_service.port_out(
+            session,
+            number,
+            requested_on=asked,
+            period_end=end,
+            address_proven=address_proven,
+            now=datetime.now(UTC),
+            notice_days=settings.port_out_notice_days,
+            platform_numbers=settings.platform_numbers_port_out,
+            actor="operator:cli",
+        )
+    if decision.refused:
+        typer.echo(f"refused: {decision.code} [{decision.rule}]: {decision.message}")
+        raise typer.Exit(1)
+    typer.echo(f"{number} ported out: its line and services ended")
 
 
 @accounts_app.command("list")

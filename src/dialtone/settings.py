@@ -9,6 +9,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import (
@@ -152,6 +153,22 @@ class Settings(BaseSettings):
         description="Most recent errors the API error log keeps per account (TERMS D4: 100 "
         "at most).",
     )
+    porting_timezone: str = Field(
+        default="Europe/Paris",
+        description="The carriers' time zone a port-in's date is judged in (TERMS N4: "
+        "Monday to Friday inside their technical window).",
+    )
+    port_out_notice_days: int = Field(
+        default=30,
+        ge=0,
+        description="Calendar days before the end of the subscription period a port-out "
+        "must be asked (TERMS N5).",
+    )
+    platform_numbers_port_out: bool = Field(
+        default=True,
+        description="Whether numbers bought from the platform may port out (TERMS N2 vs "
+        "N5: allowed by default, forbidden in the DP preset).",
+    )
     record_retention_years: int = Field(
         default=1,
         ge=1,
@@ -261,6 +278,15 @@ class Settings(BaseSettings):
         if bad:
             raise ValueError(f"prefixes are E.164 beginnings such as +4487: not {bad}")
         return prefixes
+
+    @field_validator("porting_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
     @field_validator("default_country")
     @classmethod

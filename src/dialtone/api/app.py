@@ -18,6 +18,7 @@ from dialtone.api.v1 import (
     errors_log,
     numbers,
     policy,
+    ports,
     registrations,
     ring_groups,
     trunks,
@@ -59,4 +60,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(dnc.router)
     app.include_router(api_keys.router)
     app.include_router(errors_log.router)
+    app.include_router(ports.router)
     return app

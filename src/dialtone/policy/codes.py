@@ -317,6 +317,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         "A sealed recording does not open: wrong key, or the file was altered.",
         500,
     ),
+    C("port_in.not_found", (), "No such port-in request for this account.", 404),
+    C(
+        "port_out.completed",
+        ("N5",),
+        "A number ported out: its line and services ended here.",
+        410,
+    ),
     C(
         "caller_id.inbound_only",
         ("N13",),

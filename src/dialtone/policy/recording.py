@@ -8,8 +8,10 @@ consent an offence. A party is placed by its number (the country, and for a US n
 the state of its area code, from ``phonenumbers``' geocoding).
 
 With a notice played to every party first (the account's "notice" policy), a party who
-goes on with the call consents; without one, a recording is lawful only where every
-party's jurisdiction needs one party's consent (the recording customer's).
+goes on with the call consents; without one (the "one_party" policy), a recording is
+lawful only where every party's jurisdiction needs one party's consent (the recording
+customer's), and the call falls back to the notice elsewhere. A party who objects ends
+the recording (``objection``).
 """
 
 from __future__ import annotations
@@ -114,3 +116,15 @@ def recording(
                 place=place,
             )
     return ALLOWED
+
+
+def objection(parties: Sequence[str]) -> Decision:
+    """TERMS V8, "a party may object at any time": what goes on record when one of
+    ``parties`` (the call's numbers) objects mid-call. The objection withdraws the
+    consent the notice gave (or the one party's consent the law asked for): the recording
+    stops at once and the part already recorded is deleted; the call goes on."""
+    return refuse(
+        "recording.objected",
+        "A party objected to the recording: it stopped, and the part recorded was deleted",
+        parties=list(parties),
+    )

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dialtone.policy import recording as recording_policy
 from dialtone.services import calls as call_service
 from dialtone.services.greetings import recording_notice_path
 from dialtone.services.ids import new_id
@@ -79,6 +80,16 @@ class TransferRefused(Exception):
         super().__init__(f"{status} {reason}")
         self.status = status
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingSetup:
+    """How an account records its bridged calls (TERMS V8): where the files go, and its
+    policy, "notice" (the notice plays first) or "one_party" (no notice where the law of
+    every party's place lets one party consent, the notice elsewhere)."""
+
+    directory: Path
+    policy: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +183,8 @@ class BridgedCall:
     user_id: str | None = None
     traces: list[Trace] = field(default_factory=list)
     recording_path: str | None = None
-    record_dir: Path | None = None  # set when the account records its calls (TERMS V8)
+    # Set when the account records its calls (TERMS V8); None again once a party objects.
+    record: RecordingSetup | None = None
     # False until the codec is agreed: a call we originate offers every codec we have.
     audio_settled: bool = True
     on_end: Callable[[BridgedCall], None] | None = None
@@ -212,8 +224,8 @@ class Bridge:
         self.background = TaskSet(log, "bridge")
         # Legs dialed for a blind transfer: the future the REFER waits on, and the side.
         self._transfers: dict[tuple[str, str], asyncio.Future[int]] = {}
-        # Where an account's calls are recorded, or None when it does not record (V8).
-        self.recording_dir_for: Callable[[str], Awaitable[Path | None]] | None = None
+        # How an account's calls are recorded, or None when it does not record (V8).
+        self.recording_dir_for: Callable[[str], Awaitable[RecordingSetup | None]] | None = None
         # Resolves a REFER target to the steps that reach it (set by the engine).
         self.resolve_transfer: Callable[[BridgedCall, Leg, Uri], Awaitable[list[Step]]] | None = (
             None
@@ -300,10 +312,10 @@ class Bridge:
             )
             return
         relay.a.set_remote((audio.remote_address, audio.remote_port))
-        record_dir = None
+        record = None
         if self.recording_dir_for is not None:
             try:
-                record_dir = await self.recording_dir_for(account_id)
+                record = await self.recording_dir_for(account_id)
             except Exception:
                 # Not knowing whether to record must not cost the call: it goes unrecorded.
                 log.exception("INVITE %s: recording policy unreadable", request.call_id)
@@ -326,7 +338,7 @@ class Bridge:
             user_id=user_id,
             trunk_id=trunk_id,
             traces=[a_trace],
-            record_dir=record_dir,
+            record=record,
         )
         call.a = Leg(
             call=call,
@@ -629,8 +641,8 @@ class Bridge:
     def _connected(self, call: BridgedCall) -> None:
         """Both parties are talking: bound the call's length, start recording (V8)."""
         call.timer = self.loop.call_later(self.config.max_call_seconds, self._max_duration, call)
-        if call.record_dir is not None:
-            self._record(call, call.record_dir)
+        if call.record is not None:
+            self._record(call, call.record)
         log.info(
             "call %s answered: %s -> %s (%s, relay %d<->%d)",
             call.record_id,
@@ -641,22 +653,56 @@ class Bridge:
             call.relay.b.port,
         )
 
-    def _record(self, call: BridgedCall, directory: Path) -> None:
-        """TERMS V8: both parties hear the notice, then both legs are recorded to one
-        stereo WAV (left the caller, right the callee). Nothing is recorded before the
-        notice has played in full; the CDR points at the file."""
+    def _record(self, call: BridgedCall, setup: RecordingSetup) -> None:
+        """TERMS V8: both legs are recorded to one stereo WAV (left the caller, right the
+        callee); the CDR points at the file. Under "notice", and under "one_party" where a
+        party's place wants every party's consent, both parties hear the notice first and
+        nothing is recorded before it has played in full."""
         audio = call.audio
-        path = directory / f"{call.record_id}.wav"
+        path = setup.directory / f"{call.record_id}.wav"
         call.recording_path = str(path)
+        if setup.policy == "one_party":
+            # The parties are placed by the call's two numbers. An extension (a call
+            # between the account's own users, or a click-to-call to a colleague) places
+            # no one: a user may sit in an all-party state or country as well as anyone
+            # else, and being the customer's user is no consent in law, so it counts as
+            # an unknown place, which wants the notice (needs_all_parties(None)).
+            parties = (
+                recording_policy.Party(call.from_number),
+                recording_policy.Party(call.to_number),
+            )
+            decision = recording_policy.recording(parties, notice_played=False)
+            if decision.allowed:
+                log.info("call %s: recorded on one party's consent", call.record_id)
+                call.relay.start_recording(path, audio.codec, audio.payload_type)
+                return
+            log.info("call %s: %s -> the notice plays first", call.record_id, decision.message)
         notice = encoded_prompt(recording_notice_path(), audio.codec, beep=False)
         player = call.relay.play_to_both(notice, audio.codec, audio.payload_type)
 
         def start(task: asyncio.Task[None]) -> None:
-            if call.relay.closed or task.cancelled():
-                return
+            if call.relay.closed or task.cancelled() or call.record is None:
+                return  # the call ended, or a party objected during the notice
             call.relay.start_recording(path, audio.codec, audio.payload_type)
 
         player.add_done_callback(start)
+
+    def live_call(self, record_id: str) -> BridgedCall | None:
+        """The call in progress (ringing or answered) with this id."""
+        return next((c for c in self.calls if c.record_id == record_id and not c.ended), None)
+
+    def stop_recording(self, call: BridgedCall) -> bool:
+        """TERMS V8, a party objects: nothing more of the call is recorded, the part
+        recorded so far is deleted (the objection withdraws consent) and the CDR will
+        have no recording. A call still ringing or hearing the notice is never recorded.
+        False when the call is not being recorded (or a party already objected)."""
+        if call.ended or call.record is None:
+            return False
+        call.record = None
+        call.recording_path = None
+        call.relay.stop_recording(discard=True)
+        log.info("call %s: a party objected; the recording is stopped and deleted", call.record_id)
+        return True
 
     def _on_b_failure(self, leg: Leg, status: int, response: Response | None = None) -> None:
         call = leg.call
@@ -969,10 +1015,10 @@ class Bridge:
         Raises PortsExhausted when no RTP ports are left.
         """
         relay = await open_relay(self.rtp_ports, self.config.rtp_host)
-        record_dir = None
+        record = None
         if self.recording_dir_for is not None:
             try:
-                record_dir = await self.recording_dir_for(account_id)
+                record = await self.recording_dir_for(account_id)
             except Exception:
                 log.exception("originate: recording policy unreadable")
         codec = self.config.codecs[0]
@@ -1001,7 +1047,7 @@ class Bridge:
             steps=[],
             users={user_id},
             user_id=user_id,
-            record_dir=record_dir,
+            record=record,
             audio_settled=False,
         )
         self.calls.add(call)

@@ -24,13 +24,14 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.core.errors import Conflict, DialtoneError
+from dialtone.core.errors import Conflict, DialtoneError, NotFound
 from dialtone.policy import (
     call_setup,
     destinations,
     dialing_patterns,
     emergency,
     fraud,
+    recording,
     telemarketing,
 )
 from dialtone.policy.decision import Decision, refuse
@@ -67,6 +68,7 @@ from .bridge import (
     Credentials,
     Destination,
     Leg,
+    RecordingSetup,
     Step,
     Trace,
     TransferRefused,
@@ -520,17 +522,18 @@ class CallEngine:
             return
         await self._outbound(event, channel, e164, trace, caller, policy=policy)
 
-    async def _recording_dir(self, account_id: str) -> Path | None:
-        """Where the account's bridged calls are recorded, or None when its recording
-        policy is off (TERMS V8: "notice" plays the notice to both parties first)."""
+    async def _recording_dir(self, account_id: str) -> RecordingSetup | None:
+        """Where and how the account's bridged calls are recorded, or None when its
+        recording policy is off (TERMS V8: "notice" plays the notice to both parties
+        first; "one_party" only where a party's place wants every party's consent)."""
         directory = self.config.recordings_dir / account_id
 
-        def read(session: Session) -> Path | None:
+        def read(session: Session) -> RecordingSetup | None:
             account = session.get(Account, account_id)
-            if account is None or account.recording_policy != "notice":
+            if account is None or account.recording_policy not in ("notice", "one_party"):
                 return None
             directory.mkdir(parents=True, exist_ok=True)
-            return directory
+            return RecordingSetup(directory, account.recording_policy)
 
         return await self._cached(("recording", account_id), read)
 
@@ -1124,6 +1127,37 @@ class CallEngine:
             call.users.add(callee.id)
         log.info("click-to-call %s: %s -> %s", call.record_id, user.sip_username, to)
         return call.record_id
+
+    async def object_to_recording(
+        self, account_id: str, call_id: str, *, actor: str, user_id: str | None = None
+    ) -> None:
+        """``POST /v1/calls/{id}/recording/objection`` (TERMS V8, a party objects): the
+        live call's recording stops at once and what was recorded is deleted; the
+        objection goes on the audit log. ``user_id`` narrows to that user's calls.
+
+        Raises ``call.not_found`` when the account (or the user) has no such call in
+        progress, ``recording.not_recording`` when it is not being recorded."""
+        call = self.bridge.live_call(call_id)
+        if (
+            call is None
+            or call.account_id != account_id
+            or (user_id is not None and user_id not in call.users)
+        ):
+            raise NotFound("call.not_found", f"No call {call_id} is in progress.")
+        if not self.bridge.stop_recording(call):
+            raise Conflict("recording.not_recording", f"Call {call_id} is not being recorded.")
+        decision = recording.objection((call.from_number, call.to_number))
+        await self._audit(
+            AuditEntry.of_decision(
+                decision,
+                at=self.now(),
+                account_id=account_id,
+                actor=actor,
+                action="call.recording",
+                outcome="enforced",
+                call_id=call.record_id,
+            )
+        )
 
     # -- transfer ---------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ both work behind NAT: each side latches onto the address its peer's packets come
 payload is not touched (both legs were offered the same codec and the same
 telephone-event payload type, so RFC 4733 DTMF passes through as is). When the account's
 policy asks for it, both directions are decoded into one stereo WAV (TERMS V8), after a
-notice prompt played to both legs.
+notice prompt played to both legs where the law or the policy wants one; recording can be
+stopped mid-call (a party objected).
 """
 
 from __future__ import annotations
@@ -92,6 +93,13 @@ class StereoRecorder:
             self._drain()
         self._wav.close()
 
+    def discard(self) -> None:
+        """Close the file without writing what is pending, and delete it."""
+        self._pending = [bytearray(), bytearray()]
+        with contextlib.suppress(Exception):
+            self._wav.close()
+        self.path.unlink(missing_ok=True)
+
     @property
     def seconds(self) -> float:
         """Recorded length."""
@@ -172,6 +180,19 @@ class MediaRelay:
     def start_recording(self, path: Path, codec: str, payload_type: int) -> None:
         """Record both directions to ``path`` from now on (TERMS V8: after the notice)."""
         self.recorder = StereoRecorder(path, codec, payload_type)
+
+    def stop_recording(self, *, discard: bool) -> Path | None:
+        """Record nothing more from now on; the recording's path, or None when there was
+        none. ``discard`` deletes what was recorded (TERMS V8: a party objected, which
+        withdraws consent); otherwise the file is closed as it stands."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is None:
+            return None
+        if discard:
+            recorder.discard()
+        else:
+            recorder.close()
+        return recorder.path
 
     def play_to_both(self, encoded: bytes, codec: str, payload_type: int) -> asyncio.Task[None]:
         """Play an already-encoded prompt to both legs, relaying nothing meanwhile."""

@@ -424,3 +424,27 @@ class ErrorLogEntry(Base):
     status: Mapped[int] = mapped_column(Integer)
     code: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)
+
+
+class PortInRequest(Base):
+    """A port-in request (TERMS N4): the numbers, the documents received (kinds; the
+    files are sealed under the data dir), and where the request stands."""
+
+    __tablename__ = "port_in_requests"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    numbers: Mapped[str] = mapped_column(Text)  # JSON list of E.164 numbers
+    documents: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of kinds
+    state: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Kept as given (the carriers' local time, with its offset) and in UTC for queries.
+    effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    effective_local: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    out_of_window_fee: Mapped[bool] = mapped_column(Boolean, default=False)
+    previous_line_ended: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rejection: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import os
 import secrets
 import struct
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -84,10 +86,24 @@ def seal(path: Path, key: bytes) -> Path:
     returns the sealed path. Durable: the sealed file is on disk before the plain one
     goes."""
     target = path.with_name(path.name + SUFFIX)
-    temporary = path.with_name(path.name + SUFFIX + ".tmp")
+    with path.open("rb") as source:
+        _write(source, target, key)
+    path.unlink()
+    return target
+
+
+def write(data: bytes, target: Path, key: bytes) -> Path:
+    """Store ``data`` sealed at ``target`` (never plain on disk: identity documents,
+    say), durably; returns ``target``."""
+    _write(io.BytesIO(data), target, key)
+    return target
+
+
+def _write(source: BinaryIO, target: Path, key: bytes) -> None:
+    temporary = target.with_name(target.name + ".tmp")
     cipher = AESGCM(key)
     prefix = secrets.token_bytes(_PREFIX_BYTES)
-    with path.open("rb") as source, temporary.open("wb") as out:
+    with temporary.open("wb") as out:
         out.write(MAGIC + prefix)
         index = 0
         chunk = source.read(CHUNK)
@@ -103,8 +119,6 @@ def seal(path: Path, key: bytes) -> Path:
         os.fsync(out.fileno())
     temporary.replace(target)
     _sync_directory(target.parent)
-    path.unlink()
-    return target
 
 
 def _sync_directory(directory: Path) -> None:
