@@ -130,7 +130,7 @@ async def put_document(
     body (PDF, image…): stored encrypted at rest."""
     data = await request.body()
     if len(data) > porting.MAX_DOCUMENT_BYTES:
-        raise DialtoneError("request.too_large", "A document is at most 10 MiB.", status=413)
+        raise DialtoneError("http.too_large", "A document is at most 10 MiB.", status=413)
     key = sealed.key_for(settings.recording_key, settings.recording_key_path)
     row = porting.add_document(
         session,
