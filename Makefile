@@ -20,8 +20,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The unit tests spread over the machine's cores; the interop tests (real servers and
+# peers whose timers must not be starved) run one at a time after them.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not interop" -n auto
+	$(BIN)/pytest -m interop
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -167,7 +167,7 @@ def test_destination_permissions_dry_run_and_audit_log() -> None:
 def test_fair_use_report() -> None:
     account = _field(_ok("accounts", "create", "Acme"), "account_id")
     report = _ok("fair-use", account, "--month", "2026-11").split()
-    assert report == ["short_calls", "ok", "autodialing", "ok", "redial", "ok"]
+    assert report == ["short_calls", "ok", "autodialing", "ok", "redial", "ok", "usage", "ok"]
     bad = runner.invoke(app, ["fair-use", account, "--month", "Nov"])
     assert bad.exit_code == 1
     assert "error: request.invalid" in bad.output
@@ -276,3 +276,13 @@ def test_n4_n5_ports_complete_and_out() -> None:
     )  # fmt: skip
     assert "ported out" in done
     assert "+33123456700" not in _ok("numbers", "list", "--account", account)
+
+
+def test_n14_renumber_with_notice() -> None:
+    account = _field(_ok("accounts", "create", "Acme", "--number", "+33123456789"), "account_id")
+    out = _ok("numbers", "renumber", "+33123456789", "+33123456790", "--reason", "zone change")
+    assert "+33123456789 -> +33123456790: +33123456789 stops" in out
+    assert "+33123456790" in _ok("numbers", "list", "--account", account)
+    ran = _ok("lifecycle", "run", "--now", "2099-01-01T00:00:00+00:00")
+    assert "+33123456789  released after its renumbering notice  [N14]" in ran
+    assert "+33123456789" not in _ok("numbers", "list", "--account", account)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
 from dialtone.policy.checklist import verdict
-from dialtone.policy.numbering import area_notice
+from dialtone.policy.numbering import use_notices
 from dialtone.services import account_data
 from dialtone.services import accounts as account_service
 from dialtone.services import api_keys as key_service
@@ -31,6 +31,7 @@ from dialtone.services import lifecycle as lifecycle_service
 from dialtone.services import numbers as number_service
 from dialtone.services import policy as policy_service
 from dialtone.services import porting as porting_service
+from dialtone.services import renumbering as renumbering_service
 from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
 from dialtone.services import users as user_service
@@ -154,13 +155,13 @@ def accounts_create(
         country = account_service.dialling_country(created.account, settings.default_country)
         for wanted in number or []:
             row = number_service.add_number(session, created.account.id, wanted, now=now)
-            notices.append((row.number, area_notice(row.number, country)))
+            notices.append((row.number, use_notices(row.number, country)))
     typer.echo(f"account_id: {created.account.id}")
     typer.echo(f"api_key: {created.api_key}")
-    for leased, notice in notices:
+    for leased, said in notices:
         typer.echo(f"number: {leased}")
-        if notice:
-            typer.echo(f"notice (N1): {notice}")
+        for rule, text in said:
+            typer.echo(f"notice ({rule}): {text}")
 
 
 @keys_app.command("issue")
@@ -321,12 +322,40 @@ def numbers_add(
     with _session(settings, action="numbers add") as session:
         owner = account_service.get_account(session, account)
         row = number_service.add_number(session, account, number, now=datetime.now(UTC), kind=kind)
-        notice = area_notice(
+        said = use_notices(
             row.number, account_service.dialling_country(owner, settings.default_country)
         )
     typer.echo(f"{row.number} -> {row.account_id}")
-    if notice:
-        typer.echo(f"notice (N1): {notice}")
+    for rule, text in said:
+        typer.echo(f"notice ({rule}): {text}")
+
+
+@numbers_app.command("renumber")
+def numbers_renumber(
+    old: str,
+    new: str,
+    reason: Annotated[str, typer.Option(help="Why the number changes, for the notice.")],
+    notice_days: Annotated[
+        int | None, typer.Option(help="Days of notice (default: renumbering_notice_days).")
+    ] = None,
+) -> None:
+    """Change a customer's number with notice (TERMS N14): NEW works now with OLD's route;
+    OLD stops when the notice ends (lifecycle run), then sits in quarantine."""
+    settings = _settings()
+    with _session(settings, action="numbers renumber") as session:
+        row = renumbering_service.schedule(
+            session,
+            old,
+            new,
+            now=datetime.now(UTC),
+            reason=reason,
+            notice_days=notice_days or settings.renumbering_notice_days,
+            actor="operator:cli",
+        )
+    typer.echo(
+        f"{row.old_number} -> {row.new_number}: "
+        f"{row.old_number} stops {row.effective_at:%Y-%m-%d %H:%M}"
+    )
 
 
 @numbers_app.command("set")
@@ -496,6 +525,7 @@ def lifecycle_run(
     with _session(settings, action="lifecycle run") as session:
         taken = lifecycle_service.run(session, moment)
         terminated = fair_use_service.review(session, moment)
+        renumbered = renumbering_service.run(session, moment)
         forgotten = error_log_service.prune(
             session, moment, keep=settings.error_log_entries, days=settings.error_log_days
         )
@@ -512,11 +542,13 @@ def lifecycle_run(
         typer.echo(f"{t.number}  {t.account_id}  {t.action}  [{t.rule}]  due {t.due_at:%Y-%m-%d}")
     for account_id in terminated:
         typer.echo(f"{account_id}  unlimited plan terminated  [F5]")
+    for number in renumbered:
+        typer.echo(f"{number}  released after its renumbering notice  [N14]")
     for done in purged:
         typer.echo(f"{done.account_id}  purged after retention  [V15]")
     if forgotten:
         typer.echo(f"{forgotten} error log entr(ies) older than the D4 limit deleted")
-    typer.echo(f"{len(taken) + len(terminated) + len(purged)} action(s)")
+    typer.echo(f"{len(taken) + len(terminated) + len(renumbered) + len(purged)} action(s)")
 
 
 @numbers_app.command("list")

@@ -169,6 +169,12 @@ class Settings(BaseSettings):
         description="Whether numbers bought from the platform may port out (TERMS N2 vs "
         "N5: allowed by default, forbidden in the DP preset).",
     )
+    renumbering_notice_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days a number the platform changes keeps working after the notice "
+        "(TERMS N14).",
+    )
     record_retention_years: int = Field(
         default=1,
         ge=1,

@@ -19,7 +19,14 @@ def test_get_shows_the_defaults(client: TestClient, sessions: sessionmaker[Sessi
 
 @pytest.mark.parametrize(
     ("policy", "status"),
-    [("notice", 200), ("off", 200), ("always", 400), ("", 400), ("NOTICE", 400)],
+    [
+        ("notice", 200),
+        ("one_party", 200),
+        ("off", 200),
+        ("always", 400),
+        ("", 400),
+        ("NOTICE", 400),
+    ],
 )
 def test_recording_policy(
     client: TestClient, sessions: sessionmaker[Session], policy: str, status: int
@@ -67,7 +74,7 @@ def test_fair_use_month(client: TestClient, sessions: sessionmaker[Session]) -> 
                 "message": "",
                 "details": {},
             }
-            for check in ("autodialing", "redial")
+            for check in ("autodialing", "redial", "usage")
         ],
     }
     bad = client.get("/v1/account/fair-use?month=11-2026", headers=auth(key))

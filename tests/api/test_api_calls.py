@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone.core.errors import Conflict, NotFound
 from dialtone.services import calls
 from dialtone.settings import Settings
 from dialtone.store import sealed
@@ -145,3 +147,60 @@ def test_d5_a_sealed_recording_opens_over_the_api_and_can_be_deleted(
     assert client.get(f"/v1/calls/{call_id}", headers=auth(key)).status_code == 200  # V15
     gone = client.get(f"/v1/calls/{call_id}/recording", headers=auth(key))
     assert (gone.status_code, gone.json()["code"]) == (404, "recording.not_found")
+
+
+class LiveCalls:
+    """Stands in for the call engine: one live call, CAlive, recorded until objected to."""
+
+    def __init__(self) -> None:
+        self.recording = True
+        self.asked: list[tuple[str, str, str, str | None]] = []
+
+    async def click_to_call(
+        self, account_id: str, user_id: str, to: str, caller_id: str | None = None
+    ) -> str:
+        raise NotImplementedError
+
+    async def object_to_recording(
+        self, account_id: str, call_id: str, *, actor: str, user_id: str | None = None
+    ) -> None:
+        self.asked.append((account_id, call_id, actor, user_id))
+        if call_id != "CAlive":
+            raise NotFound("call.not_found", f"No call {call_id} is in progress.")
+        if not self.recording:
+            raise Conflict("recording.not_recording", "Not being recorded.")
+        self.recording = False
+
+
+def test_v8_objection_without_an_engine_is_503(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "A")
+    response = client.post("/v1/calls/CAlive/recording/objection", headers=auth(key))
+    assert (response.status_code, response.json()["code"]) == (503, "call.engine_unavailable")
+
+
+@pytest.fixture
+def live(client: TestClient) -> LiveCalls:
+    engine = LiveCalls()
+    client.app.state.call_placer = engine  # type: ignore[attr-defined]
+    return engine
+
+
+def test_v8_objection_stops_the_recording_once(
+    client: TestClient, sessions: sessionmaker[Session], live: LiveCalls
+) -> None:
+    account_id, key = new_account(sessions, "A")
+    missing = client.post("/v1/calls/CAgone/recording/objection", headers=auth(key))
+    assert (missing.status_code, missing.json()["code"]) == (404, "call.not_found")
+    done = client.post("/v1/calls/CAlive/recording/objection", headers=auth(key))
+    assert done.status_code == 204, done.text
+    again = client.post("/v1/calls/CAlive/recording/objection", headers=auth(key))
+    assert (again.status_code, again.json()["code"]) == (409, "recording.not_recording")
+    # The account's own key reaches every call of the account; the engine gets who asked.
+    assert [(a, c, u) for a, c, _, u in live.asked] == [
+        (account_id, "CAgone", None),
+        (account_id, "CAlive", None),
+        (account_id, "CAlive", None),
+    ]
+    assert all(actor.startswith("api_key:") for _, _, actor, _ in live.asked)

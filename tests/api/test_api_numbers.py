@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import numbers
+from dialtone.services import numbers, renumbering
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account
@@ -189,8 +189,11 @@ def test_n1_notice_n11_declaration_and_n13_in_the_dry_run(
     added = client.post("/v1/numbers", json={"number": "+33491234567"}, headers=auth(key))
     assert added.status_code == 201, added.text
     assert "Marseille" in added.json()["notices"][0]
-    plain = client.post("/v1/numbers", json={"number": "+33612345678"}, headers=auth(key))
-    assert plain.json()["notices"] == []
+    mobile = client.post("/v1/numbers", json={"number": "+33612345678"}, headers=auth(key))
+    [notice] = mobile.json()["notices"]  # no local area; the N12 terms of a mobile number
+    assert "person-to-person use from mobile access only" in notice
+    plain = client.post("/v1/numbers", json={"number": "+33800123456"}, headers=auth(key))
+    assert plain.json()["notices"] == []  # toll-free: nothing to say
 
     declared = client.put(
         "/v1/numbers/+33491234567/declaration",
@@ -229,3 +232,22 @@ def test_n1_notice_n11_declaration_and_n13_in_the_dry_run(
     )
     listed = client.get("/v1/numbers/+33491234567", headers=auth(key)).json()
     assert listed["inbound_only"] is True
+
+
+def test_n14_renumberings_are_shown_with_their_notice(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    from datetime import UTC, datetime
+
+    account_id, key = new_account(sessions, "Acme")
+    with transaction(sessions) as session:
+        numbers.add_number(session, account_id, "+33123456789", now=datetime.now(UTC))
+        renumbering.schedule(
+            session, "+33123456789", "+33123456790", now=datetime.now(UTC), reason="zone"
+        )
+    [shown] = client.get("/v1/renumberings", headers=auth(key)).json()["renumberings"]
+    assert (shown["old_number"], shown["new_number"], shown["done"]) == (
+        "+33123456789",
+        "+33123456790",
+        False,
+    )

@@ -383,6 +383,100 @@ def test_recorded_account_plays_the_notice_then_records_both_legs(
     assert math.sqrt(sum(x * x for x in left) / len(left)) > 300, "the caller's side is silent"
 
 
+def _recording_seconds(platform: Platform, call: dict[str, Any]) -> float:
+    assert call["recording_url"], call
+    with platform.http() as http:
+        audio = http.get(call["recording_url"])
+    assert audio.status_code == 200, audio.text
+    with wave.open(io.BytesIO(audio.content)) as wav:
+        return wav.getnframes() / wav.getframerate()
+
+
+def test_v8_one_party_recording_skips_the_notice_only_where_every_partys_law_allows(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # Two calls at once, each caller sending 7.05 s of audio. New York to a New York
+    # number of the account: one-party consent on both sides, recorded from the answer
+    # without the notice (all 7 s). California (all-party) to the French number: the
+    # notice plays first, as under "notice" (about 5.3 s kept).
+    ny_number = "+12125550199"
+    with engine.http() as http:
+        changed = http.patch("/v1/account", json={"recording_policy": "one_party"})
+        assert changed.status_code == 200, changed.text
+        added = http.post("/v1/numbers", json={"number": ny_number})
+        assert added.status_code == 201, added.text
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=30)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(), server=True, timeout=30)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    route(engine, ny_number, kind="user", target=engine.extra["alice"])
+    route(engine, engine.number, kind="user", target=engine.extra["bob"])
+    new_yorker = Sipp(
+        engine,
+        tmp_path,
+        "new-yorker",
+        sippgen.call(ny_number[1:], from_user="+12125550100", pcap=PCAP, bye_after_ms=9000),
+    )
+    californian = Sipp(
+        engine,
+        tmp_path,
+        "californian",
+        sippgen.call("33123456789", from_user="+14155550100", pcap=PCAP, bye_after_ms=9000),
+    )
+    for peer in (new_yorker, californian, alice, bob):
+        peer.wait(engine)
+    records = wait_for(lambda: len(calls(engine)) == 2 and calls(engine))
+    by_caller = {call["from"]: call for call in records}
+    notice = wav_seconds(recording_notice_path())
+    unannounced = _recording_seconds(engine, by_caller["+12125550100"])
+    assert 7.05 - 0.6 < unannounced < 7.05 + 0.5, (unannounced, notice)
+    announced = _recording_seconds(engine, by_caller["+14155550100"])
+    assert 7.05 - notice - 1.0 < announced < 7.05 - notice + 0.5, (announced, notice)
+
+
+def test_v8_an_objection_stops_the_recording_and_deletes_it(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # A click-to-call from alice to bob (extensions: the notice plays, then recording
+    # starts); once the file is being written, a party objects: the file is gone at
+    # once, the call goes on, its record has no recording and the objection is audited.
+    with engine.http() as http:
+        changed = http.patch("/v1/account", json={"recording_policy": "one_party"})
+        assert changed.status_code == 200, changed.text
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=30)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=5000), server=True)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    folder = engine.data_dir / "recordings" / engine.account_id
+    with engine.http() as http:
+        placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
+        assert placed.status_code == 201, placed.text
+        call_id = placed.json()["id"]
+        wav = folder / f"{call_id}.wav"
+        assert wait_for(wav.exists), f"the recording never started:\n{engine.log()[-3000:]}"
+        objected = http.post(f"/v1/calls/{call_id}/recording/objection")
+        assert objected.status_code == 204, objected.text
+        assert not wav.exists()
+        again = http.post(f"/v1/calls/{call_id}/recording/objection")
+        assert (again.status_code, again.json()["code"]) == (409, "recording.not_recording")
+    bob.wait(engine)
+    alice.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["id"], call["status"], call["recording_url"]) == (call_id, "completed", None)
+    assert list(folder.iterdir()) == []  # nothing written again, nothing sealed
+    [event] = [e for e in _audit(engine) if e["code"] == "recording.objected"]
+    assert (event["rule"], event["outcome"], event["action"]) == (
+        "V8",
+        "enforced",
+        "call.recording",
+    )
+    assert event["details"]["call_id"] == call_id
+    assert event["actor"].startswith("api_key:")
+    with engine.http() as http:
+        ended = http.post(f"/v1/calls/{call_id}/recording/objection")
+    assert (ended.status_code, ended.json()["code"]) == (404, "call.not_found")
+
+
 class TlsPhone:
     """A phone on a TLS connection to the server, verifying the server's generated
     certificate (RFC 3261 §26.2.1 sips-style transport; §18.3 framing)."""

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialtone.policy.numbering import area_notice, is_mobile, number_type, region_code
+from dialtone.policy.numbering import (
+    area_notice,
+    is_mobile,
+    number_type,
+    region_code,
+    use_notices,
+)
 
 _CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 _KINDS = [
@@ -122,3 +128,16 @@ def test_n1_area_notice(number: str, country: str, says: str | None) -> None:
     else:
         assert notice is not None
         assert says in notice
+
+
+@pytest.mark.parametrize(
+    ("number", "rules"),
+    [
+        ("+33612345678", ["N12"]),  # mobile: N12, no area
+        ("+33491234567", ["N1"]),  # geographic
+        ("+447400123456", ["N1", "N12"]),  # a foreign mobile
+        ("+33800123456", []),
+    ],
+)
+def test_n12_mobile_numbers_come_with_their_terms(number: str, rules: list[str]) -> None:
+    assert [rule for rule, _ in use_notices(number, "FR")] == rules

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from dialtone.policy.recording import Party, jurisdiction, needs_all_parties, recording
+from dialtone.policy.recording import (
+    Party,
+    jurisdiction,
+    needs_all_parties,
+    objection,
+    recording,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,3 +63,27 @@ def test_operators_may_list_the_places_themselves() -> None:
     parties = (Party(NY), Party(LONDON))
     assert recording(parties, notice_played=False, all_party_places={"GB"}).refused
     assert recording((Party(NY), Party(PARIS)), notice_played=False, all_party_places=()).allowed
+
+
+@pytest.mark.parametrize(
+    ("parties", "code"),
+    [
+        # The "one_party" policy asks with the call's two numbers, no notice played.
+        ((NY, LONDON), None),
+        ((NY, "+13125550100"), "recording.consent_required"),  # Chicago: Illinois
+        ((NY, PARIS), "recording.consent_required"),
+        # An extension places no one: an unknown place wants the notice.
+        (("201", "202"), "recording.consent_required"),
+        ((NY, "202"), "recording.consent_required"),
+    ],
+)
+def test_one_party_policy_by_the_calls_numbers(parties: tuple[str, str], code: str | None) -> None:
+    decision = recording([Party(n) for n in parties], notice_played=False)
+    assert decision.code == code
+
+
+def test_an_objection_is_on_record_with_the_calls_parties() -> None:
+    decision = objection((NY, PARIS))
+    assert (decision.refused, decision.rule, decision.code) == (True, "V8", "recording.objected")
+    assert decision.details["parties"] == [NY, PARIS]
+    assert "deleted" in decision.message

@@ -76,3 +76,41 @@ async def _relay(tmp: Path) -> None:
 
 def test_relay_passes_both_ways_and_records_stereo(tmp_path: Path) -> None:
     asyncio.run(_relay(tmp_path))
+
+
+async def _stop(tmp: Path) -> None:
+    pool = RtpPortPool(42200, 42300)
+    relay = await open_relay(pool, "127.0.0.1")
+    a, b = udp(), udp()
+    relay.a.set_remote(a.getsockname())
+    relay.b.set_remote(b.getsockname())
+
+    async def talk(first: int) -> None:
+        for seq in range(first, first + 20):
+            a.sendto(packet(seq, 4000), ("127.0.0.1", relay.a.port))
+            b.sendto(packet(seq, -2000), ("127.0.0.1", relay.b.port))
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(0.05)
+
+    kept, objected = tmp / "kept.wav", tmp / "objected.wav"
+    relay.start_recording(kept, "PCMA", 8)
+    await talk(1)
+    assert relay.stop_recording(discard=False) == kept
+    relay.start_recording(objected, "PCMA", 8)
+    await talk(21)
+    assert objected.exists()
+    # TERMS V8: a party objects: nothing more is written and what was is deleted.
+    assert relay.stop_recording(discard=True) == objected
+    assert not objected.exists()
+    assert relay.recorder is None
+    assert relay.stop_recording(discard=True) is None  # nothing left to stop
+    await talk(41)  # the call goes on: media still passes both ways
+    assert min(relay.a.sent, relay.b.sent) >= 60
+    relay.close()
+    assert not objected.exists()
+    with wave.open(str(kept)) as wav:
+        assert 15 * 160 <= wav.getnframes() <= 20 * 160  # the first 20 packets only
+
+
+def test_recording_stops_mid_call_kept_or_discarded(tmp_path: Path) -> None:
+    asyncio.run(_stop(tmp_path))

@@ -185,3 +185,25 @@ def test_pattern_report_finds_sequential_dialling_redials_and_a_pbx(
     }
     assert quiet["autodialing"].allowed
     assert quiet["redial"].allowed
+
+
+def test_f2_usage_rate_against_five_times_the_average(
+    session: Session, account: str, other_account: str
+) -> None:
+    # Nine quiet accounts and one busy one: the busy account's usage rate is more than 5
+    # times the average of all (itself included, so it takes more than 5 accounts); a
+    # quiet one is far under.
+    quiet = [
+        accounts.create_account(session, f"Quiet {i}", now=T0).account.id for i in range(8)
+    ] + [other_account]
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    for n, owner in enumerate(quiet):
+        for outcome in _calls(owner, 10 + n, 1, seconds=60):
+            calls.record_call(session, outcome)
+    for outcome in _calls(account, 20, 40, seconds=3600):
+        calls.record_call(session, outcome)
+    busy = fair_use.usage_report(session, account, now=now)
+    assert (busy.code, busy.rule) == ("fair_use.usage_excessive", "F2")
+    assert fair_use.usage_report(session, quiet[0], now=now).allowed
+    rates = fair_use.usage_rates(session, now=now)
+    assert rates[account] > 5 * sum(rates.values()) / len(rates)

@@ -20,6 +20,7 @@ from dialtone.api.v1 import (
     policy,
     ports,
     registrations,
+    renumberings,
     ring_groups,
     trunks,
     users,
@@ -61,4 +62,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(api_keys.router)
     app.include_router(errors_log.router)
     app.include_router(ports.router)
+    app.include_router(renumberings.router)
     return app

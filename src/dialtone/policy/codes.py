@@ -78,6 +78,7 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("call.engine_unavailable", (), "The call engine does not run in this process.", 503),
     C("call.not_found", (), "No such call record for this account.", 404),
     C("recording.not_found", (), "The call has no recording.", 404),
+    C("recording.not_recording", (), "The call in progress is not being recorded.", 409),
     C(
         "destination.premium_rate",
         ("V5",),
@@ -318,6 +319,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         500,
     ),
     C("port_in.not_found", (), "No such port-in request for this account.", 404),
+    C(
+        "renumbering.notice",
+        ("N14",),
+        "The platform changes a number: the new one works now, the old one until the notice ends.",
+        409,
+    ),
+    C("renumbering.done", ("N14",), "A renumbered number's notice ended: it was released.", 410),
     C(
         "port_out.completed",
         ("N5",),

@@ -216,3 +216,22 @@ def area_notice(e164: str, country: str) -> str | None:
         f"{e164} is a geographic number of the {area} area: if the business is elsewhere, "
         "it lies outside its local calling area."
     )
+
+
+def use_notices(e164: str, country: str) -> list[tuple[str, str]]:
+    """What to tell a customer choosing ``e164``, as (rule, text): the N1 area notice,
+    and for a mobile number the N12 terms (person-to-person use from mobile access only;
+    application SMS to it are not guaranteed to arrive)."""
+    notices = []
+    area = area_notice(e164, country)
+    if area is not None:
+        notices.append(("N1", area))
+    if is_mobile(e164):
+        notices.append(
+            (
+                "N12",
+                f"{e164} is a mobile number: it is for person-to-person use from mobile "
+                "access only, and delivery of application SMS to it is not guaranteed.",
+            )
+        )
+    return notices

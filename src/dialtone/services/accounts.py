@@ -19,8 +19,10 @@ from dialtone.store.models import Account
 
 # TERMS V2: one call per user by default; extra channels are a paid option, within reason.
 MAX_CHANNELS = 100
-# TERMS V8: "off", or "notice" (a notice prompt to both parties, then both legs recorded).
-RECORDING_POLICIES = ("off", "notice")
+# TERMS V8: "off"; "notice" (a notice prompt to both parties, then both legs recorded);
+# "one_party" (both legs recorded without the notice where the law of every party's place
+# lets one party consent, after the notice elsewhere).
+RECORDING_POLICIES = ("off", "notice", "one_party")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import dialing_patterns, fraud
 from dialtone.policy.decision import Decision, refuse
+from dialtone.policy.lifecycle import add_months
 from dialtone.services import audit, registrations
 from dialtone.services.accounts import get_account
 from dialtone.services.audit import AuditEntry
@@ -284,6 +285,7 @@ def pattern_report(
     findings = [
         PatternFinding("autodialing", dialing_patterns.autodialing(attempts)),
         PatternFinding("redial", dialing_patterns.redial_pattern(attempts)),
+        PatternFinding("usage", usage_report(session, account_id, now=now)),
     ]
     by_user: dict[str, list[dialing_patterns.Registration]] = {}
     for row in registrations.list_registrations(session, account_id, now=now):
@@ -294,3 +296,49 @@ def pattern_report(
         decision = dialing_patterns.shared_or_pbx(devices, user_id=user_id)
         findings.append(PatternFinding(f"access:{user_id}", decision))
     return findings
+
+
+# -- F2: usage rate against all unlimited customers -----------------------------------
+
+USAGE_MONTHS = 6
+
+
+def usage_rates(
+    session: Session, *, now: datetime, months: int = USAGE_MONTHS
+) -> dict[str, Decimal]:
+    """F2: each account's average usage rate over the last ``months`` months: the time
+    its users spent in calls they placed, over the period, averaged over its users (an
+    account without users counts one). Every plan is an unlimited one here."""
+    start = add_months(now, -months)
+    period = Decimal(str((now - start).total_seconds()))
+    placed = dict(
+        session.execute(
+            select(CallRecord.account_id, func.coalesce(func.sum(CallRecord.duration), 0))
+            .where(
+                CallRecord.direction == "outbound",
+                CallRecord.started_at >= start,
+                CallRecord.started_at < now,
+            )
+            .group_by(CallRecord.account_id)
+        ).all()
+    )
+    people = dict(
+        session.execute(select(User.account_id, func.count()).group_by(User.account_id)).all()
+    )
+    accounts = session.scalars(select(Account.id).where(Account.closed_at.is_(None))).all()
+    return {
+        account_id: fraud.usage_rate(Decimal(str(placed.get(account_id, 0))), period)
+        / max(int(people.get(account_id, 0)), 1)
+        for account_id in accounts
+    }
+
+
+def usage_report(
+    session: Session, account_id: str, *, now: datetime, months: int = USAGE_MONTHS
+) -> Decision:
+    """F2 for one account: its usage rate against 5 times the average of all unlimited
+    customers over the last 6 months."""
+    get_account(session, account_id)
+    rates = usage_rates(session, now=now, months=months)
+    average = sum(rates.values(), Decimal(0)) / max(len(rates), 1)
+    return fraud.usage_reasonable(rates.get(account_id, Decimal(0)), average)

@@ -448,3 +448,21 @@ class PortInRequest(Base):
     previous_line_ended: Mapped[bool] = mapped_column(Boolean, default=False)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     rejection: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Renumbering(Base):
+    """The platform changing a customer's number (TERMS N14): the new number works from
+    the notice, the old one until ``effective_at``, when it is released."""
+
+    __tablename__ = "renumberings"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    old_number: Mapped[str] = mapped_column(String(16))
+    new_number: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -4,7 +4,8 @@ Channels per user (TERMS V2) is a paid option, and premium-rate and high-cost
 destinations (V5) are blocked unless the operator allows them: shown here, set by the
 operator (CLI).
 The recording policy (V8) is the customer's own choice: "notice" plays a notice to both
-parties, then records both legs.
+parties, then records both legs; "one_party" records without the notice where the law of
+every party's place lets one party consent, and plays it first elsewhere.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from dialtone.services import account_data, accounts, fair_use
 from dialtone.store.models import Account
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
+
+_RECORDING_POLICY = (
+    'TERMS V8: "off"; "notice" (a notice to both parties, then both legs recorded); or '
+    '"one_party" (recorded without the notice when the law of every party\'s place, by '
+    "its number, lets one party consent; with the notice first otherwise, and always "
+    "for a party without a number, such as an extension). A party may object during "
+    "the call: POST /v1/calls/{id}/recording/objection."
+)
 
 
 class FairUseStanding(BaseModel):
@@ -57,7 +66,7 @@ class AccountOut(BaseModel):
     status: str
     billing_increment: str = Field(description="First/next billing seconds (TERMS B2).")
     channels_per_user: int = Field(description="Simultaneous calls per user (TERMS V2).")
-    recording_policy: str = Field(description='"off" or "notice" (TERMS V8).')
+    recording_policy: str = Field(description=_RECORDING_POLICY)
     country: str = Field(description="ISO 3166 country the account dials from (V6, V7).")
     premium_rate_allowed: bool = Field(
         description="Whether premium-rate numbers may be called (TERMS V5; set by the operator)."
@@ -99,7 +108,7 @@ class AccountOut(BaseModel):
 class AccountPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    recording_policy: str | None = Field(default=None, description='"off" or "notice" (V8).')
+    recording_policy: str | None = Field(default=None, description=_RECORDING_POLICY)
     declare_no_sanctions: bool | None = Field(
         default=None,
         description="true: the customer declares it is on no sanctions or export-control "
@@ -149,8 +158,9 @@ class ShortCallDayOut(BaseModel):
 
 class PatternOut(BaseModel):
     check: str = Field(
-        description='"autodialing" (F4), "redial" (F3), or "access:<user id>" (V3: a PBX or '
-        "dialer behind the user, or its access used from too many places)."
+        description='"autodialing" (F4), "redial" (F3), "usage" (F2: the usage rate over 6 '
+        'months against 5 times the average of all customers), or "access:<user id>" (V3: '
+        "a PBX or dialer behind the user, or its access used from too many places)."
     )
     allowed: bool
     code: str | None

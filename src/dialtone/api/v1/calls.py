@@ -2,7 +2,9 @@
 
 ``POST /v1/calls`` asks the running call engine (``app.state.call_placer``, set by
 ``serve``) to ring a user's devices and connect the one that answers to a number or an
-extension. The CDR appears in the listing when the call ends.
+extension. The CDR appears in the listing when the call ends. ``POST
+/v1/calls/{id}/recording/objection`` tells the engine a party objects to the recording
+of a call in progress (TERMS V8).
 """
 
 from __future__ import annotations
@@ -80,6 +82,10 @@ class CallPlacer(Protocol):
     async def click_to_call(
         self, account_id: str, user_id: str, to: str, caller_id: str | None = None
     ) -> str: ...
+
+    async def object_to_recording(
+        self, account_id: str, call_id: str, *, actor: str, user_id: str | None = None
+    ) -> None: ...
 
 
 class CallIn(BaseModel):
@@ -171,6 +177,38 @@ def delete_recording(call_id: str, caller: CallerDep, session: SessionDep) -> Re
 
 
 @router.post(
+    "/{call_id}/recording/objection",
+    dependencies=[permit("recordings.delete")],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+async def object_to_recording(call_id: str, request: Request, caller: CallerDep) -> Response:
+    """TERMS V8, a party objects to the recording of a call in progress (at any time):
+    the recording stops at once and the part recorded so far is deleted, since the
+    objection withdraws consent; the call goes on, its record will have no recording,
+    and the objection is on the audit log (``recording.objected``). 404 ``call.not_found``
+    when no such call is in progress, 409 ``recording.not_recording`` when it is not
+    being recorded (or a party already objected)."""
+    placer = _placer(request)
+    await placer.object_to_recording(
+        caller.account.id,
+        call_id,
+        actor=caller.credential.actor,
+        user_id=caller.narrow("recordings.delete"),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _placer(request: Request) -> CallPlacer:
+    """The running call engine (503 ``call.engine_unavailable`` when there is none)."""
+    placer: CallPlacer | None = getattr(request.app.state, "call_placer", None)
+    if placer is None:
+        raise DialtoneError(
+            "call.engine_unavailable", "The call engine is not running here.", status=503
+        )
+    return placer
+
+
+@router.post(
     "",
     dependencies=[permit("calls.place")],
     status_code=status.HTTP_201_CREATED,
@@ -182,10 +220,6 @@ async def place_call(body: CallIn, request: Request, caller: CallerDep) -> CallP
     user's key places calls for that user only)."""
     caller.check("calls.place", body.user_id)
     account = caller.account
-    placer: CallPlacer | None = getattr(request.app.state, "call_placer", None)
-    if placer is None:
-        raise DialtoneError(
-            "call.engine_unavailable", "The call engine is not running here.", status=503
-        )
+    placer = _placer(request)
     call_id = await placer.click_to_call(account.id, body.user_id, body.to, body.caller_id)
     return CallPlaced(id=call_id, status="ringing", user_id=body.user_id, to=body.to)

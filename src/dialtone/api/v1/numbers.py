@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
-from dialtone.policy.numbering import area_notice
+from dialtone.policy.numbering import use_notices
 from dialtone.services import accounts, numbers, routing
 from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import PhoneNumber
@@ -60,8 +60,9 @@ class NumberOut(BaseModel):
 
 class NumberAdded(NumberOut):
     notices: list[str] = Field(
-        description="What to know about the number chosen, e.g. that it lies outside the "
-        "account's country or names a local area (TERMS N1)."
+        description="What to know about the number chosen: that it lies outside the "
+        "account's country or names a local area (TERMS N1); that a mobile number is for "
+        "person-to-person use from mobile access only (N12)."
     )
 
 
@@ -103,8 +104,8 @@ def add_number(
         row.greeting = store_greeting(
             settings.greetings_dir, row.id, _decode_greeting(body.greeting)
         )
-    notice = area_notice(row.number, accounts.dialling_country(account, settings.default_country))
-    return NumberAdded(**NumberOut.of(row).model_dump(), notices=[notice] if notice else [])
+    said = use_notices(row.number, accounts.dialling_country(account, settings.default_country))
+    return NumberAdded(**NumberOut.of(row).model_dump(), notices=[text for _, text in said])
 
 
 @router.put(
