@@ -22,10 +22,8 @@ from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session
 
 from dialtone.policy import retention
-from dialtone.policy.decision import refuse
 from dialtone.services import audit
 from dialtone.services.accounts import get_account
-from dialtone.services.audit import AuditEntry
 from dialtone.store.models import (
     Account,
     ApiKey,
@@ -135,23 +133,16 @@ def purge(
     files = _files(session, account, greetings_dir)
     session.execute(delete(ErrorLogEntry).where(ErrorLogEntry.account_id == account_id))
     session.delete(account)
-    audit.record(
+    audit.record_enforcement(
         session,
-        [
-            AuditEntry.of_decision(
-                refuse(
-                    "retention.purged",
-                    f"account {account_id} purged: its agreement ended "
-                    f"{account.closed_at.isoformat() if account.closed_at else '?'}",
-                ),
-                at=now,
-                account_id=account_id,
-                actor=actor,
-                action="account.purge",
-                outcome="enforced",
-                files=len(files),
-            )
-        ],
+        "retention.purged",
+        f"account {account_id} purged: its agreement ended "
+        f"{account.closed_at.isoformat() if account.closed_at else '?'}",
+        at=now,
+        account_id=account_id,
+        actor=actor,
+        action="account.purge",
+        files=len(files),
     )
     session.flush()
     return Purged(account_id, files, [recordings_dir / account_id])

@@ -18,10 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import Conflict, DialtoneError, NotFound, Unauthorized
-from dialtone.policy.decision import refuse
 from dialtone.policy.permissions import ADMINISTRATOR, rotation_deadline
 from dialtone.services import audit
-from dialtone.services.audit import AuditEntry
 from dialtone.services.ids import new_id
 from dialtone.store.models import Account, ApiKey, User
 
@@ -165,26 +163,18 @@ def rotate(
     ends = now if immediately else rotation_deadline(now, notice_business_days=notice_business_days)
     if old.expires_at is None or ends < old.expires_at:
         old.expires_at = ends
-    decision = refuse(
+    audit.record_enforcement(
+        session,
         "credentials.rotated",
         f"API key {old.prefix}… was replaced by {replacement.row.prefix}…; "
         f"the old key stops working at {ends.isoformat()}",
-    )
-    audit.record(
-        session,
-        [
-            AuditEntry.of_decision(
-                decision,
-                at=now,
-                account_id=account_id,
-                actor=actor,
-                action="api_key.rotate",
-                outcome="enforced",
-                key_id=old.id,
-                replacement_id=replacement.row.id,
-                expires_at=ends.isoformat(),
-            )
-        ],
+        at=now,
+        account_id=account_id,
+        actor=actor,
+        action="api_key.rotate",
+        key_id=old.id,
+        replacement_id=replacement.row.id,
+        expires_at=ends.isoformat(),
     )
     session.flush()
     return replacement

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.policy.decision import Decision
+from dialtone.policy.decision import Decision, refuse
 from dialtone.services.ids import new_id
 from dialtone.store.models import AuditEvent
 
@@ -112,6 +112,57 @@ def record(session: Session, entries: list[AuditEntry]) -> list[AuditEvent]:
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def record_decision(
+    session: Session,
+    decision: Decision,
+    *,
+    at: datetime,
+    account_id: str | None,
+    actor: str,
+    action: str,
+    outcome: str = "refused",
+    **inputs: Any,
+) -> AuditEvent:
+    """Put one decision on the log (in the caller's transaction): a refusal, or with
+    ``outcome="enforced"`` an action the platform took, with the inputs that mattered."""
+    entry = AuditEntry.of_decision(
+        decision,
+        at=at,
+        account_id=account_id,
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        **inputs,
+    )
+    [row] = record(session, [entry])
+    return row
+
+
+def record_enforcement(
+    session: Session,
+    code: str,
+    message: str,
+    *,
+    at: datetime,
+    account_id: str | None,
+    actor: str,
+    action: str,
+    **inputs: Any,
+) -> AuditEvent:
+    """Put an action the platform took under the rule of ``code`` on the log (a
+    revocation, a suspension, a rotation…)."""
+    return record_decision(
+        session,
+        refuse(code, message),
+        at=at,
+        account_id=account_id,
+        actor=actor,
+        action=action,
+        outcome="enforced",
+        **inputs,
+    )
 
 
 def details_of(row: AuditEvent) -> dict[str, Any]:

@@ -18,11 +18,10 @@ from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import dialing_patterns, fraud
-from dialtone.policy.decision import Decision, refuse
+from dialtone.policy.decision import Decision
 from dialtone.policy.lifecycle import add_months
 from dialtone.services import audit, registrations
 from dialtone.services.accounts import get_account
-from dialtone.services.audit import AuditEntry
 from dialtone.store.models import Account, CallRecord, User
 
 
@@ -103,33 +102,6 @@ def abuse_state(account: Account) -> fraud.AbuseState:
     )
 
 
-def _enforced(
-    session: Session,
-    account: Account,
-    code: str,
-    message: str,
-    *,
-    at: datetime,
-    actor: str,
-    action: str,
-    **inputs: object,
-) -> None:
-    audit.record(
-        session,
-        [
-            AuditEntry.of_decision(
-                refuse(code, message),
-                at=at,
-                account_id=account.id,
-                actor=actor,
-                action=action,
-                outcome="enforced",
-                **inputs,
-            )
-        ],
-    )
-
-
 def suspend(
     session: Session,
     account_id: str,
@@ -159,13 +131,13 @@ def suspend(
     account.suspension_rule = rule
     account.remedied_at = None
     ends = now + fraud.SUSPENSION
-    _enforced(
+    audit.record_enforcement(
         session,
-        account,
         "fair_use.suspended",
         f"Warning: the unlimited plan is suspended until {ends.isoformat()} for abuse "
         f"({rule}: {reason}). Remedy it before then or the plan is terminated.",
         at=now,
+        account_id=account.id,
         actor=actor,
         action="account.suspend",
         rule_found=rule,
@@ -219,13 +191,13 @@ def review(session: Session, now: datetime, *, actor: str = "scheduler:fair-use"
         assert account.suspended_at is not None
         due = account.suspended_at + fraud.SUSPENSION
         account.plan_terminated_at = due
-        _enforced(
+        audit.record_enforcement(
             session,
-            account,
             "fair_use.terminated",
             f"The suspension ended {due.isoformat()} without the abuse remedied: "
             "the unlimited plan is terminated.",
             at=now,
+            account_id=account.id,
             actor=actor,
             action="account.terminate_plan",
             rule_found=account.suspension_rule,

@@ -16,10 +16,8 @@ from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import lifecycle
-from dialtone.policy.decision import refuse
 from dialtone.services import audit, numbers
 from dialtone.services.accounts import get_account
-from dialtone.services.audit import AuditEntry
 from dialtone.store.models import Account, CallRecord, PhoneNumber, QuarantinedNumber
 
 _CODES = {
@@ -86,20 +84,16 @@ def run(
         taken.append(Taken(row.number, row.account_id, action.action, action.rule, action.due_at))
         code = _CODES.get(action.action)
         if code is not None:
-            decision = refuse(code, _message(action.action, row.number), number=row.number)
-            audit.record(
+            audit.record_enforcement(
                 session,
-                [
-                    AuditEntry.of_decision(
-                        decision,
-                        at=now,
-                        account_id=row.account_id,
-                        actor="scheduler:lifecycle",
-                        action=f"number.{action.action}",
-                        outcome="enforced",
-                        due_at=action.due_at.isoformat(),
-                    )
-                ],
+                code,
+                _message(action.action, row.number),
+                at=now,
+                account_id=row.account_id,
+                actor="scheduler:lifecycle",
+                action=f"number.{action.action}",
+                number=row.number,
+                due_at=action.due_at.isoformat(),
             )
     session.flush()
     return taken

@@ -25,7 +25,6 @@ from dialtone.policy import porting
 from dialtone.policy.decision import Decision, refuse
 from dialtone.services import audit, numbers
 from dialtone.services.accounts import get_account
-from dialtone.services.audit import AuditEntry
 from dialtone.services.ids import new_id
 from dialtone.store import sealed
 from dialtone.store.models import PhoneNumber, PortInRequest, QuarantinedNumber
@@ -244,20 +243,16 @@ def port_out(
         )
     else:
         record = decision
-    audit.record(
+    audit.record_decision(
         session,
-        [
-            AuditEntry.of_decision(
-                record,
-                at=now,
-                account_id=account_id,
-                actor=actor,
-                action="number.port_out",
-                outcome="enforced" if decision.allowed else "refused",
-                number=row.number,
-                requested_on=requested_on.isoformat(),
-            )
-        ],
+        record,
+        at=now,
+        account_id=account_id,
+        actor=actor,
+        action="number.port_out",
+        outcome="enforced" if decision.allowed else "refused",
+        number=row.number,
+        requested_on=requested_on.isoformat(),
     )
     session.flush()
     return decision

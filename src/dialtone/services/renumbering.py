@@ -17,9 +17,7 @@ from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.policy import lifecycle
-from dialtone.policy.decision import refuse
 from dialtone.services import audit, numbers
-from dialtone.services.audit import AuditEntry
 from dialtone.services.ids import new_id
 from dialtone.store.models import QuarantinedNumber, Renumbering
 
@@ -29,21 +27,17 @@ DEFAULT_NOTICE_DAYS = 30
 def _record(
     session: Session, code: str, message: str, *, row: Renumbering, at: datetime, actor: str
 ) -> None:
-    audit.record(
+    audit.record_enforcement(
         session,
-        [
-            AuditEntry.of_decision(
-                refuse(code, message),
-                at=at,
-                account_id=row.account_id,
-                actor=actor,
-                action="number.renumber",
-                outcome="enforced",
-                old_number=row.old_number,
-                new_number=row.new_number,
-                effective_at=row.effective_at.isoformat(),
-            )
-        ],
+        code,
+        message,
+        at=at,
+        account_id=row.account_id,
+        actor=actor,
+        action="number.renumber",
+        old_number=row.old_number,
+        new_number=row.new_number,
+        effective_at=row.effective_at.isoformat(),
     )
 
 
