@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dialtone.cli import app
-from dialtone.services import porting, users
+from dialtone.services import kyc, numbers, porting, users
 from dialtone.settings import Settings
 from dialtone.sip.digest import ha1
 from dialtone.store.db import open_database, transaction
@@ -286,3 +286,27 @@ def test_n14_renumber_with_notice() -> None:
     ran = _ok("lifecycle", "run", "--now", "2099-01-01T00:00:00+00:00")
     assert "+33123456789  released after its renumbering notice  [N14]" in ran
     assert "+33123456789" not in _ok("numbers", "list", "--account", account)
+
+
+def test_n3_kyc_review_activates_numbers() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    _, sessions = open_database(Settings().resolved_database_url)
+    settings = Settings()
+    with transaction(sessions) as session:
+        numbers.add_number(session, account, "+33123456789", now=datetime.now(UTC), activated=False)
+        for kind, country in (
+            ("company_registration", None),
+            ("identity", None),
+            ("proof_of_address", "FR"),
+        ):
+            kyc.upload(
+                session, account, kind, b"scan", country=country, now=datetime.now(UTC),
+                documents_dir=settings.data_dir / "documents", key=bytes(32),
+            )  # fmt: skip
+    listed = _ok("kyc", "list", account)
+    assert "+33123456789  waiting: kyc.documents_pending" in listed
+    _ok("kyc", "approve", account, "company_registration")
+    _ok("kyc", "approve", account, "identity")
+    assert "+33123456789 activated" in _ok("kyc", "approve", account, "proof_of_address")
+    rejected = _ok("kyc", "reject", account, "identity", "--note", "blurred")
+    assert "identity rejected" in rejected

@@ -27,6 +27,7 @@ from dialtone.services import calls as call_service
 from dialtone.services import dnc as dnc_service
 from dialtone.services import error_log as error_log_service
 from dialtone.services import fair_use as fair_use_service
+from dialtone.services import kyc as kyc_service
 from dialtone.services import lifecycle as lifecycle_service
 from dialtone.services import numbers as number_service
 from dialtone.services import policy as policy_service
@@ -53,6 +54,7 @@ audit_app = typer.Typer(help="The audit log of the terms engine.", no_args_is_he
 policy_app = typer.Typer(help="Dry runs of the terms engine.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: issue, rotate, revoke (D1, D2).", no_args_is_help=True)
 ports_app = typer.Typer(help="Port-ins and port-outs (N4, N5).", no_args_is_help=True)
+kyc_app = typer.Typer(help="Identity documents and activation (N3).", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(calls_app, name="calls")
@@ -65,6 +67,7 @@ app.add_typer(lifecycle_app, name="lifecycle")
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ports_app, name="ports")
+app.add_typer(kyc_app, name="kyc")
 
 
 def _settings() -> Settings:
@@ -230,6 +233,58 @@ def keys_revoke(key_id: str, account: Annotated[str, typer.Option(help="The acco
     with _session(action="keys revoke") as session:
         key_service.revoke(session, account, key_id, now=datetime.now(UTC))
     typer.echo(f"revoked {key_id}")
+
+
+@kyc_app.command("list")
+def kyc_list(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+    """An account's documents and the numbers waiting for them."""
+    with _session(action="kyc list") as session:
+        for doc in kyc_service.documents(session, account):
+            where = f" ({doc.country})" if doc.country else ""
+            typer.echo(f"{doc.kind}{where}  {doc.state}  received {doc.received_at:%Y-%m-%d}")
+        for row in number_service.list_numbers(session, account):
+            if row.activated_at is None:
+                decision = kyc_service.activation(session, account, row.number)
+                typer.echo(f"{row.number}  waiting: {decision.code}: {decision.message}")
+
+
+def _kyc_review(account: str, kind: str, *, approve: bool, note: str | None, false: bool) -> None:
+    with _session(action="kyc review") as session:
+        activated = kyc_service.review(
+            session,
+            account,
+            kind,
+            approve=approve,
+            now=datetime.now(UTC),
+            note=note,
+            false_declaration=false,
+            actor="operator:cli",
+        )
+    typer.echo(f"{kind} {'approved' if approve else 'rejected'}")
+    for number in activated:
+        typer.echo(f"{number} activated")
+
+
+@kyc_app.command("approve")
+def kyc_approve(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    kind: Annotated[str, typer.Argument(help="company_registration, identity, proof_of_address")],
+) -> None:
+    """Approve a document; the numbers it completes are activated (N3)."""
+    _kyc_review(account, kind, approve=True, note=None, false=False)
+
+
+@kyc_app.command("reject")
+def kyc_reject(
+    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    kind: Annotated[str, typer.Argument(help="company_registration, identity, proof_of_address")],
+    note: Annotated[str, typer.Option(help="Why, for the customer.")],
+    false_declaration: Annotated[
+        bool, typer.Option(help="A false declaration: 8 days to correct it, or the service ends.")
+    ] = False,
+) -> None:
+    """Reject a document (N3)."""
+    _kyc_review(account, kind, approve=False, note=note, false=false_declaration)
 
 
 @ports_app.command("list")
@@ -526,6 +581,7 @@ def lifecycle_run(
         taken = lifecycle_service.run(session, moment)
         terminated = fair_use_service.review(session, moment)
         renumbered = renumbering_service.run(session, moment)
+        uncorrected = kyc_service.review_corrections(session, moment)
         forgotten = error_log_service.prune(
             session, moment, keep=settings.error_log_entries, days=settings.error_log_days
         )
@@ -544,11 +600,14 @@ def lifecycle_run(
         typer.echo(f"{account_id}  unlimited plan terminated  [F5]")
     for number in renumbered:
         typer.echo(f"{number}  released after its renumbering notice  [N14]")
+    for account_id in uncorrected:
+        typer.echo(f"{account_id}  closed: false declaration not corrected in 8 days  [N3]")
     for done in purged:
         typer.echo(f"{done.account_id}  purged after retention  [V15]")
     if forgotten:
         typer.echo(f"{forgotten} error log entr(ies) older than the D4 limit deleted")
-    typer.echo(f"{len(taken) + len(terminated) + len(renumbered) + len(purged)} action(s)")
+    actions = len(taken) + len(terminated) + len(renumbered) + len(uncorrected) + len(purged)
+    typer.echo(f"{actions} action(s)")
 
 
 @numbers_app.command("list")

@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         description="Most recent errors the API error log keeps per account (TERMS D4: 100 "
         "at most).",
     )
+    kyc_required: bool = Field(
+        default=True,
+        description="A number the customer leases over the API takes calls only once its "
+        "documents are approved (TERMS N3); the operator's own leases are activated at "
+        "once.",
+    )
     porting_timezone: str = Field(
         default="Europe/Paris",
         description="The carriers' time zone a port-in's date is judged in (TERMS N4: "

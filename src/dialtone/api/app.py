@@ -16,6 +16,7 @@ from dialtone.api.v1 import (
     calls,
     dnc,
     errors_log,
+    kyc,
     numbers,
     policy,
     ports,
@@ -63,4 +64,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(errors_log.router)
     app.include_router(ports.router)
     app.include_router(renumberings.router)
+    app.include_router(kyc.router)
     return app

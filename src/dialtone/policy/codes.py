@@ -319,6 +319,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         500,
     ),
     C("port_in.not_found", (), "No such port-in request for this account.", 404),
+    C("kyc.not_found", (), "The account has sent no document of that kind.", 404),
+    C(
+        "kyc.correction_notice",
+        ("N3",),
+        "A declaration was found false or incorrect: 8 days to correct it.",
+        409,
+    ),
     C(
         "renumbering.notice",
         ("N14",),

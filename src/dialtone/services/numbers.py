@@ -68,9 +68,12 @@ def add_number(
     now: datetime,
     greeting: str | None = None,
     kind: str = "random",
+    activated: bool = True,
 ) -> PhoneNumber:
     """Lease ``number`` to the account. 409 ``number.held`` when anyone holds it already,
-    ``number.quarantined`` while it is in a closed account's 6-month quarantine (N7)."""
+    ``number.quarantined`` while it is in a closed account's 6-month quarantine (N7).
+    ``activated`` False: leased but taking and placing no calls until its holder's
+    documents are approved (N3)."""
     e164 = to_e164(number)
     existing = session.scalar(select(PhoneNumber).where(PhoneNumber.number == e164))
     if existing is not None:
@@ -93,6 +96,7 @@ def add_number(
         greeting=greeting,
         created_at=now,
         kind=kind,
+        activated_at=now if activated else None,
     )
     session.add(row)
     try:
@@ -104,7 +108,8 @@ def add_number(
 
 def held_numbers(session: Session, account_id: str) -> HeldNumbers:
     """The account's numbers and which of them are inbound-only (TERMS V10, N13)."""
-    rows = list_numbers(session, account_id)
+    # N3: a number not yet activated is not the account's to present.
+    rows = [r for r in list_numbers(session, account_id) if r.activated_at is not None]
     return HeldNumbers(
         tuple(r.number for r in rows), frozenset(r.number for r in rows if r.inbound_only)
     )

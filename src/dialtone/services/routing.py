@@ -206,8 +206,11 @@ def route_for(session: Session, dialed_e164: str) -> Route | None:
     The runtime checks targets again at call time (a user may be disabled since).
     """
     row = numbers.find_holder(session, dialed_e164)
-    # N6: a number deactivated for non-payment takes no calls (the caller gets 404).
-    return _route(row) if row is not None and row.deactivated_at is None else None
+    # N6: a number deactivated for non-payment takes no calls (the caller gets 404); N3:
+    # nor does one not activated yet.
+    if row is None or row.deactivated_at is not None or row.activated_at is None:
+        return None
+    return _route(row)
 
 
 def _reset_routes_to(session: Session, account_id: str, kind: str, target: str) -> None:

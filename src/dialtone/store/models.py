@@ -96,6 +96,10 @@ class Account(Base):
     plan_terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # TERMS D3: when the customer declared it is on no sanctions or export-control list.
     sanctions_declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS N3: a false or incorrect declaration notified (the 8-day correction window
+    # runs from then) and when it was corrected.
+    kyc_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    kyc_corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiKey(Base):
@@ -285,6 +289,9 @@ class PhoneNumber(Base):
     intended_use: Mapped[str | None] = mapped_column(Text, nullable=True)
     end_user: Mapped[str | None] = mapped_column(Text, nullable=True)
     declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS N3: when the number was activated (its holder's documents approved); None: it
+    # is leased but takes and places no calls yet.
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class QuarantinedNumber(Base):
@@ -466,3 +473,25 @@ class Renumbering(Base):
     notified_at: Mapped[datetime] = mapped_column(UTCDateTime())
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class KycDocument(Base):
+    """An identity document of an account (TERMS N3): its kind, the country of the
+    address it proves, its review state; the file is stored sealed."""
+
+    __tablename__ = "kyc_documents"
+    __table_args__ = (
+        UniqueConstraint("account_id", "kind", name="uq_kyc_documents_account_id_kind"),
+    )
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    state: Mapped[str] = mapped_column(String(10))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    path: Mapped[str] = mapped_column(Text)

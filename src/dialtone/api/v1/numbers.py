@@ -12,8 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
+from dialtone.policy.decision import ALLOWED
 from dialtone.policy.numbering import use_notices
-from dialtone.services import accounts, numbers, routing
+from dialtone.services import accounts, kyc, numbers, routing
 from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import PhoneNumber
 
@@ -41,6 +42,10 @@ class NumberOut(BaseModel):
     intended_use: str | None = Field(description="Declared intended use (TERMS N11).")
     end_user: str | None = Field(description="Declared real end user (TERMS N11).")
     declared_at: datetime | None
+    activated_at: datetime | None = Field(
+        description="When the number started taking and placing calls; null while its "
+        "documents await approval (TERMS N3: see GET /v1/kyc)."
+    )
     created_at: datetime
 
     @classmethod
@@ -54,11 +59,17 @@ class NumberOut(BaseModel):
             intended_use=row.intended_use,
             end_user=row.end_user,
             declared_at=row.declared_at,
+            activated_at=row.activated_at,
             created_at=row.created_at,
         )
 
 
 class NumberAdded(NumberOut):
+    activation: dict[str, object] = Field(
+        description="Whether the documents allow activation now (TERMS N3): "
+        '{"allowed": true}, or the refusal with its code (kyc.documents_missing, '
+        "kyc.documents_pending, kyc.address_outside_zone) and details."
+    )
     notices: list[str] = Field(
         description="What to know about the number chosen: that it lies outside the "
         "account's country or names a local area (TERMS N1); that a mobile number is for "
@@ -98,14 +109,24 @@ def add_number(
     body: NumberIn, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> NumberAdded:
     """Lease a number to the account (409 ``number.held`` when anyone holds it), with
-    the N1 notice when it may lie outside the account's local calling area."""
-    row = numbers.add_number(session, account.id, body.number, now=datetime.now(UTC))
+    the N1 notice when it may lie outside the account's local calling area. It is
+    activated at once when the account's approved documents suffice for its type and
+    zone (N3); otherwise it waits for them (``activation`` says what is missing)."""
+    e164 = numbers.to_e164(body.number)
+    decision = kyc.activation(session, account.id, e164) if settings.kyc_required else ALLOWED
+    row = numbers.add_number(
+        session, account.id, e164, now=datetime.now(UTC), activated=decision.allowed
+    )
     if body.greeting is not None:
         row.greeting = store_greeting(
             settings.greetings_dir, row.id, _decode_greeting(body.greeting)
         )
     said = use_notices(row.number, accounts.dialling_country(account, settings.default_country))
-    return NumberAdded(**NumberOut.of(row).model_dump(), notices=[text for _, text in said])
+    return NumberAdded(
+        **NumberOut.of(row).model_dump(),
+        activation=decision.as_payload(),
+        notices=[text for _, text in said],
+    )
 
 
 @router.put(

@@ -1,0 +1,109 @@
+"""``/v1/kyc``: the account's identity documents and what they activate (TERMS N3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
+from dialtone.core.errors import DialtoneError
+from dialtone.policy.kyc import correction_deadline
+from dialtone.services import kyc
+from dialtone.store import sealed
+from dialtone.store.models import KycDocument, PhoneNumber
+
+router = APIRouter(prefix="/v1/kyc", tags=["identity documents"])
+
+
+class DocumentOut(BaseModel):
+    kind: str
+    country: str | None = Field(description="The country of the address it proves.")
+    state: str = Field(description="pending, approved or rejected.")
+    received_at: datetime
+    reviewed_at: datetime | None
+    note: str | None = Field(description="The reviewer's note (why it was rejected).")
+
+    @classmethod
+    def of(cls, row: KycDocument) -> DocumentOut:
+        return cls(
+            kind=row.kind,
+            country=row.country,
+            state=row.state,
+            received_at=row.received_at,
+            reviewed_at=row.reviewed_at,
+            note=row.note,
+        )
+
+
+class WaitingNumber(BaseModel):
+    number: str
+    activation: dict[str, object] = Field(description="What its activation still needs.")
+
+
+class KycOut(BaseModel):
+    documents: list[DocumentOut]
+    waiting_numbers: list[WaitingNumber] = Field(
+        description="Leased numbers not activated yet, each with what it waits for."
+    )
+    correction_due: datetime | None = Field(
+        description="A false declaration was notified: the date it must be corrected by "
+        "(TERMS N3: 8 days), or the service ends."
+    )
+
+
+def _status(session: SessionDep, account_id: str, notified: datetime | None) -> KycOut:
+    waiting = session.scalars(
+        select(PhoneNumber.number).where(
+            PhoneNumber.account_id == account_id, PhoneNumber.activated_at.is_(None)
+        )
+    ).all()
+    return KycOut(
+        documents=[DocumentOut.of(r) for r in kyc.documents(session, account_id)],
+        waiting_numbers=[
+            WaitingNumber(number=n, activation=kyc.activation(session, account_id, n).as_payload())
+            for n in waiting
+        ],
+        correction_due=correction_deadline(notified) if notified else None,
+    )
+
+
+@router.get("", dependencies=[permit("account.read")], response_model=KycOut)
+def get_kyc(account: AccountDep, session: SessionDep) -> KycOut:
+    """The documents sent, the numbers waiting for them, a correction due."""
+    corrected = account.kyc_corrected_at is not None
+    return _status(session, account.id, None if corrected else account.kyc_notified_at)
+
+
+@router.put("/documents/{kind}", dependencies=[permit("account.write")], response_model=KycOut)
+async def put_document(
+    kind: str,
+    request: Request,
+    *,
+    account: AccountDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    country: Annotated[
+        str | None, Query(description="For a proof of address: its country (ISO 3166).")
+    ] = None,
+) -> KycOut:
+    """One document as the raw body (PDF, image…): ``company_registration``,
+    ``identity`` or ``proof_of_address`` (with ``?country=``); stored encrypted, then
+    reviewed by the operator."""
+    data = await request.body()
+    if len(data) > kyc.MAX_DOCUMENT_BYTES:
+        raise DialtoneError("http.too_large", "A document is at most 10 MiB.", status=413)
+    kyc.upload(
+        session,
+        account.id,
+        kind,
+        data,
+        country=country,
+        now=datetime.now(UTC),
+        documents_dir=settings.data_dir / "documents",
+        key=sealed.key_for(settings.recording_key, settings.recording_key_path),
+    )
+    return _status(session, account.id, account.kyc_notified_at)
