@@ -310,3 +310,14 @@ def test_n3_kyc_review_activates_numbers() -> None:
     assert "+33123456789 activated" in _ok("kyc", "approve", account, "proof_of_address")
     rejected = _ok("kyc", "reject", account, "identity", "--note", "blurred")
     assert "identity rejected" in rejected
+
+
+def test_n1_the_operator_stocks_and_assigns_numbers() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    assert "2 number(s) added" in _ok("numbers", "stock", "+33491234500", "+14155550100")
+    assigned = _ok("numbers", "assign", "--account", account, "--country", "US")
+    assert "+14155550100 -> " in assigned
+    assert "notice (N1): +14155550100 is a number of US, outside FR" in assigned
+    empty = runner.invoke(app, ["numbers", "assign", "--account", account, "--country", "US"])
+    assert empty.exit_code == 1
+    assert "inventory.empty" in empty.output

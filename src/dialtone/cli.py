@@ -27,6 +27,7 @@ from dialtone.services import calls as call_service
 from dialtone.services import dnc as dnc_service
 from dialtone.services import error_log as error_log_service
 from dialtone.services import fair_use as fair_use_service
+from dialtone.services import inventory as inventory_service
 from dialtone.services import kyc as kyc_service
 from dialtone.services import lifecycle as lifecycle_service
 from dialtone.services import numbers as number_service
@@ -158,6 +159,7 @@ def accounts_create(
         country = account_service.dialling_country(created.account, settings.default_country)
         for wanted in number or []:
             row = number_service.add_number(session, created.account.id, wanted, now=now)
+            inventory_service.take(session, row.number)
             notices.append((row.number, use_notices(row.number, country)))
     typer.echo(f"account_id: {created.account.id}")
     typer.echo(f"api_key: {created.api_key}")
@@ -377,6 +379,34 @@ def numbers_add(
     with _session(settings, action="numbers add") as session:
         owner = account_service.get_account(session, account)
         row = number_service.add_number(session, account, number, now=datetime.now(UTC), kind=kind)
+        inventory_service.take(session, row.number)
+        said = use_notices(
+            row.number, account_service.dialling_country(owner, settings.default_country)
+        )
+    typer.echo(f"{row.number} -> {row.account_id}")
+    for rule, text in said:
+        typer.echo(f"notice ({rule}): {text}")
+
+
+@numbers_app.command("stock")
+def numbers_stock(numbers: list[str]) -> None:
+    """Add NUMBERS (E.164) to the inventory customers choose from (N1)."""
+    with _session(action="numbers stock") as session:
+        added = inventory_service.stock(session, numbers, now=datetime.now(UTC))
+    typer.echo(f"{len(added)} number(s) added to the inventory")
+
+
+@numbers_app.command("assign")
+def numbers_assign(
+    account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
+    country: Annotated[str, typer.Option(help="ISO 3166 country of the number.")],
+) -> None:
+    """Assign the account the first number of COUNTRY in the inventory (N1), with the
+    notice when it may lie outside the account's local calling area."""
+    settings = _settings()
+    with _session(settings, action="numbers assign") as session:
+        owner = account_service.get_account(session, account)
+        row = inventory_service.assign(session, account, now=datetime.now(UTC), country=country)
         said = use_notices(
             row.number, account_service.dialling_country(owner, settings.default_country)
         )

@@ -7,12 +7,13 @@ import io
 import math
 import struct
 import wave
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import numbers, renumbering
+from dialtone.services import inventory, numbers, renumbering
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account
@@ -251,3 +252,19 @@ def test_n14_renumberings_are_shown_with_their_notice(
         "+33123456790",
         False,
     )
+
+
+def test_n1_numbers_are_chosen_from_the_stock_with_their_notices(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    with transaction(sessions) as session:
+        inventory.stock(session, ["+33491234500", "+33612345600"], now=datetime.now(UTC))
+    offered = client.get("/v1/numbers/available?country=FR", headers=auth(key)).json()
+    by_number = {n["number"]: n["notices"] for n in offered["numbers"]}
+    assert "Marseille" in by_number["+33491234500"][0]
+    assert "mobile" in by_number["+33612345600"][0]
+    taken = client.post("/v1/numbers", json={"number": "+33491234500"}, headers=auth(key))
+    assert taken.status_code == 201
+    left = client.get("/v1/numbers/available", headers=auth(key)).json()["numbers"]
+    assert [n["number"] for n in left] == ["+33612345600"]

@@ -319,6 +319,7 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         500,
     ),
     C("port_in.not_found", (), "No such port-in request for this account.", 404),
+    C("inventory.empty", (), "The operator has no number of that country in stock.", 409),
     C("kyc.not_found", (), "The account has sent no document of that kind.", 404),
     C(
         "kyc.correction_notice",

@@ -495,3 +495,12 @@ class KycDocument(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     path: Mapped[str] = mapped_column(Text)
+
+
+class InventoryNumber(Base):
+    """A number the operator has in stock for customers to choose (TERMS N1)."""
+
+    __tablename__ = "number_inventory"
+
+    number: Mapped[str] = mapped_column(String(16), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())

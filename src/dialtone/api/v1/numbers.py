@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,7 +15,7 @@ from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.policy.decision import ALLOWED
 from dialtone.policy.numbering import use_notices
-from dialtone.services import accounts, kyc, numbers, routing
+from dialtone.services import accounts, inventory, kyc, numbers, routing
 from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import PhoneNumber
 
@@ -99,6 +100,43 @@ def _decode_greeting(text: str) -> bytes:
     return data
 
 
+class AvailableNumber(BaseModel):
+    number: str
+    notices: list[str] = Field(
+        description="What to know before choosing it (N1 local area, N12 mobile)."
+    )
+
+
+class AvailableList(BaseModel):
+    numbers: list[AvailableNumber]
+
+
+@router.get("/available", dependencies=[permit("numbers.read")], response_model=AvailableList)
+def available_numbers(
+    *,
+    account: AccountDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    country: Annotated[str | None, Query(description="ISO 3166, e.g. FR.")] = None,
+    starting: Annotated[
+        str | None, Query(description="An E.164 prefix, e.g. +331 (Paris).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> AvailableList:
+    """Numbers of the operator's stock the account may choose (TERMS N1), each with the
+    notice that it may lie outside the account's local calling area."""
+    home = accounts.dialling_country(account, settings.default_country)
+    found = inventory.available(
+        session, now=datetime.now(UTC), country=country, starting=starting, limit=limit
+    )
+    return AvailableList(
+        numbers=[
+            AvailableNumber(number=n, notices=[text for _, text in use_notices(n, home)])
+            for n in found
+        ]
+    )
+
+
 @router.post(
     "",
     dependencies=[permit("numbers.write")],
@@ -117,6 +155,7 @@ def add_number(
     row = numbers.add_number(
         session, account.id, e164, now=datetime.now(UTC), activated=decision.allowed
     )
+    inventory.take(session, row.number)  # chosen from the operator's stock (N1)
     if body.greeting is not None:
         row.greeting = store_greeting(
             settings.greetings_dir, row.id, _decode_greeting(body.greeting)
