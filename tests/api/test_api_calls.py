@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -204,3 +206,52 @@ def test_v8_objection_stops_the_recording_once(
         (account_id, "CAlive", None),
     ]
     assert all(actor.startswith("api_key:") for _, _, actor, _ in live.asked)
+
+
+def test_d5_recordings_export_is_kept_until_the_transfer_is_confirmed(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    account_id, key = new_account(sessions, "Acme")
+    wav = settings.recordings_dir / account_id / "CA9.wav"
+    wav.parent.mkdir(parents=True)
+    wav.write_bytes(b"RIFF-call-audio")
+    stored = sealed.seal(wav, sealed.key_for(None, settings.recording_key_path))
+    with transaction(sessions) as session:
+        record = calls.record_call(
+            session,
+            calls.CallOutcome(
+                account_id=account_id,
+                direction="inbound",
+                from_number="+14155550100",
+                to_number="+33123456789",
+                started_at=T0,
+                answered_at=T0,
+                ended_at=T0 + timedelta(seconds=5),
+                status="completed",
+                hangup_cause="caller-bye",
+                sip_call_id="export-1",
+                sip_local_tag="t",
+                recording_path=str(stored),
+            ),
+        )
+        call_id = record.id
+    made = client.post("/v1/account/recordings/exports", headers=auth(key))
+    assert made.status_code == 201, made.text
+    export = made.json()
+    assert (export["files"], export["available"]) == (1, True)
+    archive = client.get(
+        f"/v1/account/recordings/exports/{export['id']}/archive", headers=auth(key)
+    )
+    assert archive.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
+        assert opened.read(f"calls/{call_id}.wav") == b"RIFF-call-audio"
+    on_disk = list((settings.data_dir / "exports" / account_id).iterdir())
+    assert [p.suffix for p in on_disk] == [".sealed"]  # the backup, sealed
+    confirmed = client.post(
+        f"/v1/account/recordings/exports/{export['id']}/confirm", headers=auth(key)
+    )
+    assert confirmed.json()["available"] is False
+    assert list((settings.data_dir / "exports" / account_id).iterdir()) == []
+    gone = client.get(f"/v1/account/recordings/exports/{export['id']}/archive", headers=auth(key))
+    assert (gone.status_code, gone.json()["code"]) == (409, "export.confirmed")
+    assert stored.exists()  # the recordings themselves stay until the customer deletes them

@@ -1,4 +1,5 @@
-"""Serving a recording: opened from its sealed file (TERMS D5) as it streams."""
+"""Serving a recording (or an export of them): opened from its sealed file (TERMS D5) as
+it streams."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from dialtone.core.errors import DialtoneError
 from dialtone.store import sealed
 
 
-def wav_response(request: Request, path: Path, filename: str) -> StreamingResponse:
-    """``path`` as ``audio/wav``, decrypted on the way out when it is sealed. The whole
+def wav_response(
+    request: Request, path: Path, filename: str, media_type: str = "audio/wav"
+) -> StreamingResponse:
+    """``path`` as ``media_type``, decrypted on the way out when it is sealed. The whole
     file is checked before the answer starts (AES-GCM runs at hundreds of MB/s: an
     hour of stereo is a tenth of a second), so a wrong key or an altered file is a clear
     500, never a download that breaks halfway."""
@@ -30,6 +33,6 @@ def wav_response(request: Request, path: Path, filename: str) -> StreamingRespon
         ) from None
     return StreamingResponse(
         sealed.chunks(path, key),
-        media_type="audio/wav",
+        media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

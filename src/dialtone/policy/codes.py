@@ -320,6 +320,8 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     ),
     C("port_in.not_found", (), "No such port-in request for this account.", 404),
     C("inventory.empty", (), "The operator has no number of that country in stock.", 409),
+    C("export.not_found", (), "No such export of recordings for this account.", 404),
+    C("export.confirmed", (), "The export's transfer was confirmed already: it is gone.", 409),
     C("kyc.not_found", (), "The account has sent no document of that kind.", 404),
     C(
         "kyc.correction_notice",

@@ -32,7 +32,9 @@ from dialtone.store.models import (
     CallRecord,
     DncEntry,
     ErrorLogEntry,
+    KycDocument,
     PhoneNumber,
+    RecordingExport,
     RingGroup,
     Trunk,
     User,
@@ -104,6 +106,8 @@ def _files(session: Session, account: Account, greetings_dir: Path) -> list[Path
         (Voicemail.path, None),
         (PhoneNumber.greeting, greetings_dir),
         (User.voicemail_greeting, greetings_dir),
+        (KycDocument.path, None),
+        (RecordingExport.path, None),
     )
     files = []
     for column, folder in columns:

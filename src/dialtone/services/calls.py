@@ -13,16 +13,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import cast
 
-from sqlalchemy import Table, and_, event, insert, or_, select
+from sqlalchemy import Table, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.rating.increments import Increment
 from dialtone.services.ids import new_id
+from dialtone.store.files import remove_after_commit
 from dialtone.store.models import Account, CallRecord
 
 STATUSES = ("completed", "no-answer", "busy", "failed", "canceled")
@@ -218,16 +218,8 @@ def delete_recording(session: Session, record: CallRecord) -> None:
     path = record.recording_path
     record.recording_path = None
     session.flush()
-    if not path:
-        return
-
-    def remove(_: Session) -> None:
-        try:
-            Path(path).unlink(missing_ok=True)
-        except OSError:
-            log.exception("recording file %s not removed", path)
-
-    event.listen(session, "after_commit", remove, once=True)
+    if path:
+        remove_after_commit(session, path)
 
 
 def get_call(session: Session, account_id: str, call_id: str) -> CallRecord:

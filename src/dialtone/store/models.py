@@ -504,3 +504,19 @@ class InventoryNumber(Base):
 
     number: Mapped[str] = mapped_column(String(16), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RecordingExport(Base):
+    """An export of an account's recordings (TERMS D5): the archive is kept, sealed,
+    until the customer confirms the transfer."""
+
+    __tablename__ = "recording_exports"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    files: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

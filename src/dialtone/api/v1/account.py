@@ -11,16 +11,20 @@ every party's place lets one party consent, and plays it first elsewhere.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from dialtone.api.audio import wav_response
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
-from dialtone.services import account_data, accounts, fair_use
-from dialtone.store.models import Account
+from dialtone.services import account_data, accounts, fair_use, recording_exports
+from dialtone.store import sealed
+from dialtone.store.models import Account, RecordingExport
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
 
@@ -123,6 +127,87 @@ def export_account(account: AccountDep, session: SessionDep) -> dict[str, Any]:
     and transcripts, do-not-call list, audit log. Secrets (key and SIP digest hashes,
     trunk passwords) are left out; audio is downloaded per call and message."""
     return account_data.export(session, account.id, now=datetime.now(UTC))
+
+
+class ExportOut(BaseModel):
+    id: str
+    created_at: datetime
+    files: int = Field(description="Recordings and voicemail messages in the archive.")
+    available: bool = Field(
+        description="The archive is kept (the backup) until the transfer is confirmed."
+    )
+    confirmed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: RecordingExport) -> ExportOut:
+        return cls(
+            id=row.id,
+            created_at=row.created_at,
+            files=row.files,
+            available=row.path is not None,
+            confirmed_at=row.confirmed_at,
+        )
+
+
+class ExportList(BaseModel):
+    exports: list[ExportOut]
+
+
+@router.post(
+    "/recordings/exports",
+    dependencies=[permit("account.export")],
+    status_code=status.HTTP_201_CREATED,
+    response_model=ExportOut,
+)
+def export_recordings(account: AccountDep, session: SessionDep, settings: SettingsDep) -> ExportOut:
+    """Archive every call recording and voicemail message of the account (TERMS D5): a
+    ZIP, sealed at rest, kept as a backup until the transfer is confirmed."""
+    row = recording_exports.create(
+        session,
+        account.id,
+        now=datetime.now(UTC),
+        exports_dir=settings.data_dir / "exports",
+        key=sealed.key_for(settings.recording_key, settings.recording_key_path),
+    )
+    return ExportOut.of(row)
+
+
+@router.get(
+    "/recordings/exports", dependencies=[permit("account.export")], response_model=ExportList
+)
+def list_recording_exports(account: AccountDep, session: SessionDep) -> ExportList:
+    """The account's exports, newest first."""
+    rows = recording_exports.list_exports(session, account.id)
+    return ExportList(exports=[ExportOut.of(r) for r in rows])
+
+
+@router.get(
+    "/recordings/exports/{export_id}/archive",
+    dependencies=[permit("account.export")],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def download_recording_export(
+    export_id: str, request: Request, account: AccountDep, session: SessionDep
+) -> StreamingResponse:
+    """The archive (409 ``export.confirmed`` once the transfer was confirmed)."""
+    row = recording_exports.get(session, account.id, export_id)
+    if row.path is None:
+        raise DialtoneError(
+            "export.confirmed", f"Export {export_id} was confirmed: it is gone.", status=409
+        )
+    return wav_response(request, Path(row.path), f"{row.id}.zip", media_type="application/zip")
+
+
+@router.post(
+    "/recordings/exports/{export_id}/confirm",
+    dependencies=[permit("account.export")],
+    response_model=ExportOut,
+)
+def confirm_recording_export(export_id: str, account: AccountDep, session: SessionDep) -> ExportOut:
+    """The customer has the archive: the platform's backup of it is deleted (D5)."""
+    row = recording_exports.confirm(session, account.id, export_id, now=datetime.now(UTC))
+    return ExportOut.of(row)
 
 
 @router.get("", dependencies=[permit("account.read")], response_model=AccountOut)
