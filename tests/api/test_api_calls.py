@@ -102,14 +102,14 @@ def test_missing_recording_is_404(client: TestClient, sessions: sessionmaker[Ses
     assert response.json()["code"] == "recording.not_found"
 
 
-def test_d5_a_sealed_recording_opens_over_the_api_and_can_be_deleted(
-    client: TestClient, sessions: sessionmaker[Session], settings: Settings
-) -> None:
-    account_id, key = new_account(sessions, "Acme")
+def _sealed_call(
+    sessions: sessionmaker[Session], settings: Settings, account_id: str, audio: bytes
+) -> tuple[str, Path]:
+    """A finished call whose recording ``audio`` is sealed at rest, as the engine leaves
+    it (TERMS D5); its id and the sealed file."""
     wav = settings.recordings_dir / account_id / "CA1.wav"
-    wav.parent.mkdir(parents=True)
-    wav.write_bytes(b"RIFF" + bytes(range(256)) * 600)
-    plain = wav.read_bytes()
+    wav.parent.mkdir(parents=True, exist_ok=True)
+    wav.write_bytes(audio)
     stored = sealed.seal(wav, sealed.key_for(None, settings.recording_key_path))
     with transaction(sessions) as session:
         record = calls.record_call(
@@ -124,12 +124,20 @@ def test_d5_a_sealed_recording_opens_over_the_api_and_can_be_deleted(
                 ended_at=T0 + timedelta(seconds=5),
                 status="completed",
                 hangup_cause="caller-bye",
-                sip_call_id="sealed-1",
+                sip_call_id=f"sealed-{account_id}",
                 sip_local_tag="t",
                 recording_path=str(stored),
             ),
         )
-        call_id = record.id
+        return record.id, stored
+
+
+def test_d5_a_sealed_recording_opens_over_the_api_and_can_be_deleted(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    account_id, key = new_account(sessions, "Acme")
+    plain = b"RIFF" + bytes(range(256)) * 600
+    call_id, stored = _sealed_call(sessions, settings, account_id, plain)
     got = client.get(f"/v1/calls/{call_id}/recording", headers=auth(key))
     assert got.status_code == 200, got.text
     assert (got.headers["content-type"], got.content) == ("audio/wav", plain)
@@ -212,29 +220,7 @@ def test_d5_recordings_export_is_kept_until_the_transfer_is_confirmed(
     client: TestClient, sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     account_id, key = new_account(sessions, "Acme")
-    wav = settings.recordings_dir / account_id / "CA9.wav"
-    wav.parent.mkdir(parents=True)
-    wav.write_bytes(b"RIFF-call-audio")
-    stored = sealed.seal(wav, sealed.key_for(None, settings.recording_key_path))
-    with transaction(sessions) as session:
-        record = calls.record_call(
-            session,
-            calls.CallOutcome(
-                account_id=account_id,
-                direction="inbound",
-                from_number="+14155550100",
-                to_number="+33123456789",
-                started_at=T0,
-                answered_at=T0,
-                ended_at=T0 + timedelta(seconds=5),
-                status="completed",
-                hangup_cause="caller-bye",
-                sip_call_id="export-1",
-                sip_local_tag="t",
-                recording_path=str(stored),
-            ),
-        )
-        call_id = record.id
+    call_id, stored = _sealed_call(sessions, settings, account_id, b"RIFF-call-audio")
     made = client.post("/v1/account/recordings/exports", headers=auth(key))
     assert made.status_code == 201, made.text
     export = made.json()
