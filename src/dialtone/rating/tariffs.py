@@ -1,0 +1,152 @@
+"""Rate decks: what a minute to a destination costs (TERMS B5, B2).
+
+A deck is a list of rates by E.164 prefix, imported from CSV
+(``prefix,destination,rate_per_minute,connect_fee,increment``); a number takes the rate
+of its longest matching prefix. Decks are versioned by the moment they take effect: a
+call is rated with the version in force when it started. Money is ``Decimal`` throughout;
+the price of one call is kept to the ten-thousandth (invoices round their totals).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from dialtone.rating.increments import Increment
+
+PRICE_QUANTUM = Decimal("0.0001")
+MAX_PREFIX_DIGITS = 15  # E.164: a country code and national number of 15 digits at most
+_SIXTY = Decimal(60)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """The price of calls to one prefix: per minute, a connect fee per answered call,
+    and the billing increment (B2's 60/60 unless the deck says otherwise)."""
+
+    prefix: str
+    destination: str
+    per_minute: Decimal
+    connect_fee: Decimal = Decimal(0)
+    increment: Increment = field(default_factory=Increment)
+
+    def price(self, duration: Decimal) -> Decimal:
+        """The price of an answered call of exact ``duration`` seconds: the connect fee
+        plus the per-minute rate over the billed seconds (TERMS B2, B5); an unanswered
+        call (duration 0) costs nothing."""
+        billed = self.increment.billed_seconds(duration)
+        if billed == 0:
+            return Decimal(0).quantize(PRICE_QUANTUM)
+        cost = self.connect_fee + self.per_minute * Decimal(billed) / _SIXTY
+        return cost.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_UP)
+
+
+class DeckError(ValueError):
+    """A rate deck that cannot be used: each problem with its line number."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+class RateDeck:
+    """Rates by prefix, matched longest first. Lookups cost one dict probe per distinct
+    prefix length present (a few), whatever the deck's size."""
+
+    def __init__(self, rates: Iterable[Rate]) -> None:
+        self.rates: dict[str, Rate] = {}
+        for rate in rates:
+            if rate.prefix in self.rates:
+                raise DeckError([f"prefix {rate.prefix} is listed twice"])
+            self.rates[rate.prefix] = rate
+        self._lengths = sorted({len(p) for p in self.rates}, reverse=True)
+
+    def __len__(self) -> int:
+        return len(self.rates)
+
+    def rate_for(self, e164: str) -> Rate | None:
+        """The rate of ``e164`` (``+`` and digits): its longest listed prefix, or None
+        when the deck does not cover it."""
+        digits = e164[1:] if e164.startswith("+") else e164
+        for size in self._lengths:
+            if size <= len(digits):
+                rate = self.rates.get(digits[:size])
+                if rate is not None:
+                    return rate
+        return None
+
+
+def _money(text: str, what: str, line: int, problems: list[str]) -> Decimal:
+    try:
+        value = Decimal(text.strip() or "0")
+    except InvalidOperation:
+        problems.append(f"line {line}: {what} {text!r} is not a number")
+        return Decimal(0)
+    if not value.is_finite() or value < 0:
+        problems.append(f"line {line}: {what} must be zero or more")
+    return value
+
+
+def parse_csv(text: str) -> RateDeck:
+    """A deck from CSV with a header naming at least ``prefix``, ``destination`` and
+    ``rate_per_minute`` (optional ``connect_fee``, ``increment`` such as ``30/6``).
+    Prefixes are E.164 digits (a leading ``+`` is accepted). Every bad line is
+    reported at once (:class:`DeckError`)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    required = {"prefix", "destination", "rate_per_minute"}
+    header = {name.strip() for name in reader.fieldnames or ()}
+    if not required <= header:
+        raise DeckError([f"the header must name {', '.join(sorted(required))}"])
+    problems: list[str] = []
+    rates: list[Rate] = []
+    seen: set[str] = set()
+    for line, raw in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
+        prefix = row["prefix"].removeprefix("+")
+        if not prefix.isdigit() or len(prefix) > MAX_PREFIX_DIGITS:
+            problems.append(f"line {line}: prefix {row['prefix']!r} is not 1 to 15 digits")
+            continue
+        if prefix in seen:
+            problems.append(f"line {line}: prefix {prefix} is listed twice")
+            continue
+        seen.add(prefix)
+        per_minute = _money(row["rate_per_minute"], "rate_per_minute", line, problems)
+        connect = _money(row.get("connect_fee", ""), "connect_fee", line, problems)
+        try:
+            increment = Increment.parse(row.get("increment") or "60/60")
+        except ValueError as exc:
+            problems.append(f"line {line}: {exc}")
+            continue
+        rates.append(Rate(prefix, row["destination"], per_minute, connect, increment))
+    if problems:
+        raise DeckError(problems)
+    return RateDeck(rates)
+
+
+@dataclass(frozen=True, slots=True)
+class DeckVersion:
+    """A deck and the moment it takes effect."""
+
+    effective_from: datetime
+    deck: RateDeck
+
+
+class Tariff:
+    """A deck's versions over time: a call is rated with the version in force when it
+    started (a price change never re-rates past calls)."""
+
+    def __init__(self, versions: Iterable[DeckVersion]) -> None:
+        self.versions = sorted(versions, key=lambda v: v.effective_from)
+        self._starts = [v.effective_from for v in self.versions]
+        if len(set(self._starts)) != len(self._starts):
+            raise ValueError("two versions take effect at the same moment")
+
+    def version_at(self, moment: datetime) -> DeckVersion | None:
+        """The version in force at ``moment`` (None before the first)."""
+        index = bisect_right(self._starts, moment) - 1
+        return self.versions[index] if index >= 0 else None
