@@ -49,6 +49,12 @@ def test_a_port_in_over_the_api(
         f"/v1/port-ins/{port['id']}/documents/selfie", content=b"x", headers=auth(key)
     )
     assert wrong_kind.status_code == 400
+    huge = client.put(
+        f"/v1/port-ins/{port['id']}/documents/identity",
+        content=b"x" * (10 * 1024 * 1024 + 1),
+        headers=auth(key),
+    )
+    assert (huge.status_code, huge.json()["code"]) == (413, "http.too_large")
 
     assert client.post(f"/v1/port-ins/{port['id']}/submit", headers=auth(key)).status_code == 200
     saturday = client.post(

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import Request
 from fastapi.responses import StreamingResponse
 
+from dialtone.api.deps import recording_key
 from dialtone.core.errors import DialtoneError
 from dialtone.store import sealed
 
@@ -19,8 +20,7 @@ def wav_response(
     file is checked before the answer starts (AES-GCM runs at hundreds of MB/s: an
     hour of stereo is a tenth of a second), so a wrong key or an altered file is a clear
     500, never a download that breaks halfway."""
-    settings = request.app.state.settings
-    key = sealed.key_for(settings.recording_key, settings.recording_key_path)
+    key = recording_key(request)
     try:
         for _ in sealed.chunks(path, key):
             pass

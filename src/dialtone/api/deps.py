@@ -11,10 +11,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from dialtone.core.errors import DialtoneError
 from dialtone.policy import permissions
 from dialtone.services import api_keys
 from dialtone.services.api_keys import Credential
+from dialtone.services.kyc import MAX_DOCUMENT_BYTES
 from dialtone.settings import Settings
+from dialtone.store import sealed
 from dialtone.store.models import Account
 
 bearer = HTTPBearer(auto_error=False, description="An account API key: `Bearer dt_…`.")
@@ -40,6 +43,31 @@ def get_settings(request: Request) -> Settings:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def recording_key(request: Request) -> bytes:
+    """The key recordings and documents are sealed with (TERMS D5): read (or generated)
+    once per app, not at every request."""
+    key: bytes | None = getattr(request.app.state, "recording_key", None)
+    if key is None:
+        settings = request.app.state.settings
+        key = sealed.key_for(settings.recording_key, settings.recording_key_path)
+        request.app.state.recording_key = key
+    return key
+
+
+RecordingKeyDep = Annotated[bytes, Depends(recording_key)]
+
+
+async def document_body(request: Request) -> bytes:
+    """An uploaded document's raw body: 413 ``http.too_large`` above 10 MiB."""
+    data = await request.body()
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DialtoneError("http.too_large", "A document is at most 10 MiB.", status=413)
+    return data
+
+
+DocumentDep = Annotated[bytes, Depends(document_body)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -26,11 +26,11 @@ from dialtone.policy.decision import Decision, refuse
 from dialtone.services import audit, numbers
 from dialtone.services.accounts import get_account
 from dialtone.services.ids import new_id
+from dialtone.services.kyc import MAX_DOCUMENT_BYTES
 from dialtone.store import sealed
 from dialtone.store.models import PhoneNumber, PortInRequest, QuarantinedNumber
 
 MAX_NUMBERS = 100
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 
 def _value(row: PortInRequest) -> porting.PortIn:

@@ -19,11 +19,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.audio import wav_response
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
+from dialtone.api.deps import AccountDep, RecordingKeyDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
 from dialtone.services import account_data, accounts, fair_use, recording_exports
-from dialtone.store import sealed
 from dialtone.store.models import Account, RecordingExport
 
 router = APIRouter(prefix="/v1/account", tags=["account"])
@@ -159,7 +158,9 @@ class ExportList(BaseModel):
     status_code=status.HTTP_201_CREATED,
     response_model=ExportOut,
 )
-def export_recordings(account: AccountDep, session: SessionDep, settings: SettingsDep) -> ExportOut:
+def export_recordings(
+    account: AccountDep, session: SessionDep, settings: SettingsDep, key: RecordingKeyDep
+) -> ExportOut:
     """Archive every call recording and voicemail message of the account (TERMS D5): a
     ZIP, sealed at rest, kept as a backup until the transfer is confirmed."""
     row = recording_exports.create(
@@ -167,7 +168,7 @@ def export_recordings(account: AccountDep, session: SessionDep, settings: Settin
         account.id,
         now=datetime.now(UTC),
         exports_dir=settings.data_dir / "exports",
-        key=sealed.key_for(settings.recording_key, settings.recording_key_path),
+        key=key,
     )
     return ExportOut.of(row)
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
-from dialtone.core.errors import DialtoneError
+from dialtone.api.deps import (
+    AccountDep,
+    DocumentDep,
+    RecordingKeyDep,
+    SessionDep,
+    SettingsDep,
+    permit,
+)
 from dialtone.policy.kyc import correction_deadline
 from dialtone.services import kyc
-from dialtone.store import sealed
 from dialtone.store.models import KycDocument, PhoneNumber
 
 router = APIRouter(prefix="/v1/kyc", tags=["identity documents"])
@@ -79,13 +84,14 @@ def get_kyc(account: AccountDep, session: SessionDep) -> KycOut:
 
 
 @router.put("/documents/{kind}", dependencies=[permit("account.write")], response_model=KycOut)
-async def put_document(
+def put_document(
     kind: str,
-    request: Request,
+    data: DocumentDep,
     *,
     account: AccountDep,
     session: SessionDep,
     settings: SettingsDep,
+    key: RecordingKeyDep,
     country: Annotated[
         str | None, Query(description="For a proof of address: its country (ISO 3166).")
     ] = None,
@@ -93,9 +99,6 @@ async def put_document(
     """One document as the raw body (PDF, image…): ``company_registration``,
     ``identity`` or ``proof_of_address`` (with ``?country=``); stored encrypted, then
     reviewed by the operator."""
-    data = await request.body()
-    if len(data) > kyc.MAX_DOCUMENT_BYTES:
-        raise DialtoneError("http.too_large", "A document is at most 10 MiB.", status=413)
     kyc.upload(
         session,
         account.id,
@@ -104,6 +107,6 @@ async def put_document(
         country=country,
         now=datetime.now(UTC),
         documents_dir=settings.data_dir / "documents",
-        key=sealed.key_for(settings.recording_key, settings.recording_key_path),
+        key=key,
     )
     return _status(session, account.id, account.kyc_notified_at)

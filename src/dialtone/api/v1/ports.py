@@ -9,14 +9,20 @@ import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
+from dialtone.api.deps import (
+    AccountDep,
+    DocumentDep,
+    RecordingKeyDep,
+    SessionDep,
+    SettingsDep,
+    permit,
+)
 from dialtone.core.errors import DialtoneError
 from dialtone.policy.porting import PORT_IN_DOCUMENTS
 from dialtone.services import porting
-from dialtone.store import sealed
 from dialtone.store.models import PortInRequest
 
 router = APIRouter(prefix="/v1/port-ins", tags=["porting"])
@@ -117,21 +123,18 @@ def get_port_in(port_id: str, account: AccountDep, session: SessionDep) -> PortI
         }
     },
 )
-async def put_document(
+def put_document(
     port_id: str,
     kind: str,
-    request: Request,
+    data: DocumentDep,
     *,
     account: AccountDep,
     session: SessionDep,
     settings: SettingsDep,
+    key: RecordingKeyDep,
 ) -> PortInOut:
     """One document of the file (``mandate``, ``carrier_bill``, ``identity``) as the raw
     body (PDF, image…): stored encrypted at rest."""
-    data = await request.body()
-    if len(data) > porting.MAX_DOCUMENT_BYTES:
-        raise DialtoneError("http.too_large", "A document is at most 10 MiB.", status=413)
-    key = sealed.key_for(settings.recording_key, settings.recording_key_path)
     row = porting.add_document(
         session,
         account.id,
