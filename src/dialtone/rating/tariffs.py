@@ -94,12 +94,20 @@ def _money(text: str, what: str, line: int, problems: list[str]) -> Decimal:
 
 def parse_csv(text: str) -> RateDeck:
     """A deck from CSV with a header naming at least ``prefix``, ``destination`` and
-    ``rate_per_minute`` (optional ``connect_fee``, ``increment`` such as ``30/6``).
+    ``rate_per_minute`` (optional ``connect_fee``, ``increment`` such as ``30/6``); an
+    SMS deck names ``rate_per_segment`` instead.
     Prefixes are E.164 digits (a leading ``+`` is accepted). Every bad line is
     reported at once (:class:`DeckError`)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     required = {"prefix", "destination", "rate_per_minute"}
     header = {name.strip() for name in reader.fieldnames or ()}
+    if "rate_per_segment" in header and "rate_per_minute" not in header:
+        # An SMS deck: its rate is per segment; it is kept in the same field.
+        reader.fieldnames = [
+            "rate_per_minute" if (n or "").strip() == "rate_per_segment" else n
+            for n in reader.fieldnames or ()
+        ]
+        header = (header - {"rate_per_segment"}) | {"rate_per_minute"}
     if not required <= header:
         raise DeckError([f"the header must name {', '.join(sorted(required))}"])
     problems: list[str] = []
