@@ -247,6 +247,27 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("route.invalid", (), "The route's kind or target is not valid.", 400),
     C("ring_group.invalid", (), "The ring group's members or strategy are not valid.", 400),
     C("ring_group.not_found", (), "No such ring group for this account.", 404),
+    # Billing (section B).
+    C("billing.unknown_plan", ("B6",), "The plan is not in the operator's catalogue.", 400),
+    C("billing.unknown_option", ("B17",), "The option is not in the catalogue.", 400),
+    C("billing.currency", ("B7",), "Invoices are in EUR, USD or GBP.", 400),
+    C("billing.country", ("B7",), "No tax rate is configured for the country.", 400),
+    C("billing.payment_method", ("B7",), "Payment is by card, SEPA debit or invoice.", 400),
+    C("billing.accesses", ("B6",), "A subscription has at least one access.", 400),
+    C("billing.trial_accesses", ("B14",), "A trial has at most 5 accesses.", 403),
+    C("billing.subscribed", (), "The account already has a subscription.", 409),
+    C("billing.change", ("B6", "B17"), "Add one or more accesses, numbers or options.", 400),
+    C(
+        "billing.committed_accesses",
+        ("B6",),
+        "Accesses under commitment cannot be removed: committed accesses never decrease.",
+        409,
+    ),
+    C("subscription.not_found", (), "The account has no subscription.", 404),
+    C("invoice.not_found", (), "No such invoice for this account.", 404),
+    C("tariff.unknown", (), "Tariffs are 'calls' and 'sms'.", 400),
+    C("tariff.invalid", ("B5",), "The rate deck has errors (each listed with its line).", 400),
+    C("tariff.version_exists", (), "A version of the deck already takes effect then.", 409),
     # Accounts, users, devices, trunks.
     C(
         "account.invalid",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -520,3 +521,306 @@ class RecordingExport(Base):
     files: Mapped[int] = mapped_column(Integer)
     path: Mapped[str | None] = mapped_column(Text, nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# --- Billing (issue 6: TERMS section B, N9, S1, S4) -------------------------------------
+
+
+class Subscription(Base):
+    """An account's plan (TERMS B6): its term, its currency and tax country (B7), how it
+    pays, and its committed accesses (which never decrease under commitment)."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), unique=True
+    )
+    plan_code: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    country: Mapped[str] = mapped_column(String(2))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accesses: Mapped[int] = mapped_column(Integer, default=1)
+    commitment_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # "card" | "sepa_debit" | "invoice" (paid by transfer, no automatic attempt).
+    payment_method: Mapped[str] = mapped_column(String(12), default="invoice")
+    customer_ref: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    # SEPA mandate (B7): the debtor's account and the mandate's reference and date.
+    mandate_id: Mapped[str | None] = mapped_column(String(35), nullable=True)
+    mandate_signed_on: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    iban: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    bic: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    billing_name: Mapped[str] = mapped_column(String(200), default="")
+    billing_address: Mapped[str] = mapped_column(Text, default="")
+    vat_number: Mapped[str] = mapped_column(String(40), default="")
+    # B3: unlimited plans exclude call centres and telecom professionals.
+    call_centre: Mapped[bool] = mapped_column(Boolean, default=False)
+    # B16: numbers used against telemarketing law pay a penalty per minute from then.
+    penalty_since: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # B12: when a termination was asked for and when it takes effect.
+    termination_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The end of the last period invoiced in advance (the next invoice starts there).
+    invoiced_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SubscriptionChange(Base):
+    """An access, number or option added to a subscription (B6 pro rata, B17 options),
+    kept so the next invoice can bill it; ``invoice_id`` is set once billed."""
+
+    __tablename__ = "subscription_changes"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    subscription_id: Mapped[str] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # access | number | option | fee
+    code: Mapped[str] = mapped_column(String(40), default="")
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    # A one-off fee's amount (B8 fees, B12, N9), excluding tax; None for the rest.
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
+    taxable: Mapped[bool] = mapped_column(Boolean, default=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    invoice_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+
+
+class TariffVersion(Base):
+    """One version of a rate deck (calls or SMS, in one currency), as imported."""
+
+    __tablename__ = "tariff_versions"
+    __table_args__ = (UniqueConstraint("name", "currency", "effective_from"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))  # "calls" | "sms"
+    currency: Mapped[str] = mapped_column(String(3))
+    effective_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    csv: Mapped[str] = mapped_column(Text)
+    prefixes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UsageEvent(Base):
+    """Usage reported over the API (third-party usage), durable before the 2xx;
+    ``transaction_id`` is the client's, unique per account (duplicates are ignored)."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (UniqueConstraint("account_id", "transaction_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(String(34))
+    transaction_id: Mapped[str] = mapped_column(String(120))
+    code: Mapped[str] = mapped_column(String(20))  # call | forward | sms
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    destination: Mapped[str] = mapped_column(String(20))
+    caller: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    duration: Mapped[Decimal] = mapped_column(Numeric(12, 3), default=Decimal(0))
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    rated: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class RatedLine(Base):
+    """A call, forward or message rated once (B1–B5, V4, B16): the unique ``usage_key``
+    makes re-rating a no-op. It keeps the tariff version and the buckets it used."""
+
+    __tablename__ = "rated_lines"
+    __table_args__ = (Index("ix_rated_lines_account_started", "account_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    usage_key: Mapped[str] = mapped_column(String(160), unique=True)
+    account_id: Mapped[str] = mapped_column(String(34))
+    kind: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    destination: Mapped[str] = mapped_column(String(200))
+    destination_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    included: Mapped[int] = mapped_column(Integer)
+    zone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    bucket_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    price: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    credits: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    overage: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    penalty: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    buckets: Mapped[str] = mapped_column(String(60))
+    rules: Mapped[str] = mapped_column(String(60))
+    rate_prefix: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    tariff_version: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    increment: Mapped[str | None] = mapped_column(String(11), nullable=True)
+    status: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    invoice_id: Mapped[str | None] = mapped_column(String(34), nullable=True, index=True)
+
+
+class LedgerEntry(Base):
+    """One posting of a balanced transaction; append-only (SQLite triggers refuse
+    UPDATE and DELETE), unique by (transaction key, line)."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("tx_key", "line_no"),
+        Index("ix_ledger_entries_account_currency", "account", "currency"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tx_key: Mapped[str] = mapped_column(String(160))
+    line_no: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    account: Mapped[str] = mapped_column(String(80))
+    # Ten-thousandths of the currency unit, as an integer: SQLite keeps NUMERIC as a
+    # binary float, and balances are sums, which must be exact.
+    amount_e4: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    memo: Mapped[str] = mapped_column(Text, default="")
+
+
+class Invoice(Base):
+    """An invoice or credit note. Drafts have no number; issuing gives the next number
+    of the sequence in the same transaction (no gaps, B7)."""
+
+    __tablename__ = "invoices"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(34), index=True)
+    kind: Mapped[str] = mapped_column(String(12), default="invoice")  # | credit_note
+    sequence: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    number: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="draft")  # issued | paid
+    currency: Mapped[str] = mapped_column(String(3))
+    country: Mapped[str] = mapped_column(String(2))
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    subtotal: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    tax: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    carried_credit: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    lines: Mapped[list[InvoiceLineRow]] = relationship(
+        order_by="InvoiceLineRow.position", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class InvoiceLineRow(Base):
+    """One line of an invoice, as issued."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    rule: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    taxable: Mapped[bool] = mapped_column(Boolean, default=True)
+    period_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PaymentAttempt(Base):
+    """One attempt to collect an invoice (B7, B10): by card or SEPA direct debit."""
+
+    __tablename__ = "payment_attempts"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    method: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(String(10))  # paid | rejected
+    reason: Mapped[str] = mapped_column(String(60), default="")
+    provider_ref: Mapped[str] = mapped_column(String(120), default="")
+    customer_caused: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CreditPurchase(Base):
+    """Prepaid communication credits bought (B4), and their withdrawal (B13)."""
+
+    __tablename__ = "credit_purchases"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(34), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    channel: Mapped[str] = mapped_column(String(20))
+    purchased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class Dispute(Base):
+    """A bill disputed within 30 days of issue (B9); an agreed amount becomes a credit
+    note line on the next invoice."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    account_id: Mapped[str] = mapped_column(String(34), index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # agreed | rejected
+    agreed_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    credited_invoice_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+
+
+class SlaIncident(Base):
+    """Downtime at a location (S1, S4): reported, or found by the health checks."""
+
+    __tablename__ = "sla_incidents"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    location: Mapped[str] = mapped_column(String(80), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime())
+    end: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    cause: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(12))  # reported | health_check
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class SlaClaim(Base):
+    """A claimed SLA credit (S1 per location, S4 per month): it reduces the next
+    invoice (``invoice_id`` once applied)."""
+
+    __tablename__ = "sla_claims"
+    __table_args__ = (UniqueConstraint("account_id", "rule", "month", "location"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(34), index=True)
+    rule: Mapped[str] = mapped_column(String(4))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    location: Mapped[str] = mapped_column(String(80), default="")
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    invoice_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+
+
+class PriceChange(Base):
+    """A plan's price change announced to its customers (B11)."""
+
+    __tablename__ = "price_changes"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    plan_code: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[str] = mapped_column(String(10))  # increase | revision | decrease
+    old_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    new_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    carrier_cost: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,396 @@
+"""Invoices: in advance at the plan's periodicity, usage in arrears (TERMS B6, B7, B9,
+B16, B17, S1/S4).
+
+The invoice issued at the start of a period carries:
+
+- the period's accesses, numbers and options, in advance (B6, B7; an option from the
+  period after it was taken, B17);
+- accesses and numbers added during the previous period, pro rata to its end (B6);
+- the previous period's rated usage not yet invoiced, in arrears: one line per
+  destination, the sum of each record's overage rounded to the cent (B5, V4), and the
+  B16 penalty;
+- one-off fees (B8, B12, N9), agreed disputes as credit notes (B9), claimed SLA credits
+  (S1, S4) and credit carried from the last invoice.
+
+The draft is the next invoice computed live (nothing is marked); issuing persists it
+with the next number of the sequence, marks what it billed, and posts it to the ledger,
+all in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from dialtone.core.errors import NotFound
+from dialtone.rating import contract
+from dialtone.rating import ledger as books
+from dialtone.rating.invoice import (
+    InvoiceLine,
+    InvoiceTotals,
+    amount_line,
+    cents,
+    line,
+    settle,
+    tax_rate_for,
+)
+from dialtone.rating.plans import DEFAULT_OPTIONS
+from dialtone.services import ledger
+from dialtone.services.ids import new_id
+from dialtone.services.subscriptions import get_subscription, plan_of
+from dialtone.store.models import (
+    Dispute,
+    Invoice,
+    InvoiceLineRow,
+    PhoneNumber,
+    RatedLine,
+    SlaClaim,
+    Subscription,
+    SubscriptionChange,
+)
+
+INVOICE_PREFIX = "INV-"
+PAYMENT_TERMS = timedelta(days=3)  # the B7 notice: a debit on the due date is notified
+_SIXTY = Decimal(60)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An invoice as it would be issued at ``period_start``, and what it bills."""
+
+    subscription: Subscription
+    period_start: datetime
+    period_end: datetime
+    totals: InvoiceTotals
+    rated_ids: tuple[int, ...]
+    change_ids: tuple[str, ...]
+    dispute_ids: tuple[str, ...]
+    claim_ids: tuple[str, ...]
+
+
+def next_period(sub: Subscription) -> tuple[datetime, datetime]:
+    """The period the next invoice bills in advance."""
+    plan = plan_of(sub)
+    start = sub.invoiced_until or sub.started_at
+    return contract.period_containing(sub.started_at, plan.periodicity, start, plan.years)
+
+
+def _fmt(day: datetime) -> str:
+    return day.date().isoformat()
+
+
+def _advance(
+    session: Session, sub: Subscription, start: datetime, end: datetime
+) -> list[InvoiceLine]:
+    plan = plan_of(sub)
+    period = (start, end)
+    span = f"{_fmt(start)} to {_fmt(end)}"
+    lines = [
+        line(
+            "subscription", f"{plan.name}: {sub.accesses} access(es), {span}", sub.accesses,
+            plan.access_price(sub.currency), rule="B6", period=period,
+        )
+    ]  # fmt: skip
+    numbers = session.scalar(
+        select(func.count())
+        .select_from(PhoneNumber)
+        .where(PhoneNumber.account_id == sub.account_id, PhoneNumber.deactivated_at.is_(None))
+    )
+    if numbers and plan.number_price(sub.currency):
+        lines.append(
+            line(
+                "number", f"Phone numbers, {span}", numbers, plan.number_price(sub.currency),
+                rule="B6", period=period,
+            )
+        )  # fmt: skip
+    options = session.scalars(
+        select(SubscriptionChange).where(
+            SubscriptionChange.subscription_id == sub.id,
+            SubscriptionChange.kind == "option",
+            SubscriptionChange.at < start,  # B17: from the period after it was taken
+            SubscriptionChange.removed_at.is_(None),
+        )
+    )
+    for option in options:
+        known = DEFAULT_OPTIONS.get(option.code)
+        if known is not None:
+            lines.append(
+                line(
+                    "option", f"{known.name}, {span}", option.quantity,
+                    known.price[sub.currency], rule="B17", period=period,
+                )
+            )  # fmt: skip
+    return lines
+
+
+def _arrears_changes(
+    session: Session, sub: Subscription, start: datetime
+) -> tuple[list[InvoiceLine], list[str]]:
+    plan = plan_of(sub)
+    lines: list[InvoiceLine] = []
+    ids: list[str] = []
+    changes = session.scalars(
+        select(SubscriptionChange)
+        .where(
+            SubscriptionChange.subscription_id == sub.id,
+            SubscriptionChange.invoice_id.is_(None),
+            SubscriptionChange.kind.in_(("access", "number", "fee")),
+            SubscriptionChange.at < start,
+        )
+        .order_by(SubscriptionChange.at)
+    )
+    for change in changes:
+        ids.append(change.id)
+        if change.kind == "fee":
+            lines.append(
+                amount_line(
+                    "fee", change.code, Decimal(change.amount or 0), taxable=change.taxable,
+                    rule=None,
+                )
+            )  # fmt: skip
+            continue
+        p_start, p_end = contract.period_containing(
+            sub.started_at, plan.periodicity, change.at, plan.years
+        )
+        if p_start == change.at or p_end > start:
+            continue  # added at a period's start, or in the period billed in advance now
+        price = (
+            plan.access_price(sub.currency)
+            if change.kind == "access"
+            else plan.number_price(sub.currency)
+        )
+        part = contract.prorata(price, change.at, p_start, p_end)
+        what = "access" if change.kind == "access" else "number"
+        lines.append(
+            line(
+                "prorata", f"{change.quantity} {what}(s) added {_fmt(change.at)}, pro rata "
+                f"to {_fmt(p_end)}", change.quantity, part, rule="B6",
+                period=(change.at, p_end),
+            )
+        )  # fmt: skip
+    return lines, ids
+
+
+def _usage(
+    session: Session, sub: Subscription, before: datetime
+) -> tuple[list[InvoiceLine], list[int]]:
+    rows = list(
+        session.scalars(
+            select(RatedLine)
+            .where(
+                RatedLine.account_id == sub.account_id,
+                RatedLine.invoice_id.is_(None),
+                RatedLine.started_at < before,
+                RatedLine.status == "rated",
+            )
+            .order_by(RatedLine.id)
+        )
+    )
+    groups: dict[tuple[str, str], list[RatedLine]] = defaultdict(list)
+    penalty = Decimal(0)
+    penalty_seconds = 0
+    for row in rows:
+        if Decimal(row.overage):
+            groups[(row.kind, row.destination_name or row.destination)].append(row)
+        if Decimal(row.penalty):
+            penalty += Decimal(row.penalty)
+            penalty_seconds += row.quantity
+    lines: list[InvoiceLine] = []
+    for (kind, name), members in sorted(groups.items()):
+        amount = cents(sum((Decimal(r.overage) for r in members), Decimal(0)))
+        if kind == "sms":
+            qty = Decimal(sum(r.quantity for r in members))
+            what = f"SMS to {name}: {qty} segment(s)"
+        else:
+            qty = Decimal(sum(r.quantity - r.included for r in members)) / _SIXTY
+            label = "Forwarded calls" if kind == "forward" else "Calls"
+            what = f"{label} to {name}: {len(members)} call(s), {qty.normalize():f} min"
+        rule = "V4" if kind == "forward" else "B5"
+        lines.append(
+            InvoiceLine("usage", what, qty, (amount / qty) if qty else amount, amount, rule)
+        )
+    if penalty:
+        lines.append(
+            amount_line("penalty", "Telemarketing penalty per minute", penalty, rule="B16")
+        )
+    return lines, [r.id for r in rows]
+
+
+def _credits(session: Session, sub: Subscription) -> tuple[list[InvoiceLine], list[str], list[str]]:
+    lines: list[InvoiceLine] = []
+    disputes = list(
+        session.scalars(
+            select(Dispute).where(
+                Dispute.account_id == sub.account_id,
+                Dispute.status == "agreed",
+                Dispute.credited_invoice_id.is_(None),
+            )
+        )
+    )
+    for d in disputes:
+        lines.append(
+            amount_line(
+                "credit_note", f"Credit note: dispute {d.id}", -Decimal(d.agreed_amount or 0),
+                rule="B9",
+            )
+        )  # fmt: skip
+    claims = list(
+        session.scalars(
+            select(SlaClaim).where(
+                SlaClaim.account_id == sub.account_id, SlaClaim.invoice_id.is_(None)
+            )
+        )
+    )
+    for c in claims:
+        where = f" at {c.location}" if c.location else ""
+        lines.append(
+            amount_line(
+                "sla_credit", f"SLA credit {c.rule} for {c.month}{where}", -Decimal(c.amount),
+                rule=c.rule,
+            )
+        )  # fmt: skip
+    carried = session.scalar(
+        select(Invoice.carried_credit)
+        .where(Invoice.account_id == sub.account_id, Invoice.issued_at.is_not(None))
+        .order_by(Invoice.sequence.desc())
+        .limit(1)
+    )
+    if carried:
+        lines.append(amount_line("credit_carried", "Credit carried forward", -Decimal(carried)))
+    return lines, [d.id for d in disputes], [c.id for c in claims]
+
+
+def _compose(session: Session, sub: Subscription, arrears_until: datetime) -> Draft:
+    start, end = next_period(sub)
+    lines = _advance(session, sub, start, end)
+    changed, change_ids = _arrears_changes(session, sub, arrears_until)
+    usage, rated_ids = _usage(session, sub, arrears_until)
+    credit_lines, dispute_ids, claim_ids = _credits(session, sub)
+    totals = settle(
+        [*lines, *changed, *usage, *credit_lines], sub.currency, tax_rate_for(sub.country)
+    )
+    return Draft(
+        sub, start, end, totals, tuple(rated_ids), tuple(change_ids), tuple(dispute_ids),
+        tuple(claim_ids),
+    )  # fmt: skip
+
+
+def draft(session: Session, account_id: str) -> Draft:
+    """The next invoice of the account as it stands now (B7), with the usage rated so
+    far (it will be billed in arrears there): nothing is marked."""
+    sub = get_subscription(session, account_id)
+    return _compose(session, sub, next_period(sub)[1])
+
+
+def _revenue_account(ln: InvoiceLine) -> str:
+    if ln.kind in ("usage", "penalty"):
+        return books.REVENUE_USAGE
+    if ln.kind in ("fee", "interest", "termination_fee", "deletion_fee"):
+        return books.REVENUE_FEES
+    if ln.is_credit:
+        return books.SLA_CREDITS
+    return books.REVENUE_SUBSCRIPTIONS
+
+
+def issue(session: Session, account_id: str, *, now: datetime) -> Invoice:
+    """Issue the next invoice (B7): the draft, with usage up to the start of the period
+    it bills (arrears), numbered next in the sequence, posted to the ledger."""
+    sub = get_subscription(session, account_id)
+    composed = _compose(session, sub, next_period(sub)[0])
+    totals = composed.totals
+    sequence = (session.scalar(select(func.max(Invoice.sequence))) or 0) + 1
+    invoice = Invoice(
+        id=new_id("IN"),
+        account_id=account_id,
+        kind="invoice",
+        sequence=sequence,
+        number=f"{INVOICE_PREFIX}{sequence:06d}",
+        status="issued",
+        currency=sub.currency,
+        country=sub.country,
+        tax_rate=totals.tax_rate,
+        period_start=composed.period_start,
+        period_end=composed.period_end,
+        created_at=now,
+        issued_at=now,
+        due_at=now + PAYMENT_TERMS,
+        subtotal=totals.subtotal,
+        tax=totals.tax,
+        total=totals.total,
+        carried_credit=totals.carried_credit,
+    )
+    invoice.lines = [
+        InvoiceLineRow(
+            position=i, kind=ln.kind, description=ln.description, quantity=ln.quantity,
+            unit_price=ln.unit_price, amount=ln.amount, rule=ln.rule, taxable=ln.taxable,
+            period_start=ln.period_start, period_end=ln.period_end,
+        )
+        for i, ln in enumerate(totals.lines)
+    ]  # fmt: skip
+    session.add(invoice)
+    session.flush()
+    _mark(session, invoice.id, composed)
+    sub.invoiced_until = composed.period_end
+    _post(session, invoice, totals, now)
+    return invoice
+
+
+def _mark(session: Session, invoice_id: str, billed: Draft) -> None:
+    """Mark what an issued invoice billed, so no later invoice bills it again."""
+    for model, ids, column in (
+        (RatedLine, billed.rated_ids, "invoice_id"),
+        (SubscriptionChange, billed.change_ids, "invoice_id"),
+        (Dispute, billed.dispute_ids, "credited_invoice_id"),
+        (SlaClaim, billed.claim_ids, "invoice_id"),
+    ):
+        if ids:
+            session.execute(update(model).where(model.id.in_(ids)).values({column: invoice_id}))
+
+
+def _post(session: Session, invoice: Invoice, totals: InvoiceTotals, now: datetime) -> None:
+    """Dr receivable the total; Cr each line's revenue account, Cr tax (debit for
+    credit lines): balanced by construction."""
+    postings: dict[str, Decimal] = defaultdict(Decimal)
+    for ln in totals.lines:
+        postings[_revenue_account(ln)] -= ln.amount
+    postings[books.TAX_PAYABLE] -= totals.tax
+    postings[books.receivable(invoice.account_id)] += totals.total
+    kept = tuple(books.Posting(a, v, invoice.currency) for a, v in postings.items() if v)
+    if kept:  # an invoice of zero moves no money
+        ledger.post(
+            session,
+            books.Transaction(f"invoice:{invoice.id}", now, f"invoice {invoice.number}", kept),
+        )
+
+
+def issue_due(session: Session, *, now: datetime) -> list[Invoice]:
+    """Issue every invoice whose period has started (the billing job), oldest first."""
+    issued: list[Invoice] = []
+    for sub in session.scalars(select(Subscription).order_by(Subscription.started_at)):
+        while next_period(sub)[0] <= now and (
+            sub.ends_at is None or next_period(sub)[0] < sub.ends_at
+        ):
+            issued.append(issue(session, sub.account_id, now=now))
+    return issued
+
+
+def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
+    """One of the account's invoices; NotFound otherwise."""
+    row = session.get(Invoice, invoice_id)
+    if row is None or row.account_id != account_id:
+        raise NotFound("invoice.not_found", f"The account has no invoice {invoice_id}.")
+    return row
+
+
+def list_invoices(session: Session, account_id: str) -> list[Invoice]:
+    """The account's invoices in sequence."""
+    return list(
+        session.scalars(
+            select(Invoice).where(Invoice.account_id == account_id).order_by(Invoice.sequence)
+        )
+    )

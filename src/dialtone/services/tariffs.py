@@ -1,0 +1,88 @@
+"""Rate decks in the store: CSV imports kept as versions by effective date (TERMS B5).
+
+A version's CSV is stored as imported (what an operator uploaded is what is kept, and
+what a rated line's ``tariff_version`` points back to). Parsed tariffs are cached per
+process and dropped when a version is added.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dialtone.core.errors import DialtoneError
+from dialtone.rating.plans import CURRENCIES
+from dialtone.rating.tariffs import DeckError, DeckVersion, Tariff, parse_csv
+from dialtone.services.ids import new_id
+from dialtone.store.models import TariffVersion
+
+TARIFF_NAMES = ("calls", "sms")
+_cache: dict[tuple[str, str], tuple[int, Tariff]] = {}
+
+
+def import_csv(
+    session: Session, name: str, currency: str, text: str, *, effective_from: datetime,
+    now: datetime,
+) -> TariffVersion:  # fmt: skip
+    """Add a version of the ``name`` deck (``calls`` or ``sms``) in ``currency``, in
+    force from ``effective_from``. Every bad line is reported in one error."""
+    if name not in TARIFF_NAMES:
+        raise DialtoneError("tariff.unknown", f"tariffs are {', '.join(TARIFF_NAMES)}")
+    if currency not in CURRENCIES:
+        raise DialtoneError("billing.currency", f"currencies are {', '.join(CURRENCIES)}")
+    try:
+        deck = parse_csv(text)
+    except DeckError as exc:
+        raise DialtoneError(
+            "tariff.invalid",
+            "the rate deck has errors",
+            rule="B5",
+            details={"problems": exc.problems[:100]},
+        ) from exc
+    clash = session.scalar(
+        select(TariffVersion).where(
+            TariffVersion.name == name,
+            TariffVersion.currency == currency,
+            TariffVersion.effective_from == effective_from,
+        )
+    )
+    if clash is not None:
+        raise DialtoneError(
+            "tariff.version_exists", "a version already takes effect at that moment", status=409
+        )
+    row = TariffVersion(
+        id=new_id("TV"),
+        name=name,
+        currency=currency,
+        effective_from=effective_from,
+        csv=text,
+        prefixes=len(deck),
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    _cache.pop((name, currency), None)
+    return row
+
+
+def versions(session: Session, name: str | None = None) -> list[TariffVersion]:
+    """Every stored version, oldest first."""
+    query = select(TariffVersion).order_by(TariffVersion.name, TariffVersion.effective_from)
+    if name is not None:
+        query = query.where(TariffVersion.name == name)
+    return list(session.scalars(query))
+
+
+def tariff(session: Session, name: str, currency: str) -> Tariff:
+    """The ``name`` tariff in ``currency`` with all its versions (empty when none)."""
+    where = (TariffVersion.name == name, TariffVersion.currency == currency)
+    stamp = session.scalar(select(func.count()).select_from(TariffVersion).where(*where)) or 0
+    cached = _cache.get((name, currency))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    rows = session.scalars(select(TariffVersion).where(*where))
+    built = Tariff(DeckVersion(row.effective_from, parse_csv(row.csv)) for row in rows)
+    _cache[(name, currency)] = (stamp, built)
+    return built
