@@ -32,7 +32,9 @@ GBP_CALLS = "prefix,destination,rate_per_minute\n44,United Kingdom,0.05\n33,Fran
 GBP_SMS = "prefix,destination,rate_per_segment\n44,United Kingdom,0.04\n"
 
 
-def _call(account: str, caller: str, to: str, at: datetime, seconds: int, n: int) -> CallOutcome:
+def _call(  # noqa: PLR0917 - one call per line of the tables below
+    account: str, caller: str, to: str, at: datetime, seconds: int, n: int
+) -> CallOutcome:
     return CallOutcome(
         account_id=account,
         direction="outbound",
