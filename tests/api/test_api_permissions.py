@@ -77,6 +77,23 @@ def _requests(team: Team) -> list[tuple[str, str, str, dict[str, Any] | None]]:
         ("account.export", "GET", "/v1/account/export", None),
         ("api_keys.manage", "GET", "/v1/api-keys", None),
         ("audit.read", "GET", "/v1/audit", None),
+        ("billing.read", "GET", "/v1/invoices", None),
+        (
+            "usage.write",
+            "POST",
+            "/v1/usage",
+            {
+                "events": [
+                    {
+                        "transaction_id": "perm",
+                        "code": "sms",
+                        "timestamp": "2026-11-02T09:00:00+00:00",
+                        "destination": "+33612345678",
+                        "segments": 1,
+                    }
+                ]
+            },
+        ),
         ("calls.place", "POST", "/v1/calls", {"user_id": other, "to": "202"}),
         ("calls.read", "GET", "/v1/calls", None),
         ("recordings.read", "GET", "/v1/calls/CA0/recording", None),

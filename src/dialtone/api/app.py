@@ -13,6 +13,7 @@ from dialtone.api.v1 import (
     account,
     api_keys,
     audit,
+    billing,
     calls,
     dnc,
     errors_log,
@@ -65,4 +66,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(ports.router)
     app.include_router(renumberings.router)
     app.include_router(kyc.router)
+    app.include_router(billing.router)
     return app

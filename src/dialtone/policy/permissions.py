@@ -43,6 +43,8 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "account.export": "Export everything held for the account (D6, V15).",
         "api_keys.manage": "Issue, list, rotate and revoke API keys.",
         "audit.read": "Read the audit log of refusals and enforcement actions.",
+        "billing.read": "See the subscription, balances, buckets left and invoices.",
+        "usage.write": "Report third-party usage to be rated (POST /v1/usage).",
         "calls.place": "Place a click-to-call call (for oneself, or for others).",
         "calls.read": "Read call records.",
         "dnc.read": "Read the account's do-not-call list.",
@@ -77,6 +79,7 @@ GRANTS: Mapping[str, Mapping[str, Scope]] = MappingProxyType(
         MANAGER: MappingProxyType(
             {
                 "account.read": _ALL,
+                "billing.read": _ALL,
                 "calls.place": _ALL,
                 "calls.read": _ALL,
                 "dnc.read": _ALL,

@@ -40,8 +40,9 @@ from dialtone.rating.invoice import (
     tax_rate_for,
 )
 from dialtone.rating.plans import DEFAULT_OPTIONS
-from dialtone.services import ledger
+from dialtone.services import ledger, subscriptions
 from dialtone.services.ids import new_id
+from dialtone.services.invoice_documents import DocumentLine, InvoiceDocument, Party
 from dialtone.services.subscriptions import get_subscription, plan_of
 from dialtone.store.models import (
     Dispute,
@@ -393,4 +394,73 @@ def list_invoices(session: Session, account_id: str) -> list[Invoice]:
         session.scalars(
             select(Invoice).where(Invoice.account_id == account_id).order_by(Invoice.sequence)
         )
+    )
+
+
+def as_row(composed: Draft) -> Invoice:
+    """A draft as an unsaved invoice (no number), to show it like an issued one."""
+    totals = composed.totals
+    sub = composed.subscription
+    row = Invoice(
+        id=None, account_id=sub.account_id, kind="invoice", status="draft",
+        currency=sub.currency, country=sub.country, tax_rate=totals.tax_rate,
+        period_start=composed.period_start, period_end=composed.period_end,
+        subtotal=totals.subtotal, tax=totals.tax, total=totals.total,
+        carried_credit=totals.carried_credit,
+    )  # fmt: skip
+    row.lines = [
+        InvoiceLineRow(
+            position=i, kind=ln.kind, description=ln.description, quantity=ln.quantity,
+            unit_price=ln.unit_price, amount=ln.amount, rule=ln.rule, taxable=ln.taxable,
+        )
+        for i, ln in enumerate(totals.lines)
+    ]  # fmt: skip
+    return row
+
+
+SELLER = Party("dialtone")
+NOTES = (
+    "Prices exclude tax; tax is that of the customer's country (B7).",
+    "A bill may be disputed within 30 days of issue, naming it; it stays payable meanwhile (B9).",
+    "Late payment: interest at the ECB rate + 10 points and a 40 recovery fee; a "
+    "rejected direct debit adds 10 at the next attempt (B8).",
+)
+
+
+def document(session: Session, row: Invoice, seller: Party = SELLER) -> InvoiceDocument:
+    """The printable document of an invoice (HTML, PDF)."""
+    sub = subscriptions.find_subscription(session, row.account_id)
+    customer = Party(
+        sub.billing_name if sub else row.account_id,
+        sub.billing_address if sub else "",
+        row.country,
+        sub.vat_number if sub else "",
+    )
+    return InvoiceDocument(
+        number=row.number,
+        kind="credit_note" if row.kind == "credit_note" else "invoice",
+        issued_at=row.issued_at,
+        due_at=row.due_at,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        seller=seller,
+        customer=customer,
+        currency=row.currency,
+        lines=tuple(
+            DocumentLine(
+                ln.description,
+                Decimal(ln.quantity),
+                Decimal(ln.unit_price),
+                Decimal(ln.amount),
+                ln.kind,
+                ln.rule,
+            )
+            for ln in row.lines
+        ),
+        subtotal=Decimal(row.subtotal),
+        tax_rate=Decimal(row.tax_rate),
+        tax=Decimal(row.tax),
+        total=Decimal(row.total),
+        carried_credit=Decimal(row.carried_credit or 0),
+        notes=NOTES,
     )

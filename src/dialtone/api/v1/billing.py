@@ -1,0 +1,173 @@
+"""``/v1/usage``, ``/v1/billing`` and ``/v1/invoices``: reported usage, what the
+customer has left, and their invoices (TERMS section B).
+
+Usage events are Lago-style: each carries the client's ``transaction_id``; a batch is
+committed before the answer (durable before 2xx) and an id seen before is ignored, so a
+client may retry a batch safely.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialtone.api.deps import AccountDep, SessionDep, permit
+from dialtone.services import invoice_documents, invoicing, rating, subscriptions, usage
+from dialtone.store.models import Invoice
+
+router = APIRouter(tags=["billing"])
+
+
+class UsageEventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    transaction_id: str = Field(min_length=1, max_length=120, description="Unique per account.")
+    code: Literal["call", "forward", "sms"]
+    timestamp: datetime = Field(description="When the usage happened (with a time zone).")
+    destination: str = Field(pattern=r"^\+[1-9]\d{1,14}$", description="E.164.")
+    caller: str | None = Field(default=None, pattern=r"^\+[1-9]\d{1,14}$")
+    duration: Decimal = Field(default=Decimal(0), ge=0, le=86400, description="Seconds.")
+    segments: int = Field(default=0, ge=0, le=255)
+
+
+class UsageBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[UsageEventIn] = Field(min_length=1, max_length=usage.MAX_BATCH)
+
+
+class UsageBatchOut(BaseModel):
+    accepted: int = Field(description="Events stored by this request.")
+    duplicates: int = Field(description="Events whose transaction_id was already stored.")
+
+
+@router.post("/v1/usage", dependencies=[permit("usage.write")])
+def post_usage(body: UsageBatchIn, account: AccountDep, session: SessionDep) -> UsageBatchOut:
+    """Store a batch of usage events for rating; committed before the answer."""
+    events = [
+        usage.Event(
+            e.transaction_id, e.code, e.timestamp, e.destination, e.caller, e.duration, e.segments
+        )
+        for e in body.events
+    ]
+    accepted = usage.ingest(session, account.id, events, now=datetime.now(UTC))
+    return UsageBatchOut(accepted=accepted, duplicates=len(events) - accepted)
+
+
+class BillingOut(BaseModel):
+    plan: str
+    currency: str
+    country: str
+    accesses: int
+    period_start: datetime
+    period_end: datetime
+    commitment_end: datetime | None
+    included_seconds_left: dict[str, int] = Field(description="B1, this period, by zone.")
+    credits: Decimal = Field(description="Prepaid credits left (B4).")
+
+
+@router.get("/v1/billing", dependencies=[permit("billing.read")])
+def get_billing(account: AccountDep, session: SessionDep) -> BillingOut:
+    """The subscription, the included minutes left this period and the credits."""
+    now = datetime.now(UTC)
+    sub = subscriptions.get_subscription(session, account.id)
+    period = subscriptions.current_period(sub, now)
+    ctx = rating.context(session, sub)
+    left = rating.included_left(session, sub, ctx, period, [None])
+    return BillingOut(
+        plan=sub.plan_code,
+        currency=sub.currency,
+        country=sub.country,
+        accesses=sub.accesses,
+        period_start=period[0],
+        period_end=period[1],
+        commitment_end=sub.commitment_end,
+        included_seconds_left=left,
+        credits=rating.credit_balance(session, account.id, sub.currency),
+    )
+
+
+class InvoiceLineOut(BaseModel):
+    kind: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    rule: str | None
+
+
+class InvoiceOut(BaseModel):
+    id: str | None
+    number: str | None = Field(description="None on the draft.")
+    status: str
+    currency: str
+    period_start: datetime
+    period_end: datetime
+    issued_at: datetime | None
+    due_at: datetime | None
+    subtotal: Decimal
+    tax_rate: Decimal
+    tax: Decimal
+    total: Decimal
+    carried_credit: Decimal
+    lines: list[InvoiceLineOut]
+
+    @classmethod
+    def of(cls, row: Invoice) -> InvoiceOut:
+        return cls(
+            id=row.id, number=row.number, status=row.status, currency=row.currency,
+            period_start=row.period_start, period_end=row.period_end,
+            issued_at=row.issued_at, due_at=row.due_at, subtotal=row.subtotal,
+            tax_rate=row.tax_rate, tax=row.tax, total=row.total,
+            carried_credit=row.carried_credit,
+            lines=[
+                InvoiceLineOut(
+                    kind=ln.kind, description=ln.description, quantity=ln.quantity,
+                    unit_price=ln.unit_price, amount=ln.amount, rule=ln.rule,
+                )
+                for ln in row.lines
+            ],
+        )  # fmt: skip
+
+
+@router.get("/v1/invoices", dependencies=[permit("billing.read")])
+def list_invoices(account: AccountDep, session: SessionDep) -> list[InvoiceOut]:
+    """The account's issued invoices, in sequence."""
+    return [InvoiceOut.of(row) for row in invoicing.list_invoices(session, account.id)]
+
+
+@router.get("/v1/invoices/draft", dependencies=[permit("billing.read")])
+def draft_invoice(account: AccountDep, session: SessionDep) -> InvoiceOut:
+    """The next invoice as it stands: usage is rated first, so a call that just ended
+    is on it (B7: usage in arrears)."""
+    rating.rate_account(session, account.id, now=datetime.now(UTC))
+    return InvoiceOut.of(invoicing.as_row(invoicing.draft(session, account.id)))
+
+
+@router.get("/v1/invoices/{invoice_id}", dependencies=[permit("billing.read")])
+def get_invoice(invoice_id: str, account: AccountDep, session: SessionDep) -> InvoiceOut:
+    return InvoiceOut.of(invoicing.get_invoice(session, account.id, invoice_id))
+
+
+@router.get("/v1/invoices/{invoice_id}/pdf", dependencies=[permit("billing.read")])
+def invoice_pdf(invoice_id: str, account: AccountDep, session: SessionDep) -> Response:
+    """The invoice as a PDF document."""
+    row = invoicing.get_invoice(session, account.id, invoice_id)
+    body = invoice_documents.render_pdf(invoicing.document(session, row))
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{row.number or row.id}.pdf"'},
+    )
+
+
+@router.get("/v1/invoices/{invoice_id}/html", dependencies=[permit("billing.read")])
+def invoice_html(invoice_id: str, account: AccountDep, session: SessionDep) -> HTMLResponse:
+    """The invoice as an HTML page (printable)."""
+    row = invoicing.get_invoice(session, account.id, invoice_id)
+    return HTMLResponse(invoice_documents.render_html(invoicing.document(session, row)))

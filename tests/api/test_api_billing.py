@@ -1,0 +1,105 @@
+"""``/v1/usage``, ``/v1/billing`` and ``/v1/invoices`` over HTTP (TERMS section B)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.services import invoicing, subscriptions, tariffs
+from dialtone.store.db import transaction
+
+from .conftest import auth, new_account
+
+DECK = "prefix,destination,rate_per_minute\n33,France,0.03\n44,United Kingdom,0.05\n"
+
+
+def _subscribed(sessions: sessionmaker[Session], plan: str = "prepaid") -> tuple[str, str]:
+    account, key = new_account(sessions, "Billed")
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        tariffs.import_csv(
+            session, "calls", "EUR", DECK, effective_from=now - timedelta(days=400), now=now
+        )
+        subscriptions.subscribe(
+            session, account, plan_code=plan, currency="EUR", country="FR", now=now,
+            started_at=now - timedelta(days=1),
+        )  # fmt: skip
+        invoicing.issue(session, account, now=now)
+    return account, key
+
+
+def _event(tx: str, seconds: int = 61, to: str = "+33123456789") -> dict[str, object]:
+    at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    return {"transaction_id": tx, "code": "call", "timestamp": at, "destination": to,
+            "duration": seconds}  # fmt: skip
+
+
+def test_usage_is_stored_once_and_rated_on_the_draft(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = _subscribed(sessions)
+    first = client.post("/v1/usage", json={"events": [_event("a"), _event("b")]}, headers=auth(key))
+    assert first.status_code == 200, first.text
+    assert first.json() == {"accepted": 2, "duplicates": 0}
+    again = client.post(
+        "/v1/usage", json={"events": [_event("b"), _event("c"), _event("c")]}, headers=auth(key)
+    )
+    assert again.json() == {"accepted": 1, "duplicates": 2}
+    draft = client.get("/v1/invoices/draft", headers=auth(key)).json()
+    usage = [ln for ln in draft["lines"] if ln["kind"] == "usage"]
+    # three calls of 61 s bill 2 min each at 0.03 (B2, B5): 0.18, none twice
+    assert [(ln["description"], ln["amount"]) for ln in usage] == [
+        ("Calls to France: 3 call(s), 6 min", "0.18")
+    ]
+    assert draft["number"] is None and draft["status"] == "draft"
+    billing = client.get("/v1/billing", headers=auth(key)).json()
+    assert billing["plan"] == "prepaid" and billing["credits"] == "0.0000"
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"events": []}, "events"),
+        ({"events": [{**_event("x"), "destination": "0123"}]}, "destination"),
+        ({"events": [{**_event("x"), "duration": -1}]}, "duration"),
+        ({"events": [{**_event("x"), "code": "fax"}]}, "code"),
+    ],
+)
+def test_bad_usage_gets_a_json_error(
+    client: TestClient, sessions: sessionmaker[Session], body: dict[str, object], where: str
+) -> None:
+    _, key = _subscribed(sessions)
+    response = client.post("/v1/usage", json=body, headers=auth(key))
+    assert response.status_code == 400
+    assert response.json()["code"] and where in response.text
+
+
+def test_invoices_list_and_download(
+    client: TestClient, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    _, key = _subscribed(sessions, "essential")
+    invoices = client.get("/v1/invoices", headers=auth(key)).json()
+    assert [i["number"] for i in invoices] == [invoices[0]["number"]]
+    invoice_id = invoices[0]["id"]
+    assert invoices[0]["total"] == "22.80"  # 19.00 + VAT 20 %
+    html = client.get(f"/v1/invoices/{invoice_id}/html", headers=auth(key))
+    assert "Essential" in html.text
+    pdf = client.get(f"/v1/invoices/{invoice_id}/pdf", headers=auth(key))
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(pdf.content)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert invoices[0]["number"] in text and "Essential" in text and "22.80" in text
+    missing = client.get("/v1/invoices/INnope/pdf", headers=auth(key))
+    assert missing.status_code == 404 and missing.json()["code"] == "invoice.not_found"
