@@ -57,9 +57,11 @@ def test_usage_is_stored_once_and_rated_on_the_draft(
     assert [(ln["description"], ln["amount"]) for ln in usage] == [
         ("Calls to France: 3 call(s), 6 min", "0.18")
     ]
-    assert draft["number"] is None and draft["status"] == "draft"
+    assert draft["number"] is None
+    assert draft["status"] == "draft"
     billing = client.get("/v1/billing", headers=auth(key)).json()
-    assert billing["plan"] == "prepaid" and billing["credits"] == "0.0000"
+    assert billing["plan"] == "prepaid"
+    assert billing["credits"] == "0.0000"
 
 
 @pytest.mark.parametrize(
@@ -77,7 +79,8 @@ def test_bad_usage_gets_a_json_error(
     _, key = _subscribed(sessions)
     response = client.post("/v1/usage", json=body, headers=auth(key))
     assert response.status_code == 400
-    assert response.json()["code"] and where in response.text
+    assert response.json()["code"]
+    assert where in response.text
 
 
 def test_invoices_list_and_download(
@@ -100,6 +103,9 @@ def test_invoices_list_and_download(
     text = subprocess.run(
         ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
     ).stdout
-    assert invoices[0]["number"] in text and "Essential" in text and "22.80" in text
+    assert invoices[0]["number"] in text
+    assert "Essential" in text
+    assert "22.80" in text
     missing = client.get("/v1/invoices/INnope/pdf", headers=auth(key))
-    assert missing.status_code == 404 and missing.json()["code"] == "invoice.not_found"
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "invoice.not_found"
