@@ -6,15 +6,13 @@ import asyncio
 import json
 import logging
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
+from dialtone import cli_billing, cli_support
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
 from dialtone.policy.checklist import verdict
@@ -38,9 +36,7 @@ from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
 from dialtone.services import users as user_service
 from dialtone.services import voicemails as voicemail_service
-from dialtone.services.audit import AuditEntry
-from dialtone.settings import Settings
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import open_database
 
 app = typer.Typer(help="dialtone: phone numbers, calls and call records.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
@@ -69,42 +65,12 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ports_app, name="ports")
 app.add_typer(kyc_app, name="kyc")
+app.add_typer(cli_billing.billing_app, name="billing")
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:  # pydantic's message names the bad setting
-        typer.echo(f"error: bad settings: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-@contextmanager
-def _session(settings: Settings | None = None, action: str = "dialtone") -> Iterator[Session]:
-    """A committed session on the configured database; a DialtoneError becomes a clear
-    one-line error and exit code 1 (and, refused by a rule, an audit entry for
-    ``action``, the command)."""
-    settings = settings or _settings()
-    _, sessions = open_database(settings.resolved_database_url)
-    try:
-        with transaction(sessions) as session:
-            yield session
-    except DialtoneError as exc:
-        if exc.rule is not None:
-            # A terms refusal goes on the audit log, even the operator's own (in its own
-            # transaction: the command's was rolled back).
-            entry = AuditEntry.of_error(
-                exc, at=datetime.now(UTC), account_id=None, actor="operator:cli", action=action
-            )
-            with transaction(sessions) as session:
-                audit_service.record(session, [entry])
-        raise _fail(exc) from None
-
-
-def _fail(exc: DialtoneError) -> typer.Exit:
-    rule = f" [{exc.rule}]" if exc.rule else ""
-    typer.echo(f"error: {exc.code}{rule}: {exc.message}", err=True)
-    return typer.Exit(1)
+_settings = cli_support.settings_or_exit
+_session = cli_support.session
+_fail = cli_support.fail
 
 
 @app.command()
@@ -475,15 +441,7 @@ def numbers_declare(
     typer.echo(f"{row.number} declared: {row.intended_use} / {row.end_user}")
 
 
-def _moment(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        typer.echo(f"error: {text!r} is not an ISO date-time", err=True)
-        raise typer.Exit(2) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+_moment = cli_support.moment
 
 
 @numbers_app.command("deactivate")

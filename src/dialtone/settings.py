@@ -249,6 +249,33 @@ class Settings(BaseSettings):
     transcriber_language: str | None = Field(
         default=None, description="ISO 639-1 hint, e.g. fr; None lets the model detect it."
     )
+    # -- billing (issue 6, TERMS section B) ------------------------------------------
+    billing_retry_hours: int = Field(
+        default=72,
+        ge=1,
+        description="Hours between a rejected payment and the next attempt (TERMS B10).",
+    )
+    billing_rejections_to_suspend: int = Field(
+        default=3,
+        ge=1,
+        description="The rejection that suspends the account at once (TERMS B10: the third).",
+    )
+    billing_late_fees: bool = Field(
+        default=True,
+        description="Charge late-payment interest (ECB rate + 10 points) and the fixed "
+        "recovery fee on invoices paid late (TERMS B8).",
+    )
+    card_provider: Literal["none", "fake", "stripe"] = Field(
+        default="none",
+        description="Who charges cards: none (card invoices wait for a recorded payment), "
+        "fake (a stand-in for demos and tests, see fake_card_outcome) or stripe.",
+    )
+    fake_card_outcome: Literal["paid", "rejected"] = Field(
+        default="paid", description="What the fake card provider answers to every charge."
+    )
+    stripe_api_key: str | None = Field(
+        default=None, description="The Stripe secret key, for card_provider=stripe."
+    )
     event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
         default="auto",
         description="uvloop when installed (auto), or force one; asyncio is the fallback.",

@@ -24,6 +24,7 @@ from dialtone.api.v1 import (
     registrations,
     renumberings,
     ring_groups,
+    sla,
     trunks,
     users,
     voicemails,
@@ -67,4 +68,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(renumberings.router)
     app.include_router(kyc.router)
     app.include_router(billing.router)
+    app.include_router(sla.router)
     return app

@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from dialtone.policy.billing import standing as billing_standing
 from dialtone.policy.call_setup import caller_id, user_concurrency
 from dialtone.policy.decision import ALLOWED, Decision
 from dialtone.policy.destinations import DestinationSettings, destination, dialling
@@ -79,11 +80,14 @@ class CallIntent:
     abuse: AbuseState = _NO_ABUSE
     # N13: held numbers that may not be presented on outbound calls.
     inbound_only_numbers: Collection[str] = ()
+    # B10: when the account was suspended for unpaid invoices.
+    billing_suspended_at: datetime | None = None
 
 
 def call_checks(intent: CallIntent) -> list[CheckResult]:
     """The checks of an outbound call, in the engine's order: an emergency number meets
-    V7 alone (a user on a call may still call for help); otherwise V2 one call per user,
+    V7 alone (a user on a call may still call for help); otherwise B10 an account
+    suspended for unpaid invoices, V2 one call per user,
     and for an outside number V6 dialling, V5 destination, F5 a suspended or terminated
     unlimited plan, V12 do-not-call lists and (telemarketing) calling hours, and
     V10/N13 caller ID."""
@@ -92,9 +96,13 @@ def call_checks(intent: CallIntent) -> list[CheckResult]:
             intent.dialed, intent.emergency_caller, eligible_countries=intent.emergency_countries
         )
         return [CheckResult("emergency", ("V7",), decision)]
-    results = [
+    results = []
+    if intent.billing_suspended_at is not None:  # listed only when it can refuse, as F5
+        suspended = billing_standing(intent.billing_suspended_at)
+        results.append(CheckResult("billing_standing", ("B10",), suspended))
+    results.append(
         CheckResult("concurrency", ("V2",), user_concurrency(intent.active_calls, intent.channels))
-    ]
+    )
     if intent.is_extension:
         return results
     results.append(CheckResult("dialling", ("V6",), dialling(intent.dialed, intent.country)))

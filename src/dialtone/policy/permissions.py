@@ -45,6 +45,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "audit.read": "Read the audit log of refusals and enforcement actions.",
         "billing.read": "See the subscription, balances, buckets left and invoices.",
         "usage.write": "Report third-party usage to be rated (POST /v1/usage).",
+        "sla.claim": "Claim SLA credits for a past month (S1, S4).",
         "calls.place": "Place a click-to-call call (for oneself, or for others).",
         "calls.read": "Read call records.",
         "dnc.read": "Read the account's do-not-call list.",

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
 from dialtone.policy import (
+    billing,
     call_setup,
     destinations,
     dialing_patterns,
@@ -134,6 +135,8 @@ class CallPolicy:
     country: str
     telemarketing: bool = False
     abuse: fraud.AbuseState = _NO_ABUSE
+    # B10: suspended for unpaid invoices.
+    billing_suspended_at: datetime | None = None
 
 
 def _trace(
@@ -327,6 +330,7 @@ class CallEngine:
                 country=account_service.dialling_country(account, self.config.default_country),
                 telemarketing=account.telemarketing,
                 abuse=fair_use_service.abuse_state(account),
+                billing_suspended_at=account.billing_suspended_at,
             )
 
         return await self._cached(("call_policy", account_id), read)
@@ -496,7 +500,9 @@ class CallEngine:
             # Before V2: a user already on a call (one on hold, say) can still call for help.
             await self._emergency(event, channel, dialed, trace, caller)
             return
-        refusal = call_setup.user_concurrency(self._active(caller.id), caller.channels)
+        refusal = billing.standing(policy.billing_suspended_at)
+        if refusal.allowed:
+            refusal = call_setup.user_concurrency(self._active(caller.id), caller.channels)
         if refusal.refused:
             await self._refuse_call(event, channel, refusal, caller, dialed=dialed)
             return
@@ -1058,7 +1064,10 @@ class CallEngine:
         assert user is not None
         if not user.can_take_calls:
             raise Conflict("call.user_unreachable", "This user cannot take calls.")
-        refusal = call_setup.user_concurrency(self._active(user.id), user.channels)
+        standing = (await self._call_policy(account_id)).billing_suspended_at
+        refusal = billing.standing(standing)
+        if refusal.allowed:
+            refusal = call_setup.user_concurrency(self._active(user.id), user.channels)
         if refusal.refused:
             raise refusal.as_error()
         held = await self._read(lambda s: number_service.held_numbers(s, account_id))

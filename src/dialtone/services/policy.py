@@ -83,6 +83,7 @@ def check_call(
         now=now,
         abuse=fair_use.abuse_state(account),
         inbound_only_numbers=holding.inbound_only,
+        billing_suspended_at=account.billing_suspended_at,
     )
     return checklist.call_checks(intent)
 

@@ -101,6 +101,9 @@ class Account(Base):
     # runs from then) and when it was corrected.
     kyc_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     kyc_corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS B10: suspended on the third rejected payment (calls refused, numbers
+    # deactivated under N6) until the invoices are paid.
+    billing_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiKey(Base):

@@ -28,6 +28,8 @@ _TRIGGERS = {
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("accounts", schema=None, recreate="never") as batch_op:
+        batch_op.add_column(sa.Column("billing_suspended_at", _utc(), nullable=True))
     op.create_table(
         "credit_purchases",
         sa.Column("id", sa.String(length=34), nullable=False),
@@ -360,6 +362,10 @@ def upgrade() -> None:
             )
 
 
+def _utc() -> dialtone.store.models.UTCDateTime:
+    return dialtone.store.models.UTCDateTime(timezone=True)
+
+
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name in _TRIGGERS:
@@ -413,3 +419,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_credit_purchases_account_id"))
 
     op.drop_table("credit_purchases")
+    with op.batch_alter_table("accounts", schema=None, recreate="never") as batch_op:
+        batch_op.drop_column("billing_suspended_at")

@@ -1,0 +1,201 @@
+"""``dialtone billing``: tariffs, subscriptions, credits, the billing job, payments and
+invoices (issue 6, TERMS section B). ``--now`` runs a command as of another moment, so
+an operator (or a test) can replay a billing sequence on a simulated clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dialtone.cli_support import moment, session, settings_or_exit
+from dialtone.rating import ledger as books
+from dialtone.services import collections, invoice_documents, invoicing, ledger, rating
+from dialtone.services import subscriptions as subscription_service
+from dialtone.services import tariffs as tariff_service
+from dialtone.services.payments import CardProvider, ChargeResult, StripeCardProvider
+from dialtone.settings import Settings
+
+billing_app = typer.Typer(help="Rating, invoices, payments (TERMS B).", no_args_is_help=True)
+Now = Annotated[str | None, typer.Option(help="As of this moment (ISO); default now.")]
+
+
+@billing_app.command("tariff-import")
+def tariff_import(
+    path: Path,
+    name: Annotated[str, typer.Option(help="calls or sms")] = "calls",
+    currency: Annotated[str, typer.Option(help="EUR, USD or GBP")] = "EUR",
+    effective_from: Annotated[str | None, typer.Option(help="ISO; default now")] = None,
+) -> None:
+    """Import a rate deck CSV as a new version (B5); every bad line is reported."""
+    at = moment(effective_from)
+    with session(action="billing tariff-import") as s:
+        row = tariff_service.import_csv(
+            s, name, currency.upper(), path.read_text(encoding="utf-8"), effective_from=at,
+            now=moment(None),
+        )  # fmt: skip
+        typer.echo(f"{row.id}  {row.name}  {row.currency}  {row.prefixes} prefixes  from {at}")
+
+
+@billing_app.command("subscribe")
+def subscribe(
+    account_id: str,
+    plan: Annotated[str, typer.Option(help="A plan of the catalogue")] = "essential",
+    currency: Annotated[str, typer.Option()] = "EUR",
+    country: Annotated[str, typer.Option(help="The customer's country (tax)")] = "FR",
+    accesses: Annotated[int, typer.Option()] = 1,
+    payment_method: Annotated[str, typer.Option(help="invoice, card or sepa_debit")] = "invoice",
+    customer_ref: Annotated[str | None, typer.Option(help="The card provider's customer")] = None,
+    now: Now = None,
+) -> None:
+    """Put an account on a plan from ``--now`` (B6, B7)."""
+    at = moment(now)
+    with session(action="billing subscribe") as s:
+        sub = subscription_service.subscribe(
+            s, account_id, plan_code=plan, currency=currency.upper(), country=country, now=at,
+            accesses=accesses, payment_method=payment_method,
+        )  # fmt: skip
+        sub.customer_ref = customer_ref
+        typer.echo(f"{sub.id}  {sub.plan_code}  {sub.currency}  {sub.country}  from {at}")
+
+
+@billing_app.command("add")
+def add(
+    account_id: str,
+    kind: Annotated[str, typer.Argument(help="access, number or option")],
+    code: Annotated[str, typer.Option(help="The option's code")] = "",
+    quantity: Annotated[int, typer.Option()] = 1,
+    now: Now = None,
+) -> None:
+    """Add accesses, numbers or an option mid-term (B6 pro rata, B17)."""
+    with session(action="billing add") as s:
+        change = subscription_service.add(
+            s, account_id, kind, now=moment(now), code=code, quantity=quantity
+        )
+        typer.echo(f"{change.id}  {change.kind}  {change.quantity}")
+
+
+@billing_app.command("credits-buy")
+def credits_buy(account_id: str, amount: str, now: Now = None) -> None:
+    """Record prepaid credits bought and paid (B4): they roll over until used."""
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        typer.echo(f"error: {amount!r} is not an amount", err=True)
+        raise typer.Exit(2) from None
+    at = moment(now)
+    with session(action="billing credits-buy") as s:
+        sub = subscription_service.get_subscription(s, account_id)
+        key = f"credits-bought:{account_id}:{at.isoformat()}"
+        ledger.post(
+            s,
+            books.transfer(
+                key, at, "credits bought", books.CASH, books.credits(account_id), value,
+                sub.currency,
+            ),
+        )  # fmt: skip
+        left = rating.credit_balance(s, account_id, sub.currency)
+        typer.echo(f"{account_id}  credits {left} {sub.currency}")
+
+
+def card_provider(settings: Settings) -> CardProvider | None:
+    """The configured card provider (none: card invoices wait for a recorded payment)."""
+    if settings.card_provider == "stripe":
+        if not settings.stripe_api_key:
+            typer.echo("error: card_provider=stripe needs stripe_api_key", err=True)
+            raise typer.Exit(2)
+        return StripeCardProvider(settings.stripe_api_key)
+    if settings.card_provider == "fake":
+        return _ConstantCard(settings.fake_card_outcome)
+    return None
+
+
+class _ConstantCard:
+    """The fake card provider of the settings: every charge gets the same answer."""
+
+    def __init__(self, outcome: str) -> None:
+        self.outcome = outcome
+
+    def charge(
+        self, *, customer_ref: str, amount: Decimal, currency: str, idempotency_key: str,
+        description: str,
+    ) -> ChargeResult:  # fmt: skip
+        if self.outcome == "paid":
+            return ChargeResult("paid", f"fake:{idempotency_key}")
+        return ChargeResult("rejected", f"fake:{idempotency_key}", "card_declined")
+
+
+def dunning_settings(settings: Settings) -> collections.DunningSettings:
+    return collections.DunningSettings(
+        retry_after=timedelta(hours=settings.billing_retry_hours),
+        rejections_to_suspend=settings.billing_rejections_to_suspend,
+        late_fees=settings.billing_late_fees,
+    )
+
+
+@billing_app.command("run")
+def run(now: Now = None) -> None:
+    """The billing job: rate what is not rated, issue the invoices whose period has
+    begun, collect card invoices due (B10 retries, suspension). Idempotent."""
+    at = moment(now)
+    settings = settings_or_exit()
+    card = card_provider(settings)
+    with session(settings, action="billing run") as s:
+        rated = rating.rate_all(s, now=at)
+        issued = invoicing.issue_due(s, now=at)
+        report = (
+            collections.collect_due(s, now=at, card=card, settings=dunning_settings(settings))
+            if card is not None
+            else collections.CollectionReport()
+        )
+        for invoice in issued:
+            typer.echo(f"issued {invoice.number}  {invoice.account_id}  {invoice.total}")
+        for invoice_id in report.paid:
+            typer.echo(f"paid {invoice_id}")
+        for invoice_id in report.rejected:
+            typer.echo(f"rejected {invoice_id}")
+        for account_id in report.suspended:
+            typer.echo(f"suspended {account_id}  [B10]")
+        typer.echo(f"rated {rated}")
+
+
+@billing_app.command("payment")
+def payment(
+    invoice_id: str,
+    outcome: Annotated[str, typer.Argument(help="paid or rejected")],
+    method: Annotated[str, typer.Option(help="sepa_debit, card, transfer…")] = "sepa_debit",
+    reason: Annotated[str, typer.Option()] = "",
+    not_customer_caused: Annotated[bool, typer.Option()] = False,
+    now: Now = None,
+) -> None:
+    """Record a payment's result (a SEPA return, a transfer): B8 fees and B10 follow."""
+    settings = settings_or_exit()
+    with session(settings, action="billing payment") as s:
+        attempt = collections.record_result(
+            s, invoice_id, outcome, at=moment(now), method=method, reason=reason,
+            customer_caused=not not_customer_caused, settings=dunning_settings(settings),
+        )  # fmt: skip
+        typer.echo(f"{attempt.id}  {attempt.outcome}  {attempt.amount} {attempt.currency}")
+
+
+@billing_app.command("invoices")
+def invoices(account_id: str) -> None:
+    """The account's invoices."""
+    with session() as s:
+        for row in invoicing.list_invoices(s, account_id):
+            typer.echo(
+                f"{row.id}  {row.number}  {row.status}  {row.period_start:%Y-%m-%d}  "
+                f"{row.total} {row.currency}"
+            )
+
+
+@billing_app.command("invoice-pdf")
+def invoice_pdf(account_id: str, invoice_id: str, out: Path) -> None:
+    """Write an invoice as PDF."""
+    with session() as s:
+        row = invoicing.get_invoice(s, account_id, invoice_id)
+        out.write_bytes(invoice_documents.render_pdf(invoicing.document(s, row)))
+    typer.echo(str(out))
