@@ -1,0 +1,119 @@
+"""Billing end to end through the real process (issue 6): a sipp call out through a
+carrier trunk is rated and appears on the draft invoice; a rejected payment sequence on
+a simulated clock (``dialtone billing run --now``) ends in suspension (B10), and the
+account's next call is refused with its reason code."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from . import sippgen
+from .conftest import (
+    Platform,
+    add_trunk,
+    add_user,
+    cli,
+    free_port,
+    provision,
+    require_sipp,
+    start_platform,
+    stop_platform,
+)
+from .test_call_engine import PASSWORD, Sipp, run, wait_for
+
+pytestmark = pytest.mark.interop
+
+DECK = "prefix,destination,rate_per_minute\n44,United Kingdom,0.05\n33,France,0.03\n"
+
+
+@pytest.fixture
+def billed(tmp_path: Path) -> Iterator[Platform]:
+    """A platform with an account on the prepaid plan, paying by card, user alice."""
+    require_sipp()
+    running = start_platform(tmp_path, ring_seconds="0.2", digest_algorithms="MD5")
+    try:
+        provision(running)
+        add_user(running, "alice", "201", PASSWORD)
+        deck = tmp_path / "deck.csv"
+        deck.write_text(DECK)
+        start = datetime.now(UTC) - timedelta(days=1)
+        cli(running.env, "billing", "tariff-import", str(deck), "--effective-from",
+            (start - timedelta(days=30)).isoformat())  # fmt: skip
+        cli(running.env, "billing", "subscribe", running.account_id, "--plan", "prepaid",
+            "--payment-method", "card", "--now", start.isoformat())  # fmt: skip
+        running.extra["start"] = start.isoformat()
+        yield running
+    finally:
+        code = stop_platform(running)
+        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
+
+
+def _draft(platform: Platform) -> dict[str, object]:
+    with platform.http() as http:
+        response = http.get("/v1/invoices/draft")
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_a_sipp_call_is_rated_and_on_the_draft_invoice(billed: Platform, tmp_path: Path) -> None:
+    carrier = Sipp(billed, tmp_path, "carrier", sippgen.phone(), server=True)
+    add_trunk(billed, carrier.port, 10, "carrier-a")
+    run(billed, tmp_path, "alice-out",
+        sippgen.call("+442071838750", from_user="alice", auth=True), user="alice")  # fmt: skip
+    carrier.wait(billed)
+    lines = wait_for(
+        lambda: [ln for ln in _draft(billed)["lines"] if ln["kind"] == "usage"]  # type: ignore[attr-defined]
+    )
+    # sippgen's call lasts under a minute: one started minute at 0.05 (B2, B5), no credits
+    # on a prepaid plan without any bought, so overage.
+    assert [(ln["description"], ln["amount"]) for ln in lines] == [
+        ("Calls to United Kingdom: 1 call(s), 1 min", "0.05")
+    ]
+    # Asking again rates nothing twice.
+    assert [ln for ln in _draft(billed)["lines"] if ln["kind"] == "usage"] == lines  # type: ignore[attr-defined]
+
+
+def test_three_rejected_payments_suspend_and_calls_are_refused(
+    billed: Platform, tmp_path: Path
+) -> None:
+    add_trunk(billed, free_port(), 10, "carrier-a")
+    env = {**billed.env, "DIALTONE_CARD_PROVIDER": "fake", "DIALTONE_FAKE_CARD_OUTCOME": "rejected"}
+    start = datetime.fromisoformat(str(billed.extra["start"]))
+    out = cli(env, "billing", "run", "--now", start.isoformat())
+    assert "issued INV-" in out
+    due = start + timedelta(days=3)  # B7: debited 3 days after the notice
+    steps = [
+        (due - timedelta(seconds=1), ""),
+        (due, "rejected"),
+        (due + timedelta(hours=72) - timedelta(seconds=1), ""),
+        (due + timedelta(hours=72), "rejected"),
+        (due + timedelta(hours=144), "suspended"),
+    ]
+    for moment, expect in steps:
+        out = cli(env, "billing", "run", "--now", moment.isoformat())
+        if expect:
+            assert expect in out, out
+        else:
+            assert "rejected" not in out, out
+            assert "suspended" not in out, out
+    time.sleep(1.2)  # the engine's look-up cache (lookup_cache_seconds) lets go
+    run(
+        billed,
+        tmp_path,
+        "refused",
+        sippgen.call(
+            "+442071838750", auth=True, expect=403, expect_header=("Reason", "billing.suspended")
+        ),
+        user="alice",
+    )
+    with billed.http() as http:
+        events = http.get("/v1/audit").json()["events"]
+    refused = [(e["rule"], e["code"]) for e in events if e["outcome"] == "refused"]
+    assert refused == [("B10", "billing.suspended")]
+    assert any(e["action"] == "billing.suspend" for e in events)
