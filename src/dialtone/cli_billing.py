@@ -12,8 +12,13 @@ from typing import Annotated
 import typer
 
 from dialtone.cli_support import moment, session, settings_or_exit
-from dialtone.rating import ledger as books
-from dialtone.services import collections, invoice_documents, invoicing, ledger, rating
+from dialtone.services import (
+    collections,
+    contract_changes,
+    invoice_documents,
+    invoicing,
+    rating,
+)
 from dialtone.services import subscriptions as subscription_service
 from dialtone.services import tariffs as tariff_service
 from dialtone.services.payments import CardProvider, ChargeResult, StripeCardProvider
@@ -78,27 +83,89 @@ def add(
         typer.echo(f"{change.id}  {change.kind}  {change.quantity}")
 
 
-@billing_app.command("credits-buy")
-def credits_buy(account_id: str, amount: str, now: Now = None) -> None:
-    """Record prepaid credits bought and paid (B4): they roll over until used."""
+def _amount(text: str) -> Decimal:
     try:
-        value = Decimal(amount)
+        return Decimal(text)
     except InvalidOperation:
-        typer.echo(f"error: {amount!r} is not an amount", err=True)
+        typer.echo(f"error: {text!r} is not an amount", err=True)
         raise typer.Exit(2) from None
-    at = moment(now)
+
+
+@billing_app.command("credits-buy")
+def credits_buy(
+    account_id: str,
+    amount: str,
+    channel: Annotated[str, typer.Option(help="self_service, admin_assigned, voucher…")] = (
+        "self_service"
+    ),
+    now: Now = None,
+) -> None:
+    """Record prepaid credits bought and paid (B4): they roll over until used; a
+    self-service purchase can be withdrawn within 24 hours (B13)."""
     with session(action="billing credits-buy") as s:
-        sub = subscription_service.get_subscription(s, account_id)
-        key = f"credits-bought:{account_id}:{at.isoformat()}"
-        ledger.post(
+        row = contract_changes.buy_credits(
             s,
-            books.transfer(
-                key, at, "credits bought", books.CASH, books.credits(account_id), value,
-                sub.currency,
-            ),
+            account_id,
+            _amount(amount),
+            now=moment(now),
+            channel=channel,  # type: ignore[arg-type]
+        )
+        left = rating.credit_balance(s, account_id, row.currency)
+        typer.echo(f"{row.id}  credits {left} {row.currency}")
+
+
+@billing_app.command("dispute-decide")
+def dispute_decide(
+    dispute_id: str,
+    agreed: Annotated[str | None, typer.Option(help="The reduction agreed; none rejects")] = None,
+    now: Now = None,
+) -> None:
+    """Decide a dispute (B9): an agreed reduction is a credit note on the next invoice."""
+    with session(action="billing dispute-decide") as s:
+        row = contract_changes.decide_dispute(
+            s, dispute_id, agreed_amount=_amount(agreed) if agreed else None, now=moment(now)
+        )
+        typer.echo(f"{row.id}  {row.status}  {row.agreed_amount or ''}")
+
+
+@billing_app.command("price-change")
+def price_change(
+    plan: str,
+    new_price: str,
+    kind: Annotated[str, typer.Option(help="increase, revision or decrease")] = "increase",
+    currency: Annotated[str, typer.Option()] = "EUR",
+    effective: Annotated[str | None, typer.Option(help="ISO; when it takes effect")] = None,
+    carrier_cost: Annotated[bool, typer.Option(help="Passes on carriers' costs")] = False,
+    now: Now = None,
+) -> None:
+    """Announce a plan's new price per access (B11: increases 30 days ahead, revisions
+    at most 6 % a year); customers may leave fee-free until it takes effect."""
+    with session(action="billing price-change") as s:
+        row = contract_changes.announce_price_change(
+            s, plan, currency.upper(), _amount(new_price), kind=kind,  # type: ignore[arg-type]
+            effective_at=moment(effective), now=moment(now), carrier_cost=carrier_cost,
         )  # fmt: skip
-        left = rating.credit_balance(s, account_id, sub.currency)
-        typer.echo(f"{account_id}  credits {left} {sub.currency}")
+        typer.echo(f"{row.id}  {row.plan_code}  {row.old_price} -> {row.new_price}  "
+                   f"from {row.effective_at}")  # fmt: skip
+
+
+@billing_app.command("terminate")
+def terminate(
+    account_id: str,
+    early: Annotated[bool, typer.Option(help="End now, with the B12 fee")] = False,
+    reason: Annotated[str, typer.Option()] = "customer request",
+    now: Now = None,
+) -> None:
+    """Give notice (B12: effective at the anniversary it reaches) or, ``--early``, end a
+    committed subscription now for the last invoice times the months left."""
+    at = moment(now)
+    with session(action="billing terminate") as s:
+        if early:
+            fee = contract_changes.terminate_early(s, account_id, now=at, reason=reason)
+            typer.echo(f"{account_id}  ends {at}  fee {fee}")
+        else:
+            ends = contract_changes.request_termination(s, account_id, now=at)
+            typer.echo(f"{account_id}  ends {ends}")
 
 
 def card_provider(settings: Settings) -> CardProvider | None:

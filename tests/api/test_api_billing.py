@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import invoicing, subscriptions, tariffs
+from dialtone.services import contract_changes, invoicing, subscriptions, tariffs
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account
@@ -109,3 +110,51 @@ def test_invoices_list_and_download(
     missing = client.get("/v1/invoices/INnope/pdf", headers=auth(key))
     assert missing.status_code == 404
     assert missing.json()["code"] == "invoice.not_found"
+
+
+def test_dispute_credits_and_termination_over_http(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    account, key = _subscribed(sessions, "prepaid")
+    [invoice] = client.get("/v1/invoices", headers=auth(key)).json()
+    dispute = client.post(
+        f"/v1/invoices/{invoice['id']}/disputes", json={"reason": "wrong"}, headers=auth(key)
+    )
+    assert dispute.status_code == 201, dispute.text
+    assert dispute.json()["status"] == "open"
+    listed = client.get("/v1/billing/disputes", headers=auth(key)).json()
+    assert [d["id"] for d in listed] == [dispute.json()["id"]]
+    with transaction(sessions) as session:
+        bought = contract_changes.buy_credits(
+            session, account, Decimal("10.00"), now=datetime.now(UTC)
+        )
+    credits = client.get("/v1/billing/credits", headers=auth(key)).json()
+    assert credits["balance"] == "10.0000"
+    withdrawn = client.post(
+        f"/v1/billing/credits/{bought.id}/withdraw", json={"reason": "by mistake"},
+        headers=auth(key),
+    )  # fmt: skip
+    assert withdrawn.status_code == 200, withdrawn.text
+    again = client.post(
+        f"/v1/billing/credits/{bought.id}/withdraw", json={"reason": "by mistake"},
+        headers=auth(key),
+    )  # fmt: skip
+    assert again.status_code == 409
+    assert again.json()["code"] == "billing.purchase_withdrawn"
+    assert client.get("/v1/billing/credits", headers=auth(key)).json()["balance"] == "0.0000"
+    ends = client.post("/v1/billing/termination", headers=auth(key))
+    assert ends.status_code == 200, ends.text
+    assert datetime.fromisoformat(ends.json()["ends_at"]) > datetime.now(UTC)
+
+
+def test_deleting_a_number_under_commitment_costs_six_months(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = _subscribed(sessions, "unlimited")
+    leased = client.post("/v1/numbers", json={"number": "+33199000123"}, headers=auth(key))
+    assert leased.status_code == 201, leased.text
+    assert client.delete("/v1/numbers/+33199000123", headers=auth(key)).status_code == 204
+    draft = client.get("/v1/invoices/draft", headers=auth(key)).json()
+    fees = [(ln["description"], ln["amount"]) for ln in draft["lines"] if ln["kind"] == "fee"]
+    # 3.00 a year → 0.25 a month × 6 (N9)
+    assert fees == [("Number deletion fee +33199000123", "1.50")]

@@ -78,6 +78,7 @@ def _requests(team: Team) -> list[tuple[str, str, str, dict[str, Any] | None]]:
         ("api_keys.manage", "GET", "/v1/api-keys", None),
         ("audit.read", "GET", "/v1/audit", None),
         ("billing.read", "GET", "/v1/invoices", None),
+        ("billing.write", "POST", "/v1/invoices/INnone/disputes", {"reason": "x"}),
         ("sla.claim", "POST", "/v1/sla/claims", {"rule": "S4", "year": 2026, "month": 1}),
         (
             "usage.write",

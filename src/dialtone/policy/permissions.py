@@ -44,6 +44,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "api_keys.manage": "Issue, list, rotate and revoke API keys.",
         "audit.read": "Read the audit log of refusals and enforcement actions.",
         "billing.read": "See the subscription, balances, buckets left and invoices.",
+        "billing.write": "Dispute invoices, withdraw credit purchases, give notice (B9, B12, B13).",
         "usage.write": "Report third-party usage to be rated (POST /v1/usage).",
         "sla.claim": "Claim SLA credits for a past month (S1, S4).",
         "calls.place": "Place a click-to-call call (for oneself, or for others).",

@@ -40,7 +40,7 @@ from dialtone.rating.invoice import (
     tax_rate_for,
 )
 from dialtone.rating.plans import DEFAULT_OPTIONS
-from dialtone.services import ledger, subscriptions
+from dialtone.services import contract_changes, ledger, subscriptions
 from dialtone.services.ids import new_id
 from dialtone.services.invoice_documents import DocumentLine, InvoiceDocument, Party
 from dialtone.services.subscriptions import get_subscription, plan_of
@@ -94,7 +94,8 @@ def _advance(
     lines = [
         line(
             "subscription", f"{plan.name}: {sub.accesses} access(es), {span}", sub.accesses,
-            plan.access_price(sub.currency), rule="B6", period=period,
+            contract_changes.price_at(session, sub.plan_code, sub.currency, start),  # B11
+            rule="B6", period=period,
         )
     ]  # fmt: skip
     numbers = session.scalar(
@@ -266,9 +267,14 @@ def _credits(session: Session, sub: Subscription) -> tuple[list[InvoiceLine], li
     return lines, [d.id for d in disputes], [c.id for c in claims]
 
 
-def _compose(session: Session, sub: Subscription, arrears_until: datetime) -> Draft:
+def _compose(
+    session: Session, sub: Subscription, arrears_until: datetime, *, final: bool = False
+) -> Draft:
     start, end = next_period(sub)
-    lines = _advance(session, sub, start, end)
+    if final:  # B12: the subscription has ended: only what is left to bill, in arrears
+        assert sub.ends_at is not None
+        start = end = sub.ends_at
+    lines = [] if final else _advance(session, sub, start, end)
     changed, change_ids = _arrears_changes(session, sub, arrears_until)
     usage, rated_ids = _usage(session, sub, arrears_until)
     credit_lines, dispute_ids, claim_ids = _credits(session, sub)
@@ -298,11 +304,13 @@ def _revenue_account(ln: InvoiceLine) -> str:
     return books.REVENUE_SUBSCRIPTIONS
 
 
-def issue(session: Session, account_id: str, *, now: datetime) -> Invoice:
+def issue(session: Session, account_id: str, *, now: datetime, final: bool = False) -> Invoice:
     """Issue the next invoice (B7): the draft, with usage up to the start of the period
-    it bills (arrears), numbered next in the sequence, posted to the ledger."""
+    it bills (arrears), numbered next in the sequence, posted to the ledger. ``final``:
+    the subscription has ended (B12): the usage and fees left, nothing in advance."""
     sub = get_subscription(session, account_id)
-    composed = _compose(session, sub, next_period(sub)[0])
+    until = _final_cutoff(sub) if final else next_period(sub)[0]
+    composed = _compose(session, sub, until, final=final)
     totals = composed.totals
     sequence = (session.scalar(select(func.max(Invoice.sequence))) or 0) + 1
     invoice = Invoice(
@@ -336,7 +344,8 @@ def issue(session: Session, account_id: str, *, now: datetime) -> Invoice:
     session.add(invoice)
     session.flush()
     _mark(session, invoice.id, composed)
-    sub.invoiced_until = composed.period_end
+    if not final:
+        sub.invoiced_until = composed.period_end
     _post(session, invoice, totals, now)
     return invoice
 
@@ -370,14 +379,41 @@ def _post(session: Session, invoice: Invoice, totals: InvoiceTotals, now: dateti
 
 
 def issue_due(session: Session, *, now: datetime) -> list[Invoice]:
-    """Issue every invoice whose period has started (the billing job), oldest first."""
+    """Issue every invoice whose period has started (the billing job), oldest first;
+    for a subscription that has ended (B12), a final invoice of what is left to bill,
+    once, and its unused credits lapse (B4: valid for the subscription's duration)."""
     issued: list[Invoice] = []
     for sub in session.scalars(select(Subscription).order_by(Subscription.started_at)):
         while next_period(sub)[0] <= now and (
             sub.ends_at is None or next_period(sub)[0] < sub.ends_at
         ):
             issued.append(issue(session, sub.account_id, now=now))
+        if sub.ends_at is not None and sub.ends_at <= now:
+            last = _compose(session, sub, _final_cutoff(sub), final=True)
+            if any(not ln.is_credit for ln in last.totals.lines):  # credits alone wait
+                issued.append(issue(session, sub.account_id, now=now, final=True))
+            _lapse_credits(session, sub, now)
     return issued
+
+
+def _final_cutoff(sub: Subscription) -> datetime:
+    """What a final invoice bills: everything up to and including the end (a fee
+    charged at the moment of termination is on it)."""
+    assert sub.ends_at is not None
+    return sub.ends_at + timedelta(microseconds=1)
+
+
+def _lapse_credits(session: Session, sub: Subscription, now: datetime) -> None:
+    """B1/B4: credits left when the subscription ends are neither refunded nor moved."""
+    left = -ledger.balance(session, books.credits(sub.account_id), sub.currency)
+    if left > 0:
+        ledger.post(
+            session,
+            books.transfer(
+                f"credits-lapsed:{sub.id}", now, "credits lapsed at the end of the subscription",
+                books.credits(sub.account_id), books.REVENUE_CREDITS, left, sub.currency,
+            ),
+        )  # fmt: skip
 
 
 def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:

@@ -12,13 +12,21 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from dialtone.api.deps import AccountDep, SessionDep, permit
-from dialtone.services import invoice_documents, invoicing, rating, subscriptions, usage
-from dialtone.store.models import Invoice
+from dialtone.services import (
+    contract_changes,
+    invoice_documents,
+    invoicing,
+    rating,
+    subscriptions,
+    usage,
+)
+from dialtone.store.models import CreditPurchase, Dispute, Invoice
 
 router = APIRouter(tags=["billing"])
 
@@ -171,3 +179,109 @@ def invoice_html(invoice_id: str, account: AccountDep, session: SessionDep) -> H
     """The invoice as an HTML page (printable)."""
     row = invoicing.get_invoice(session, account.id, invoice_id)
     return HTMLResponse(invoice_documents.render_html(invoicing.document(session, row)))
+
+
+class PurchaseOut(BaseModel):
+    id: str
+    amount: Decimal
+    currency: str
+    channel: str
+    purchased_at: datetime
+    withdrawn_at: datetime | None
+
+
+class CreditsOut(BaseModel):
+    balance: Decimal = Field(description="Prepaid credits left (B4).")
+    purchases: list[PurchaseOut]
+
+
+def _purchase(row: CreditPurchase) -> PurchaseOut:
+    return PurchaseOut(
+        id=row.id, amount=row.amount, currency=row.currency, channel=row.channel,
+        purchased_at=row.purchased_at, withdrawn_at=row.withdrawn_at,
+    )  # fmt: skip
+
+
+@router.get("/v1/billing/credits", dependencies=[permit("billing.read")])
+def list_credits(account: AccountDep, session: SessionDep) -> CreditsOut:
+    """Credit purchases and the balance left (B4)."""
+    sub = subscriptions.get_subscription(session, account.id)
+    rows = session.scalars(
+        select(CreditPurchase)
+        .where(CreditPurchase.account_id == account.id)
+        .order_by(CreditPurchase.purchased_at)
+    )
+    return CreditsOut(
+        balance=rating.credit_balance(session, account.id, sub.currency),
+        purchases=[_purchase(r) for r in rows],
+    )
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/v1/billing/credits/{purchase_id}/withdraw", dependencies=[permit("billing.write")])
+def withdraw_credits(
+    purchase_id: str, body: ReasonIn, account: AccountDep, session: SessionDep
+) -> PurchaseOut:
+    """B13: withdraw a purchase of credits within 24 hours, when none was used."""
+    row = contract_changes.withdraw_credits(
+        session, account.id, purchase_id, now=datetime.now(UTC), reason=body.reason
+    )
+    return _purchase(row)
+
+
+class DisputeOut(BaseModel):
+    id: str
+    invoice_id: str
+    opened_at: datetime
+    reason: str
+    status: str
+    agreed_amount: Decimal | None
+    credited_invoice_id: str | None
+
+
+def _dispute(row: Dispute) -> DisputeOut:
+    return DisputeOut(
+        id=row.id, invoice_id=row.invoice_id, opened_at=row.opened_at, reason=row.reason,
+        status=row.status, agreed_amount=row.agreed_amount,
+        credited_invoice_id=row.credited_invoice_id,
+    )  # fmt: skip
+
+
+@router.post(
+    "/v1/invoices/{invoice_id}/disputes",
+    dependencies=[permit("billing.write")],
+    status_code=status.HTTP_201_CREATED,
+)
+def open_dispute(
+    invoice_id: str, body: ReasonIn, account: AccountDep, session: SessionDep
+) -> DisputeOut:
+    """B9: dispute an invoice within 30 days of its issue; it stays payable meanwhile."""
+    row = contract_changes.open_dispute(
+        session, account.id, invoice_id, reason=body.reason, now=datetime.now(UTC)
+    )
+    return _dispute(row)
+
+
+@router.get("/v1/billing/disputes", dependencies=[permit("billing.read")])
+def list_disputes(account: AccountDep, session: SessionDep) -> list[DisputeOut]:
+    rows = session.scalars(
+        select(Dispute).where(Dispute.account_id == account.id).order_by(Dispute.opened_at)
+    )
+    return [_dispute(r) for r in rows]
+
+
+class TerminationOut(BaseModel):
+    ends_at: datetime = Field(description="When the subscription ends (B12).")
+
+
+@router.post("/v1/billing/termination", dependencies=[permit("billing.write")])
+def terminate(account: AccountDep, session: SessionDep) -> TerminationOut:
+    """B12: give notice; the subscription ends at the anniversary the notice reaches
+    (the commitment's end for committed plans)."""
+    ends = contract_changes.request_termination(session, account.id, now=datetime.now(UTC))
+    return TerminationOut(ends_at=ends)

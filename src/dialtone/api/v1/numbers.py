@@ -15,7 +15,7 @@ from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.policy.decision import ALLOWED
 from dialtone.policy.numbering import use_notices
-from dialtone.services import accounts, inventory, kyc, numbers, routing
+from dialtone.services import accounts, contract_changes, inventory, kyc, numbers, routing
 from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import PhoneNumber
 
@@ -203,7 +203,10 @@ def get_number(number: str, account: AccountDep, session: SessionDep) -> NumberO
     "/{number}", dependencies=[permit("numbers.write")], status_code=status.HTTP_204_NO_CONTENT
 )
 def delete_number(number: str, account: AccountDep, session: SessionDep) -> Response:
-    """Give the number back; calls to it then get 404."""
+    """Give the number back; calls to it then get 404. Under a committed subscription it
+    costs 6 months of its price, on the next invoice (N9)."""
+    row = numbers.get_number(session, account.id, number)
+    contract_changes.charge_number_deletion(session, account.id, row, now=datetime.now(UTC))
     numbers.release_number(session, account.id, number)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
