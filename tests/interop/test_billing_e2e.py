@@ -33,7 +33,7 @@ DECK = "prefix,destination,rate_per_minute\n44,United Kingdom,0.05\n33,France,0.
 
 @pytest.fixture
 def billed(tmp_path: Path) -> Iterator[Platform]:
-    """A platform with an account on the prepaid plan, paying by card, user alice."""
+    """A platform with an account on the essential plan, paying by card, user alice."""
     require_sipp()
     running = start_platform(tmp_path, ring_seconds="0.2", digest_algorithms="MD5")
     try:
@@ -44,7 +44,7 @@ def billed(tmp_path: Path) -> Iterator[Platform]:
         start = datetime.now(UTC) - timedelta(days=1)
         cli(running.env, "billing", "tariff-import", str(deck), "--effective-from",
             (start - timedelta(days=30)).isoformat())  # fmt: skip
-        cli(running.env, "billing", "subscribe", running.account_id, "--plan", "prepaid",
+        cli(running.env, "billing", "subscribe", running.account_id, "--plan", "essential",
             "--payment-method", "card", "--now", start.isoformat())  # fmt: skip
         running.extra["start"] = start.isoformat()
         yield running
@@ -70,8 +70,8 @@ def test_a_sipp_call_is_rated_and_on_the_draft_invoice(billed: Platform, tmp_pat
     lines = wait_for(
         lambda: [ln for ln in _draft(billed)["lines"] if ln["kind"] == "usage"]  # type: ignore[attr-defined]
     )
-    # sippgen's call lasts under a minute: one started minute at 0.05 (B2, B5), no credits
-    # on a prepaid plan without any bought, so overage.
+    # sippgen's call lasts under a minute: one started minute at 0.05 (B2, B5); the UK is
+    # outside the plan's Zone 1 minutes, so overage.
     assert [(ln["description"], ln["amount"]) for ln in lines] == [
         ("Calls to United Kingdom: 1 call(s), 1 min", "0.05")
     ]

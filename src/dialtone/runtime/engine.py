@@ -37,6 +37,7 @@ from dialtone.policy import (
 )
 from dialtone.policy.decision import Decision, refuse
 from dialtone.services import accounts as account_service
+from dialtone.services import billing_checks
 from dialtone.services import dnc as dnc_service
 from dialtone.services import fair_use as fair_use_service
 from dialtone.services import numbers as number_service
@@ -291,14 +292,24 @@ class CallEngine:
         except Exception:
             log.exception("audit entry not written: %s %s", entry.code, entry.actor)
 
-    async def _outside_number(self, account_id: str, policy: CallPolicy, number: str) -> Decision:
+    async def _outside_number(
+        self, account_id: str, policy: CallPolicy, number: str, user_id: str | None = None
+    ) -> Decision:
         """The checks of a call out to ``number`` after dialling (V6): V5 destination,
-        F5 a suspended or terminated unlimited plan, then V12."""
+        F5 a suspended or terminated unlimited plan, V12, then the plan's limits (B14
+        trial, B15 SMART contacts, B4 prepaid credit)."""
         refusal = destinations.destination(number, policy.destinations)
         if refusal.allowed:
             refusal = fraud.standing(policy.abuse, self.now())
         if refusal.allowed:
             refusal = await self._telemarketing(account_id, policy, number)
+        if refusal.allowed:
+            now = self.now()
+            refusal = await self._read(
+                lambda s: billing_checks.outbound_call(
+                    s, account_id, user_id, number, country=policy.country, now=now
+                )
+            )
         return refusal
 
     async def _telemarketing(self, account_id: str, policy: CallPolicy, number: str) -> Decision:
@@ -867,7 +878,7 @@ class CallEngine:
     ) -> None:
         """A device calls an external number: one the account may call (TERMS V5),
         through the account's trunks, with a caller ID the account holds (V10, N13)."""
-        refusal = await self._outside_number(caller.account_id, policy, number)
+        refusal = await self._outside_number(caller.account_id, policy, number, caller.id)
         if refusal.refused:
             await self._refuse_call(event, channel, refusal, caller)
             return
@@ -1091,7 +1102,7 @@ class CallEngine:
             else:
                 refusal = destinations.dialling(target, policy.country)
                 if refusal.allowed and e164 is not None:
-                    refusal = await self._outside_number(account_id, policy, e164)
+                    refusal = await self._outside_number(account_id, policy, e164, user.id)
             if refusal.refused:
                 raise refusal.as_error()
         if callee is None and e164 is None:

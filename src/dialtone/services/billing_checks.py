@@ -1,0 +1,92 @@
+"""Billing checks of an outbound call, from the store (TERMS B4, B14, B15).
+
+The pure decisions are :mod:`dialtone.policy.billing`'s; this module gathers what they
+need for one call: the account's plan, the zone of the number and whether the plan
+covers it, the credits left (B4, prepaid plans), a trial user's minutes this period and
+the number's country (B14), and the month's distinct contacts (B15). Accounts without
+a subscription are not billed by dialtone: nothing to check.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dialtone.policy import billing, numbering
+from dialtone.policy.decision import ALLOWED, Decision
+from dialtone.rating.plans import zone_of
+from dialtone.rating.rater import included_key
+from dialtone.services import rating
+from dialtone.services.subscriptions import current_period, find_subscription, plan_of
+from dialtone.store.models import CallRecord
+
+OUTBOUND = ("outbound",)
+
+
+def _seconds_used(session: Session, account_id: str, user_id: str | None, since: datetime) -> int:
+    query = select(func.coalesce(func.sum(CallRecord.billed_seconds), 0)).where(
+        CallRecord.account_id == account_id,
+        CallRecord.direction.in_(OUTBOUND),
+        CallRecord.started_at >= since,
+    )
+    if user_id is not None:
+        query = query.where(CallRecord.user_id == user_id)
+    return int(session.scalar(query) or 0)
+
+
+def _contacts(session: Session, account_id: str, since: datetime, number: str) -> tuple[int, bool]:
+    reached = select(CallRecord.to_number).where(
+        CallRecord.account_id == account_id,
+        CallRecord.direction.in_(OUTBOUND),
+        CallRecord.started_at >= since,
+    )
+    count = session.scalar(select(func.count(func.distinct(CallRecord.to_number))).where(
+        CallRecord.account_id == account_id,
+        CallRecord.direction.in_(OUTBOUND),
+        CallRecord.started_at >= since,
+    )) or 0  # fmt: skip
+    known = session.scalar(reached.where(CallRecord.to_number == number).limit(1)) is not None
+    return count, known
+
+
+def outbound_call(
+    session: Session, account_id: str, user_id: str | None, e164: str, *, country: str,
+    now: datetime,
+) -> Decision:  # fmt: skip
+    """B14, then B15, then B4 for a call from ``user_id`` to ``e164``."""
+    sub = find_subscription(session, account_id)
+    if sub is None:
+        return ALLOWED
+    plan = plan_of(sub)
+    period = current_period(sub, max(now, sub.started_at))
+    destination_country = numbering.region_code(e164)
+    zone = zone_of(destination_country)
+    if plan.trial:
+        used = _seconds_used(session, account_id, user_id, period[0]) // 60
+        decision = billing.trial_call(
+            trial=True,
+            international=destination_country != country,
+            premium=numbering.is_premium_rate(e164),
+            minutes_used=used,
+        )
+        if decision.refused:
+            return decision
+    if plan.smart:
+        month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        count, known = _contacts(session, account_id, month, e164)
+        decision = billing.smart_contact(smart=True, known_contact=known, contacts_this_month=count)
+        if decision.refused:
+            return decision
+    if plan.overage != "prepaid":
+        return ALLOWED
+    included = zone is not None and zone in plan.unlimited_zones
+    if not included and zone is not None:
+        key = included_key(plan, zone, user_id)
+        if key is not None:
+            ctx = rating.context(session, sub)
+            left = rating.included_left(session, sub, ctx, period, [user_id])
+            included = left.get(key, 0) > 0
+    credits = rating.credit_balance(session, account_id, sub.currency)
+    return billing.prepaid_credit(prepaid=True, included=included, credits=credits)
