@@ -18,10 +18,12 @@ from dialtone.services import (
     invoice_documents,
     invoicing,
     rating,
+    sepa_exports,
 )
 from dialtone.services import subscriptions as subscription_service
 from dialtone.services import tariffs as tariff_service
 from dialtone.services.payments import CardProvider, ChargeResult, StripeCardProvider
+from dialtone.services.sepa import Creditor, SepaError, normalise_bic, normalise_iban
 from dialtone.settings import Settings
 
 billing_app = typer.Typer(help="Rating, invoices, payments (TERMS B).", no_args_is_help=True)
@@ -246,6 +248,58 @@ def payment(
             customer_caused=not not_customer_caused, settings=dunning_settings(settings),
         )  # fmt: skip
         typer.echo(f"{attempt.id}  {attempt.outcome}  {attempt.amount} {attempt.currency}")
+
+
+@billing_app.command("mandate")
+def mandate(
+    account_id: str,
+    iban: Annotated[str, typer.Option()],
+    bic: Annotated[str, typer.Option()],
+    mandate_id: Annotated[str, typer.Option(help="The signed mandate's reference")],
+    signed_on: Annotated[str, typer.Option(help="ISO date of signature")],
+    name: Annotated[str | None, typer.Option(help="The debtor's name")] = None,
+) -> None:
+    """Record an account's SEPA mandate; it then pays by SEPA direct debit (B7)."""
+    with session(action="billing mandate") as s:
+        sub = subscription_service.get_subscription(s, account_id)
+        sub.iban = normalise_iban(iban)
+        sub.bic = normalise_bic(bic)
+        sub.mandate_id = mandate_id
+        sub.mandate_signed_on = moment(signed_on)
+        sub.payment_method = "sepa_debit"
+        if name:
+            sub.billing_name = name
+        typer.echo(f"{account_id}  sepa_debit  {sub.mandate_id}")
+
+
+@billing_app.command("sepa-export")
+def sepa_export(
+    out: Path,
+    day: Annotated[str | None, typer.Option(help="Collection date (ISO); default today")] = None,
+    now: Now = None,
+) -> None:
+    """Write the pain.008 file of the SEPA debits to collect on ``--day`` (B7: each
+    invoice, the pre-notification, was issued at least 3 days before)."""
+    settings = settings_or_exit()
+    creditor = Creditor(
+        settings.sepa_creditor_name, settings.sepa_creditor_iban, settings.sepa_creditor_bic,
+        settings.sepa_creditor_id,
+    )  # fmt: skip
+    at = moment(now)
+    collect_on = moment(day).date() if day else at.date()
+    with session(settings, action="billing sepa-export") as s:
+        try:
+            batch = sepa_exports.due_debits(s, creditor, collect_on, now=at)
+        except SepaError as exc:
+            typer.echo(f"error: sepa: {exc}", err=True)
+            raise typer.Exit(1) from None
+    for invoice_id, why in batch.skipped.items():
+        typer.echo(f"skipped {invoice_id}  {why}")
+    if batch.xml is None:
+        typer.echo("nothing to collect")
+        return
+    out.write_bytes(batch.xml)
+    typer.echo(f"{out}  {len(batch.invoices)} debit(s)")
 
 
 @billing_app.command("invoices")

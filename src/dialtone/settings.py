@@ -276,6 +276,12 @@ class Settings(BaseSettings):
     stripe_api_key: str | None = Field(
         default=None, description="The Stripe secret key, for card_provider=stripe."
     )
+    sepa_creditor_name: str = Field(default="", description="SEPA: the operator's name (B7).")
+    sepa_creditor_iban: str = Field(default="", description="SEPA: the account collected into.")
+    sepa_creditor_bic: str = Field(default="", description="SEPA: its bank's BIC.")
+    sepa_creditor_id: str = Field(
+        default="", description="SEPA: the creditor identifier (e.g. FR12ZZZ123456)."
+    )
     event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
         default="auto",
         description="uvloop when installed (auto), or force one; asyncio is the fallback.",
