@@ -59,6 +59,7 @@ def _lines(session: Session, invoice_id: str) -> list[tuple[str, Decimal]]:
 def _setup(session: Session) -> None:
     for name, currency, text in (
         ("calls", "EUR", EUR_CALLS),
+        ("calls", "USD", EUR_CALLS),  # the same figures, in dollars
         ("calls", "GBP", GBP_CALLS),
         ("sms", "GBP", GBP_SMS),
     ):
@@ -170,19 +171,19 @@ def test_prepaid_gbp_uk_credits_then_overage(session: Session) -> None:
     assert ledger.trial_balance(session) == {"GBP": Decimal("0.0000")}
 
 
-def test_unlimited_annual_eur_germany_b3_and_pro_rata(session: Session) -> None:
-    """Unlimited Zone 1, annual commitment, EUR, Germany (VAT 19 %), 2 accesses."""
+def test_unlimited_annual_usd_germany_b3_and_pro_rata(session: Session) -> None:
+    """Unlimited Zone 1, annual commitment, billed in USD, Germany (VAT 19 %), 2 accesses."""
     _setup(session)
     acct = accounts.create_account(session, "Gamma", now=JAN).account.id
     subscriptions.subscribe(
-        session, acct, plan_code="unlimited", currency="EUR", country="DE", now=JAN, accesses=2
+        session, acct, plan_code="unlimited", currency="USD", country="DE", now=JAN, accesses=2
     )
     for n in ("+4930901820", "+4930901821"):
         numbers.add_number(session, acct, n, now=JAN)
     first = invoicing.issue(session, acct, now=JAN)
-    # 2 × 300.00 + 2 numbers × 3.00 = 606.00; VAT 19 % = 115.14; 721.14
+    # 2 × 330.00 + 2 numbers × 3.50 = 667.00; VAT 19 % = 126.73; 793.73
     assert (first.subtotal, first.tax, first.total) == (
-        Decimal("606.00"), Decimal("115.14"), Decimal("721.14"),
+        Decimal("667.00"), Decimal("126.73"), Decimal("793.73"),
     )  # fmt: skip
     july = datetime(2026, 7, 2, tzinfo=UTC)
     subscriptions.add(session, acct, "access", now=july)
@@ -200,14 +201,14 @@ def test_unlimited_annual_eur_germany_b3_and_pro_rata(session: Session) -> None:
     rating.rate_account(session, acct, now=end)
     second = invoicing.issue(session, acct, now=end)
     assert _lines(session, second.id) == [
-        ("subscription", Decimal("900.00")),  # 3 accesses now
-        ("number", Decimal("6.00")),
-        ("prorata", Decimal("150.41")),  # 300 × 183/365 days = 150.4109…
+        ("subscription", Decimal("990.00")),  # 3 accesses now
+        ("number", Decimal("7.00")),
+        ("prorata", Decimal("165.45")),  # 330 × 183/365 days = 165.4520…
         ("usage", Decimal("0.40")),
     ]
-    # 1056.81; VAT 19 % 200.7939 → 200.79; 1257.60
+    # 1162.85; VAT 19 % 220.9415 → 220.94; 1383.79
     assert (second.subtotal, second.tax, second.total) == (
-        Decimal("1056.81"), Decimal("200.79"), Decimal("1257.60"),
+        Decimal("1162.85"), Decimal("220.94"), Decimal("1383.79"),
     )  # fmt: skip
-    receivable = ledger.balance(session, books.receivable(acct), "EUR")
+    receivable = ledger.balance(session, books.receivable(acct), "USD")
     assert receivable == first.total + second.total
