@@ -66,6 +66,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(ports_app, name="ports")
 app.add_typer(kyc_app, name="kyc")
 app.add_typer(cli_billing.billing_app, name="billing")
+app.add_typer(cli_billing.sla_app, name="sla")
 
 
 _settings = cli_support.settings_or_exit

@@ -15,11 +15,13 @@ from dialtone.cli_support import moment, session, settings_or_exit
 from dialtone.services import (
     collections,
     contract_changes,
+    health_probe,
     invoice_documents,
     invoicing,
     rating,
     sepa_exports,
 )
+from dialtone.services import sla as sla_service
 from dialtone.services import subscriptions as subscription_service
 from dialtone.services import tariffs as tariff_service
 from dialtone.services.payments import CardProvider, ChargeResult, StripeCardProvider
@@ -27,6 +29,9 @@ from dialtone.services.sepa import Creditor, SepaError, normalise_bic, normalise
 from dialtone.settings import Settings
 
 billing_app = typer.Typer(help="Rating, invoices, payments (TERMS B).", no_args_is_help=True)
+sla_app = typer.Typer(
+    help="Incidents and health checks for SLA credits (S1, S4).", no_args_is_help=True
+)
 Now = Annotated[str | None, typer.Option(help="As of this moment (ISO); default now.")]
 
 
@@ -320,3 +325,51 @@ def invoice_pdf(account_id: str, invoice_id: str, out: Path) -> None:
         row = invoicing.get_invoice(s, account_id, invoice_id)
         out.write_bytes(invoice_documents.render_pdf(invoicing.document(s, row)))
     typer.echo(str(out))
+
+
+@sla_app.command("incident")
+def sla_incident(
+    location: str,
+    start: Annotated[str, typer.Option(help="ISO")],
+    end: Annotated[str | None, typer.Option(help="ISO; none while it lasts")] = None,
+    cause: Annotated[str, typer.Option(help="platform, maintenance, third_party_carrier…")] = (
+        "platform"
+    ),
+    note: Annotated[str, typer.Option()] = "",
+    now: Now = None,
+) -> None:
+    """Record downtime at a location (S4: incidents are reported 24/7)."""
+    with session(action="sla incident") as s:
+        row = sla_service.report_incident(
+            s, location=location, start=moment(start), end=moment(end) if end else None,
+            cause=cause, now=moment(now), note=note,
+        )  # fmt: skip
+        typer.echo(f"{row.id}  {row.location}  {row.start}  {row.end or 'open'}  {row.cause}")
+
+
+@sla_app.command("close")
+def sla_close(incident_id: str, end: Now = None) -> None:
+    """End an open incident."""
+    with session(action="sla close") as s:
+        row = sla_service.close_incident(s, incident_id, moment(end))
+        typer.echo(f"{row.id}  closed {row.end}")
+
+
+@sla_app.command("check")
+def sla_check(
+    location: Annotated[str, typer.Option(help="This site's name, e.g. paris-1")],
+    timeout: Annotated[float, typer.Option()] = 2.0,
+) -> None:
+    """Probe this platform (SIP OPTIONS over UDP, the API's /healthz) and record the
+    result for the location: a failure opens an incident, a success closes it (S1, S4).
+    Run it every minute from cron. Exit 1 when the check failed."""
+    settings = settings_or_exit()
+    result = health_probe.probe(
+        settings.advertised_host, settings.sip_port,
+        f"http://{settings.http_host}:{settings.http_port}/healthz", timeout,
+    )  # fmt: skip
+    with session(settings, action="sla check") as s:
+        sla_service.record_health(s, location, result.ok, moment(None))
+    typer.echo(f"{location}  {'ok' if result.ok else 'DOWN'}  {result.detail}")
+    if not result.ok:
+        raise typer.Exit(1)

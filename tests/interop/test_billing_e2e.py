@@ -5,6 +5,8 @@ account's next call is refused with its reason code."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -117,3 +119,33 @@ def test_three_rejected_payments_suspend_and_calls_are_refused(
     refused = [(e["rule"], e["code"]) for e in events if e["outcome"] == "refused"]
     assert refused == [("B10", "billing.suspended")]
     assert any(e["action"] == "billing.suspend" for e in events)
+
+
+def test_the_health_check_opens_and_closes_an_sla_incident(tmp_path: Path) -> None:
+    # S1/S4 from the platform's own health checks: `dialtone sla check` against the live
+    # server is ok; with the server stopped it records an open incident at the location,
+    # and with the server back the next check closes it.
+    platform = start_platform(tmp_path)
+    try:
+        assert "lab-1  ok" in cli(platform.env, "sla", "check", "--location", "lab-1")
+    finally:
+        assert stop_platform(platform) == 0
+    down = subprocess.run(
+        [sys.executable, "-m", "dialtone.cli", "sla", "check", "--location", "lab-1",
+         "--timeout", "0.5"],
+        env=platform.env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert down.returncode == 1, down.stdout + down.stderr
+    assert "lab-1  DOWN" in down.stdout
+    again = start_platform(tmp_path)
+    try:
+        assert "lab-1  ok" in cli(again.env, "sla", "check", "--location", "lab-1")
+        provision(again)
+        with again.http() as http:
+            incidents = http.get("/v1/sla/incidents").json()
+        [incident] = incidents if isinstance(incidents, list) else incidents["incidents"]
+        assert incident["location"] == "lab-1"
+        assert incident["source"] == "health_check"
+        assert incident["end"] is not None
+    finally:
+        assert stop_platform(again) == 0
