@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dialtone.core.sms import GSM7_ALL, GSM7_EXTENSION
 from dialtone.policy.messaging import (
-    GSM7_ALL,
-    GSM7_EXTENSION,
     Consent,
     Keywords,
     MobileUsage,

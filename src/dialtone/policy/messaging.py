@@ -16,48 +16,16 @@ from typing import Literal
 
 from phonenumbers import PhoneNumberType
 
+from dialtone.core.sms import SmsSegments, count_segments
 from dialtone.policy.decision import ALLOWED, Decision, refuse
 from dialtone.policy.numbering import is_premium_rate, number_type, region_code
 
 # -- M1: segments ----------------------------------------------------------------------
 
-# GSM 03.38 default alphabet, and its extension table (each extension character takes
-# two septets: the escape and the character).
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
-GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
-# One pass each in C: whether a character falls outside GSM 7-bit, and the extension
-# characters (which cost two septets).
-_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_ALL))) + "]")
-_GSM7_EXTENDED = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
-GSM7_SINGLE, GSM7_PART = 160, 153  # a part loses 7 septets to its concatenation header
-UCS2_SINGLE, UCS2_PART = 70, 67
-
-
-@dataclass(frozen=True, slots=True)
-class Segments:
-    """How a text travels: its encoding, its length in that encoding's units (septets
-    or UTF-16 code units) and the number of billed parts (M1, M2)."""
-
-    encoding: Literal["GSM-7", "UCS-2"]
-    units: int
-    parts: int
-
-
-def segments(text: str) -> Segments:
-    """TERMS M1: one SMS holds 160 GSM 7-bit characters or 70 Unicode ones; a longer
-    text is split into parts of 153 or 67 (the rest carries the concatenation header)."""
-    if _NOT_GSM7.search(text) is None:
-        units = len(text) + len(_GSM7_EXTENDED.findall(text))
-        single, part, encoding = GSM7_SINGLE, GSM7_PART, "GSM-7"
-    else:
-        units = len(text.encode("utf-16-le")) // 2
-        single, part, encoding = UCS2_SINGLE, UCS2_PART, "UCS-2"
-    parts = 1 if units <= single else -(-units // part)
-    return Segments(encoding, units, parts)  # type: ignore[arg-type]
+# The count is core's (shared with rating): GSM-7 160/153, UCS-2 70/67, two-unit
+# characters never split across parts.
+Segments = SmsSegments
+segments = count_segments
 
 
 def sms_destination(

@@ -64,20 +64,7 @@ S1_EXCLUDED: frozenset[IncidentCause] = frozenset(
 # omissions of the customer or a third party, their equipment, apps and software,
 # scheduled or emergency maintenance, force majeure and outdated apps: only the
 # platform's own failures count.
-S4_EXCLUDED: frozenset[IncidentCause] = frozenset(
-    {
-        "beyond_control",
-        "customer",
-        "third_party",
-        "site_power",
-        "site_internet",
-        "customer_hardware",
-        "third_party_carrier",
-        "maintenance",
-        "force_majeure",
-        "outdated_app",
-    }
-)
+S4_EXCLUDED: frozenset[IncidentCause] = S1_EXCLUDED | {"maintenance"}
 
 # S1 bands: (least whole minutes of downtime, service days credited), highest first.
 S1_BANDS: tuple[tuple[int, int], ...] = ((241, 8), (121, 6), (61, 4), (31, 2), (15, 1))

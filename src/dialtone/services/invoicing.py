@@ -333,14 +333,7 @@ def issue(session: Session, account_id: str, *, now: datetime, final: bool = Fal
         total=totals.total,
         carried_credit=totals.carried_credit,
     )
-    invoice.lines = [
-        InvoiceLineRow(
-            position=i, kind=ln.kind, description=ln.description, quantity=ln.quantity,
-            unit_price=ln.unit_price, amount=ln.amount, rule=ln.rule, taxable=ln.taxable,
-            period_start=ln.period_start, period_end=ln.period_end,
-        )
-        for i, ln in enumerate(totals.lines)
-    ]  # fmt: skip
+    invoice.lines = _line_rows(totals)
     session.add(invoice)
     session.flush()
     _mark(session, invoice.id, composed)
@@ -348,6 +341,18 @@ def issue(session: Session, account_id: str, *, now: datetime, final: bool = Fal
         sub.invoiced_until = composed.period_end
     _post(session, invoice, totals, now)
     return invoice
+
+
+def _line_rows(totals: InvoiceTotals) -> list[InvoiceLineRow]:
+    """The stored form of an invoice's lines, in order."""
+    return [
+        InvoiceLineRow(
+            position=i, kind=ln.kind, description=ln.description, quantity=ln.quantity,
+            unit_price=ln.unit_price, amount=ln.amount, rule=ln.rule, taxable=ln.taxable,
+            period_start=ln.period_start, period_end=ln.period_end,
+        )
+        for i, ln in enumerate(totals.lines)
+    ]  # fmt: skip
 
 
 def _mark(session: Session, invoice_id: str, billed: Draft) -> None:
@@ -444,13 +449,7 @@ def as_row(composed: Draft) -> Invoice:
         subtotal=totals.subtotal, tax=totals.tax, total=totals.total,
         carried_credit=totals.carried_credit,
     )  # fmt: skip
-    row.lines = [
-        InvoiceLineRow(
-            position=i, kind=ln.kind, description=ln.description, quantity=ln.quantity,
-            unit_price=ln.unit_price, amount=ln.amount, rule=ln.rule, taxable=ln.taxable,
-        )
-        for i, ln in enumerate(totals.lines)
-    ]  # fmt: skip
+    row.lines = _line_rows(totals)
     return row
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialtone.rating.sms import (
+from dialtone.core.sms import (
     _GSM7_TABLE,
     GSM7_BASIC,
     GSM7_EXTENSION,

@@ -1,4 +1,5 @@
-"""SMS segments: how many billed parts a text takes (TERMS M1, M2).
+"""SMS segments: how many billed parts a text takes (TERMS M1, M2). Shared by the
+messaging checks (policy) and rating, hence in core.
 
 A text travels in GSM 7-bit when every character is in the GSM 03.38 default alphabet
 or its extension table, otherwise in UCS-2. One SMS holds 160 septets or 70 UTF-16 code
@@ -14,6 +15,7 @@ next part, and a long text can take one part more than ``ceil(units / 153)``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,6 +37,11 @@ _GSM7_TABLE = (
 GSM7_BASIC = frozenset(_GSM7_TABLE) - {"\x1b"}
 # The extension table's characters (form feed, ^ { } \ [ ~ ] | €), sent as escape + char.
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
+# One pass each in C: a character outside GSM 7-bit, a character that costs two units.
+_NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_ALL))) + "]")
+_DOUBLE_GSM7 = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
+_DOUBLE_UCS2 = re.compile("[\U00010000-\U0010ffff]")
 
 GSM7_SINGLE = 160
 GSM7_PART = 153  # 7 septets go to the concatenation header (UDH)
@@ -52,6 +59,11 @@ class SmsSegments:
     encoding: Encoding
     units: int
     segments: int
+
+    @property
+    def parts(self) -> int:
+        """The same as ``segments`` (M1 speaks of parts)."""
+        return self.segments
 
 
 def _gsm7_costs(text: str) -> list[int] | None:
@@ -94,8 +106,20 @@ def count_segments(text: str) -> SmsSegments:
     parts of 153 / 67 with no escape or surrogate pair split between two parts. Every
     part is billed (M2); an empty text is still one part of 0 units.
     """
-    gsm = _gsm7_costs(text)
-    if gsm is not None:
+    # Fast path, for the call-time checks: without a two-unit character no pair can
+    # straddle a boundary, so the count is arithmetic (regexes run in C).
+    if _NOT_GSM7.search(text) is None:
+        doubles = len(_DOUBLE_GSM7.findall(text))
+        if not doubles:
+            return SmsSegments("GSM-7", len(text), _arithmetic(len(text), GSM7_SINGLE, GSM7_PART))
+        gsm = _gsm7_costs(text)
+        assert gsm is not None
         return SmsSegments("GSM-7", sum(gsm), _pack(gsm, GSM7_SINGLE, GSM7_PART))
+    if _DOUBLE_UCS2.search(text) is None:
+        return SmsSegments("UCS-2", len(text), _arithmetic(len(text), UCS2_SINGLE, UCS2_PART))
     ucs = _ucs2_costs(text)
     return SmsSegments("UCS-2", sum(ucs), _pack(ucs, UCS2_SINGLE, UCS2_PART))
+
+
+def _arithmetic(units: int, single: int, part: int) -> int:
+    return 1 if units <= single else -(-units // part)
