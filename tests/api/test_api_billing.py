@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import contract_changes, invoicing, subscriptions, tariffs
+from dialtone.services import collections, contract_changes, invoicing, subscriptions, tariffs
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account
@@ -145,6 +145,12 @@ def test_dispute_credits_and_termination_over_http(
     assert again.status_code == 409
     assert again.json()["code"] == "billing.purchase_withdrawn"
     assert client.get("/v1/billing/credits", headers=auth(key)).json()["balance"] == "0.0000"
+    with transaction(sessions) as session:
+        collections.record_result(
+            session, invoice["id"], "rejected", at=datetime.now(UTC), method="sepa_debit"
+        )
+    [payment] = client.get("/v1/billing/payments", headers=auth(key)).json()
+    assert (payment["outcome"], payment["invoice_number"]) == ("rejected", invoice["number"])
     ends = client.post("/v1/billing/termination", headers=auth(key))
     assert ends.status_code == 200, ends.text
     assert datetime.fromisoformat(ends.json()["ends_at"]) > datetime.now(UTC)

@@ -26,7 +26,7 @@ from dialtone.services import (
     subscriptions,
     usage,
 )
-from dialtone.store.models import CreditPurchase, Dispute, Invoice
+from dialtone.store.models import CreditPurchase, Dispute, Invoice, PaymentAttempt
 
 router = APIRouter(tags=["billing"])
 
@@ -285,3 +285,33 @@ def terminate(account: AccountDep, session: SessionDep) -> TerminationOut:
     (the commitment's end for committed plans)."""
     ends = contract_changes.request_termination(session, account.id, now=datetime.now(UTC))
     return TerminationOut(ends_at=ends)
+
+
+class PaymentOut(BaseModel):
+    id: str
+    invoice_id: str
+    invoice_number: str | None
+    method: str
+    amount: Decimal
+    currency: str
+    at: datetime
+    outcome: str = Field(description="paid or rejected")
+    reason: str
+
+
+@router.get("/v1/billing/payments", dependencies=[permit("billing.read")])
+def list_payments(account: AccountDep, session: SessionDep) -> list[PaymentOut]:
+    """Every attempt to collect the account's invoices, newest first (B7, B10)."""
+    rows = session.execute(
+        select(PaymentAttempt, Invoice.number)
+        .join(Invoice, Invoice.id == PaymentAttempt.invoice_id)
+        .where(Invoice.account_id == account.id)
+        .order_by(PaymentAttempt.at.desc(), PaymentAttempt.id)
+    ).all()
+    return [
+        PaymentOut(
+            id=a.id, invoice_id=a.invoice_id, invoice_number=number, method=a.method,
+            amount=a.amount, currency=a.currency, at=a.at, outcome=a.outcome, reason=a.reason,
+        )
+        for a, number in rows
+    ]  # fmt: skip
