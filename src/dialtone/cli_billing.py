@@ -347,6 +347,17 @@ def sla_incident(
         typer.echo(f"{row.id}  {row.location}  {row.start}  {row.end or 'open'}  {row.cause}")
 
 
+@sla_app.command("incidents")
+def sla_incidents(location: Annotated[str | None, typer.Option()] = None) -> None:
+    """The latest incidents, newest first."""
+    with session() as s:
+        for row in sla_service.list_incidents(s, location=location):
+            typer.echo(
+                f"{row.id}  {row.location}  {row.start}  {row.end or 'open'}  {row.cause}  "
+                f"{row.source}"
+            )
+
+
 @sla_app.command("close")
 def sla_close(incident_id: str, end: Now = None) -> None:
     """End an open incident."""

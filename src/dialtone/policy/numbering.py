@@ -24,7 +24,6 @@ from phonenumbers import (
     PhoneMetadata,
     PhoneNumberDesc,
     PhoneNumberType,
-    geocoder,
 )
 
 
@@ -209,6 +208,10 @@ def area_notice(e164: str, country: str) -> str | None:
         )
     if number_type(e164) not in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
         return None
+    # The geocoder's data takes most of a second to load: only an area notice needs it,
+    # not every process that imports the numbering rules (each CLI run, the server).
+    from phonenumbers import geocoder  # noqa: PLC0415
+
     area = geocoder.description_for_number(phonenumbers.parse(e164), "en")
     if not area or area == geocoder.country_name_for_number(phonenumbers.parse(e164), "en"):
         return None
