@@ -7,26 +7,24 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dialtone.cli_support import moment, session, settings_or_exit
-from dialtone.services import (
-    collections,
-    contract_changes,
-    health_probe,
-    invoice_documents,
-    invoicing,
-    rating,
-    sepa_exports,
-)
+from dialtone.services import contract_changes, invoicing, rating
 from dialtone.services import sla as sla_service
 from dialtone.services import subscriptions as subscription_service
 from dialtone.services import tariffs as tariff_service
-from dialtone.services.payments import CardProvider, ChargeResult, StripeCardProvider
-from dialtone.services.sepa import Creditor, SepaError, normalise_bic, normalise_iban
 from dialtone.settings import Settings
+
+if TYPE_CHECKING:
+    from dialtone.services import collections
+    from dialtone.services.payments import CardProvider, ChargeResult
+
+# Payments, SEPA and the health probe (httpx, sepaxml, lxml) are imported by the commands
+# that use them: every `dialtone` run pays for what this module imports, and the other
+# commands do not need them.
 
 billing_app = typer.Typer(help="Rating, invoices, payments (TERMS B).", no_args_is_help=True)
 sla_app = typer.Typer(
@@ -177,6 +175,8 @@ def terminate(
 
 def card_provider(settings: Settings) -> CardProvider | None:
     """The configured card provider (none: card invoices wait for a recorded payment)."""
+    from dialtone.services.payments import StripeCardProvider
+
     if settings.card_provider == "stripe":
         if not settings.stripe_api_key:
             typer.echo("error: card_provider=stripe needs stripe_api_key", err=True)
@@ -197,12 +197,16 @@ class _ConstantCard:
         self, *, customer_ref: str, amount: Decimal, currency: str, idempotency_key: str,
         description: str,
     ) -> ChargeResult:  # fmt: skip
+        from dialtone.services.payments import ChargeResult
+
         if self.outcome == "paid":
             return ChargeResult("paid", f"fake:{idempotency_key}")
         return ChargeResult("rejected", f"fake:{idempotency_key}", "card_declined")
 
 
 def dunning_settings(settings: Settings) -> collections.DunningSettings:
+    from dialtone.services import collections
+
     return collections.DunningSettings(
         retry_after=timedelta(hours=settings.billing_retry_hours),
         rejections_to_suspend=settings.billing_rejections_to_suspend,
@@ -214,6 +218,8 @@ def dunning_settings(settings: Settings) -> collections.DunningSettings:
 def run(now: Now = None) -> None:
     """The billing job: rate what is not rated, issue the invoices whose period has
     begun, collect card invoices due (B10 retries, suspension). Idempotent."""
+    from dialtone.services import collections
+
     at = moment(now)
     settings = settings_or_exit()
     card = card_provider(settings)
@@ -246,6 +252,8 @@ def payment(
     now: Now = None,
 ) -> None:
     """Record a payment's result (a SEPA return, a transfer): B8 fees and B10 follow."""
+    from dialtone.services import collections
+
     settings = settings_or_exit()
     with session(settings, action="billing payment") as s:
         attempt = collections.record_result(
@@ -265,6 +273,8 @@ def mandate(
     name: Annotated[str | None, typer.Option(help="The debtor's name")] = None,
 ) -> None:
     """Record an account's SEPA mandate; it then pays by SEPA direct debit (B7)."""
+    from dialtone.services.sepa import normalise_bic, normalise_iban
+
     with session(action="billing mandate") as s:
         sub = subscription_service.get_subscription(s, account_id)
         sub.iban = normalise_iban(iban)
@@ -285,6 +295,9 @@ def sepa_export(
 ) -> None:
     """Write the pain.008 file of the SEPA debits to collect on ``--day`` (B7: each
     invoice, the pre-notification, was issued at least 3 days before)."""
+    from dialtone.services import sepa_exports
+    from dialtone.services.sepa import Creditor, SepaError
+
     settings = settings_or_exit()
     creditor = Creditor(
         settings.sepa_creditor_name, settings.sepa_creditor_iban, settings.sepa_creditor_bic,
@@ -321,6 +334,8 @@ def invoices(account_id: str) -> None:
 @billing_app.command("invoice-pdf")
 def invoice_pdf(account_id: str, invoice_id: str, out: Path) -> None:
     """Write an invoice as PDF."""
+    from dialtone.services import invoice_documents
+
     with session() as s:
         row = invoicing.get_invoice(s, account_id, invoice_id)
         out.write_bytes(invoice_documents.render_pdf(invoicing.document(s, row)))
@@ -374,6 +389,8 @@ def sla_check(
     """Probe this platform (SIP OPTIONS over UDP, the API's /healthz) and record the
     result for the location: a failure opens an incident, a success closes it (S1, S4).
     Run it every minute from cron. Exit 1 when the check failed."""
+    from dialtone.services import health_probe
+
     settings = settings_or_exit()
     result = health_probe.probe(
         settings.advertised_host, settings.sip_port,
