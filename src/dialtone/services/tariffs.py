@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
@@ -19,7 +19,10 @@ from dialtone.services.ids import new_id
 from dialtone.store.models import TariffVersion
 
 TARIFF_NAMES = ("calls", "sms")
-_cache: dict[tuple[str, str], tuple[int, Tariff]] = {}
+# Keyed by the versions' ids (random, so unique across databases): a count alone would
+# serve one database's deck for another's with as many versions (two test databases, or
+# a restored backup, in one process).
+_cache: dict[tuple[str, str], tuple[tuple[str, ...], Tariff]] = {}
 
 
 def import_csv(
@@ -78,7 +81,7 @@ def versions(session: Session, name: str | None = None) -> list[TariffVersion]:
 def tariff(session: Session, name: str, currency: str) -> Tariff:
     """The ``name`` tariff in ``currency`` with all its versions (empty when none)."""
     where = (TariffVersion.name == name, TariffVersion.currency == currency)
-    stamp = session.scalar(select(func.count()).select_from(TariffVersion).where(*where)) or 0
+    stamp = tuple(sorted(session.scalars(select(TariffVersion.id).where(*where))))
     cached = _cache.get((name, currency))
     if cached is not None and cached[0] == stamp:
         return cached[1]
