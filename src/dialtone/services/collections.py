@@ -32,7 +32,7 @@ from dialtone.services import audit, ledger
 from dialtone.services.accounts import get_account
 from dialtone.services.ids import new_id
 from dialtone.services.payments import CardProvider, PaymentProviderError
-from dialtone.services.subscriptions import find_subscription
+from dialtone.services.subscriptions import add_fee, find_subscription
 from dialtone.store.models import (
     Account,
     Invoice,
@@ -184,12 +184,10 @@ def _add_fee(
     sub = find_subscription(session, invoice.account_id)
     if sub is None or amount <= 0:
         return
-    fee = SubscriptionChange(
-        id=new_id("SC"), subscription_id=sub.id, kind="fee", code=what, quantity=1, at=at,
-        amount=amount, taxable=taxable, invoice_id=invoice.id if collect_now else None,
+    fee = add_fee(
+        session, sub, what, amount, at=at, taxable=taxable,
+        invoice_id=invoice.id if collect_now else None,
     )  # fmt: skip
-    session.add(fee)
-    session.flush()
     if collect_now:
         ledger.post(
             session,

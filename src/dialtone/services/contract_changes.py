@@ -25,7 +25,12 @@ from dialtone.rating.invoice import cents
 from dialtone.rating.plans import DEFAULT_CATALOGUE
 from dialtone.services import ledger
 from dialtone.services.ids import new_id
-from dialtone.services.subscriptions import find_subscription, get_subscription, plan_of
+from dialtone.services.subscriptions import (
+    add_fee,
+    find_subscription,
+    get_subscription,
+    plan_of,
+)
 from dialtone.store.models import (
     CreditPurchase,
     Dispute,
@@ -34,7 +39,6 @@ from dialtone.store.models import (
     PhoneNumber,
     PortInRequest,
     PriceChange,
-    SubscriptionChange,
 )
 
 DISPUTE_WINDOW = timedelta(days=30)  # B9
@@ -223,13 +227,7 @@ def terminate_early(session: Session, account_id: str, *, now: datetime, reason:
             Decimal(last.total), plan.months_per_period, now, sub.commitment_end
         )
     if fee:
-        session.add(
-            SubscriptionChange(
-                id=new_id("SC"), subscription_id=sub.id, kind="fee",
-                code=f"Early termination fee ({reason})", quantity=1, at=now, amount=fee,
-                taxable=True,
-            )
-        )  # fmt: skip
+        add_fee(session, sub, f"Early termination fee ({reason})", fee, at=now)
     sub.termination_requested_at = now
     sub.ends_at = now
     session.flush()
@@ -266,14 +264,7 @@ def charge_number_deletion(
     )
     amount = cents(fee.amount)
     if amount:
-        session.add(
-            SubscriptionChange(
-                id=new_id("SC"), subscription_id=sub.id, kind="fee",
-                code=f"Number deletion fee {number.number}", quantity=1, at=now,
-                amount=amount, taxable=True,
-            )
-        )  # fmt: skip
-        session.flush()
+        add_fee(session, sub, f"Number deletion fee {number.number}", amount, at=now)
     return amount
 
 

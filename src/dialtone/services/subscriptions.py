@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -135,6 +136,22 @@ def add(
     session.add(change)
     session.flush()
     return change
+
+
+def add_fee(
+    session: Session, sub: Subscription, what: str, amount: Decimal, *, at: datetime,
+    taxable: bool = True, invoice_id: str | None = None,
+) -> SubscriptionChange:  # fmt: skip
+    """A one-off fee (B8, B12, N9), excluding tax when ``taxable``: a line of the next
+    invoice, or, with ``invoice_id``, collected with that invoice's next attempt (B8's
+    rejected-debit fee)."""
+    fee = SubscriptionChange(
+        id=new_id("SC"), subscription_id=sub.id, kind="fee", code=what, quantity=1, at=at,
+        amount=amount, taxable=taxable, invoice_id=invoice_id,
+    )  # fmt: skip
+    session.add(fee)
+    session.flush()
+    return fee
 
 
 def remove_accesses(session: Session, account_id: str, quantity: int, *, now: datetime) -> int:
