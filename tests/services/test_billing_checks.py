@@ -77,3 +77,16 @@ def test_b4_prepaid_needs_credit_outside_the_plan(session: Session) -> None:
     contract_changes.buy_credits(session, acct, Decimal("1.00"), now=T0)
     assert _check(session, acct, "+33123456789") is None
     assert _check(session, _account(session, "essential"), "+442071838750") is None  # postpaid
+
+
+@pytest.mark.parametrize(
+    ("plan", "limited"),
+    [("trial", True), ("smart", True), ("prepaid", True), ("essential", False),
+     ("unlimited", False)],
+)  # fmt: skip
+def test_only_plans_with_limits_are_checked_at_call_time(
+    session: Session, plan: str, limited: bool
+) -> None:
+    assert billing_checks.has_call_limits(session, _account(session, plan)) is limited
+    bare = accounts.create_account(session, "Bare", now=T0).account.id
+    assert billing_checks.has_call_limits(session, bare) is False

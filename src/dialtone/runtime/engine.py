@@ -138,6 +138,8 @@ class CallPolicy:
     abuse: fraud.AbuseState = _NO_ABUSE
     # B10: suspended for unpaid invoices.
     billing_suspended_at: datetime | None = None
+    # B4, B14, B15: whether the plan limits calls (otherwise their checks are skipped).
+    billing_limits: bool = False
 
 
 def _trace(
@@ -303,7 +305,7 @@ class CallEngine:
             refusal = fraud.standing(policy.abuse, self.now())
         if refusal.allowed:
             refusal = await self._telemarketing(account_id, policy, number)
-        if refusal.allowed:
+        if refusal.allowed and policy.billing_limits:
             now = self.now()
             refusal = await self._read(
                 lambda s: billing_checks.outbound_call(
@@ -342,6 +344,7 @@ class CallEngine:
                 telemarketing=account.telemarketing,
                 abuse=fair_use_service.abuse_state(account),
                 billing_suspended_at=account.billing_suspended_at,
+                billing_limits=billing_checks.has_call_limits(session, account_id),
             )
 
         return await self._cached(("call_policy", account_id), read)

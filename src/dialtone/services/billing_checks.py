@@ -42,13 +42,19 @@ def _contacts(session: Session, account_id: str, since: datetime, number: str) -
         CallRecord.direction.in_(OUTBOUND),
         CallRecord.started_at >= since,
     )
-    count = session.scalar(select(func.count(func.distinct(CallRecord.to_number))).where(
-        CallRecord.account_id == account_id,
-        CallRecord.direction.in_(OUTBOUND),
-        CallRecord.started_at >= since,
-    )) or 0  # fmt: skip
+    count = session.scalar(select(func.count()).select_from(reached.distinct().subquery())) or 0
     known = session.scalar(reached.where(CallRecord.to_number == number).limit(1)) is not None
     return count, known
+
+
+def has_call_limits(session: Session, account_id: str) -> bool:
+    """Whether the account's plan limits calls at all (B14 trial, B15 SMART, B4 prepaid):
+    the call path skips :func:`outbound_call`'s reads for every other account."""
+    sub = find_subscription(session, account_id)
+    if sub is None:
+        return False
+    plan = plan_of(sub)
+    return plan.trial or plan.smart or plan.overage == "prepaid"
 
 
 def outbound_call(
