@@ -169,8 +169,8 @@ def test_fair_use_report() -> None:
     report = _ok("fair-use", account, "--month", "2026-11").split()
     assert report == ["short_calls", "ok", "autodialing", "ok", "redial", "ok", "usage", "ok"]
     bad = runner.invoke(app, ["fair-use", account, "--month", "Nov"])
-    assert bad.exit_code == 1
-    assert "error: request.invalid" in bad.output
+    assert bad.exit_code == 2  # a bad option, named (issue 13)
+    assert "error: --month: 'Nov' is not a month" in bad.output
 
 
 def test_api_keys_issue_list_rotate_revoke(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -300,12 +300,12 @@ def ports_out(
     """A port-out the new operator asked for (N5, N2): exit 1 with the reason when the
     terms refuse it; otherwise the number's line and services end here."""
     settings = _settings()
-    try:
-        end = date.fromisoformat(period_end)
-        asked = date.fromisoformat(requested_on) if requested_on else datetime.now(UTC).date()
-    except ValueError:
-        typer.echo("error: dates are YYYY-MM-DD", err=True)
-        raise typer.Exit(2) from None
+    end = cli_support.day(period_end, "--period-end")
+    asked = (
+        cli_support.day(requested_on, "--requested-on")
+        if requested_on
+        else datetime.now(UTC).date()
+    )
     with _session(settings, action="ports out") as session:
         decision = porting_service.port_out(
             session,
@@ -448,12 +448,12 @@ _moment = cli_support.moment
 @numbers_app.command("deactivate")
 def numbers_deactivate(
     number: str,
-    at: Annotated[str | None, typer.Option(help="When (ISO, UTC if no zone); default now.")] = None,
+    at: Annotated[str | None, typer.Option(help="When (ISO with offset); default now.")] = None,
 ) -> None:
     """Deactivate NUMBER for non-payment (TERMS N6): calls get 404; the lifecycle job
     revokes it 16, 21 or 30 days later unless it is reactivated."""
     with _session(action="numbers deactivate") as session:
-        row = lifecycle_service.deactivate(session, number, at=_moment(at))
+        row = lifecycle_service.deactivate(session, number, at=_moment(at, "--at"))
     typer.echo(f"{row.number} deactivated at {row.deactivated_at:%Y-%m-%d %H:%M}")
 
 
@@ -729,6 +729,7 @@ def fair_use_report(
     """Very short outbound calls day by day (TERMS F1, V13), the month's calling
     patterns (F3 redial, F4 autodialing) and what is registered behind each user (V3);
     exit 1 when any of them is found."""
+    month = cli_support.month(month, "--month")
     with _session(action="fair-use") as session:
         report = fair_use_service.short_call_report(session, account, month)
         findings = fair_use_service.pattern_report(session, account, month, now=datetime.now(UTC))

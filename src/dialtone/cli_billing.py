@@ -4,13 +4,14 @@ an operator (or a test) can replay a billing sequence on a simulated clock."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dialtone.cli_support import day as day_option
 from dialtone.cli_support import moment, session, settings_or_exit
 from dialtone.services import contract_changes, invoicing, rating
 from dialtone.services import sla as sla_service
@@ -41,7 +42,7 @@ def tariff_import(
     effective_from: Annotated[str | None, typer.Option(help="ISO; default now")] = None,
 ) -> None:
     """Import a rate deck CSV as a new version (B5); every bad line is reported."""
-    at = moment(effective_from)
+    at = moment(effective_from, "--effective-from")
     with session(action="billing tariff-import") as s:
         row = tariff_service.import_csv(
             s, name, currency.upper(), path.read_text(encoding="utf-8"), effective_from=at,
@@ -148,7 +149,8 @@ def price_change(
     with session(action="billing price-change") as s:
         row = contract_changes.announce_price_change(
             s, plan, currency.upper(), _amount(new_price), kind=kind,  # type: ignore[arg-type]
-            effective_at=moment(effective), now=moment(now), carrier_cost=carrier_cost,
+            effective_at=moment(effective, "--effective"), now=moment(now),
+            carrier_cost=carrier_cost,
         )  # fmt: skip
         typer.echo(f"{row.id}  {row.plan_code}  {row.old_price} -> {row.new_price}  "
                    f"from {row.effective_at}")  # fmt: skip
@@ -275,12 +277,13 @@ def mandate(
     """Record an account's SEPA mandate; it then pays by SEPA direct debit (B7)."""
     from dialtone.services.sepa import normalise_bic, normalise_iban
 
+    signed = datetime.combine(day_option(signed_on, "--signed-on"), time(), UTC)
     with session(action="billing mandate") as s:
         sub = subscription_service.get_subscription(s, account_id)
         sub.iban = normalise_iban(iban)
         sub.bic = normalise_bic(bic)
         sub.mandate_id = mandate_id
-        sub.mandate_signed_on = moment(signed_on)
+        sub.mandate_signed_on = signed
         sub.payment_method = "sepa_debit"
         if name:
             sub.billing_name = name
@@ -304,7 +307,7 @@ def sepa_export(
         settings.sepa_creditor_id,
     )  # fmt: skip
     at = moment(now)
-    collect_on = moment(day).date() if day else at.date()
+    collect_on = day_option(day, "--day") if day else at.date()
     with session(settings, action="billing sepa-export") as s:
         try:
             batch = sepa_exports.due_debits(s, creditor, collect_on, now=at)
@@ -356,8 +359,8 @@ def sla_incident(
     """Record downtime at a location (S4: incidents are reported 24/7)."""
     with session(action="sla incident") as s:
         row = sla_service.report_incident(
-            s, location=location, start=moment(start), end=moment(end) if end else None,
-            cause=cause, now=moment(now), note=note,
+            s, location=location, start=moment(start, "--start"),
+            end=moment(end, "--end") if end else None, cause=cause, now=moment(now), note=note,
         )  # fmt: skip
         typer.echo(f"{row.id}  {row.location}  {row.start}  {row.end or 'open'}  {row.cause}")
 
@@ -377,7 +380,7 @@ def sla_incidents(location: Annotated[str | None, typer.Option()] = None) -> Non
 def sla_close(incident_id: str, end: Now = None) -> None:
     """End an open incident."""
     with session(action="sla close") as s:
-        row = sla_service.close_incident(s, incident_id, moment(end))
+        row = sla_service.close_incident(s, incident_id, moment(end, "--end"))
         typer.echo(f"{row.id}  closed {row.end}")
 
 

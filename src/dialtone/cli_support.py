@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import typer
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
+from dialtone.core.moments import MomentError, parse_day, parse_moment, parse_month
 from dialtone.services import audit as audit_service
 from dialtone.services.audit import AuditEntry
 from dialtone.settings import Settings
@@ -55,13 +56,37 @@ def fail(exc: DialtoneError) -> typer.Exit:
     return typer.Exit(1)
 
 
-def moment(text: str | None) -> datetime:
-    """An ISO date-time from the command line (UTC when it has no zone); now if None."""
+def moment(text: str | None, option: str = "--now") -> datetime:
+    """The date-time given to ``option`` (ISO 8601 with its UTC offset, years 2000–2199;
+    :mod:`dialtone.core.moments`, the API's checks); now if None. Anything else is a
+    one-line error naming the option, exit 2."""
     if text is None:
         return datetime.now(UTC)
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        typer.echo(f"error: {text!r} is not an ISO date-time", err=True)
-        raise typer.Exit(2) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return parse_moment(text)
+    except MomentError as exc:
+        raise _bad_option(option, exc) from None
+
+
+def day(text: str, option: str) -> date:
+    """The date given to ``option`` (``YYYY-MM-DD``, years 2000–2199), or a one-line
+    error naming the option, exit 2."""
+    try:
+        return parse_day(text)
+    except MomentError as exc:
+        raise _bad_option(option, exc) from None
+
+
+def month(text: str, option: str) -> str:
+    """The month given to ``option`` (``YYYY-MM``, years 2000–2199), or a one-line
+    error naming the option, exit 2."""
+    try:
+        parse_month(text)
+    except MomentError as exc:
+        raise _bad_option(option, exc) from None
+    return text.strip()
+
+
+def _bad_option(option: str, exc: MomentError) -> typer.Exit:
+    typer.echo(f"error: {option}: {exc}", err=True)
+    return typer.Exit(2)

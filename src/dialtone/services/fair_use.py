@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
+from dialtone.core.moments import MomentError, parse_month
 from dialtone.policy import dialing_patterns, fraud
 from dialtone.policy.decision import Decision
 from dialtone.policy.lifecycle import add_months
@@ -47,9 +48,10 @@ class ShortCallReport:
 
 def _month_bounds(month: str) -> tuple[datetime, datetime]:
     try:
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
-    except ValueError:
-        raise DialtoneError("request.invalid", "month is YYYY-MM.") from None
+        first = parse_month(month)  # 9999-12 would overflow below
+    except MomentError as exc:
+        raise DialtoneError("request.invalid", f"month: {exc}.") from None
+    start = datetime(first.year, first.month, 1, tzinfo=UTC)
     end = (
         start.replace(year=start.year + 1, month=1)
         if start.month == 12

@@ -8,7 +8,7 @@ client may retry a batch safely.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 
@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from dialtone.api.deps import AccountDep, SessionDep, permit
+from dialtone.api.fields import Moment
+from dialtone.core.errors import DialtoneError
 from dialtone.services import (
     contract_changes,
     invoice_documents,
@@ -30,13 +32,22 @@ from dialtone.store.models import CreditPurchase, Dispute, Invoice, PaymentAttem
 
 router = APIRouter(tags=["billing"])
 
+# How far a usage event may precede its account (an operator may open the account after
+# the customer's first month began) and run ahead of our clock (the reporter's may be a
+# little fast). Beyond either, the timestamp is a mistake, not usage to bill.
+EARLY_USAGE = timedelta(days=31)
+CLOCK_SKEW = timedelta(days=1)
+
 
 class UsageEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     transaction_id: str = Field(min_length=1, max_length=120, description="Unique per account.")
     code: Literal["call", "forward", "sms"]
-    timestamp: datetime = Field(description="When the usage happened (with a time zone).")
+    timestamp: Moment = Field(
+        description="When the usage happened, with its UTC offset; not more than "
+        f"{EARLY_USAGE.days} days before the account was created, nor ahead of the clock."
+    )
     destination: str = Field(pattern=r"^\+[1-9]\d{1,14}$", description="E.164.")
     caller: str | None = Field(default=None, pattern=r"^\+[1-9]\d{1,14}$")
     duration: Decimal = Field(default=Decimal(0), ge=0, le=86400, description="Seconds.")
@@ -56,14 +67,30 @@ class UsageBatchOut(BaseModel):
 
 @router.post("/v1/usage", dependencies=[permit("usage.write")])
 def post_usage(body: UsageBatchIn, account: AccountDep, session: SessionDep) -> UsageBatchOut:
-    """Store a batch of usage events for rating; committed before the answer."""
+    """Store a batch of usage events for rating; committed before the answer. A
+    timestamp far before the account existed or ahead of the clock is refused (400
+    ``request.invalid`` naming the event)."""
+    now = datetime.now(UTC)
+    for n, e in enumerate(body.events):
+        if e.timestamp < account.created_at - EARLY_USAGE:
+            raise DialtoneError(
+                "request.invalid",
+                f"events.{n}.timestamp: {e.timestamp.isoformat()} is more than "
+                f"{EARLY_USAGE.days} days before the account was created "
+                f"({account.created_at.isoformat()}).",
+            )
+        if e.timestamp > now + CLOCK_SKEW:
+            raise DialtoneError(
+                "request.invalid",
+                f"events.{n}.timestamp: {e.timestamp.isoformat()} is in the future.",
+            )
     events = [
         usage.Event(
             e.transaction_id, e.code, e.timestamp, e.destination, e.caller, e.duration, e.segments
         )
         for e in body.events
     ]
-    accepted = usage.ingest(session, account.id, events, now=datetime.now(UTC))
+    accepted = usage.ingest(session, account.id, events, now=now)
     return UsageBatchOut(accepted=accepted, duplicates=len(events) - accepted)
 
 

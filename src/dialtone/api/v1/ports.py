@@ -20,7 +20,7 @@ from dialtone.api.deps import (
     SettingsDep,
     permit,
 )
-from dialtone.core.errors import DialtoneError
+from dialtone.api.fields import Moment
 from dialtone.policy.porting import PORT_IN_DOCUMENTS
 from dialtone.services import porting
 from dialtone.store.models import PortInRequest
@@ -37,7 +37,7 @@ class PortInCreate(BaseModel):
 class PortInSchedule(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    effective_at: datetime = Field(
+    effective_at: Moment = Field(
         description="When the port happens (ISO 8601 with its offset); judged in the "
         "carriers' time zone (setting porting_timezone)."
     )
@@ -166,8 +166,6 @@ def schedule_port_in(
     """Set the effective date: Monday to Friday inside the carriers' technical window,
     or outside it with ``accept_fee`` (422 ``port_in.outside_window``, N4)."""
     when = body.effective_at
-    if when.tzinfo is None:
-        raise DialtoneError("request.invalid", "effective_at needs its UTC offset.")
     local = when.astimezone(ZoneInfo(settings.porting_timezone))
     row = porting.schedule(
         session,

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
+from dialtone.core.moments import EARLIEST_YEAR, LATEST_YEAR
 from dialtone.rating.sla import local_month_bounds
 from dialtone.services import sla, subscriptions
 from dialtone.settings import Settings
@@ -77,7 +78,7 @@ class IncidentList(BaseModel):
 def list_incidents(
     session: SessionDep,
     settings: SettingsDep,
-    year: int | None = Query(default=None, ge=2000, le=9999),
+    year: int | None = Query(default=None, ge=EARLIEST_YEAR, le=LATEST_YEAR),
     month: int | None = Query(default=None, ge=1, le=12),
     location: str | None = Query(default=None, max_length=sla.MAX_LOCATION),
 ) -> IncidentList:
@@ -98,7 +99,7 @@ class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rule: Literal["S1", "S4"]
-    year: int = Field(ge=2000, le=9999)
+    year: int = Field(ge=EARLIEST_YEAR, le=LATEST_YEAR)
     month: int = Field(ge=1, le=12)
     location: str | None = Field(
         default=None, max_length=sla.MAX_LOCATION, description="S1 only: the location."
@@ -181,7 +182,7 @@ class AvailabilityOut(BaseModel):
 def availability(
     session: SessionDep,
     settings: SettingsDep,
-    year: int = Query(ge=2000, le=9999),
+    year: int = Query(ge=EARLIEST_YEAR, le=LATEST_YEAR),
     month: int = Query(ge=1, le=12),
 ) -> AvailabilityOut:
     """The month's availability so far (open incidents count until now): per location
