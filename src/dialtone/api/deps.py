@@ -71,6 +71,9 @@ DocumentDep = Annotated[bytes, Depends(document_body)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     """Who a request acts as: the account, the role its key carries, and the user the
@@ -98,6 +101,19 @@ class Caller:
             permission,
             acting_user_id=self.user_id,
             subject_user_id=subject_user_id,
+        )
+        if decision.refused:
+            raise decision.as_error()
+
+    def check_standing(self, permission: str, method: str) -> None:
+        """Raise ``account.closed`` or ``billing.suspended`` (B10) when the account's
+        standing forbids this request: any write but the few it keeps (see
+        :func:`dialtone.policy.permissions.standing`); reads always pass."""
+        decision = permissions.standing(
+            permission,
+            write=method not in _READ_METHODS,
+            closed=self.account.status == "closed",
+            billing_suspended=self.account.billing_suspended_at is not None,
         )
         if decision.refused:
             raise decision.as_error()
@@ -140,14 +156,17 @@ AccountDep = Annotated[Account, Depends(current_account)]
 
 def permit(permission: str) -> Any:
     """A route dependency refusing the request unless the caller's role has
-    ``permission`` at some scope (TERMS D1). Every route but the health check declares
-    one (a test walks the routes); routes whose permission may reach the caller's own
-    records only narrow or check the subject themselves with :class:`Caller`."""
+    ``permission`` at some scope (TERMS D1) and the account's standing allows it (a
+    closed or billing-suspended account writes almost nothing). Every route but the
+    health check declares one (a test walks the routes); routes whose permission may
+    reach the caller's own records only narrow or check the subject themselves with
+    :class:`Caller`."""
     if permission not in permissions.PERMISSIONS:
         raise KeyError(f"unknown permission {permission}")
 
-    def check(caller: CallerDep) -> Caller:
+    def check(request: Request, caller: CallerDep) -> Caller:
         caller.check(permission)
+        caller.check_standing(permission, request.method)
         return caller
 
     check.permission = permission  # type: ignore[attr-defined]
@@ -160,8 +179,9 @@ def permit_on_user(permission: str) -> Any:
     if permission not in permissions.PERMISSIONS:
         raise KeyError(f"unknown permission {permission}")
 
-    def check(user_id: str, caller: CallerDep) -> Caller:
+    def check(request: Request, user_id: str, caller: CallerDep) -> Caller:
         caller.check(permission, user_id)
+        caller.check_standing(permission, request.method)
         return caller
 
     check.permission = permission  # type: ignore[attr-defined]

@@ -360,7 +360,8 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C(
         "billing.suspended",
         ("B10",),
-        "The account is suspended after a third rejected payment; calls are refused.",
+        "The account is suspended after a third rejected payment; calls and API writes "
+        "are refused.",
         403,
         403,
     ),
@@ -400,6 +401,12 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     ),
     C("account.not_found", (), "No such account.", 404),
     C("auth.missing", (), "The request carries no API key.", 401),
+    C(
+        "account.closed",
+        (),
+        "The account is closed: its keys read and export, they no longer change anything.",
+        403,
+    ),
     C("auth.invalid_key", (), "The API key is unknown, revoked or past its rotation.", 401),
     C("api_key.invalid", (), "An API key field is not valid.", 400),
     C("api_key.not_found", (), "No such API key for this account.", 404),

@@ -162,6 +162,40 @@ def authorize(
     return ALLOWED
 
 
+# Writes an account keeps once closed or suspended for non-payment: getting its data out
+# (D5 recording exports and their confirmation, D6, V15), asking what the terms would
+# decide (a dry run writes nothing), and reporting usage, which happened before and is
+# still owed. Suspended (not closed), it may also dispute an invoice, withdraw a credit
+# purchase or give notice (B9, B12, B13): a suspension leaves the invoices due (B10).
+WRITES_WHEN_CLOSED = frozenset({"account.export", "policy.check", "usage.write"})
+WRITES_WHEN_SUSPENDED = WRITES_WHEN_CLOSED | {"billing.write"}
+
+
+def standing(permission: str, *, write: bool, closed: bool, billing_suspended: bool) -> Decision:
+    """May an account in this standing use ``permission`` (``write``: to change
+    something)? Reads always may (V15, D5: the customer gets its records out); a write
+    of a closed account is refused with ``account.closed``, of an account suspended
+    for non-payment with ``billing.suspended`` (B10), except those listed above."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission}")
+    if not write:
+        return ALLOWED
+    if closed and permission not in WRITES_WHEN_CLOSED:
+        return refuse(
+            "account.closed",
+            "The account is closed: its records can be read and exported, not changed.",
+            permission=permission,
+        )
+    if billing_suspended and permission not in WRITES_WHEN_SUSPENDED:
+        return refuse(
+            "billing.suspended",
+            "The account is suspended for non-payment (B10): it can be read, exported "
+            "and its invoices disputed; other changes wait until it is paid.",
+            permission=permission,
+        )
+    return ALLOWED
+
+
 def add_business_days(moment: datetime, days: int) -> datetime:
     """``moment`` moved ``days`` business days on (Saturday and Sunday skipped), at the
     same time of day; a moment on a weekend first moves to Monday at that time."""
@@ -198,6 +232,13 @@ def markdown() -> str:
         "own records only (its calls, recordings, voicemail, devices, emergency location);",
         "—: refused with 403 `permission.denied`. An account key (issued to no user) acts",
         "as the administrator.",
+        "",
+        "A closed account, or one suspended for non-payment (B10), keeps every read but",
+        "only these writes (403 `account.closed` / `billing.suspended` otherwise): "
+        + ", ".join(f"`{p}`" for p in sorted(WRITES_WHEN_CLOSED))
+        + "; suspended, also "
+        + ", ".join(f"`{p}`" for p in sorted(WRITES_WHEN_SUSPENDED - WRITES_WHEN_CLOSED))
+        + ".",
         "",
         "| permission | " + " | ".join(ROLES) + " | what it covers |",
         "|---|" + "---|" * len(ROLES) + "---|",
