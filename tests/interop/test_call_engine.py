@@ -336,6 +336,32 @@ def test_wrong_password_is_challenged_again_then_the_source_is_blocked(
         assert http.get("/v1/registrations").json() in ([], {"registrations": []}, {"items": []})
 
 
+def test_a_success_for_another_user_does_not_reset_the_count_of_guesses(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # Issue 13, item 3: from one address, wrong passwords for alice, then the attacker's
+    # own bob registers rightly, then more guesses at alice. auth_failures_allowed=3: the
+    # three first guesses get 401, bob's success does not forget them, and the next guess
+    # at alice is the fourth failure: 403 (TERMS D2).
+    run(
+        engine,
+        tmp_path,
+        "guesses",
+        sippgen.register("alice", bad_attempts=3),
+        user="alice",
+        password="wrong-password",
+    )
+    register_phone(engine, tmp_path, "bob", free_port())
+    run(
+        engine,
+        tmp_path,
+        "more-guesses",
+        sippgen.register("alice", blocked=True),
+        user="alice",
+        password="wrong-password",
+    )
+
+
 # -- calls to users --------------------------------------------------------------------
 
 

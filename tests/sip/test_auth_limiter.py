@@ -169,3 +169,86 @@ def test_expired_entries_are_dropped_lazily() -> None:
 def test_rejects_nonsense_settings(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="need"):
         limiter(**kwargs)  # type: ignore[arg-type]
+
+
+# -- a success forgets only its own username's failures (issue 13, item 3) ---------------
+
+
+@pytest.mark.parametrize(
+    ("failures_for_a", "over"),
+    [
+        (2, False),  # allowed - 1 failures for A, then B's success, then one more for A
+        (3, True),  # allowed: the next failure for A is the (allowed + 1)-th
+        (4, True),  # over (blocked already before the success)
+    ],
+)
+def test_a_success_for_another_username_keeps_the_source_count(
+    failures_for_a: int, over: bool
+) -> None:
+    lim = limiter(allowed=3)
+    t = 0.0
+    for _ in range(failures_for_a):
+        lim.record_failure(SOURCE, t, username="alice")
+        t += 1
+    lim.record_success(SOURCE, t, username="mallory")
+    t += 1
+    lim.record_failure(SOURCE, t, username="alice")
+    assert lim.blocked(SOURCE, t) is over
+
+
+@pytest.mark.parametrize(
+    ("before", "over"),
+    [
+        # The usernames failing before bob's success; then one failure for carol.
+        # bob's own failures are forgotten by bob's success, the others' still count.
+        (("bob", "bob", "alice"), False),  # 1 kept + 1: under
+        (("alice", "bob", "alice"), False),  # 2 kept + 1 = allowed
+        (("alice", "alice", "alice"), True),  # 3 kept + 1 = allowed + 1
+        (("bob", "bob", "bob"), False),  # 0 kept + 1
+    ],
+)
+def test_a_success_forgets_its_own_usernames_failures(before: tuple[str, ...], over: bool) -> None:
+    lim = limiter(allowed=3)
+    for t, name in enumerate(before):
+        assert not lim.record_failure(SOURCE, float(t), username=name)
+    lim.record_success(SOURCE, 10.0, username="bob")
+    assert lim.record_failure(SOURCE, 11.0, username="carol") is over
+    assert lim.blocked(SOURCE, 11.0) is over
+
+
+def test_the_attack_of_issue_13_is_blocked() -> None:
+    """From one address: 9 wrong REGISTERs for A, one right for the attacker's own B, six
+    times over. With the defaults (10 in 60 s) the 11th guess at A is blocked."""
+    lim = limiter(allowed=10, window=60.0, block=300.0)
+    t = 0.0
+    guesses = 0
+    blocked_at = None
+    for _ in range(6):
+        for _ in range(9):
+            if lim.blocked(SOURCE, t):
+                blocked_at = blocked_at or guesses
+                break
+            guesses += 1
+            lim.record_failure(SOURCE, t, username="alice")
+            t += 0.1
+        if not lim.blocked(SOURCE, t):
+            lim.record_success(SOURCE, t, username="mallory")
+        t += 0.1
+    assert blocked_at == 11
+    assert lim.blocked(SOURCE, t)
+
+
+def test_the_owner_fixing_a_mistyped_password_is_forgiven() -> None:
+    # A phone with a wrong password retried, then its user typed the right one: its
+    # failures are forgotten, as before.
+    lim = limiter(allowed=3)
+    for t in (0.0, 1.0, 2.0):
+        lim.record_failure(SOURCE, t, username="alice")
+    lim.record_success(SOURCE, 3.0, username="alice")
+    assert len(lim) == 0
+    assert [lim.record_failure(SOURCE, t, username="alice") for t in (4, 5, 6, 7)] == [
+        False,
+        False,
+        False,
+        True,
+    ]

@@ -419,7 +419,8 @@ CHECKS = [
     ),
     (request(body=b"no type"), 415, "Accept", "application/sdp"),
     (request("INVITE", extra="Accept: text/nothing\r\n"), 406, None, None),
-    (request(extra="Accept: text/html, image/png\r\n"), 406, None, None),
+    (request("INVITE", extra="Accept: text/html, image/png\r\n"), 406, None, None),
+    (request("INVITE", extra="Accept: text/plain\r\n"), 406, None, None),
 ]
 
 
@@ -456,6 +457,10 @@ def test_uas_core_checks(raw: bytes, status: int, header: str | None, value: str
         request(extra="Accept: */*\r\n"),
         request(extra="Accept: application/*, text/html\r\n"),
         request(extra="Accept:\r\n"),
+        # A 200 to OPTIONS carries no body, so its Accept cannot be unmet (RFC 3261
+        # §11.2): sipsak, the usual monitoring probe, sends this one (issue 13).
+        request(extra="Accept: text/plain\r\n"),
+        request(extra="Accept: text/html, image/png\r\n"),
         request(uri="tel:+15551230000"),
         request(uri="sips:bob@192.0.2.1"),
         request(body=SDP, content_type="application/SDP; charset=x"),

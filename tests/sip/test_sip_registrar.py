@@ -183,3 +183,23 @@ def test_binding_target(contact: str, transport: str, target: tuple[str, int]) -
         "US1", register(f"<{contact}>"), source=SOURCE, transport=transport, now=1000.0
     )
     assert outcome.bindings[0].target() == target
+
+
+@pytest.mark.parametrize(
+    ("transport", "flow_bound"),
+    [("udp", False), ("tcp", True), ("tls", True), ("TCP", True)],
+)
+def test_stream_bindings_are_bound_to_their_connection(transport: str, flow_bound: bool) -> None:
+    # Reached only over the connection they registered on, they end with it and are not
+    # restored at start (issue 13, item 25).
+    t = table()
+    outcome = t.register(
+        "US1",
+        register("<sip:a@198.51.100.7:5062>"),
+        source=SOURCE,
+        transport=transport,
+        now=1000.0,
+    )
+    [binding] = outcome.bindings
+    assert binding.flow_bound is flow_bound
+    assert (binding.target() == SOURCE) is flow_bound

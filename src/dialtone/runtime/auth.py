@@ -4,7 +4,8 @@ REGISTER is challenged with 401/WWW-Authenticate, INVITE with 407/Proxy-Authenti
 Nonces are signed, carry their issue time and expire after ``nonce_lifetime_seconds``
 (then the answer says ``stale=true`` so the phone retries without asking its user).
 Failed attempts are counted per source address; a source over the limit is refused with
-403 for a while (toll-fraud brute force, TERMS D2).
+403 for a while (toll-fraud brute force, TERMS D2). A success forgets only the failures
+of the username that succeeded.
 """
 
 from __future__ import annotations
@@ -117,13 +118,15 @@ class Authenticator:
                 source_host,
                 "unknown user" if user is None else "wrong response",
             )
-            if self.limiter.record_failure(source_host, now):
+            if self.limiter.record_failure(source_host, now, username=credentials.username):
                 log.warning("source %s blocked after repeated digest failures", source_host)
                 return self._refuse(f"too many failed attempts from {source_host}")
             return self._challenge(proxy=proxy)
         if state == "stale":
             return self._challenge(proxy=proxy, stale=True)
-        self.limiter.record_success(source_host, now)
+        # Only this username's failures are forgotten: the attacker's own phone registering
+        # between guesses at another user's password does not reset their count (D2).
+        self.limiter.record_success(source_host, now, username=credentials.username)
         self.stats["ok"] += 1
         return AuthOutcome(user)
 

@@ -65,13 +65,38 @@ class Registrar:
         self.clock = clock
 
     def restore(self) -> int:
-        """Load unexpired bindings from the store (at start); returns how many."""
+        """Load unexpired bindings from the store (at start); returns how many.
+
+        Bindings registered over a TCP/TLS connection are not restored but deleted: their
+        connection did not survive the restart, nothing else reaches those phones, and
+        each registers again on a new connection (RFC 5626's flow idea). A clean stop
+        has dropped them already; this catches a crash."""
         now = datetime.fromtimestamp(self.clock(), UTC)
+        restored = 0
         with transaction(self.sessions) as session:
             rows = registration_service.active_bindings(session, now=now)
-        for user_id, row in rows:
-            self.table.restore(user_id, _from_store(row))
-        return len(rows)
+            kept: dict[str, list[registration_service.Binding]] = {}
+            flows: set[str] = set()
+            for user_id, row in rows:
+                binding = _from_store(row)
+                if binding.flow_bound:
+                    flows.add(user_id)
+                    continue
+                kept.setdefault(user_id, []).append(row)
+                self.table.restore(user_id, binding)
+                restored += 1
+            for user_id in flows:
+                user = session.get(User, user_id)
+                if user is not None:
+                    registration_service.replace_bindings(
+                        session, user, kept.get(user_id, []), now=now
+                    )
+        if flows:
+            log.info(
+                "%d registration(s) over TCP/TLS connections of the previous run dropped",
+                len(rows) - restored,
+            )
+        return restored
 
     async def register(
         self, user_id: str, request: Request, *, source: tuple[str, int], transport: str
@@ -88,7 +113,8 @@ class Registrar:
         return self.table.lookup(user_id, self.clock())
 
     async def connection_closed(self, source: tuple[str, int], transport: str) -> None:
-        """A TCP/TLS connection ended: its bindings cannot be reached any more."""
+        """A TCP/TLS connection ended: the bindings registered over it cannot be reached
+        any more (``Binding.flow_bound``) and are dropped, in the store too."""
         for user_id in self.table.users():
             if self.table.remove_source(user_id, source, transport):
                 log.info("user %s: binding via %s %s:%d dropped", user_id, transport, *source)

@@ -85,7 +85,7 @@ async def serve(
     while not http.started and not http_task.done():
         await asyncio.sleep(0.01)
     if http_task.done():
-        sip.close()
+        await sip.aclose()
         await http_task  # re-raises the bind error
         raise SystemExit("HTTP server stopped at start")
     listening = " ".join(
@@ -105,7 +105,7 @@ async def serve(
     with contextlib.suppress(Exception):
         await http_task
     stop_task.cancel()
-    sip.close()
+    await sip.aclose()
     log.info("stopped")
 
 
@@ -130,7 +130,22 @@ class SipRuntime:
             await self.transcription.close()
         await asyncio.sleep(0.05)
 
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Close the channels, let the work their closed connections start finish (the
+        bindings over them dropped, on the DB thread), and only then stop the executors:
+        an executor stopped first refuses that work ("cannot schedule new futures after
+        shutdown") and leaves the dead bindings in the store."""
+        for channel in self.channels.values():
+            channel.close()
+        for name, channel in self.channels.items():
+            if not await channel.wait_closed(timeout):
+                log.warning("SIP %s: connections still open after %.0f s", name, timeout)
+        await self.engine.background.wait(timeout)
+        self.engine.background.cancel()
+        self.close()
+
     def close(self) -> None:
+        """Close the channels and stop the executors at once (see :meth:`aclose`)."""
         for channel in self.channels.values():
             channel.close()
         self.db.shutdown(wait=True)

@@ -92,6 +92,11 @@ class SipChannel:
         if self._timer is not None:
             self._timer.cancel()
 
+    async def wait_closed(self, timeout: float) -> bool:
+        """After :meth:`close`: wait until every connection has reported its end (and its
+        ``on_closed`` ran); False when ``timeout`` passed first. Datagrams have none."""
+        return True
+
 
 def udp_socket(host: str, port: int, receive_buffer: int) -> socket.socket:
     """A bound, non-blocking UDP socket for SIP with a receive queue of ``receive_buffer``
@@ -209,6 +214,10 @@ class StreamChannel(SipChannel):
         self._pending: dict[Address, list[bytes]] = {}
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set whenever no connection is open: shutdown waits for it, so the work each
+        # closed connection starts (its bindings dropped) runs before the executors stop.
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the bound port."""
@@ -225,6 +234,7 @@ class StreamChannel(SipChannel):
     def _opened(self, connection: _Connection) -> None:
         assert connection.peer is not None
         self.connections[connection.peer] = connection
+        self._idle.clear()
         for data in self._pending.pop(connection.peer, []):
             connection.write(data)
 
@@ -236,6 +246,8 @@ class StreamChannel(SipChannel):
                 self.on_closed(peer, self)
             except Exception:
                 log.exception("connection-closed handler failed")
+            if not self.connections:
+                self._idle.set()
 
     def _transmit(self, data: bytes, destination: Address) -> None:
         connection = self.connections.get(destination)
@@ -275,3 +287,11 @@ class StreamChannel(SipChannel):
                 connection.transport.close()
         for task in self._tasks:
             task.cancel()
+
+    async def wait_closed(self, timeout: float) -> bool:
+        """Wait until every connection closed by :meth:`close` has been lost."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True

@@ -2,7 +2,10 @@
 
 TERMS D2 (unauthorised use is stopped): a source that fails digest authentication more
 than ``auth_failures_allowed`` times (default 10) within ``auth_failure_window_seconds``
-(default 60) is refused for ``auth_block_seconds`` (default 300).
+(default 60) is refused for ``auth_block_seconds`` (default 300). A success forgets only
+the failures of the username that succeeded: an attacker who holds one account cannot
+reset the count of its guesses at another's password by registering its own phone
+between them (issue 13).
 
 Pure: no clock; every call is told the time.
 """
@@ -15,20 +18,24 @@ from dataclasses import dataclass, field
 
 @dataclass(slots=True)
 class _Entry:
-    failures: deque[float] = field(default_factory=deque)
+    # (when, hash of the username): a hash, so that an entry's size does not grow with
+    # the usernames a scanner sends; at most ``allowed`` + 1 of them are kept.
+    failures: deque[tuple[float, int]] = field(default_factory=deque)
     blocked_until: float | None = None
 
     def idle(self, now: float, window: float) -> bool:
         """Whether forgetting this entry now would change no answer."""
         if self.blocked_until is not None and now < self.blocked_until:
             return False
-        return not self.failures or now - self.failures[-1] >= window
+        return not self.failures or now - self.failures[-1][0] >= window
 
 
 class FailureLimiter:
     """A sliding window of failures per key (a source address); the failure that makes more
     than ``allowed`` within ``window`` seconds blocks the key for ``block`` seconds (TERMS D2).
 
+    Failures are counted per key whatever the username they tried; a success forgets the
+    failures of its own username only, so the key's count of the others goes on (D2).
     A failure counts while it is less than ``window`` seconds old. A block runs from the
     failure that caused it until exactly ``block`` seconds later. At most ``max_keys`` keys
     are remembered: past that the least recently failing are forgotten (blocks included,
@@ -77,8 +84,8 @@ class FailureLimiter:
             del self._entries[key]
         return False
 
-    def record_failure(self, key: str, now: float) -> bool:
-        """Count one failed authentication of ``key`` at ``now``.
+    def record_failure(self, key: str, now: float, *, username: str = "") -> bool:
+        """Count one failed authentication of ``key`` at ``now``, trying ``username``.
 
         True exactly when this failure is the (``allowed`` + 1)-th inside the window, so
         ``key`` is now blocked for ``block`` seconds. While a block lasts, failures are not
@@ -96,9 +103,9 @@ class FailureLimiter:
                     return False
                 entry.blocked_until = None
         failures = entry.failures
-        while failures and now - failures[0] >= self.window:
+        while failures and now - failures[0][0] >= self.window:
             failures.popleft()
-        failures.append(now)
+        failures.append((now, hash(username)))
         over = len(failures) > self.allowed
         if over:
             failures.clear()
@@ -107,12 +114,19 @@ class FailureLimiter:
             self._entries.popitem(last=False)
         return over
 
-    def record_success(self, key: str, now: float) -> None:
-        """A successful authentication forgets ``key``'s failures (it does not lift a block)."""
+    def record_success(self, key: str, now: float, *, username: str = "") -> None:
+        """A successful authentication of ``username`` from ``key`` forgets the failures of
+        that username only (a phone whose user fixed a mistyped password); the failures of
+        other usernames from ``key`` still count, and a block is not lifted (TERMS D2)."""
         self._expire(now)
         entry = self._entries.get(key)
         if entry is None:
             return
-        entry.failures.clear()
+        mine = hash(username)
+        kept = [failure for failure in entry.failures if failure[1] != mine]
+        if len(kept) != len(entry.failures):
+            entry.failures = deque(kept)
+        if entry.failures:
+            return
         if entry.blocked_until is None or now >= entry.blocked_until:
             del self._entries[key]

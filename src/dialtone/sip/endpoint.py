@@ -311,7 +311,10 @@ class SipEndpoint:
             content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip()
             if content_type.lower() not in policy.content_types:
                 return reject(415, ("Accept", ", ".join(sorted(policy.content_types))))
-        if method in ("INVITE", "OPTIONS") and "Accept" in request.headers:
+        # Only an INVITE's answer carries a body (the SDP answer) that Accept could refuse;
+        # a 200 to OPTIONS needs none (RFC 3261 §11.2), so monitoring probes that accept
+        # only text/plain (sipsak) get their 200 rather than a 406.
+        if method == "INVITE" and "Accept" in request.headers:
             accepted = {v.split(";")[0].strip().lower() for v in request.headers.values("Accept")}
             ok = accepted & (policy.content_types | {"*/*", "application/*"})
             if accepted - {""} and not ok:

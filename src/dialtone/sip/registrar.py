@@ -31,6 +31,13 @@ class Binding:
     cseq: int
     user_agent: str | None = None
 
+    @property
+    def flow_bound(self) -> bool:
+        """Whether this binding is reached only over the connection it registered on
+        (TCP/TLS: see :meth:`target`), and so ends with that connection (RFC 5626's flow
+        idea): it is dropped when the connection closes and never restored at start."""
+        return self.transport != "udp"
+
     def target(self) -> tuple[str, int]:
         """Where requests for this contact go.
 
@@ -39,7 +46,7 @@ class Binding:
         (it may listen on another port than it sent from), else the source, because a
         Contact naming another host is a private address behind NAT (the nathelper rule).
         """
-        if self.transport != "udp":
+        if self.flow_bound:
             return self.source
         try:
             uri = parse_uri(self.contact)
