@@ -76,3 +76,49 @@ def test_sla_incidents_from_the_command_line() -> None:
     incident = out.split()[0]
     assert "paris-1" in _ok("sla", "incidents")
     assert "sla.incident_closed" in _fails("sla", "close", incident)
+
+
+def _sepa_invoice(tmp_path: Path, *, export: bool = True) -> str:
+    """A SEPA customer whose first invoice (issued 2 March, due 5 March) is in the file
+    of 5 March (``export``); the invoice's id."""
+    account = re.search(r"account_id: (\S+)", _ok("accounts", "create", "Acme"))
+    assert account is not None
+    acct = account.group(1)
+    _ok("billing", "subscribe", acct, "--plan", "essential", "--now", "2026-03-02T10:00:00Z")
+    _ok("billing", "mandate", acct, "--iban", "FR1420041010050500013M02606", "--bic",
+        "PSSTFRPPPAR", "--mandate-id", "MD-1", "--signed-on", "2026-01-05")  # fmt: skip
+    _ok("billing", "run", "--now", "2026-03-02T10:00:00Z")
+    if export:
+        out = _ok("billing", "sepa-export", str(tmp_path / "d.xml"), "--day", "2026-03-05",
+                  "--now", "2026-03-03T09:00:00Z")  # fmt: skip
+        assert "1 debit(s)" in out
+    return _ok("billing", "invoices", acct).split()[0]
+
+
+def test_a_sepa_return_5_days_late_makes_the_retry_due_in_the_next_file(tmp_path: Path) -> None:
+    invoice_id = _sepa_invoice(tmp_path)
+    # The debit was presented on 5 March; its return arrives on the 10th. B10: the retry
+    # is due 72 h after the debit (8 March), so the file of the 10th carries it.
+    _ok("billing", "payment", invoice_id, "rejected", "--now", "2026-03-10T09:00:00Z")
+    out = _ok("billing", "sepa-export", str(tmp_path / "r.xml"), "--day", "2026-03-10",
+              "--now", "2026-03-10T09:30:00Z")  # fmt: skip
+    assert "1 debit(s)" in out
+    root = ElementTree.parse(tmp_path / "r.xml").getroot()
+    assert [e.text for e in root.iter() if e.tag.endswith("InstdAmt")] == ["32.80"]  # + B8 fee
+
+
+@pytest.mark.parametrize(
+    ("day", "debits"),
+    [("2026-03-07", False), ("2026-03-08", True)],  # 71:59:59 falls on the 7th, 72:00:00 the 8th
+)
+def test_a_result_recorded_with_its_attempt_time(tmp_path: Path, day: str, debits: bool) -> None:
+    invoice_id = _sepa_invoice(tmp_path, export=False)
+    # A debit presented elsewhere on the 5th whose return is keyed in on the 6th.
+    _ok("billing", "payment", invoice_id, "rejected", "--attempted-at", "2026-03-05T00:00:00Z",
+        "--now", "2026-03-06T09:00:00Z")  # fmt: skip
+    out = _ok("billing", "sepa-export", str(tmp_path / "r.xml"), "--day", day, "--now",
+              "2026-03-06T09:30:00Z")  # fmt: skip
+    assert ("1 debit(s)" in out) is debits
+    assert "payment.invalid" in _fails("billing", "payment", invoice_id, "rejected",
+                                       "--attempted-at", "2026-03-09T00:00:00Z", "--now",
+                                       "2026-03-08T00:00:00Z")  # fmt: skip

@@ -249,9 +249,17 @@ def payment(
     method: Annotated[str, typer.Option(help="sepa_debit, card, transfer…")] = "sepa_debit",
     reason: Annotated[str, typer.Option()] = "",
     not_customer_caused: Annotated[bool, typer.Option()] = False,
+    attempted_at: Annotated[
+        str | None,
+        typer.Option(
+            help="When the attempt was made (ISO); default: the debit's collection date "
+            "when it went out in a SEPA file, else the result's time"
+        ),
+    ] = None,
     now: Now = None,
 ) -> None:
-    """Record a payment's result (a SEPA return, a transfer): B8 fees and B10 follow."""
+    """Record a payment's result (a SEPA return, a transfer), arrived at --now: B8 fees
+    and B10 follow; the next retry counts from when the attempt was made."""
     from dialtone.services import collections
 
     settings = settings_or_exit()
@@ -259,6 +267,7 @@ def payment(
         attempt = collections.record_result(
             s, invoice_id, outcome, at=moment(now), method=method, reason=reason,
             customer_caused=not not_customer_caused, settings=dunning_settings(settings),
+            attempted_at=moment(attempted_at) if attempted_at else None,
         )  # fmt: skip
         typer.echo(f"{attempt.id}  {attempt.outcome}  {attempt.amount} {attempt.currency}")
 
@@ -307,16 +316,20 @@ def sepa_export(
     collect_on = moment(day).date() if day else at.date()
     with session(settings, action="billing sepa-export") as s:
         try:
-            batch = sepa_exports.due_debits(s, creditor, collect_on, now=at)
+            batch = sepa_exports.due_debits(
+                s, creditor, collect_on, now=at, settings=dunning_settings(settings)
+            )
         except SepaError as exc:
             typer.echo(f"error: sepa: {exc}", err=True)
             raise typer.Exit(1) from None
+        if batch.xml is not None:
+            # Written before the debits are recorded as presented: no file, no attempts.
+            out.write_bytes(batch.xml)
     for invoice_id, why in batch.skipped.items():
         typer.echo(f"skipped {invoice_id}  {why}")
     if batch.xml is None:
         typer.echo("nothing to collect")
         return
-    out.write_bytes(batch.xml)
     typer.echo(f"{out}  {len(batch.invoices)} debit(s)")
 
 
