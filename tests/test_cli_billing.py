@@ -122,3 +122,41 @@ def test_a_result_recorded_with_its_attempt_time(tmp_path: Path, day: str, debit
     assert "payment.invalid" in _fails("billing", "payment", invoice_id, "rejected",
                                        "--attempted-at", "2026-03-09T00:00:00Z", "--now",
                                        "2026-03-08T00:00:00Z")  # fmt: skip
+
+
+def test_tariff_import_prints_every_bad_line_with_its_column(tmp_path: Path) -> None:
+    deck = tmp_path / "deck.csv"
+    deck.write_text(
+        "prefix,destination,rate_per_minute,connect_fee,increment\n"
+        "33,France,0.03,,\n"
+        "x1,Nowhere,0.01,,\n"
+        "\n"  # a blank line is skipped, and the line numbers stay right
+        "44,UK,cheap,,\n"
+        "49,Germany,0.02,-1,\n"
+        "39,Italy,0.02,,6/0\n"
+        "33,France again,0.03,,\n"
+        "34,Spain,,,\n"
+    )
+    result = runner.invoke(app, ["billing", "tariff-import", str(deck)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 7, result.output  # one per bad line, then the summary
+    assert lines[-1].startswith("error: tariff.invalid [B5]: the rate deck has 6 errors")
+    for expected in (
+        "line 3, column 1 (prefix): 'x1' is not 1 to 15 digits",
+        "line 5, column 3 (rate_per_minute): 'cheap' is not a number",
+        "line 6, column 4 (connect_fee): '-1' must be zero or more",
+        "line 7, column 5 (increment):",
+        "line 8, column 1 (prefix): 33 is listed twice (first on line 2)",
+        "line 9, column 3 (rate_per_minute): empty",
+    ):
+        assert any(expected in line for line in lines), (expected, result.output)
+
+
+def test_tariff_import_of_a_missing_file_is_one_clear_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["billing", "tariff-import", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.strip().splitlines() == [
+        f"error: cannot read the rate deck {tmp_path / 'nope.csv'}: no such file"
+    ]

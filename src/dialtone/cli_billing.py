@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from dialtone.cli_support import moment, session, settings_or_exit
+from dialtone.core.errors import DialtoneError
 from dialtone.services import contract_changes, invoicing, rating
 from dialtone.services import sla as sla_service
 from dialtone.services import subscriptions as subscription_service
@@ -40,13 +41,32 @@ def tariff_import(
     currency: Annotated[str, typer.Option(help="EUR, USD or GBP")] = "EUR",
     effective_from: Annotated[str | None, typer.Option(help="ISO; default now")] = None,
 ) -> None:
-    """Import a rate deck CSV as a new version (B5); every bad line is reported."""
+    """Import a rate deck CSV as a new version (B5); every bad line is reported with its
+    line and column, and nothing is imported."""
+    from dialtone.rating.tariffs import DeckError
+
     at = moment(effective_from)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        typer.echo(f"error: cannot read the rate deck {path}: no such file", err=True)
+        raise typer.Exit(1) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        typer.echo(f"error: cannot read the rate deck {path}: {why}", err=True)
+        raise typer.Exit(1) from None
     with session(action="billing tariff-import") as s:
-        row = tariff_service.import_csv(
-            s, name, currency.upper(), path.read_text(encoding="utf-8"), effective_from=at,
-            now=moment(None),
-        )  # fmt: skip
+        try:
+            row = tariff_service.import_csv(
+                s, name, currency.upper(), text, effective_from=at, now=moment(None)
+            )
+        except DialtoneError as exc:
+            # Every bad line, then the one-line error (and its audit entry) as for any
+            # refusal.
+            if isinstance(exc.__cause__, DeckError):
+                for problem in exc.__cause__.problems:
+                    typer.echo(f"{path}: {problem}", err=True)
+            raise
         typer.echo(f"{row.id}  {row.name}  {row.currency}  {row.prefixes} prefixes  from {at}")
 
 
