@@ -160,3 +160,25 @@ def test_tariff_import_of_a_missing_file_is_one_clear_line(tmp_path: Path) -> No
     assert result.output.strip().splitlines() == [
         f"error: cannot read the rate deck {tmp_path / 'nope.csv'}: no such file"
     ]
+
+
+def test_invoice_pdf_takes_the_invoice_number_or_its_id(tmp_path: Path) -> None:
+    account = re.search(r"account_id: (\S+)", _ok("accounts", "create", "Acme"))
+    assert account is not None
+    acct = account.group(1)
+    _ok("billing", "subscribe", acct, "--plan", "essential", "--now", "2026-03-02T10:00:00Z")
+    _ok("billing", "run", "--now", "2026-03-02T10:00:00Z")
+    invoice_id, number = _ok("billing", "invoices", acct).split()[:2]
+    assert number == "INV-000001"
+    for reference in (number, invoice_id, number.lower()):
+        pdf = tmp_path / f"{reference}.pdf"
+        assert _ok("billing", "invoice-pdf", acct, reference, str(pdf)).strip() == str(pdf)
+        assert pdf.read_bytes().startswith(b"%PDF")
+    out = _fails("billing", "invoice-pdf", acct, "INV-000002", str(tmp_path / "x.pdf"))
+    assert "invoice.not_found" in out
+    assert "INV-000002" in out
+    other = re.search(r"account_id: (\S+)", _ok("accounts", "create", "Other"))
+    assert other is not None
+    assert "invoice.not_found" in _fails(
+        "billing", "invoice-pdf", other.group(1), number, str(tmp_path / "y.pdf")
+    )

@@ -365,12 +365,16 @@ def invoices(account_id: str) -> None:
 
 
 @billing_app.command("invoice-pdf")
-def invoice_pdf(account_id: str, invoice_id: str, out: Path) -> None:
+def invoice_pdf(
+    account_id: str,
+    invoice: Annotated[str, typer.Argument(help="The invoice's number (INV-000001) or id")],
+    out: Path,
+) -> None:
     """Write an invoice as PDF."""
     from dialtone.services import invoice_documents
 
     with session() as s:
-        row = invoicing.get_invoice(s, account_id, invoice_id)
+        row = invoicing.find_invoice(s, account_id, invoice)
         out.write_bytes(invoice_documents.render_pdf(invoicing.document(s, row)))
     typer.echo(str(out))
 
