@@ -13,6 +13,7 @@ import typer
 
 from dialtone.cli_support import day as day_option
 from dialtone.cli_support import moment, session, settings_or_exit
+from dialtone.core.errors import DialtoneError
 from dialtone.services import contract_changes, invoicing, rating
 from dialtone.services import sla as sla_service
 from dialtone.services import subscriptions as subscription_service
@@ -41,13 +42,32 @@ def tariff_import(
     currency: Annotated[str, typer.Option(help="EUR, USD or GBP")] = "EUR",
     effective_from: Annotated[str | None, typer.Option(help="ISO; default now")] = None,
 ) -> None:
-    """Import a rate deck CSV as a new version (B5); every bad line is reported."""
+    """Import a rate deck CSV as a new version (B5); every bad line is reported with its
+    line and column, and nothing is imported."""
+    from dialtone.rating.tariffs import DeckError
+
     at = moment(effective_from, "--effective-from")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        typer.echo(f"error: cannot read the rate deck {path}: no such file", err=True)
+        raise typer.Exit(1) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        typer.echo(f"error: cannot read the rate deck {path}: {why}", err=True)
+        raise typer.Exit(1) from None
     with session(action="billing tariff-import") as s:
-        row = tariff_service.import_csv(
-            s, name, currency.upper(), path.read_text(encoding="utf-8"), effective_from=at,
-            now=moment(None),
-        )  # fmt: skip
+        try:
+            row = tariff_service.import_csv(
+                s, name, currency.upper(), text, effective_from=at, now=moment(None)
+            )
+        except DialtoneError as exc:
+            # Every bad line, then the one-line error (and its audit entry) as for any
+            # refusal.
+            if isinstance(exc.__cause__, DeckError):
+                for problem in exc.__cause__.problems:
+                    typer.echo(f"{path}: {problem}", err=True)
+            raise
         typer.echo(f"{row.id}  {row.name}  {row.currency}  {row.prefixes} prefixes  from {at}")
 
 
@@ -251,9 +271,17 @@ def payment(
     method: Annotated[str, typer.Option(help="sepa_debit, card, transfer…")] = "sepa_debit",
     reason: Annotated[str, typer.Option()] = "",
     not_customer_caused: Annotated[bool, typer.Option()] = False,
+    attempted_at: Annotated[
+        str | None,
+        typer.Option(
+            help="When the attempt was made (ISO); default: the debit's collection date "
+            "when it went out in a SEPA file, else the result's time"
+        ),
+    ] = None,
     now: Now = None,
 ) -> None:
-    """Record a payment's result (a SEPA return, a transfer): B8 fees and B10 follow."""
+    """Record a payment's result (a SEPA return, a transfer), arrived at --now: B8 fees
+    and B10 follow; the next retry counts from when the attempt was made."""
     from dialtone.services import collections
 
     settings = settings_or_exit()
@@ -261,6 +289,7 @@ def payment(
         attempt = collections.record_result(
             s, invoice_id, outcome, at=moment(now), method=method, reason=reason,
             customer_caused=not not_customer_caused, settings=dunning_settings(settings),
+            attempted_at=moment(attempted_at) if attempted_at else None,
         )  # fmt: skip
         typer.echo(f"{attempt.id}  {attempt.outcome}  {attempt.amount} {attempt.currency}")
 
@@ -310,16 +339,20 @@ def sepa_export(
     collect_on = day_option(day, "--day") if day else at.date()
     with session(settings, action="billing sepa-export") as s:
         try:
-            batch = sepa_exports.due_debits(s, creditor, collect_on, now=at)
+            batch = sepa_exports.due_debits(
+                s, creditor, collect_on, now=at, settings=dunning_settings(settings)
+            )
         except SepaError as exc:
             typer.echo(f"error: sepa: {exc}", err=True)
             raise typer.Exit(1) from None
+        if batch.xml is not None:
+            # Written before the debits are recorded as presented: no file, no attempts.
+            out.write_bytes(batch.xml)
     for invoice_id, why in batch.skipped.items():
         typer.echo(f"skipped {invoice_id}  {why}")
     if batch.xml is None:
         typer.echo("nothing to collect")
         return
-    out.write_bytes(batch.xml)
     typer.echo(f"{out}  {len(batch.invoices)} debit(s)")
 
 
@@ -335,12 +368,16 @@ def invoices(account_id: str) -> None:
 
 
 @billing_app.command("invoice-pdf")
-def invoice_pdf(account_id: str, invoice_id: str, out: Path) -> None:
+def invoice_pdf(
+    account_id: str,
+    invoice: Annotated[str, typer.Argument(help="The invoice's number (INV-000001) or id")],
+    out: Path,
+) -> None:
     """Write an invoice as PDF."""
     from dialtone.services import invoice_documents
 
     with session() as s:
-        row = invoicing.get_invoice(s, account_id, invoice_id)
+        row = invoicing.find_invoice(s, account_id, invoice)
         out.write_bytes(invoice_documents.render_pdf(invoicing.document(s, row)))
     typer.echo(str(out))
 

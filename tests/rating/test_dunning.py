@@ -14,6 +14,7 @@ from dialtone.rating.dunning import (
     PRENOTIFICATION,
     RECOVERY_FEE,
     Attempt,
+    Awaiting,
     Nothing,
     PaymentMethod,
     Retry,
@@ -107,6 +108,44 @@ def test_retry_two_is_72_hours_after_retry_one_was_attempted(elapsed: timedelta,
     assert due_retry(attempts, late_retry + elapsed) is due
 
 
+# A card answers when charged; a SEPA return arrives days after the debit was presented.
+_RESULT_DELAYS = [("card", timedelta(0)), ("sepa_debit", timedelta(days=5))]
+_BOUNDARIES = [(H72 - SECOND, False), (H72, True), (H72 + SECOND, True)]  # 71:59:59, 72:00:0x
+
+
+@pytest.mark.parametrize(("method", "delay"), _RESULT_DELAYS)
+@pytest.mark.parametrize(("elapsed", "due"), _BOUNDARIES)
+def test_retries_count_from_the_attempt_not_from_its_result(
+    method: str, delay: timedelta, elapsed: timedelta, due: bool
+) -> None:
+    first = T0
+    retry_one = T0 + H72 + delay  # presented once the first return was known
+    history = [Attempt(first, "rejected", first + delay)]
+    assert next_step(history) == Retry(at=first + H72, attempt_number=1), method
+    assert due_retry(history, first + elapsed) is due
+    history.append(Attempt(retry_one, "rejected", retry_one + delay))
+    # Retry 2 is 72 h after retry 1 was attempted, however late its return came.
+    assert next_step(history) == Retry(at=retry_one + H72, attempt_number=2), method
+    assert due_retry(history, retry_one + elapsed) is due
+
+
+def test_a_presented_debit_awaits_its_result_and_the_third_return_suspends_on_arrival() -> None:
+    presented = T0 + 2 * H72
+    history = [rejected(T0), rejected(T0 + H72), Attempt(presented, "pending")]
+    assert next_step(history) == Awaiting(at=presented)
+    assert not due_retry(history, presented + 10 * H72)
+    returned = presented + timedelta(days=5)
+    history[-1] = Attempt(presented, "rejected", returned)
+    assert next_step(history) == Suspend(at=returned)  # not before anyone could know
+
+
+def test_a_result_cannot_precede_its_attempt_nor_a_pending_attempt_have_one() -> None:
+    with pytest.raises(ValueError, match="before the attempt"):
+        Attempt(T0, "rejected", T0 - SECOND)
+    with pytest.raises(ValueError, match="no result yet"):
+        Attempt(T0, "pending", T0)
+
+
 def test_the_third_rejection_suspends_at_once() -> None:
     third = T0 + 2 * H72
     attempts = [rejected(T0), rejected(T0 + H72), rejected(third)]
@@ -156,7 +195,7 @@ def test_dunning_times_are_configurable() -> None:
 
 
 def test_an_unknown_outcome_is_refused() -> None:
-    with pytest.raises(ValueError, match="'rejected' or 'paid'"):
+    with pytest.raises(ValueError, match="'rejected', 'paid' or 'pending'"):
         Attempt(T0, "bounced")  # type: ignore[arg-type]
 
 

@@ -69,10 +69,39 @@ x1,Nowhere,0.01,,
 """
     with pytest.raises(DeckError) as refused:
         parse_csv(bad)
-    lines = [p.split(":")[0] for p in refused.value.problems]
-    assert lines == ["line 3", "line 4", "line 5", "line 6", "line 7"]
+    found = [(p.line, p.column, p.name) for p in refused.value.problems]
+    assert found == [
+        (3, 1, "prefix"), (4, 1, "prefix"), (5, 3, "rate_per_minute"),
+        (6, 3, "rate_per_minute"), (7, 5, "increment"),
+    ]  # fmt: skip
+    assert str(refused.value.problems[1]) == (
+        "line 4, column 1 (prefix): 'x1' is not 1 to 15 digits"
+    )
     with pytest.raises(DeckError, match="header"):
         parse_csv("code,name\n33,France\n")
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        # A blank line and a quoted field over two lines still give the file's line number.
+        ('\n"34",Spain,\n', "line 3, column 3 (rate_per_minute): empty; a rate is required"),
+        ('"3\n4",Spain,0.01\n44,UK,x\n', "line 4, column 3 (rate_per_minute): 'x' is not a number"),
+        ("44,UK,0.01,0,60/60,extra\n", "line 2: 6 fields; the header has 3"),
+    ],
+)
+def test_a_problem_names_its_line_in_the_file_and_its_column(body: str, problem: str) -> None:
+    with pytest.raises(DeckError) as refused:
+        parse_csv("prefix,destination,rate_per_minute\n" + body)
+    assert problem in [str(p) for p in refused.value.problems]
+
+
+def test_an_sms_deck_names_its_own_column() -> None:
+    with pytest.raises(DeckError) as refused:
+        parse_csv("prefix,destination,rate_per_segment\n33,France,free\n")
+    assert str(refused.value.problems[0]) == (
+        "line 2, column 3 (rate_per_segment): 'free' is not a number"
+    )
 
 
 def test_versions_by_effective_date() -> None:

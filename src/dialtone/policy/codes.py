@@ -383,7 +383,7 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     ),
     C("invoice.not_found", (), "No such invoice for this account.", 404),
     C("tariff.unknown", (), "Tariffs are 'calls' and 'sms'.", 400),
-    C("tariff.invalid", ("B5",), "The rate deck has errors (each listed with its line).", 400),
+    C("tariff.invalid", ("B5",), "The rate deck has errors (each with its line and column).", 400),
     C("tariff.version_exists", (), "A version of the deck already takes effect then.", 409),
     # Accounts, users, devices, trunks.
     C(

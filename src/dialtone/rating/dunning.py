@@ -4,8 +4,11 @@ Three pure pieces of the billing rules, with every time passed in as an argument
 
 * B7: a direct debit needs notice at least 3 days before it is taken
   (:func:`debit_allowed`); exactly 3 days is enough.
-* B10: after a rejected payment, retry 72 h later, then 72 h after that retry; the third
-  rejection suspends at once (:func:`next_step`, :func:`due_retry`). The invoice stays due
+* B10: after a rejected payment, retry 72 h after it was attempted, then 72 h after that
+  retry was attempted; the third rejection suspends at once (:func:`next_step`,
+  :func:`due_retry`). An attempt has two times, when it was made and when its result
+  arrived (a SEPA return comes days after the debit was presented): retries count from
+  the first, a suspension happens at the second. The invoice stays due
   after a suspension, and a suspension earns no refund or credit: nothing here ever
   cancels, reduces or credits an amount.
 * B8: late interest at the ECB rate + 10 points, actual/365, using the rate in force on
@@ -44,9 +47,9 @@ INTEREST_DAY_BASIS = 365  # actual/365, leap years included (decision "Late fees
 MONEY_QUANTUM = Decimal("0.01")
 _HUNDRED = Decimal(100)
 
-Outcome = Literal["rejected", "paid"]
+Outcome = Literal["rejected", "paid", "pending"]
 PaymentMethod = Literal["card", "sepa_debit", "bacs_debit"]
-_OUTCOMES: frozenset[str] = frozenset({"rejected", "paid"})
+_OUTCOMES: frozenset[str] = frozenset({"rejected", "paid", "pending"})
 _METHODS: frozenset[str] = frozenset({"card", "sepa_debit", "bacs_debit"})
 _DIRECT_DEBITS: frozenset[str] = frozenset({"sepa_debit", "bacs_debit"})
 
@@ -116,15 +119,34 @@ def debit_allowed(
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One attempt to collect an invoice and what came of it."""
+    """One attempt to collect an invoice and what came of it (B10).
+
+    ``at`` is when the attempt was made (a card charged, a debit presented to the bank);
+    ``result_at`` when its result arrived, ``None`` for the same moment (a card answers at
+    once). A ``pending`` attempt is out and has no result yet (a SEPA debit presented,
+    its return not yet possible to rule out)."""
 
     at: datetime
     outcome: Outcome
+    result_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.at, "a payment attempt's time")
         if self.outcome not in _OUTCOMES:
-            raise ValueError(f"a payment attempt is 'rejected' or 'paid', not {self.outcome!r}")
+            raise ValueError(
+                f"a payment attempt is 'rejected', 'paid' or 'pending', not {self.outcome!r}"
+            )
+        if self.result_at is not None:
+            _require_aware(self.result_at, "a payment result's time")
+            if self.result_at < self.at:
+                raise ValueError("a payment's result cannot arrive before the attempt was made")
+            if self.outcome == "pending":
+                raise ValueError("a pending attempt has no result yet")
+
+    @property
+    def known_at(self) -> datetime:
+        """When the result was known: ``result_at``, or ``at`` when they coincide."""
+        return self.result_at if self.result_at is not None else self.at
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +160,15 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class Suspend:
-    """Suspend the service from ``at``, the moment of the last allowed rejection (B10).
+    """Suspend the service from ``at``, when the last allowed rejection arrived (B10).
     The invoice stays due and the suspension earns no refund or credit."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Awaiting:
+    """An attempt made at ``at`` has no result yet: nothing to do until it comes (B10)."""
 
     at: datetime
 
@@ -154,7 +183,7 @@ class Nothing:
     """No attempt yet: dunning has not started."""
 
 
-DunningStep: TypeAlias = Retry | Suspend | Settled | Nothing
+DunningStep: TypeAlias = Retry | Suspend | Settled | Nothing | Awaiting
 
 
 def next_step(
@@ -165,30 +194,39 @@ def next_step(
 ) -> DunningStep:
     """What dunning does next for an invoice with these ``attempts`` (TERMS B10).
 
-    Attempts are taken in time order, whatever order they come in. A paid attempt settles
-    the invoice, even after a suspension (lifting the suspension is the caller's call).
-    Otherwise, after rejection ``k`` below ``rejections_to_suspend`` comes retry ``k``,
-    ``retry_after`` after that rejection: retry 1 is 72 h after the first rejection, and
-    retry 2 is 72 h after retry 1 was attempted, i.e. after the second rejection
-    (decision "Dunning times"). The third rejection suspends at once, at its own time;
-    later rejections change nothing. The invoice stays due after a suspension and the
-    suspension earns no refund or credit (B10).
+    Attempts are taken in the order they were made, whatever order they come in. A paid
+    attempt settles the invoice, even after a suspension (lifting the suspension is the
+    caller's call). Otherwise, after rejection ``k`` below ``rejections_to_suspend`` comes
+    retry ``k``, ``retry_after`` after the rejected attempt was *made*: retry 1 is 72 h
+    after the first attempt, and retry 2 is 72 h after retry 1 was attempted (decision
+    "Dunning times"), not after its rejection arrived. A SEPA return arriving 5 days
+    after the debit was presented therefore makes the retry due at once (its time is
+    already past). While an attempt awaits its result, nothing is due (:class:`Awaiting`).
+    The third rejection suspends at once, when it arrives; later rejections change
+    nothing. The invoice stays due after a suspension and the suspension earns no refund
+    or credit (B10).
     """
     if rejections_to_suspend < 1:
         raise ValueError("dunning suspends after at least one rejection")
     if retry_after <= timedelta(0):
         raise ValueError("a retry comes some time after the rejection")
     # sorted() is stable: attempts recorded at the same instant keep the order given.
-    rejections: list[datetime] = []
+    rejections: list[Attempt] = []
+    pending: Attempt | None = None
     for attempt in sorted(attempts, key=lambda a: a.at):
         if attempt.outcome == "paid":
             return Settled()
-        rejections.append(attempt.at)
+        if attempt.outcome == "pending":
+            pending = pending or attempt
+        else:
+            rejections.append(attempt)
+    if len(rejections) >= rejections_to_suspend:
+        return Suspend(at=rejections[rejections_to_suspend - 1].known_at)
+    if pending is not None:
+        return Awaiting(at=pending.at)
     if not rejections:
         return Nothing()
-    if len(rejections) >= rejections_to_suspend:
-        return Suspend(at=rejections[rejections_to_suspend - 1])
-    return Retry(at=rejections[-1] + retry_after, attempt_number=len(rejections))
+    return Retry(at=rejections[-1].at + retry_after, attempt_number=len(rejections))
 
 
 def due_retry(
@@ -199,7 +237,7 @@ def due_retry(
     rejections_to_suspend: int = REJECTIONS_TO_SUSPEND,
 ) -> bool:
     """Is a retry due at ``now`` (TERMS B10)? Exactly ``retry_after`` (72 h) after the
-    rejection is due; a second earlier is not."""
+    rejected attempt was made is due; a second earlier is not."""
     _require_aware(now, "now")
     step = next_step(attempts, retry_after=retry_after, rejections_to_suspend=rejections_to_suspend)
     return isinstance(step, Retry) and now >= step.at

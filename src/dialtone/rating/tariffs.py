@@ -46,11 +46,30 @@ class Rate:
         return cost.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_UP)
 
 
-class DeckError(ValueError):
-    """A rate deck that cannot be used: each problem with its line number."""
+@dataclass(frozen=True, slots=True)
+class DeckProblem:
+    """One bad line of a deck: its line in the file (1 is the header), the column (its
+    1-based position and header name; none for a line-wide problem) and why."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("; ".join(problems))
+    line: int
+    why: str
+    column: int | None = None
+    name: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}"
+        if self.column is not None:
+            where += (
+                f", column {self.column} ({self.name})" if self.name else f", column {self.column}"
+            )
+        return f"{where}: {self.why}"
+
+
+class DeckError(ValueError):
+    """A rate deck that cannot be used: every problem, each with its line and column."""
+
+    def __init__(self, problems: Sequence[DeckProblem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
         self.problems = list(problems)
 
 
@@ -62,7 +81,7 @@ class RateDeck:
         self.rates: dict[str, Rate] = {}
         for rate in rates:
             if rate.prefix in self.rates:
-                raise DeckError([f"prefix {rate.prefix} is listed twice"])
+                raise DeckError([DeckProblem(0, f"prefix {rate.prefix} is listed twice")])
             self.rates[rate.prefix] = rate
         self._lengths = sorted({len(p) for p in self.rates}, reverse=True)
 
@@ -81,14 +100,35 @@ class RateDeck:
         return None
 
 
-def _money(text: str, what: str, line: int, problems: list[str]) -> Decimal:
+class _Columns:
+    """Where each field of the header is, to name a problem's column as the file has it
+    (``rate_per_segment`` in an SMS deck, read as ``rate_per_minute``)."""
+
+    def __init__(self, fieldnames: Sequence[str], original: Sequence[str]) -> None:
+        self._at = {name: index for index, name in enumerate(fieldnames, start=1)}
+        self.names = dict(zip(fieldnames, original, strict=True))
+
+    def problem(self, line: int, field: str, why: str) -> DeckProblem:
+        name = self.names.get(field, field)
+        return DeckProblem(line, why, self._at.get(field), name)
+
+
+def _money(
+    text: str, field: str, line: int, columns: _Columns, problems: list[DeckProblem],
+    *, required: bool = False,
+) -> Decimal:  # fmt: skip
+    if not text.strip():
+        if required:
+            # An empty rate read as zero would make every call to the prefix free.
+            problems.append(columns.problem(line, field, "empty; a rate is required"))
+        return Decimal(0)
     try:
-        value = Decimal(text.strip() or "0")
+        value = Decimal(text.strip())
     except InvalidOperation:
-        problems.append(f"line {line}: {what} {text!r} is not a number")
+        problems.append(columns.problem(line, field, f"{text!r} is not a number"))
         return Decimal(0)
     if not value.is_finite() or value < 0:
-        problems.append(f"line {line}: {what} must be zero or more")
+        problems.append(columns.problem(line, field, f"{text!r} must be zero or more"))
     return value
 
 
@@ -96,39 +136,68 @@ def parse_csv(text: str) -> RateDeck:
     """A deck from CSV with a header naming at least ``prefix``, ``destination`` and
     ``rate_per_minute`` (optional ``connect_fee``, ``increment`` such as ``30/6``); an
     SMS deck names ``rate_per_segment`` instead.
-    Prefixes are E.164 digits (a leading ``+`` is accepted). Every bad line is
-    reported at once (:class:`DeckError`)."""
+    Prefixes are E.164 digits (a leading ``+`` is accepted); a rate is required, a
+    connect fee defaults to 0. Every bad line is reported at once (:class:`DeckError`),
+    each with its line in the file and its column (TERMS B5)."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     required = {"prefix", "destination", "rate_per_minute"}
-    header = {name.strip() for name in reader.fieldnames or ()}
+    try:
+        original = [(name or "").strip() for name in reader.fieldnames or ()]
+    except csv.Error as exc:
+        raise DeckError([DeckProblem(1, f"not CSV: {exc}")]) from None
+    header = set(original)
+    fieldnames = list(original)
     if "rate_per_segment" in header and "rate_per_minute" not in header:
         # An SMS deck: its rate is per segment; it is kept in the same field.
-        reader.fieldnames = [
-            "rate_per_minute" if (n or "").strip() == "rate_per_segment" else n
-            for n in reader.fieldnames or ()
-        ]
-        header = (header - {"rate_per_segment"}) | {"rate_per_minute"}
+        fieldnames = ["rate_per_minute" if n == "rate_per_segment" else n for n in original]
+        header = set(fieldnames)
     if not required <= header:
-        raise DeckError([f"the header must name {', '.join(sorted(required))}"])
-    problems: list[str] = []
+        raise DeckError([DeckProblem(1, f"the header must name {', '.join(sorted(required))}")])
+    reader.fieldnames = fieldnames
+    columns = _Columns(fieldnames, original)
+    problems: list[DeckProblem] = []
     rates: list[Rate] = []
-    seen: set[str] = set()
-    for line, raw in enumerate(reader, start=2):
+    seen: dict[str, int] = {}
+    rows = iter(reader)
+    while True:
+        try:
+            raw = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(DeckProblem(reader.line_num, f"not CSV: {exc}"))
+            break
+        # The line where the record ends (a quoted field may span lines); blank lines are
+        # skipped by the reader and still counted.
+        line = reader.line_num
+        extra = raw.get(None)
+        if extra:
+            fields = len(fieldnames) + len(extra)
+            problems.append(DeckProblem(line, f"{fields} fields; the header has {len(fieldnames)}"))
+            continue
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items()}
         prefix = row["prefix"].removeprefix("+")
         if not prefix.isdigit() or len(prefix) > MAX_PREFIX_DIGITS:
-            problems.append(f"line {line}: prefix {row['prefix']!r} is not 1 to 15 digits")
+            problems.append(
+                columns.problem(line, "prefix", f"{row['prefix']!r} is not 1 to 15 digits")
+            )
             continue
         if prefix in seen:
-            problems.append(f"line {line}: prefix {prefix} is listed twice")
+            problems.append(
+                columns.problem(
+                    line, "prefix", f"{prefix} is listed twice (first on line {seen[prefix]})"
+                )
+            )
             continue
-        seen.add(prefix)
-        per_minute = _money(row["rate_per_minute"], "rate_per_minute", line, problems)
-        connect = _money(row.get("connect_fee", ""), "connect_fee", line, problems)
+        seen[prefix] = line
+        per_minute = _money(
+            row["rate_per_minute"], "rate_per_minute", line, columns, problems, required=True
+        )
+        connect = _money(row.get("connect_fee", ""), "connect_fee", line, columns, problems)
         try:
             increment = Increment.parse(row.get("increment") or "60/60")
         except ValueError as exc:
-            problems.append(f"line {line}: {exc}")
+            problems.append(columns.problem(line, "increment", str(exc)))
             continue
         rates.append(Rate(prefix, row["destination"], per_minute, connect, increment))
     if problems:

@@ -2,9 +2,11 @@
 
 The billing job attempts each due invoice of a card-paying account through the card
 provider (a real adapter or the fake, behind one interface); SEPA debits go out in a
-pain.008 file and their results come back from the bank, recorded with
-:func:`record_result`. After a rejection the pure :func:`dialtone.rating.dunning.next_step`
-says what is next: a retry 72 hours later, then 72 hours after that, and on the third
+pain.008 file (each recorded as a ``pending`` attempt on its collection date) and their
+results come back from the bank days later, recorded with :func:`record_result`. An attempt
+keeps both times, when it was made and when its result arrived. After a rejection the pure
+:func:`dialtone.rating.dunning.next_step` says what is next: a retry 72 hours after the
+rejected attempt was made, then 72 hours after that retry was made, and on the third
 rejection the account is suspended at once (B10): its calls are refused with
 ``billing.suspended`` and its numbers deactivated, which starts N6's revocation delay.
 The invoices stay due; a suspension earns no refund or credit.
@@ -120,9 +122,27 @@ def next_step(
 ) -> dunning.DunningStep:
     """Where dunning stands for ``invoice`` (B10)."""
     return dunning.next_step(
-        [dunning.Attempt(a.at, a.outcome) for a in _attempts(session, invoice.id)],  # type: ignore[arg-type]
+        [
+            dunning.Attempt(a.at, a.outcome, a.result_at)  # type: ignore[arg-type]
+            for a in _attempts(session, invoice.id)
+        ],
         retry_after=settings.retry_after,
         rejections_to_suspend=settings.rejections_to_suspend,
+    )
+
+
+def pending_attempt(session: Session, invoice_id: str, method: str) -> PaymentAttempt | None:
+    """The attempt by ``method`` on the invoice still awaiting its result (a SEPA debit
+    presented), if any."""
+    return session.scalar(
+        select(PaymentAttempt)
+        .where(
+            PaymentAttempt.invoice_id == invoice_id,
+            PaymentAttempt.method == method,
+            PaymentAttempt.outcome == "pending",
+        )
+        .order_by(PaymentAttempt.at, PaymentAttempt.id)
+        .limit(1)
     )
 
 
@@ -133,14 +153,21 @@ def record_result(
     *,
     at: datetime,
     method: str,
+    attempted_at: datetime | None = None,
     reason: str = "",
     provider_ref: str = "",
     customer_caused: bool = True,
     settings: DunningSettings = DunningSettings(),
 ) -> PaymentAttempt:
     """Record one attempt's result (a card charge, a SEPA debit or its return, a
-    transfer) and act on it: paid settles the invoice; rejected may add B8's fee and,
-    at the third rejection, suspends the account (B10)."""
+    transfer), arrived at ``at``, and act on it: paid settles the invoice; rejected may add
+    B8's fee and, at the third rejection, suspends the account (B10).
+
+    The result is that of the invoice's attempt by ``method`` awaiting its result (a
+    debit presented in a SEPA file, made on its collection date) when there is one, else
+    of a new attempt; it was made at ``attempted_at`` when given, else on the collection
+    date, else at ``at`` (a card, a transfer). B10's retries count from when the
+    attempt was made, not from when a late SEPA return arrived."""
     invoice = session.get(Invoice, invoice_id)
     if invoice is None:
         raise DialtoneError("invoice.not_found", f"No invoice {invoice_id}.", status=404)
@@ -148,22 +175,39 @@ def record_result(
         raise DialtoneError("payment.invalid", "outcome: paid or rejected")
     if invoice.status == "paid":
         raise DialtoneError("payment.settled", "The invoice is already paid.", status=409)
-    attempt = PaymentAttempt(
-        id=new_id("PA"),
-        invoice_id=invoice.id,
-        method=method,
-        amount=amount_due(session, invoice),
-        currency=invoice.currency,
-        at=at,
-        outcome=outcome,
-        reason=reason,
-        provider_ref=provider_ref,
-        customer_caused=customer_caused,
-    )
-    session.add(attempt)
+    if attempted_at is not None and attempted_at > at:
+        raise DialtoneError(
+            "payment.invalid",
+            f"attempted_at: the attempt ({attempted_at.isoformat()}) cannot come after its "
+            f"result ({at.isoformat()})",
+        )
+    attempt = pending_attempt(session, invoice.id, method)
+    if attempt is not None and attempted_at is not None:
+        attempt.at = attempted_at  # the operator knows when the bank took it
+    if attempt is not None and attempt.at > at:
+        raise DialtoneError(
+            "payment.invalid",
+            f"the debit is collected on {attempt.at:%Y-%m-%d}; its result cannot arrive "
+            f"before, at {at.isoformat()}",
+        )
+    if attempt is None:
+        attempt = PaymentAttempt(
+            id=new_id("PA"),
+            invoice_id=invoice.id,
+            method=method,
+            amount=amount_due(session, invoice),
+            currency=invoice.currency,
+            at=attempted_at or at,
+        )
+        session.add(attempt)
+    attempt.outcome = outcome
+    attempt.result_at = at
+    attempt.reason = reason
+    attempt.provider_ref = provider_ref or attempt.provider_ref or ""
+    attempt.customer_caused = customer_caused
     session.flush()
     if outcome == "paid":
-        _settle(session, invoice, attempt, settings)
+        _settle(session, invoice, attempt, settings, now=at)
         return attempt
     if method in ("sepa_debit", "bacs_debit"):
         fee = dunning.rejected_debit_fee(method, invoice.currency, customer_caused)  # type: ignore[arg-type]
@@ -171,7 +215,20 @@ def record_result(
             _add_fee(session, invoice, "Rejected direct debit fee", fee, at, collect_now=True)
     step = next_step(session, invoice, settings)
     if isinstance(step, dunning.Suspend):
-        suspend(session, invoice.account_id, now=at, invoice_id=invoice.id)
+        suspend(session, invoice.account_id, now=step.at, invoice_id=invoice.id)
+    return attempt
+
+
+def present(session: Session, invoice: Invoice, *, at: datetime, method: str) -> PaymentAttempt:
+    """Record an attempt made at ``at`` whose result comes later (a SEPA debit presented
+    for collection that day): ``pending`` until :func:`record_result`."""
+    attempt = PaymentAttempt(
+        id=new_id("PA"), invoice_id=invoice.id, method=method,
+        amount=amount_due(session, invoice), currency=invoice.currency, at=at,
+        outcome="pending", result_at=None,
+    )  # fmt: skip
+    session.add(attempt)
+    session.flush()
     return attempt
 
 
@@ -199,8 +256,11 @@ def _add_fee(
 
 
 def _settle(
-    session: Session, invoice: Invoice, attempt: PaymentAttempt, settings: DunningSettings
-) -> None:
+    session: Session, invoice: Invoice, attempt: PaymentAttempt, settings: DunningSettings,
+    *, now: datetime,
+) -> None:  # fmt: skip
+    # The money was taken when the attempt was made (a debit's collection date): lateness
+    # and the payment date count from then; reinstatement happens when it is known.
     invoice.status = "paid"
     invoice.paid_at = attempt.at
     ledger.post(
@@ -226,10 +286,8 @@ def _settle(
             taxable=False,
         )  # fmt: skip
     account = get_account(session, invoice.account_id)
-    if account.billing_suspended_at is not None and not overdue(
-        session, invoice.account_id, attempt.at
-    ):
-        reinstate(session, account, now=attempt.at)
+    if account.billing_suspended_at is not None and not overdue(session, invoice.account_id, now):
+        reinstate(session, account, now=now)
 
 
 def overdue(session: Session, account_id: str, now: datetime) -> list[Invoice]:

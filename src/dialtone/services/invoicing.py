@@ -429,6 +429,16 @@ def get_invoice(session: Session, account_id: str, invoice_id: str) -> Invoice:
     return row
 
 
+def find_invoice(session: Session, account_id: str, reference: str) -> Invoice:
+    """One of the account's invoices by its number as printed (``INV-000001``, any case)
+    or its id; NotFound otherwise."""
+    number = reference.strip().upper()
+    row = session.scalar(
+        select(Invoice).where(Invoice.account_id == account_id, Invoice.number == number)
+    )
+    return row if row is not None else get_invoice(session, account_id, reference.strip())
+
+
 def list_invoices(session: Session, account_id: str) -> list[Invoice]:
     """The account's invoices in sequence."""
     return list(

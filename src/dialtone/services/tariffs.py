@@ -38,11 +38,20 @@ def import_csv(
     try:
         deck = parse_csv(text)
     except DeckError as exc:
+        count = len(exc.problems)
         raise DialtoneError(
             "tariff.invalid",
-            "the rate deck has errors",
+            f"the rate deck has {count} error{'' if count == 1 else 's'}; each is listed with "
+            "its line and column",
             rule="B5",
-            details={"problems": exc.problems[:100]},
+            # The first 100 in an API answer; the exception (``__cause__``) keeps them all.
+            details={
+                "problems": [
+                    {"line": p.line, "column": p.column, "name": p.name or None, "why": p.why}
+                    for p in exc.problems[:100]
+                ],
+                "count": count,
+            },
         ) from exc
     clash = session.scalar(
         select(TariffVersion).where(

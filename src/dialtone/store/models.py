@@ -731,7 +731,11 @@ class InvoiceLineRow(Base):
 
 
 class PaymentAttempt(Base):
-    """One attempt to collect an invoice (B7, B10): by card or SEPA direct debit."""
+    """One attempt to collect an invoice (B7, B10): by card or SEPA direct debit.
+
+    ``at`` is when the attempt was made (a card charged, a debit's collection date);
+    ``result_at`` when its result arrived (a SEPA return comes days later; null while
+    ``pending``). B10's retries count from ``at``."""
 
     __tablename__ = "payment_attempts"
 
@@ -743,7 +747,8 @@ class PaymentAttempt(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-    outcome: Mapped[str] = mapped_column(String(10))  # paid | rejected
+    outcome: Mapped[str] = mapped_column(String(10))  # paid | rejected | pending
+    result_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     reason: Mapped[str] = mapped_column(String(60), default="")
     provider_ref: Mapped[str] = mapped_column(String(120), default="")
     customer_caused: Mapped[bool] = mapped_column(Boolean, default=True)

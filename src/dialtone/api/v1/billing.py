@@ -321,8 +321,11 @@ class PaymentOut(BaseModel):
     method: str
     amount: Decimal
     currency: str
-    at: datetime
-    outcome: str = Field(description="paid or rejected")
+    at: datetime = Field(description="When the attempt was made (a debit's collection date)")
+    outcome: str = Field(description="paid, rejected or pending (a debit awaiting its result)")
+    result_at: datetime | None = Field(
+        default=None, description="When the result arrived (a SEPA return comes days later)"
+    )
     reason: str
 
 
@@ -338,7 +341,8 @@ def list_payments(account: AccountDep, session: SessionDep) -> list[PaymentOut]:
     return [
         PaymentOut(
             id=a.id, invoice_id=a.invoice_id, invoice_number=number, method=a.method,
-            amount=a.amount, currency=a.currency, at=a.at, outcome=a.outcome, reason=a.reason,
+            amount=a.amount, currency=a.currency, at=a.at, outcome=a.outcome,
+            result_at=a.result_at, reason=a.reason,
         )
         for a, number in rows
     ]  # fmt: skip
