@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import make_url
 
 from dialtone import cli_billing, cli_support
 from dialtone.core.errors import DialtoneError
@@ -36,7 +37,7 @@ from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
 from dialtone.services import users as user_service
 from dialtone.services import voicemails as voicemail_service
-from dialtone.store.db import open_database
+from dialtone.store.db import open_database, sqlite_file
 
 app = typer.Typer(help="dialtone: phone numbers, calls and call records.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
@@ -101,6 +102,16 @@ def serve() -> None:
     except OSError as exc:
         typer.echo(f"error: cannot listen: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database, or bring it to the newest schema, without serving (serve does
+    it too at every start); prints where it is."""
+    settings = _settings()
+    url = settings.resolved_database_url
+    open_database(url)
+    typer.echo(f"database: {sqlite_file(url) or make_url(url).render_as_string()}")
 
 
 @accounts_app.command("create")
