@@ -23,6 +23,7 @@ runner = CliRunner()
 def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DIALTONE_CONFIG", str(tmp_path / "absent.toml"))
+    assert runner.invoke(app, ["migrate"]).exit_code == 0  # as `dialtone serve` would
     monkeypatch.setenv("DIALTONE_SIP_REALM", "pbx.example")
 
 

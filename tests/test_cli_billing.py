@@ -18,6 +18,7 @@ runner = CliRunner()
 def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DIALTONE_CONFIG", str(tmp_path / "absent.toml"))
+    assert runner.invoke(app, ["migrate"]).exit_code == 0  # as `dialtone serve` would
     monkeypatch.setenv("DIALTONE_SEPA_CREDITOR_NAME", "Dialtone SAS")
     monkeypatch.setenv("DIALTONE_SEPA_CREDITOR_IBAN", "DE89370400440532013000")
     monkeypatch.setenv("DIALTONE_SEPA_CREDITOR_BIC", "COBADEFFXXX")

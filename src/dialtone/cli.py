@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone import cli_billing, cli_support
 from dialtone.core.errors import DialtoneError
@@ -36,7 +39,8 @@ from dialtone.services import routing as routing_service
 from dialtone.services import trunks as trunk_service
 from dialtone.services import users as user_service
 from dialtone.services import voicemails as voicemail_service
-from dialtone.store.db import open_database
+from dialtone.settings import Settings
+from dialtone.store.db import open_database, sqlite_file
 
 app = typer.Typer(help="dialtone: phone numbers, calls and call records.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
@@ -82,25 +86,56 @@ def serve() -> None:
     from dialtone.api.app import create_app  # noqa: PLC0415
     from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
     from dialtone.runtime.server import serve as run  # noqa: PLC0415
+    from dialtone.runtime.startup import StartupError, prepare_directories  # noqa: PLC0415
 
     settings = _settings()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _, sessions = open_database(settings.resolved_database_url)
-    asgi = create_app(settings, sessions)
-    name, factory = loop_factory(settings.event_loop)
-    logging.getLogger("dialtone").info("event loop: %s", name)
+    # Every start-up failure is one line naming the path or socket and what to do.
     try:
+        prepare_directories(settings)
+        sessions = _open_for_serve(settings)
+        asgi = create_app(settings, sessions)
+        name, factory = loop_factory(settings.event_loop)
+        logging.getLogger("dialtone").info("event loop: %s", name)
         with asyncio.Runner(loop_factory=factory) as runner:
             runner.run(run(settings, sessions, asgi, announce=typer.echo))
     except KeyboardInterrupt:
         pass
-    except OSError as exc:
-        typer.echo(f"error: cannot listen: {exc}", err=True)
+    except StartupError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"error: cannot start: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _open_for_serve(settings: Settings) -> sessionmaker[Session]:
+    from dialtone.runtime.startup import StartupError  # noqa: PLC0415
+
+    url = settings.resolved_database_url
+    try:
+        _, sessions = open_database(url)
+    except SQLAlchemyError as exc:
+        where = sqlite_file(url) or make_url(url).render_as_string()
+        why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StartupError(
+            f"database {where}: cannot open it ({why}): check database_url "
+            "(DIALTONE_DATABASE_URL) and that this user may write there"
+        ) from None
+    return sessions
+
+
+@app.command()
+def migrate() -> None:
+    """Create the database, or bring it to the newest schema, without serving (serve does
+    it too at every start); prints where it is."""
+    settings = _settings()
+    url = settings.resolved_database_url
+    open_database(url)
+    typer.echo(f"database: {sqlite_file(url) or make_url(url).render_as_string()}")
 
 
 @accounts_app.command("create")

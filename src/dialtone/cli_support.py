@@ -14,8 +14,8 @@ from dialtone.core.errors import DialtoneError
 from dialtone.core.moments import MomentError, parse_day, parse_moment, parse_month
 from dialtone.services import audit as audit_service
 from dialtone.services.audit import AuditEntry
-from dialtone.settings import Settings
-from dialtone.store.db import open_database, transaction
+from dialtone.settings import Settings, config_file
+from dialtone.store.db import open_database, sqlite_file, transaction
 
 
 def settings_or_exit() -> Settings:
@@ -27,13 +27,32 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
+def existing_database(settings: Settings) -> str:
+    """The database URL, or exit 2 with one line when it names a SQLite file that does not
+    exist: a command run from another directory than the server would otherwise make an
+    empty database there and answer ``account.not_found`` (only ``serve`` and ``migrate``
+    create one)."""
+    url = settings.resolved_database_url
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        typer.echo(
+            f"error: no database at {path}: run the command where the server runs, or point it "
+            f"at the server's data dir with DIALTONE_DATA_DIR (or data_dir in dialtone.toml; "
+            f"DIALTONE_CONFIG names another file, now {config_file()}); "
+            "'dialtone migrate' creates a new database",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return url
+
+
 @contextmanager
 def session(settings: Settings | None = None, action: str = "dialtone") -> Iterator[Session]:
     """A committed session on the configured database; a DialtoneError becomes a clear
     one-line error and exit code 1 (and, refused by a rule, an audit entry for
-    ``action``, the command)."""
+    ``action``, the command). A database that does not exist yet is not created."""
     settings = settings or settings_or_exit()
-    _, sessions = open_database(settings.resolved_database_url)
+    _, sessions = open_database(existing_database(settings))
     try:
         with transaction(sessions) as s:
             yield s

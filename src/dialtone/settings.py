@@ -34,7 +34,8 @@ def _comma_list(value: Any) -> Any:
     return value
 
 
-def _toml_file() -> Path:
+def config_file() -> Path:
+    """The configuration file read: ``DIALTONE_CONFIG``, else ``dialtone.toml`` here."""
     return Path(os.environ.get("DIALTONE_CONFIG", "dialtone.toml"))
 
 
@@ -297,7 +298,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments beat the environment, which beats ``dialtone.toml``."""
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=_toml_file())
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
 
     @field_validator("billing_increment")

@@ -36,6 +36,7 @@ from .heap import tune_collector
 from .media import RtpPortPool
 from .registrar import Registrar
 from .sealing import Sealer
+from .startup import bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import SipChannel, StreamChannel, UdpChannel, udp_socket
@@ -66,7 +67,12 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    sip = await start_sip(settings, sessions)
+    http_socket = listen_http(settings)
+    try:
+        sip = await start_sip(settings, sessions)
+    except BaseException:
+        http_socket.close()
+        raise
     channels, handler, engine = sip.channels, sip.handler, sip.engine
     with contextlib.suppress(AttributeError):
         asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
@@ -81,7 +87,7 @@ async def serve(
             lifespan="off",
         )
     )
-    http_task = loop.create_task(http.serve())
+    http_task = loop.create_task(http.serve(sockets=[http_socket]))
     while not http.started and not http_task.done():
         await asyncio.sleep(0.01)
     if http_task.done():
@@ -241,13 +247,21 @@ async def open_channels(settings: Settings) -> dict[str, SipChannel]:
     loop = asyncio.get_running_loop()
     channels: dict[str, SipChannel] = {}
     udp = UdpChannel(_endpoint(settings, settings.sip_port, "UDP"))
-    sock = udp_socket(settings.sip_host, settings.sip_port, settings.sip_udp_receive_buffer)
+    try:
+        sock = udp_socket(settings.sip_host, settings.sip_port, settings.sip_udp_receive_buffer)
+    except OSError as exc:
+        raise _bind_failure(exc, settings, "udp", settings.sip_port, "SIP_PORT") from None
     transport, _ = await loop.create_datagram_endpoint(lambda: udp, sock=sock)
     udp.endpoint.local_port = transport.get_extra_info("sockname")[1]
     channels["udp"] = udp
     if settings.sip_tcp_port is not None:
         tcp = StreamChannel(_endpoint(settings, settings.sip_tcp_port, "TCP"))
-        tcp.endpoint.local_port = await tcp.start(settings.sip_host, settings.sip_tcp_port)
+        try:
+            tcp.endpoint.local_port = await tcp.start(settings.sip_host, settings.sip_tcp_port)
+        except OSError as exc:
+            raise _bind_failure(
+                exc, settings, "tcp", settings.sip_tcp_port, "SIP_TCP_PORT"
+            ) from None
         channels["tcp"] = tcp
     if settings.sip_tls_port is not None:
         cert, key = ensure_certificate(
@@ -268,9 +282,24 @@ async def open_channels(settings: Settings) -> dict[str, SipChannel]:
                 "SIP TLS not listening: port %d needs privileges (set DIALTONE_SIP_TLS_PORT)",
                 settings.sip_tls_port,
             )
+        except OSError as exc:
+            raise _bind_failure(
+                exc, settings, "tls", settings.sip_tls_port, "SIP_TLS_PORT"
+            ) from None
         else:
             channels["tls"] = tls
     return channels
+
+
+def _bind_failure(
+    exc: OSError, settings: Settings, transport: str, port: int, setting: str
+) -> Exception:
+    return bind_failure(
+        exc,
+        ("SIP", transport, settings.sip_host, port),
+        port_setting=f"DIALTONE_{setting}",
+        host_setting="DIALTONE_SIP_HOST",
+    )
 
 
 def build_engine(

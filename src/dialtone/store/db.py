@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,6 +34,14 @@ def make_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (absolute), None for another database or in memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
 
 
 def alembic_config(engine: Engine) -> Config:

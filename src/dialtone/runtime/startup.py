@@ -1,0 +1,101 @@
+"""What ``dialtone serve`` needs before it serves, checked so that a failure is one line
+naming the path or the socket and what to do, never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import tempfile
+from pathlib import Path
+
+from dialtone.settings import Settings
+
+
+class StartupError(Exception):
+    """The platform cannot start; the message is one line for the operator."""
+
+
+def prepare_directories(settings: Settings) -> None:
+    """Create the data dir and the directories under it, and prove each writable by
+    writing a file there: permission bits alone say nothing for root or a read-only mount."""
+    data_dir = settings.data_dir.absolute()
+    point = (
+        "set DIALTONE_DATA_DIR (or data_dir in dialtone.toml) to a directory this user may write"
+    )
+    _writable_directory(data_dir, "data dir", point)
+    inside = f"make it a directory this user may write, or {point}"
+    wanted = [
+        (settings.recordings_dir, "recordings dir"),
+        (settings.voicemail_dir, "voicemail dir"),
+        (settings.greetings_dir, "greetings dir"),
+    ]
+    if settings.seal_recordings and not settings.recording_key:
+        wanted.append((settings.recording_key_path.parent, "recording key dir"))
+    if settings.sip_tls_port is not None and settings.tls_cert_file is None:
+        wanted.append((settings.tls_dir, "TLS certificate dir"))
+    for path, what in wanted:
+        _writable_directory(path.absolute(), what, inside)
+
+
+def _writable_directory(path: Path, what: str, remedy: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StartupError(f"{what} {path} is a file, not a directory: {remedy}") from None
+    except NotADirectoryError:
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), path)
+        raise StartupError(
+            f"{what} {path}: {blocker} is a file, not a directory: {remedy}"
+        ) from None
+    except OSError as exc:
+        raise StartupError(f"{what} {path}: cannot create it ({exc.strerror}): {remedy}") from None
+    try:
+        with tempfile.TemporaryFile(dir=path, prefix=".dialtone-write-test-"):
+            pass
+    except OSError as exc:
+        raise StartupError(
+            f"{what} {path}: cannot write there ({exc.strerror}): {remedy}"
+        ) from None
+
+
+def bind_failure(
+    exc: OSError, where: tuple[str, str, str, int], *, port_setting: str, host_setting: str
+) -> StartupError:
+    """The one line for a socket ``service`` could not bind: ``transport:host:port``, why,
+    and the setting that moves it."""
+    service, transport, host, port = where
+    place = f"{service} {transport}:{host}:{port}"
+    listing = "ss -lunp" if transport == "udp" else "ss -ltnp"
+    if exc.errno == errno.EADDRINUSE:
+        return StartupError(
+            f"{place}: address already in use (another process listens there: `{listing}` "
+            f"shows which): stop it, or set {port_setting} to a free port"
+        )
+    if exc.errno == errno.EACCES:
+        return StartupError(
+            f"{place}: permission denied (ports below 1024 need root or "
+            f"CAP_NET_BIND_SERVICE): set {port_setting} to a port above 1023"
+        )
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return StartupError(
+            f"{place}: this machine has no such address: set {host_setting} to one of its "
+            "addresses (0.0.0.0 for all)"
+        )
+    why = exc.strerror or str(exc)
+    return StartupError(f"{place}: cannot listen ({why}): check {host_setting} and {port_setting}")
+
+
+def listen_http(settings: Settings) -> socket.socket:
+    """The HTTP API's listening socket, bound before anything else starts so that a taken
+    port is reported like SIP's (uvicorn would log a traceback and exit 3)."""
+    host, port = settings.http_host, settings.http_port
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise bind_failure(
+            exc,
+            ("HTTP", "tcp", host, port),
+            port_setting="DIALTONE_HTTP_PORT",
+            host_setting="DIALTONE_HTTP_HOST",
+        ) from None

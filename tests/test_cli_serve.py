@@ -1,0 +1,141 @@
+"""``dialtone serve`` start-up failures: one line naming the path or the socket and what
+to do, a non-zero exit, never a traceback. Each case runs the real command.
+
+The tests run as root here and in CI, where permission bits do not stop a write. A
+directory dialtone may not write is therefore made honestly in other ways: ``/sys``,
+which the kernel lets nobody (root included) create files in, and a recordings directory
+that is a symbolic link into it (recordings on another disk are linked like that).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.interop.conftest import server_env
+
+UNWRITABLE = Path("/sys/kernel")
+
+
+def _serve(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dialtone.cli", "serve"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "Traceback" not in output, output
+    assert "│" not in output, output  # a rich traceback's box
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, output
+    return errors[0]
+
+
+def _taken(kind: int, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, kind)
+    sock.bind(("127.0.0.1", port))
+    if kind == socket.SOCK_STREAM:
+        sock.listen()
+    return sock
+
+
+Case = Callable[[Path, dict[str, str], ExitStack], tuple[str, ...]]
+
+
+def _data_dir_is_a_file(tmp: Path, env: dict[str, str], _: ExitStack) -> tuple[str, ...]:
+    (tmp / "var").write_text("not a directory")
+    return (f"data dir {tmp / 'var'}", "is a file", "DIALTONE_DATA_DIR")
+
+
+def _data_dir_under_a_file(tmp: Path, env: dict[str, str], _: ExitStack) -> tuple[str, ...]:
+    (tmp / "plain").write_text("not a directory")
+    env["DIALTONE_DATA_DIR"] = str(tmp / "plain" / "var")
+    return (str(tmp / "plain" / "var"), f"{tmp / 'plain'} is a file", "DIALTONE_DATA_DIR")
+
+
+def _data_dir_unwritable(tmp: Path, env: dict[str, str], _: ExitStack) -> tuple[str, ...]:
+    if os.geteuid() == 0:
+        env["DIALTONE_DATA_DIR"] = str(UNWRITABLE)
+        return (f"data dir {UNWRITABLE}", "cannot write", "DIALTONE_DATA_DIR")
+    (tmp / "var").mkdir(mode=0o555)
+    return (f"data dir {tmp / 'var'}", "cannot write", "DIALTONE_DATA_DIR")
+
+
+def _recordings_unwritable(tmp: Path, env: dict[str, str], _: ExitStack) -> tuple[str, ...]:
+    (tmp / "var").mkdir()
+    (tmp / "var" / "recordings").symlink_to(UNWRITABLE, target_is_directory=True)
+    return (f"recordings dir {tmp / 'var' / 'recordings'}", "cannot write")
+
+
+def _recordings_is_a_file(tmp: Path, env: dict[str, str], _: ExitStack) -> tuple[str, ...]:
+    (tmp / "var").mkdir()
+    (tmp / "var" / "recordings").write_text("not a directory")
+    return (f"recordings dir {tmp / 'var' / 'recordings'}", "is a file")
+
+
+def _http_port_taken(tmp: Path, env: dict[str, str], stack: ExitStack) -> tuple[str, ...]:
+    port = int(env["DIALTONE_HTTP_PORT"])
+    stack.enter_context(_taken(socket.SOCK_STREAM, port))
+    return (f"HTTP tcp:127.0.0.1:{port}", "already in use", "DIALTONE_HTTP_PORT")
+
+
+def _sip_udp_port_taken(tmp: Path, env: dict[str, str], stack: ExitStack) -> tuple[str, ...]:
+    port = int(env["DIALTONE_SIP_PORT"])
+    stack.enter_context(_taken(socket.SOCK_DGRAM, port))
+    return (f"SIP udp:127.0.0.1:{port}", "already in use", "DIALTONE_SIP_PORT")
+
+
+def _sip_tcp_port_taken(tmp: Path, env: dict[str, str], stack: ExitStack) -> tuple[str, ...]:
+    port = int(env["DIALTONE_SIP_TCP_PORT"])
+    stack.enter_context(_taken(socket.SOCK_STREAM, port))
+    return (f"SIP tcp:127.0.0.1:{port}", "already in use", "DIALTONE_SIP_TCP_PORT")
+
+
+def _sip_tls_port_taken(tmp: Path, env: dict[str, str], stack: ExitStack) -> tuple[str, ...]:
+    port = int(env["DIALTONE_SIP_TLS_PORT"])
+    stack.enter_context(_taken(socket.SOCK_STREAM, port))
+    return (f"SIP tls:127.0.0.1:{port}", "already in use", "DIALTONE_SIP_TLS_PORT")
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as held:
+        yield held
+
+
+@pytest.mark.skipif(not UNWRITABLE.is_dir(), reason="needs Linux /sys")
+@pytest.mark.parametrize(
+    "case",
+    [
+        _data_dir_is_a_file,
+        _data_dir_under_a_file,
+        _data_dir_unwritable,
+        _recordings_unwritable,
+        _recordings_is_a_file,
+        _http_port_taken,
+        _sip_udp_port_taken,
+        _sip_tcp_port_taken,
+        _sip_tls_port_taken,
+    ],
+)
+def test_14_start_up_failures_are_one_line(tmp_path: Path, stack: ExitStack, case: Case) -> None:
+    env = server_env(tmp_path)
+    wanted = case(tmp_path, env, stack)
+    line = _one_error_line(_serve(env, tmp_path))
+    for text in wanted:
+        assert text in line, line
