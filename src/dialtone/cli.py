@@ -89,7 +89,7 @@ def serve() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _, sessions = open_database(settings.resolved_database_url)
+    _, sessions = open_database(settings.resolved_database_url, settings.sealing_key)
     asgi = create_app(settings, sessions)
     name, factory = loop_factory(settings.event_loop)
     logging.getLogger("dialtone").info("event loop: %s", name)
@@ -916,8 +916,10 @@ def trunks_add(
     priority: Annotated[int, typer.Option(help="Lower is tried first.")] = 100,
     caller_id_format: Annotated[str, typer.Option(help="e164, e164-no-plus or national.")] = "e164",
 ) -> None:
-    """Add a trunk (operator-wide unless --account is given)."""
-    with _session(action="trunks add") as session:
+    """Add a trunk (operator-wide unless --account is given); the password is kept
+    sealed with the platform's key and never shown."""
+    settings = _settings()
+    with _session(settings, action="trunks add") as session:
         trunk = trunk_service.create_trunk(
             session,
             account_id=account,
@@ -930,6 +932,7 @@ def trunks_add(
             password=password,
             caller_id_format=caller_id_format,
             priority=priority,
+            key=settings.sealing_key() if password is not None else None,
         )
     typer.echo(f"trunk_id: {trunk.id}")
 

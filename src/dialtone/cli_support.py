@@ -32,7 +32,7 @@ def session(settings: Settings | None = None, action: str = "dialtone") -> Itera
     one-line error and exit code 1 (and, refused by a rule, an audit entry for
     ``action``, the command)."""
     settings = settings or settings_or_exit()
-    _, sessions = open_database(settings.resolved_database_url)
+    _, sessions = open_database(settings.resolved_database_url, settings.sealing_key)
     try:
         with transaction(sessions) as s:
             yield s
