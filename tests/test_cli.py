@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from dialtone.cli import app
@@ -100,6 +101,21 @@ def test_users_trunks_routes_voicemail() -> None:
 
     assert _ok("voicemails", "list", account) == ""
     _ok("accounts", "set", account, "--channels-per-user", "3", "--recording-policy", "notice")
+
+
+def test_trunk_passwords_are_sealed_and_never_shown() -> None:
+    """Issue 13 item 5: the CLI seals the password it is given and never prints it."""
+    added = _ok(
+        "trunks", "add", "--name", "Carrier", "--host", "192.0.2.10",
+        "--username", "acme", "--password", "cli-s3cret",
+    )  # fmt: skip
+    listed = _ok("trunks", "list")
+    assert _field(added, "trunk_id") in listed
+    assert "cli-s3cret" not in added + listed
+    _, sessions = open_database(Settings().resolved_database_url)
+    with transaction(sessions) as session:
+        raw = repr(session.execute(text("SELECT * FROM trunks")).all())
+    assert "cli-s3cret" not in raw
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def _open_for_serve(settings: Settings) -> sessionmaker[Session]:
 
     url = settings.resolved_database_url
     try:
-        _, sessions = open_database(url)
+        _, sessions = open_database(url, settings.sealing_key)
     except SQLAlchemyError as exc:
         where = sqlite_file(url) or make_url(url).render_as_string()
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -134,7 +134,7 @@ def migrate() -> None:
     it too at every start); prints where it is."""
     settings = _settings()
     url = settings.resolved_database_url
-    open_database(url)
+    open_database(url, settings.sealing_key)
     typer.echo(f"database: {sqlite_file(url) or make_url(url).render_as_string()}")
 
 
@@ -952,8 +952,10 @@ def trunks_add(
     priority: Annotated[int, typer.Option(help="Lower is tried first.")] = 100,
     caller_id_format: Annotated[str, typer.Option(help="e164, e164-no-plus or national.")] = "e164",
 ) -> None:
-    """Add a trunk (operator-wide unless --account is given)."""
-    with _session(action="trunks add") as session:
+    """Add a trunk (operator-wide unless --account is given); the password is kept
+    sealed with the platform's key and never shown."""
+    settings = _settings()
+    with _session(settings, action="trunks add") as session:
         trunk = trunk_service.create_trunk(
             session,
             account_id=account,
@@ -966,6 +968,7 @@ def trunks_add(
             password=password,
             caller_id_format=caller_id_format,
             priority=priority,
+            key=settings.sealing_key() if password is not None else None,
         )
     typer.echo(f"trunk_id: {trunk.id}")
 

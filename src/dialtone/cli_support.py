@@ -52,7 +52,7 @@ def session(settings: Settings | None = None, action: str = "dialtone") -> Itera
     one-line error and exit code 1 (and, refused by a rule, an audit entry for
     ``action``, the command). A database that does not exist yet is not created."""
     settings = settings or settings_or_exit()
-    _, sessions = open_database(existing_database(settings))
+    _, sessions = open_database(existing_database(settings), settings.sealing_key)
     try:
         with transaction(sessions) as s:
             yield s

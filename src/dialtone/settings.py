@@ -23,6 +23,7 @@ from pydantic_settings import (
 from dialtone.policy.destinations import HIGH_COST_PREFIXES, DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES
 from dialtone.rating.increments import Increment
+from dialtone.store import sealed
 
 _PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
 
@@ -395,6 +396,11 @@ class Settings(BaseSettings):
     def recording_key_path(self) -> Path:
         """Where the generated recording key is kept when ``recording_key`` is unset."""
         return self.data_dir / "keys" / "recordings.key"
+
+    def sealing_key(self) -> bytes:
+        """The key of what the platform keeps sealed at rest: recordings, documents and
+        trunk passwords (``recording_key``, else the generated key file)."""
+        return sealed.key_for(self.recording_key, self.recording_key_path)
 
     @property
     def tls_dir(self) -> Path:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services import trunks
@@ -43,6 +44,19 @@ def test_crud_and_password_never_shown(client: TestClient, sessions: sessionmake
     assert [t["id"] for t in client.get("/v1/trunks", headers=auth(key)).json()["trunks"]] == [
         trunk_id
     ]
+    changed = client.patch(
+        f"/v1/trunks/{trunk_id}", json={"password": "n3w-s3cret"}, headers=auth(key)
+    )
+    assert "n3w-s3cret" not in changed.text
+    assert changed.json()["password_set"] is True
+    with transaction(sessions) as session:
+        raw = repr(session.execute(text("SELECT * FROM trunks")).all())
+    assert "s3cret!" not in raw
+    assert "n3w-s3cret" not in raw
+    exported = client.get("/v1/account/export", headers=auth(key))
+    assert exported.status_code == 200, exported.text
+    assert "n3w-s3cret" not in exported.text
+    assert "password_sealed" not in exported.text
     assert client.delete(f"/v1/trunks/{trunk_id}", headers=auth(key)).status_code == 204
     assert client.get(f"/v1/trunks/{trunk_id}", headers=auth(key)).status_code == 404
 

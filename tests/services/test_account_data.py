@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services import account_data, accounts, lifecycle, numbers, users, voicemails
+from dialtone.services import account_data, accounts, lifecycle, numbers, trunks, users, voicemails
 from dialtone.store.models import Account, AuditEvent, User
 
 from .conftest import REALM, T0
@@ -31,8 +31,21 @@ def test_export_holds_everything_but_secrets(session: Session, account: str) -> 
         realm=REALM,
     )
     numbers.add_number(session, account, "+33123456789", now=T0)
+    trunks.create_trunk(
+        session,
+        account_id=account,
+        name="Carrier",
+        host="192.0.2.10",
+        now=T0,
+        username="acme",
+        password="trunk-s3cret",
+        key=bytes(32),
+    )
     data = account_data.export(session, account, now=T0)
     text = json.dumps(data)  # JSON-ready
+    assert [t["username"] for t in data["trunks"]] == ["acme"]
+    assert "trunk-s3cret" not in text
+    assert "password_sealed" not in text  # not even sealed: the key is the platform's
     assert data["account"]["id"] == account
     assert [u["sip_username"] for u in data["users"]] == ["ann"]
     assert [n["number"] for n in data["numbers"]] == ["+33123456789"]

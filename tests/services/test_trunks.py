@@ -6,20 +6,31 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
 from dialtone.services import trunks
+from dialtone.store import sealed
 from dialtone.store.models import Trunk
 
 from .conftest import T0
+
+KEY = bytes(range(32))
 
 
 def _trunk(session: Session, account_id: str | None = None, **kwargs: Any) -> Trunk:
     kwargs.setdefault("name", "Carrier")
     kwargs.setdefault("host", "192.0.2.10")
     kwargs.setdefault("now", T0)
+    kwargs.setdefault("key", KEY)
     return trunks.create_trunk(session, account_id=account_id, **kwargs)
+
+
+def _raw_rows(session: Session) -> str:
+    """Every column of every trunk row as the database file holds it."""
+    session.flush()
+    return repr(session.execute(text("SELECT * FROM trunks")).all())
 
 
 @pytest.mark.parametrize(
@@ -68,8 +79,30 @@ def test_a_password_needs_a_username(session: Session) -> None:
         _trunk(session, password="s3cret")
     assert info.value.code == "trunk.invalid"
     trunk = _trunk(session, username="acme", password="s3cret")
-    # Stored as given: answering the carrier's digest challenge needs the secret.
-    assert trunk.password == "s3cret"
+    # Sealed, yet recoverable with the key: answering the carrier's digest challenge
+    # needs the secret itself (a hash would not do).
+    assert trunks.password_of(trunk, KEY) == "s3cret"
+
+
+def test_the_password_is_sealed_at_rest(session: Session, account: str) -> None:
+    """Issue 13 item 5: the database column never holds the password; the sealed value
+    opens only with the key and only for its own trunk."""
+    trunk = _trunk(session, account, username="acme", password="plain-s3cret")
+    other = _trunk(session, account, name="Other", username="acme", password="other-pw")
+    rows = _raw_rows(session)
+    assert "plain-s3cret" not in rows
+    assert "other-pw" not in rows
+    assert trunks.password_of(trunk, KEY) == "plain-s3cret"
+    with pytest.raises(sealed.SealError):
+        trunks.password_of(trunk, bytes(32))  # the wrong key
+    # A sealed value copied onto another trunk (pointed at another host) does not open.
+    other.password_sealed = trunk.password_sealed
+    with pytest.raises(sealed.SealError):
+        trunks.password_of(other, KEY)
+    trunks.update_trunk(session, account, trunk.id, password="new-s3cret", key=KEY)
+    assert "new-s3cret" not in _raw_rows(session)
+    assert trunks.password_of(trunk, KEY) == "new-s3cret"
+    assert trunks.password_of(_trunk(session, account), KEY) is None
 
 
 def test_hosts_are_normalised(session: Session) -> None:
@@ -119,6 +152,7 @@ def test_update_and_delete(session: Session, account: str) -> None:
     with pytest.raises(DialtoneError):
         trunks.update_trunk(session, account, trunk.id, username=None)  # password stays
     trunks.update_trunk(session, account, trunk.id, username=None, password=None)
+    assert trunk.password_sealed is None
     trunks.delete_trunk(session, account, trunk.id)
     assert trunks.list_trunks(session, account) == []
 

@@ -11,6 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DatabaseError
 
+from dialtone.services import trunks
+from dialtone.store import sealed
 from dialtone.store.db import alembic_config, make_engine, migrate
 from dialtone.store.models import Base
 
@@ -162,3 +164,33 @@ def test_0007_rebuilds_api_keys_without_losing_a_key(tmp_path: Path) -> None:
     command.downgrade(config, "0006")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id FROM api_keys")).scalars().all() == ["KE1"]
+
+
+def test_0017_seals_plain_trunk_passwords(tmp_path: Path) -> None:
+    """Issue 13 item 5: a trunk password stored in plain text before 0017 is sealed by
+    it with the platform's key (and the plain column is gone); without the key the
+    upgrade stops rather than keep it plain."""
+    key = bytes(range(32))
+    for with_key in (False, True):
+        engine = make_engine(f"sqlite:///{tmp_path / f'{with_key}.db'}")
+        command.upgrade(alembic_config(engine), "0016")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO trunks (id, account_id, name, host, port, transport, username,"
+                    " password, caller_id_format, priority, enabled, created_at) VALUES"
+                    " ('TR1', NULL, 'C', '192.0.2.1', 5060, 'udp', 'acme', 'plain-pw',"
+                    " 'e164', 100, 1, '2026-01-01 00:00:00')"
+                )
+            )
+        if not with_key:
+            with pytest.raises(RuntimeError, match="plain text"):
+                migrate(engine)
+            continue
+        migrate(engine, lambda: key)
+        with engine.connect() as connection:
+            raw = repr(connection.execute(text("SELECT * FROM trunks")).all())
+            value = connection.execute(text("SELECT password_sealed FROM trunks")).scalar()
+        assert "plain-pw" not in raw
+        assert sealed.is_sealed_text(value)
+        assert trunks.open_password("TR1", value, key) == "plain-pw"

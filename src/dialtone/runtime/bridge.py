@@ -97,7 +97,7 @@ class Credentials:
     """What we answer a carrier's digest challenge with."""
 
     username: str
-    password: str
+    password: str = field(repr=False)  # never in a log line
 
 
 @dataclass(frozen=True, slots=True)

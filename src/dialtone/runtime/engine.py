@@ -61,6 +61,7 @@ from dialtone.sip.transaction import ResponseReceived, TransactionTimedOut
 from dialtone.sip.uri import SipUri, Uri, parse_uri
 from dialtone.store.db import transaction
 from dialtone.store.models import Account
+from dialtone.store.sealed import SealError
 
 from .audit_writer import AuditWriter
 from .auth import Authenticator, SipUser
@@ -98,7 +99,8 @@ class TrunkInfo:
     port: int
     transport: str
     username: str | None
-    password: str | None
+    # Sealed (issue 13): opened only to build the credentials of an outbound leg.
+    password_sealed: str | None
     caller_id_format: str
 
 
@@ -122,6 +124,9 @@ class EngineConfig:
     default_country: str = "FR"
     # TERMS V7: where the trunks carry emergency calls.
     emergency_countries: tuple[str, ...] = emergency.DEFAULT_ELIGIBLE_COUNTRIES
+    # The key trunk passwords are sealed with (issue 13); None: trunks are used without
+    # credentials.
+    sealing_key: bytes | None = None
 
 
 _NO_ABUSE = fraud.AbuseState()
@@ -839,9 +844,7 @@ class CallEngine:
             callee = _format(number, trunk.caller_id_format)
             shown = _format(caller_id, trunk.caller_id_format)
             uri = SipUri("sip", host=trunk.host, port=trunk.port, user=callee)
-            credentials = (
-                Credentials(trunk.username, trunk.password or "") if trunk.username else None
-            )
+            credentials = self._trunk_credentials(trunk)
             destination = Destination(
                 uri=uri,
                 channel=channel,
@@ -859,6 +862,23 @@ class CallEngine:
             steps.append(Step([destination], None, trunk_failover))
             infos.append(trunk)
         return steps, infos
+
+    def _trunk_credentials(self, trunk: TrunkInfo) -> Credentials | None:
+        """The credentials a leg answers the trunk's digest challenge with: the only
+        place the sealed password is opened (never logged)."""
+        if not trunk.username:
+            return None
+        password = ""
+        if trunk.password_sealed is not None and self.config.sealing_key is not None:
+            try:
+                opened = trunk_service.open_password(
+                    trunk.id, trunk.password_sealed, self.config.sealing_key
+                )
+            except SealError:
+                log.warning("trunk %s: its password does not open with this key", trunk.id)
+            else:
+                password = opened or ""
+        return Credentials(trunk.username, password)
 
     async def _resolve(self, host: str) -> str:
         cached = self._resolved.get(host)
@@ -1246,7 +1266,7 @@ def _trunk_info(trunk: object | None) -> TrunkInfo | None:
         port=trunk.port,  # type: ignore[attr-defined]
         transport=trunk.transport,  # type: ignore[attr-defined]
         username=trunk.username,  # type: ignore[attr-defined]
-        password=trunk.password,  # type: ignore[attr-defined]
+        password_sealed=trunk.password_sealed,  # type: ignore[attr-defined]
         caller_id_format=trunk.caller_id_format,  # type: ignore[attr-defined]
     )
 

@@ -369,6 +369,7 @@ def build_engine(
             destinations=settings.destinations,
             default_country=settings.default_country,
             emergency_countries=settings.emergency_countries,
+            sealing_key=settings.sealing_key(),
         ),
         authenticator=authenticator,
         registrar=registrar,

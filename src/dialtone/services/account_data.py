@@ -42,7 +42,7 @@ from dialtone.store.models import (
 )
 
 # Never exported: hashes and secrets are the platform's to check, not the customer's data.
-SECRET_COLUMNS = frozenset({"key_hash", "ha1_md5", "ha1_sha256", "password"})
+SECRET_COLUMNS = frozenset({"key_hash", "ha1_md5", "ha1_sha256", "password", "password_sealed"})
 
 _SECTIONS: tuple[tuple[str, type[Base]], ...] = (
     ("users", User),

@@ -19,6 +19,7 @@ from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.services.accounts import get_account
 from dialtone.services.ids import new_id
 from dialtone.services.unset import UNSET, Unset
+from dialtone.store import sealed
 from dialtone.store.models import Trunk
 
 TRANSPORTS = ("udp", "tcp", "tls")
@@ -90,8 +91,36 @@ def _secret(value: str | None, what: str) -> str | None:
 
 
 def _check_credentials(trunk: Trunk) -> None:
-    if trunk.password is not None and trunk.username is None:
+    if trunk.password_sealed is not None and trunk.username is None:
         raise _invalid("A trunk password needs a username (digest authentication).")
+
+
+def _password_context(trunk_id: str) -> str:
+    # The sealed value is bound to its trunk: copied onto another row it does not open.
+    return f"trunks.password:{trunk_id}"
+
+
+def seal_password(trunk_id: str, password: str | None, key: bytes | None) -> str | None:
+    """``password`` sealed for trunk ``trunk_id`` (issue 13: never plain at rest)."""
+    if password is None:
+        return None
+    if key is None:
+        raise ValueError("a trunk password is sealed: the platform's key is needed")
+    return sealed.seal_text(password, key, context=_password_context(trunk_id))
+
+
+def open_password(trunk_id: str, value: str | None, key: bytes) -> str | None:
+    """The password sealed in ``value`` for trunk ``trunk_id``, or None. Only for
+    answering the carrier's digest challenge; never shown, exported or logged. Raises
+    ``store.sealed.SealError`` when it does not open (wrong key, altered)."""
+    if value is None:
+        return None
+    return sealed.open_text(value, key, context=_password_context(trunk_id))
+
+
+def password_of(trunk: Trunk, key: bytes) -> str | None:
+    """A trunk's password, unsealed (see :func:`open_password`)."""
+    return open_password(trunk.id, trunk.password_sealed, key)
 
 
 def create_trunk(
@@ -108,24 +137,27 @@ def create_trunk(
     caller_id_format: str = "e164",
     priority: int = 100,
     enabled: bool = True,
+    key: bytes | None = None,
 ) -> Trunk:
     """Add a trunk for an account, or for the whole platform when ``account_id`` is None.
 
-    ``password`` is the carrier's secret, stored as given: answering the carrier's digest
-    challenges needs it (a hash would not do). 400 ``trunk.invalid``; 404
+    ``password`` is the carrier's secret, sealed with ``key`` (the platform's key, needed
+    when a password is given): answering the carrier's digest challenges needs the secret
+    itself, so it is encrypted rather than hashed. 400 ``trunk.invalid``; 404
     ``account.not_found``.
     """
     if account_id is not None:
         get_account(session, account_id)
+    trunk_id = new_id("TR")
     trunk = Trunk(
-        id=new_id("TR"),
+        id=trunk_id,
         account_id=account_id,
         name=_name(name),
         host=normalise_host(host),
         port=_port(port),
         transport=_transport(transport),
         username=_secret(username, "username"),
-        password=_secret(password, "password"),
+        password_sealed=seal_password(trunk_id, _secret(password, "password"), key),
         caller_id_format=_caller_id_format(caller_id_format),
         priority=_priority(priority),
         enabled=bool(enabled),
@@ -176,8 +208,10 @@ def update_trunk(
     caller_id_format: str | Unset = UNSET,
     priority: int | Unset = UNSET,
     enabled: bool | Unset = UNSET,
+    key: bytes | None = None,
 ) -> Trunk:
-    """Change the given fields of a trunk in scope (UNSET leaves a field, None clears)."""
+    """Change the given fields of a trunk in scope (UNSET leaves a field, None clears); a
+    new password is sealed with ``key``."""
     trunk = get_trunk(session, account_id, trunk_id)
     if not isinstance(name, Unset):
         trunk.name = _name(name)
@@ -190,7 +224,7 @@ def update_trunk(
     if not isinstance(username, Unset):
         trunk.username = _secret(username, "username")
     if not isinstance(password, Unset):
-        trunk.password = _secret(password, "password")
+        trunk.password_sealed = seal_password(trunk.id, _secret(password, "password"), key)
     if not isinstance(caller_id_format, Unset):
         trunk.caller_id_format = _caller_id_format(caller_id_format)
     if not isinstance(priority, Unset):

@@ -3,7 +3,7 @@ survives a crash (non-negotiable 3); PostgreSQL works through the same URL setti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -44,18 +44,23 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database).resolve()
 
 
-def alembic_config(engine: Engine) -> Config:
-    """An Alembic config that runs the packaged migrations on ``engine``."""
+SealingKey = Callable[[], bytes]
+
+
+def alembic_config(engine: Engine, sealing_key: SealingKey | None = None) -> Config:
+    """An Alembic config that runs the packaged migrations on ``engine``; ``sealing_key``
+    gives the platform's key to a migration that seals what was plain (called only then)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     config.attributes["engine"] = engine
+    config.attributes["sealing_key"] = sealing_key
     return config
 
 
-def migrate(engine: Engine) -> None:
+def migrate(engine: Engine, sealing_key: SealingKey | None = None) -> None:
     """Bring the schema to the newest migration (run at every start; a no-op when current)."""
-    command.upgrade(alembic_config(engine), "head")
+    command.upgrade(alembic_config(engine, sealing_key), "head")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -70,8 +75,11 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def open_database(url: str) -> tuple[Engine, sessionmaker[Session]]:
-    """Connect, apply migrations, and return the engine with its session factory."""
+def open_database(
+    url: str, sealing_key: SealingKey | None = None
+) -> tuple[Engine, sessionmaker[Session]]:
+    """Connect, apply migrations, and return the engine with its session factory.
+    ``sealing_key`` (the settings' key) lets a migration seal secrets kept plain before."""
     engine = make_engine(url)
-    migrate(engine)
+    migrate(engine, sealing_key)
     return engine, session_factory(engine)

@@ -197,10 +197,11 @@ class Registration(Base):
 class Trunk(Base):
     """A carrier SIP trunk: where outbound calls leave and inbound ones come from (V11).
 
-    ``account_id`` NULL means an operator-wide trunk every account may use. ``password`` is
-    the carrier's secret, stored as given (not hashed): the platform must compute digest
-    responses to the carrier's challenges, which needs the secret itself. Keep the
-    database file private.
+    ``account_id`` NULL means an operator-wide trunk every account may use.
+    ``password_sealed`` is the carrier's secret sealed with the platform's key
+    (``store.sealed.seal_text``, bound to the trunk's id): not hashed, because the platform
+    must compute digest responses to the carrier's challenges, which needs the secret
+    itself, and never plain at rest (issue 13).
     """
 
     __tablename__ = "trunks"
@@ -214,7 +215,7 @@ class Trunk(Base):
     port: Mapped[int] = mapped_column(Integer, default=5060)
     transport: Mapped[str] = mapped_column(String(3), default="udp")
     username: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    password: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    password_sealed: Mapped[str | None] = mapped_column(String(1200), nullable=True)
     caller_id_format: Mapped[str] = mapped_column(String(20), default="e164")
     priority: Mapped[int] = mapped_column(Integer, default=100)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

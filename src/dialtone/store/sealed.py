@@ -175,3 +175,50 @@ def chunks(path: Path, key: bytes) -> Iterator[bytes]:
 def read(path: Path, key: bytes) -> bytes:
     """The whole plain content of ``path`` (see :func:`chunks`)."""
     return b"".join(chunks(path, key))
+
+
+# -- short secrets in a column -------------------------------------------------------------
+# A secret the platform must use itself (a trunk's password: a digest response needs it,
+# a hash would not do) is kept sealed in its column with the same key: AES-256-GCM, a
+# random 96-bit nonce, and the row it belongs to as associated data, so a sealed value
+# copied onto another row (a trunk pointed at another host) does not open.
+TEXT_PREFIX = "dtseal1:"
+_TEXT_NONCE_BYTES = 12
+
+
+def _text_aad(context: str) -> bytes:
+    return b"dialtone-column:" + context.encode("utf-8")
+
+
+def seal_text(text: str, key: bytes, *, context: str) -> str:
+    """``text`` sealed for a database column: ``dtseal1:`` and base64url of the nonce and
+    the ciphertext. ``context`` names what it belongs to (``trunks.password:TR…``)."""
+    nonce = secrets.token_bytes(_TEXT_NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, text.encode("utf-8"), _text_aad(context))
+    return TEXT_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii").rstrip("=")
+
+
+def is_sealed_text(value: str) -> bool:
+    """Whether a column value was written by :func:`seal_text`."""
+    return value.startswith(TEXT_PREFIX)
+
+
+def open_text(value: str, key: bytes, *, context: str) -> str:
+    """The text :func:`seal_text` sealed for ``context``; :class:`SealError` on a wrong
+    key, another context, or an altered or plain value."""
+    if not is_sealed_text(value):
+        raise SealError(f"{context}: not a sealed value")
+    body = value.removeprefix(TEXT_PREFIX)
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise SealError(f"{context}: not a sealed value") from None
+    if len(raw) < _TEXT_NONCE_BYTES + _TAG_BYTES:
+        raise SealError(f"{context}: truncated")
+    try:
+        plain = AESGCM(key).decrypt(
+            raw[:_TEXT_NONCE_BYTES], raw[_TEXT_NONCE_BYTES:], _text_aad(context)
+        )
+    except InvalidTag:
+        raise SealError(f"{context}: does not open (wrong key, another row, or altered)") from None
+    return plain.decode("utf-8")

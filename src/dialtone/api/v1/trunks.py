@@ -1,7 +1,8 @@
 """``/v1/trunks``: the account's own carrier trunks.
 
 Operator-wide trunks are managed with the CLI and are not shown here. The password is
-write-only (stored as given, because answering the carrier's challenges needs it).
+write-only: sealed at rest with the platform's key (answering the carrier's challenges
+needs the secret itself) and never in an answer (``password_set`` says whether one is).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, permit
+from dialtone.api.deps import AccountDep, RecordingKeyDep, SessionDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.services import trunks
 from dialtone.store.models import Trunk
@@ -75,7 +76,7 @@ class TrunkOut(BaseModel):
             port=row.port,
             transport=row.transport,
             username=row.username,
-            password_set=row.password is not None,
+            password_set=row.password_sealed is not None,
             caller_id_format=row.caller_id_format,
             priority=row.priority,
             enabled=row.enabled,
@@ -96,10 +97,12 @@ _REQUIRED = ("name", "host", "port", "transport", "caller_id_format", "priority"
     status_code=status.HTTP_201_CREATED,
     response_model=TrunkOut,
 )
-def create_trunk(body: TrunkIn, account: AccountDep, session: SessionDep) -> TrunkOut:
+def create_trunk(
+    body: TrunkIn, account: AccountDep, session: SessionDep, key: RecordingKeyDep
+) -> TrunkOut:
     """Add a trunk for this account (400 ``trunk.invalid``)."""
     row = trunks.create_trunk(
-        session, account_id=account.id, now=datetime.now(UTC), **body.model_dump()
+        session, account_id=account.id, now=datetime.now(UTC), key=key, **body.model_dump()
     )
     return TrunkOut.of(row)
 
@@ -118,14 +121,14 @@ def get_trunk(trunk_id: str, account: AccountDep, session: SessionDep) -> TrunkO
 
 @router.patch("/{trunk_id}", dependencies=[permit("trunks.write")], response_model=TrunkOut)
 def update_trunk(
-    trunk_id: str, body: TrunkPatch, account: AccountDep, session: SessionDep
+    trunk_id: str, body: TrunkPatch, account: AccountDep, session: SessionDep, key: RecordingKeyDep
 ) -> TrunkOut:
     """Change a trunk."""
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     for field in _REQUIRED:
         if field in changes and changes[field] is None:
             raise DialtoneError("trunk.invalid", f"{field} cannot be null.")
-    return TrunkOut.of(trunks.update_trunk(session, account.id, trunk_id, **changes))
+    return TrunkOut.of(trunks.update_trunk(session, account.id, trunk_id, key=key, **changes))
 
 
 @router.delete(
