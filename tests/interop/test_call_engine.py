@@ -1206,6 +1206,69 @@ def test_click_to_call_to_a_busy_extension_hangs_up_the_user(
     assert call["billed_seconds"] == 0
 
 
+def stock_uas() -> str:
+    """sipp's own ``uas`` scenario: it answers every INVITE with PCMU alone, whatever
+    was offered."""
+    assert SIPP is not None
+    # sipp exits 99 after dumping a scenario: the XML on stdout is what counts.
+    dumped = subprocess.run(
+        [SIPP, "-sd", "uas"], capture_output=True, text=True, check=False, timeout=10
+    ).stdout
+    assert "PCMU/8000" in dumped, dumped
+    return dumped
+
+
+def test_click_to_call_far_end_answering_an_unoffered_codec_ends_both_legs(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # alice's phone answers PCMA, so the carrier is offered PCMA alone; sipp's stock UAS
+    # answers PCMU. Both legs get our BYE, the log says why, the CDR says failed with
+    # the code (it said canceled / caller-cancel once alice gave up on the silence).
+    carrier = Sipp(engine, tmp_path, "carrier", stock_uas(), server=True, timeout=20)
+    trunk_id = add_trunk(engine, carrier.port, 10, "carrier-a")
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    with engine.http() as http:
+        placed = http.post(
+            "/v1/calls", json={"user_id": engine.extra["alice"], "to": "+442071838750"}
+        )
+    assert placed.status_code == 201, placed.text
+    carrier.wait(engine)  # ACK, then our BYE
+    alice.wait(engine)  # our BYE, not silence
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["status"], call["hangup_cause"]) == ("failed", "media.codec_mismatch")
+    assert call["trunk_id"] == trunk_id
+    assert call["billed_seconds"] == 0
+    assert "media.codec_mismatch" in engine.log()
+    assert "PCMU" in engine.log()
+
+
+def test_inbound_callee_answering_an_unoffered_codec_fails_the_call(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # The caller offers PCMA alone; alice's phone (sipp's stock UAS) answers PCMU: the
+    # phone gets ACK and BYE, the caller 488 with the code, and the CDR says failed.
+    alice = Sipp(engine, tmp_path, "alice", stock_uas(), server=True, timeout=20)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    run(
+        engine,
+        tmp_path,
+        "caller",
+        sippgen.call(
+            "33123456789",
+            pcma_only=True,
+            expect=488,
+            expect_header=("Reason", "media.codec_mismatch"),
+        ),
+    )
+    alice.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["status"], call["hangup_cause"]) == ("failed", "media.codec_mismatch")
+    with engine.http() as http:
+        assert http.get("/v1/voicemails").json()["voicemails"] == []
+
+
 CLICK_TO_CALL_REFUSALS = [
     ({"to": "202"}, 409, "call.user_unreachable", None),  # alice has no device
     ({"to": "202", "caller_id": "+15555550123"}, 403, "caller_id.not_held", "V10"),
