@@ -354,11 +354,13 @@ def phone(
     bye_from_platform: bool = True,
     hang_up_after_ms: int | None = None,
     early_media: bool = False,
+    refuse_after_ms: int = 0,
 ) -> str:
     """A UAS (a desk phone or a carrier): rings, then answers 200 (or ``status``); checks
     what the platform sends in the dialog; ends on the platform's BYE, or hangs up itself
     ``hang_up_after_ms`` after the ACK. ``expect_headers`` are (header, regexp) pairs the
-    INVITE must match."""
+    INVITE must match. A ``status`` other than 200 is sent ``refuse_after_ms`` after the
+    INVITE (at once by default)."""
     out = HEAD.format(name="phone")
     # One <action> per <recv>: sipp keeps only the last of several.
     eregs: list[str] = []
@@ -396,6 +398,8 @@ def phone(
         progress = _ok_for_request("183 Session Progress", _sdp(port=media_port))
         ringing = progress.replace("[last_To:]", tagged)
     if status != 200 and not expect_cancel:
+        if refuse_after_ms:
+            out += f'  <pause milliseconds="{refuse_after_ms}"/>\n'
         final = _ok_for_request(f"{status} Refused").replace("[last_To:]", tagged)
         out += _msg(final, retrans=True)
         out += '  <recv request="ACK"/>\n'

@@ -174,7 +174,9 @@ class BridgedCall:
     relay: MediaRelay
     audio: NegotiatedAudio
     steps: list[Step]
-    fallback: Callable[[int], Awaitable[bool]] | None = None
+    # Voicemail when every step failed: told the last status and the call (its start
+    # and leg chain go on the voicemail's record); False when there is none.
+    fallback: Callable[[int, BridgedCall], Awaitable[bool]] | None = None
     step: int = -1
     ringing: list[Leg] = field(default_factory=list)
     b: Leg | None = None
@@ -286,7 +288,7 @@ class Bridge:
         to_number: str,
         steps: list[Step],
         a_trace: Trace,
-        fallback: Callable[[int], Awaitable[bool]] | None = None,
+        fallback: Callable[[int, BridgedCall], Awaitable[bool]] | None = None,
         users: set[str] | None = None,
         user_id: str | None = None,
         trunk_id: str | None = None,
@@ -472,7 +474,7 @@ class Bridge:
             self._release(call)
             call.ended = True
             self.calls.discard(call)
-            if await call.fallback(status):
+            if await call.fallback(status, call):
                 return
         await self._end_unanswered(call, status, f"no-answer-{status}")
 
@@ -703,6 +705,24 @@ class Bridge:
 
         player.add_done_callback(start)
 
+    @staticmethod
+    def live_view(call: BridgedCall) -> call_service.LiveCall:
+        """What the API shows of a call in progress (its record does not exist yet)."""
+        return call_service.LiveCall(
+            id=call.record_id,
+            account_id=call.account_id,
+            direction=call.direction,
+            from_number=call.from_number,
+            to_number=call.to_number,
+            status="ringing" if call.answered_at is None else "in-progress",
+            started_at=call.started_at,
+            answered_at=call.answered_at,
+            sip_call_id=_sip_call_id(call),
+            user_id=call.user_id,
+            trunk_id=call.trunk_id,
+            legs=tuple(dict(trace) for trace in call.traces),
+        )
+
     def live_call(self, record_id: str) -> BridgedCall | None:
         """The call in progress (ringing or answered) with this id."""
         return next((c for c in self.calls if c.record_id == record_id and not c.ended), None)
@@ -727,6 +747,10 @@ class Bridge:
             call.ringing.remove(leg)
         if leg.canceled or call.ended or call.b is not None:
             return
+        if response is not None and status != 487 and leg.trace.get("kind") == "device":
+            # A phone that declined (603) or was busy (486) is part of the call's chain
+            # (V11), with its answer, even when voicemail takes the call afterwards.
+            call.traces.append({**leg.trace, "status": str(status)})
         log.info(
             "call %s: %s answered %d",
             call.record_id,
