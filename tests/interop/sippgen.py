@@ -25,8 +25,22 @@ SDP = """v=0
       a=fmtp:101 0-15{direction}"""
 
 
-def _sdp(port: str = "[media_port]", direction: str | None = None) -> str:
-    return SDP.format(port=port, direction=f"\n      a={direction}" if direction else "")
+PCMA_ONLY = """v=0
+      o=sipp 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio {port} RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15{direction}"""
+
+
+def _sdp(
+    port: str = "[media_port]", direction: str | None = None, *, pcma_only: bool = False
+) -> str:
+    template = PCMA_ONLY if pcma_only else SDP
+    return template.format(port=port, direction=f"\n      a={direction}" if direction else "")
 
 
 def _msg(text: str, *, retrans: bool = False) -> str:
@@ -153,16 +167,23 @@ def call(
     cancel_after_ms: int | None = None,
     wait_bye: bool = False,
     expect_early_media: bool = False,
+    pcma_only: bool = False,
 ) -> str:
     """A UAC call to ``to``: INVITE (407 and again with credentials when ``auth``), then
     the expected final response; when answered, optional hold, INFO, REFER or audio, then
-    BYE (or wait for the platform's BYE)."""
+    BYE (or wait for the platform's BYE). ``pcma_only`` offers PCMA alone (no PCMU)."""
     uri = f"sip:{to}@[remote_ip]:[remote_port]"
     out = HEAD.format(name=f"call {to}")
 
     def invite(cseq: int, with_auth: bool) -> str:
         return _request(
-            "INVITE", uri, cseq, from_user=from_user, to_user=to, body=_sdp(), auth=with_auth
+            "INVITE",
+            uri,
+            cseq,
+            from_user=from_user,
+            to_user=to,
+            body=_sdp(pcma_only=pcma_only),
+            auth=with_auth,
         )
 
     cseq = 1
@@ -329,13 +350,17 @@ def phone(
     expect_reinvite: str | None = None,
     expect_info: bool = False,
     expect_caller: str | None = None,
+    expect_headers: tuple[tuple[str, str], ...] = (),
     bye_from_platform: bool = True,
     hang_up_after_ms: int | None = None,
     early_media: bool = False,
+    refuse_after_ms: int = 0,
 ) -> str:
     """A UAS (a desk phone or a carrier): rings, then answers 200 (or ``status``); checks
     what the platform sends in the dialog; ends on the platform's BYE, or hangs up itself
-    ``hang_up_after_ms`` after the ACK."""
+    ``hang_up_after_ms`` after the ACK. ``expect_headers`` are (header, regexp) pairs the
+    INVITE must match. A ``status`` other than 200 is sent ``refuse_after_ms`` after the
+    INVITE (at once by default)."""
     out = HEAD.format(name="phone")
     # One <action> per <recv>: sipp keeps only the last of several.
     eregs: list[str] = []
@@ -343,6 +368,11 @@ def phone(
         eregs.append(
             f'<ereg regexp="sip:{expect_caller}@" search_in="hdr" header="From:"'
             ' check_it="true" assign_to="f"/>'
+        )
+    for index, (header, regexp) in enumerate(expect_headers):
+        eregs.append(
+            f'<ereg regexp="{regexp}" search_in="hdr" header="{header}:"'
+            f' check_it="true" assign_to="h{index}"/>'
         )
     if hang_up_after_ms is not None:
         # Remember the dialog's far end, to address a BYE of our own later.
@@ -368,6 +398,8 @@ def phone(
         progress = _ok_for_request("183 Session Progress", _sdp(port=media_port))
         ringing = progress.replace("[last_To:]", tagged)
     if status != 200 and not expect_cancel:
+        if refuse_after_ms:
+            out += f'  <pause milliseconds="{refuse_after_ms}"/>\n'
         final = _ok_for_request(f"{status} Refused").replace("[last_To:]", tagged)
         out += _msg(final, retrans=True)
         out += '  <recv request="ACK"/>\n'

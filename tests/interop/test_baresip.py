@@ -202,7 +202,8 @@ def test_call_between_baresips_carries_audio_both_ways(
     assert call["status"] == "completed", call
     assert call["direction"] == "internal", call
     assert (call["from"], call["to"]) == ("201", dialed), call
-    assert call["user_id"] == dialtone.extra["alice"], call
+    # The callee's, as when voicemail takes such a call (issue 13, item 11).
+    assert call["user_id"] == dialtone.extra["bob"], call
     assert float(call["duration"]) >= 1.5, call
     legs = call["legs"]
     # The traceback chain (V11): alice as the calling user, then bob's device.

@@ -588,8 +588,13 @@ def test_phone_over_tls_registers_and_receives_a_call(engine: Platform, tmp_path
     assert ack.method == "ACK"
     caller.wait(engine)
     [call] = wait_for(lambda: calls(engine))
+    # Busy: nobody answered and voicemail took it; the busy phone is in the chain (V11)
+    # with its answer.
     device_legs = [leg for leg in call["legs"] if leg["kind"] == "device"]
-    assert device_legs == [], call["legs"]  # busy: nobody answered; voicemail took it
+    assert [(leg["id"], leg["status"]) for leg in device_legs] == [
+        (engine.extra["alice"], "486")
+    ], call["legs"]
+    assert device_legs[0]["source"].startswith("tls:"), device_legs
     phone.sock.close()
 
 
@@ -821,6 +826,48 @@ def test_unregistered_user_goes_to_voicemail(engine: Platform, tmp_path: Path) -
         listing = wait_for(lambda: http.get("/v1/voicemails").json())
     items = listing if isinstance(listing, list) else listing.get("voicemails", [])
     assert len(items) == 1
+    # The record names the box's owner, as an answered call names its callee.
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["direction"], call["user_id"]) == ("inbound", engine.extra["bob"])
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_device_call_declined_to_voicemail_is_recorded_like_an_answered_one(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # alice (201) calls bob (202), whose phone declines (603) after 1.5 s: voicemail takes
+    # the call. Its record is internal, names bob, shows alice by extension, started when
+    # the INVITE arrived (not when voicemail answered) and keeps bob's declining phone.
+    bob = Sipp(
+        engine, tmp_path, "bob", sippgen.phone(status=603, refuse_after_ms=1500), server=True
+    )
+    register_phone(engine, tmp_path, "bob", bob.port)
+    run(
+        engine,
+        tmp_path,
+        "alice-calls",
+        sippgen.call("202", from_user="alice", auth=True, pcap=PCAP, bye_after_ms=3000),
+        user="alice",
+    )
+    bob.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["direction"], call["user_id"], call["from"], call["to"]) == (
+        "internal",
+        engine.extra["bob"],
+        "201",
+        "202",
+    )
+    assert _seconds(call["answered_at"]) - _seconds(call["started_at"]) >= 1.4, call
+    assert [(leg["kind"], leg["id"], leg.get("status")) for leg in call["legs"]] == [
+        ("user", engine.extra["alice"], None),
+        ("device", engine.extra["bob"], "603"),
+    ]
+    with engine.http() as http:
+        [message] = wait_for(lambda: http.get("/v1/voicemails").json()["voicemails"])
+    assert (message["from"], message["user_id"]) == ("201", engine.extra["bob"])
 
 
 # -- trunks ----------------------------------------------------------------------------
@@ -846,6 +893,7 @@ def test_outbound_call_through_a_trunk_with_the_held_caller_id(
     assert call["from"] == "+33123456789"
     assert [leg["kind"] for leg in call["legs"]] == ["user", "trunk"]
     assert call["legs"][1]["id"] == trunk_id
+    assert call["trunk_id"] == trunk_id  # was null: the trunk is known once it answers
 
 
 def test_unknown_source_calling_out_is_challenged(engine: Platform, tmp_path: Path) -> None:
@@ -1191,6 +1239,56 @@ def test_click_to_call_rings_the_user_then_connects_the_extension(
     assert call["answered_at"] is not None
 
 
+def test_a_live_click_to_call_is_shown_with_its_live_status(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # GET /v1/calls/{id} answered 404 until the call ended: the id the POST returned must
+    # show the call while it rings, while it is up, and as a record once it ended (alice
+    # rings 1 s, within the 2 s the engine fixture lets devices ring).
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(ring_ms=1000), server=True, timeout=30)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=2500), server=True)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    with engine.http() as http:
+        placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
+        assert placed.status_code == 201, placed.text
+        call_id = placed.json()["id"]
+        ringing = http.get(f"/v1/calls/{call_id}")
+        assert ringing.status_code == 200, ringing.text
+        shown = ringing.json()
+        assert (shown["id"], shown["status"], shown["direction"]) == (
+            call_id,
+            "ringing",
+            "outbound",
+        )
+        assert (shown["to"], shown["user_id"], shown["ended_at"]) == (
+            "202",
+            engine.extra["alice"],
+            None,
+        )
+        up = wait_for(
+            lambda: (c := http.get(f"/v1/calls/{call_id}").json())["status"] == "in-progress" and c,
+            timeout=15,
+        )
+        assert up, http.get(f"/v1/calls/{call_id}").text
+        assert up["answered_at"] is not None
+        assert [leg["id"] for leg in up["legs"]] == [engine.extra["alice"], engine.extra["bob"]]
+        # Another account's key does not see it.
+        other = cli(engine.env, "accounts", "create", "Other")
+        other_key = dict(line.split(": ", 1) for line in other.strip().splitlines())["api_key"]
+        with engine.http(other_key) as stranger:
+            hidden = stranger.get(f"/v1/calls/{call_id}")
+        assert (hidden.status_code, hidden.json()["code"]) == (404, "call.not_found")
+    bob.wait(engine)
+    alice.wait(engine)
+    with engine.http() as http:
+        ended = wait_for(
+            lambda: (c := http.get(f"/v1/calls/{call_id}").json())["status"] == "completed" and c
+        )
+    assert ended, f"the call never showed as completed:\n{engine.log()[-3000:]}"
+    assert ended["ended_at"] is not None, ended
+
+
 def test_click_to_call_out_through_a_trunk(engine: Platform, tmp_path: Path) -> None:
     carrier = Sipp(
         engine,
@@ -1230,6 +1328,69 @@ def test_click_to_call_to_a_busy_extension_hangs_up_the_user(
     assert (call["status"], call["hangup_cause"]) == ("busy", "callee-486")
     assert call["answered_at"] is None
     assert call["billed_seconds"] == 0
+
+
+def stock_uas() -> str:
+    """sipp's own ``uas`` scenario: it answers every INVITE with PCMU alone, whatever
+    was offered."""
+    assert SIPP is not None
+    # sipp exits 99 after dumping a scenario: the XML on stdout is what counts.
+    dumped = subprocess.run(
+        [SIPP, "-sd", "uas"], capture_output=True, text=True, check=False, timeout=10
+    ).stdout
+    assert "PCMU/8000" in dumped, dumped
+    return dumped
+
+
+def test_click_to_call_far_end_answering_an_unoffered_codec_ends_both_legs(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # alice's phone answers PCMA, so the carrier is offered PCMA alone; sipp's stock UAS
+    # answers PCMU. Both legs get our BYE, the log says why, the CDR says failed with
+    # the code (it said canceled / caller-cancel once alice gave up on the silence).
+    carrier = Sipp(engine, tmp_path, "carrier", stock_uas(), server=True, timeout=20)
+    trunk_id = add_trunk(engine, carrier.port, 10, "carrier-a")
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    with engine.http() as http:
+        placed = http.post(
+            "/v1/calls", json={"user_id": engine.extra["alice"], "to": "+442071838750"}
+        )
+    assert placed.status_code == 201, placed.text
+    carrier.wait(engine)  # ACK, then our BYE
+    alice.wait(engine)  # our BYE, not silence
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["status"], call["hangup_cause"]) == ("failed", "media.codec_mismatch")
+    assert call["trunk_id"] == trunk_id
+    assert call["billed_seconds"] == 0
+    assert "media.codec_mismatch" in engine.log()
+    assert "PCMU" in engine.log()
+
+
+def test_inbound_callee_answering_an_unoffered_codec_fails_the_call(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # The caller offers PCMA alone; alice's phone (sipp's stock UAS) answers PCMU: the
+    # phone gets ACK and BYE, the caller 488 with the code, and the CDR says failed.
+    alice = Sipp(engine, tmp_path, "alice", stock_uas(), server=True, timeout=20)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    route(engine, engine.number, kind="user", target=engine.extra["alice"])
+    run(
+        engine,
+        tmp_path,
+        "caller",
+        sippgen.call(
+            "33123456789",
+            pcma_only=True,
+            expect=488,
+            expect_header=("Reason", "media.codec_mismatch"),
+        ),
+    )
+    alice.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert (call["status"], call["hangup_cause"]) == ("failed", "media.codec_mismatch")
+    with engine.http() as http:
+        assert http.get("/v1/voicemails").json()["voicemails"] == []
 
 
 CLICK_TO_CALL_REFUSALS = [

@@ -77,6 +77,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("call.destination_invalid", (), "The number to call is not a valid E.164 number.", 400),
     C("call.engine_unavailable", (), "The call engine does not run in this process.", 503),
     C("call.not_found", (), "No such call record for this account.", 404),
+    C(
+        "media.codec_mismatch",
+        (),
+        "A party answered with no codec that was offered: both legs are ended, the call failed.",
+        502,
+        488,
+    ),
     C("recording.not_found", (), "The call has no recording.", 404),
     C("recording.not_recording", (), "The call in progress is not being recorded.", 409),
     C(

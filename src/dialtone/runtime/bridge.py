@@ -20,7 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dialtone.policy import call_setup
 from dialtone.policy import recording as recording_policy
+from dialtone.policy.decision import refuse
 from dialtone.services import calls as call_service
 from dialtone.services.greetings import recording_notice_path
 from dialtone.services.ids import new_id
@@ -58,6 +60,9 @@ log = logging.getLogger("dialtone.bridge")
 
 Address = tuple[str, int]
 Trace = dict[str, str | None]
+
+# A party answered with no codec (or no audio stream) we offered: nothing can be relayed.
+CODEC_MISMATCH = "media.codec_mismatch"
 
 
 def trunk_failover(status: int) -> bool:
@@ -169,7 +174,9 @@ class BridgedCall:
     relay: MediaRelay
     audio: NegotiatedAudio
     steps: list[Step]
-    fallback: Callable[[int], Awaitable[bool]] | None = None
+    # Voicemail when every step failed: told the last status and the call (its start
+    # and leg chain go on the voicemail's record); False when there is none.
+    fallback: Callable[[int, BridgedCall], Awaitable[bool]] | None = None
     step: int = -1
     ringing: list[Leg] = field(default_factory=list)
     b: Leg | None = None
@@ -189,6 +196,9 @@ class BridgedCall:
     audio_settled: bool = True
     on_end: Callable[[BridgedCall], None] | None = None
     a_offer: SessionDescription | None = None  # A's INVITE SDP, parsed once
+    # The reason code that ends the call as failed before it is answered (a party
+    # answered with a codec we did not offer); None while nothing has failed.
+    failure: str | None = None
 
 
 @dataclass(slots=True)
@@ -278,7 +288,7 @@ class Bridge:
         to_number: str,
         steps: list[Step],
         a_trace: Trace,
-        fallback: Callable[[int], Awaitable[bool]] | None = None,
+        fallback: Callable[[int, BridgedCall], Awaitable[bool]] | None = None,
         users: set[str] | None = None,
         user_id: str | None = None,
         trunk_id: str | None = None,
@@ -365,6 +375,11 @@ class Bridge:
         if call.timer is not None:
             call.timer.cancel()
             call.timer = None
+        if call.failure is not None:
+            # A device answered and could not be bridged: the call has failed; ringing
+            # further (or voicemail) would hide a broken device behind a missed call.
+            self._spawn(self._end_failed(call))
+            return
         call.step += 1
         if call.step >= len(call.steps):
             self._spawn(self._no_answer(call))
@@ -459,7 +474,7 @@ class Bridge:
             self._release(call)
             call.ended = True
             self.calls.discard(call)
-            if await call.fallback(status):
+            if await call.fallback(status, call):
                 return
         await self._end_unanswered(call, status, f"no-answer-{status}")
 
@@ -600,12 +615,15 @@ class Bridge:
             offer = SessionDescription.parse(leg.invite.body)
             audio = negotiate_answer(offer, SessionDescription.parse(response.body))
         except (SipParseError, NoAcceptableMedia) as exc:
-            log.info("call %s: B answered with unusable SDP (%s)", call.record_id, exc)
+            self._log_mismatch(call, leg, response, exc)
             leg.answered = True
             self._bye(leg)
+            call.failure = CODEC_MISMATCH
             self._on_b_failure(leg, 488)
             return
         leg.answered = True
+        call.failure = None
+        self._note_trunk(call, leg)
         call.b = leg
         if leg in call.ringing:
             call.ringing.remove(leg)
@@ -687,6 +705,24 @@ class Bridge:
 
         player.add_done_callback(start)
 
+    @staticmethod
+    def live_view(call: BridgedCall) -> call_service.LiveCall:
+        """What the API shows of a call in progress (its record does not exist yet)."""
+        return call_service.LiveCall(
+            id=call.record_id,
+            account_id=call.account_id,
+            direction=call.direction,
+            from_number=call.from_number,
+            to_number=call.to_number,
+            status="ringing" if call.answered_at is None else "in-progress",
+            started_at=call.started_at,
+            answered_at=call.answered_at,
+            sip_call_id=_sip_call_id(call),
+            user_id=call.user_id,
+            trunk_id=call.trunk_id,
+            legs=tuple(dict(trace) for trace in call.traces),
+        )
+
     def live_call(self, record_id: str) -> BridgedCall | None:
         """The call in progress (ringing or answered) with this id."""
         return next((c for c in self.calls if c.record_id == record_id and not c.ended), None)
@@ -711,6 +747,10 @@ class Bridge:
             call.ringing.remove(leg)
         if leg.canceled or call.ended or call.b is not None:
             return
+        if response is not None and status != 487 and leg.trace.get("kind") == "device":
+            # A phone that declined (603) or was busy (486) is part of the call's chain
+            # (V11), with its answer, even when voicemail takes the call afterwards.
+            call.traces.append({**leg.trace, "status": str(status)})
         log.info(
             "call %s: %s answered %d",
             call.record_id,
@@ -722,7 +762,11 @@ class Bridge:
             call.last_status = _merge_status(call.last_status, status)
             return  # other destinations of this step still ring
         call.last_status = status
+        if call.failure is not None:
+            self._spawn(self._end_failed(call))
+            return
         if not step.failover(status):
+            self._note_trunk(call, leg)
             self._spawn(self._end_unanswered(call, status, f"callee-{status}", response=response))
             return
         self._next_step(call)
@@ -1064,8 +1108,12 @@ class Bridge:
         if call.ended:
             return
         if status >= 300:
-            await self._finish(call, f"user-{status}", status=_outcome_name(status))
+            if call.failure is not None:
+                await self._finish(call, call.failure, status="failed")
+            else:
+                await self._finish(call, f"user-{status}", status=_outcome_name(status))
             return
+        call.failure = None  # another device of the user answered with a codec we offered
         log.info("call %s: user answered, dialing %s", call.record_id, call.to_number)
         try:
             steps = await destination(call)
@@ -1076,7 +1124,10 @@ class Bridge:
         if call.ended:
             return
         if status >= 300:
-            await self._finish(call, f"callee-{status}", status=_outcome_name(status))
+            if call.failure is not None:
+                await self._finish(call, call.failure, status="failed")
+            else:
+                await self._finish(call, f"callee-{status}", status=_outcome_name(status))
             if call.a is not None and not call.a.gone:
                 self._bye(call.a)
             return
@@ -1152,10 +1203,18 @@ class Bridge:
             audio = negotiate_answer(
                 SessionDescription.parse(leg.invite.body), SessionDescription.parse(response.body)
             )
-        except (SipParseError, NoAcceptableMedia):
+        except (SipParseError, NoAcceptableMedia) as exc:
+            # Not a silent leg: this party is hung up and the connect fails (a call we
+            # originate ends as failed; a transfer's NOTIFY says 488).
+            self._log_mismatch(call, leg, response, exc)
             self._bye(leg)
+            if call.answered_at is None:
+                call.failure = CODEC_MISMATCH
+                self._note_trunk(call, leg)
+            self._on_connect_failure(leg, 488)
             return
         call.relay.sides[leg.side].set_remote((audio.remote_address, audio.remote_port))
+        self._note_trunk(call, leg)
         if not call.audio_settled:
             call.audio = audio
             call.audio_settled = True
@@ -1211,6 +1270,7 @@ class Bridge:
         *,
         status: str | None = None,
         response: Response | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Answer A with ``sip_status`` (the callee's own when it refused), write the CDR."""
         if call.ended:
@@ -1218,7 +1278,7 @@ class Bridge:
         final = status or _outcome_name(sip_status)
         a = call.a
         if a is not None and a.server_tx is not None and call.a_request is not None:
-            extra: tuple[tuple[str, str], ...] = ()
+            extra: tuple[tuple[str, str], ...] = headers
             if response is not None:
                 extra = tuple(
                     (name, value)
@@ -1230,6 +1290,39 @@ class Bridge:
             )
             self._respond(a.channel, a.server_tx, reply)
         await self._finish(call, cause, status=final)
+
+    async def _end_failed(self, call: BridgedCall) -> None:
+        """End an unanswered call that failed on our side (``call.failure``): the other
+        legs still ringing are CANCELled, A gets 488 with the code in ``Reason`` and
+        ``Warning``, and the CDR says ``failed`` with the code as its cause."""
+        code = call.failure or CODEC_MISMATCH
+        for leg in list(call.ringing):
+            self._cancel_leg(leg)
+        decision = refuse(code, "the callee answered with no codec we offered")
+        await self._end_unanswered(
+            call, 488, code, status="failed", headers=call_setup.sip_headers(decision)
+        )
+
+    def _log_mismatch(
+        self, call: BridgedCall, leg: Leg, response: Response, exc: Exception
+    ) -> None:
+        """One line that says why a party that answered is hung up at once."""
+        offered = _codecs_of(leg.invite.body) if leg.invite is not None else "?"
+        log.warning(
+            "call %s: %s answered %s but was offered %s (%s): %s, the leg is hung up",
+            call.record_id,
+            leg.destination.uri if leg.destination is not None else "the party",
+            _codecs_of(response.body),
+            offered,
+            getattr(exc, "reason", exc),
+            CODEC_MISMATCH,
+        )
+
+    @staticmethod
+    def _note_trunk(call: BridgedCall, leg: Leg) -> None:
+        """The trunk a call went out through, once one answered it (for the CDR)."""
+        if call.trunk_id is None and leg.trace.get("kind") == "trunk":
+            call.trunk_id = leg.trace.get("id")
 
     def _release(self, call: BridgedCall) -> None:
         if call.timer is not None:
@@ -1293,6 +1386,22 @@ def _sip_call_id(call: BridgedCall) -> str:
     if call.a_request is not None:
         return call.a_request.call_id
     return call.a.call_id if call.a is not None else ""
+
+
+def _codecs_of(body: bytes) -> str:
+    """The audio codecs an SDP body lists, for a log line ("PCMU", "PCMA, PCMU")."""
+    try:
+        sdp = SessionDescription.parse(body)
+    except SipParseError:
+        return "an unreadable SDP"
+    names = [
+        rtpmap.encoding
+        for media in sdp.media
+        if media.media == "audio"
+        for rtpmap in media.rtpmaps().values()
+        if rtpmap.encoding.lower() != "telephone-event"
+    ]
+    return ", ".join(dict.fromkeys(names)) or "no audio codec"
 
 
 def _outcome_name(sip_status: int) -> str:

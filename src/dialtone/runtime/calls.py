@@ -84,6 +84,13 @@ class AnswerTarget:
     from_number: str | None = None
     legs: tuple[dict[str, str | None], ...] = ()
     user_id: str | None = None
+    # "internal" for a device's call to a colleague sent to voicemail (as when answered).
+    direction: str = "inbound"
+    # The user the call record names when it is not ``user_id`` (who placed the call,
+    # counted by V2): the owner of the voicemail box a call was sent to.
+    record_user_id: str | None = None
+    # When the caller's INVITE arrived, for a call that rang devices before voicemail.
+    started_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -210,6 +217,28 @@ class CallHandler:
             if call.target is not None and call.target.user_id == user_id and not call.ended
         )
 
+    def live_call(self, account_id: str, record_id: str) -> call_service.LiveCall | None:
+        """The account's call ``record_id`` while we answer it (a greeting or voicemail),
+        for ``GET /v1/calls/{id}``; None once its record is written."""
+        for call in list(self.calls.values()):
+            if call.record_id != record_id or call.account_id != account_id:
+                continue
+            target = call.target
+            return call_service.LiveCall(
+                id=call.record_id,
+                account_id=call.account_id,
+                direction=_direction(target),
+                from_number=call.from_number,
+                to_number=call.to_number,
+                status="ringing" if call.answered_at is None else "in-progress",
+                started_at=call.started_at,
+                answered_at=call.answered_at,
+                sip_call_id=call.invite.call_id,
+                user_id=_record_user(target),
+                legs=target.legs if target is not None else (),
+            )
+        return None
+
     def owns(self, call_id: str, tag: str | None) -> bool:
         """Whether an in-dialog request with this Call-ID and To tag is one of our calls."""
         return (call_id, tag or "") in self.calls
@@ -313,7 +342,8 @@ class CallHandler:
             to_number=target.to_number,
             from_number=target.from_number or _caller(request),
             local_tag=channel.endpoint.new_tag(),
-            started_at=started,
+            # A call that rang devices first started when its INVITE arrived.
+            started_at=target.started_at or started,
             record_id=new_id("CA"),
             greeting_path=target.greeting_path,
             target=target,
@@ -489,7 +519,7 @@ class CallHandler:
         target = call.target
         outcome = call_service.CallOutcome(
             account_id=call.account_id,
-            direction="inbound",
+            direction=_direction(target),
             from_number=call.from_number,
             to_number=call.to_number,
             started_at=call.started_at,
@@ -502,7 +532,7 @@ class CallHandler:
             recording_path=None if target is not None and target.voicemail else recording,
             record_id=call.record_id,
             legs=target.legs if target is not None else (),
-            user_id=target.user_id if target is not None else None,
+            user_id=_record_user(target),
         )
         after: AfterCommit | None = None
         saved: list[str] = []
@@ -554,6 +584,18 @@ class CallHandler:
                 await self._fail(call, 480, "shutdown")
         await self.background.wait(timeout=5)
         await self.cdrs.close()
+
+
+def _record_user(target: AnswerTarget | None) -> str | None:
+    """The user a call record names: the voicemail box's owner, else who placed it."""
+    if target is None:
+        return None
+    return target.record_user_id or target.user_id
+
+
+def _direction(target: AnswerTarget | None) -> str:
+    """The direction a call we answer is recorded with."""
+    return "inbound" if target is None else target.direction
 
 
 def _caller(request: Request) -> str:

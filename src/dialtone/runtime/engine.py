@@ -38,6 +38,7 @@ from dialtone.policy import (
 from dialtone.policy.decision import Decision, refuse
 from dialtone.services import accounts as account_service
 from dialtone.services import billing_checks
+from dialtone.services import calls as call_service
 from dialtone.services import dnc as dnc_service
 from dialtone.services import fair_use as fair_use_service
 from dialtone.services import numbers as number_service
@@ -602,6 +603,7 @@ class CallEngine:
                 number=route.number,
                 user_id=route.voicemail_user_id or route.target,
                 trace=trace,
+                caller=caller,
             )
         elif kind == "user" and route.target is not None:
             target = route.target
@@ -690,9 +692,16 @@ class CallEngine:
             or self.config.no_answer_seconds
         )
 
-        async def fallback(status: int) -> bool:
+        async def fallback(status: int, call: BridgedCall | None = None) -> bool:
             await self._voicemail(
-                event, channel, account_id=account_id, number=number, user_id=vm_user, trace=trace
+                event,
+                channel,
+                account_id=account_id,
+                number=number,
+                user_id=vm_user,
+                trace=trace,
+                caller=caller,
+                call=call,
             )
             return True
 
@@ -712,7 +721,8 @@ class CallEngine:
             a_trace=trace,
             fallback=fallback,
             users={caller.id} if caller is not None else set(),
-            user_id=caller.id if caller is not None else callee.id,
+            # The callee's, for a device's call too: the same as when voicemail takes it.
+            user_id=callee.id,
             trunk_id=trunk_id,
         )
 
@@ -749,7 +759,7 @@ class CallEngine:
             steps = [Step([d for ds in per_member for d in ds], seconds)]
         steps = [s for s in steps if s.destinations]
 
-        async def fallback(status: int) -> bool:
+        async def fallback(status: int, call: BridgedCall | None = None) -> bool:
             if route.voicemail_user_id is None:
                 return False
             await self._voicemail(
@@ -759,6 +769,8 @@ class CallEngine:
                 number=route.number,
                 user_id=route.voicemail_user_id,
                 trace=trace,
+                caller=caller,
+                call=call,
             )
             return True
 
@@ -790,7 +802,13 @@ class CallEngine:
         number: str,
         user_id: str | None,
         trace: Trace,
+        caller: SipUser | None = None,
+        call: BridgedCall | None = None,
     ) -> None:
+        """Answer with ``user_id``'s voicemail. The record is like the answered call's
+        would have been: ``internal`` from a device, naming the box's owner, the caller by
+        extension; after ringing (``call``), it starts when the INVITE arrived and keeps
+        the leg chain, declining devices included."""
         greeting_name = None
         if user_id is not None:
             greeting_name = await self._read(
@@ -814,7 +832,13 @@ class CallEngine:
                 voicemail_user_id=user_id,
                 voicemail=True,
                 max_seconds=self.config.voicemail_max_seconds,
-                legs=(trace,),
+                from_number=_from_number(event.request, caller),
+                legs=tuple(call.traces) if call is not None else (trace,),
+                # V2 counts the call against the caller; the record names the box's owner.
+                user_id=caller.id if caller is not None else None,
+                record_user_id=user_id,
+                direction="inbound" if caller is None else "internal",
+                started_at=call.started_at if call is not None else None,
             ),
         )
 
@@ -1170,6 +1194,15 @@ class CallEngine:
             call.users.add(callee.id)
         log.info("click-to-call %s: %s -> %s", call.record_id, user.sip_username, to)
         return call.record_id
+
+    def live_call(self, account_id: str, call_id: str) -> call_service.LiveCall | None:
+        """The account's call ``call_id`` while it is in progress (ringing or answered),
+        for ``GET /v1/calls/{id}``; None once its record is written (or never was).
+        Runs on the event loop (the API calls it from its threads through anyio)."""
+        for bridged in list(self.bridge.calls):
+            if bridged.record_id == call_id and bridged.account_id == account_id:
+                return self.bridge.live_view(bridged)
+        return self.answering.live_call(account_id, call_id)
 
     async def object_to_recording(
         self, account_id: str, call_id: str, *, actor: str, user_id: str | None = None

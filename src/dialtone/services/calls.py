@@ -57,6 +57,29 @@ class CallOutcome:
     trunk_id: str | None = None
 
 
+LIVE_STATUSES = ("ringing", "in-progress")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCall:
+    """A call in progress as the call engine knows it, before its CDR exists: what
+    ``GET /v1/calls/{id}`` shows of it. Lives here, below both the runtime (which builds
+    it) and the API (which shows it), so neither imports the other."""
+
+    id: str
+    account_id: str
+    direction: str
+    from_number: str
+    to_number: str
+    status: str  # one of LIVE_STATUSES
+    started_at: datetime
+    answered_at: datetime | None
+    sip_call_id: str
+    user_id: str | None = None
+    trunk_id: str | None = None
+    legs: tuple[dict[str, str | None], ...] = ()
+
+
 def exact_duration(answered_at: datetime | None, ended_at: datetime) -> Decimal:
     """Seconds from answer to end, exact to the millisecond; 0 when never answered."""
     if answered_at is None or ended_at <= answered_at:

@@ -2,18 +2,20 @@
 
 ``POST /v1/calls`` asks the running call engine (``app.state.call_placer``, set by
 ``serve``) to ring a user's devices and connect the one that answers to a number or an
-extension. The CDR appears in the listing when the call ends. ``POST
+extension. The CDR appears in the listing when the call ends; until then ``GET
+/v1/calls/{id}`` shows the call with its live status, asked of the same engine. ``POST
 /v1/calls/{id}/recording/objection`` tells the engine a party objects to the recording
 of a call in progress (TERMS V8).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Protocol
 
+import anyio.from_thread
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,14 +35,21 @@ class CallOut(BaseModel):
     direction: str
     from_: str = Field(alias="from", serialization_alias="from")
     to: str
-    status: str = Field(description="completed, no-answer, busy, failed or canceled.")
-    hangup_cause: str
+    status: str = Field(
+        description="completed, no-answer, busy, failed or canceled; while the call is "
+        "in progress (no record yet): ringing or in-progress."
+    )
+    hangup_cause: str | None = Field(description="Why it ended; null while in progress.")
     started_at: datetime
     answered_at: datetime | None
-    ended_at: datetime
-    duration: Decimal = Field(description="Exact seconds from answer to end (ms precision).")
-    billed_seconds: int = Field(description="Duration rounded by the increment (TERMS B2).")
-    billing_increment: str
+    ended_at: datetime | None = Field(description="Null while the call is in progress.")
+    duration: Decimal = Field(
+        description="Exact seconds from answer to end (ms precision); so far, while live."
+    )
+    billed_seconds: int = Field(
+        description="Duration rounded by the increment (TERMS B2); 0 until the call ends."
+    )
+    billing_increment: str | None = Field(description="Null while the call is in progress.")
     sip_call_id: str
     recording_url: str | None
     user_id: str | None = Field(description="The user who placed or took the call.")
@@ -75,6 +84,30 @@ class CallOut(BaseModel):
             legs=calls.legs_of(row),
         )
 
+    @classmethod
+    def live(cls, call: calls.LiveCall, now: datetime) -> CallOut:
+        """A call in progress: its record is written when it ends."""
+        return cls(
+            id=call.id,
+            account_id=call.account_id,
+            direction=call.direction,
+            from_=call.from_number,
+            to=call.to_number,
+            status=call.status,
+            hangup_cause=None,
+            started_at=call.started_at,
+            answered_at=call.answered_at,
+            ended_at=None,
+            duration=calls.exact_duration(call.answered_at, now),
+            billed_seconds=0,
+            billing_increment=None,
+            sip_call_id=call.sip_call_id,
+            recording_url=None,
+            user_id=call.user_id,
+            trunk_id=call.trunk_id,
+            legs=[dict(leg) for leg in call.legs],
+        )
+
 
 class CallPlacer(Protocol):
     """What the API needs of the call engine."""
@@ -86,6 +119,8 @@ class CallPlacer(Protocol):
     async def object_to_recording(
         self, account_id: str, call_id: str, *, actor: str, user_id: str | None = None
     ) -> None: ...
+
+    def live_call(self, account_id: str, call_id: str) -> calls.LiveCall | None: ...
 
 
 class CallIn(BaseModel):
@@ -138,11 +173,34 @@ def list_calls(
     response_model=CallOut,
     response_model_by_alias=True,
 )
-def get_call(call_id: str, caller: CallerDep, session: SessionDep) -> CallOut:
-    """One call (a user's own, for a user's key: D1)."""
-    row = calls.get_call(session, caller.account.id, call_id)
+def get_call(call_id: str, request: Request, caller: CallerDep, session: SessionDep) -> CallOut:
+    """One call (a user's own, for a user's key: D1): its record once it ended, else,
+    while it is in progress, its live status (``ringing``, ``in-progress``)."""
+    account_id = caller.account.id
+    try:
+        row = calls.get_call(session, account_id, call_id)
+    except NotFound:
+        live = _live_call(request, account_id, call_id)
+        if live is not None:
+            caller.check("calls.read", live.user_id or "")
+            return CallOut.live(live, datetime.now(UTC))
+        # The call may have ended (its record committed) after the first look: this
+        # session's snapshot predates that commit, so a fresh one looks again.
+        with request.app.state.sessions() as fresh:
+            row = calls.get_call(fresh, account_id, call_id)
+            caller.check("calls.read", row.user_id or "")
+            return CallOut.of(row)
     caller.check("calls.read", row.user_id or "")
     return CallOut.of(row)
+
+
+def _live_call(request: Request, account_id: str, call_id: str) -> calls.LiveCall | None:
+    """The engine's view of a call in progress, read on the event loop that runs the
+    calls (this handler runs on a worker thread); None without an engine here."""
+    placer: CallPlacer | None = getattr(request.app.state, "call_placer", None)
+    if placer is None:
+        return None
+    return anyio.from_thread.run_sync(placer.live_call, account_id, call_id)
 
 
 @router.get(
