@@ -33,7 +33,10 @@ class CallOut(BaseModel):
     direction: str
     from_: str = Field(alias="from", serialization_alias="from")
     to: str
-    status: str = Field(description="completed, no-answer, busy, failed or canceled.")
+    status: str = Field(
+        description="completed, no-answer, busy, failed, canceled or interrupted (the "
+        "platform stopped mid-call; written at its next start)."
+    )
     hangup_cause: str
     started_at: datetime
     answered_at: datetime | None
