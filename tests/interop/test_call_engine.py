@@ -479,7 +479,7 @@ def test_v8_an_objection_stops_the_recording_and_deletes_it(
         placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
         assert placed.status_code == 201, placed.text
         call_id = placed.json()["id"]
-        wav = folder / f"{call_id}.wav"
+        wav = folder / f"{call_id}.wav.sealed"  # sealed as it is written (D5)
         assert wait_for(wav.exists), f"the recording never started:\n{engine.log()[-3000:]}"
         objected = http.post(f"/v1/calls/{call_id}/recording/objection")
         assert objected.status_code == 204, objected.text

@@ -8,6 +8,7 @@ itself (the greeting), then for calls the call engine bridges to a registered ph
 from __future__ import annotations
 
 import hashlib
+import io
 import itertools
 import re
 import secrets
@@ -15,10 +16,13 @@ import signal
 import socket
 import threading
 import time
+import wave
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from .conftest import Platform, free_port, provision, start_platform, stop_platform
 
@@ -109,7 +113,9 @@ def test_kill_9_loses_no_acknowledged_call(tmp_path: Path) -> None:
     missing = [c for c in acknowledged if c not in stored]
     assert missing == [], f"acknowledged but not stored: {missing}"
     assert len(stored) == len(set(stored)), "duplicated CDRs"
-    assert all(c["status"] == "completed" for c in calls)
+    assert all(c["status"] == "completed" for c in calls if c["sip_call_id"] in acknowledged)
+    # The call the kill cut (recorded by the answering machine) is on record too (D5).
+    assert all(c["status"] in ("completed", "interrupted") for c in calls), calls
 
 
 # -- bridged calls (the call engine) ------------------------------------------------------
@@ -575,3 +581,109 @@ def test_kill_9_loses_no_acknowledged_bridged_call(tmp_path: Path) -> None:
         f"{len(placed)} calls placed, {len(acknowledged)} acknowledged before the kill, "
         f"{len(calls)} CDRs after the restart"
     )
+
+
+# -- recordings (TERMS D5: no plain audio survives a crash) ------------------------------
+#
+# A call the platform answers records what the caller says. The process is killed while
+# the caller talks: what it leaves on disk is ciphertext only, and the next start keeps
+# the complete part of the recording, sealed, linked to the call's CDR marked
+# interrupted, and leaves no empty file.
+
+# A recognisable PCMU payload: its decoded samples must never show on disk in the clear.
+VOICE = bytes((i * 37 + 11) % 256 for i in range(160))
+
+
+def _offer(rtp_port: int) -> bytes:
+    return (
+        "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=audio {rtp_port} RTP/AVP 0\r\n"
+    ).encode()
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def _assert_no_plain_audio(folder: Path, pcm: bytes) -> None:
+    for path in _files(folder):
+        raw = path.read_bytes()
+        assert not raw.startswith(b"RIFF"), f"{path} is a plain WAV"
+        assert pcm not in raw, f"{path} holds plain PCM"
+
+
+@pytest.mark.interop
+def test_kill_9_mid_call_leaves_no_plain_audio_and_the_call_its_record(tmp_path: Path) -> None:
+    from dialtone.codecs.g711 import decoder_for
+    from dialtone.rtp.packet import RtpPacket
+
+    platform = start_platform(tmp_path, ring_seconds="0")
+    provision(platform)
+    folder = platform.data_dir / "recordings" / platform.account_id
+    pcm = decoder_for("PCMU")(VOICE)[:64]
+    call_id = "recorded-crash"
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sip,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
+    ):
+        sip.bind(("127.0.0.1", 0))
+        rtp.bind(("127.0.0.1", 0))
+        sip.settimeout(10)
+        port = sip.getsockname()[1]
+        target = ("127.0.0.1", platform.sip_port)
+        invite = _message("INVITE", platform, port, call_id, cseq=1)
+        invite = invite.replace(SDP, _offer(rtp.getsockname()[1])).replace(
+            f"Content-Length: {len(SDP)}".encode(),
+            f"Content-Length: {len(_offer(rtp.getsockname()[1]))}".encode(),
+        )
+        sip.sendto(invite, target)
+        answer = _Msg(sip.recv(65535))
+        while answer.status < 200:
+            answer = _Msg(sip.recv(65535))
+        assert answer.status == 200, answer.start
+        found = re.search(rb"m=audio (\d+)", answer.body)
+        assert found is not None, answer.body
+        media_port = int(found.group(1))
+        sip.sendto(_message("ACK", platform, port, call_id, cseq=1, to_tag=answer.to_tag()), target)
+        # The caller talks: 6 s of audio (several sealed chunks), sent faster than real
+        # time; the recording is written as the packets arrive.
+        for seq in range(300):
+            packet = RtpPacket(
+                payload_type=0, sequence_number=seq, timestamp=seq * 160, ssrc=5, payload=VOICE
+            )
+            rtp.sendto(bytes(packet), ("127.0.0.1", media_port))
+            time.sleep(0.002)
+        [recording] = [p for p in _files(folder) if ".wav" in p.name]
+        deadline = time.monotonic() + 20
+        while recording.stat().st_size < 3 * 16 * 1024 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert recording.stat().st_size >= 3 * 16 * 1024, platform.log()[-3000:]
+        _assert_no_plain_audio(folder, pcm)  # while the call is live, too
+        platform.process.send_signal(signal.SIGKILL)
+        platform.process.wait()
+
+    # What the crash left: ciphertext only (the recording cut short and the call's note).
+    _assert_no_plain_audio(platform.data_dir, pcm)
+    restarted = start_platform(tmp_path, ring_seconds="0")
+    try:
+        with restarted.http(platform.api_key) as http:
+            calls: list[dict[str, Any]] = http.get("/v1/calls").json()["calls"]
+            [cdr] = [c for c in calls if c["sip_call_id"] == call_id]
+            assert (cdr["status"], cdr["hangup_cause"]) == ("interrupted", "interrupted"), cdr
+            assert cdr["from"] == "+14155550100", cdr
+            assert cdr["recording_url"], cdr
+            audio = http.get(cdr["recording_url"])
+            assert audio.status_code == 200, audio.text
+    finally:
+        assert stop_platform(restarted) == 0
+    with wave.open(io.BytesIO(audio.content)) as wav:
+        assert (wav.getnchannels(), wav.getframerate()) == (1, 8000)
+        frames = wav.readframes(wav.getnframes())
+    # The complete chunks are kept: at least two of the three seen on disk, the voice in them.
+    assert len(frames) >= 2 * 16 * 1024, len(frames)
+    assert pcm in frames
+    files = _files(platform.data_dir / "recordings")
+    assert [p.name for p in files] == [f"{cdr['id']}.wav.sealed"], files
+    assert all(p.stat().st_size > 0 for p in _files(platform.data_dir / "recordings"))
+    _assert_no_plain_audio(platform.data_dir, pcm)
+    assert "recordings recovered after a crash" in restarted.log()

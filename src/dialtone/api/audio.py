@@ -31,8 +31,14 @@ def wav_response(
             rule="D5",
             status=500,
         ) from None
+    # A recording was sealed as it was written: its WAV sizes are derived from its length.
+    body = (
+        sealed.recording_chunks(path, key)
+        if media_type == "audio/wav"
+        else sealed.chunks(path, key)
+    )
     return StreamingResponse(
-        sealed.chunks(path, key),
+        body,
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -52,7 +52,7 @@ from .cdr_writer import CdrWriter
 from .media import PortsExhausted, RtpPortPool
 from .prompts import encoded_prompt
 from .relay import MediaRelay, open_relay
-from .sealing import Sealer, seal_recording
+from .sealing import CallFacts, forget_facts, recording_file, sync_recording
 from .tasks import TaskSet
 from .transports import SipChannel
 
@@ -209,8 +209,8 @@ class BridgeConfig:
     rtp_host: str
     codecs: tuple[str, ...] = ("PCMA", "PCMU")
     max_call_seconds: float = 3600.0
-    # TERMS D5: seals a finished recording (None: kept as plain WAV).
-    seal: Sealer | None = None
+    # TERMS D5: recordings are sealed with this key as they are written (None: plain WAV).
+    recording_key: bytes | None = None
 
 
 class Bridge:
@@ -677,7 +677,8 @@ class Bridge:
         party's place wants every party's consent, both parties hear the notice first and
         nothing is recorded before it has played in full."""
         audio = call.audio
-        path = setup.directory / f"{call.record_id}.wav"
+        key = self.config.recording_key
+        path = recording_file(setup.directory, call.record_id, key)
         call.recording_path = str(path)
         if setup.policy == "one_party":
             # The parties are placed by the call's two numbers. An extension (a call
@@ -692,7 +693,9 @@ class Bridge:
             decision = recording_policy.recording(parties, notice_played=False)
             if decision.allowed:
                 log.info("call %s: recorded on one party's consent", call.record_id)
-                call.relay.start_recording(path, audio.codec, audio.payload_type)
+                call.relay.start_recording(
+                    path, audio.codec, audio.payload_type, key=key, facts=_facts(call)
+                )
                 return
             log.info("call %s: %s -> the notice plays first", call.record_id, decision.message)
         notice = encoded_prompt(recording_notice_path(), audio.codec, beep=False)
@@ -701,7 +704,9 @@ class Bridge:
         def start(task: asyncio.Task[None]) -> None:
             if call.relay.closed or task.cancelled() or call.record is None:
                 return  # the call ended, or a party objected during the notice
-            call.relay.start_recording(path, audio.codec, audio.payload_type)
+            call.relay.start_recording(
+                path, audio.codec, audio.payload_type, key=key, facts=_facts(call)
+            )
 
         player.add_done_callback(start)
 
@@ -1342,7 +1347,8 @@ class Bridge:
         call.ended = True
         ended = self.now()
         self._release(call)
-        call.recording_path = await seal_recording(self.config.seal, call.recording_path)
+        # The recording was sealed as it was written (D5); it reaches the disk first.
+        await sync_recording(call.recording_path)
         outcome = call_service.CallOutcome(
             account_id=call.account_id,
             direction=call.direction,
@@ -1363,6 +1369,7 @@ class Bridge:
         )
         try:
             await self.cdrs.write_cdr(outcome)
+            forget_facts(call.recording_path)  # the CDR is committed: the note is done
         finally:
             self.calls.discard(call)
         log.info("call %s ended: %s (%s)", call.record_id, status, cause)
@@ -1379,6 +1386,25 @@ class Bridge:
                 if call.a is not None and call.a.server_tx is None and not call.a.gone:
                     self._bye(call.a)  # the user's device of a call we originated
                 await self._end_unanswered(call, 480, "shutdown")
+
+
+def _facts(call: BridgedCall) -> CallFacts:
+    """What the call's CDR would say, kept beside its recording while it lasts (D5: a
+    crash leaves a recording the next start can give its CDR, marked interrupted)."""
+    return CallFacts(
+        account_id=call.account_id,
+        direction=call.direction,
+        from_number=call.from_number,
+        to_number=call.to_number,
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+        sip_call_id=_sip_call_id(call),
+        sip_local_tag=call.a.local_tag if call.a is not None else "",
+        record_id=call.record_id,
+        legs=tuple(call.traces),
+        user_id=call.user_id,
+        trunk_id=call.trunk_id,
+    )
 
 
 def _sip_call_id(call: BridgedCall) -> str:

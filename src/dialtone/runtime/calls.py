@@ -54,7 +54,13 @@ from dialtone.store.db import transaction
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
 from .prompts import encoded_prompt
-from .sealing import Sealer, seal_recording
+from .sealing import (
+    CallFacts,
+    discard_recording,
+    forget_facts,
+    recording_file,
+    sync_recording,
+)
 from .tasks import TaskSet
 
 log = logging.getLogger("dialtone.calls")
@@ -105,8 +111,8 @@ class CallConfig:
     ring_seconds: float = 0.5
     max_call_seconds: float = 3600.0
     cdr_commit_window: float = 0.015
-    # TERMS D5: seals a finished recording (None: kept as plain WAV).
-    seal: Sealer | None = None
+    # TERMS D5: recordings are sealed with this key as they are written (None: plain WAV).
+    recording_key: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -370,10 +376,16 @@ class CallHandler:
             log.info("INVITE %s: no acceptable media (%s) -> 488", request.call_id, reason)
             await self._fail(call, 488, f"488 {reason}"[:40])
             return
-        call.recording_path = target.recordings_dir / f"{call.record_id}.wav"
+        key = self.config.recording_key
+        call.recording_path = recording_file(target.recordings_dir, call.record_id, key)
         try:
             media = await open_rtp_session(
-                self.rtp_ports, self.config.rtp_host, audio, call.recording_path
+                self.rtp_ports,
+                self.config.rtp_host,
+                audio,
+                call.recording_path,
+                key=key,
+                facts=_facts(call, target),
             )
         except PortsExhausted:
             log.warning("INVITE %s: RTP ports exhausted -> 503", request.call_id)
@@ -514,8 +526,9 @@ class CallHandler:
             if call.answered_at is not None and call.recording_path is not None:
                 recording = str(call.recording_path)
             elif call.recording_path is not None:
-                call.recording_path.unlink(missing_ok=True)
-        recording = await seal_recording(self.config.seal, recording)
+                discard_recording(call.recording_path)
+        # The recording was sealed as it was written (D5); it reaches the disk first.
+        recording = await sync_recording(recording)
         target = call.target
         outcome = call_service.CallOutcome(
             account_id=call.account_id,
@@ -540,6 +553,7 @@ class CallHandler:
             after = self._voicemail_saver(call, target, recording, ended, saved)
         try:
             await self.cdrs.write_cdr(outcome, after=after)
+            forget_facts(recording)  # the CDR (and message) is committed: the note is done
         finally:
             self.calls.pop(call.key, None)
             self._by_invite.pop(id(call.transaction), None)
@@ -596,6 +610,25 @@ def _record_user(target: AnswerTarget | None) -> str | None:
 def _direction(target: AnswerTarget | None) -> str:
     """The direction a call we answer is recorded with."""
     return "inbound" if target is None else target.direction
+
+
+def _facts(call: Call, target: AnswerTarget) -> CallFacts:
+    """What the call's CDR (and voicemail message) would say, kept beside its recording
+    while it lasts (D5: a crash leaves a recording the next start can place)."""
+    return CallFacts(
+        account_id=call.account_id,
+        direction=_direction(target),
+        from_number=call.from_number,
+        to_number=call.to_number,
+        started_at=call.started_at,
+        answered_at=call.answered_at,
+        sip_call_id=call.invite.call_id,
+        sip_local_tag=call.local_tag,
+        record_id=call.record_id,
+        legs=target.legs,
+        user_id=_record_user(target),
+        voicemail=(target.voicemail_user_id, target.to_number) if target.voicemail else None,
+    )
 
 
 def _caller(request: Request) -> str:

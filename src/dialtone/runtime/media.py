@@ -11,7 +11,6 @@ import contextlib
 import logging
 import secrets
 import socket
-import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import cast
@@ -21,6 +20,8 @@ from dialtone.rtp.jitter import PlayoutBuffer
 from dialtone.rtp.packet import RtpPacket, RtpParseError, is_rtcp
 from dialtone.rtp.packetizer import Packetizer, frames
 from dialtone.sip.sdp import NegotiatedAudio
+
+from .sealing import AudioFile, CallFacts
 
 log = logging.getLogger("dialtone.media")
 
@@ -75,20 +76,25 @@ class RtpPortPool:
 class CallRecorder:
     """Writes the caller's audio to a 16-bit mono 8 kHz WAV file as it arrives.
 
-    Frames are written as they leave the reorder buffer, so a crash mid-call loses only
-    the WAV header's length fields, not the audio.
+    Frames are written as they leave the reorder buffer, sealed chunk by chunk when
+    ``key`` is given (TERMS D5), so a crash mid-call loses at most the chunk in memory (a
+    second) and leaves no plain audio; ``facts`` let the next start give the call its CDR.
     """
 
-    def __init__(self, path: Path, decode: Callable[[bytes], bytes], payload_type: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        path: Path,
+        decode: Callable[[bytes], bytes],
+        payload_type: int,
+        *,
+        key: bytes | None = None,
+        facts: CallFacts | None = None,
+    ) -> None:
         self.path = path
         self._decode = decode
         self._payload_type = payload_type
         self._buffer = PlayoutBuffer(samples_per_frame=FRAME_SAMPLES)
-        self._wav = wave.open(str(path), "wb")  # noqa: SIM115 - closed in close()
-        self._wav.setnchannels(1)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(SAMPLE_RATE)
+        self._wav = AudioFile(path, channels=1, key=key, facts=facts)
         self.samples = 0
         self.packets = 0
 
@@ -102,14 +108,18 @@ class CallRecorder:
     def _write(self, items: list[RtpPacket | int]) -> None:
         for item in items:
             pcm = b"\x00\x00" * item if isinstance(item, int) else self._decode(item.payload)
-            self._wav.writeframesraw(pcm)
+            self._wav.write(pcm)
             self.samples += len(pcm) // 2
 
     def close(self) -> None:
-        """Flush what the reorder buffer holds and finish the WAV header."""
+        """Write what the reorder buffer holds and finish the file."""
         with contextlib.suppress(Exception):
             self._write(self._buffer.flush())
         self._wav.close()
+
+    def discard(self) -> None:
+        """Close and delete the file (a call that never got going)."""
+        self._wav.discard()
 
     @property
     def seconds(self) -> float:
@@ -207,11 +217,15 @@ async def open_rtp_session(
     host: str,
     audio: NegotiatedAudio,
     recording: Path | None,
+    *,
+    key: bytes | None = None,
+    facts: CallFacts | None = None,
 ) -> RtpSession:
-    """Bind a socket on a free port of the pool and start an RtpSession on it."""
+    """Bind a socket on a free port of the pool and start an RtpSession on it; the
+    caller's audio goes to ``recording`` (sealed as written with ``key``)."""
     loop = asyncio.get_running_loop()
     recorder = (
-        CallRecorder(recording, decoder_for(audio.codec), audio.payload_type)
+        CallRecorder(recording, decoder_for(audio.codec), audio.payload_type, key=key, facts=facts)
         if recording is not None
         else None
     )
@@ -219,7 +233,7 @@ async def open_rtp_session(
         sock, port = bind_rtp_socket(pool, host)
     except PortsExhausted:
         if recorder is not None:
-            recorder.close()
+            recorder.discard()
         raise
     _, protocol = await loop.create_datagram_endpoint(
         lambda: RtpSession(audio, recorder), sock=sock

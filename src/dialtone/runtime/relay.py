@@ -5,9 +5,9 @@ both work behind NAT: each side latches onto the address its peer's packets come
 (symmetric RTP, RFC 4961), and the SDP address is used only until a packet arrives. The
 payload is not touched (both legs were offered the same codec and the same
 telephone-event payload type, so RFC 4733 DTMF passes through as is). When the account's
-policy asks for it, both directions are decoded into one stereo WAV (TERMS V8), after a
-notice prompt played to both legs where the law or the policy wants one; recording can be
-stopped mid-call (a party objected).
+policy asks for it, both directions are decoded into one stereo WAV (TERMS V8), sealed as
+it is written (D5), after a notice prompt played to both legs where the law or the policy
+wants one; recording can be stopped mid-call (a party objected).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import wave
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -26,6 +25,7 @@ from dialtone.rtp.packet import RtpPacket, RtpParseError, is_rtcp
 from dialtone.rtp.packetizer import Packetizer, frames
 
 from .media import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, RtpPortPool, bind_rtp_socket
+from .sealing import AudioFile, CallFacts
 
 log = logging.getLogger("dialtone.relay")
 
@@ -37,19 +37,25 @@ MAX_SKEW_SAMPLES = SAMPLE_RATE
 
 class StereoRecorder:
     """Both directions of a call in one 16-bit stereo 8 kHz WAV: left is leg A (the
-    caller), right is leg B. Frames are written as they pair up, so a crash loses at most
-    a second of audio and the header's length fields."""
+    caller), right is leg B. Frames are written as they pair up, sealed chunk by chunk
+    when ``key`` is given (TERMS D5), so a crash loses at most the chunk in memory (half
+    a second) and leaves no plain audio; ``facts`` let the next start give the call its
+    CDR."""
 
-    def __init__(self, path: Path, codec: str, payload_type: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self,
+        path: Path,
+        codec: str,
+        payload_type: int,
+        *,
+        key: bytes | None = None,
+        facts: CallFacts | None = None,
+    ) -> None:
         self.path = path
         self._decode = decoder_for(codec)
         self._payload_type = payload_type
         self._pending: list[bytearray] = [bytearray(), bytearray()]
-        self._wav = wave.open(str(path), "wb")  # noqa: SIM115 - closed in close()
-        self._wav.setnchannels(2)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(SAMPLE_RATE)
+        self._wav = AudioFile(path, channels=2, key=key, facts=facts)
         self.frames = 0
 
     def push(self, side: int, data: bytes) -> None:
@@ -80,11 +86,11 @@ class StereoRecorder:
         out[3::4] = right[1 : ready * 2 : 2]
         del left[: ready * 2]
         del right[: ready * 2]
-        self._wav.writeframesraw(bytes(out))
+        self._wav.write(bytes(out))
         self.frames += ready
 
     def close(self) -> None:
-        """Write what is left (the other side padded with silence) and the header."""
+        """Write what is left (the other side padded with silence) and finish the file."""
         left, right = self._pending
         longest = max(len(left), len(right))
         left += b"\x00" * (longest - len(left))
@@ -96,9 +102,7 @@ class StereoRecorder:
     def discard(self) -> None:
         """Close the file without writing what is pending, and delete it."""
         self._pending = [bytearray(), bytearray()]
-        with contextlib.suppress(Exception):
-            self._wav.close()
-        self.path.unlink(missing_ok=True)
+        self._wav.discard()
 
     @property
     def seconds(self) -> float:
@@ -177,9 +181,18 @@ class MediaRelay:
         if self.recorder is not None:
             self.recorder.push(side, data)
 
-    def start_recording(self, path: Path, codec: str, payload_type: int) -> None:
-        """Record both directions to ``path`` from now on (TERMS V8: after the notice)."""
-        self.recorder = StereoRecorder(path, codec, payload_type)
+    def start_recording(
+        self,
+        path: Path,
+        codec: str,
+        payload_type: int,
+        *,
+        key: bytes | None = None,
+        facts: CallFacts | None = None,
+    ) -> None:
+        """Record both directions to ``path`` from now on (TERMS V8: after the notice),
+        sealed as written with ``key`` (D5)."""
+        self.recorder = StereoRecorder(path, codec, payload_type, key=key, facts=facts)
 
     def stop_recording(self, *, discard: bool) -> Path | None:
         """Record nothing more from now on; the recording's path, or None when there was

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import secrets
 import signal
@@ -35,7 +34,7 @@ from .engine import CallEngine, EngineConfig, _sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
 from .registrar import Registrar
-from .sealing import Sealer
+from .sealing import recover
 from .startup import bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
@@ -174,10 +173,24 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-db")
     # SQLite in WAL mode reads alongside the writer: lookups need not queue behind CDRs.
     reads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dialtone-read")
+    key = recording_key(settings)
+    # D5: what a crash left (recordings cut short, plain or empty files, calls without
+    # their CDR) is put right before the first call.
+    recovered = await loop.run_in_executor(
+        db, recover, (settings.recordings_dir, settings.voicemail_dir), key, sessions
+    )
+    if recovered:
+        log.warning(
+            "recordings recovered after a crash: %d cut short kept, %d sealed, %d removed, "
+            "%d interrupted call(s) recorded, %d unreadable",
+            len(recovered.repaired),
+            len(recovered.sealed),
+            len(recovered.removed),
+            len(recovered.cdrs),
+            len(recovered.unreadable),
+        )
     channels = await open_channels(settings)
     rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
-    key = recording_key(settings)
-    seal: Sealer | None = functools.partial(sealed.seal, key=key) if key is not None else None
     transcription = None
     if settings.transcriber_url:
         transcription = VoicemailTranscription(
@@ -202,7 +215,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
             ring_seconds=settings.ring_seconds,
             max_call_seconds=settings.max_call_seconds,
             cdr_commit_window=settings.cdr_commit_window_ms / 1000,
-            seal=seal,
+            recording_key=key,
         ),
         rtp_ports=rtp_ports,
         db=db,
@@ -349,7 +362,7 @@ def build_engine(
             rtp_host=settings.sip_host,
             codecs=settings.codecs,
             max_call_seconds=settings.max_call_seconds,
-            seal=handler.config.seal,
+            recording_key=handler.config.recording_key,
         ),
         rtp_ports=rtp_ports,
         cdrs=handler.cdrs,

@@ -25,7 +25,12 @@ from dialtone.services.ids import new_id
 from dialtone.store.files import remove_after_commit
 from dialtone.store.models import Account, CallRecord
 
-STATUSES = ("completed", "no-answer", "busy", "failed", "canceled")
+# "interrupted": the process stopped mid-call (a crash); the record was written at the
+# next start from what the call left on disk (its recording and its note).
+STATUSES = ("completed", "no-answer", "busy", "failed", "canceled", "interrupted")
+# An interrupted call is billed like one the network cut: for as long as it is known
+# to have lasted (up to its last audio on disk).
+BILLED = ("completed", "interrupted")
 # "public": a caller from outside reaching one of our numbers directly (no trunk).
 LEG_KINDS = ("trunk", "public", "user", "device", "number")
 
@@ -175,7 +180,7 @@ def _row(outcome: CallOutcome, increment: Increment) -> dict[str, object]:
         answered_at=outcome.answered_at,
         ended_at=outcome.ended_at,
         duration=duration,
-        billed_seconds=increment.billed_seconds(duration) if outcome.status == "completed" else 0,
+        billed_seconds=increment.billed_seconds(duration) if outcome.status in BILLED else 0,
         billing_increment=str(increment),
         status=outcome.status,
         hangup_cause=outcome.hangup_cause,

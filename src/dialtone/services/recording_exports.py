@@ -52,7 +52,7 @@ def create(
         with zipfile.ZipFile(plain, "w", compression=zipfile.ZIP_STORED) as archive:
             for name, path in sources:
                 with archive.open(name, "w") as member:
-                    for chunk in sealed.chunks(path, key):
+                    for chunk in sealed.recording_chunks(path, key):
                         member.write(chunk)
         with plain.open("rb") as written:
             os.fsync(written.fileno())

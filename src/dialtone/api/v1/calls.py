@@ -36,8 +36,9 @@ class CallOut(BaseModel):
     from_: str = Field(alias="from", serialization_alias="from")
     to: str
     status: str = Field(
-        description="completed, no-answer, busy, failed or canceled; while the call is "
-        "in progress (no record yet): ringing or in-progress."
+        description="completed, no-answer, busy, failed, canceled or interrupted (the "
+        "platform stopped mid-call; written at its next start); while the call is in "
+        "progress (no record yet): ringing or in-progress."
     )
     hangup_cause: str | None = Field(description="Why it ended; null while in progress.")
     started_at: datetime

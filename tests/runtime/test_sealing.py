@@ -1,0 +1,244 @@
+"""TERMS D5: recordings are sealed as they are written, and what a crash leaves (files cut
+short, plain or empty WAVs, calls without a CDR) is put right at the next start."""
+
+from __future__ import annotations
+
+import io
+import struct
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.runtime.sealing import (
+    RECORDING_CHUNK,
+    AudioFile,
+    CallFacts,
+    facts_path,
+    recording_file,
+    recover,
+)
+from dialtone.services import accounts
+from dialtone.services import calls as call_service
+from dialtone.store import sealed
+from dialtone.store.db import open_database, transaction
+from dialtone.store.models import CallRecord, Voicemail
+
+KEY = bytes(range(32))
+NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+# Recognisable "audio": a plain byte of it on disk would show.
+PCM = b"\x11\x22PCM!" * 3000
+
+
+def _setup(tmp: Path) -> tuple[sessionmaker[Session], str]:
+    _, sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        account_id = accounts.create_account(session, "A", now=NOW).account.id
+    return sessions, account_id
+
+
+def _facts(account: str, record_id: str, **extra: object) -> CallFacts:
+    return CallFacts(
+        account_id=account,
+        direction="inbound",
+        from_number="+14155550100",
+        to_number="+33123456789",
+        started_at=NOW,
+        answered_at=NOW + timedelta(seconds=1),
+        sip_call_id=f"sip-{record_id}",
+        sip_local_tag="tag",
+        record_id=record_id,
+        legs=({"kind": "public", "id": None, "source": "udp:127.0.0.1:5062", "user_agent": None},),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _no_plain_audio(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            raw = path.read_bytes()
+            assert not raw.startswith(b"RIFF"), path
+            assert b"PCM!" not in raw, path
+
+
+def test_a_recording_is_sealed_as_it_is_written_and_reads_as_a_wav(tmp_path: Path) -> None:
+    path = recording_file(tmp_path / "AC1", "CA1", KEY)
+    assert path.name == "CA1.wav.sealed"
+    audio = AudioFile(path, channels=2, key=KEY, facts=_facts("AC1", "CA1"))
+    for start in range(0, len(PCM), 640):
+        audio.write(PCM[start : start + 640])
+        _no_plain_audio(tmp_path)  # at every moment of the call, not only at its end
+    assert facts_path(path).name == "CA1.call.sealed"
+    audio.close()
+    _no_plain_audio(tmp_path)
+    with wave.open(io.BytesIO(b"".join(sealed.recording_chunks(path, KEY)))) as wav:
+        assert (wav.getnchannels(), wav.getframerate(), wav.getsampwidth()) == (2, 8000, 2)
+        assert wav.readframes(wav.getnframes()) == PCM
+
+
+def test_sealing_off_writes_a_plain_wav_with_its_sizes(tmp_path: Path) -> None:
+    path = recording_file(tmp_path, "CA1", None)
+    assert path.name == "CA1.wav"
+    audio = AudioFile(path, channels=1, key=None)
+    audio.write(PCM)
+    audio.close()
+    with wave.open(str(path)) as wav:
+        assert wav.readframes(wav.getnframes()) == PCM
+
+
+def test_a_discarded_recording_leaves_nothing(tmp_path: Path) -> None:
+    path = recording_file(tmp_path, "CA1", KEY)
+    audio = AudioFile(path, channels=2, key=KEY, facts=_facts("AC1", "CA1"))
+    audio.write(PCM)
+    audio.discard()
+    assert list(tmp_path.iterdir()) == []
+
+
+def _crashed(folder: Path, record_id: str, data: bytes, facts: CallFacts | None) -> Path:
+    """A recording whose process died mid-call: never closed (nothing more written)."""
+    path = recording_file(folder, record_id, KEY)
+    audio = AudioFile(path, channels=1, key=KEY, facts=facts)
+    audio.write(data)
+    assert audio._sealed is not None
+    out = audio._sealed._out
+    assert out is not None
+    out.close()  # as the kernel does when the process dies: what was written stays
+    return path
+
+
+def _plain_wav(path: Path, frames: bytes) -> Path:
+    header = b"RIFF" + struct.pack("<I", 0) + b"WAVEfmt "
+    header += struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16) + b"data" + bytes(4)
+    path.write_bytes(header + frames)
+    return path
+
+
+def test_recovery_after_a_crash(tmp_path: Path) -> None:
+    sessions, account = _setup(tmp_path)
+    recordings, voicemail = tmp_path / "recordings", tmp_path / "voicemail"
+    folder, box = recordings / account, voicemail / account
+    # A call cut mid-recording: 3 whole chunks on disk, half a chunk lost in memory.
+    cut = _crashed(folder, "CAcut", PCM * 3, _facts(account, "CAcut"))
+    kept = (RECORDING_CHUNK * ((len(PCM) * 3 + 44) // RECORDING_CHUNK)) - 44
+    # A call killed before its first chunk was full: nothing of it is audio on disk.
+    empty = _crashed(folder, "CAempty", PCM[:1000], _facts(account, "CAempty"))
+    # A voicemail message cut short: it becomes a message, its CDR has no recording.
+    message = _crashed(box, "CAvm", PCM * 2, _facts(account, "CAvm", voicemail=(None, "+3312")))
+    # What the old recorder left: an empty 44-byte WAV, a plain one with its CDR, a seal
+    # interrupted before its rename.
+    header_only = _plain_wav(folder / "CAheader.wav", b"")
+    legacy = _plain_wav(folder / "CAlegacy.wav", PCM)
+    with transaction(sessions) as session:
+        call_service.record_call(
+            session,
+            call_service.CallOutcome(
+                account_id=account,
+                direction="inbound",
+                from_number="+1",
+                to_number="+2",
+                started_at=NOW,
+                answered_at=NOW,
+                ended_at=NOW + timedelta(seconds=3),
+                status="completed",
+                hangup_cause="caller-bye",
+                sip_call_id="legacy",
+                sip_local_tag="t",
+                recording_path=str(legacy),
+                record_id="CAlegacy",
+            ),
+        )
+    leftover = folder / "CAlegacy.wav.sealed.tmp"
+    leftover.write_bytes(b"DTSEAL1\npartial")
+
+    done = recover((recordings, voicemail), KEY, sessions)
+
+    assert sorted(done.cdrs) == ["CAcut", "CAempty", "CAvm"]
+    assert sorted(Path(p).name for p in done.repaired) == ["CAcut.wav.sealed", "CAvm.wav.sealed"]
+    assert done.sealed == [str(folder / "CAlegacy.wav.sealed")]
+    assert {Path(p).name for p in done.removed} >= {
+        "CAempty.wav.sealed",
+        "CAheader.wav",
+        "CAlegacy.wav.sealed.tmp",
+    }
+    assert done.unreadable == []
+    _no_plain_audio(tmp_path / "recordings")
+    _no_plain_audio(tmp_path / "voicemail")
+    assert not empty.exists()
+    assert not header_only.exists()
+    assert not legacy.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["CAcut.wav.sealed", "CAlegacy.wav.sealed"]
+    assert sorted(p.name for p in box.iterdir()) == ["CAvm.wav.sealed"]
+    # The complete chunks of the cut call are kept, readable as a whole WAV.
+    with wave.open(io.BytesIO(b"".join(sealed.recording_chunks(cut, KEY)))) as wav:
+        frames = wav.readframes(wav.getnframes())
+    assert frames == (PCM * 3)[:kept]
+    with transaction(sessions) as session:
+        rows = {r.id: r for r in session.scalars(select(CallRecord))}
+        messages = list(session.scalars(select(Voicemail)))
+        cdr = rows["CAcut"]
+        assert (cdr.status, cdr.hangup_cause) == ("interrupted", "interrupted")
+        assert (cdr.from_number, cdr.to_number, cdr.sip_call_id) == (
+            "+14155550100",
+            "+33123456789",
+            "sip-CAcut",
+        )
+        assert cdr.recording_path == str(cut)
+        # Billed like a call the network cut: up to its last audio on disk.
+        assert cdr.duration > 0
+        assert cdr.billed_seconds > 0
+        assert rows["CAempty"].recording_path is None
+        assert rows["CAvm"].recording_path is None
+        assert rows["CAlegacy"].recording_path == str(folder / "CAlegacy.wav.sealed")
+        assert rows["CAlegacy"].status == "completed"
+        [vm] = messages
+        assert (vm.path, vm.call_record_id, vm.number) == (str(message), "CAvm", "+3312")
+        assert vm.duration > 0
+    # Idempotent: a second start finds nothing to do.
+    assert not recover((recordings, voicemail), KEY, sessions)
+
+
+def test_a_finished_call_s_note_goes_and_nothing_else_changes(tmp_path: Path) -> None:
+    # Killed after the CDR was committed but before the note was removed.
+    sessions, account = _setup(tmp_path)
+    path = recording_file(tmp_path / "rec" / account, "CAdone", KEY)
+    audio = AudioFile(path, channels=2, key=KEY, facts=_facts(account, "CAdone"))
+    audio.write(PCM)
+    audio.close()
+    with transaction(sessions) as session:
+        call_service.record_call(
+            session,
+            call_service.CallOutcome(
+                account_id=account,
+                direction="inbound",
+                from_number="+1",
+                to_number="+2",
+                started_at=NOW,
+                answered_at=NOW,
+                ended_at=NOW,
+                status="completed",
+                hangup_cause="caller-bye",
+                sip_call_id="sip-CAdone",
+                sip_local_tag="tag",
+                recording_path=str(path),
+                record_id="CAdone",
+            ),
+        )
+    before = path.read_bytes()
+    done = recover((tmp_path / "rec",), KEY, sessions)
+    assert done.cdrs == []
+    assert done.repaired == []
+    assert path.read_bytes() == before
+    assert not facts_path(path).exists()
+
+
+def test_an_altered_recording_is_left_as_evidence(tmp_path: Path) -> None:
+    sessions, account = _setup(tmp_path)
+    path = _crashed(tmp_path / "rec" / account, "CAbad", PCM * 3, _facts(account, "CAbad"))
+    raw = bytearray(path.read_bytes())
+    raw[100] ^= 1
+    path.write_bytes(bytes(raw))
+    done = recover((tmp_path / "rec",), KEY, sessions)
+    assert done.unreadable == [str(path)]
+    assert path.read_bytes() == bytes(raw)
