@@ -194,3 +194,22 @@ def test_a_refused_registration_is_reported_and_retried_with_backoff(
     with pbx.http() as http:
         listed = http.get("/v1/trunks").json()["trunks"]
     assert listed[0]["registration"]["state"] == "failed"
+
+
+def test_a_registrar_name_that_does_not_resolve_is_reported(pbx: Platform) -> None:
+    with pbx.http() as http:
+        made = http.post(
+            "/v1/trunks",
+            json={
+                "name": "provider",
+                "host": "sip.provider.example",
+                "username": "acme",
+                "password": "carrier-s3cret",
+                "register": True,
+                "registrar_host": "registrar.invalid",  # RFC 2606: never resolves
+            },
+        )
+    assert made.status_code == 201, made.text
+    failed = _until(lambda: (r := _registration(pbx, made.json()["id"]))["state"] == "failed" and r)
+    assert failed["last_error"].startswith("cannot resolve registrar.invalid")
+    assert failed["next_attempt_at"] is not None
