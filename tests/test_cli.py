@@ -116,6 +116,21 @@ def test_trunk_passwords_are_sealed_and_never_shown() -> None:
     with transaction(sessions) as session:
         raw = repr(session.execute(text("SELECT * FROM trunks")).all())
     assert "cli-s3cret" not in raw
+    registering = _field(
+        _ok(
+            "trunks", "add", "--name", "Provider", "--host", "sip.provider.example",
+            "--username", "acme", "--password", "cli-s3cret", "--register",
+            "--register-expires", "600", "--registrar-port", "5070",
+        ),
+        "trunk_id",
+    )  # fmt: skip
+    assert f"{registering}" in _ok("trunks", "list")
+    assert "    registration: registering" in _ok("trunks", "list")
+    refused = runner.invoke(
+        app, ["trunks", "add", "--name", "P", "--host", "sip.provider.example", "--register"]
+    )
+    assert refused.exit_code == 1
+    assert "trunk.invalid" in refused.output
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,7 @@ from dialtone.services import users as user_service
 from dialtone.services import voicemails as voicemail_service
 from dialtone.settings import Settings
 from dialtone.store.db import open_database, sqlite_file
+from dialtone.store.models import Trunk
 
 app = typer.Typer(help="dialtone: phone numbers, calls and call records.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
@@ -951,9 +952,17 @@ def trunks_add(
     ] = None,
     priority: Annotated[int, typer.Option(help="Lower is tried first.")] = 100,
     caller_id_format: Annotated[str, typer.Option(help="e164, e164-no-plus or national.")] = "e164",
+    register: Annotated[
+        bool, typer.Option("--register", help="Register with the provider (needs credentials).")
+    ] = False,
+    register_expires: Annotated[int, typer.Option(help="Seconds asked, 60 to 86400.")] = 3600,
+    registrar_host: Annotated[str | None, typer.Option(help="Default: --host.")] = None,
+    registrar_port: Annotated[int | None, typer.Option(help="Default: --port.")] = None,
+    auth_username: Annotated[str | None, typer.Option(help="Default: --username.")] = None,
 ) -> None:
     """Add a trunk (operator-wide unless --account is given); the password is kept
-    sealed with the platform's key and never shown."""
+    sealed with the platform's key and never shown. With --register, the server
+    registers with the provider and takes its calls to the registered contact."""
     settings = _settings()
     with _session(settings, action="trunks add") as session:
         trunk = trunk_service.create_trunk(
@@ -969,6 +978,11 @@ def trunks_add(
             caller_id_format=caller_id_format,
             priority=priority,
             key=settings.sealing_key() if password is not None else None,
+            register=register,
+            register_expires=register_expires,
+            registrar_host=registrar_host,
+            registrar_port=registrar_port,
+            auth_username=auth_username,
         )
     typer.echo(f"trunk_id: {trunk.id}")
 
@@ -987,6 +1001,21 @@ def trunks_list(
             f"{t.id}  {t.priority:5}  {t.transport}:{t.host}:{t.port}  "
             f"{'enabled' if t.enabled else 'disabled':8}  {t.caller_id_format:12}  {t.name}"
         )
+        if t.register:
+            typer.echo(f"    registration: {_registration_line(t)}")
+
+
+def _registration_line(trunk: Trunk) -> str:
+    """A trunk's registration as the SIP runtime last stored it, on one line."""
+    state = trunk.registration_state or "registering"
+    parts = [state]
+    if trunk.registration_expires_at is not None and state == "registered":
+        parts.append(f"until {trunk.registration_expires_at.isoformat()}")
+    if trunk.registration_error:
+        parts.append(f"last error: {trunk.registration_error}")
+    if trunk.registration_next_at is not None and state == "failed":
+        parts.append(f"next attempt {trunk.registration_next_at.isoformat()}")
+    return "  ".join(parts)
 
 
 @trunks_app.command("remove")

@@ -113,6 +113,21 @@ class Settings(BaseSettings):
     register_max_expires: int = Field(
         default=3600, ge=1, description="Longer REGISTER expiries are cut down to this."
     )
+    trunk_register_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="After a trunk's registration fails, the first retry waits this long, "
+        "doubling with each failure in a row.",
+    )
+    trunk_register_retry_max_seconds: float = Field(
+        default=1800.0, gt=0, description="The longest wait between registration retries."
+    )
+    trunk_register_scan_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the trunks marked to register are read again (new, changed "
+        "or removed ones).",
+    )
     no_answer_seconds: float = Field(
         default=20.0, gt=0, description="How long a user's devices ring before voicemail."
     )

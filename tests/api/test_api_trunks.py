@@ -116,3 +116,88 @@ def test_isolation_between_accounts_and_from_operator_trunks(
             assert response.json()["code"] == "trunk.not_found"
     response = client.delete(f"/v1/trunks/{operator_id}", headers=auth(key))
     assert response.status_code == 404
+
+
+REGISTERING = {**TRUNK, "register": True}
+
+
+@pytest.mark.parametrize(
+    ("change", "ok"),
+    [
+        ({"register_expires": 59}, False),
+        ({"register_expires": 60}, True),
+        ({"register_expires": 86_400}, True),
+        ({"register_expires": 86_401}, False),
+        ({"registrar_port": 0}, False),
+        ({"registrar_port": 65_535}, True),
+        ({"registrar_host": "not a host"}, False),
+        ({"registrar_host": "reg.provider.example", "registrar_port": 5070}, True),
+        ({"auth_username": "acct\r\nVia: x"}, False),
+        ({"auth_username": "acct-42"}, True),
+        ({"password": None}, False),  # registering needs credentials
+        ({"username": None, "password": None}, False),
+        ({"register": None}, False),
+    ],
+)
+def test_registering_trunk_fields(
+    client: TestClient, sessions: sessionmaker[Session], change: dict[str, object], ok: bool
+) -> None:
+    """Issue 13 item 21: a trunk marked to register, its bounds (60 to 86400 s)."""
+    _, key = new_account(sessions, "Acme")
+    response = client.post("/v1/trunks", json={**REGISTERING, **change}, headers=auth(key))
+    if not ok:
+        assert response.status_code == 400, response.text
+        assert response.json()["code"] in ("trunk.invalid", "request.invalid")
+        return
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["register"] is True
+    for field, value in change.items():
+        assert body[field] == value
+    # Not seen by a SIP runtime yet (none runs here): registering, nothing else known.
+    assert body["registration"] == {
+        "state": "registering",
+        "expires_at": None,
+        "last_error": None,
+        "last_attempt_at": None,
+        "next_attempt_at": None,
+    }
+    assert "contact_user" not in body
+
+
+def test_registration_state_is_shown_and_cleared_when_unmarked(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    plain = client.post("/v1/trunks", json=TRUNK, headers=auth(key)).json()
+    assert (plain["register"], plain["register_expires"], plain["registration"]) == (
+        False,
+        3600,
+        None,
+    )
+    trunk_id = plain["id"]
+    marked = client.patch(f"/v1/trunks/{trunk_id}", json={"register": True}, headers=auth(key))
+    assert marked.json()["registration"]["state"] == "registering"
+    at = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+    with transaction(sessions) as session:
+        trunks.record_registration(
+            session,
+            trunk_id,
+            state="failed",
+            expires_at=None,
+            error="403 Forbidden",
+            attempt_at=at,
+            next_at=at.replace(second=30),
+        )
+    shown = client.get(f"/v1/trunks/{trunk_id}", headers=auth(key)).json()["registration"]
+    assert shown == {
+        "state": "failed",
+        "expires_at": None,
+        "last_error": "403 Forbidden",
+        "last_attempt_at": "2026-12-06T10:00:00Z",
+        "next_attempt_at": "2026-12-06T10:00:30Z",
+    }
+    unmarked = client.patch(f"/v1/trunks/{trunk_id}", json={"register": False}, headers=auth(key))
+    assert unmarked.json()["registration"] is None
+    again = client.patch(f"/v1/trunks/{trunk_id}", json={"register": True}, headers=auth(key))
+    assert again.json()["registration"]["last_error"] is None

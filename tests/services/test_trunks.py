@@ -189,3 +189,49 @@ def test_trunk_for_source_with_port_is_strict(session: Session, account: str) ->
     assert trunks.trunk_for_source(session, "192.0.2.10", 5060) is first
     assert trunks.trunk_for_source(session, "192.0.2.10", 5061) is None
     assert trunks.trunk_for_source(session, "192.0.2.10") is first
+
+
+def test_registering_trunks_and_their_contact(session: Session, account: str) -> None:
+    """Issue 13 item 21: a registering trunk gets an unguessable contact user; an INVITE
+    to it names the trunk (enabled and registering only)."""
+    marked = _trunk(
+        session,
+        account,
+        host="sip.provider.example",
+        username="33123456789",
+        password="pw",
+        register=True,
+        registrar_host="reg.provider.example",
+        registrar_port=5070,
+        auth_username="acct-1",
+    )
+    _trunk(session, account, name="plain", username="u", password="pw")
+    contact = marked.contact_user
+    assert contact is not None
+    assert contact.startswith(trunks.CONTACT_PREFIX)
+    assert len(contact) == len(trunks.CONTACT_PREFIX) + 16
+    assert trunks.trunk_for_contact(session, contact) is marked
+    assert trunks.trunk_for_contact(session, contact + "0") is None
+    assert trunks.trunk_for_contact(session, "+33123456789") is None
+    [setup] = trunks.registering_trunks(session)
+    assert (setup.trunk_id, setup.domain, setup.registrar_host, setup.registrar_port) == (
+        marked.id,
+        "sip.provider.example",
+        "reg.provider.example",
+        5070,
+    )
+    assert (setup.aor_user, setup.auth_username, setup.contact_user) == (
+        "33123456789",
+        "acct-1",
+        contact,
+    )
+    assert "pw" not in repr(setup)  # only the sealed value
+    trunks.update_trunk(session, account, marked.id, enabled=False)
+    assert trunks.trunk_for_contact(session, contact) is None
+    assert trunks.registering_trunks(session) == []
+    trunks.update_trunk(session, account, marked.id, enabled=True, register=False)
+    assert trunks.trunk_for_contact(session, contact) is None
+    trunks.update_trunk(session, account, marked.id, register=True)
+    assert marked.contact_user == contact  # kept: the provider may still hold it
+    with pytest.raises(DialtoneError):
+        trunks.update_trunk(session, account, marked.id, password=None)

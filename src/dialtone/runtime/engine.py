@@ -472,11 +472,22 @@ class CallEngine:
         source = event.source
         user_agent = request.headers.get("User-Agent")
         dialed = getattr(request.uri, "user", None)
+        trunk = None
+        if dialed is not None and dialed.startswith(trunk_service.CONTACT_PREFIX):
+            # Sent to the contact a trunk registered (issue 13): that trunk's provider,
+            # whatever the source address; the number called is in To.
+            contact_user = dialed
+            trunk = await self._cached(
+                ("trunk-contact", contact_user),
+                lambda s: _trunk_info(trunk_service.trunk_for_contact(s, contact_user)),
+            )
+            dialed = getattr(request.to.uri, "user", None) if trunk is not None else None
         e164 = number_service.dialed_to_e164(dialed)
-        trunk = await self._cached(
-            ("trunk", source[0], source[1]),
-            lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0], source[1])),
-        )
+        if trunk is None:
+            trunk = await self._cached(
+                ("trunk", source[0], source[1]),
+                lambda s: _trunk_info(trunk_service.trunk_for_source(s, source[0], source[1])),
+            )
         route = (
             await self._cached(("route", e164), lambda s: routing_service.route_for(s, e164))
             if e164

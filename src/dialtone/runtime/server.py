@@ -39,6 +39,7 @@ from .startup import bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import SipChannel, StreamChannel, UdpChannel, udp_socket
+from .trunk_registration import RegistrationSettings, TrunkRegistrations
 
 log = logging.getLogger("dialtone")
 
@@ -125,9 +126,12 @@ class SipRuntime:
     db: ThreadPoolExecutor
     reads: ThreadPoolExecutor
     transcription: VoicemailTranscription | None = None
+    registrations: TrunkRegistrations | None = None
 
     async def end_calls(self) -> None:
         """End live calls with BYE, their CDRs written, and let the BYEs leave."""
+        if self.registrations is not None:
+            await self.registrations.close()
         await self.engine.bridge.shutdown()
         await self.handler.shutdown()
         await self.engine.audit.close()
@@ -228,7 +232,20 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
         log.info("restored %d registration(s)", restored)
     if transcription is not None:
         transcription.start_sweep(datetime.now(UTC))
-    return SipRuntime(channels, handler, engine, rtp_ports, db, reads, transcription)
+    # After the engine: it takes the answers to its REGISTERs off the engine's channels.
+    registrations = TrunkRegistrations(
+        channels=channels,
+        sessions=sessions,
+        db=db,
+        key=settings.sealing_key(),
+        settings=RegistrationSettings(
+            retry_base=settings.trunk_register_retry_seconds,
+            retry_max=settings.trunk_register_retry_max_seconds,
+            scan_seconds=settings.trunk_register_scan_seconds,
+        ),
+    )
+    registrations.start()
+    return SipRuntime(channels, handler, engine, rtp_ports, db, reads, transcription, registrations)
 
 
 POLICY = EndpointPolicy(

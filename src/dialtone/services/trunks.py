@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
@@ -26,6 +28,14 @@ TRANSPORTS = ("udp", "tcp", "tls")
 # How our caller ID is written for the carrier: +33123456789, 33123456789, 0123456789.
 CALLER_ID_FORMATS = ("e164", "e164-no-plus", "national")
 MAX_PRIORITY = 10_000
+# How long a registration is asked for (issue 13): providers' Min-Expires is commonly 60
+# or more, and a day is the most any asks of a PBX.
+MIN_REGISTER_EXPIRES = 60
+MAX_REGISTER_EXPIRES = 86_400
+# The user part of the Contact a trunk registers: letters never start a number or an
+# extension, so an INVITE to it is told apart without a look-up for every call.
+CONTACT_PREFIX = "trunk-"
+REGISTRATION_STATES = ("registering", "registered", "failed")
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
@@ -93,6 +103,27 @@ def _secret(value: str | None, what: str) -> str | None:
 def _check_credentials(trunk: Trunk) -> None:
     if trunk.password_sealed is not None and trunk.username is None:
         raise _invalid("A trunk password needs a username (digest authentication).")
+    if trunk.register and (trunk.username is None or trunk.password_sealed is None):
+        raise _invalid("A trunk that registers needs a username and a password.")
+    if trunk.register and trunk.contact_user is None:
+        trunk.contact_user = CONTACT_PREFIX + secrets.token_hex(8)
+
+
+def _register_expires(value: int) -> int:
+    if isinstance(value, bool) or not MIN_REGISTER_EXPIRES <= value <= MAX_REGISTER_EXPIRES:
+        raise _invalid(
+            f"register_expires is between {MIN_REGISTER_EXPIRES} and {MAX_REGISTER_EXPIRES}"
+            " seconds."
+        )
+    return value
+
+
+def _optional_host(host: str | None) -> str | None:
+    return None if host is None else normalise_host(host)
+
+
+def _optional_port(port: int | None) -> int | None:
+    return None if port is None else _port(port)
 
 
 def _password_context(trunk_id: str) -> str:
@@ -138,13 +169,19 @@ def create_trunk(
     priority: int = 100,
     enabled: bool = True,
     key: bytes | None = None,
+    register: bool = False,
+    register_expires: int = 3600,
+    registrar_host: str | None = None,
+    registrar_port: int | None = None,
+    auth_username: str | None = None,
 ) -> Trunk:
     """Add a trunk for an account, or for the whole platform when ``account_id`` is None.
 
     ``password`` is the carrier's secret, sealed with ``key`` (the platform's key, needed
     when a password is given): answering the carrier's digest challenges needs the secret
-    itself, so it is encrypted rather than hashed. 400 ``trunk.invalid``; 404
-    ``account.not_found``.
+    itself, so it is encrypted rather than hashed. With ``register``, the platform
+    registers with the provider (needs a username and a password). 400
+    ``trunk.invalid``; 404 ``account.not_found``.
     """
     if account_id is not None:
         get_account(session, account_id)
@@ -162,6 +199,11 @@ def create_trunk(
         priority=_priority(priority),
         enabled=bool(enabled),
         created_at=now,
+        register=bool(register),
+        register_expires=_register_expires(register_expires),
+        registrar_host=_optional_host(registrar_host),
+        registrar_port=_optional_port(registrar_port),
+        auth_username=_secret(auth_username, "auth_username"),
     )
     _check_credentials(trunk)
     session.add(trunk)
@@ -209,6 +251,11 @@ def update_trunk(
     priority: int | Unset = UNSET,
     enabled: bool | Unset = UNSET,
     key: bytes | None = None,
+    register: bool | Unset = UNSET,
+    register_expires: int | Unset = UNSET,
+    registrar_host: str | Unset | None = UNSET,
+    registrar_port: int | Unset | None = UNSET,
+    auth_username: str | Unset | None = UNSET,
 ) -> Trunk:
     """Change the given fields of a trunk in scope (UNSET leaves a field, None clears); a
     new password is sealed with ``key``."""
@@ -231,6 +278,20 @@ def update_trunk(
         trunk.priority = _priority(priority)
     if not isinstance(enabled, Unset):
         trunk.enabled = bool(enabled)
+    if not isinstance(register, Unset):
+        trunk.register = bool(register)
+        if not trunk.register:
+            trunk.registration_state = trunk.registration_error = None
+            trunk.registration_expires_at = trunk.registration_attempt_at = None
+            trunk.registration_next_at = None
+    if not isinstance(register_expires, Unset):
+        trunk.register_expires = _register_expires(register_expires)
+    if not isinstance(registrar_host, Unset):
+        trunk.registrar_host = _optional_host(registrar_host)
+    if not isinstance(registrar_port, Unset):
+        trunk.registrar_port = _optional_port(registrar_port)
+    if not isinstance(auth_username, Unset):
+        trunk.auth_username = _secret(auth_username, "auth_username")
     _check_credentials(trunk)
     session.flush()
     return trunk
@@ -275,6 +336,85 @@ def trunk_for_source(session: Session, host: str, port: int | None = None) -> Tr
     if port is not None:
         query = query.where(Trunk.port == port)
     return session.scalar(query.order_by(Trunk.priority, Trunk.created_at, Trunk.id).limit(1))
+
+
+def trunk_for_contact(session: Session, user: str | None) -> Trunk | None:
+    """The enabled, registering trunk whose registered Contact has ``user`` as its user
+    part: an INVITE its provider sends to the contact we registered (issue 13), whatever
+    address it comes from."""
+    if not user or not user.startswith(CONTACT_PREFIX):
+        return None
+    return session.scalar(
+        select(Trunk).where(
+            Trunk.contact_user == user, Trunk.enabled.is_(True), Trunk.register.is_(True)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationSetup:
+    """What the SIP runtime needs to register one trunk (the password still sealed)."""
+
+    trunk_id: str
+    domain: str
+    port: int
+    transport: str
+    registrar_host: str
+    registrar_port: int
+    aor_user: str
+    auth_username: str
+    password_sealed: str
+    contact_user: str
+    expires: int
+
+
+def registering_trunks(session: Session) -> list[RegistrationSetup]:
+    """Every enabled trunk marked to register, as the runtime registers it."""
+    rows = session.scalars(
+        select(Trunk)
+        .where(Trunk.enabled.is_(True), Trunk.register.is_(True))
+        .order_by(Trunk.created_at, Trunk.id)
+    )
+    return [
+        RegistrationSetup(
+            trunk_id=t.id,
+            domain=t.host,
+            port=t.port,
+            transport=t.transport,
+            registrar_host=t.registrar_host or t.host,
+            registrar_port=t.registrar_port or t.port,
+            aor_user=t.username or "",
+            auth_username=t.auth_username or t.username or "",
+            password_sealed=t.password_sealed or "",
+            contact_user=t.contact_user or "",
+            expires=t.register_expires,
+        )
+        for t in rows
+        if t.username and t.password_sealed and t.contact_user
+    ]
+
+
+def record_registration(
+    session: Session,
+    trunk_id: str,
+    *,
+    state: str | None,
+    expires_at: datetime | None,
+    error: str | None,
+    attempt_at: datetime | None,
+    next_at: datetime | None,
+) -> None:
+    """Store a trunk's registration as the runtime sees it (a trunk removed meanwhile is
+    skipped), for ``GET /v1/trunks/{id}`` and ``dialtone trunks list``."""
+    trunk = session.get(Trunk, trunk_id)
+    if trunk is None:
+        return
+    trunk.registration_state = state
+    trunk.registration_expires_at = expires_at
+    trunk.registration_error = error[:300] if error else None
+    trunk.registration_attempt_at = attempt_at
+    trunk.registration_next_at = next_at
+    session.flush()
 
 
 def format_caller_id(trunk: Trunk, e164: str) -> str:

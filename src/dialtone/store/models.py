@@ -220,6 +220,24 @@ class Trunk(Base):
     priority: Mapped[int] = mapped_column(Integer, default=100)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Registration with the provider (issue 13): REGISTER every ``register_expires``
+    # seconds at the registrar (``registrar_host``/``registrar_port``, else host/port),
+    # authenticating as ``auth_username`` (else ``username``). ``contact_user`` is the
+    # unguessable user part of the Contact we register: an INVITE whose Request-URI
+    # carries it comes from this trunk, whatever its source address.
+    register: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    register_expires: Mapped[int] = mapped_column(Integer, default=3600, server_default="3600")
+    registrar_host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    registrar_port: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    auth_username: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    contact_user: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    # The registration as the runtime last saw it (written by the SIP runtime, read by
+    # the API): registering / registered / failed.
+    registration_state: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    registration_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    registration_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    registration_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    registration_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class RingGroupMember(Base):

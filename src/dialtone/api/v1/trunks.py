@@ -34,6 +34,18 @@ class TrunkIn(BaseModel):
     caller_id_format: str = Field(default="e164", description="e164, e164-no-plus, national.")
     priority: int = Field(default=100, description="Lower is tried first.")
     enabled: bool = True
+    # "register" in JSON; the attribute has another name because pydantic's BaseModel
+    # (an ABC) already has a ``register``.
+    registers: bool = Field(
+        default=False,
+        alias="register",
+        description="Register with the provider (needs username and password); its calls "
+        "to the registered contact are recognised whatever their source address.",
+    )
+    register_expires: int = Field(default=3600, description="Seconds asked, 60 to 86400.")
+    registrar_host: str | None = Field(default=None, description="Default: host.")
+    registrar_port: int | None = Field(default=None, description="Default: port.")
+    auth_username: str | None = Field(default=None, description="Default: username.")
 
 
 class TrunkPatch(BaseModel):
@@ -50,6 +62,34 @@ class TrunkPatch(BaseModel):
     caller_id_format: str | None = None
     priority: int | None = None
     enabled: bool | None = None
+    registers: bool | None = Field(default=None, alias="register")
+    register_expires: int | None = None
+    registrar_host: str | None = None
+    registrar_port: int | None = None
+    auth_username: str | None = None
+
+
+class RegistrationOut(BaseModel):
+    """The registration with the provider as the SIP runtime last saw it."""
+
+    state: str = Field(description="registering, registered or failed.")
+    expires_at: datetime | None
+    last_error: str | None
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Trunk) -> RegistrationOut | None:
+        if not row.register:
+            return None
+        return cls(
+            # Not yet seen by the runtime (just created, or the server is not running).
+            state=row.registration_state or "registering",
+            expires_at=row.registration_expires_at,
+            last_error=row.registration_error,
+            last_attempt_at=row.registration_attempt_at,
+            next_attempt_at=row.registration_next_at,
+        )
 
 
 class TrunkOut(BaseModel):
@@ -65,6 +105,12 @@ class TrunkOut(BaseModel):
     priority: int
     enabled: bool
     created_at: datetime
+    registers: bool = Field(serialization_alias="register")
+    register_expires: int
+    registrar_host: str | None
+    registrar_port: int | None
+    auth_username: str | None
+    registration: RegistrationOut | None
 
     @classmethod
     def of(cls, row: Trunk) -> TrunkOut:
@@ -81,6 +127,12 @@ class TrunkOut(BaseModel):
             priority=row.priority,
             enabled=row.enabled,
             created_at=row.created_at,
+            registers=row.register,
+            register_expires=row.register_expires,
+            registrar_host=row.registrar_host,
+            registrar_port=row.registrar_port,
+            auth_username=row.auth_username,
+            registration=RegistrationOut.of(row),
         )
 
 
@@ -88,7 +140,22 @@ class TrunkList(BaseModel):
     trunks: list[TrunkOut]
 
 
-_REQUIRED = ("name", "host", "port", "transport", "caller_id_format", "priority", "enabled")
+_REQUIRED = (
+    "name",
+    "host",
+    "port",
+    "transport",
+    "caller_id_format",
+    "priority",
+    "enabled",
+    "register",
+    "register_expires",
+)
+
+
+def _fields(body: BaseModel, *, exclude_unset: bool = False) -> dict[str, Any]:
+    """The body as the service's keyword arguments (``register`` by its JSON name)."""
+    return body.model_dump(by_alias=True, exclude_unset=exclude_unset)
 
 
 @router.post(
@@ -102,7 +169,7 @@ def create_trunk(
 ) -> TrunkOut:
     """Add a trunk for this account (400 ``trunk.invalid``)."""
     row = trunks.create_trunk(
-        session, account_id=account.id, now=datetime.now(UTC), key=key, **body.model_dump()
+        session, account_id=account.id, now=datetime.now(UTC), key=key, **_fields(body)
     )
     return TrunkOut.of(row)
 
@@ -124,7 +191,7 @@ def update_trunk(
     trunk_id: str, body: TrunkPatch, account: AccountDep, session: SessionDep, key: RecordingKeyDep
 ) -> TrunkOut:
     """Change a trunk."""
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    changes: dict[str, Any] = _fields(body, exclude_unset=True)
     for field in _REQUIRED:
         if field in changes and changes[field] is None:
             raise DialtoneError("trunk.invalid", f"{field} cannot be null.")
