@@ -30,7 +30,7 @@ from .conftest import (
     start_platform,
     stop_platform,
 )
-from .test_call_engine import PASSWORD, Sipp, calls, run, wait_for
+from .test_call_engine import PASSWORD, Sipp, calls, route, run, wait_for
 
 pytestmark = pytest.mark.interop
 
@@ -175,3 +175,16 @@ def test_real_calls_and_the_dry_run_agree_on_the_table_of_numbers(
                 assert carrier.received() == before, (dialed, country)
     finally:
         carrier.close()
+
+
+def test_a_call_to_an_unregistered_user_is_not_taken_for_busy(
+    outbound: Platform, tmp_path: Path
+) -> None:
+    # Issue 13, item 10: alice has no registered device and no call: voicemail takes
+    # the call as unavailable (480), not as busy under V2 (486).
+    route(outbound, outbound.number, kind="user", target=outbound.extra["alice"])
+    run(outbound, tmp_path, "caller", sippgen.call("33123456789", bye_after_ms=500))
+    [call] = wait_for(lambda: calls(outbound))
+    assert call["to"] == outbound.number
+    assert "call to alice: no registered device -> voicemail" in outbound.log()
+    assert "busy (V2)" not in outbound.log()

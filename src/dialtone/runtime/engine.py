@@ -708,9 +708,9 @@ class CallEngine:
             return True
 
         if not destinations:
-            why = "busy (V2)" if busy is not None else "no registered device"
+            why, status = not_rung(busy)
             log.info("call to %s: %s -> voicemail", callee.sip_username, why)
-            await fallback(486 if busy is not None else 480)
+            await fallback(status)
             return
         await self.bridge.start(
             event,
@@ -1248,6 +1248,13 @@ class CallEngine:
         caller_id = call.to_number if call.to_number in held else held[0]
         steps, _ = await self._trunk_steps(account_id, e164, caller_id)
         return steps
+
+
+def not_rung(busy: Decision) -> tuple[str, int]:
+    """Why a user's devices are not rung, and the SIP status that says it: 486 when the
+    user already has as many calls as channels (``busy`` is TERMS V2's refusal), else 480
+    (no registered device, or a user who cannot take calls)."""
+    return ("busy (V2)", 486) if busy.refused else ("no registered device", 480)
 
 
 def _format(e164: str, style: str) -> str:
