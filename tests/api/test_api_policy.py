@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services import accounts
 from dialtone.store.db import transaction
+from tests.policy.test_checklist import DIALLED
 
 from .conftest import auth, new_account
 
@@ -42,7 +43,9 @@ def _check(client: TestClient, key: str, **body: Any) -> dict[str, Any]:
         ("+881612345678", None, False, "destination.high_cost", "V5"),
         ("311", "US", False, "destination.x11_unsupported", "V6"),
         ("0", "US", False, "destination.operator_assisted", "V6"),
-        ("311", "FR", True, None, None),  # no special service outside the NANP (V6)
+        # No special service outside the NANP (V6 lets it be), but 311 is no number of
+        # France's either: it is never sent out as +311 (V5).
+        ("311", "FR", False, "destination.invalid", "V5"),
         ("201", None, True, None, None),  # an extension: only V2 applies
     ],
 )
@@ -67,8 +70,30 @@ def test_dry_run_of_a_call(
     assert names[0] == "concurrency"
     assert all(c["rules"] for c in result["checks"])
     if code is not None:
-        [refusing] = [c for c in result["checks"] if not c["allowed"]]
+        # The first refusing check decides (V6's refusals leave no number to check either).
+        refusing = next(c for c in result["checks"] if not c["allowed"])
         assert (refusing["code"], refusing["rule"]) == (code, rule)
+
+
+@pytest.mark.parametrize(("to", "country", "code"), DIALLED)
+def test_dry_run_reads_what_is_dialled_by_the_accounts_plan(
+    *,
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    to: str,
+    country: str,
+    code: str | None,
+) -> None:
+    # The same table as the checklist's and the real calls' (issue 13): premium-rate
+    # numbers padded or cut short, national digits, short codes.
+    account_id, key = new_account(sessions, "Acme")
+    user_id = _setup(client, key)
+    with transaction(sessions) as session:
+        accounts.set_destination_options(session, account_id, country=country)
+    result = _check(client, key, action="call", to=to, user_id=user_id)
+    assert (result["allowed"], result["code"]) == (code is None, code), result
+    if code is not None:
+        assert result["rule"] == "V5"
 
 
 def test_dry_run_follows_the_account_permissions(

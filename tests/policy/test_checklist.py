@@ -16,7 +16,7 @@ from dialtone.policy.checklist import (
     sms_checks,
     verdict,
 )
-from dialtone.policy.destinations import DestinationSettings
+from dialtone.policy.destinations import DestinationSettings, read_dialled
 from dialtone.policy.messaging import Consent
 
 BASE = CallIntent(
@@ -41,6 +41,7 @@ def test_an_ordinary_call_passes_every_check() -> None:
         ("concurrency", None),
         ("dialling", None),
         ("destination", None),
+        ("number", None),
         ("do_not_call", None),
         ("caller_id", None),
     ]
@@ -76,7 +77,7 @@ def test_the_verdict_is_the_first_refusal_and_every_check_is_still_listed(
 def test_several_refusals_the_first_one_decides() -> None:
     intent = replace(BASE, active_calls=3, caller_id=None)
     codes = [r.decision.code for r in call_checks(intent)]
-    assert codes == ["concurrency.user_limit", None, None, None, "caller_id.not_held"]
+    assert codes == ["concurrency.user_limit", None, None, None, None, "caller_id.not_held"]
     assert verdict(call_checks(intent)).code == "concurrency.user_limit"
 
 
@@ -165,3 +166,64 @@ def test_an_ordinary_sms_passes_every_check() -> None:
 )
 def test_each_sms_rule_refuses(changes: dict[str, object], code: str) -> None:
     assert verdict(sms_checks(replace(SMS, **changes))).code == code  # type: ignore[arg-type]
+
+
+# -- what a device dials, read by the account's dialling plan (V5, V6) -----------------
+
+# (dialled, the account's country, the verdict's code: None when the call may go out).
+# The same table is run by the dry run over the API (tests/api/test_api_policy.py) and
+# by real calls from a device over SIP (tests/interop/test_outbound_numbers.py).
+DIALLED: list[tuple[str, str, str | None]] = [
+    # Premium-rate numbers padded or cut short (issue 13): blocked whatever the length.
+    ("+33899123456", "FR", "destination.premium_rate"),  # the premium number itself
+    ("+338991234567", "FR", "destination.premium_rate"),  # one digit over
+    ("+3389912345678", "FR", "destination.premium_rate"),  # two over
+    ("+3389912345", "FR", "destination.invalid"),  # one under
+    ("+33899", "FR", "destination.invalid"),
+    ("+44909879000", "FR", "destination.invalid"),  # a UK premium range, one short
+    ("+1900555012", "FR", "destination.invalid"),  # a US 900 number, one short
+    ("+8812", "FR", "destination.high_cost"),  # a listed prefix, whatever the length
+    # National digits are read by the country's plan, never sent as "+digits".
+    ("2901", "FR", "destination.invalid"),  # neither a number nor a short code (+332901)
+    ("0899123456", "FR", "destination.premium_rate"),  # national premium
+    ("08991234567", "FR", "destination.premium_rate"),  # national premium, one over
+    ("00338991234567", "FR", "destination.premium_rate"),  # 00: international prefix
+    ("00881612345678", "FR", "destination.high_cost"),
+    ("3949", "FR", "destination.premium_rate"),  # a premium-rate short code
+    ("061234567", "FR", "destination.invalid"),  # a mobile number one digit short
+    ("06123456789", "FR", "destination.invalid"),  # one digit over
+    ("9005550123", "US", "destination.premium_rate"),  # NANP without its national prefix
+    ("19005550123", "US", "destination.premium_rate"),  # with it
+    ("0612345678", "FR", None),  # national mobile: +33612345678
+    ("06 12 34 56 78", "FR", None),
+    ("0033612345678", "FR", None),
+    ("+33612345678", "FR", None),
+    ("2125551234", "US", None),
+    ("01133612345678", "US", None),  # 011: the NANP's international prefix
+    ("411", "US", None),  # a short code the plan supports goes out as dialled
+]
+
+
+@pytest.mark.parametrize(("dialed", "country", "code"), DIALLED)
+def test_what_is_dialled_is_read_by_the_accounts_plan_before_any_trunk(
+    dialed: str, country: str, code: str | None
+) -> None:
+    intent = replace(BASE, dialed=dialed, e164=read_dialled(dialed, country), country=country)
+    first = verdict(call_checks(intent))
+    assert first.code == code, first.message
+    if code is not None:
+        assert first.rule == "V5"
+
+
+def test_a_number_that_is_not_valid_is_refused_after_its_destination() -> None:
+    # Allowed premium-rate numbers: a padded one is still no number (issue 13).
+    intent = replace(
+        BASE,
+        dialed="+338991234567",
+        e164="+338991234567",
+        destinations=DestinationSettings(premium_rate_allowed=True),
+    )
+    assert _outcomes(intent)[2:4] == [("destination", None), ("number", "destination.invalid")]
+    refusal = verdict(call_checks(intent))
+    assert refusal.sip_status() == 404
+    assert refusal.details["number"] == "+338991234567"

@@ -7,13 +7,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dialtone.policy.checklist import CallIntent, call_checks, verdict
 from dialtone.policy.destinations import (
     DEFAULT,
     DestinationSettings,
     destination,
     dialling,
     is_premium_rate,
+    read_dialled,
+    short_code_destination,
+    valid_number,
 )
+from dialtone.policy.numbering import is_valid_number
 
 
 @pytest.mark.parametrize(
@@ -217,3 +222,166 @@ def test_operator_prefixes_longest_match_at_every_length(
     decision = destination(e164, DestinationSettings(denied_prefixes=denied))
     assert decision.details.get("prefix") == expected
     assert decision.refused == (expected is not None)
+
+
+# -- malformed numbers and the caller's dialling plan (issue 13) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("dialed", "country", "read"),
+    [
+        ("+33612345678", "FR", "+33612345678"),
+        ("+33 6 12 34 56 78", "FR", "+33612345678"),
+        ("+33612345678;user=phone", "FR", "+33612345678"),  # a URI parameter
+        ("+330612345678", "FR", "+33612345678"),  # the national prefix left in
+        ("0612345678", "FR", "+33612345678"),  # national
+        ("06.12.34.56.78", "FR", "+33612345678"),
+        ("0033612345678", "FR", "+33612345678"),  # 00, France's international prefix
+        ("33612345678", "FR", "+33612345678"),  # the country code without 00
+        ("02071838750", "GB", "+442071838750"),
+        ("2125551234", "US", "+12125551234"),  # NANP national without its 1
+        ("12125551234", "US", "+12125551234"),
+        ("01133612345678", "US", "+33612345678"),  # 011, the NANP's international prefix
+        ("0033612345678", "US", "+10033612345678"),  # 00 means nothing in the NANP
+        # Not numbers of their country: read as such, never as "+" and the digits.
+        ("2901", "FR", "+332901"),
+        ("+338991234567", "FR", "+338991234567"),
+        ("08991234567", "FR", "+338991234567"),
+        # Short codes of the caller's country go as dialled.
+        ("3949", "FR", "3949"),
+        ("411", "US", "411"),
+        ("112", "FR", "112"),
+        # Not a number at all.
+        ("alice", "FR", None),
+        ("*21#", "FR", None),
+        ("", "FR", None),
+        ("+", "FR", None),
+    ],
+)
+def test_read_dialled_by_the_callers_plan(dialed: str, country: str, read: str | None) -> None:
+    assert read_dialled(dialed, country) == read
+
+
+@pytest.mark.parametrize(
+    ("number", "country", "code"),
+    [
+        ("+33612345678", "FR", None),
+        ("+3361234567", "FR", "destination.invalid"),  # one digit short
+        ("+336123456789", "FR", "destination.invalid"),  # one over
+        ("+332901", "FR", "destination.invalid"),
+        ("411", "US", None),  # a short code of the caller's country
+        ("411", "FR", "destination.invalid"),  # not one of France's
+        ("9000", "US", "destination.invalid"),  # an SMS short code of unknown cost
+        ("3020", "FR", None),  # a toll-free short code
+        ("2901", "FR", "destination.invalid"),
+        (None, "FR", "destination.invalid"),
+    ],
+)
+def test_valid_number(number: str | None, country: str, code: str | None) -> None:
+    decision = valid_number(number, country, "dialled")
+    assert decision.code == code
+    if code is not None:
+        assert decision.rule == "V5"
+        assert decision.sip_status() == 404
+        assert decision.details["dialed"] == "dialled"
+
+
+@pytest.mark.parametrize(
+    ("number", "premium", "code"),
+    [
+        ("+33899123456", False, "destination.premium_rate"),
+        ("+338991234567", False, "destination.premium_rate"),  # padded: still that number
+        ("+3389912345678", False, "destination.premium_rate"),
+        ("+338991234567", True, None),  # allowed premium: valid_number refuses it instead
+        ("+33612345678", False, None),
+        ("+336123456789", False, None),  # padded, but no premium number in it
+    ],
+)
+def test_premium_rate_holds_whatever_the_length(
+    number: str, premium: bool, code: str | None
+) -> None:
+    decision = destination(number, DestinationSettings(premium_rate_allowed=premium))
+    assert decision.code == code
+    if code is not None and number != "+33899123456":
+        assert decision.details["prefix"] == "+33899123456"
+
+
+@pytest.mark.parametrize(
+    ("digits", "country", "premium", "code"),
+    [
+        ("3949", "FR", False, "destination.premium_rate"),
+        ("3949", "FR", True, None),
+        ("411", "US", False, None),
+        ("112", "FR", False, None),
+    ],
+)
+def test_short_codes_by_their_cost(
+    digits: str, country: str, premium: bool, code: str | None
+) -> None:
+    settings = DestinationSettings(premium_rate_allowed=premium)
+    assert short_code_destination(digits, country, settings).code == code
+
+
+def test_is_valid_number_agrees_with_the_library_on_every_example_number() -> None:
+    def library(e164: str) -> bool:
+        try:
+            return phonenumbers.is_valid_number(phonenumbers.parse(e164, None))
+        except phonenumbers.NumberParseException:
+            return False
+
+    examples = _examples()
+    padded = [e + "1" for e in examples] + [e[:-1] for e in examples]
+    disagreements = [e for e in examples + padded if is_valid_number(e) != library(e)]
+    assert disagreements == []
+    assert sum(map(is_valid_number, padded)) < len(padded) / 2  # both answers exercised
+
+
+# Prefixes under which every number is blocked by default: premium-rate ranges (the
+# 089x numbers of France, 909 in the UK, 900 in the NANP, whose other exchanges are not
+# valid numbers), high-cost networks, and one the operator denies.
+BLOCKED = ["+3389", "+33899", "+44909", "+1900", "+870", "+881", "+882", "+883", "+979", "+4487"]
+OPERATOR = DestinationSettings(denied_prefixes=("+4487",))
+_NATIONAL = {"FR": ("33", ["0", ""]), "GB": ("44", ["0", ""]), "US": ("1", ["1", ""])}
+_INTERNATIONAL = {"FR": "00", "GB": "00", "US": "011"}
+
+
+@st.composite
+def _blocked_dialling(draw: st.DrawFn) -> tuple[str, str]:
+    """A digit string starting with a blocked prefix, as a caller in one of three
+    countries might dial it: with +, the international prefix, or (in the prefix's own
+    country) the national prefix or none, any digits after, spaces perhaps. (Bare
+    digits are a number of the caller's own country: 870 123 4567 dialled in the US is
+    Arkansas, not Inmarsat; that is what reading by the plan is for.)"""
+    prefix = draw(st.sampled_from(BLOCKED))
+    country = draw(st.sampled_from(sorted(_NATIONAL)))
+    forms = ["+" + prefix[1:], _INTERNATIONAL[country] + prefix[1:]]
+    code, national_prefixes = _NATIONAL[country]
+    if prefix[1:].startswith(code):
+        forms += [p + prefix[1 + len(code) :] for p in national_prefixes]
+    dialled = draw(st.sampled_from(forms)) + draw(st.text("0123456789", max_size=12))
+    if draw(st.booleans()):
+        at = draw(st.integers(1, len(dialled)))
+        dialled = dialled[:at] + " " + dialled[at:]
+    return dialled, country
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_blocked_dialling())
+def test_no_number_starting_with_a_blocked_prefix_is_allowed_to_a_trunk(
+    dialling: tuple[str, str],
+) -> None:
+    dialled, country = dialling
+    intent = CallIntent(
+        dialed=dialled,
+        e164=read_dialled(dialled, country),
+        is_extension=False,
+        country=country,
+        destinations=OPERATOR,
+        active_calls=0,
+        channels=1,
+        caller_id="+33123456789",
+        held_numbers=("+33123456789",),
+    )
+    refusal = verdict(call_checks(intent))
+    assert refusal.refused, (dialled, country, intent.e164)
+    assert (refusal.code or "").startswith("destination."), refusal

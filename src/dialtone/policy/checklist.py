@@ -15,7 +15,13 @@ from datetime import datetime
 from dialtone.policy.billing import standing as billing_standing
 from dialtone.policy.call_setup import caller_id, user_concurrency
 from dialtone.policy.decision import ALLOWED, Decision
-from dialtone.policy.destinations import DestinationSettings, destination, dialling
+from dialtone.policy.destinations import (
+    DestinationSettings,
+    destination,
+    dialling,
+    short_code_destination,
+    valid_number,
+)
 from dialtone.policy.emergency import (
     DEFAULT_ELIGIBLE_COUNTRIES,
     EmergencyCaller,
@@ -55,7 +61,8 @@ class CheckResult:
 @dataclass(frozen=True, slots=True)
 class CallIntent:
     """An outbound call as the checks see it: what was dialled (and whether it is one of
-    the account's extensions), its E.164 form when it has one, the account's country and
+    the account's extensions), what it reads as by the account's dialling plan
+    (``destinations.read_dialled``: E.164, a short code, None), the account's country and
     destination permissions, the user's calls in progress and channels, the caller ID and
     the numbers the account holds; for an emergency number, what V7 knows of the caller
     and where the operator serves emergency calls."""
@@ -88,7 +95,8 @@ def call_checks(intent: CallIntent) -> list[CheckResult]:
     """The checks of an outbound call, in the engine's order: an emergency number meets
     V7 alone (a user on a call may still call for help); otherwise B10 an account
     suspended for unpaid invoices, V2 one call per user,
-    and for an outside number V6 dialling, V5 destination, F5 a suspended or terminated
+    and for an outside number V6 dialling, V5 destination and a valid number
+    (``number_checks``), F5 a suspended or terminated
     unlimited plan, V12 do-not-call lists and (telemarketing) calling hours, and
     V10/N13 caller ID."""
     if not intent.is_extension and is_emergency_number(intent.dialed, intent.country):
@@ -106,10 +114,10 @@ def call_checks(intent: CallIntent) -> list[CheckResult]:
     if intent.is_extension:
         return results
     results.append(CheckResult("dialling", ("V6",), dialling(intent.dialed, intent.country)))
+    results.extend(
+        number_checks(intent.e164, intent.country, intent.destinations, dialed=intent.dialed)
+    )
     if intent.e164 is not None:
-        results.append(
-            CheckResult("destination", ("V5",), destination(intent.e164, intent.destinations))
-        )
         if intent.now is not None:
             results.append(CheckResult("fair_use", ("F5",), standing(intent.abuse, intent.now)))
         listed = do_not_call(
@@ -127,6 +135,31 @@ def call_checks(intent: CallIntent) -> list[CheckResult]:
         )
     )
     return results
+
+
+def number_checks(
+    number: str | None,
+    country: str,
+    settings: DestinationSettings,
+    *,
+    dialed: str | None = None,
+) -> list[CheckResult]:
+    """TERMS V5 for an outside number, as ``destinations.read_dialled`` read ``dialed``
+    by ``country``'s dialling plan: its destination (premium-rate, high-cost and the
+    operator's prefixes, whatever the number's length; a short code by its cost), then
+    whether it is a valid number at all. The call engine takes their verdict before a
+    call goes to a trunk (a device's call, click-to-call, a transfer); the dry run shows
+    both."""
+    if number is None:
+        allowed = ALLOWED
+    elif number.startswith("+"):
+        allowed = destination(number, settings)
+    else:
+        allowed = short_code_destination(number, country, settings)
+    return [
+        CheckResult("destination", ("V5",), allowed),
+        CheckResult("number", ("V5",), valid_number(number, country, dialed)),
+    ]
 
 
 def forward_checks(e164: str, settings: DestinationSettings) -> list[CheckResult]:

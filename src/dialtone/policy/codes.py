@@ -108,6 +108,14 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         403,
     ),
     C(
+        "destination.invalid",
+        ("V5",),
+        "What was dialled, read by the caller's dialling plan, is not a valid number or "
+        "short code.",
+        400,
+        404,
+    ),
+    C(
         "destination.x11_unsupported",
         ("V6",),
         "x11 services other than 911, 411 and 711 are not supported.",

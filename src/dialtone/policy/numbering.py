@@ -189,6 +189,15 @@ def is_premium_rate(e164: str) -> bool:
     return number_type(e164) == PhoneNumberType.PREMIUM_RATE
 
 
+def is_valid_number(e164: str) -> bool:
+    """Whether ``e164`` is a valid number of its country, as
+    ``phonenumbers.is_valid_number(phonenumbers.parse(e164))`` says (the library's
+    validity is a region found and a type other than unknown, which is what
+    ``number_type`` reads from the same metadata). TERMS V5: no other number reaches a
+    trunk."""
+    return number_type(e164) != PhoneNumberType.UNKNOWN
+
+
 def is_mobile(e164: str) -> bool:
     """Whether ``e164`` is a mobile number (TERMS V7; a number that may be fixed or
     mobile, as in the North American plan, is not)."""

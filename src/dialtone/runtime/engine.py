@@ -35,6 +35,7 @@ from dialtone.policy import (
     recording,
     telemarketing,
 )
+from dialtone.policy.checklist import number_checks, verdict
 from dialtone.policy.decision import Decision, refuse
 from dialtone.services import accounts as account_service
 from dialtone.services import billing_checks
@@ -301,14 +302,22 @@ class CallEngine:
             log.exception("audit entry not written: %s %s", entry.code, entry.actor)
 
     async def _outside_number(
-        self, account_id: str, policy: CallPolicy, number: str, user_id: str | None = None
+        self,
+        account_id: str,
+        policy: CallPolicy,
+        number: str | None,
+        user_id: str | None = None,
+        dialed: str | None = None,
     ) -> Decision:
-        """The checks of a call out to ``number`` after dialling (V6): V5 destination,
-        F5 a suspended or terminated unlimited plan, V12, then the plan's limits (B14
-        trial, B15 SMART contacts, B4 prepaid credit)."""
-        refusal = destinations.destination(number, policy.destinations)
-        if refusal.allowed:
-            refusal = fraud.standing(policy.abuse, self.now())
+        """The checks of a call out to ``number`` (what ``dialed`` reads as by the
+        account's dialling plan) after dialling (V6): V5 destination and a valid number
+        (``checklist.number_checks``, as the dry run), F5 a suspended or terminated
+        unlimited plan, V12, then the plan's limits (B14 trial, B15 SMART contacts, B4
+        prepaid credit)."""
+        refusal = verdict(number_checks(number, policy.country, policy.destinations, dialed=dialed))
+        if refusal.refused or number is None:
+            return refusal
+        refusal = fraud.standing(policy.abuse, self.now())
         if refusal.allowed:
             refusal = await self._telemarketing(account_id, policy, number)
         if refusal.allowed and policy.billing_limits:
@@ -551,13 +560,20 @@ class CallEngine:
             if refusal.refused:
                 await self._refuse_call(event, channel, refusal, caller, country=policy.country)
                 return
+        # A device's digits are read by its account's dialling plan (06…, 00…, a short
+        # code), never made a number by putting + before them (V5).
+        number = destinations.read_dialled(dialed, policy.country) if dialed else None
+        if number != e164:  # one of our numbers dialled as 01…: its route, as with +33…
+            route = None
+            if number is not None and number.startswith("+"):
+                found = number
+                route = await self._cached(
+                    ("route", found), lambda s: routing_service.route_for(s, found)
+                )
         if route is not None:
             await self._apply_route(event, channel, route, trace, caller=caller)
             return
-        if e164 is None:
-            self._reply(event, channel, 404)
-            return
-        await self._outbound(event, channel, e164, trace, caller, policy=policy)
+        await self._outbound(event, channel, number, trace, caller, policy=policy, dialed=dialed)
 
     async def _recording_dir(self, account_id: str) -> RecordingSetup | None:
         """Where and how the account's bridged calls are recorded, or None when its
@@ -717,9 +733,9 @@ class CallEngine:
             return True
 
         if not destinations:
-            why = "busy (V2)" if busy is not None else "no registered device"
+            why, status = not_rung(busy)
             log.info("call to %s: %s -> voicemail", callee.sip_username, why)
-            await fallback(486 if busy is not None else 480)
+            await fallback(status)
             return
         await self.bridge.start(
             event,
@@ -928,16 +944,19 @@ class CallEngine:
         self,
         event: RequestReceived,
         channel: SipChannel,
-        number: str,
+        number: str | None,
         trace: Trace,
         caller: SipUser,
         *,
         policy: CallPolicy,
+        dialed: str | None = None,
     ) -> None:
-        """A device calls an external number: one the account may call (TERMS V5),
-        through the account's trunks, with a caller ID the account holds (V10, N13)."""
-        refusal = await self._outside_number(caller.account_id, policy, number, caller.id)
-        if refusal.refused:
+        """A device calls an external number: a valid one the account may call (TERMS
+        V5), through the account's trunks, with a caller ID the account holds (V10, N13)."""
+        refusal = await self._outside_number(
+            caller.account_id, policy, number, caller.id, dialed=dialed
+        )
+        if refusal.refused or number is None:
             await self._refuse_call(event, channel, refusal, caller)
             return
         held = await self._cached(
@@ -1150,17 +1169,21 @@ class CallEngine:
         callee = await self._read(
             lambda s: _sip_user(user_service.find_by_extension(s, account_id, target), s)
         )
-        e164 = None if callee is not None else number_service.dialed_to_e164(target)
+        e164 = None
         if callee is None:
             policy = await self._call_policy(account_id)
+            # Read by the account's dialling plan, as a device's call (V5).
+            e164 = destinations.read_dialled(target, policy.country)
             if emergency.is_emergency_number(target, policy.country):
                 # V7 as for a device's call; the trunks get the number as dialled.
                 refusal, _ = await self._emergency_check(user.id, target, caller_id)
                 e164 = target
             else:
                 refusal = destinations.dialling(target, policy.country)
-                if refusal.allowed and e164 is not None:
-                    refusal = await self._outside_number(account_id, policy, e164, user.id)
+                if refusal.allowed and e164 is not None:  # None: no number at all (400)
+                    refusal = await self._outside_number(
+                        account_id, policy, e164, user.id, dialed=target
+                    )
             if refusal.refused:
                 raise refusal.as_error()
         if callee is None and e164 is None:
@@ -1263,12 +1286,15 @@ class CallEngine:
         if callee is not None:
             found = self._device_destinations(callee, caller_name)
             return [Step(found, self.config.no_answer_seconds)] if found else []
-        e164 = number_service.dialed_to_e164(dialed)
-        if e164 is None:
-            return []
         policy = await self._call_policy(account_id)
-        refusal = destinations.destination(e164, policy.destinations)
-        if refusal.refused:
+        # Read by the account's dialling plan and checked as a device's call (V6, V5).
+        e164 = destinations.read_dialled(dialed, policy.country)
+        refusal = destinations.dialling(dialed, policy.country)
+        if refusal.allowed:
+            refusal = verdict(
+                number_checks(e164, policy.country, policy.destinations, dialed=dialed)
+            )
+        if refusal.refused or e164 is None:
             log.info("call %s: transfer to %s refused: %s", call.record_id, e164, refusal.code)
             await self._audit(
                 AuditEntry.of_decision(
@@ -1286,6 +1312,13 @@ class CallEngine:
         caller_id = call.to_number if call.to_number in held else held[0]
         steps, _ = await self._trunk_steps(account_id, e164, caller_id)
         return steps
+
+
+def not_rung(busy: Decision) -> tuple[str, int]:
+    """Why a user's devices are not rung, and the SIP status that says it: 486 when the
+    user already has as many calls as channels (``busy`` is TERMS V2's refusal), else 480
+    (no registered device, or a user who cannot take calls)."""
+    return ("busy (V2)", 486) if busy.refused else ("no registered device", 480)
 
 
 def _format(e164: str, style: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import call_setup, checklist
 from dialtone.policy.checklist import CallIntent, CheckResult
-from dialtone.policy.destinations import DestinationSettings
+from dialtone.policy.destinations import DestinationSettings, read_dialled
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES, EmergencyCaller
 from dialtone.services import accounts, dnc, fair_use, numbers, routing, users
 
@@ -60,13 +60,15 @@ def check_call(
     if not dialed:
         raise DialtoneError("request.invalid", "to: an extension or a number.")
     is_extension = users.find_by_extension(session, account_id, dialed) is not None
-    e164 = None if is_extension else numbers.dialed_to_e164(dialed)
+    country = accounts.dialling_country(account, operator.default_country)
+    # Read by the account's dialling plan, as the call engine reads it (V5, V6).
+    e164 = None if is_extension else read_dialled(dialed, country)
     channels = account.channels_per_user if user is None else users.channels_for(session, user)
     intent = CallIntent(
         dialed=dialed,
         e164=e164,
         is_extension=is_extension,
-        country=accounts.dialling_country(account, operator.default_country),
+        country=country,
         destinations=accounts.destination_settings(account, operator.destinations),
         active_calls=active_calls(user.id) if user is not None else 0,
         channels=channels,
