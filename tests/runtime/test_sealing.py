@@ -4,6 +4,7 @@ short, plain or empty WAVs, calls without a CDR) is put right at the next start.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import wave
 from datetime import UTC, datetime, timedelta
@@ -169,6 +170,8 @@ def test_recovery_after_a_crash(tmp_path: Path) -> None:
         )
     leftover = folder / "CAlegacy.wav.sealed.tmp"
     leftover.write_bytes(b"DTSEAL1\npartial")
+    last_audio = (NOW + timedelta(seconds=20)).timestamp()  # when the cut call's audio stopped
+    os.utime(cut, (last_audio, last_audio))
 
     done = recover((recordings, voicemail), KEY, sessions)
 
@@ -203,6 +206,8 @@ def test_recovery_after_a_crash(tmp_path: Path) -> None:
             "sip-CAcut",
         )
         assert cdr.recording_path == str(cut)
+        # It ended when its last audio reached the disk, not when it was recovered.
+        assert cdr.ended_at == NOW + timedelta(seconds=20)
         # Billed like a call the network cut: up to its last audio on disk.
         assert cdr.duration > 0
         assert cdr.billed_seconds > 0

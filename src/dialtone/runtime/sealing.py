@@ -292,6 +292,10 @@ def _recover_call(
     audio: Path | None = None
     renamed_from: Path | None = None  # a plain file now sealed under another name
     emptied: Path | None = None  # a file removed for holding no audio
+    # When the call's last audio (or its note) reached the disk, before a repair or a
+    # seal here rewrites the file: the interrupted call ended then, as far as is known.
+    first = sealed_file or plain or note
+    ended = datetime.fromtimestamp(first.stat().st_mtime, UTC) if first is not None else None
     if plain is not None and sealed_file is not None:
         # Killed between a seal's rename and the plain file's removal: the sealed copy
         # is whole (it was flushed before the rename).
@@ -305,7 +309,11 @@ def _recover_call(
         else:
             try:
                 complete = sealed.is_complete(sealed_file, key)
-                size = sealed.repair(sealed_file, key, chunk_size=RECORDING_CHUNK)
+                size = (
+                    sealed.plain_size(sealed_file)
+                    if complete
+                    else sealed.repair(sealed_file, key, chunk_size=RECORDING_CHUNK)
+                )
             except sealed.SealError as exc:
                 log.error("recording %s cannot be opened (%s): left as it is", sealed_file, exc)
                 done.unreadable.append(str(sealed_file))
@@ -330,8 +338,6 @@ def _recover_call(
         else:
             audio = plain
     facts = _read_facts(note, key) if note is not None else None
-    last_write = audio or note
-    ended = datetime.fromtimestamp(last_write.stat().st_mtime, UTC) if last_write else None
     with transaction(sessions) as session:
         if renamed_from is not None and audio is not None:
             _repoint(session, renamed_from, audio)
