@@ -254,7 +254,7 @@ class Settings(BaseSettings):
     transcriber_api_key: str | None = Field(default=None, repr=False)
     seal_recordings: bool = Field(
         default=True,
-        description="Encrypt finished recordings and voicemail at rest (TERMS D5).",
+        description="Encrypt recordings and voicemail at rest as they are written (TERMS D5).",
     )
     recording_key: str | None = Field(
         default=None,

@@ -585,13 +585,16 @@ def test_kill_9_loses_no_acknowledged_bridged_call(tmp_path: Path) -> None:
 
 # -- recordings (TERMS D5: no plain audio survives a crash) ------------------------------
 #
-# A call the platform answers records what the caller says. The process is killed while
-# the caller talks: what it leaves on disk is ciphertext only, and the next start keeps
-# the complete part of the recording, sealed, linked to the call's CDR marked
-# interrupted, and leaves no empty file.
+# A recorded call: one the platform answers itself (the answering machine records the
+# caller, mono) or one it bridges to a registered phone for an account that records
+# (the relay records both legs, stereo). The process is killed while the caller talks:
+# what it leaves on disk is ciphertext only, and the next start keeps the complete part
+# of the recording, sealed, linked to the call's CDR marked interrupted, and leaves no
+# empty file.
 
 # A recognisable PCMU payload: its decoded samples must never show on disk in the clear.
 VOICE = bytes((i * 37 + 11) % 256 for i in range(160))
+CHUNK = 16 * 1024  # a recording's sealed chunk (runtime.sealing.RECORDING_CHUNK)
 
 
 def _offer(rtp_port: int) -> bytes:
@@ -605,85 +608,163 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
-def _assert_no_plain_audio(folder: Path, pcm: bytes) -> None:
+def _assert_no_plain_audio(folder: Path, patterns: tuple[bytes, ...]) -> None:
     for path in _files(folder):
         raw = path.read_bytes()
         assert not raw.startswith(b"RIFF"), f"{path} is a plain WAV"
-        assert pcm not in raw, f"{path} holds plain PCM"
+        for pattern in patterns:
+            assert pattern not in raw, f"{path} holds plain PCM"
+
+
+def _bridged_to_a_phone(platform: Platform) -> _Phone:
+    """The number rings alice's registered phone, and the account records (V8: one
+    party's consent, New York to New York, so no notice delays the recording)."""
+    with platform.http() as http:
+        changed = http.patch("/v1/account", json={"recording_policy": "one_party"})
+        assert changed.status_code == 200, changed.text
+        made = http.post(
+            "/v1/users",
+            json={
+                "name": "Alice",
+                "extension": "201",
+                "sip_username": "alice",
+                "sip_password": PASSWORD,
+            },
+        )
+        assert made.status_code == 201, made.text
+        routed = http.put(
+            f"/v1/numbers/{platform.number}/route",
+            json={"kind": "user", "target": made.json()["id"]},
+        )
+        assert routed.status_code == 200, routed.text
+    phone = _Phone(platform, "alice")
+    phone.register()
+    return phone
 
 
 @pytest.mark.interop
-def test_kill_9_mid_call_leaves_no_plain_audio_and_the_call_its_record(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bridged", [False, True], ids=["answering-machine", "bridged"])
+def test_kill_9_mid_call_leaves_no_plain_audio_and_the_call_its_record(
+    tmp_path: Path, bridged: bool
+) -> None:
     from dialtone.codecs.g711 import decoder_for
     from dialtone.rtp.packet import RtpPacket
 
     platform = start_platform(tmp_path, ring_seconds="0")
-    provision(platform)
-    folder = platform.data_dir / "recordings" / platform.account_id
+    phone: _Phone | None = None
+    thread: threading.Thread | None = None
     pcm = decoder_for("PCMU")(VOICE)[:64]
-    call_id = "recorded-crash"
-    with (
-        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sip,
-        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
-    ):
-        sip.bind(("127.0.0.1", 0))
-        rtp.bind(("127.0.0.1", 0))
-        sip.settimeout(10)
-        port = sip.getsockname()[1]
-        target = ("127.0.0.1", platform.sip_port)
-        invite = _message("INVITE", platform, port, call_id, cseq=1)
-        invite = invite.replace(SDP, _offer(rtp.getsockname()[1])).replace(
-            f"Content-Length: {len(SDP)}".encode(),
-            f"Content-Length: {len(_offer(rtp.getsockname()[1]))}".encode(),
-        )
-        sip.sendto(invite, target)
-        answer = _Msg(sip.recv(65535))
-        while answer.status < 200:
-            answer = _Msg(sip.recv(65535))
-        assert answer.status == 200, answer.start
-        found = re.search(rb"m=audio (\d+)", answer.body)
-        assert found is not None, answer.body
-        media_port = int(found.group(1))
-        sip.sendto(_message("ACK", platform, port, call_id, cseq=1, to_tag=answer.to_tag()), target)
-        # The caller talks: 6 s of audio (several sealed chunks), sent faster than real
-        # time; the recording is written as the packets arrive.
-        for seq in range(300):
-            packet = RtpPacket(
-                payload_type=0, sequence_number=seq, timestamp=seq * 160, ssrc=5, payload=VOICE
+    # In a stereo file the caller's samples alternate with the callee's (silence here).
+    stereo = b"".join(pcm[i : i + 2] + b"\x00\x00" for i in range(0, 32, 2))
+    patterns = (pcm, stereo)
+    caller, call_id = "+12125550100", "recorded-crash"
+    try:
+        provision(platform, number="+12125550199")
+        folder = platform.data_dir / "recordings" / platform.account_id
+        if bridged:
+            phone = _bridged_to_a_phone(platform)
+            thread = threading.Thread(target=phone.run)
+            thread.start()
+        with (
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sip,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
+        ):
+            sip.bind(("127.0.0.1", 0))
+            rtp.bind(("127.0.0.1", 0))
+            sip.settimeout(10)
+            port = sip.getsockname()[1]
+            target = ("127.0.0.1", platform.sip_port)
+            ruri = f"sip:{platform.number}@127.0.0.1:{platform.sip_port}"
+            from_, to = f"<sip:{caller}@127.0.0.1>;tag=crash", f"<sip:{platform.number}@127.0.0.1>"
+            offer = _offer(rtp.getsockname()[1])
+            invite = (
+                _request(
+                    "INVITE",
+                    ruri,
+                    port,
+                    from_=from_,
+                    to=to,
+                    call_id=call_id,
+                    cseq=1,
+                    branch="crashinv",
+                    extra=f"Contact: <sip:caller@127.0.0.1:{port}>\r\n",
+                )
+                .replace(SDP, offer)
+                .replace(
+                    f"Content-Length: {len(SDP)}".encode(), f"Content-Length: {len(offer)}".encode()
+                )
             )
-            rtp.sendto(bytes(packet), ("127.0.0.1", media_port))
-            time.sleep(0.002)
-        [recording] = [p for p in _files(folder) if ".wav" in p.name]
-        deadline = time.monotonic() + 20
-        while recording.stat().st_size < 3 * 16 * 1024 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert recording.stat().st_size >= 3 * 16 * 1024, platform.log()[-3000:]
-        _assert_no_plain_audio(folder, pcm)  # while the call is live, too
-        platform.process.send_signal(signal.SIGKILL)
-        platform.process.wait()
+            sip.sendto(invite, target)
+            answer = _Msg(sip.recv(65535))
+            while answer.status < 200:
+                answer = _Msg(sip.recv(65535))
+            assert answer.status == 200, answer.start
+            found = re.search(rb"m=audio (\d+)", answer.body)
+            assert found is not None, answer.body
+            ack = _request(
+                "ACK",
+                answer.contact_uri() or ruri,
+                port,
+                from_=from_,
+                to=answer.get("to"),
+                call_id=call_id,
+                cseq=1,
+                branch="crashack",
+            )
+            sip.sendto(ack, target)
+            # The caller talks: 6 s of audio (several sealed chunks), sent faster than
+            # real time; the recording is written as the packets arrive.
+            for seq in range(300):
+                packet = RtpPacket(
+                    payload_type=0, sequence_number=seq, timestamp=seq * 160, ssrc=5, payload=VOICE
+                )
+                rtp.sendto(bytes(packet), ("127.0.0.1", int(found.group(1))))
+                time.sleep(0.002)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                written = [p for p in _files(folder) if ".wav" in p.name]
+                if written and written[0].stat().st_size >= 3 * CHUNK:
+                    break
+                time.sleep(0.05)
+            [recording] = [p for p in _files(folder) if ".wav" in p.name]
+            assert recording.stat().st_size >= 3 * CHUNK, platform.log()[-3000:]
+            _assert_no_plain_audio(folder, patterns)  # while the call is live, too
+            platform.process.send_signal(signal.SIGKILL)
+            platform.process.wait()
+    finally:
+        if platform.process.poll() is None:
+            platform.process.kill()
+            platform.process.wait()
+        if phone is not None:
+            phone.stop.set()
+            if thread is not None:
+                thread.join(timeout=10)
+            phone.sock.close()
 
     # What the crash left: ciphertext only (the recording cut short and the call's note).
-    _assert_no_plain_audio(platform.data_dir, pcm)
+    _assert_no_plain_audio(platform.data_dir, patterns)
     restarted = start_platform(tmp_path, ring_seconds="0")
     try:
         with restarted.http(platform.api_key) as http:
             calls: list[dict[str, Any]] = http.get("/v1/calls").json()["calls"]
             [cdr] = [c for c in calls if c["sip_call_id"] == call_id]
             assert (cdr["status"], cdr["hangup_cause"]) == ("interrupted", "interrupted"), cdr
-            assert cdr["from"] == "+14155550100", cdr
+            assert (cdr["from"], cdr["to"]) == (caller, platform.number), cdr
             assert cdr["recording_url"], cdr
             audio = http.get(cdr["recording_url"])
             assert audio.status_code == 200, audio.text
     finally:
         assert stop_platform(restarted) == 0
     with wave.open(io.BytesIO(audio.content)) as wav:
-        assert (wav.getnchannels(), wav.getframerate()) == (1, 8000)
+        channels = wav.getnchannels()
+        assert (channels, wav.getframerate()) == (2 if bridged else 1, 8000)
         frames = wav.readframes(wav.getnframes())
-    # The complete chunks are kept: at least two of the three seen on disk, the voice in them.
-    assert len(frames) >= 2 * 16 * 1024, len(frames)
-    assert pcm in frames
+    # The complete chunks are kept: the voice is in them (the caller is the left side).
+    assert len(frames) >= 2 * CHUNK, len(frames)
+    left = b"".join(frames[i : i + 2] for i in range(0, len(frames), 2 * channels))
+    assert pcm in left
     files = _files(platform.data_dir / "recordings")
     assert [p.name for p in files] == [f"{cdr['id']}.wav.sealed"], files
-    assert all(p.stat().st_size > 0 for p in _files(platform.data_dir / "recordings"))
-    _assert_no_plain_audio(platform.data_dir, pcm)
+    assert all(p.stat().st_size > 0 for p in files)
+    _assert_no_plain_audio(platform.data_dir, patterns)
     assert "recordings recovered after a crash" in restarted.log()

@@ -4,6 +4,7 @@ short, plain or empty WAVs, calls without a CDR) is put right at the next start.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import wave
 from datetime import UTC, datetime, timedelta
@@ -149,8 +150,28 @@ def test_recovery_after_a_crash(tmp_path: Path) -> None:
                 record_id="CAlegacy",
             ),
         )
+        call_service.record_call(
+            session,
+            call_service.CallOutcome(
+                account_id=account,
+                direction="inbound",
+                from_number="+1",
+                to_number="+2",
+                started_at=NOW,
+                answered_at=NOW,
+                ended_at=NOW,
+                status="completed",
+                hangup_cause="caller-bye",
+                sip_call_id="header",
+                sip_local_tag="t",
+                recording_path=str(header_only),
+                record_id="CAheader",
+            ),
+        )
     leftover = folder / "CAlegacy.wav.sealed.tmp"
     leftover.write_bytes(b"DTSEAL1\npartial")
+    last_audio = (NOW + timedelta(seconds=20)).timestamp()  # when the cut call's audio stopped
+    os.utime(cut, (last_audio, last_audio))
 
     done = recover((recordings, voicemail), KEY, sessions)
 
@@ -185,6 +206,8 @@ def test_recovery_after_a_crash(tmp_path: Path) -> None:
             "sip-CAcut",
         )
         assert cdr.recording_path == str(cut)
+        # It ended when its last audio reached the disk, not when it was recovered.
+        assert cdr.ended_at == NOW + timedelta(seconds=20)
         # Billed like a call the network cut: up to its last audio on disk.
         assert cdr.duration > 0
         assert cdr.billed_seconds > 0
@@ -192,6 +215,7 @@ def test_recovery_after_a_crash(tmp_path: Path) -> None:
         assert rows["CAvm"].recording_path is None
         assert rows["CAlegacy"].recording_path == str(folder / "CAlegacy.wav.sealed")
         assert rows["CAlegacy"].status == "completed"
+        assert rows["CAheader"].recording_path is None  # its file held no audio
         [vm] = messages
         assert (vm.path, vm.call_record_id, vm.number) == (str(message), "CAvm", "+3312")
         assert vm.duration > 0
@@ -242,3 +266,23 @@ def test_an_altered_recording_is_left_as_evidence(tmp_path: Path) -> None:
     done = recover((tmp_path / "rec",), KEY, sessions)
     assert done.unreadable == [str(path)]
     assert path.read_bytes() == bytes(raw)
+
+
+def test_with_sealing_off_a_cut_call_gets_its_record_and_keeps_its_plain_wav(
+    tmp_path: Path,
+) -> None:
+    # The operator turned sealing off (seal_recordings = false): nothing to seal, but a
+    # call the crash cut still gets its record, and its WAV reads with derived sizes.
+    sessions, account = _setup(tmp_path)
+    path = recording_file(tmp_path / "rec" / account, "CAoff", None)
+    audio = AudioFile(path, channels=1, key=None, facts=_facts(account, "CAoff"))
+    audio.write(PCM)
+    assert audio._plain is not None
+    audio._plain.flush()  # what a killed process had handed to the kernel
+    assert facts_path(path).name == "CAoff.call.json"
+    done = recover((tmp_path / "rec",), None, sessions)
+    assert done.cdrs == ["CAoff"]
+    assert not facts_path(path).exists()
+    with wave.open(io.BytesIO(b"".join(sealed.recording_chunks(path, None)))) as wav:
+        assert wav.readframes(wav.getnframes()) == PCM
+    assert not recover((tmp_path / "rec",), None, sessions)

@@ -265,9 +265,10 @@ def _recover_folder(
             session.scalars(select(CallRecord.id).where(CallRecord.account_id == folder.name))
         )
     for record_id, files in calls.items():
-        if record_id in known and set(files) == {"wav.sealed"}:
-            # The usual case, kept cheap at start: a sealed recording whose CDR was
-            # committed (after the file was flushed) and whose note is gone.
+        finished = {"wav.sealed"} if key is not None else {"wav"}
+        if record_id in known and set(files) == finished:
+            # The usual case, kept cheap at start: a recording whose CDR was committed
+            # (after the file was flushed) and whose note is gone.
             continue
         try:
             _recover_call(folder, record_id, files, key=key, sessions=sessions, done=done)
@@ -289,7 +290,12 @@ def _recover_call(
     plain, sealed_file = files.get("wav"), files.get("wav.sealed")
     note = files.get("call.sealed") or files.get("call.json")
     audio: Path | None = None
-    renamed_from: Path | None = None
+    renamed_from: Path | None = None  # a plain file now sealed under another name
+    emptied: Path | None = None  # a file removed for holding no audio
+    # When the call's last audio (or its note) reached the disk, before a repair or a
+    # seal here rewrites the file: the interrupted call ended then, as far as is known.
+    first = sealed_file or plain or note
+    ended = datetime.fromtimestamp(first.stat().st_mtime, UTC) if first is not None else None
     if plain is not None and sealed_file is not None:
         # Killed between a seal's rename and the plain file's removal: the sealed copy
         # is whole (it was flushed before the rename).
@@ -303,7 +309,11 @@ def _recover_call(
         else:
             try:
                 complete = sealed.is_complete(sealed_file, key)
-                size = sealed.repair(sealed_file, key, chunk_size=RECORDING_CHUNK)
+                size = (
+                    sealed.plain_size(sealed_file)
+                    if complete
+                    else sealed.repair(sealed_file, key, chunk_size=RECORDING_CHUNK)
+                )
             except sealed.SealError as exc:
                 log.error("recording %s cannot be opened (%s): left as it is", sealed_file, exc)
                 done.unreadable.append(str(sealed_file))
@@ -311,6 +321,7 @@ def _recover_call(
             if size <= WAV_HEADER_BYTES:
                 sealed_file.unlink()  # a header and no audio
                 done.removed.append(str(sealed_file))
+                emptied = sealed_file
             else:
                 audio = sealed_file
                 if not complete:
@@ -319,6 +330,7 @@ def _recover_call(
         if plain.stat().st_size <= WAV_HEADER_BYTES:
             plain.unlink()  # a header and no audio
             done.removed.append(str(plain))
+            emptied = plain
         elif key is not None:
             audio = sealed.seal(plain, key)
             done.sealed.append(str(audio))
@@ -326,11 +338,11 @@ def _recover_call(
         else:
             audio = plain
     facts = _read_facts(note, key) if note is not None else None
-    last_write = audio or note
-    ended = datetime.fromtimestamp(last_write.stat().st_mtime, UTC) if last_write else None
     with transaction(sessions) as session:
         if renamed_from is not None and audio is not None:
             _repoint(session, renamed_from, audio)
+        if emptied is not None:
+            _repoint(session, emptied, None)
         missing = session.get(CallRecord, record_id) is None
         if (
             missing
@@ -353,12 +365,14 @@ def _read_facts(note: Path, key: bytes | None) -> CallFacts | None:
         return None
 
 
-def _repoint(session: Session, old: Path, new: Path) -> None:
-    """Records that name the plain file name the sealed one now."""
+def _repoint(session: Session, old: Path, new: Path | None) -> None:
+    """Records that name ``old`` name ``new`` now: the sealed copy of a plain file, or
+    no recording for a CDR whose file held no audio (a message keeps its path)."""
     for record in session.scalars(select(CallRecord).where(CallRecord.recording_path == str(old))):
-        record.recording_path = str(new)
-    for message in session.scalars(select(Voicemail).where(Voicemail.path == str(old))):
-        message.path = str(new)
+        record.recording_path = str(new) if new is not None else None
+    if new is not None:
+        for message in session.scalars(select(Voicemail).where(Voicemail.path == str(old))):
+            message.path = str(new)
 
 
 def _seconds(audio: Path, key: bytes | None) -> float:

@@ -162,9 +162,9 @@ class SipRuntime:
 
 
 def recording_key(settings: Settings) -> bytes | None:
-    """The key finished recordings are sealed with (TERMS D5), None when the operator
-    turned sealing off. Read (or generated) at start: a bad key stops the start, not a
-    call."""
+    """The key recordings are sealed with as they are written (TERMS D5), None when the
+    operator turned sealing off. Read (or generated) at start: a bad key stops the start,
+    not a call."""
     if not settings.seal_recordings:
         return None
     return sealed.key_for(settings.recording_key, settings.recording_key_path)
