@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import dialtone
 from dialtone.api import errors
 from dialtone.api.deps import SessionDep
+from dialtone.api.limits import BodyLimit
 from dialtone.api.v1 import (
     account,
     api_keys,
@@ -44,6 +45,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = sessions
     errors.install(app)
+    # Bodies are refused by size before they are read (413), not after.
+    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:
