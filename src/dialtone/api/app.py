@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +36,9 @@ from dialtone.settings import Settings
 
 def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     """The API over ``sessions``; OpenAPI at ``/openapi.json``, docs at ``/docs``."""
-    app = FastAPI(
+    # FastAPIOffline: the docs pages load Swagger UI and ReDoc from assets the package
+    # ships (served under /static-offline-docs), not from a CDN, so /docs works offline.
+    app = FastAPIOffline(
         title="dialtone",
         version=dialtone.__version__,
         description="Phone numbers and their routes, users and their SIP devices, trunks, "
