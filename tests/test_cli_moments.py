@@ -58,16 +58,16 @@ MONTHS: dict[tuple[str, str], list[str]] = {
     ("fair-use", "--month"): ["AC0", "--month", "{}"],
 }
 
+# The boundaries of each check are tested once, in tests/core/test_moments.py; here each
+# option meets one case of each kind of refusal.
 BAD_MOMENTS = [
     "2026-12-06T10:00:00",  # no offset
     "soon",
     "0001-01-01T00:00:00+01:00",
-    "9999-12-31T23:59:59-01:00",
-    "1999-12-31T23:59:59Z",
     "2200-01-01T00:00:00Z",
 ]
-BAD_DAYS = ["0001-01-01", "9999-12-31", "1999-12-31", "2200-01-01", "2026-13-01", "06/12/2026"]
-BAD_MONTHS = ["9999-12", "0001-01", "2026-13"]
+BAD_DAYS = ["0001-01-01", "2200-01-01", "06/12/2026"]
+BAD_MONTHS = ["9999-12", "2026-13"]
 
 # Help text that announces a date or a moment (not "ISO 3166 country").
 _DATED = re.compile(r"\bISO\b(?! (3166|country))|YYYY-MM|as of this moment", re.IGNORECASE)

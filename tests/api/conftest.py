@@ -55,12 +55,14 @@ def auth(key: str) -> dict[str, str]:
 
 def api_routes(app: FastAPI) -> list[APIRoute]:
     """Every API route of ``app``, through included routers (FastAPI ≥ 0.16x keeps an
-    included router as one entry of ``app.routes``, not its routes copied in)."""
+    included router as one entry of ``app.routes``, not its routes copied in); the docs
+    pages (not in the schema) are not API routes."""
 
     def walk(routes: list[Any]) -> Iterator[APIRoute]:
         for route in routes:
             if isinstance(route, APIRoute):
-                yield route
+                if route.include_in_schema:
+                    yield route
             elif hasattr(route, "original_router"):
                 yield from walk(route.original_router.routes)
 

@@ -47,6 +47,30 @@ def test_route_get_put(client: TestClient, sessions: sessionmaker[Session]) -> N
     assert forward.json()["target"] == "+442079460958"
 
 
+def test_route_delete_goes_back_to_the_greeting(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """The README documents DELETE …/route (issue 13, item 17): it answered 405."""
+    _, key = new_account(sessions, "Acme")
+    user_id = _setup(client, key)
+    default = client.get(f"/v1/numbers/{NUMBER}/route", headers=auth(key)).json()
+    client.put(
+        f"/v1/numbers/{NUMBER}/route",
+        json={"kind": "user", "target": user_id, "no_answer_seconds": 30,
+              "voicemail_user_id": user_id},
+        headers=auth(key),
+    )  # fmt: skip
+    deleted = client.delete(f"/v1/numbers/{NUMBER}/route", headers=auth(key))
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == default  # greeting, no target, no ring time, no box
+    assert client.get(f"/v1/numbers/{NUMBER}/route", headers=auth(key)).json() == default
+    again = client.delete(f"/v1/numbers/{NUMBER}/route", headers=auth(key))
+    assert again.json() == default  # idempotent
+    _, other = new_account(sessions, "Other")
+    theirs = client.delete(f"/v1/numbers/{NUMBER}/route", headers=auth(other))
+    assert (theirs.status_code, theirs.json()["code"]) == (404, "number.not_found")
+
+
 def test_n10_refusal_carries_the_rule(client: TestClient, sessions: sessionmaker[Session]) -> None:
     _, key = new_account(sessions, "Acme")
     user_id = _setup(client, key)

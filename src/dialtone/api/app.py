@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
 from dialtone.api import errors
 from dialtone.api.deps import SessionDep
+from dialtone.api.limits import BodyLimit
 from dialtone.api.v1 import (
     account,
     api_keys,
@@ -34,7 +36,9 @@ from dialtone.settings import Settings
 
 def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     """The API over ``sessions``; OpenAPI at ``/openapi.json``, docs at ``/docs``."""
-    app = FastAPI(
+    # FastAPIOffline: the docs pages load Swagger UI and ReDoc from assets the package
+    # ships (served under /static-offline-docs), not from a CDN, so /docs works offline.
+    app = FastAPIOffline(
         title="dialtone",
         version=dialtone.__version__,
         description="Phone numbers and their routes, users and their SIP devices, trunks, "
@@ -44,6 +48,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = sessions
     errors.install(app)
+    # Bodies are refused by size before they are read (413), not after.
+    app.add_middleware(BodyLimit)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -83,6 +85,36 @@ def _log_error(request: Request, status: int, code: str, message: str) -> None:
         log.exception("error log entry not written: %s", code)
 
 
+def _json_problem(err: Mapping[str, Any], body: Any) -> str | None:
+    """Malformed JSON said with what and where (FastAPI's own: "16: JSON decode error")."""
+    if err.get("type") != "json_invalid":
+        return None
+    loc = err.get("loc", ())
+    pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else None
+    why = (err.get("ctx") or {}).get("error")
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if pos is None or not isinstance(text, str):
+        return "body is not valid JSON" + (f" ({why})" if why else "")
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"body is not valid JSON: line {line}, column {column}" + (f" ({why})" if why else "")
+
+
+def _content_type_problem(err: Mapping[str, Any], request: Request) -> str | None:
+    """A JSON route's body sent without a JSON ``Content-Type``: FastAPI then does not
+    parse it, and its complaint (the body is not an object) does not say why."""
+    if tuple(err.get("loc", ())) != ("body",) or err.get("type") == "missing":
+        return None
+    content_type = request.headers.get("content-type")
+    if content_type is not None and "json" in content_type.lower():
+        return None
+    sent = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+    return (
+        f"body: this route takes JSON and the request has {sent}: "
+        "send 'Content-Type: application/json'"
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the JSON error shape."""
 
@@ -98,6 +130,10 @@ def install(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = []
         for err in exc.errors():
+            said = _json_problem(err, exc.body) or _content_type_problem(err, request)
+            if said is not None:
+                problems.append(said)
+                continue
             where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         message = "; ".join(problems) or "Invalid request."

@@ -427,6 +427,18 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("api_key.not_found", (), "No such API key for this account.", 404),
     C("api_key.inactive", (), "The API key is revoked or expired: nothing to rotate.", 409),
     C(
+        "api_key.rotating",
+        ("D2",),
+        "The API key was already rotated and is in its notice: rotate its replacement.",
+        409,
+    ),
+    C(
+        "api_key.retiring",
+        ("D2",),
+        "A key in its rotation notice cannot issue or rotate keys: use its replacement.",
+        409,
+    ),
+    C(
         "credentials.rotated",
         ("D2",),
         "An API key was replaced; the old one works until its notice ends (D2).",

@@ -43,6 +43,8 @@ class Credential:
     account: Account
     role: str
     user_id: str | None
+    # When the key stops (it was rotated with notice, D2); None: it does not expire.
+    expires_at: datetime | None = None
 
     @property
     def actor(self) -> str:
@@ -111,7 +113,13 @@ def authenticate(session: Session, key: str | None, *, now: datetime) -> Credent
     if user is not None and user.status != "active":
         raise Unauthorized("auth.invalid_key", "The API key's user is disabled.")
     role = user.role if user is not None else ADMINISTRATOR
-    return Credential(key_id=row.id, account=account, role=role, user_id=user.id if user else None)
+    return Credential(
+        key_id=row.id,
+        account=account,
+        role=role,
+        user_id=user.id if user else None,
+        expires_at=row.expires_at,
+    )
 
 
 def list_keys(session: Session, account_id: str) -> list[ApiKey]:
@@ -155,10 +163,20 @@ def rotate(
     """Replace a key (TERMS D2): the replacement works at once, with the same name and
     user; the old key stops at once when ``immediately`` (the customer's own rotation
     after a suspected compromise), else after ``notice_business_days`` business days
-    (the platform's rotation for security). Recorded on the audit log."""
+    (the platform's rotation for security). Recorded on the audit log. A key already
+    rotated (in its notice) is not rotated again: 409 ``api_key.rotating``."""
     old = get_key(session, account_id, key_id)
     if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
         raise Conflict("api_key.inactive", f"The API key {key_id} is revoked or already expired.")
+    if old.expires_at is not None:
+        # Already replaced: another replacement would leave two live successors, and a
+        # key could be kept alive forever by rotating it again before its notice ends.
+        raise Conflict(
+            "api_key.rotating",
+            f"The API key {key_id} was already rotated and stops at "
+            f"{old.expires_at.isoformat()}: rotate its replacement, or revoke it to stop it now.",
+            rule="D2",
+        )
     replacement = issue(session, account_id, now=now, name=old.name, user_id=old.user_id)
     ends = now if immediately else rotation_deadline(now, notice_business_days=notice_business_days)
     if old.expires_at is None or ends < old.expires_at:

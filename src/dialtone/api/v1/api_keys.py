@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, permit
+from dialtone.api.deps import AccountDep, CallerDep, SessionDep, permit
+from dialtone.core.errors import Conflict
 from dialtone.policy.permissions import ADMINISTRATOR
 from dialtone.services import api_keys
 from dialtone.store.models import ApiKey
@@ -76,8 +77,12 @@ class ApiKeyList(BaseModel):
     status_code=status.HTTP_201_CREATED,
     response_model=IssuedKeyOut,
 )
-def issue_key(body: ApiKeyIn, account: AccountDep, session: SessionDep) -> IssuedKeyOut:
-    """Issue a key for the account or one of its users (404 ``user.not_found``)."""
+def issue_key(
+    body: ApiKeyIn, account: AccountDep, session: SessionDep, caller: CallerDep
+) -> IssuedKeyOut:
+    """Issue a key for the account or one of its users (404 ``user.not_found``; 409
+    ``api_key.retiring`` from a key in its rotation notice)."""
+    _not_retiring(caller)
     issued = api_keys.issue(
         session, account.id, now=datetime.now(UTC), name=body.name, user_id=body.user_id
     )
@@ -90,6 +95,19 @@ def list_keys(account: AccountDep, session: SessionDep) -> ApiKeyList:
     return ApiKeyList(api_keys=[ApiKeyOut.of(r) for r in api_keys.list_keys(session, account.id)])
 
 
+def _not_retiring(caller: CallerDep) -> None:
+    """A key in its rotation notice (D2) is on its way out: it may not issue or rotate
+    keys, or it could mint a successor that never expires and outlive its notice."""
+    ends = caller.credential.expires_at
+    if ends is not None:
+        raise Conflict(
+            "api_key.retiring",
+            f"This API key was rotated and stops at {ends.isoformat()}: it cannot issue or "
+            "rotate keys; use its replacement.",
+            rule="D2",
+        )
+
+
 @router.post(
     "/{key_id}/rotate",
     dependencies=[permit("api_keys.manage")],
@@ -100,6 +118,7 @@ def rotate_key(
     key_id: str,
     account: AccountDep,
     session: SessionDep,
+    caller: CallerDep,
     immediately: Annotated[
         bool,
         Query(
@@ -109,7 +128,10 @@ def rotate_key(
     ] = False,
 ) -> IssuedKeyOut:
     """Replace a key: the new one is returned once; the old one ends now or after one
-    business day (409 ``api_key.inactive`` for a revoked or expired key)."""
+    business day (409 ``api_key.inactive`` for a revoked or expired key,
+    ``api_key.rotating`` for one already rotated, ``api_key.retiring`` from a key in its
+    rotation notice)."""
+    _not_retiring(caller)
     issued = api_keys.rotate(
         session,
         account.id,

@@ -312,3 +312,12 @@ def put_route(
         operator_destinations=settings.destinations,
     )
     return RouteOut.of(route, settings.no_answer_seconds)
+
+
+@router.delete("/{number}/route", dependencies=[permit("numbers.write")], response_model=RouteOut)
+def delete_route(
+    number: str, account: AccountDep, session: SessionDep, settings: SettingsDep
+) -> RouteOut:
+    """Back to the default route: the number's greeting plays (404 ``number.not_found``)."""
+    route = routing.set_route(session, account.id, number, kind="greeting")
+    return RouteOut.of(route, settings.no_answer_seconds)
