@@ -298,8 +298,9 @@ class Settings(BaseSettings):
     )
     operator_registration: str = Field(
         default="",
-        description="Invoices: legal form, share capital and registration as printed, e.g. "
-        "'SAS with a share capital of 10 000 EUR, SIREN 123 456 789 RCS Paris'.",
+        description="Invoices: legal form, share capital and registration as printed, lines "
+        "separated like the address, e.g. 'SAS with a share capital of 10 000 EUR' and "
+        "'SIREN 123 456 789 RCS Paris'.",
     )
     operator_vat_number: str = Field(
         default="", description="Invoices: the operator's VAT number, e.g. FR40123456824."
@@ -329,7 +330,7 @@ class Settings(BaseSettings):
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_toml_file())
         return (init_settings, env_settings, toml)
 
-    @field_validator("operator_address")
+    @field_validator("operator_address", "operator_registration")
     @classmethod
     def _address(cls, value: str) -> str:
         # An environment variable cannot easily hold a newline: "\n" stands for one.

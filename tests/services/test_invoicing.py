@@ -33,7 +33,7 @@ ISSUER = Issuer(
         "Dialtone SAS",
         "12 rue de la Paix\n75002 Paris\nFrance",
         vat_number="FR40123456824",
-        registration="SAS with a share capital of 10 000 EUR, SIREN 123 456 789 RCS Paris",
+        registration="SAS with a share capital of 10 000 EUR\nSIREN 123 456 789 RCS Paris",
     ),
     iban="FR7630006000011234567890189",
     bic="AGRIFRPPXXX",
@@ -86,7 +86,7 @@ def test_every_mention_of_a_b2b_invoice_reads_back_from_the_pdf(
     for mention in (
         # The seller: legal name, address, legal form, capital and registration, VAT number.
         "Dialtone SAS", "12 rue de la Paix", "75002 Paris",
-        "SAS with a share capital of 10 000 EUR, SIREN 123 456 789 RCS Paris",
+        "SAS with a share capital of 10 000 EUR SIREN 123 456 789 RCS Paris",
         "VAT no. FR40123456824",
         # The customer: legal name, address, VAT number (normalised).
         "Bill to", "Acme Industries SARL", "4 avenue des Champs", "69002 Lyon",

@@ -257,8 +257,8 @@ def _party(party: Party) -> _PartyView:
     lines = [ln.strip() for ln in party.address.splitlines() if ln.strip()]
     if party.country:
         lines.append(party.country)
-    if party.registration:
-        lines.append(party.registration)
+    # The registration may span lines too (legal form and capital, then SIREN and RCS).
+    lines.extend(ln.strip() for ln in party.registration.splitlines() if ln.strip())
     if party.vat_number:
         lines.append(f"VAT no. {party.vat_number}")
     return _PartyView(party.name, tuple(lines))
@@ -417,7 +417,7 @@ _CORE_ENCODING = "windows-1252"
 _TTF_FAMILY = "dejavu"
 _PAGE_WIDTH = 180.0  # A4 less 15 mm margins
 # description, quantity, unit price, VAT rate, amount
-_COLUMNS = (84.0, 16.0, 30.0, 18.0, 32.0)
+_COLUMNS = (96.0, 12.0, 28.0, 14.0, 30.0)
 _LINE = 4.3
 
 
