@@ -25,7 +25,7 @@ from dialtone.services import (
     subscriptions,
 )
 from dialtone.services.invoice_documents import Issuer, Party, plural, render_html, render_pdf
-from dialtone.store.models import Invoice
+from dialtone.store.models import Invoice, SlaClaim
 
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
 ISSUER = Issuer(
@@ -211,3 +211,18 @@ def test_a_pro_rata_line_is_singular_for_one(session: Session) -> None:
     nxt = invoicing.draft(session, acct)
     [prorata] = [ln for ln in nxt.totals.lines if ln.kind == "prorata"]
     assert prorata.description == "1 access added on 2026-03-12, pro rata"
+
+
+def test_credit_lines_name_what_they_are_for_not_the_rule(session: Session, tmp_path: Path) -> None:
+    acct = _customer(session, "card", accesses=1)
+    session.add(
+        SlaClaim(id="SC1", account_id=acct, rule="S1", month="2026-02", location="paris-1",
+                 claimed_at=T0, amount=Decimal("0.63"), detail="")
+    )  # fmt: skip
+    invoice = invoicing.issue(session, acct, now=T0, issuer=ISSUER)
+    [credit] = [ln for ln in invoice.lines if ln.kind == "sla_credit"]
+    assert credit.description == "SLA credit for 2026-02 at paris-1: downtime at the location"
+    assert credit.rule == "S1"  # kept for operators
+    text = _pdf_text(render_pdf(invoicing.document(session, invoice, ISSUER)), tmp_path)
+    assert "SLA credit for 2026-02 at paris-1" in text
+    assert _RULE_ID.findall(text) == [], text

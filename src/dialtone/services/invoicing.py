@@ -251,6 +251,9 @@ def _usage(
     return lines, [r.id for r in rows]
 
 
+_SLA_CREDITS = {"S1": "downtime at the location", "S4": "availability of reported incidents"}
+
+
 def _credits(session: Session, sub: Subscription) -> tuple[list[InvoiceLine], list[str], list[str]]:
     lines: list[InvoiceLine] = []
     disputes = list(
@@ -278,9 +281,11 @@ def _credits(session: Session, sub: Subscription) -> tuple[list[InvoiceLine], li
     )
     for c in claims:
         where = f" at {c.location}" if c.location else ""
+        # The customer reads what the credit is for; the rule stays on the line for operators.
+        what = _SLA_CREDITS.get(c.rule, "service level")
         lines.append(
             amount_line(
-                "sla_credit", f"SLA credit {c.rule} for {c.month}{where}", -Decimal(c.amount),
+                "sla_credit", f"SLA credit for {c.month}{where}: {what}", -Decimal(c.amount),
                 rule=c.rule,
             )
         )  # fmt: skip
