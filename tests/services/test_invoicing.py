@@ -226,3 +226,16 @@ def test_credit_lines_name_what_they_are_for_not_the_rule(session: Session, tmp_
     text = _pdf_text(render_pdf(invoicing.document(session, invoice, ISSUER)), tmp_path)
     assert "SLA credit for 2026-02 at paris-1" in text
     assert _RULE_ID.findall(text) == [], text
+
+
+def test_an_old_subscriptions_malformed_vat_number_never_stops_the_document(
+    session: Session,
+) -> None:
+    acct = accounts.create_account(session, "Legacy", now=T0).account.id
+    sub = subscriptions.subscribe(session, acct, plan_code="essential", currency="EUR",
+                                  country="FR", now=T0)  # fmt: skip
+    sub.billing_name, sub.vat_number = "Legacy SARL", "n/a"
+    invoice = invoicing.issue(session, acct, now=T0)
+    page = render_html(invoicing.document(session, invoice, ISSUER))
+    assert "Legacy SARL" in page
+    assert "VAT no. n/a" in page

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from dialtone.core.errors import NotFound
+from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.rating import contract
 from dialtone.rating import ledger as books
 from dialtone.rating.invoice import (
@@ -523,8 +523,17 @@ def _customer(session: Session, row: Invoice) -> Party:
         address,
         # The address names the country; without one, the tax country at least.
         "" if address else row.country,
-        billing_profiles.normalise_vat(vat) if vat else "",
+        _printed_vat(vat),
     )
+
+
+def _printed_vat(vat: str) -> str:
+    """A VAT number as printed: normalised, or as it was entered when it does not parse
+    (one kept on an older subscription never stops an invoice from rendering)."""
+    try:
+        return billing_profiles.normalise_vat(vat)
+    except DialtoneError:
+        return vat.strip()
 
 
 def _payment_terms(session: Session, row: Invoice, issuer: Issuer | None) -> Payment:
