@@ -153,12 +153,17 @@ def test_dispute_credits_and_termination_over_http(
     assert again.status_code == 409
     assert again.json()["code"] == "billing.purchase_withdrawn"
     assert client.get("/v1/billing/credits", headers=auth(key)).json()["balance"] == "0.0000"
+    returned = datetime.now(UTC)
+    presented = returned - timedelta(days=5)  # a SEPA return comes days after the debit
     with transaction(sessions) as session:
         collections.record_result(
-            session, invoice["id"], "rejected", at=datetime.now(UTC), method="sepa_debit"
-        )
+            session, invoice["id"], "rejected", at=returned, method="sepa_debit",
+            attempted_at=presented,
+        )  # fmt: skip
     [payment] = client.get("/v1/billing/payments", headers=auth(key)).json()
     assert (payment["outcome"], payment["invoice_number"]) == ("rejected", invoice["number"])
+    assert datetime.fromisoformat(payment["at"]) == presented
+    assert datetime.fromisoformat(payment["result_at"]) == returned
     ends = client.post("/v1/billing/termination", headers=auth(key))
     assert ends.status_code == 200, ends.text
     assert datetime.fromisoformat(ends.json()["ends_at"]) > datetime.now(UTC)
