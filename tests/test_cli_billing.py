@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -183,3 +185,42 @@ def test_invoice_pdf_takes_the_invoice_number_or_its_id(tmp_path: Path) -> None:
     assert "invoice.not_found" in _fails(
         "billing", "invoice-pdf", other.group(1), number, str(tmp_path / "y.pdf")
     )
+
+
+def test_billing_profile_and_the_operator_settings_reach_the_pdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIALTONE_OPERATOR_LEGAL_NAME", "Dialtone SAS")
+    monkeypatch.setenv("DIALTONE_OPERATOR_ADDRESS", "12 rue de la Paix\\n75002 Paris")
+    monkeypatch.setenv("DIALTONE_OPERATOR_REGISTRATION", "SIREN 123 456 789 RCS Paris")
+    monkeypatch.setenv("DIALTONE_OPERATOR_VAT_NUMBER", "FR40123456824")
+    monkeypatch.setenv("DIALTONE_OPERATOR_IBAN", "FR7630006000011234567890189")
+    monkeypatch.setenv("DIALTONE_OPERATOR_BIC", "AGRIFRPPXXX")
+    account = re.search(r"account_id: (\S+)", _ok("accounts", "create", "Acme"))
+    assert account is not None
+    acct = account.group(1)
+    assert "no billing profile" in _ok("billing", "profile", acct)
+    shown = _ok("billing", "profile", acct, "--legal-name", "Acme Industries SARL", "--address",
+                "4 avenue des Champs / 69002 Lyon", "--vat", "FR12345678901")  # fmt: skip
+    assert shown.splitlines() == [
+        "legal_name: Acme Industries SARL",
+        "address: 4 avenue des Champs / 69002 Lyon",
+        "vat_number: FR12345678901",
+    ]
+    # One field at a time keeps the others.
+    assert "vat_number: FR99345678901" in _ok("billing", "profile", acct, "--vat", "FR99345678901")
+    assert "billing.profile_invalid" in _fails("billing", "profile", acct, "--vat", "bogus")
+    _ok("billing", "subscribe", acct, "--plan", "essential", "--now", "2026-03-02T10:00:00Z")
+    _ok("billing", "run", "--now", "2026-03-02T10:00:00Z")
+    pdf = tmp_path / "i.pdf"
+    _ok("billing", "invoice-pdf", acct, "INV-000001", str(pdf))
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    for mention in (
+        "Dialtone SAS", "12 rue de la Paix", "SIREN 123 456 789 RCS Paris",
+        "VAT no. FR40123456824", "Acme Industries SARL", "69002 Lyon", "VAT no. FR99345678901",
+        "IBAN FR76 3000 6000 0112 3456 7890 189, BIC AGRIFRPPXXX",
+    ):  # fmt: skip
+        assert mention in text, (mention, text)

@@ -247,7 +247,7 @@ def run(now: Now = None) -> None:
     card = card_provider(settings)
     with session(settings, action="billing run") as s:
         rated = rating.rate_all(s, now=at)
-        issued = invoicing.issue_due(s, now=at)
+        issued = invoicing.issue_due(s, now=at, issuer=settings.invoice_issuer)
         report = (
             collections.collect_due(s, now=at, card=card, settings=dunning_settings(settings))
             if card is not None
@@ -376,10 +376,50 @@ def invoice_pdf(
     """Write an invoice as PDF."""
     from dialtone.services import invoice_documents
 
-    with session() as s:
+    settings = settings_or_exit()
+    with session(settings) as s:
         row = invoicing.find_invoice(s, account_id, invoice)
-        out.write_bytes(invoice_documents.render_pdf(invoicing.document(s, row)))
+        document = invoicing.document(s, row, settings.invoice_issuer)
+        out.write_bytes(invoice_documents.render_pdf(document))
     typer.echo(str(out))
+
+
+@billing_app.command("profile")
+def profile(
+    account_id: str,
+    legal_name: Annotated[
+        str | None, typer.Option(help="The customer's legal name, e.g. 'Acme SAS'")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Postal address; lines separated by newlines or ' / '"),
+    ] = None,
+    vat: Annotated[str | None, typer.Option(help="VAT number, e.g. FR40123456824")] = None,
+) -> None:
+    """Show or set who the account's invoices are made out to (legal name, address, VAT
+    number); invoices issued from then on carry it. With no option, show it."""
+    from dialtone.services import billing_profiles
+
+    with session(action="billing profile") as s:
+        current = billing_profiles.get_profile(s, account_id)
+        if legal_name is not None or address is not None or vat is not None:
+            current = billing_profiles.set_profile(
+                s, account_id,
+                legal_name=legal_name if legal_name is not None else (
+                    current.legal_name if current else ""
+                ),
+                address=address.replace(" / ", "\n") if address is not None else (
+                    current.address if current else ""
+                ),
+                vat_number=vat if vat is not None else (current.vat_number if current else ""),
+                now=moment(None),
+            )  # fmt: skip
+        if current is None:
+            typer.echo(f"{account_id}  no billing profile")
+            return
+        typer.echo(f"legal_name: {current.legal_name}")
+        typer.echo("address: " + " / ".join(current.address.splitlines()))
+        typer.echo(f"vat_number: {current.vat_number}")
 
 
 @sla_app.command("incident")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -24,6 +24,9 @@ from dialtone.policy.destinations import HIGH_COST_PREFIXES, DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES
 from dialtone.rating.increments import Increment
 from dialtone.store import sealed
+
+if TYPE_CHECKING:
+    from dialtone.services.invoice_documents import Issuer
 
 _PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
 
@@ -299,6 +302,33 @@ class Settings(BaseSettings):
     sepa_creditor_id: str = Field(
         default="", description="SEPA: the creditor identifier (e.g. FR12ZZZ123456)."
     )
+    # The seller's mentions on every invoice (Code de commerce L441-9, CGI art. 242 nonies A).
+    operator_legal_name: str = Field(
+        default="",
+        description="Invoices: the operator's legal name, e.g. 'Dialtone SAS' (default: "
+        "sepa_creditor_name, else 'dialtone').",
+    )
+    operator_address: str = Field(
+        default="",
+        description="Invoices: the operator's postal address, lines separated by newlines "
+        "(or \\n in the environment).",
+    )
+    operator_registration: str = Field(
+        default="",
+        description="Invoices: legal form, share capital and registration as printed, lines "
+        "separated like the address, e.g. 'SAS with a share capital of 10 000 EUR' and "
+        "'SIREN 123 456 789 RCS Paris'.",
+    )
+    operator_vat_number: str = Field(
+        default="", description="Invoices: the operator's VAT number, e.g. FR40123456824."
+    )
+    operator_iban: str = Field(
+        default="",
+        description="Invoices: the account transfers are paid into (default: sepa_creditor_iban).",
+    )
+    operator_bic: str = Field(
+        default="", description="Invoices: its bank's BIC (default: sepa_creditor_bic)."
+    )
     event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
         default="auto",
         description="uvloop when installed (auto), or force one; asyncio is the fallback.",
@@ -316,6 +346,12 @@ class Settings(BaseSettings):
         """Arguments beat the environment, which beats ``dialtone.toml``."""
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
+
+    @field_validator("operator_address", "operator_registration")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        # An environment variable cannot easily hold a newline: "\n" stands for one.
+        return value.replace("\\n", "\n").strip()
 
     @field_validator("billing_increment")
     @classmethod
@@ -389,6 +425,23 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unsupported codecs {sorted(unknown)}: PCMA and PCMU are built in")
         return self
+
+    @property
+    def invoice_issuer(self) -> Issuer:
+        """Who issues the invoices and where transfers go, as printed on them."""
+        from dialtone.services.invoice_documents import Issuer, Party  # noqa: PLC0415
+
+        return Issuer(
+            Party(
+                self.operator_legal_name or self.sepa_creditor_name or "dialtone",
+                self.operator_address,
+                vat_number=self.operator_vat_number.replace(" ", "").upper(),
+                registration=self.operator_registration,
+            ),
+            iban=self.operator_iban or self.sepa_creditor_iban,
+            bic=self.operator_bic or self.sepa_creditor_bic,
+            creditor_id=self.sepa_creditor_id,
+        )
 
     @property
     def resolved_database_url(self) -> str:

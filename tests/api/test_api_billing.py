@@ -13,7 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import collections, contract_changes, invoicing, subscriptions, tariffs
+from dialtone.services import (
+    api_keys,
+    collections,
+    contract_changes,
+    invoicing,
+    subscriptions,
+    tariffs,
+    users,
+)
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account
@@ -57,7 +65,7 @@ def test_usage_is_stored_once_and_rated_on_the_draft(
     usage = [ln for ln in draft["lines"] if ln["kind"] == "usage"]
     # three calls of 61 s bill 2 min each at 0.03 (B2, B5): 0.18, none twice
     assert [(ln["description"], ln["amount"]) for ln in usage] == [
-        ("Calls to France: 3 call(s), 6 min", "0.18")
+        ("Calls to France: 3 calls, 6 min", "0.18")
     ]
     assert draft["number"] is None
     assert draft["status"] == "draft"
@@ -145,12 +153,17 @@ def test_dispute_credits_and_termination_over_http(
     assert again.status_code == 409
     assert again.json()["code"] == "billing.purchase_withdrawn"
     assert client.get("/v1/billing/credits", headers=auth(key)).json()["balance"] == "0.0000"
+    returned = datetime.now(UTC)
+    presented = returned - timedelta(days=5)  # a SEPA return comes days after the debit
     with transaction(sessions) as session:
         collections.record_result(
-            session, invoice["id"], "rejected", at=datetime.now(UTC), method="sepa_debit"
-        )
+            session, invoice["id"], "rejected", at=returned, method="sepa_debit",
+            attempted_at=presented,
+        )  # fmt: skip
     [payment] = client.get("/v1/billing/payments", headers=auth(key)).json()
     assert (payment["outcome"], payment["invoice_number"]) == ("rejected", invoice["number"])
+    assert datetime.fromisoformat(payment["at"]) == presented
+    assert datetime.fromisoformat(payment["result_at"]) == returned
     ends = client.post("/v1/billing/termination", headers=auth(key))
     assert ends.status_code == 200, ends.text
     assert datetime.fromisoformat(ends.json()["ends_at"]) > datetime.now(UTC)
@@ -167,3 +180,41 @@ def test_deleting_a_number_under_commitment_costs_six_months(
     fees = [(ln["description"], ln["amount"]) for ln in draft["lines"] if ln["kind"] == "fee"]
     # 3.00 a year → 0.25 a month × 6 (N9)
     assert fees == [("Number deletion fee +33199000123", "1.50")]
+
+
+def test_the_billing_profile_is_read_and_set_and_printed_on_the_next_invoice(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    account, key = new_account(sessions, "Acme")
+    empty = client.get("/v1/billing/profile", headers=auth(key))
+    assert empty.status_code == 200, empty.text
+    assert empty.json() == {"legal_name": None, "address": "", "vat_number": ""}
+    body = {"legal_name": "Acme Industries SARL", "address": "4 avenue des Champs\n69002 Lyon",
+            "vat_number": "fr12 345678901"}  # fmt: skip
+    put = client.put("/v1/billing/profile", json=body, headers=auth(key))
+    assert put.status_code == 200, put.text
+    assert put.json()["vat_number"] == "FR12345678901"
+    assert client.get("/v1/billing/profile", headers=auth(key)).json() == put.json()
+    bad = client.put("/v1/billing/profile", json={**body, "vat_number": "12"}, headers=auth(key))
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "billing.profile_invalid"
+    assert "vat_number" in bad.json()["message"]
+    missing = client.put("/v1/billing/profile", json={"address": "x"}, headers=auth(key))
+    assert missing.status_code == 400
+    # A manager reads billing (billing.read) but may not change it (billing.write).
+    with transaction(sessions) as session:
+        user = users.create_user(session, account, name="Manager", now=datetime.now(UTC),
+                                 role="manager", extension="201", realm="dialtone")  # fmt: skip
+        manager = api_keys.issue(session, account, now=datetime.now(UTC), user_id=user.id).key
+    assert client.get("/v1/billing/profile", headers=auth(manager)).status_code == 200
+    refused = client.put("/v1/billing/profile", json=body, headers=auth(manager))
+    assert refused.status_code == 403
+    # The next invoice is made out to the profile.
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        subscriptions.subscribe(session, account, plan_code="essential", currency="EUR",
+                                country="FR", now=now)  # fmt: skip
+        invoice = invoicing.issue(session, account, now=now)
+    html = client.get(f"/v1/invoices/{invoice.id}/html", headers=auth(key)).text
+    assert "Acme Industries SARL" in html
+    assert "VAT no. FR12345678901" in html

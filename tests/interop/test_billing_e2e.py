@@ -84,7 +84,7 @@ def test_a_sipp_call_is_rated_and_on_the_draft_invoice(billed: Platform, tmp_pat
     # sippgen's call lasts under a minute: one started minute at 0.05 (B2, B5); the UK is
     # outside the plan's Zone 1 minutes, so overage.
     assert [(ln["description"], ln["amount"]) for ln in lines] == [
-        ("Calls to United Kingdom: 1 call(s), 1 min", "0.05")
+        ("Calls to United Kingdom: 1 call, 1 min", "0.05")
     ]
     # Asking again rates nothing twice.
     assert [ln for ln in _draft(billed)["lines"] if ln["kind"] == "usage"] == lines  # type: ignore[attr-defined]

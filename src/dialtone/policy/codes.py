@@ -317,6 +317,7 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("billing.dispute_late", ("B9",), "A bill may be disputed within 30 days of issue.", 409),
     C("billing.dispute_not_found", (), "No such dispute.", 404),
     C("billing.dispute_decided", (), "The dispute was already decided.", 409),
+    C("billing.profile_invalid", (), "A billing profile field is missing or malformed.", 400),
     C(
         "billing.price_increase_notice_too_short",
         ("B11",),

@@ -56,6 +56,15 @@ ECB_RATES: Mapping[date, Decimal] = MappingProxyType(
 ACTOR = "scheduler:billing"
 
 
+def ecb_rate_on(day: date, rates: Mapping[date, Decimal] = ECB_RATES) -> Decimal | None:
+    """The ECB rate that applies to late payment on ``day`` (B8: the rate in force on
+    1 January or 1 July of its half-year; a half-year not listed takes the last listed
+    before it); None before the first listed."""
+    reference = dunning.reference_rate_date(day)
+    known = [k for k in rates if k <= reference]
+    return rates[max(known)] if known else None
+
+
 @dataclass(frozen=True, slots=True)
 class DunningSettings:
     """The values B8 and B10 give, each configurable."""

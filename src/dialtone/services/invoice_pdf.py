@@ -84,11 +84,13 @@ def _party_block(pdf: _Pdf, heading: str, party: _PartyView, x: float, width: fl
         pdf.set_text_color(0)
     pdf.set_x(x)
     pdf.set_font(pdf.body_font, "B", 11)
-    pdf.multi_cell(width, 5.5, pdf.printable(party.name), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(
+        width, 5.5, pdf.printable(party.name), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT
+    )
     pdf.set_font(pdf.body_font, size=9)
     for line in party.lines:
         pdf.set_x(x)
-        pdf.multi_cell(width, 4.5, pdf.printable(line), new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 4.5, pdf.printable(line), align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     return pdf.get_y()
 
 
@@ -116,8 +118,8 @@ def _heading(pdf: _Pdf, view: _View) -> None:
 
 def _lines_table(pdf: _Pdf, view: _View) -> None:
     pdf.set_font(pdf.body_font, size=9)
-    heads = ("Description", "Qty", "Unit price", "Amount")
-    aligns = ("LEFT", "RIGHT", "RIGHT", "RIGHT")
+    heads = ("Description", "Qty", "Unit price excl. VAT", "VAT", "Amount excl. VAT")
+    aligns = ("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")
     with pdf.table(
         width=_PAGE_WIDTH,
         col_widths=_COLUMNS,
@@ -136,7 +138,7 @@ def _lines_table(pdf: _Pdf, view: _View) -> None:
         for row in view.rows:
             cells = table.row()
             description = row.description + (f"\n{row.detail}" if row.detail else "")
-            values = (description, row.quantity, row.unit_price, row.amount)
+            values = (description, row.quantity, row.unit_price, row.vat, row.amount)
             for value, align in zip(values, aligns, strict=True):
                 cells.cell(pdf.printable(value), align=align)
 
@@ -147,33 +149,48 @@ def _totals(pdf: _Pdf, view: _View) -> None:
     if pdf.will_page_break(rows * 6 + 4):
         pdf.add_page()
     pdf.ln(3)
-    label_x = pdf.l_margin + _PAGE_WIDTH - 90
+    label_x = pdf.l_margin + _PAGE_WIDTH - 110
     for index, (label, value) in enumerate(view.totals):
         last = index == len(view.totals) - 1
         pdf.set_font(pdf.body_font, "B" if last else "", 11 if last else 9)
         pdf.set_x(label_x)
-        pdf.cell(58, 6, pdf.printable(label), align="R")
+        pdf.cell(78, 6, pdf.printable(label), align="R")
         pdf.cell(32, 6, pdf.printable(value), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if view.carried:
         pdf.set_font(pdf.body_font, size=9)
         pdf.set_x(label_x)
-        pdf.cell(58, 6, "Credit carried to the next invoice", align="R")
+        pdf.cell(78, 6, "Credit carried to the next invoice", align="R")
         pdf.cell(32, 6, pdf.printable(view.carried), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+
+def _payment(pdf: _Pdf, view: _View) -> None:
+    if not view.payment:
+        return
+    # The payment terms stay together, under their heading.
+    if pdf.will_page_break(len(view.payment) * 8.5 + 10):
+        pdf.add_page()
+    pdf.ln(6)
+    pdf.set_font(pdf.body_font, "B", 9.5)
+    pdf.cell(0, 5, "Payment", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font(pdf.body_font, size=8.5)
+    for line in view.payment:
+        pdf.multi_cell(0, 4.2, pdf.printable(line), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(0.8)
 
 
 def _notes(pdf: _Pdf, view: _View) -> None:
     if not view.notes:
         return
-    pdf.ln(6)
+    pdf.ln(4)
     pdf.set_font(pdf.body_font, size=8.5)
     for note in view.notes:
-        pdf.multi_cell(0, 4.2, pdf.printable(note), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 4.2, pdf.printable(note), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1.5)
 
 
 def render(doc: InvoiceDocument, *, fonts: Sequence[Path] | None = None) -> bytes:
     """The document as an A4 PDF: parties, a table of the lines (its heading repeated on
-    every page), the totals, then the notes.
+    every page), the totals, the payment terms, then the notes.
 
     ``fonts`` are the TrueType files tried in order (default :data:`FONT_CANDIDATES`; an
     empty list forces the core fonts)."""
@@ -192,5 +209,6 @@ def render(doc: InvoiceDocument, *, fonts: Sequence[Path] | None = None) -> byte
     _heading(pdf, view)
     _lines_table(pdf, view)
     _totals(pdf, view)
+    _payment(pdf, view)
     _notes(pdf, view)
     return bytes(pdf.output())

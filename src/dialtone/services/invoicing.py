@@ -19,15 +19,17 @@ all in one transaction.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from dialtone.core.errors import NotFound
+from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.rating import contract
 from dialtone.rating import ledger as books
 from dialtone.rating.invoice import (
@@ -40,11 +42,20 @@ from dialtone.rating.invoice import (
     tax_rate_for,
 )
 from dialtone.rating.plans import DEFAULT_OPTIONS
-from dialtone.services import contract_changes, ledger, subscriptions
+from dialtone.services import billing_profiles, contract_changes, ledger, subscriptions
 from dialtone.services.ids import new_id
-from dialtone.services.invoice_documents import DocumentLine, InvoiceDocument, Party
+from dialtone.services.invoice_documents import (
+    DocumentLine,
+    InvoiceDocument,
+    Issuer,
+    Party,
+    Payment,
+    plural,
+)
 from dialtone.services.subscriptions import get_subscription, plan_of
 from dialtone.store.models import (
+    Account,
+    BillingProfile,
     Dispute,
     Invoice,
     InvoiceLineRow,
@@ -85,15 +96,20 @@ def _fmt(day: datetime) -> str:
     return day.date().isoformat()
 
 
+def _day_start(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _advance(
     session: Session, sub: Subscription, start: datetime, end: datetime
 ) -> list[InvoiceLine]:
     plan = plan_of(sub)
     period = (start, end)
-    span = f"{_fmt(start)} to {_fmt(end)}"
+    # The period is printed under each line, from the line's own span (not the text).
     lines = [
         line(
-            "subscription", f"{plan.name}: {sub.accesses} access(es), {span}", sub.accesses,
+            "subscription", f"{plan.name}, {plural(sub.accesses, 'access', 'accesses')}",
+            sub.accesses,
             contract_changes.price_at(session, sub.plan_code, sub.currency, start),  # B11
             rule="B6", period=period,
         )
@@ -106,7 +122,8 @@ def _advance(
     if numbers and plan.number_price(sub.currency):
         lines.append(
             line(
-                "number", f"Phone numbers, {span}", numbers, plan.number_price(sub.currency),
+                "number", "Phone number" if numbers == 1 else "Phone numbers", numbers,
+                plan.number_price(sub.currency),
                 rule="B6", period=period,
             )
         )  # fmt: skip
@@ -123,7 +140,7 @@ def _advance(
         if known is not None:
             lines.append(
                 line(
-                    "option", f"{known.name}, {span}", option.quantity,
+                    "option", known.name, option.quantity,
                     known.price[sub.currency], rule="B17", period=period,
                 )
             )  # fmt: skip
@@ -167,11 +184,15 @@ def _arrears_changes(
             else plan.number_price(sub.currency)
         )
         part = contract.prorata(price, change.at, p_start, p_end)
-        what = "access" if change.kind == "access" else "number"
+        what = (
+            plural(change.quantity, "access", "accesses")
+            if change.kind == "access"
+            else (plural(change.quantity, "number"))
+        )
         lines.append(
             line(
-                "prorata", f"{change.quantity} {what}(s) added {_fmt(change.at)}, pro rata "
-                f"to {_fmt(p_end)}", change.quantity, part, rule="B6",
+                "prorata", f"{what} added on {_fmt(change.at)}, pro rata", change.quantity,
+                part, rule="B6",
                 period=(change.at, p_end),
             )
         )  # fmt: skip
@@ -207,20 +228,30 @@ def _usage(
         amount = cents(sum((Decimal(r.overage) for r in members), Decimal(0)))
         if kind == "sms":
             qty = Decimal(sum(r.quantity for r in members))
-            what = f"SMS to {name}: {qty} segment(s)"
+            what = f"SMS to {name}: {plural(qty, 'segment')}"
         else:
             qty = Decimal(sum(r.quantity - r.included for r in members)) / _SIXTY
             label = "Forwarded calls" if kind == "forward" else "Calls"
-            what = f"{label} to {name}: {len(members)} call(s), {qty.normalize():f} min"
+            what = f"{label} to {name}: {plural(len(members), 'call')}, {qty.normalize():f} min"
         rule = "V4" if kind == "forward" else "B5"
+        # The days the records were made on, printed like every other period.
+        first = min(r.started_at for r in members)
+        last = max(r.started_at for r in members)
+        span = (_day_start(first), _day_start(last) + timedelta(days=1))
         lines.append(
-            InvoiceLine("usage", what, qty, (amount / qty) if qty else amount, amount, rule)
-        )
+            InvoiceLine(
+                "usage", what, qty, (amount / qty) if qty else amount, amount, rule,
+                period_start=span[0], period_end=span[1],
+            )
+        )  # fmt: skip
     if penalty:
         lines.append(
             amount_line("penalty", "Telemarketing penalty per minute", penalty, rule="B16")
         )
     return lines, [r.id for r in rows]
+
+
+_SLA_CREDITS = {"S1": "downtime at the location", "S4": "availability of reported incidents"}
 
 
 def _credits(session: Session, sub: Subscription) -> tuple[list[InvoiceLine], list[str], list[str]]:
@@ -250,9 +281,11 @@ def _credits(session: Session, sub: Subscription) -> tuple[list[InvoiceLine], li
     )
     for c in claims:
         where = f" at {c.location}" if c.location else ""
+        # The customer reads what the credit is for; the rule stays on the line for operators.
+        what = _SLA_CREDITS.get(c.rule, "service level")
         lines.append(
             amount_line(
-                "sla_credit", f"SLA credit {c.rule} for {c.month}{where}", -Decimal(c.amount),
+                "sla_credit", f"SLA credit for {c.month}{where}: {what}", -Decimal(c.amount),
                 rule=c.rule,
             )
         )  # fmt: skip
@@ -304,10 +337,15 @@ def _revenue_account(ln: InvoiceLine) -> str:
     return books.REVENUE_SUBSCRIPTIONS
 
 
-def issue(session: Session, account_id: str, *, now: datetime, final: bool = False) -> Invoice:
+def issue(
+    session: Session, account_id: str, *, now: datetime, final: bool = False,
+    issuer: Issuer | None = None,
+) -> Invoice:  # fmt: skip
     """Issue the next invoice (B7): the draft, with usage up to the start of the period
     it bills (arrears), numbered next in the sequence, posted to the ledger. ``final``:
-    the subscription has ended (B12): the usage and fees left, nothing in advance."""
+    the subscription has ended (B12): the usage and fees left, nothing in advance. The
+    invoice keeps the customer's billing profile, the payment terms and ``issuer`` (the
+    seller) as printed at issue, so its document never changes afterwards."""
     sub = get_subscription(session, account_id)
     until = _final_cutoff(sub) if final else next_period(sub)[0]
     composed = _compose(session, sub, until, final=final)
@@ -334,6 +372,7 @@ def issue(session: Session, account_id: str, *, now: datetime, final: bool = Fal
         carried_credit=totals.carried_credit,
     )
     invoice.lines = _line_rows(totals)
+    invoice.parties = json.dumps(_parties(session, invoice, issuer), sort_keys=True)
     session.add(invoice)
     session.flush()
     _mark(session, invoice.id, composed)
@@ -383,7 +422,7 @@ def _post(session: Session, invoice: Invoice, totals: InvoiceTotals, now: dateti
         )
 
 
-def issue_due(session: Session, *, now: datetime) -> list[Invoice]:
+def issue_due(session: Session, *, now: datetime, issuer: Issuer | None = None) -> list[Invoice]:
     """Issue every invoice whose period has started (the billing job), oldest first;
     for a subscription that has ended (B12), a final invoice of what is left to bill,
     once, and its unused credits lapse (B4: valid for the subscription's duration)."""
@@ -392,11 +431,11 @@ def issue_due(session: Session, *, now: datetime) -> list[Invoice]:
         while next_period(sub)[0] <= now and (
             sub.ends_at is None or next_period(sub)[0] < sub.ends_at
         ):
-            issued.append(issue(session, sub.account_id, now=now))
+            issued.append(issue(session, sub.account_id, now=now, issuer=issuer))
         if sub.ends_at is not None and sub.ends_at <= now:
             last = _compose(session, sub, _final_cutoff(sub), final=True)
             if any(not ln.is_credit for ln in last.totals.lines):  # credits alone wait
-                issued.append(issue(session, sub.account_id, now=now, final=True))
+                issued.append(issue(session, sub.account_id, now=now, final=True, issuer=issuer))
             _lapse_credits(session, sub, now)
     return issued
 
@@ -465,22 +504,119 @@ def as_row(composed: Draft) -> Invoice:
 
 SELLER = Party("dialtone")
 NOTES = (
-    "Prices exclude tax; tax is that of the customer's country (B7).",
-    "A bill may be disputed within 30 days of issue, naming it; it stays payable meanwhile (B9).",
-    "Late payment: interest at the ECB rate + 10 points and a 40 recovery fee; a "
-    "rejected direct debit adds 10 at the next attempt (B8).",
+    "An invoice may be disputed within 30 days of its issue date, naming it; it stays "
+    "payable meanwhile.",
 )
 
 
-def document(session: Session, row: Invoice, seller: Party = SELLER) -> InvoiceDocument:
-    """The printable document of an invoice (HTML, PDF)."""
+def _customer(session: Session, row: Invoice) -> Party:
+    """The customer as its billing profile names it (else as the subscription or the
+    account does)."""
+    profile = session.get(BillingProfile, row.account_id)
     sub = subscriptions.find_subscription(session, row.account_id)
-    customer = Party(
-        sub.billing_name if sub else row.account_id,
-        sub.billing_address if sub else "",
-        row.country,
-        sub.vat_number if sub else "",
+    account_name = session.scalar(select(Account.name).where(Account.id == row.account_id))
+    name = (profile.legal_name if profile else "") or (sub.billing_name if sub else "")
+    address = (profile.address if profile else "") or (sub.billing_address if sub else "")
+    vat = (profile.vat_number if profile else "") or (sub.vat_number if sub else "")
+    return Party(
+        name or account_name or row.account_id,
+        address,
+        # The address names the country; without one, the tax country at least.
+        "" if address else row.country,
+        _printed_vat(vat),
     )
+
+
+def _printed_vat(vat: str) -> str:
+    """A VAT number as printed: normalised, or as it was entered when it does not parse
+    (one kept on an older subscription never stops an invoice from rendering)."""
+    try:
+        return billing_profiles.normalise_vat(vat)
+    except DialtoneError:
+        return vat.strip()
+
+
+def _payment_terms(session: Session, row: Invoice, issuer: Issuer | None) -> Payment:
+    """How the invoice is paid (the subscription's method) and the late-payment terms of
+    B8 (Code de commerce L441-10): the ECB rate of the due date's half-year plus 10
+    points, the fixed recovery fee in the invoice's currency."""
+    # Imported here: collections brings the payment providers, which only this needs.
+    from dialtone.rating import dunning  # noqa: PLC0415
+    from dialtone.services import collections  # noqa: PLC0415
+
+    sub = subscriptions.find_subscription(session, row.account_id)
+    method = sub.payment_method if sub else "invoice"
+    ecb = collections.ecb_rate_on((row.due_at or row.period_start).date())
+    try:
+        recovery: Decimal | None = dunning.recovery_fee(row.currency)
+    except ValueError:
+        recovery = None
+    rejected = dunning.REJECTED_DEBIT_FEE.get(row.currency)
+    return Payment(
+        method="transfer" if method == "invoice" else method,
+        debtor_iban=(sub.iban or "") if sub and method == "sepa_debit" else "",
+        mandate_id=(sub.mandate_id or "") if sub and method == "sepa_debit" else "",
+        creditor_id=issuer.creditor_id if issuer else "",
+        seller_iban=issuer.iban if issuer else "",
+        seller_bic=issuer.bic if issuer else "",
+        interest_rate=None if ecb is None else ecb + dunning.INTEREST_MARGIN,
+        ecb_rate=ecb,
+        recovery_fee=recovery,
+        rejected_debit_fee=rejected,
+    )
+
+
+def _parties(session: Session, row: Invoice, issuer: Issuer | None) -> dict[str, object]:
+    """What an issued invoice keeps of who and how, as JSON-ready values."""
+    payment = asdict(_payment_terms(session, row, issuer))
+    # Only the masked IBAN is printed; the invoice does not keep a copy of the whole.
+    payment["debtor_iban"] = _mask(str(payment["debtor_iban"]))
+    kept: dict[str, object] = {
+        "customer": asdict(_customer(session, row)),
+        "payment": {k: (str(v) if isinstance(v, Decimal) else v) for k, v in payment.items()},
+    }
+    if issuer is not None:
+        kept["seller"] = asdict(issuer.party)
+    return kept
+
+
+def _mask(iban: str) -> str:
+    compact = iban.replace(" ", "")
+    return compact[:4] + "*" * (len(compact) - 8) + compact[-4:] if len(compact) > 8 else compact
+
+
+def _decimal(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _tax_base(row: Invoice) -> Decimal:
+    """The base the tax was computed on, as ``rating.invoice.settle`` did: taxable
+    charges less the credits, which lower the taxable base first."""
+    lines = list(row.lines)
+    credits = -sum((Decimal(ln.amount) for ln in lines if Decimal(ln.amount) < 0), Decimal(0))
+    taxable = sum(
+        (Decimal(ln.amount) for ln in lines if Decimal(ln.amount) > 0 and ln.taxable),
+        Decimal(0),
+    )
+    return taxable - min(credits, taxable)
+
+
+def document(session: Session, row: Invoice, issuer: Issuer | None = None) -> InvoiceDocument:
+    """The printable document of an invoice (HTML, PDF): the parties and payment terms
+    kept at issue (for older invoices, the current ones; the seller is ``issuer``)."""
+    kept = json.loads(row.parties) if row.parties else {}
+    if "seller" in kept:
+        seller = Party(**kept["seller"])
+    else:
+        seller = issuer.party if issuer is not None else SELLER
+    customer = Party(**kept["customer"]) if "customer" in kept else _customer(session, row)
+    if "payment" in kept:
+        raw = kept["payment"]
+        money = ("interest_rate", "ecb_rate", "recovery_fee", "rejected_debit_fee")
+        values: dict[str, Any] = {k: (_decimal(v) if k in money else v) for k, v in raw.items()}
+        payment = Payment(**values)
+    else:
+        payment = _payment_terms(session, row, issuer)
     return InvoiceDocument(
         number=row.number,
         kind="credit_note" if row.kind == "credit_note" else "invoice",
@@ -499,6 +635,10 @@ def document(session: Session, row: Invoice, seller: Party = SELLER) -> InvoiceD
                 Decimal(ln.amount),
                 ln.kind,
                 ln.rule,
+                (ln.period_start, ln.period_end)
+                if ln.period_start is not None and ln.period_end is not None
+                else None,
+                ln.taxable,
             )
             for ln in row.lines
         ),
@@ -507,5 +647,11 @@ def document(session: Session, row: Invoice, seller: Party = SELLER) -> InvoiceD
         tax=Decimal(row.tax),
         total=Decimal(row.total),
         carried_credit=Decimal(row.carried_credit or 0),
-        notes=NOTES,
+        notes=(
+            "Prices are excluding VAT; VAT is charged at the rate of the customer's country "
+            f"({row.country}).",
+            *NOTES,
+        ),
+        tax_base=_tax_base(row),
+        payment=payment,
     )

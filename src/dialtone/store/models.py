@@ -723,9 +723,27 @@ class Invoice(Base):
     tax: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     carried_credit: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    # JSON: the seller, the customer and the payment terms as printed when it was issued,
+    # so the document of an issued invoice never changes (null: before issue 13).
+    parties: Mapped[str | None] = mapped_column(Text, nullable=True)
     lines: Mapped[list[InvoiceLineRow]] = relationship(
         order_by="InvoiceLineRow.position", lazy="selectin", cascade="all, delete-orphan"
     )
+
+
+class BillingProfile(Base):
+    """Who an account's invoices are made out to: its legal name, postal address and VAT
+    number (the customer's mentions of a B2B invoice)."""
+
+    __tablename__ = "billing_profiles"
+
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    legal_name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text, default="")
+    vat_number: Mapped[str] = mapped_column(String(40), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class InvoiceLineRow(Base):

@@ -17,10 +17,11 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from dialtone.api.deps import AccountDep, SessionDep, permit
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.api.fields import Moment
 from dialtone.core.errors import DialtoneError
 from dialtone.services import (
+    billing_profiles,
     contract_changes,
     invoice_documents,
     invoicing,
@@ -190,10 +191,12 @@ def get_invoice(invoice_id: str, account: AccountDep, session: SessionDep) -> In
 
 
 @router.get("/v1/invoices/{invoice_id}/pdf", dependencies=[permit("billing.read")])
-def invoice_pdf(invoice_id: str, account: AccountDep, session: SessionDep) -> Response:
+def invoice_pdf(
+    invoice_id: str, account: AccountDep, session: SessionDep, settings: SettingsDep
+) -> Response:
     """The invoice as a PDF document."""
     row = invoicing.get_invoice(session, account.id, invoice_id)
-    body = invoice_documents.render_pdf(invoicing.document(session, row))
+    body = invoice_documents.render_pdf(invoicing.document(session, row, settings.invoice_issuer))
     return Response(
         body,
         media_type="application/pdf",
@@ -202,10 +205,56 @@ def invoice_pdf(invoice_id: str, account: AccountDep, session: SessionDep) -> Re
 
 
 @router.get("/v1/invoices/{invoice_id}/html", dependencies=[permit("billing.read")])
-def invoice_html(invoice_id: str, account: AccountDep, session: SessionDep) -> HTMLResponse:
+def invoice_html(
+    invoice_id: str, account: AccountDep, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
     """The invoice as an HTML page (printable)."""
     row = invoicing.get_invoice(session, account.id, invoice_id)
-    return HTMLResponse(invoice_documents.render_html(invoicing.document(session, row)))
+    return HTMLResponse(
+        invoice_documents.render_html(invoicing.document(session, row, settings.invoice_issuer))
+    )
+
+
+class BillingProfileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    legal_name: str = Field(min_length=1, max_length=200, description="e.g. Acme SAS.")
+    address: str = Field(
+        default="", max_length=1000, description="Postal address, lines separated by newlines."
+    )
+    vat_number: str = Field(default="", max_length=40, description="e.g. FR40123456824.")
+
+
+class BillingProfileOut(BaseModel):
+    legal_name: str | None = Field(description="None until a profile is set.")
+    address: str
+    vat_number: str
+
+
+@router.get("/v1/billing/profile", dependencies=[permit("billing.read")])
+def get_billing_profile(account: AccountDep, session: SessionDep) -> BillingProfileOut:
+    """Who the account's invoices are made out to."""
+    profile = billing_profiles.get_profile(session, account.id)
+    if profile is None:
+        return BillingProfileOut(legal_name=None, address="", vat_number="")
+    return BillingProfileOut(
+        legal_name=profile.legal_name, address=profile.address, vat_number=profile.vat_number
+    )
+
+
+@router.put("/v1/billing/profile", dependencies=[permit("billing.write")])
+def put_billing_profile(
+    body: BillingProfileIn, account: AccountDep, session: SessionDep
+) -> BillingProfileOut:
+    """Set who the account's invoices are made out to (legal name, postal address, VAT
+    number); invoices issued from now on carry it, issued ones keep theirs."""
+    profile = billing_profiles.set_profile(
+        session, account.id, legal_name=body.legal_name, address=body.address,
+        vat_number=body.vat_number, now=datetime.now(UTC),
+    )  # fmt: skip
+    return BillingProfileOut(
+        legal_name=profile.legal_name, address=profile.address, vat_number=profile.vat_number
+    )
 
 
 class PurchaseOut(BaseModel):
