@@ -27,11 +27,11 @@ def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ["accounts", "list"],
         ["numbers", "add", "+33123456789", "--account", ACCOUNT],
         ["calls", "list", "--account", ACCOUNT],
-        ["users", "list", ACCOUNT],
+        ["users", "list", "--account", ACCOUNT],
         ["audit", "list"],
         ["lifecycle", "run"],
         ["billing", "run"],
-        ["billing", "invoices", ACCOUNT],
+        ["billing", "invoices", "--account", ACCOUNT],
         ["sla", "incidents"],
     ],
 )
