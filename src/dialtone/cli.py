@@ -8,7 +8,7 @@ import logging
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import typer
 from sqlalchemy import make_url
@@ -94,6 +94,7 @@ app.add_typer(cli_billing.sla_app, name="sla")
 
 # The plans of TERMS N6 (policy.lifecycle.PLANS; a test keeps them equal), listed in --help.
 Plan = Literal["personal", "professional", "business", "enterprise"]
+PLAN_HELP = f"The plan (N6): {', '.join(get_args(Plan))}."
 _settings = cli_support.settings_or_exit
 _session = cli_support.session
 _fail = cli_support.fail
@@ -757,7 +758,7 @@ def accounts_set(
         bool | None,
         typer.Option(help="Telemarketing: DNC registers and calling hours apply (V12)."),
     ] = None,
-    plan: Annotated[Plan | None, typer.Option(help="The plan (N6).")] = None,
+    plan: Annotated[Plan | None, typer.Option(help=PLAN_HELP, metavar="<plan>")] = None,
     app_store: Annotated[
         bool | None, typer.Option(help="Billed by an app store (N6: 16-day revocation).")
     ] = None,

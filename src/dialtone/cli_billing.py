@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 import typer
 
@@ -42,6 +42,7 @@ sla_app = typer.Typer(
 )
 # The plans of rating.plans.DEFAULT_CATALOGUE (a test keeps them equal), listed in --help.
 CataloguePlan = Literal["essential", "unlimited", "prepaid", "smart", "trial"]
+PLAN_HELP = f"A plan of the catalogue: {', '.join(get_args(CataloguePlan))}."
 Now = Annotated[str | None, typer.Option(help="As of this moment (ISO); default now.")]
 
 
@@ -65,7 +66,7 @@ def tariff_import(
 @billing_app.command("subscribe")
 def subscribe(
     account_id: Account,
-    plan: Annotated[CataloguePlan, typer.Option(help="A plan of the catalogue")] = "essential",
+    plan: Annotated[CataloguePlan, typer.Option(help=PLAN_HELP, metavar="<plan>")] = "essential",
     currency: Annotated[str, typer.Option()] = "EUR",
     country: Annotated[str, typer.Option(help="The customer's country (tax)")] = "FR",
     accesses: Annotated[int, typer.Option()] = 1,
