@@ -148,7 +148,7 @@ def serve() -> None:
     # Every start-up failure is one line naming the path or socket and what to do.
     try:
         prepare_directories(settings)
-        sessions = _open_for_serve(settings)
+        sessions = _open_or_explain(settings)
         asgi = create_app(settings, sessions)
         name, factory = loop_factory(settings.event_loop)
         logging.getLogger("dialtone").info("event loop: %s", name)
@@ -164,7 +164,7 @@ def serve() -> None:
         raise typer.Exit(1) from None
 
 
-def _open_for_serve(settings: Settings) -> sessionmaker[Session]:
+def _open_or_explain(settings: Settings) -> sessionmaker[Session]:
     from dialtone.runtime.startup import StartupError  # noqa: PLC0415
 
     url = settings.resolved_database_url
@@ -184,9 +184,16 @@ def _open_for_serve(settings: Settings) -> sessionmaker[Session]:
 def migrate() -> None:
     """Create the database, or bring it to the newest schema, without serving (serve does
     it too at every start); prints where it is."""
+    from dialtone.runtime.startup import StartupError, prepare_directories  # noqa: PLC0415
+
     settings = _settings()
     url = settings.resolved_database_url
-    open_database(url)
+    try:
+        prepare_directories(settings)
+        _open_or_explain(settings)
+    except StartupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"database: {sqlite_file(url) or make_url(url).render_as_string()}")
 
 
