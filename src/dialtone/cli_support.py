@@ -1,5 +1,7 @@
-"""What every ``dialtone`` sub-command shares: settings, a committed session that turns a
-refusal into a one-line error (and an audit entry when a rule refused), moments."""
+"""What every ``dialtone`` sub-command shares: settings, the ``--account`` and ``--json``
+options and the command group that reads them, a committed session on an existing
+database that turns a refusal into a one-line error (and an audit entry when a rule
+refused), moments."""
 
 from __future__ import annotations
 
