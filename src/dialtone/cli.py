@@ -968,7 +968,7 @@ def users_create(
     ] = None,
     email: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Add a user to ACCOUNT; prints the user id."""
+    """Add a user to the account; prints the user id."""
     settings = _settings()
     with _session(settings, "users create") as session:
         user = user_service.create_user(
