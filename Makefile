@@ -6,12 +6,17 @@ STAMP := $(VENV)/.installed
 
 .PHONY: serve test lint check bench clean
 
+# The first run builds the environment: say so, and let pip show what it downloads.
 $(STAMP): pyproject.toml
+	@echo "==> setting up $(VENV), a Python environment with dialtone and its dependencies"
+	@echo "==> (the first time only: a minute or so, more on a slow network)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -e '.[dev]'
 	touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 serve: $(STAMP)
+	@echo "==> starting dialtone serve (its database and files are in ./var)"
 	$(BIN)/dialtone serve
 
 lint: $(STAMP)

@@ -156,7 +156,7 @@ def test_trunk_passwords_are_sealed_and_never_shown() -> None:
         (["trunks", "add", "--name", "T", "--host", "bad host"], "trunk.invalid"),
         (["trunks", "remove", "TR0"], "trunk.not_found"),
         (["numbers", "route", "+33999999999", "--kind", "greeting"], "number.not_found"),
-        (["voicemails", "list", "AC0"], "account.not_found"),
+        (["voicemails", "list", "--account", "AC0"], "account.not_found"),
         (["accounts", "set", "{account}", "--recording-policy", "always"], "account.invalid [V8]"),
         (["accounts", "set", "{account}", "--country", "XX"], "account.invalid [V6]"),
     ],

@@ -27,11 +27,11 @@ def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         ["accounts", "list"],
         ["numbers", "add", "+33123456789", "--account", ACCOUNT],
         ["calls", "list", "--account", ACCOUNT],
-        ["users", "list", ACCOUNT],
+        ["users", "list", "--account", ACCOUNT],
         ["audit", "list"],
         ["lifecycle", "run"],
         ["billing", "run"],
-        ["billing", "invoices", ACCOUNT],
+        ["billing", "invoices", "--account", ACCOUNT],
         ["sla", "incidents"],
     ],
 )
@@ -62,3 +62,12 @@ def test_13_migrate_creates_the_database_then_commands_use_it(tmp_path: Path) ->
     assert listed.exit_code == 0, listed.output
     again = runner.invoke(app, ["migrate"])
     assert again.exit_code == 0, again.output
+
+
+def test_13_migrate_into_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "var").write_text("not a directory")
+    made = runner.invoke(app, ["migrate"])
+    assert made.exit_code == 1, made.output
+    assert made.output.startswith(f"error: data dir {tmp_path / 'elsewhere' / 'var'} is a file")
+    assert len(made.output.strip().splitlines()) == 1, made.output

@@ -8,14 +8,15 @@ import logging
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, get_args
 
 import typer
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone import cli_billing, cli_support
+from dialtone import __version__, cli_billing, cli_support
+from dialtone.cli_support import Account, Commands, Json
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
 from dialtone.policy.checklist import verdict
@@ -43,20 +44,38 @@ from dialtone.settings import Settings
 from dialtone.store.db import open_database, sqlite_file
 from dialtone.store.models import Trunk
 
-app = typer.Typer(help="dialtone: phone numbers, calls and call records.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Accounts (tenants) and their API keys.", no_args_is_help=True)
-numbers_app = typer.Typer(help="Phone numbers held by accounts.", no_args_is_help=True)
-calls_app = typer.Typer(help="Call detail records.", no_args_is_help=True)
-users_app = typer.Typer(help="Users, extensions and SIP credentials.", no_args_is_help=True)
-trunks_app = typer.Typer(help="Carrier SIP trunks.", no_args_is_help=True)
-voicemails_app = typer.Typer(help="Voicemail messages.", no_args_is_help=True)
-lifecycle_app = typer.Typer(help="The number lifecycle job (N6-N8).", no_args_is_help=True)
-dnc_app = typer.Typer(help="Do-not-call lists and registers (V12).", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log of the terms engine.", no_args_is_help=True)
-policy_app = typer.Typer(help="Dry runs of the terms engine.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys: issue, rotate, revoke (D1, D2).", no_args_is_help=True)
-ports_app = typer.Typer(help="Port-ins and port-outs (N4, N5).", no_args_is_help=True)
-kyc_app = typer.Typer(help="Identity documents and activation (N3).", no_args_is_help=True)
+app = typer.Typer(
+    cls=Commands, help="dialtone: phone numbers, calls and call records.", no_args_is_help=True
+)
+accounts_app = typer.Typer(
+    cls=Commands, help="Accounts (tenants) and their API keys.", no_args_is_help=True
+)
+numbers_app = typer.Typer(
+    cls=Commands, help="Phone numbers held by accounts.", no_args_is_help=True
+)
+calls_app = typer.Typer(cls=Commands, help="Call detail records.", no_args_is_help=True)
+users_app = typer.Typer(
+    cls=Commands, help="Users, extensions and SIP credentials.", no_args_is_help=True
+)
+trunks_app = typer.Typer(cls=Commands, help="Carrier SIP trunks.", no_args_is_help=True)
+voicemails_app = typer.Typer(cls=Commands, help="Voicemail messages.", no_args_is_help=True)
+lifecycle_app = typer.Typer(
+    cls=Commands, help="The number lifecycle job (N6-N8).", no_args_is_help=True
+)
+dnc_app = typer.Typer(
+    cls=Commands, help="Do-not-call lists and registers (V12).", no_args_is_help=True
+)
+audit_app = typer.Typer(
+    cls=Commands, help="The audit log of the terms engine.", no_args_is_help=True
+)
+policy_app = typer.Typer(cls=Commands, help="Dry runs of the terms engine.", no_args_is_help=True)
+keys_app = typer.Typer(
+    cls=Commands, help="API keys: issue, rotate, revoke (D1, D2).", no_args_is_help=True
+)
+ports_app = typer.Typer(cls=Commands, help="Port-ins and port-outs (N4, N5).", no_args_is_help=True)
+kyc_app = typer.Typer(
+    cls=Commands, help="Identity documents and activation (N3).", no_args_is_help=True
+)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(numbers_app, name="numbers")
 app.add_typer(calls_app, name="calls")
@@ -74,14 +93,47 @@ app.add_typer(cli_billing.billing_app, name="billing")
 app.add_typer(cli_billing.sla_app, name="sla")
 
 
+# The plans of TERMS N6 (policy.lifecycle.PLANS; a test keeps them equal), listed in --help.
+Plan = Literal["personal", "professional", "business", "enterprise"]
+PLAN_HELP = f"The plan (N6): {', '.join(get_args(Plan))}."
 _settings = cli_support.settings_or_exit
 _session = cli_support.session
 _fail = cli_support.fail
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"dialtone {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """dialtone: phone numbers, calls and call records."""
+
+
 @app.command()
 def serve() -> None:
-    """Run SIP and the HTTP API in one process until Ctrl-C."""
+    """Run SIP and the HTTP API in one process until Ctrl-C.
+
+    Settings come from DIALTONE_* environment variables, then dialtone.toml in the
+    current directory (another file: DIALTONE_CONFIG), then the defaults. The main ones:
+
+    - DIALTONE_DATA_DIR (var): database, recordings, voicemail, keys
+    - DIALTONE_SIP_HOST (127.0.0.1), DIALTONE_SIP_PUBLIC_HOST (behind NAT)
+    - DIALTONE_SIP_PORT (5060, UDP), DIALTONE_SIP_TCP_PORT (5060)
+    - DIALTONE_SIP_TLS_PORT (443; empty: no TLS)
+    - DIALTONE_HTTP_HOST (127.0.0.1), DIALTONE_HTTP_PORT (8000): the API
+    - DIALTONE_RTP_PORT_MIN, DIALTONE_RTP_PORT_MAX (20000-22000)
+    - DIALTONE_DATABASE_URL (default: SQLite in the data dir)
+    - DIALTONE_LOG_LEVEL (INFO)
+
+    Every setting is in the README (Configuration)."""
     # Imported here: the web framework and the runtime take most of a second and more to
     # load, which every other (short) command would otherwise pay.
     from dialtone.api.app import create_app  # noqa: PLC0415
@@ -97,7 +149,7 @@ def serve() -> None:
     # Every start-up failure is one line naming the path or socket and what to do.
     try:
         prepare_directories(settings)
-        sessions = _open_for_serve(settings)
+        sessions = _open_or_explain(settings)
         asgi = create_app(settings, sessions)
         name, factory = loop_factory(settings.event_loop)
         logging.getLogger("dialtone").info("event loop: %s", name)
@@ -113,7 +165,7 @@ def serve() -> None:
         raise typer.Exit(1) from None
 
 
-def _open_for_serve(settings: Settings) -> sessionmaker[Session]:
+def _open_or_explain(settings: Settings) -> sessionmaker[Session]:
     from dialtone.runtime.startup import StartupError  # noqa: PLC0415
 
     url = settings.resolved_database_url
@@ -133,9 +185,16 @@ def _open_for_serve(settings: Settings) -> sessionmaker[Session]:
 def migrate() -> None:
     """Create the database, or bring it to the newest schema, without serving (serve does
     it too at every start); prints where it is."""
+    from dialtone.runtime.startup import StartupError, prepare_directories  # noqa: PLC0415
+
     settings = _settings()
     url = settings.resolved_database_url
-    open_database(url, settings.sealing_key)
+    try:
+        prepare_directories(settings)
+        _open_or_explain(settings)
+    except StartupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"database: {sqlite_file(url) or make_url(url).render_as_string()}")
 
 
@@ -174,7 +233,7 @@ def accounts_create(
 
 @keys_app.command("issue")
 def keys_issue(
-    account: Annotated[str, typer.Option(help="The account id.")],
+    account: Account,
     user: Annotated[
         str | None,
         typer.Option(help="The user the key acts as, with its role (D1); none: administrator."),
@@ -189,10 +248,14 @@ def keys_issue(
 
 
 @keys_app.command("list")
-def keys_list(account: Annotated[str, typer.Option(help="The account id.")]) -> None:
+def keys_list(account: Account, as_json: Json = False) -> None:
     """An account's keys: id, prefix, user, state (never the keys themselves)."""
     with _session(action="keys list") as session:
-        for row in key_service.list_keys(session, account):
+        rows = key_service.list_keys(session, account)
+        if as_json:
+            cli_support.print_json(rows)
+            return
+        for row in rows:
             state = (
                 f"revoked {row.revoked_at:%Y-%m-%d %H:%M}"
                 if row.revoked_at
@@ -207,7 +270,7 @@ def keys_list(account: Annotated[str, typer.Option(help="The account id.")]) -> 
 @keys_app.command("rotate")
 def keys_rotate(
     key_id: str,
-    account: Annotated[str, typer.Option(help="The account id.")],
+    account: Account,
     immediately: Annotated[
         bool, typer.Option(help="Stop the old key now instead of after the D2 notice.")
     ] = False,
@@ -233,7 +296,7 @@ def keys_rotate(
 
 
 @keys_app.command("revoke")
-def keys_revoke(key_id: str, account: Annotated[str, typer.Option(help="The account id.")]) -> None:
+def keys_revoke(key_id: str, account: Account) -> None:
     """Stop a key at once (unauthorised use reported, D2)."""
     with _session(action="keys revoke") as session:
         key_service.revoke(session, account, key_id, now=datetime.now(UTC))
@@ -241,9 +304,13 @@ def keys_revoke(key_id: str, account: Annotated[str, typer.Option(help="The acco
 
 
 @kyc_app.command("list")
-def kyc_list(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
-    """An account's documents and the numbers waiting for them."""
+def kyc_list(account: Account, as_json: Json = False) -> None:
+    """An account's documents and the numbers waiting for them (with --json: the
+    documents)."""
     with _session(action="kyc list") as session:
+        if as_json:
+            cli_support.print_json(kyc_service.documents(session, account))
+            return
         for doc in kyc_service.documents(session, account):
             where = f" ({doc.country})" if doc.country else ""
             typer.echo(f"{doc.kind}{where}  {doc.state}  received {doc.received_at:%Y-%m-%d}")
@@ -272,7 +339,7 @@ def _kyc_review(account: str, kind: str, *, approve: bool, note: str | None, fal
 
 @kyc_app.command("approve")
 def kyc_approve(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     kind: Annotated[str, typer.Argument(help="company_registration, identity, proof_of_address")],
 ) -> None:
     """Approve a document; the numbers it completes are activated (N3)."""
@@ -281,7 +348,7 @@ def kyc_approve(
 
 @kyc_app.command("reject")
 def kyc_reject(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     kind: Annotated[str, typer.Argument(help="company_registration, identity, proof_of_address")],
     note: Annotated[str, typer.Option(help="Why, for the customer.")],
     false_declaration: Annotated[
@@ -293,10 +360,14 @@ def kyc_reject(
 
 
 @ports_app.command("list")
-def ports_list(account: Annotated[str, typer.Option(help="The account id.")]) -> None:
+def ports_list(account: Account, as_json: Json = False) -> None:
     """An account's port-ins: id, state, numbers, effective date."""
     with _session(action="ports list") as session:
-        for row in porting_service.list_requests(session, account):
+        rows = porting_service.list_requests(session, account)
+        if as_json:
+            cli_support.print_json(rows)
+            return
+        for row in rows:
             when = row.effective_local or "-"
             typer.echo(f"{row.id}  {row.state:10}  {when:25}  {' '.join(json.loads(row.numbers))}")
 
@@ -361,10 +432,14 @@ def ports_out(
 
 
 @accounts_app.command("list")
-def accounts_list() -> None:
+def accounts_list(as_json: Json = False) -> None:
     """List accounts."""
     with _session(action="accounts list") as session:
-        for account in account_service.list_accounts(session):
+        rows = account_service.list_accounts(session)
+        if as_json:
+            cli_support.print_json(rows)
+            return
+        for account in rows:
             typer.echo(
                 f"{account.id}  {account.status:8}  {account.billing_increment:6}  {account.name}"
             )
@@ -373,7 +448,7 @@ def accounts_list() -> None:
 @numbers_app.command("add")
 def numbers_add(
     number: str,
-    account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
+    account: Account,
     kind: Annotated[str, typer.Option(help="random, custom or ported (TERMS N6).")] = "random",
 ) -> None:
     """Lease NUMBER (E.164) to an account (with the N1 notice when it may lie outside
@@ -401,7 +476,7 @@ def numbers_stock(numbers: list[str]) -> None:
 
 @numbers_app.command("assign")
 def numbers_assign(
-    account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
+    account: Account,
     country: Annotated[str, typer.Option(help="ISO 3166 country of the number.")],
 ) -> None:
     """Assign the account the first number of COUNTRY in the inventory (N1), with the
@@ -466,7 +541,7 @@ def numbers_set(
 @numbers_app.command("declare")
 def numbers_declare(
     number: str,
-    account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
+    account: Account,
     use: Annotated[str, typer.Option(help="The number's intended use.")],
     end_user: Annotated[str, typer.Option(help="Its real end user.")],
 ) -> None:
@@ -502,7 +577,7 @@ def numbers_reactivate(number: str) -> None:
 
 
 @accounts_app.command("close")
-def accounts_close(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+def accounts_close(account: Account) -> None:
     """Close an account (TERMS N7: its numbers go to a 6-month quarantine)."""
     with _session(action="accounts close") as session:
         row = lifecycle_service.close_account(session, account, now=datetime.now(UTC))
@@ -511,7 +586,7 @@ def accounts_close(account: Annotated[str, typer.Argument(help="The account id (
 
 @accounts_app.command("export")
 def accounts_export(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     output: Annotated[
         Path | None, typer.Option(help="Write the JSON here (default: standard output).")
     ] = None,
@@ -528,7 +603,7 @@ def accounts_export(
 
 
 @accounts_app.command("purge")
-def accounts_purge(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+def accounts_purge(account: Account) -> None:
     """Delete a closed account's records and files once kept a calendar year after the
     agreement ended (TERMS V15; record_retention_years); the audit log stays."""
     settings = _settings()
@@ -557,7 +632,7 @@ def _remove_files(purged: account_data.Purged) -> None:
 
 @accounts_app.command("suspend")
 def accounts_suspend(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     rule: Annotated[str, typer.Option(help="The rule the abuse was found under: F1, F2…")],
     reason: Annotated[str, typer.Option(help="What was found, for the warning.")],
 ) -> None:
@@ -573,7 +648,7 @@ def accounts_suspend(
 
 
 @accounts_app.command("remedy")
-def accounts_remedy(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+def accounts_remedy(account: Account) -> None:
     """The abuse is remedied: the plan resumes when the 7 days end (F5)."""
     with _session(action="accounts remedy") as session:
         row = fair_use_service.remedy(session, account, now=datetime.now(UTC))
@@ -582,7 +657,7 @@ def accounts_remedy(account: Annotated[str, typer.Argument(help="The account id 
 
 @accounts_app.command("reinstate")
 def accounts_reinstate(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
 ) -> None:
     """Clear a suspension or a terminated plan (moved to another plan, or a wrong finding)."""
     with _session(action="accounts reinstate") as session:
@@ -636,24 +711,30 @@ def lifecycle_run(
 
 
 @numbers_app.command("list")
-def numbers_list(
-    account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
-) -> None:
+def numbers_list(account: Account, as_json: Json = False) -> None:
     """List an account's numbers."""
     with _session(action="numbers list") as session:
-        for row in number_service.list_numbers(session, account):
+        rows = number_service.list_numbers(session, account)
+        if as_json:
+            cli_support.print_json(rows)
+            return
+        for row in rows:
             typer.echo(f"{row.number}  {'custom' if row.greeting else 'default'} greeting")
 
 
 @calls_app.command("list")
 def calls_list(
-    account: Annotated[str, typer.Option("--account", help="The account id (AC…).")],
+    account: Account,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    as_json: Json = False,
 ) -> None:
     """List an account's calls, newest first."""
     with _session(action="calls list") as session:
         account_service.get_account(session, account)
         rows, _ = call_service.list_calls(session, account, limit=limit)
+    if as_json:
+        cli_support.print_json(rows)
+        return
     for r in rows:
         typer.echo(
             f"{r.id}  {r.started_at:%Y-%m-%d %H:%M:%S}  {r.from_number} -> {r.to_number}  "
@@ -663,7 +744,7 @@ def calls_list(
 
 @accounts_app.command("set")
 def accounts_set(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     *,
     channels_per_user: Annotated[
         int | None, typer.Option(help="Simultaneous calls per user (TERMS V2, paid option).")
@@ -685,9 +766,7 @@ def accounts_set(
         bool | None,
         typer.Option(help="Telemarketing: DNC registers and calling hours apply (V12)."),
     ] = None,
-    plan: Annotated[
-        str | None, typer.Option(help="personal, professional, business or enterprise (N6).")
-    ] = None,
+    plan: Annotated[Plan | None, typer.Option(help=PLAN_HELP, metavar="<plan>")] = None,
     app_store: Annotated[
         bool | None, typer.Option(help="Billed by an app store (N6: 16-day revocation).")
     ] = None,
@@ -759,7 +838,7 @@ def dnc_import(
 
 @app.command("fair-use")
 def fair_use_report(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     month: Annotated[str, typer.Option(help="YYYY-MM (UTC days).")],
 ) -> None:
     """Very short outbound calls day by day (TERMS F1, V13), the month's calling
@@ -790,10 +869,14 @@ def audit_list(
     rule: Annotated[str | None, typer.Option(help="Only this rule (e.g. V5).")] = None,
     code: Annotated[str | None, typer.Option(help="Only this reason code.")] = None,
     limit: Annotated[int, typer.Option(help="How many, newest first.")] = 50,
+    as_json: Json = False,
 ) -> None:
     """The audit log: every refusal and enforcement action, newest first."""
     with _session(action="audit list") as session:
         rows, _ = audit_service.list_events(session, account, rule=rule, code=code, limit=limit)
+        if as_json:
+            cli_support.print_json(rows)
+            return
         for r in rows:
             typer.echo(
                 f"{r.at:%Y-%m-%d %H:%M:%S}  {r.account_id or '-':34}  {r.outcome:8}  "
@@ -803,7 +886,7 @@ def audit_list(
 
 @policy_app.command("check")
 def policy_check(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     to: Annotated[str, typer.Option(help="An extension or a number.")],
     user: Annotated[str | None, typer.Option(help="Who would call (US…).")] = None,
     caller_id: Annotated[str | None, typer.Option(help="The number to present.")] = None,
@@ -871,7 +954,7 @@ def numbers_route(
 
 @users_app.command("create")
 def users_create(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     *,
     name: Annotated[str, typer.Option(help="The user's name.")],
     extension: Annotated[str | None, typer.Option(help="2 to 6 digits.")] = None,
@@ -887,7 +970,7 @@ def users_create(
     ] = None,
     email: Annotated[str | None, typer.Option()] = None,
 ) -> None:
-    """Add a user to ACCOUNT; prints the user id."""
+    """Add a user to the account; prints the user id."""
     settings = _settings()
     with _session(settings, "users create") as session:
         user = user_service.create_user(
@@ -907,10 +990,13 @@ def users_create(
 
 
 @users_app.command("list")
-def users_list(account: Annotated[str, typer.Argument(help="The account id (AC…).")]) -> None:
+def users_list(account: Account, as_json: Json = False) -> None:
     """List an account's users."""
     with _session(action="users list") as session:
         account_service.get_account(session, account)
+        if as_json:
+            cli_support.print_json(user_service.list_users(session, account))
+            return
         rows = [
             (u, user_service.channels_for(session, u))
             for u in user_service.list_users(session, account)
@@ -992,10 +1078,14 @@ def trunks_list(
     account: Annotated[
         str | None, typer.Option("--account", help="This account's; default: operator-wide.")
     ] = None,
+    as_json: Json = False,
 ) -> None:
     """List trunks: operator-wide ones, or an account's own with --account."""
     with _session(action="trunks list") as session:
         rows = trunk_service.list_trunks(session, account)
+    if as_json:
+        cli_support.print_json(rows)
+        return
     for t in rows:
         typer.echo(
             f"{t.id}  {t.priority:5}  {t.transport}:{t.host}:{t.port}  "
@@ -1029,13 +1119,17 @@ def trunks_remove(trunk_id: Annotated[str, typer.Argument(help="The trunk id (TR
 
 @voicemails_app.command("list")
 def voicemails_list(
-    account: Annotated[str, typer.Argument(help="The account id (AC…).")],
+    account: Account,
     new: Annotated[bool, typer.Option("--new", help="Only messages not heard yet.")] = False,
+    as_json: Json = False,
 ) -> None:
     """List an account's voicemail messages, newest first."""
     with _session(action="voicemails list") as session:
         account_service.get_account(session, account)
         rows = voicemail_service.list_voicemails(session, account, heard=False if new else None)
+    if as_json:
+        cli_support.print_json(rows)
+        return
     for v in rows:
         typer.echo(
             f"{v.id}  {v.created_at:%Y-%m-%d %H:%M:%S}  {v.from_number} -> {v.number}  "

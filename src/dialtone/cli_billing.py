@@ -7,12 +7,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 import typer
 
+from dialtone.cli_support import (
+    Account,
+    Commands,
+    Json,
+    moment,
+    print_json,
+    session,
+    settings_or_exit,
+)
 from dialtone.cli_support import day as day_option
-from dialtone.cli_support import moment, session, settings_or_exit
 from dialtone.core.errors import DialtoneError
 from dialtone.services import contract_changes, invoicing, rating
 from dialtone.services import sla as sla_service
@@ -28,10 +36,15 @@ if TYPE_CHECKING:
 # that use them: every `dialtone` run pays for what this module imports, and the other
 # commands do not need them.
 
-billing_app = typer.Typer(help="Rating, invoices, payments (TERMS B).", no_args_is_help=True)
-sla_app = typer.Typer(
-    help="Incidents and health checks for SLA credits (S1, S4).", no_args_is_help=True
+billing_app = typer.Typer(
+    cls=Commands, help="Rating, invoices, payments (TERMS B).", no_args_is_help=True
 )
+sla_app = typer.Typer(
+    cls=Commands, help="Incidents and health checks for SLA credits (S1, S4).", no_args_is_help=True
+)
+# The plans of rating.plans.DEFAULT_CATALOGUE (a test keeps them equal), listed in --help.
+CataloguePlan = Literal["essential", "unlimited", "prepaid", "smart", "trial"]
+PLAN_HELP = f"A plan of the catalogue: {', '.join(get_args(CataloguePlan))}."
 Now = Annotated[str | None, typer.Option(help="As of this moment (ISO); default now.")]
 
 
@@ -73,8 +86,8 @@ def tariff_import(
 
 @billing_app.command("subscribe")
 def subscribe(
-    account_id: str,
-    plan: Annotated[str, typer.Option(help="A plan of the catalogue")] = "essential",
+    account_id: Account,
+    plan: Annotated[CataloguePlan, typer.Option(help=PLAN_HELP, metavar="<plan>")] = "essential",
     currency: Annotated[str, typer.Option()] = "EUR",
     country: Annotated[str, typer.Option(help="The customer's country (tax)")] = "FR",
     accesses: Annotated[int, typer.Option()] = 1,
@@ -82,7 +95,7 @@ def subscribe(
     customer_ref: Annotated[str | None, typer.Option(help="The card provider's customer")] = None,
     now: Now = None,
 ) -> None:
-    """Put an account on a plan from ``--now`` (B6, B7)."""
+    """Put an account on a plan from --now (B6, B7)."""
     at = moment(now)
     with session(action="billing subscribe") as s:
         sub = subscription_service.subscribe(
@@ -95,7 +108,7 @@ def subscribe(
 
 @billing_app.command("add")
 def add(
-    account_id: str,
+    account_id: Account,
     kind: Annotated[str, typer.Argument(help="access, number or option")],
     code: Annotated[str, typer.Option(help="The option's code")] = "",
     quantity: Annotated[int, typer.Option()] = 1,
@@ -119,7 +132,7 @@ def _amount(text: str) -> Decimal:
 
 @billing_app.command("credits-buy")
 def credits_buy(
-    account_id: str,
+    account_id: Account,
     amount: str,
     channel: Annotated[str, typer.Option(help="self_service, admin_assigned, voucher…")] = (
         "self_service"
@@ -178,12 +191,12 @@ def price_change(
 
 @billing_app.command("terminate")
 def terminate(
-    account_id: str,
+    account_id: Account,
     early: Annotated[bool, typer.Option(help="End now, with the B12 fee")] = False,
     reason: Annotated[str, typer.Option()] = "customer request",
     now: Now = None,
 ) -> None:
-    """Give notice (B12: effective at the anniversary it reaches) or, ``--early``, end a
+    """Give notice (B12: effective at the anniversary it reaches) or, with --early, end a
     committed subscription now for the last invoice times the months left."""
     at = moment(now)
     with session(action="billing terminate") as s:
@@ -296,7 +309,7 @@ def payment(
 
 @billing_app.command("mandate")
 def mandate(
-    account_id: str,
+    account_id: Account,
     iban: Annotated[str, typer.Option()],
     bic: Annotated[str, typer.Option()],
     mandate_id: Annotated[str, typer.Option(help="The signed mandate's reference")],
@@ -325,7 +338,7 @@ def sepa_export(
     day: Annotated[str | None, typer.Option(help="Collection date (ISO); default today")] = None,
     now: Now = None,
 ) -> None:
-    """Write the pain.008 file of the SEPA debits to collect on ``--day`` (B7: each
+    """Write the pain.008 file of the SEPA debits to collect on --day (B7: each
     invoice, the pre-notification, was issued at least 3 days before)."""
     from dialtone.services import sepa_exports
     from dialtone.services.sepa import Creditor, SepaError
@@ -357,10 +370,14 @@ def sepa_export(
 
 
 @billing_app.command("invoices")
-def invoices(account_id: str) -> None:
+def invoices(account_id: Account, as_json: Json = False) -> None:
     """The account's invoices."""
     with session() as s:
-        for row in invoicing.list_invoices(s, account_id):
+        rows = invoicing.list_invoices(s, account_id)
+        if as_json:
+            print_json(rows)
+            return
+        for row in rows:
             typer.echo(
                 f"{row.id}  {row.number}  {row.status}  {row.period_start:%Y-%m-%d}  "
                 f"{row.total} {row.currency}"
@@ -369,7 +386,7 @@ def invoices(account_id: str) -> None:
 
 @billing_app.command("invoice-pdf")
 def invoice_pdf(
-    account_id: str,
+    account_id: Account,
     invoice: Annotated[str, typer.Argument(help="The invoice's number (INV-000001) or id")],
     out: Path,
 ) -> None:
@@ -386,7 +403,7 @@ def invoice_pdf(
 
 @billing_app.command("profile")
 def profile(
-    account_id: str,
+    account_id: Account,
     legal_name: Annotated[
         str | None, typer.Option(help="The customer's legal name, e.g. 'Acme SAS'")
     ] = None,
@@ -443,10 +460,16 @@ def sla_incident(
 
 
 @sla_app.command("incidents")
-def sla_incidents(location: Annotated[str | None, typer.Option()] = None) -> None:
+def sla_incidents(
+    location: Annotated[str | None, typer.Option()] = None, as_json: Json = False
+) -> None:
     """The latest incidents, newest first."""
     with session() as s:
-        for row in sla_service.list_incidents(s, location=location):
+        rows = sla_service.list_incidents(s, location=location)
+        if as_json:
+            print_json(rows)
+            return
+        for row in rows:
             typer.echo(
                 f"{row.id}  {row.location}  {row.start}  {row.end or 'open'}  {row.cause}  "
                 f"{row.source}"

@@ -1,21 +1,91 @@
-"""What every ``dialtone`` sub-command shares: settings, a committed session that turns a
-refusal into a one-line error (and an audit entry when a rule refused), moments."""
+"""What every ``dialtone`` sub-command shares: settings, the ``--account`` and ``--json``
+options and the command group that reads them, a committed session on an existing
+database that turns a refusal into a one-line error (and an audit entry when a rule
+refused), moments."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.orm import Session
+from typer.core import TyperGroup
 
 from dialtone.core.errors import DialtoneError
 from dialtone.core.moments import MomentError, parse_day, parse_moment, parse_month
 from dialtone.services import audit as audit_service
+from dialtone.services.account_data import record
 from dialtone.services.audit import AuditEntry
 from dialtone.settings import Settings, config_file
 from dialtone.store.db import open_database, sqlite_file, transaction
+
+# The account a command acts on is always `--account AC…` (a filter too, then optional).
+Account = Annotated[str, typer.Option("--account", help="The account id (AC…).")]
+Json = Annotated[
+    bool, typer.Option("--json", help="Print the records as a JSON array (the export's fields).")
+]
+ACCOUNT_ID = re.compile(r"^AC[0-9a-f]{32}$")
+
+
+class Commands(TyperGroup):
+    """A group of ``dialtone`` commands. Two things every group does:
+
+    - each command's help is written as paragraphs: the lines of a docstring paragraph
+      are joined (typer's list of commands otherwise shows a sentence broken where the
+      source line ended); a paragraph whose lines all begin with ``- `` is a list, kept
+      line by line;
+    - an account id given as a bare argument to a command that takes ``--account`` is
+      read as ``--account``: the form many commands used before, kept because an account
+      id (``AC`` and 32 hex digits) cannot be mistaken for anything else.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = paragraphs(self.help)
+        for command in self.commands.values():
+            command.help = paragraphs(command.help)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and not isinstance(command, TyperGroup):
+            takes = any("--account" in getattr(p, "opts", ()) for p in command.params)
+            if takes:
+                rest = account_option(rest)
+        return name, command, rest
+
+
+def paragraphs(text: str | None) -> str | None:
+    """Help text with each paragraph's lines joined (lists of ``- `` lines kept)."""
+    if text is None:
+        return None
+    out = []
+    for paragraph in text.strip().split("\n\n"):
+        lines = [line.strip() for line in paragraph.strip().splitlines()]
+        if all(line.startswith("- ") for line in lines):
+            out.append("\n".join(lines))
+        else:
+            out.append(" ".join(lines))
+    return "\n\n".join(out)
+
+
+def account_option(args: list[str]) -> list[str]:
+    """``args`` with a bare account id turned into ``--account AC…`` (unless given)."""
+    if any(a == "--account" or a.startswith("--account=") for a in args):
+        return args
+    for index, arg in enumerate(args):
+        if ACCOUNT_ID.match(arg):
+            return [*args[:index], "--account", arg, *args[index + 1 :]]
+    return args
+
+
+def print_json(rows: Iterable[Any]) -> None:
+    """Rows of the store as one JSON array, each as the account export shows it."""
+    typer.echo(json.dumps([record(row) for row in rows], indent=2, ensure_ascii=False))
 
 
 def settings_or_exit() -> Settings:

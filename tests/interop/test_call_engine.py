@@ -981,7 +981,17 @@ def test_f5_a_suspended_plan_refuses_outbound_calls_with_its_code(
     # gets 403 with the code although a trunk could carry it; the warning and the refusal
     # are both on the audit log.
     add_trunk(engine, free_port(), 10, "carrier-a")
-    cli(engine.env, "accounts", "suspend", engine.account_id, "--rule", "F1", "--reason", "x")
+    cli(
+        engine.env,
+        "accounts",
+        "suspend",
+        "--account",
+        engine.account_id,
+        "--rule",
+        "F1",
+        "--reason",
+        "x",
+    )
     run(
         engine,
         tmp_path,
@@ -1010,9 +1020,9 @@ def test_v5_is_checked_again_when_a_forward_rings(engine: Platform, tmp_path: Pa
     # The forward was allowed when it was set; the operator has taken the permission
     # away since: the call is refused at call time, on the number's behalf.
     add_trunk(engine, free_port(), 10, "carrier-a")
-    cli(engine.env, "accounts", "set", engine.account_id, "--premium-rate")
+    cli(engine.env, "accounts", "set", "--account", engine.account_id, "--premium-rate")
     route(engine, engine.number, kind="forward", target="+19005550123")
-    cli(engine.env, "accounts", "set", engine.account_id, "--no-premium-rate")
+    cli(engine.env, "accounts", "set", "--account", engine.account_id, "--no-premium-rate")
     time.sleep(1.2)  # the engine's look-up cache (lookup_cache_seconds) lets go
     run(
         engine,
@@ -1114,7 +1124,7 @@ def test_v12_telemarketing_outside_the_callees_hours_is_refused(
     closed = [n for n in candidates if calling_window(n, now).refused]
     if not closed:
         pytest.skip("every preset country is inside its calling hours at this minute")
-    cli(engine.env, "accounts", "set", engine.account_id, "--telemarketing")
+    cli(engine.env, "accounts", "set", "--account", engine.account_id, "--telemarketing")
     add_trunk(engine, free_port(), 10, "carrier-a")
     run(
         engine,
@@ -1136,7 +1146,7 @@ def test_v12_telemarketing_outside_the_callees_hours_is_refused(
 def test_v6_unsupported_x11_from_a_nanp_account_is_refused(
     engine: Platform, tmp_path: Path
 ) -> None:
-    cli(engine.env, "accounts", "set", engine.account_id, "--country", "US")
+    cli(engine.env, "accounts", "set", "--account", engine.account_id, "--country", "US")
     add_trunk(engine, free_port(), 10, "carrier-a")
     run(
         engine,

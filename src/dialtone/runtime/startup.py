@@ -61,8 +61,8 @@ def _writable_directory(path: Path, what: str, remedy: str) -> None:
 def bind_failure(
     exc: OSError, where: tuple[str, str, str, int], *, port_setting: str, host_setting: str
 ) -> StartupError:
-    """The one line for a socket ``service`` could not bind: ``transport:host:port``, why,
-    and the setting that moves it."""
+    """The one line for a socket that could not be bound, ``where`` being (service,
+    transport, host, port): ``SIP udp:host:port``, why, and the setting that moves it."""
     service, transport, host, port = where
     place = f"{service} {transport}:{host}:{port}"
     listing = "ss -lunp" if transport == "udp" else "ss -ltnp"

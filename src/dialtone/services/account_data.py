@@ -73,6 +73,11 @@ def _row(row: Base) -> dict[str, Any]:
     }
 
 
+def record(row: Base) -> dict[str, Any]:
+    """One row as the export shows it: plain JSON values, secrets left out."""
+    return _row(row)
+
+
 def export(session: Session, account_id: str, *, now: datetime) -> dict[str, Any]:
     """Everything held for the account as JSON-ready values: the account, its users,
     numbers, ring groups, trunks, keys (metadata), call records, voicemail (metadata and
