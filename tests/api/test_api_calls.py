@@ -181,6 +181,9 @@ class LiveCalls:
             raise Conflict("recording.not_recording", "Not being recorded.")
         self.recording = False
 
+    def live_call(self, account_id: str, call_id: str) -> None:
+        return None  # no call is ringing or up: GET /v1/calls/{id} reads the records
+
 
 def test_v8_objection_without_an_engine_is_503(
     client: TestClient, sessions: sessionmaker[Session]
@@ -241,3 +244,13 @@ def test_d5_recordings_export_is_kept_until_the_transfer_is_confirmed(
     gone = client.get(f"/v1/account/recordings/exports/{export['id']}/archive", headers=auth(key))
     assert (gone.status_code, gone.json()["code"]) == (409, "export.confirmed")
     assert stored.exists()  # the recordings themselves stay until the customer deletes them
+
+
+def test_a_call_neither_recorded_nor_live_is_404(
+    client: TestClient, sessions: sessionmaker[Session], live: LiveCalls
+) -> None:
+    # With an engine present, GET asks it for the live call (on the event loop, from the
+    # handler's worker thread) before answering 404.
+    _, key = new_account(sessions, "A")
+    response = client.get("/v1/calls/CAnothing", headers=auth(key))
+    assert (response.status_code, response.json()["code"]) == (404, "call.not_found")

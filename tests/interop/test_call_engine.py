@@ -764,7 +764,19 @@ def test_rfc4733_dtmf_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> N
 
 def test_blind_transfer_with_refer(engine: Platform, tmp_path: Path) -> None:
     alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=500), server=True)
+    # Bob is shown who he is connected to, alice (201), not the caller who transferred
+    # her, who is named in Referred-By (RFC 3515, RFC 5589 §6).
+    bob = Sipp(
+        engine,
+        tmp_path,
+        "bob",
+        sippgen.phone(
+            hang_up_after_ms=500,
+            expect_caller="201",
+            expect_headers=(("Referred-By", r"sip:\+14155550100@"),),
+        ),
+        server=True,
+    )
     register_phone(engine, tmp_path, "alice", alice.port)
     register_phone(engine, tmp_path, "bob", bob.port)
     route(engine, engine.number, kind="user", target=engine.extra["alice"])

@@ -117,6 +117,8 @@ class Destination:
     trace: Trace
     user_id: str | None = None
     credentials: Credentials | None = None
+    # Headers the INVITE carries besides the usual ones (Referred-By for a transfer).
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -359,7 +361,9 @@ class Bridge:
             call_id=request.call_id,
             local_tag=channel.endpoint.new_tag(),
             server_tx=tx,
-            user_id=user_id if direction in ("outbound", "internal") else None,
+            # The calling user (a device's call), not the call's user_id (the callee's,
+            # for a call between colleagues).
+            user_id=next(iter(sorted(users or ())), None),
         )
         self.legs[call.a.key] = call.a
         self.by_invite[id(tx)] = call
@@ -419,7 +423,10 @@ class Bridge:
             call_id=leg.call_id,
             cseq=1,
             contact=self._contact(channel),
-            extra_headers=(("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY"),),
+            extra_headers=(
+                ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY"),
+                *destination.extra_headers,
+            ),
             body=offer,
             content_type="application/sdp",
         )
@@ -1164,6 +1171,7 @@ class Bridge:
             call_id=leg.call_id,
             cseq=1,
             contact=self._contact(channel),
+            extra_headers=destination.extra_headers,
             body=self._offer(call, leg, direction="sendrecv"),
             content_type="application/sdp",
         )

@@ -17,7 +17,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -1271,6 +1271,27 @@ class CallEngine:
 
     # -- transfer ---------------------------------------------------------------------
 
+    async def _party_address(self, call: BridgedCall, leg: Leg | None, side: int) -> NameAddress:
+        """How a party of ``call`` is shown to another: a user by extension (and name),
+        anyone else by the call's number on that side (0 the caller, 1 the callee)."""
+        host = self.config.advertised_host
+        user_id = leg.user_id if leg is not None else None
+        if user_id is not None:
+            account_id = call.account_id
+
+            def read(session: Session) -> tuple[str, str | None] | None:
+                try:
+                    user = user_service.get_user(session, account_id, user_id)
+                except NotFound:
+                    return None  # deleted since the call began
+                return (user.extension or user.sip_username or user_id, user.name)
+
+            found = await self._read(read)
+            if found is not None:
+                return NameAddress(SipUri("sip", host=host, user=found[0]), found[1])
+        number = call.from_number if side == 0 else call.to_number
+        return NameAddress(SipUri("sip", host=host, user=number))
+
     async def _transfer_steps(self, call: BridgedCall, transferor: Leg, target: Uri) -> list[Step]:
         """Where a REFER's Refer-To leads, seen from the call's account."""
         dialed = getattr(target, "user", None)
@@ -1280,11 +1301,16 @@ class CallEngine:
         callee = await self._read(
             lambda s: _sip_user(user_service.find_by_extension(s, account_id, dialed), s)
         )
-        caller_name = NameAddress(
-            SipUri("sip", host=self.config.advertised_host, user=call.from_number)
-        )
         if callee is not None:
-            found = self._device_destinations(callee, caller_name)
+            # The target talks to the transferee: it is shown the transferee, and the
+            # transferor in Referred-By (RFC 3515 §2.4.2 with RFC 3892, RFC 5589 §6).
+            transferee = call.b if transferor is call.a else call.a
+            shown = await self._party_address(call, transferee, 1 - transferor.side)
+            referrer = await self._party_address(call, transferor, transferor.side)
+            found = [
+                replace(d, extra_headers=(("Referred-By", str(referrer)),))
+                for d in self._device_destinations(callee, shown)
+            ]
             return [Step(found, self.config.no_answer_seconds)] if found else []
         policy = await self._call_policy(account_id)
         # Read by the account's dialling plan and checked as a device's call (V6, V5).
