@@ -21,6 +21,8 @@ runner = CliRunner()
 def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DIALTONE_CONFIG", str(tmp_path / "absent.toml"))
+    # Commands other than serve and migrate refuse to create a database (item 13).
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
 
 
 # (command, option) → the arguments around it; the value goes where "{}" is.
@@ -28,15 +30,16 @@ MOMENTS: dict[tuple[str, str], list[str]] = {
     ("numbers deactivate", "--at"): ["+33123456789", "--at", "{}"],
     ("lifecycle run", "--now"): ["--now", "{}"],
     ("billing tariff-import", "--effective-from"): ["deck.csv", "--effective-from", "{}"],
-    ("billing subscribe", "--now"): ["AC0", "--now", "{}"],
-    ("billing add", "--now"): ["AC0", "access", "--now", "{}"],
-    ("billing credits-buy", "--now"): ["AC0", "10", "--now", "{}"],
+    ("billing subscribe", "--now"): ["--account", "AC0", "--now", "{}"],
+    ("billing add", "--now"): ["--account", "AC0", "access", "--now", "{}"],
+    ("billing credits-buy", "--now"): ["--account", "AC0", "10", "--now", "{}"],
     ("billing dispute-decide", "--now"): ["DI0", "--now", "{}"],
     ("billing price-change", "--effective"): ["essential", "20", "--effective", "{}"],
     ("billing price-change", "--now"): ["essential", "20", "--now", "{}"],
-    ("billing terminate", "--now"): ["AC0", "--now", "{}"],
+    ("billing terminate", "--now"): ["--account", "AC0", "--now", "{}"],
     ("billing run", "--now"): ["--now", "{}"],
     ("billing payment", "--now"): ["IN0", "paid", "--now", "{}"],
+    ("billing payment", "--attempted-at"): ["IN0", "rejected", "--attempted-at", "{}"],
     ("billing sepa-export", "--now"): ["out.xml", "--now", "{}"],
     ("sla incident", "--start"): ["paris-1", "--start", "{}"],
     ("sla incident", "--end"): ["paris-1", "--start", "2026-11-01T10:00Z", "--end", "{}"],
@@ -49,13 +52,13 @@ DAYS: dict[tuple[str, str], list[str]] = {
         "+33123456700", "--period-end", "2099-01-10", "--requested-on", "{}"
     ],
     ("billing mandate", "--signed-on"): [
-        "AC0", "--iban", "FR1420041010050500013M02606", "--bic", "PSSTFRPPPAR",
+        "--account", "AC0", "--iban", "FR1420041010050500013M02606", "--bic", "PSSTFRPPPAR",
         "--mandate-id", "MD-1", "--signed-on", "{}",
     ],
     ("billing sepa-export", "--day"): ["out.xml", "--day", "{}"],
 }  # fmt: skip
 MONTHS: dict[tuple[str, str], list[str]] = {
-    ("fair-use", "--month"): ["AC0", "--month", "{}"],
+    ("fair-use", "--month"): ["--account", "AC0", "--month", "{}"],
 }
 
 # The boundaries of each check are tested once, in tests/core/test_moments.py; here each

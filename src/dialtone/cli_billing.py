@@ -302,7 +302,7 @@ def payment(
         attempt = collections.record_result(
             s, invoice_id, outcome, at=moment(now), method=method, reason=reason,
             customer_caused=not not_customer_caused, settings=dunning_settings(settings),
-            attempted_at=moment(attempted_at) if attempted_at else None,
+            attempted_at=moment(attempted_at, "--attempted-at") if attempted_at else None,
         )  # fmt: skip
         typer.echo(f"{attempt.id}  {attempt.outcome}  {attempt.amount} {attempt.currency}")
 
