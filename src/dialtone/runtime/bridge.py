@@ -1155,7 +1155,10 @@ class Bridge:
         except (SipParseError, NoAcceptableMedia):
             self._bye(leg)
             return
-        call.relay.sides[leg.side].set_remote((audio.remote_address, audio.remote_port))
+        # A new party on this side (a transfer's target): the one it replaces is ignored.
+        call.relay.sides[leg.side].set_remote(
+            (audio.remote_address, audio.remote_port), new_party=True
+        )
         if not call.audio_settled:
             call.audio = audio
             call.audio_settled = True
