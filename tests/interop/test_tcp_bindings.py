@@ -164,8 +164,11 @@ def test_ctrl_c_with_a_baresip_on_tcp_stops_cleanly(server: Platform, tmp_path: 
         transport="tcp",
     )
     try:
-        phone.wait_event("REGISTER_OK", timeout=20)
-        [binding] = registrations(server)
+        # Polled over the API: baresip's REGISTER_OK event may come before its control
+        # socket is connected.
+        found = poll(lambda: registrations(server), timeout=20)
+        assert found, f"baresip never registered:\n{phone.log()[-4000:]}"
+        [binding] = found
         assert binding["transport"] == "tcp"
         code = stop_platform(server)
     finally:

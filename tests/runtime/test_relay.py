@@ -4,6 +4,7 @@ sender, and both directions are recorded to one stereo WAV."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import wave
 from pathlib import Path
@@ -114,3 +115,43 @@ async def _stop(tmp: Path) -> None:
 
 def test_recording_stops_mid_call_kept_or_discarded(tmp_path: Path) -> None:
     asyncio.run(_stop(tmp_path))
+
+
+async def _transfer_latching() -> None:
+    pool = RtpPortPool(42100, 42200)
+    relay = await open_relay(pool, "127.0.0.1")
+    alice, bob, carol = udp(), udp(), udp()
+    relay.a.set_remote(alice.getsockname())
+    relay.b.set_remote(bob.getsockname())
+    loop = asyncio.get_running_loop()
+    bob.sendto(packet(1, -2000), ("127.0.0.1", relay.b.port))
+    await loop.run_in_executor(None, alice.recv, 2048)
+    # bob transfers alice to carol: carol's answer puts her on side B. bob goes on
+    # sending until our BYE reaches him; his late packets must not take side B back.
+    relay.b.set_remote(carol.getsockname(), new_party=True)
+    bob.sendto(packet(2, -2000), ("127.0.0.1", relay.b.port))
+    await asyncio.sleep(0.05)
+    alice.sendto(packet(3, 4000), ("127.0.0.1", relay.a.port))
+    got = await loop.run_in_executor(None, carol.recv, 2048)
+    assert RtpPacket.parse(got).sequence_number == 3
+    carol.sendto(packet(4, 1000), ("127.0.0.1", relay.b.port))
+    bob.sendto(packet(5, -2000), ("127.0.0.1", relay.b.port))
+    alice.sendto(packet(6, 4000), ("127.0.0.1", relay.a.port))
+    got = await loop.run_in_executor(None, carol.recv, 2048)
+    assert RtpPacket.parse(got).sequence_number == 6
+    # alice hears carol, not bob's late packets.
+    heard = [RtpPacket.parse(await loop.run_in_executor(None, alice.recv, 2048))]
+    alice.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            heard.append(RtpPacket.parse(alice.recv(2048)))
+    assert [p.sequence_number for p in heard] == [4]
+    relay.close()
+    for sock in (alice, bob, carol):
+        sock.close()
+
+
+def test_after_a_transfer_the_departed_party_cannot_take_the_side_back() -> None:
+    # Found with linphone: a blind transfer whose transferor kept sending for a moment
+    # latched the relay back onto it, and the new party heard nothing (issue 13).
+    asyncio.run(_transfer_latching())

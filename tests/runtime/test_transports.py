@@ -104,6 +104,32 @@ def test_stream_without_content_length_is_closed() -> None:
     asyncio.run(_unframeable_closes())
 
 
+async def _close_waits_for_every_connection() -> None:
+    channel = StreamChannel(endpoint("TCP"))
+    port = await channel.start("127.0.0.1", 0)
+    closed: list[tuple[str, int]] = []
+    channel.on_closed = lambda peer, ch: closed.append(peer)
+    assert await channel.wait_closed(0.1)  # nothing open
+    clients = [await asyncio.open_connection("127.0.0.1", port) for _ in range(3)]
+    for _ in range(100):
+        if len(channel.connections) == 3:
+            break
+        await asyncio.sleep(0.02)
+    assert len(channel.connections) == 3
+    channel.close()
+    # Shutdown waits on this before stopping the executors the on_closed work uses
+    # (issue 13, item 25): every connection's end has been handled when it returns.
+    assert await channel.wait_closed(5)
+    assert sorted(closed) == sorted(w.get_extra_info("sockname")[:2] for _, w in clients)
+    assert channel.connections == {}
+    for _, writer in clients:
+        writer.close()
+
+
+def test_close_then_wait_closed_reports_every_connection() -> None:
+    asyncio.run(_close_waits_for_every_connection())
+
+
 async def _tls_both_ways(tmp: Path) -> None:
     cert, key = ensure_certificate(None, None, tmp, "127.0.0.1")
     server = StreamChannel(

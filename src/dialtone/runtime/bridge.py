@@ -1226,7 +1226,10 @@ class Bridge:
                 self._note_trunk(call, leg)
             self._on_connect_failure(leg, 488)
             return
-        call.relay.sides[leg.side].set_remote((audio.remote_address, audio.remote_port))
+        # A new party on this side (a transfer's target): the one it replaces is ignored.
+        call.relay.sides[leg.side].set_remote(
+            (audio.remote_address, audio.remote_port), new_party=True
+        )
         self._note_trunk(call, leg)
         if not call.audio_settled:
             call.audio = audio

@@ -120,6 +120,8 @@ class RelaySide(asyncio.DatagramProtocol):
         self.port = 0
         self.remote: Address | None = None
         self.latched = False
+        # The party a transfer took off this side: its late packets are dropped.
+        self.departed: Address | None = None
         self.received = 0
         self.sent = 0
 
@@ -129,16 +131,27 @@ class RelaySide(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
         self.received += 1
+        source = (str(addr[0]), int(addr[1]))
+        if source == self.departed:
+            return
         if not self.latched:
             self.latched = True
-            self.remote = (str(addr[0]), int(addr[1]))
+            self.remote = source
         self.relay.forward(self.side, data)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("relay socket error: %s", exc)
 
-    def set_remote(self, address: Address | None) -> None:
-        """The address the SDP gives (a new offer or answer resets latching)."""
+    def set_remote(self, address: Address | None, *, new_party: bool = False) -> None:
+        """The address the SDP gives (a new offer or answer resets latching).
+
+        ``new_party``: someone else now faces this side (a transfer's target answered).
+        The party that left keeps sending until our BYE reaches it; its packets are
+        dropped from then on, or latching would go back to it and the new party would
+        hear nothing (found with linphone's blind transfer, issue 13)."""
+        if new_party:
+            departed = self.remote
+            self.departed = departed if departed != address else None
         self.remote = address
         self.latched = False
 

@@ -289,9 +289,16 @@ class StreamChannel(SipChannel):
             task.cancel()
 
     async def wait_closed(self, timeout: float) -> bool:
-        """Wait until every connection closed by :meth:`close` has been lost."""
+        """Wait until every connection closed by :meth:`close` has been lost; a connection
+        still open after ``timeout`` (a TLS peer that never answers the close) is aborted."""
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
-            return False
+            for connection in list(self.connections.values()):
+                if connection.transport is not None:
+                    connection.transport.abort()
+            try:
+                await asyncio.wait_for(self._idle.wait(), 1.0)
+            except TimeoutError:
+                return False
         return True
