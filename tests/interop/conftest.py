@@ -197,7 +197,9 @@ def start_platform(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> Platf
         process=process,
         log_path=log_path,
     )
-    deadline = time.monotonic() + 30
+    # Generous: a loaded 2-core machine can take long to import and migrate; it returns as
+    # soon as the server answers.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"dialtone serve exited:\n{platform.log()}")
