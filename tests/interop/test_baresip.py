@@ -204,6 +204,7 @@ def test_call_between_baresips_carries_audio_both_ways(
     assert (call["from"], call["to"]) == ("201", dialed), call
     # The callee's, as when voicemail takes such a call (issue 13, item 11).
     assert call["user_id"] == dialtone.extra["bob"], call
+    assert call["caller_user_id"] == dialtone.extra["alice"], call  # her own record too
     assert float(call["duration"]) >= 1.5, call
     legs = call["legs"]
     # The traceback chain (V11): alice as the calling user, then bob's device.

@@ -691,6 +691,11 @@ def test_users_call_each_other_by_extension(engine: Platform, tmp_path: Path) ->
     bob.wait(engine)
     [call] = wait_for(lambda: calls(engine))
     assert call["direction"] == "internal"
+    # Bob took it, alice placed it: both users' own record (D1).
+    assert (call["user_id"], call["caller_user_id"]) == (
+        engine.extra["bob"],
+        engine.extra["alice"],
+    )
     assert [(leg["kind"], leg["id"]) for leg in call["legs"]] == [
         ("user", engine.extra["alice"]),
         ("device", engine.extra["bob"]),
@@ -841,6 +846,7 @@ def test_unregistered_user_goes_to_voicemail(engine: Platform, tmp_path: Path) -
     # The record names the box's owner, as an answered call names its callee.
     [call] = wait_for(lambda: calls(engine))
     assert (call["direction"], call["user_id"]) == ("inbound", engine.extra["bob"])
+    assert call["caller_user_id"] is None  # a caller from outside
 
 
 def _seconds(stamp: str) -> float:
@@ -872,6 +878,7 @@ def test_a_device_call_declined_to_voicemail_is_recorded_like_an_answered_one(
         "201",
         "202",
     )
+    assert call["caller_user_id"] == engine.extra["alice"]  # her own record too (D1)
     assert _seconds(call["answered_at"]) - _seconds(call["started_at"]) >= 1.4, call
     assert [(leg["kind"], leg["id"], leg.get("status")) for leg in call["legs"]] == [
         ("user", engine.extra["alice"], None),
@@ -1255,7 +1262,7 @@ def test_click_to_call_rings_the_user_then_connects_the_extension(
     [call] = wait_for(lambda: calls(engine))
     assert call["id"] == call_id
     assert (call["status"], call["direction"], call["to"]) == ("completed", "outbound", "202")
-    assert call["user_id"] == engine.extra["alice"]
+    assert (call["user_id"], call["caller_user_id"]) == (engine.extra["alice"],) * 2
     assert call["from"] == engine.number  # the account's number, held (V10)
     assert [leg["id"] for leg in call["legs"]] == [engine.extra["alice"], engine.extra["bob"]]
     assert call["answered_at"] is not None

@@ -7,6 +7,7 @@ import io
 import os
 import struct
 import wave
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -286,3 +287,41 @@ def test_with_sealing_off_a_cut_call_gets_its_record_and_keeps_its_plain_wav(
     with wave.open(io.BytesIO(b"".join(sealed.recording_chunks(path, None)))) as wav:
         assert wav.readframes(wav.getnframes()) == PCM
     assert not recover((tmp_path / "rec",), None, sessions)
+
+
+def test_an_interrupted_call_between_colleagues_names_both_users(tmp_path: Path) -> None:
+    """TERMS D1: the record a crash leaves of alice's call to bob's voicemail names bob
+    (the box) and alice (who placed it), as the finished call's would; a note written
+    before the placing user was kept still gives its call a record."""
+    sessions, account = _setup(tmp_path)
+    box = tmp_path / "voicemail" / account
+    _crashed(
+        box,
+        "CAvm",
+        PCM * 2,
+        replace(
+            _facts(account, "CAvm", user_id="USbob", caller_user_id="USalice"),
+            direction="internal",
+            voicemail=(None, "202"),  # the number's box: no user row needed here
+        ),
+    )
+    old = _crashed(box, "CAold", PCM * 2, None)
+    older = (
+        _facts(account, "CAold", user_id="USbob")
+        .to_json()
+        .replace(b', "caller_user_id": null', b"")
+    )
+    assert b"caller_user_id" not in older
+    sealed.write(older, facts_path(old), KEY)
+
+    done = recover((tmp_path / "voicemail",), KEY, sessions)
+
+    assert sorted(done.cdrs) == ["CAold", "CAvm"]
+    with transaction(sessions) as session:
+        rows = {r.id: r for r in session.scalars(select(CallRecord))}
+    assert (rows["CAvm"].direction, rows["CAvm"].user_id, rows["CAvm"].caller_user_id) == (
+        "internal",
+        "USbob",
+        "USalice",
+    )
+    assert (rows["CAold"].user_id, rows["CAold"].caller_user_id) == ("USbob", None)

@@ -159,3 +159,44 @@ def test_batch_write_refuses_duplicates_and_unknown_accounts(tmp_path: Path) -> 
         calls.record_calls(session, [_outcome("ACnobody", 10, tag="x")])
     with transaction(factory) as session:
         assert session.scalar(select(func.count()).select_from(CallRecord)) == 1
+
+
+@pytest.mark.parametrize(
+    ("user_id", "listed"),
+    [
+        ("USbob", ["answered", "voicemail", "outside"]),  # took all three
+        ("USalice", ["answered", "voicemail"]),  # placed two (D1: her own too)
+        ("UScarol", []),  # neither
+        (None, ["answered", "voicemail", "outside"]),  # not narrowed
+    ],
+)
+def test_d1_a_users_calls_are_those_taken_and_those_placed(
+    tmp_path: Path, user_id: str | None, listed: list[str]
+) -> None:
+    """Alice's calls to bob (answered: the single write; sent to voicemail: the group
+    commit's batch) and a call to bob from outside, listed for each user."""
+    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(factory) as session:
+        account = accounts.create_account(session, "A", now=T0).account
+
+        def made(tag: str, minute: int, caller: str | None) -> calls.CallOutcome:
+            return dataclasses.replace(
+                _outcome(account.id, 10, tag=tag),
+                direction="inbound" if caller is None else "internal",
+                started_at=T0 + timedelta(minutes=minute),
+                ended_at=T0 + timedelta(minutes=minute, seconds=12),
+                answered_at=T0 + timedelta(minutes=minute, seconds=2),
+                user_id="USbob",
+                caller_user_id=caller,
+            )
+
+        calls.record_call(session, made("answered", 2, "USalice"))
+        calls.record_calls(session, [made("voicemail", 1, "USalice"), made("outside", 0, None)])
+    with transaction(factory) as session:
+        rows, _ = calls.list_calls(session, account.id, user_id=user_id)
+        assert [r.sip_local_tag for r in rows] == listed
+        by_tag = {r.sip_local_tag: r for r in rows}
+        for tag in set(listed) & {"answered", "voicemail"}:
+            assert calls.parties(by_tag[tag]) == ("USbob", "USalice")
+        if "outside" in listed:
+            assert calls.parties(by_tag["outside"]) == ("USbob",)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -104,6 +104,13 @@ class Caller:
         )
         if decision.refused:
             raise decision.as_error()
+
+    def check_parties(self, permission: str, parties: Sequence[str]) -> None:
+        """Raise the D1 refusal unless the role may use ``permission`` on a record shared
+        by the users ``parties`` (a call's callee and caller): a role reaching its own
+        records only reaches it when its user is one of them (never when there is none)."""
+        mine = self.user_id is not None and self.user_id in parties
+        self.check(permission, self.user_id if mine else (parties[0] if parties else ""))
 
     def check_standing(self, permission: str, method: str) -> None:
         """Raise ``account.closed`` or ``billing.suspended`` (B10) when the account's

@@ -190,6 +190,9 @@ class BridgedCall:
     users: set[str] = field(default_factory=set)
     trunk_id: str | None = None
     user_id: str | None = None
+    # The user whose device placed the call (or who clicked to call): on the record
+    # beside ``user_id``, so both parties of a call between colleagues reach it (D1).
+    caller_user_id: str | None = None
     traces: list[Trace] = field(default_factory=list)
     recording_path: str | None = None
     # Set when the account records its calls (TERMS V8); None again once a party objects.
@@ -294,8 +297,10 @@ class Bridge:
         users: set[str] | None = None,
         user_id: str | None = None,
         trunk_id: str | None = None,
+        caller_user_id: str | None = None,
     ) -> None:
-        """Ring ``steps`` for the INVITE in ``event``; answer A when a B leg answers."""
+        """Ring ``steps`` for the INVITE in ``event``; answer A when a B leg answers.
+        ``caller_user_id``: the user whose device placed the call (None from outside)."""
         request = event.request
         tx = event.transaction
         assert isinstance(tx, InviteServerTransaction)
@@ -348,6 +353,7 @@ class Bridge:
             fallback=fallback,
             users=set(users or ()),
             user_id=user_id,
+            caller_user_id=caller_user_id,
             trunk_id=trunk_id,
             traces=[a_trace],
             record=record,
@@ -731,6 +737,7 @@ class Bridge:
             answered_at=call.answered_at,
             sip_call_id=_sip_call_id(call),
             user_id=call.user_id,
+            caller_user_id=call.caller_user_id,
             trunk_id=call.trunk_id,
             legs=tuple(dict(trace) for trace in call.traces),
         )
@@ -1103,6 +1110,7 @@ class Bridge:
             steps=[],
             users={user_id},
             user_id=user_id,
+            caller_user_id=user_id,
             record=record,
             audio_settled=False,
         )
@@ -1376,6 +1384,7 @@ class Bridge:
             record_id=call.record_id,
             legs=tuple(call.traces),
             user_id=call.user_id,
+            caller_user_id=call.caller_user_id,
             trunk_id=call.trunk_id,
         )
         try:
@@ -1414,6 +1423,7 @@ def _facts(call: BridgedCall) -> CallFacts:
         record_id=call.record_id,
         legs=tuple(call.traces),
         user_id=call.user_id,
+        caller_user_id=call.caller_user_id,
         trunk_id=call.trunk_id,
     )
 

@@ -89,6 +89,8 @@ class AnswerTarget:
     max_seconds: float | None = None
     from_number: str | None = None
     legs: tuple[dict[str, str | None], ...] = ()
+    # The user whose device placed the call (counted by V2, the record's
+    # ``caller_user_id``); None for a caller from outside.
     user_id: str | None = None
     # "internal" for a device's call to a colleague sent to voicemail (as when answered).
     direction: str = "inbound"
@@ -242,6 +244,7 @@ class CallHandler:
                 sip_call_id=call.invite.call_id,
                 user_id=_record_user(target),
                 legs=target.legs if target is not None else (),
+                caller_user_id=target.user_id if target is not None else None,
             )
         return None
 
@@ -546,6 +549,7 @@ class CallHandler:
             record_id=call.record_id,
             legs=target.legs if target is not None else (),
             user_id=_record_user(target),
+            caller_user_id=target.user_id if target is not None else None,
         )
         after: AfterCommit | None = None
         saved: list[str] = []
@@ -628,6 +632,7 @@ def _facts(call: Call, target: AnswerTarget) -> CallFacts:
         legs=target.legs,
         user_id=_record_user(target),
         voicemail=(target.voicemail_user_id, target.to_number) if target.voicemail else None,
+        caller_user_id=target.user_id,
     )
 
 

@@ -751,6 +751,7 @@ class CallEngine:
             # The callee's, for a device's call too: the same as when voicemail takes it.
             user_id=callee.id,
             trunk_id=trunk_id,
+            caller_user_id=caller.id if caller is not None else None,
         )
 
     async def _ring_group(
@@ -818,6 +819,7 @@ class CallEngine:
             users={caller.id} if caller is not None else set(),
             user_id=caller.id if caller is not None else None,
             trunk_id=trunk_id,
+            caller_user_id=caller.id if caller is not None else None,
         )
 
     async def _voicemail(
@@ -1049,6 +1051,7 @@ class CallEngine:
             a_trace=trace,
             users={caller.id},
             user_id=caller.id,
+            caller_user_id=caller.id,
         )
 
     async def _caller_id(

@@ -87,6 +87,8 @@ class CallFacts:
     trunk_id: str | None = None
     # A voicemail box's message: (box owner or None for the number's box, the number).
     voicemail: tuple[str | None, str] | None = None
+    # The user whose device placed the call (absent from notes written before it was).
+    caller_user_id: str | None = None
 
     def to_json(self) -> bytes:
         """The note's content."""
@@ -439,6 +441,7 @@ def _interrupted_cdr(
             legs=facts.legs,
             user_id=facts.user_id,
             trunk_id=facts.trunk_id,
+            caller_user_id=facts.caller_user_id,
         ),
     )
     if voicemail is not None and audio is not None:

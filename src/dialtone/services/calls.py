@@ -60,6 +60,9 @@ class CallOutcome:
     legs: tuple[dict[str, str | None], ...] = ()
     user_id: str | None = None
     trunk_id: str | None = None
+    # The user whose device placed the call (or who clicked to call), None from outside:
+    # a call between colleagues is both users' own record (TERMS D1).
+    caller_user_id: str | None = None
 
 
 LIVE_STATUSES = ("ringing", "in-progress")
@@ -83,6 +86,7 @@ class LiveCall:
     user_id: str | None = None
     trunk_id: str | None = None
     legs: tuple[dict[str, str | None], ...] = ()
+    caller_user_id: str | None = None
 
 
 def exact_duration(answered_at: datetime | None, ended_at: datetime) -> Decimal:
@@ -190,6 +194,7 @@ def _row(outcome: CallOutcome, increment: Increment) -> dict[str, object]:
         legs=legs_json(outcome.legs),
         user_id=outcome.user_id,
         trunk_id=outcome.trunk_id,
+        caller_user_id=outcome.caller_user_id,
     )
 
 
@@ -209,8 +214,8 @@ def list_calls(
     before: str | None = None,
     user_id: str | None = None,
 ) -> tuple[list[CallRecord], str | None]:
-    """The account's calls (``user_id``'s only, when given), newest first, ``limit`` at
-    a time.
+    """The account's calls (when ``user_id`` is given, only those that user took or
+    placed: both parties' own, TERMS D1), newest first, ``limit`` at a time.
 
     ``before`` is the cursor returned with the previous page (the id of its last call).
     Returns the page and the cursor of the next one (None at the end).
@@ -219,7 +224,9 @@ def list_calls(
         raise DialtoneError("request.invalid", "limit must be between 1 and 500.")
     query = select(CallRecord).where(CallRecord.account_id == account_id)
     if user_id is not None:
-        query = query.where(CallRecord.user_id == user_id)
+        query = query.where(
+            or_(CallRecord.user_id == user_id, CallRecord.caller_user_id == user_id)
+        )
     if before is not None:
         anchor = session.get(CallRecord, before)
         if anchor is None or anchor.account_id != account_id:
@@ -248,6 +255,12 @@ def delete_recording(session: Session, record: CallRecord) -> None:
     session.flush()
     if path:
         remove_after_commit(session, path)
+
+
+def parties(record: CallRecord | LiveCall) -> tuple[str, ...]:
+    """The users a call is the own record of (TERMS D1): who took it (or whose voicemail
+    did) and who placed it; none for a call no user took or placed."""
+    return tuple(dict.fromkeys(u for u in (record.user_id, record.caller_user_id) if u))
 
 
 def get_call(session: Session, account_id: str, call_id: str) -> CallRecord:

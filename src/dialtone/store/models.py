@@ -362,8 +362,12 @@ class CallRecord(Base):
 
     ``legs`` is the traceback chain (TERMS V11) as JSON: a list of
     ``{"kind": "trunk"|"user"|"device"|"number", "id", "source", "user_agent"}``.
-    ``user_id`` and ``trunk_id`` carry no foreign key on purpose: a CDR is kept at least a
-    year (V15) and must still name who placed the call after the user or trunk is gone.
+    ``user_id`` is the user who took the call (or whose voicemail did), else who placed
+    it; ``caller_user_id`` the user whose device placed it (None for a caller from
+    outside), so both parties of a call between colleagues reach its record (TERMS D1).
+    ``user_id``, ``caller_user_id`` and ``trunk_id`` carry no foreign key on purpose: a CDR
+    is kept at least a year (V15) and must still name who placed the call after the user
+    or trunk is gone.
     """
 
     __tablename__ = "call_records"
@@ -391,6 +395,7 @@ class CallRecord(Base):
     legs: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     user_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
     trunk_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    caller_user_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
 
 
 class AuditEvent(Base):

@@ -53,7 +53,16 @@ class CallOut(BaseModel):
     billing_increment: str | None = Field(description="Null while the call is in progress.")
     sip_call_id: str
     recording_url: str | None
-    user_id: str | None = Field(description="The user who placed or took the call.")
+    user_id: str | None = Field(
+        description="The user who took the call (or whose voicemail did); for a call "
+        "out, or one no user took, the user who placed it."
+    )
+    caller_user_id: str | None = Field(
+        default=None,
+        description="The user whose device placed the call (or who clicked to call); "
+        "null for a caller from outside. A user's own key (D1) sees the calls where it "
+        "is user_id or caller_user_id: both parties of a call between colleagues.",
+    )
     trunk_id: str | None = Field(description="The carrier trunk the call used.")
     legs: list[dict[str, str | None]] = Field(
         description="Traceback chain (TERMS V11): trunk, user, device and number legs, "
@@ -81,6 +90,7 @@ class CallOut(BaseModel):
             sip_call_id=row.sip_call_id,
             recording_url=f"/v1/calls/{row.id}/recording" if row.recording_path else None,
             user_id=row.user_id,
+            caller_user_id=row.caller_user_id,
             trunk_id=row.trunk_id,
             legs=calls.legs_of(row),
         )
@@ -105,6 +115,7 @@ class CallOut(BaseModel):
             sip_call_id=call.sip_call_id,
             recording_url=None,
             user_id=call.user_id,
+            caller_user_id=call.caller_user_id,
             trunk_id=call.trunk_id,
             legs=[dict(leg) for leg in call.legs],
         )
@@ -157,7 +168,8 @@ def list_calls(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     before: Annotated[str | None, Query(description="Cursor from the previous page.")] = None,
 ) -> CallPage:
-    """The account's calls, newest first (a user's key sees that user's calls, D1)."""
+    """The account's calls, newest first (a user's key sees the calls that user took or
+    placed, D1)."""
     rows, cursor = calls.list_calls(
         session,
         caller.account.id,
@@ -175,7 +187,7 @@ def list_calls(
     response_model_by_alias=True,
 )
 def get_call(call_id: str, request: Request, caller: CallerDep, session: SessionDep) -> CallOut:
-    """One call (a user's own, for a user's key: D1): its record once it ended, else,
+    """One call (for a user's key, one it took or placed: D1): its record once it ended, else,
     while it is in progress, its live status (``ringing``, ``in-progress``)."""
     account_id = caller.account.id
     try:
@@ -183,15 +195,15 @@ def get_call(call_id: str, request: Request, caller: CallerDep, session: Session
     except NotFound:
         live = _live_call(request, account_id, call_id)
         if live is not None:
-            caller.check("calls.read", live.user_id or "")
+            caller.check_parties("calls.read", calls.parties(live))
             return CallOut.live(live, datetime.now(UTC))
         # The call may have ended (its record committed) after the first look: this
         # session's snapshot predates that commit, so a fresh one looks again.
         with request.app.state.sessions() as fresh:
             row = calls.get_call(fresh, account_id, call_id)
-            caller.check("calls.read", row.user_id or "")
+            caller.check_parties("calls.read", calls.parties(row))
             return CallOut.of(row)
-    caller.check("calls.read", row.user_id or "")
+    caller.check_parties("calls.read", calls.parties(row))
     return CallOut.of(row)
 
 
@@ -213,9 +225,10 @@ def _live_call(request: Request, account_id: str, call_id: str) -> calls.LiveCal
 def get_recording(
     call_id: str, request: Request, caller: CallerDep, session: SessionDep
 ) -> StreamingResponse:
-    """The call's recording as a WAV file (a user's own, for a user's key: D1)."""
+    """The call's recording as a WAV file (for a user's key, of a call it took or
+    placed: D1)."""
     row = calls.get_call(session, caller.account.id, call_id)
-    caller.check("recordings.read", row.user_id or "")
+    caller.check_parties("recordings.read", calls.parties(row))
     if not row.recording_path or not Path(row.recording_path).is_file():
         raise NotFound("recording.not_found", f"Call {call_id} has no recording.")
     return wav_response(request, Path(row.recording_path), f"{row.id}.wav")
@@ -230,7 +243,7 @@ def delete_recording(call_id: str, caller: CallerDep, session: SessionDep) -> Re
     """Delete the call's recording (TERMS D5: kept until the customer deletes it); the
     call record stays (V15)."""
     row = calls.get_call(session, caller.account.id, call_id)
-    caller.check("recordings.delete", row.user_id or "")
+    caller.check_parties("recordings.delete", calls.parties(row))
     calls.delete_recording(session, row)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
