@@ -143,7 +143,12 @@ class SipRuntime:
         """Close the channels, let the work their closed connections start finish (the
         bindings over them dropped, on the DB thread), and only then stop the executors:
         an executor stopped first refuses that work ("cannot schedule new futures after
-        shutdown") and leaves the dead bindings in the store."""
+        shutdown") and leaves the dead bindings in the store. The trunk registrations stop
+        first (a second time is harmless): ``serve`` closes without :meth:`end_calls` when
+        the HTTP server stops at start, and their next database read would reach the
+        stopped executor."""
+        if self.registrations is not None:
+            await self.registrations.close()
         for channel in self.channels.values():
             channel.close()
         for name, channel in self.channels.items():
