@@ -38,19 +38,29 @@ def _trunk(platform: Platform, port: int, **extra: object) -> str:
     return trunk_id
 
 
+@pytest.mark.parametrize(
+    ("auth_username", "verified_as"),
+    [(None, "acme"), ("acme-auth-7", "acme-auth-7")],
+    ids=["username", "auth_username"],
+)
 def test_outbound_call_answers_the_carriers_digest_challenge(
-    engine: Platform, tmp_path: Path
+    engine: Platform, tmp_path: Path, auth_username: str | None, verified_as: str
 ) -> None:
     """The password is sealed at rest, yet the leg to the carrier answers its 401 with
-    it (sipp verifies the digest response), and it appears in no log."""
+    it (sipp verifies the digest response), and it appears in no log. The digest is
+    computed as the trunk's ``auth_username`` when it has one (as its registration is),
+    else as its ``username``."""
     carrier = Sipp(
         engine,
         tmp_path,
         "carrier",
-        (SCENARIOS / "uas_trunk_digest.xml").read_text(),
+        (SCENARIOS / "uas_trunk_digest.xml")
+        .read_text()
+        .replace('username="acme"', f'username="{verified_as}"'),
         server=True,
     )
-    trunk_id = _trunk(engine, carrier.port, username="acme", password="carrier-s3cret")
+    extra = {"auth_username": auth_username} if auth_username else {}
+    trunk_id = _trunk(engine, carrier.port, username="acme", password="carrier-s3cret", **extra)
     run(
         engine,
         tmp_path,

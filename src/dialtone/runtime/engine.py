@@ -101,9 +101,13 @@ class TrunkInfo:
     port: int
     transport: str
     username: str | None
-    # Sealed (issue 13): opened only to build the credentials of an outbound leg.
+    # Sealed (issue 13): the engine opens it only to build the credentials of an
+    # outbound leg (the trunk's registration opens it too, for its own challenges).
     password_sealed: str | None
     caller_id_format: str
+    # The name digest challenges are answered as, when the provider gives one apart
+    # from ``username`` (the registration authenticates as it too).
+    auth_username: str | None = None
 
 
 @dataclass(slots=True)
@@ -917,9 +921,12 @@ class CallEngine:
         return steps, infos
 
     def _trunk_credentials(self, trunk: TrunkInfo) -> Credentials | None:
-        """The credentials a leg answers the trunk's digest challenge with: the only
-        place the sealed password is opened (never logged)."""
-        if not trunk.username:
+        """The credentials a leg answers the trunk's digest challenge with, as the
+        trunk's registration does: ``auth_username`` else ``username``. The engine's only
+        place to open the sealed password (never logged); the registration opens it for
+        its own challenges."""
+        name = trunk.auth_username or trunk.username
+        if not name:
             return None
         password = ""
         if trunk.password_sealed is not None and self.config.sealing_key is not None:
@@ -931,7 +938,7 @@ class CallEngine:
                 log.warning("trunk %s: its password does not open with this key", trunk.id)
             else:
                 password = opened or ""
-        return Credentials(trunk.username, password)
+        return Credentials(name, password)
 
     async def _resolve(self, host: str) -> str:
         cached = self._resolved.get(host)
@@ -1374,6 +1381,7 @@ def _trunk_info(trunk: object | None) -> TrunkInfo | None:
         username=trunk.username,  # type: ignore[attr-defined]
         password_sealed=trunk.password_sealed,  # type: ignore[attr-defined]
         caller_id_format=trunk.caller_id_format,  # type: ignore[attr-defined]
+        auth_username=trunk.auth_username,  # type: ignore[attr-defined]
     )
 
 
