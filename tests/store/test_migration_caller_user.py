@@ -26,6 +26,9 @@ def test_0019_fills_the_placing_user_of_existing_records_and_goes_back(tmp_path:
         "CA2": json.dumps([trunk, callee]),  # a call from outside
         "CA3": "[]",  # no chain
         "CA4": "not json",  # unreadable: left alone, not an error
+        "CA5": json.dumps({"kind": "user", "id": "US1"}),  # not a list
+        "CA6": json.dumps([{"kind": "user"}]),  # a user's leg without its id
+        "CA7": json.dumps(["US1"]),  # a leg that is not an object
     }
     with engine.begin() as connection:
         connection.execute(
@@ -49,9 +52,9 @@ def test_0019_fills_the_placing_user_of_existing_records_and_goes_back(tmp_path:
     command.upgrade(config, "head")
     with engine.connect() as connection:
         filled = dict(connection.execute(text("SELECT id, caller_user_id FROM call_records")).all())
-    assert filled == {"CA1": "US1", "CA2": None, "CA3": None, "CA4": None}
+    assert filled == {"CA1": "US1"} | {f"CA{n}": None for n in range(2, 8)}
 
     command.downgrade(config, "0018")
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM call_records")).scalar() == 4
+        assert connection.execute(text("SELECT count(*) FROM call_records")).scalar() == 7
     command.upgrade(config, "head")

@@ -2,7 +2,7 @@
 an issued invoice (issue 13)
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-06 18:40:00
 
 A SEPA return arrives days after the debit was presented; B10 counts retries from the

@@ -13,6 +13,8 @@ user's leg.
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,12 +27,58 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("call_records", schema=None) as batch_op:
         batch_op.add_column(sa.Column("caller_user_id", sa.String(length=34), nullable=True))
-    # CASE, not AND: SQLite does not promise to skip json_extract on a malformed chain,
-    # which it would refuse (a record's legs are kept as given, V11).
-    op.execute(
-        "UPDATE call_records SET caller_user_id = json_extract(legs, '$[0].id') "
-        "WHERE CASE WHEN json_valid(legs) THEN json_extract(legs, '$[0].kind') END = 'user'"
+    # In Python, not with SQLite's json_* functions: the same on every database (PostgreSQL
+    # included), and a chain that is not JSON is simply left alone (legs are kept as given,
+    # V11). Read and written in batches so a large table is never held in memory.
+    bind = op.get_bind()
+    records = sa.table(
+        "call_records",
+        sa.column("id", sa.String),
+        sa.column("legs", sa.Text),
+        sa.column("caller_user_id", sa.String),
     )
+    update = (
+        records.update()
+        .where(records.c.id == sa.bindparam("record_id"))
+        .values(caller_user_id=sa.bindparam("caller"))
+    )
+    last = ""
+    while True:
+        rows = bind.execute(
+            sa.select(records.c.id, records.c.legs)
+            .where(records.c.id > last)
+            .order_by(records.c.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
+            break
+        last = rows[-1].id
+        filled = [
+            {"record_id": row.id, "caller": caller}
+            for row in rows
+            if (caller := _placing_user(row.legs)) is not None
+        ]
+        if filled:
+            bind.execute(update, filled)
+
+
+BATCH = 1000
+
+
+def _placing_user(legs: object) -> str | None:
+    """The user whose device placed the call: the first leg's id when it is a user's."""
+    if isinstance(legs, str | bytes):
+        try:
+            legs = json.loads(legs)
+        except ValueError:
+            return None
+    if not isinstance(legs, list) or not legs or not isinstance(legs[0], dict):
+        return None
+    first = legs[0]
+    caller = first.get("id")
+    if first.get("kind") != "user" or not isinstance(caller, str):
+        return None
+    return caller
 
 
 def downgrade() -> None:
