@@ -88,6 +88,24 @@ def _recordings_is_a_file(tmp: Path, env: dict[str, str], _: ExitStack) -> tuple
     return (f"recordings dir {tmp / 'var' / 'recordings'}", "is a file")
 
 
+def _key_dir_unwritable_without_sealing(
+    tmp: Path, env: dict[str, str], _: ExitStack
+) -> tuple[str, ...]:
+    # Recordings are not sealed, but the key seals the trunks' passwords all the same.
+    env["DIALTONE_SEAL_RECORDINGS"] = "false"
+    (tmp / "var").mkdir()
+    (tmp / "var" / "keys").symlink_to(UNWRITABLE, target_is_directory=True)
+    return (f"recording key dir {tmp / 'var' / 'keys'}", "cannot write")
+
+
+MALFORMED_KEY = "c2VjcmV0LWJ1dC1zaG9ydA=="  # base64, of 17 bytes
+
+
+def _recording_key_malformed(tmp: Path, env: dict[str, str], _: ExitStack) -> tuple[str, ...]:
+    env["DIALTONE_RECORDING_KEY"] = MALFORMED_KEY
+    return ("bad settings", "recording_key", "32 bytes")
+
+
 def _http_port_taken(tmp: Path, env: dict[str, str], stack: ExitStack) -> tuple[str, ...]:
     port = int(env["DIALTONE_HTTP_PORT"])
     stack.enter_context(_taken(socket.SOCK_STREAM, port))
@@ -127,6 +145,8 @@ def stack() -> Iterator[ExitStack]:
         _data_dir_unwritable,
         _recordings_unwritable,
         _recordings_is_a_file,
+        _key_dir_unwritable_without_sealing,
+        _recording_key_malformed,
         _http_port_taken,
         _sip_udp_port_taken,
         _sip_tcp_port_taken,
@@ -136,6 +156,8 @@ def stack() -> Iterator[ExitStack]:
 def test_14_start_up_failures_are_one_line(tmp_path: Path, stack: ExitStack, case: Case) -> None:
     env = server_env(tmp_path)
     wanted = case(tmp_path, env, stack)
-    line = _one_error_line(_serve(env, tmp_path))
+    done = _serve(env, tmp_path)
+    line = _one_error_line(done)
     for text in wanted:
         assert text in line, line
+    assert MALFORMED_KEY not in done.stdout + done.stderr  # a key is never echoed

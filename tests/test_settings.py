@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,28 @@ def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, va
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("key", "accepted"),
+    [
+        (base64.b64encode(bytes(31)).decode(), False),  # just under 32 bytes
+        (base64.b64encode(bytes(range(32))).decode(), True),
+        (base64.b64encode(bytes(33)).decode(), False),  # just over
+        ("not base64!", False),
+        ("", True),  # empty: unset, the generated key file is used
+    ],
+)
+def test_recording_key_is_checked_with_the_settings(
+    monkeypatch: pytest.MonkeyPatch, key: str, accepted: bool
+) -> None:
+    """A malformed recording_key (TERMS D5) is a bad setting, named, not a ValueError
+    from the first command that seals something; its value is never echoed back."""
+    monkeypatch.setenv("DIALTONE_RECORDING_KEY", key)
+    if accepted:
+        assert Settings().recording_key == (key or None)
+        return
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    [error] = refused.value.errors()
+    assert error["loc"] == ("recording_key",)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
@@ -89,11 +90,20 @@ def print_json(rows: Iterable[Any]) -> None:
 
 
 def settings_or_exit() -> Settings:
-    """The settings, or exit 2 with pydantic's message naming the bad one."""
+    """The settings, or exit 2 with one line naming each bad one and why, never its
+    value (a key or password may be the bad one)."""
     try:
         return Settings()
-    except Exception as exc:  # pydantic's message names the bad setting
-        typer.echo(f"error: bad settings: {exc}", err=True)
+    except ValidationError as exc:
+        why = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        typer.echo(f"error: bad settings: {why}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # e.g. a dialtone.toml that is not TOML
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        typer.echo(f"error: bad settings: {first}", err=True)
         raise typer.Exit(2) from None
 
 

@@ -353,6 +353,16 @@ class Settings(BaseSettings):
         # An environment variable cannot easily hold a newline: "\n" stands for one.
         return value.replace("\\n", "\n").strip()
 
+    @field_validator("recording_key")
+    @classmethod
+    def _recording_key(cls, value: str | None) -> str | None:
+        # Checked with the settings, so that a malformed key is one line naming the
+        # setting (never its value) at any command, not a ValueError at the first seal.
+        if value is None or not value.strip():
+            return None
+        sealed.parse_key(value)
+        return value
+
     @field_validator("billing_increment")
     @classmethod
     def _increment(cls, value: str) -> str:

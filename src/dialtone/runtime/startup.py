@@ -29,7 +29,9 @@ def prepare_directories(settings: Settings) -> None:
         (settings.voicemail_dir, "voicemail dir"),
         (settings.greetings_dir, "greetings dir"),
     ]
-    if settings.seal_recordings and not settings.recording_key:
+    # The key seals the trunks' passwords even when recordings are not sealed: it is
+    # read (or generated there) at every start unless recording_key gives it.
+    if not settings.recording_key:
         wanted.append((settings.recording_key_path.parent, "recording key dir"))
     if settings.sip_tls_port is not None and settings.tls_cert_file is None:
         wanted.append((settings.tls_dir, "TLS certificate dir"))
