@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.interop.conftest import server_env
+from tests.interop.conftest import server_env, start_platform, stop_platform
 
 UNWRITABLE = Path("/sys/kernel")
 
@@ -161,3 +161,32 @@ def test_14_start_up_failures_are_one_line(tmp_path: Path, stack: ExitStack, cas
     for text in wanted:
         assert text in line, line
     assert MALFORMED_KEY not in done.stdout + done.stderr  # a key is never echoed
+
+
+def test_14_a_second_serve_on_the_same_data_dir_stops_before_touching_it(tmp_path: Path) -> None:
+    """Crash recovery would otherwise seal, mark interrupted or delete the live
+    instance's recordings in progress before the second one failed on its SIP port."""
+    (tmp_path / "first").mkdir()
+    first = start_platform(tmp_path / "first")
+    try:
+        in_progress = first.data_dir / "recordings" / "AC1" / "CA1.wav.tmp"
+        in_progress.parent.mkdir(parents=True)
+        in_progress.write_bytes(b"being written")
+        env = server_env(tmp_path / "second")  # other ports, the same data dir
+        env["DIALTONE_DATA_DIR"] = str(first.data_dir)
+        line = _one_error_line(_serve(env, tmp_path))
+        assert line == (
+            f"error: another dialtone serve is using {first.data_dir} "
+            f"(pid {first.process.pid}): stop it, or set DIALTONE_DATA_DIR to another "
+            "directory"
+        )
+        assert in_progress.read_bytes() == b"being written"
+        assert first.process.poll() is None
+    finally:
+        assert stop_platform(first) == 0, first.log()
+    # The lock goes with the process: a serve after it starts (and recovers).
+    again = start_platform(tmp_path / "first")
+    try:
+        assert not in_progress.exists()
+    finally:
+        assert stop_platform(again) == 0, again.log()

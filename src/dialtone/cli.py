@@ -139,7 +139,11 @@ def serve() -> None:
     from dialtone.api.app import create_app  # noqa: PLC0415
     from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
     from dialtone.runtime.server import serve as run  # noqa: PLC0415
-    from dialtone.runtime.startup import StartupError, prepare_directories  # noqa: PLC0415
+    from dialtone.runtime.startup import (  # noqa: PLC0415
+        StartupError,
+        lock_data_dir,
+        prepare_directories,
+    )
 
     settings = _settings()
     logging.basicConfig(
@@ -149,6 +153,8 @@ def serve() -> None:
     # Every start-up failure is one line naming the path or socket and what to do.
     try:
         prepare_directories(settings)
+        # Before the database or the recordings are touched; held until the process ends.
+        lock = lock_data_dir(settings)  # noqa: F841
         sessions = _open_or_explain(settings)
         asgi = create_app(settings, sessions)
         name, factory = loop_factory(settings.event_loop)

@@ -4,9 +4,12 @@ naming the path or the socket and what to do, never a traceback."""
 from __future__ import annotations
 
 import errno
+import fcntl
+import os
 import socket
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from dialtone.settings import Settings
 
@@ -37,6 +40,38 @@ def prepare_directories(settings: Settings) -> None:
         wanted.append((settings.tls_dir, "TLS certificate dir"))
     for path, what in wanted:
         _writable_directory(path.absolute(), what, inside)
+
+
+def lock_data_dir(settings: Settings) -> IO[str]:
+    """Take ``<data_dir>/serve.lock`` for the life of this process, or fail naming the
+    process that holds it: two servers on one data dir would share the database and the
+    recordings, and the second's crash recovery would seal, mark interrupted or delete
+    the first's recordings in progress. The caller keeps the returned file open; the
+    kernel lets go of the lock when the process ends, however it ends."""
+    data_dir = settings.data_dir.absolute()
+    path = data_dir / "serve.lock"
+    try:
+        lock = path.open("a+", encoding="ascii")
+    except OSError as exc:
+        raise StartupError(
+            f"data dir {data_dir}: cannot open {path.name} ({exc.strerror}): set "
+            "DIALTONE_DATA_DIR (or data_dir in dialtone.toml) to a directory this user may write"
+        ) from None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise StartupError(
+            f"another dialtone serve is using {data_dir} (pid {holder}): stop it, or set "
+            "DIALTONE_DATA_DIR to another directory"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
 
 
 def _writable_directory(path: Path, what: str, remedy: str) -> None:
