@@ -17,7 +17,6 @@ from dialtone.services import api_keys
 from dialtone.services.api_keys import Credential
 from dialtone.services.kyc import MAX_DOCUMENT_BYTES
 from dialtone.settings import Settings
-from dialtone.store import sealed
 from dialtone.store.models import Account
 
 bearer = HTTPBearer(auto_error=False, description="An account API key: `Bearer dt_…`.")
@@ -50,8 +49,8 @@ def recording_key(request: Request) -> bytes:
     once per app, not at every request."""
     key: bytes | None = getattr(request.app.state, "recording_key", None)
     if key is None:
-        settings = request.app.state.settings
-        key = sealed.key_for(settings.recording_key, settings.recording_key_path)
+        settings: Settings = request.app.state.settings
+        key = settings.sealing_key()  # one source of the key, as the runtime's
         request.app.state.recording_key = key
     return key
 

@@ -205,12 +205,6 @@ def _iso_date(moment: datetime | None) -> str:
     return _utc_date(moment).date().isoformat() if moment is not None else ""
 
 
-def period_text(start: datetime, end: datetime) -> str:
-    """A half-open span as printed everywhere on the document: its first and last days
-    covered (``2026-11-01 – 2026-11-30``)."""
-    return _period(start, end)
-
-
 def _period(start: datetime, end: datetime) -> str:
     first = _utc_date(start).date()
     # Half-open like rating.contract: the end's date is the first day not covered.
