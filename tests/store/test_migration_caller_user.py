@@ -58,3 +58,35 @@ def test_0019_fills_the_placing_user_of_existing_records_and_goes_back(tmp_path:
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM call_records")).scalar() == 7
     command.upgrade(config, "head")
+
+
+def test_0019_fills_every_batch(tmp_path: Path) -> None:
+    """The backfill reads and writes 1,000 records at a time: the records past the first
+    batch are filled too (1,001: the last one alone in the second batch)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    config = alembic_config(engine)
+    command.upgrade(config, "0018")
+    legs = json.dumps([{"kind": "user", "id": "US1", "source": "udp:127.0.0.1:5062"}])
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO accounts (id, name, status, billing_increment, created_at) "
+                f"VALUES ('AC1', 'A', 'active', '60/60', '{T}')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO call_records (id, account_id, direction, from_number, "
+                "to_number, started_at, ended_at, duration, billed_seconds, "
+                "billing_increment, status, hangup_cause, sip_call_id, sip_local_tag, "
+                "legs, user_id) VALUES (:id, 'AC1', 'internal', '201', '202', :t, :t, "
+                "0, 0, '60/60', 'completed', 'caller-bye', :id, 't', :legs, 'US2')"
+            ),
+            [{"id": f"CA{n:05d}", "t": T, "legs": legs} for n in range(1001)],
+        )
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        filled = connection.execute(
+            text("SELECT count(*) FROM call_records WHERE caller_user_id = 'US1'")
+        ).scalar()
+    assert filled == 1001
