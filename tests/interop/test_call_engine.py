@@ -629,6 +629,8 @@ def test_parallel_ring_group_first_answer_wins(engine: Platform, tmp_path: Path)
     [call] = wait_for(lambda: calls(engine))
     assert call["status"] == "completed"
     assert [leg["id"] for leg in call["legs"]][1:] == [engine.extra["bob"]]
+    # The member who took the call is its user (his own record, D1); nobody placed it.
+    assert (call["user_id"], call["caller_user_id"]) == (engine.extra["bob"], None)
 
 
 def test_sequential_ring_group_moves_on_after_the_member_timeout(
@@ -890,6 +892,28 @@ def test_a_device_call_declined_to_voicemail_is_recorded_like_an_answered_one(
 
 
 # -- trunks ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["greeting", "voicemail", "user"])
+def test_a_trunks_call_answered_by_us_keeps_its_trunk(
+    engine: Platform, tmp_path: Path, kind: str
+) -> None:
+    # A carrier's call that a greeting, a voicemail route or the voicemail of a user with
+    # no phone answers is recorded with the trunk it came from, as a bridged one is.
+    port = free_port()
+    trunk_id = add_trunk(engine, port, 10, "carrier-a")
+    target = None if kind == "greeting" else engine.extra["bob"]
+    route(engine, engine.number, kind=kind, target=target)
+    run(
+        engine,
+        tmp_path,
+        "carrier",
+        sippgen.call("33123456789", pcap=PCAP, bye_after_ms=3000),
+        port=port,
+    )
+    [call] = wait_for(lambda: calls(engine))
+    assert [leg["kind"] for leg in call["legs"]] == ["trunk"], call["legs"]
+    assert call["trunk_id"] == trunk_id, call
 
 
 def test_outbound_call_through_a_trunk_with_the_held_caller_id(

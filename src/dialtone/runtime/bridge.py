@@ -637,6 +637,10 @@ class Bridge:
         leg.answered = True
         call.failure = None
         self._note_trunk(call, leg)
+        if leg.user_id is not None:
+            # The user who took the call is its user (a ring group's member: D1, the
+            # member reaches the record as their own).
+            call.user_id = leg.user_id
         call.b = leg
         if leg in call.ringing:
             call.ringing.remove(leg)
