@@ -23,10 +23,12 @@ from typing import Any
 import pytest
 
 from dialtone.policy.telemarketing import calling_window
+from dialtone.runtime.sealing import CallFacts
 from dialtone.services.greetings import recording_notice_path
 from dialtone.sip.digest import authorization
 from dialtone.sip.framing import StreamFramer
 from dialtone.sip.message import Request, Response, make_response, parse_message
+from dialtone.store import sealed
 
 from . import sippgen
 from .conftest import (
@@ -799,6 +801,44 @@ def test_blind_transfer_with_refer(engine: Platform, tmp_path: Path) -> None:
     legs = records[0]["legs"]
     assert [leg["kind"] for leg in legs] == ["public", "device", "device"], legs
     assert [leg["id"] for leg in legs[1:]] == [engine.extra["alice"], engine.extra["bob"]]
+
+
+def test_a_transfer_during_a_recording_rewrites_the_calls_note(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # TERMS D5. New York to a New York number (one-party consent: recorded from the
+    # answer). The caller transfers alice to bob while the recording runs: the note kept
+    # beside the recording for a crash says what the finished record will (bob's leg
+    # too) before the call ends, not only what was known when the recording started.
+    ny_number = "+12125550199"
+    with engine.http() as http:
+        changed = http.patch("/v1/account", json={"recording_policy": "one_party"})
+        assert changed.status_code == 200, changed.text
+    cli(engine.env, "numbers", "add", ny_number, "--account", engine.account_id)
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=30)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=8000), server=True)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    route(engine, ny_number, kind="user", target=engine.extra["alice"])
+    # The transferor's scenario ends after our NOTIFY 200 and BYE: the transfer has
+    # connected, and bob stays on the call for 8 s more.
+    run(
+        engine,
+        tmp_path,
+        "transferor",
+        sippgen.call(ny_number[1:], from_user="+12125550100", refer_to="202"),
+    )
+    folder = engine.data_dir / "recordings" / engine.account_id
+    [note] = list(folder.glob("*.call.sealed"))
+    key = sealed.key_for(None, engine.data_dir / "keys" / "recordings.key")
+    facts = CallFacts.from_json(sealed.read(note, key))
+    assert [leg["id"] for leg in facts.legs[1:]] == [engine.extra["alice"], engine.extra["bob"]]
+    bob.wait(engine)
+    alice.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["recording_url"], call
+    assert [leg["id"] for leg in call["legs"]] == [leg["id"] for leg in facts.legs]
+    assert not list(folder.glob("*.call.sealed"))  # the record is committed: note gone
 
 
 def test_voicemail_on_no_answer(engine: Platform, tmp_path: Path, stt: SpeechToTextStandIn) -> None:
