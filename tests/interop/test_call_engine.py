@@ -23,10 +23,12 @@ from typing import Any
 import pytest
 
 from dialtone.policy.telemarketing import calling_window
+from dialtone.runtime.sealing import CallFacts
 from dialtone.services.greetings import recording_notice_path
 from dialtone.sip.digest import authorization
 from dialtone.sip.framing import StreamFramer
 from dialtone.sip.message import Request, Response, make_response, parse_message
+from dialtone.store import sealed
 
 from . import sippgen
 from .conftest import (
@@ -629,6 +631,8 @@ def test_parallel_ring_group_first_answer_wins(engine: Platform, tmp_path: Path)
     [call] = wait_for(lambda: calls(engine))
     assert call["status"] == "completed"
     assert [leg["id"] for leg in call["legs"]][1:] == [engine.extra["bob"]]
+    # The member who took the call is its user (his own record, D1); nobody placed it.
+    assert (call["user_id"], call["caller_user_id"]) == (engine.extra["bob"], None)
 
 
 def test_sequential_ring_group_moves_on_after_the_member_timeout(
@@ -799,6 +803,44 @@ def test_blind_transfer_with_refer(engine: Platform, tmp_path: Path) -> None:
     assert [leg["id"] for leg in legs[1:]] == [engine.extra["alice"], engine.extra["bob"]]
 
 
+def test_a_transfer_during_a_recording_rewrites_the_calls_note(
+    engine: Platform, tmp_path: Path
+) -> None:
+    # TERMS D5. New York to a New York number (one-party consent: recorded from the
+    # answer). The caller transfers alice to bob while the recording runs: the note kept
+    # beside the recording for a crash says what the finished record will (bob's leg
+    # too) before the call ends, not only what was known when the recording started.
+    ny_number = "+12125550199"
+    with engine.http() as http:
+        changed = http.patch("/v1/account", json={"recording_policy": "one_party"})
+        assert changed.status_code == 200, changed.text
+    cli(engine.env, "numbers", "add", ny_number, "--account", engine.account_id)
+    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=30)
+    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=8000), server=True)
+    register_phone(engine, tmp_path, "alice", alice.port)
+    register_phone(engine, tmp_path, "bob", bob.port)
+    route(engine, ny_number, kind="user", target=engine.extra["alice"])
+    # The transferor's scenario ends after our NOTIFY 200 and BYE: the transfer has
+    # connected, and bob stays on the call for 8 s more.
+    run(
+        engine,
+        tmp_path,
+        "transferor",
+        sippgen.call(ny_number[1:], from_user="+12125550100", refer_to="202"),
+    )
+    folder = engine.data_dir / "recordings" / engine.account_id
+    [note] = list(folder.glob("*.call.sealed"))
+    key = sealed.key_for(None, engine.data_dir / "keys" / "recordings.key")
+    facts = CallFacts.from_json(sealed.read(note, key))
+    assert [leg["id"] for leg in facts.legs[1:]] == [engine.extra["alice"], engine.extra["bob"]]
+    bob.wait(engine)
+    alice.wait(engine)
+    [call] = wait_for(lambda: calls(engine))
+    assert call["recording_url"], call
+    assert [leg["id"] for leg in call["legs"]] == [leg["id"] for leg in facts.legs]
+    assert not list(folder.glob("*.call.sealed"))  # the record is committed: note gone
+
+
 def test_voicemail_on_no_answer(engine: Platform, tmp_path: Path, stt: SpeechToTextStandIn) -> None:
     phone = Sipp(engine, tmp_path, "phone", sippgen.phone(answer=False), server=True)
     register_phone(engine, tmp_path, "alice", phone.port)
@@ -890,6 +932,28 @@ def test_a_device_call_declined_to_voicemail_is_recorded_like_an_answered_one(
 
 
 # -- trunks ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["greeting", "voicemail", "user"])
+def test_a_trunks_call_answered_by_us_keeps_its_trunk(
+    engine: Platform, tmp_path: Path, kind: str
+) -> None:
+    # A carrier's call that a greeting, a voicemail route or the voicemail of a user with
+    # no phone answers is recorded with the trunk it came from, as a bridged one is.
+    port = free_port()
+    trunk_id = add_trunk(engine, port, 10, "carrier-a")
+    target = None if kind == "greeting" else engine.extra["bob"]
+    route(engine, engine.number, kind=kind, target=target)
+    run(
+        engine,
+        tmp_path,
+        "carrier",
+        sippgen.call("33123456789", pcap=PCAP, bye_after_ms=3000),
+        port=port,
+    )
+    [call] = wait_for(lambda: calls(engine))
+    assert [leg["kind"] for leg in call["legs"]] == ["trunk"], call["legs"]
+    assert call["trunk_id"] == trunk_id, call
 
 
 def test_outbound_call_through_a_trunk_with_the_held_caller_id(

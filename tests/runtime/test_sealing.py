@@ -4,6 +4,7 @@ short, plain or empty WAVs, calls without a CDR) is put right at the next start.
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 import wave
@@ -325,3 +326,32 @@ def test_an_interrupted_call_between_colleagues_names_both_users(tmp_path: Path)
         "USalice",
     )
     assert (rows["CAold"].user_id, rows["CAold"].caller_user_id) == ("USbob", None)
+
+
+def test_a_note_rewritten_mid_call_gives_the_interrupted_record_the_later_facts(
+    tmp_path: Path,
+) -> None:
+    """D5: a transfer (a leg more) or a ring group's member answering (the call's user)
+    after the recording started rewrites its note; a crash then leaves a record with
+    those facts, not the ones the recording started with."""
+    sessions, account = _setup(tmp_path)
+    folder = tmp_path / "recordings" / account
+    path = recording_file(folder, "CAxfer", KEY)
+    audio = AudioFile(path, channels=2, key=KEY, facts=_facts(account, "CAxfer"))
+    first = _facts(account, "CAxfer")
+    bob = {"kind": "device", "id": "USbob", "source": "udp:127.0.0.1:5070", "user_agent": None}
+    audio.note(replace(first, legs=(*first.legs, bob), user_id="USbob"))
+    audio.write(PCM * 3)
+    assert audio._sealed is not None
+    assert audio._sealed._out is not None
+    audio._sealed._out.close()  # the process dies mid-call
+    assert not list(folder.glob("*.tmp"))  # the note was replaced whole
+
+    done = recover((tmp_path / "recordings",), KEY, sessions)
+
+    assert done.cdrs == ["CAxfer"]
+    with transaction(sessions) as session:
+        record = session.get(CallRecord, "CAxfer")
+        assert record is not None
+        assert record.user_id == "USbob"
+        assert [leg["id"] for leg in json.loads(record.legs)] == [None, "USbob"]

@@ -637,7 +637,12 @@ class Bridge:
         leg.answered = True
         call.failure = None
         self._note_trunk(call, leg)
+        if leg.user_id is not None:
+            # The user who took the call is its user (a ring group's member: D1, the
+            # member reaches the record as their own).
+            call.user_id = leg.user_id
         call.b = leg
+        self._facts_changed(call)
         if leg in call.ringing:
             call.ringing.remove(leg)
         if call.timer is not None:
@@ -1249,6 +1254,7 @@ class Bridge:
         if leg.user_id is not None:
             call.users.add(leg.user_id)
         call.traces.append(leg.trace)
+        self._facts_changed(call)
         for key, pending in list(self._transfers.items()):
             if pending is done:
                 del self._transfers[key]
@@ -1341,6 +1347,18 @@ class Bridge:
             getattr(exc, "reason", exc),
             CODEC_MISMATCH,
         )
+
+    @staticmethod
+    def _facts_changed(call: BridgedCall) -> None:
+        """A leg, the trunk or the user of a recorded call changed: its note says so now
+        (D5: an interrupted call's record says what the finished one would). Small and
+        not flushed, written on the loop as when the recording started."""
+        if call.recording_path is not None and not call.ended:
+            try:
+                call.relay.note_facts(_facts(call))
+            except OSError:
+                # The note is for a crash; failing to update it must not cost the call.
+                log.exception("call %s: note beside the recording not updated", call.record_id)
 
     @staticmethod
     def _note_trunk(call: BridgedCall, leg: Leg) -> None:

@@ -99,6 +99,8 @@ class AnswerTarget:
     record_user_id: str | None = None
     # When the caller's INVITE arrived, for a call that rang devices before voicemail.
     started_at: datetime | None = None
+    # The carrier trunk the call came in through (None: a device's or a public caller's).
+    trunk_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -245,6 +247,7 @@ class CallHandler:
                 user_id=_record_user(target),
                 legs=target.legs if target is not None else (),
                 caller_user_id=target.user_id if target is not None else None,
+                trunk_id=target.trunk_id if target is not None else None,
             )
         return None
 
@@ -550,6 +553,7 @@ class CallHandler:
             legs=target.legs if target is not None else (),
             user_id=_record_user(target),
             caller_user_id=target.user_id if target is not None else None,
+            trunk_id=target.trunk_id if target is not None else None,
         )
         after: AfterCommit | None = None
         saved: list[str] = []
@@ -633,6 +637,7 @@ def _facts(call: Call, target: AnswerTarget) -> CallFacts:
         user_id=_record_user(target),
         voicemail=(target.voicemail_user_id, target.to_number) if target.voicemail else None,
         caller_user_id=target.user_id,
+        trunk_id=target.trunk_id,
     )
 
 

@@ -624,6 +624,7 @@ class CallEngine:
                     recordings_dir=self.config.recordings_dir / route.account_id,
                     legs=(trace,),
                     user_id=caller.id if caller is not None else None,
+                    trunk_id=trunk_id,
                 ),
             )
         elif kind == "voicemail":
@@ -635,6 +636,7 @@ class CallEngine:
                 user_id=route.voicemail_user_id or route.target,
                 trace=trace,
                 caller=caller,
+                trunk_id=trunk_id,
             )
         elif kind == "user" and route.target is not None:
             target = route.target
@@ -733,6 +735,7 @@ class CallEngine:
                 trace=trace,
                 caller=caller,
                 call=call,
+                trunk_id=trunk_id,
             )
             return True
 
@@ -803,6 +806,7 @@ class CallEngine:
                 trace=trace,
                 caller=caller,
                 call=call,
+                trunk_id=trunk_id,
             )
             return True
 
@@ -821,7 +825,8 @@ class CallEngine:
             a_trace=trace,
             fallback=fallback,
             users={caller.id} if caller is not None else set(),
-            user_id=caller.id if caller is not None else None,
+            # Nobody's until a member answers (the bridge names that member then).
+            user_id=None,
             trunk_id=trunk_id,
             caller_user_id=caller.id if caller is not None else None,
         )
@@ -837,6 +842,7 @@ class CallEngine:
         trace: Trace,
         caller: SipUser | None = None,
         call: BridgedCall | None = None,
+        trunk_id: str | None = None,
     ) -> None:
         """Answer with ``user_id``'s voicemail. The record is like the answered call's
         would have been: ``internal`` from a device, naming the box's owner, the caller by
@@ -872,6 +878,7 @@ class CallEngine:
                 record_user_id=user_id,
                 direction="inbound" if caller is None else "internal",
                 started_at=call.started_at if call is not None else None,
+                trunk_id=trunk_id,
             ),
         )
 

@@ -89,6 +89,10 @@ class StereoRecorder:
         self._wav.write(bytes(out))
         self.frames += ready
 
+    def note(self, facts: CallFacts) -> None:
+        """Rewrite the note kept beside the recording (see :meth:`AudioFile.note`)."""
+        self._wav.note(facts)
+
     def close(self) -> None:
         """Write what is left (the other side padded with silence) and finish the file."""
         left, right = self._pending
@@ -206,6 +210,15 @@ class MediaRelay:
         """Record both directions to ``path`` from now on (TERMS V8: after the notice),
         sealed as written with ``key`` (D5)."""
         self.recorder = StereoRecorder(path, codec, payload_type, key=key, facts=facts)
+
+    def note_facts(self, facts: CallFacts) -> bool:
+        """Keep ``facts`` beside the running recording in place of the ones it started
+        with (TERMS D5: a crash then leaves the call as it stood); False when nothing is
+        being recorded."""
+        if self.recorder is None:
+            return False
+        self.recorder.note(facts)
+        return True
 
     def stop_recording(self, *, discard: bool) -> Path | None:
         """Record nothing more from now on; the recording's path, or None when there was

@@ -126,7 +126,11 @@ def write_facts(recording: Path, facts: CallFacts, key: bytes | None) -> None:
     if key is not None:
         sealed.write(facts.to_json(), target, key, durable=False)
     else:
-        target.write_bytes(facts.to_json())
+        # Through a temporary file, as a sealed note is: a note rewritten while the call
+        # goes on is never left half written (the next start removes a ``.tmp``).
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.write_bytes(facts.to_json())
+        temporary.replace(target)
 
 
 def forget_facts(recording: str | Path | None) -> None:
@@ -146,6 +150,7 @@ class AudioFile:
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._key = key
         if facts is not None:
             write_facts(path, facts, key)
         self._sealed: sealed.SealedWriter | None = None
@@ -156,6 +161,11 @@ class AudioFile:
             self._plain = path.open("wb")
         self.size = 0
         self.write(wav_header(channels))
+
+    def note(self, facts: CallFacts) -> None:
+        """Rewrite the call's note: what its CDR would say has changed since the
+        recording started (a transfer's leg, the trunk, the user who answered)."""
+        write_facts(self.path, facts, self._key)
 
     def write(self, data: bytes) -> None:
         """Append ``data`` (PCM frames)."""
