@@ -12,14 +12,16 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 SCENARIOS = Path(__file__).parent / "scenarios"
+T = TypeVar("T")
 SIPP = shutil.which("sipp")
 
 
@@ -299,3 +301,32 @@ def add_user(platform: Platform, name: str, extension: str, password: str) -> st
     user_id: str = made.json()["id"]
     platform.extra[name] = user_id
     return user_id
+
+
+def poll(predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    """``predicate()``'s first truthy value, polling; its last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    return predicate()
+
+
+def registrations(platform: Platform) -> list[dict[str, Any]]:
+    """The account's registered devices, over the API."""
+    with platform.http() as http:
+        response = http.get("/v1/registrations")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["registrations"]
+    return items
+
+
+def calls(platform: Platform) -> list[dict[str, Any]]:
+    """The account's call records (the first page), over the API."""
+    with platform.http() as http:
+        response = http.get("/v1/calls")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["calls"]
+    return items

@@ -15,7 +15,16 @@ from typing import Any, TypeVar
 import pytest
 
 from .baresip import Baresip, read_samples, require_baresip, rms, tone_power
-from .conftest import Platform, add_user, provision, start_platform, stop_platform
+from .conftest import (
+    Platform,
+    add_user,
+    calls,
+    poll,
+    provision,
+    registrations,
+    start_platform,
+    stop_platform,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -62,36 +71,9 @@ def phones(dialtone: Platform, tmp_path: Path) -> Iterator[Callable[..., Baresip
             phone.stop()
 
 
-def poll(predicate: Callable[[], T], timeout: float = 10.0) -> T:
-    """``predicate()``'s first truthy value, polling; its last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
-
-
-def registrations(platform: Platform) -> list[dict[str, Any]]:
-    with platform.http() as http:
-        response = http.get("/v1/registrations")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["registrations"]
-    return items
-
-
 def registration_of(platform: Platform, user: str) -> dict[str, Any] | None:
     user_id = platform.extra[user]
     return next((r for r in registrations(platform) if r["user_id"] == user_id), None)
-
-
-def calls(platform: Platform) -> list[dict[str, Any]]:
-    with platform.http() as http:
-        response = http.get("/v1/calls")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["calls"]
-    return items
 
 
 def wait_registered(platform: Platform, phone: Baresip, user: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from .conftest import (
     Platform,
     add_trunk,
     add_user,
+    calls,
     cli,
     free_port,
     free_rtp_range,
@@ -44,6 +45,7 @@ from .conftest import (
     start_platform,
     stop_platform,
 )
+from .conftest import poll as wait_for
 
 pytestmark = pytest.mark.interop
 
@@ -228,23 +230,6 @@ def register_phone(platform: Platform, tmp: Path, user: str, phone_port: int) ->
 def wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as wav:
         return wav.getnframes() / wav.getframerate()
-
-
-def calls(platform: Platform) -> list[dict[str, Any]]:
-    with platform.http() as http:
-        page = http.get("/v1/calls").json()
-    result: list[dict[str, Any]] = page["calls"]
-    return result
-
-
-def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()
 
 
 def route(platform: Platform, number: str, **body: Any) -> None:

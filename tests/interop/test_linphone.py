@@ -17,7 +17,16 @@ from typing import Any
 import pytest
 
 from .baresip import read_samples, rms, tone_power
-from .conftest import Platform, add_user, provision, start_platform, stop_platform
+from .conftest import (
+    Platform,
+    add_user,
+    calls,
+    poll,
+    provision,
+    registrations,
+    start_platform,
+    stop_platform,
+)
 from .linphone import Linphone, require_linphone
 
 pytestmark = pytest.mark.interop
@@ -60,32 +69,6 @@ def phones(dialtone: Platform, tmp_path: Path) -> Iterator[Callable[..., Linphon
     finally:
         for phone in started:
             phone.stop()
-
-
-def registrations(platform: Platform) -> list[dict[str, Any]]:
-    with platform.http() as http:
-        response = http.get("/v1/registrations")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["registrations"]
-    return items
-
-
-def calls(platform: Platform) -> list[dict[str, Any]]:
-    with platform.http() as http:
-        response = http.get("/v1/calls")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["calls"]
-    return items
-
-
-def poll(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()
 
 
 def assert_hears(listener: Linphone, heard_hz: float, own_hz: float) -> None:
@@ -164,7 +147,7 @@ def test_call_between_linphones_carries_audio_both_ways_then_holds_and_resumes(
     bob.stop()
     assert_hears(bob, ALICE_HZ, BOB_HZ)
     assert_hears(alice, BOB_HZ, ALICE_HZ)
-    [call] = poll(lambda: calls(dialtone))
+    [call] = poll(lambda: calls(dialtone), timeout=15.0)
     assert call["status"] == "completed", call
 
 

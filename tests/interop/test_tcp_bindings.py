@@ -9,10 +9,9 @@ registers again on a new connection.
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 
@@ -25,7 +24,10 @@ from .baresip import Baresip, require_baresip
 from .conftest import (
     Platform,
     add_user,
+    calls,
+    poll,
     provision,
+    registrations,
     require_sipp,
     start_platform,
     stop_platform,
@@ -35,33 +37,6 @@ pytestmark = pytest.mark.interop
 
 PASSWORD = "correct-horse-1"
 T = TypeVar("T")
-
-
-def poll(predicate: Callable[[], T], timeout: float = 15.0) -> T:
-    """``predicate()``'s first truthy value, polling; its last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
-
-
-def registrations(platform: Platform) -> list[dict[str, Any]]:
-    with platform.http() as http:
-        response = http.get("/v1/registrations")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["registrations"]
-    return items
-
-
-def calls(platform: Platform) -> list[dict[str, Any]]:
-    with platform.http() as http:
-        response = http.get("/v1/calls")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["calls"]
-    return items
 
 
 class TcpPhone:
@@ -149,7 +124,7 @@ def test_closing_the_connection_drops_the_binding(server: Platform) -> None:
     [binding] = registrations(server)
     assert binding["transport"] == "tcp"
     phone.close()
-    assert poll(lambda: registrations(server) == []), registrations(server)
+    assert poll(lambda: registrations(server) == [], timeout=15.0), registrations(server)
     assert "binding via tcp" in server.log()
 
 
@@ -219,7 +194,7 @@ def test_a_restart_does_not_bring_back_a_tcp_binding(tmp_path: Path, stop: str) 
         )
         done = again.sipp(str(scenario), first.number[1:], timeout=30)
         assert done.returncode == 0, f"{done.stdout[-3000:]}\n{again.log()[-4000:]}"
-        [call] = poll(lambda: calls(again))
+        [call] = poll(lambda: calls(again), timeout=15.0)
         assert [leg for leg in call["legs"] if leg["kind"] == "device"] == [], call
         assert f"connect to 127.0.0.1:{phone.local[1]}" not in again.log()
     finally:
