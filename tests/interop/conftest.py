@@ -25,43 +25,72 @@ T = TypeVar("T")
 SIPP = shutil.which("sipp")
 
 
+def _port_space() -> tuple[int, int]:
+    """Where the tests pick ports: outside the kernel's ephemeral range.
+
+    A port probed free in the ephemeral range could be handed by the kernel to any
+    socket bound to port 0 a moment later (a sipp's control socket, an HTTP client),
+    and sipp binds its media port *and* the ports next to it (video at +2): a probe
+    that leaves the port free does not reserve it. Ports below the ephemeral range
+    are never handed out by the kernel, so only the tests' own choices can meet
+    there, and the cursor in ``claim_ports`` never gives the same port twice until
+    it wraps (by then the servers that held them have stopped).
+    """
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    if low - 10000 >= 8000:
+        return 10000, low - 1
+    return high + 1, 65000
+
+
+_PORT_FLOOR, _PORT_CEILING = _port_space()
+# Two test processes on one machine (CI and a developer's run) start far apart.
+_port_cursor = [_PORT_FLOOR + (os.getpid() * 7919) % (_PORT_CEILING - _PORT_FLOOR)]
+
+
+def _port_free(port: int, kinds: tuple[int, ...]) -> bool:
+    for kind in kinds:
+        try:
+            with socket.socket(socket.AF_INET, kind) as sock:
+                sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def claim_ports(size: int, kinds: tuple[int, ...] = (socket.SOCK_DGRAM,)) -> int:
+    """The first of ``size`` consecutive ports, each probed free for every kind in ``kinds``.
+
+    Blocks are handed out in order from a cursor, so no two claims in a run overlap
+    (until the space wraps), whatever happens to be bound between them.
+    """
+    span = _PORT_CEILING - _PORT_FLOOR
+    for _ in range(span // max(size, 1) + 1):
+        low = _port_cursor[0] + (_port_cursor[0] & 1)  # RTP ports are even
+        if low + size > _PORT_CEILING:
+            low = _PORT_FLOOR + (_PORT_FLOOR & 1)
+        _port_cursor[0] = low + size
+        if all(_port_free(port, kinds) for port in range(low, low + size)):
+            return low
+    raise RuntimeError(f"no {size} consecutive free ports in {_PORT_FLOOR}-{_PORT_CEILING}")
+
+
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    """A port the kernel reports free on 127.0.0.1 for ``kind`` (UDP by default)."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free on 127.0.0.1 for ``kind`` (UDP by default), never claimed before in this run."""
+    return claim_ports(1, (kind,))
 
 
 def free_sip_port() -> int:
     """A port free for both UDP and TCP (SIP listens on both with one number)."""
-    for _ in range(50):
-        port = free_port()
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free for both UDP and TCP")
+    return claim_ports(1, (socket.SOCK_DGRAM, socket.SOCK_STREAM))
 
 
 def free_rtp_range(size: int = 200) -> tuple[int, int]:
-    """A block of UDP ports, probed free, for one server's RTP range."""
-    for _ in range(50):
-        low = free_port() & ~1
-        if low + size > 65000:
-            continue
-        ok = True
-        for port in range(low, low + size, 20):
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                    sock.bind(("127.0.0.1", port))
-            except OSError:
-                ok = False
-                break
-        if ok:
-            return low, low + size - 1
-    raise RuntimeError("no free RTP port range")
+    """A block of UDP ports, each probed free, for one server's RTP range or a sipp's media."""
+    low = claim_ports(size)
+    return low, low + size - 1
 
 
 def cli(env: dict[str, str], *args: str) -> str:
