@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -20,7 +21,7 @@ from typer.core import TyperGroup
 from dialtone.core.errors import DialtoneError
 from dialtone.core.moments import MomentError, parse_day, parse_moment, parse_month
 from dialtone.services import audit as audit_service
-from dialtone.services.account_data import record
+from dialtone.services.account_data import Purged, record
 from dialtone.services.audit import AuditEntry
 from dialtone.settings import Settings, config_file
 from dialtone.store.db import open_database, sqlite_file, transaction
@@ -30,6 +31,8 @@ Account = Annotated[str, typer.Option("--account", help="The account id (AC…).
 Json = Annotated[
     bool, typer.Option("--json", help="Print the records as a JSON array (the export's fields).")
 ]
+# The moment a billing or SLA command acts as of.
+Now = Annotated[str | None, typer.Option(help="As of this moment (ISO); default now.")]
 ACCOUNT_ID = re.compile(r"^AC[0-9a-f]{32}$")
 
 
@@ -189,3 +192,13 @@ def month(text: str, option: str) -> str:
 def _bad_option(option: str, exc: MomentError) -> typer.Exit:
     typer.echo(f"error: {option}: {exc}", err=True)
     return typer.Exit(2)
+
+
+def remove_files(purged: Purged) -> None:
+    """Delete the files and folders of a purged account (V15), after its rows are gone."""
+    # After the commit: a file left behind costs disk space, a row without its file
+    # would be a broken record.
+    for path in purged.files:
+        path.unlink(missing_ok=True)
+    for directory in purged.directories:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -16,8 +16,8 @@ import typer.rich_utils
 from typer.core import TyperGroup
 from typer.testing import CliRunner
 
-from dialtone import __version__, cli, cli_billing
-from dialtone.cli import app
+from dialtone import __version__
+from dialtone.cli import accounts, app, billing
 from dialtone.policy.lifecycle import PLANS
 from dialtone.rating.plans import DEFAULT_CATALOGUE
 
@@ -174,5 +174,5 @@ def test_18_json_output_and_the_old_positional_account() -> None:
 
 
 def test_18_the_listed_plans_are_the_real_ones() -> None:
-    assert get_args(cli.Plan) == PLANS
-    assert get_args(cli_billing.CataloguePlan) == tuple(DEFAULT_CATALOGUE)
+    assert get_args(accounts.Plan) == PLANS
+    assert get_args(billing.CataloguePlan) == tuple(DEFAULT_CATALOGUE)

@@ -1,0 +1,5 @@
+"""``python -m dialtone.cli``."""
+
+from dialtone.cli import app
+
+app()
