@@ -26,7 +26,7 @@ from dialtone.rating.increments import Increment
 from dialtone.store import sealed
 
 if TYPE_CHECKING:
-    from dialtone.services.invoice_documents import Issuer
+    from dialtone.services.billing.invoice_documents import Issuer
 
 _PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
 
@@ -439,7 +439,7 @@ class Settings(BaseSettings):
     @property
     def invoice_issuer(self) -> Issuer:
         """Who issues the invoices and where transfers go, as printed on them."""
-        from dialtone.services.invoice_documents import Issuer, Party  # noqa: PLC0415
+        from dialtone.services.billing.invoice_documents import Issuer, Party  # noqa: PLC0415
 
         return Issuer(
             Party(

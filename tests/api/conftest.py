@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.api.app import create_app
-from dialtone.services import accounts
+from dialtone.services.accounts import accounts
 from dialtone.settings import Settings
 from dialtone.store.db import open_database, transaction
 

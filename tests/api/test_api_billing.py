@@ -13,15 +13,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import (
-    api_keys,
+from dialtone.services.accounts import api_keys
+from dialtone.services.billing import (
     collections,
     contract_changes,
     invoicing,
     subscriptions,
     tariffs,
-    users,
 )
+from dialtone.services.telephony import users
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account

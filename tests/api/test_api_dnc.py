@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import accounts, dnc
+from dialtone.services.accounts import accounts
+from dialtone.services.compliance import dnc
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.api.app import create_app
-from dialtone.services import kyc, routing
+from dialtone.services.numbering import kyc
+from dialtone.services.telephony import routing
 from dialtone.settings import Settings
 from dialtone.store.db import transaction
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import inventory, numbers, renumbering
+from dialtone.services.numbering import inventory, numbers, renumbering
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account

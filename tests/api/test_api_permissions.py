@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.api.app import create_app
 from dialtone.policy.permissions import PERMISSIONS, ROLES, Scope, scope_of
-from dialtone.services import api_keys, users, voicemails
+from dialtone.services.accounts import api_keys
+from dialtone.services.telephony import users, voicemails
 from dialtone.settings import Settings
 from dialtone.store.db import transaction
 from dialtone.store.models import CallRecord

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import accounts
+from dialtone.services.accounts import accounts
 from dialtone.store.db import transaction
 from tests.policy.test_checklist import DIALLED
 

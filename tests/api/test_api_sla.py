@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.api.app import create_app
 from dialtone.api.v1 import sla as sla_api
-from dialtone.services import api_keys, invoicing, sla, subscriptions, users
+from dialtone.services.accounts import api_keys
+from dialtone.services.billing import invoicing, sla, subscriptions
+from dialtone.services.telephony import users
 from dialtone.settings import Settings
 from dialtone.store.db import transaction
 

@@ -19,7 +19,7 @@ from dialtone.policy.permissions import (
     WRITES_WHEN_CLOSED,
     WRITES_WHEN_SUSPENDED,
 )
-from dialtone.services import lifecycle
+from dialtone.services.numbering import lifecycle
 from dialtone.settings import Settings
 from dialtone.store.db import transaction
 from dialtone.store.models import Account

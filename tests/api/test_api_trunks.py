@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import trunks
+from dialtone.services.telephony import trunks
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import registrations, users
+from dialtone.services.telephony import registrations, users
 from dialtone.settings import Settings
 from dialtone.sip.digest import ha1
 from dialtone.store.db import transaction

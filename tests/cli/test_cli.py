@@ -12,7 +12,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from dialtone.cli import app
-from dialtone.services import kyc, numbers, porting, users
+from dialtone.services.numbering import kyc, numbers, porting
+from dialtone.services.telephony import users
 from dialtone.settings import Settings
 from dialtone.sip.digest import ha1
 from dialtone.store.db import open_database, transaction

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dialtone.services import subscriptions, tariffs
+from dialtone.services.billing import subscriptions, tariffs
 from dialtone.store.db import open_database, transaction
 
 from . import sippgen
@@ -99,7 +99,8 @@ def test_three_rejected_payments_suspend_and_calls_are_refused(
     out = cli(env, "billing", "run", "--now", start.isoformat())
     assert "issued INV-" in out
     due = start + timedelta(days=3)  # B7: debited 3 days after the notice
-    # The second-by-second edges (nothing at 71:59:59) are tests/services/test_collections.py's.
+    # The second-by-second edges (nothing at 71:59:59) are
+    # tests/services/billing/test_collections.py's.
     steps = [
         (due - timedelta(seconds=1), ""),
         (due, "rejected"),
@@ -134,7 +135,7 @@ def test_the_health_check_records_downtime_for_the_sla(tmp_path: Path) -> None:
     # S1/S4 from the platform's own health checks: `dialtone sla check` against the live
     # server is ok and records nothing; with the server stopped it fails and opens an
     # incident at the location (its closing on the next success is
-    # tests/services/test_sla_service.py's).
+    # tests/services/billing/test_sla_service.py's).
     platform = start_platform(tmp_path)
     try:
         assert "lab-1  ok" in cli(platform.env, "sla", "check", "--location", "lab-1")

@@ -24,7 +24,7 @@ import pytest
 
 from dialtone.policy.telemarketing import calling_window
 from dialtone.runtime.sealing import CallFacts
-from dialtone.services.greetings import recording_notice_path
+from dialtone.services.telephony.greetings import recording_notice_path
 from dialtone.sip.digest import authorization
 from dialtone.sip.framing import StreamFramer
 from dialtone.sip.message import Request, Response, make_response, parse_message

@@ -16,7 +16,7 @@ import wave
 
 from dialtone.codecs.g711 import alaw_encode, ulaw_encode
 from dialtone.rtp.packet import RtpPacket
-from dialtone.services.greetings import default_greeting_path, wav_to_pcm8k
+from dialtone.services.telephony.greetings import default_greeting_path, wav_to_pcm8k
 
 from .conftest import Platform, free_port
 

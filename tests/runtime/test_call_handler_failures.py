@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from dialtone.runtime.server import SipRuntime, start_sip
-from dialtone.services import accounts, numbers
+from dialtone.services.accounts import accounts
+from dialtone.services.numbering import numbers
 from dialtone.settings import Settings
 from dialtone.store.db import open_database, transaction
 

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.media.stt import FakeTranscriber, TranscriptionError
 from dialtone.runtime.transcription import SWEEP_WINDOW, VoicemailTranscription
-from dialtone.services import accounts, voicemails
+from dialtone.services.accounts import accounts
+from dialtone.services.telephony import voicemails
 from dialtone.store.db import open_database, transaction
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from dialtone.services import accounts
+from dialtone.services.accounts import accounts
 from dialtone.store.db import open_database, transaction
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

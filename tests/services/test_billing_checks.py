@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session
 
-from dialtone.services import accounts, billing_checks, calls, contract_changes, subscriptions
+from dialtone.services import billing_checks, calls
+from dialtone.services.accounts import accounts
+from dialtone.services.billing import contract_changes, subscriptions
 from dialtone.services.calls import CallOutcome
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

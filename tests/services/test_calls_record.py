@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from dialtone.services import accounts, calls
+from dialtone.services import calls
+from dialtone.services.accounts import accounts
 from dialtone.store.db import open_database, transaction
 from dialtone.store.models import CallRecord
 

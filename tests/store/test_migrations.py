@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DatabaseError
 
-from dialtone.services import trunks
+from dialtone.services.telephony import trunks
 from dialtone.store import sealed
 from dialtone.store.db import alembic_config, make_engine, migrate
 from dialtone.store.models import Base

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import permissions
-from dialtone.services import api_keys
-from dialtone.services.api_keys import Credential
-from dialtone.services.kyc import MAX_DOCUMENT_BYTES
+from dialtone.services.accounts import api_keys
+from dialtone.services.accounts.api_keys import Credential
+from dialtone.services.numbering.kyc import MAX_DOCUMENT_BYTES
 from dialtone.settings import Settings
 from dialtone.store.models import Account
 

@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services import audit, error_log
-from dialtone.services.audit import AuditEntry
+from dialtone.services.accounts import audit, error_log
+from dialtone.services.accounts.audit import AuditEntry
 from dialtone.store.db import transaction
 
 log = logging.getLogger("dialtone.api")

@@ -18,8 +18,8 @@ from typing import Any
 from starlette.exceptions import HTTPException
 
 from dialtone.api.v1.dnc import MAX_UPLOAD_BYTES
-from dialtone.services.greetings import MAX_GREETING_BYTES
-from dialtone.services.kyc import MAX_DOCUMENT_BYTES
+from dialtone.services.numbering.kyc import MAX_DOCUMENT_BYTES
+from dialtone.services.telephony.greetings import MAX_GREETING_BYTES
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -19,12 +19,12 @@ from dialtone.cli.support import (
 )
 from dialtone.policy import fraud
 from dialtone.policy.numbering import use_notices
-from dialtone.services import account_data
-from dialtone.services import accounts as account_service
-from dialtone.services import fair_use as fair_use_service
-from dialtone.services import inventory as inventory_service
-from dialtone.services import lifecycle as lifecycle_service
-from dialtone.services import numbers as number_service
+from dialtone.services.accounts import account_data
+from dialtone.services.accounts import accounts as account_service
+from dialtone.services.compliance import fair_use as fair_use_service
+from dialtone.services.numbering import inventory as inventory_service
+from dialtone.services.numbering import lifecycle as lifecycle_service
+from dialtone.services.numbering import numbers as number_service
 
 accounts_app = typer.Typer(
     cls=Commands, help="Accounts (tenants) and their API keys.", no_args_is_help=True

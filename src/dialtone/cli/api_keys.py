@@ -13,7 +13,7 @@ from dialtone.cli.support import (
     Commands,
     Json,
 )
-from dialtone.services import api_keys as key_service
+from dialtone.services.accounts import api_keys as key_service
 
 keys_app = typer.Typer(
     cls=Commands, help="API keys: issue, rotate, revoke (D1, D2).", no_args_is_help=True

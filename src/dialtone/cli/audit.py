@@ -11,7 +11,7 @@ from dialtone.cli.support import (
     Commands,
     Json,
 )
-from dialtone.services import audit as audit_service
+from dialtone.services.accounts import audit as audit_service
 
 audit_app = typer.Typer(
     cls=Commands, help="The audit log of the terms engine.", no_args_is_help=True

@@ -21,13 +21,13 @@ from dialtone.cli.support import (
 )
 from dialtone.cli.support import day as day_option
 from dialtone.core.errors import DialtoneError
-from dialtone.services import contract_changes, invoicing, rating
-from dialtone.services import subscriptions as subscription_service
-from dialtone.services import tariffs as tariff_service
+from dialtone.services.billing import contract_changes, invoicing, rating
+from dialtone.services.billing import subscriptions as subscription_service
+from dialtone.services.billing import tariffs as tariff_service
 from dialtone.settings import Settings
 
 if TYPE_CHECKING:
-    from dialtone.services import collections
+    from dialtone.services.billing import collections
     from dialtone.services.payments import CardProvider, ChargeResult
 
 # Payments, SEPA and the health probe (httpx, sepaxml, lxml) are imported by the commands
@@ -235,7 +235,7 @@ class _ConstantCard:
 
 
 def dunning_settings(settings: Settings) -> collections.DunningSettings:
-    from dialtone.services import collections
+    from dialtone.services.billing import collections
 
     return collections.DunningSettings(
         retry_after=timedelta(hours=settings.billing_retry_hours),
@@ -248,7 +248,7 @@ def dunning_settings(settings: Settings) -> collections.DunningSettings:
 def run(now: Now = None) -> None:
     """The billing job: rate what is not rated, issue the invoices whose period has
     begun, collect card invoices due (B10 retries, suspension). Idempotent."""
-    from dialtone.services import collections
+    from dialtone.services.billing import collections
 
     at = moment(now)
     settings = settings_or_exit()
@@ -290,7 +290,7 @@ def payment(
 ) -> None:
     """Record a payment's result (a SEPA return, a transfer), arrived at --now: B8 fees
     and B10 follow; the next retry counts from when the attempt was made."""
-    from dialtone.services import collections
+    from dialtone.services.billing import collections
 
     settings = settings_or_exit()
     with session(settings, action="billing payment") as s:
@@ -312,7 +312,7 @@ def mandate(
     name: Annotated[str | None, typer.Option(help="The debtor's name")] = None,
 ) -> None:
     """Record an account's SEPA mandate; it then pays by SEPA direct debit (B7)."""
-    from dialtone.services.sepa import normalise_bic, normalise_iban
+    from dialtone.services.billing.sepa import normalise_bic, normalise_iban
 
     signed = datetime.combine(day_option(signed_on, "--signed-on"), time(), UTC)
     with session(action="billing mandate") as s:
@@ -335,8 +335,8 @@ def sepa_export(
 ) -> None:
     """Write the pain.008 file of the SEPA debits to collect on --day (B7: each
     invoice, the pre-notification, was issued at least 3 days before)."""
-    from dialtone.services import sepa_exports
-    from dialtone.services.sepa import Creditor, SepaError
+    from dialtone.services.billing import sepa_exports
+    from dialtone.services.billing.sepa import Creditor, SepaError
 
     settings = settings_or_exit()
     creditor = Creditor(
@@ -386,7 +386,7 @@ def invoice_pdf(
     out: Path,
 ) -> None:
     """Write an invoice as PDF."""
-    from dialtone.services import invoice_documents
+    from dialtone.services.billing import invoice_documents
 
     settings = settings_or_exit()
     with session(settings) as s:
@@ -410,7 +410,7 @@ def profile(
 ) -> None:
     """Show or set who the account's invoices are made out to (legal name, address, VAT
     number); invoices issued from then on carry it. With no option, show it."""
-    from dialtone.services import billing_profiles
+    from dialtone.services.billing import billing_profiles
 
     with session(action="billing profile") as s:
         current = billing_profiles.get_profile(s, account_id)

@@ -12,7 +12,7 @@ from dialtone.cli import support
 from dialtone.cli.support import (
     Commands,
 )
-from dialtone.services import dnc as dnc_service
+from dialtone.services.compliance import dnc as dnc_service
 
 dnc_app = typer.Typer(
     cls=Commands, help="Do-not-call lists and registers (V12).", no_args_is_help=True

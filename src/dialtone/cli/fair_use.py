@@ -11,7 +11,7 @@ from dialtone.cli import support
 from dialtone.cli.support import (
     Account,
 )
-from dialtone.services import fair_use as fair_use_service
+from dialtone.services.compliance import fair_use as fair_use_service
 
 
 def fair_use_report(

@@ -13,8 +13,8 @@ from dialtone.cli.support import (
     Commands,
     Json,
 )
-from dialtone.services import kyc as kyc_service
-from dialtone.services import numbers as number_service
+from dialtone.services.numbering import kyc as kyc_service
+from dialtone.services.numbering import numbers as number_service
 
 kyc_app = typer.Typer(
     cls=Commands, help="Identity documents and activation (N3).", no_args_is_help=True

@@ -11,12 +11,12 @@ from dialtone.cli.support import (
     Commands,
     remove_files,
 )
-from dialtone.services import account_data
-from dialtone.services import error_log as error_log_service
-from dialtone.services import fair_use as fair_use_service
-from dialtone.services import kyc as kyc_service
-from dialtone.services import lifecycle as lifecycle_service
-from dialtone.services import renumbering as renumbering_service
+from dialtone.services.accounts import account_data
+from dialtone.services.accounts import error_log as error_log_service
+from dialtone.services.compliance import fair_use as fair_use_service
+from dialtone.services.numbering import kyc as kyc_service
+from dialtone.services.numbering import lifecycle as lifecycle_service
+from dialtone.services.numbering import renumbering as renumbering_service
 
 lifecycle_app = typer.Typer(
     cls=Commands, help="The number lifecycle job (N6-N8).", no_args_is_help=True

@@ -15,12 +15,12 @@ from dialtone.cli.support import (
 )
 from dialtone.core.errors import DialtoneError
 from dialtone.policy.numbering import use_notices
-from dialtone.services import accounts as account_service
-from dialtone.services import inventory as inventory_service
-from dialtone.services import lifecycle as lifecycle_service
-from dialtone.services import numbers as number_service
-from dialtone.services import renumbering as renumbering_service
-from dialtone.services import routing as routing_service
+from dialtone.services.accounts import accounts as account_service
+from dialtone.services.numbering import inventory as inventory_service
+from dialtone.services.numbering import lifecycle as lifecycle_service
+from dialtone.services.numbering import numbers as number_service
+from dialtone.services.numbering import renumbering as renumbering_service
+from dialtone.services.telephony import routing as routing_service
 
 numbers_app = typer.Typer(
     cls=Commands, help="Phone numbers held by accounts.", no_args_is_help=True

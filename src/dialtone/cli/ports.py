@@ -14,7 +14,7 @@ from dialtone.cli.support import (
     Commands,
     Json,
 )
-from dialtone.services import porting as porting_service
+from dialtone.services.numbering import porting as porting_service
 
 ports_app = typer.Typer(cls=Commands, help="Port-ins and port-outs (N4, N5).", no_args_is_help=True)
 

@@ -15,7 +15,7 @@ from dialtone.cli.support import (
     session,
     settings_or_exit,
 )
-from dialtone.services import sla as sla_service
+from dialtone.services.billing import sla as sla_service
 
 sla_app = typer.Typer(
     cls=Commands, help="Incidents and health checks for SLA credits (S1, S4).", no_args_is_help=True

@@ -20,9 +20,9 @@ from typer.core import TyperGroup
 
 from dialtone.core.errors import DialtoneError
 from dialtone.core.moments import MomentError, parse_day, parse_moment, parse_month
-from dialtone.services import audit as audit_service
-from dialtone.services.account_data import Purged, record
-from dialtone.services.audit import AuditEntry
+from dialtone.services.accounts import audit as audit_service
+from dialtone.services.accounts.account_data import Purged, record
+from dialtone.services.accounts.audit import AuditEntry
 from dialtone.settings import Settings, config_file
 from dialtone.store.db import open_database, sqlite_file, transaction
 

@@ -12,7 +12,7 @@ from dialtone.cli.support import (
     Commands,
     Json,
 )
-from dialtone.services import trunks as trunk_service
+from dialtone.services.telephony import trunks as trunk_service
 from dialtone.store.models import Trunk
 
 trunks_app = typer.Typer(cls=Commands, help="Carrier SIP trunks.", no_args_is_help=True)

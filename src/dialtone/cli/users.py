@@ -13,8 +13,8 @@ from dialtone.cli.support import (
     Commands,
     Json,
 )
-from dialtone.services import accounts as account_service
-from dialtone.services import users as user_service
+from dialtone.services.accounts import accounts as account_service
+from dialtone.services.telephony import users as user_service
 
 users_app = typer.Typer(
     cls=Commands, help="Users, extensions and SIP credentials.", no_args_is_help=True

@@ -12,8 +12,8 @@ from dialtone.cli.support import (
     Commands,
     Json,
 )
-from dialtone.services import accounts as account_service
-from dialtone.services import voicemails as voicemail_service
+from dialtone.services.accounts import accounts as account_service
+from dialtone.services.telephony import voicemails as voicemail_service
 
 voicemails_app = typer.Typer(cls=Commands, help="Voicemail messages.", no_args_is_help=True)
 

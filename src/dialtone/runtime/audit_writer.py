@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from dialtone.services import audit
-from dialtone.services.audit import AuditEntry
+from dialtone.services.accounts import audit
+from dialtone.services.accounts.audit import AuditEntry
 
 from .group_commit import GroupCommit
 

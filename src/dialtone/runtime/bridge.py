@@ -24,8 +24,8 @@ from dialtone.policy import call_setup
 from dialtone.policy import recording as recording_policy
 from dialtone.policy.decision import refuse
 from dialtone.services import calls as call_service
-from dialtone.services.greetings import recording_notice_path
 from dialtone.services.ids import new_id
+from dialtone.services.telephony.greetings import recording_notice_path
 from dialtone.sip.dialog import Dialog
 from dialtone.sip.digest import DigestError, authorization
 from dialtone.sip.endpoint import AckReceived, CancelReceived, RequestReceived, StraySuccess

@@ -22,10 +22,10 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services import calls as call_service
-from dialtone.services import numbers as number_service
-from dialtone.services import voicemails as voicemail_service
-from dialtone.services.greetings import default_greeting_path
 from dialtone.services.ids import new_id
+from dialtone.services.numbering import numbers as number_service
+from dialtone.services.telephony import voicemails as voicemail_service
+from dialtone.services.telephony.greetings import default_greeting_path
 from dialtone.sip.dialog import Dialog
 from dialtone.sip.endpoint import (
     AckReceived,

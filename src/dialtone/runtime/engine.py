@@ -37,17 +37,20 @@ from dialtone.policy import (
 )
 from dialtone.policy.checklist import number_checks, verdict
 from dialtone.policy.decision import Decision, refuse
-from dialtone.services import accounts as account_service
 from dialtone.services import billing_checks
 from dialtone.services import calls as call_service
-from dialtone.services import dnc as dnc_service
-from dialtone.services import fair_use as fair_use_service
-from dialtone.services import numbers as number_service
-from dialtone.services import routing as routing_service
-from dialtone.services import trunks as trunk_service
-from dialtone.services import users as user_service
-from dialtone.services.audit import AuditEntry
-from dialtone.services.greetings import default_greeting_path, default_voicemail_greeting_path
+from dialtone.services.accounts import accounts as account_service
+from dialtone.services.accounts.audit import AuditEntry
+from dialtone.services.compliance import dnc as dnc_service
+from dialtone.services.compliance import fair_use as fair_use_service
+from dialtone.services.numbering import numbers as number_service
+from dialtone.services.telephony import routing as routing_service
+from dialtone.services.telephony import trunks as trunk_service
+from dialtone.services.telephony import users as user_service
+from dialtone.services.telephony.greetings import (
+    default_greeting_path,
+    default_voicemail_greeting_path,
+)
 from dialtone.sip.endpoint import (
     AckReceived,
     CancelReceived,

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from dialtone.codecs.g711 import encoder_for
-from dialtone.services.greetings import load_greeting
+from dialtone.services.telephony.greetings import load_greeting
 
 log = logging.getLogger("dialtone.prompts")
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import registrations as registration_service
+from dialtone.services.telephony import registrations as registration_service
 from dialtone.sip.message import Request
 from dialtone.sip.registrar import Binding, BindingTable, RegisterOutcome
 from dialtone.store.db import transaction

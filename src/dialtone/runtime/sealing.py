@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services import calls as call_service
-from dialtone.services import voicemails as voicemail_service
+from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.store import sealed
 from dialtone.store.db import transaction
 from dialtone.store.models import Account, CallRecord, Voicemail

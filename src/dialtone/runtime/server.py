@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone import __version__
 from dialtone.media.stt import HttpTranscriber
-from dialtone.services import users as user_service
+from dialtone.services.telephony import users as user_service
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
 from dialtone.sip.endpoint import EndpointPolicy, SipEndpoint

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.media.stt import Transcriber, TranscriptionError
-from dialtone.services import voicemails as voicemail_service
+from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.store import sealed
 from dialtone.store.db import transaction
 

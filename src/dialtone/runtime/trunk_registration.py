@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import trunks as trunk_service
-from dialtone.services.trunks import RegistrationSetup
+from dialtone.services.telephony import trunks as trunk_service
+from dialtone.services.telephony.trunks import RegistrationSetup
 from dialtone.sip.endpoint import Output
 from dialtone.sip.message import Response
 from dialtone.sip.registration import RegistrationClient, RegistrationConfig

@@ -18,8 +18,8 @@ from dialtone.policy import billing, numbering
 from dialtone.policy.decision import ALLOWED, Decision
 from dialtone.rating.plans import zone_of
 from dialtone.rating.rater import included_key
-from dialtone.services import rating
-from dialtone.services.subscriptions import current_period, find_subscription, plan_of
+from dialtone.services.billing import rating
+from dialtone.services.billing.subscriptions import current_period, find_subscription, plan_of
 from dialtone.store.models import CallRecord
 
 OUTBOUND = ("outbound",)

@@ -15,7 +15,7 @@ How the result is used lies outside this module:
   suspend on the third rejection.
 * B8: the rejected-debit fee is not charged for card declines (decision "Late fees"), so
   the caller needs to know a rejection came from a card; that is why this interface is
-  separate from the direct-debit export (:mod:`dialtone.services.sepa`).
+  separate from the direct-debit export (:mod:`dialtone.services.billing.sepa`).
 
 A rejection is an answer; anything else that goes wrong (network, auth, rate limit, a
 server error, an answer we cannot read) raises :class:`PaymentProviderError`: the outcome

@@ -18,7 +18,10 @@ from dialtone.policy import call_setup, checklist
 from dialtone.policy.checklist import CallIntent, CheckResult
 from dialtone.policy.destinations import DestinationSettings, read_dialled
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES, EmergencyCaller
-from dialtone.services import accounts, dnc, fair_use, numbers, routing, users
+from dialtone.services.accounts import accounts
+from dialtone.services.compliance import dnc, fair_use
+from dialtone.services.numbering import numbers
+from dialtone.services.telephony import routing, users
 
 ACTIONS = ("call", "forward")
 

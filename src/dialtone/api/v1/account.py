@@ -22,7 +22,8 @@ from dialtone.api.audio import wav_response
 from dialtone.api.deps import AccountDep, RecordingKeyDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
-from dialtone.services import account_data, accounts, fair_use, recording_exports
+from dialtone.services.accounts import account_data, accounts, recording_exports
+from dialtone.services.compliance import fair_use
 from dialtone.store.models import Account, RecordingExport
 
 router = APIRouter(prefix="/v1/account", tags=["account"])

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dialtone.api.deps import AccountDep, CallerDep, SessionDep, permit
 from dialtone.core.errors import Conflict
 from dialtone.policy.permissions import ADMINISTRATOR
-from dialtone.services import api_keys
+from dialtone.services.accounts import api_keys
 from dialtone.store.models import ApiKey
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])

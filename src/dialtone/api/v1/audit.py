@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, permit
-from dialtone.services import audit
+from dialtone.services.accounts import audit
 from dialtone.store.models import AuditEvent
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.api.fields import Moment
 from dialtone.core.errors import DialtoneError
-from dialtone.services import (
+from dialtone.services.billing import (
     billing_profiles,
     contract_changes,
     invoice_documents,

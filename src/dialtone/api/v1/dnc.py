@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
-from dialtone.services import accounts, dnc, numbers
+from dialtone.services.accounts import accounts
+from dialtone.services.compliance import dnc
+from dialtone.services.numbering import numbers
 
 router = APIRouter(prefix="/v1/dnc", tags=["do-not-call"])
 # About 1.2 million numbers; bigger lists are imported in parts. The API refuses a larger

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, permit
-from dialtone.services import error_log
+from dialtone.services.accounts import error_log
 from dialtone.store.models import ErrorLogEntry
 
 router = APIRouter(prefix="/v1/errors", tags=["errors"])

@@ -18,7 +18,7 @@ from dialtone.api.deps import (
     permit,
 )
 from dialtone.policy.kyc import correction_deadline
-from dialtone.services import kyc
+from dialtone.services.numbering import kyc
 from dialtone.store.models import KycDocument, PhoneNumber
 
 router = APIRouter(prefix="/v1/kyc", tags=["identity documents"])

@@ -15,8 +15,11 @@ from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.policy.decision import ALLOWED
 from dialtone.policy.numbering import use_notices
-from dialtone.services import accounts, contract_changes, inventory, kyc, numbers, routing
-from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
+from dialtone.services.accounts import accounts
+from dialtone.services.billing import contract_changes
+from dialtone.services.numbering import inventory, kyc, numbers
+from dialtone.services.telephony import routing
+from dialtone.services.telephony.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import PhoneNumber
 
 router = APIRouter(prefix="/v1/numbers", tags=["numbers"])

@@ -22,7 +22,7 @@ from dialtone.api.deps import (
 )
 from dialtone.api.fields import Moment
 from dialtone.policy.porting import PORT_IN_DOCUMENTS
-from dialtone.services import porting
+from dialtone.services.numbering import porting
 from dialtone.store.models import PortInRequest
 
 router = APIRouter(prefix="/v1/port-ins", tags=["porting"])

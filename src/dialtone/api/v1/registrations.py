@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from dialtone.api.deps import AccountDep, CallerDep, SessionDep, permit, permit_on_user
-from dialtone.services import registrations, users
+from dialtone.services.telephony import registrations, users
 from dialtone.store.models import Registration
 
 router = APIRouter(prefix="/v1", tags=["registrations"])

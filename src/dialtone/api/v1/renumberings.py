@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, permit
-from dialtone.services import renumbering
+from dialtone.services.numbering import renumbering
 from dialtone.store.models import Renumbering
 
 router = APIRouter(prefix="/v1/renumberings", tags=["numbers"])

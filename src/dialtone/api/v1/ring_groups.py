@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, permit
-from dialtone.services import routing
+from dialtone.services.telephony import routing
 from dialtone.store.models import RingGroup
 
 router = APIRouter(prefix="/v1/ring-groups", tags=["ring groups"])

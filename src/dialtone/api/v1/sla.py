@@ -25,7 +25,7 @@ from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.core.moments import EARLIEST_YEAR, LATEST_YEAR
 from dialtone.rating.sla import local_month_bounds
-from dialtone.services import sla, subscriptions
+from dialtone.services.billing import sla, subscriptions
 from dialtone.settings import Settings
 from dialtone.store.models import SlaClaim, SlaIncident
 

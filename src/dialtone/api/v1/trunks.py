@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, RecordingKeyDep, SessionDep, permit
 from dialtone.core.errors import DialtoneError
-from dialtone.services import trunks
+from dialtone.services.telephony import trunks
 from dialtone.store.models import Trunk
 
 router = APIRouter(prefix="/v1/trunks", tags=["trunks"])

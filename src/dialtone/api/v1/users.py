@@ -23,8 +23,8 @@ from dialtone.api.deps import (
 )
 from dialtone.core.errors import DialtoneError
 from dialtone.policy.emergency import MISROUTING_WARNING
-from dialtone.services import users
-from dialtone.services.greetings import MAX_GREETING_BYTES, store_greeting
+from dialtone.services.telephony import users
+from dialtone.services.telephony.greetings import MAX_GREETING_BYTES, store_greeting
 from dialtone.store.models import User
 
 router = APIRouter(prefix="/v1/users", tags=["users"])

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dialtone.api.audio import wav_response
 from dialtone.api.deps import CallerDep, SessionDep, permit
 from dialtone.core.errors import NotFound
-from dialtone.services import voicemails
+from dialtone.services.telephony import voicemails
 from dialtone.store.models import Voicemail
 
 router = APIRouter(prefix="/v1/voicemails", tags=["voicemails"])
