@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.media.stt import FakeTranscriber, TranscriptionError
+from dialtone.outside.speech_to_text import FakeTranscriber, TranscriptionError
 from dialtone.runtime.transcription import SWEEP_WINDOW, VoicemailTranscription
 from dialtone.services.accounts import accounts
 from dialtone.services.telephony import voicemails

@@ -27,8 +27,8 @@ from dialtone.services.billing import tariffs as tariff_service
 from dialtone.settings import Settings
 
 if TYPE_CHECKING:
+    from dialtone.outside.payments import CardProvider, ChargeResult
     from dialtone.services.billing import collections
-    from dialtone.services.payments import CardProvider, ChargeResult
 
 # Payments, SEPA and the health probe (httpx, sepaxml, lxml) are imported by the commands
 # that use them: every `dialtone` run pays for what this module imports, and the other
@@ -205,7 +205,7 @@ def terminate(
 
 def card_provider(settings: Settings) -> CardProvider | None:
     """The configured card provider (none: card invoices wait for a recorded payment)."""
-    from dialtone.services.payments import StripeCardProvider
+    from dialtone.outside.payments import StripeCardProvider
 
     if settings.card_provider == "stripe":
         if not settings.stripe_api_key:
@@ -227,7 +227,7 @@ class _ConstantCard:
         self, *, customer_ref: str, amount: Decimal, currency: str, idempotency_key: str,
         description: str,
     ) -> ChargeResult:  # fmt: skip
-        from dialtone.services.payments import ChargeResult
+        from dialtone.outside.payments import ChargeResult
 
         if self.outcome == "paid":
             return ChargeResult("paid", f"fake:{idempotency_key}")

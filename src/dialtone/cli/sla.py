@@ -75,10 +75,10 @@ def sla_check(
     """Probe this platform (SIP OPTIONS over UDP, the API's /healthz) and record the
     result for the location: a failure opens an incident, a success closes it (S1, S4).
     Run it every minute from cron. Exit 1 when the check failed."""
-    from dialtone.services import health_probe
+    from dialtone.outside import health_probe
 
     settings = settings_or_exit()
-    result = health_probe.probe(
+    result = health_probe.NetworkHealthProbe().probe(
         settings.advertised_host, settings.sip_port,
         f"http://{settings.http_host}:{settings.http_port}/healthz", timeout,
     )  # fmt: skip

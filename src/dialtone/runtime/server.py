@@ -17,7 +17,7 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone import __version__
-from dialtone.media.stt import HttpTranscriber
+from dialtone.outside.speech_to_text import HttpTranscriber
 from dialtone.services.telephony import users as user_service
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter

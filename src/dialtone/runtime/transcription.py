@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.media.stt import Transcriber, TranscriptionError
+from dialtone.outside.speech_to_text import Transcriber, TranscriptionError
 from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.store import sealed
 from dialtone.store.db import transaction

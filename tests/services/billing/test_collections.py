@@ -8,13 +8,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session
 
+from dialtone.outside.payments import FakeCardProvider
 from dialtone.policy.checklist import CallIntent, call_checks, verdict
 from dialtone.policy.destinations import DestinationSettings
 from dialtone.rating import ledger as books
 from dialtone.services.accounts import accounts, audit
 from dialtone.services.billing import collections, invoicing, ledger, subscriptions
 from dialtone.services.numbering import numbers
-from dialtone.services.payments import FakeCardProvider
 from dialtone.store.models import Account, Invoice, PhoneNumber, SubscriptionChange
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
+from dialtone.outside.payments import CardProvider, PaymentProviderError
 from dialtone.rating import dunning
 from dialtone.rating import ledger as books
 from dialtone.services.accounts import audit
@@ -35,7 +36,6 @@ from dialtone.services.accounts.accounts import get_account
 from dialtone.services.billing import ledger
 from dialtone.services.billing.subscriptions import add_fee, find_subscription
 from dialtone.services.ids import new_id
-from dialtone.services.payments import CardProvider, PaymentProviderError
 from dialtone.store.models import (
     Account,
     Invoice,

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from sepaxml import SepaDD  # type: ignore[import-untyped]
 from sepaxml.validation import ValidationError  # type: ignore[import-untyped]
 
-from dialtone.services.payments import AmountError, to_minor_units
+from dialtone.outside.payments import AmountError, to_minor_units
 
 SequenceType = Literal["FRST", "RCUR", "OOFF", "FNAL"]
 SEQUENCE_TYPES: frozenset[str] = frozenset({"FRST", "RCUR", "OOFF", "FNAL"})

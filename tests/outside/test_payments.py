@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from dialtone.services.payments import (
+from dialtone.outside.payments import (
     AmountError,
     CardProvider,
     ChargeResult,

@@ -9,7 +9,7 @@ import json
 import httpx
 import pytest
 
-from dialtone.media.stt import FakeTranscriber, HttpTranscriber, TranscriptionError
+from dialtone.outside.speech_to_text import FakeTranscriber, HttpTranscriber, TranscriptionError
 
 WAV = b"RIFF....WAVEfmt fake"
 

@@ -1,16 +1,24 @@
 """The platform's own health check, for the SLA (S1, S4): is SIP answering, is the API?
 
-A probe sends one SIP OPTIONS over UDP (any SIP response counts: the server parsed and
+One small interface, a real adapter and a fake:
+
+- :class:`HealthProbe` answers one question for a location: are SIP and the API up?
+- :class:`NetworkHealthProbe` asks them over the network, as a customer would.
+- :class:`FakeHealthProbe` plays scripted results, for tests and demos.
+
+The network probe sends one SIP OPTIONS over UDP (any SIP response counts: the server parsed and
 answered) and asks the API's ``/healthz`` (which checks the database). Run it from cron
 every minute per location (``dialtone sla check``): a failure opens an incident at the
-location, the next success closes it (``services.sla.record_health``).
+location, the next success closes it (``services.billing.sla.record_health``).
 """
 
 from __future__ import annotations
 
 import secrets
 import socket
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 
@@ -70,3 +78,36 @@ def probe(sip_host: str, sip_port: int, health_url: str, timeout: float = 2.0) -
     sip_ok, sip_detail = sip_options(sip_host, sip_port, timeout)
     http_ok, http_detail = http_health(health_url, timeout)
     return ProbeResult(sip_ok, http_ok, f"{sip_detail}; {http_detail}")
+
+
+class HealthProbe(Protocol):
+    """Is this platform answering SIP and HTTP (S1, S4)?"""
+
+    def probe(
+        self, sip_host: str, sip_port: int, health_url: str, timeout: float = 2.0
+    ) -> ProbeResult: ...
+
+
+class NetworkHealthProbe:
+    """The real probe: one SIP OPTIONS over UDP and a GET of ``/healthz``."""
+
+    def probe(
+        self, sip_host: str, sip_port: int, health_url: str, timeout: float = 2.0
+    ) -> ProbeResult:
+        return probe(sip_host, sip_port, health_url, timeout)
+
+
+@dataclass
+class FakeHealthProbe:
+    """Scripted results, oldest first (all up once they run out); records what it asked."""
+
+    results: deque[ProbeResult] = field(default_factory=deque)
+    asked: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def probe(
+        self, sip_host: str, sip_port: int, health_url: str, timeout: float = 2.0
+    ) -> ProbeResult:
+        self.asked.append((sip_host, sip_port, health_url))
+        if self.results:
+            return self.results.popleft()
+        return ProbeResult(sip=True, http=True, detail="fake: up")

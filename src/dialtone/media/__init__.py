@@ -1,1 +1,0 @@
-"""Media services around calls: speech-to-text now; text-to-speech and VAD later."""
