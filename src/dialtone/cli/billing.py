@@ -386,13 +386,13 @@ def invoice_pdf(
     out: Path,
 ) -> None:
     """Write an invoice as PDF."""
-    from dialtone.services.billing import invoice_documents
+    from dialtone.services.billing import invoice_pdf as pdf_renderer
 
     settings = settings_or_exit()
     with session(settings) as s:
         row = invoicing.find_invoice(s, account_id, invoice)
         document = invoicing.document(s, row, settings.invoice_issuer)
-        out.write_bytes(invoice_documents.render_pdf(document))
+        out.write_bytes(pdf_renderer.render(document))
     typer.echo(str(out))
 
 

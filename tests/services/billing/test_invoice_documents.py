@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from dialtone.services.billing import invoice_documents
+from dialtone.services.billing import invoice_pdf
 from dialtone.services.billing.invoice_documents import (
     DocumentLine,
     InvoiceDocument,
     Party,
     format_money,
-    render_html,
-    render_pdf,
 )
+from dialtone.services.billing.invoice_html import render as render_html
+from dialtone.services.billing.invoice_pdf import render as render_pdf
 
 D = Decimal
 
@@ -274,7 +274,7 @@ def test_unprintable_characters_are_replaced() -> None:
     def latin1(char: str) -> bool:
         return ord(char) < 256
 
-    printable = invoice_documents._printable
+    printable = invoice_pdf._printable
     assert printable("12.00 € – Zoë\tŁ", latin1) == "12.00 EUR ? Zoë L"
     assert printable("ő\u200b株", latin1) == "o?"
 

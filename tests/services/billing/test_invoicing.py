@@ -22,9 +22,9 @@ from dialtone.services.billing.invoice_documents import (
     Issuer,
     Party,
     plural,
-    render_html,
-    render_pdf,
 )
+from dialtone.services.billing.invoice_html import render as render_html
+from dialtone.services.billing.invoice_pdf import render as render_pdf
 from dialtone.services.numbering import numbers
 from dialtone.store.models import Invoice, SlaClaim
 

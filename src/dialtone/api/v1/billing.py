@@ -23,12 +23,12 @@ from dialtone.core.errors import DialtoneError
 from dialtone.services.billing import (
     billing_profiles,
     contract_changes,
-    invoice_documents,
     invoicing,
     rating,
     subscriptions,
     usage,
 )
+from dialtone.services.billing import invoice_html as html_renderer
 from dialtone.store.models import CreditPurchase, Dispute, Invoice, PaymentAttempt
 
 router = APIRouter(tags=["billing"])
@@ -195,8 +195,11 @@ def invoice_pdf(
     invoice_id: str, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The invoice as a PDF document."""
+    # fpdf takes half a second to import: only a PDF pays for it.
+    from dialtone.services.billing import invoice_pdf as pdf_renderer  # noqa: PLC0415
+
     row = invoicing.get_invoice(session, account.id, invoice_id)
-    body = invoice_documents.render_pdf(invoicing.document(session, row, settings.invoice_issuer))
+    body = pdf_renderer.render(invoicing.document(session, row, settings.invoice_issuer))
     return Response(
         body,
         media_type="application/pdf",
@@ -211,7 +214,7 @@ def invoice_html(
     """The invoice as an HTML page (printable)."""
     row = invoicing.get_invoice(session, account.id, invoice_id)
     return HTMLResponse(
-        invoice_documents.render_html(invoicing.document(session, row, settings.invoice_issuer))
+        html_renderer.render(invoicing.document(session, row, settings.invoice_issuer))
     )
 
 

@@ -1,9 +1,12 @@
-"""Invoice and credit-note documents (issue 6): the HTML page and the PDF file.
+"""Invoice and credit-note documents (issue 6): the document, and the view that both
+renderers print.
 
 The figures come already settled (``dialtone.rating.invoice.settle``); this module only
 lays them out, so a document never recomputes, and so never contradicts, its invoice.
-Both renderers share one view (:func:`_view`): every amount, date and label is formatted
-once, and the HTML page and the PDF file print the same strings.
+The renderers (``invoice_html``, ``invoice_pdf``) depend on this module, never the other
+way: each prints :func:`document_view`, where every amount, date and label is formatted
+once, so the HTML page and the PDF file print the same strings. Whoever wants a page or a
+file calls that renderer.
 
 Conventions:
 
@@ -11,25 +14,15 @@ Conventions:
   of per-minute rates (``0.0125 €``), since rounding them would misstate the price;
 * dates: ISO (``YYYY-MM-DD``) in UTC; a naive datetime is taken as UTC (the store keeps
   UTC). A billing period is half-open, as in ``dialtone.rating.contract``: the document
-  shows its first and last days covered, i.e. the day before ``period_end``'s date;
-* PDF text: DejaVu Sans when the system has it (fpdf2 ships no TTF), else the PDF core
-  fonts in Windows-1252, which covers ``€ £ – ’`` and Western European names. Any
-  character the font cannot draw is replaced (its base letter, ``EUR`` for ``€``, else
-  ``?``), so an exotic customer name never breaks a run of invoices.
+  shows its first and last days covered, i.e. the day before ``period_end``'s date.
 """
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
-from pathlib import Path
 from typing import Literal
-
-import jinja2
 
 from dialtone.rating.invoice import CREDIT_KINDS
 
@@ -196,19 +189,19 @@ def format_iban(iban: str, *, masked: bool = False) -> str:
     return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
-def _utc_date(moment: datetime) -> datetime:
+def utc_date(moment: datetime) -> datetime:
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     return aware.astimezone(UTC)
 
 
 def _iso_date(moment: datetime | None) -> str:
-    return _utc_date(moment).date().isoformat() if moment is not None else ""
+    return utc_date(moment).date().isoformat() if moment is not None else ""
 
 
 def _period(start: datetime, end: datetime) -> str:
-    first = _utc_date(start).date()
+    first = utc_date(start).date()
     # Half-open like rating.contract: the end's date is the first day not covered.
-    last = max(first, _utc_date(end).date() - timedelta(days=1))
+    last = max(first, utc_date(end).date() - timedelta(days=1))
     return f"{first.isoformat()} – {last.isoformat()}"
 
 
@@ -216,13 +209,13 @@ def _period(start: datetime, end: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _PartyView:
+class PartyView:
     name: str
     lines: tuple[str, ...]  # address lines, country, registration, VAT number
 
 
 @dataclass(frozen=True, slots=True)
-class _RowView:
+class RowView:
     description: str
     detail: str
     quantity: str
@@ -233,21 +226,21 @@ class _RowView:
 
 
 @dataclass(frozen=True, slots=True)
-class _View:
+class DocumentView:
     title: str
     number: str
     draft: bool
     facts: tuple[tuple[str, str], ...]  # (label, value) beside the title
-    seller: _PartyView
-    customer: _PartyView
-    rows: tuple[_RowView, ...]
+    seller: PartyView
+    customer: PartyView
+    rows: tuple[RowView, ...]
     totals: tuple[tuple[str, str], ...]  # the last one is the total
     carried: str
     payment: tuple[str, ...]
     notes: tuple[str, ...]
 
 
-def _party(party: Party) -> _PartyView:
+def _party(party: Party) -> PartyView:
     lines = [ln.strip() for ln in party.address.splitlines() if ln.strip()]
     if party.country:
         lines.append(party.country)
@@ -255,7 +248,7 @@ def _party(party: Party) -> _PartyView:
     lines.extend(ln.strip() for ln in party.registration.splitlines() if ln.strip())
     if party.vat_number:
         lines.append(f"VAT no. {party.vat_number}")
-    return _PartyView(party.name, tuple(lines))
+    return PartyView(party.name, tuple(lines))
 
 
 def _payment(doc: InvoiceDocument, number: str) -> tuple[str, ...]:
@@ -319,7 +312,7 @@ def _payment(doc: InvoiceDocument, number: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _view(doc: InvoiceDocument) -> _View:
+def document_view(doc: InvoiceDocument) -> DocumentView:
     title = "Credit note" if doc.kind == "credit_note" else "Invoice"
     number = doc.number if doc.number else "DRAFT"
     facts = [(f"{title} no.", number)]
@@ -330,7 +323,7 @@ def _view(doc: InvoiceDocument) -> _View:
     facts.append(("Period", _period(doc.period_start, doc.period_end)))
     rate = percent(doc.tax_rate)
     rows = tuple(
-        _RowView(
+        RowView(
             description=ln.description,
             # The span of service; a rule ID is for operators and logs, never printed.
             detail=_period(*ln.period) if ln.period else "",
@@ -357,7 +350,7 @@ def _view(doc: InvoiceDocument) -> _View:
         )
     totals.append(("Total incl. VAT", format_money(doc.total, doc.currency)))
     carried = format_money(doc.carried_credit, doc.currency) if doc.carried_credit > 0 else ""
-    return _View(
+    return DocumentView(
         title=title,
         number=number,
         draft=doc.number is None,
@@ -370,88 +363,3 @@ def _view(doc: InvoiceDocument) -> _View:
         payment=_payment(doc, number),
         notes=tuple(note for note in doc.notes if note.strip()),
     )
-
-
-# --- HTML -------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("dialtone.services.billing", "templates"),
-        # Customer names and descriptions are user input: everything is escaped.
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def render_html(doc: InvoiceDocument) -> str:
-    """The document as a standalone HTML page (styles embedded, A4 print layout)."""
-    return _templates().get_template("invoice.html").render(view=_view(doc))
-
-
-# --- PDF --------------------------------------------------------------------------------
-
-# Where distributions install DejaVu Sans (Debian/Ubuntu, Fedora, Arch, BSDs, macOS).
-FONT_CANDIDATES: tuple[Path, ...] = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/truetype/DejaVuSans.ttf"),
-    Path("/usr/local/share/fonts/dejavu/DejaVuSans.ttf"),
-    Path("/usr/local/share/fonts/DejaVuSans.ttf"),
-    Path("/Library/Fonts/DejaVuSans.ttf"),
-)
-
-_CORE_FAMILY = "helvetica"
-_CORE_ENCODING = "windows-1252"
-_TTF_FAMILY = "dejavu"
-_PAGE_WIDTH = 180.0  # A4 less 15 mm margins
-# description, quantity, unit price, VAT rate, amount
-_COLUMNS = (96.0, 12.0, 28.0, 14.0, 30.0)
-_LINE = 4.3
-
-
-# Letters Unicode does not decompose into a base letter and a mark, common in names.
-_NO_DECOMPOSITION = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i"}
-
-
-def _find_font(candidates: Sequence[Path]) -> Path | None:
-    return next((path for path in candidates if path.is_file()), None)
-
-
-def _printable(text: str, can_draw: Callable[[str], bool]) -> str:
-    """``text`` with every character the font cannot draw replaced: by its base letter
-    (``ő`` → ``o``), ``EUR`` for the euro sign, else ``?``."""
-    out: list[str] = []
-    for char in unicodedata.normalize("NFC", text):
-        if char == "\n" or (char.isprintable() and can_draw(char)):
-            out.append(char)
-        elif char.isspace():
-            out.append(" ")
-        elif unicodedata.category(char) in ("Cc", "Cf"):
-            continue  # controls and invisible marks print nothing anyway
-        elif char == "€":
-            out.append("EUR")
-        elif char in _NO_DECOMPOSITION and can_draw(_NO_DECOMPOSITION[char]):
-            out.append(_NO_DECOMPOSITION[char])
-        else:
-            base = "".join(
-                c
-                for c in unicodedata.normalize("NFKD", char)
-                if not unicodedata.combining(c) and c.isprintable() and can_draw(c)
-            )
-            out.append(base or "?")
-    return "".join(out)
-
-
-def render_pdf(doc: InvoiceDocument, *, fonts: Sequence[Path] | None = None) -> bytes:
-    """The document as an A4 PDF (see :func:`dialtone.services.billing.invoice_pdf.render`)."""
-    # fpdf takes half a second to import: only rendering a PDF pays for it, not every
-    # command-line run that imports the billing services.
-    from dialtone.services.billing import invoice_pdf  # noqa: PLC0415
-
-    return invoice_pdf.render(doc, fonts=fonts)

@@ -1,7 +1,17 @@
-"""Invoice documents as PDF (fpdf2): the same view as the HTML page, on A4."""
+"""Invoice documents as PDF (fpdf2): the same view as the HTML page, on A4.
+
+PDF text: DejaVu Sans when the system has it (fpdf2 ships no TTF), else the PDF core
+fonts in Windows-1252, which covers ``€ £ – ’`` and Western European names. Any
+character the font cannot draw is replaced (its base letter, ``EUR`` for ``€``, else
+``?``), so an exotic customer name never breaks a run of invoices.
+
+fpdf takes half a second to import: callers import this module only to render a PDF,
+not every command-line run that imports the billing services.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -10,21 +20,65 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 
 from dialtone.services.billing.invoice_documents import (
-    _COLUMNS,
-    _CORE_ENCODING,
-    _CORE_FAMILY,
-    _LINE,
-    _PAGE_WIDTH,
-    _TTF_FAMILY,
-    FONT_CANDIDATES,
+    DocumentView,
     InvoiceDocument,
-    _find_font,
-    _PartyView,
-    _printable,
-    _utc_date,
-    _View,
-    _view,
+    PartyView,
+    document_view,
+    utc_date,
 )
+
+# Where distributions install DejaVu Sans (Debian/Ubuntu, Fedora, Arch, BSDs, macOS).
+FONT_CANDIDATES: tuple[Path, ...] = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/truetype/DejaVuSans.ttf"),
+    Path("/usr/local/share/fonts/dejavu/DejaVuSans.ttf"),
+    Path("/usr/local/share/fonts/DejaVuSans.ttf"),
+    Path("/Library/Fonts/DejaVuSans.ttf"),
+)
+
+_CORE_FAMILY = "helvetica"
+_CORE_ENCODING = "windows-1252"
+_TTF_FAMILY = "dejavu"
+_PAGE_WIDTH = 180.0  # A4 less 15 mm margins
+# description, quantity, unit price, VAT rate, amount
+_COLUMNS = (96.0, 12.0, 28.0, 14.0, 30.0)
+_LINE = 4.3
+
+
+# Letters Unicode does not decompose into a base letter and a mark, common in names.
+_NO_DECOMPOSITION = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i"}
+
+
+def _find_font(candidates: Sequence[Path]) -> Path | None:
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def _printable(text: str, can_draw: Callable[[str], bool]) -> str:
+    """``text`` with every character the font cannot draw replaced: by its base letter
+    (``ő`` → ``o``), ``EUR`` for the euro sign, else ``?``."""
+    out: list[str] = []
+    for char in unicodedata.normalize("NFC", text):
+        if char == "\n" or (char.isprintable() and can_draw(char)):
+            out.append(char)
+        elif char.isspace():
+            out.append(" ")
+        elif unicodedata.category(char) in ("Cc", "Cf"):
+            continue  # controls and invisible marks print nothing anyway
+        elif char == "€":
+            out.append("EUR")
+        elif char in _NO_DECOMPOSITION and can_draw(_NO_DECOMPOSITION[char]):
+            out.append(_NO_DECOMPOSITION[char])
+        else:
+            base = "".join(
+                c
+                for c in unicodedata.normalize("NFKD", char)
+                if not unicodedata.combining(c) and c.isprintable() and can_draw(c)
+            )
+            out.append(base or "?")
+    return "".join(out)
 
 
 class _Pdf(FPDF):
@@ -74,7 +128,7 @@ def _load_font(pdf: _Pdf, candidates: Sequence[Path]) -> None:
     pdf.body_font, pdf.can_draw = _TTF_FAMILY, lambda char: ord(char) in cmap
 
 
-def _party_block(pdf: _Pdf, heading: str, party: _PartyView, x: float, width: float) -> float:
+def _party_block(pdf: _Pdf, heading: str, party: PartyView, x: float, width: float) -> float:
     """Print a party from the current y at ``x``; return the y below it."""
     if heading:
         pdf.set_x(x)
@@ -94,7 +148,7 @@ def _party_block(pdf: _Pdf, heading: str, party: _PartyView, x: float, width: fl
     return pdf.get_y()
 
 
-def _heading(pdf: _Pdf, view: _View) -> None:
+def _heading(pdf: _Pdf, view: DocumentView) -> None:
     left, top = pdf.l_margin, pdf.get_y()
     seller_end = _party_block(pdf, "", view.seller, left, 95)
     right = left + _PAGE_WIDTH - 75
@@ -116,7 +170,7 @@ def _heading(pdf: _Pdf, view: _View) -> None:
     pdf.set_y(customer_end + 8)
 
 
-def _lines_table(pdf: _Pdf, view: _View) -> None:
+def _lines_table(pdf: _Pdf, view: DocumentView) -> None:
     pdf.set_font(pdf.body_font, size=9)
     heads = ("Description", "Qty", "Unit price excl. VAT", "VAT", "Amount excl. VAT")
     aligns = ("LEFT", "RIGHT", "RIGHT", "RIGHT", "RIGHT")
@@ -143,7 +197,7 @@ def _lines_table(pdf: _Pdf, view: _View) -> None:
                 cells.cell(pdf.printable(value), align=align)
 
 
-def _totals(pdf: _Pdf, view: _View) -> None:
+def _totals(pdf: _Pdf, view: DocumentView) -> None:
     rows = len(view.totals) + (1 if view.carried else 0)
     # Keep the totals together: a total alone on the next page reads as a new invoice.
     if pdf.will_page_break(rows * 6 + 4):
@@ -163,7 +217,7 @@ def _totals(pdf: _Pdf, view: _View) -> None:
         pdf.cell(32, 6, pdf.printable(view.carried), align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _payment(pdf: _Pdf, view: _View) -> None:
+def _payment(pdf: _Pdf, view: DocumentView) -> None:
     if not view.payment:
         return
     # The payment terms stay together, under their heading.
@@ -178,7 +232,7 @@ def _payment(pdf: _Pdf, view: _View) -> None:
         pdf.ln(0.8)
 
 
-def _notes(pdf: _Pdf, view: _View) -> None:
+def _notes(pdf: _Pdf, view: DocumentView) -> None:
     if not view.notes:
         return
     pdf.ln(4)
@@ -194,7 +248,7 @@ def render(doc: InvoiceDocument, *, fonts: Sequence[Path] | None = None) -> byte
 
     ``fonts`` are the TrueType files tried in order (default :data:`FONT_CANDIDATES`; an
     empty list forces the core fonts)."""
-    view = _view(doc)
+    view = document_view(doc)
     pdf = _Pdf(footer=f"{view.title} {view.number} · {view.seller.name}")
     _load_font(pdf, FONT_CANDIDATES if fonts is None else fonts)
     pdf.set_margins(15, 15, 15)
@@ -204,7 +258,7 @@ def render(doc: InvoiceDocument, *, fonts: Sequence[Path] | None = None) -> byte
     pdf.set_creator("dialtone")
     if doc.issued_at is not None:
         # A reissued document is byte-identical: the creation date is the issue date.
-        pdf.set_creation_date(_utc_date(doc.issued_at))
+        pdf.set_creation_date(utc_date(doc.issued_at))
     pdf.add_page()
     _heading(pdf, view)
     _lines_table(pdf, view)
