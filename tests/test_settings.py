@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from dialtone.settings import Settings
+from dialtone.settings import SECTIONS, Settings, SipSection
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +80,58 @@ def test_recording_key_is_checked_with_the_settings(
         Settings()
     [error] = refused.value.errors()
     assert error["loc"] == ("recording_key",)
+
+
+# One setting of each section, its environment variable, its dialtone.toml line and the
+# value both give: the sections changed neither name.
+BY_SECTION = [
+    ("storage", "data_dir", "DIALTONE_DATA_DIR", "/srv/dialtone", Path("/srv/dialtone")),
+    ("sip", "sip_port", "DIALTONE_SIP_PORT", "5070", 5070),
+    ("calls", "ring_seconds", "DIALTONE_RING_SECONDS", "2.5", 2.5),
+    ("media", "rtp_port_max", "DIALTONE_RTP_PORT_MAX", "23000", 23000),
+    ("destinations", "default_country", "DIALTONE_DEFAULT_COUNTRY", "US", "US"),
+    ("numbers", "port_out_notice_days", "DIALTONE_PORT_OUT_NOTICE_DAYS", "45", 45),
+    ("accounts", "error_log_days", "DIALTONE_ERROR_LOG_DAYS", "7", 7),
+    ("billing", "billing_retry_hours", "DIALTONE_BILLING_RETRY_HOURS", "48", 48),
+    ("api", "http_port", "DIALTONE_HTTP_PORT", "8100", 8100),
+    ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
+]
+
+
+def test_every_section_is_listed_in_the_table() -> None:
+    assert [row[0] for row in BY_SECTION] == list(SECTIONS)
+
+
+@pytest.mark.parametrize("row", BY_SECTION, ids=[row[0] for row in BY_SECTION])
+def test_a_sections_setting_keeps_its_flat_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, row: tuple[str, str, str, str, object]
+) -> None:
+    section, field, env, text, value = row
+    assert field in SECTIONS[section].model_fields
+    (tmp_path / "dialtone.toml").write_text(f'{field} = "{text}"\n')
+    assert getattr(Settings(), field) == value
+    (tmp_path / "dialtone.toml").write_text("")
+    monkeypatch.setenv(env, text)
+    assert getattr(Settings(), field) == value
+
+
+def test_each_setting_is_in_one_section() -> None:
+    names = [name for section in SECTIONS.values() for name in section.model_fields]
+    assert len(names) == len(set(names))
+    assert set(names) == set(Settings.model_fields)
+
+
+def test_a_section_stands_alone_with_the_same_defaults() -> None:
+    settings = Settings()
+    for section in SECTIONS.values():
+        alone = section()
+        assert isinstance(settings, section)
+        assert alone.model_dump() == {
+            name: getattr(settings, name) for name in section.model_fields
+        }
+    # What needs SIP alone can be given a SipSection; its checks come with it.
+    assert SipSection(sip_public_host="198.51.100.7").advertised_host == "198.51.100.7"
+    with pytest.raises(ValidationError):
+        SipSection(digest_algorithms="SHA-1")
+    with pytest.raises(ValidationError):
+        SipSection(not_a_setting=1)  # type: ignore[call-arg]

@@ -1,6 +1,8 @@
 """All configuration: environment (``DIALTONE_`` prefix), then ``dialtone.toml``, then defaults.
 
-Every value the terms give is a default here (TERMS V1: RTP on 20000–22000/udp).
+Every value the terms give is a default here (TERMS V1: RTP on 20000–22000/udp). The
+settings are grouped into sections (:data:`SECTIONS`), each a small model whose fields
+keep their flat names; :class:`Settings` is all of them at once.
 """
 
 from __future__ import annotations
@@ -8,10 +10,10 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -43,10 +45,11 @@ def config_file() -> Path:
     return Path(os.environ.get("DIALTONE_CONFIG", "dialtone.toml"))
 
 
-class Settings(BaseSettings):
-    """The platform's settings. Read once at start; passed down, never read globally."""
+class StorageSection(BaseModel):
+    """Where data is kept and how: the data dir, the database, sealing at rest (TERMS D5),
+    the batching of call records' commits."""
 
-    model_config = SettingsConfigDict(env_prefix="DIALTONE_", extra="forbid")
+    model_config = ConfigDict(extra="forbid")
 
     data_dir: Path = Field(
         default=Path("var"), description="Where the database, recordings and greetings live."
@@ -54,6 +57,79 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default SQLite (WAL) in the data dir."
     )
+    cdr_commit_window_ms: float = Field(
+        default=15.0,
+        ge=0,
+        le=1000,
+        description="Under load, how long a finished call's record waits for others to "
+        "share its commit (its BYE is answered after the commit). 0: commit each at once.",
+    )
+    seal_recordings: bool = Field(
+        default=True,
+        description="Encrypt recordings and voicemail at rest as they are written (TERMS D5).",
+    )
+    recording_key: str | None = Field(
+        default=None,
+        repr=False,
+        description="Base64 of the 32-byte key recordings are sealed with (TERMS D5); "
+        "unset: a key generated on first start in <data_dir>/keys/recordings.key. Back it "
+        "up: without it the recordings cannot be opened.",
+    )
+
+    @field_validator("recording_key")
+    @classmethod
+    def _recording_key(cls, value: str | None) -> str | None:
+        # Checked with the settings, so that a malformed key is one line naming the
+        # setting (never its value) at any command, not a ValueError at the first seal.
+        if value is None or not value.strip():
+            return None
+        sealed.parse_key(value)
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dialtone.db').resolve()}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Where call recordings are written."""
+        return self.data_dir / "recordings"
+
+    @property
+    def voicemail_dir(self) -> Path:
+        """Where voicemail messages are written."""
+        return self.data_dir / "voicemail"
+
+    @property
+    def recording_key_path(self) -> Path:
+        """Where the generated recording key is kept when ``recording_key`` is unset."""
+        return self.data_dir / "keys" / "recordings.key"
+
+    def sealing_key(self) -> bytes:
+        """The key of what the platform keeps sealed at rest: recordings, documents and
+        trunk passwords (``recording_key``, else the generated key file)."""
+        return sealed.key_for(self.recording_key, self.recording_key_path)
+
+    @property
+    def tls_dir(self) -> Path:
+        """Where the self-signed SIP TLS certificate is generated when none is configured."""
+        return self.data_dir / "tls"
+
+    @property
+    def greetings_dir(self) -> Path:
+        """Where uploaded greetings are kept."""
+        return self.data_dir / "greetings"
+
+
+class SipSection(BaseModel):
+    """SIP: listening addresses and ports (TERMS V1), TLS, digest authentication and its
+    brute-force limiter, REGISTER bounds, registration to carriers' trunks."""
+
+    model_config = ConfigDict(extra="forbid")
+
     sip_host: str = Field(default="127.0.0.1", description="Address SIP listens on.")
     sip_port: int = Field(default=5060, ge=0, le=65535, description="SIP UDP port (TERMS V1).")
     sip_udp_receive_buffer: int = Field(
@@ -131,18 +207,37 @@ class Settings(BaseSettings):
         description="How often the trunks marked to register are read again (new, changed "
         "or removed ones).",
     )
+
+    @field_validator("digest_algorithms", mode="before")
+    @classmethod
+    def _algorithms(cls, value: Any) -> Any:
+        value = _comma_list(value)
+        names = tuple(v.upper() for v in value)
+        if not names or set(names) - {"SHA-256", "MD5"}:
+            raise ValueError("digest_algorithms: choose among SHA-256 and MD5")
+        return names
+
+    @property
+    def advertised_host(self) -> str:
+        """The address peers should send SIP and RTP to."""
+        if self.sip_public_host:
+            return self.sip_public_host
+        if self.sip_host in ("0.0.0.0", "::"):
+            return "127.0.0.1"
+        return self.sip_host
+
+
+class CallsSection(BaseModel):
+    """Calls: ringing, call length, channels per user (TERMS V2), how long call setup reuses
+    its look-ups."""
+
+    model_config = ConfigDict(extra="forbid")
+
     no_answer_seconds: float = Field(
         default=20.0, gt=0, description="How long a user's devices ring before voicemail."
     )
     channels_per_user: int = Field(
         default=1, ge=1, description="Simultaneous calls per user (TERMS V2: one)."
-    )
-    http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
-    http_port: int = Field(default=8000, ge=0, le=65535, description="HTTP API port.")
-    rtp_port_min: int = Field(default=20000, ge=1024, le=65535, description="TERMS V1.")
-    rtp_port_max: int = Field(default=22000, ge=1024, le=65535, description="TERMS V1.")
-    codecs: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=("PCMA", "PCMU"), description="Codec preference (TERMS V1: G.711 A then µ)."
     )
     max_call_seconds: float = Field(
         default=3600.0, gt=0, description="A call longer than this is ended with BYE."
@@ -150,29 +245,126 @@ class Settings(BaseSettings):
     ring_seconds: float = Field(
         default=0.5, ge=0, le=60, description="How long a call rings before it is answered."
     )
-    billing_increment: str = Field(
-        default="60/60", description="Default plan increment first/next seconds (TERMS B2)."
+    lookup_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="How long call setup reuses a trunk, route or device look-up; a "
+        "configuration change reaches new calls within this time. 0: no cache.",
     )
+
+
+class MediaSection(BaseModel):
+    """Media: RTP ports and codecs (TERMS V1), speech-to-text for voicemail (V9)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rtp_port_min: int = Field(default=20000, ge=1024, le=65535, description="TERMS V1.")
+    rtp_port_max: int = Field(default=22000, ge=1024, le=65535, description="TERMS V1.")
+    codecs: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("PCMA", "PCMU"), description="Codec preference (TERMS V1: G.711 A then µ)."
+    )
+    transcriber_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible speech-to-text base URL (…/v1) for voicemail "
+        "transcripts (TERMS V9: labelled machine-generated). None: no transcripts.",
+    )
+    transcriber_model: str = Field(default="whisper-1")
+    transcriber_api_key: str | None = Field(default=None, repr=False)
+    transcriber_language: str | None = Field(
+        default=None, description="ISO 639-1 hint, e.g. fr; None lets the model detect it."
+    )
+
+    @field_validator("codecs", mode="before")
+    @classmethod
+    def _codecs(cls, value: Any) -> Any:
+        value = _comma_list(value)
+        return tuple(v.upper() for v in value)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        if self.rtp_port_min > self.rtp_port_max:
+            raise ValueError("rtp_port_min must not exceed rtp_port_max")
+        unknown = set(self.codecs) - {"PCMA", "PCMU"}
+        if unknown:
+            raise ValueError(f"unsupported codecs {sorted(unknown)}: PCMA and PCMU are built in")
+        return self
+
+
+class DestinationsSection(BaseModel):
+    """Where calls may go: the default dialling country (TERMS V6), emergency countries (V7),
+    the operator's destination lists (V5)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     default_country: str = Field(
         default="FR",
         pattern=r"^[A-Za-z]{2}$",
         description="ISO 3166 country an account dials from unless set on it: which "
         "dialling rules (TERMS V6) and emergency numbers (V7) apply.",
     )
-    error_log_days: int = Field(
-        default=14,
-        ge=1,
-        le=14,
-        description="Days the API error log keeps an entry and its client IP address "
-        "(TERMS D4: 14 at most).",
+    emergency_countries: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_ELIGIBLE_COUNTRIES,
+        description="ISO countries where the operator's trunks carry emergency calls "
+        "(TERMS V7); elsewhere emergency calls are refused with a clear reason.",
     )
-    error_log_entries: int = Field(
-        default=100,
-        ge=1,
-        le=100,
-        description="Most recent errors the API error log keeps per account (TERMS D4: 100 "
-        "at most).",
+    high_cost_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=HIGH_COST_PREFIXES,
+        description="E.164 prefixes of high-cost destinations, blocked unless an account is "
+        "allowed them (TERMS V5). Default: satellite and international networks.",
     )
+    denied_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="E.164 prefixes no account may call (TERMS V5: regulatory, technical or "
+        "security restrictions, atypical termination costs).",
+    )
+    allowed_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="E.164 prefixes let through the premium-rate and high-cost blocks (V5).",
+    )
+
+    @field_validator(*_PREFIX_SETTINGS, mode="before")
+    @classmethod
+    def _prefixes(cls, value: Any) -> Any:
+        value = _comma_list(value)
+        prefixes = tuple(str(v).replace(" ", "") for v in value)
+        bad = [p for p in prefixes if not (p.startswith("+") and p[1:].isdigit() and len(p) <= 16)]
+        if bad:
+            raise ValueError(f"prefixes are E.164 beginnings such as +4487: not {bad}")
+        return prefixes
+
+    @field_validator("default_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("emergency_countries", mode="before")
+    @classmethod
+    def _countries(cls, value: Any) -> Any:
+        value = _comma_list(value)
+        codes = tuple(str(v).upper() for v in value)
+        bad = [c for c in codes if not (len(c) == 2 and c.isalpha())]
+        if bad:
+            raise ValueError(f"emergency_countries are ISO country codes such as FR: not {bad}")
+        return codes
+
+    @cached_property
+    def destinations(self) -> DestinationSettings:
+        """The operator's destination lists (TERMS V5), indexed once per settings object;
+        accounts add their permissions."""
+        return DestinationSettings(
+            high_cost_prefixes=self.high_cost_prefixes,
+            denied_prefixes=self.denied_prefixes,
+            allowed_prefixes=self.allowed_prefixes,
+        )
+
+
+class NumbersSection(BaseModel):
+    """Numbers: documents before activation (TERMS N3), porting (N2, N4, N5), renumbering
+    (N14)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     kyc_required: bool = Field(
         default=True,
         description="A number the customer leases over the API takes calls only once its "
@@ -201,6 +393,37 @@ class Settings(BaseSettings):
         description="Days a number the platform changes keeps working after the notice "
         "(TERMS N14).",
     )
+
+    @field_validator("porting_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class AccountsSection(BaseModel):
+    """Accounts' data and keys: retention of records (TERMS V15), the API error log (D4),
+    notice of a key rotation (D2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error_log_days: int = Field(
+        default=14,
+        ge=1,
+        le=14,
+        description="Days the API error log keeps an entry and its client IP address "
+        "(TERMS D4: 14 at most).",
+    )
+    error_log_entries: int = Field(
+        default=100,
+        ge=1,
+        le=100,
+        description="Most recent errors the API error log keeps per account (TERMS D4: 100 "
+        "at most).",
+    )
     record_retention_years: int = Field(
         default=1,
         ge=1,
@@ -214,62 +437,17 @@ class Settings(BaseSettings):
         description="Business days an API key the platform rotates keeps working "
         "(TERMS D2: one business day's notice).",
     )
-    emergency_countries: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=DEFAULT_ELIGIBLE_COUNTRIES,
-        description="ISO countries where the operator's trunks carry emergency calls "
-        "(TERMS V7); elsewhere emergency calls are refused with a clear reason.",
+
+
+class BillingSection(BaseModel):
+    """Billing (TERMS B): increments, dunning, card and SEPA collection, the seller's
+    mentions on invoices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    billing_increment: str = Field(
+        default="60/60", description="Default plan increment first/next seconds (TERMS B2)."
     )
-    high_cost_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=HIGH_COST_PREFIXES,
-        description="E.164 prefixes of high-cost destinations, blocked unless an account is "
-        "allowed them (TERMS V5). Default: satellite and international networks.",
-    )
-    denied_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=(),
-        description="E.164 prefixes no account may call (TERMS V5: regulatory, technical or "
-        "security restrictions, atypical termination costs).",
-    )
-    allowed_prefixes: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=(),
-        description="E.164 prefixes let through the premium-rate and high-cost blocks (V5).",
-    )
-    log_level: str = Field(default="INFO")
-    lookup_cache_seconds: float = Field(
-        default=1.0,
-        ge=0,
-        le=60,
-        description="How long call setup reuses a trunk, route or device look-up; a "
-        "configuration change reaches new calls within this time. 0: no cache.",
-    )
-    cdr_commit_window_ms: float = Field(
-        default=15.0,
-        ge=0,
-        le=1000,
-        description="Under load, how long a finished call's record waits for others to "
-        "share its commit (its BYE is answered after the commit). 0: commit each at once.",
-    )
-    transcriber_url: str | None = Field(
-        default=None,
-        description="OpenAI-compatible speech-to-text base URL (…/v1) for voicemail "
-        "transcripts (TERMS V9: labelled machine-generated). None: no transcripts.",
-    )
-    transcriber_model: str = Field(default="whisper-1")
-    transcriber_api_key: str | None = Field(default=None, repr=False)
-    seal_recordings: bool = Field(
-        default=True,
-        description="Encrypt recordings and voicemail at rest as they are written (TERMS D5).",
-    )
-    recording_key: str | None = Field(
-        default=None,
-        repr=False,
-        description="Base64 of the 32-byte key recordings are sealed with (TERMS D5); "
-        "unset: a key generated on first start in <data_dir>/keys/recordings.key. Back it "
-        "up: without it the recordings cannot be opened.",
-    )
-    transcriber_language: str | None = Field(
-        default=None, description="ISO 639-1 hint, e.g. fr; None lets the model detect it."
-    )
-    # -- billing (issue 6, TERMS section B) ------------------------------------------
     billing_retry_hours: int = Field(
         default=72,
         ge=1,
@@ -329,23 +507,6 @@ class Settings(BaseSettings):
     operator_bic: str = Field(
         default="", description="Invoices: its bank's BIC (default: sepa_creditor_bic)."
     )
-    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
-        default="auto",
-        description="uvloop when installed (auto), or force one; asyncio is the fallback.",
-    )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments beat the environment, which beats ``dialtone.toml``."""
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
-        return (init_settings, env_settings, toml)
 
     @field_validator("operator_address", "operator_registration")
     @classmethod
@@ -353,88 +514,10 @@ class Settings(BaseSettings):
         # An environment variable cannot easily hold a newline: "\n" stands for one.
         return value.replace("\\n", "\n").strip()
 
-    @field_validator("recording_key")
-    @classmethod
-    def _recording_key(cls, value: str | None) -> str | None:
-        # Checked with the settings, so that a malformed key is one line naming the
-        # setting (never its value) at any command, not a ValueError at the first seal.
-        if value is None or not value.strip():
-            return None
-        sealed.parse_key(value)
-        return value
-
     @field_validator("billing_increment")
     @classmethod
     def _increment(cls, value: str) -> str:
         return str(Increment.parse(value))
-
-    @field_validator("digest_algorithms", mode="before")
-    @classmethod
-    def _algorithms(cls, value: Any) -> Any:
-        value = _comma_list(value)
-        names = tuple(v.upper() for v in value)
-        if not names or set(names) - {"SHA-256", "MD5"}:
-            raise ValueError("digest_algorithms: choose among SHA-256 and MD5")
-        return names
-
-    @field_validator(*_PREFIX_SETTINGS, mode="before")
-    @classmethod
-    def _prefixes(cls, value: Any) -> Any:
-        value = _comma_list(value)
-        prefixes = tuple(str(v).replace(" ", "") for v in value)
-        bad = [p for p in prefixes if not (p.startswith("+") and p[1:].isdigit() and len(p) <= 16)]
-        if bad:
-            raise ValueError(f"prefixes are E.164 beginnings such as +4487: not {bad}")
-        return prefixes
-
-    @field_validator("porting_timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
-    @field_validator("default_country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        return value.upper()
-
-    @field_validator("emergency_countries", mode="before")
-    @classmethod
-    def _countries(cls, value: Any) -> Any:
-        value = _comma_list(value)
-        codes = tuple(str(v).upper() for v in value)
-        bad = [c for c in codes if not (len(c) == 2 and c.isalpha())]
-        if bad:
-            raise ValueError(f"emergency_countries are ISO country codes such as FR: not {bad}")
-        return codes
-
-    @cached_property
-    def destinations(self) -> DestinationSettings:
-        """The operator's destination lists (TERMS V5), indexed once per settings object;
-        accounts add their permissions."""
-        return DestinationSettings(
-            high_cost_prefixes=self.high_cost_prefixes,
-            denied_prefixes=self.denied_prefixes,
-            allowed_prefixes=self.allowed_prefixes,
-        )
-
-    @field_validator("codecs", mode="before")
-    @classmethod
-    def _codecs(cls, value: Any) -> Any:
-        value = _comma_list(value)
-        return tuple(v.upper() for v in value)
-
-    @model_validator(mode="after")
-    def _ranges(self) -> Settings:
-        if self.rtp_port_min > self.rtp_port_max:
-            raise ValueError("rtp_port_min must not exceed rtp_port_max")
-        unknown = set(self.codecs) - {"PCMA", "PCMU"}
-        if unknown:
-            raise ValueError(f"unsupported codecs {sorted(unknown)}: PCMA and PCMU are built in")
-        return self
 
     @property
     def invoice_issuer(self) -> Issuer:
@@ -453,48 +536,76 @@ class Settings(BaseSettings):
             creditor_id=self.sepa_creditor_id,
         )
 
-    @property
-    def resolved_database_url(self) -> str:
-        """The database URL, defaulting to SQLite in the data dir."""
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.data_dir / 'dialtone.db').resolve()}"
 
-    @property
-    def recordings_dir(self) -> Path:
-        """Where call recordings are written."""
-        return self.data_dir / "recordings"
+class ApiSection(BaseModel):
+    """The HTTP API's address."""
 
-    @property
-    def voicemail_dir(self) -> Path:
-        """Where voicemail messages are written."""
-        return self.data_dir / "voicemail"
+    model_config = ConfigDict(extra="forbid")
 
-    @property
-    def recording_key_path(self) -> Path:
-        """Where the generated recording key is kept when ``recording_key`` is unset."""
-        return self.data_dir / "keys" / "recordings.key"
+    http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
+    http_port: int = Field(default=8000, ge=0, le=65535, description="HTTP API port.")
 
-    def sealing_key(self) -> bytes:
-        """The key of what the platform keeps sealed at rest: recordings, documents and
-        trunk passwords (``recording_key``, else the generated key file)."""
-        return sealed.key_for(self.recording_key, self.recording_key_path)
 
-    @property
-    def tls_dir(self) -> Path:
-        """Where the self-signed SIP TLS certificate is generated when none is configured."""
-        return self.data_dir / "tls"
+class ProcessSection(BaseModel):
+    """The process: log level and event loop."""
 
-    @property
-    def greetings_dir(self) -> Path:
-        """Where uploaded greetings are kept."""
-        return self.data_dir / "greetings"
+    model_config = ConfigDict(extra="forbid")
 
-    @property
-    def advertised_host(self) -> str:
-        """The address peers should send SIP and RTP to."""
-        if self.sip_public_host:
-            return self.sip_public_host
-        if self.sip_host in ("0.0.0.0", "::"):
-            return "127.0.0.1"
-        return self.sip_host
+    log_level: str = Field(default="INFO")
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        default="auto",
+        description="uvloop when installed (auto), or force one; asyncio is the fallback.",
+    )
+
+
+class Settings(
+    StorageSection,
+    SipSection,
+    CallsSection,
+    MediaSection,
+    DestinationsSection,
+    NumbersSection,
+    AccountsSection,
+    BillingSection,
+    ApiSection,
+    ProcessSection,
+    BaseSettings,
+):
+    """The platform's settings. Read once at start; passed down, never read globally.
+
+    One flat model made of sections: each field keeps its flat name, so its environment
+    variable (``DIALTONE_SIP_PORT``) and its ``dialtone.toml`` key (``sip_port``) are
+    what they always were, and ``settings.sip_port`` reads as before. A settings object
+    is an instance of every section, so code that needs one part says so in its type
+    (``def bind(sip: SipSection)``) and a test can build that section alone. A new
+    setting goes into the section it belongs to (or a new section, added here)."""
+
+    model_config = SettingsConfigDict(env_prefix="DIALTONE_", extra="forbid")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments beat the environment, which beats ``dialtone.toml``."""
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+
+# The sections by name, in the order of the README's table of settings.
+SECTIONS: dict[str, type[BaseModel]] = {
+    "storage": StorageSection,
+    "sip": SipSection,
+    "calls": CallsSection,
+    "media": MediaSection,
+    "destinations": DestinationsSection,
+    "numbers": NumbersSection,
+    "accounts": AccountsSection,
+    "billing": BillingSection,
+    "api": ApiSection,
+    "process": ProcessSection,
+}
