@@ -81,14 +81,16 @@ def test_several_refusals_the_first_one_decides() -> None:
     assert verdict(call_checks(intent)).code == "concurrency.user_limit"
 
 
-def test_forward_checks_are_the_destination_rule() -> None:
-    [result] = forward_checks("+33891234567", DestinationSettings())
-    assert (result.name, result.rules, result.decision.code) == (
-        "destination",
-        ("V5",),
-        "destination.premium_rate",
-    )
+def test_forward_checks_are_the_destination_rule_then_an_active_endpoint() -> None:
+    results = forward_checks("+33891234567", DestinationSettings())
+    assert [(r.name, r.rules, r.decision.code) for r in results] == [
+        ("destination", ("V5",), "destination.premium_rate"),
+        ("endpoint", ("N10",), None),
+    ]
     assert verdict(forward_checks("+33612345678", DestinationSettings())).allowed
+    # N10: no trunk can carry it (the dry run said "allowed" here before issue 14).
+    idle = forward_checks("+33612345678", DestinationSettings(), active=False)
+    assert verdict(idle).code == "route.inactive_endpoint"
 
 
 def test_v12_lists_and_hours_follow_the_account_kind() -> None:
