@@ -153,10 +153,28 @@ def gather(
         intent = _transfer(reads, base)
     elif setup.action is Action.FORWARD:
         active = bool(trunks.outbound_trunks(session, setup.account_id))
-        intent = replace(base, e164=dialed or None, trunks_available=active)
+        intent = forward_intent(account, dialed, trunks_available=active)
     else:
         intent = base
     return Gathered(intent, account, reads.callee, reads.route, reads.fresh)
+
+
+def forward_intent(account: AccountFacts, target: str, *, trunks_available: bool) -> CallIntent:
+    """The facts of a forward to ``target``: the account's (V5) and whether a trunk can
+    carry the call (N10; the engine knows it from the trunks it can reach, the dry run
+    from the store's)."""
+    return CallIntent(
+        dialed=target,
+        e164=target or None,
+        is_extension=False,
+        country=account.country,
+        destinations=account.destinations,
+        active_calls=0,
+        channels=account.channels_per_user,
+        caller_id=None,
+        held_numbers=account.held.numbers,
+        trunks_available=trunks_available,
+    )
 
 
 class _Reads:
