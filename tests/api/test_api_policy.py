@@ -236,3 +236,27 @@ def test_refusals_are_audited_and_dry_runs_are_not(
         )
         == 1
     )
+
+
+def test_dry_run_of_a_transfer_is_the_direct_calls_checks_but_v2(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    # A REFER to a number meets B10 like a direct call (it met V6/V5 only before issue
+    # 14); V2 does not apply (no new call of a user begins), and an extension meets none.
+    account_id, key = new_account(sessions, "Acme")
+    _setup(client, key)
+    with transaction(sessions) as session:
+        account = accounts.get_account(session, account_id)
+        account.billing_suspended_at = datetime.now(UTC)
+    refer = _check(client, key, action="transfer", to="+33612345678", caller_id=NUMBER)
+    assert (refer["allowed"], refer["code"], refer["rule"]) == (
+        False,
+        "billing.suspended",
+        "B10",
+    )
+    names = [c["check"] for c in refer["checks"]]
+    assert names[:2] == ["billing_standing", "dialling"]
+    assert "concurrency" not in names
+    assert _check(client, key, action="transfer", to="201")["checks"] == []
+    call = _check(client, key, action="call", to="+33612345678")
+    assert (call["code"], call["rule"]) == ("billing.suspended", "B10")
