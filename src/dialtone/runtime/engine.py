@@ -4,9 +4,10 @@ An INVITE is first identified: a carrier trunk (by source address, TERMS V11), a
 caller dialing one of the platform's numbers, or a device, which must authenticate
 (digest, 407). Then it is routed: the number's route (greeting, a user's devices, a ring
 group, a forward, voicemail), a colleague's extension, or, from a device, an external
-number through the account's trunks. The rules of call setup are checked on the way
-(TERMS V2 one call per user, V10/N13 truthful caller ID, N10 no forward to an inactive
-endpoint) and every refusal carries its reason code.
+number through the account's trunks. The rules of call setup are decided on one path:
+each action's facts are gathered once (``services.call_facts``, one thread hop) and run
+through ``policy.checklist.checks`` up to the first refusal (:func:`setup_outcome`), the
+order the dry run shows; every refusal carries its reason code.
 """
 
 from __future__ import annotations
@@ -1046,10 +1047,12 @@ class CallEngine:
         ``to`` (an extension of the account or a number) and bridge them. Returns the
         call's id once the devices ring.
 
-        Refusals raise DialtoneError: ``user.not_found``; ``concurrency.user_limit``
-        (TERMS V2); ``caller_id.not_held`` (V10/N13); ``call.user_unreachable`` when the
-        user has no registered device; ``destination.*`` (V5, V6);
-        ``call.destination_invalid``; ``trunk.none``;
+        Refusals raise DialtoneError: ``user.not_found``; the first refusal of the
+        click-to-call checks (``policy.checklist.checks``: ``billing.suspended`` B10,
+        ``concurrency.user_limit`` V2, ``caller_id.*`` V10/N13, ``emergency.*`` V7,
+        ``destination.*`` V5/V6, ``call.destination_invalid``, ``fair_use.*`` F5,
+        ``dnc.listed``/``calling_window.closed`` V12, ``billing.*`` B14/B15/B4);
+        ``call.user_unreachable`` when the user has no registered device; ``trunk.none``;
         ``call.capacity`` when the RTP ports are exhausted.
         """
         user = await self._read(

@@ -21,7 +21,7 @@ from dialtone.services.call_facts import OperatorPolicy
 
 __all__ = ["ACTIONS", "OperatorPolicy", "check_call", "check_forward"]
 
-ACTIONS = ("call", "forward")
+ACTIONS = ("call", "click_to_call", "transfer", "forward")
 
 
 def check_call(
