@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,10 +16,11 @@ from typing import Any, TypeVar, cast
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.policy.checklist import Action
-from dialtone.runtime.engine import CallEngine, EngineConfig
-from dialtone.services import accounts, numbers, users
+from dialtone.policy.checklist import Action, verdict
+from dialtone.runtime.engine import CallEngine, EngineConfig, setup_outcome
+from dialtone.services import accounts, dnc, numbers, subscriptions, users
 from dialtone.services.call_facts import Setup
+from dialtone.services.policy import check_call
 from dialtone.store.db import open_database, transaction
 
 T = TypeVar("T")
@@ -105,3 +107,49 @@ def test_one_hop_per_action_and_the_cache_where_nothing_is_read_fresh(
         assert callee.id == alice
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "dialed",
+    ["201", "+33612345678", "0612345678", "0899123456", "+442071838750", "112", "2901", "abc"],
+)
+@pytest.mark.parametrize("plan", [None, "prepaid", "trial"])
+def test_the_dry_run_and_the_engine_gather_and_decide_alike(
+    sessions: sessionmaker[Session],
+    reads: ThreadPoolExecutor,
+    tmp_path: Path,
+    dialed: str,
+    plan: str | None,
+) -> None:
+    # The same store, the same call: POST /v1/policy/check's verdict is what the engine
+    # does with the facts it gathers itself.
+    with transaction(sessions) as session:
+        account = accounts.create_account(session, "Acme", now=T0).account.id
+        numbers.add_number(session, account, "+33123456789", now=T0)
+        alice = users.create_user(
+            session, account, name="Alice", now=T0, extension="201", realm="dialtone"
+        ).id
+        dnc.import_csv(session, account, "+33612345678\n", now=T0)
+        if plan is not None:
+            subscriptions.subscribe(
+                session, account, plan_code=plan, currency="EUR", country="FR", now=T0
+            )
+    engine = _engine(sessions, reads, tmp_path)
+
+    async def engine_side() -> tuple[str | None, int | None]:
+        setup = Setup(Action.DEVICE_CALL, account, dialed, alice)
+        intent, _, _ = await engine._call_facts(setup, channels=1)
+        done = setup_outcome(Action.DEVICE_CALL, replace(intent, now=T0))
+        if done.refusal is None:
+            return None, None
+        return done.refusal.decision.code, done.sip_status()
+
+    code, status = asyncio.run(engine_side())
+    with transaction(sessions) as session:
+        results = check_call(
+            session, account, to=dialed, operator=engine.operator, user_id=alice, now=T0
+        )
+    first = verdict(results)
+    assert first.code == code
+    if code is not None:
+        assert first.sip_status() == status
