@@ -1268,7 +1268,7 @@ def setup_outcome(action: Action, intent: CallIntent) -> Outcome:
         go = "emergency"
     elif intent.is_extension:
         go = "extension"
-    elif intent.routed:
+    elif intent.routed or action is Action.INBOUND_CALL:
         go = "route"
     else:
         go = "trunks"
