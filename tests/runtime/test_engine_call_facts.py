@@ -99,7 +99,7 @@ def test_one_hop_per_action_and_the_cache_where_nothing_is_read_fresh(
         assert len(hops) == 2
         # An extension reads the user (their status, their devices): fresh every time.
         colleague = Setup(Action.DEVICE_CALL, account, "201", alice)
-        intent, callee, _ = await engine._call_facts(colleague, channels=1)
+        intent, callee, _, _ = await engine._call_facts(colleague, channels=1)
         await engine._call_facts(colleague, channels=1)
         assert len(hops) == 4
         assert intent.is_extension
@@ -138,7 +138,7 @@ def test_the_dry_run_and_the_engine_gather_and_decide_alike(
 
     async def engine_side() -> tuple[str | None, int | None]:
         setup = Setup(Action.DEVICE_CALL, account, dialed, alice)
-        intent, _, _ = await engine._call_facts(setup, channels=1)
+        intent = (await engine._call_facts(setup, channels=1)).intent
         done = setup_outcome(Action.DEVICE_CALL, replace(intent, now=T0))
         if done.refusal is None:
             return None, None

@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -303,37 +303,45 @@ class CallEngine:
         )
 
     async def _call_facts(
-        self, setup: call_facts.Setup, *, channels: int | None = None
-    ) -> tuple[CallIntent, SipUser | None, routing_service.Route | None]:
+        self, setup: call_facts.Setup, *, channels: int | None = None, placer: bool = False
+    ) -> EngineFacts:
         """Every fact of ``setup``'s checks in one thread hop, and what the call goes to
-        when they pass (the extension's user, the route of one of our numbers). Through
+        when they pass (the extension's user, the route of one of our numbers); with
+        ``placer``, the user placing it too (click-to-call: their devices, whether they
+        can take calls; ``user.not_found`` when the account has no such user). Through
         the look-up cache: the account's side per account; the whole, keyed by the setup
         (action, account, dialled, user, caller ID asked), unless it read something that
         is read fresh (a user, a location, the plan's usage). The caller sets what the
         store does not know: the user's calls in progress and the time."""
-        key = ("call_facts", setup)
+        key = ("call_facts", setup, placer)
         hit, cached = self.lookups.get(key)
         if hit:
-            return cast(tuple[CallIntent, SipUser | None, routing_service.Route | None], cached)
+            return cast(EngineFacts, cached)
         account_key = ("account_facts", setup.account_id)
         known, account = self.lookups.get(account_key)
         operator = self.operator
         now = self.now()
+        user_id = setup.user_id
 
-        def read(session: Session) -> tuple[call_facts.Gathered, SipUser | None]:
+        def read(session: Session) -> tuple[call_facts.Gathered, EngineFacts]:
+            placing = None
+            if placer and user_id is not None:
+                placing = _sip_user(
+                    user_service.get_user(session, setup.account_id, user_id), session
+                )
             facts = (
                 cast(call_facts.AccountFacts, account)
                 if known
                 else call_facts.account_facts(session, setup.account_id, operator)
             )
             gathered = call_facts.gather(session, setup, facts, now=now, channels=channels)
-            return gathered, _sip_user(gathered.callee, session)
+            callee = _sip_user(gathered.callee, session)
+            return gathered, EngineFacts(gathered.intent, callee, gathered.route, placing)
 
-        gathered, callee = await self._read(read)
+        gathered, value = await self._read(read)
         if not known:
             self.lookups.put(account_key, gathered.account)
-        value = (gathered.intent, callee, gathered.route)
-        if not gathered.fresh:
+        if not (gathered.fresh or placer):
             self.lookups.put(key, value)
         return value
 
@@ -510,7 +518,7 @@ class CallEngine:
         trace["account"] = caller.account_id
         asked = _asked_caller_id(request, caller)
         setup = call_facts.Setup(Action.DEVICE_CALL, caller.account_id, dialed, caller.id, asked)
-        intent, callee, own_route = await self._call_facts(setup, channels=caller.channels)
+        intent, callee, own_route, _ = await self._call_facts(setup, channels=caller.channels)
         intent = replace(
             intent,
             active_calls=self._active(caller.id),
@@ -1055,16 +1063,13 @@ class CallEngine:
         ``call.user_unreachable`` when the user has no registered device; ``trunk.none``;
         ``call.capacity`` when the RTP ports are exhausted.
         """
-        user = await self._read(
-            lambda s: _sip_user(user_service.get_user(s, account_id, user_id), s)
-        )
+        target = to.strip()
+        # The caller ID asked for is checked as given (V10), as before.
+        setup = call_facts.Setup(Action.CLICK_TO_CALL, account_id, target, user_id, caller_id)
+        intent, callee, _, user = await self._call_facts(setup, placer=True)
         assert user is not None
         if not user.can_take_calls:
             raise Conflict("call.user_unreachable", "This user cannot take calls.")
-        target = to.strip()
-        # The caller ID asked for is checked as given (V10), as before.
-        setup = call_facts.Setup(Action.CLICK_TO_CALL, account_id, target, user.id, caller_id)
-        intent, callee, _ = await self._call_facts(setup, channels=user.channels)
         intent = replace(
             intent, active_calls=self._active(user.id), channels=user.channels, now=self.now()
         )
@@ -1190,7 +1195,7 @@ class CallEngine:
         setup = call_facts.Setup(
             Action.TRANSFER, account_id, dialed, transferor.user_id, call.to_number
         )
-        intent, callee, _ = await self._call_facts(setup, channels=1)
+        intent, callee, _, _ = await self._call_facts(setup, channels=1)
         intent = replace(intent, now=self.now())
         outcome = setup_outcome(Action.TRANSFER, intent)
         if outcome.refusal is not None:
@@ -1224,6 +1229,17 @@ class CallEngine:
         assert caller_id is not None
         steps, _ = await self._trunk_steps(account_id, intent.e164, caller_id)
         return steps
+
+
+class EngineFacts(NamedTuple):
+    """An action's facts as the engine gathered them (``CallEngine._call_facts``), with
+    what it acts on once they pass: the extension's user, the route of one of our
+    numbers, the user placing the call (when asked for)."""
+
+    intent: CallIntent
+    callee: SipUser | None
+    route: routing_service.Route | None
+    placer: SipUser | None = None
 
 
 @dataclass(frozen=True, slots=True)
