@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, NotFound
-from dialtone.services import calls
+from dialtone.services.telephony import calls
 from dialtone.settings import Settings
 from dialtone.store import sealed
 from dialtone.store.db import transaction

@@ -16,9 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import calls
 from dialtone.services.accounts import api_keys
-from dialtone.services.telephony import users
+from dialtone.services.telephony import calls, users
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account

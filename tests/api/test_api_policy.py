@@ -3,6 +3,7 @@ run lists every check and writes nothing; a real refusal is on the log, with who
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services.accounts import accounts
+from dialtone.services.billing import subscriptions
+from dialtone.services.telephony import trunks
 from dialtone.store.db import transaction
 from tests.policy.test_checklist import DIALLED
 
@@ -117,7 +120,67 @@ def test_dry_run_caller_id_and_forward(client: TestClient, sessions: sessionmake
     assert (refused["code"], refused["rule"]) == ("caller_id.not_held", "V10")
     forward = _check(client, key, action="forward", to="+33891234567")
     assert (forward["allowed"], forward["code"]) == (False, "destination.premium_rate")
-    assert [c["check"] for c in forward["checks"]] == ["destination"]
+    assert [c["check"] for c in forward["checks"]] == ["destination", "endpoint"]
+
+
+def test_dry_run_of_a_forward_checks_n10_as_the_engine(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    # The engine refuses a forward no trunk can carry (N10, route.inactive_endpoint); the
+    # dry run said "allowed" before issue 14.
+    _, key = new_account(sessions, "Acme")
+    _setup(client, key)
+    idle = _check(client, key, action="forward", to="+33612345678")
+    assert (idle["allowed"], idle["code"], idle["rule"]) == (
+        False,
+        "route.inactive_endpoint",
+        "N10",
+    )
+    with transaction(sessions) as session:
+        trunks.create_trunk(
+            session, account_id=None, name="carrier", host="127.0.0.1", port=5070,
+            now=datetime.now(UTC),
+        )  # fmt: skip
+    assert _check(client, key, action="forward", to="+33612345678")["allowed"] is True
+
+
+@pytest.mark.parametrize(
+    ("plan", "to", "code", "check", "rule"),
+    [
+        # B14: a trial calls nothing international.
+        ("trial", "+442071838750", "billing.trial_destination", "trial", "B14"),
+        # B4: a prepaid plan without credit calls nothing outside the plan.
+        ("prepaid", "+33612345678", "billing.no_credit", "prepaid_credit", "B4"),
+        # The trial's own minutes cover a national call; its B4 check passes.
+        ("trial", "+33612345678", None, "prepaid_credit", "B4"),
+    ],
+)
+def test_dry_run_reports_the_plans_limits(
+    *,
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    plan: str,
+    to: str,
+    code: str | None,
+    check: str,
+    rule: str,
+) -> None:
+    # B4, B14, B15 were missing from the dry run: it said "allowed" where the engine
+    # refused (issue 14). They come after V12 and before V10, as in the engine.
+    account_id, key = new_account(sessions, "Acme")
+    user_id = _setup(client, key)
+    with transaction(sessions) as session:
+        subscriptions.subscribe(
+            session, account_id, plan_code=plan, currency="EUR", country="FR",
+            now=datetime.now(UTC) - timedelta(days=1),
+        )  # fmt: skip
+    result = _check(client, key, action="call", to=to, user_id=user_id)
+    assert (result["allowed"], result["code"]) == (code is None, code)
+    names = [c["check"] for c in result["checks"]]
+    assert names.index("do_not_call") < names.index(check) < names.index("caller_id")
+    assert names[-1] == "caller_id"
+    [found] = [c for c in result["checks"] if c["check"] == check]
+    assert found["rules"] == [rule]
 
 
 def test_dry_run_input_errors(client: TestClient, sessions: sessionmaker[Session]) -> None:
@@ -175,3 +238,27 @@ def test_refusals_are_audited_and_dry_runs_are_not(
         )
         == 1
     )
+
+
+def test_dry_run_of_a_transfer_is_the_direct_calls_checks_but_v2(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    # A REFER to a number meets B10 like a direct call (it met V6/V5 only before issue
+    # 14); V2 does not apply (no new call of a user begins), and an extension meets none.
+    account_id, key = new_account(sessions, "Acme")
+    _setup(client, key)
+    with transaction(sessions) as session:
+        account = accounts.get_account(session, account_id)
+        account.billing_suspended_at = datetime.now(UTC)
+    refer = _check(client, key, action="transfer", to="+33612345678", caller_id=NUMBER)
+    assert (refer["allowed"], refer["code"], refer["rule"]) == (
+        False,
+        "billing.suspended",
+        "B10",
+    )
+    names = [c["check"] for c in refer["checks"]]
+    assert names[:2] == ["billing_standing", "dialling"]
+    assert "concurrency" not in names
+    assert _check(client, key, action="transfer", to="201")["checks"] == []
+    call = _check(client, key, action="call", to="+33612345678")
+    assert (call["code"], call["rule"]) == ("billing.suspended", "B10")

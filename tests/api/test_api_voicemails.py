@@ -9,8 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import calls
-from dialtone.services.telephony import voicemails
+from dialtone.services.telephony import calls, voicemails
 from dialtone.store.db import transaction
 
 from .conftest import auth, new_account

@@ -162,6 +162,8 @@ def call(
     hold_after_ms: int | None = None,
     info_dtmf: str | None = None,
     refer_to: str | None = None,
+    refer_after_ms: int = 0,
+    refer_refused: str | None = None,
     pcap: str | None = None,
     bye_after_ms: int = 1000,
     cancel_after_ms: int | None = None,
@@ -171,7 +173,10 @@ def call(
 ) -> str:
     """A UAC call to ``to``: INVITE (407 and again with credentials when ``auth``), then
     the expected final response; when answered, optional hold, INFO, REFER or audio, then
-    BYE (or wait for the platform's BYE). ``pcma_only`` offers PCMA alone (no PCMU)."""
+    BYE (or wait for the platform's BYE). ``pcma_only`` offers PCMA alone (no PCMU).
+    A REFER is sent ``refer_after_ms`` after the ACK; with ``refer_refused`` (a status
+    and reason code, "403 billing.suspended") the second NOTIFY must carry it, the call
+    goes on and the caller hangs up."""
     uri = f"sip:{to}@[remote_ip]:[remote_port]"
     out = HEAD.format(name=f"call {to}")
 
@@ -270,6 +275,8 @@ def call(
         out += _msg(info, retrans=True)
         out += '  <recv response="200"/>\n'
     if refer_to is not None:
+        if refer_after_ms:
+            out += f'  <pause milliseconds="{refer_after_ms}"/>\n'
         cseq += 1
         refer = _request(
             "REFER",
@@ -282,15 +289,22 @@ def call(
         )
         out += _msg(refer, retrans=True)
         out += '  <recv response="202"/>\n'
-        for frag in ("100", "200"):
+        for frag in ("100", refer_refused or "200"):
             out += (
                 '  <recv request="NOTIFY">\n    <action>\n      <ereg regexp="SIP/2.0 '
                 f'{frag}" search_in="body" check_it="true" assign_to="n"/>\n    </action>\n'
                 "  </recv>\n"
             )
             out += _msg(_ok_for_request())
-        out += '  <recv request="BYE"/>\n'
-        out += _msg(_ok_for_request())
+        if refer_refused is None:
+            out += '  <recv request="BYE"/>\n'
+            out += _msg(_ok_for_request())
+            return out + TAIL
+        # Refused: the call goes on as it was, and the caller hangs up.
+        cseq += 1
+        bye = _request("BYE", uri, cseq, from_user=from_user, to_user=to, in_dialog=True)
+        out += _msg(bye, retrans=True)
+        out += '  <recv response="200" crlf="true"/>\n'
         return out + TAIL
     if wait_bye:
         out += '  <recv request="BYE"/>\n' + _msg(_ok_for_request())

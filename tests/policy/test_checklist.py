@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
+from dialtone.policy.billing import PlanUsage
 from dialtone.policy.checklist import (
+    Action,
     CallIntent,
     SmsIntent,
     call_checks,
+    checks,
     forward_checks,
     sms_checks,
     verdict,
@@ -81,14 +85,16 @@ def test_several_refusals_the_first_one_decides() -> None:
     assert verdict(call_checks(intent)).code == "concurrency.user_limit"
 
 
-def test_forward_checks_are_the_destination_rule() -> None:
-    [result] = forward_checks("+33891234567", DestinationSettings())
-    assert (result.name, result.rules, result.decision.code) == (
-        "destination",
-        ("V5",),
-        "destination.premium_rate",
-    )
+def test_forward_checks_are_the_destination_rule_then_an_active_endpoint() -> None:
+    results = forward_checks("+33891234567", DestinationSettings())
+    assert [(r.name, r.rules, r.decision.code) for r in results] == [
+        ("destination", ("V5",), "destination.premium_rate"),
+        ("endpoint", ("N10",), None),
+    ]
     assert verdict(forward_checks("+33612345678", DestinationSettings())).allowed
+    # N10: no trunk can carry it (the dry run said "allowed" here before issue 14).
+    idle = forward_checks("+33612345678", DestinationSettings(), active=False)
+    assert verdict(idle).code == "route.inactive_endpoint"
 
 
 def test_v12_lists_and_hours_follow_the_account_kind() -> None:
@@ -227,3 +233,95 @@ def test_a_number_that_is_not_valid_is_refused_after_its_destination() -> None:
     refusal = verdict(call_checks(intent))
     assert refusal.sip_status() == 404
     assert refusal.details["number"] == "+338991234567"
+
+
+PLAN = PlanUsage(trial=True, smart=True, prepaid=True, credits=Decimal(1))
+EVERYTHING = replace(
+    BASE,
+    billing_suspended_at=datetime(2026, 1, 1, tzinfo=UTC),
+    now=datetime(2026, 12, 7, 11, 0, tzinfo=UTC),
+    telemarketing=True,
+    plan=PLAN,
+)
+OUTSIDE = [
+    "destination",
+    "number",
+    "fair_use",
+    "do_not_call",
+    "calling_window",
+    "trial",
+    "smart_contacts",
+    "prepaid_credit",
+]
+
+
+@pytest.mark.parametrize(
+    ("action", "changes", "names"),
+    [
+        (
+            Action.DEVICE_CALL,
+            {},
+            ["billing_standing", "concurrency", "dialling", *OUTSIDE, "caller_id"],
+        ),
+        (Action.DEVICE_CALL, {"routed": True}, ["billing_standing", "concurrency", "dialling"]),
+        (Action.DEVICE_CALL, {"is_extension": True}, ["billing_standing", "concurrency"]),
+        (Action.DEVICE_CALL, {"dialed": "112"}, ["emergency"]),
+        (
+            Action.CLICK_TO_CALL,
+            {},
+            ["billing_standing", "concurrency", "caller_id", "dialling", *OUTSIDE],
+        ),
+        (
+            Action.CLICK_TO_CALL,
+            {"is_extension": True},
+            ["billing_standing", "concurrency", "caller_id"],
+        ),
+        (
+            Action.CLICK_TO_CALL,
+            {"dialed": "112"},
+            ["billing_standing", "concurrency", "caller_id", "emergency"],
+        ),
+        (
+            Action.CLICK_TO_CALL,
+            {"dialed": "abc", "e164": None},
+            ["billing_standing", "concurrency", "caller_id", "dialling", "number"],
+        ),
+        # A transfer: the direct call's checks but V2 (no new call of a user begins).
+        (Action.TRANSFER, {}, ["billing_standing", "dialling", *OUTSIDE, "caller_id"]),
+        (Action.TRANSFER, {"is_extension": True}, []),
+        (Action.FORWARD, {}, ["destination", "endpoint"]),
+        (Action.INBOUND_CALL, {}, []),
+    ],
+)
+def test_each_action_has_its_order(
+    action: Action, changes: dict[str, object], names: list[str]
+) -> None:
+    intent = replace(EVERYTHING, **changes)  # type: ignore[arg-type]
+    assert [r.name for r in checks(action, intent)] == names
+
+
+@pytest.mark.parametrize(
+    ("plan", "to", "code"),
+    [
+        (PlanUsage(trial=True, minutes_used=59, included=True), "+33612345678", None),
+        (PlanUsage(trial=True, minutes_used=60), "+33612345678", "billing.trial_minutes"),
+        (PlanUsage(trial=True), "+442071838750", "billing.trial_destination"),
+        (PlanUsage(trial=True), "+33899123456", "billing.trial_destination"),
+        (PlanUsage(smart=True, contacts_this_month=499), "+33612345678", None),
+        (PlanUsage(smart=True, contacts_this_month=500), "+33612345678", "billing.smart_contacts"),
+        (PlanUsage(smart=True, contacts_this_month=500, known_contact=True), "+33612345678", None),
+        (PlanUsage(prepaid=True), "+33612345678", "billing.no_credit"),
+        (PlanUsage(prepaid=True, included=True), "+33612345678", None),
+        (PlanUsage(prepaid=True, credits=Decimal("0.01")), "+33612345678", None),
+    ],
+)
+def test_the_plans_limits_are_checked_after_v12_and_before_caller_id(
+    plan: PlanUsage, to: str, code: str | None
+) -> None:
+    # B14/B15/B4 (issue 14: the dry run lacked them). premium +33899… is allowed by V5
+    # here so that B14 is what refuses it.
+    allowed = DestinationSettings(premium_rate_allowed=True)
+    intent = replace(BASE, dialed=to, e164=to, plan=plan, destinations=allowed)
+    results = call_checks(intent)
+    assert verdict(results).code == code
+    assert results[-1].name == "caller_id"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from dialtone.core.errors import NotFound
 from dialtone.runtime.cdr_writer import CdrWriter
 from dialtone.services.accounts import accounts
-from dialtone.services.calls import CallOutcome
+from dialtone.services.telephony.calls import CallOutcome
 from dialtone.store.db import open_database, transaction
 from dialtone.store.models import CallRecord
 

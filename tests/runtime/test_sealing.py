@@ -23,8 +23,8 @@ from dialtone.runtime.sealing import (
     recording_file,
     recover,
 )
-from dialtone.services import calls as call_service
 from dialtone.services.accounts import accounts
+from dialtone.services.telephony import calls as call_service
 from dialtone.store import sealed
 from dialtone.store.db import open_database, transaction
 from dialtone.store.models import CallRecord, Voicemail

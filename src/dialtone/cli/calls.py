@@ -12,8 +12,8 @@ from dialtone.cli.support import (
     Commands,
     Json,
 )
-from dialtone.services import calls as call_service
 from dialtone.services.accounts import accounts as account_service
+from dialtone.services.telephony import calls as call_service
 
 calls_app = typer.Typer(cls=Commands, help="Call detail records.", no_args_is_help=True)
 

@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from dialtone.policy import numbering
 from dialtone.policy.decision import ALLOWED, Decision, refuse
 
 TRIAL_MINUTES_PER_USER = 60
@@ -79,3 +81,46 @@ def smart_contact(
         contacts=contacts_this_month,
         cap=cap,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanUsage:
+    """What B14, B15 and B4 know of a call on a plan that limits calls, as plain facts
+    read from the store (``services.billing_checks.plan_usage``): which limits the plan
+    has, the calling user's trial minutes this period, the month's distinct contacts and
+    whether the number is one of them, whether the plan covers the call (an unlimited
+    zone or included minutes left) and the prepaid credits left."""
+
+    trial: bool = False
+    smart: bool = False
+    prepaid: bool = False
+    minutes_used: int = 0
+    contacts_this_month: int = 0
+    known_contact: bool = False
+    included: bool = False
+    credits: Decimal = Decimal(0)
+
+
+def call_limits(usage: PlanUsage, number: str, *, country: str) -> list[tuple[str, str, Decision]]:
+    """B14, then B15, then B4 for a call to ``number`` from an account of ``country``,
+    each as (check name, rule, decision), only the limits the plan has."""
+    out: list[tuple[str, str, Decision]] = []
+    if usage.trial:
+        trial = trial_call(
+            trial=True,
+            international=numbering.region_code(number) != country,
+            premium=numbering.is_premium_rate(number),
+            minutes_used=usage.minutes_used,
+        )
+        out.append(("trial", "B14", trial))
+    if usage.smart:
+        contact = smart_contact(
+            smart=True,
+            known_contact=usage.known_contact,
+            contacts_this_month=usage.contacts_this_month,
+        )
+        out.append(("smart_contacts", "B15", contact))
+    if usage.prepaid:
+        credit = prepaid_credit(prepaid=True, included=usage.included, credits=usage.credits)
+        out.append(("prepaid_credit", "B4", credit))
+    return out

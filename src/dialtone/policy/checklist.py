@@ -1,20 +1,25 @@
-"""Every check an intended action goes through, each with its outcome.
+"""Every check an intended action goes through, in order, each with its outcome: the
+one decision path of the call engine and of the dry run.
 
-The call engine runs the same checks one by one as its look-ups come in and stops at
-the first refusal; the dry run (``POST /v1/policy/check``) and the benchmark run them
-all here, from plain inputs, so an operator sees every rule that applies and which one
-refuses.
+:func:`checks` yields the checks of an :class:`Action` from one frozen value of facts
+(:class:`CallIntent`, gathered once by ``services.call_facts``). The engine consumes it
+lazily and stops at the first refusal (:func:`verdict`); the dry run
+(``POST /v1/policy/check``, ``dialtone policy check``) and the benchmark evaluate them
+all, so an operator sees every rule that applies and which one refuses. The order is
+written here only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
+from dialtone.policy.billing import PlanUsage, call_limits
 from dialtone.policy.billing import standing as billing_standing
-from dialtone.policy.call_setup import caller_id, user_concurrency
-from dialtone.policy.decision import ALLOWED, Decision
+from dialtone.policy.call_setup import caller_id, forward_target, user_concurrency
+from dialtone.policy.decision import ALLOWED, Decision, refuse
 from dialtone.policy.destinations import (
     DestinationSettings,
     destination,
@@ -42,6 +47,29 @@ from dialtone.policy.messaging import (
     sms_destination,
 )
 from dialtone.policy.telemarketing import calling_window, do_not_call
+
+
+class Action(StrEnum):
+    """What the checks are asked about.
+
+    - ``inbound_call``: a call to one of the platform's numbers (from a trunk or the
+      public); no terms check applies at setup today, the shape is kept for those to come.
+    - ``device_call``: a registered device dials (an extension, one of our numbers, an
+      outside or an emergency number).
+    - ``click_to_call``: ``POST /v1/calls`` rings the user, then calls the target.
+    - ``forward``: a number's forward route rings an outside number.
+    - ``transfer``: a REFER's target, checked like a direct call of the account.
+
+    TwiML ``<Dial>`` will be a ``device_call``-like action without a device; SMS keeps
+    :func:`sms_checks` (its facts are a message's, not a call's).
+    """
+
+    INBOUND_CALL = "inbound_call"
+    DEVICE_CALL = "device_call"
+    CLICK_TO_CALL = "click_to_call"
+    FORWARD = "forward"
+    TRANSFER = "transfer"
+
 
 _NO_ABUSE = AbuseState()
 _NO_LOCATION = EmergencyCaller(
@@ -89,52 +117,146 @@ class CallIntent:
     inbound_only_numbers: Collection[str] = ()
     # B10: when the account was suspended for unpaid invoices.
     billing_suspended_at: datetime | None = None
+    # A device's call to one of the platform's numbers that has a route: it is rung like
+    # an inbound call, so after V6 no outside-number check applies.
+    routed: bool = False
+    # B14, B15, B4: the plan's limits and usage (None: the plan limits no call).
+    plan: PlanUsage | None = None
+    # N10, for a forward: whether a trunk can carry the call out.
+    trunks_available: bool = True
+
+
+def checks(action: Action, intent: CallIntent) -> Iterator[CheckResult]:
+    """The checks of ``action`` on ``intent``'s facts, in the order the engine applies
+    them, each decided as it is yielded (pure: a consumer that stops at the first refusal
+    evaluates nothing after it). The orders, by action:
+
+    - device call: an emergency number meets V7 alone (a user on a call may still call
+      for help); otherwise B10 an account suspended for unpaid invoices, V2 one call per
+      user; an extension stops there, V6 dialling, one of our routed numbers stops
+      there; then the outside-number checks (:func:`outside_checks`: V5, F5, V12,
+      B14/B15/B4) and V10/N13 caller ID.
+    - click-to-call: B10, V2, V10/N13 (the caller ID is shown on the user's device
+      first); an extension stops there; an emergency number meets V7; otherwise V6, a
+      number at all, the outside-number checks.
+    - forward: V5 destination, N10 an active endpoint (a trunk that can carry it).
+    - transfer to a number: as a direct call of the account (B10, V6, the outside-number
+      checks, V10 caller ID); V2 does not apply (no new call of a user begins). A
+      transfer to an extension meets no check.
+    - inbound call: none.
+    """
+    if action is Action.DEVICE_CALL:
+        return _device_call(intent)
+    if action is Action.CLICK_TO_CALL:
+        return _click_to_call(intent)
+    if action is Action.FORWARD:
+        return _forward(intent)
+    if action is Action.TRANSFER:
+        return _transfer(intent)
+    return iter(())
 
 
 def call_checks(intent: CallIntent) -> list[CheckResult]:
-    """The checks of an outbound call, in the engine's order: an emergency number meets
-    V7 alone (a user on a call may still call for help); otherwise B10 an account
-    suspended for unpaid invoices, V2 one call per user,
-    and for an outside number V6 dialling, V5 destination and a valid number
-    (``number_checks``), F5 a suspended or terminated
-    unlimited plan, V12 do-not-call lists and (telemarketing) calling hours, and
-    V10/N13 caller ID."""
-    if not intent.is_extension and is_emergency_number(intent.dialed, intent.country):
-        decision = emergency_call(
-            intent.dialed, intent.emergency_caller, eligible_countries=intent.emergency_countries
-        )
-        return [CheckResult("emergency", ("V7",), decision)]
-    results = []
+    """Every check of a device's call (:func:`checks` of ``device_call``), all evaluated."""
+    return list(checks(Action.DEVICE_CALL, intent))
+
+
+def _emergency(intent: CallIntent) -> CheckResult:
+    decision = emergency_call(
+        intent.dialed, intent.emergency_caller, eligible_countries=intent.emergency_countries
+    )
+    return CheckResult("emergency", ("V7",), decision)
+
+
+def _standing(intent: CallIntent) -> Iterator[CheckResult]:
     if intent.billing_suspended_at is not None:  # listed only when it can refuse, as F5
         suspended = billing_standing(intent.billing_suspended_at)
-        results.append(CheckResult("billing_standing", ("B10",), suspended))
-    results.append(
-        CheckResult("concurrency", ("V2",), user_concurrency(intent.active_calls, intent.channels))
-    )
+        yield CheckResult("billing_standing", ("B10",), suspended)
+
+
+def _concurrency(intent: CallIntent) -> CheckResult:
+    decision = user_concurrency(intent.active_calls, intent.channels)
+    return CheckResult("concurrency", ("V2",), decision)
+
+
+def _caller_id(intent: CallIntent) -> CheckResult:
+    decision = caller_id(intent.caller_id, intent.held_numbers, intent.inbound_only_numbers)
+    return CheckResult("caller_id", ("V10", "N13"), decision)
+
+
+def _dialling(intent: CallIntent) -> CheckResult:
+    return CheckResult("dialling", ("V6",), dialling(intent.dialed, intent.country))
+
+
+def _device_call(intent: CallIntent) -> Iterator[CheckResult]:
+    if intent.dialed and is_emergency_number(intent.dialed, intent.country):
+        yield _emergency(intent)
+        return
+    yield from _standing(intent)
+    yield _concurrency(intent)
     if intent.is_extension:
-        return results
-    results.append(CheckResult("dialling", ("V6",), dialling(intent.dialed, intent.country)))
-    results.extend(
-        number_checks(intent.e164, intent.country, intent.destinations, dialed=intent.dialed)
-    )
-    if intent.e164 is not None:
-        if intent.now is not None:
-            results.append(CheckResult("fair_use", ("F5",), standing(intent.abuse, intent.now)))
-        listed = do_not_call(
-            intent.dnc_listed_by, telemarketing=intent.telemarketing, number=intent.e164
+        return
+    if intent.dialed:
+        yield _dialling(intent)
+    if intent.routed:
+        return
+    yield from outside_checks(intent)
+    yield _caller_id(intent)
+
+
+def _click_to_call(intent: CallIntent) -> Iterator[CheckResult]:
+    yield from _standing(intent)
+    yield _concurrency(intent)
+    yield _caller_id(intent)
+    if intent.is_extension:
+        return
+    if is_emergency_number(intent.dialed, intent.country):
+        yield _emergency(intent)
+        return
+    yield _dialling(intent)
+    if intent.e164 is None:
+        invalid = refuse(
+            "call.destination_invalid",
+            f"{intent.dialed!r} is neither an extension nor a number.",
         )
-        results.append(CheckResult("do_not_call", ("V12",), listed))
-        if intent.telemarketing and intent.now is not None:
-            hours = calling_window(intent.e164, intent.now)
-            results.append(CheckResult("calling_window", ("V12",), hours))
-    results.append(
-        CheckResult(
-            "caller_id",
-            ("V10", "N13"),
-            caller_id(intent.caller_id, intent.held_numbers, intent.inbound_only_numbers),
-        )
-    )
-    return results
+        yield CheckResult("number", (), invalid)
+        return
+    yield from outside_checks(intent)
+
+
+def _forward(intent: CallIntent) -> Iterator[CheckResult]:
+    target = intent.e164 or intent.dialed
+    yield from forward_checks(target, intent.destinations, active=intent.trunks_available)
+
+
+def _transfer(intent: CallIntent) -> Iterator[CheckResult]:
+    if intent.is_extension:
+        return
+    yield from _standing(intent)
+    yield _dialling(intent)
+    yield from outside_checks(intent)
+    yield _caller_id(intent)
+
+
+def outside_checks(intent: CallIntent) -> Iterator[CheckResult]:
+    """The checks of a call out to an outside number, whoever places it: V5 destination
+    and a valid number (:func:`number_checks`), then, for a number, F5 a suspended or
+    terminated unlimited plan, V12 do-not-call lists and (telemarketing accounts) the
+    callee's calling hours, and the plan's limits B14 trial, B15 SMART contacts, B4
+    prepaid credit."""
+    yield from number_checks(intent.e164, intent.country, intent.destinations, dialed=intent.dialed)
+    number = intent.e164
+    if number is None:
+        return
+    if intent.now is not None:
+        yield CheckResult("fair_use", ("F5",), standing(intent.abuse, intent.now))
+    listed = do_not_call(intent.dnc_listed_by, telemarketing=intent.telemarketing, number=number)
+    yield CheckResult("do_not_call", ("V12",), listed)
+    if intent.telemarketing and intent.now is not None:
+        yield CheckResult("calling_window", ("V12",), calling_window(number, intent.now))
+    if intent.plan is not None:
+        for name, rule, decision in call_limits(intent.plan, number, country=intent.country):
+            yield CheckResult(name, (rule,), decision)
 
 
 def number_checks(
@@ -162,18 +284,30 @@ def number_checks(
     ]
 
 
-def forward_checks(e164: str, settings: DestinationSettings) -> list[CheckResult]:
-    """The checks of a forward to ``e164``: V5 destination (N10, an active endpoint, is
-    the store's to say and checked when the route is set)."""
-    return [CheckResult("destination", ("V5",), destination(e164, settings))]
+def forward_checks(
+    e164: str, settings: DestinationSettings, *, active: bool = True
+) -> list[CheckResult]:
+    """The checks of a forward to ``e164``: V5 destination (again at call time: the
+    permissions may have changed since the route was set), then N10 an active endpoint
+    (``active``: a trunk can carry the call out)."""
+    return [
+        CheckResult("destination", ("V5",), destination(e164, settings)),
+        CheckResult("endpoint", ("N10",), forward_target(active, e164)),
+    ]
 
 
-def verdict(results: Sequence[CheckResult]) -> Decision:
-    """The first refusal among ``results``, or ALLOWED."""
+def first_refusal(results: Iterable[CheckResult]) -> CheckResult | None:
+    """The first refusing check of ``results``, consumed no further than it, or None."""
     for result in results:
         if result.decision.refused:
-            return result.decision
-    return ALLOWED
+            return result
+    return None
+
+
+def verdict(results: Iterable[CheckResult]) -> Decision:
+    """The first refusal among ``results`` (consumed no further), or ALLOWED."""
+    found = first_refusal(results)
+    return ALLOWED if found is None else found.decision
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from typing import Any
 from dialtone.policy import call_setup
 from dialtone.policy import recording as recording_policy
 from dialtone.policy.decision import refuse
-from dialtone.services import calls as call_service
 from dialtone.services.ids import new_id
+from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony.greetings import recording_notice_path
 from dialtone.sip.dialog import Dialog
 from dialtone.sip.digest import DigestError, authorization

@@ -21,9 +21,9 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import calls as call_service
 from dialtone.services.ids import new_id
 from dialtone.services.numbering import numbers as number_service
+from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.services.telephony.greetings import default_greeting_path
 from dialtone.sip.dialog import Dialog

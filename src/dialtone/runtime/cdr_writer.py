@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from dialtone.services import calls as call_service
+from dialtone.services.telephony import calls as call_service
 
 from .group_commit import GroupCommit
 

@@ -4,9 +4,10 @@ An INVITE is first identified: a carrier trunk (by source address, TERMS V11), a
 caller dialing one of the platform's numbers, or a device, which must authenticate
 (digest, 407). Then it is routed: the number's route (greeting, a user's devices, a ring
 group, a forward, voicemail), a colleague's extension, or, from a device, an external
-number through the account's trunks. The rules of call setup are checked on the way
-(TERMS V2 one call per user, V10/N13 truthful caller ID, N10 no forward to an inactive
-endpoint) and every refusal carries its reason code.
+number through the account's trunks. The rules of call setup are decided on one path:
+each action's facts are gathered once (``services.call_facts``, one thread hop) and run
+through ``policy.checklist.checks`` up to the first refusal (:func:`setup_outcome`), the
+order the dry run shows; every refusal carries its reason code.
 """
 
 from __future__ import annotations
@@ -15,35 +16,29 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
 from dialtone.policy import (
-    billing,
     call_setup,
     destinations,
     dialing_patterns,
     emergency,
-    fraud,
     recording,
-    telemarketing,
 )
-from dialtone.policy.checklist import number_checks, verdict
+from dialtone.policy.checklist import Action, CallIntent, CheckResult, checks
 from dialtone.policy.decision import Decision, refuse
-from dialtone.services import billing_checks
-from dialtone.services import calls as call_service
-from dialtone.services.accounts import accounts as account_service
+from dialtone.services import call_facts
 from dialtone.services.accounts.audit import AuditEntry
-from dialtone.services.compliance import dnc as dnc_service
-from dialtone.services.compliance import fair_use as fair_use_service
 from dialtone.services.numbering import numbers as number_service
+from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony import routing as routing_service
 from dialtone.services.telephony import trunks as trunk_service
 from dialtone.services.telephony import users as user_service
@@ -136,24 +131,6 @@ class EngineConfig:
     # The key trunk passwords are sealed with (issue 13); None: trunks are used without
     # credentials.
     sealing_key: bytes | None = None
-
-
-_NO_ABUSE = fraud.AbuseState()
-
-
-@dataclass(frozen=True, slots=True)
-class CallPolicy:
-    """What the destination checks know of an account: its permissions (V5), its country
-    (V6)."""
-
-    destinations: destinations.DestinationSettings
-    country: str
-    telemarketing: bool = False
-    abuse: fraud.AbuseState = _NO_ABUSE
-    # B10: suspended for unpaid invoices.
-    billing_suspended_at: datetime | None = None
-    # B4, B14, B15: whether the plan limits calls (otherwise their checks are skipped).
-    billing_limits: bool = False
 
 
 def _trace(
@@ -308,68 +285,68 @@ class CallEngine:
         except Exception:
             log.exception("audit entry not written: %s %s", entry.code, entry.actor)
 
-    async def _outside_number(
-        self,
-        account_id: str,
-        policy: CallPolicy,
-        number: str | None,
-        user_id: str | None = None,
-        dialed: str | None = None,
-    ) -> Decision:
-        """The checks of a call out to ``number`` (what ``dialed`` reads as by the
-        account's dialling plan) after dialling (V6): V5 destination and a valid number
-        (``checklist.number_checks``, as the dry run), F5 a suspended or terminated
-        unlimited plan, V12, then the plan's limits (B14 trial, B15 SMART contacts, B4
-        prepaid credit)."""
-        refusal = verdict(number_checks(number, policy.country, policy.destinations, dialed=dialed))
-        if refusal.refused or number is None:
-            return refusal
-        refusal = fraud.standing(policy.abuse, self.now())
-        if refusal.allowed:
-            refusal = await self._telemarketing(account_id, policy, number)
-        if refusal.allowed and policy.billing_limits:
-            now = self.now()
-            refusal = await self._read(
-                lambda s: billing_checks.outbound_call(
-                    s, account_id, user_id, number, country=policy.country, now=now
-                )
-            )
-        return refusal
-
-    async def _telemarketing(self, account_id: str, policy: CallPolicy, number: str) -> Decision:
-        """TERMS V12 for a call to ``number``: the do-not-call lists, then (telemarketing
-        accounts) the callee's calling hours."""
-        listed = await self._cached(
-            ("dnc", account_id, number), lambda s: dnc_service.listed_by(s, account_id, number)
-        )
-        refusal = telemarketing.do_not_call(
-            listed, telemarketing=policy.telemarketing, number=number
-        )
-        if refusal.allowed and policy.telemarketing:
-            refusal = telemarketing.calling_window(number, self.now())
-        return refusal
-
     def active_calls(self, user_id: str) -> int:
         """The user's calls in progress (TERMS V2), for the dry run."""
         return self._active(user_id)
 
-    async def _call_policy(self, account_id: str) -> CallPolicy:
-        """The account's destination permissions and country (cached like every look-up)."""
+    @property
+    def operator(self) -> call_facts.OperatorPolicy:
+        """The operator's side of the checks, from the settings (V5, V6, V7)."""
+        config = self.config
+        return call_facts.OperatorPolicy(
+            config.destinations, config.default_country, config.emergency_countries
+        )
 
-        def read(session: Session) -> CallPolicy:
-            account = account_service.get_account(session, account_id)
-            return CallPolicy(
-                destinations=account_service.destination_settings(
-                    account, self.config.destinations
-                ),
-                country=account_service.dialling_country(account, self.config.default_country),
-                telemarketing=account.telemarketing,
-                abuse=fair_use_service.abuse_state(account),
-                billing_suspended_at=account.billing_suspended_at,
-                billing_limits=billing_checks.has_call_limits(session, account_id),
+    async def _account_facts(self, account_id: str) -> call_facts.AccountFacts:
+        """The account's side of every call's facts (cached like every look-up)."""
+        operator = self.operator
+        return await self._cached(
+            ("account_facts", account_id),
+            lambda s: call_facts.account_facts(s, account_id, operator),
+        )
+
+    async def _call_facts(
+        self, setup: call_facts.Setup, *, channels: int | None = None, placer: bool = False
+    ) -> EngineFacts:
+        """Every fact of ``setup``'s checks in one thread hop, and what the call goes to
+        when they pass (the extension's user, the route of one of our numbers); with
+        ``placer``, the user placing it too (click-to-call: their devices, whether they
+        can take calls; ``user.not_found`` when the account has no such user). Through
+        the look-up cache: the account's side per account; the whole, keyed by the setup
+        (action, account, dialled, user, caller ID asked), unless it read something that
+        is read fresh (a user, a location, the plan's usage). The caller sets what the
+        store does not know: the user's calls in progress and the time."""
+        key = ("call_facts", setup, placer)
+        hit, cached = self.lookups.get(key)
+        if hit:
+            return cast(EngineFacts, cached)
+        account_key = ("account_facts", setup.account_id)
+        known, account = self.lookups.get(account_key)
+        operator = self.operator
+        now = self.now()
+        user_id = setup.user_id
+
+        def read(session: Session) -> tuple[call_facts.Gathered, EngineFacts]:
+            placing = None
+            if placer and user_id is not None:
+                placing = _sip_user(
+                    user_service.get_user(session, setup.account_id, user_id), session
+                )
+            facts = (
+                cast(call_facts.AccountFacts, account)
+                if known
+                else call_facts.account_facts(session, setup.account_id, operator)
             )
+            gathered = call_facts.gather(session, setup, facts, now=now, channels=channels)
+            callee = _sip_user(gathered.callee, session)
+            return gathered, EngineFacts(gathered.intent, callee, gathered.route, placing)
 
-        return await self._cached(("call_policy", account_id), read)
+        gathered, value = await self._read(read)
+        if not known:
+            self.lookups.put(account_key, gathered.account)
+        if not (gathered.fresh or placer):
+            self.lookups.put(key, value)
+        return value
 
     # -- dispatch ---------------------------------------------------------------------
 
@@ -542,45 +519,36 @@ class CallEngine:
             return
         trace = _trace("user", caller.id, channel, source, user_agent)
         trace["account"] = caller.account_id
-        policy = await self._call_policy(caller.account_id)
-        if dialed is not None and emergency.is_emergency_number(dialed, policy.country):
-            # Before V2: a user already on a call (one on hold, say) can still call for help.
-            await self._emergency(event, channel, dialed, trace, caller)
-            return
-        refusal = billing.standing(policy.billing_suspended_at)
-        if refusal.allowed:
-            refusal = call_setup.user_concurrency(self._active(caller.id), caller.channels)
-        if refusal.refused:
-            await self._refuse_call(event, channel, refusal, caller, dialed=dialed)
-            return
-        if dialed is not None and not dialed.startswith("+"):
-            callee = await self._read(
-                lambda s: _sip_user(user_service.find_by_extension(s, caller.account_id, dialed), s)
+        asked = _asked_caller_id(request, caller)
+        setup = call_facts.Setup(Action.DEVICE_CALL, caller.account_id, dialed, caller.id, asked)
+        intent, callee, own_route, _ = await self._call_facts(setup, channels=caller.channels)
+        intent = replace(
+            intent,
+            active_calls=self._active(caller.id),
+            channels=caller.channels,
+            now=self.now(),
+        )
+        decided = setup_outcome(Action.DEVICE_CALL, intent)
+        if decided.refusal is not None:
+            await self._refuse_call(
+                event,
+                channel,
+                decided.refusal.decision,
+                caller,
+                decided.audit_action,
+                **decided.inputs,
             )
-            if callee is not None:
-                await self._ring_user(
-                    event, channel, callee, trace, caller=caller, direction="internal"
-                )
-                return
-        if dialed is not None:
-            refusal = destinations.dialling(dialed, policy.country)
-            if refusal.refused:
-                await self._refuse_call(event, channel, refusal, caller, country=policy.country)
-                return
-        # A device's digits are read by its account's dialling plan (06…, 00…, a short
-        # code), never made a number by putting + before them (V5).
-        number = destinations.read_dialled(dialed, policy.country) if dialed else None
-        if number != e164:  # one of our numbers dialled as 01…: its route, as with +33…
-            route = None
-            if number is not None and number.startswith("+"):
-                found = number
-                route = await self._cached(
-                    ("route", found), lambda s: routing_service.route_for(s, found)
-                )
-        if route is not None:
-            await self._apply_route(event, channel, route, trace, caller=caller)
             return
-        await self._outbound(event, channel, number, trace, caller, policy=policy, dialed=dialed)
+        if decided.go == "emergency":
+            await self._emergency(event, channel, intent, trace, caller)
+        elif decided.go == "extension" and callee is not None:
+            await self._ring_user(
+                event, channel, callee, trace, caller=caller, direction="internal"
+            )
+        elif decided.go == "route" and own_route is not None:
+            await self._apply_route(event, channel, own_route, trace, caller=caller)
+        else:
+            await self._outbound(event, channel, intent, trace, caller)
 
     async def _recording_dir(self, account_id: str) -> RecordingSetup | None:
         """Where and how the account's bridged calls are recorded, or None when its
@@ -963,73 +931,40 @@ class CallEngine:
         self,
         event: RequestReceived,
         channel: SipChannel,
-        number: str | None,
+        intent: CallIntent,
         trace: Trace,
         caller: SipUser,
-        *,
-        policy: CallPolicy,
-        dialed: str | None = None,
     ) -> None:
-        """A device calls an external number: a valid one the account may call (TERMS
-        V5), through the account's trunks, with a caller ID the account holds (V10, N13)."""
-        refusal = await self._outside_number(
-            caller.account_id, policy, number, caller.id, dialed=dialed
-        )
-        if refusal.refused or number is None:
-            await self._refuse_call(event, channel, refusal, caller)
-            return
-        held = await self._cached(
-            ("held", caller.account_id),
-            lambda s: number_service.held_numbers(s, caller.account_id),
-        )
-        candidate = await self._caller_id(event.request, caller, held.outbound)
-        refusal = call_setup.caller_id(candidate, held.numbers, held.inbound_only)
-        if refusal.refused:
-            await self._refuse_call(event, channel, refusal, caller, number=number)
-            return
-        assert candidate is not None
+        """A device calls an external number its checks let through (TERMS V5, V10,
+        N13…): through the account's trunks, presenting the caller ID checked."""
+        assert intent.e164 is not None
+        assert intent.caller_id is not None
         await self._trunk_call(
-            event, channel, trace, caller, from_number=candidate, to_number=number
+            event, channel, trace, caller, from_number=intent.caller_id, to_number=intent.e164
         )
 
     async def _emergency(
         self,
         event: RequestReceived,
         channel: SipChannel,
-        dialed: str,
+        intent: CallIntent,
         trace: Trace,
         caller: SipUser,
     ) -> None:
-        """An emergency call (TERMS V7): only with the user's location registered and the
-        misrouting warning acknowledged, in a country the operator serves, never from a
-        mobile number. It presents a number the account holds (the one asked for, else
-        the user's own, else the account's first: a caller-ID mistake must not stop it)
-        and goes to the trunks with the number as dialled."""
-        held = await self._read(
-            lambda s: [n.number for n in number_service.list_numbers(s, caller.account_id)]
-        )
-        candidate = await self._caller_id(event.request, caller, held)
-        if candidate not in held:
-            candidate = await self._default_caller_id(caller.id, held)
-        refusal, who = await self._emergency_check(caller.id, dialed, candidate)
-        if refusal.refused:
-            await self._refuse_call(
-                event,
-                channel,
-                refusal,
-                caller,
-                call_action="call.emergency",
-                caller_number=candidate,
-            )
-            return
+        """An emergency call V7 let through (a location registered, the misrouting
+        warning acknowledged, a country the operator serves, never from a mobile
+        number). It presents a number the account holds (the one asked for, else the
+        user's own, else the account's first: a caller-ID mistake must not stop it) and
+        goes to the trunks with the number as dialled."""
+        candidate = intent.caller_id
         log.warning(
             "EMERGENCY call %s: user %s (%s) dials %s from %s, location in %s",
             event.request.call_id,
             caller.sip_username,
             caller.id,
-            dialed,
+            intent.dialed,
             candidate,
-            who.location_country,
+            intent.emergency_caller.location_country,
         )
         await self._trunk_call(
             event,
@@ -1037,7 +972,7 @@ class CallEngine:
             trace,
             caller,
             from_number=candidate or caller.sip_username,
-            to_number=dialed,
+            to_number=intent.dialed,
         )
 
     async def _trunk_call(
@@ -1071,42 +1006,6 @@ class CallEngine:
             caller_user_id=caller.id,
         )
 
-    async def _caller_id(
-        self, request: Request, caller: SipUser, held: Sequence[str]
-    ) -> str | None:
-        """The number to present: the one the phone asked for (P-Asserted-Identity or From)
-        when it is a number, else the number routed to the user, else the account's first."""
-        asserted = request.headers.get("P-Asserted-Identity")
-        user: str | None = getattr(request.from_.uri, "user", None)
-        if asserted is not None:
-            with contextlib.suppress(SipParseError):
-                user = getattr(parse_name_address(asserted).uri, "user", None) or user
-        if user is not None and user not in (caller.sip_username, caller.extension):
-            return number_service.dialed_to_e164(user) or user
-        return await self._default_caller_id(caller.id, held)
-
-    async def _default_caller_id(self, user_id: str, held: Sequence[str]) -> str | None:
-        """The number a user's call presents when none is asked for (V10)."""
-        own = await self._cached(
-            ("routed_to", user_id), lambda s: routing_service.numbers_routed_to(s, user_id)
-        )
-        return call_setup.default_caller_id(own, held)
-
-    async def _emergency_check(
-        self, user_id: str, dialed: str, caller_number: str | None
-    ) -> tuple[Decision, emergency.EmergencyCaller]:
-        """TERMS V7 for the user calling ``dialed`` from ``caller_number``, and what it
-        knew of the user (their location is read fresh, never from the cache)."""
-        who = await self._read(
-            lambda s: user_service.emergency_caller(
-                user_service.get_user_by_id(s, user_id), caller_number
-            )
-        )
-        decision = emergency.emergency_call(
-            dialed, who, eligible_countries=self.config.emergency_countries
-        )
-        return decision, who
-
     async def _forward(
         self,
         event: RequestReceived,
@@ -1121,18 +1020,17 @@ class CallEngine:
         account holds (V10)."""
         target = route.target
         assert target is not None
-        # V5 again at call time: the account's permissions or the operator's lists may
-        # have changed since the route was set.
-        policy = await self._call_policy(route.account_id)
-        refusal = destinations.destination(target, policy.destinations)
-        if refusal.allowed:
-            steps, _ = await self._trunk_steps(route.account_id, target, route.number)
-            refusal = call_setup.forward_target(bool(steps), target)
-        if refusal.refused:
+        # V5 again at call time (the account's permissions or the operator's lists may
+        # have changed since the route was set), then N10: a trunk to carry it.
+        account = await self._account_facts(route.account_id)
+        steps, _ = await self._trunk_steps(route.account_id, target, route.number)
+        intent = call_facts.forward_intent(account, target, trunks_available=bool(steps))
+        outcome = setup_outcome(Action.FORWARD, intent)
+        if outcome.refusal is not None:
             await self._refuse(
                 event,
                 channel,
-                refusal,
+                outcome.refusal.decision,
                 account_id=route.account_id,
                 actor=f"number:{route.number}",
                 action="call.forward",
@@ -1160,56 +1058,30 @@ class CallEngine:
         ``to`` (an extension of the account or a number) and bridge them. Returns the
         call's id once the devices ring.
 
-        Refusals raise DialtoneError: ``user.not_found``; ``concurrency.user_limit``
-        (TERMS V2); ``caller_id.not_held`` (V10/N13); ``call.user_unreachable`` when the
-        user has no registered device; ``destination.*`` (V5, V6);
-        ``call.destination_invalid``; ``trunk.none``;
+        Refusals raise DialtoneError: ``user.not_found``; the first refusal of the
+        click-to-call checks (``policy.checklist.checks``: ``billing.suspended`` B10,
+        ``concurrency.user_limit`` V2, ``caller_id.*`` V10/N13, ``emergency.*`` V7,
+        ``destination.*`` V5/V6, ``call.destination_invalid``, ``fair_use.*`` F5,
+        ``dnc.listed``/``calling_window.closed`` V12, ``billing.*`` B14/B15/B4);
+        ``call.user_unreachable`` when the user has no registered device; ``trunk.none``;
         ``call.capacity`` when the RTP ports are exhausted.
         """
-        user = await self._read(
-            lambda s: _sip_user(user_service.get_user(s, account_id, user_id), s)
-        )
+        target = to.strip()
+        # The caller ID asked for is checked as given (V10), as before.
+        setup = call_facts.Setup(Action.CLICK_TO_CALL, account_id, target, user_id, caller_id)
+        intent, callee, _, user = await self._call_facts(setup, placer=True)
         assert user is not None
         if not user.can_take_calls:
             raise Conflict("call.user_unreachable", "This user cannot take calls.")
-        standing = (await self._call_policy(account_id)).billing_suspended_at
-        refusal = billing.standing(standing)
-        if refusal.allowed:
-            refusal = call_setup.user_concurrency(self._active(user.id), user.channels)
-        if refusal.refused:
-            raise refusal.as_error()
-        held = await self._read(lambda s: number_service.held_numbers(s, account_id))
-        if caller_id is None:
-            caller_id = await self._default_caller_id(user.id, held.outbound)
-        refusal = call_setup.caller_id(caller_id, held.numbers, held.inbound_only)
-        if refusal.refused:
-            raise refusal.as_error()
-        assert caller_id is not None
-        target = to.strip()
-        callee = await self._read(
-            lambda s: _sip_user(user_service.find_by_extension(s, account_id, target), s)
+        intent = replace(
+            intent, active_calls=self._active(user.id), channels=user.channels, now=self.now()
         )
-        e164 = None
-        if callee is None:
-            policy = await self._call_policy(account_id)
-            # Read by the account's dialling plan, as a device's call (V5).
-            e164 = destinations.read_dialled(target, policy.country)
-            if emergency.is_emergency_number(target, policy.country):
-                # V7 as for a device's call; the trunks get the number as dialled.
-                refusal, _ = await self._emergency_check(user.id, target, caller_id)
-                e164 = target
-            else:
-                refusal = destinations.dialling(target, policy.country)
-                if refusal.allowed and e164 is not None:  # None: no number at all (400)
-                    refusal = await self._outside_number(
-                        account_id, policy, e164, user.id, dialed=target
-                    )
-            if refusal.refused:
-                raise refusal.as_error()
-        if callee is None and e164 is None:
-            raise DialtoneError(
-                "call.destination_invalid", f"{to!r} is neither an extension nor a number."
-            )
+        outcome = setup_outcome(Action.CLICK_TO_CALL, intent)
+        if outcome.refusal is not None:
+            raise outcome.refusal.decision.as_error()
+        caller_id = intent.caller_id
+        assert caller_id is not None
+        e164 = None if outcome.go == "extension" else intent.e164
         shown = NameAddress(
             SipUri("sip", host=self.config.advertised_host, user=target),
             display_name="Click-to-call",
@@ -1313,14 +1185,37 @@ class CallEngine:
         return NameAddress(SipUri("sip", host=host, user=number))
 
     async def _transfer_steps(self, call: BridgedCall, transferor: Leg, target: Uri) -> list[Step]:
-        """Where a REFER's Refer-To leads, seen from the call's account."""
+        """Where a REFER's Refer-To leads, seen from the call's account: a colleague's
+        devices, or a number checked exactly as a direct call of the account would be
+        (B10, V6, V5, F5, V12, B14/B15/B4, V10); a refusal raises ``TransferRefused``
+        with its status and code for the transferor's NOTIFY, once on the audit log."""
         dialed = getattr(target, "user", None)
         if dialed is None:
             return []
         account_id = call.account_id
-        callee = await self._read(
-            lambda s: _sip_user(user_service.find_by_extension(s, account_id, dialed), s)
+        # The transferee is shown the call's number (V10); the transferor's trial
+        # minutes count (B14). V2 does not apply: no new call of a user begins.
+        setup = call_facts.Setup(
+            Action.TRANSFER, account_id, dialed, transferor.user_id, call.to_number
         )
+        intent, callee, _, _ = await self._call_facts(setup, channels=1)
+        intent = replace(intent, now=self.now())
+        outcome = setup_outcome(Action.TRANSFER, intent)
+        if outcome.refusal is not None:
+            refusal = outcome.refusal.decision
+            log.info(
+                "call %s: transfer to %s refused: %s", call.record_id, intent.e164, refusal.code
+            )
+            await self._audit(
+                AuditEntry.of_decision(
+                    refusal,
+                    at=self.now(),
+                    account_id=account_id,
+                    actor=f"call:{call.record_id}",
+                    action=outcome.audit_action,
+                )
+            )
+            raise TransferRefused(outcome.sip_status(), refusal.code or "refused")
         if callee is not None:
             # The target talks to the transferee: it is shown the transferee, and the
             # transferor in Referred-By (RFC 3515 §2.4.2 with RFC 3892, RFC 5589 §6).
@@ -1332,32 +1227,89 @@ class CallEngine:
                 for d in self._device_destinations(callee, shown)
             ]
             return [Step(found, self.config.no_answer_seconds)] if found else []
-        policy = await self._call_policy(account_id)
-        # Read by the account's dialling plan and checked as a device's call (V6, V5).
-        e164 = destinations.read_dialled(dialed, policy.country)
-        refusal = destinations.dialling(dialed, policy.country)
-        if refusal.allowed:
-            refusal = verdict(
-                number_checks(e164, policy.country, policy.destinations, dialed=dialed)
-            )
-        if refusal.refused or e164 is None:
-            log.info("call %s: transfer to %s refused: %s", call.record_id, e164, refusal.code)
-            await self._audit(
-                AuditEntry.of_decision(
-                    refusal,
-                    at=self.now(),
-                    account_id=account_id,
-                    actor=f"call:{call.record_id}",
-                    action="call.transfer",
-                )
-            )
-            raise TransferRefused(refusal.sip_status(), refusal.code or "refused")
-        held = (await self._read(lambda s: number_service.held_numbers(s, account_id))).outbound
-        if not held:
-            return []
-        caller_id = call.to_number if call.to_number in held else held[0]
-        steps, _ = await self._trunk_steps(account_id, e164, caller_id)
+        caller_id = intent.caller_id
+        assert intent.e164 is not None
+        assert caller_id is not None
+        steps, _ = await self._trunk_steps(account_id, intent.e164, caller_id)
         return steps
+
+
+class EngineFacts(NamedTuple):
+    """An action's facts as the engine gathered them (``CallEngine._call_facts``), with
+    what it acts on once they pass: the extension's user, the route of one of our
+    numbers, the user placing the call (when asked for)."""
+
+    intent: CallIntent
+    callee: SipUser | None
+    route: routing_service.Route | None
+    placer: SipUser | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the engine does with an action once its facts are in: ``refusal``, the first
+    refusing check, is put on the audit log as ``audit_action`` with ``inputs`` and
+    answered (a SIP status, a transfer's NOTIFY, click-to-call's HTTP error); otherwise
+    the call goes to ``go``: "extension" (a colleague's devices), "route" (one of our
+    numbers, rung as an inbound call), "emergency" (the trunks, V7 passed) or "trunks"."""
+
+    refusal: CheckResult | None
+    go: str
+    audit_action: str
+    inputs: Mapping[str, object]
+
+    def sip_status(self) -> int:
+        """The SIP status the refusal is answered with."""
+        assert self.refusal is not None
+        return self.refusal.decision.sip_status()
+
+
+_AUDIT_ACTION = {
+    Action.DEVICE_CALL: "call.outbound",
+    Action.CLICK_TO_CALL: "call.outbound",
+    Action.FORWARD: "call.forward",
+    Action.TRANSFER: "call.transfer",
+    Action.INBOUND_CALL: "call.inbound",
+}
+
+
+def setup_outcome(action: Action, intent: CallIntent) -> Outcome:
+    """The engine's decision for ``action`` on ``intent``: the checks of
+    :func:`dialtone.policy.checklist.checks`, consumed up to the first refusal (nothing
+    after it is evaluated), and where an allowed call goes. Every call path of the engine
+    decides here; the dry run evaluates the same checks all through."""
+    last: CheckResult | None = None
+    for result in checks(action, intent):
+        last = result
+        if result.decision.refused:
+            return _refusal(action, intent, result)
+    if last is not None and last.name == "emergency":
+        go = "emergency"
+    elif intent.is_extension:
+        go = "extension"
+    elif intent.routed or action is Action.INBOUND_CALL:
+        go = "route"
+    else:
+        go = "trunks"
+    return Outcome(None, go, _AUDIT_ACTION[action], {})
+
+
+def _refusal(action: Action, intent: CallIntent, result: CheckResult) -> Outcome:
+    """A refusal with the audit inputs each check has always been recorded with."""
+    name = result.name
+    audit_action = _AUDIT_ACTION[action]
+    inputs: dict[str, object] = {}
+    if name == "emergency":
+        audit_action = "call.emergency"
+        inputs["caller_number"] = intent.caller_id
+    elif action is Action.DEVICE_CALL:
+        if name in ("billing_standing", "concurrency"):
+            inputs["dialed"] = intent.dialed or None
+        elif name == "dialling":
+            inputs["country"] = intent.country
+        elif name == "caller_id":
+            inputs["number"] = intent.e164
+    return Outcome(result, "", audit_action, inputs)
 
 
 def not_rung(busy: Decision) -> tuple[str, int]:
@@ -1365,6 +1317,19 @@ def not_rung(busy: Decision) -> tuple[str, int]:
     user already has as many calls as channels (``busy`` is TERMS V2's refusal), else 480
     (no registered device, or a user who cannot take calls)."""
     return ("busy (V2)", 486) if busy.refused else ("no registered device", 480)
+
+
+def _asked_caller_id(request: Request, caller: SipUser) -> str | None:
+    """The number a device asks to present (P-Asserted-Identity, else From) when it is a
+    number rather than the user's own name or extension; None: the default applies."""
+    asserted = request.headers.get("P-Asserted-Identity")
+    user: str | None = getattr(request.from_.uri, "user", None)
+    if asserted is not None:
+        with contextlib.suppress(SipParseError):
+            user = getattr(parse_name_address(asserted).uri, "user", None) or user
+    if user is not None and user not in (caller.sip_username, caller.extension):
+        return number_service.dialed_to_e164(user) or user
+    return None
 
 
 def _format(e164: str, style: str) -> str:

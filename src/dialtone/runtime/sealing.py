@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services import calls as call_service
+from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.store import sealed
 from dialtone.store.db import transaction

@@ -10,11 +10,11 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from dialtone.rating import ledger as books
-from dialtone.services import calls
 from dialtone.services.accounts import accounts
 from dialtone.services.billing import invoicing, ledger, rating, subscriptions, tariffs
-from dialtone.services.calls import CallOutcome
 from dialtone.services.numbering import numbers
+from dialtone.services.telephony import calls
+from dialtone.services.telephony.calls import CallOutcome
 from dialtone.store.models import Invoice, UsageEvent
 
 JAN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -12,7 +12,6 @@ from tempfile import TemporaryDirectory
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialtone.services import calls
 from dialtone.services.accounts import accounts
 from dialtone.services.billing import (
     contract_changes,
@@ -22,7 +21,8 @@ from dialtone.services.billing import (
     subscriptions,
     tariffs,
 )
-from dialtone.services.calls import CallOutcome
+from dialtone.services.telephony import calls
+from dialtone.services.telephony.calls import CallOutcome
 from dialtone.store.db import open_database, transaction
 from dialtone.store.models import RatedLine
 

@@ -9,11 +9,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services import calls
 from dialtone.services.accounts import accounts, audit
-from dialtone.services.calls import CallOutcome
 from dialtone.services.compliance import fair_use
-from dialtone.services.telephony import registrations, users
+from dialtone.services.telephony import calls, registrations, users
+from dialtone.services.telephony.calls import CallOutcome
 
 from ..conftest import REALM, T0
 

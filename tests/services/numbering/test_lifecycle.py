@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services import calls
 from dialtone.services.accounts import accounts, audit
-from dialtone.services.calls import CallOutcome
 from dialtone.services.numbering import lifecycle, numbers
+from dialtone.services.telephony import calls
+from dialtone.services.telephony.calls import CallOutcome
 from dialtone.store.db import open_database, transaction
 from dialtone.store.models import PhoneNumber, QuarantinedNumber
 

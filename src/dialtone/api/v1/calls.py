@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dialtone.api.audio import wav_response
 from dialtone.api.deps import CallerDep, SessionDep, permit
 from dialtone.core.errors import DialtoneError, NotFound
-from dialtone.services import calls
+from dialtone.services.telephony import calls
 from dialtone.store.models import CallRecord
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
-from dialtone.policy.checklist import CheckResult, verdict
+from dialtone.policy.checklist import Action, CheckResult, verdict
 from dialtone.services import policy
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
@@ -26,15 +26,31 @@ class ActiveCalls(Protocol):
     def active_calls(self, user_id: str) -> int: ...
 
 
+# What each call action of the API is, for the checks (policy.checklist.Action).
+CALL_ACTIONS = {
+    "call": Action.DEVICE_CALL,
+    "click_to_call": Action.CLICK_TO_CALL,
+    "transfer": Action.TRANSFER,
+}
+
+
 class CallCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["call"]
+    action: Literal["call", "click_to_call", "transfer"] = Field(
+        description="A device's call, a click-to-call (POST /v1/calls), or a REFER "
+        "transfer to ``to`` (checked as a direct call of the account)."
+    )
     to: str = Field(description="An extension of the account, or a number.")
     user_id: str | None = Field(
-        default=None, description="Who would call (their channels and calls count, V2)."
+        default=None,
+        description="Who would call (their channels and calls count, V2); for a transfer, "
+        "the transferor.",
     )
-    caller_id: str | None = Field(default=None, description="The number to present (V10).")
+    caller_id: str | None = Field(
+        default=None,
+        description="The number to present (V10); for a transfer, the call's number.",
+    )
 
 
 class ForwardCheck(BaseModel):
@@ -100,6 +116,7 @@ def check(
             caller_id=body.caller_id,
             active_calls=engine.active_calls if engine is not None else lambda _: 0,
             now=datetime.now(UTC),
+            action=CALL_ACTIONS[body.action],
         )
     else:
         results = policy.check_forward(session, account.id, to=body.to, operator=operator)

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session
 
-from dialtone.services import billing_checks, calls
 from dialtone.services.accounts import accounts
-from dialtone.services.billing import contract_changes, subscriptions
-from dialtone.services.calls import CallOutcome
+from dialtone.services.billing import billing_checks, contract_changes, subscriptions
+from dialtone.services.telephony import calls
+from dialtone.services.telephony.calls import CallOutcome
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

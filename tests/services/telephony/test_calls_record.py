@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from dialtone.services import calls
 from dialtone.services.accounts import accounts
+from dialtone.services.telephony import calls
 from dialtone.store.db import open_database, transaction
 from dialtone.store.models import CallRecord
 

@@ -10,6 +10,7 @@ a subscription are not billed by dialtone: nothing to check.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -57,42 +58,60 @@ def has_call_limits(session: Session, account_id: str) -> bool:
     return plan.trial or plan.smart or plan.overage == "prepaid"
 
 
+def plan_usage(
+    session: Session, account_id: str, user_id: str | None, e164: str, *, now: datetime
+) -> billing.PlanUsage | None:
+    """What B14, B15 and B4 need to decide a call from ``user_id`` to ``e164`` at ``now``,
+    read for the limits the account's plan has (None: no subscription, or a plan that
+    limits no call). The decision is :func:`dialtone.policy.billing.call_limits`'s."""
+    sub = find_subscription(session, account_id)
+    if sub is None:
+        return None
+    plan = plan_of(sub)
+    prepaid = plan.overage == "prepaid"
+    if not (plan.trial or plan.smart or prepaid):
+        return None
+    period = current_period(sub, max(now, sub.started_at))
+    minutes_used = 0
+    if plan.trial:
+        minutes_used = _seconds_used(session, account_id, user_id, period[0]) // 60
+    count, known = 0, False
+    if plan.smart:
+        month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        count, known = _contacts(session, account_id, month, e164)
+    included, credits = False, Decimal(0)
+    if prepaid:
+        zone = zone_of(numbering.region_code(e164))
+        included = zone is not None and zone in plan.unlimited_zones
+        if not included and zone is not None:
+            key = included_key(plan, zone, user_id)
+            if key is not None:
+                ctx = rating.context(session, sub)
+                left = rating.included_left(session, sub, ctx, period, [user_id])
+                included = left.get(key, 0) > 0
+        credits = rating.credit_balance(session, account_id, sub.currency)
+    return billing.PlanUsage(
+        trial=plan.trial,
+        smart=plan.smart,
+        prepaid=prepaid,
+        minutes_used=minutes_used,
+        contacts_this_month=count,
+        known_contact=known,
+        included=included,
+        credits=credits,
+    )
+
+
 def outbound_call(
     session: Session, account_id: str, user_id: str | None, e164: str, *, country: str,
     now: datetime,
 ) -> Decision:  # fmt: skip
-    """B14, then B15, then B4 for a call from ``user_id`` to ``e164``."""
-    sub = find_subscription(session, account_id)
-    if sub is None:
+    """B14, then B15, then B4 for a call from ``user_id`` to ``e164``: the first refusal
+    of :func:`dialtone.policy.billing.call_limits` on :func:`plan_usage`'s facts."""
+    usage = plan_usage(session, account_id, user_id, e164, now=now)
+    if usage is None:
         return ALLOWED
-    plan = plan_of(sub)
-    period = current_period(sub, max(now, sub.started_at))
-    destination_country = numbering.region_code(e164)
-    zone = zone_of(destination_country)
-    if plan.trial:
-        used = _seconds_used(session, account_id, user_id, period[0]) // 60
-        decision = billing.trial_call(
-            trial=True,
-            international=destination_country != country,
-            premium=numbering.is_premium_rate(e164),
-            minutes_used=used,
-        )
+    for _name, _rule, decision in billing.call_limits(usage, e164, country=country):
         if decision.refused:
             return decision
-    if plan.smart:
-        month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        count, known = _contacts(session, account_id, month, e164)
-        decision = billing.smart_contact(smart=True, known_contact=known, contacts_this_month=count)
-        if decision.refused:
-            return decision
-    if plan.overage != "prepaid":
-        return ALLOWED
-    included = zone is not None and zone in plan.unlimited_zones
-    if not included and zone is not None:
-        key = included_key(plan, zone, user_id)
-        if key is not None:
-            ctx = rating.context(session, sub)
-            left = rating.included_left(session, sub, ctx, period, [user_id])
-            included = left.get(key, 0) > 0
-    credits = rating.credit_balance(session, account_id, sub.currency)
-    return billing.prepaid_credit(prepaid=True, included=included, credits=credits)
+    return ALLOWED

@@ -1,0 +1,159 @@
+"""The engine gathers an action's facts in one thread hop, through its look-up cache
+(issue 14, item 3): a repeated outside call reuses them, a call that reads a user (an
+extension) goes to the database each time, and the key holds what the facts depend on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, TypeVar, cast
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.policy.checklist import Action, verdict
+from dialtone.runtime.engine import CallEngine, EngineConfig, setup_outcome
+from dialtone.services.accounts import accounts
+from dialtone.services.billing import subscriptions
+from dialtone.services.call_facts import Setup
+from dialtone.services.compliance import dnc
+from dialtone.services.numbering import numbers
+from dialtone.services.policy import check_call
+from dialtone.services.telephony import users
+from dialtone.store.db import open_database, transaction
+
+T = TypeVar("T")
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> sessionmaker[Session]:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
+    return factory
+
+
+@pytest.fixture
+def reads() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(1) as pool:
+        yield pool
+
+
+def _engine(sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp: Path) -> CallEngine:
+    stand_in = cast(Any, SimpleNamespace())
+    return CallEngine(
+        channels={},
+        sessions=sessions,
+        reads=reads,
+        config=EngineConfig(
+            advertised_host="127.0.0.1",
+            greetings_dir=tmp,
+            recordings_dir=tmp,
+            voicemail_dir=tmp,
+            lookup_cache_seconds=60,
+        ),
+        authenticator=stand_in,
+        registrar=stand_in,
+        bridge=cast(Any, SimpleNamespace()),
+        answering=stand_in,
+        audit=stand_in,
+        wallclock=lambda: T0,
+    )
+
+
+def _hops(engine: CallEngine) -> list[int]:
+    """Counts the engine's trips to the database thread (one item per hop)."""
+    hops: list[int] = []
+    read = engine._read
+
+    async def counting(fn: Callable[[Session], T]) -> T:
+        hops.append(1)
+        return await read(fn)
+
+    engine._read = counting  # type: ignore[method-assign]
+    return hops
+
+
+def test_one_hop_per_action_and_the_cache_where_nothing_is_read_fresh(
+    sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp_path: Path
+) -> None:
+    with transaction(sessions) as session:
+        account = accounts.create_account(session, "Acme", now=T0).account.id
+        numbers.add_number(session, account, "+33123456789", now=T0)
+        alice = users.create_user(
+            session, account, name="Alice", now=T0, extension="201", realm="dialtone"
+        ).id
+    engine = _engine(sessions, reads, tmp_path)
+    hops = _hops(engine)
+
+    async def scenario() -> None:
+        outside = Setup(Action.DEVICE_CALL, account, "+33612345678", alice)
+        first = await engine._call_facts(outside, channels=1)
+        assert len(hops) == 1  # account, caller ID, do-not-call list: one session
+        assert await engine._call_facts(outside, channels=1) == first
+        assert len(hops) == 1  # the same setup again: from the cache
+        # The key holds the caller ID asked for: another number, another gathering
+        # (the account's side comes from the cache, inside the same one hop).
+        asked = Setup(Action.DEVICE_CALL, account, "+33612345678", alice, "+33999")
+        assert (await engine._call_facts(asked, channels=1))[0].caller_id == "+33999"
+        assert len(hops) == 2
+        # An extension reads the user (their status, their devices): fresh every time.
+        colleague = Setup(Action.DEVICE_CALL, account, "201", alice)
+        intent, callee, _, _ = await engine._call_facts(colleague, channels=1)
+        await engine._call_facts(colleague, channels=1)
+        assert len(hops) == 4
+        assert intent.is_extension
+        assert callee is not None
+        assert callee.id == alice
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "dialed",
+    ["201", "+33612345678", "0612345678", "0899123456", "+442071838750", "112", "2901", "abc"],
+)
+@pytest.mark.parametrize("plan", [None, "prepaid", "trial"])
+def test_the_dry_run_and_the_engine_gather_and_decide_alike(
+    sessions: sessionmaker[Session],
+    reads: ThreadPoolExecutor,
+    tmp_path: Path,
+    dialed: str,
+    plan: str | None,
+) -> None:
+    # The same store, the same call: POST /v1/policy/check's verdict is what the engine
+    # does with the facts it gathers itself.
+    with transaction(sessions) as session:
+        account = accounts.create_account(session, "Acme", now=T0).account.id
+        numbers.add_number(session, account, "+33123456789", now=T0)
+        alice = users.create_user(
+            session, account, name="Alice", now=T0, extension="201", realm="dialtone"
+        ).id
+        dnc.import_csv(session, account, "+33612345678\n", now=T0)
+        if plan is not None:
+            subscriptions.subscribe(
+                session, account, plan_code=plan, currency="EUR", country="FR", now=T0
+            )
+    engine = _engine(sessions, reads, tmp_path)
+
+    async def engine_side() -> tuple[str | None, int | None]:
+        setup = Setup(Action.DEVICE_CALL, account, dialed, alice)
+        intent = (await engine._call_facts(setup, channels=1)).intent
+        done = setup_outcome(Action.DEVICE_CALL, replace(intent, now=T0))
+        if done.refusal is None:
+            return None, None
+        return done.refusal.decision.code, done.sip_status()
+
+    code, status = asyncio.run(engine_side())
+    with transaction(sessions) as session:
+        results = check_call(
+            session, account, to=dialed, operator=engine.operator, user_id=alice, now=T0
+        )
+    first = verdict(results)
+    assert first.code == code
+    if code is not None:
+        assert first.sip_status() == status
