@@ -186,13 +186,13 @@ class Call:
     def incoming(
         cls,
         spec: CallSpec,
+        *,
         settings: CallSettings,
         ids: Ids,
         application: app.Application,
         event: RequestReceived,
         path: SignallingPath,
         now: float,
-        *,
         sides: int = 1,
         trace: Trace | None = None,
     ) -> tuple[Call, list[Action]]:
@@ -211,7 +211,15 @@ class Call:
             user_id=spec.caller_user_id,
         )
         placeholder = NegotiatedAudio("0.0.0.0", 9, settings.codecs[0], 8, 8000, 20, "sendrecv")
-        call = cls._new(spec, settings, ids, application, now, sides, placeholder)
+        call = cls._new(
+            spec,
+            settings=settings,
+            ids=ids,
+            application=application,
+            now=now,
+            sides=sides,
+            audio=placeholder,
+        )
         call.a = a
         try:
             offer = SessionDescription.parse(request.body)
@@ -240,6 +248,7 @@ class Call:
     def originate(
         cls,
         spec: CallSpec,
+        *,
         settings: CallSettings,
         ids: Ids,
         devices: Sequence[Step],
@@ -253,7 +262,15 @@ class Call:
         audio = NegotiatedAudio(
             "0.0.0.0", 9, codec, 8 if codec == "PCMA" else 0, 8000, 20, "sendrecv", 101
         )
-        call = cls._new(spec, settings, ids, application or _Idle(), now, 2, audio)
+        call = cls._new(
+            spec,
+            settings=settings,
+            ids=ids,
+            application=application or _Idle(),
+            now=now,
+            sides=2,
+            audio=audio,
+        )
         call.audio_settled = False
         call.originated = True
         call._originate_target = target
@@ -264,6 +281,7 @@ class Call:
     def _new(
         cls,
         spec: CallSpec,
+        *,
         settings: CallSettings,
         ids: Ids,
         application: app.Application,
@@ -341,7 +359,7 @@ class Call:
 
     # -- events ----------------------------------------------------------------------------
 
-    def handle(self, event: ev.Event, now: float) -> list[Action]:  # noqa: PLR0911
+    def handle(self, event: ev.Event, now: float) -> list[Action]:
         """One event for this call; the actions to run, in order."""
         if self.state is CallState.ENDED:
             return self._after_end(event)
@@ -471,7 +489,7 @@ class Call:
         self.queue.extend(self.application.on_event(event))
         return self._run(now)
 
-    def _execute(self, command: app.Command, now: float) -> list[Action]:  # noqa: PLR0911
+    def _execute(self, command: app.Command, now: float) -> list[Action]:
         if isinstance(command, app.Answer):
             if not isinstance(self.a, IncomingLeg) or not self.a.pending:
                 return []
@@ -794,10 +812,10 @@ class Call:
     def _on_transaction_timeout(self, event: TransactionTimedOut, now: float) -> list[Action]:
         tx = event.transaction
         if isinstance(tx, InviteServerTransaction):
-            if self.answered is not None and isinstance(self.a, IncomingLeg):
-                if tx is self.a.transaction:
-                    # No ACK for our 200 (RFC 3261 §13.3.1.4): the dialog ends with BYE.
-                    return self._hang_up(now, "no-ack", status="failed", sip_status=480)
+            a = self.a
+            if self.answered is not None and isinstance(a, IncomingLeg) and tx is a.transaction:
+                # No ACK for our 200 (RFC 3261 §13.3.1.4): the dialog ends with BYE.
+                return self._hang_up(now, "no-ack", status="failed", sip_status=480)
             return []
         request = tx.request
         if request.method != "INVITE" or request.to.tag is not None:
@@ -816,7 +834,7 @@ class Call:
             return []
         return self._end(now, "canceled", "caller-cancel", sip_status=487)
 
-    def _on_request(self, event: RequestReceived, now: float) -> list[Action]:  # noqa: PLR0911
+    def _on_request(self, event: RequestReceived, now: float) -> list[Action]:
         request = event.request
         leg = self._leg_by_to(request)
         tx = event.transaction
@@ -866,7 +884,10 @@ class Call:
             # The answering machine keeps playing and recording where it does.
             return [
                 leg.reply(
-                    tx, 200, body=self.local_sdp or b"", content_type="application/sdp",
+                    tx,
+                    200,
+                    body=self.local_sdp or b"",
+                    content_type="application/sdp",
                     contact=True,
                 )
             ]
@@ -949,9 +970,7 @@ class Call:
             if event.refusal is not None:
                 self._refer = None
                 refusal = event.refusal
-                return transferor.notify(
-                    f"SIP/2.0 {refusal.status} {refusal.reason}", active=False
-                )
+                return transferor.notify(f"SIP/2.0 {refusal.status} {refusal.reason}", active=False)
             if not event.steps:
                 self._refer = None
                 return transferor.notify("SIP/2.0 404 Not Found", active=False)
@@ -987,7 +1006,7 @@ class Call:
 
     # -- timers ----------------------------------------------------------------------------
 
-    def _on_timer(self, name: str, now: float) -> list[Action]:  # noqa: PLR0911
+    def _on_timer(self, name: str, now: float) -> list[Action]:
         if self.ended:
             return []
         if name == "ring":

@@ -271,9 +271,7 @@ class IncomingLeg(Leg):
         assert self.invite is not None
         self.state = IncomingState.ENDED
         self.gone = True
-        response = make_response(
-            self.invite, status, to_tag=self.local_tag, extra_headers=headers
-        )
+        response = make_response(self.invite, status, to_tag=self.local_tag, extra_headers=headers)
         return [self._respond(response)]
 
     def acknowledged(self) -> None:
