@@ -203,7 +203,8 @@ class Harness:
     # -- the caller -------------------------------------------------------------------
 
     def a_tag(self) -> str:
-        assert self.call is not None and self.call.a is not None
+        assert self.call is not None
+        assert self.call.a is not None
         return self.call.a.local_tag
 
     def caller_request(

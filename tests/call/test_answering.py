@@ -9,9 +9,9 @@ from dialtone.call import actions as act
 from dialtone.call import events as ev
 from dialtone.call.application import VoicemailBox
 from dialtone.call.apps.answering import Greeting, Voicemail
-from dialtone.call.call import CallState
+from dialtone.call.call import Call, CallState
 from dialtone.call.leg import IncomingLeg, IncomingState
-from tests.call.peer import SDP_G729, Harness, kinds, responses
+from tests.call.peer import SDP_G729, SETTINGS, Harness, kinds, responses, spec
 
 
 def answered(ring: float = 0.5, **kw: object) -> Harness:
@@ -30,14 +30,18 @@ def test_greeting_rings_answers_plays_then_bye_waits_for_the_record() -> None:
     media = first[0]
     assert isinstance(media, act.OpenMedia)
     assert (media.sides, media.record_path, media.audio.codec) == (1, "/rec/CA1.wav", "PCMA")
-    assert media.facts is not None and media.facts.record_id == "CA1"
-    assert h.call is not None and h.call.state is CallState.SETTING_UP
+    assert media.facts is not None
+    assert media.facts.record_id == "CA1"
+    assert h.call is not None
+    assert h.call.state is CallState.SETTING_UP
     a = h.call.a
-    assert isinstance(a, IncomingLeg) and a.state is IncomingState.OFFERED
+    assert isinstance(a, IncomingLeg)
+    assert a.state is IncomingState.OFFERED
 
     ringing = h.open_media(30000)
     assert kinds(ringing) == ["resp:180", "SetTimer:ring"]
-    assert a.state is IncomingState.EARLY and h.call.state is CallState.RINGING
+    assert a.state is IncomingState.EARLY
+    assert h.call.state is CallState.RINGING
     ringing_response = ringing[0]
     assert isinstance(ringing_response, act.SendResponse)
     assert "Contact" in ringing_response.response.headers
@@ -49,8 +53,10 @@ def test_greeting_rings_answers_plays_then_bye_waits_for_the_record() -> None:
     assert b"m=audio 30000 RTP/AVP 8" in response.response.body
     assert response.response.headers.get("Allow")
     timer = ok[1]
-    assert isinstance(timer, act.SetTimer) and timer.at == pytest.approx(100.5 + 3600)
-    assert a.state is IncomingState.ANSWERED and h.call.state is CallState.ANSWERED
+    assert isinstance(timer, act.SetTimer)
+    assert timer.at == pytest.approx(100.5 + 3600)
+    assert a.state is IncomingState.ANSWERED
+    assert h.call.state is CallState.ANSWERED
 
     h.ack()
     assert a.state is IncomingState.CONFIRMED
@@ -67,9 +73,11 @@ def test_greeting_rings_answers_plays_then_bye_waits_for_the_record() -> None:
         "caller-bye",
         "/rec/CA1.wav",
     )
-    assert record.answered_at is not None and record.ended_at is not None
+    assert record.answered_at is not None
+    assert record.ended_at is not None
     assert (record.ended_at - record.answered_at).total_seconds() == pytest.approx(10)
-    assert h.call.state is CallState.ENDING and a.state is IncomingState.ENDED
+    assert h.call.state is CallState.ENDING
+    assert a.state is IncomingState.ENDED
     done = h.write_record(ok=True)
     assert kinds(done) == ["resp:200", "CallEnded"]
     assert h.call.state is CallState.ENDED
@@ -98,7 +106,8 @@ def test_refusals_answer_and_write_a_record(
         h.feed(media)
     assert h.answers_to_a() == [status]
     written = h.records()[-1].record
-    assert written.status == record[0] and written.hangup_cause.startswith(record[1])
+    assert written.status == record[0]
+    assert written.hangup_cause.startswith(record[1])
     assert written.recording_path is None
     assert kinds(h.write_record()) == ["CallEnded"]
 
@@ -107,7 +116,8 @@ def test_the_b2bua_refuses_a_bad_offer_without_a_record() -> None:
     h = Harness()
     out = h.incoming(Greeting("/g.wav"), body=SDP_G729, sides=2, record_refusals=False)
     assert kinds(out) == ["resp:488", "CallEnded"]
-    assert h.call is not None and h.call.state is CallState.ENDED
+    assert h.call is not None
+    assert h.call.state is CallState.ENDED
 
 
 def test_cancel_while_ringing_gives_487_and_a_canceled_record() -> None:
@@ -132,7 +142,8 @@ def test_cancel_while_media_opens_closes_the_media_when_it_arrives() -> None:
     h = Harness()
     h.incoming(Greeting("/g.wav"), record_path="/rec/CA1.wav")
     out = h.cancel()
-    assert "resp:487" in kinds(out) and "CloseMedia" not in kinds(out)
+    assert "resp:487" in kinds(out)
+    assert "CloseMedia" not in kinds(out)
     assert h.open_media(30000) == [act.CloseMedia(discard_recording=True)]
     h.write_record()
     assert h.open_media(30000) == [act.CloseMedia(discard_recording=True)]
@@ -148,10 +159,8 @@ def test_an_invite_cancelled_before_the_call_is_made_ends_it_at_once() -> None:
         ),
         h.now,
     )
-    from dialtone.call.call import Call
-    from tests.call.peer import SETTINGS, spec
 
-    call, out = Call.incoming(
+    _call, out = Call.incoming(
         spec(),
         settings=SETTINGS,
         ids=h.ids,
@@ -223,9 +232,11 @@ def test_voicemail_answers_at_once_and_the_message_goes_with_the_record() -> Non
     out = h.open_media(30000)
     assert kinds(out) == ["resp:200", "SetTimer:max", "Play"]
     timer = out[1]
-    assert isinstance(timer, act.SetTimer) and timer.at == pytest.approx(100 + 120)
+    assert isinstance(timer, act.SetTimer)
+    assert timer.at == pytest.approx(100 + 120)
     play = out[2]
-    assert isinstance(play, act.Play) and play.prompt == "/vm-greeting.wav"
+    assert isinstance(play, act.Play)
+    assert play.prompt == "/vm-greeting.wav"
     h.feed(h.caller_request("BYE"), after=5)  # type: ignore[arg-type]
     record = h.records()[-1].record
     assert record.voicemail == ("US1", "+33123456789")
