@@ -25,9 +25,10 @@ from dialtone.call.dialer import Step
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """Answer the caller (180 first and ``ring_seconds`` of ringing when above 0)."""
+    """Answer the caller: at once, or after a 180 and ``ring_seconds`` of ringing (even
+    0: a caller's phone then shows it rang)."""
 
-    ring_seconds: float = 0.0
+    ring_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

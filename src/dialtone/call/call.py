@@ -493,7 +493,7 @@ class Call:
         if isinstance(command, app.Answer):
             if not isinstance(self.a, IncomingLeg) or not self.a.pending:
                 return []
-            if command.ring_seconds > 0:
+            if command.ring_seconds is not None:
                 self.busy = _Busy("answer")
                 out = self.a.provisional(180)
                 self.ringing_sent = True
