@@ -98,6 +98,9 @@ class CallSpec:
     # A refused offer (488) or no media (503) writes a record (the answering machine
     # does; the B2BUA refuses before anything is set up and writes none).
     record_refusals: bool = True
+    # The wall-clock time of the ``now`` the call is made at, when that is not its start
+    # (voicemail after ringing: the call started when the INVITE arrived).
+    created_at: datetime | None = None
 
 
 def outcome_name(sip_status: int) -> str:
@@ -319,7 +322,8 @@ class Call:
 
     def wall(self, now: float) -> datetime:
         """The wall-clock time of ``now`` (the call's start plus the time since)."""
-        return self.spec.started_at + timedelta(seconds=now - self.start)
+        base = self.spec.created_at or self.spec.started_at
+        return base + timedelta(seconds=now - self.start)
 
     @property
     def sip_call_id(self) -> str:

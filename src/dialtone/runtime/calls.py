@@ -302,6 +302,8 @@ class CallHandler:
         tx = event.transaction
         assert isinstance(tx, InviteServerTransaction)
         started = self.now()
+        # The loop's clock at the same moment: the core derives wall times from it.
+        started_loop = self.loop.time()
         if target is None:
             target = await self._target_for(request)
         if target is None:
@@ -318,6 +320,7 @@ class CallHandler:
             to_number=target.to_number,
             # A call that rang devices first started when its INVITE arrived.
             started_at=target.started_at or started,
+            created_at=started,
             legs=target.legs,
             user_id=_record_user(target),
             caller_user_id=target.user_id,
@@ -350,7 +353,7 @@ class CallHandler:
             application=application,
             event=event,
             path=path,
-            now=self.loop.time(),
+            now=started_loop,
         )
         self.driver.start(call, actions)
 
