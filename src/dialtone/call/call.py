@@ -413,7 +413,10 @@ class Call:
             return [act.CloseMedia(discard_recording=True)]
         if isinstance(event, ResponseReceived):
             leg = self._leg_by_from(event.response)
-            if isinstance(leg, OutgoingLeg) and event.transaction.request.method == "INVITE":
+            request = event.transaction.request
+            if leg is not None and request.method == "INVITE" and request.to.tag is not None:
+                return leg.on_reinvite_response(event.response, 0.0, self.ids)
+            if isinstance(leg, OutgoingLeg) and request.method == "INVITE":
                 return leg.on_invite_response(event.response, self.ids)[1]
         if isinstance(event, RequestReceived):
             return [act.SendResponse(_path(self, event), event.transaction, _resp(event, 481))]
@@ -660,7 +663,7 @@ class Call:
             ):
                 # A phone that declined or was busy is part of the chain (V11), with its
                 # answer, even when voicemail takes the call afterwards.
-                self.traces.append({**leg.trace, "status": str(update.status)})
+                self.traces.append({**leg.trace, "status": str(response.status)})
             if outcome is Outcome.FAILED:
                 out.extend(self._connect_failed(connect, update, now))
         return out
@@ -1026,9 +1029,8 @@ class Call:
                 return []
             return self._connect_update(connect, connect.on_step_timer(now), now)
         if name.startswith("glare:"):
-            tag = name[6:]
             for leg in self.legs():
-                if leg.local_tag == tag:
+                if leg.glare_timer == name:
                     return leg.retry_reinvite()
             return []
         if name == "pause" and self.busy is not None and self.busy.kind == "pause":

@@ -146,7 +146,7 @@ class Leg:
 
     def on_reinvite_response(self, response: Response, now: float, ids: Ids) -> list[Action]:
         """The answer to our re-INVITE: a 2xx is acknowledged and refreshes the target; a
-        491 (glare) sends it again after the §14.1 delay (timer ``glare:<tag>``)."""
+        491 (glare) sends it again after the §14.1 delay (timer ``glare_timer``)."""
         request = self.reinvite
         if request is None or response.status < 200 or self.dialog is None:
             return []
@@ -156,9 +156,14 @@ class Leg:
             ack = self.dialog.ack(request.cseq.number, via=self.path.via())
             return [SendRequest(self.path, ack, self.peer)]
         if response.status == 491:
-            return [SetTimer(f"glare:{self.local_tag}", now + ids.glare_delay(self.owner))]
+            return [SetTimer(self.glare_timer, now + ids.glare_delay(self.owner))]
         self.reinvite = None
         return []
+
+    @property
+    def glare_timer(self) -> str:
+        """The timer that retries our re-INVITE after a 491."""
+        return f"glare:{self.call_id}:{self.local_tag}"
 
     def retry_reinvite(self) -> list[Action]:
         """The §14.1 delay passed: the re-INVITE again, with a new CSeq."""
