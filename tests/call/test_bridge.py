@@ -33,9 +33,8 @@ def invites(h: Harness) -> list[Request]:
 def leg_of(h: Harness, request: Request) -> OutgoingLeg:
     assert h.call is not None
     for leg in h.call.legs():
-        if isinstance(leg, OutgoingLeg) and leg.invite is not None:
-            if leg.call_id == request.call_id:
-                return leg
+        if isinstance(leg, OutgoingLeg) and leg.call_id == request.call_id:
+            return leg
     raise AssertionError("no leg")
 
 
