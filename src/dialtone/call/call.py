@@ -180,6 +180,7 @@ class Call:
     _refer: Leg | None = None  # the transferor while its REFER is being carried out
     _originate_target: str | None = None
     originated: bool = False  # click-to-call: leg A is one we dial
+    retired: list[Leg] = field(default_factory=list)  # transferors, once transferred
     # A callee's refusal passed back to the caller (Reason, Warning, Retry-After).
     _callee_headers: tuple[tuple[str, str], ...] = ()
 
@@ -796,8 +797,9 @@ class Call:
         for leg in self.legs():
             if leg.local_tag == tag and leg.call_id == request.call_id:
                 return leg
-        if self._refer is not None and self._refer.local_tag == tag:
-            return self._refer
+        for old in (self._refer, *self.retired):
+            if old is not None and old.local_tag == tag and old.call_id == request.call_id:
+                return old
         return None
 
     def _on_response(self, request: Request, response: Response, now: float) -> list[Action]:
@@ -1007,6 +1009,8 @@ class Call:
             self.b = leg
         out: list[Action] = list(self._facts_changed())
         if transferor is not None:
+            # Its part is over: its dialog ends, a BYE of its own is answered 200.
+            self.retired.append(transferor)
             out.extend(transferor.notify("SIP/2.0 200 OK", active=False))
             out.extend(transferor.bye())
         return out
