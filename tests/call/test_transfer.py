@@ -31,7 +31,7 @@ def referred() -> tuple[Harness, Request, act.ResolveTarget]:
     out = h.feed(refer)
     assert responses(out) == [202]
     assert notifies(h, out) == [("SIP/2.0 100 Trying", "active")]
-    resolve = [a for a in out if isinstance(a, act.ResolveTarget)][0]
+    resolve = next(a for a in out if isinstance(a, act.ResolveTarget))
     assert resolve.target == "sip:+33555@203.0.113.1"
     assert resolve.kind == "refer:1"
     return h, b_invite, resolve
@@ -112,7 +112,7 @@ def test_click_to_call_rings_the_user_then_the_number() -> None:
     device = invites(h)[0]
     assert b"RTP/AVP 8 0 101" in device.body  # every codec until one is agreed
     out = h.respond(device, 200, body=h.answer_sdp())
-    resolve = [a for a in out if isinstance(a, act.ResolveTarget)][0]
+    resolve = next(a for a in out if isinstance(a, act.ResolveTarget))
     assert (resolve.target, resolve.kind) == ("+33999", "number")
     h.feed(ev.TargetResolved(resolve.ref, steps=(step(9),)))
     callee = invites(h)[-1]
@@ -142,7 +142,7 @@ def test_click_to_call_busy(who: str, cause: str, status: str) -> None:
         h.respond(device, 486)
     else:
         out = h.respond(device, 200, body=h.answer_sdp())
-        resolve = [a for a in out if isinstance(a, act.ResolveTarget)][0]
+        resolve = next(a for a in out if isinstance(a, act.ResolveTarget))
         h.feed(ev.TargetResolved(resolve.ref, steps=(step(9),)))
         h.respond(invites(h)[-1], 486)
     record = h.records()[-1].record
@@ -156,7 +156,7 @@ def test_click_to_call_the_user_hangs_up_while_the_number_rings() -> None:
     h = originated()
     device = invites(h)[0]
     out = h.respond(device, 200, tag="dev", body=h.answer_sdp())
-    resolve = [a for a in out if isinstance(a, act.ResolveTarget)][0]
+    resolve = next(a for a in out if isinstance(a, act.ResolveTarget))
     h.feed(ev.TargetResolved(resolve.ref, steps=(step(9),)))
     callee = invites(h)[-1]
     out = h.feed(h.callee_request(device, "BYE", tag="dev", cseq=2))
