@@ -153,6 +153,15 @@ class ResolveTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class Redirect:
+    """The application let go of a caller not yet answered: hand the INVITE to what
+    comes next (voicemail), then feed ``Redirected(ref, taken)``."""
+
+    status: int
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     """The call is over: the runtime forgets it (its record is written)."""
 
@@ -173,5 +182,6 @@ Action = (
     | CloseMedia
     | WriteRecord
     | ResolveTarget
+    | Redirect
     | CallEnded
 )

@@ -101,7 +101,16 @@ class HangUp:
     cause: str = "application"
 
 
-Command = Answer | Play | Gather | Record | Bridge | TakeMessage | Pause | HangUp
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """The application is done with a caller it has not answered: the runtime decides
+    what runs next (the route's voicemail, as before the core), or the caller hears
+    ``status``. Like TwiML's ``<Redirect>``, without the URL."""
+
+    status: int
+
+
+Command = Answer | Play | Gather | Record | Bridge | TakeMessage | Pause | HangUp | Redirect
 
 # -- events --------------------------------------------------------------------------------
 

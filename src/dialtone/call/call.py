@@ -181,6 +181,7 @@ class Call:
     _originate_target: str | None = None
     originated: bool = False  # click-to-call: leg A is one we dial
     retired: list[Leg] = field(default_factory=list)  # transferors, once transferred
+    _redirect_status: int = 480
     # A callee's refusal passed back to the caller (Reason, Warning, Retry-After).
     _callee_headers: tuple[tuple[str, str], ...] = ()
 
@@ -390,7 +391,11 @@ class Call:
         if isinstance(event, ev.MediaUnavailable):
             if self.ended:
                 return []
+            if not self.spec.record_refusals:
+                return self._vanish(sip_status=503)
             return self._end(now, "failed", "rtp-ports-exhausted", sip_status=503)
+        if isinstance(event, ev.Redirected):
+            return self._on_redirected(event, now)
         if isinstance(event, ev.PlayDone):
             return self._on_play_done(event, now)
         if isinstance(event, ev.Digit):
@@ -400,7 +405,8 @@ class Call:
         if isinstance(event, ev.TargetResolved):
             return self._on_resolved(event, now)
         if isinstance(event, ev.HangUp):
-            return self._hang_up(now, event.cause, status="completed", sip_status=480)
+            status = "completed" if self.answered is not None else outcome_name(event.status)
+            return self._hang_up(now, event.cause, status=status, sip_status=event.status)
         if isinstance(event, ev.ObjectToRecording):
             return self.object_to_recording()
         if isinstance(event, ev.Shutdown):
@@ -529,6 +535,11 @@ class Call:
             return self._bridge(command, now)
         if isinstance(command, app.TakeMessage):
             return self._take_message(command, now)
+        if isinstance(command, app.Redirect):
+            ref = self._ref()
+            self.busy = _Busy("redirect", ref)
+            self._redirect_status = command.status
+            return [act.Redirect(command.status, ref)]
         if isinstance(command, app.HangUp):
             return self._hang_up(
                 now, command.cause, status=outcome_name(command.status), sip_status=command.status
@@ -1160,6 +1171,37 @@ class Call:
         # The application hears of it; nothing it asks for can run on an ending call.
         self.application.on_event(app.FarEndHungUp())
         return out
+
+    def _vanish(self, *, sip_status: int | None = None) -> list[Action]:
+        """End without a record (a refusal before anything was set up, or a caller
+        handed over to what writes the record instead)."""
+        out: list[Action] = []
+        a = self.a
+        if sip_status is not None and isinstance(a, IncomingLeg) and a.pending:
+            out.extend(a.refuse(sip_status))
+        for connect in self.connects.values():
+            out.extend(connect.cancel())
+        for name in ("ring", "max", "pause", "gather", "record"):
+            out.append(act.CancelTimer(name))
+        if self.state is not CallState.SETTING_UP:
+            out.append(act.CloseMedia(discard_recording=True))
+        self.state = CallState.ENDED
+        self.busy = None
+        self.queue.clear()
+        out.append(act.CallEnded(self.spec.record_id))
+        return out
+
+    def _on_redirected(self, event: ev.Redirected, now: float) -> list[Action]:
+        busy = self.busy
+        if busy is None or busy.kind != "redirect" or busy.ref != event.ref or self.ended:
+            return []
+        self.busy = None
+        if event.taken:
+            return self._vanish()
+        status = self._redirect_status
+        return self._hang_up(
+            now, f"no-answer-{status}", status=outcome_name(status), sip_status=status
+        )
 
     def _on_record_written(self, event: ev.RecordWritten) -> list[Action]:
         if event.ref != self._record_ref or self.state is not CallState.ENDING:

@@ -81,9 +81,21 @@ class TargetResolved:
 
 @dataclass(frozen=True, slots=True)
 class HangUp:
-    """An application command from outside (the API): end the call from our side."""
+    """An application command from outside (the API): end the call from our side; a
+    caller not answered yet hears ``status``."""
 
     cause: str = "api-hangup"
+    status: int = 480
+
+
+@dataclass(frozen=True, slots=True)
+class Redirected:
+    """The answer to ``Redirect(status, ref)``: ``taken`` when something else took the
+    caller (this call then ends without a record: the next one writes it), else the
+    caller hears the status."""
+
+    ref: int
+    taken: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +127,7 @@ Event = (
     | RecordWritten
     | TargetResolved
     | HangUp
+    | Redirected
     | ObjectToRecording
     | Shutdown
 )

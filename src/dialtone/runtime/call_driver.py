@@ -39,6 +39,8 @@ log = logging.getLogger("dialtone.calls")
 
 # Resolves a ResolveTarget for a call: the event to feed back.
 Resolver = Callable[[Call, act.ResolveTarget], Awaitable[ev.TargetResolved]]
+# Hands a caller an application let go of to what comes next: True when taken.
+Redirector = Callable[[Call, act.Redirect], Awaitable[bool]]
 
 
 class ChannelPath:
@@ -125,6 +127,7 @@ class CallDriver:
         cdrs: CdrWriter,
         recording_key: bytes | None = None,
         resolver: Resolver | None = None,
+        redirector: Redirector | None = None,
         on_voicemail: Callable[[str, str], None] | None = None,
     ) -> None:
         self.rtp_ports = rtp_ports
@@ -132,6 +135,7 @@ class CallDriver:
         self.cdrs = cdrs
         self.recording_key = recording_key
         self.resolver = resolver
+        self.redirector = redirector
         self.on_voicemail = on_voicemail
         self.ids = RuntimeIds()
         self.calls: dict[str, Driven] = {}
@@ -249,6 +253,8 @@ class CallDriver:
                 self._spawn(self._write_record(driven, action))
             elif isinstance(action, act.ResolveTarget):
                 self._spawn(self._resolve(driven, action))
+            elif isinstance(action, act.Redirect):
+                self._spawn(self._redirect(driven, action))
             elif isinstance(action, act.CallEnded):
                 self._forget(driven)
 
@@ -401,6 +407,15 @@ class CallDriver:
             log.exception("call %s: %s not resolved", driven.call.record_id, action.target)
             result = ev.TargetResolved(action.ref)
         self.feed(driven, result)
+
+    async def _redirect(self, driven: Driven, action: act.Redirect) -> None:
+        taken = False
+        if self.redirector is not None:
+            try:
+                taken = await self.redirector(driven.call, action)
+            except Exception:
+                log.exception("call %s: fallback failed", driven.call.record_id)
+        self.feed(driven, ev.Redirected(action.ref, taken))
 
     def _forget(self, driven: Driven) -> None:
         driven.ended = True
