@@ -80,6 +80,8 @@ class OpenMedia:
     audio: NegotiatedAudio
     record_path: str | None = None
     facts: CallRecord | None = None
+    # Report RFC 4733 digits (``Digit`` events): for calls an application runs.
+    digits: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,9 @@ class CallSpec:
     # The wall-clock time of the ``now`` the call is made at, when that is not its start
     # (voicemail after ringing: the call started when the INVITE arrived).
     created_at: datetime | None = None
+    # The application acts on digits (RFC 4733 on the relay's sides; a one-sided
+    # session always reports them, it costs one comparison a packet).
+    listen_digits: bool = False
 
 
 def outcome_name(sip_status: int) -> str:
@@ -434,7 +437,8 @@ class Call:
     def _open_media(self, record_path: str | None) -> Action:
         self.state = CallState.SETTING_UP
         facts = self.facts() if record_path is not None else None
-        return act.OpenMedia(self.sides, self.audio, record_path, facts)
+        digits = self.spec.listen_digits or self.sides == 1
+        return act.OpenMedia(self.sides, self.audio, record_path, facts, digits)
 
     def _on_media(self, ports: tuple[int, ...], now: float) -> list[Action]:
         if self.ended:

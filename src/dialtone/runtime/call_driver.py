@@ -281,10 +281,17 @@ class CallDriver:
                 )
                 driven.session = session
                 driven.record_path = action.record_path
+                if action.digits:
+                    session.listen_for_digits(lambda d: self.feed(driven, ev.Digit(0, d)))
                 ports: tuple[int, ...] = (session.local_port,)
             else:
                 relay = await open_relay(self.rtp_ports, self.rtp_host)
                 driven.relay = relay
+                pt = action.audio.telephone_event_payload_type
+                if action.digits and pt is not None:
+                    relay.listen_for_digits(
+                        pt, lambda side, d: self.feed(driven, ev.Digit(side, d))
+                    )
                 ports = (relay.a.port, relay.b.port)
         except PortsExhausted:
             log.warning("call %s: RTP ports exhausted -> 503", driven.call.record_id)
