@@ -531,6 +531,8 @@ class Call:
             self.busy = _Busy("record", command=command)
             path = self.record_path or f"{self.spec.record_id}-message"
             self.record_path = path
+            if self.sides == 2:
+                self.recording_path = path  # the record points at the message
             return [
                 act.StartRecording(path, self.audio, self.facts()),
                 act.SetTimer("record", now + command.max_seconds),
