@@ -185,6 +185,7 @@ class Call:
     originated: bool = False  # click-to-call: leg A is one we dial
     retired: list[Leg] = field(default_factory=list)  # transferors, once transferred
     _redirect_status: int = 480
+    typeahead: str = ""  # digits pressed outside a Gather, for the next one
     # A callee's refusal passed back to the caller (Reason, Warning, Retry-After).
     _callee_headers: tuple[tuple[str, str], ...] = ()
 
@@ -526,7 +527,14 @@ class Call:
             return [act.SetTimer("pause", now + command.seconds)]
         if isinstance(command, app.Gather):
             self.busy = _Busy("gather", command=command)
-            return [act.SetTimer("gather", now + command.timeout)]
+            gathering: list[Action] = [act.SetTimer("gather", now + command.timeout)]
+            # Type-ahead: digits pressed while the prompt played count (barge-in).
+            typed, self.typeahead = self.typeahead, ""
+            for digit in typed:
+                if self.busy is None or self.busy.kind != "gather":
+                    break
+                gathering.extend(self._on_digit(digit, now))
+            return gathering
         if isinstance(command, app.Record):
             self.busy = _Busy("record", command=command)
             path = self.record_path or f"{self.spec.record_id}-message"
@@ -610,6 +618,7 @@ class Call:
             assert isinstance(command, app.Record)
             if command.finish_key is not None and digit == command.finish_key:
                 return self._recorded(now)
+        self.typeahead = (self.typeahead + digit)[-32:]
         return self._give(app.DigitPressed(digit), now)
 
     def _gathered(self, now: float, *, timed_out: bool) -> list[Action]:

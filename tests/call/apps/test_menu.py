@@ -93,3 +93,17 @@ def test_a_target_is_resolved_by_the_runtime_and_a_refusal_reported() -> None:
     assert (resolve.target, resolve.kind) == ("user:US5", "bridge")
     h.feed(ev.TargetResolved(resolve.ref, refusal=ev.Refusal(403, "destination.blocked")))
     assert h.records()[-1].record.hangup_cause == "bridge-403"
+
+
+def test_digits_pressed_during_the_prompt_count_for_the_gather() -> None:
+    h = Harness()
+    app = Menu("/menu.wav", (step(5),))
+    h.incoming(app, sides=2, record_refusals=False, listen_digits=True)
+    out = h.open_media()
+    play = out[-1]
+    assert isinstance(play, act.Play)
+    h.feed(ev.Digit(0, "1"))
+    h.feed(ev.Digit(0, "#"))
+    started = h.feed(ev.PlayDone(play.ref))
+    assert app.heard == ["1"]
+    assert "req:INVITE" in kinds(started)
