@@ -215,19 +215,22 @@ class Bridge:
         rtp_ports: RtpPortPool,
         cdrs: CdrWriter,
         wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        driver: CallDriver | None = None,
     ) -> None:
         self.config = config
         self.rtp_ports = rtp_ports
         self.cdrs = cdrs
         self.now = wallclock
-        self.driver = CallDriver(
+        # One driver with the answering machine (``driver``): a response or request of
+        # any call reaches it through either seam.
+        self.driver = driver or CallDriver(
             rtp_ports=rtp_ports,
             rtp_host=config.rtp_host,
             cdrs=cdrs,
             recording_key=config.recording_key,
-            resolver=self._resolve,
-            redirector=self._redirect,
         )
+        self.driver.resolver = self._resolve
+        self.driver.redirector = self._redirect
         self.settings = CallSettings(
             advertised_host=config.advertised_host,
             codecs=config.codecs,
@@ -251,7 +254,7 @@ class Bridge:
     @property
     def calls(self) -> list[BridgedCall]:
         """The calls in progress."""
-        return [BridgedCall(d.call) for d in self.driver.calls.values()]
+        return [BridgedCall(d.call) for d in self.driver.owned("bridge").values()]
 
     def active_calls_of(self, user_id: str) -> int:
         """Calls in progress (ringing or answered) the user takes part in (TERMS V2)."""
@@ -290,7 +293,7 @@ class Bridge:
     def live_call(self, record_id: str) -> BridgedCall | None:
         """The call in progress (ringing or answered) with this id."""
         driven = self.driver.calls.get(record_id)
-        if driven is None or driven.call.ended:
+        if driven is None or driven.call.ended or driven.owner != "bridge":
             return None
         return BridgedCall(driven.call)
 
@@ -396,7 +399,7 @@ class Bridge:
         )
         if fallback is not None:
             self._fallbacks[record_id] = fallback
-        self.driver.start(call, actions)
+        self.driver.start(call, actions, owner="bridge")
 
     async def originate(
         self,
@@ -436,7 +439,7 @@ class Bridge:
             now=asyncio.get_running_loop().time(),
         )
         self._destinations[record_id] = destination
-        driven = self.driver.start(call, actions)
+        driven = self.driver.start(call, actions, owner="bridge")
         if driven.opening is not None:
             await asyncio.gather(driven.opening, return_exceptions=True)
         if call.ended:
@@ -531,4 +534,4 @@ class Bridge:
 
     async def shutdown(self) -> None:
         """End every call: BYE to answered legs, 480 to ringing callers, CDRs committed."""
-        await self.driver.shutdown()
+        await self.driver.shutdown("bridge")

@@ -114,6 +114,9 @@ class Driven:
     opening: asyncio.Task[None] | None = None
     record_path: str | None = None
     ended: bool = False
+    # Who handed the call over ("answering" or "bridge"): one driver runs both, so
+    # that every message of a call finds it whatever the engine routes it through.
+    owner: str = ""
 
 
 class CallDriver:
@@ -162,9 +165,9 @@ class CallDriver:
 
     # -- calls ------------------------------------------------------------------------
 
-    def start(self, call: Call, actions: list[act.Action]) -> Driven:
+    def start(self, call: Call, actions: list[act.Action], owner: str = "") -> Driven:
         """Take on a new call and run its first actions."""
-        driven = Driven(call)
+        driven = Driven(call, owner=owner)
         self.calls[call.record_id] = driven
         a = call.a
         if a is not None and isinstance(getattr(a, "transaction", None), InviteServerTransaction):
@@ -442,11 +445,16 @@ class CallDriver:
 
     # -- ending everything --------------------------------------------------------------
 
-    async def shutdown(self) -> None:
-        """End every live call (BYE to answered ones, 480 to ringing ones), records
-        committed."""
+    def owned(self, owner: str) -> dict[str, Driven]:
+        """The live calls ``owner`` handed over, by record id."""
+        return {key: d for key, d in self.calls.items() if d.owner == owner}
+
+    async def shutdown(self, owner: str | None = None) -> None:
+        """End every live call (of ``owner``; BYE to answered ones, 480 to ringing
+        ones), records committed."""
         for driven in list(self.calls.values()):
-            self.feed(driven, ev.Shutdown())
+            if owner is None or driven.owner == owner:
+                self.feed(driven, ev.Shutdown())
         await self.background.wait(timeout=5)
 
 

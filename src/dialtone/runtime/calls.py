@@ -143,7 +143,10 @@ class CallHandler:
             max_call_seconds=config.max_call_seconds,
             allow="",  # set per channel: what its endpoint accepts
         )
-        self.targets: dict[str, AnswerTarget] = {}
+        # Numbers (E.164) whose calls run a call application instead of the greeting:
+        # the seam the TwiML interpreter and the AI receptionist will use; the example
+        # application of the tests plugs in here.
+        self.applications: dict[str, Callable[[], Application]] = {}
         self.background = TaskSet(log, "call")
 
     # -- plumbing ---------------------------------------------------------------------
@@ -151,7 +154,7 @@ class CallHandler:
     @property
     def calls(self) -> dict[str, Driven]:
         """The calls being answered, by record id."""
-        return self.driver.calls
+        return self.driver.owned("answering")
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -227,7 +230,9 @@ class CallHandler:
         return sum(
             1
             for driven in self.driver.calls.values()
-            if driven.call.spec.caller_user_id == user_id and not driven.call.ended
+            if driven.owner == "answering"
+            and driven.call.spec.caller_user_id == user_id
+            and not driven.call.ended
         )
 
     def live_call(self, account_id: str, record_id: str) -> call_service.LiveCall | None:
@@ -235,6 +240,8 @@ class CallHandler:
         for ``GET /v1/calls/{id}``; None once its record is written."""
         driven = self.driver.calls.get(record_id)
         if driven is None or driven.call.spec.account_id != account_id:
+            return None
+        if driven.owner != "answering":
             return None
         call = driven.call
         record = call.facts()
@@ -330,7 +337,12 @@ class CallHandler:
             max_seconds=target.max_seconds,
         )
         application: Application
-        if target.voicemail:
+        factory = None if target.voicemail else self.applications.get(target.to_number)
+        if factory is not None:
+            # Media through the relay: the application may bridge the caller.
+            spec = replace(spec, listen_digits=True)
+            application = factory()
+        elif target.voicemail:
             box = VoicemailBox(
                 target.voicemail_user_id,
                 target.to_number,
@@ -354,12 +366,13 @@ class CallHandler:
             event=event,
             path=path,
             now=started_loop,
+            sides=2 if factory is not None else 1,
         )
-        self.driver.start(call, actions)
+        self.driver.start(call, actions, owner="answering")
 
     async def shutdown(self) -> None:
         """End every live call (BYE to answered ones, 480 to ringing ones), CDRs committed."""
-        await self.driver.shutdown()
+        await self.driver.shutdown("answering")
         await self.background.wait(timeout=5)
         await self.cdrs.close()
 

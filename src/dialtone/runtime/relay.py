@@ -193,6 +193,9 @@ class MediaRelay:
 
     def forward(self, side: int, data: bytes) -> None:
         """A packet arrived from leg ``side``: pass RTP to the other leg."""
+        if self.on_digit is not None:
+            # Before the mute: a caller may answer a menu while its prompt plays.
+            self._detect(side, data)
         if self.muted or is_rtcp(data):
             # Without rtcp-mux RTCP travels on port+1, which we do not bind; a muxed RTCP
             # packet carries our peer's view of its own leg only, so it is not passed on.
@@ -200,8 +203,6 @@ class MediaRelay:
         self.sides[1 - side].send(data)
         if self.recorder is not None:
             self.recorder.push(side, data)
-        if self.on_digit is not None:
-            self._detect(side, data)
 
     def listen_for_digits(self, payload_type: int, on_digit: Callable[[int, str], None]) -> None:
         """Report RFC 4733 digits from either side (each once) to ``on_digit(side, d)``:
