@@ -159,7 +159,10 @@ def test_a_carriers_challenge_is_answered_once() -> None:
 def test_a_callee_answering_a_codec_we_did_not_offer_fails_the_call() -> None:
     h = ringing(step(1))
     out = h.respond(invites(h)[0], 200, body=SDP_G729)
-    assert kinds(out)[:2] == ["req:ACK", "req:BYE"]
+    assert kinds(out)[:3] == ["req:ACK", "Warn", "req:BYE"]
+    warn = out[1]
+    assert isinstance(warn, act.Warn)
+    assert "but was offered PCMA" in warn.text
     refusal = [a for a in out if isinstance(a, act.SendResponse)][-1].response
     assert refusal.status == 488
     assert "media.codec_mismatch" in (refusal.headers.get("Reason") or "")

@@ -164,6 +164,14 @@ class Redirect:
 
 
 @dataclass(frozen=True, slots=True)
+class Warn:
+    """Something an operator should read in the log (rare: a party hung up at once for
+    a codec we did not offer); the core logs nothing itself."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class CallEnded:
     """The call is over: the runtime forgets it (its record is written)."""
 
@@ -185,5 +193,6 @@ Action = (
     | WriteRecord
     | ResolveTarget
     | Redirect
+    | Warn
     | CallEnded
 )

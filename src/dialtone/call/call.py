@@ -728,11 +728,18 @@ class Call:
             audio = negotiate_answer(
                 SessionDescription.parse(leg.invite.body), SessionDescription.parse(response.body)
             )
-        except (SipParseError, NoAcceptableMedia):
+        except (SipParseError, NoAcceptableMedia) as exc:
             if self.answered is None:
                 self.failure = CODEC_MISMATCH
                 self._note_trunk(leg)
-            return self._connect_update(connect, connect.reject(leg, 488, now), now)
+            who = leg.destination.uri if leg.destination is not None else "the party"
+            warn = act.Warn(
+                f"call {self.spec.record_id}: {who} answered {codecs_of(response.body)} but"
+                f" was offered {codecs_of(leg.invite.body)} ({getattr(exc, 'reason', exc)}):"
+                f" {CODEC_MISMATCH}, the leg is hung up"
+            )
+            update = connect.reject(leg, 488, now)
+            return [warn, *self._connect_update(connect, update, now)]
         out = connect.won(leg)
         self.failure = None
         if not self.audio_settled:
@@ -1238,6 +1245,22 @@ class _Idle:
 
     def on_event(self, event: app.AppEvent) -> Sequence[app.Command]:
         return []
+
+
+def codecs_of(body: bytes) -> str:
+    """The audio codecs an SDP body lists, for a log line ("PCMU", "PCMA, PCMU")."""
+    try:
+        sdp = SessionDescription.parse(body)
+    except SipParseError:
+        return "an unreadable SDP"
+    names = [
+        rtpmap.encoding
+        for media in sdp.media
+        if media.media == "audio"
+        for rtpmap in media.rtpmaps().values()
+        if rtpmap.encoding.lower() != "telephone-event"
+    ]
+    return ", ".join(dict.fromkeys(names)) or "no audio codec"
 
 
 def _passed_headers(response: Response | None) -> tuple[tuple[str, str], ...]:

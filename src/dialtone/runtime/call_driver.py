@@ -117,6 +117,7 @@ class Driven:
     # Who handed the call over ("answering" or "bridge"): one driver runs both, so
     # that every message of a call finds it whatever the engine routes it through.
     owner: str = ""
+    announced: bool = False  # the "answered" line is logged
 
 
 class CallDriver:
@@ -258,8 +259,41 @@ class CallDriver:
                 self._spawn(self._resolve(driven, action))
             elif isinstance(action, act.Redirect):
                 self._spawn(self._redirect(driven, action))
+            elif isinstance(action, act.Warn):
+                log.warning("%s", action.text)
             elif isinstance(action, act.CallEnded):
                 self._forget(driven)
+        if not driven.announced and driven.call.answered is not None:
+            driven.announced = True
+            self._announce(driven)
+
+    def _announce(self, driven: Driven) -> None:
+        """One line when a call is answered (operators, and tests, read it)."""
+        call = driven.call
+        spec = call.spec
+        audio = call.audio
+        if driven.relay is not None:
+            log.info(
+                "call %s answered: %s -> %s (%s, relay %d<->%d)",
+                spec.record_id,
+                spec.from_number,
+                spec.to_number,
+                audio.codec,
+                driven.relay.a.port,
+                driven.relay.b.port,
+            )
+        else:
+            log.info(
+                "call %s answered (%s): %s -> %s (account %s, %s, RTP -> %s:%d)",
+                spec.record_id,
+                "voicemail" if call.voicemail is not None else "greeting",
+                spec.from_number,
+                spec.to_number,
+                spec.account_id,
+                audio.codec,
+                audio.remote_address,
+                audio.remote_port,
+            )
 
     def _fire(self, driven: Driven, name: str) -> None:
         driven.timers.pop(name, None)
