@@ -180,7 +180,7 @@ class Harness:
 
     def originate(self, devices: Sequence[Step], target: str = "+33999") -> list[act.Action]:
         self.call, actions = Call.originate(
-            spec(direction="outbound", legs=()),
+            spec(direction="outbound", legs=(), user_id="US0", caller_user_id="US0"),
             settings=SETTINGS,
             ids=self.ids,
             devices=devices,

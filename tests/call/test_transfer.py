@@ -129,6 +129,7 @@ def test_click_to_call_rings_the_user_then_the_number() -> None:
         "callee-bye",
     )
     assert record.sip_call_id == device.call_id
+    assert record.user_id == record.caller_user_id
     assert kinds(h.write_record()) == ["resp:200", "req:BYE", "CallEnded"]
 
 

@@ -762,8 +762,9 @@ class Call:
             self.a = leg
         else:
             self.b = leg
-        if leg.user_id is not None and connect.name == "b":
-            # The member who took the call is its user (D1: theirs as their own record).
+        if leg.user_id is not None and connect.name == "b" and not self.originated:
+            # The member who took the call is its user (D1: theirs as their own record);
+            # a click-to-call stays the user's who clicked.
             self.user_id = leg.user_id
         out.extend(self._facts_changed())
         busy = self.busy
