@@ -333,3 +333,20 @@ def test_an_objection_during_the_notice_means_nothing_is_recorded() -> None:
     play = next(a for a in out if isinstance(a, act.Play))
     h.feed(ev.ObjectToRecording())
     assert h.feed(ev.PlayDone(play.ref)) == []
+
+
+def test_a_bridge_where_one_leg_fails_connects_the_other() -> None:
+    h = ringing(step(1, 2))
+    first, second = invites(h)
+    assert h.respond(first, 486) == []  # the other device still rings: nothing yet
+    out = h.respond(second, 200, tag="y", body=h.answer_sdp())
+    assert 200 in responses(out)
+    assert h.call is not None
+    assert h.call.user_id == "US2"
+    h.feed(h.caller_request("BYE"))  # type: ignore[arg-type]
+    record = h.records()[-1].record
+    # The busy device is in the chain with its answer, then the one that took the call.
+    assert [(t["id"], t.get("status")) for t in record.legs[1:]] == [
+        ("device1", "486"),
+        ("device2", None),
+    ]
