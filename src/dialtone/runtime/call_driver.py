@@ -133,6 +133,7 @@ class CallDriver:
         resolver: Resolver | None = None,
         redirector: Redirector | None = None,
         on_voicemail: Callable[[str, str], None] | None = None,
+        background: TaskSet | None = None,
     ) -> None:
         self.rtp_ports = rtp_ports
         self.rtp_host = rtp_host
@@ -146,7 +147,9 @@ class CallDriver:
         self.legs: dict[tuple[str, str], Driven] = {}
         self.by_invite: dict[int, Driven] = {}
         self._paths: dict[int, ChannelPath] = {}
-        self.background = TaskSet(log, "call")
+        # The work calls started (records, look-ups): the owner's, so that "no work
+        # left" means the calls' work too.
+        self.background = background or TaskSet(log, "call")
 
     # -- plumbing ---------------------------------------------------------------------
 

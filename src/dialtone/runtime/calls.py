@@ -130,7 +130,9 @@ class CallHandler:
         self.reads = reads or db
         self.now = wallclock
         self.cdrs = CdrWriter(sessions, db, window=config.cdr_commit_window)
+        self.background = TaskSet(log, "call")
         self.driver = CallDriver(
+            background=self.background,
             rtp_ports=rtp_ports,
             rtp_host=config.rtp_host,
             cdrs=self.cdrs,
@@ -147,7 +149,6 @@ class CallHandler:
         # the seam the TwiML interpreter and the AI receptionist will use; the example
         # application of the tests plugs in here.
         self.applications: dict[str, Callable[[], Application]] = {}
-        self.background = TaskSet(log, "call")
 
     # -- plumbing ---------------------------------------------------------------------
 
