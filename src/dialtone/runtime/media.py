@@ -19,6 +19,7 @@ from dialtone.codecs.g711 import ALAW_SILENCE, ULAW_SILENCE, decoder_for
 from dialtone.rtp.jitter import PlayoutBuffer
 from dialtone.rtp.packet import RtpPacket, RtpParseError, is_rtcp
 from dialtone.rtp.packetizer import Packetizer, frames
+from dialtone.rtp.telephone_event import DigitDetector
 from dialtone.sip.sdp import NegotiatedAudio
 
 from .sealing import AudioFile, CallFacts
@@ -145,6 +146,9 @@ class RtpSession(asyncio.DatagramProtocol):
         self.received = 0
         self.sent = 0
         self.malformed = 0
+        # RFC 4733 digits, for a call application (None: nobody listens).
+        self.digits: DigitDetector | None = None
+        self.on_digit: Callable[[str], None] | None = None
 
     # asyncio.DatagramProtocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -168,6 +172,18 @@ class RtpSession(asyncio.DatagramProtocol):
                 self.remote = source
         if self.recorder is not None:
             self.recorder.push(packet)
+        detector = self.digits
+        if detector is not None and packet.payload_type == detector.payload_type:
+            digit = detector.push(packet)
+            if digit is not None and self.on_digit is not None:
+                self.on_digit(digit)
+
+    def listen_for_digits(self, on_digit: Callable[[str], None]) -> None:
+        """Report the caller's RFC 4733 digits (each once) to ``on_digit``."""
+        pt = self.audio.telephone_event_payload_type
+        if pt is not None:
+            self.digits = DigitDetector(pt)
+            self.on_digit = on_digit
 
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable while the caller is not listening yet: not fatal.

@@ -23,6 +23,7 @@ from typing import cast
 from dialtone.codecs.g711 import ALAW_SILENCE, ULAW_SILENCE, decoder_for
 from dialtone.rtp.packet import RtpPacket, RtpParseError, is_rtcp
 from dialtone.rtp.packetizer import Packetizer, frames
+from dialtone.rtp.telephone_event import DigitDetector
 
 from .media import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, RtpPortPool, bind_rtp_socket
 from .sealing import AudioFile, CallFacts
@@ -177,6 +178,8 @@ class MediaRelay:
         self._player: asyncio.Task[None] | None = None
         self.on_close: Callable[[], None] | None = None
         self.closed = False
+        self.on_digit: Callable[[int, str], None] | None = None
+        self._digits: tuple[DigitDetector, ...] = ()
 
     @property
     def a(self) -> RelaySide:
@@ -190,6 +193,9 @@ class MediaRelay:
 
     def forward(self, side: int, data: bytes) -> None:
         """A packet arrived from leg ``side``: pass RTP to the other leg."""
+        if self.on_digit is not None:
+            # Before the mute: a caller may answer a menu while its prompt plays.
+            self._detect(side, data)
         if self.muted or is_rtcp(data):
             # Without rtcp-mux RTCP travels on port+1, which we do not bind; a muxed RTCP
             # packet carries our peer's view of its own leg only, so it is not passed on.
@@ -197,6 +203,24 @@ class MediaRelay:
         self.sides[1 - side].send(data)
         if self.recorder is not None:
             self.recorder.push(side, data)
+
+    def listen_for_digits(self, payload_type: int, on_digit: Callable[[int, str], None]) -> None:
+        """Report RFC 4733 digits from either side (each once) to ``on_digit(side, d)``:
+        only for calls an application runs, the plain relay stays one send per packet."""
+        self._digits = (DigitDetector(payload_type), DigitDetector(payload_type))
+        self.on_digit = on_digit
+
+    def _detect(self, side: int, data: bytes) -> None:
+        detector = self._digits[side]
+        if len(data) < 2 or data[1] & 0x7F != detector.payload_type:
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            return
+        digit = detector.push(packet)
+        if digit is not None and self.on_digit is not None:
+            self.on_digit(side, digit)
 
     def start_recording(
         self,

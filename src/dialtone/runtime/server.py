@@ -388,6 +388,7 @@ def build_engine(
         ),
         rtp_ports=rtp_ports,
         cdrs=handler.cdrs,
+        driver=handler.driver,
     )
     return CallEngine(
         channels=channels,

@@ -1,0 +1,1 @@
+"""The built-in call applications (see ``dialtone.call.application``)."""

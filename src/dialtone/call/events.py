@@ -1,0 +1,133 @@
+"""What the runtime feeds a call (besides the SIP endpoint's own events, passed as they
+are: ``RequestReceived``, ``AckReceived``, ``CancelReceived``, ``ResponseReceived``,
+``TransactionTimedOut``, ``StraySuccess``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dialtone.call.dialer import Step
+from dialtone.sip.endpoint import (
+    AckReceived,
+    CancelReceived,
+    RequestReceived,
+    StraySuccess,
+)
+from dialtone.sip.transaction import ResponseReceived, TransactionTimedOut
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    """A timer the call set with ``SetTimer(name, at)`` is due."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaOpened:
+    """The media asked for by ``OpenMedia`` is ready: its local RTP port per side."""
+
+    ports: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaUnavailable:
+    """``OpenMedia`` could not be served (no RTP port left): the call is refused 503."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlayDone:
+    """The prompt started by ``Play(..., ref)`` has played in full (or was stopped)."""
+
+    ref: int
+    completed: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Digit:
+    """A DTMF digit from the party on relay side ``side``: an RFC 4733 end-of-event
+    (deduplicated by the media side) or a SIP INFO (application/dtmf-relay)."""
+
+    side: int
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecordWritten:
+    """The call record asked for by ``WriteRecord(..., ref)`` was committed (``ok``) or
+    could not be (the store failed)."""
+
+    ref: int
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A target that may not be called: the SIP status and the reason code (TERMS)."""
+
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetResolved:
+    """The answer to ``ResolveTarget(..., ref)``: the steps that reach it, or a refusal
+    (the same codes the policy decision path gives a direct call)."""
+
+    ref: int
+    steps: tuple[Step, ...] = ()
+    refusal: Refusal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """An application command from outside (the API): end the call from our side; a
+    caller not answered yet hears ``status``."""
+
+    cause: str = "api-hangup"
+    status: int = 480
+
+
+@dataclass(frozen=True, slots=True)
+class Redirected:
+    """The answer to ``Redirect(status, ref)``: ``taken`` when something else took the
+    caller (this call then ends without a record: the next one writes it), else the
+    caller hears the status."""
+
+    ref: int
+    taken: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectToRecording:
+    """TERMS V8: a party objects; the recording stops and what was recorded is deleted."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """The platform stops: answered calls get BYE, ringing ones 480, records written."""
+
+
+SipEvent = (
+    RequestReceived
+    | AckReceived
+    | CancelReceived
+    | ResponseReceived
+    | TransactionTimedOut
+    | StraySuccess
+)
+
+Event = (
+    SipEvent
+    | TimerFired
+    | MediaOpened
+    | MediaUnavailable
+    | PlayDone
+    | Digit
+    | RecordWritten
+    | TargetResolved
+    | HangUp
+    | Redirected
+    | ObjectToRecording
+    | Shutdown
+)
