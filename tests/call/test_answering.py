@@ -260,3 +260,9 @@ def test_a_bye_for_an_unknown_dialog_is_481() -> None:
     request.request._to = None  # type: ignore[attr-defined]
     out = h.feed(request)
     assert responses(out) == [481]
+
+
+def test_ringing_of_zero_seconds_sends_180_and_200_at_once() -> None:
+    h = Harness()
+    h.incoming(Greeting("/g.wav", ring_seconds=0), record_path="/r")
+    assert kinds(h.open_media(30000)) == ["resp:180", "resp:200", "SetTimer:max", "Play"]

@@ -513,9 +513,11 @@ class Call:
             if not isinstance(self.a, IncomingLeg) or not self.a.pending:
                 return []
             if command.ring_seconds is not None:
-                self.busy = _Busy("answer")
                 out = self.a.provisional(180)
                 self.ringing_sent = True
+                if command.ring_seconds <= 0:
+                    return [*out, *self._answer(now)]
+                self.busy = _Busy("answer")
                 return [*out, act.SetTimer("ring", now + command.ring_seconds)]
             return self._answer(now)
         if isinstance(command, app.Play):
