@@ -557,9 +557,9 @@ class Call:
             self._redirect_status = command.status
             return [act.Redirect(command.status, ref)]
         if isinstance(command, app.HangUp):
-            return self._hang_up(
-                now, command.cause, status=outcome_name(command.status), sip_status=command.status
-            )
+            answered = self.answered is not None
+            status = "completed" if answered else outcome_name(command.status)
+            return self._hang_up(now, command.cause, status=status, sip_status=command.status)
         return []
 
     def _answer(self, now: float) -> list[Action]:
