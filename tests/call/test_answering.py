@@ -260,3 +260,29 @@ def test_a_bye_for_an_unknown_dialog_is_481() -> None:
     request.request._to = None  # type: ignore[attr-defined]
     out = h.feed(request)
     assert responses(out) == [481]
+
+
+def test_ringing_of_zero_seconds_sends_180_and_200_at_once() -> None:
+    h = Harness()
+    h.incoming(Greeting("/g.wav", ring_seconds=0), record_path="/r")
+    assert kinds(h.open_media(30000)) == ["resp:180", "resp:200", "SetTimer:max", "Play"]
+
+
+class _PauseThenHangUp:
+    def on_event(self, event: object) -> list[object]:
+        from dialtone.call import application as app
+
+        if isinstance(event, app.Started):
+            return [app.Answer(), app.Pause(2.0), app.HangUp(cause="done")]
+        return []
+
+
+def test_pause_holds_the_queue_until_its_timer() -> None:
+    h = Harness()
+    h.incoming(_PauseThenHangUp(), record_path="/r")  # type: ignore[arg-type]
+    out = h.open_media(30000)
+    assert kinds(out) == ["resp:200", "SetTimer:max", "SetTimer:pause"]
+    assert h.records() == []
+    h.feed(ev.TimerFired("pause"), after=2)
+    record = h.records()[-1].record
+    assert (record.status, record.hangup_cause) == ("completed", "done")

@@ -513,9 +513,11 @@ class Call:
             if not isinstance(self.a, IncomingLeg) or not self.a.pending:
                 return []
             if command.ring_seconds is not None:
-                self.busy = _Busy("answer")
                 out = self.a.provisional(180)
                 self.ringing_sent = True
+                if command.ring_seconds <= 0:
+                    return [*out, *self._answer(now)]
+                self.busy = _Busy("answer")
                 return [*out, act.SetTimer("ring", now + command.ring_seconds)]
             return self._answer(now)
         if isinstance(command, app.Play):
@@ -555,9 +557,9 @@ class Call:
             self._redirect_status = command.status
             return [act.Redirect(command.status, ref)]
         if isinstance(command, app.HangUp):
-            return self._hang_up(
-                now, command.cause, status=outcome_name(command.status), sip_status=command.status
-            )
+            answered = self.answered is not None
+            status = "completed" if answered else outcome_name(command.status)
+            return self._hang_up(now, command.cause, status=status, sip_status=command.status)
         return []
 
     def _answer(self, now: float) -> list[Action]:

@@ -239,7 +239,7 @@ class CallDriver:
                 if handle is not None:
                     handle.cancel()
             elif isinstance(action, act.OpenMedia):
-                driven.opening = self.loop.create_task(self._open_media(driven, action))
+                driven.opening = self.background.spawn(self._open_media(driven, action))
             elif isinstance(action, act.CloseMedia):
                 self._close_media(driven, action.discard_recording)
             elif isinstance(action, act.SetRemote):
