@@ -69,7 +69,8 @@ class FakeIds:
         return 100
 
     def session_id(self) -> str:
-        return "42"
+        # A new id at every draw, so a session id drawn twice for one session shows.
+        return str(next(self._n) + 4000)
 
     def glare_delay(self, owner: bool) -> float:
         return 3.0 if owner else 1.0

@@ -75,6 +75,36 @@ def test_early_media_183_carries_our_sdp_to_the_caller() -> None:
     assert b"m=audio 30000" in sent[0].response.body
 
 
+def _origin(body: bytes) -> tuple[str, int]:
+    """The session id and version of an SDP body's o= line."""
+    line = next(x for x in body.decode().splitlines() if x.startswith("o="))
+    fields = line[2:].split()
+    return fields[1], int(fields[2])
+
+
+def test_one_sdp_session_per_side_183_then_200_and_a_hold() -> None:
+    """RFC 3264 §8: one o= session id for the session's life, the version only grows
+    (phones that compare o= lines ignore an answer whose id changed)."""
+    h = ringing(step(1, kind="trunk", failover=trunk_failover))
+    invite = invites(h)[0]
+    early = h.respond(invite, 183, body=h.answer_sdp(6000))
+    early_body = next(a for a in early if isinstance(a, act.SendResponse)).response.body
+    answered = h.respond(invite, 200, body=h.answer_sdp(6000))
+    ok = next(a for a in answered if isinstance(a, act.SendResponse) and a.response.status == 200)
+    assert _origin(ok.response.body) == _origin(early_body)
+    session, version = _origin(ok.response.body)
+    hold = h.answer_sdp(4002).replace(b"a=rtpmap", b"a=sendonly\r\na=rtpmap")
+    out = h.feed(h.caller_request("INVITE", body=hold))  # type: ignore[arg-type]
+    held = next(a for a in out if isinstance(a, act.SendResponse)).response.body
+    assert _origin(held)[0] == session
+    assert _origin(held)[1] > version
+    # The callee's side keeps its own session: the first offer's id, a higher version.
+    first_offer = _origin(invite.body)
+    reoffer = _origin(h.sent("INVITE", out)[0].request.body)
+    assert reoffer[0] == first_offer[0]
+    assert reoffer[1] > first_offer[1]
+
+
 def test_cancel_from_the_caller_then_the_200_arrives() -> None:
     h = ringing(step(1))
     invite = invites(h)[0]

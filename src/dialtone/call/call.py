@@ -188,6 +188,10 @@ class Call:
     typeahead: str = ""  # digits pressed outside a Gather, for the next one
     # A callee's refusal passed back to the caller (Reason, Warning, Retry-After).
     _callee_headers: tuple[tuple[str, str], ...] = ()
+    # The SDP session id of each relay side, drawn once: RFC 3264 §8 keeps a session's
+    # o= id for its whole life and increments only the version (a 183 and its 200, a
+    # hold and its resume); phones that compare o= lines ignore a changed one.
+    sdp_session_ids: tuple[str, str] = ("0", "0")
 
     # -- construction ----------------------------------------------------------------------
 
@@ -314,6 +318,7 @@ class Call:
             voicemail=spec.voicemail,
             max_seconds=spec.max_seconds,
             recording=spec.recording,
+            sdp_session_ids=(ids.session_id(), ids.session_id()),
         )
 
     # -- what the runtime reads ------------------------------------------------------------
@@ -470,7 +475,7 @@ class Call:
             self.a_offer,
             local_address=self.settings.advertised_host,
             local_port=self.ports[0],
-            session_id=self.ids.session_id(),
+            session_id=self.sdp_session_ids[0],
             preference=preference,
         )
         self.audio = audio
@@ -478,14 +483,16 @@ class Call:
 
     def _offer(self, side: int, direction: str = "sendrecv") -> bytes:
         leg = self.a if side == 0 else self.b
-        version = 2
+        # A leg not dialled yet gets the first version (each leg's ``sdp_version`` starts
+        # there); its re-offers then count up from it.
+        version = 1
         if leg is not None:
             leg.sdp_version += 1
             version = leg.sdp_version
         return build_offer(
             local_address=self.settings.advertised_host,
             local_port=self.ports[side] if side < len(self.ports) else 9,
-            session_id=self.ids.session_id(),
+            session_id=self.sdp_session_ids[side],
             session_version=str(version),
             codecs=(self.audio.codec,) if self.audio_settled else self.settings.codecs,
             telephone_event=self.audio.telephone_event_payload_type,
@@ -943,7 +950,7 @@ class Call:
                 offer,
                 local_address=self.settings.advertised_host,
                 local_port=port,
-                session_id=self.ids.session_id(),
+                session_id=self.sdp_session_ids[leg.side],
                 session_version=str(leg.sdp_version + 1),
                 preference=(self.audio.codec,),
             )

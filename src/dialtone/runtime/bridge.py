@@ -29,9 +29,9 @@ from dialtone.call.dialer import Step as CoreStep
 from dialtone.call.dialer import ring_failover, trunk_failover
 from dialtone.call.leg import Credentials, Leg
 from dialtone.call.leg import Destination as CoreDestination
+from dialtone.services.ids import new_id
 from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony.greetings import recording_notice_path
-from dialtone.services.ids import new_id
 from dialtone.sip.endpoint import AckReceived, CancelReceived, RequestReceived, StraySuccess
 from dialtone.sip.headers import NameAddress
 from dialtone.sip.message import make_response

@@ -23,10 +23,10 @@ from dialtone.call.application import Application, VoicemailBox
 from dialtone.call.apps.answering import Greeting, Voicemail
 from dialtone.call.call import Call, CallSpec
 from dialtone.call.context import CallSettings
-from dialtone.services.telephony import calls as call_service
-from dialtone.services.numbering import numbers as number_service
-from dialtone.services.telephony.greetings import default_greeting_path
 from dialtone.services.ids import new_id
+from dialtone.services.numbering import numbers as number_service
+from dialtone.services.telephony import calls as call_service
+from dialtone.services.telephony.greetings import default_greeting_path
 from dialtone.sip.endpoint import (
     AckReceived,
     CancelReceived,
