@@ -23,6 +23,7 @@ from pydantic_settings import (
 from dialtone.policy.destinations import HIGH_COST_PREFIXES, DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES
 from dialtone.rating.increments import Increment
+from dialtone.sip.overload import OverloadLimits
 from dialtone.store import sealed
 
 if TYPE_CHECKING:
@@ -248,6 +249,56 @@ class Settings(BaseSettings):
         description="Under load, how long a finished call's record waits for others to "
         "share its commit (its BYE is answered after the commit). 0: commit each at once.",
     )
+    overload_control: bool = Field(
+        default=True,
+        description="Refuse new calls with 503 and Retry-After at once when the server is "
+        "past its capacity (RFC 3261 §21.5.4), so the calls it has taken go on; the marks "
+        "below say when (issue 14).",
+    )
+    overload_lag_high_ms: float = Field(
+        default=100.0,
+        gt=0,
+        description="Event-loop lag (how late a periodic timer fires, or a datagram waits in "
+        "the SIP UDP socket's queue) at which new calls start to be shed.",
+    )
+    overload_lag_low_ms: float = Field(
+        default=30.0,
+        ge=0,
+        description="Lag under which (with the other measures under their low marks, for "
+        "overload_hold_seconds) new calls are let back in step by step.",
+    )
+    overload_setups_high: int = Field(
+        default=300,
+        ge=1,
+        description="INVITEs admitted and not answered beyond 100 Trying at which new ones "
+        "are refused at once. Calls to carriers that take seconds to ring count for as long: "
+        "raise it for a high call rate over slow trunks.",
+    )
+    overload_setups_low: int = Field(
+        default=150, ge=0, description="Setups in progress under which calls are let back in."
+    )
+    overload_db_jobs_high: int = Field(
+        default=200,
+        ge=1,
+        description="Database jobs waiting (reads and writes) at which new calls are shed; "
+        "REGISTERs are refused too at this mark.",
+    )
+    overload_db_jobs_low: int = Field(
+        default=50, ge=0, description="Database jobs waiting under which calls are let back in."
+    )
+    overload_hold_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long every measure must stay under its low mark before more calls "
+        "are let in (the hysteresis that keeps shedding from flapping).",
+    )
+    overload_retry_after_seconds: int = Field(
+        default=2,
+        ge=0,
+        le=3600,
+        description="Retry-After of a shed call's 503; successive 503s spread it up to "
+        "twice this, so refused callers do not all come back at once.",
+    )
     transcriber_url: str | None = Field(
         default=None,
         description="OpenAI-compatible speech-to-text base URL (…/v1) for voicemail "
@@ -431,10 +482,30 @@ class Settings(BaseSettings):
     def _ranges(self) -> Settings:
         if self.rtp_port_min > self.rtp_port_max:
             raise ValueError("rtp_port_min must not exceed rtp_port_max")
+        if self.overload_lag_low_ms > self.overload_lag_high_ms:
+            raise ValueError("overload_lag_low_ms must not exceed overload_lag_high_ms")
+        if self.overload_setups_low > self.overload_setups_high:
+            raise ValueError("overload_setups_low must not exceed overload_setups_high")
+        if self.overload_db_jobs_low > self.overload_db_jobs_high:
+            raise ValueError("overload_db_jobs_low must not exceed overload_db_jobs_high")
         unknown = set(self.codecs) - {"PCMA", "PCMU"}
         if unknown:
             raise ValueError(f"unsupported codecs {sorted(unknown)}: PCMA and PCMU are built in")
         return self
+
+    @property
+    def overload_limits(self) -> OverloadLimits:
+        """The overload controller's marks (issue 14), in its units."""
+        return OverloadLimits(
+            lag_high=self.overload_lag_high_ms / 1000,
+            lag_low=self.overload_lag_low_ms / 1000,
+            setups_high=self.overload_setups_high,
+            setups_low=self.overload_setups_low,
+            jobs_high=self.overload_db_jobs_high,
+            jobs_low=self.overload_db_jobs_low,
+            hold=self.overload_hold_seconds,
+            retry_after=self.overload_retry_after_seconds,
+        )
 
     @property
     def invoice_issuer(self) -> Issuer:

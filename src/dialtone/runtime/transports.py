@@ -11,15 +11,20 @@ connection the request came on; requests to a peer with no connection open one.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import secrets
 import socket
 import ssl
 from collections.abc import Callable
 from typing import cast
 
-from dialtone.sip.endpoint import Output, SipEndpoint
+from dialtone.policy.codes import reason
+from dialtone.sip.endpoint import Output, RequestReceived, SipEndpoint
 from dialtone.sip.framing import FramingError, KeepAlivePing, StreamFramer
-from dialtone.sip.transaction import Address, Send
+from dialtone.sip.message import Request, make_response
+from dialtone.sip.overload import Load, OverloadController
+from dialtone.sip.transaction import Address, InviteServerTransaction, Send
 
 log = logging.getLogger("dialtone.sip")
 
@@ -37,6 +42,8 @@ class SipChannel:
         self.on_closed: Callable[[Address, SipChannel], None] = lambda peer, channel: None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        # Screens new INVITEs and REGISTERs before the application sees them.
+        self.gate: OverloadGate | None = None
 
     def _transmit(self, data: bytes, destination: Address) -> None:
         raise NotImplementedError
@@ -58,6 +65,12 @@ class SipChannel:
         for item in outputs:
             if isinstance(item, Send):
                 self._transmit(item.data, item.destination)
+            elif (
+                self.gate is not None
+                and isinstance(item, RequestReceived)
+                and self.gate.sheds(item, self)
+            ):
+                continue
             else:
                 try:
                     self.on_event(item, self)
@@ -136,7 +149,20 @@ class UdpChannel(SipChannel, asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        if data[:1] == b"\x00":
+            if self.gate is not None and data.startswith(PROBE):
+                self.gate.probe_returned(data)
+            return  # never SIP
         self.receive(data, (str(addr[0]), int(addr[1])))
+
+    def own_address(self) -> Address | None:
+        """Where a datagram to this socket is sent from this host (the unspecified
+        address it may be bound to read as loopback)."""
+        if self.transport is None:
+            return None
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(str(host), str(host))
+        return (host, int(port))
 
     def error_received(self, exc: Exception) -> None:
         log.debug("SIP UDP socket error: %s", exc)
@@ -302,3 +328,169 @@ class StreamChannel(SipChannel):
             except TimeoutError:
                 return False
         return True
+
+
+# Overload control (issue 14). The 503's Reason and Warning carry the code as every other
+# refusal does; built once, since a shed INVITE must cost as little as possible.
+_OVERLOAD = reason("overload.busy")
+_OVERLOAD_HEADERS = (
+    ("Reason", f'SIP;cause=503;text="{_OVERLOAD.code}"'),
+    ("Warning", f'399 dialtone "{_OVERLOAD.code}: {_OVERLOAD.summary}"'),
+)
+# A datagram the UDP channel sends itself to time its own queue; SIP never starts with NUL.
+PROBE = b"\x00dialtone-probe:"
+
+
+class OverloadGate:
+    """The runtime half of overload control (the decision is :mod:`dialtone.sip.overload`).
+
+    Every ``interval`` seconds it measures the load: how late its own timer fires (the
+    event loop's lag), how long a datagram the UDP channel sends itself waits in the
+    socket's queue before it is read (the lag a caller's INVITE meets: the kernel queues
+    what the loop has no time for, and the timer alone does not see that queue), the
+    INVITEs it admitted that have no answer beyond 100 Trying yet, and the database jobs
+    waiting (``jobs``). Then the channels ask it about each new request before the
+    application sees it: an INVITE the controller sheds is answered 503 with
+    ``Retry-After`` through its own INVITE server transaction, so the ACK is absorbed and
+    a retransmitted INVITE gets the same 503, and no call state is made. In-dialog
+    requests (a To tag: BYE, re-INVITE, ACK, INFO, REFER) are never screened and CANCEL
+    never reaches it (the endpoint answers it), so the calls already taken go on.
+    ``priority`` names INVITEs never shed (emergency numbers, TERMS V7).
+    """
+
+    def __init__(
+        self,
+        controller: OverloadController,
+        *,
+        interval: float = 0.05,
+        jobs: Callable[[], int] = lambda: 0,
+        priority: Callable[[Request], bool] = lambda request: False,
+        summary_every: float = 10.0,
+    ) -> None:
+        self.controller = controller
+        self.interval = interval
+        self.jobs = jobs
+        self.priority = priority
+        self.summary_every = summary_every
+        self._setups: collections.deque[InviteServerTransaction] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._due = 0.0
+        self._probe: UdpChannel | None = None
+        self._probe_token = secrets.token_hex(8).encode()
+        self._probe_seq = 0
+        self._probe_sent: float | None = None
+        self._probe_delay = 0.0
+        self.timer_lag = 0.0
+
+    def start(self, channels: dict[str, SipChannel]) -> None:
+        """Screen ``channels`` and start measuring (on the running loop)."""
+        for channel in channels.values():
+            channel.gate = self
+            if isinstance(channel, UdpChannel) and self._probe is None:
+                self._probe = channel
+        loop = asyncio.get_running_loop()
+        self._due = loop.time() + self.interval
+        self._timer = loop.call_at(self._due, self._tick)
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    # -- measuring ---------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.timer_lag = max(0.0, now - self._due)
+        lag = max(self.timer_lag, self._queue_delay(now))
+        # Answered setups are dropped from the front as INVITEs come (they end mostly in
+        # order); a full sweep here drops the ones that ended out of order.
+        self._setups = collections.deque(s for s in self._setups if not _answered(s))
+        self.controller.observe(Load(lag, len(self._setups), self.jobs()), now)
+        summary = self.controller.summary(now, self.summary_every)
+        if summary is not None:
+            log.warning(
+                "overload: shed %d INVITE(s) and %d REGISTER(s) in the last %.0f s, "
+                "loop lag up to %.0f ms; admitting %.0f %% of new calls",
+                summary.invites,
+                summary.registers,
+                summary.seconds,
+                1000 * summary.max_lag,
+                100 * summary.admitting,
+            )
+        if now - getattr(self, "_dbg", 0.0) >= 0.5:
+            self._dbg = now
+            log.warning("DBG lag timer %.0f probe %.0f setups %d jobs %d admitting %.2f", 1000*self.timer_lag, 1000*self._queue_delay(now), len(self._setups), self.controller.load.jobs, self.controller.admitting)
+        self._send_probe(now)
+        self._due = now + self.interval
+        self._timer = loop.call_at(self._due, self._tick)
+
+    def _queue_delay(self, now: float) -> float:
+        # A probe still on its way counts for as long as it has been: a queue of seconds
+        # shows before the probe is out of it.
+        if self._probe_sent is not None:
+            return max(self._probe_delay, now - self._probe_sent)
+        return self._probe_delay
+
+    def _send_probe(self, now: float) -> None:
+        channel = self._probe
+        if channel is None or self._probe_sent is not None:
+            return
+        address = channel.own_address()
+        if address is None:
+            return
+        self._probe_seq += 1
+        self._probe_sent = now
+        channel._transmit(b"%s%s:%d" % (PROBE, self._probe_token, self._probe_seq), address)
+
+    def probe_returned(self, data: bytes) -> None:
+        """A datagram starting with :data:`PROBE` was read off the UDP socket."""
+        expected = b"%s%s:%d" % (PROBE, self._probe_token, self._probe_seq)
+        if data != expected or self._probe_sent is None:
+            return  # not ours, or late
+        self._probe_delay = asyncio.get_running_loop().time() - self._probe_sent
+        self._probe_sent = None
+
+    # -- screening ---------------------------------------------------------------------
+
+    def sheds(self, event: RequestReceived, channel: SipChannel) -> bool:
+        """Whether ``event`` was refused here (503 sent); False lets it through."""
+        request = event.request
+        method = request.method
+        if method == "INVITE":
+            if request.to.tag is not None or self.priority(request):
+                return False
+            verdict = self.controller.admit_invite(self._pending())
+            if verdict.admit:
+                assert isinstance(event.transaction, InviteServerTransaction)
+                self._setups.append(event.transaction)
+                return False
+        elif method == "REGISTER":
+            verdict = self.controller.admit_register(self.controller.load.jobs)
+            if verdict.admit:
+                return False
+        else:
+            return False
+        response = make_response(
+            request,
+            503,
+            to_tag=channel.endpoint.new_tag(),
+            extra_headers=(("Retry-After", str(verdict.retry_after)), *_OVERLOAD_HEADERS),
+        )
+        now = asyncio.get_running_loop().time()
+        for item in channel.endpoint.respond(event.transaction, response, now):
+            if isinstance(item, Send):
+                channel._transmit(item.data, item.destination)
+        return True
+
+    def _pending(self) -> int:
+        setups = self._setups
+        while setups and _answered(setups[0]):
+            setups.popleft()
+        return len(setups)
+
+
+def _answered(tx: InviteServerTransaction) -> bool:
+    status = tx.last_status
+    return (status is not None and status > 100) or tx.terminated
