@@ -256,13 +256,13 @@ class Settings(BaseSettings):
         "below say when (issue 14).",
     )
     overload_lag_high_ms: float = Field(
-        default=100.0,
+        default=150.0,
         gt=0,
         description="Event-loop lag (how late a periodic timer fires, or a datagram waits in "
         "the SIP UDP socket's queue) at which new calls start to be shed.",
     )
     overload_lag_low_ms: float = Field(
-        default=30.0,
+        default=50.0,
         ge=0,
         description="Lag under which (with the other measures under their low marks, for "
         "overload_hold_seconds) new calls are let back in step by step.",
@@ -278,13 +278,13 @@ class Settings(BaseSettings):
         default=150, ge=0, description="Setups in progress under which calls are let back in."
     )
     overload_db_jobs_high: int = Field(
-        default=200,
+        default=500,
         ge=1,
         description="Database jobs waiting (reads and writes) at which new calls are shed; "
         "REGISTERs are refused too at this mark.",
     )
     overload_db_jobs_low: int = Field(
-        default=50, ge=0, description="Database jobs waiting under which calls are let back in."
+        default=100, ge=0, description="Database jobs waiting under which calls are let back in."
     )
     overload_hold_seconds: float = Field(
         default=1.0,

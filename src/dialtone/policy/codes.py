@@ -76,8 +76,7 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C(
         "overload.busy",
         (),
-        "The platform is past its capacity: new calls are refused at once until it keeps "
-        "up again; retry after the seconds in Retry-After.",
+        "The platform is past its capacity: new calls are refused until it keeps up again.",
         503,
         503,
     ),

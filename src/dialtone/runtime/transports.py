@@ -20,11 +20,16 @@ from collections.abc import Callable
 from typing import cast
 
 from dialtone.policy.codes import reason
-from dialtone.sip.endpoint import Output, RequestReceived, SipEndpoint
+from dialtone.sip.endpoint import Output, Screen, SipEndpoint
 from dialtone.sip.framing import FramingError, KeepAlivePing, StreamFramer
-from dialtone.sip.message import Request, make_response
+from dialtone.sip.message import Request, Response, make_response
 from dialtone.sip.overload import Load, OverloadController
-from dialtone.sip.transaction import Address, InviteServerTransaction, Send
+from dialtone.sip.transaction import (
+    Address,
+    InviteServerTransaction,
+    Send,
+    ServerTransaction,
+)
 
 log = logging.getLogger("dialtone.sip")
 
@@ -42,7 +47,7 @@ class SipChannel:
         self.on_closed: Callable[[Address, SipChannel], None] = lambda peer, channel: None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
-        # Screens new INVITEs and REGISTERs before the application sees them.
+        # Measures the load for overload control; set by OverloadGate.start.
         self.gate: OverloadGate | None = None
 
     def _transmit(self, data: bytes, destination: Address) -> None:
@@ -65,12 +70,6 @@ class SipChannel:
         for item in outputs:
             if isinstance(item, Send):
                 self._transmit(item.data, item.destination)
-            elif (
-                self.gate is not None
-                and isinstance(item, RequestReceived)
-                and self.gate.sheds(item, self)
-            ):
-                continue
             else:
                 try:
                     self.on_event(item, self)
@@ -347,15 +346,15 @@ class OverloadGate:
     Every ``interval`` seconds it measures the load: how late its own timer fires (the
     event loop's lag), how long a datagram the UDP channel sends itself waits in the
     socket's queue before it is read (the lag a caller's INVITE meets: the kernel queues
-    what the loop has no time for, and the timer alone does not see that queue), the
+    what the loop has no time for, and a timer alone does not see that queue), the
     INVITEs it admitted that have no answer beyond 100 Trying yet, and the database jobs
-    waiting (``jobs``). Then the channels ask it about each new request before the
-    application sees it: an INVITE the controller sheds is answered 503 with
-    ``Retry-After`` through its own INVITE server transaction, so the ACK is absorbed and
-    a retransmitted INVITE gets the same 503, and no call state is made. In-dialog
-    requests (a To tag: BYE, re-INVITE, ACK, INFO, REFER) are never screened and CANCEL
-    never reaches it (the endpoint answers it), so the calls already taken go on.
-    ``priority`` names INVITEs never shed (emergency numbers, TERMS V7).
+    waiting (``jobs``). Each channel's endpoint asks it about every new out-of-dialog
+    request (:meth:`screen`): an INVITE the controller sheds is answered 503 with
+    ``Retry-After`` through its own INVITE server transaction, before 100 Trying and
+    without the application hearing of it, so no call state is made, the ACK is absorbed
+    and a retransmitted INVITE gets the same 503. Requests inside a dialog (a To tag:
+    BYE, re-INVITE, INFO, REFER), ACK and CANCEL are never screened, so the calls already
+    taken go on. ``priority`` names INVITEs never shed (emergency numbers, TERMS V7).
     """
 
     def __init__(
@@ -381,11 +380,13 @@ class OverloadGate:
         self._probe_sent: float | None = None
         self._probe_delay = 0.0
         self.timer_lag = 0.0
+        self._debug_at = float("-inf")
 
     def start(self, channels: dict[str, SipChannel]) -> None:
         """Screen ``channels`` and start measuring (on the running loop)."""
         for channel in channels.values():
             channel.gate = self
+            channel.endpoint.screen = self.screen(channel.endpoint)
             if isinstance(channel, UdpChannel) and self._probe is None:
                 self._probe = channel
         loop = asyncio.get_running_loop()
@@ -393,6 +394,7 @@ class OverloadGate:
         self._timer = loop.call_at(self._due, self._tick)
 
     def close(self) -> None:
+        """Stop measuring (the channels are closing)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -406,7 +408,9 @@ class OverloadGate:
         lag = max(self.timer_lag, self._queue_delay(now))
         # Answered setups are dropped from the front as INVITEs come (they end mostly in
         # order); a full sweep here drops the ones that ended out of order.
-        self._setups = collections.deque(s for s in self._setups if not _answered(s))
+        kept = [s for s in self._setups if not _answered(s)]
+        self._setups.clear()
+        self._setups.extend(kept)
         self.controller.observe(Load(lag, len(self._setups), self.jobs()), now)
         summary = self.controller.summary(now, self.summary_every)
         if summary is not None:
@@ -419,9 +423,17 @@ class OverloadGate:
                 1000 * summary.max_lag,
                 100 * summary.admitting,
             )
-        if now - getattr(self, "_dbg", 0.0) >= 0.5:
-            self._dbg = now
-            log.warning("DBG lag timer %.0f probe %.0f setups %d jobs %d admitting %.2f", 1000*self.timer_lag, 1000*self._queue_delay(now), len(self._setups), self.controller.load.jobs, self.controller.admitting)
+        if now - self._debug_at >= 1.0 and log.isEnabledFor(logging.DEBUG):
+            self._debug_at = now
+            load = self.controller.load
+            log.debug(
+                "load: lag %.0f ms (timer %.0f), %d setups, %d DB jobs; admitting %.0f %%",
+                1000 * load.lag,
+                1000 * self.timer_lag,
+                load.setups,
+                load.jobs,
+                100 * self.controller.admitting,
+            )
         self._send_probe(now)
         self._due = now + self.interval
         self._timer = loop.call_at(self._due, self._tick)
@@ -454,35 +466,36 @@ class OverloadGate:
 
     # -- screening ---------------------------------------------------------------------
 
-    def sheds(self, event: RequestReceived, channel: SipChannel) -> bool:
-        """Whether ``event`` was refused here (503 sent); False lets it through."""
-        request = event.request
-        method = request.method
-        if method == "INVITE":
-            if request.to.tag is not None or self.priority(request):
-                return False
-            verdict = self.controller.admit_invite(self._pending())
-            if verdict.admit:
-                assert isinstance(event.transaction, InviteServerTransaction)
-                self._setups.append(event.transaction)
-                return False
-        elif method == "REGISTER":
-            verdict = self.controller.admit_register(self.controller.load.jobs)
-            if verdict.admit:
-                return False
-        else:
-            return False
-        response = make_response(
-            request,
-            503,
-            to_tag=channel.endpoint.new_tag(),
-            extra_headers=(("Retry-After", str(verdict.retry_after)), *_OVERLOAD_HEADERS),
-        )
-        now = asyncio.get_running_loop().time()
-        for item in channel.endpoint.respond(event.transaction, response, now):
-            if isinstance(item, Send):
-                channel._transmit(item.data, item.destination)
-        return True
+    def screen(self, endpoint: SipEndpoint) -> Screen:
+        """The endpoint's screen: a new INVITE or REGISTER the controller sheds gets its
+        503 from the endpoint, before 100 Trying, and never reaches the application."""
+        new_tag = endpoint.new_tag
+        controller = self.controller
+
+        def screen(request: Request, tx: ServerTransaction) -> Response | None:
+            method = request.method
+            if method == "INVITE":
+                if self.priority(request):
+                    return None
+                verdict = controller.admit_invite(self._pending())
+                if verdict.admit:
+                    assert isinstance(tx, InviteServerTransaction)
+                    self._setups.append(tx)
+                    return None
+            elif method == "REGISTER":
+                verdict = controller.admit_register(controller.load.jobs)
+                if verdict.admit:
+                    return None
+            else:
+                return None
+            return make_response(
+                request,
+                503,
+                to_tag=new_tag(),
+                extra_headers=(("Retry-After", str(verdict.retry_after)), *_OVERLOAD_HEADERS),
+            )
+
+        return screen
 
     def _pending(self) -> int:
         setups = self._setups

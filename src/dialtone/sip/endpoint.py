@@ -117,6 +117,11 @@ Output = (
 )
 
 
+# Given a new out-of-dialog request and its transaction: None to let it through, or the
+# response that refuses it.
+Screen = Callable[[Request, ServerTransaction], Response | None]
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointPolicy:
     """What the UAS core accepts (RFC 3261 §8.2): methods, URI schemes, extensions,
@@ -162,7 +167,11 @@ class SipEndpoint:
         self._accepted: dict[tuple[str, str, int], InviteServerTransaction] = {}
         self._timers: list[tuple[float, int, object]] = []
         self._seq = 0
-        self.stats: dict[str, int] = {"received": 0, "rejected": 0, "dropped": 0}
+        self.stats: dict[str, int] = {"received": 0, "rejected": 0, "dropped": 0, "shed": 0}
+        # Asked about every new out-of-dialog request before the application hears of it
+        # (overload control): a response it returns is sent instead, through the request's
+        # transaction, so retransmissions get it again and an ACK is absorbed.
+        self.screen: Screen | None = None
 
     # -- input -----------------------------------------------------------------------------
 
@@ -249,6 +258,12 @@ class SipEndpoint:
                 *self.respond(tx, rejection, now),
                 MessageRejected(rejection.reason, source, rejection.status),
             ]
+        if self.screen is not None and request.to.tag is None:
+            refusal = self.screen(request, tx)
+            if refusal is not None:
+                # Before 100 Trying: a refused request must cost as little as it can.
+                self.stats["shed"] += 1
+                return self.respond(tx, refusal, now)
         out: list[Output] = []
         if request.method == "INVITE":
             # Sent at once: the application may take longer than 200 ms (§17.2.1).

@@ -11,16 +11,25 @@ event loop runs, the INVITEs admitted and not yet answered, the database jobs wa
 and ``now``, it says whether a new INVITE or REGISTER comes in and, if not, the
 ``Retry-After`` to send. Nothing here reads a clock or draws a random number.
 
-The control law is the loss-based one of RFC 7339 §5 without its feedback headers (the
-callers here are phones and carriers that do not speak ``Via: oc``): a fraction of new
-INVITEs is admitted, cut multiplicatively while a measure is over its high mark and
-raised step by step once every measure is back under its low mark and has stayed there
-for ``hold`` seconds; between the marks the fraction stays where it is. That band and the
-hold are the hysteresis: the fraction settles where the server keeps up instead of
-flapping between taking everything and refusing everything. The fraction is applied by
-a credit counter, not by chance, so it is exact and testable (admitting 0.25 takes every
-fourth INVITE). On top, INVITEs admitted and not answered never exceed their high mark:
-a burst is cut at once, before the next measurement.
+Two mechanisms, each suited to what it watches:
+
+- **A window on setups.** INVITEs admitted and not yet answered beyond 100 Trying never
+  exceed ``setups_high``: a new one is refused while the window is full. It is checked
+  per INVITE, so a burst is cut at once, before the next measurement, and it clocks
+  itself: when the server slows down, setups last longer and fewer are let in. It needs
+  no hysteresis, since a refused INVITE takes no slot: a new call comes in exactly when
+  one has been answered.
+- **An admitted fraction driven by lag and the database queue**, the loss-based control
+  of RFC 7339 §5 without its feedback headers (phones and carriers do not speak
+  ``Via: oc``). While the lag or the jobs stay at or over their high marks for two
+  measurements in a row (a single late timer is a garbage collection, not an overload),
+  the fraction is cut by a quarter; once every measure has been under its low mark for
+  ``hold`` seconds it is raised by a tenth; in between it stays. The band between the
+  marks, the hold and the ``react`` time between steps (a step's effect must reach the
+  measures before the next) are the hysteresis: the fraction settles where the server
+  keeps up instead of flapping between taking everything and refusing everything. It is
+  applied by a credit counter, not by chance, so it is exact and testable (admitting
+  0.25 lets in every fourth INVITE).
 """
 
 from __future__ import annotations
@@ -28,24 +37,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # How much of the admitted fraction a step down keeps, and what a step up adds.
-DECREASE = 0.75
+DECREASE = 0.8
 INCREASE = 0.1
+# Measurements in a row at or over a high mark before the fraction is cut.
+SUSTAINED = 2
 
 
 @dataclass(frozen=True, slots=True)
 class OverloadLimits:
     """The marks and timings of the controller (seconds, counts)."""
 
-    lag_high: float = 0.2
+    lag_high: float = 0.15
     lag_low: float = 0.05
-    setups_high: int = 400
-    setups_low: int = 200
-    jobs_high: int = 400
+    setups_high: int = 300
+    setups_low: int = 150
+    jobs_high: int = 500
     jobs_low: int = 100
     hold: float = 1.0
     # The least time between two steps of the admitted fraction: a step's effect must
     # reach the measures before the next one, or the fraction overshoots.
-    react: float = 0.25
+    react: float = 0.3
     # The fraction never goes below this: some calls still come in however bad the
     # measures are, so the server keeps learning whether it has recovered.
     min_admit: float = 0.05
@@ -105,6 +116,7 @@ class OverloadController:
         self._credit = 0.0
         self._last_over = float("-inf")
         self._last_step = float("-inf")
+        self._over_in_a_row = 0
         self._spread = 0
         self.load = Load(0.0, 0, 0)
         # Since the last summary.
@@ -119,13 +131,10 @@ class OverloadController:
         return self.admitting < 1.0
 
     def over(self, load: Load) -> bool:
-        """Whether any measure is at or over its high mark."""
+        """Whether the lag or the database jobs are at or over their high marks (setups
+        have their window instead)."""
         limits = self.limits
-        return (
-            load.lag >= limits.lag_high
-            or load.setups >= limits.setups_high
-            or load.jobs >= limits.jobs_high
-        )
+        return load.lag >= limits.lag_high or load.jobs >= limits.jobs_high
 
     def under(self, load: Load) -> bool:
         """Whether every measure is under its low mark."""
@@ -138,17 +147,25 @@ class OverloadController:
 
     def observe(self, load: Load, now: float) -> None:
         """Take one measurement and step the admitted fraction (at most once per
-        ``react`` seconds): down while over a high mark, up once every measure has been
-        under its low mark for ``hold`` seconds, unchanged in between."""
+        ``react`` seconds): down while over a high mark for :data:`SUSTAINED`
+        measurements in a row, up once every measure has been under its low mark for
+        ``hold`` seconds, unchanged in between."""
         self.load = load
         self._max_lag = max(self._max_lag, load.lag)
         limits = self.limits
         if self.over(load):
+            self._over_in_a_row += 1
             self._last_over = now
-            if now - self._last_step >= limits.react and self.admitting > limits.min_admit:
+            if (
+                self._over_in_a_row >= SUSTAINED
+                and now - self._last_step >= limits.react
+                and self.admitting > limits.min_admit
+            ):
                 self.admitting = max(limits.min_admit, self.admitting * DECREASE)
                 self._last_step = now
-        elif (
+            return
+        self._over_in_a_row = 0
+        if (
             self.under(load)
             and self.admitting < 1.0
             and now - self._last_over >= limits.hold
@@ -192,23 +209,28 @@ class OverloadController:
         # Spread from retry_after to twice it, in turn: callers told the same second
         # would all come back together (RFC 5390 §5).
         base = self.limits.retry_after
+        value = base + self._spread
         self._spread = (self._spread + 1) % (base + 1)
-        return base + self._spread
+        return value
 
     def summary(self, now: float, every: float) -> Summary | None:
-        """Every ``every`` seconds, what was shed since the last summary (None when
-        nothing was, or it is not time yet)."""
+        """What was shed in the last ``every`` seconds, once per ``every`` seconds while
+        anything is (None otherwise); called at every measurement."""
+        if not (self._shed_invites or self._shed_registers):
+            # Nothing shed: the next summary's period starts now, so its first line comes
+            # ``every`` seconds after shedding began and speaks of those seconds.
+            self._summary_at = now
+            self._max_lag = 0.0
+            return None
         if now - self._summary_at < every:
             return None
-        out = None
-        if self._shed_invites or self._shed_registers:
-            out = Summary(
-                seconds=now - self._summary_at,
-                invites=self._shed_invites,
-                registers=self._shed_registers,
-                max_lag=self._max_lag,
-                admitting=self.admitting,
-            )
+        out = Summary(
+            seconds=now - self._summary_at,
+            invites=self._shed_invites,
+            registers=self._shed_registers,
+            max_lag=self._max_lag,
+            admitting=self.admitting,
+        )
         self._summary_at = now
         self._shed_invites = self._shed_registers = 0
         self._max_lag = 0.0

@@ -1,0 +1,219 @@
+"""The overload controller (issue 14): its marks at their boundaries, the hysteresis, the
+window on setups, the admitted fraction, REGISTERs, Retry-After and the summary."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialtone.sip.overload import (
+    DECREASE,
+    INCREASE,
+    Load,
+    OverloadController,
+    OverloadLimits,
+)
+
+LIMITS = OverloadLimits(
+    lag_high=0.15,
+    lag_low=0.05,
+    setups_high=300,
+    setups_low=150,
+    jobs_high=500,
+    jobs_low=100,
+    hold=1.0,
+    react=0.3,
+    min_admit=0.05,
+    retry_after=2,
+)
+QUIET = Load(0.0, 0, 0)
+
+
+def over_twice(controller: OverloadController, load: Load, now: float = 10.0) -> None:
+    """Two measurements in a row at ``load`` (the second one 50 ms later)."""
+    controller.observe(load, now)
+    controller.observe(load, now + 0.05)
+
+
+@pytest.mark.parametrize(
+    ("load", "cut"),
+    [
+        (Load(0.1499, 0, 0), False),  # lag just under its high mark
+        (Load(0.15, 0, 0), True),  # at it
+        (Load(0.1501, 0, 0), True),  # just over
+        (Load(0.0, 0, 499), False),  # jobs just under
+        (Load(0.0, 0, 500), True),  # at
+        (Load(0.0, 0, 501), True),  # just over
+        # Setups have their window, not the fraction: even far over they do not cut it.
+        (Load(0.0, 10_000, 0), False),
+    ],
+)
+def test_the_fraction_is_cut_at_each_high_mark(load: Load, cut: bool) -> None:
+    controller = OverloadController(LIMITS)
+    over_twice(controller, load)
+    assert controller.admitting == (DECREASE if cut else 1.0)
+    assert controller.shedding is cut
+
+
+def test_one_late_measurement_is_not_an_overload() -> None:
+    # A garbage collection makes one timer late; only two in a row cut.
+    controller = OverloadController(LIMITS)
+    controller.observe(Load(1.0, 0, 0), 10.0)
+    assert controller.admitting == 1.0
+    controller.observe(Load(0.1, 0, 0), 10.05)  # back in the band: the count restarts
+    controller.observe(Load(1.0, 0, 0), 10.10)
+    assert controller.admitting == 1.0
+    controller.observe(Load(1.0, 0, 0), 10.15)
+    assert controller.admitting == DECREASE
+
+
+def test_cuts_are_spaced_by_react_and_floored() -> None:
+    controller = OverloadController(LIMITS)
+    busy = Load(1.0, 0, 0)
+    over_twice(controller, busy, 10.0)  # cut at 10.05
+    controller.observe(busy, 10.05 + 0.2999)  # react not yet over
+    assert controller.admitting == DECREASE
+    controller.observe(busy, 10.05 + 0.3)
+    assert controller.admitting == pytest.approx(DECREASE**2)
+    now = 11.0
+    for _ in range(100):
+        now += 0.3
+        controller.observe(busy, now)
+    assert controller.admitting == LIMITS.min_admit
+
+
+def cut_once(at: float = 10.0) -> OverloadController:
+    controller = OverloadController(LIMITS)
+    over_twice(controller, Load(1.0, 0, 0), at)
+    assert controller.admitting == DECREASE
+    return controller
+
+
+@pytest.mark.parametrize(
+    ("load", "raised"),
+    [
+        (Load(0.0499, 0, 0), True),  # every measure under its low mark
+        (Load(0.05, 0, 0), False),  # lag at its low mark: in the band
+        (Load(0.0, 149, 0), True),  # setups just under
+        (Load(0.0, 150, 0), False),  # at
+        (Load(0.0, 0, 99), True),  # jobs just under
+        (Load(0.0, 0, 100), False),  # at
+        (Load(0.1, 0, 0), False),  # between the marks: held
+    ],
+)
+def test_the_fraction_is_raised_only_under_every_low_mark(load: Load, raised: bool) -> None:
+    controller = cut_once()
+    controller.observe(load, 10.05 + LIMITS.hold)
+    assert controller.admitting == pytest.approx(DECREASE + INCREASE if raised else DECREASE)
+
+
+@pytest.mark.parametrize(("after", "raised"), [(0.999, False), (1.0, True), (1.001, True)])
+def test_the_fraction_waits_hold_seconds_after_the_last_overload(
+    after: float, raised: bool
+) -> None:
+    controller = cut_once()
+    controller.observe(QUIET, 10.05 + after)
+    assert controller.admitting == pytest.approx(DECREASE + INCREASE if raised else DECREASE)
+
+
+def test_every_overload_restarts_the_hold() -> None:
+    controller = cut_once()
+    controller.observe(Load(0.1, 0, 0), 10.5)  # in the band
+    controller.observe(Load(1.0, 0, 0), 10.8)  # over again, once: no second cut
+    controller.observe(QUIET, 10.05 + LIMITS.hold)  # 1 s after the cut, 0.25 s after 10.8
+    assert controller.admitting == DECREASE
+    controller.observe(QUIET, 10.8 + LIMITS.hold)
+    assert controller.admitting == pytest.approx(DECREASE + INCREASE)
+
+
+def test_recovery_climbs_back_to_admitting_everything() -> None:
+    controller = cut_once()
+    now = 10.05 + LIMITS.hold
+    steps = 0
+    while controller.shedding and steps < 100:
+        controller.observe(QUIET, now)
+        now += LIMITS.react
+        steps += 1
+    assert controller.admitting == 1.0
+    assert steps == 2  # 0.8 -> 0.9 -> 1.0
+
+
+@pytest.mark.parametrize(
+    ("setups", "admitted"),
+    [(299, True), (300, False), (301, False)],  # just under, at, just over the window
+)
+def test_the_setup_window(setups: int, admitted: bool) -> None:
+    controller = OverloadController(LIMITS)
+    verdict = controller.admit_invite(setups)
+    assert verdict.admit is admitted
+    assert verdict.retry_after == (0 if admitted else 2)
+
+
+def test_the_fraction_admits_exactly_its_share_in_turn() -> None:
+    controller = OverloadController(LIMITS)
+    controller.admitting = 0.25
+    admitted = [controller.admit_invite(0).admit for _ in range(12)]
+    assert admitted == [False, False, False, True] * 3
+
+
+def test_the_window_applies_while_the_fraction_admits() -> None:
+    controller = OverloadController(LIMITS)
+    controller.admitting = 0.5
+    results = [controller.admit_invite(300).admit for _ in range(4)]
+    assert results == [False] * 4
+    # Shed by the window, an INVITE takes no credit: the fraction starts where it was.
+    assert [controller.admit_invite(0).admit for _ in range(2)] == [False, True]
+
+
+@pytest.mark.parametrize(("jobs", "admitted"), [(499, True), (500, False), (501, False)])
+def test_registers_are_shed_only_at_the_database_mark(jobs: int, admitted: bool) -> None:
+    controller = OverloadController(LIMITS)
+    controller.admitting = LIMITS.min_admit  # new calls mostly shed: REGISTERs still in
+    assert controller.admit_register(jobs).admit is admitted
+
+
+def test_retry_after_spreads_from_base_to_twice_base() -> None:
+    controller = OverloadController(LIMITS)
+    values = [controller.admit_invite(1000).retry_after for _ in range(6)]
+    assert values == [2, 3, 4, 2, 3, 4]
+    zero = OverloadController(OverloadLimits(retry_after=0))
+    assert {zero.admit_invite(10_000).retry_after for _ in range(3)} == {0}
+
+
+def test_the_summary_comes_every_period_while_shedding() -> None:
+    controller = OverloadController(LIMITS, now=0.0)
+    controller.observe(QUIET, 100.0)
+    assert controller.summary(100.0, 10.0) is None  # nothing shed: period restarts
+    for _ in range(3):
+        controller.admit_invite(1000)
+    controller.admit_register(1000)
+    controller.observe(Load(0.4, 0, 0), 105.0)
+    assert controller.summary(109.99, 10.0) is None
+    summary = controller.summary(110.0, 10.0)
+    assert summary is not None
+    assert (summary.seconds, summary.invites, summary.registers) == (10.0, 3, 1)
+    assert summary.max_lag == 0.4
+    assert controller.summary(120.0, 10.0) is None  # nothing shed since
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"lag_low": 0.2, "lag_high": 0.1},
+        {"setups_low": 11, "setups_high": 10},
+        {"jobs_low": 11, "jobs_high": 10},
+        {"min_admit": 0.0},
+        {"retry_after": -1},
+        {"hold": -1.0},
+    ],
+)
+def test_limits_refuse_marks_in_the_wrong_order(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="overload"):
+        OverloadLimits(**bad)  # type: ignore[arg-type]
+
+
+def test_marks_may_be_equal() -> None:
+    limits = OverloadLimits(lag_low=0.1, lag_high=0.1, setups_low=5, setups_high=5)
+    controller = OverloadController(limits)
+    assert controller.under(Load(0.0999, 4, 0))
+    assert not controller.under(Load(0.1, 4, 0))
+    assert controller.over(Load(0.1, 0, 0))
