@@ -101,9 +101,10 @@ def attempt(platform: Platform, uas: SippUas, uac_port: int, rate: int, seconds:
 
 
 def overloaded(
-    platform: Platform, uas: SippUas, uac_port: int, rate: int, seconds: float, reference: int
+    platform: Platform, uas: SippUas, uac_port: int, *, seconds: float, reference: int
 ) -> dict[str, object]:
-    """Offer ``rate`` for ``seconds``; the figures of that run against ``reference``."""
+    """Offer twice ``reference`` for ``seconds``; the figures of that run against it."""
+    rate = 2 * reference
     settle(platform.process.pid)
     run = attempt(platform, uas, uac_port, rate, seconds)
     goodput = run.successful / max(run.wall, seconds)
@@ -145,13 +146,15 @@ def one_run(seconds: float, probe: float, compare: bool, log: list[str]) -> dict
         reference = search.best
         result["zero_failure_per_s"] = reference
         if reference:
-            result["on"] = overloaded(platform, uas, uac_port, 2 * reference, seconds, reference)
+            result["on"] = overloaded(platform, uas, uac_port, seconds=seconds, reference=reference)
     if compare and reference:
         with (
             sipp_uas() as uas,
             forwarding_platform(uas.port, uac_port, overload_control="false") as platform,
         ):
-            result["off"] = overloaded(platform, uas, uac_port, 2 * reference, seconds, reference)
+            result["off"] = overloaded(
+                platform, uas, uac_port, seconds=seconds, reference=reference
+            )
     return result
 
 
