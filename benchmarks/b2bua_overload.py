@@ -124,12 +124,14 @@ def overloaded(
     return out
 
 
-def one_run(seconds: float, probe: float, compare: bool, log: list[str]) -> dict[str, object]:
+def one_run(
+    seconds: float, probe_seconds: float, compare: bool, log: list[str]
+) -> dict[str, object]:
     uac_port = free_port()
     result: dict[str, object] = {}
     with sipp_uas() as uas, forwarding_platform(uas.port, uac_port) as platform:
 
-        def probe(rate: int, secs: float) -> UacRun:
+        def step(rate: int, secs: float) -> UacRun:
             run = attempt(platform, uas, uac_port, rate, secs)
             if not run.ok:
                 settle(platform.process.pid)  # the next rate starts from a quiet server
@@ -137,9 +139,9 @@ def one_run(seconds: float, probe: float, compare: bool, log: list[str]) -> dict
             return run
 
         search = highest_rate(
-            probe,
+            step,
             seconds=seconds,
-            probe_seconds=probe,
+            probe_seconds=probe_seconds,
             log=log,
             label="dialtone",
         )

@@ -23,7 +23,7 @@ from dialtone.policy.codes import reason
 from dialtone.sip.endpoint import Output, Screen, SipEndpoint
 from dialtone.sip.framing import FramingError, KeepAlivePing, StreamFramer
 from dialtone.sip.message import Request, Response, make_response
-from dialtone.sip.overload import Load, OverloadController
+from dialtone.sip.overload import ADMIT, Load, OverloadController
 from dialtone.sip.transaction import (
     Address,
     InviteServerTransaction,
@@ -475,9 +475,10 @@ class OverloadGate:
         def screen(request: Request, tx: ServerTransaction) -> Response | None:
             method = request.method
             if method == "INVITE":
-                if self.priority(request):
-                    return None
-                verdict = controller.admit_invite(self._pending())
+                # An emergency call is never refused, but its setup counts like any.
+                verdict = ADMIT if self.priority(request) else None
+                if verdict is None:
+                    verdict = controller.admit_invite(self._pending())
                 if verdict.admit:
                     assert isinstance(tx, InviteServerTransaction)
                     self._setups.append(tx)

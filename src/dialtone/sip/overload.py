@@ -110,7 +110,7 @@ class Summary:
 class OverloadController:
     """Admits or sheds new INVITEs (and REGISTERs) from measured load; see the module."""
 
-    def __init__(self, limits: OverloadLimits, *, now: float = 0.0) -> None:
+    def __init__(self, limits: OverloadLimits, *, now: float | None = None) -> None:
         self.limits = limits
         self.admitting = 1.0  # the fraction of new INVITEs let in
         self._credit = 0.0
@@ -119,7 +119,8 @@ class OverloadController:
         self._over_in_a_row = 0
         self._spread = 0
         self.load = Load(0.0, 0, 0)
-        # Since the last summary.
+        # Since the last summary (its period starts at the first measurement when no
+        # ``now`` is given).
         self._summary_at = now
         self._shed_invites = 0
         self._shed_registers = 0
@@ -216,6 +217,8 @@ class OverloadController:
     def summary(self, now: float, every: float) -> Summary | None:
         """What was shed in the last ``every`` seconds, once per ``every`` seconds while
         anything is (None otherwise); called at every measurement."""
+        if self._summary_at is None:
+            self._summary_at = now
         if not (self._shed_invites or self._shed_registers):
             # Nothing shed: the next summary's period starts now, so its first line comes
             # ``every`` seconds after shedding began and speaks of those seconds.
