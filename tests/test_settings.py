@@ -49,6 +49,10 @@ def test_toml_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ("DIALTONE_RTP_PORT_MIN", "30000"),  # above the max
         ("DIALTONE_CODECS", "OPUS"),
         ("DIALTONE_BILLING_INCREMENT", "60"),
+        ("DIALTONE_OVERLOAD_LAG_LOW_MS", "151"),  # above the high mark
+        ("DIALTONE_OVERLOAD_SETUPS_LOW", "301"),
+        ("DIALTONE_OVERLOAD_DB_JOBS_LOW", "501"),
+        ("DIALTONE_OVERLOAD_RETRY_AFTER_SECONDS", "-1"),
     ],
 )
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -80,3 +84,18 @@ def test_recording_key_is_checked_with_the_settings(
         Settings()
     [error] = refused.value.errors()
     assert error["loc"] == ("recording_key",)
+
+
+def test_overload_marks_reach_the_controller_in_its_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = Settings().overload_limits
+    assert (limits.lag_high, limits.lag_low) == (0.15, 0.05)
+    assert (limits.setups_high, limits.setups_low, limits.jobs_high, limits.jobs_low) == (
+        300,
+        150,
+        500,
+        100,
+    )
+    assert (limits.hold, limits.retry_after) == (1.0, 2)
+    monkeypatch.setenv("DIALTONE_OVERLOAD_LAG_HIGH_MS", "400")
+    monkeypatch.setenv("DIALTONE_OVERLOAD_LAG_LOW_MS", "400")  # equal marks are allowed
+    assert Settings().overload_limits.lag_low == 0.4

@@ -155,6 +155,13 @@ def test_the_fraction_admits_exactly_its_share_in_turn() -> None:
     assert admitted == [False, False, False, True] * 3
 
 
+def test_after_the_first_cut_the_share_starts_with_an_admission() -> None:
+    controller = cut_once()  # admitting 0.8
+    admitted = [controller.admit_invite(0).admit for _ in range(10)]
+    assert admitted == [True, True, True, True, True, False, True, True, True, True]
+    assert sum(admitted) / len(admitted) == pytest.approx(0.9)  # 1 + 0.8 x 10 credits
+
+
 def test_the_window_applies_while_the_fraction_admits() -> None:
     controller = OverloadController(LIMITS)
     controller.admitting = 0.5

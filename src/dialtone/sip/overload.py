@@ -162,6 +162,10 @@ class OverloadController:
                 and now - self._last_step >= limits.react
                 and self.admitting > limits.min_admit
             ):
+                if self.admitting >= 1.0:
+                    # The first INVITE after the first cut still comes in: shedding
+                    # starts with the share it must, not with a refusal.
+                    self._credit = 1.0
                 self.admitting = max(limits.min_admit, self.admitting * DECREASE)
                 self._last_step = now
             return
