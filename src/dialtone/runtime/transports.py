@@ -375,6 +375,7 @@ class OverloadGate:
         self._timer: asyncio.TimerHandle | None = None
         self._due = 0.0
         self._probe: UdpChannel | None = None
+        self._probe_to: Address | None = None
         self._probe_token = secrets.token_hex(8).encode()
         self._probe_seq = 0
         self._probe_sent: float | None = None
@@ -449,9 +450,11 @@ class OverloadGate:
         channel = self._probe
         if channel is None or self._probe_sent is not None:
             return
-        address = channel.own_address()
-        if address is None:
-            return
+        if self._probe_to is None:
+            self._probe_to = channel.own_address()
+            if self._probe_to is None:
+                return
+        address = self._probe_to
         self._probe_seq += 1
         self._probe_sent = now
         channel._transmit(b"%s%s:%d" % (PROBE, self._probe_token, self._probe_seq), address)
