@@ -51,7 +51,7 @@ def test_toml_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ("DIALTONE_BILLING_INCREMENT", "60"),
         ("DIALTONE_OVERLOAD_LAG_LOW_MS", "151"),  # above the high mark
         ("DIALTONE_OVERLOAD_SETUPS_LOW", "301"),
-        ("DIALTONE_OVERLOAD_DB_JOBS_LOW", "501"),
+        ("DIALTONE_OVERLOAD_DB_JOBS_LOW", "301"),
         ("DIALTONE_OVERLOAD_RETRY_AFTER_SECONDS", "-1"),
     ],
 )
@@ -92,8 +92,8 @@ def test_overload_marks_reach_the_controller_in_its_units(monkeypatch: pytest.Mo
     assert (limits.setups_high, limits.setups_low, limits.jobs_high, limits.jobs_low) == (
         300,
         150,
-        500,
-        100,
+        300,
+        60,
     )
     assert (limits.hold, limits.retry_after) == (1.0, 2)
     monkeypatch.setenv("DIALTONE_OVERLOAD_LAG_HIGH_MS", "400")

@@ -278,13 +278,14 @@ class Settings(BaseSettings):
         default=150, ge=0, description="Setups in progress under which calls are let back in."
     )
     overload_db_jobs_high: int = Field(
-        default=500,
+        default=300,
         ge=1,
-        description="Database jobs waiting (reads and writes) at which new calls are shed; "
-        "REGISTERs are refused too at this mark.",
+        description="Database work waiting (reads and writes queued for the database threads, "
+        "call records and audit entries waiting for their commit) at which new calls are "
+        "shed; REGISTERs are refused too at this mark.",
     )
     overload_db_jobs_low: int = Field(
-        default=100, ge=0, description="Database jobs waiting under which calls are let back in."
+        default=60, ge=0, description="Database jobs waiting under which calls are let back in."
     )
     overload_hold_seconds: float = Field(
         default=1.0,

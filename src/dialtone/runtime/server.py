@@ -263,7 +263,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
     if settings.overload_control:
         gate = OverloadGate(
             OverloadController(settings.overload_limits, now=loop.time()),
-            jobs=lambda: _queued(db) + _queued(reads),
+            jobs=lambda: _queued(db) + _queued(reads) + handler.cdrs.pending + engine.audit.pending,
             priority=emergency_dialled(settings.default_country),
         )
         gate.start(channels)

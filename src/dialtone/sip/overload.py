@@ -51,8 +51,8 @@ class OverloadLimits:
     lag_low: float = 0.05
     setups_high: int = 300
     setups_low: int = 150
-    jobs_high: int = 500
-    jobs_low: int = 100
+    jobs_high: int = 300
+    jobs_low: int = 60
     hold: float = 1.0
     # The least time between two steps of the admitted fraction: a step's effect must
     # reach the measures before the next one, or the fraction overshoots.
