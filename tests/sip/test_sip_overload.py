@@ -81,6 +81,21 @@ def test_cuts_are_spaced_by_react_and_floored() -> None:
     assert controller.admitting == LIMITS.min_admit
 
 
+def test_no_further_cut_while_the_measures_improve() -> None:
+    controller = OverloadController(LIMITS)
+    over_twice(controller, Load(0.6, 0, 0), 10.0)  # cut at 10.05, four times the mark
+    controller.observe(Load(0.5, 0, 0), 10.4)  # still over, but draining: held
+    assert controller.admitting == DECREASE
+    controller.observe(Load(0.0, 0, 450), 10.8)  # jobs at 0.9 of their mark: not over
+    controller.observe(Load(0.2, 0, 0), 11.2)  # over again: a new episode
+    controller.observe(Load(0.2, 0, 0), 11.25)
+    assert controller.admitting == pytest.approx(DECREASE**2)
+    controller.observe(Load(0.21, 0, 0), 11.6)  # getting worse: cut
+    assert controller.admitting == pytest.approx(DECREASE**3)
+    controller.observe(Load(0.0, 0, 700), 11.95)  # jobs 1.4 times their mark: worse
+    assert controller.admitting == pytest.approx(DECREASE**4)
+
+
 def cut_once(at: float = 10.0) -> OverloadController:
     controller = OverloadController(LIMITS)
     over_twice(controller, Load(1.0, 0, 0), at)
@@ -211,6 +226,9 @@ def test_the_summary_comes_every_period_while_shedding() -> None:
         {"min_admit": 0.0},
         {"retry_after": -1},
         {"hold": -1.0},
+        {"lag_low": 0.0, "lag_high": 0.0},
+        {"setups_low": 0, "setups_high": 0},
+        {"jobs_low": 0, "jobs_high": 0},
     ],
 )
 def test_limits_refuse_marks_in_the_wrong_order(bad: dict[str, float]) -> None:

@@ -23,8 +23,10 @@ Two mechanisms, each suited to what it watches:
   of RFC 7339 §5 without its feedback headers (phones and carriers do not speak
   ``Via: oc``). While the lag or the jobs stay at or over their high marks for two
   measurements in a row (a single late timer is a garbage collection, not an overload),
-  the fraction is cut by a quarter; once every measure has been under its low mark for
-  ``hold`` seconds it is raised by a tenth; in between it stays. The band between the
+  the fraction is cut by a fifth, again every ``react`` seconds unless the measures are
+  improving (the last cut is working; another would undershoot); once every measure
+  has been under its low mark for ``hold`` seconds it is raised by a tenth; in between
+  it stays. The band between the
   marks, the hold and the ``react`` time between steps (a step's effect must reach the
   measures before the next) are the hysteresis: the fraction settles where the server
   keeps up instead of flapping between taking everything and refusing everything. It is
@@ -63,12 +65,12 @@ class OverloadLimits:
     retry_after: int = 2
 
     def __post_init__(self) -> None:
-        if not 0 <= self.lag_low <= self.lag_high:
-            raise ValueError("overload: need 0 <= lag_low <= lag_high")
-        if not 0 <= self.setups_low <= self.setups_high:
-            raise ValueError("overload: need 0 <= setups_low <= setups_high")
-        if not 0 <= self.jobs_low <= self.jobs_high:
-            raise ValueError("overload: need 0 <= jobs_low <= jobs_high")
+        if not 0 <= self.lag_low <= self.lag_high or self.lag_high <= 0:
+            raise ValueError("overload: need 0 <= lag_low <= lag_high, 0 < lag_high")
+        if not 0 <= self.setups_low <= self.setups_high or self.setups_high < 1:
+            raise ValueError("overload: need 0 <= setups_low <= setups_high, 1 <= setups_high")
+        if not 0 <= self.jobs_low <= self.jobs_high or self.jobs_high < 1:
+            raise ValueError("overload: need 0 <= jobs_low <= jobs_high, 1 <= jobs_high")
         if not 0 < self.min_admit <= 1:
             raise ValueError("overload: need 0 < min_admit <= 1")
         if self.retry_after < 0 or self.hold < 0 or self.react < 0:
@@ -117,6 +119,7 @@ class OverloadController:
         self._last_over = float("-inf")
         self._last_step = float("-inf")
         self._over_in_a_row = 0
+        self._severity_at_cut = 0.0
         self._spread = 0
         self.load = Load(0.0, 0, 0)
         # Since the last summary (its period starts at the first measurement when no
@@ -157,11 +160,16 @@ class OverloadController:
         if self.over(load):
             self._over_in_a_row += 1
             self._last_over = now
+            severity = max(load.lag / limits.lag_high, load.jobs / limits.jobs_high)
             if (
                 self._over_in_a_row >= SUSTAINED
                 and now - self._last_step >= limits.react
                 and self.admitting > limits.min_admit
+                # While the measures improve the last cut is working: the queue drains
+                # at the fraction taken, and a further cut would only undershoot.
+                and severity >= self._severity_at_cut
             ):
+                self._severity_at_cut = severity
                 if self.admitting >= 1.0:
                     # The first INVITE after the first cut still comes in: shedding
                     # starts with the share it must, not with a refusal.
@@ -170,6 +178,7 @@ class OverloadController:
                 self._last_step = now
             return
         self._over_in_a_row = 0
+        self._severity_at_cut = 0.0
         if (
             self.under(load)
             and self.admitting < 1.0
