@@ -26,12 +26,11 @@ Two mechanisms, each suited to what it watches:
   the fraction is cut by a fifth, again every ``react`` seconds unless the measures are
   improving (the last cut is working; another would undershoot); once every measure
   has been under its low mark for ``hold`` seconds it is raised by a tenth; in between
-  it stays. The band between the
-  marks, the hold and the ``react`` time between steps (a step's effect must reach the
-  measures before the next) are the hysteresis: the fraction settles where the server
-  keeps up instead of flapping between taking everything and refusing everything. It is
-  applied by a credit counter, not by chance, so it is exact and testable (admitting
-  0.25 lets in every fourth INVITE).
+  it stays. The band between the marks, the hold and the ``react`` time between steps
+  (a step's effect must reach the measures before the next) are the hysteresis: the
+  fraction settles where the server keeps up instead of flapping between taking
+  everything and refusing everything. It is applied by a credit counter, not by chance,
+  so it is exact and testable (admitting 0.25 lets in every fourth INVITE).
 """
 
 from __future__ import annotations
