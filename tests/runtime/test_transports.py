@@ -8,6 +8,8 @@ import itertools
 import logging
 import socket
 import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -251,3 +253,23 @@ async def _gate_sheds_over_the_window() -> None:
 
 def test_the_gate_answers_503_over_the_window_and_lets_emergency_calls_in() -> None:
     asyncio.run(_gate_sheds_over_the_window())
+
+
+async def _gate_measures_the_database_thread() -> None:
+    database = ThreadPoolExecutor(1)
+    gate = OverloadGate(OverloadController(OverloadLimits()), database=database)
+    try:
+        busy = asyncio.get_running_loop().run_in_executor(database, time.sleep, 0.6)
+        gate.start({})
+        await asyncio.sleep(0.4)  # the first probe waits behind the slow commit
+        assert gate.controller.load.lag >= 0.2
+        await busy
+        await asyncio.sleep(0.3)  # the next probes find the thread free
+        assert gate.controller.load.lag < 0.3
+    finally:
+        gate.close()
+        database.shutdown(wait=True)
+
+
+def test_the_gate_counts_a_slow_database_thread_as_lag() -> None:
+    asyncio.run(_gate_measures_the_database_thread())

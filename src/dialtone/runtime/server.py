@@ -264,6 +264,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
         gate = OverloadGate(
             OverloadController(settings.overload_limits, now=loop.time()),
             jobs=lambda: _queued(db) + _queued(reads) + handler.cdrs.pending + engine.audit.pending,
+            database=db,
             priority=emergency_dialled(settings.default_country),
         )
         gate.start(channels)

@@ -17,6 +17,7 @@ import secrets
 import socket
 import ssl
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import cast
 
 from dialtone.policy.codes import reason
@@ -346,7 +347,10 @@ class OverloadGate:
     Every ``interval`` seconds it measures the load: how late its own timer fires (the
     event loop's lag), how long a datagram the UDP channel sends itself waits in the
     socket's queue before it is read (the lag a caller's INVITE meets: the kernel queues
-    what the loop has no time for, and a timer alone does not see that queue), the
+    what the loop has no time for, and a timer alone does not see that queue) and how
+    long an empty job waits for the ``database`` thread (commits, a slow disk's
+    included: a BYE is answered after its record's commit), the largest of the three
+    being the lag; the
     INVITEs it admitted that have no answer beyond 100 Trying yet, and the database jobs
     waiting (``jobs``). Each channel's endpoint asks it about every new out-of-dialog
     request (:meth:`screen`): an INVITE the controller sheds is answered 503 with
@@ -363,12 +367,14 @@ class OverloadGate:
         *,
         interval: float = 0.05,
         jobs: Callable[[], int] = lambda: 0,
+        database: Executor | None = None,
         priority: Callable[[Request], bool] = lambda request: False,
         summary_every: float = 10.0,
     ) -> None:
         self.controller = controller
         self.interval = interval
         self.jobs = jobs
+        self.database = database
         self.priority = priority
         self.summary_every = summary_every
         self._setups: collections.deque[InviteServerTransaction] = collections.deque()
@@ -381,6 +387,8 @@ class OverloadGate:
         self._probe_sent: float | None = None
         self._probe_delay = 0.0
         self.timer_lag = 0.0
+        self._db_sent: float | None = None
+        self._db_delay = 0.0
         self._debug_at = float("-inf")
 
     def start(self, channels: dict[str, SipChannel]) -> None:
@@ -406,7 +414,7 @@ class OverloadGate:
         loop = asyncio.get_running_loop()
         now = loop.time()
         self.timer_lag = max(0.0, now - self._due)
-        lag = max(self.timer_lag, self._queue_delay(now))
+        lag = max(self.timer_lag, self._queue_delay(now), self._database_delay(now))
         # Answered setups are dropped from the front as INVITEs come (they end mostly in
         # order); a full sweep here drops the ones that ended out of order.
         kept = [s for s in self._setups if not _answered(s)]
@@ -436,6 +444,7 @@ class OverloadGate:
                 100 * self.controller.admitting,
             )
         self._send_probe(now)
+        self._probe_database(loop, now)
         self._due = now + self.interval
         self._timer = loop.call_at(self._due, self._tick)
 
@@ -458,6 +467,28 @@ class OverloadGate:
         self._probe_seq += 1
         self._probe_sent = now
         channel._transmit(b"%s%s:%d" % (PROBE, self._probe_token, self._probe_seq), address)
+
+    def _database_delay(self, now: float) -> float:
+        if self._db_sent is not None:
+            return max(self._db_delay, now - self._db_sent)
+        return self._db_delay
+
+    def _probe_database(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
+        # An empty job on the database thread: how long it waits is how late the
+        # commits are (a BYE is answered only after its record's), a slow disk included.
+        if self.database is None or self._db_sent is not None:
+            return
+        self._db_sent = now
+        try:
+            job = loop.run_in_executor(self.database, _nothing)
+        except RuntimeError:  # the executor is shutting down
+            return
+        job.add_done_callback(self._database_answered)
+
+    def _database_answered(self, _job: asyncio.Future[None]) -> None:
+        if self._db_sent is not None:
+            self._db_delay = asyncio.get_running_loop().time() - self._db_sent
+            self._db_sent = None
 
     def probe_returned(self, data: bytes) -> None:
         """A datagram starting with :data:`PROBE` was read off the UDP socket."""
@@ -511,3 +542,7 @@ class OverloadGate:
 def _answered(tx: InviteServerTransaction) -> bool:
     status = tx.last_status
     return (status is not None and status > 100) or tx.terminated
+
+
+def _nothing() -> None:
+    """The database probe's job."""
