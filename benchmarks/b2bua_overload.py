@@ -55,7 +55,8 @@ GOAL_RATIO = 0.9  # completed calls/s under 2x overload, against the zero-failur
 def forwarding_platform(uas_port: int, uac_port: int, **settings: str) -> Iterator[Platform]:
     """``dialtone serve`` with b2bua_call_rate's forward route and two trunks."""
     with tempfile.TemporaryDirectory() as tmp:
-        platform = start_platform(Path(tmp), rtp_ports=2001, log_level="WARNING", **settings)
+        settings = {"log_level": "WARNING", **settings}
+        platform = start_platform(Path(tmp), rtp_ports=2001, **settings)
         try:
             provision(platform, NUMBER)
             add_trunk(platform, uas_port, 10, "carrier-out")

@@ -49,7 +49,7 @@ def test_toml_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ("DIALTONE_RTP_PORT_MIN", "30000"),  # above the max
         ("DIALTONE_CODECS", "OPUS"),
         ("DIALTONE_BILLING_INCREMENT", "60"),
-        ("DIALTONE_OVERLOAD_LAG_LOW_MS", "151"),  # above the high mark
+        ("DIALTONE_OVERLOAD_LAG_LOW_MS", "251"),  # above the high mark
         ("DIALTONE_OVERLOAD_SETUPS_LOW", "301"),
         ("DIALTONE_OVERLOAD_DB_JOBS_LOW", "301"),
         ("DIALTONE_OVERLOAD_RETRY_AFTER_SECONDS", "-1"),
@@ -88,7 +88,7 @@ def test_recording_key_is_checked_with_the_settings(
 
 def test_overload_marks_reach_the_controller_in_its_units(monkeypatch: pytest.MonkeyPatch) -> None:
     limits = Settings().overload_limits
-    assert (limits.lag_high, limits.lag_low) == (0.15, 0.05)
+    assert (limits.lag_high, limits.lag_low) == (0.25, 0.08)
     assert (limits.setups_high, limits.setups_low, limits.jobs_high, limits.jobs_low) == (
         300,
         150,

@@ -256,13 +256,14 @@ class Settings(BaseSettings):
         "below say when (issue 14).",
     )
     overload_lag_high_ms: float = Field(
-        default=150.0,
+        default=250.0,
         gt=0,
-        description="Event-loop lag (how late a periodic timer fires, or a datagram waits in "
-        "the SIP UDP socket's queue) at which new calls start to be shed.",
+        description="Lag at which new calls start to be shed: how late a periodic timer "
+        "fires, a datagram waits in the SIP UDP socket's queue, or a job waits for the "
+        "database thread, whichever is largest. Under T1 (500 ms), when callers retransmit.",
     )
     overload_lag_low_ms: float = Field(
-        default=50.0,
+        default=80.0,
         ge=0,
         description="Lag under which (with the other measures under their low marks, for "
         "overload_hold_seconds) new calls are let back in step by step.",

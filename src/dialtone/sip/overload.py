@@ -48,8 +48,8 @@ SUSTAINED = 2
 class OverloadLimits:
     """The marks and timings of the controller (seconds, counts)."""
 
-    lag_high: float = 0.15
-    lag_low: float = 0.05
+    lag_high: float = 0.25
+    lag_low: float = 0.08
     setups_high: int = 300
     setups_low: int = 150
     jobs_high: int = 300
