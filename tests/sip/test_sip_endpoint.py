@@ -915,3 +915,48 @@ def test_the_uas_core_checks_come_before_the_screen() -> None:
     outs = ep.receive(request("INVITE", extra="Require: 100rel\r\n", body=SDP), SOURCE, 0.0)
     assert statuses(outs) == [420]
     assert asked == []
+
+
+@pytest.mark.parametrize(
+    "via",
+    [
+        "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKshed1",
+        "v: SIP/2.0/UDP 192.0.2.7:5070 ; rport ; BRANCH = z9hG4bKshed1",  # compact, spaced
+        "VIA: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKshed1, SIP/2.0/UDP 10.0.0.1;branch=x",
+    ],
+)
+def test_the_ack_of_a_refused_invite_is_absorbed_without_a_parse(via: str) -> None:
+    ep, _ = screening({"INVITE"})
+    (refusal,) = sent_bytes(ep.receive(request("INVITE", branch="z9hG4bKshed1"), SOURCE, 0.0))
+    ack = request("ACK", branch="z9hG4bKshed1", to_tag="shed").replace(
+        b"Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKshed1", via.encode()
+    )
+    received = ep.stats["received"]
+    assert ep.receive(ack, SOURCE, 0.2) == []
+    assert ep.stats["received"] == received + 1
+    # Timer G stopped: no retransmission of the 503; Timer I then ends the transaction.
+    assert [o for _, o in drive(ep, 100.0) if isinstance(o, Send)] == []
+    assert ep.transaction_count == 0
+    assert refusal.startswith(b"SIP/2.0 503")
+
+
+def test_an_ack_that_matches_no_refusal_takes_the_normal_path() -> None:
+    ep, _ = screening({"INVITE"})
+    ep.receive(request("INVITE", branch="z9hG4bKshed1"), SOURCE, 0.0)
+    # The ACK of another transaction (a 2xx's, by its own branch) is parsed as ever.
+    outs = ep.receive(request("ACK", branch="z9hG4bKother", to_tag="t9"), SOURCE, 0.1)
+    assert [type(o).__name__ for o in outs] == ["AckReceived"]
+    # Without the fast path's entry, a retransmitted ACK still reaches its transaction.
+    ep.receive(request("ACK", branch="z9hG4bKshed1", to_tag="shed"), SOURCE, 0.2)
+    assert ep.receive(request("ACK", branch="z9hG4bKshed1", to_tag="shed"), SOURCE, 0.3) == []
+    drive(ep, 100.0)
+    assert ep.transaction_count == 0
+
+
+def test_a_refusal_never_acknowledged_is_forgotten_with_its_transaction() -> None:
+    ep, _ = screening({"INVITE"})
+    ep.receive(request("INVITE", branch="z9hG4bKshed1"), SOURCE, 0.0)
+    fired = drive(ep, 100.0)  # Timer G retransmits, Timer H ends it
+    assert any(isinstance(o, TransactionTimedOut) for _, o in fired)
+    assert ep.transaction_count == 0
+    assert ep._refused == {}
