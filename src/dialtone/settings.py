@@ -281,9 +281,9 @@ class Settings(BaseSettings):
     overload_db_jobs_high: int = Field(
         default=300,
         ge=1,
-        description="Database work waiting (reads and writes queued for the database threads, "
-        "call records and audit entries waiting for their commit) at which new calls are "
-        "shed; REGISTERs are refused too at this mark.",
+        description="Database writes waiting (jobs queued for the writer thread, call records "
+        "and audit entries waiting for their commit) at which new calls are shed; "
+        "REGISTERs are refused too at this mark.",
     )
     overload_db_jobs_low: int = Field(
         default=60, ge=0, description="Database jobs waiting under which calls are let back in."

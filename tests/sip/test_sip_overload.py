@@ -8,6 +8,7 @@ import pytest
 from dialtone.sip.overload import (
     DECREASE,
     INCREASE,
+    SUSTAINED,
     Load,
     OverloadController,
     OverloadLimits,
@@ -29,9 +30,10 @@ QUIET = Load(0.0, 0, 0)
 
 
 def over_twice(controller: OverloadController, load: Load, now: float = 10.0) -> None:
-    """Two measurements in a row at ``load`` (the second one 50 ms later)."""
-    controller.observe(load, now)
-    controller.observe(load, now + 0.05)
+    """:data:`SUSTAINED` measurements in a row at ``load``, 50 ms apart, the last one at
+    ``now + 0.05``."""
+    for n in range(SUSTAINED):
+        controller.observe(load, now + 0.05 * (n + 2 - SUSTAINED))
 
 
 @pytest.mark.parametrize(
@@ -54,16 +56,18 @@ def test_the_fraction_is_cut_at_each_high_mark(load: Load, cut: bool) -> None:
     assert controller.shedding is cut
 
 
-def test_one_late_measurement_is_not_an_overload() -> None:
-    # A garbage collection makes one timer late; only two in a row cut.
+@pytest.mark.parametrize("in_a_row", [SUSTAINED - 1, SUSTAINED, SUSTAINED + 1])
+def test_only_a_sustained_overload_cuts(in_a_row: int) -> None:
+    # A garbage collection makes a timer late once; only SUSTAINED measurements in a row
+    # (150 ms) cut, and a measurement in the band between restarts the count.
     controller = OverloadController(LIMITS)
-    controller.observe(Load(1.0, 0, 0), 10.0)
+    for n in range(SUSTAINED - 1):
+        controller.observe(Load(1.0, 0, 0), 9.0 + 0.05 * n)
+    controller.observe(Load(0.1, 0, 0), 9.5)
     assert controller.admitting == 1.0
-    controller.observe(Load(0.1, 0, 0), 10.05)  # back in the band: the count restarts
-    controller.observe(Load(1.0, 0, 0), 10.10)
-    assert controller.admitting == 1.0
-    controller.observe(Load(1.0, 0, 0), 10.15)
-    assert controller.admitting == DECREASE
+    for n in range(in_a_row):
+        controller.observe(Load(1.0, 0, 0), 10.0 + 0.05 * n)
+    assert controller.admitting == (1.0 if in_a_row < SUSTAINED else DECREASE)
 
 
 def test_cuts_are_spaced_by_react_and_floored() -> None:
@@ -87,8 +91,7 @@ def test_no_further_cut_while_the_measures_improve() -> None:
     controller.observe(Load(0.25, 0, 0), 10.4)  # still over, but draining: held
     assert controller.admitting == DECREASE
     controller.observe(Load(0.0, 0, 450), 10.8)  # jobs at 0.9 of their mark: not over
-    controller.observe(Load(0.2, 0, 0), 11.2)  # over again: a new episode
-    controller.observe(Load(0.2, 0, 0), 11.25)
+    over_twice(controller, Load(0.2, 0, 0), 11.2)  # over again: a new episode
     assert controller.admitting == pytest.approx(DECREASE**2)
     controller.observe(Load(0.21, 0, 0), 11.6)  # getting worse: cut
     assert controller.admitting == pytest.approx(DECREASE**3)

@@ -263,7 +263,10 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
     if settings.overload_control:
         gate = OverloadGate(
             OverloadController(settings.overload_limits, now=loop.time()),
-            jobs=lambda: _queued(db) + _queued(reads) + handler.cdrs.pending + engine.audit.pending,
+            # Writes: each holds a BYE's answer or a refusal's. Reads hold only setups,
+            # which have their window; a burst of them when the look-up cache expires
+            # is no overload.
+            jobs=lambda: _queued(db) + handler.cdrs.pending + engine.audit.pending,
             database=db,
             priority=emergency_dialled(settings.default_country),
         )

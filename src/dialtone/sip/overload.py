@@ -21,8 +21,8 @@ Two mechanisms, each suited to what it watches:
   one has been answered.
 - **An admitted fraction driven by lag and the database queue**, the loss-based control
   of RFC 7339 §5 without its feedback headers (phones and carriers do not speak
-  ``Via: oc``). While the lag or the jobs stay at or over their high marks for two
-  measurements in a row (a single late timer is a garbage collection, not an overload),
+  ``Via: oc``). While the lag or the jobs stay at or over their high marks for three
+  measurements in a row (a late timer or a slow commit is not an overload),
   the fraction is cut by 30 %, again every ``react`` seconds unless the measures are
   improving while under twice their marks (the last cut is working; another would
   undershoot); once every measure has been under its low mark for ``hold`` seconds it
@@ -46,7 +46,7 @@ from dataclasses import dataclass
 DECREASE = 0.7
 INCREASE = 0.05
 # Measurements in a row at or over a high mark before the fraction is cut.
-SUSTAINED = 2
+SUSTAINED = 3
 # How far over its mark (a multiple) a measure must be for the fraction to be cut even
 # while it improves: a queue draining too slowly still makes callers retransmit.
 FAR = 2.0
