@@ -49,6 +49,10 @@ def test_toml_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ("DIALTONE_RTP_PORT_MIN", "30000"),  # above the max
         ("DIALTONE_CODECS", "OPUS"),
         ("DIALTONE_BILLING_INCREMENT", "60"),
+        ("DIALTONE_OVERLOAD_LAG_LOW_MS", "251"),  # above the high mark
+        ("DIALTONE_OVERLOAD_SETUPS_LOW", "301"),
+        ("DIALTONE_OVERLOAD_DB_JOBS_LOW", "301"),
+        ("DIALTONE_OVERLOAD_RETRY_AFTER_SECONDS", "-1"),
     ],
 )
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -87,6 +91,7 @@ def test_recording_key_is_checked_with_the_settings(
 BY_SECTION = [
     ("storage", "data_dir", "DIALTONE_DATA_DIR", "/srv/dialtone", Path("/srv/dialtone")),
     ("sip", "sip_port", "DIALTONE_SIP_PORT", "5070", 5070),
+    ("overload", "overload_setups_high", "DIALTONE_OVERLOAD_SETUPS_HIGH", "500", 500),
     ("calls", "ring_seconds", "DIALTONE_RING_SECONDS", "2.5", 2.5),
     ("media", "rtp_port_max", "DIALTONE_RTP_PORT_MAX", "23000", 23000),
     ("destinations", "default_country", "DIALTONE_DEFAULT_COUNTRY", "US", "US"),
@@ -135,3 +140,16 @@ def test_a_section_stands_alone_with_the_same_defaults() -> None:
         SipSection(digest_algorithms="SHA-1")
     with pytest.raises(ValidationError):
         SipSection(not_a_setting=1)  # type: ignore[call-arg]
+def test_overload_marks_reach_the_controller_in_its_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    limits = Settings().overload_limits
+    assert (limits.lag_high, limits.lag_low) == (0.25, 0.08)
+    assert (limits.setups_high, limits.setups_low, limits.jobs_high, limits.jobs_low) == (
+        300,
+        150,
+        300,
+        60,
+    )
+    assert (limits.hold, limits.retry_after) == (1.0, 2)
+    monkeypatch.setenv("DIALTONE_OVERLOAD_LAG_HIGH_MS", "400")
+    monkeypatch.setenv("DIALTONE_OVERLOAD_LAG_LOW_MS", "400")  # equal marks are allowed
+    assert Settings().overload_limits.lag_low == 0.4

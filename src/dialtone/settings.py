@@ -25,6 +25,7 @@ from pydantic_settings import (
 from dialtone.policy.destinations import HIGH_COST_PREFIXES, DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES
 from dialtone.rating.increments import Increment
+from dialtone.sip.overload import OverloadLimits
 from dialtone.store import sealed
 
 if TYPE_CHECKING:
@@ -225,6 +226,90 @@ class SipSection(BaseModel):
         if self.sip_host in ("0.0.0.0", "::"):
             return "127.0.0.1"
         return self.sip_host
+
+
+class OverloadSection(BaseModel):
+    """Overload control (issue 14): when new calls are refused with 503 and Retry-After
+    so the calls already taken go on (RFC 3261 §21.5.4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    overload_control: bool = Field(
+        default=True,
+        description="Refuse new calls with 503 and Retry-After at once when the server is "
+        "past its capacity (RFC 3261 §21.5.4), so the calls it has taken go on; the marks "
+        "below say when (issue 14).",
+    )
+    overload_lag_high_ms: float = Field(
+        default=250.0,
+        gt=0,
+        description="Lag at which new calls start to be shed: how late a periodic timer "
+        "fires, a datagram waits in the SIP UDP socket's queue, or a job waits for the "
+        "database thread, whichever is largest. Under T1 (500 ms), when callers retransmit.",
+    )
+    overload_lag_low_ms: float = Field(
+        default=80.0,
+        ge=0,
+        description="Lag under which (with the other measures under their low marks, for "
+        "overload_hold_seconds) new calls are let back in step by step.",
+    )
+    overload_setups_high: int = Field(
+        default=300,
+        ge=1,
+        description="INVITEs admitted and not answered beyond 100 Trying at which new ones "
+        "are refused at once. Calls to carriers that take seconds to ring count for as long: "
+        "raise it for a high call rate over slow trunks.",
+    )
+    overload_setups_low: int = Field(
+        default=150, ge=0, description="Setups in progress under which calls are let back in."
+    )
+    overload_db_jobs_high: int = Field(
+        default=300,
+        ge=1,
+        description="Database writes waiting (jobs queued for the writer thread, call records "
+        "and audit entries waiting for their commit) at which new calls are shed; "
+        "REGISTERs are refused too at this mark.",
+    )
+    overload_db_jobs_low: int = Field(
+        default=60, ge=0, description="Database jobs waiting under which calls are let back in."
+    )
+    overload_hold_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long every measure must stay under its low mark before more calls "
+        "are let in (the hysteresis that keeps shedding from flapping).",
+    )
+    overload_retry_after_seconds: int = Field(
+        default=2,
+        ge=0,
+        le=3600,
+        description="Retry-After of a shed call's 503; successive 503s spread it up to "
+        "twice this, so refused callers do not all come back at once.",
+    )
+
+    @model_validator(mode="after")
+    def _marks(self) -> Self:
+        if self.overload_lag_low_ms > self.overload_lag_high_ms:
+            raise ValueError("overload_lag_low_ms must not exceed overload_lag_high_ms")
+        if self.overload_setups_low > self.overload_setups_high:
+            raise ValueError("overload_setups_low must not exceed overload_setups_high")
+        if self.overload_db_jobs_low > self.overload_db_jobs_high:
+            raise ValueError("overload_db_jobs_low must not exceed overload_db_jobs_high")
+        return self
+
+    @property
+    def overload_limits(self) -> OverloadLimits:
+        """The overload controller's marks (issue 14), in its units."""
+        return OverloadLimits(
+            lag_high=self.overload_lag_high_ms / 1000,
+            lag_low=self.overload_lag_low_ms / 1000,
+            setups_high=self.overload_setups_high,
+            setups_low=self.overload_setups_low,
+            jobs_high=self.overload_db_jobs_high,
+            jobs_low=self.overload_db_jobs_low,
+            hold=self.overload_hold_seconds,
+            retry_after=self.overload_retry_after_seconds,
+        )
 
 
 class CallsSection(BaseModel):
@@ -561,6 +646,7 @@ class ProcessSection(BaseModel):
 class Settings(
     StorageSection,
     SipSection,
+    OverloadSection,
     CallsSection,
     MediaSection,
     DestinationsSection,
@@ -600,6 +686,7 @@ class Settings(
 SECTIONS: dict[str, type[BaseModel]] = {
     "storage": StorageSection,
     "sip": SipSection,
+    "overload": OverloadSection,
     "calls": CallsSection,
     "media": MediaSection,
     "destinations": DestinationsSection,

@@ -136,3 +136,21 @@ def test_under_load_records_wait_for_the_window_to_share_a_commit(
     counted, idle_latency = asyncio.run(scenario())
     assert counted == batches
     assert idle_latency < 0.25  # the idle record did not wait for the window
+
+
+def test_pending_counts_the_records_waiting_for_their_commit(tmp_path: Path) -> None:
+    # What overload control reads as database work waiting (issue 14).
+    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        account_id = accounts.create_account(session, "A", now=T0).account.id
+
+    async def scenario() -> None:
+        writer = CdrWriter(sessions, ThreadPoolExecutor(1))
+        assert writer.pending == 0
+        jobs = [asyncio.ensure_future(writer.write_cdr(outcome(account_id, n))) for n in range(5)]
+        await asyncio.sleep(0)  # queued (some may already be in the batch being written)
+        assert writer.pending == 5
+        await asyncio.gather(*jobs)
+        assert writer.pending == 0
+
+    asyncio.run(scenario())

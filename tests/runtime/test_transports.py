@@ -8,14 +8,23 @@ import itertools
 import logging
 import socket
 import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from dialtone.runtime.tls import client_context, ensure_certificate, server_context
-from dialtone.runtime.transports import SipChannel, StreamChannel, udp_socket
+from dialtone.runtime.transports import (
+    OverloadGate,
+    SipChannel,
+    StreamChannel,
+    UdpChannel,
+    udp_socket,
+)
 from dialtone.sip.endpoint import Output, RequestReceived, SipEndpoint
 from dialtone.sip.message import Response, make_response, parse_message
+from dialtone.sip.overload import OverloadController, OverloadLimits
 
 OPTIONS = (
     "OPTIONS sip:dialtone@127.0.0.1 SIP/2.0\r\n"
@@ -183,3 +192,84 @@ def test_sip_udp_socket_gets_the_receive_buffer_the_kernel_allows(
         sock.close()
     warned = "raise net.core.rmem_max" in caplog.text
     assert warned == (granted < asked)
+
+
+# -- overload control at the SIP entry (issue 14) ----------------------------------------
+
+INVITE = (
+    "INVITE sip:{user}@127.0.0.1 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{n}\r\n"
+    "From: <sip:c@127.0.0.1>;tag=f{n}\r\nTo: <sip:{user}@127.0.0.1>\r\n"
+    "Call-ID: udp-{n}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+async def _gate_sheds_over_the_window() -> None:
+    loop = asyncio.get_running_loop()
+    channel = UdpChannel(endpoint("UDP"))
+    seen: list[str] = []
+    channel.on_event = lambda event, ch: (
+        seen.append(event.request.call_id) if isinstance(event, RequestReceived) else None
+    )
+    await loop.create_datagram_endpoint(lambda: channel, local_addr=("127.0.0.1", 0))
+    gate = OverloadGate(
+        OverloadController(OverloadLimits(setups_high=1, setups_low=0, retry_after=5)),
+        priority=lambda request: getattr(request.uri, "user", None) == "112",
+    )
+    gate.start({"udp": channel})
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer.bind(("127.0.0.1", 0))
+    peer.setblocking(False)
+    port = peer.getsockname()[1]
+    target = channel.own_address()
+    assert target is not None
+
+    async def call(n: int, user: str = "+33123456789") -> Response:
+        peer.sendto(INVITE.format(n=n, user=user, port=port).encode(), target)
+        data = await asyncio.wait_for(loop.sock_recv(peer, 65536), 5)
+        message = parse_message(data)
+        assert isinstance(message, Response)
+        return message
+
+    try:
+        assert (await call(1)).status == 100  # admitted: it fills the window
+        refused = await call(2)
+        assert refused.status == 503
+        assert refused.headers.get("Retry-After") == "5"
+        assert refused.headers.get("Reason") == 'SIP;cause=503;text="overload.busy"'
+        assert (refused.headers.get("Warning") or "").startswith('399 dialtone "overload.busy')
+        assert refused.to.tag  # a final response carries a To tag
+        assert (await call(3, user="112")).status == 100  # an emergency call is never shed
+        await asyncio.sleep(0.2)  # a few measurements: the probe goes and comes back
+        assert seen == ["udp-1", "udp-3"]  # the application never heard of the shed one
+        assert channel.endpoint.stats["shed"] == 1
+        assert gate.controller.load.setups == 2
+        assert gate.controller.load.lag < 0.2
+    finally:
+        gate.close()
+        channel.close()
+        peer.close()
+
+
+def test_the_gate_answers_503_over_the_window_and_lets_emergency_calls_in() -> None:
+    asyncio.run(_gate_sheds_over_the_window())
+
+
+async def _gate_measures_the_database_thread() -> None:
+    database = ThreadPoolExecutor(1)
+    gate = OverloadGate(OverloadController(OverloadLimits()), database=database)
+    try:
+        busy = asyncio.get_running_loop().run_in_executor(database, time.sleep, 0.6)
+        gate.start({})
+        await asyncio.sleep(0.4)  # the first probe waits behind the slow commit
+        assert gate.controller.load.lag >= 0.2
+        await busy
+        await asyncio.sleep(0.3)  # the next probes find the thread free
+        assert gate.controller.load.lag < 0.3
+    finally:
+        gate.close()
+        database.shutdown(wait=True)
+
+
+def test_the_gate_counts_a_slow_database_thread_as_lag() -> None:
+    asyncio.run(_gate_measures_the_database_thread())

@@ -849,3 +849,114 @@ def test_stateless_400_carries_a_to_tag() -> None:
     raw = request().replace(b"Call-ID: call-1\r\n", b"")
     (send,) = [o for o in ep.receive(raw, SOURCE, 0.0) if isinstance(o, Send)]
     assert b"\r\nTo: <sip:+15551230000@192.0.2.1>;tag=tag1\r\n" in send.data
+
+
+# -- the screen (overload control) -----------------------------------------------------------
+
+
+def screening(refuse: set[str]) -> tuple[SipEndpoint, list[str]]:
+    """An endpoint whose screen refuses the methods in ``refuse`` with 503 and records
+    every request it was asked about."""
+    ep = new_endpoint(
+        policy=EndpointPolicy(methods=frozenset({"INVITE", "ACK", "BYE", "CANCEL", "REGISTER"}))
+    )
+    asked: list[str] = []
+
+    def screen(req: Request, tx: object) -> Response | None:
+        asked.append(req.method)
+        if req.method not in refuse:
+            return None
+        return make_response(req, 503, to_tag="shed", extra_headers=(("Retry-After", "2"),))
+
+    ep.screen = screen
+    return ep, asked
+
+
+def test_a_screened_invite_gets_its_503_before_any_100_and_the_application_never_hears() -> None:
+    ep, asked = screening({"INVITE"})
+    outs = ep.receive(request("INVITE", body=SDP), SOURCE, 0.0)
+    (refusal,) = sent(outs)
+    assert (refusal.status, refusal.headers.get("Retry-After")) == (503, "2")
+    assert events(outs, RequestReceived) == []
+    assert ep.stats["shed"] == 1
+    # A retransmission gets the same 503 from the transaction, not a new decision.
+    again = ep.receive(request("INVITE", body=SDP), SOURCE, 0.1)
+    assert sent_bytes(again) == sent_bytes(outs)
+    assert asked == ["INVITE"]
+    # The ACK ends it in the transaction layer; the transaction then goes (Timer I).
+    assert ep.receive(request("ACK", to_tag="shed"), SOURCE, 0.2) == []
+    drive(ep, 10.0)
+    assert ep.transaction_count == 0
+
+
+def test_requests_inside_a_dialog_ack_and_cancel_are_never_screened() -> None:
+    ep, asked = screening({"INVITE", "BYE", "CANCEL", "ACK", "REGISTER"})
+    reinvite = ep.receive(request("INVITE", to_tag="t1", branch="z9hG4bKre", body=SDP), SOURCE, 0)
+    assert statuses(reinvite) == [100]
+    one_request(reinvite)
+    one_request(ep.receive(request("BYE", to_tag="t1", branch="z9hG4bKbye"), SOURCE, 0.0))
+    ep.receive(request("ACK", to_tag="t1", branch="z9hG4bKack"), SOURCE, 0.0)
+    cancel = ep.receive(request("CANCEL", branch="z9hG4bKnone"), SOURCE, 0.0)
+    assert statuses(cancel) == [481]
+    assert asked == []
+
+
+def test_a_screen_that_lets_through_changes_nothing() -> None:
+    ep, asked = screening(set())
+    outs = ep.receive(request("INVITE", body=SDP), SOURCE, 0.0)
+    assert statuses(outs) == [100]
+    one_request(outs)
+    one_request(ep.receive(request("REGISTER", branch="z9hG4bKreg"), SOURCE, 0.0))
+    assert asked == ["INVITE", "REGISTER"]
+
+
+def test_the_uas_core_checks_come_before_the_screen() -> None:
+    ep, asked = screening({"INVITE"})
+    outs = ep.receive(request("INVITE", extra="Require: 100rel\r\n", body=SDP), SOURCE, 0.0)
+    assert statuses(outs) == [420]
+    assert asked == []
+
+
+@pytest.mark.parametrize(
+    "via",
+    [
+        "Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKshed1",
+        "v: SIP/2.0/UDP 192.0.2.7:5070 ; rport ; BRANCH = z9hG4bKshed1",  # compact, spaced
+        "VIA: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKshed1, SIP/2.0/UDP 10.0.0.1;branch=x",
+    ],
+)
+def test_the_ack_of_a_refused_invite_is_absorbed_without_a_parse(via: str) -> None:
+    ep, _ = screening({"INVITE"})
+    (refusal,) = sent_bytes(ep.receive(request("INVITE", branch="z9hG4bKshed1"), SOURCE, 0.0))
+    ack = request("ACK", branch="z9hG4bKshed1", to_tag="shed").replace(
+        b"Via: SIP/2.0/UDP 192.0.2.7:5070;branch=z9hG4bKshed1", via.encode()
+    )
+    received = ep.stats["received"]
+    assert ep.receive(ack, SOURCE, 0.2) == []
+    assert ep.stats["received"] == received + 1
+    # Timer G stopped: no retransmission of the 503; Timer I then ends the transaction.
+    assert [o for _, o in drive(ep, 100.0) if isinstance(o, Send)] == []
+    assert ep.transaction_count == 0
+    assert refusal.startswith(b"SIP/2.0 503")
+
+
+def test_an_ack_that_matches_no_refusal_takes_the_normal_path() -> None:
+    ep, _ = screening({"INVITE"})
+    ep.receive(request("INVITE", branch="z9hG4bKshed1"), SOURCE, 0.0)
+    # The ACK of another transaction (a 2xx's, by its own branch) is parsed as ever.
+    outs = ep.receive(request("ACK", branch="z9hG4bKother", to_tag="t9"), SOURCE, 0.1)
+    assert [type(o).__name__ for o in outs] == ["AckReceived"]
+    # Without the fast path's entry, a retransmitted ACK still reaches its transaction.
+    ep.receive(request("ACK", branch="z9hG4bKshed1", to_tag="shed"), SOURCE, 0.2)
+    assert ep.receive(request("ACK", branch="z9hG4bKshed1", to_tag="shed"), SOURCE, 0.3) == []
+    drive(ep, 100.0)
+    assert ep.transaction_count == 0
+
+
+def test_a_refusal_never_acknowledged_is_forgotten_with_its_transaction() -> None:
+    ep, _ = screening({"INVITE"})
+    ep.receive(request("INVITE", branch="z9hG4bKshed1"), SOURCE, 0.0)
+    fired = drive(ep, 100.0)  # Timer G retransmits, Timer H ends it
+    assert any(isinstance(o, TransactionTimedOut) for _, o in fired)
+    assert ep.transaction_count == 0
+    assert ep._refused == {}

@@ -73,6 +73,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     ),
     C("trunk.none", (), "No trunk can carry this call.", 503, 503),
     C("call.capacity", (), "No media ports are free; try again later.", 503, 503),
+    C(
+        "overload.busy",
+        (),
+        "The platform is past its capacity: new calls are refused until it keeps up again.",
+        503,
+        503,
+    ),
     C("call.user_unreachable", (), "The user has no registered device to ring.", 409),
     C("call.destination_invalid", (), "The number to call is not a valid E.164 number.", 400),
     C("call.engine_unavailable", (), "The call engine does not run in this process.", 503),

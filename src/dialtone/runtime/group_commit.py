@@ -51,6 +51,7 @@ class GroupCommit(Generic[Item]):
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0
         self.written = 0
+        self._in_flight = 0
 
     def write_batch(self, session: Session, items: list[Item]) -> None:
         """Write ``items`` in one go (no per-record checks)."""
@@ -83,6 +84,7 @@ class GroupCommit(Generic[Item]):
             while not self._queue.empty() and len(batch) < self.max_batch:
                 batch.append(self._queue.get_nowait())
             items = [item for item, _ in batch]
+            self._in_flight = len(batch)
             try:
                 await loop.run_in_executor(self.executor, self._commit, items, True)
             except Exception:
@@ -96,12 +98,20 @@ class GroupCommit(Generic[Item]):
                         self.batches += 1
                         self.written += 1
                         done.set_result(None)
+                self._in_flight = 0
                 continue
+            self._in_flight = 0
             self._last_commit = loop.time()
             self.batches += 1
             self.written += len(batch)
             for _, done in batch:
                 done.set_result(None)
+
+    @property
+    def pending(self) -> int:
+        """Records waiting for their commit (queued or in the batch being written): a
+        backlog overload control measures, since each one holds a BYE's answer."""
+        return self._queue.qsize() + self._in_flight
 
     def _commit(self, items: list[Item], fast: bool) -> None:
         with transaction(self.sessions) as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import signal
@@ -18,10 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone import __version__
 from dialtone.outside.speech_to_text import HttpTranscriber
+from dialtone.policy import emergency
 from dialtone.services.telephony import users as user_service
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
 from dialtone.sip.endpoint import EndpointPolicy, SipEndpoint
+from dialtone.sip.message import Request
+from dialtone.sip.overload import OverloadController
 from dialtone.sip.registrar import BindingTable, RegistrarSettings
 from dialtone.store import sealed
 from dialtone.store.db import transaction
@@ -38,7 +42,7 @@ from .sealing import recover
 from .startup import bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
-from .transports import SipChannel, StreamChannel, UdpChannel, udp_socket
+from .transports import OverloadGate, SipChannel, StreamChannel, UdpChannel, udp_socket
 from .trunk_registration import RegistrationSettings, TrunkRegistrations
 
 log = logging.getLogger("dialtone")
@@ -127,6 +131,7 @@ class SipRuntime:
     reads: ThreadPoolExecutor
     transcription: VoicemailTranscription | None = None
     registrations: TrunkRegistrations | None = None
+    gate: OverloadGate | None = None
 
     async def end_calls(self) -> None:
         """End live calls with BYE, their CDRs written, and let the BYEs leave."""
@@ -149,6 +154,8 @@ class SipRuntime:
         stopped executor."""
         if self.registrations is not None:
             await self.registrations.close()
+        if self.gate is not None:
+            self.gate.close()
         for channel in self.channels.values():
             channel.close()
         for name, channel in self.channels.items():
@@ -160,6 +167,8 @@ class SipRuntime:
 
     def close(self) -> None:
         """Close the channels and stop the executors at once (see :meth:`aclose`)."""
+        if self.gate is not None:
+            self.gate.close()
         for channel in self.channels.values():
             channel.close()
         self.db.shutdown(wait=True)
@@ -250,7 +259,43 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
         ),
     )
     registrations.start()
-    return SipRuntime(channels, handler, engine, rtp_ports, db, reads, transcription, registrations)
+    gate = None
+    if settings.overload_control:
+        gate = OverloadGate(
+            OverloadController(settings.overload_limits, now=loop.time()),
+            # Writes: each holds a BYE's answer or a refusal's. Reads hold only setups,
+            # which have their window; a burst of them when the look-up cache expires
+            # is no overload.
+            jobs=lambda: _queued(db) + handler.cdrs.pending + engine.audit.pending,
+            database=db,
+            priority=emergency_dialled(settings.default_country),
+        )
+        gate.start(channels)
+    return SipRuntime(
+        channels, handler, engine, rtp_ports, db, reads, transcription, registrations, gate
+    )
+
+
+def _queued(executor: ThreadPoolExecutor) -> int:
+    # The executor's own queue: jobs submitted and not started (CPython's attribute; the
+    # executors are ours, made above).
+    return executor._work_queue.qsize()
+
+
+def emergency_dialled(country: str) -> Callable[[Request], bool]:
+    """Whether an INVITE's Request-URI dials an emergency number (TERMS V7): such a call
+    is never shed. Cheap for the calls that are not: a user part longer than six
+    characters is not looked at, shorter ones are remembered."""
+
+    @functools.lru_cache(maxsize=1024)
+    def listed(user: str) -> bool:
+        return emergency.is_emergency_number(user, country)
+
+    def dialled(request: Request) -> bool:
+        user = getattr(request.uri, "user", None)
+        return user is not None and len(user) <= 6 and listed(user)
+
+    return dialled
 
 
 POLICY = EndpointPolicy(

@@ -11,15 +11,26 @@ connection the request came on; requests to a peer with no connection open one.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import secrets
 import socket
 import ssl
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import cast
 
-from dialtone.sip.endpoint import Output, SipEndpoint
+from dialtone.policy.codes import reason
+from dialtone.sip.endpoint import Output, Screen, SipEndpoint
 from dialtone.sip.framing import FramingError, KeepAlivePing, StreamFramer
-from dialtone.sip.transaction import Address, Send
+from dialtone.sip.message import Request, Response, make_response
+from dialtone.sip.overload import ADMIT, Load, OverloadController
+from dialtone.sip.transaction import (
+    Address,
+    InviteServerTransaction,
+    Send,
+    ServerTransaction,
+)
 
 log = logging.getLogger("dialtone.sip")
 
@@ -37,6 +48,8 @@ class SipChannel:
         self.on_closed: Callable[[Address, SipChannel], None] = lambda peer, channel: None
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
+        # Measures the load for overload control; set by OverloadGate.start.
+        self.gate: OverloadGate | None = None
 
     def _transmit(self, data: bytes, destination: Address) -> None:
         raise NotImplementedError
@@ -136,7 +149,20 @@ class UdpChannel(SipChannel, asyncio.DatagramProtocol):
         self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, int]) -> None:
+        if data[:1] == b"\x00":
+            if self.gate is not None and data.startswith(PROBE):
+                self.gate.probe_returned(data)
+            return  # never SIP
         self.receive(data, (str(addr[0]), int(addr[1])))
+
+    def own_address(self) -> Address | None:
+        """Where a datagram to this socket is sent from this host (the unspecified
+        address it may be bound to read as loopback)."""
+        if self.transport is None:
+            return None
+        host, port = self.transport.get_extra_info("sockname")[:2]
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(str(host), str(host))
+        return (host, int(port))
 
     def error_received(self, exc: Exception) -> None:
         log.debug("SIP UDP socket error: %s", exc)
@@ -302,3 +328,221 @@ class StreamChannel(SipChannel):
             except TimeoutError:
                 return False
         return True
+
+
+# Overload control (issue 14). The 503's Reason and Warning carry the code as every other
+# refusal does; built once, since a shed INVITE must cost as little as possible.
+_OVERLOAD = reason("overload.busy")
+_OVERLOAD_HEADERS = (
+    ("Reason", f'SIP;cause=503;text="{_OVERLOAD.code}"'),
+    ("Warning", f'399 dialtone "{_OVERLOAD.code}: {_OVERLOAD.summary}"'),
+)
+# A datagram the UDP channel sends itself to time its own queue; SIP never starts with NUL.
+PROBE = b"\x00dialtone-probe:"
+
+
+class OverloadGate:
+    """The runtime half of overload control (the decision is :mod:`dialtone.sip.overload`).
+
+    Every ``interval`` seconds it measures the load: how late its own timer fires (the
+    event loop's lag), how long a datagram the UDP channel sends itself waits in the
+    socket's queue before it is read (the lag a caller's INVITE meets: the kernel queues
+    what the loop has no time for, and a timer alone does not see that queue) and how
+    long an empty job waits for the ``database`` thread (commits, a slow disk's
+    included: a BYE is answered after its record's commit), the largest of the three
+    being the lag; the
+    INVITEs it admitted that have no answer beyond 100 Trying yet, and the database jobs
+    waiting (``jobs``). Each channel's endpoint asks it about every new out-of-dialog
+    request (:meth:`screen`): an INVITE the controller sheds is answered 503 with
+    ``Retry-After`` through its own INVITE server transaction, before 100 Trying and
+    without the application hearing of it, so no call state is made, the ACK is absorbed
+    and a retransmitted INVITE gets the same 503. Requests inside a dialog (a To tag:
+    BYE, re-INVITE, INFO, REFER), ACK and CANCEL are never screened, so the calls already
+    taken go on. ``priority`` names INVITEs never shed (emergency numbers, TERMS V7).
+    """
+
+    def __init__(
+        self,
+        controller: OverloadController,
+        *,
+        interval: float = 0.05,
+        jobs: Callable[[], int] = lambda: 0,
+        database: Executor | None = None,
+        priority: Callable[[Request], bool] = lambda request: False,
+        summary_every: float = 10.0,
+    ) -> None:
+        self.controller = controller
+        self.interval = interval
+        self.jobs = jobs
+        self.database = database
+        self.priority = priority
+        self.summary_every = summary_every
+        self._setups: collections.deque[InviteServerTransaction] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._due = 0.0
+        self._probe: UdpChannel | None = None
+        self._probe_to: Address | None = None
+        self._probe_token = secrets.token_hex(8).encode()
+        self._probe_seq = 0
+        self._probe_sent: float | None = None
+        self._probe_delay = 0.0
+        self.timer_lag = 0.0
+        self._db_sent: float | None = None
+        self._db_delay = 0.0
+        self._debug_at = float("-inf")
+
+    def start(self, channels: dict[str, SipChannel]) -> None:
+        """Screen ``channels`` and start measuring (on the running loop)."""
+        for channel in channels.values():
+            channel.gate = self
+            channel.endpoint.screen = self.screen(channel.endpoint)
+            if isinstance(channel, UdpChannel) and self._probe is None:
+                self._probe = channel
+        loop = asyncio.get_running_loop()
+        self._due = loop.time() + self.interval
+        self._timer = loop.call_at(self._due, self._tick)
+
+    def close(self) -> None:
+        """Stop measuring (the channels are closing)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    # -- measuring ---------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.timer_lag = max(0.0, now - self._due)
+        lag = max(self.timer_lag, self._queue_delay(now), self._database_delay(now))
+        # Answered setups are dropped from the front as INVITEs come (they end mostly in
+        # order); a full sweep here drops the ones that ended out of order.
+        kept = [s for s in self._setups if not _answered(s)]
+        self._setups.clear()
+        self._setups.extend(kept)
+        self.controller.observe(Load(lag, len(self._setups), self.jobs()), now)
+        summary = self.controller.summary(now, self.summary_every)
+        if summary is not None:
+            log.warning(
+                "overload: shed %d INVITE(s) and %d REGISTER(s) in the last %.0f s, "
+                "loop lag up to %.0f ms; admitting %.0f %% of new calls",
+                summary.invites,
+                summary.registers,
+                summary.seconds,
+                1000 * summary.max_lag,
+                100 * summary.admitting,
+            )
+        if now - self._debug_at >= 1.0 and log.isEnabledFor(logging.DEBUG):
+            self._debug_at = now
+            load = self.controller.load
+            log.debug(
+                "load: lag %.0f ms (timer %.0f), %d setups, %d DB jobs; admitting %.0f %%",
+                1000 * load.lag,
+                1000 * self.timer_lag,
+                load.setups,
+                load.jobs,
+                100 * self.controller.admitting,
+            )
+        self._send_probe(now)
+        self._probe_database(loop, now)
+        self._due = now + self.interval
+        self._timer = loop.call_at(self._due, self._tick)
+
+    def _queue_delay(self, now: float) -> float:
+        # A probe still on its way counts for as long as it has been: a queue of seconds
+        # shows before the probe is out of it.
+        if self._probe_sent is not None:
+            return max(self._probe_delay, now - self._probe_sent)
+        return self._probe_delay
+
+    def _send_probe(self, now: float) -> None:
+        channel = self._probe
+        if channel is None or self._probe_sent is not None:
+            return
+        if self._probe_to is None:
+            self._probe_to = channel.own_address()
+            if self._probe_to is None:
+                return
+        address = self._probe_to
+        self._probe_seq += 1
+        self._probe_sent = now
+        channel._transmit(b"%s%s:%d" % (PROBE, self._probe_token, self._probe_seq), address)
+
+    def _database_delay(self, now: float) -> float:
+        if self._db_sent is not None:
+            return max(self._db_delay, now - self._db_sent)
+        return self._db_delay
+
+    def _probe_database(self, loop: asyncio.AbstractEventLoop, now: float) -> None:
+        # An empty job on the database thread: how long it waits is how late the
+        # commits are (a BYE is answered only after its record's), a slow disk included.
+        if self.database is None or self._db_sent is not None:
+            return
+        self._db_sent = now
+        try:
+            job = loop.run_in_executor(self.database, _nothing)
+        except RuntimeError:  # the executor is shutting down
+            return
+        job.add_done_callback(self._database_answered)
+
+    def _database_answered(self, _job: asyncio.Future[None]) -> None:
+        if self._db_sent is not None:
+            self._db_delay = asyncio.get_running_loop().time() - self._db_sent
+            self._db_sent = None
+
+    def probe_returned(self, data: bytes) -> None:
+        """A datagram starting with :data:`PROBE` was read off the UDP socket."""
+        expected = b"%s%s:%d" % (PROBE, self._probe_token, self._probe_seq)
+        if data != expected or self._probe_sent is None:
+            return  # not ours, or late
+        self._probe_delay = asyncio.get_running_loop().time() - self._probe_sent
+        self._probe_sent = None
+
+    # -- screening ---------------------------------------------------------------------
+
+    def screen(self, endpoint: SipEndpoint) -> Screen:
+        """The endpoint's screen: a new INVITE or REGISTER the controller sheds gets its
+        503 from the endpoint, before 100 Trying, and never reaches the application."""
+        new_tag = endpoint.new_tag
+        controller = self.controller
+
+        def screen(request: Request, tx: ServerTransaction) -> Response | None:
+            method = request.method
+            if method == "INVITE":
+                # An emergency call is never refused, but its setup counts like any.
+                verdict = ADMIT if self.priority(request) else None
+                if verdict is None:
+                    verdict = controller.admit_invite(self._pending())
+                if verdict.admit:
+                    assert isinstance(tx, InviteServerTransaction)
+                    self._setups.append(tx)
+                    return None
+            elif method == "REGISTER":
+                verdict = controller.admit_register(controller.load.jobs)
+                if verdict.admit:
+                    return None
+            else:
+                return None
+            return make_response(
+                request,
+                503,
+                to_tag=new_tag(),
+                extra_headers=(("Retry-After", str(verdict.retry_after)), *_OVERLOAD_HEADERS),
+            )
+
+        return screen
+
+    def _pending(self) -> int:
+        setups = self._setups
+        while setups and _answered(setups[0]):
+            setups.popleft()
+        return len(setups)
+
+
+def _answered(tx: InviteServerTransaction) -> bool:
+    status = tx.last_status
+    return (status is not None and status > 100) or tx.terminated
+
+
+def _nothing() -> None:
+    """The database probe's job."""

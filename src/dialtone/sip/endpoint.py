@@ -9,6 +9,7 @@ opens a socket or reads a clock, so the whole protocol is tested without either.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -117,6 +118,16 @@ Output = (
 )
 
 
+# The branch of the first (top) Via of a message, read from its bytes.
+_TOP_BRANCH = re.compile(
+    rb"\r\n(?:via|v)[ \t]*:[^\r\n]*?;[ \t]*branch[ \t]*=[ \t]*([^;, \t\r\n]+)", re.IGNORECASE
+)
+
+# Given a new out-of-dialog request and its transaction: None to let it through, or the
+# response that refuses it.
+Screen = Callable[[Request, ServerTransaction], Response | None]
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointPolicy:
     """What the UAS core accepts (RFC 3261 §8.2): methods, URI schemes, extensions,
@@ -162,7 +173,13 @@ class SipEndpoint:
         self._accepted: dict[tuple[str, str, int], InviteServerTransaction] = {}
         self._timers: list[tuple[float, int, object]] = []
         self._seq = 0
-        self.stats: dict[str, int] = {"received": 0, "rejected": 0, "dropped": 0}
+        self.stats: dict[str, int] = {"received": 0, "rejected": 0, "dropped": 0, "shed": 0}
+        # Asked about every new out-of-dialog request before the application hears of it
+        # (overload control): a response it returns is sent instead, through the request's
+        # transaction, so retransmissions get it again and an ACK is absorbed.
+        self.screen: Screen | None = None
+        # INVITEs the screen refused, awaiting their ACK, by branch (see _absorb_ack).
+        self._refused: dict[str, InviteServerTransaction] = {}
 
     # -- input -----------------------------------------------------------------------------
 
@@ -171,6 +188,8 @@ class SipEndpoint:
         self.stats["received"] += 1
         if not data.strip(b"\r\n"):
             return []  # CRLF keep-alive (RFC 5626 §3.5.1)
+        if self._refused and data[:4] == b"ACK " and self._absorb_ack(data, now):
+            return []
         try:
             message = parse_message(data, stream=self.reliable)
         except MalformedRequest as exc:
@@ -249,12 +268,36 @@ class SipEndpoint:
                 *self.respond(tx, rejection, now),
                 MessageRejected(rejection.reason, source, rejection.status),
             ]
+        if self.screen is not None and request.to.tag is None:
+            refusal = self.screen(request, tx)
+            if refusal is not None:
+                # Before 100 Trying: a refused request must cost as little as it can.
+                self.stats["shed"] += 1
+                if isinstance(tx, InviteServerTransaction) and tx.key[0] != "rfc2543":
+                    self._refused[tx.key[0]] = tx
+                return self.respond(tx, refusal, now)
         out: list[Output] = []
         if request.method == "INVITE":
             # Sent at once: the application may take longer than 200 ms (§17.2.1).
             out.extend(self.respond(tx, make_response(request, 100), now))
         out.append(RequestReceived(tx, request, source))
         return out
+
+    def _absorb_ack(self, data: bytes, now: float) -> bool:
+        """The ACK of a refused INVITE, absorbed without parsing the message: under
+        overload every refused INVITE brings one, and its parse was as costly as the
+        refusal. Matched by the top Via's branch alone, which RFC 3261 §8.1.1.7 makes
+        unique; all the ACK can do is stop the refusal's retransmissions, so a forged
+        one gains nothing. Anything unusual (no match) takes the normal path."""
+        found = _TOP_BRANCH.search(data)
+        if found is None:
+            return False
+        tx = self._refused.pop(found.group(1).decode("ascii", "replace"), None)
+        if tx is None:
+            return False
+        tx.receive_ack(now)
+        self._arm(tx)
+        return True
 
     def _receive_ack(self, request: Request, source: Address, now: float) -> list[Output]:
         to_tag = request.to.tag or ""
@@ -417,6 +460,8 @@ class SipEndpoint:
             return
         if self._server.get(tx.key) is tx:
             del self._server[tx.key]
+        if self._refused.get(tx.key[0]) is tx:
+            del self._refused[tx.key[0]]
         key = tx.accepted_key
         if key is not None and self._accepted.get(key) is tx:
             del self._accepted[key]
