@@ -140,6 +140,8 @@ def test_a_section_stands_alone_with_the_same_defaults() -> None:
         SipSection(digest_algorithms="SHA-1")
     with pytest.raises(ValidationError):
         SipSection(not_a_setting=1)  # type: ignore[call-arg]
+
+
 def test_overload_marks_reach_the_controller_in_its_units(monkeypatch: pytest.MonkeyPatch) -> None:
     limits = Settings().overload_limits
     assert (limits.lag_high, limits.lag_low) == (0.25, 0.08)
