@@ -63,9 +63,10 @@ from dialtone.store.db import transaction
 from dialtone.store.models import Account
 from dialtone.store.sealed import SealError
 
+from .answering import AnswerTarget, CallHandler
 from .audit_writer import AuditWriter
 from .auth import Authenticator, SipUser
-from .bridge import (
+from .b2bua import (
     Bridge,
     BridgedCall,
     Credentials,
@@ -77,7 +78,6 @@ from .bridge import (
     TransferRefused,
     trunk_failover,
 )
-from .calls import AnswerTarget, CallHandler
 from .lookups import LookupCache
 from .media import PortsExhausted
 from .registrar import Registrar
