@@ -1,7 +1,8 @@
 """The example call application of issue 14 on the real SIP runtime, driven by sipp with
 RFC 4733 digits: a caller presses 1 and is bridged to the user's phone (another sipp),
 or presses 2 and leaves a message. The runtime runs in-process so the test can plug the
-application in for a number (``CallHandler.applications``)."""
+application in for a number (``CallHandler.applications``). The user is ready steps, or
+``user:<id>`` that the runtime resolves to the phone registered for the user."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ from dialtone.call.leg import Destination
 from dialtone.runtime.server import SipRuntime, start_sip
 from dialtone.services.accounts import accounts
 from dialtone.services.numbering import numbers
+from dialtone.services.telephony import users
 from dialtone.services.telephony.greetings import default_greeting_path
 from dialtone.settings import Settings
 from dialtone.sip.headers import parse_name_address
+from dialtone.sip.registrar import Binding
 from dialtone.sip.uri import parse_uri
 from dialtone.store.db import open_database, transaction
-from dialtone.store.models import CallRecord
+from dialtone.store.models import Account, CallRecord
 from tests.call.apps.menu import Menu
 from tests.interop import sippgen
 from tests.interop.conftest import free_port, free_rtp_range
@@ -88,8 +91,13 @@ def records(sessions: object) -> list[tuple[str, list[str | None], str | None]]:
 
 
 @pytest.mark.skipif(SIPP is None or not PCAPS.is_dir(), reason="sipp and its DTMF pcaps")
-@pytest.mark.parametrize(("digit", "cause"), [("1", "caller-bye"), ("2", "caller-bye")])
-def test_the_menu_bridges_on_1_and_records_on_2(tmp_path: Path, digit: str, cause: str) -> None:
+@pytest.mark.parametrize(
+    ("digit", "target", "cause"),
+    [("1", "steps", "caller-bye"), ("1", "user", "caller-bye"), ("2", "steps", "caller-bye")],
+)
+def test_the_menu_bridges_on_1_and_records_on_2(
+    tmp_path: Path, digit: str, target: str, cause: str
+) -> None:
     async def scenario() -> None:
         async with running(tmp_path) as (runtime, sessions):
             channel = runtime.channels["udp"]
@@ -103,6 +111,33 @@ def test_the_menu_bridges_on_1_and_records_on_2(tmp_path: Path, digit: str, caus
                 trace={"kind": "device", "id": "alice"},
             )
             menu = Menu(str(default_greeting_path()), (Step((user,), 10.0),))
+            bridged_to = "alice"
+            if target == "user":
+                # A user whose phone registered: the runtime resolves "user:<id>" to it.
+                with transaction(sessions) as session:  # type: ignore[arg-type]
+                    account_id = session.scalars(select(Account)).one().id
+                    alice = users.create_user(
+                        session,
+                        account_id,
+                        name="Alice",
+                        sip_username="alice",
+                        now=datetime.now(UTC),
+                        realm="t",
+                    )
+                    bridged_to = alice.id
+                registrar = runtime.engine.registrar
+                registrar.table.restore(
+                    alice.id,
+                    Binding(
+                        contact=f"sip:alice@127.0.0.1:{phone_port}",
+                        source=("127.0.0.1", phone_port),
+                        transport="udp",
+                        expires_at=registrar.clock() + 3600,
+                        call_id="reg-1",
+                        cseq=1,
+                    ),
+                )
+                menu = Menu(str(default_greeting_path()), f"user:{alice.id}")
             runtime.handler.applications[NUMBER] = lambda: menu
             server_port = channel.endpoint.local_port
             caller = sippgen.call(
@@ -126,7 +161,7 @@ def test_the_menu_bridges_on_1_and_records_on_2(tmp_path: Path, digit: str, caus
             ((hangup_cause, legs, recording),) = records(sessions)
             assert hangup_cause == cause
             if digit == "1":
-                assert "alice" in legs  # bridged to the user
+                assert bridged_to in legs  # bridged to the user
             else:
                 assert "alice" not in legs
                 assert recording is not None  # the message

@@ -2,9 +2,10 @@
 
 An application is an object with one method, ``on_event(event) -> commands``. The call
 gives it ``Started`` first, then one event per finished command (``PlayDone``,
-``Gathered``, ``RecordDone``, ``BridgeResult``, ``Paused``) and ``FarEndHungUp``; it
-answers with commands, queued and run in order. ``Play``, ``Gather``, ``Record``,
-``Bridge`` and ``Pause`` hold the queue until they finish (as TwiML verbs do); ``Answer``,
+``Gathered``, ``RecordDone``, ``BridgeResult``, ``TransferResult``, ``Paused``) and
+``FarEndHungUp``; it answers with commands, queued and run in order. ``Play``, ``Gather``,
+``Record``, ``Bridge``, ``Transfer`` and ``Pause`` hold the queue until they finish (as
+TwiML verbs do); ``Answer``,
 ``TakeMessage`` and ``HangUp`` do not wait. With nothing queued the call simply goes on
 (a greeting played, the caller still recorded) until a party hangs up.
 
@@ -69,6 +70,19 @@ class Bridge:
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """Hand the caller to ``target`` ("user:<id>", "group:<id>", a number, resolved by the
+    runtime through the policy decision path as a REFER's target is) or to ready
+    ``steps``, and leave: a blind transfer made by the application. Connected, the
+    application hears ``TransferResult(200)`` as its last event (what it answers is
+    dropped, as is what it had queued); failed, ``TransferResult(status, reason)`` and
+    the call goes on with it, as a failed REFER leaves the call as it was."""
+
+    target: str | None = None
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class VoicemailBox:
     """A box to leave a message in: its owner (None: the number's box), the number, the
     file the message goes to, the greeting, the longest message."""
@@ -110,7 +124,9 @@ class Redirect:
     status: int
 
 
-Command = Answer | Play | Gather | Record | Bridge | TakeMessage | Pause | HangUp | Redirect
+Command = (
+    Answer | Play | Gather | Record | Bridge | Transfer | TakeMessage | Pause | HangUp | Redirect
+)
 
 # -- events --------------------------------------------------------------------------------
 
@@ -149,6 +165,16 @@ class BridgeResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TransferResult:
+    """How a ``Transfer`` went: 200 when the caller is connected to the target (the
+    application is then done with the call); else the failure's status (486 busy, 408 or
+    480 no answer, 404 nobody there) and the reason code when the target was refused."""
+
+    status: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Paused:
     pass
 
@@ -166,7 +192,15 @@ class FarEndHungUp:
 
 
 AppEvent = (
-    Started | PlayDone | Gathered | RecordDone | BridgeResult | Paused | DigitPressed | FarEndHungUp
+    Started
+    | PlayDone
+    | Gathered
+    | RecordDone
+    | BridgeResult
+    | TransferResult
+    | Paused
+    | DigitPressed
+    | FarEndHungUp
 )
 
 

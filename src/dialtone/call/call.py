@@ -133,7 +133,8 @@ def dtmf_digit(request: Request) -> str | None:
 class _Busy:
     """The application command holding the queue."""
 
-    kind: str  # "answer", "play", "gather", "record", "bridge", "pause", "resolve", "media"
+    # "answer", "play", "gather", "record", "bridge", "transfer", "pause", "resolve", "media"
+    kind: str
     ref: int = 0
     digits: str = ""
     command: app.Command | None = None
@@ -556,6 +557,8 @@ class Call:
             ]
         if isinstance(command, app.Bridge):
             return self._bridge(command, now)
+        if isinstance(command, app.Transfer):
+            return self._bridge(command, now)
         if isinstance(command, app.TakeMessage):
             return self._take_message(command, now)
         if isinstance(command, app.Redirect):
@@ -643,20 +646,38 @@ class Call:
 
     # -- connecting ------------------------------------------------------------------------
 
-    def _bridge(self, command: app.Bridge, now: float) -> list[Action]:
-        if self.sides != 2:
+    def _bridge(self, command: app.Bridge | app.Transfer, now: float) -> list[Action]:
+        """An application's bridge, or its transfer: the same connect (side 1, as a
+        REFER's target is reached); a transfer also hands the call over once connected."""
+        kind = "transfer" if isinstance(command, app.Transfer) else "bridge"
+        if self.sides != 2 or (kind == "transfer" and (self.b is not None or self.a is None)):
+            # Nothing to connect through (an RTP session facing the caller), or a party
+            # already bridged: a transfer replaces no one (REFER does that).
             self.busy = None
-            return self._give(app.BridgeResult(488), now)
+            return self._give(self._result(kind, 488), now)
         if command.steps:
-            self.busy = _Busy("bridge")
+            self.busy = _Busy(kind)
             side = 0 if self._originating_user else 1
             return self._connect(side, command.steps, now, "a" if side == 0 else "b")
         if command.target is None:
-            return self._give(app.BridgeResult(404), now)
+            return self._give(self._result(kind, 404), now)
         ref = self._ref()
-        self._pending[ref] = "bridge"
+        self._pending[ref] = kind
         self.busy = _Busy("resolve", ref)
-        return [act.ResolveTarget(command.target, ref, kind="bridge")]
+        return [act.ResolveTarget(command.target, ref, kind=kind)]
+
+    @staticmethod
+    def _result(kind: str, status: int, reason: str | None = None) -> app.AppEvent:
+        if kind == "transfer":
+            return app.TransferResult(status, reason)
+        return app.BridgeResult(status, reason)
+
+    def _hand_over(self) -> None:
+        """A transfer connected: the application hears it last and leaves the call (what
+        it queued or answers is dropped; the caller and the target talk until a BYE)."""
+        self.application.on_event(app.TransferResult(200))
+        self.application = _Idle()
+        self.queue.clear()
 
     @property
     def _originating_user(self) -> bool:
@@ -792,6 +813,8 @@ class Call:
             out.extend(self._answered(now))
         if busy is not None and busy.kind == "bridge":
             out.extend(self._give(app.BridgeResult(200), now))
+        elif busy is not None and busy.kind == "transfer":
+            self._hand_over()
         return out
 
     def _connect_failed(self, connect: Connect, update: Update, now: float) -> list[Action]:
@@ -818,7 +841,10 @@ class Call:
         if refused and update.leg is not None:
             self._note_trunk(update.leg)
         self._callee_headers = _passed_headers(update.response) if refused else ()
-        self.busy = None
+        busy, self.busy = self.busy, None
+        if busy is not None and busy.kind == "transfer":
+            # The call goes on with the application, as a failed REFER leaves it.
+            return self._give(app.TransferResult(status), now)
         return self._give(app.BridgeResult(status, callee_refused=refused), now)
 
     def _note_trunk(self, leg: Leg) -> None:
@@ -1033,13 +1059,13 @@ class Call:
                 status = event.refusal.status if event.refusal is not None else 404
                 return self._end(now, outcome_name(status), f"callee-{status}")
             return self._connect(1, event.steps, now, "b")
-        # An application's bridge.
+        # An application's bridge or transfer.
         if event.refusal is not None:
             refusal = event.refusal
-            return self._give(app.BridgeResult(refusal.status, refusal.reason), now)
+            return self._give(self._result(purpose, refusal.status, refusal.reason), now)
         if not event.steps:
-            return self._give(app.BridgeResult(404), now)
-        self.busy = _Busy("bridge")
+            return self._give(self._result(purpose, 404), now)
+        self.busy = _Busy(purpose)
         return self._connect(1, event.steps, now, "b")
 
     def _transferred(self, leg: OutgoingLeg) -> list[Action]:

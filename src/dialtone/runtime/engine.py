@@ -63,9 +63,10 @@ from dialtone.store.db import transaction
 from dialtone.store.models import Account
 from dialtone.store.sealed import SealError
 
+from .answering import AnswerTarget, CallHandler
 from .audit_writer import AuditWriter
 from .auth import Authenticator, SipUser
-from .bridge import (
+from .b2bua import (
     Bridge,
     BridgedCall,
     Credentials,
@@ -77,7 +78,6 @@ from .bridge import (
     TransferRefused,
     trunk_failover,
 )
-from .calls import AnswerTarget, CallHandler
 from .lookups import LookupCache
 from .media import PortsExhausted
 from .registrar import Registrar
@@ -176,6 +176,7 @@ class CallEngine:
         self.lookups = LookupCache(config.lookup_cache_seconds)
         self._resolved: dict[str, str] = {}
         bridge.resolve_transfer = self._transfer_steps
+        bridge.resolve_target = self._application_steps
         bridge.recording_dir_for = self._recording_dir
         for channel in channels.values():
             channel.on_event = self.handle
@@ -732,25 +733,15 @@ class CallEngine:
             caller_user_id=caller.id if caller is not None else None,
         )
 
-    async def _ring_group(
-        self,
-        event: RequestReceived,
-        channel: SipChannel,
-        route: routing_service.Route,
-        trace: Trace,
-        *,
-        caller: SipUser | None,
-        trunk_id: str | None,
-    ) -> None:
-        group_id = route.target
-        assert group_id is not None
-        group = await self._read(
-            lambda s: routing_service.get_ring_group(s, route.account_id, group_id)
-        )
+    async def _group_steps(
+        self, account_id: str, group_id: str, caller_name: NameAddress
+    ) -> list[Step]:
+        """The steps that ring a group's members who can take a call now (V2): all at
+        once, or one after another (``sequential``)."""
+        group = await self._read(lambda s: routing_service.get_ring_group(s, account_id, group_id))
         members = await self._read(
             lambda s: [_sip_user(u, s) for u in routing_service.group_members(s, group_id)]
         )
-        caller_name = self._caller_address(event.request, caller)
         per_member = [
             self._device_destinations(m, caller_name)
             for m in members
@@ -763,7 +754,22 @@ class CallEngine:
             steps = [Step(d, seconds) for d in per_member if d]
         else:
             steps = [Step([d for ds in per_member for d in ds], seconds)]
-        steps = [s for s in steps if s.destinations]
+        return [s for s in steps if s.destinations]
+
+    async def _ring_group(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        route: routing_service.Route,
+        trace: Trace,
+        *,
+        caller: SipUser | None,
+        trunk_id: str | None,
+    ) -> None:
+        group_id = route.target
+        assert group_id is not None
+        caller_name = self._caller_address(event.request, caller)
+        steps = await self._group_steps(route.account_id, group_id, caller_name)
 
         async def fallback(status: int, call: BridgedCall | None = None) -> bool:
             if route.voicemail_user_id is None:
@@ -1192,12 +1198,66 @@ class CallEngine:
         dialed = getattr(target, "user", None)
         if dialed is None:
             return []
-        account_id = call.account_id
-        # The transferee is shown the call's number (V10); the transferor's trial
-        # minutes count (B14). V2 does not apply: no new call of a user begins.
-        setup = call_facts.Setup(
-            Action.TRANSFER, account_id, dialed, transferor.user_id, call.to_number
+        transferee = call.b if transferor is call.a else call.a
+        return await self._checked_steps(
+            call,
+            dialed,
+            transferor.user_id,
+            shown=(transferee, 1 - transferor.side),
+            referrer=await self._party_address(call, transferor, transferor.side),
         )
+
+    async def _application_steps(self, call: BridgedCall, target: str) -> list[Step]:
+        """Where an application's ``Bridge`` or ``Transfer`` leads: a user's devices
+        ("user:<id>", when they can take a call, V2), a ring group's members
+        ("group:<id>"), or a number (or extension) checked as a REFER's target is, on
+        the one decision path (B10, V6, V5, F5, V12, B14/B15/B4, V10); a refusal raises
+        ``TransferRefused`` with its status and code, once on the audit log."""
+        account_id = call.account_id
+        kind, _, ident = target.partition(":")
+        if kind in ("user", "group") and ident:
+            shown = await self._party_address(call, call.a, 0)  # the caller
+            if kind == "group":
+                try:
+                    return await self._group_steps(account_id, ident, shown)
+                except NotFound:
+                    return []
+
+            def read(session: Session) -> SipUser | None:
+                try:
+                    return _sip_user(user_service.get_user(session, account_id, ident), session)
+                except NotFound:
+                    return None
+
+            callee = await self._read(read)
+            if callee is None or not callee.can_take_calls:
+                return []
+            if call_setup.user_concurrency(self._active(callee.id), callee.channels).refused:
+                return []
+            found = self._device_destinations(callee, shown)
+            return [Step(found, self.config.no_answer_seconds)] if found else []
+        # The placer is the call's user (the number's holder): their trial minutes count.
+        return await self._checked_steps(
+            call, target, call.call.spec.user_id, shown=(call.a, 0), referrer=None
+        )
+
+    async def _checked_steps(
+        self,
+        call: BridgedCall,
+        dialed: str,
+        placer_id: str | None,
+        *,
+        shown: tuple[Leg | None, int],
+        referrer: NameAddress | None,
+    ) -> list[Step]:
+        """A transfer's target (``dialed``: a number or an extension) seen from the
+        call's account, through the policy decision path for the transfer action: a
+        colleague's devices or the trunks; ``shown`` is the party the target talks to
+        (a leg and its side), ``referrer`` who handed it over (Referred-By)."""
+        account_id = call.account_id
+        # The transferee is shown the call's number (V10); the placer's trial minutes
+        # count (B14). V2 does not apply: no new call of a user begins.
+        setup = call_facts.Setup(Action.TRANSFER, account_id, dialed, placer_id, call.to_number)
         intent, callee, _, _ = await self._call_facts(setup, channels=1)
         intent = replace(intent, now=self.now())
         outcome = setup_outcome(Action.TRANSFER, intent)
@@ -1219,13 +1279,10 @@ class CallEngine:
         if callee is not None:
             # The target talks to the transferee: it is shown the transferee, and the
             # transferor in Referred-By (RFC 3515 §2.4.2 with RFC 3892, RFC 5589 §6).
-            transferee = call.b if transferor is call.a else call.a
-            shown = await self._party_address(call, transferee, 1 - transferor.side)
-            referrer = await self._party_address(call, transferor, transferor.side)
-            found = [
-                replace(d, extra_headers=(("Referred-By", str(referrer)),))
-                for d in self._device_destinations(callee, shown)
-            ]
+            party = await self._party_address(call, *shown)
+            found = self._device_destinations(callee, party)
+            if referrer is not None:
+                found = [replace(d, extra_headers=(("Referred-By", str(referrer)),)) for d in found]
             return [Step(found, self.config.no_answer_seconds)] if found else []
         caller_id = intent.caller_id
         assert intent.e164 is not None

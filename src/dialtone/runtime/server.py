@@ -30,10 +30,10 @@ from dialtone.sip.registrar import BindingTable, RegistrarSettings
 from dialtone.store import sealed
 from dialtone.store.db import transaction
 
+from .answering import CallConfig, CallHandler
 from .audit_writer import AuditWriter
 from .auth import Authenticator, SipUser
-from .bridge import Bridge, BridgeConfig
-from .calls import CallConfig, CallHandler
+from .b2bua import Bridge, BridgeConfig
 from .engine import CallEngine, EngineConfig, _sip_user
 from .heap import tune_collector
 from .media import RtpPortPool

@@ -244,6 +244,9 @@ class Bridge:
         self.resolve_transfer: Callable[[BridgedCall, Leg, Uri], Awaitable[list[Step]]] | None = (
             None
         )
+        # Resolves an application's Bridge or Transfer target ("user:<id>",
+        # "group:<id>", a number) the same way (set by the engine).
+        self.resolve_target: Callable[[BridgedCall, str], Awaitable[list[Step]]] | None = None
 
     # -- what the engine reads --------------------------------------------------------
 
@@ -467,6 +470,15 @@ class Bridge:
                     action.ref, refusal=ev.Refusal(refused.status, refused.reason)
                 )
             log.info("call %s: transfer to %s", call.record_id, action.target)
+            return ev.TargetResolved(action.ref, steps=self._core_steps(steps))
+        if action.kind in ("bridge", "transfer") and self.resolve_target is not None:
+            try:
+                steps = await self.resolve_target(view, action.target)
+            except TransferRefused as refused:
+                return ev.TargetResolved(
+                    action.ref, refusal=ev.Refusal(refused.status, refused.reason)
+                )
+            log.info("call %s: %s to %s", call.record_id, action.kind, action.target)
             return ev.TargetResolved(action.ref, steps=self._core_steps(steps))
         return ev.TargetResolved(action.ref)
 
