@@ -44,7 +44,7 @@ from dialtone.sip.transaction import (
 )
 from dialtone.store.db import transaction
 
-from .call_driver import CallDriver, Driven
+from .call_driver import CallDriver, Driven, live_view
 from .cdr_writer import CdrWriter
 from .media import RtpPortPool
 from .sealing import recording_file
@@ -244,23 +244,7 @@ class CallHandler:
             return None
         if driven.owner != "answering":
             return None
-        call = driven.call
-        record = call.facts()
-        return call_service.LiveCall(
-            id=record.record_id,
-            account_id=record.account_id,
-            direction=record.direction,
-            from_number=record.from_number,
-            to_number=record.to_number,
-            status="ringing" if record.answered_at is None else "in-progress",
-            started_at=record.started_at,
-            answered_at=record.answered_at,
-            sip_call_id=record.sip_call_id,
-            user_id=record.user_id,
-            legs=record.legs,
-            caller_user_id=record.caller_user_id,
-            trunk_id=record.trunk_id,
-        )
+        return live_view(driven.call.facts())
 
     def owns(self, call_id: str, tag: str | None) -> bool:
         """Whether an in-dialog request with this Call-ID and To tag is one of our calls."""

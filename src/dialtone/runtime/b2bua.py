@@ -42,7 +42,7 @@ from dialtone.sip.transaction import (
 )
 from dialtone.sip.uri import Uri, parse_uri
 
-from .call_driver import CallDriver
+from .call_driver import CallDriver, live_view
 from .cdr_writer import CdrWriter
 from .media import PortsExhausted, RtpPortPool
 from .sealing import recording_file
@@ -276,22 +276,7 @@ class Bridge:
     @staticmethod
     def live_view(call: BridgedCall) -> call_service.LiveCall:
         """What the API shows of a call in progress (its record does not exist yet)."""
-        record = call.call.facts()
-        return call_service.LiveCall(
-            id=record.record_id,
-            account_id=record.account_id,
-            direction=record.direction,
-            from_number=record.from_number,
-            to_number=record.to_number,
-            status="ringing" if record.answered_at is None else "in-progress",
-            started_at=record.started_at,
-            answered_at=record.answered_at,
-            sip_call_id=record.sip_call_id,
-            user_id=record.user_id,
-            caller_user_id=record.caller_user_id,
-            trunk_id=record.trunk_id,
-            legs=record.legs,
-        )
+        return live_view(call.call.facts())
 
     def live_call(self, record_id: str) -> BridgedCall | None:
         """The call in progress (ringing or answered) with this id."""

@@ -82,6 +82,26 @@ class RuntimeIds:
         return random.uniform(2.1, 4.0) if owner else random.uniform(0.0, 2.0)
 
 
+def live_view(record: act.CallRecord) -> call_service.LiveCall:
+    """What the API shows of a call in progress, answered by us or bridged (its record
+    does not exist yet): the same facts the record will carry."""
+    return call_service.LiveCall(
+        id=record.record_id,
+        account_id=record.account_id,
+        direction=record.direction,
+        from_number=record.from_number,
+        to_number=record.to_number,
+        status="ringing" if record.answered_at is None else "in-progress",
+        started_at=record.started_at,
+        answered_at=record.answered_at,
+        sip_call_id=record.sip_call_id,
+        user_id=record.user_id,
+        caller_user_id=record.caller_user_id,
+        trunk_id=record.trunk_id,
+        legs=record.legs,
+    )
+
+
 def call_facts(record: act.CallRecord) -> CallFacts:
     """The crash note's content for a core record (D5)."""
     return CallFacts(
