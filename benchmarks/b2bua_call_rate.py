@@ -64,10 +64,14 @@ TARGET = 500  # calls/s, the issue's goal on a 2-core machine
 
 
 @contextmanager
-def forwarding_platform(uas_port: int, uac_port: int, rtp_ports: int) -> Iterator[Platform]:
-    """``dialtone serve`` with the forward route and the two trunks."""
+def forwarding_platform(
+    uas_port: int, uac_port: int, rtp_ports: int = 2001, **settings: str
+) -> Iterator[Platform]:
+    """``dialtone serve`` with the forward route and the two trunks (``settings``: more
+    ``DIALTONE_*`` settings by name, e.g. ``overload_control="false"``)."""
     with tempfile.TemporaryDirectory() as tmp:
-        platform = start_platform(Path(tmp), rtp_ports=rtp_ports, log_level="WARNING")
+        settings = {"log_level": "WARNING", **settings}
+        platform = start_platform(Path(tmp), rtp_ports=rtp_ports, **settings)
         try:
             provision(platform, NUMBER)
             add_trunk(platform, uas_port, 10, "carrier-out")

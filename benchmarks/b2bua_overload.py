@@ -24,10 +24,7 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,52 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.interop.conftest import (
     Platform,
-    add_trunk,
     free_port,
-    provision,
-    start_platform,
-    stop_platform,
 )
 
 from _proc import CpuMeter, python_speed_ms, udp_drops
 from _sipp import SippUas, UacRun, highest_rate, require_sipp, run_uac, sipp_uas
+from b2bua_call_rate import DIALED, forwarding_platform, settle
 
-NUMBER = "+33123456789"
-DIALED = "33123456789"
-FORWARD_TO = "+442071838750"
 GOAL_RATIO = 0.9  # completed calls/s under 2x overload, against the zero-failure rate
-
-
-@contextmanager
-def forwarding_platform(uas_port: int, uac_port: int, **settings: str) -> Iterator[Platform]:
-    """``dialtone serve`` with b2bua_call_rate's forward route and two trunks."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = {"log_level": "WARNING", **settings}
-        platform = start_platform(Path(tmp), rtp_ports=2001, **settings)
-        try:
-            provision(platform, NUMBER)
-            add_trunk(platform, uas_port, 10, "carrier-out")
-            add_trunk(platform, uac_port, 20, "carrier-in")
-            with platform.http() as http:
-                routed = http.put(
-                    f"/v1/numbers/{NUMBER}/route", json={"kind": "forward", "target": FORWARD_TO}
-                )
-            if routed.status_code != 200:
-                raise RuntimeError(f"route not set: {routed.text}")
-            yield platform
-        finally:
-            stop_platform(platform)
-
-
-def settle(pid: int, *, quiet_percent: float = 5.0, linger: float = 33.0) -> None:
-    """Wait until the server is idle and an overloaded run's transactions (32 s) ended."""
-    start = time.monotonic()
-    while time.monotonic() < start + 120:
-        meter = CpuMeter(pid).start()
-        time.sleep(1)
-        meter.stop()
-        if meter.percent < quiet_percent and time.monotonic() >= start + linger:
-            return
 
 
 def attempt(platform: Platform, uas: SippUas, uac_port: int, rate: int, seconds: float) -> UacRun:
