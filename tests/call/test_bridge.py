@@ -9,7 +9,7 @@ import pytest
 from dialtone.call import actions as act
 from dialtone.call import events as ev
 from dialtone.call.application import VoicemailBox
-from dialtone.call.apps.answering import RingThenVoicemail
+from dialtone.call.apps.ringing import RingThenVoicemail
 from dialtone.call.call import CallState
 from dialtone.call.dialer import Step, trunk_failover
 from dialtone.call.leg import IncomingState, OutgoingLeg, OutgoingState

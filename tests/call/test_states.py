@@ -8,7 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from dialtone.call import events as ev
-from dialtone.call.apps.answering import Greeting, RingThenVoicemail
+from dialtone.call.apps.answering import Greeting
+from dialtone.call.apps.ringing import RingThenVoicemail
 from dialtone.call.call import CallState
 from dialtone.call.dialer import Connect, ConnectState
 from dialtone.call.leg import IncomingLeg, IncomingState, OutgoingLeg, OutgoingState

@@ -401,8 +401,9 @@ class Call:
         if isinstance(event, ev.MediaUnavailable):
             if self.ended:
                 return []
-            if not self.spec.record_refusals:
+            if not self.spec.record_refusals and self.voicemail is None:
                 return self._vanish(sip_status=503)
+            # The answering machine, and voicemail after ringing, keep a record of it.
             return self._end(now, "failed", "rtp-ports-exhausted", sip_status=503)
         if isinstance(event, ev.Redirected):
             return self._on_redirected(event, now)
@@ -599,7 +600,10 @@ class Call:
         if self.sides == 1 and self.record_path == box.record_path:
             self.queue.appendleft(app.Play(box.greeting))
             return self._answer(now)
-        # The relay that rang the devices gives way to a session recording the caller.
+        # The relay that rang the devices gives way to a session recording the caller;
+        # the devices that rang no longer take part (V2 counts the caller alone, as for
+        # a call sent to voicemail at once).
+        self.users = set(self.spec.users)
         self.record_path = box.record_path
         self.sides = 1
         self.busy = _Busy("media", command=command)

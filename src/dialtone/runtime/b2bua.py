@@ -6,9 +6,10 @@ devices (all at once), to the members of a ring group (at once or one after the 
 or to a carrier trunk (one after the other: failover on 408, 5xx or no answer, never on
 486 or 603). All of that, early media, CANCEL, re-INVITE, INFO, REFER, the V8 notice and
 the record written before the 200 to a BYE, is the core's (``dialtone.call.call``); this
-module keeps the engine's vocabulary (``Destination`` on a channel, ``Step``) and runs
-what needs the engine: the voicemail fallback, a REFER's target, a click-to-call's
-number.
+module keeps the engine's vocabulary (``Destination`` on a channel, ``Step``,
+``MessageBox``) and runs what needs the engine: a REFER's target, an application's
+target, a click-to-call's number. What no answer becomes (voicemail, or the caller hears
+why) is the call application's (``dialtone.call.apps.ringing``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from dialtone.call import actions as act
-from dialtone.call import application as app
 from dialtone.call import events as ev
+from dialtone.call.application import VoicemailBox
+from dialtone.call.apps.ringing import RingThenVoicemail
 from dialtone.call.call import CODEC_MISMATCH, Call, CallSpec, RecordingPlan
 from dialtone.call.context import CallSettings, Trace
 from dialtone.call.dialer import Step as CoreStep
@@ -60,6 +62,7 @@ __all__ = [
     "Credentials",
     "Destination",
     "Leg",
+    "MessageBox",
     "RecordingSetup",
     "Step",
     "Trace",
@@ -86,6 +89,28 @@ class RecordingSetup:
 
     directory: Path
     policy: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageBox:
+    """A voicemail box as the engine resolves it, before the call that may use it has an
+    id: the account, its owner (None: the number's box), the number, where messages go,
+    the greeting, the longest message."""
+
+    account_id: str
+    user_id: str | None
+    number: str
+    directory: Path
+    greeting: Path
+    max_seconds: float | None = None
+
+    def for_call(self, record_id: str, key: bytes | None) -> VoicemailBox:
+        """The box for call ``record_id``: its message is the call's file (sealed with
+        ``key``, TERMS D5)."""
+        path = recording_file(self.directory, record_id, key)
+        return VoicemailBox(
+            self.user_id, self.number, str(path), str(self.greeting), self.max_seconds
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,31 +205,6 @@ class BridgedCall:
         return self.call.b
 
 
-class _Bridging:
-    """The application of a bridged call: ring the steps; a callee's refusal goes back
-    to the caller, no answer goes to the fallback (voicemail) when there is one."""
-
-    __slots__ = ("fallback", "steps")
-
-    def __init__(self, steps: tuple[CoreStep, ...], fallback: bool) -> None:
-        self.steps = steps
-        self.fallback = fallback
-
-    def on_event(self, event: app.AppEvent) -> Sequence[app.Command]:
-        if isinstance(event, app.Started):
-            return [app.Bridge(steps=self.steps)]
-        if isinstance(event, app.BridgeResult) and event.status >= 300:
-            if event.callee_refused:
-                return [app.HangUp(event.status, f"callee-{event.status}")]
-            if self.fallback:
-                return [app.Redirect(event.status)]
-            return [app.HangUp(event.status, f"no-answer-{event.status}")]
-        return []
-
-
-Fallback = Callable[[int, BridgedCall], Awaitable[bool]]
-
-
 class Bridge:
     """Hands bridged calls to the call core and answers what the core asks the engine."""
 
@@ -230,13 +230,11 @@ class Bridge:
             recording_key=config.recording_key,
         )
         self.driver.resolver = self._resolve
-        self.driver.redirector = self._redirect
         self.settings = CallSettings(
             advertised_host=config.advertised_host,
             codecs=config.codecs,
             max_call_seconds=config.max_call_seconds,
         )
-        self._fallbacks: dict[str, Fallback] = {}
         self._destinations: dict[str, Callable[[BridgedCall], Awaitable[list[Step]]]] = {}
         # How an account's calls are recorded, or None when it does not record (V8).
         self.recording_dir_for: Callable[[str], Awaitable[RecordingSetup | None]] | None = None
@@ -346,15 +344,16 @@ class Bridge:
         to_number: str,
         steps: list[Step],
         a_trace: Trace,
-        fallback: Fallback | None = None,
+        voicemail: MessageBox | None = None,
         users: set[str] | None = None,
         user_id: str | None = None,
         trunk_id: str | None = None,
         caller_user_id: str | None = None,
     ) -> None:
         """Ring ``steps`` for the INVITE in ``event``; answer A when a B leg answers;
-        ``fallback`` (voicemail) when nobody does. ``caller_user_id``: the user whose
-        device placed the call (None from outside)."""
+        when nobody does, the caller leaves a message in ``voicemail`` (None: hears why).
+        The call runs ``RingThenVoicemail``, which decides. ``caller_user_id``: the user
+        whose device placed the call (None from outside)."""
         record_id = new_id("CA")
         started = self.now()
         started_loop = asyncio.get_running_loop().time()
@@ -378,15 +377,16 @@ class Bridge:
             spec,
             settings=self.settings,
             ids=self.driver.ids,
-            application=_Bridging(self._core_steps(steps), fallback is not None),
+            application=RingThenVoicemail(
+                self._core_steps(steps),
+                voicemail.for_call(record_id, self.config.recording_key) if voicemail else None,
+            ),
             event=event,
             path=self.driver.path(channel),
             now=started_loop,
             sides=2,
             trace=a_trace,
         )
-        if fallback is not None:
-            self._fallbacks[record_id] = fallback
         self.driver.start(call, actions, owner="bridge")
 
     async def originate(
@@ -466,13 +466,6 @@ class Bridge:
             log.info("call %s: %s to %s", call.record_id, action.kind, action.target)
             return ev.TargetResolved(action.ref, steps=self._core_steps(steps))
         return ev.TargetResolved(action.ref)
-
-    async def _redirect(self, call: Call, action: act.Redirect) -> bool:
-        """Nobody answered: the route's fallback (voicemail) takes the caller, or not."""
-        fallback = self._fallbacks.pop(call.record_id, None)
-        if fallback is None:
-            return False
-        return await fallback(action.status, BridgedCall(call))
 
     # -- SIP events ---------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ from .b2bua import (
     Credentials,
     Destination,
     Leg,
+    MessageBox,
     RecordingSetup,
     Step,
     Trace,
@@ -600,16 +601,10 @@ class CallEngine:
                 ),
             )
         elif kind == "voicemail":
-            await self._voicemail(
-                event,
-                channel,
-                account_id=route.account_id,
-                number=route.number,
-                user_id=route.voicemail_user_id or route.target,
-                trace=trace,
-                caller=caller,
-                trunk_id=trunk_id,
+            box = await self._voicemail_box(
+                route.account_id, route.number, route.voicemail_user_id or route.target
             )
+            self._voicemail(event, channel, box, trace=trace, caller=caller, trunk_id=trunk_id)
         elif kind == "user" and route.target is not None:
             target = route.target
             callee = await self._read(
@@ -683,6 +678,8 @@ class CallEngine:
         route: routing_service.Route | None = None,
         trunk_id: str | None = None,
     ) -> None:
+        """Ring the callee's devices (when they can take the call, V2); the call's
+        application sends the caller to voicemail when nobody answers."""
         account_id = callee.account_id
         number = route.number if route is not None else (callee.extension or callee.sip_username)
         vm_user = (route.voicemail_user_id if route is not None else None) or callee.id
@@ -696,25 +693,11 @@ class CallEngine:
             (route.no_answer_seconds if route is not None else None)
             or self.config.no_answer_seconds
         )
-
-        async def fallback(status: int, call: BridgedCall | None = None) -> bool:
-            await self._voicemail(
-                event,
-                channel,
-                account_id=account_id,
-                number=number,
-                user_id=vm_user,
-                trace=trace,
-                caller=caller,
-                call=call,
-                trunk_id=trunk_id,
-            )
-            return True
-
+        box = await self._voicemail_box(account_id, number, vm_user)
         if not destinations:
-            why, status = not_rung(busy)
+            why, _ = not_rung(busy)
             log.info("call to %s: %s -> voicemail", callee.sip_username, why)
-            await fallback(status)
+            self._voicemail(event, channel, box, trace=trace, caller=caller, trunk_id=trunk_id)
             return
         await self.bridge.start(
             event,
@@ -725,7 +708,7 @@ class CallEngine:
             to_number=number,
             steps=[Step(destinations, seconds)],
             a_trace=trace,
-            fallback=fallback,
+            voicemail=box,
             users={caller.id} if caller is not None else set(),
             # The callee's, for a device's call too: the same as when voicemail takes it.
             user_id=callee.id,
@@ -766,30 +749,22 @@ class CallEngine:
         caller: SipUser | None,
         trunk_id: str | None,
     ) -> None:
+        """Ring a group's members; the route's voicemail (when it has one) takes the
+        call nobody answers, else the caller hears why (the call's application)."""
         group_id = route.target
         assert group_id is not None
         caller_name = self._caller_address(event.request, caller)
         steps = await self._group_steps(route.account_id, group_id, caller_name)
-
-        async def fallback(status: int, call: BridgedCall | None = None) -> bool:
-            if route.voicemail_user_id is None:
-                return False
-            await self._voicemail(
-                event,
-                channel,
-                account_id=route.account_id,
-                number=route.number,
-                user_id=route.voicemail_user_id,
-                trace=trace,
-                caller=caller,
-                call=call,
-                trunk_id=trunk_id,
-            )
-            return True
-
+        box = (
+            await self._voicemail_box(route.account_id, route.number, route.voicemail_user_id)
+            if route.voicemail_user_id is not None
+            else None
+        )
         if not steps:
-            if not await fallback(480):
-                self._reply(event, channel, 480)
+            if box is None:
+                self._reply(event, channel, 480)  # nobody to ring, nowhere to leave a message
+            else:
+                self._voicemail(event, channel, box, trace=trace, caller=caller, trunk_id=trunk_id)
             return
         await self.bridge.start(
             event,
@@ -800,7 +775,7 @@ class CallEngine:
             to_number=route.number,
             steps=steps,
             a_trace=trace,
-            fallback=fallback,
+            voicemail=box,
             users={caller.id} if caller is not None else set(),
             # Nobody's until a member answers (the bridge names that member then).
             user_id=None,
@@ -808,23 +783,9 @@ class CallEngine:
             caller_user_id=caller.id if caller is not None else None,
         )
 
-    async def _voicemail(
-        self,
-        event: RequestReceived,
-        channel: SipChannel,
-        *,
-        account_id: str,
-        number: str,
-        user_id: str | None,
-        trace: Trace,
-        caller: SipUser | None = None,
-        call: BridgedCall | None = None,
-        trunk_id: str | None = None,
-    ) -> None:
-        """Answer with ``user_id``'s voicemail. The record is like the answered call's
-        would have been: ``internal`` from a device, naming the box's owner, the caller by
-        extension; after ringing (``call``), it starts when the INVITE arrived and keeps
-        the leg chain, declining devices included."""
+    async def _voicemail_box(self, account_id: str, number: str, user_id: str | None) -> MessageBox:
+        """``user_id``'s voicemail box for calls to ``number`` (None: the number's own):
+        the user's greeting, else the packaged one."""
         greeting_name = None
         if user_id is not None:
             greeting_name = await self._read(
@@ -837,24 +798,45 @@ class CallEngine:
             if greeting_name
             else default_voicemail_greeting_path()
         )
+        return MessageBox(
+            account_id,
+            user_id,
+            number,
+            self.config.voicemail_dir / account_id,
+            greeting,
+            self.config.voicemail_max_seconds,
+        )
+
+    def _voicemail(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        box: MessageBox,
+        *,
+        trace: Trace,
+        caller: SipUser | None = None,
+        trunk_id: str | None = None,
+    ) -> None:
+        """Answer with ``box`` at once (the ``Voicemail`` application). The record is
+        like the answered call's would have been: ``internal`` from a device, naming the
+        box's owner, the caller by extension."""
         self.answering.answer(
             event,
             channel,
             AnswerTarget(
-                account_id=account_id,
-                to_number=number,
-                greeting_path=greeting,
-                recordings_dir=self.config.voicemail_dir / account_id,
-                voicemail_user_id=user_id,
+                account_id=box.account_id,
+                to_number=box.number,
+                greeting_path=box.greeting,
+                recordings_dir=box.directory,
+                voicemail_user_id=box.user_id,
                 voicemail=True,
-                max_seconds=self.config.voicemail_max_seconds,
+                max_seconds=box.max_seconds,
                 from_number=_from_number(event.request, caller),
-                legs=tuple(call.traces) if call is not None else (trace,),
+                legs=(trace,),
                 # V2 counts the call against the caller; the record names the box's owner.
                 user_id=caller.id if caller is not None else None,
-                record_user_id=user_id,
+                record_user_id=box.user_id,
                 direction="inbound" if caller is None else "internal",
-                started_at=call.started_at if call is not None else None,
                 trunk_id=trunk_id,
             ),
         )

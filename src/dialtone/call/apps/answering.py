@@ -1,4 +1,6 @@
-"""The answering machine: a number's greeting with the caller recorded, and voicemail."""
+"""The answering machine: a number's greeting with the caller recorded, and voicemail.
+
+Ringing before voicemail is ``ringing.RingThenVoicemail``."""
 
 from __future__ import annotations
 
@@ -8,16 +10,12 @@ from dataclasses import dataclass
 from dialtone.call.application import (
     Answer,
     AppEvent,
-    Bridge,
-    BridgeResult,
     Command,
-    HangUp,
     Play,
     Started,
     TakeMessage,
     VoicemailBox,
 )
-from dialtone.call.dialer import Step
 
 
 @dataclass(slots=True)
@@ -44,29 +42,3 @@ class Voicemail:
         if isinstance(event, Started):
             return [TakeMessage(self.box)]
         return []
-
-
-@dataclass(slots=True)
-class RingThenVoicemail:
-    """Ring ``steps`` (a user's devices, a ring group); when nobody takes the call, the
-    message goes to ``box`` (None: the caller hears the failure). One call record covers
-    the ringing and the message, its leg chain listing the devices that declined."""
-
-    steps: tuple[Step, ...]
-    box: VoicemailBox | None
-
-    def on_event(self, event: AppEvent) -> Sequence[Command]:
-        if isinstance(event, Started):
-            if not self.steps:
-                return self._fallback(480)
-            return [Bridge(steps=self.steps)]
-        if isinstance(event, BridgeResult) and event.callee_refused:
-            return [HangUp(event.status, f"callee-{event.status}")]
-        if isinstance(event, BridgeResult) and event.status >= 300:
-            return self._fallback(event.status)
-        return []
-
-    def _fallback(self, status: int) -> Sequence[Command]:
-        if self.box is None:
-            return [HangUp(status, f"no-answer-{status}")]
-        return [TakeMessage(self.box)]
