@@ -19,8 +19,8 @@ from dialtone.policy.checklist import Action, CallIntent, CheckResult, checks, v
 from dialtone.policy.destinations import DestinationSettings, read_dialled
 from dialtone.policy.emergency import EmergencyCaller, is_emergency_number
 from dialtone.policy.fraud import AbuseState
-from dialtone.runtime import engine
-from dialtone.runtime.engine import setup_outcome
+from dialtone.runtime import setup_decision
+from dialtone.runtime.setup_decision import setup_outcome
 
 HELD = ("+33123456789", "+33987654321", "+14155550100")
 DIALLED = (
@@ -181,7 +181,7 @@ def test_the_engine_evaluates_nothing_after_the_first_refusal(
         caller_id=None,
         held_numbers=(),
     )
-    monkeypatch.setattr(engine, "checks", spying)
+    monkeypatch.setattr(setup_decision, "checks", spying)
     done = setup_outcome(Action.DEVICE_CALL, intent)
     assert done.refusal is not None
     assert done.refusal.decision.code == "concurrency.user_limit"

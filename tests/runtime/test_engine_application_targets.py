@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.runtime.b2bua import TransferRefused
-from dialtone.runtime.engine import CallEngine, EngineConfig
+from dialtone.runtime.engine import CallEngine
+from dialtone.runtime.engine_context import EngineConfig
 from dialtone.services.accounts import accounts
 from dialtone.services.accounts.audit import AuditEntry
 from dialtone.services.numbering import numbers
@@ -100,7 +101,7 @@ def test_a_number_of_a_suspended_account_is_refused_with_the_direct_calls_code(
     engine = _engine(sessions, reads, tmp_path, audit)
     call = _call(_account(sessions, suspended=True))
     with pytest.raises(TransferRefused) as refused:
-        asyncio.run(engine._application_steps(call, "+33612345678"))
+        asyncio.run(engine.entries.application_steps(call, "+33612345678"))
     assert refused.value.reason == "billing.suspended"
     assert refused.value.status >= 400
     assert [e.code for e in audit.entries] == ["billing.suspended"]
@@ -113,5 +114,5 @@ def test_an_unknown_user_or_group_reaches_no_one(
     audit = Audit()
     engine = _engine(sessions, reads, tmp_path, audit)
     call = _call(_account(sessions, suspended=False))
-    assert asyncio.run(engine._application_steps(call, target)) == []
+    assert asyncio.run(engine.entries.application_steps(call, target)) == []
     assert audit.entries == []

@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.policy.checklist import Action, verdict
-from dialtone.runtime.engine import CallEngine, EngineConfig, setup_outcome
+from dialtone.runtime.engine import CallEngine
+from dialtone.runtime.engine_context import EngineConfig
+from dialtone.runtime.setup_decision import setup_outcome
 from dialtone.services.accounts import accounts
 from dialtone.services.billing import subscriptions
 from dialtone.services.call_facts import Setup
@@ -68,13 +70,13 @@ def _engine(sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp: Pat
 def _hops(engine: CallEngine) -> list[int]:
     """Counts the engine's trips to the database thread (one item per hop)."""
     hops: list[int] = []
-    read = engine._read
+    read = engine.ctx.read
 
     async def counting(fn: Callable[[Session], T]) -> T:
         hops.append(1)
         return await read(fn)
 
-    engine._read = counting  # type: ignore[method-assign]
+    engine.ctx.read = counting  # type: ignore[method-assign]
     return hops
 
 
@@ -92,19 +94,19 @@ def test_one_hop_per_action_and_the_cache_where_nothing_is_read_fresh(
 
     async def scenario() -> None:
         outside = Setup(Action.DEVICE_CALL, account, "+33612345678", alice)
-        first = await engine._call_facts(outside, channels=1)
+        first = await engine.ctx.gather_facts(outside, channels=1)
         assert len(hops) == 1  # account, caller ID, do-not-call list: one session
-        assert await engine._call_facts(outside, channels=1) == first
+        assert await engine.ctx.gather_facts(outside, channels=1) == first
         assert len(hops) == 1  # the same setup again: from the cache
         # The key holds the caller ID asked for: another number, another gathering
         # (the account's side comes from the cache, inside the same one hop).
         asked = Setup(Action.DEVICE_CALL, account, "+33612345678", alice, "+33999")
-        assert (await engine._call_facts(asked, channels=1))[0].caller_id == "+33999"
+        assert (await engine.ctx.gather_facts(asked, channels=1))[0].caller_id == "+33999"
         assert len(hops) == 2
         # An extension reads the user (their status, their devices): fresh every time.
         colleague = Setup(Action.DEVICE_CALL, account, "201", alice)
-        intent, callee, _, _ = await engine._call_facts(colleague, channels=1)
-        await engine._call_facts(colleague, channels=1)
+        intent, callee, _, _ = await engine.ctx.gather_facts(colleague, channels=1)
+        await engine.ctx.gather_facts(colleague, channels=1)
         assert len(hops) == 4
         assert intent.is_extension
         assert callee is not None
@@ -142,7 +144,7 @@ def test_the_dry_run_and_the_engine_gather_and_decide_alike(
 
     async def engine_side() -> tuple[str | None, int | None]:
         setup = Setup(Action.DEVICE_CALL, account, dialed, alice)
-        intent = (await engine._call_facts(setup, channels=1)).intent
+        intent = (await engine.ctx.gather_facts(setup, channels=1)).intent
         done = setup_outcome(Action.DEVICE_CALL, replace(intent, now=T0))
         if done.refusal is None:
             return None, None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dialtone.policy.call_setup import user_concurrency
-from dialtone.runtime.engine import not_rung
+from dialtone.runtime.setup_decision import not_rung
 
 
 @pytest.mark.parametrize(

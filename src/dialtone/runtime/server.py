@@ -34,7 +34,8 @@ from .answering import CallConfig, CallHandler
 from .audit_writer import AuditWriter
 from .auth import Authenticator, SipUser
 from .b2bua import Bridge, BridgeConfig
-from .engine import CallEngine, EngineConfig, _sip_user
+from .engine import CallEngine
+from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
 from .registrar import Registrar
@@ -397,7 +398,7 @@ def build_engine(
 
     def find(username: str) -> SipUser | None:
         with transaction(sessions) as session:
-            return _sip_user(user_service.find_sip_user(session, username), session)
+            return sip_user(user_service.find_sip_user(session, username), session)
 
     async def lookup(username: str) -> SipUser | None:
         return await loop.run_in_executor(reads, find, username)

@@ -4,7 +4,7 @@ The call engine and the dry run both ask :func:`gather` for an action's facts an
 the one frozen :class:`~dialtone.policy.checklist.CallIntent` it returns to
 :func:`dialtone.policy.checklist.checks`: the same reads, the same decision path. The
 engine runs :func:`gather` in one thread hop (through its look-up cache, see
-``CallEngine._call_facts``); what only the running engine knows (the user's calls in
+``EngineContext.gather_facts``); what only the running engine knows (the user's calls in
 progress, V2) and the clock come in as arguments.
 
 Reads are made only where the action's checks reach them: an extension is rung, not

@@ -61,9 +61,7 @@ def test_the_application_alone_decides_what_no_answer_becomes() -> None:
     assert with_box.on_event(BridgeResult(408)) == [TakeMessage(BOX)]
     assert with_box.on_event(BridgeResult(486)) == [TakeMessage(BOX)]
     # A trunk's own refusal goes back to the caller, box or not.
-    assert with_box.on_event(BridgeResult(486, callee_refused=True)) == [
-        HangUp(486, "callee-486")
-    ]
+    assert with_box.on_event(BridgeResult(486, callee_refused=True)) == [HangUp(486, "callee-486")]
     assert with_box.on_event(BridgeResult(200)) == []
     without = RingThenVoicemail(steps, None)
     assert without.on_event(BridgeResult(486)) == [HangUp(486, "no-answer-486")]
