@@ -1,0 +1,177 @@
+"""The application's commands on a call: queued and run in order, each holding the
+queue until it is done (``Play``, ``Gather``, ``Record``, ``Bridge``, ``Transfer``,
+``Pause``), answering the caller, a voicemail message taken inside the call, digits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dialtone.call import actions as act
+from dialtone.call import application as app
+from dialtone.call import connecting, ending, recording
+from dialtone.call import events as ev
+from dialtone.call.actions import Action
+from dialtone.call.leg import IncomingLeg
+from dialtone.call.spec import (
+    Busy,
+    CallState,
+    outcome_name,
+)
+
+if TYPE_CHECKING:
+    from dialtone.call.call import Call
+
+
+def run(call: Call, now: float) -> list[Action]:
+    """Run queued commands until one has to wait (or the call ends)."""
+    out: list[Action] = []
+    while call.busy is None and call.queue and not call.ended:
+        out.extend(execute(call, call.queue.popleft(), now))
+    return out
+
+
+def give(call: Call, event: app.AppEvent, now: float) -> list[Action]:
+    """Tell the application; queue what it answers and run it."""
+    if call.ended and not isinstance(event, app.FarEndHungUp):
+        return []
+    call.queue.extend(call.application.on_event(event))
+    return run(call, now)
+
+
+def execute(call: Call, command: app.Command, now: float) -> list[Action]:
+    if isinstance(command, app.Answer):
+        if not isinstance(call.a, IncomingLeg) or not call.a.pending:
+            return []
+        if command.ring_seconds is not None:
+            out = call.a.provisional(180)
+            call.ringing_sent = True
+            if command.ring_seconds <= 0:
+                return [*out, *answer(call, now)]
+            call.busy = Busy("answer")
+            return [*out, act.SetTimer("ring", now + command.ring_seconds)]
+        return answer(call, now)
+    if isinstance(command, app.Play):
+        ref = call._ref()
+        call.busy = Busy("play", ref)
+        return [act.Play((0,), command.prompt, ref, command.beep)]
+    if isinstance(command, app.Pause):
+        call.busy = Busy("pause")
+        return [act.SetTimer("pause", now + command.seconds)]
+    if isinstance(command, app.Gather):
+        call.busy = Busy("gather", command=command)
+        gathering: list[Action] = [act.SetTimer("gather", now + command.timeout)]
+        # Type-ahead: digits pressed while the prompt played count (barge-in).
+        typed, call.typeahead = call.typeahead, ""
+        for digit in typed:
+            if call.busy is None or call.busy.kind != "gather":
+                break
+            gathering.extend(on_digit(call, digit, now))
+        return gathering
+    if isinstance(command, app.Record):
+        call.busy = Busy("record", command=command)
+        path = call.record_path or f"{call.spec.record_id}-message"
+        call.record_path = path
+        if call.sides == 2:
+            call.recording_path = path  # the record points at the message
+        return [
+            act.StartRecording(path, call.audio, call.facts()),
+            act.SetTimer("record", now + command.max_seconds),
+        ]
+    if isinstance(command, app.Bridge):
+        return connecting.bridge(call, command, now)
+    if isinstance(command, app.Transfer):
+        return connecting.bridge(call, command, now)
+    if isinstance(command, app.TakeMessage):
+        return take_message(call, command, now)
+    if isinstance(command, app.Redirect):
+        ref = call._ref()
+        call.busy = Busy("redirect", ref)
+        call._redirect_status = command.status
+        return [act.Redirect(command.status, ref)]
+    if isinstance(command, app.HangUp):
+        answered = call.answered is not None
+        status = "completed" if answered else outcome_name(command.status)
+        return ending.hang_up(call, now, command.cause, status=status, sip_status=command.status)
+    return []
+
+
+def answer(call: Call, now: float) -> list[Action]:
+    """200 to the caller; the call is answered (its length bounded from here)."""
+    a = call.a
+    if not isinstance(a, IncomingLeg) or not a.pending:
+        return []
+    body = call._answer_body()
+    call.local_sdp = body
+    out = a.answer(body, call.ids.local_seq())
+    return [*out, *answered(call, now)]
+
+
+def answered(call: Call, now: float) -> list[Action]:
+    call.answered = now
+    call.state = CallState.ANSWERED
+    limit = call.max_seconds or call.settings.max_call_seconds
+    out: list[Action] = [act.SetTimer("max", now + limit)]
+    if call.recording is not None and call.sides == 2:
+        out.extend(recording.start_recording(call))
+    return out
+
+
+def take_message(call: Call, command: app.TakeMessage, now: float) -> list[Action]:
+    box = command.box
+    call.voicemail = (box.user_id, box.number)
+    call.user_id = box.user_id
+    call.max_seconds = box.max_seconds
+    if call.sides == 1 and call.record_path == box.record_path:
+        call.queue.appendleft(app.Play(box.greeting))
+        return answer(call, now)
+    # The relay that rang the devices gives way to a session recording the caller;
+    # the devices that rang no longer take part (V2 counts the caller alone, as for
+    # a call sent to voicemail at once).
+    call.users = set(call.spec.users)
+    call.record_path = box.record_path
+    call.sides = 1
+    call.busy = Busy("media", command=command)
+    return [act.CloseMedia(discard_recording=True), call._open_media(box.record_path)]
+
+
+def on_play_done(call: Call, event: ev.PlayDone, now: float) -> list[Action]:
+    if event.ref == call.notice_ref and call.notice_ref:
+        call.notice_ref = 0
+        return recording.record_now(call) if event.completed else []
+    if call.busy is not None and call.busy.kind == "play" and call.busy.ref == event.ref:
+        call.busy = None
+        return give(call, app.PlayDone(event.completed), now)
+    return []
+
+
+def on_digit(call: Call, digit: str, now: float) -> list[Action]:
+    busy = call.busy
+    if busy is not None and busy.kind == "gather":
+        command = busy.command
+        assert isinstance(command, app.Gather)
+        if command.finish_key is not None and digit == command.finish_key:
+            return gathered(call, now, timed_out=False)
+        busy.digits += digit
+        if len(busy.digits) >= command.count:
+            return gathered(call, now, timed_out=False)
+        return [act.SetTimer("gather", now + command.timeout)]
+    if busy is not None and busy.kind == "record":
+        command = busy.command
+        assert isinstance(command, app.Record)
+        if command.finish_key is not None and digit == command.finish_key:
+            return recorded(call, now)
+    call.typeahead = (call.typeahead + digit)[-32:]
+    return give(call, app.DigitPressed(digit), now)
+
+
+def gathered(call: Call, now: float, *, timed_out: bool) -> list[Action]:
+    busy = call.busy
+    assert busy is not None
+    call.busy = None
+    return [act.CancelTimer("gather"), *give(call, app.Gathered(busy.digits, timed_out), now)]
+
+
+def recorded(call: Call, now: float) -> list[Action]:
+    call.busy = None
+    out: list[Action] = [act.CancelTimer("record"), act.StopRecording(discard=False)]
+    return [*out, *give(call, app.RecordDone(call.record_path), now)]
