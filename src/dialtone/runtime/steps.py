@@ -47,6 +47,12 @@ from .engine_context import (
 log = logging.getLogger("dialtone.engine")
 
 
+def reached_as(user: SipUser) -> str:
+    """The user part a user is called at in To: the SIP username, else the extension,
+    else the user id; never empty (a user with no SIP username got ``<sip:@host>``)."""
+    return user.sip_username or user.extension or user.id
+
+
 class Steps:
     """Who a call rings, as steps: a user's registered devices, a ring group's members,
     the account's trunks (one step each, failover between them), a voicemail box; and how
@@ -68,8 +74,10 @@ class Steps:
                 uri = parse_uri(binding.contact)
             except SipParseError:
                 continue
+            # The request goes to the registered contact; To names the user at an address
+            # of ours that is valid even without a SIP username (``sip:@host`` is none).
             to = NameAddress(
-                SipUri("sip", host=self.ctx.config.advertised_host, user=callee.sip_username)
+                SipUri("sip", host=self.ctx.config.advertised_host, user=reached_as(callee))
             )
             out.append(
                 Destination(

@@ -1,0 +1,73 @@
+"""The INVITE to a user's devices (``Steps.device_destinations``): the request goes to
+the registered contact, and To is a valid address of the user even when the user has no
+SIP username (it was ``<sip:@host>``): the SIP username, else the extension, else the id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+
+from dialtone.runtime.auth import SipUser
+from dialtone.runtime.engine import CallEngine
+from dialtone.runtime.engine_context import EngineConfig
+from dialtone.sip.headers import NameAddress, parse_name_address
+from dialtone.sip.registrar import Binding
+from dialtone.sip.uri import SipUri, parse_uri
+
+CONTACT = "sip:phone-7@192.0.2.44:5070;transport=udp"
+
+
+def _engine(tmp: Path) -> CallEngine:
+    binding = Binding(CONTACT, ("192.0.2.44", 5070), "udp", 0.0, "reg-1", 1, "Phone/1.0")
+    stand_in = cast(Any, SimpleNamespace())
+    return CallEngine(
+        channels={"udp": cast(Any, SimpleNamespace(name="udp"))},
+        sessions=stand_in,
+        reads=stand_in,
+        config=EngineConfig(
+            advertised_host="203.0.113.5",
+            greetings_dir=tmp,
+            recordings_dir=tmp,
+            voicemail_dir=tmp,
+        ),
+        authenticator=stand_in,
+        registrar=cast(Any, SimpleNamespace(contacts=lambda user_id: [binding])),
+        bridge=cast(Any, SimpleNamespace()),
+        answering=stand_in,
+        audit=stand_in,
+    )
+
+
+def _user(sip_username: str, extension: str | None) -> SipUser:
+    return SipUser(
+        id="US0123",
+        account_id="AC1",
+        sip_username=sip_username,
+        name="Bob",
+        extension=extension,
+        ha1_md5=None,
+        ha1_sha256=None,
+        channels=1,
+        can_take_calls=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sip_username", "extension", "to_user"),
+    [("bob", "202", "bob"), ("", "202", "202"), ("", None, "US0123")],
+)
+def test_the_invite_goes_to_the_contact_and_to_a_valid_address(
+    tmp_path: Path, sip_username: str, extension: str | None, to_user: str
+) -> None:
+    engine = _engine(tmp_path)
+    caller = NameAddress(SipUri("sip", host="203.0.113.5", user="201"), "Alice")
+    [destination] = engine.steps.device_destinations(_user(sip_username, extension), caller)
+    assert destination.uri == parse_uri(CONTACT)  # the registered contact
+    assert destination.peer == ("192.0.2.44", 5070)
+    to = str(destination.to)
+    assert "sip:@" not in to
+    assert to == f"<sip:{to_user}@203.0.113.5>"
+    assert parse_name_address(to).uri == SipUri("sip", host="203.0.113.5", user=to_user)
