@@ -820,7 +820,8 @@ class Call:
     def _connect_failed(self, connect: Connect, update: Update, now: float) -> list[Action]:
         status = update.status
         if connect.name == "refer":
-            self._refer, transferor = None, self._refer
+            transferor = self._refer
+            self._refer = None
             return transferor.notify(f"SIP/2.0 {status} Failed", active=False) if transferor else []
         if self.failure is not None:
             # A party answered and could not be bridged: the call failed; ringing on (or
