@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The sans-I/O packages compiled with mypyc (dialtone/native.py): rebuilt when a source
+# changes; where it cannot be built, dialtone runs them as plain Python.
+NATIVE := build/native/.built
+NATIVE_SOURCES := $(shell find src/dialtone/core src/dialtone/sip src/dialtone/rtp src/dialtone/codecs src/dialtone/call src/dialtone/policy src/dialtone/rating -name '*.py')
 
-.PHONY: serve test lint check bench clean
+.PHONY: serve test lint check bench clean native
 
 # The first run builds the environment: say so, and let pip show what it downloads.
 $(STAMP): pyproject.toml
@@ -15,7 +19,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 	@echo "==> $(VENV) is ready"
 
-serve: $(STAMP)
+$(NATIVE): $(STAMP) $(NATIVE_SOURCES)
+	@echo "==> compiling the call core, SIP, RTP and policy packages with mypyc (a few minutes, once)"
+	@mkdir -p build/native
+	@if $(BIN)/python -m dialtone.native build > build/native/log 2>&1; then \
+		echo "==> compiled: $$($(BIN)/python -m dialtone.native status)"; \
+	else \
+		echo "==> not compiled (see build/native/log); dialtone runs as plain Python"; \
+		$(BIN)/python -m dialtone.native clean > /dev/null; \
+	fi
+	touch $(NATIVE)
+
+native: $(NATIVE)
+
+serve: $(STAMP) $(NATIVE)
 	@echo "==> starting dialtone serve (its database and files are in ./var)"
 	$(BIN)/dialtone serve
 
@@ -27,12 +44,16 @@ lint: $(STAMP)
 
 # The unit tests spread over the machine's cores; the interop tests (real servers and
 # peers whose timers must not be starved) run one at a time after them.
-test: lint
+test: lint $(NATIVE)
+	$(BIN)/python -m dialtone.native status
 	$(BIN)/pytest -m "not interop" -n auto
+	@echo "==> the sans-I/O packages' own tests again, as plain Python"
+	DIALTONE_PURE=1 $(BIN)/pytest -m "not interop" -n auto -p no:cacheprovider tests/core tests/sip tests/rtp tests/codecs tests/call tests/policy tests/rating
 	$(BIN)/pytest -m interop
 
-bench: $(STAMP)
+bench: $(STAMP) $(NATIVE)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	-$(BIN)/python -m dialtone.native clean
+	rm -rf $(VENV) build var .pytest_cache .mypy_cache .ruff_cache .hypothesis

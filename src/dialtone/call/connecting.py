@@ -207,7 +207,8 @@ def connected_leg(
 def connect_failed(call: Call, connect: Connect, update: Update, now: float) -> list[Action]:
     status = update.status
     if connect.name == "refer":
-        call._refer, transferor = None, call._refer
+        transferor = call._refer
+        call._refer = None
         return transferor.notify(f"SIP/2.0 {status} Failed", active=False) if transferor else []
     if call.failure is not None:
         # A party answered and could not be bridged: the call failed; ringing on (or

@@ -11,6 +11,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+import dialtone
 from dialtone.cli import support
 from dialtone.settings import Settings
 from dialtone.store.db import open_database, sqlite_file
@@ -57,6 +58,9 @@ def serve() -> None:
         asgi = create_app(settings, sessions)
         name, factory = loop_factory(settings.event_loop)
         logging.getLogger("dialtone").info("event loop: %s", name)
+        logging.getLogger("dialtone").info(
+            "sans-I/O packages: %s (%s)", dialtone.BUILD.mode, dialtone.BUILD.why
+        )
         with asyncio.Runner(loop_factory=factory) as runner:
             runner.run(run(settings, sessions, asgi, announce=typer.echo))
     except KeyboardInterrupt:

@@ -196,8 +196,8 @@ def parse_csv(text: str) -> RateDeck:
         connect = _money(row.get("connect_fee", ""), "connect_fee", line, columns, problems)
         try:
             increment = Increment.parse(row.get("increment") or "60/60")
-        except ValueError as exc:
-            problems.append(columns.problem(line, "increment", str(exc)))
+        except ValueError as bad:
+            problems.append(columns.problem(line, "increment", str(bad)))
             continue
         rates.append(Rate(prefix, row["destination"], per_minute, connect, increment))
     if problems:

@@ -30,6 +30,7 @@ from dialtone.sip.transaction import InviteServerTransaction
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
 from .prompts import encoded_prompt
+from .randomness import RANDOM
 from .relay import MediaRelay, open_relay
 from .sealing import CallFacts, discard_recording, forget_facts, sync_recording
 from .tasks import TaskSet
@@ -66,10 +67,10 @@ class RuntimeIds:
     __slots__ = ()
 
     def call_id(self) -> str:
-        return f"{secrets.token_hex(12)}@dialtone"
+        return f"{RANDOM.token(12)}@dialtone"
 
     def cnonce(self) -> str:
-        return secrets.token_hex(8)
+        return RANDOM.token(8)
 
     def local_seq(self) -> int:
         return secrets.randbelow(2**20) + 1

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import secrets
 import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +37,7 @@ from .engine import CallEngine
 from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
+from .randomness import RANDOM
 from .registrar import Registrar
 from .sealing import recover
 from .startup import bind_failure, listen_http
@@ -315,8 +315,8 @@ def _endpoint(settings: Settings, port: int, transport: str) -> SipEndpoint:
     return SipEndpoint(
         local_host=settings.advertised_host,
         local_port=port,
-        new_tag=lambda: secrets.token_hex(6),
-        new_branch=lambda: secrets.token_hex(8),
+        new_tag=lambda: RANDOM.token(6),
+        new_branch=lambda: RANDOM.token(8),
         transport=transport,
         policy=POLICY,
     )

@@ -192,8 +192,9 @@ class SipEndpoint:
             return []
         try:
             message = parse_message(data, stream=self.reliable)
-        except MalformedRequest as exc:
-            return self._reject_malformed(exc, source)
+        except MalformedRequest as malformed:
+            # A name of its own: compiled (mypyc), one name is one type in a function.
+            return self._reject_malformed(malformed, source)
         except SipParseError as exc:
             self.stats["dropped"] += 1
             return [MessageRejected(str(exc), source, None)]

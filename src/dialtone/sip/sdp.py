@@ -264,7 +264,7 @@ class SessionDescription:
     media: tuple[MediaDescription, ...] = ()
 
     @classmethod
-    def parse(cls, data: bytes | str) -> SessionDescription:
+    def parse(cls, data: object) -> SessionDescription:
         """Parse a session description; raises only :class:`SdpParseError`.
 
         Bytes must be UTF-8. Unknown line letters are skipped, a missing ``t=`` reads as
