@@ -23,7 +23,7 @@ $(NATIVE): $(STAMP) $(NATIVE_SOURCES)
 	@echo "==> compiling the call core, SIP, RTP and policy packages with mypyc (a few minutes, once)"
 	@mkdir -p build/native
 	@if $(BIN)/python -m dialtone.native build > build/native/log 2>&1; then \
-		echo "==> compiled: $$($(BIN)/python -m dialtone.native status)"; \
+		echo "==> $$($(BIN)/python -m dialtone.native status)"; \
 	else \
 		echo "==> not compiled (see build/native/log); dialtone runs as plain Python"; \
 		$(BIN)/python -m dialtone.native clean > /dev/null; \
