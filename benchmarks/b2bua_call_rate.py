@@ -14,7 +14,9 @@ The same search against the sipp UAS directly is the local limit of sipp itself;
 ratio compares across noisy machines. Medians over ``--runs``. Also reported: dialtone's
 CPU at the confirmed rate (whole process and the event loop thread, from /proc), CPU time
 per call, SIP socket drops, resident memory, and memory per concurrent call (a separate
-run holding ``--hold-calls`` calls open at once). ``--profile`` samples the server with
+run holding ``--hold-calls`` calls open at once), and the CPU per call of the compiled
+build against plain Python (``DIALTONE_PURE=1``) at one fixed rate, paired runs
+alternating, when a fresh compiled build is present. ``--profile`` samples the server with
 py-spy (not a dependency; $PY_SPY or PATH) during an extra run at the confirmed rate.
 
 Prints one JSON object as its last line.
