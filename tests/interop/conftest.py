@@ -1,10 +1,13 @@
 """Fixtures that run the real platform (``dialtone serve`` in a subprocess) and sipp.
 
-Everything talks over loopback sockets; ports are picked free per test run.
+Everything talks over loopback sockets; ports are picked free per test run. Tests that
+plug a call application in for a number (``CallHandler.applications``) run the SIP
+runtime in-process instead (``in_process``), with its API over an in-process transport.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -12,13 +15,26 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.api.app import create_app
+from dialtone.runtime.server import SipRuntime, start_sip
+from dialtone.services.accounts import accounts
+from dialtone.services.numbering import numbers
+from dialtone.services.telephony import users
+from dialtone.settings import Settings
+from dialtone.sip.registrar import Binding
+from dialtone.store.db import open_database, transaction
+from tests.interop import sippgen
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 T = TypeVar("T")
@@ -359,3 +375,130 @@ def calls(platform: Platform) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["calls"]
     return items
+
+
+# -- the SIP runtime in-process, for tests that plug a call application in ------------------
+
+
+@dataclass
+class InProcess:
+    """A SIP runtime running in this process on free ports, over a fresh database with
+    one account holding ``number``."""
+
+    runtime: SipRuntime
+    sessions: sessionmaker[Session]
+    settings: Settings
+    account_id: str
+    api_key: str
+    number: str
+
+    @property
+    def sip_port(self) -> int:
+        return self.runtime.channels["udp"].endpoint.local_port
+
+    def add_user(self, name: str) -> str:
+        """A user ``name`` (SIP username too) of the account; its id."""
+        with transaction(self.sessions) as session:
+            user = users.create_user(
+                session,
+                self.account_id,
+                name=name.title(),
+                sip_username=name,
+                now=datetime.now(UTC),
+                realm="t",
+            )
+            return user.id
+
+    def register(self, user_id: str, name: str, port: int) -> None:
+        """Bind the user's phone at 127.0.0.1:``port`` as a REGISTER would have."""
+        registrar = self.runtime.engine.registrar
+        registrar.table.restore(
+            user_id,
+            Binding(
+                contact=f"sip:{name}@127.0.0.1:{port}",
+                source=("127.0.0.1", port),
+                transport="udp",
+                expires_at=registrar.clock() + 3600,
+                call_id=f"reg-{name}",
+                cseq=1,
+            ),
+        )
+
+    async def calls(self) -> list[dict[str, Any]]:
+        """The account's call records as ``GET /v1/calls`` shows them."""
+        app = create_app(self.settings, self.sessions)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://dialtone",
+            headers={"Authorization": f"Bearer {self.api_key}"},
+        ) as http:
+            response = await http.get("/v1/calls")
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["calls"]
+        return items
+
+
+@asynccontextmanager
+async def in_process(tmp: Path, number: str = "+33123456789") -> AsyncIterator[InProcess]:
+    """``InProcess`` under ``tmp``; its live calls ended and its sockets closed after."""
+    _, sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        made = accounts.create_account(session, "A", now=datetime.now(UTC))
+        numbers.add_number(session, made.account.id, number, now=datetime.now(UTC))
+        account_id, api_key = made.account.id, made.api_key
+    low, high = free_rtp_range(100)
+    settings = Settings(
+        data_dir=tmp / "var",
+        sip_host="127.0.0.1",
+        sip_port=free_port(),
+        sip_tcp_port=None,
+        sip_tls_port=None,
+        rtp_port_min=low,
+        rtp_port_max=high,
+    )
+    runtime = await start_sip(settings, sessions)
+    try:
+        yield InProcess(runtime, sessions, settings, account_id, api_key, number)
+    finally:
+        await runtime.end_calls()
+        runtime.close()
+
+
+async def run_sipp(tmp: Path, name: str, xml: str, *, port: int, target: int | None) -> int:
+    """Run one sipp scenario (a UAC to ``target``, or a UAS when None) on ``port``; its
+    exit code. Its errors and messages go to ``tmp/<name>.err.log`` and ``.msg.log``."""
+    scenario = sippgen.write(tmp, f"{name}.xml", xml)
+    assert SIPP is not None
+    args = [
+        *([f"127.0.0.1:{target}"] if target is not None else []),
+        "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+        "-mp", str(free_rtp_range(20)[0]), "-m", "1", "-timeout", "40s", "-timeout_error",
+        "-nostdin", "-trace_err", "-error_file", str(tmp / f"{name}.err.log"),
+        "-trace_msg", "-message_file", str(tmp / f"{name}.msg.log"),
+    ]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        SIPP, *args, cwd=tmp, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    return await process.wait()
+
+
+def sipp_errors(tmp: Path, *names: str) -> str:
+    """What the sipps ``names`` logged as errors (for an assertion's message)."""
+    logs = [tmp / f"{name}.err.log" for name in names]
+    return "\n".join(f"{p.name}: {p.read_text(errors='replace')}" for p in logs if p.exists())
+
+
+async def apoll(predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    """``poll`` for a test inside the event loop: the loop runs while it waits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+def leg_ids(record: dict[str, Any]) -> list[str | None]:
+    """The ids along a call record's leg chain (TERMS V11)."""
+    return [leg.get("id") for leg in record["legs"]]
