@@ -8,6 +8,7 @@ runtime in-process instead (``in_process``), with its API over an in-process tra
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -488,17 +489,22 @@ def sipp_errors(tmp: Path, *names: str) -> str:
     return "\n".join(f"{p.name}: {p.read_text(errors='replace')}" for p in logs if p.exists())
 
 
-async def apoll(predicate: Callable[[], T], timeout: float = 10.0) -> T:
-    """``poll`` for a test inside the event loop: the loop runs while it waits."""
+async def apoll(predicate: Callable[[], T | Awaitable[T]], timeout: float = 10.0) -> T:
+    """``poll`` for a test inside the event loop (the loop runs while it waits); the
+    predicate may be a coroutine function."""
+
+    async def value() -> T:
+        got = predicate()
+        return await got if inspect.isawaitable(got) else got
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
+        if got := await value():
+            return got
         await asyncio.sleep(0.05)
-    return predicate()
+    return await value()
 
 
-def leg_ids(record: dict[str, Any]) -> list[str | None]:
-    """The ids along a call record's leg chain (TERMS V11)."""
-    return [leg.get("id") for leg in record["legs"]]
+def chain(record: dict[str, Any]) -> list[tuple[str | None, str | None, str | None]]:
+    """A call record's leg chain (TERMS V11) as (kind, id, failure status) per leg."""
+    return [(leg["kind"], leg["id"], leg.get("status")) for leg in record["legs"]]
