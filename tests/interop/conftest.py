@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -349,6 +349,41 @@ def add_user(platform: Platform, name: str, extension: str, password: str) -> st
     return user_id
 
 
+FORWARD_TO = "+442071838750"
+
+
+@contextmanager
+def forwarding_platform(
+    tmp: Path,
+    out_port: int,
+    in_port: int,
+    number: str = "+33123456789",
+    *,
+    rtp_ports: int = 200,
+    **settings: str,
+) -> Iterator[Platform]:
+    """A carrier's call forwarded back out through a carrier, digest-free on both sides:
+    ``dialtone serve`` (``settings``: more ``DIALTONE_*`` settings by name) with an
+    account holding ``number``, routed ``forward`` to ``FORWARD_TO``, and two UDP trunks
+    on 127.0.0.1: "carrier-out" at ``out_port`` (tried first outbound) and "carrier-in"
+    at ``in_port``, the calling sipp's source port, so its INVITEs are a carrier's. The
+    set-up of the B2BUA benchmarks; stopped after."""
+    platform = start_platform(tmp, rtp_ports=rtp_ports, **settings)
+    try:
+        provision(platform, number)
+        add_trunk(platform, out_port, 10, "carrier-out")
+        add_trunk(platform, in_port, 20, "carrier-in")
+        with platform.http() as http:
+            routed = http.put(
+                f"/v1/numbers/{number}/route", json={"kind": "forward", "target": FORWARD_TO}
+            )
+        if routed.status_code != 200:
+            raise RuntimeError(f"route not set: {routed.text}")
+        yield platform
+    finally:
+        stop_platform(platform)
+
+
 def poll(predicate: Callable[[], T], timeout: float = 10.0) -> T:
     """``predicate()``'s first truthy value, polling; its last value after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -369,10 +404,10 @@ def registrations(platform: Platform) -> list[dict[str, Any]]:
     return items
 
 
-def calls(platform: Platform) -> list[dict[str, Any]]:
-    """The account's call records (the first page), over the API."""
+def calls(platform: Platform, limit: int | None = None) -> list[dict[str, Any]]:
+    """The account's call records (the first page, of ``limit`` when given), over the API."""
     with platform.http() as http:
-        response = http.get("/v1/calls")
+        response = http.get("/v1/calls", params={} if limit is None else {"limit": limit})
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["calls"]
     return items
@@ -409,6 +444,24 @@ class InProcess:
                 realm="t",
             )
             return user.id
+
+    def add_phone(self, name: str, port: int | None = None) -> tuple[str, int]:
+        """A user ``name`` whose phone registered at 127.0.0.1:``port`` (a free port when
+        None); the user's id and the port."""
+        user_id = self.add_user(name)
+        port = free_port() if port is None else port
+        self.register(user_id, name, port)
+        return user_id, port
+
+    async def call(self, tmp: Path, caller: str, phone: str, phone_port: int) -> list[int]:
+        """A sipp ``caller`` scenario calling this runtime while a sipp ``phone``
+        scenario answers at ``phone_port``; their exit codes."""
+        return list(
+            await asyncio.gather(
+                run_sipp(tmp, "caller", caller, port=free_port(), target=self.sip_port),
+                run_sipp(tmp, "phone", phone, port=phone_port, target=None),
+            )
+        )
 
     def register(self, user_id: str, name: str, port: int) -> None:
         """Bind the user's phone at 127.0.0.1:``port`` as a REGISTER would have."""

@@ -67,8 +67,7 @@ def test_the_menu_bridges_on_1_and_records_on_2(
             bridged_to = "alice"
             if target == "user":
                 # A user whose phone registered: the runtime resolves "user:<id>" to it.
-                bridged_to = platform.add_user("alice")
-                platform.register(bridged_to, "alice", phone_port)
+                bridged_to, _ = platform.add_phone("alice", phone_port)
                 menu = Menu(str(default_greeting_path()), f"user:{bridged_to}")
             runtime.handler.applications[NUMBER] = lambda: menu
             caller = sippgen.call(

@@ -20,12 +20,11 @@ from dialtone.services.telephony.greetings import default_greeting_path
 from tests.call.apps.desk import Desk
 from tests.interop import sippgen
 from tests.interop.conftest import (
+    InProcess,
     apoll,
     chain,
     claim_ports,
-    free_port,
     in_process,
-    run_sipp,
     sipp_errors,
 )
 
@@ -66,14 +65,18 @@ class Ear(asyncio.DatagramProtocol):
         self.heard.append(RtpPacket.parse(data))
 
 
+def seat_desk(platform: InProcess, user_id: str) -> Desk:
+    """The desk on the number, transferring to the user."""
+    desk = Desk(PROMPT, f"user:{user_id}")
+    platform.runtime.handler.applications[NUMBER] = lambda: desk
+    return desk
+
+
 def test_the_desk_transfers_the_caller_to_a_user_whose_phone_answers(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with in_process(tmp_path, NUMBER) as platform:
-            alice = platform.add_user("alice")
-            phone_port = free_port()
-            platform.register(alice, "alice", phone_port)
-            desk = Desk(PROMPT, f"user:{alice}")
-            platform.runtime.handler.applications[NUMBER] = lambda: desk
+            alice, phone_port = platform.add_phone("alice")
+            desk = seat_desk(platform, alice)
             media_port = claim_ports(2)
             transport, ear = await asyncio.get_running_loop().create_datagram_endpoint(
                 Ear, local_addr=("127.0.0.1", media_port)
@@ -88,12 +91,7 @@ def test_the_desk_transfers_the_caller_to_a_user_whose_phone_answers(tmp_path: P
                     bye_after_ms=4000,
                 )
                 phone = sippgen.phone(ring_ms=300, media_port=str(media_port))
-                codes = await asyncio.gather(
-                    run_sipp(
-                        tmp_path, "caller", caller, port=free_port(), target=platform.sip_port
-                    ),
-                    run_sipp(tmp_path, "phone", phone, port=phone_port, target=None),
-                )
+                codes = await platform.call(tmp_path, caller, phone, phone_port)
             finally:
                 transport.close()
             # Both dialogs went as their scenarios say: 180 and 200 to the caller's
@@ -123,18 +121,12 @@ def test_the_desk_transfers_the_caller_to_a_user_whose_phone_answers(tmp_path: P
 def test_a_transfer_to_a_busy_user_comes_back_to_the_desk(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with in_process(tmp_path, NUMBER) as platform:
-            bob = platform.add_user("bob")
-            phone_port = free_port()
-            platform.register(bob, "bob", phone_port)
-            desk = Desk(PROMPT, f"user:{bob}")
-            platform.runtime.handler.applications[NUMBER] = lambda: desk
+            bob, phone_port = platform.add_phone("bob")
+            desk = seat_desk(platform, bob)
             # The caller waits for the platform's BYE: the desk says goodbye after the 486.
             caller = sippgen.call(NUMBER, pcap=str(PCAPS / "dtmf_2833_1.pcap"), wait_bye=True)
             phone = sippgen.phone(status=486, refuse_after_ms=200)
-            codes = await asyncio.gather(
-                run_sipp(tmp_path, "caller", caller, port=free_port(), target=platform.sip_port),
-                run_sipp(tmp_path, "phone", phone, port=phone_port, target=None),
-            )
+            codes = await platform.call(tmp_path, caller, phone, phone_port)
             assert codes == [0, 0], sipp_errors(tmp_path, "caller", "phone") or codes
             assert desk.heard == ["1"]
             assert desk.results == [TransferResult(486)]
