@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
@@ -294,17 +294,65 @@ def require_sipp() -> None:
     pytest.skip(why)
 
 
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    """A running platform with an account holding +33123456789."""
-    require_sipp()
-    running = start_platform(tmp_path, ring_seconds="0.3")
+@contextmanager
+def serving(
+    tmp: Path,
+    *,
+    provisioned: bool = True,
+    users: tuple[tuple[str, str], ...] = (),
+    password: str = "",
+    **settings: str,
+) -> Iterator[Platform]:
+    """``dialtone serve`` under ``tmp`` (``settings`` by name), with the account holding
+    +33123456789 unless not ``provisioned``, and ``users`` as (name, extension) with
+    ``password``; stopped after, and it must stop cleanly."""
+    running = start_platform(tmp, **settings)
     try:
-        provision(running)
+        if provisioned:
+            provision(running)
+        for name, extension in users:
+            add_user(running, name, extension, password)
         yield running
     finally:
         code = stop_platform(running)
         assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
+
+
+class Softphone(Protocol):
+    def stop(self) -> None: ...
+
+
+P = TypeVar("P", bound=Softphone)
+
+
+@contextmanager
+def softphones(
+    kind: Callable[..., P], platform: Platform, tmp: Path, password: str
+) -> Iterator[Callable[..., P]]:
+    """A function that starts a softphone of ``kind`` (baresip, linphone) for a user,
+    registering to ``platform`` with ``password`` unless told otherwise; every one it
+    started is stopped after."""
+    started: list[P] = []
+
+    def start(user: str, **options: Any) -> P:
+        options.setdefault("password", password)
+        phone = kind(tmp, user, user=user, registrar_port=platform.sip_port, **options)
+        started.append(phone)
+        return phone
+
+    try:
+        yield start
+    finally:
+        for phone in started:
+            phone.stop()
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    """A running platform with an account holding +33123456789."""
+    require_sipp()
+    with serving(tmp_path, ring_seconds="0.3") as running:
+        yield running
 
 
 def add_trunk(
