@@ -41,6 +41,9 @@ class LookupCache:
         self.clock = clock
         self._entries: dict[Hashable, tuple[float, Any]] = {}
         self._reads: dict[Hashable, asyncio.Task[Any]] = {}  # in progress, by key
+        # Every read until it ends: the loop holds tasks weakly, and a read ``clear``
+        # took out of ``_reads`` still runs to its end.
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._generation = 0
         self.hits = 0
         self.misses = 0
@@ -107,6 +110,7 @@ class LookupCache:
         task = asyncio.get_running_loop().create_task(read())
 
         def done(task: asyncio.Task[T]) -> None:
+            self._tasks.discard(task)
             if self._reads.get(key) is task:
                 del self._reads[key]
             if task.cancelled():
@@ -121,6 +125,7 @@ class LookupCache:
                 self._store(key, value, started + self.seconds)
 
         task.add_done_callback(done)
+        self._tasks.add(task)
         self._reads[key] = task
         return task
 
