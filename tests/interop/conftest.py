@@ -1,10 +1,14 @@
 """Fixtures that run the real platform (``dialtone serve`` in a subprocess) and sipp.
 
-Everything talks over loopback sockets; ports are picked free per test run.
+Everything talks over loopback sockets; ports are picked free per test run. Tests that
+plug a call application in for a number (``CallHandler.applications``) run the SIP
+runtime in-process instead (``in_process``), with its API over an in-process transport.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import shutil
 import signal
@@ -12,13 +16,26 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.api.app import create_app
+from dialtone.runtime.server import SipRuntime, start_sip
+from dialtone.services.accounts import accounts
+from dialtone.services.numbering import numbers
+from dialtone.services.telephony import users
+from dialtone.settings import Settings
+from dialtone.sip.registrar import Binding
+from dialtone.store.db import open_database, transaction
+from tests.interop import sippgen
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 T = TypeVar("T")
@@ -277,17 +294,65 @@ def require_sipp() -> None:
     pytest.skip(why)
 
 
-@pytest.fixture
-def platform(tmp_path: Path) -> Iterator[Platform]:
-    """A running platform with an account holding +33123456789."""
-    require_sipp()
-    running = start_platform(tmp_path, ring_seconds="0.3")
+@contextmanager
+def serving(
+    tmp: Path,
+    *,
+    provisioned: bool = True,
+    users: tuple[tuple[str, str], ...] = (),
+    password: str = "",
+    **settings: str,
+) -> Iterator[Platform]:
+    """``dialtone serve`` under ``tmp`` (``settings`` by name), with the account holding
+    +33123456789 unless not ``provisioned``, and ``users`` as (name, extension) with
+    ``password``; stopped after, and it must stop cleanly."""
+    running = start_platform(tmp, **settings)
     try:
-        provision(running)
+        if provisioned:
+            provision(running)
+        for name, extension in users:
+            add_user(running, name, extension, password)
         yield running
     finally:
         code = stop_platform(running)
         assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
+
+
+class Softphone(Protocol):
+    def stop(self) -> None: ...
+
+
+P = TypeVar("P", bound=Softphone)
+
+
+@contextmanager
+def softphones(
+    kind: Callable[..., P], platform: Platform, tmp: Path, password: str
+) -> Iterator[Callable[..., P]]:
+    """A function that starts a softphone of ``kind`` (baresip, linphone) for a user,
+    registering to ``platform`` with ``password`` unless told otherwise; every one it
+    started is stopped after."""
+    started: list[P] = []
+
+    def start(user: str, **options: Any) -> P:
+        options.setdefault("password", password)
+        phone = kind(tmp, user, user=user, registrar_port=platform.sip_port, **options)
+        started.append(phone)
+        return phone
+
+    try:
+        yield start
+    finally:
+        for phone in started:
+            phone.stop()
+
+
+@pytest.fixture
+def platform(tmp_path: Path) -> Iterator[Platform]:
+    """A running platform with an account holding +33123456789."""
+    require_sipp()
+    with serving(tmp_path, ring_seconds="0.3") as running:
+        yield running
 
 
 def add_trunk(
@@ -332,6 +397,41 @@ def add_user(platform: Platform, name: str, extension: str, password: str) -> st
     return user_id
 
 
+FORWARD_TO = "+442071838750"
+
+
+@contextmanager
+def forwarding_platform(
+    tmp: Path,
+    out_port: int,
+    in_port: int,
+    number: str = "+33123456789",
+    *,
+    rtp_ports: int = 200,
+    **settings: str,
+) -> Iterator[Platform]:
+    """A carrier's call forwarded back out through a carrier, digest-free on both sides:
+    ``dialtone serve`` (``settings``: more ``DIALTONE_*`` settings by name) with an
+    account holding ``number``, routed ``forward`` to ``FORWARD_TO``, and two UDP trunks
+    on 127.0.0.1: "carrier-out" at ``out_port`` (tried first outbound) and "carrier-in"
+    at ``in_port``, the calling sipp's source port, so its INVITEs are a carrier's. The
+    set-up of the B2BUA benchmarks; stopped after."""
+    platform = start_platform(tmp, rtp_ports=rtp_ports, **settings)
+    try:
+        provision(platform, number)
+        add_trunk(platform, out_port, 10, "carrier-out")
+        add_trunk(platform, in_port, 20, "carrier-in")
+        with platform.http() as http:
+            routed = http.put(
+                f"/v1/numbers/{number}/route", json={"kind": "forward", "target": FORWARD_TO}
+            )
+        if routed.status_code != 200:
+            raise RuntimeError(f"route not set: {routed.text}")
+        yield platform
+    finally:
+        stop_platform(platform)
+
+
 def poll(predicate: Callable[[], T], timeout: float = 10.0) -> T:
     """``predicate()``'s first truthy value, polling; its last value after ``timeout``."""
     deadline = time.monotonic() + timeout
@@ -352,10 +452,160 @@ def registrations(platform: Platform) -> list[dict[str, Any]]:
     return items
 
 
-def calls(platform: Platform) -> list[dict[str, Any]]:
-    """The account's call records (the first page), over the API."""
+def calls(platform: Platform, limit: int | None = None) -> list[dict[str, Any]]:
+    """The account's call records (the first page, of ``limit`` when given), over the API."""
     with platform.http() as http:
-        response = http.get("/v1/calls")
+        response = http.get("/v1/calls", params={} if limit is None else {"limit": limit})
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["calls"]
     return items
+
+
+# -- the SIP runtime in-process, for tests that plug a call application in ------------------
+
+
+@dataclass
+class InProcess:
+    """A SIP runtime running in this process on free ports, over a fresh database with
+    one account holding ``number``."""
+
+    runtime: SipRuntime
+    sessions: sessionmaker[Session]
+    settings: Settings
+    account_id: str
+    api_key: str
+    number: str
+
+    @property
+    def sip_port(self) -> int:
+        return self.runtime.channels["udp"].endpoint.local_port
+
+    def add_user(self, name: str) -> str:
+        """A user ``name`` (SIP username too) of the account; its id."""
+        with transaction(self.sessions) as session:
+            user = users.create_user(
+                session,
+                self.account_id,
+                name=name.title(),
+                sip_username=name,
+                now=datetime.now(UTC),
+                realm="t",
+            )
+            return user.id
+
+    def add_phone(self, name: str, port: int | None = None) -> tuple[str, int]:
+        """A user ``name`` whose phone registered at 127.0.0.1:``port`` (a free port when
+        None); the user's id and the port."""
+        user_id = self.add_user(name)
+        port = free_port() if port is None else port
+        self.register(user_id, name, port)
+        return user_id, port
+
+    async def call(self, tmp: Path, caller: str, phone: str, phone_port: int) -> list[int]:
+        """A sipp ``caller`` scenario calling this runtime while a sipp ``phone``
+        scenario answers at ``phone_port``; their exit codes."""
+        return list(
+            await asyncio.gather(
+                run_sipp(tmp, "caller", caller, port=free_port(), target=self.sip_port),
+                run_sipp(tmp, "phone", phone, port=phone_port, target=None),
+            )
+        )
+
+    def register(self, user_id: str, name: str, port: int) -> None:
+        """Bind the user's phone at 127.0.0.1:``port`` as a REGISTER would have."""
+        registrar = self.runtime.engine.registrar
+        registrar.table.restore(
+            user_id,
+            Binding(
+                contact=f"sip:{name}@127.0.0.1:{port}",
+                source=("127.0.0.1", port),
+                transport="udp",
+                expires_at=registrar.clock() + 3600,
+                call_id=f"reg-{name}",
+                cseq=1,
+            ),
+        )
+
+    async def calls(self) -> list[dict[str, Any]]:
+        """The account's call records as ``GET /v1/calls`` shows them."""
+        app = create_app(self.settings, self.sessions)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://dialtone",
+            headers={"Authorization": f"Bearer {self.api_key}"},
+        ) as http:
+            response = await http.get("/v1/calls")
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["calls"]
+        return items
+
+
+@asynccontextmanager
+async def in_process(tmp: Path, number: str = "+33123456789") -> AsyncIterator[InProcess]:
+    """``InProcess`` under ``tmp``; its live calls ended and its sockets closed after."""
+    _, sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+    with transaction(sessions) as session:
+        made = accounts.create_account(session, "A", now=datetime.now(UTC))
+        numbers.add_number(session, made.account.id, number, now=datetime.now(UTC))
+        account_id, api_key = made.account.id, made.api_key
+    low, high = free_rtp_range(100)
+    settings = Settings(
+        data_dir=tmp / "var",
+        sip_host="127.0.0.1",
+        sip_port=free_port(),
+        sip_tcp_port=None,
+        sip_tls_port=None,
+        rtp_port_min=low,
+        rtp_port_max=high,
+    )
+    runtime = await start_sip(settings, sessions)
+    try:
+        yield InProcess(runtime, sessions, settings, account_id, api_key, number)
+    finally:
+        await runtime.end_calls()
+        runtime.close()
+
+
+async def run_sipp(tmp: Path, name: str, xml: str, *, port: int, target: int | None) -> int:
+    """Run one sipp scenario (a UAC to ``target``, or a UAS when None) on ``port``; its
+    exit code. Its errors and messages go to ``tmp/<name>.err.log`` and ``.msg.log``."""
+    scenario = sippgen.write(tmp, f"{name}.xml", xml)
+    assert SIPP is not None
+    args = [
+        *([f"127.0.0.1:{target}"] if target is not None else []),
+        "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
+        "-mp", str(free_rtp_range(20)[0]), "-m", "1", "-timeout", "40s", "-timeout_error",
+        "-nostdin", "-trace_err", "-error_file", str(tmp / f"{name}.err.log"),
+        "-trace_msg", "-message_file", str(tmp / f"{name}.msg.log"),
+    ]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        SIPP, *args, cwd=tmp, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    return await process.wait()
+
+
+def sipp_errors(tmp: Path, *names: str) -> str:
+    """What the sipps ``names`` logged as errors (for an assertion's message)."""
+    logs = [tmp / f"{name}.err.log" for name in names]
+    return "\n".join(f"{p.name}: {p.read_text(errors='replace')}" for p in logs if p.exists())
+
+
+async def apoll(predicate: Callable[[], T | Awaitable[T]], timeout: float = 10.0) -> T:
+    """``poll`` for a test inside the event loop (the loop runs while it waits); the
+    predicate may be a coroutine function."""
+
+    async def value() -> T:
+        got = predicate()
+        return await got if inspect.isawaitable(got) else got
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if got := await value():
+            return got
+        await asyncio.sleep(0.05)
+    return await value()
+
+
+def chain(record: dict[str, Any]) -> list[tuple[str | None, str | None, str | None]]:
+    """A call record's leg chain (TERMS V11) as (kind, id, failure status) per leg."""
+    return [(leg["kind"], leg["id"], leg.get("status")) for leg in record["legs"]]

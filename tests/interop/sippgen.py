@@ -165,6 +165,7 @@ def call(
     refer_after_ms: int = 0,
     refer_refused: str | None = None,
     pcap: str | None = None,
+    then_pcap: tuple[int, str] | None = None,
     bye_after_ms: int = 1000,
     cancel_after_ms: int | None = None,
     wait_bye: bool = False,
@@ -174,6 +175,8 @@ def call(
     """A UAC call to ``to``: INVITE (407 and again with credentials when ``auth``), then
     the expected final response; when answered, optional hold, INFO, REFER or audio, then
     BYE (or wait for the platform's BYE). ``pcma_only`` offers PCMA alone (no PCMU).
+    ``then_pcap`` (a pause in ms, a pcap) plays a second recording that long after
+    ``pcap`` started (a digit, then speech).
     A REFER is sent ``refer_after_ms`` after the ACK; with ``refer_refused`` (a status
     and reason code, "403 billing.suspended") the second NOTIFY must carry it, the call
     goes on and the caller hangs up."""
@@ -240,6 +243,11 @@ def call(
     out += _msg(_ack(uri, cseq, from_user, to, in_dialog=True))
     if pcap is not None:
         play = f'<exec play_pcap_audio="{pcap}"/>'
+        out += f"  <nop>\n    <action>\n      {play}\n    </action>\n  </nop>\n"
+    if then_pcap is not None:
+        pause_ms, second = then_pcap
+        out += f'  <pause milliseconds="{pause_ms}"/>\n'
+        play = f'<exec play_pcap_audio="{second}"/>'
         out += f"  <nop>\n    <action>\n      {play}\n    </action>\n  </nop>\n"
     if hold_after_ms is not None:
         out += f'  <pause milliseconds="{hold_after_ms}"/>\n'

@@ -17,13 +17,11 @@ import pytest
 from .baresip import Baresip, read_samples, require_baresip, rms, tone_power
 from .conftest import (
     Platform,
-    add_user,
     calls,
     poll,
-    provision,
     registrations,
-    start_platform,
-    stop_platform,
+    serving,
+    softphones,
 )
 
 pytestmark = pytest.mark.interop
@@ -40,35 +38,22 @@ def dialtone(tmp_path: Path) -> Iterator[Platform]:
     # MD5 only: baresip 1.0 (libre) answers nothing but MD5, and gives up with ENOSYS
     # ("Register: Function not implemented") on any SHA-256 challenge, even one listed
     # next to an MD5 one: set explicitly, whatever the default becomes.
-    running = start_platform(
-        tmp_path, ring_seconds="0.2", digest_algorithms="MD5", auth_failures_allowed="3"
-    )
-    try:
-        provision(running)
-        add_user(running, "alice", "201", PASSWORD)
-        add_user(running, "bob", "202", PASSWORD)
+    with serving(
+        tmp_path,
+        users=(("alice", "201"), ("bob", "202")),
+        password=PASSWORD,
+        ring_seconds="0.2",
+        digest_algorithms="MD5",
+        auth_failures_allowed="3",
+    ) as running:
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 @pytest.fixture
 def phones(dialtone: Platform, tmp_path: Path) -> Iterator[Callable[..., Baresip]]:
     """Start baresips registering to ``dialtone``; every one is stopped at the end."""
-    started: list[Baresip] = []
-
-    def start(user: str, **options: Any) -> Baresip:
-        options.setdefault("password", PASSWORD)
-        phone = Baresip(tmp_path, user, user=user, registrar_port=dialtone.sip_port, **options)
-        started.append(phone)
-        return phone
-
-    try:
+    with softphones(Baresip, dialtone, tmp_path, PASSWORD) as start:
         yield start
-    finally:
-        for phone in started:
-            phone.stop()
 
 
 def registration_of(platform: Platform, user: str) -> dict[str, Any] | None:

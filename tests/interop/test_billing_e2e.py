@@ -21,11 +21,10 @@ from . import sippgen
 from .conftest import (
     Platform,
     add_trunk,
-    add_user,
     cli,
     free_port,
-    provision,
     require_sipp,
+    serving,
     start_platform,
     stop_platform,
 )
@@ -40,10 +39,13 @@ DECK = "prefix,destination,rate_per_minute\n44,United Kingdom,0.05\n33,France,0.
 def billed(tmp_path: Path) -> Iterator[Platform]:
     """A platform with an account on the essential plan, paying by card, user alice."""
     require_sipp()
-    running = start_platform(tmp_path, ring_seconds="0.2", digest_algorithms="MD5")
-    try:
-        provision(running)
-        add_user(running, "alice", "201", PASSWORD)
+    with serving(
+        tmp_path,
+        users=(("alice", "201"),),
+        password=PASSWORD,
+        ring_seconds="0.2",
+        digest_algorithms="MD5",
+    ) as running:
         start = datetime.now(UTC) - timedelta(days=1)
         # The operator's set-up straight on the server's database (the CLI does the same
         # through the same services; each CLI run costs seconds of start-up here).
@@ -59,9 +61,6 @@ def billed(tmp_path: Path) -> Iterator[Platform]:
             )  # fmt: skip
         running.extra["start"] = start.isoformat()
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 def _draft(platform: Platform) -> dict[str, object]:

@@ -35,13 +35,13 @@ from .conftest import (
     SIPP,
     Platform,
     add_trunk,
-    add_user,
     calls,
     cli,
     free_port,
     free_rtp_range,
     provision,
     require_sipp,
+    serving,
     start_platform,
     stop_platform,
 )
@@ -52,6 +52,7 @@ pytestmark = pytest.mark.interop
 PCAP = "/usr/share/sip-tester/g711a.pcap"
 DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_1.pcap"
 PASSWORD = "correct-horse-1"
+NY_NUMBER = "+12125550199"  # New York: one-party consent (TERMS V8)
 
 
 class SpeechToTextStandIn:
@@ -99,22 +100,17 @@ def engine(tmp_path: Path, stt: SpeechToTextStandIn) -> Iterator[Platform]:
     """A platform with an account, its number, users alice (201) and bob (202), and
     voicemail transcription through the stand-in speech-to-text service."""
     require_sipp()
-    running = start_platform(
+    with serving(
         tmp_path,
+        users=(("alice", "201"), ("bob", "202")),
+        password=PASSWORD,
         transcriber_url=stt.url,
         ring_seconds="0.2",
         no_answer_seconds="2",
         auth_failures_allowed="3",
         digest_algorithms="MD5",
-    )
-    try:
-        provision(running)
-        for name, ext in (("alice", "201"), ("bob", "202")):
-            add_user(running, name, ext, PASSWORD)
+    ) as running:
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 class Sipp:
@@ -227,6 +223,30 @@ def register_phone(platform: Platform, tmp: Path, user: str, phone_port: int) ->
     )
 
 
+def registered_phone(
+    platform: Platform, tmp: Path, user: str, xml: str, *, name: str | None = None, **kw: Any
+) -> Sipp:
+    """A sipp UAS running ``xml`` (named ``name``, else ``user``), registered as ``user``'s
+    phone."""
+    phone = Sipp(platform, tmp, name or user, xml, server=True, **kw)
+    register_phone(platform, tmp, user, phone.port)
+    return phone
+
+
+def recording_policy(platform: Platform, policy: str) -> None:
+    """The account's recording policy (TERMS V8): "notice", "one_party", …"""
+    with platform.http() as http:
+        changed = http.patch("/v1/account", json={"recording_policy": policy})
+    assert changed.status_code == 200, changed.text
+
+
+def new_york_number(platform: Platform) -> str:
+    """A New York number (one-party consent) leased to the account by the operator
+    (activated at once; a customer's own lease waits for its documents, N3)."""
+    cli(platform.env, "numbers", "add", NY_NUMBER, "--account", platform.account_id)
+    return NY_NUMBER
+
+
 def wav_seconds(path: Path) -> float:
     with wave.open(str(path)) as wav:
         return wav.getnframes() / wav.getframerate()
@@ -276,9 +296,10 @@ def test_v3_a_pbx_registering_behind_a_user_is_refused(engine: Platform, tmp_pat
 def test_two_devices_of_a_user_ring_together_and_unregister(
     engine: Platform, tmp_path: Path
 ) -> None:
-    desk = Sipp(engine, tmp_path, "desk", sippgen.phone(expect_cancel=True), server=True)
+    desk = registered_phone(
+        engine, tmp_path, "alice", sippgen.phone(expect_cancel=True), name="desk"
+    )
     mobile = Sipp(engine, tmp_path, "mobile", sippgen.phone(), server=True)
-    register_phone(engine, tmp_path, "alice", desk.port)
     run(
         engine,
         tmp_path,
@@ -353,8 +374,7 @@ def test_a_success_for_another_user_does_not_reset_the_count_of_guesses(
 
 
 def test_registered_user_receives_a_call_with_traceback(engine: Platform, tmp_path: Path) -> None:
-    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(), server=True, timeout=20)
-    register_phone(engine, tmp_path, "alice", phone.port)
+    phone = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=20, name="phone")
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
     run(engine, tmp_path, "caller", sippgen.call("33123456789", bye_after_ms=1500))
     phone.wait(engine)
@@ -373,11 +393,8 @@ def test_recorded_account_plays_the_notice_then_records_both_legs(
     # TERMS V8. The caller sends 7.05 s of audio from the ACK on; the notice lasts 1.76 s.
     # Recording after the notice keeps about 5.3 s of it; recording from the answer would
     # keep all 7 s.
-    with engine.http() as http:
-        changed = http.patch("/v1/account", json={"recording_policy": "notice"})
-        assert changed.status_code == 200, changed.text
-    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(), server=True, timeout=30)
-    register_phone(engine, tmp_path, "alice", phone.port)
+    recording_policy(engine, "notice")
+    phone = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=30, name="phone")
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
     run(engine, tmp_path, "caller", sippgen.call("33123456789", pcap=PCAP, bye_after_ms=9000))
     phone.wait(engine)
@@ -412,17 +429,10 @@ def test_v8_one_party_recording_skips_the_notice_only_where_every_partys_law_all
     # number of the account: one-party consent on both sides, recorded from the answer
     # without the notice (all 7 s). California (all-party) to the French number: the
     # notice plays first, as under "notice" (about 5.3 s kept).
-    ny_number = "+12125550199"
-    with engine.http() as http:
-        changed = http.patch("/v1/account", json={"recording_policy": "one_party"})
-        assert changed.status_code == 200, changed.text
-    # The operator leases it (activated at once; a customer's own lease waits for its
-    # documents, N3).
-    cli(engine.env, "numbers", "add", ny_number, "--account", engine.account_id)
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=30)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(), server=True, timeout=30)
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    recording_policy(engine, "one_party")
+    ny_number = new_york_number(engine)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=30)
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone(), timeout=30)
     route(engine, ny_number, kind="user", target=engine.extra["alice"])
     route(engine, engine.number, kind="user", target=engine.extra["bob"])
     new_yorker = Sipp(
@@ -454,13 +464,9 @@ def test_v8_an_objection_stops_the_recording_and_deletes_it(
     # A click-to-call from alice to bob (extensions: the notice plays, then recording
     # starts); once the file is being written, a party objects: the file is gone at
     # once, the call goes on, its record has no recording and the objection is audited.
-    with engine.http() as http:
-        changed = http.patch("/v1/account", json={"recording_policy": "one_party"})
-        assert changed.status_code == 200, changed.text
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=30)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=5000), server=True)
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    recording_policy(engine, "one_party")
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=30)
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=5000))
     folder = engine.data_dir / "recordings" / engine.account_id
     with engine.http() as http:
         placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
@@ -603,10 +609,8 @@ def ring_group(platform: Platform, strategy: str, members: list[str], seconds: i
 
 def test_parallel_ring_group_first_answer_wins(engine: Platform, tmp_path: Path) -> None:
     # alice rings and never answers: she gets our CANCEL when bob picks up.
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(expect_cancel=True), server=True)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(), server=True)
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(expect_cancel=True))
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone())
     route(
         engine, engine.number, kind="group", target=ring_group(engine, "parallel", ["alice", "bob"])
     )
@@ -623,10 +627,8 @@ def test_parallel_ring_group_first_answer_wins(engine: Platform, tmp_path: Path)
 def test_sequential_ring_group_moves_on_after_the_member_timeout(
     engine: Platform, tmp_path: Path
 ) -> None:
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(expect_cancel=True), server=True)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(), server=True, timeout=30)
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(expect_cancel=True))
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone(), timeout=30)
     group = ring_group(engine, "sequential", ["alice", "bob"], seconds=5)
     route(engine, engine.number, kind="group", target=group)
     started = time.monotonic()
@@ -668,8 +670,7 @@ def test_forward_without_an_active_trunk_is_refused_n10(engine: Platform, tmp_pa
 
 
 def test_users_call_each_other_by_extension(engine: Platform, tmp_path: Path) -> None:
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(), server=True)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone())
     run(
         engine,
         tmp_path,
@@ -692,8 +693,9 @@ def test_users_call_each_other_by_extension(engine: Platform, tmp_path: Path) ->
 
 
 def test_early_media_reaches_the_caller(engine: Platform, tmp_path: Path) -> None:
-    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(early_media=True), server=True)
-    register_phone(engine, tmp_path, "alice", phone.port)
+    phone = registered_phone(
+        engine, tmp_path, "alice", sippgen.phone(early_media=True), name="phone"
+    )
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
     run(
         engine,
@@ -705,8 +707,9 @@ def test_early_media_reaches_the_caller(engine: Platform, tmp_path: Path) -> Non
 
 
 def test_cancel_while_the_phone_rings(engine: Platform, tmp_path: Path) -> None:
-    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(expect_cancel=True), server=True)
-    register_phone(engine, tmp_path, "alice", phone.port)
+    phone = registered_phone(
+        engine, tmp_path, "alice", sippgen.phone(expect_cancel=True), name="phone"
+    )
     route(engine, engine.number, kind="user", target=engine.extra["alice"], no_answer_seconds=10)
     run(engine, tmp_path, "caller", sippgen.call("33123456789", cancel_after_ms=800))
     phone.wait(engine)
@@ -715,16 +718,18 @@ def test_cancel_while_the_phone_rings(engine: Platform, tmp_path: Path) -> None:
 
 
 def test_hold_reinvite_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> None:
-    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(expect_reinvite="sendonly"), server=True)
-    register_phone(engine, tmp_path, "alice", phone.port)
+    phone = registered_phone(
+        engine, tmp_path, "alice", sippgen.phone(expect_reinvite="sendonly"), name="phone"
+    )
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
     run(engine, tmp_path, "caller", sippgen.call("33123456789", hold_after_ms=500))
     phone.wait(engine)
 
 
 def test_sip_info_dtmf_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> None:
-    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(expect_info=True), server=True)
-    register_phone(engine, tmp_path, "alice", phone.port)
+    phone = registered_phone(
+        engine, tmp_path, "alice", sippgen.phone(expect_info=True), name="phone"
+    )
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
     run(engine, tmp_path, "caller", sippgen.call("33123456789", info_dtmf="5"))
     phone.wait(engine)
@@ -737,8 +742,9 @@ def test_rfc4733_dtmf_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> N
     listener.bind(("127.0.0.1", 0))
     listener.settimeout(0.2)
     port = listener.getsockname()[1]
-    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(media_port=str(port)), server=True)
-    register_phone(engine, tmp_path, "alice", phone.port)
+    phone = registered_phone(
+        engine, tmp_path, "alice", sippgen.phone(media_port=str(port)), name="phone"
+    )
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
     caller = Sipp(
         engine, tmp_path, "caller", sippgen.call("33123456789", pcap=DTMF_PCAP, bye_after_ms=2500)
@@ -757,10 +763,10 @@ def test_rfc4733_dtmf_reaches_the_far_leg(engine: Platform, tmp_path: Path) -> N
 
 
 def test_blind_transfer_with_refer(engine: Platform, tmp_path: Path) -> None:
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone())
     # Bob is shown who he is connected to, alice (201), not the caller who transferred
     # her, who is named in Referred-By (RFC 3515, RFC 5589 §6).
-    bob = Sipp(
+    bob = registered_phone(
         engine,
         tmp_path,
         "bob",
@@ -769,10 +775,7 @@ def test_blind_transfer_with_refer(engine: Platform, tmp_path: Path) -> None:
             expect_caller="201",
             expect_headers=(("Referred-By", r"sip:\+14155550100@"),),
         ),
-        server=True,
     )
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
     # The caller (transferor) sends alice (transferee) to bob (extension 202): REFER, 202,
     # NOTIFY 100 then 200, and our BYE to the caller. Alice then talks with bob; when bob
@@ -795,15 +798,10 @@ def test_a_transfer_during_a_recording_rewrites_the_calls_note(
     # answer). The caller transfers alice to bob while the recording runs: the note kept
     # beside the recording for a crash says what the finished record will (bob's leg
     # too) before the call ends, not only what was known when the recording started.
-    ny_number = "+12125550199"
-    with engine.http() as http:
-        changed = http.patch("/v1/account", json={"recording_policy": "one_party"})
-        assert changed.status_code == 200, changed.text
-    cli(engine.env, "numbers", "add", ny_number, "--account", engine.account_id)
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=30)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=8000), server=True)
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    recording_policy(engine, "one_party")
+    ny_number = new_york_number(engine)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=30)
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=8000))
     route(engine, ny_number, kind="user", target=engine.extra["alice"])
     # The transferor's scenario ends after our NOTIFY 200 and BYE: the transfer has
     # connected, and bob stays on the call for 8 s more.
@@ -827,8 +825,7 @@ def test_a_transfer_during_a_recording_rewrites_the_calls_note(
 
 
 def test_voicemail_on_no_answer(engine: Platform, tmp_path: Path, stt: SpeechToTextStandIn) -> None:
-    phone = Sipp(engine, tmp_path, "phone", sippgen.phone(answer=False), server=True)
-    register_phone(engine, tmp_path, "alice", phone.port)
+    phone = registered_phone(engine, tmp_path, "alice", sippgen.phone(answer=False), name="phone")
     route(engine, engine.number, kind="user", target=engine.extra["alice"], no_answer_seconds=5)
     run(
         engine,
@@ -886,10 +883,7 @@ def test_a_device_call_declined_to_voicemail_is_recorded_like_an_answered_one(
     # alice (201) calls bob (202), whose phone declines (603) after 1.5 s: voicemail takes
     # the call. Its record is internal, names bob, shows alice by extension, started when
     # the INVITE arrived (not when voicemail answered) and keeps bob's declining phone.
-    bob = Sipp(
-        engine, tmp_path, "bob", sippgen.phone(status=603, refuse_after_ms=1500), server=True
-    )
-    register_phone(engine, tmp_path, "bob", bob.port)
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone(status=603, refuse_after_ms=1500))
     run(
         engine,
         tmp_path,
@@ -1298,10 +1292,8 @@ def test_second_simultaneous_call_of_a_user_is_refused(engine: Platform, tmp_pat
 def test_click_to_call_rings_the_user_then_connects_the_extension(
     engine: Platform, tmp_path: Path
 ) -> None:
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=800), server=True)
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=20)
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=800))
     with engine.http() as http:
         placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
     assert placed.status_code == 201, placed.text
@@ -1323,10 +1315,8 @@ def test_a_live_click_to_call_is_shown_with_its_live_status(
     # GET /v1/calls/{id} answered 404 until the call ended: the id the POST returned must
     # show the call while it rings, while it is up, and as a record once it ended (alice
     # rings 1 s, within the 2 s the engine fixture lets devices ring).
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(ring_ms=1000), server=True, timeout=30)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=2500), server=True)
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(ring_ms=1000), timeout=30)
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone(hang_up_after_ms=2500))
     with engine.http() as http:
         placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
         assert placed.status_code == 201, placed.text
@@ -1376,8 +1366,7 @@ def test_click_to_call_out_through_a_trunk(engine: Platform, tmp_path: Path) -> 
         server=True,
     )
     add_trunk(engine, carrier.port, 10, "carrier-a")
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
-    register_phone(engine, tmp_path, "alice", alice.port)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=20)
     with engine.http() as http:
         placed = http.post(
             "/v1/calls", json={"user_id": engine.extra["alice"], "to": "+442071838750"}
@@ -1393,10 +1382,8 @@ def test_click_to_call_out_through_a_trunk(engine: Platform, tmp_path: Path) -> 
 def test_click_to_call_to_a_busy_extension_hangs_up_the_user(
     engine: Platform, tmp_path: Path
 ) -> None:
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
-    bob = Sipp(engine, tmp_path, "bob", sippgen.phone(status=486), server=True)
-    register_phone(engine, tmp_path, "alice", alice.port)
-    register_phone(engine, tmp_path, "bob", bob.port)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=20)
+    bob = registered_phone(engine, tmp_path, "bob", sippgen.phone(status=486))
     with engine.http() as http:
         placed = http.post("/v1/calls", json={"user_id": engine.extra["alice"], "to": "202"})
     assert placed.status_code == 201, placed.text
@@ -1428,8 +1415,7 @@ def test_click_to_call_far_end_answering_an_unoffered_codec_ends_both_legs(
     # the code (it said canceled / caller-cancel once alice gave up on the silence).
     carrier = Sipp(engine, tmp_path, "carrier", stock_uas(), server=True, timeout=20)
     trunk_id = add_trunk(engine, carrier.port, 10, "carrier-a")
-    alice = Sipp(engine, tmp_path, "alice", sippgen.phone(), server=True, timeout=20)
-    register_phone(engine, tmp_path, "alice", alice.port)
+    alice = registered_phone(engine, tmp_path, "alice", sippgen.phone(), timeout=20)
     with engine.http() as http:
         placed = http.post(
             "/v1/calls", json={"user_id": engine.extra["alice"], "to": "+442071838750"}
@@ -1450,8 +1436,7 @@ def test_inbound_callee_answering_an_unoffered_codec_fails_the_call(
 ) -> None:
     # The caller offers PCMA alone; alice's phone (sipp's stock UAS) answers PCMU: the
     # phone gets ACK and BYE, the caller 488 with the code, and the CDR says failed.
-    alice = Sipp(engine, tmp_path, "alice", stock_uas(), server=True, timeout=20)
-    register_phone(engine, tmp_path, "alice", alice.port)
+    alice = registered_phone(engine, tmp_path, "alice", stock_uas(), timeout=20)
     route(engine, engine.number, kind="user", target=engine.extra["alice"])
     run(
         engine,

@@ -12,20 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from .baresip import read_samples, rms, tone_power
 from .conftest import (
     Platform,
-    add_user,
     calls,
     poll,
-    provision,
     registrations,
-    start_platform,
-    stop_platform,
+    serving,
+    softphones,
 )
 from .linphone import Linphone, require_linphone
 
@@ -42,33 +39,21 @@ AUDIO_SECONDS = 3.0
 def dialtone(tmp_path: Path) -> Iterator[Platform]:
     """A platform with an account, its number, users alice (201), bob (202), carol (203)."""
     require_linphone()
-    running = start_platform(tmp_path, ring_seconds="0.2", digest_algorithms="MD5")
-    try:
-        provision(running)
-        for name, extension in (("alice", "201"), ("bob", "202"), ("carol", "203")):
-            add_user(running, name, extension, PASSWORD)
+    with serving(
+        tmp_path,
+        users=(("alice", "201"), ("bob", "202"), ("carol", "203")),
+        password=PASSWORD,
+        ring_seconds="0.2",
+        digest_algorithms="MD5",
+    ) as running:
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 @pytest.fixture
 def phones(dialtone: Platform, tmp_path: Path) -> Iterator[Callable[..., Linphone]]:
     """Start linphonecs registering to ``dialtone``; every one is stopped at the end."""
-    started: list[Linphone] = []
-
-    def start(user: str, **options: Any) -> Linphone:
-        options.setdefault("password", PASSWORD)
-        phone = Linphone(tmp_path, user, user=user, registrar_port=dialtone.sip_port, **options)
-        started.append(phone)
-        return phone
-
-    try:
+    with softphones(Linphone, dialtone, tmp_path, PASSWORD) as start:
         yield start
-    finally:
-        for phone in started:
-            phone.stop()
 
 
 def assert_hears(listener: Linphone, heard_hz: float, own_hz: float) -> None:

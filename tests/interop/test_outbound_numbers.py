@@ -23,12 +23,9 @@ from . import sippgen
 from .conftest import (
     Platform,
     add_trunk,
-    add_user,
     cli,
-    provision,
     require_sipp,
-    start_platform,
-    stop_platform,
+    serving,
 )
 from .test_call_engine import PASSWORD, Sipp, calls, route, run, wait_for
 
@@ -40,14 +37,14 @@ def outbound(tmp_path: Path) -> Iterator[Platform]:
     """A platform with an account (France, the operator's default), its number and user
     alice (201); look-ups are not cached, so a change of country applies to the next call."""
     require_sipp()
-    running = start_platform(tmp_path, lookup_cache_seconds="0", digest_algorithms="MD5")
-    try:
-        provision(running)
-        add_user(running, "alice", "201", PASSWORD)
+    with serving(
+        tmp_path,
+        users=(("alice", "201"),),
+        password=PASSWORD,
+        lookup_cache_seconds="0",
+        digest_algorithms="MD5",
+    ) as running:
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 class BusyCarrier:

@@ -22,27 +22,24 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from .conftest import (
     SIPP,
     Platform,
-    add_trunk,
+    calls,
+    forwarding_platform,
     free_port,
     free_rtp_range,
     poll,
-    provision,
     require_sipp,
-    start_platform,
     stop_platform,
 )
 
 pytestmark = pytest.mark.interop
 
 NUMBER = "+33123456789"
-FORWARD_TO = "+442071838750"
 RATE = 40
 CALLS = 100
 WINDOW = 4
@@ -243,41 +240,27 @@ def small(tmp_path: Path) -> Iterator[tuple[Platform, int, int]]:
         stderr=subprocess.DEVNULL,
         cwd=tmp_path,
     )
-    running = start_platform(
-        tmp_path,
-        overload_setups_high=str(WINDOW),
-        overload_setups_low=str(WINDOW // 2),
-        overload_lag_high_ms="60000",
-        overload_lag_low_ms="60000",
-        overload_db_jobs_high="1000000",
-        overload_db_jobs_low="1000000",
-    )
     try:
-        provision(running, NUMBER)
-        add_trunk(running, carrier_port, 10, "carrier-out")
-        add_trunk(running, caller_port, 20, "carrier-in")
-        with running.http() as http:
-            routed = http.put(
-                f"/v1/numbers/{NUMBER}/route", json={"kind": "forward", "target": FORWARD_TO}
-            )
-        assert routed.status_code == 200, routed.text
-        yield running, carrier_port, caller_port
+        with forwarding_platform(
+            tmp_path,
+            carrier_port,
+            caller_port,
+            NUMBER,
+            overload_setups_high=str(WINDOW),
+            overload_setups_low=str(WINDOW // 2),
+            overload_lag_high_ms="60000",
+            overload_lag_low_ms="60000",
+            overload_db_jobs_high="1000000",
+            overload_db_jobs_low="1000000",
+        ) as running:
+            yield running, carrier_port, caller_port
     finally:
-        stop_platform(running)
         carrier.terminate()
         try:
             carrier.wait(timeout=10)
         except subprocess.TimeoutExpired:
             carrier.kill()
             carrier.wait()
-
-
-def all_calls(platform: Platform) -> list[dict[str, Any]]:
-    with platform.http() as http:
-        response = http.get("/v1/calls", params={"limit": 500})
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["calls"]
-    return items
 
 
 def stats(path: Path) -> dict[str, str]:
@@ -350,7 +333,7 @@ def test_three_times_the_capacity_is_shed_with_503_and_no_call_is_left_hanging(
     assert (summary["CurrentCall"], summary["FailedCall(C)"]) == ("0", "0"), summary
 
     # Every answered call has its record (written before its BYE was answered).
-    records = poll(lambda: len(all_calls(platform)) >= answered and all_calls(platform))
+    records = poll(lambda: len(calls(platform, 500)) >= answered and calls(platform, 500))
     assert len(records) == answered
     assert {r["status"] for r in records} == {"completed"}
     # One summary line for what was shed, not a line per call.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Platform, start_platform, stop_platform
+from .conftest import Platform, serving
 
 pytestmark = pytest.mark.interop
 
@@ -30,12 +30,8 @@ def require_sipsak() -> None:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Platform]:
     require_sipsak()
-    running = start_platform(tmp_path)
-    try:
+    with serving(tmp_path, provisioned=False) as running:
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])

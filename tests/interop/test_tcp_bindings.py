@@ -29,6 +29,7 @@ from .conftest import (
     provision,
     registrations,
     require_sipp,
+    serving,
     start_platform,
     stop_platform,
 )
@@ -108,14 +109,15 @@ def _platform(tmp: Path) -> Platform:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Platform]:
     """A platform with an account, its number and user alice (201)."""
-    running = _platform(tmp_path)
-    try:
-        provision(running)
-        add_user(running, "alice", "201", PASSWORD)
+    with serving(
+        tmp_path,
+        users=(("alice", "201"),),
+        password=PASSWORD,
+        ring_seconds="0.2",
+        no_answer_seconds="2",
+        digest_algorithms="MD5",
+    ) as running:
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 def test_closing_the_connection_drops_the_binding(server: Platform) -> None:

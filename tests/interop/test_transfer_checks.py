@@ -22,16 +22,13 @@ from . import sippgen
 from .conftest import (
     Platform,
     add_trunk,
-    add_user,
     calls,
     cli,
     free_port,
-    provision,
     require_sipp,
-    start_platform,
-    stop_platform,
+    serving,
 )
-from .test_call_engine import PASSWORD, Sipp, register_phone, route, run, wait_for
+from .test_call_engine import PASSWORD, Sipp, registered_phone, route, run, wait_for
 
 pytestmark = pytest.mark.interop
 
@@ -43,16 +40,15 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     """A platform with an account, its number routed to alice (201), bob (202), and a
     carrier trunk that would carry any call out (only the terms stop one)."""
     require_sipp()
-    running = start_platform(tmp_path, ring_seconds="0.2", digest_algorithms="MD5")
-    try:
-        provision(running)
-        for name, ext in (("alice", "201"), ("bob", "202")):
-            add_user(running, name, ext, PASSWORD)
+    with serving(
+        tmp_path,
+        users=(("alice", "201"), ("bob", "202")),
+        password=PASSWORD,
+        ring_seconds="0.2",
+        digest_algorithms="MD5",
+    ) as running:
         add_trunk(running, free_port(), 10, "carrier-a")
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 def _answered(tmp: Path, name: str) -> bool:
@@ -73,8 +69,7 @@ def _transfer_refused(
     """A caller from outside reaches alice on the account's number, then REFERs her to
     ``target``; ``then`` runs once alice has answered, before the REFER (3 s later). The
     NOTIFY must carry ``expected`` ("403 code"); the call goes on and the caller hangs up."""
-    alice = Sipp(platform, tmp, "alice", sippgen.phone(), server=True, timeout=40)
-    register_phone(platform, tmp, "alice", alice.port)
+    alice = registered_phone(platform, tmp, "alice", sippgen.phone(), timeout=40)
     route(platform, platform.number, kind="user", target=platform.extra["alice"])
     caller = Sipp(
         platform,

@@ -15,10 +15,8 @@ from . import sippgen
 from .conftest import (
     SCENARIOS,
     Platform,
-    provision,
     require_sipp,
-    start_platform,
-    stop_platform,
+    serving,
 )
 from .test_call_engine import Sipp, calls, engine, run, stt, wait_for
 
@@ -84,18 +82,13 @@ def pbx(tmp_path: Path) -> Iterator[Platform]:
     """A platform holding +33123456789 (greeting route) that reads trunks marked to
     register every half second and retries a failed registration after 1 s, 2 s, …"""
     require_sipp()
-    running = start_platform(
+    with serving(
         tmp_path,
         ring_seconds="0.3",
         trunk_register_scan_seconds="0.5",
         trunk_register_retry_seconds="1",
-    )
-    try:
-        provision(running)
+    ) as running:
         yield running
-    finally:
-        code = stop_platform(running)
-        assert code == 0, f"dialtone serve did not stop cleanly ({code}):\n{running.log()}"
 
 
 def _registering_trunk(platform: Platform, registrar_port: int) -> str:

@@ -6,70 +6,19 @@ one."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.runtime.b2bua import TransferRefused
 from dialtone.runtime.engine import CallEngine
-from dialtone.runtime.engine_context import EngineConfig
 from dialtone.services.accounts import accounts
-from dialtone.services.accounts.audit import AuditEntry
 from dialtone.services.numbering import numbers
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.models import Account
-
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
-    return factory
-
-
-@pytest.fixture
-def reads() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(1) as pool:
-        yield pool
-
-
-class Audit:
-    def __init__(self) -> None:
-        self.entries: list[AuditEntry] = []
-
-    async def write(self, entry: AuditEntry) -> None:
-        self.entries.append(entry)
-
-
-def _engine(
-    sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp: Path, audit: Audit
-) -> CallEngine:
-    stand_in = cast(Any, SimpleNamespace())
-    return CallEngine(
-        channels={},
-        sessions=sessions,
-        reads=reads,
-        config=EngineConfig(
-            advertised_host="127.0.0.1",
-            greetings_dir=tmp,
-            recordings_dir=tmp,
-            voicemail_dir=tmp,
-            lookup_cache_seconds=60,
-        ),
-        authenticator=stand_in,
-        registrar=cast(Any, SimpleNamespace(contacts=lambda user_id: [])),
-        bridge=cast(Any, SimpleNamespace()),
-        answering=stand_in,
-        audit=cast(Any, audit),
-        wallclock=lambda: T0,
-    )
+from tests.runtime.conftest import T0, Audit
 
 
 def _account(sessions: sessionmaker[Session], *, suspended: bool) -> str:
@@ -95,10 +44,8 @@ def _call(account_id: str) -> Any:
 
 
 def test_a_number_of_a_suspended_account_is_refused_with_the_direct_calls_code(
-    sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp_path: Path
+    sessions: sessionmaker[Session], engine: CallEngine, audit: Audit
 ) -> None:
-    audit = Audit()
-    engine = _engine(sessions, reads, tmp_path, audit)
     call = _call(_account(sessions, suspended=True))
     with pytest.raises(TransferRefused) as refused:
         asyncio.run(engine.entries.application_steps(call, "+33612345678"))
@@ -109,10 +56,8 @@ def test_a_number_of_a_suspended_account_is_refused_with_the_direct_calls_code(
 
 @pytest.mark.parametrize("target", ["user:US-nobody", "group:RG-nobody"])
 def test_an_unknown_user_or_group_reaches_no_one(
-    sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp_path: Path, target: str
+    sessions: sessionmaker[Session], engine: CallEngine, audit: Audit, target: str
 ) -> None:
-    audit = Audit()
-    engine = _engine(sessions, reads, tmp_path, audit)
     call = _call(_account(sessions, suspended=False))
     assert asyncio.run(engine.entries.application_steps(call, target)) == []
     assert audit.entries == []

@@ -5,20 +5,15 @@ extension) goes to the database each time, and the key holds what the facts depe
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
-from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.policy.checklist import Action, verdict
 from dialtone.runtime.engine import CallEngine
-from dialtone.runtime.engine_context import EngineConfig
 from dialtone.runtime.setup_decision import setup_outcome
 from dialtone.services.accounts import accounts
 from dialtone.services.billing import subscriptions
@@ -27,44 +22,10 @@ from dialtone.services.compliance import dnc
 from dialtone.services.numbering import numbers
 from dialtone.services.policy import check_call
 from dialtone.services.telephony import users
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
+from tests.runtime.conftest import T0
 
 T = TypeVar("T")
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
-    return factory
-
-
-@pytest.fixture
-def reads() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(1) as pool:
-        yield pool
-
-
-def _engine(sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp: Path) -> CallEngine:
-    stand_in = cast(Any, SimpleNamespace())
-    return CallEngine(
-        channels={},
-        sessions=sessions,
-        reads=reads,
-        config=EngineConfig(
-            advertised_host="127.0.0.1",
-            greetings_dir=tmp,
-            recordings_dir=tmp,
-            voicemail_dir=tmp,
-            lookup_cache_seconds=60,
-        ),
-        authenticator=stand_in,
-        registrar=stand_in,
-        bridge=cast(Any, SimpleNamespace()),
-        answering=stand_in,
-        audit=stand_in,
-        wallclock=lambda: T0,
-    )
 
 
 def _hops(engine: CallEngine) -> list[int]:
@@ -81,7 +42,7 @@ def _hops(engine: CallEngine) -> list[int]:
 
 
 def test_one_hop_per_action_and_the_cache_where_nothing_is_read_fresh(
-    sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp_path: Path
+    sessions: sessionmaker[Session], engine: CallEngine
 ) -> None:
     with transaction(sessions) as session:
         account = accounts.create_account(session, "Acme", now=T0).account.id
@@ -89,7 +50,6 @@ def test_one_hop_per_action_and_the_cache_where_nothing_is_read_fresh(
         alice = users.create_user(
             session, account, name="Alice", now=T0, extension="201", realm="dialtone"
         ).id
-    engine = _engine(sessions, reads, tmp_path)
     hops = _hops(engine)
 
     async def scenario() -> None:
@@ -122,8 +82,7 @@ def test_one_hop_per_action_and_the_cache_where_nothing_is_read_fresh(
 @pytest.mark.parametrize("plan", [None, "prepaid", "trial"])
 def test_the_dry_run_and_the_engine_gather_and_decide_alike(
     sessions: sessionmaker[Session],
-    reads: ThreadPoolExecutor,
-    tmp_path: Path,
+    engine: CallEngine,
     dialed: str,
     plan: str | None,
 ) -> None:
@@ -140,7 +99,6 @@ def test_the_dry_run_and_the_engine_gather_and_decide_alike(
             subscriptions.subscribe(
                 session, account, plan_code=plan, currency="EUR", country="FR", now=T0
             )
-    engine = _engine(sessions, reads, tmp_path)
 
     async def engine_side() -> tuple[str | None, int | None]:
         setup = Setup(Action.DEVICE_CALL, account, dialed, alice)
