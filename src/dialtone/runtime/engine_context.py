@@ -223,12 +223,7 @@ class EngineContext:
     async def cached(self, key: tuple[object, ...], fn: Callable[[Session], T]) -> T:
         """``read`` through the look-up cache: the same question within its lifetime
         gets the same answer without a trip to the database."""
-        hit, cached = self.lookups.get(key)
-        if hit:
-            return cast(T, cached)
-        value = await self.read(fn)
-        self.lookups.put(key, value)
-        return value
+        return await self.lookups.fetch(key, lambda: self.read(fn))
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         self.background.spawn(coro)
@@ -343,35 +338,37 @@ class EngineContext:
         is read fresh (a user, a location, the plan's usage). The caller sets what the
         store does not know: the user's calls in progress and the time."""
         key = ("call_facts", setup, placer)
-        hit, cached = self.lookups.get(key)
-        if hit:
-            return cast(EngineFacts, cached)
         account_key = ("account_facts", setup.account_id)
-        known, account = self.lookups.get(account_key)
         operator = self.operator
         now = self.now()
         user_id = setup.user_id
 
-        def read(session: Session) -> tuple[call_facts.Gathered, EngineFacts]:
-            placing = None
-            if placer and user_id is not None:
-                placing = sip_user(
-                    user_service.get_user(session, setup.account_id, user_id), session
-                )
-            facts = (
-                cast(call_facts.AccountFacts, account)
-                if known
-                else call_facts.account_facts(session, setup.account_id, operator)
-            )
-            gathered = call_facts.gather(session, setup, facts, now=now, channels=channels)
-            callee = sip_user(gathered.callee, session)
-            return gathered, EngineFacts(gathered.intent, callee, gathered.route, placing)
+        async def load() -> tuple[EngineFacts, bool]:
+            known, account = self.lookups.get(account_key)
 
-        gathered, value = await self.read(read)
-        if not known:
-            self.lookups.put(account_key, gathered.account)
-        if not (gathered.fresh or placer):
-            self.lookups.put(key, value)
+            def read(session: Session) -> tuple[call_facts.Gathered, EngineFacts]:
+                placing = None
+                if placer and user_id is not None:
+                    placing = sip_user(
+                        user_service.get_user(session, setup.account_id, user_id), session
+                    )
+                facts = (
+                    cast(call_facts.AccountFacts, account)
+                    if known
+                    else call_facts.account_facts(session, setup.account_id, operator)
+                )
+                gathered = call_facts.gather(session, setup, facts, now=now, channels=channels)
+                callee = sip_user(gathered.callee, session)
+                return gathered, EngineFacts(gathered.intent, callee, gathered.route, placing)
+
+            gathered, value = await self.read(read)
+            if not known:
+                self.lookups.put(account_key, gathered.account)
+            return value, gathered.fresh or placer
+
+        # Setups that ask the same at once share one read (a burst when the entry expires
+        # was hundreds of reads); a read of something kept fresh is shared, never kept.
+        value, _ = await self.lookups.fetch(key, load, keep=lambda got: not got[1])
         return value
 
     async def recording_setup(self, account_id: str) -> RecordingSetup | None:
