@@ -38,14 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.interop.conftest import (
-    Platform,
-    add_trunk,
-    free_port,
-    provision,
-    start_platform,
-    stop_platform,
-)
+from tests.interop import conftest
+from tests.interop.conftest import Platform, free_port
 
 import dialtone
 from _proc import (
@@ -62,7 +56,6 @@ from _sipp import Search, SippUas, UacRun, highest_rate, require_sipp, run_uac, 
 
 NUMBER = "+33123456789"
 DIALED = "33123456789"
-FORWARD_TO = "+442071838750"
 TARGET = 1000  # calls/s, issue 14's goal on a 2-core machine
 
 
@@ -70,24 +63,14 @@ TARGET = 1000  # calls/s, issue 14's goal on a 2-core machine
 def forwarding_platform(
     uas_port: int, uac_port: int, rtp_ports: int = 2001, **settings: str
 ) -> Iterator[Platform]:
-    """``dialtone serve`` with the forward route and the two trunks (``settings``: more
-    ``DIALTONE_*`` settings by name, e.g. ``overload_control="false"``)."""
+    """The interop suite's forwarding platform (``settings``: more ``DIALTONE_*``
+    settings by name, e.g. ``overload_control="false"``), quiet, in a directory of its own."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = {"log_level": "WARNING", **settings}
-        platform = start_platform(Path(tmp), rtp_ports=rtp_ports, **settings)
-        try:
-            provision(platform, NUMBER)
-            add_trunk(platform, uas_port, 10, "carrier-out")
-            add_trunk(platform, uac_port, 20, "carrier-in")
-            with platform.http() as http:
-                routed = http.put(
-                    f"/v1/numbers/{NUMBER}/route", json={"kind": "forward", "target": FORWARD_TO}
-                )
-            if routed.status_code != 200:
-                raise RuntimeError(f"route not set: {routed.text}")
+        with conftest.forwarding_platform(
+            Path(tmp), uas_port, uac_port, NUMBER, rtp_ports=rtp_ports, **settings
+        ) as platform:
             yield platform
-        finally:
-            stop_platform(platform)
 
 
 def measured_attempt(
