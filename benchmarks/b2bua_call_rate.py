@@ -291,6 +291,7 @@ def main() -> None:
     parser.add_argument(
         "--builds-rate", type=int, default=150, help="calls/s of the pure/compiled comparison"
     )
+    parser.add_argument("--builds-seconds", type=float, default=15, help="per comparison run")
     parser.add_argument("--profile", action="store_true", help="py-spy the server")
     parser.add_argument("--py-spy", help="path of py-spy (default: $PY_SPY or PATH)")
     args = parser.parse_args()
@@ -315,7 +316,7 @@ def main() -> None:
         )
         reference.append(measure_reference(args.seconds, args.probe_seconds, log))
     memory = measure_memory(args.hold_calls, 200)
-    builds = compare_builds(args.builds_rate, args.seconds / 3, args.runs)
+    builds = compare_builds(args.builds_rate, args.builds_seconds, args.runs)
     mine = statistics.median(s.best for s in ours)
     ref = statistics.median(s.best for s in reference)
     confirmed = [s.run.measured for s in ours if s.run is not None]

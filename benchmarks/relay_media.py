@@ -171,6 +171,7 @@ class RelayBench:
         assert self.platform is not None
         assert self.uas is not None
         pid = self.platform.process.pid
+        rss_idle = memory_kb(pid).get("VmRSS")
         began = time.monotonic()
         answered, failed = await self.set_up(calls, setup_rate)
         setup_seconds = time.monotonic() - began
@@ -217,6 +218,7 @@ class RelayBench:
             "server_socket_drops": dropped,
             "server_rss_kb": rss,
             "server_rss_kb_before_media": rss_before,
+            "server_rss_kb_before_calls": rss_idle,
         }
         if profiler is not None:
             figures["hotspots"] = profiler.hotspots()
@@ -366,6 +368,18 @@ def main() -> None:
     ]
     cpu = [float(f["server_cpu_percent"]) for f in at_best if f is not None]  # type: ignore[arg-type]
     rss = [float(f["server_rss_kb"]) for f in at_best if f is not None]  # type: ignore[arg-type]
+    # Per call at the highest passing level: CPU in percent of one core (each call is 100
+    # packets/s in and 100 out), and memory above the server's size before the calls.
+    cpu_per_call = [
+        float(f["server_cpu_percent"]) / int(f["calls"])  # type: ignore[arg-type]
+        for f in at_best
+        if f is not None
+    ]
+    kb_per_call = [
+        (float(f["server_rss_kb"]) - float(f["server_rss_kb_before_calls"])) / int(f["calls"])  # type: ignore[arg-type]
+        for f in at_best
+        if f is not None and f.get("server_rss_kb_before_calls") is not None
+    ]
 
     def trim(run: list[dict[str, object]]) -> list[dict[str, object]]:
         keep = (
@@ -404,6 +418,12 @@ def main() -> None:
                 "ratio_to_reference": round(mine / ref, 3) if ref else None,
                 "server_cpu_percent_at_max": statistics.median(cpu) if cpu else None,
                 "server_rss_kb_at_max": statistics.median(rss) if rss else None,
+                "server_cpu_percent_per_call_at_max": (
+                    round(statistics.median(cpu_per_call), 4) if cpu_per_call else None
+                ),
+                "server_kb_per_call_at_max": (
+                    round(statistics.median(kb_per_call), 1) if kb_per_call else None
+                ),
                 "python_speed_ms_before_after": [speed_before, python_speed_ms()],
                 "target_concurrent_calls": TARGET,
                 "meets_target": mine >= TARGET,
