@@ -1,7 +1,8 @@
 """Fixtures of the engine's tests: a database, the reader thread, and a ``CallEngine``
 over them with nothing else real (no channels; stand-ins for the authenticator, the
 bridge and the answering machine; a registrar that knows no device; an audit log kept
-in memory), its look-up cache at 60 s and its clock at ``T0``."""
+in memory), its look-up cache at 60 s and its clock at ``T0``; ``stand_in_engine`` builds
+one with other parts real (a registrar's contacts, channels)."""
 
 from __future__ import annotations
 
@@ -50,26 +51,42 @@ def audit() -> Audit:
     return Audit()
 
 
+def stand_in_engine(
+    tmp: Path,
+    *,
+    sessions: Any = None,
+    reads: Any = None,
+    audit: Any = None,
+    contacts: list[Any] | None = None,
+    channels: dict[str, Any] | None = None,
+    advertised_host: str = "127.0.0.1",
+) -> CallEngine:
+    """A ``CallEngine`` with stand-ins wherever nothing real is passed; the registrar
+    knows ``contacts`` for every user."""
+    stand_in = cast(Any, SimpleNamespace())
+    known = contacts or []
+    return CallEngine(
+        channels=channels or {},
+        sessions=sessions if sessions is not None else stand_in,
+        reads=reads if reads is not None else stand_in,
+        config=EngineConfig(
+            advertised_host=advertised_host,
+            greetings_dir=tmp,
+            recordings_dir=tmp,
+            voicemail_dir=tmp,
+            lookup_cache_seconds=60,
+        ),
+        authenticator=stand_in,
+        registrar=cast(Any, SimpleNamespace(contacts=lambda user_id: known)),
+        bridge=cast(Any, SimpleNamespace()),
+        answering=stand_in,
+        audit=audit if audit is not None else stand_in,
+        wallclock=lambda: T0,
+    )
+
+
 @pytest.fixture
 def engine(
     sessions: sessionmaker[Session], reads: ThreadPoolExecutor, tmp_path: Path, audit: Audit
 ) -> CallEngine:
-    stand_in = cast(Any, SimpleNamespace())
-    return CallEngine(
-        channels={},
-        sessions=sessions,
-        reads=reads,
-        config=EngineConfig(
-            advertised_host="127.0.0.1",
-            greetings_dir=tmp_path,
-            recordings_dir=tmp_path,
-            voicemail_dir=tmp_path,
-            lookup_cache_seconds=60,
-        ),
-        authenticator=stand_in,
-        registrar=cast(Any, SimpleNamespace(contacts=lambda user_id: [])),
-        bridge=cast(Any, SimpleNamespace()),
-        answering=stand_in,
-        audit=cast(Any, audit),
-        wallclock=lambda: T0,
-    )
+    return stand_in_engine(tmp_path, sessions=sessions, reads=reads, audit=audit)

@@ -12,32 +12,21 @@ import pytest
 
 from dialtone.runtime.auth import SipUser
 from dialtone.runtime.engine import CallEngine
-from dialtone.runtime.engine_context import EngineConfig
 from dialtone.sip.headers import NameAddress, parse_name_address
 from dialtone.sip.registrar import Binding
 from dialtone.sip.uri import SipUri, parse_uri
+from tests.runtime.conftest import stand_in_engine
 
 CONTACT = "sip:phone-7@192.0.2.44:5070;transport=udp"
 
 
 def _engine(tmp: Path) -> CallEngine:
     binding = Binding(CONTACT, ("192.0.2.44", 5070), "udp", 0.0, "reg-1", 1, "Phone/1.0")
-    stand_in = cast(Any, SimpleNamespace())
-    return CallEngine(
+    return stand_in_engine(
+        tmp,
+        contacts=[binding],
         channels={"udp": cast(Any, SimpleNamespace(name="udp"))},
-        sessions=stand_in,
-        reads=stand_in,
-        config=EngineConfig(
-            advertised_host="203.0.113.5",
-            greetings_dir=tmp,
-            recordings_dir=tmp,
-            voicemail_dir=tmp,
-        ),
-        authenticator=stand_in,
-        registrar=cast(Any, SimpleNamespace(contacts=lambda user_id: [binding])),
-        bridge=cast(Any, SimpleNamespace()),
-        answering=stand_in,
-        audit=stand_in,
+        advertised_host="203.0.113.5",
     )
 
 
