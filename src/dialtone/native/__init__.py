@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -75,11 +75,7 @@ def inspect(root: Path = ROOT, environ: dict[str, str] | os._Environ[str] = os.e
     if environ.get(PURE_VARIABLE, "") not in ("", "0"):
         return Build("pure", f"{PURE_VARIABLE} is set")
     wanted = sources(root)
-    extensions = {
-        path.relative_to(root)
-        for package in PACKAGES
-        for path in (root / package).rglob(f"*{EXTENSION}")
-    }
+    extensions = {path.relative_to(root) for path in _extensions(root)}
     if not extensions:
         return Build("pure", "not compiled (make compiles where a C compiler exists)")
     for source in wanted:
@@ -162,7 +158,7 @@ def build_in_place(root: Path = ROOT, jobs: int = 2) -> int:
 
 def remove(root: Path = ROOT) -> list[Path]:
     """Delete the compiled modules (``make clean``): the sources are used again."""
-    gone = [path for path in _extensions(root, [*PACKAGES]) if path.is_file()]
+    gone = [path for path in _extensions(root) if path.is_file()]
     gone += list(root.parent.glob(f"*__mypyc{EXTENSION}"))
     gone += [stamp for stamp in [root / STAMP] if stamp.is_file()]
     for path in gone:
@@ -170,5 +166,6 @@ def remove(root: Path = ROOT) -> list[Path]:
     return gone
 
 
-def _extensions(root: Path, packages: Iterable[str]) -> list[Path]:
-    return [path for package in packages for path in (root / package).rglob(f"*{EXTENSION}")]
+def _extensions(root: Path) -> list[Path]:
+    """The compiled module files of :data:`PACKAGES` under ``root``."""
+    return [path for package in PACKAGES for path in (root / package).rglob(f"*{EXTENSION}")]
