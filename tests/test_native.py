@@ -125,3 +125,22 @@ def test_dialtone_pure_runs_the_sources_beside_a_fresh_build() -> None:
         said, *files = done.stdout.split()
         assert said == mode
         assert all(f.endswith(suffix) for f in files), files
+
+
+@pytest.mark.parametrize(("argv", "code"), [([], 0), (["status"], 0), (["bogus"], 2)])
+def test_the_command_line_says_the_mode_or_refuses_an_unknown_command(
+    argv: list[str], code: int
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dialtone.native", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == code, done.stderr
+    if code == 0:
+        assert done.stdout.split(":")[0] in ("compiled", "pure")
+    else:
+        assert "use build, clean or status" in done.stderr
+        assert done.stdout == ""

@@ -18,6 +18,9 @@ def main(argv: Sequence[str]) -> int:
         for path in remove():
             print(f"removed {path}")
         return 0
+    if command != "status":
+        print(f"unknown command {command!r}: use build, clean or status", file=sys.stderr)
+        return 2
     found = inspect()
     print(f"{found.mode}: {found.why}")
     return 0
