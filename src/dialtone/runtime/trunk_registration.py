@@ -169,7 +169,10 @@ class TrunkRegistrations:
                 continue
             delay = (next_at - self.now()).total_seconds()
             if delay > 0:
+                # The loop's timers run on the monotonic clock and may fire a little
+                # before the wall-clock time announced as next_attempt_at: check again.
                 await asyncio.sleep(delay)
+                continue
             await self._attempt(client, setup)
             await self._store(setup.trunk_id, client)
             if client.state == "failed":
