@@ -147,9 +147,11 @@ def test_an_ordinary_sms_passes_every_check() -> None:
         "sender",
         "destination",
         "consent",
+        "registers",
         "content",
         "age_restricted",
         "bulk",
+        "campaign",
         "quota",
     ]
     assert verdict(results).allowed
@@ -166,7 +168,10 @@ def test_an_ordinary_sms_passes_every_check() -> None:
             {"text": "Wine tasting", "recipient_local": datetime(2026, 12, 1, 22, 0)},
             "sms.outside_daytime",
         ),
+        ({"listed_on": "account"}, "sms.do_not_disturb"),
         ({"recipients_last_minute": 101}, "sms.bulk"),
+        ({"recipients_last_minute": 11, "bulk_limit": 10}, "sms.bulk"),
+        ({"text": "x" * 160 * 3, "max_parts": 3}, "sms.too_long"),
         ({"used": 100}, "quota.exhausted"),
     ],
 )

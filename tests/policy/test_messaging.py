@@ -14,12 +14,14 @@ from dialtone.policy.messaging import (
     Keywords,
     MobileUsage,
     Segments,
+    a2p_campaign,
     age_restricted,
     bulk,
     is_opt_out,
     mobile_limits,
     quota,
     quota_notice,
+    registries,
     segments,
     sender_id,
     sms_consent,
@@ -171,6 +173,31 @@ def test_m6_sender_id(sender: str, code: str | None) -> None:
 )
 def test_m7_bulk(recipients: int, business: bool, code: str | None) -> None:
     assert bulk(recipients, business_plan=business).code == code
+
+
+@pytest.mark.parametrize(
+    ("listed_on", "code"),
+    [(None, None), ("account", "sms.do_not_disturb"), ("bloctel", "sms.do_not_disturb")],
+)
+def test_m3_registers(listed_on: str | None, code: str | None) -> None:
+    assert registries("+33612345678", listed_on).code == code
+
+
+@pytest.mark.parametrize(
+    ("sender", "to", "campaign", "code"),
+    [
+        ("+12025550123", "+12025550199", None, "sms.campaign_unregistered"),  # long code
+        ("+12025550123", "+12025550199", "CABC123", None),  # registered campaign
+        ("+18005550123", "+12025550199", None, None),  # toll-free: not 10DLC
+        ("ACME", "+12025550199", None, None),  # alphanumeric sender
+        ("+12025550123", "+33612345678", None, None),  # not to the US
+        ("+33123456789", "+12025550199", None, None),  # not a US long code
+    ],
+)
+def test_m7_us_a2p_needs_a_campaign(
+    sender: str, to: str, campaign: str | None, code: str | None
+) -> None:
+    assert a2p_campaign(sender, to, campaign).code == code
 
 
 @pytest.mark.parametrize(

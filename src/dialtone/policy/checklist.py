@@ -35,11 +35,14 @@ from dialtone.policy.emergency import (
 )
 from dialtone.policy.fraud import AbuseState, standing
 from dialtone.policy.messaging import (
+    BULK_RECIPIENTS,
     Consent,
+    a2p_campaign,
     age_restricted,
     bulk,
     message_words,
     quota,
+    registries,
     segments,
     sender_id,
     sms_consent,
@@ -331,11 +334,17 @@ class SmsIntent:
     limit: int
     free_plan: bool
     now: datetime
+    # The register the recipient is on (M3), and the sender's 10DLC campaign (M7).
+    listed_on: str | None = None
+    campaign_id: str | None = None
+    max_parts: int = 10
+    bulk_limit: int = BULK_RECIPIENTS
 
 
 def sms_checks(intent: SmsIntent) -> list[CheckResult]:
-    """Every check an SMS goes through: M6 sender, M1 destination and length, M3
-    consent and opt-out, M4 content, M5 age-restricted topics, M7 bulk, M11 quota."""
+    """Every check an SMS goes through, in order: M6 sender, M1 destination and length,
+    M3 opt-out and consent, M3 registers, M4 content, M5 age-restricted topics, M7 bulk
+    and 10DLC campaign, M11 quota."""
     parts = segments(intent.text).parts
     words = message_words(intent.text)
     return [
@@ -346,7 +355,11 @@ def sms_checks(intent: SmsIntent) -> list[CheckResult]:
             "destination",
             ("M1",),
             sms_destination(
-                intent.to, intent.account_country, business_plan=intent.business_plan, parts=parts
+                intent.to,
+                intent.account_country,
+                business_plan=intent.business_plan,
+                max_parts=intent.max_parts,
+                parts=parts,
             ),
         ),
         CheckResult(
@@ -360,6 +373,7 @@ def sms_checks(intent: SmsIntent) -> list[CheckResult]:
                 now=intent.now,
             ),
         ),
+        CheckResult("registers", ("M3",), registries(intent.to, intent.listed_on)),
         CheckResult(
             "content",
             ("M4",),
@@ -378,7 +392,14 @@ def sms_checks(intent: SmsIntent) -> list[CheckResult]:
         CheckResult(
             "bulk",
             ("M7",),
-            bulk(intent.recipients_last_minute, business_plan=intent.business_plan),
+            bulk(
+                intent.recipients_last_minute,
+                business_plan=intent.business_plan,
+                limit=intent.bulk_limit,
+            ),
+        ),
+        CheckResult(
+            "campaign", ("M7",), a2p_campaign(intent.sender, intent.to, intent.campaign_id)
         ),
         CheckResult(
             "quota", ("M11",), quota(intent.used, intent.limit, free_plan=intent.free_plan)

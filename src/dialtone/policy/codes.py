@@ -226,6 +226,12 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("sms.opted_out", ("M3",), "The recipient has opted out.", 403),
     C("sms.consent_missing", ("M3",), "No opt-in (marketing opt-in for marketing) on record.", 403),
     C(
+        "sms.do_not_disturb",
+        ("M3",),
+        "The recipient is on an opposition or do-not-disturb register.",
+        403,
+    ),
+    C(
         "sms.content_restricted",
         ("M4",),
         "The content is in a category business plans may not send.",
@@ -240,6 +246,12 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     ),
     C("sms.sender_not_owned", ("M6",), "The sender is not the account's number or sender ID.", 403),
     C("sms.bulk", ("M7",), "Bulk sending on a business phone plan.", 429),
+    C(
+        "sms.campaign_unregistered",
+        ("M7",),
+        "US application-to-person SMS from a long code needs a registered 10DLC campaign.",
+        403,
+    ),
     C("mobile.limit_exceeded", ("M8",), "A mobile number went over a 30-day limit.", 403),
     C("quota.exhausted", ("M11",), "A free plan reached its limit: upgrade to go on.", 402),
     C("dnc.invalid", (), "The do-not-call list upload is not a CSV of numbers.", 400),

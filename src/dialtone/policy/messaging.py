@@ -105,6 +105,16 @@ def sms_consent(
     return ALLOWED
 
 
+def registries(to_e164: str, listed_on: str | None) -> Decision:
+    """TERMS M3: never message a number on an opposition or do-not-disturb register
+    (the account's own do-not-contact list or a national one, V12's lists)."""
+    if listed_on is None:
+        return ALLOWED
+    return refuse(
+        "sms.do_not_disturb", f"{to_e164} is on the {listed_on} list", to=to_e164, list=listed_on
+    )
+
+
 # -- M4 and M5: content ------------------------------------------------------------------
 
 # Operator-editable keyword lists per category (M4 forbidden on business plans, M5 age
@@ -254,6 +264,21 @@ def bulk(
         f"{recipients_last_minute} recipients within a minute (limit {limit} on business plans)",
         recipients=recipients_last_minute,
         limit=limit,
+    )
+
+
+def a2p_campaign(sender: str, to_e164: str, campaign_id: str | None) -> Decision:
+    """TERMS M7: US application-to-person traffic from a long code (an ordinary
+    geographic or mobile US number) needs a registered 10DLC campaign; toll-free
+    numbers, short codes and alphanumeric senders are registered otherwise."""
+    if campaign_id or region_code(to_e164) != "US" or not sender.startswith("+1"):
+        return ALLOWED
+    if region_code(sender) != "US" or number_type(sender) == PhoneNumberType.TOLL_FREE:
+        return ALLOWED
+    return refuse(
+        "sms.campaign_unregistered",
+        f"{sender} sends to US numbers only once a 10DLC campaign is registered for it",
+        sender=sender,
     )
 
 

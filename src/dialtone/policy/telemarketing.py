@@ -141,6 +141,14 @@ def _zones(e164: str) -> tuple[str, ...]:
     return ()
 
 
+def local_time(e164: str, now: datetime, default_zone: str = "UTC") -> datetime:
+    """``now`` (aware) in the time zone of ``e164`` (the first zone the library places
+    the number in; ``default_zone`` when it cannot place it): the recipient's clock for
+    TERMS M5's daytime."""
+    zones = _zones(e164)
+    return now.astimezone(ZoneInfo(zones[0] if zones else default_zone))
+
+
 def calling_window(
     e164: str, now: datetime, presets: Mapping[str, CallingHours] = PRESETS
 ) -> Decision:

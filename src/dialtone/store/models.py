@@ -6,57 +6,25 @@ Python ``default``, so the migration can add them NOT NULL to existing rows.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-# Stable constraint names so Alembic migrations work on SQLite and PostgreSQL alike.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes, also on SQLite (which stores no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: pass an aware UTC datetime")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+# Re-exported: the migrations and services know them as models.Base and models.UTCDateTime.
+from dialtone.store.base import Base as Base  # noqa: PLC0414
+from dialtone.store.base import UTCDateTime as UTCDateTime  # noqa: PLC0414
 
 
 class Account(Base):
@@ -874,3 +842,8 @@ class PriceChange(Base):
     announced_at: Mapped[datetime] = mapped_column(UTCDateTime())
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime())
     carrier_cost: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# The messaging tables live in their own module; importing it here registers them on
+# the shared metadata wherever the models are loaded (migrations, tests, the server).
+from dialtone.store import messaging_models  # noqa: E402, F401

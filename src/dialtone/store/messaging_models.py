@@ -1,0 +1,175 @@
+"""The messaging tables (issue 15): messages and their parts on the wire, SMPP carriers
+and customers' SMPP logins, opt-outs, opt-in records and registered sender IDs.
+
+A message is stored before it is acknowledged (HTTP 202 or submit_sm_resp) and moves
+``queued → sending → sent → delivered | undelivered | failed | expired``; each of its
+parts is one submit_sm to one carrier, with the carrier's message id so the delivery
+receipts find it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialtone.store.base import Base, UTCDateTime
+
+
+class Message(Base):
+    """One SMS, outbound (from the API, the CLI or a customer's SMPP bind) or inbound
+    (from a carrier). ``segments`` is core.sms's count, the one rules, billing (M2:
+    every processed part is billed, delivered or not) and the wire share."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("account_id", "idempotency_key"),
+        Index("ix_messages_account_id_created_at", "account_id", "created_at"),
+        Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))  # outbound | inbound
+    sender: Mapped[str] = mapped_column(String(32))  # E.164 or an alphanumeric sender ID
+    recipient: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str] = mapped_column(String(8))  # GSM-7 | UCS-2
+    segments: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    # Why a message failed or was not delivered: a reason code, and its rule if a term
+    # applies (status callbacks carry both).
+    error_code: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    error_rule: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status_callback: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    origin: Mapped[str] = mapped_column(String(8))  # api | cli | smpp | carrier
+    # The customer's SMPP login that submitted it: its receipts go back to that bind.
+    smpp_login_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    # The customer's own reference from submit_sm (user_message_reference).
+    client_reference: Mapped[str | None] = mapped_column(String(65), nullable=True)
+    carrier_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The validity period: undelivered by then, the message expires.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MessagePart(Base):
+    """One part of a message as submitted to a carrier (one submit_sm)."""
+
+    __tablename__ = "message_parts"
+    __table_args__ = (
+        UniqueConstraint("message_id", "seq"),
+        Index("ix_message_parts_carrier_id_carrier_message_id", "carrier_id", "carrier_message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    carrier_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
+    carrier_message_id: Mapped[str | None] = mapped_column(String(65), nullable=True)
+    status: Mapped[str] = mapped_column(String(12))
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SmppCarrier(Base):
+    """A carrier's SMSC dialtone binds to as an ESME, configured like a SIP trunk:
+    messages whose recipient starts with one of ``prefixes`` (all when empty) go to the
+    enabled carrier of lowest ``priority``, the next one on temporary errors. The
+    password is sealed with the platform's key (it must be sent, so it cannot be hashed)."""
+
+    __tablename__ = "smpp_carriers"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int] = mapped_column(Integer, default=2775)
+    system_id: Mapped[str] = mapped_column(String(16))
+    password_sealed: Mapped[str] = mapped_column(String(1200))
+    system_type: Mapped[str] = mapped_column(String(13), default="")
+    bind_type: Mapped[str] = mapped_column(String(12), default="transceiver")
+    window: Mapped[int] = mapped_column(Integer, default=10)
+    throughput: Mapped[int] = mapped_column(Integer, default=100)  # messages per second
+    prefixes: Mapped[str] = mapped_column(String(2000), default="")  # space-separated
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The bind as the runtime last saw it: bound / connecting / failed, and why.
+    bind_state: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    bind_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class SmppLogin(Base):
+    """An account's SMPP credentials: its software binds to dialtone's SMPP server with
+    ``system_id`` and the password, of which only a hash is kept."""
+
+    __tablename__ = "smpp_logins"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    system_id: Mapped[str] = mapped_column(String(16), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SmsOptOut(Base):
+    """TERMS M3: a recipient who asked one of the account's numbers (``sender``), or all
+    of them (``sender`` NULL: STOPALL), to stop; ``opted_in_at`` when they opted back
+    in (START, UNSTOP, YES). The row is kept as the record of both."""
+
+    __tablename__ = "sms_opt_outs"
+    __table_args__ = (Index("ix_sms_opt_outs_account_id_recipient", "account_id", "recipient"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(32))
+    sender: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    keyword: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(20))  # keyword | api | cli
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opted_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SmsConsent(Base):
+    """TERMS M3: a recipient's opt-in as the account recorded it: where it was given
+    (``source``: a web form's address, a paper form, a keyword), when, the wording shown,
+    and whether it covers marketing. Withdrawn consents are kept, as proof of the past."""
+
+    __tablename__ = "sms_consents"
+    __table_args__ = (Index("ix_sms_consents_account_id_recipient", "account_id", "recipient"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    recipient: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(500))
+    wording: Mapped[str] = mapped_column(Text)
+    marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SenderName(Base):
+    """TERMS M6: an alphanumeric sender ID registered to an account (the operator
+    registers it after checking the account may use that name)."""
+
+    __tablename__ = "sender_names"
+    __table_args__ = (UniqueConstraint("account_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(11))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
