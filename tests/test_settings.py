@@ -98,6 +98,7 @@ BY_SECTION = [
     ("numbers", "port_out_notice_days", "DIALTONE_PORT_OUT_NOTICE_DAYS", "45", 45),
     ("accounts", "error_log_days", "DIALTONE_ERROR_LOG_DAYS", "7", 7),
     ("billing", "billing_retry_hours", "DIALTONE_BILLING_RETRY_HOURS", "48", 48),
+    ("messaging", "smpp_port", "DIALTONE_SMPP_PORT", "2776", 2776),
     ("api", "http_port", "DIALTONE_HTTP_PORT", "8100", 8100),
     ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
 ]

@@ -30,6 +30,7 @@ from dialtone.store import sealed
 
 if TYPE_CHECKING:
     from dialtone.services.billing.invoice_documents import Issuer
+    from dialtone.services.messaging.rules import MessagingRules
 
 _PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
 
@@ -622,6 +623,45 @@ class BillingSection(BaseModel):
         )
 
 
+class MessagingSection(BaseModel):
+    """SMS (issue 15): the SMPP server customers' software binds to, and the values the
+    terms give the messaging rules (TERMS M1, M5, M7, M11)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    smpp_host: str = Field(default="127.0.0.1", description="Address the SMPP server listens on.")
+    smpp_port: int = Field(
+        default=2775, ge=0, le=65535, description="SMPP server port (0: any free port)."
+    )
+    sms_validity_hours: int = Field(
+        default=48, ge=1, le=24 * 14, description="A message undelivered this long expires."
+    )
+    sms_max_parts: int = Field(
+        default=10, ge=1, le=255, description="At most this many parts per message (M1)."
+    )
+    sms_business_plans: tuple[str, ...] = Field(
+        default=("professional", "business", "enterprise"),
+        description="Account plans that are business phone plans (M1 no international "
+        "SMS, M4 restricted content, M7 no bulk).",
+    )
+    sms_bulk_recipients: int = Field(
+        default=100,
+        ge=1,
+        description="M7 'hundreds at once': more distinct recipients than this within a "
+        "minute is bulk on a business plan.",
+    )
+    sms_free_plan_quota: int = Field(
+        default=100,
+        ge=0,
+        description="SMS per billing period on the free (trial) plan (M11: notices at "
+        "80 % and 100 %, stopped at 100 %).",
+    )
+    sms_help_text: str = Field(
+        default="Reply STOP to stop receiving messages.",
+        description="The answer to HELP / AIDE when the account set none.",
+    )
+
+
 class ApiSection(BaseModel):
     """The HTTP API's address."""
 
@@ -653,6 +693,7 @@ class Settings(
     NumbersSection,
     AccountsSection,
     BillingSection,
+    MessagingSection,
     ApiSection,
     ProcessSection,
     BaseSettings,
@@ -667,6 +708,24 @@ class Settings(
     setting goes into the section it belongs to (or a new section, added here)."""
 
     model_config = SettingsConfigDict(env_prefix="DIALTONE_", extra="forbid")
+
+    @property
+    def messaging_rules(self) -> MessagingRules:
+        """The messaging section's values (and the default country) as the messaging
+        services take them."""
+        from datetime import timedelta  # noqa: PLC0415
+
+        from dialtone.services.messaging.rules import MessagingRules  # noqa: PLC0415
+
+        return MessagingRules(
+            business_plans=tuple(self.sms_business_plans),
+            max_parts=self.sms_max_parts,
+            bulk_recipients=self.sms_bulk_recipients,
+            free_plan_quota=self.sms_free_plan_quota,
+            validity=timedelta(hours=self.sms_validity_hours),
+            default_country=self.default_country,
+            help_text=self.sms_help_text,
+        )
 
     @classmethod
     def settings_customise_sources(
@@ -693,6 +752,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "numbers": NumbersSection,
     "accounts": AccountsSection,
     "billing": BillingSection,
+    "messaging": MessagingSection,
     "api": ApiSection,
     "process": ProcessSection,
 }

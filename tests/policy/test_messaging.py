@@ -17,7 +17,6 @@ from dialtone.policy.messaging import (
     a2p_campaign,
     age_restricted,
     bulk,
-    is_opt_out,
     mobile_limits,
     quota,
     quota_notice,
@@ -74,19 +73,6 @@ def test_m1_destination(to: str, business: bool, parts: int, code: str | None) -
     assert decision.code == code
     if code is not None:
         assert decision.rule == "M1"
-
-
-@pytest.mark.parametrize(
-    ("text", "stop"),
-    [("STOP", True), (" stop. ", True), ("Arrêt", True), ("stop sms", True), ("Baja", True)],
-)
-def test_m3_opt_out_words(text: str, stop: bool) -> None:
-    assert is_opt_out(text) is stop
-
-
-def test_m3_opt_out_only_as_the_whole_message() -> None:
-    assert not is_opt_out("please don't stop")
-    assert not is_opt_out("BAJA", languages=("en",))
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from dialtone.api.v1 import (
     dnc,
     errors_log,
     kyc,
+    messages,
     numbers,
     policy,
     ports,
@@ -68,6 +69,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(policy.router)
     app.include_router(audit.router)
     app.include_router(dnc.router)
+    app.include_router(messages.router)
     app.include_router(api_keys.router)
     app.include_router(errors_log.router)
     app.include_router(ports.router)

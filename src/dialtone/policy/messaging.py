@@ -58,21 +58,7 @@ def sms_destination(
 
 # -- M3: consent and opt-out -------------------------------------------------------------
 
-OPT_OUT_WORDS: Mapping[str, frozenset[str]] = {
-    "en": frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT"}),
-    "fr": frozenset({"STOP", "ARRET", "ARRÊT", "DESABONNER", "DÉSABONNER", "STOP SMS"}),
-    "de": frozenset({"STOP", "STOPP", "ABMELDEN"}),
-    "es": frozenset({"STOP", "BAJA", "PARAR", "CANCELAR"}),
-    "it": frozenset({"STOP", "ANNULLA", "BASTA"}),
-}
-_SPACES = re.compile(r"\s+")
-
-
-def is_opt_out(text: str, languages: Collection[str] = tuple(OPT_OUT_WORDS)) -> bool:
-    """Whether an incoming message asks to stop (M3: in the recipient's language; the
-    whole message is the keyword, as carriers read it)."""
-    word = _SPACES.sub(" ", text.strip().upper().strip(".!"))
-    return any(word in OPT_OUT_WORDS.get(lang, frozenset()) for lang in languages)
+# The keywords a recipient stops, restarts or asks for help with: policy.sms_keywords.
 
 
 @dataclass(frozen=True, slots=True)

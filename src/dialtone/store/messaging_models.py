@@ -16,6 +16,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dialtone.store.base import Base, UTCDateTime
 
+# Messages the platform sends on its own (the answers to STOP, START, HELP): not the
+# customer's, so neither billed (M2) nor counted against bulk or quota limits (M7, M11).
+PLATFORM_ORIGIN = "keyword"
+
 
 class Message(Base):
     """One SMS, outbound (from the API, the CLI or a customer's SMPP bind) or inbound

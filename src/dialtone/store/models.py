@@ -283,6 +283,8 @@ class PhoneNumber(Base):
     # TERMS N3: when the number was activated (its holder's documents approved); None: it
     # is leased but takes and places no calls yet.
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # TERMS M7: the 10DLC campaign a US long code's application-to-person SMS go under.
+    sms_campaign_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class QuarantinedNumber(Base):

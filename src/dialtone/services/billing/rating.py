@@ -1,6 +1,7 @@
 """Rating in the store: each outbound call, forward and reported usage event rated once.
 
-A record's usage key (``cdr:<id>`` or ``event:<account>:<transaction id>``) is unique in
+A record's usage key (``cdr:<id>``, ``sms:<message id>`` or
+``event:<account>:<transaction id>``) is unique in
 ``rated_lines``, so rating twice — a job run again, two runs at once, a crash between a
 rating and its commit — never charges twice (the second insert finds the key). The
 buckets are derived, never stored: included seconds left are the plan's minutes for the
@@ -25,6 +26,7 @@ from dialtone.rating.rater import RatedLine as Rated
 from dialtone.services.accounts.accounts import get_account
 from dialtone.services.billing import ledger, tariffs
 from dialtone.services.billing.subscriptions import current_period, find_subscription, plan_of
+from dialtone.store.messaging_models import PLATFORM_ORIGIN, Message
 from dialtone.store.models import CallRecord, RatedLine, Subscription, UsageEvent
 
 RATED_DIRECTIONS = ("outbound", "forward")
@@ -137,8 +139,39 @@ def _pending(session: Session, account_id: str, until: datetime) -> list[Usage]:
                 **_facts(e.destination, e.caller),  # type: ignore[arg-type]
             )
         )
+    usages.extend(_pending_messages(session, account_id, until))
     usages.sort(key=lambda u: (u.started_at, u.key))
     return usages
+
+
+def _pending_messages(session: Session, account_id: str, until: datetime) -> list[Usage]:
+    """The account's outgoing SMS not rated yet: every stored message was processed, so
+    each is billed by its parts, delivered or not (M2)."""
+    sms_key = "sms:" + Message.id
+    rows = session.scalars(
+        select(Message)
+        .outerjoin(RatedLine, RatedLine.usage_key == sms_key)
+        .where(
+            Message.account_id == account_id,
+            Message.direction == "outbound",
+            Message.origin != PLATFORM_ORIGIN,
+            Message.created_at < until,
+            RatedLine.id.is_(None),
+        )
+        .order_by(Message.created_at, Message.id)
+    )
+    return [
+        Usage(
+            key=f"sms:{m.id}",
+            kind="sms",
+            started_at=m.created_at,
+            destination=m.recipient,
+            segments=m.segments,
+            caller=m.sender if m.sender.startswith("+") else None,
+            **_facts(m.recipient, m.sender if m.sender.startswith("+") else None),  # type: ignore[arg-type]
+        )
+        for m in rows
+    ]
 
 
 def _row(account_id: str, currency: str, line: Rated, now: datetime) -> RatedLine:

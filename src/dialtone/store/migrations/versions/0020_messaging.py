@@ -5,7 +5,7 @@ Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-07 03:13:04
 
-New tables only: nothing existing changes.
+New tables, and one column: a number's 10DLC campaign (M7), NULL for existing numbers.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sms_campaign_id", sa.String(length=40), nullable=True))
     op.create_table(
         "smpp_carriers",
         sa.Column("id", sa.String(length=34), nullable=False),
@@ -202,6 +204,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
+        batch_op.drop_column("sms_campaign_id")
     with op.batch_alter_table("message_parts", schema=None) as batch_op:
         batch_op.drop_index("ix_message_parts_carrier_id_carrier_message_id")
 

@@ -1,0 +1,240 @@
+"""Outgoing messages: checked, stored before they are acknowledged, then moved through
+their states by the runtime that sends them and by the carriers' delivery receipts.
+
+States: ``queued → sending → sent → delivered | undelivered | failed | expired``. A
+message is stored ``queued`` in the caller's transaction, so the 202 (or the
+submit_sm_resp) follows its commit and nothing acknowledged is lost. Every stored
+message is billed by its parts, delivered or not (M2); a refused one is not stored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dialtone.core.errors import Conflict, DialtoneError, NotFound
+from dialtone.core.sms import count_segments
+from dialtone.policy.checklist import CheckResult, first_refusal, sms_checks
+from dialtone.policy.messaging import Notice, quota_notice
+from dialtone.services.accounts import audit
+from dialtone.services.ids import new_id
+from dialtone.services.messaging import facts
+from dialtone.services.messaging.rules import MessagingRules
+from dialtone.services.numbering import numbers
+from dialtone.store.messaging_models import Message
+
+STATES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "expired")
+FINAL_STATES = frozenset({"delivered", "undelivered", "failed", "expired"})
+MAX_BODY = 1600  # characters: ten UCS-2 parts and some; longer is refused before the checks
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message an account asks to send, as the API, the CLI or an SMPP bind gave it."""
+
+    sender: str
+    to: str
+    body: str
+    marketing: bool = False
+    status_callback: str | None = None
+    idempotency_key: str | None = None
+    origin: str = "api"
+    smpp_login_id: str | None = None
+    client_reference: str | None = None
+
+
+def normalise(outgoing: Outgoing, default_country: str) -> Outgoing:
+    """The recipient (and a numeric sender) as E.164; a sender of letters is kept as
+    written (an alphanumeric sender ID, M6). Raises ``request.invalid``."""
+    if not outgoing.body:
+        raise DialtoneError("request.invalid", "body: the text of the message, not empty.")
+    if len(outgoing.body) > MAX_BODY:
+        raise DialtoneError(
+            "request.invalid", f"body: at most {MAX_BODY} characters ({len(outgoing.body)})."
+        )
+    to = numbers.to_e164(outgoing.to, default_country)
+    sender = outgoing.sender.strip()
+    if not sender:
+        raise DialtoneError("request.invalid", "from: a number of the account or a sender ID.")
+    if re.sub(r"[\s.()-]", "", sender).lstrip("+").isdigit():
+        sender = numbers.to_e164(sender, default_country)
+    return Outgoing(
+        sender,
+        to,
+        outgoing.body,
+        outgoing.marketing,
+        outgoing.status_callback,
+        outgoing.idempotency_key,
+        outgoing.origin,
+        outgoing.smpp_login_id,
+        outgoing.client_reference,
+    )
+
+
+def check(
+    session: Session,
+    account_id: str,
+    outgoing: Outgoing,
+    *,
+    rules: MessagingRules,
+    now: datetime,
+) -> list[CheckResult]:
+    """Every check the message would go through now (the dry run and the real send
+    use this one list: M6, M1, M3, M4, M5, M7, M11)."""
+    wanted = normalise(outgoing, rules.default_country)
+    intent = facts.gather(
+        session,
+        account_id,
+        sender=wanted.sender,
+        to=wanted.to,
+        text=wanted.body,
+        marketing=wanted.marketing,
+        rules=rules,
+        now=now,
+    )
+    return sms_checks(intent)
+
+
+def send(
+    session: Session,
+    account_id: str,
+    outgoing: Outgoing,
+    *,
+    rules: MessagingRules,
+    now: datetime,
+) -> tuple[Message, bool]:
+    """Check and store one message (``queued``) in the caller's transaction; the
+    message and whether it is new. A repeated ``idempotency_key`` returns the message
+    stored under it (``idempotency.mismatch`` if the request differs). A refusal raises
+    the first refusing check's error (the API puts it on the audit log, as it does every
+    terms refusal; other callers do the same)."""
+    wanted = normalise(outgoing, rules.default_country)
+    if wanted.idempotency_key is not None:
+        earlier = session.scalar(
+            select(Message).where(
+                Message.account_id == account_id,
+                Message.idempotency_key == wanted.idempotency_key,
+            )
+        )
+        if earlier is not None:
+            if (earlier.sender, earlier.recipient, earlier.body) != (
+                wanted.sender,
+                wanted.to,
+                wanted.body,
+            ):
+                raise Conflict(
+                    "idempotency.mismatch",
+                    "This Idempotency-Key was used for a different message.",
+                )
+            return earlier, False
+    intent = facts.gather(
+        session,
+        account_id,
+        sender=wanted.sender,
+        to=wanted.to,
+        text=wanted.body,
+        marketing=wanted.marketing,
+        rules=rules,
+        now=now,
+    )
+    refused = first_refusal(sms_checks(intent))
+    if refused is not None:
+        raise refused.decision.as_error()
+    counted = count_segments(wanted.body)
+    message = Message(
+        id=new_id("SM"),
+        account_id=account_id,
+        direction="outbound",
+        sender=wanted.sender,
+        recipient=wanted.to,
+        body=wanted.body,
+        encoding=counted.encoding,
+        segments=counted.segments,
+        status="queued",
+        status_callback=wanted.status_callback,
+        idempotency_key=wanted.idempotency_key,
+        origin=wanted.origin,
+        smpp_login_id=wanted.smpp_login_id,
+        client_reference=wanted.client_reference,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + rules.validity,
+    )
+    session.add(message)
+    session.flush()
+    _notify_quota(
+        session,
+        account_id,
+        before=intent.used,
+        after=intent.used + counted.segments,
+        limit=intent.limit,
+        now=now,
+    )
+    return message, True
+
+
+def _notify_quota(
+    session: Session, account_id: str, *, before: int, after: int, limit: int, now: datetime
+) -> None:
+    """M11: the 80 % and 100 % notices, each once: when this message crossed its mark."""
+    if limit <= 0:
+        return
+    already: list[Notice] = []
+    if before * 100 >= limit * 80:
+        already.append("80%")
+    if before >= limit:
+        already.append("100%")
+    notice = quota_notice(after, limit, already)
+    if notice is None:
+        return
+    audit.record_enforcement(
+        session,
+        "quota.notice",
+        f"{after} of {limit} SMS parts used this period ({notice})",
+        at=now,
+        account_id=account_id,
+        actor="platform",
+        action="sms.quota_notice",
+        used=after,
+        limit=limit,
+        notice=notice,
+    )
+
+
+def get_message(session: Session, account_id: str, message_id: str) -> Message:
+    """One of the account's messages (``message.not_found`` otherwise)."""
+    message = session.get(Message, message_id)
+    if message is None or message.account_id != account_id:
+        raise NotFound("message.not_found", f"No message {message_id}.")
+    return message
+
+
+def list_messages(
+    session: Session,
+    account_id: str,
+    *,
+    status: str | None = None,
+    to: str | None = None,
+    sender: str | None = None,
+    direction: str | None = None,
+    limit: int = 100,
+) -> list[Message]:
+    """The account's messages, newest first, filtered."""
+    query = select(Message).where(Message.account_id == account_id)
+    if status is not None:
+        query = query.where(Message.status == status)
+    if to is not None:
+        query = query.where(Message.recipient == to)
+    if sender is not None:
+        query = query.where(Message.sender == sender)
+    if direction is not None:
+        query = query.where(Message.direction == direction)
+    return list(
+        session.scalars(query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit))
+    )
