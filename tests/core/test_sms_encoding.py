@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialtone.core.sms import GSM7_BASIC, GSM7_EXTENSION, GSM7_TABLE
+from dialtone.core.sms import GSM7_BASIC, GSM7_EXTENSION, GSM7_TABLE, count_segments
 from dialtone.core.sms_encoding import (
     SmsEncodingError,
     decode_gsm7,
@@ -93,8 +93,6 @@ def test_an_octet_above_0x7f_is_no_septet(octet: int) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(GSM_CHARS), max_size=400))
 def test_gsm_text_round_trips_and_takes_the_counted_septets(text: str) -> None:
-    from dialtone.core.sms import count_segments
-
     encoded = encode_gsm7(text)
     assert decode_gsm7(encoded) == text
     assert len(encoded) == count_segments(text).units
