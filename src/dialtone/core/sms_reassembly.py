@@ -56,10 +56,12 @@ class _Pending:
 class Reassembler:
     """Collects the parts of concatenated messages until each is whole (TERMS M1).
 
-    Duplicates of a part already held are ignored (the first copy is kept). A part whose
-    total differs from the parts held under the same key starts a new message: the old
-    one can no longer complete (the sender reused the reference) and is handed back by the
-    next ``expire``.
+    Duplicates of a part already held are ignored (the first copy is kept), and so is a
+    late copy of a part of a message already delivered (the same total, sequence and
+    octets, within the timeout after its delivery: SMSCs resend a part whose response
+    they missed). A part whose total differs from the parts held under the same key
+    starts a new message: the old one can no longer complete (the sender reused the
+    reference) and is handed back by the next ``expire``.
     """
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -68,6 +70,8 @@ class Reassembler:
         self.timeout = timeout
         self._pending: dict[Key, _Pending] = {}
         self._displaced: list[Incomplete] = []
+        # Delivered messages, by key, dated at delivery: to know a late copy of a part.
+        self._delivered: dict[Key, _Pending] = {}
 
     @property
     def pending(self) -> int:
@@ -97,6 +101,13 @@ class Reassembler:
                 f"part {info.sequence} of {info.total} is not a part of a message"
             )
         key = (source, destination, info.reference)
+        delivered = self._delivered.get(key)
+        if (
+            delivered is not None
+            and delivered.total == info.total
+            and delivered.fragments.get(info.sequence) == fragment
+        ):
+            return None
         held = self._pending.get(key)
         if held is not None and held.total != info.total:
             self._displaced.append(_incomplete(key, held))
@@ -110,12 +121,16 @@ class Reassembler:
         if len(held.fragments) < held.total:
             return None
         del self._pending[key]
+        self._delivered[key] = _Pending(held.total, now, held.fragments)
         return _decode_whole(held)
 
     def expire(self, now: float) -> list[Incomplete]:
         """TERMS M1: drop the messages whose first part came ``timeout`` seconds or more
         before ``now`` and return them, with those displaced by a reused reference since
-        the last call, oldest first."""
+        the last call, oldest first. Forgets the messages delivered as long ago."""
+        self._delivered = {
+            key: held for key, held in self._delivered.items() if now - held.started < self.timeout
+        }
         due = [key for key, held in self._pending.items() if now - held.started >= self.timeout]
         dropped = self._displaced
         self._displaced = []
