@@ -63,7 +63,8 @@ _SINGLE_UNITS: dict[Encoding, int] = {"GSM-7": GSM7_SINGLE, "UCS-2": UCS2_SINGLE
 class ConcatInfo:
     """Which part of which concatenated message: ``reference`` (the same on every part
     of one message), ``total`` parts, this part's ``sequence`` (1-based), and the width
-    of the reference in its header (8 or 16; the ``sar`` TLV's is 16)."""
+    of the reference in the header (8 or 16): the one read, or for parts sent with
+    ``sar`` the one they were cut for (the TLV itself holds 16 bits)."""
 
     reference: int
     total: int
