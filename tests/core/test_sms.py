@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialtone.core.sms import (
-    _GSM7_TABLE,
     GSM7_BASIC,
     GSM7_EXTENSION,
+    GSM7_TABLE,
     SmsSegments,
     count_segments,
 )
@@ -21,12 +21,12 @@ BASIC_SORTED = "".join(sorted(GSM7_BASIC))
 
 
 def test_the_basic_table_is_the_gsm_03_38_one() -> None:
-    assert len(_GSM7_TABLE) == 128
-    assert len(set(_GSM7_TABLE)) == 128
-    assert _GSM7_TABLE[0x1B] == "\x1b"  # the escape, not a character of the alphabet
+    assert len(GSM7_TABLE) == 128
+    assert len(set(GSM7_TABLE)) == 128
+    assert GSM7_TABLE[0x1B] == "\x1b"  # the escape, not a character of the alphabet
     spot = {0x00: "@", 0x02: "$", 0x09: "Ç", 0x11: "_", 0x24: "¤", 0x40: "¡", 0x60: "¿"}
     for code, char in spot.items():
-        assert _GSM7_TABLE[code] == char
+        assert GSM7_TABLE[code] == char
     assert len(GSM7_BASIC) == 127
     greek = "ΔΦΓΛΩΠΨΣΘΞ"
     assert all(unicodedata.name(c).startswith("GREEK CAPITAL LETTER") for c in greek)

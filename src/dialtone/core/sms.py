@@ -23,8 +23,9 @@ Encoding = Literal["GSM-7", "UCS-2"]
 
 # GSM 03.38 default alphabet in code order, 16 per row, so each row can be checked
 # against the standard's table. 0x1B is the escape to the extension table: it is a
-# code, not a character a text may contain, so it is dropped below.
-_GSM7_TABLE = (
+# code, not a character a text may contain, so it is dropped below. The wire encoding
+# (core.sms_encoding) reads the codes from here: one table for counting and sending.
+GSM7_TABLE = (
     "@£$¥èéùìòÇ\nØø\rÅå"
     "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
     " !\"#¤%&'()*+,-./"
@@ -34,9 +35,22 @@ _GSM7_TABLE = (
     "¿abcdefghijklmno"
     "pqrstuvwxyzäöñüà"
 )
-GSM7_BASIC = frozenset(_GSM7_TABLE) - {"\x1b"}
-# The extension table's characters (form feed, ^ { } \ [ ~ ] | €), sent as escape + char.
-GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM7_ESCAPE = 0x1B
+GSM7_BASIC = frozenset(GSM7_TABLE) - {"\x1b"}
+# The extension table (03.38 §6.2.1.1) by code: sent as the escape, then the code.
+GSM7_EXTENSION_TABLE: dict[int, str] = {
+    0x0A: "\f",  # page break
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+GSM7_EXTENSION = frozenset(GSM7_EXTENSION_TABLE.values())
 GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
 # One pass each in C: a character outside GSM 7-bit, a character that costs two units.
 _NOT_GSM7 = re.compile("[^" + re.escape("".join(sorted(GSM7_ALL))) + "]")
@@ -66,6 +80,35 @@ class SmsSegments:
         return self.segments
 
 
+def unit_costs(text: str, encoding: Encoding) -> list[int]:
+    """Units each character of ``text`` takes in ``encoding`` (TERMS M1): septets for
+    GSM-7 (two for an extension character), UTF-16 code units for UCS-2 (two for a
+    character outside the BMP). Raises ``ValueError`` for a character GSM-7 cannot
+    carry."""
+    if encoding == "GSM-7":
+        costs = _gsm7_costs(text)
+        if costs is None:
+            raise ValueError("the text has a character outside the GSM 7-bit alphabet")
+        return costs
+    return _ucs2_costs(text)
+
+
+def part_starts(costs: list[int], single: int, part: int) -> list[int]:
+    """TERMS M1: the index of the character each part begins with. One part (``[0]``)
+    when everything fits in a single SMS of ``single`` units, else parts of ``part``
+    units filled in order, a character never split across two parts. The one packing
+    rule behind the count (``count_segments``) and the parts sent (``sms_parts``)."""
+    if sum(costs) <= single:
+        return [0]
+    starts, used = [0], 0
+    for index, cost in enumerate(costs):
+        if used + cost > part:
+            starts.append(index)
+            used = 0
+        used += cost
+    return starts
+
+
 def _gsm7_costs(text: str) -> list[int] | None:
     """Septets per character, or None when a character has no GSM 7-bit code."""
     costs: list[int] = []
@@ -82,19 +125,6 @@ def _gsm7_costs(text: str) -> list[int] | None:
 def _ucs2_costs(text: str) -> list[int]:
     # A lone surrogate (possible in a Python str) is one code unit, like any BMP char.
     return [2 if ord(char) > _BMP_LIMIT else 1 for char in text]
-
-
-def _pack(costs: list[int], single: int, part: int) -> int:
-    """Parts needed: one if everything fits in a single SMS, else parts of ``part``
-    units filled in order, a character never split across two parts."""
-    if sum(costs) <= single:
-        return 1
-    parts, used = 1, 0
-    for cost in costs:
-        if used + cost > part:
-            parts, used = parts + 1, 0
-        used += cost
-    return parts
 
 
 def count_segments(text: str) -> SmsSegments:
@@ -114,11 +144,11 @@ def count_segments(text: str) -> SmsSegments:
             return SmsSegments("GSM-7", len(text), _arithmetic(len(text), GSM7_SINGLE, GSM7_PART))
         gsm = _gsm7_costs(text)
         assert gsm is not None
-        return SmsSegments("GSM-7", sum(gsm), _pack(gsm, GSM7_SINGLE, GSM7_PART))
+        return SmsSegments("GSM-7", sum(gsm), len(part_starts(gsm, GSM7_SINGLE, GSM7_PART)))
     if _DOUBLE_UCS2.search(text) is None:
         return SmsSegments("UCS-2", len(text), _arithmetic(len(text), UCS2_SINGLE, UCS2_PART))
     ucs = _ucs2_costs(text)
-    return SmsSegments("UCS-2", sum(ucs), _pack(ucs, UCS2_SINGLE, UCS2_PART))
+    return SmsSegments("UCS-2", sum(ucs), len(part_starts(ucs, UCS2_SINGLE, UCS2_PART)))
 
 
 def _arithmetic(units: int, single: int, part: int) -> int:
