@@ -263,3 +263,22 @@ def response_to(request: RequestBody) -> ResponseBody:
             return UnbindResp()
         case Outbind():
             raise ValueError("outbind has no response (SMPP 3.4 §4.1.7)")
+
+
+_ERROR_RESPONSES: dict[int, ResponseBody] = {
+    CommandId.BIND_RECEIVER: BindResp(BindKind.RECEIVER),
+    CommandId.BIND_TRANSMITTER: BindResp(BindKind.TRANSMITTER),
+    CommandId.BIND_TRANSCEIVER: BindResp(BindKind.TRANSCEIVER),
+    CommandId.SUBMIT_SM: SubmitSmResp(),
+    CommandId.DELIVER_SM: DeliverSmResp(),
+    CommandId.DATA_SM: DataSmResp(),
+    CommandId.QUERY_SM: QuerySmResp(),
+    CommandId.ENQUIRE_LINK: EnquireLinkResp(),
+    CommandId.UNBIND: UnbindResp(),
+}
+
+
+def error_response_for(command_id: int) -> ResponseBody | None:
+    """The empty response body to a request of ``command_id`` that could not be read,
+    or None when the command has no response of its own (a generic_nack answers)."""
+    return _ERROR_RESPONSES.get(command_id)
