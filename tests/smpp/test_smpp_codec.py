@@ -3,6 +3,8 @@ every PDU type, the field limits (just under, at, just over), the stream framer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -238,16 +240,16 @@ def _splice(wire: bytes, old: bytes, new: bytes) -> bytes:
 
 def _bind(**fields: str) -> Body:
     values = {"system_id": "s", "password": "p", "system_type": "t", "address_range": "r"}
-    return Bind(BindKind.TRANSCEIVER, **(values | fields))  # type: ignore[arg-type]
+    return Bind(BindKind.TRANSCEIVER, **(values | fields))
 
 
 def _submit(cls: type[SubmitSm] | type[DeliverSm], **fields: str) -> Body:
     values = {"source_addr": "1", "destination_addr": "2", "service_type": "CMT"} | fields
-    return cls(**values)  # type: ignore[arg-type]
+    return cls(**values)
 
 
 def _data_sm(**fields: str) -> Body:
-    return DataSm(**({"source_addr": "1", "destination_addr": "2"} | fields))  # type: ignore[arg-type]
+    return DataSm(**({"source_addr": "1", "destination_addr": "2"} | fields))
 
 
 # (what, a body with the field set to the placeholder, the field's octets with NUL, status)
@@ -273,7 +275,9 @@ LIMITS = [
 
 
 @pytest.mark.parametrize(("what", "build", "octets", "status"), LIMITS, ids=[x[0] for x in LIMITS])
-def test_c_octet_string_limits(what: str, build, octets: int, status: int) -> None:  # type: ignore[no-untyped-def]
+def test_c_octet_string_limits(
+    what: str, build: Callable[[str], Body], octets: int, status: int
+) -> None:
     # Under and at the limit: written and read back. Over: refused both ways.
     for length in (octets - 2, octets - 1):
         pdu = Pdu(build("Q" * length), 1)

@@ -309,10 +309,10 @@ class SmppSession:
         bare command_status, which sends the command's empty response (§3.3). Answering
         a bind (SMSC) binds the session, or returns it to OPEN on an error."""
         del now  # answers start no timer; the parameter keeps every entry point alike
-        if self._unanswered.pop(request.sequence_number, None) is not request:
-            raise SmppSessionError(f"request {request.sequence_number} awaits no answer")
         if self.state is State.CLOSED:
             raise SmppSessionError("the session is closed")
+        if self._unanswered.get(request.sequence_number) is not request:
+            raise SmppSessionError(f"request {request.sequence_number} awaits no answer")
         body = request.body
         if isinstance(body, Outbind | ResponseBody):
             raise SmppSessionError("only requests are answered")
@@ -323,6 +323,7 @@ class SmppSession:
             answer = reply
         else:
             raise SmppSessionError(f"{type(reply).__name__} does not answer {type(body).__name__}")
+        del self._unanswered[request.sequence_number]
         if isinstance(body, Bind) and self.state is State.BINDING:
             failed = status != CommandStatus.ESME_ROK or isinstance(answer, GenericNack)
             self._fire(Trigger.REFUSED if failed else _ACCEPTED[body.kind])
@@ -372,6 +373,8 @@ class SmppSession:
     def _refusal(self, body: RequestBody) -> CommandStatus | None:
         if self.state in MAY_SEND.get((self.role.peer, body.command_id), frozenset()):
             return None
+        if isinstance(body, Unbind) and self.state is State.UNBINDING:
+            return None  # both sides unbinding at once: answer and close
         if isinstance(body, Bind) and self.role is Role.SMSC and self.state is not State.OPEN:
             return CommandStatus.ESME_RALYBND
         return CommandStatus.ESME_RINVBNDSTS
