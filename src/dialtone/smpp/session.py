@@ -120,6 +120,9 @@ MAY_SEND: dict[tuple[Role, CommandId], frozenset[State]] = {
 }
 
 
+_RESPONSE_IDS = frozenset(c for c in CommandId if c.is_response)
+
+
 class SmppSessionError(RuntimeError):
     """This side broke the protocol: a request the state does not allow, past the
     window, an answer to nothing. A programming error, never caused by the peer."""
@@ -357,9 +360,7 @@ class SmppSession:
         sequence = error.sequence_number
         event = ProtocolError(error.status, str(error), sequence, error.framing_lost)
         command_id = error.command_id
-        known_response = command_id in CommandId._value2member_map_ and bool(
-            command_id is not None and command_id & RESPONSE_BIT
-        )
+        known_response = command_id in _RESPONSE_IDS
         if known_response and not error.framing_lost:
             return [event]  # a response is never answered (§3.3)
         answer: ResponseBody = GenericNack()
