@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 # The sans-I/O packages compiled with mypyc (dialtone/native.py): rebuilt when a source
 # changes; where it cannot be built, dialtone runs them as plain Python.
 NATIVE := build/native/.built
-NATIVE_SOURCES := $(shell find src/dialtone/core src/dialtone/sip src/dialtone/rtp src/dialtone/codecs src/dialtone/call src/dialtone/policy src/dialtone/rating -name '*.py')
+NATIVE_LIST := src/dialtone/native/packages.txt
+NATIVE_PACKAGES := $(shell grep -v '^\#' $(NATIVE_LIST) 2>/dev/null)
+NATIVE_SOURCES := $(wildcard $(NATIVE_LIST)) $(shell find $(addprefix src/dialtone/,$(NATIVE_PACKAGES)) -name '*.py' 2>/dev/null)
 
 .PHONY: serve test lint check bench clean native
 
@@ -48,7 +50,7 @@ test: lint $(NATIVE)
 	$(BIN)/python -m dialtone.native status
 	$(BIN)/pytest -m "not interop" -n auto
 	@echo "==> the sans-I/O packages' own tests again, as plain Python"
-	DIALTONE_PURE=1 $(BIN)/pytest -m "not interop" -n auto -p no:cacheprovider tests/core tests/sip tests/rtp tests/codecs tests/call tests/policy tests/rating
+	DIALTONE_PURE=1 $(BIN)/pytest -m "not interop" -n auto -p no:cacheprovider $(addprefix tests/,$(NATIVE_PACKAGES))
 	$(BIN)/pytest -m interop
 
 bench: $(STAMP) $(NATIVE)
