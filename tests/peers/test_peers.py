@@ -5,12 +5,15 @@ binding to the simulator as an ESME."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from smpplib import consts, exceptions, gsm
 
 from .esme import Esme
+from .http_sink import HttpSink
+from .kannel import DLR_DELIVERED, DLR_FAILED, DLR_SMSC_ACK, Kannel, require_kannel
 from .smsc import Smsc
 
 pytestmark = pytest.mark.interop
@@ -181,3 +184,71 @@ def test_dropped_after_submits(smsc: Smsc, answered: bool) -> None:
         (1, True),
         (2, False),
     ]
+
+
+# -- Kannel, an ESME we did not write, bound to the simulator ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "parts", "data_coding"),
+    [
+        ("Hello through Kannel", 1, 0),
+        ("Привет ☎", 1, 8),
+        ("café " * 40, 2, 0),  # 200 GSM-7 characters: two parts with a UDH
+    ],
+)
+def test_kannel_sends_and_gets_its_dlr(
+    kannel: Kannel, smsc: Smsc, text: str, parts: int, data_coding: int
+) -> None:
+    assert [mode for _, mode in smsc.sessions()] == ["trx"]
+    [bind] = smsc.received("bind_transceiver")
+    assert (bind["system_id"], bind["password"]) == ("dialtone", "secret")
+
+    tag = kannel.send(DEST, SOURCE, text)
+    submits = smsc.wait_received("submit_sm", parts)
+    acked = kannel.wait_dlr(tag, DLR_SMSC_ACK)
+    delivered = kannel.wait_dlr(tag, DLR_DELIVERED)
+
+    assert sent_text(submits) == text
+    assert {(s["source"], s["dest"], s["data_coding"]) for s in submits} == {
+        (SOURCE, DEST, data_coding)
+    }
+    # Kannel asks a receipt of the first part and reports it for the whole message.
+    first_id = submits[0]["answer"]["message_id"]
+    assert acked.query["id"] == delivered.query["id"] == first_id
+    assert delivered.query["reply"].startswith(f"id:{first_id} ")
+    assert " stat:DELIVRD " in delivered.query["reply"]
+
+
+def test_kannel_reports_a_failed_delivery(kannel: Kannel, smsc: Smsc) -> None:
+    smsc.receipt("UNDELIV", "001")
+    tag = kannel.send(DEST, SOURCE, "to nowhere")
+    failed = kannel.wait_dlr(tag, DLR_FAILED)
+    assert " stat:UNDELIV err:001 " in failed.query["reply"]
+    assert DLR_DELIVERED not in {int(h.query["type"]) for h in kannel.dlrs(tag)}
+
+
+@pytest.mark.parametrize("text", ["Hello Kannel", "Ответ ☎", "z" * 200])
+def test_mo_reaches_kannels_service(
+    kannel: Kannel, smsc: Smsc, http_sink: HttpSink, text: str
+) -> None:
+    smsc.send_mo(DEST, SOURCE, text)
+    http_sink.wait("/mo")
+    assert kannel.mo() == [(f"+{DEST}", f"+{SOURCE}", text)]
+    [answer] = smsc.wait_received("deliver_sm_resp")
+    assert answer["status"] == 0
+
+
+def test_kannel_with_a_wrong_password_stays_unbound(
+    tmp_path: Path, smsc: Smsc, http_sink: HttpSink
+) -> None:
+    require_kannel()
+    with Kannel(
+        tmp_path / "kannel", smsc_port=smsc.port, system_id="dialtone", password="nope",
+        sink=http_sink,
+    ).start(bound=False) as refused:  # fmt: skip
+        smsc.wait_received("bind_transceiver")
+        assert not refused.online()
+    [bind, *_] = smsc.received("bind_transceiver")
+    assert bind["answer"] == {"status": consts.SMPP_ESME_RINVPASWD}
+    assert smsc.sessions() == []
