@@ -172,6 +172,10 @@ class Esme:
             time.sleep(0.02)
         return [self._answers[s] for s in sequences]
 
+    def answer(self, sequence: int) -> Submitted | None:
+        """The submit_sm_resp to ``sequence`` if one came (None while none has)."""
+        return self._answers.get(sequence)
+
     def enquire_link(self) -> None:
         """Send an enquire_link; its answer shows in ``others()``."""
         with self._lock:
