@@ -30,6 +30,12 @@ def _usage(at: str) -> dict[str, Any]:
 FIELDS: dict[tuple[str, str, str], Body] = {
     ("POST", "/v1/usage", "events.0.timestamp"): _usage,
     ("POST", "/v1/port-ins/{port_id}/schedule", "effective_at"): lambda at: {"effective_at": at},
+    ("POST", "/v1/consents", "given_at"): lambda at: {
+        "recipient": "+33612345678",
+        "source": "form",
+        "wording": "yes",
+        "given_at": at,
+    },
 }
 
 BAD = [

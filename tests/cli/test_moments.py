@@ -45,6 +45,18 @@ MOMENTS: dict[tuple[str, str], list[str]] = {
     ("sla incident", "--end"): ["paris-1", "--start", "2026-11-01T10:00Z", "--end", "{}"],
     ("sla incident", "--now"): ["paris-1", "--start", "2026-11-01T10:00Z", "--now", "{}"],
     ("sla close", "--end"): ["SI0", "--end", "{}"],
+    ("sms consents add", "--given-at"): [
+        "--account",
+        "AC0",
+        "--recipient",
+        "+33612345678",
+        "--source",
+        "form",
+        "--wording",
+        "yes",
+        "--given-at",
+        "{}",
+    ],
 }
 DAYS: dict[tuple[str, str], list[str]] = {
     ("ports out", "--period-end"): ["+33123456700", "--period-end", "{}"],

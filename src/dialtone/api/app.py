@@ -17,6 +17,7 @@ from dialtone.api.v1 import (
     audit,
     billing,
     calls,
+    consents,
     dnc,
     errors_log,
     kyc,
@@ -70,6 +71,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(dnc.router)
     app.include_router(messages.router)
+    app.include_router(consents.router)
     app.include_router(api_keys.router)
     app.include_router(errors_log.router)
     app.include_router(ports.router)

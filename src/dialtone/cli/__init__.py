@@ -25,6 +25,7 @@ from dialtone.cli import (
     ports,
     serve,
     sla,
+    sms,
     trunks,
     users,
     voicemails,
@@ -72,3 +73,4 @@ app.add_typer(ports.ports_app, name="ports")
 app.add_typer(kyc.kyc_app, name="kyc")
 app.add_typer(billing.billing_app, name="billing")
 app.add_typer(sla.sla_app, name="sla")
+app.add_typer(sms.sms_app, name="sms")

@@ -265,6 +265,7 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("carrier.not_found", (), "No such SMPP carrier.", 404),
     C("smpp_login.not_found", (), "The account has no such SMPP login.", 404),
     C("smpp_login.taken", (), "Another login has this system_id.", 409),
+    C("sender.registered", (), "The sender ID is already registered to the account.", 409),
     C("idempotency.mismatch", (), "The Idempotency-Key was used for a different request.", 409),
     C("sms.invalid_encoding", ("M1",), "The message's bytes are not valid in its encoding.", 400),
     C("dnc.invalid", (), "The do-not-call list upload is not a CSV of numbers.", 400),

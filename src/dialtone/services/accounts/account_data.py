@@ -24,6 +24,13 @@ from sqlalchemy.orm import Session
 from dialtone.policy import retention
 from dialtone.services.accounts import audit
 from dialtone.services.accounts.accounts import get_account
+from dialtone.store.messaging_models import (
+    Message,
+    SenderName,
+    SmppLogin,
+    SmsConsent,
+    SmsOptOut,
+)
 from dialtone.store.models import (
     Account,
     ApiKey,
@@ -42,7 +49,9 @@ from dialtone.store.models import (
 )
 
 # Never exported: hashes and secrets are the platform's to check, not the customer's data.
-SECRET_COLUMNS = frozenset({"key_hash", "ha1_md5", "ha1_sha256", "password", "password_sealed"})
+SECRET_COLUMNS = frozenset(
+    {"key_hash", "ha1_md5", "ha1_sha256", "password", "password_sealed", "password_hash"}
+)
 
 _SECTIONS: tuple[tuple[str, type[Base]], ...] = (
     ("users", User),
@@ -54,6 +63,11 @@ _SECTIONS: tuple[tuple[str, type[Base]], ...] = (
     ("voicemails", Voicemail),
     ("dnc_entries", DncEntry),
     ("error_log", ErrorLogEntry),
+    ("messages", Message),
+    ("sms_consents", SmsConsent),
+    ("sms_opt_outs", SmsOptOut),
+    ("smpp_logins", SmppLogin),
+    ("sender_names", SenderName),
 )
 
 
@@ -81,7 +95,8 @@ def record(row: Base) -> dict[str, Any]:
 def export(session: Session, account_id: str, *, now: datetime) -> dict[str, Any]:
     """Everything held for the account as JSON-ready values: the account, its users,
     numbers, ring groups, trunks, keys (metadata), call records, voicemail (metadata and
-    transcripts; the audio is downloaded per message), do-not-call list and audit log."""
+    transcripts; the audio is downloaded per message), do-not-call list, messages,
+    opt-ins and opt-outs, SMPP logins (metadata), sender IDs and audit log."""
     account = get_account(session, account_id)
     data: dict[str, Any] = {"exported_at": now.isoformat(), "account": _row(account)}
     for name, model in _SECTIONS:
