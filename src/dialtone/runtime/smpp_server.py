@@ -136,7 +136,10 @@ class SmppServer:
         self.rules = rules
         self.on_stored = on_stored
         self.clock = clock
-        self.limiter = limiter or FailureLimiter(allowed=10, window=60.0, block=300.0)
+        # Not `limiter or ...`: an empty limiter has len() 0, so it reads as false.
+        self.limiter = (
+            limiter if limiter is not None else FailureLimiter(allowed=10, window=60.0, block=300.0)
+        )
         self.settings = settings
         self.writer = SubmissionWriter(sessions, db, rules=rules)
         self.parts: PartCollector[Ticket] = PartCollector(timeout=parts_timeout)
