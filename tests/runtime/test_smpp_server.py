@@ -10,6 +10,7 @@ import socket
 import struct
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from smpplib import exceptions
 from dialtone.services.messaging import logins
 from dialtone.smpp.constants import CommandStatus
 from dialtone.store.db import transaction
+from dialtone.store.messaging_models import Message
 from tests.peers.esme import Esme
 from tests.runtime.smpp_server_harness import DEST, SOURCE, SYSTEM_ID, Harness
 from tests.services.conftest import T0
@@ -86,24 +88,16 @@ def test_a_refusal_by_the_terms_gets_a_status_and_an_audit_entry(harness: Harnes
 def test_a_sender_the_account_does_not_hold_is_a_bad_source_address(harness: Harness) -> None:
     with esme(harness).bind("tx") as client:
         # An alphanumeric sender ID (TON 5) the account did not register (M6).
-        client.client.send_message(
+        pdu = client.client.send_message(
             source_addr_ton=5,
             source_addr="GLOBEX",
             dest_addr_ton=1,
             destination_addr=DEST,
             short_message=b"Hello",
         )
-        answer = _wait_any_answer(client)
+        [answer] = client.answers([pdu.sequence])
     assert answer.status == S.ESME_RINVSRCADR
     assert [(e.code, e.rule) for e in harness.audit_events()] == [("sms.sender_not_owned", "M6")]
-
-
-def _wait_any_answer(client: Esme, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not client._answers:
-        assert time.monotonic() < deadline, "no submit_sm_resp"
-        time.sleep(0.02)
-    return next(iter(client._answers.values()))
 
 
 def test_a_wrong_password_is_refused_then_rate_limited(tmp_path: Path) -> None:
@@ -178,7 +172,7 @@ def test_malformed_pdus_are_answered_and_the_server_goes_on(
 def test_invalid_ucs2_is_refused_and_the_bind_goes_on(harness: Harness) -> None:
     with esme(harness).bind("trx") as client:
         with client._lock:
-            client.client.send_message(
+            pdu = client.client.send_message(
                 source_addr_ton=1,
                 source_addr=SOURCE,
                 dest_addr_ton=1,
@@ -186,7 +180,7 @@ def test_invalid_ucs2_is_refused_and_the_bind_goes_on(harness: Harness) -> None:
                 short_message=b"\xd8\x3d\x00\x41",  # a high surrogate, then "A"
                 data_coding=8,
             )
-        bad = _wait_any_answer(client)
+        [bad] = client.answers([pdu.sequence])
         [good] = client.answers(client.submit(SOURCE, DEST, "Привет", encoding="ucs2"))
     assert bad.status == S.ESME_RINVDCS
     assert good.status == 0
@@ -212,8 +206,6 @@ def test_no_receipt_unless_asked_and_failures_only_when_asked_so(harness: Harnes
         row = harness.finish(quiet.message_id, "delivered")
         assert not harness.soon(harness.server.deliver_receipt, row)
     with transaction(harness.sessions) as session:
-        from dialtone.store.messaging_models import Message
-
         stored = session.get(Message, quiet.message_id)
         assert stored is not None
         stored.smpp_registered_delivery = 2  # on failure only
@@ -245,18 +237,20 @@ def test_inbound_messages_go_to_the_accounts_receivers_in_turn(harness: Harness)
     finally:
         first.close()
         second.close()
-    assert len(first.delivered()) >= 1 and len(second.delivered()) >= 1  # round robin
+    # In turn, by bind order; a long message's parts (80 UCS-2 characters: two, each
+    # with a user data header) together on one bind.
+    assert [(d.text, d.esm_class) for d in first.delivered()][:1] == [("one", 0)]
+    assert [d.esm_class for d in first.delivered()][1:] == [0x40, 0x40]
+    assert [d.text for d in second.delivered()] == ["two"]
     assert not any(d.is_receipt for d in got)
-    texts = sorted(d.text for d in got if d.esm_class == 0)
-    assert texts == ["one", "two"]
-    long_parts = [d for d in got if d.esm_class & 0x40]
-    assert len(long_parts) == 2  # 80 UCS-2 characters: two parts with a UDH
     assert {(d.source, d.dest) for d in got} == {("33699345678", SOURCE)}
 
 
+@dataclass(frozen=True)
 class _Inbound:
-    def __init__(self, sender: str, recipient: str, body: str) -> None:
-        self.sender, self.recipient, self.body = sender, recipient, body
+    sender: str
+    recipient: str
+    body: str
 
 
 def test_the_clock_given_dates_the_message(harness: Harness) -> None:
