@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from smpplib import exceptions
+from smpplib import exceptions, smpp
 
 from dialtone.services.messaging import logins
 from dialtone.smpp.constants import CommandStatus
@@ -258,3 +258,27 @@ def test_the_clock_given_dates_the_message(harness: Harness) -> None:
         client.answers(client.submit(SOURCE, DEST, "dated"))
     [row] = harness.messages()
     assert row.created_at == NOW
+
+
+def test_enquire_link_is_answered_and_query_sm_is_not_offered(harness: Harness) -> None:
+    with esme(harness).bind("trx") as client:
+        client.enquire_link()
+        with client._lock:
+            client.client.send_pdu(
+                smpp.make_pdu("query_sm", client=client.client, message_id="SM1", source_addr="")
+            )
+        deadline = time.monotonic() + 5
+        while len(client.others()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert sorted(client.others()) == ["enquire_link_resp", "query_sm_resp"]
+
+
+def test_close_unbinds_every_bound_client(tmp_path: Path) -> None:
+    harness = Harness(tmp_path)
+    client = esme(harness).bind("trx")
+    try:
+        harness.close()
+        assert client.closed_by_peer.wait(5)
+        assert "unbind" in client.others()  # told first, then the connection closed
+    finally:
+        client.close()

@@ -225,7 +225,12 @@ class SmppServer:
             log.warning("smpp %s: bind as %r refused: too many failures", link.peer, body.system_id)
             link.respond(pdu, CommandStatus.ESME_RBINDFAIL)
             return
-        login = await loop.run_in_executor(self.auth, self._authenticate, body)
+        try:
+            login = await loop.run_in_executor(self.auth, self._authenticate, body)
+        except Exception:
+            log.exception("smpp %s: bind as %r not checked", link.peer, body.system_id)
+            link.respond(pdu, CommandStatus.ESME_RBINDFAIL)
+            return
         if login is None:
             for key, username in keys:
                 self.limiter.record_failure(key, loop.time(), username=username)
@@ -292,7 +297,10 @@ class SmppServer:
             tickets += self.parts.settle(key, answer)
         _answer(tickets, answer)
         if answer[0] == CommandStatus.ESME_ROK:
-            self.on_stored()
+            try:
+                self.on_stored()
+            except Exception:  # the message is stored; the dispatcher's sweep finds it
+                log.exception("smpp: on_stored failed")
 
     async def _write(self, login: Login, read: Read, text: str, tickets: list[Ticket]) -> Answer:
         peer = tickets[0][0].peer
