@@ -282,3 +282,14 @@ def test_close_unbinds_every_bound_client(tmp_path: Path) -> None:
         assert "unbind" in client.others()  # told first, then the connection closed
     finally:
         client.close()
+
+
+def test_a_burst_is_stored_whole_each_with_its_own_id(harness: Harness) -> None:
+    with esme(harness).bind("trx") as client:
+        sequences = [s for i in range(60) for s in client.submit(SOURCE, DEST, f"burst {i}")]
+        answers = client.answers(sequences, timeout=30)
+    rows = harness.messages()
+    assert {a.status for a in answers} == {0}
+    assert sorted(a.message_id for a in answers) == sorted(r.id for r in rows)
+    assert sorted(r.body for r in rows) == sorted(f"burst {i}" for i in range(60))
+    assert harness.server.writer.written == 60
