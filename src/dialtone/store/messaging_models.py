@@ -54,6 +54,9 @@ class Message(Base):
     smpp_login_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
     # The customer's own reference from submit_sm (user_message_reference).
     client_reference: Mapped[str | None] = mapped_column(String(65), nullable=True)
+    # submit_sm's registered_delivery (SMPP 3.4 §5.2.17): which delivery receipt the
+    # customer's bind asked for; NULL for a message that did not come by SMPP.
+    smpp_registered_delivery: Mapped[int | None] = mapped_column(Integer, nullable=True)
     carrier_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
