@@ -167,9 +167,12 @@ def record_receipt(
         if status in FINAL_STATES:
             message.done_at = now
             if status != "delivered":
-                message.error_code = f"sms.{status}"
+                message.error_code = _FAILED_CODES[status]
                 message.error_message = error
     return message
+
+
+_FAILED_CODES = {"undelivered": "sms.undelivered", "expired": "sms.expired"}
 
 
 def _message_status(outcomes: list[str], parts: int) -> str:
