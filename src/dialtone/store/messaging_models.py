@@ -180,3 +180,24 @@ class SenderName(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(11))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """One HTTP notification owed to a customer (a message's status callback, an inbound
+    message), stored in the transaction of what it tells so it is never lost, then
+    POSTed with a signature and retried with back-off until answered 2xx or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_next_at", "state", "next_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(40))  # message.status | message.received
+    url: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, as signed
+    state: Mapped[str] = mapped_column(String(10))  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

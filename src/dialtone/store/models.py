@@ -72,6 +72,8 @@ class Account(Base):
     # TERMS B10: suspended on the third rejected payment (calls refused, numbers
     # deactivated under N6) until the invoices are paid.
     billing_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Issue 15: where the account's inbound SMS are POSTed (signed), if anywhere.
+    sms_webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class ApiKey(Base):

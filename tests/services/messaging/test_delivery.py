@@ -3,15 +3,17 @@ expiry, and what a restart finds."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.services.messaging import delivery, messages
 from dialtone.services.messaging.delivery import PartOutcome, Submitted
-from dialtone.store.messaging_models import Message
+from dialtone.store.messaging_models import Message, WebhookDelivery
 from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES
 
 HELLO = messages.Outgoing(sender=NUMBER, to=RECIPIENT, body="Your table is ready.")
@@ -152,3 +154,24 @@ def test_messages_past_their_validity_expire(session: Session, account: str, sen
     expired = delivery.expire_overdue(session, sent.expires_at)
     assert {m.id for m in expired} == {queued.id, sent.id}
     assert {m.status for m in expired} == {"expired"}
+
+
+def test_each_status_change_is_owed_to_the_status_callback_with_its_code(
+    session: Session, account: str, sender: str
+) -> None:
+    hooked = replace(HELLO, status_callback="https://acme.example/sms-status")
+    row = _sent(session, account, hooked)
+    delivery.record_receipt(
+        session, "SC1", f"C-{row.id}-1", "undelivered", error="err:005", now=NOW
+    )
+    owed = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+    bodies = [json.loads(w.body) for w in owed]
+    assert [(b["event"], b["status"]) for b in bodies] == [
+        ("message.status", "sent"),
+        ("message.status", "undelivered"),
+    ]
+    assert bodies[1]["error_code"] == "sms.undelivered"
+    assert {w.url for w in owed} == {"https://acme.example/sms-status"}
+    # Without a status callback nothing is owed.
+    _sent(session, account, replace(HELLO, body="No callback"))
+    assert len(session.scalars(select(WebhookDelivery)).all()) == 2

@@ -3,6 +3,7 @@ in their language, unbilled."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from decimal import Decimal
 
@@ -11,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from dialtone.policy.checklist import verdict
 from dialtone.policy.sms_keywords import Keyword
+from dialtone.services.accounts import accounts
 from dialtone.services.billing import rating, subscriptions, tariffs
 from dialtone.services.messaging import consents, inbound, messages
-from dialtone.store.messaging_models import Message
+from dialtone.store.messaging_models import Message, WebhookDelivery
 from tests.services.conftest import T0
 from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES
 
@@ -136,3 +138,18 @@ def test_keyword_answers_are_not_billed_but_the_customers_messages_are(
     lines = rating.rate_account(session, account, now=NOW.replace(hour=23))
     sms_lines = [line for line in lines if line.kind == "sms"]
     assert [(line.quantity, line.price) for line in sms_lines] == [(2, Decimal("0.1000"))]
+
+
+def test_an_inbound_message_is_owed_to_the_accounts_webhook(
+    session: Session, account: str, sender: str
+) -> None:
+    accounts.set_sms_webhook(session, account, "https://acme.example/inbound")
+    received = _receive(session, "Are you open on Sunday?")
+    [owed] = session.scalars(select(WebhookDelivery)).all()
+    body = json.loads(owed.body)
+    assert (owed.url, body["event"], body["message_id"], body["body"]) == (
+        "https://acme.example/inbound",
+        "message.received",
+        received.message.id,
+        "Are you open on Sunday?",
+    )

@@ -22,7 +22,7 @@ from dialtone.api.audio import wav_response
 from dialtone.api.deps import AccountDep, RecordingKeyDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
-from dialtone.services.accounts import account_data, accounts, recording_exports
+from dialtone.services.accounts import account_data, accounts, recording_exports, webhooks
 from dialtone.services.compliance import fair_use
 from dialtone.store.models import Account, RecordingExport
 
@@ -88,6 +88,9 @@ class AccountOut(BaseModel):
     fair_use: FairUseStanding = Field(
         description="The unlimited plan's standing after a suspension for abuse (TERMS F5)."
     )
+    sms_webhook_url: str | None = Field(
+        description="Where inbound SMS are POSTed, signed (Dialtone-Signature)."
+    )
     created_at: datetime
 
     @classmethod
@@ -105,6 +108,7 @@ class AccountOut(BaseModel):
             telemarketing=row.telemarketing,
             sanctions_declared_at=row.sanctions_declared_at,
             fair_use=FairUseStanding.of(row),
+            sms_webhook_url=row.sms_webhook_url,
             created_at=row.created_at,
         )
 
@@ -117,6 +121,10 @@ class AccountPatch(BaseModel):
         default=None,
         description="true: the customer declares it is on no sanctions or export-control "
         "list (TERMS D3); the declaration is kept with its date.",
+    )
+    sms_webhook_url: str | None = Field(
+        default=None,
+        description="Where inbound SMS are POSTed (http or https); an empty string removes it.",
     )
 
 
@@ -212,6 +220,21 @@ def confirm_recording_export(export_id: str, account: AccountDep, session: Sessi
     return ExportOut.of(row)
 
 
+class WebhookSecretOut(BaseModel):
+    secret: str = Field(
+        description="The key of the HMAC-SHA256 in each webhook's Dialtone-Signature header "
+        "(t=<unix time>,v1=<hex of HMAC(secret, '<t>.<body>')>)."
+    )
+
+
+@router.get(
+    "/webhook-secret", dependencies=[permit("account.write")], response_model=WebhookSecretOut
+)
+def webhook_secret(account: AccountDep, settings: SettingsDep) -> WebhookSecretOut:
+    """The secret the account's webhooks are signed with (status callbacks, inbound SMS)."""
+    return WebhookSecretOut(secret=webhooks.account_secret(settings.sealing_key(), account.id))
+
+
 @router.get("", dependencies=[permit("account.read")], response_model=AccountOut)
 def get_account(account: AccountDep, settings: SettingsDep) -> AccountOut:
     """The account the API key belongs to."""
@@ -222,9 +245,11 @@ def get_account(account: AccountDep, settings: SettingsDep) -> AccountOut:
 def patch_account(
     body: AccountPatch, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> AccountOut:
-    """Change the account's recording policy (TERMS V8), or declare it is on no
-    sanctions list (D3)."""
+    """Change the account's recording policy (TERMS V8) or its inbound SMS webhook, or
+    declare it is on no sanctions list (D3)."""
     row = accounts.set_call_options(session, account.id, recording_policy=body.recording_policy)
+    if body.sms_webhook_url is not None:
+        row = accounts.set_sms_webhook(session, account.id, body.sms_webhook_url or None)
     if body.declare_no_sanctions:
         row = accounts.declare_no_sanctions(session, account.id, now=datetime.now(UTC))
     elif body.declare_no_sanctions is False:

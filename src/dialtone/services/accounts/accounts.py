@@ -77,6 +77,18 @@ def list_accounts(session: Session) -> list[Account]:
     return list(session.scalars(select(Account).order_by(Account.created_at, Account.id)))
 
 
+def set_sms_webhook(session: Session, account_id: str, url: str | None) -> Account:
+    """Where the account's inbound SMS are POSTed (None: nowhere)."""
+    account = get_account(session, account_id)
+    if url is not None and (not url.startswith(("http://", "https://")) or len(url) > 500):
+        raise DialtoneError(
+            "account.invalid", "sms_webhook_url: an http(s) URL of 500 characters at most."
+        )
+    account.sms_webhook_url = url
+    session.flush()
+    return account
+
+
 def set_call_options(
     session: Session,
     account_id: str,

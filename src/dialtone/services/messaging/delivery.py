@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from dialtone.services.messaging import notices
 from dialtone.services.messaging.messages import FINAL_STATES
 from dialtone.store.messaging_models import Message, MessagePart
 
@@ -102,6 +103,7 @@ def record_part(
     if len(accepted_parts(session, message_id)) >= part.total and message.status == "sending":
         message.status = "sent"
         message.sent_at = now
+        notices.status_changed(session, message, now)
 
 
 def record_failure(
@@ -127,6 +129,7 @@ def record_failure(
     message.status = "expired" if retry_in is not None else "failed"
     message.error_code, message.error_message = code, reason[:500]
     message.done_at = now
+    notices.status_changed(session, message, now)
     return message
 
 
@@ -169,6 +172,7 @@ def record_receipt(
             if status != "delivered":
                 message.error_code = _FAILED_CODES[status]
                 message.error_message = error
+        notices.status_changed(session, message, now)
     return message
 
 
@@ -201,4 +205,5 @@ def expire_overdue(session: Session, now: datetime) -> list[Message]:
         row.error_code = "sms.expired"
         row.error_message = "not delivered within the validity period"
         row.done_at = row.updated_at = now
+        notices.status_changed(session, row, now)
     return rows

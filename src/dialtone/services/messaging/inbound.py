@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dialtone.core.sms import count_segments
 from dialtone.policy.sms_keywords import Keyword, confirmation, keyword_of
 from dialtone.services.ids import new_id
-from dialtone.services.messaging import consents
+from dialtone.services.messaging import consents, notices
 from dialtone.services.messaging.rules import MessagingRules
 from dialtone.services.numbering import numbers
 from dialtone.store.messaging_models import PLATFORM_ORIGIN, Message
@@ -88,6 +88,7 @@ def receive(
         )
         session.add(answer)
     session.flush()
+    notices.received(session, message, now)
     return Received(message, keyword, answer)
 
 

@@ -22,7 +22,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
+    with op.batch_alter_table("phone_numbers", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("sms_campaign_id", sa.String(length=40), nullable=True))
     op.create_table(
         "smpp_carriers",
@@ -204,7 +204,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("phone_numbers", schema=None) as batch_op:
+    with op.batch_alter_table("phone_numbers", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("sms_campaign_id")
     with op.batch_alter_table("message_parts", schema=None) as batch_op:
         batch_op.drop_index("ix_message_parts_carrier_id_carrier_message_id")
