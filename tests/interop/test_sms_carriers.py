@@ -201,9 +201,7 @@ def test_a_dropped_connection_loses_and_repeats_nothing(platform: Platform, smsc
     assert any(e.get("dropped") for e in smsc.received("submit_sm"))
 
 
-def test_throttled_messages_are_sent_again_on_the_same_bind(
-    platform: Platform, smsc: Smsc
-) -> None:
+def test_throttled_messages_are_sent_again_on_the_same_bind(platform: Platform, smsc: Smsc) -> None:
     add_carrier(platform, smsc, "sim")
     smsc.wait_bound(1)
     smsc.throttle(3)
@@ -235,7 +233,8 @@ def test_a_second_carrier_takes_over_when_the_first_is_down(
             f"through the backup {n}" for n in range(3)
         ]
         state, error = carrier_row(platform, first)
-        assert state == "failed" and error, (state, error)
+        assert state == "failed", (state, error)
+        assert error
 
 
 def test_an_inbound_message_is_stored_and_stop_opts_out(platform: Platform, smsc: Smsc) -> None:
@@ -266,7 +265,8 @@ def test_an_inbound_message_is_stored_and_stop_opts_out(platform: Platform, smsc
     assert poll(lambda: len(inbound()) == 3, 10)
     # The confirmation goes back through the carrier, to the sender.
     answers = smsc.wait_received("submit_sm", 1, 15)
-    assert answers[0]["dest"] == "33612345678" and answers[0]["source"] == number
+    assert answers[0]["dest"] == "33612345678"
+    assert answers[0]["source"] == number
     with platform.http() as http:
         refused = http.post(
             "/v1/messages", json={"to": RECIPIENT, "from": platform.number, "body": "Hello?"}
@@ -317,9 +317,9 @@ def test_kill_9_during_a_burst_loses_nothing_acknowledged(tmp_path: Path, smsc: 
         ids = [i for i, _ in acknowledged]
         # "sent" too: a receipt the simulator wrote to the killed connection is lost (it
         # does not send an unanswered deliver_sm again, as a carrier's SMSC would).
-        assert poll(lambda: all_in(restarted, ids, ("sent", "delivered")), 60), (
-            restarted.log()[-3000:]
-        )
+        assert poll(lambda: all_in(restarted, ids, ("sent", "delivered")), 60), restarted.log()[
+            -3000:
+        ]
     finally:
         assert stop_platform(restarted) == 0
     counts = Counter(text_of(e) for e in accepted(smsc))

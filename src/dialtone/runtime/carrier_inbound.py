@@ -29,7 +29,7 @@ from dialtone.core.sms_reassembly import Fragment, Incomplete, Reassembler
 from dialtone.services.messaging import delivery, inbound
 from dialtone.services.messaging.rules import MessagingRules
 from dialtone.smpp import tlv
-from dialtone.smpp.constants import ESM_UDHI, CommandStatus, Ton
+from dialtone.smpp.constants import ESM_UDHI, CommandStatus, MessageState, Ton
 from dialtone.smpp.outcome import part_state
 from dialtone.smpp.pdu import DataSm, DeliverSm, Pdu
 from dialtone.smpp.receipt import Receipt, receipt_of
@@ -63,7 +63,7 @@ def receipt_in(body: DeliverSm | DataSm) -> Receipt | None:
     if not message_id:
         return None
     state = tlv.message_state(body.tlvs)
-    return Receipt(message_id=message_id, state=None if isinstance(state, int) else state)
+    return Receipt(message_id=message_id, state=state if isinstance(state, MessageState) else None)
 
 
 class CarrierInbound:
