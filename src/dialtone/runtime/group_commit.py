@@ -93,11 +93,11 @@ class GroupCommit(Generic[Item]):
                     try:
                         await loop.run_in_executor(self.executor, self._commit, [item], False)
                     except Exception as exc:
-                        done.set_exception(exc)
+                        _settle(done, exc)
                     else:
                         self.batches += 1
                         self.written += 1
-                        done.set_result(None)
+                        _settle(done, None)
                 self._in_flight = 0
                 continue
             self._in_flight = 0
@@ -105,7 +105,7 @@ class GroupCommit(Generic[Item]):
             self.batches += 1
             self.written += len(batch)
             for _, done in batch:
-                done.set_result(None)
+                _settle(done, None)
 
     @property
     def pending(self) -> int:
@@ -125,3 +125,14 @@ class GroupCommit(Generic[Item]):
         """Wait for queued records to be committed."""
         if self._worker is not None:
             await asyncio.gather(self._worker, return_exceptions=True)
+
+
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
+    """Tell a writer how its record went, unless it stopped waiting (cancelled): the
+    worker must go on for the others."""
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)

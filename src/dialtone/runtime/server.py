@@ -37,6 +37,7 @@ from .engine import CallEngine
 from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
+from .messaging import start_messaging
 from .randomness import RANDOM
 from .registrar import Registrar
 from .sealing import recover
@@ -79,8 +80,15 @@ async def serve(
         http_socket.close()
         raise
     channels, handler, engine = sip.channels, sip.handler, sip.engine
+    try:
+        messaging = await start_messaging(settings, sessions)
+    except BaseException:
+        http_socket.close()
+        await sip.aclose()
+        raise
     with contextlib.suppress(AttributeError):
         asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
+        asgi_app.state.messaging = messaging  # POST /v1/messages wakes the dispatcher
 
     http = _Server(
         uvicorn.Config(
@@ -96,6 +104,7 @@ async def serve(
     while not http.started and not http_task.done():
         await asyncio.sleep(0.01)
     if http_task.done():
+        await messaging.aclose()
         await sip.aclose()
         await http_task  # re-raises the bind error
         raise SystemExit("HTTP server stopped at start")
@@ -105,7 +114,8 @@ async def serve(
     )
     announce(
         f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
-        f"  HTTP http://{settings.http_host}:{settings.http_port}  (API docs /docs, Ctrl-C stops)"
+        f"  HTTP http://{settings.http_host}:{settings.http_port}"
+        f"  SMPP carriers: {messaging.carriers.enabled_count}  (API docs /docs, Ctrl-C stops)"
     )
     log.debug("%d start-up objects frozen out of the garbage collector", tune_collector())
     stop_task = loop.create_task(stop.wait())
@@ -116,6 +126,7 @@ async def serve(
     with contextlib.suppress(Exception):
         await http_task
     stop_task.cancel()
+    await messaging.aclose()
     await sip.aclose()
     log.info("stopped")
 

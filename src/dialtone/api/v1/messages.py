@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
@@ -122,7 +122,9 @@ def _outgoing(body: MessageIn, key: str | None, origin: str = "api") -> messages
 def send_message(
     *,
     body: MessageIn,
+    request: Request,
     response: Response,
+    background: BackgroundTasks,
     account: AccountDep,
     session: SessionDep,
     settings: SettingsDep,
@@ -139,7 +141,15 @@ def send_message(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
+    # After the response, hence after the commit: the dispatcher then finds the message.
+    background.add_task(_wake_dispatcher, request)
     return MessageOut.of(row)
+
+
+def _wake_dispatcher(request: Request) -> None:
+    messaging = getattr(request.app.state, "messaging", None)  # absent without ``serve``
+    if messaging is not None:
+        messaging.wake()
 
 
 @router.post("/check", dependencies=[permit("policy.check")], response_model=MessageVerdict)

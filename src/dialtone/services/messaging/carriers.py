@@ -153,3 +153,18 @@ def carriers_for(carriers: list[SmppCarrier], recipient: str) -> list[SmppCarrie
         ranked.append((-max(match, 0), carrier.priority, index, carrier))
     ranked.sort(key=lambda r: r[:3])
     return [r[3] for r in ranked]
+
+
+BIND_STATES = ("connecting", "bound", "failed", "stopped")
+
+
+def record_bind(session: Session, carrier_id: str, *, state: str, error: str | None) -> None:
+    """The runtime's view of a carrier's bind (one of ``BIND_STATES``, and why it is not
+    bound), shown to the operator. A carrier removed meanwhile is left alone."""
+    if state not in BIND_STATES:
+        raise ValueError(f"bind state {state!r} is not one of {BIND_STATES}")
+    row = session.get(SmppCarrier, carrier_id)
+    if row is None:
+        return
+    row.bind_state = state
+    row.bind_error = None if error is None else error[:300]

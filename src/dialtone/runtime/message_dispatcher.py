@@ -1,0 +1,307 @@
+"""Sending the stored messages (issue 15, item 2): the loop that takes what is due and
+puts each part on a carrier's bind.
+
+Messages are taken (``delivery.take_due``: marked ``sending``) in a transaction that
+commits before any part is sent; each message's parts go in order, those a carrier
+already accepted skipped (``accepted_parts``: a message retried, or interrupted by a
+restart, sends only what is missing). Each submit_sm_resp is committed as the part's
+record (``record_part``) with others that came at the same time (group commit), before
+the next part of that message goes. No carrier, or only temporary errors: the message
+goes back to the queue (``sms.no_carrier``) for ``retry_seconds``; a permanent refusal
+fails it (``sms.carrier_refused``).
+
+The loop wakes on ``wake()`` (the API or the SMPP server stored a message; thread-safe)
+and every ``poll_seconds``; every ``expire_seconds`` it expires what outlived its
+validity and what was left of long inbound messages. At start, messages a stop left
+``sending`` go back to the queue.
+
+Exactly once, and where it is not: a part is sent again after a restart when its
+submit_sm went out but its submit_sm_resp was not yet committed when the process died
+(a kill -9, a power cut): at most the parts in flight (the windows of the binds) plus
+those in the commit being written. The commit window is short (the group commit waits
+15 ms only under load), and a part's record is committed before the message's next part
+is sent, so a multipart message repeats one part at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from dialtone.core.sms_encoding import SmsEncodingError
+from dialtone.core.sms_parts import split_message
+from dialtone.services.messaging import delivery
+from dialtone.smpp.constants import (
+    ESM_UDHI,
+    REGISTERED_DELIVERY_RECEIPT,
+    Npi,
+    Ton,
+)
+from dialtone.smpp.pdu import SubmitSm
+from dialtone.store.messaging_models import Message
+
+from .carrier_inbound import Hook, Hooks
+from .db_work import DbWork
+from .smpp_carriers import Accepted, Refused, SubmitResult
+from .tasks import TaskSet
+
+log = logging.getLogger("dialtone.smpp.dispatch")
+
+
+class Carriers(Protocol):
+    """What the dispatcher needs of the carrier binds (``smpp_carriers.CarrierBinds``)."""
+
+    @property
+    def any_bound(self) -> bool: ...
+
+    async def submit(self, recipient: str, body: SubmitSm) -> SubmitResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One message taken for sending, and the parts a carrier already has."""
+
+    message_id: str
+    sender: str
+    recipient: str
+    body: str
+    done: frozenset[int]
+
+    @property
+    def reference(self) -> int:
+        """The concatenation reference: the same for every attempt at this message, so
+        parts sent in different attempts still join on the handset."""
+        return int(self.message_id[-2:], 16) if _hex(self.message_id[-2:]) else 0
+
+
+def _hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSettings:
+    """Seconds."""
+
+    poll_seconds: float = 0.25
+    expire_seconds: float = 5.0
+    retry_seconds: float = 1.0  # temporary errors: the binds come back in about that
+    unroutable_retry_seconds: float = 30.0  # no enabled carrier takes the recipient
+    take_limit: int = 500
+    in_flight: int = 2000  # messages being sent at once (the binds' windows bound the wire)
+    stop_grace: float = 3.0
+
+
+def source_address(sender: str) -> tuple[str, int, int]:
+    """submit_sm's source_addr, its TON and NPI: an E.164 number international without
+    its ``+``, an alphanumeric sender ID as such (TON 5, M6)."""
+    digits = sender.lstrip("+")
+    if digits.isdigit():
+        return digits, Ton.INTERNATIONAL, Npi.ISDN
+    return sender, Ton.ALPHANUMERIC, Npi.UNKNOWN
+
+
+def submits(job: Job) -> list[tuple[int, int, SubmitSm]]:
+    """TERMS M1: the submit_sm of each part not yet accepted, as (seq, total, body):
+    the parts ``count_segments`` counted and rating billed, with a receipt asked for."""
+    split = split_message(job.body, job.reference)
+    total = len(split.parts)
+    source, source_ton, source_npi = source_address(job.sender)
+    out: list[tuple[int, int, SubmitSm]] = []
+    for seq, part in enumerate(split.parts, start=1):
+        if seq in job.done:
+            continue
+        body = SubmitSm(
+            source_addr=source,
+            destination_addr=job.recipient.lstrip("+"),
+            short_message=part.short_message,
+            source_addr_ton=source_ton,
+            source_addr_npi=source_npi,
+            dest_addr_ton=Ton.INTERNATIONAL,
+            dest_addr_npi=Npi.ISDN,
+            esm_class=ESM_UDHI if part.udhi else 0,
+            data_coding=split.data_coding,
+            registered_delivery=REGISTERED_DELIVERY_RECEIPT,
+        )
+        out.append((seq, total, body))
+    return out
+
+
+def _take(limit: int, now: datetime) -> Callable[[Session], list[Job]]:
+    def take(session: Session) -> list[Job]:
+        jobs = []
+        for message in delivery.take_due(session, now, limit=limit):
+            done = frozenset(delivery.accepted_parts(session, message.id))
+            jobs.append(Job(message.id, message.sender, message.recipient, message.body, done))
+        return jobs
+
+    return take
+
+
+class MessageDispatcher:
+    """Takes due messages and sends their parts through the carriers."""
+
+    def __init__(
+        self,
+        *,
+        work: DbWork,
+        carriers: Carriers,
+        settings: DispatchSettings | None = None,
+        on_receipt: Hook | None = None,
+        on_inbound: Hook | None = None,
+        wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.work = work
+        self.carriers = carriers
+        self.settings = settings or DispatchSettings()
+        self.hooks = Hooks(on_receipt, on_inbound)
+        self.now = wallclock
+        # More to expire with the messages (the inbound side's stale parts).
+        self.also_expire: Callable[[], Awaitable[None]] | None = None
+        self.loop = asyncio.get_running_loop()
+        self._woken = asyncio.Event()
+        self._active = 0  # messages being sent
+        self._freed = asyncio.Event()
+        self._sending = TaskSet(log, "message sending")
+        self._main: asyncio.Task[None] | None = None
+        self.sent_parts = 0
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> int:
+        """Put back in the queue what a stop left ``sending``; start the loop. How many
+        messages were put back."""
+        now = self.now()
+        requeued = await self.work.run(lambda s: delivery.requeue_interrupted(s, now))
+        if requeued:
+            log.info("%d message(s) interrupted by the last stop queued again", requeued)
+        self._main = self.loop.create_task(self._run())
+        return requeued
+
+    def wake(self) -> None:
+        """Look for due messages now. Callable from any thread."""
+        self.loop.call_soon_threadsafe(self._woken.set)
+
+    async def close(self) -> None:
+        """Stop taking messages; let those being sent finish for ``stop_grace`` seconds
+        (the others stay ``sending`` and are queued again at the next start)."""
+        if self._main is not None:
+            self._main.cancel()
+            await asyncio.gather(self._main, return_exceptions=True)
+        await self._sending.wait(self.settings.stop_grace)
+        self._sending.cancel()
+        await self._sending.wait(1.0)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        settings = self.settings
+        next_expiry = self.loop.time() + settings.expire_seconds
+        while True:
+            if self.loop.time() >= next_expiry:
+                next_expiry = self.loop.time() + settings.expire_seconds
+                await self._expire()
+            # Cleared before the take: a wake during it makes the wait below return.
+            self._woken.clear()
+            try:
+                taken = await self._take_some()
+            except Exception:
+                log.exception("taking due messages failed")
+                taken = 0
+            if taken >= settings.take_limit:
+                continue  # more may be due: no wait
+            timeout = max(0.0, min(settings.poll_seconds, next_expiry - self.loop.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), timeout)
+
+    async def _take_some(self) -> int:
+        if not self.carriers.any_bound:
+            return 0  # they wait queued, untouched; a bind coming up wakes the loop
+        limit = min(self.settings.take_limit, self.settings.in_flight - self._active)
+        if limit <= 0:
+            self._freed.clear()
+            await self._freed.wait()  # taken only what can be sent at once
+            return 0
+        jobs = await self.work.run(_take(limit, self.now()))
+        self._active += len(jobs)
+        for job in jobs:
+            self._sending.spawn(self._send(job))
+        return len(jobs)
+
+    async def _expire(self) -> None:
+        now = self.now()
+        try:
+            expired = await self.work.run(lambda s: delivery.expire_overdue(s, now))
+        except Exception:
+            log.exception("expiring messages failed")
+            return
+        for message in expired:
+            self.hooks.on_receipt(message)
+        if self.also_expire is not None:
+            await self.also_expire()
+
+    # -- one message ----------------------------------------------------------------------
+
+    async def _send(self, job: Job) -> None:
+        try:
+            await self._send_parts(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("message %s: sending failed", job.message_id)
+            await self._failed(job, "sms.no_carrier", f"internal error: {exc}", retry=True)
+        finally:
+            self._active -= 1
+            self._freed.set()
+
+    async def _send_parts(self, job: Job) -> None:
+        try:
+            parts = submits(job)
+        except SmsEncodingError as exc:
+            await self._failed(job, "sms.invalid_encoding", str(exc), retry=False)
+            return
+        for seq, total, body in parts:
+            result = await self.carriers.submit(job.recipient, body)
+            if isinstance(result, Accepted):
+                await self._record(job, seq, total, result)
+                continue
+            if isinstance(result, Refused):
+                await self._failed(job, "sms.carrier_refused", result.reason, retry=False)
+                return
+            delay = None if result.routable else self.settings.unroutable_retry_seconds
+            await self._failed(job, "sms.no_carrier", result.reason, retry=True, delay=delay)
+            return
+
+    async def _record(self, job: Job, seq: int, total: int, accepted: Accepted) -> None:
+        now = self.now()
+        part = delivery.Submitted(seq, total, accepted.message_id)
+
+        def write(session: Session) -> None:
+            delivery.record_part(
+                session, job.message_id, part, carrier_id=accepted.carrier_id, now=now
+            )
+
+        await self.work.run(write)
+        self.sent_parts += 1
+
+    async def _failed(
+        self, job: Job, code: str, reason: str, *, retry: bool, delay: float | None = None
+    ) -> None:
+        now = self.now()
+        retry_in = timedelta(seconds=delay or self.settings.retry_seconds) if retry else None
+
+        def write(session: Session) -> Message | None:
+            return delivery.record_failure(
+                session, job.message_id, code=code, reason=reason, now=now, retry_in=retry_in
+            )
+
+        message = await self.work.run(write)
+        if message is not None and message.status in ("failed", "expired"):
+            log.info("message %s %s: %s (%s)", job.message_id, message.status, code, reason)
+            self.hooks.on_receipt(message)
