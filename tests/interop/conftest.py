@@ -204,7 +204,7 @@ class Platform:
 
 
 def server_env(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> dict[str, str]:
-    """Environment for a server under ``tmp`` on free SIP, HTTP and RTP ports."""
+    """Environment for a server under ``tmp`` on free SIP, HTTP, SMPP and RTP ports."""
     rtp_low, rtp_high = free_rtp_range(rtp_ports)
     sip_port = free_sip_port()
     env = {
@@ -214,6 +214,7 @@ def server_env(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> dict[str,
         "DIALTONE_SIP_TCP_PORT": str(sip_port),
         "DIALTONE_SIP_TLS_PORT": str(free_port(socket.SOCK_STREAM)),
         "DIALTONE_HTTP_PORT": str(free_port(socket.SOCK_STREAM)),
+        "DIALTONE_SMPP_PORT": str(free_port(socket.SOCK_STREAM)),
         "DIALTONE_RTP_PORT_MIN": str(rtp_low),
         "DIALTONE_RTP_PORT_MAX": str(rtp_high),
         "DIALTONE_CONFIG": str(tmp / "absent.toml"),

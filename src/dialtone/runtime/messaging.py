@@ -5,36 +5,33 @@ share.
 ``serve`` starts it after SIP and closes it before SIP closes; the API reaches it as
 ``app.state.messaging`` to ``wake()`` the dispatcher once a message is committed.
 
-The SMPP server for customers' software plugs in as ``server``: build it with this
-runtime's ``wake`` (call it after committing a submit_sm) and set the dispatcher's
-hooks (``dispatcher.hooks.on_receipt``, ``.on_inbound``) to pass DLRs and inbound
-messages to the customer's bind. ``aclose`` closes it first (it takes no more
-submit_sm), through its ``aclose()``.
+The SMPP server customers' software binds to (``server``) wakes the dispatcher after
+each committed submit_sm, and the dispatcher's hooks pass it the receipts and inbound
+messages for the customers' binds. The webhook sender POSTs what is owed to customers
+(status callbacks, inbound messages). ``aclose`` closes the server first (it takes no
+more submit_sm), then the outbound side.
 """
 
 from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.settings import Settings
+from dialtone.sip.auth_limiter import FailureLimiter
 
 from .carrier_inbound import CarrierInbound
 from .db_work import DbWork
 from .message_dispatcher import DispatchSettings, MessageDispatcher
 from .smpp_carriers import BindSettings, CarrierBinds
+from .smpp_server import SmppServer
+from .startup import bind_failure
+from .webhook_sender import WebhookSender
 
 log = logging.getLogger("dialtone.smpp")
-
-
-class PluggedServer(Protocol):
-    """What the runtime needs of the customers' SMPP server: to stop it."""
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass
@@ -46,9 +43,9 @@ class MessagingRuntime:
     inbound: CarrierInbound
     work: DbWork
     db: ThreadPoolExecutor
-    # The SMPP server customers' software binds to (another part of issue 15): set by
-    # whoever starts it, closed first by ``aclose``.
-    server: PluggedServer | None = field(default=None)
+    server: SmppServer
+    webhooks: WebhookSender
+    auth: ThreadPoolExecutor
 
     def wake(self) -> None:
         """A message was committed: send it now rather than at the next poll.
@@ -58,16 +55,17 @@ class MessagingRuntime:
     async def aclose(self) -> None:
         """Stop taking messages (the server first), let the parts in flight be answered
         and recorded, unbind the carriers, then stop the database thread."""
-        if self.server is not None:
-            try:
-                await self.server.aclose()
-            except Exception:
-                log.exception("the SMPP server did not close cleanly")
+        try:
+            await self.server.close()
+        except Exception:
+            log.exception("the SMPP server did not close cleanly")
+        await self.webhooks.close()
         await self.dispatcher.close()
         await self.inbound.close()
         await self.carriers.close()
         await self.work.close()
         self.db.shutdown(wait=True)
+        self.auth.shutdown(wait=True)
 
 
 async def start_messaging(
@@ -90,12 +88,49 @@ async def start_messaging(
     carriers.on_deliver = inbound.on_deliver
     dispatcher.also_expire = inbound.expire
     carriers.add_bound_listener(dispatcher.wake)
+    auth = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-smpp-auth")
+    server = SmppServer(
+        host=settings.smpp_host,
+        port=settings.smpp_port,
+        sessions=sessions,
+        db=db,
+        auth=auth,  # scrypt takes tens of milliseconds: off the writer's thread
+        rules=settings.messaging_rules,
+        on_stored=dispatcher.wake,
+        limiter=FailureLimiter(
+            allowed=settings.auth_failures_allowed,
+            window=settings.auth_failure_window_seconds,
+            block=settings.auth_block_seconds,
+        ),
+    )
+    dispatcher.hooks.on_receipt = lambda message: _ignored(server.deliver_receipt(message))
+    dispatcher.hooks.on_inbound = lambda message: server.deliver_inbound(
+        message.account_id, message
+    )
+    webhooks = WebhookSender(sessions, db, settings.sealing_key())
     try:
+        try:
+            await server.start()
+        except OSError as exc:
+            raise bind_failure(
+                exc,
+                ("SMPP", "tcp", settings.smpp_host, settings.smpp_port),
+                port_setting="DIALTONE_SMPP_PORT",
+                host_setting="DIALTONE_SMPP_HOST",
+            ) from None
         await carriers.scan()
         carriers.start()
         await dispatcher.start()
+        webhooks.start()
     except BaseException:
+        await server.close()
         await carriers.close()
         db.shutdown(wait=False)
+        auth.shutdown(wait=False)
         raise
-    return MessagingRuntime(carriers, dispatcher, inbound, work, db)
+    return MessagingRuntime(carriers, dispatcher, inbound, work, db, server, webhooks, auth)
+
+
+def _ignored(sent: bool) -> None:
+    """Whether a receipt went to a customer's bind matters to no one here."""
+    del sent
