@@ -656,6 +656,13 @@ class MessagingSection(BaseModel):
         description="SMS per billing period on the free (trial) plan (M11: notices at "
         "80 % and 100 %, stopped at 100 %).",
     )
+    sms_proof_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        description="M3: hours an account has to produce a proof of consent asked for, "
+        "before its messaging is suspended.",
+    )
     sms_help_text: str = Field(
         default="Reply STOP to stop receiving messages.",
         description="The answer to HELP / AIDE when the account set none.",

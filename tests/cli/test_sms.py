@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,26 @@ def test_carriers_logins_and_sender_ids() -> None:
     assert (
         runner.invoke(app, ["sms", "senders", "add", "--account", account, "12345"]).exit_code == 1
     )
+
+
+def test_m3_a_proof_not_produced_in_24_hours_suspends_messaging() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    _ok("numbers", "add", "+33123456789", "--account", account)
+    _ok(
+        "sms", "consents", "add", "--account", account, "--recipient", "+33612345678",
+        "--source", "web form", "--wording", "yes",
+    )  # fmt: skip
+    made = _ok(
+        "sms", "consents", "request-proof", "--account", account, "--recipient",
+        "+33612345678", "--requested-by", "carrier X",
+    )  # fmt: skip
+    due = _field(made, "due_at")
+    later = (datetime.fromisoformat(due) + timedelta(minutes=1)).isoformat()
+    assert "proof of consent overdue  [M3]" in _ok("lifecycle", "run", "--now", later)
+    refused = runner.invoke(
+        app,
+        ["sms", "send", "--account", account, "--from", "+33123456789", "--to", "+33612345678",
+         "--body", "Hello"],
+    )  # fmt: skip
+    assert refused.exit_code == 1
+    assert "sms.proof_overdue [M3]" in refused.output

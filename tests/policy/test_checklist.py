@@ -144,6 +144,7 @@ SMS = SmsIntent(
 def test_an_ordinary_sms_passes_every_check() -> None:
     results = sms_checks(SMS)
     assert [r.name for r in results] == [
+        "standing",
         "sender",
         "destination",
         "consent",
@@ -160,6 +161,7 @@ def test_an_ordinary_sms_passes_every_check() -> None:
 @pytest.mark.parametrize(
     ("changes", "code"),
     [
+        ({"suspended_at": datetime(2026, 12, 1, 9, 0, tzinfo=UTC)}, "sms.proof_overdue"),
         ({"sender": "BANK"}, "sms.sender_not_owned"),
         ({"to": "+447400123456"}, "sms.international"),
         ({"consent": None}, "sms.consent_missing"),

@@ -18,6 +18,7 @@ from dialtone.policy.messaging import (
     age_restricted,
     bulk,
     mobile_limits,
+    proof_overdue,
     quota,
     quota_notice,
     registries,
@@ -240,3 +241,26 @@ def test_segments_count_units_as_the_alphabet_says(text: str) -> None:
         expected = ("UCS-2", len(text.encode("utf-16-le")) // 2)
     got = segments(text)
     assert (got.encoding, got.units) == expected
+
+
+REQUESTED = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("after", "answered", "code"),
+    [
+        (timedelta(hours=24) - timedelta(seconds=1), None, None),  # just under
+        (timedelta(hours=24), None, "sms.proof_overdue"),  # at
+        (timedelta(hours=25), None, "sms.proof_overdue"),  # over
+        (timedelta(hours=25), timedelta(hours=23), None),  # answered in time
+        (timedelta(hours=30), timedelta(hours=26), None),  # answered late: over again
+    ],
+)
+def test_m3_a_proof_request_unanswered_for_24_hours_is_overdue(
+    after: timedelta, answered: timedelta | None, code: str | None
+) -> None:
+    answered_at = REQUESTED + answered if answered is not None else None
+    decision = proof_overdue(REQUESTED, answered_at, REQUESTED + after)
+    assert decision.code == code
+    if code is not None:
+        assert decision.rule == "M3"

@@ -14,6 +14,7 @@ from dialtone.cli.support import (
 from dialtone.services.accounts import account_data
 from dialtone.services.accounts import error_log as error_log_service
 from dialtone.services.compliance import fair_use as fair_use_service
+from dialtone.services.messaging import consents as consent_service
 from dialtone.services.numbering import kyc as kyc_service
 from dialtone.services.numbering import lifecycle as lifecycle_service
 from dialtone.services.numbering import renumbering as renumbering_service
@@ -30,7 +31,8 @@ def lifecycle_run(
     ] = None,
 ) -> None:
     """Do the lifecycle actions due (TERMS N6 revocation, N7 quarantine, N8 idle notice
-    and reclaim, F5 termination of a plan suspended 7 days unremedied, V15 purge of
+    and reclaim, F5 termination of a plan suspended 7 days unremedied, M3 proofs
+    overdue, V15 purge of
     accounts closed longer than the retention). Idempotent: run it as often as you
     like, e.g. from cron."""
     moment = support.moment(now)
@@ -40,6 +42,7 @@ def lifecycle_run(
         terminated = fair_use_service.review(session, moment)
         renumbered = renumbering_service.run(session, moment)
         uncorrected = kyc_service.review_corrections(session, moment)
+        unproved = consent_service.review_proof_requests(session, moment)
         forgotten = error_log_service.prune(
             session, moment, keep=settings.error_log_entries, days=settings.error_log_days
         )
@@ -60,9 +63,18 @@ def lifecycle_run(
         typer.echo(f"{number}  released after its renumbering notice  [N14]")
     for account_id in uncorrected:
         typer.echo(f"{account_id}  closed: false declaration not corrected in 8 days  [N3]")
+    for account_id in unproved:
+        typer.echo(f"{account_id}  messaging suspended: proof of consent overdue  [M3]")
     for done in purged:
         typer.echo(f"{done.account_id}  purged after retention  [V15]")
     if forgotten:
         typer.echo(f"{forgotten} error log entr(ies) older than the D4 limit deleted")
-    actions = len(taken) + len(terminated) + len(renumbered) + len(uncorrected) + len(purged)
+    actions = (
+        len(taken)
+        + len(terminated)
+        + len(renumbered)
+        + len(uncorrected)
+        + len(unproved)
+        + len(purged)
+    )
     typer.echo(f"{actions} action(s)")

@@ -4,7 +4,7 @@ names (issue 15, TERMS M1-M7, M11)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -224,6 +224,28 @@ def consents_proof(*, account: Account, recipient: Annotated[str, typer.Option()
         typer.echo(
             json.dumps(consent_service.proof(session, account, e164), indent=2, ensure_ascii=False)
         )
+
+
+@consents_app.command("request-proof")
+def consents_request_proof(
+    *,
+    account: Account,
+    recipient: Annotated[str, typer.Option(help="Whose consent is to be proved.")],
+    requested_by: Annotated[str, typer.Option(help="Who asks: a carrier, a regulator.")],
+) -> None:
+    """Ask the account for the proof of a recipient's consent (M3): unanswered after
+    `sms_proof_hours` (24), `lifecycle run` suspends the account's messaging."""
+    settings = support.settings_or_exit()
+    with support.session(settings, action="sms consents request-proof") as session:
+        row = consent_service.request_proof(
+            session,
+            account,
+            numbers.to_e164(recipient, settings.default_country),
+            requested_by=requested_by,
+            now=datetime.now(UTC),
+            delay=timedelta(hours=settings.sms_proof_hours),
+        )
+    typer.echo(f"request_id: {row.id}\ndue_at: {row.due_at.isoformat()}")
 
 
 @senders_app.command("add")

@@ -41,6 +41,7 @@ from dialtone.policy.messaging import (
     age_restricted,
     bulk,
     message_words,
+    messaging_standing,
     quota,
     registries,
     segments,
@@ -339,15 +340,19 @@ class SmsIntent:
     campaign_id: str | None = None
     max_parts: int = 10
     bulk_limit: int = BULK_RECIPIENTS
+    # M3: when the account's messaging was suspended for a proof of consent overdue.
+    suspended_at: datetime | None = None
 
 
 def sms_checks(intent: SmsIntent) -> list[CheckResult]:
-    """Every check an SMS goes through, in order: M6 sender, M1 destination and length,
+    """Every check an SMS goes through, in order: M3 the account's standing (a proof of
+    consent overdue), M6 sender, M1 destination and length,
     M3 opt-out and consent, M3 registers, M4 content, M5 age-restricted topics, M7 bulk
     and 10DLC campaign, M11 quota."""
     parts = segments(intent.text).parts
     words = message_words(intent.text)
     return [
+        CheckResult("standing", ("M3",), messaging_standing(intent.suspended_at)),
         CheckResult(
             "sender", ("M6",), sender_id(intent.sender, intent.held_numbers, intent.sender_names)
         ),

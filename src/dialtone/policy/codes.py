@@ -226,6 +226,14 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("sms.opted_out", ("M3",), "The recipient has opted out.", 403),
     C("sms.consent_missing", ("M3",), "No opt-in (marketing opt-in for marketing) on record.", 403),
     C(
+        "sms.proof_overdue",
+        ("M3",),
+        "A proof of consent asked for was not produced within 24 hours: messaging suspended.",
+        403,
+    ),
+    C("consent.no_proof", ("M3",), "No opt-in on record for this recipient: no proof.", 409),
+    C("consent.request_not_found", (), "The account has no such proof request.", 404),
+    C(
         "sms.do_not_disturb",
         ("M3",),
         "The recipient is on an opposition or do-not-disturb register.",

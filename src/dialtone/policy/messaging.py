@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Literal
 
 from phonenumbers import PhoneNumberType
@@ -98,6 +98,38 @@ def registries(to_e164: str, listed_on: str | None) -> Decision:
         return ALLOWED
     return refuse(
         "sms.do_not_disturb", f"{to_e164} is on the {listed_on} list", to=to_e164, list=listed_on
+    )
+
+
+PROOF_DELAY = timedelta(hours=24)  # M3: "produce the proof within 24 hours of a request"
+
+
+def proof_overdue(
+    requested_at: datetime,
+    answered_at: datetime | None,
+    now: datetime,
+    delay: timedelta = PROOF_DELAY,
+) -> Decision:
+    """TERMS M3: a request for the proof of consent still unanswered ``delay`` after it
+    was made suspends the account's messaging (an answer, even late, ends that)."""
+    if answered_at is not None or now < requested_at + delay:
+        return ALLOWED
+    return refuse(
+        "sms.proof_overdue",
+        f"the proof of consent asked for on {requested_at:%Y-%m-%d %H:%M} UTC was not "
+        f"produced within {int(delay.total_seconds() // 3600)} hours",
+        requested_at=requested_at.isoformat(),
+    )
+
+
+def messaging_standing(suspended_at: datetime | None) -> Decision:
+    """TERMS M3: an account whose proof of consent is overdue sends no SMS."""
+    if suspended_at is None:
+        return ALLOWED
+    return refuse(
+        "sms.proof_overdue",
+        f"messaging suspended since {suspended_at:%Y-%m-%d %H:%M} UTC: a proof of consent "
+        "asked for was not produced within 24 hours; answer the request to resume",
     )
 
 

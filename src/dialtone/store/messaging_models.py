@@ -201,3 +201,21 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ConsentProofRequest(Base):
+    """TERMS M3: someone (a carrier, a regulator, through the operator) asked the account
+    for the proof of a recipient's consent; unanswered 24 hours later, the account's
+    messaging is suspended until it answers."""
+
+    __tablename__ = "consent_proof_requests"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(32))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

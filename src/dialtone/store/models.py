@@ -74,6 +74,8 @@ class Account(Base):
     billing_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Issue 15: where the account's inbound SMS are POSTed (signed), if anywhere.
     sms_webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # TERMS M3: messaging suspended because a proof of consent was not produced in time.
+    messaging_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ApiKey(Base):

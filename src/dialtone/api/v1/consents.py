@@ -188,3 +188,50 @@ def list_opt_outs(
     return OptOutList(
         opt_outs=[OptOutOut.of(r) for r in consents.opt_outs_of(session, account.id, who)]
     )
+
+
+class ProofRequestOut(BaseModel):
+    id: str
+    recipient: str
+    requested_by: str
+    requested_at: datetime
+    due_at: datetime = Field(description="Unanswered by then, messaging is suspended (M3).")
+    answered_at: datetime | None
+
+
+class ProofRequestList(BaseModel):
+    requests: list[ProofRequestOut]
+
+
+@router.get(
+    "/v1/consents/proof-requests",
+    dependencies=[permit("consents.read")],
+    response_model=ProofRequestList,
+)
+def list_proof_requests(account: AccountDep, session: SessionDep) -> ProofRequestList:
+    """Requests for the proof of a recipient's consent (M3), newest first."""
+    return ProofRequestList(
+        requests=[
+            ProofRequestOut(
+                id=r.id,
+                recipient=r.recipient,
+                requested_by=r.requested_by,
+                requested_at=r.requested_at,
+                due_at=r.due_at,
+                answered_at=r.answered_at,
+            )
+            for r in consents.proof_requests(session, account.id)
+        ]
+    )
+
+
+@router.post(
+    "/v1/consents/proof-requests/{request_id}/answer", dependencies=[permit("consents.write")]
+)
+def answer_proof_request(
+    request_id: str, account: AccountDep, session: SessionDep
+) -> dict[str, Any]:
+    """Produce the proof asked for (M3): the recipient's opt-ins and opt-outs; the request
+    is answered, and a messaging suspension it caused ends. 409 ``consent.no_proof``
+    when no opt-in is on record."""
+    return consents.answer_proof_request(session, account.id, request_id, now=datetime.now(UTC))

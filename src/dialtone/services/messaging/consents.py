@@ -10,14 +10,17 @@ row are kept, withdrawn or not, as the history a proof needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialtone.core.errors import DialtoneError, NotFound
+from dialtone.core.errors import Conflict, DialtoneError, NotFound
+from dialtone.policy.messaging import PROOF_DELAY, proof_overdue
+from dialtone.services.accounts import audit
+from dialtone.services.accounts.accounts import get_account
 from dialtone.services.ids import new_id
-from dialtone.store.messaging_models import SmsConsent, SmsOptOut
+from dialtone.store.messaging_models import ConsentProofRequest, SmsConsent, SmsOptOut
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +171,112 @@ def proof(session: Session, account_id: str, recipient: str) -> dict[str, object
             for o in opt_outs_of(session, account_id, recipient)
         ],
     }
+
+
+def request_proof(
+    session: Session,
+    account_id: str,
+    recipient: str,
+    *,
+    requested_by: str,
+    now: datetime,
+    delay: timedelta = PROOF_DELAY,
+) -> ConsentProofRequest:
+    """Ask the account for the proof of ``recipient``'s consent (M3): due ``delay``
+    (24 hours) from now, on the audit log."""
+    get_account(session, account_id)
+    row = ConsentProofRequest(
+        id=new_id("PR"),
+        account_id=account_id,
+        recipient=recipient,
+        requested_by=requested_by[:200],
+        requested_at=now,
+        due_at=now + delay,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def proof_requests(session: Session, account_id: str) -> list[ConsentProofRequest]:
+    """The account's proof requests, newest first."""
+    return list(
+        session.scalars(
+            select(ConsentProofRequest)
+            .where(ConsentProofRequest.account_id == account_id)
+            .order_by(ConsentProofRequest.requested_at.desc(), ConsentProofRequest.id)
+        )
+    )
+
+
+def answer_proof_request(
+    session: Session, account_id: str, request_id: str, *, now: datetime
+) -> dict[str, object]:
+    """The account produces the proof asked for: the document, and the request marked
+    answered. A recipient with no opt-in on record has no proof (``consent.no_proof``).
+    Once no request is overdue, a suspension for one ends (M3)."""
+    row = session.get(ConsentProofRequest, request_id)
+    if row is None or row.account_id != account_id:
+        raise NotFound("consent.request_not_found", f"No proof request {request_id}.")
+    document = proof(session, account_id, row.recipient)
+    if not document["consents"]:
+        raise Conflict(
+            "consent.no_proof",
+            f"No opt-in is on record for {row.recipient}: there is no proof to produce.",
+            rule="M3",
+        )
+    if row.answered_at is None:
+        row.answered_at = now
+    account = get_account(session, account_id)
+    if account.messaging_suspended_at is not None and not overdue_requests(
+        session, account_id, now
+    ):
+        account.messaging_suspended_at = None
+    session.flush()
+    return {"request_id": row.id, "answered_at": row.answered_at.isoformat(), **document}
+
+
+def overdue_requests(session: Session, account_id: str, now: datetime) -> list[ConsentProofRequest]:
+    """The account's proof requests unanswered past their due time."""
+    return [
+        r
+        for r in session.scalars(
+            select(ConsentProofRequest).where(
+                ConsentProofRequest.account_id == account_id,
+                ConsentProofRequest.answered_at.is_(None),
+            )
+        )
+        if proof_overdue(r.requested_at, r.answered_at, now, r.due_at - r.requested_at).refused
+    ]
+
+
+def review_proof_requests(session: Session, now: datetime) -> list[str]:
+    """The scheduler's step (M3): suspend the messaging of every account with a proof
+    request unanswered past its due time; the accounts suspended now. Idempotent."""
+    rows = session.scalars(
+        select(ConsentProofRequest).where(
+            ConsentProofRequest.answered_at.is_(None), ConsentProofRequest.due_at <= now
+        )
+    ).all()
+    suspended: list[str] = []
+    for request in rows:
+        account = get_account(session, request.account_id)
+        if account.messaging_suspended_at is not None:
+            continue
+        decision = proof_overdue(
+            request.requested_at, None, now, request.due_at - request.requested_at
+        )
+        account.messaging_suspended_at = request.due_at
+        audit.record_decision(
+            session,
+            decision,
+            at=now,
+            account_id=account.id,
+            actor="scheduler:consent",
+            action="messaging.suspend",
+            outcome="enforced",
+            request_id=request.id,
+        )
+        suspended.append(account.id)
+    session.flush()
+    return suspended

@@ -152,4 +152,5 @@ def gather(
         campaign_id=campaign,
         max_parts=rules.max_parts,
         bulk_limit=rules.bulk_recipients,
+        suspended_at=account.messaging_suspended_at,
     )
