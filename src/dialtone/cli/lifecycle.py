@@ -15,6 +15,7 @@ from dialtone.services.accounts import account_data
 from dialtone.services.accounts import error_log as error_log_service
 from dialtone.services.compliance import fair_use as fair_use_service
 from dialtone.services.messaging import consents as consent_service
+from dialtone.services.messaging import mobile_limits
 from dialtone.services.numbering import kyc as kyc_service
 from dialtone.services.numbering import lifecycle as lifecycle_service
 from dialtone.services.numbering import renumbering as renumbering_service
@@ -32,7 +33,7 @@ def lifecycle_run(
 ) -> None:
     """Do the lifecycle actions due (TERMS N6 revocation, N7 quarantine, N8 idle notice
     and reclaim, F5 termination of a plan suspended 7 days unremedied, M3 proofs
-    overdue, V15 purge of
+    overdue, M8 mobile-number limits flagged, V15 purge of
     accounts closed longer than the retention). Idempotent: run it as often as you
     like, e.g. from cron."""
     moment = support.moment(now)
@@ -43,6 +44,7 @@ def lifecycle_run(
         renumbered = renumbering_service.run(session, moment)
         uncorrected = kyc_service.review_corrections(session, moment)
         unproved = consent_service.review_proof_requests(session, moment)
+        flagged = mobile_limits.review(session, moment)
         forgotten = error_log_service.prune(
             session, moment, keep=settings.error_log_entries, days=settings.error_log_days
         )
@@ -65,6 +67,11 @@ def lifecycle_run(
         typer.echo(f"{account_id}  closed: false declaration not corrected in 8 days  [N3]")
     for account_id in unproved:
         typer.echo(f"{account_id}  messaging suspended: proof of consent overdue  [M3]")
+    for flag in flagged:
+        typer.echo(
+            f"{flag.number}  {flag.account_id}  flagged: {flag.measure.replace('_', ' ')} "
+            f"{flag.value} over 30 days (limit {flag.limit})  [M8]"
+        )
     for done in purged:
         typer.echo(f"{done.account_id}  purged after retention  [V15]")
     if forgotten:
@@ -75,6 +82,7 @@ def lifecycle_run(
         + len(renumbered)
         + len(uncorrected)
         + len(unproved)
+        + len(flagged)
         + len(purged)
     )
     typer.echo(f"{actions} action(s)")

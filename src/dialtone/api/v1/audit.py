@@ -22,7 +22,9 @@ class AuditEventOut(BaseModel):
     account_id: str | None
     actor: str = Field(description='Who acted: "api_key:KE…", "user:US…", "number:+…"…')
     action: str = Field(description='What was attempted: "call.outbound", "POST /v1/calls"…')
-    outcome: str = Field(description='"refused", or "enforced" (the platform acted).')
+    outcome: str = Field(
+        description='"refused", "enforced" (the platform acted) or "flagged" (a limit passed, M8).'
+    )
     rule: str | None = Field(description="The TERMS.md rule.")
     code: str = Field(description="The reason code (docs/reason-codes.md).")
     message: str

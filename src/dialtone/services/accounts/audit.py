@@ -21,7 +21,8 @@ from dialtone.policy.decision import Decision, refuse
 from dialtone.services.ids import new_id
 from dialtone.store.models import AuditEvent
 
-OUTCOMES = ("refused", "enforced")
+# "flagged": a limit passed that the operator is told of, with no action (TERMS M8).
+OUTCOMES = ("refused", "enforced", "flagged")
 
 
 @dataclass(frozen=True, slots=True)
