@@ -122,3 +122,18 @@ def test_bad_requests_are_clear(client: TestClient, acme: dict[str, str]) -> Non
     missing = client.post("/v1/messages", headers=acme, json={"to": RECIPIENT, "body": "x"})
     assert missing.status_code == 400
     assert client.get("/v1/messages/SMnope", headers=acme).json()["code"] == "message.not_found"
+
+
+def test_smpp_logins_are_made_listed_and_revoked(client: TestClient, acme: dict[str, str]) -> None:
+    made = client.post("/v1/smpp/logins", headers=acme, json={"system_id": "acme-crm"})
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert len(body["password"]) == 8
+    assert body["port"] == 2775
+    listed = client.get("/v1/smpp/logins", headers=acme).json()["logins"]
+    assert [entry["system_id"] for entry in listed] == ["acme-crm"]
+    assert "password" not in listed[0]
+    taken = client.post("/v1/smpp/logins", headers=acme, json={"system_id": "acme-crm"})
+    assert (taken.status_code, taken.json()["code"]) == (409, "smpp_login.taken")
+    assert client.delete(f"/v1/smpp/logins/{body['id']}", headers=acme).status_code == 204
+    assert client.get("/v1/smpp/logins", headers=acme).json()["logins"][0]["revoked_at"]

@@ -114,6 +114,7 @@ def _requests(team: Team) -> list[tuple[str, str, str, dict[str, Any] | None]]:
         ),
         ("consents.read", "GET", "/v1/consents", None),
         ("consents.write", "DELETE", "/v1/consents/CN0", None),
+        ("smpp.manage", "GET", "/v1/smpp/logins", None),
         ("numbers.read", "GET", "/v1/numbers", None),
         ("numbers.write", "DELETE", "/v1/numbers/+33999999999", None),
         ("policy.check", "POST", "/v1/policy/check", {"action": "call"}),

@@ -29,6 +29,7 @@ from dialtone.api.v1 import (
     renumberings,
     ring_groups,
     sla,
+    smpp_logins,
     trunks,
     users,
     voicemails,
@@ -72,6 +73,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(dnc.router)
     app.include_router(messages.router)
     app.include_router(consents.router)
+    app.include_router(smpp_logins.router)
     app.include_router(api_keys.router)
     app.include_router(errors_log.router)
     app.include_router(ports.router)

@@ -56,6 +56,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "messages.send": "Send SMS from the account's numbers and sender IDs.",
         "consents.read": "See SMS opt-ins and opt-outs, and export the proof of consent (M3).",
         "consents.write": "Record SMS opt-ins and opt-outs (M3).",
+        "smpp.manage": "Create, list and revoke the account's SMPP logins.",
         "numbers.read": "See the account's numbers, greetings and routes.",
         "numbers.write": "Lease and release numbers, set their greetings and routes.",
         "policy.check": "Ask the terms engine what it would decide (dry run).",
