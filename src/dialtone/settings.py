@@ -633,6 +633,12 @@ class MessagingSection(BaseModel):
     smpp_port: int = Field(
         default=2775, ge=0, le=65535, description="SMPP server port (0: any free port)."
     )
+    smpp_tls_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="SMPP over TLS on this port (the SIP TLS certificate); unset: no TLS.",
+    )
     sms_validity_hours: int = Field(
         default=48, ge=1, le=24 * 14, description="A message undelivered this long expires."
     )

@@ -9,6 +9,7 @@ The clients (smpplib, Kannel) block; the server runs on its own loop in a thread
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +48,9 @@ class Harness:
         parts_timeout: float = 20.0,
         allowed_failures: int = 10,
         settings: SessionSettings | None = None,
+        tls: tuple[int, ssl.SSLContext] | None = None,
     ) -> None:
+        self.tls = tls
         _, self.sessions = open_database(f"sqlite:///{tmp / 'smpp.db'}")
         with transaction(self.sessions) as session:
             self.account = accounts.create_account(session, "Acme", now=T0).account.id
@@ -79,6 +82,7 @@ class Harness:
             limiter=FailureLimiter(allowed=allowed, window=60.0, block=300.0),
             settings=settings,
             parts_timeout=parts_timeout,
+            tls=self.tls,
         )
         await server.start()
         return server

@@ -15,6 +15,7 @@ import pytest
 from dialtone.core.sms_encoding import encode_gsm7, encode_ucs2
 from dialtone.core.sms_parts import split_message
 from dialtone.runtime.smpp_link import SmppLink
+from dialtone.runtime.tls import client_context, ensure_certificate, server_context
 from dialtone.smpp import tlv
 from dialtone.smpp.constants import CommandStatus, TlvTag
 from dialtone.smpp.pdu import Bind, BindKind, Pdu, SubmitSm, SubmitSmResp
@@ -188,3 +189,30 @@ def test_bad_submits_get_a_clear_status(
     [(got, _)] = answers(harness, SubmitSm(**{**values, **fields}))  # type: ignore[arg-type]
     assert got == status
     assert harness.messages() == []
+
+
+def test_smpp_over_tls_binds_and_submits(tmp_path: Path) -> None:
+    """With a TLS port, a client that speaks TLS binds and submits there as on the plain
+    port (the SIP TLS certificate serves)."""
+    cert, key = ensure_certificate(None, None, tmp_path / "tls", "127.0.0.1")
+    with Harness(tmp_path, tls=(0, server_context(cert, key))) as running:
+        assert running.server.tls_port is not None
+
+        async def run() -> tuple[int, str]:
+            loop = asyncio.get_running_loop()
+            _, link = await loop.create_connection(
+                lambda: SmppLink(Role.ESME, _Quiet()),
+                "127.0.0.1",
+                running.server.tls_port,
+                ssl=client_context(),
+            )
+            bound = await link.request(Bind(BindKind.TRANSCEIVER, SYSTEM_ID, running.password))
+            assert bound.command_status == 0
+            answer = await link.request(submit(encode_gsm7("Over TLS")))
+            link.close()
+            assert isinstance(answer.body, SubmitSmResp)
+            return answer.command_status, answer.body.message_id
+
+        status, message_id = running.call(run())
+        assert status == 0
+        assert [m.id for m in running.messages()] == [message_id]

@@ -27,8 +27,9 @@ from .carrier_inbound import CarrierInbound
 from .db_work import DbWork
 from .message_dispatcher import DispatchSettings, MessageDispatcher
 from .smpp_carriers import BindSettings, CarrierBinds
-from .smpp_server import SmppServer
+from .smpp_server import SmppServer, TlsListenError
 from .startup import bind_failure
+from .tls import ensure_certificate, server_context
 from .webhook_sender import WebhookSender
 
 log = logging.getLogger("dialtone.smpp")
@@ -88,6 +89,12 @@ async def start_messaging(
     carriers.on_deliver = inbound.on_deliver
     dispatcher.also_expire = inbound.expire
     carriers.add_bound_listener(dispatcher.wake)
+    tls = None
+    if settings.smpp_tls_port is not None:
+        cert, key = ensure_certificate(
+            settings.tls_cert_file, settings.tls_key_file, settings.tls_dir, settings.smpp_host
+        )
+        tls = (settings.smpp_tls_port, server_context(cert, key))
     auth = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-smpp-auth")
     server = SmppServer(
         host=settings.smpp_host,
@@ -97,6 +104,7 @@ async def start_messaging(
         auth=auth,  # scrypt takes tens of milliseconds: off the writer's thread
         rules=settings.messaging_rules,
         on_stored=dispatcher.wake,
+        tls=tls,
         limiter=FailureLimiter(
             allowed=settings.auth_failures_allowed,
             window=settings.auth_failure_window_seconds,
@@ -112,10 +120,12 @@ async def start_messaging(
         try:
             await server.start()
         except OSError as exc:
+            on_tls = isinstance(exc, TlsListenError)
+            port = settings.smpp_tls_port if on_tls else settings.smpp_port
             raise bind_failure(
                 exc,
-                ("SMPP", "tcp", settings.smpp_host, settings.smpp_port),
-                port_setting="DIALTONE_SMPP_PORT",
+                ("SMPP", "tls" if on_tls else "tcp", settings.smpp_host, port or 0),
+                port_setting="DIALTONE_SMPP_TLS_PORT" if on_tls else "DIALTONE_SMPP_PORT",
                 host_setting="DIALTONE_SMPP_HOST",
             ) from None
         await carriers.scan()

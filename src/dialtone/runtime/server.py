@@ -37,7 +37,7 @@ from .engine import CallEngine
 from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
-from .messaging import start_messaging
+from .messaging import MessagingRuntime, start_messaging
 from .randomness import RANDOM
 from .registrar import Registrar
 from .sealing import recover
@@ -115,7 +115,7 @@ async def serve(
     announce(
         f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
         f"  HTTP http://{settings.http_host}:{settings.http_port}"
-        f"  SMPP tcp:{settings.smpp_host}:{messaging.server.port}"
+        f"  SMPP tcp:{settings.smpp_host}:{messaging.server.port}{_tls(settings, messaging)}"
         f" (carriers: {messaging.carriers.enabled_count})  (API docs /docs, Ctrl-C stops)"
     )
     log.debug("%d start-up objects frozen out of the garbage collector", tune_collector())
@@ -186,6 +186,12 @@ class SipRuntime:
             channel.close()
         self.db.shutdown(wait=True)
         self.reads.shutdown(wait=True)
+
+
+def _tls(settings: Settings, messaging: MessagingRuntime) -> str:
+    """The SMPP TLS address for the start-up line, when there is one."""
+    port = messaging.server.tls_port
+    return "" if port is None else f" tls:{settings.smpp_host}:{port}"
 
 
 def recording_key(settings: Settings) -> bytes | None:

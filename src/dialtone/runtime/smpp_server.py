@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import ssl
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from datetime import UTC, datetime
@@ -108,6 +109,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class TlsListenError(OSError):
+    """The SMPP TLS port could not be listened on (the plain one could)."""
+
+
 class SmppServer:
     """The SMPP server customers' software binds to (module docstring)."""
 
@@ -126,6 +131,7 @@ class SmppServer:
         settings: SessionSettings | None = None,
         parts_timeout: float = multipart.DEFAULT_TIMEOUT,
         queue_limit: int | None = None,
+        tls: tuple[int, ssl.SSLContext] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -146,6 +152,10 @@ class SmppServer:
         self.outbox = Outbox() if queue_limit is None else Outbox(queue_limit=queue_limit)
         self.links: set[SmppLink] = set()
         self._server: asyncio.Server | None = None
+        # SMPP over TLS on a port of its own (the clients that ask for it connect there).
+        self.tls = tls
+        self.tls_port: int | None = None
+        self._tls_server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._expiry: asyncio.Task[None] | None = None
         self._references = itertools.count(1)
@@ -157,6 +167,16 @@ class SmppServer:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._new_link, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.tls is not None:
+            port, context = self.tls
+            try:
+                self._tls_server = await loop.create_server(
+                    self._new_link, self.host, port, ssl=context
+                )
+            except OSError as exc:
+                self._server.close()
+                raise TlsListenError(exc.errno, exc.strerror) from exc
+            self.tls_port = self._tls_server.sockets[0].getsockname()[1]
         self._expiry = loop.create_task(self._expire_parts())
         log.info("smpp: listening on %s:%d", self.host, self.port)
 
@@ -167,8 +187,9 @@ class SmppServer:
 
     async def close(self) -> None:
         """Stop listening, finish the submissions under way, unbind every link."""
-        if self._server is not None:
-            self._server.close()
+        for listening in (self._server, self._tls_server):
+            if listening is not None:
+                listening.close()
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -179,8 +200,9 @@ class SmppServer:
         await asyncio.gather(
             *(self._part(link) for link in list(self.links)), return_exceptions=True
         )
-        if self._server is not None:
-            await self._server.wait_closed()
+        for listening in (self._server, self._tls_server):
+            if listening is not None:
+                await listening.wait_closed()
 
     async def _part(self, link: SmppLink) -> None:
         if link.bound.is_set() or link.context is not None:
