@@ -141,3 +141,20 @@ def test_m3_a_proof_not_produced_in_24_hours_suspends_messaging() -> None:
     )  # fmt: skip
     assert refused.exit_code == 1
     assert "sms.proof_overdue [M3]" in refused.output
+
+
+def test_m7_a_us_long_code_sends_to_the_us_once_its_campaign_is_set() -> None:
+    account = _field(_ok("accounts", "create", "Acme"), "account_id")
+    _ok("accounts", "set", account, "--plan", "personal")  # international SMS allowed (M1)
+    _ok("numbers", "add", "+12025550123", "--account", account)
+    _ok(
+        "sms", "consents", "add", "--account", account, "--recipient", "+12025550199",
+        "--source", "web form", "--wording", "yes",
+    )  # fmt: skip
+    send = ["sms", "send", "--account", account, "--from", "+12025550123", "--to", "+12025550199",
+            "--body", "Hi"]  # fmt: skip
+    refused = runner.invoke(app, send)
+    assert refused.exit_code == 1
+    assert "sms.campaign_unregistered [M7]" in refused.output
+    assert "campaign: CX7Y2Z1" in _ok("sms", "campaign", "+12025550123", "--campaign-id", "CX7Y2Z1")
+    assert "status: queued" in _ok(*send)

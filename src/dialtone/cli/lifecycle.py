@@ -31,11 +31,11 @@ def lifecycle_run(
         str | None, typer.Option(help="Run as of this moment (ISO); default now.")
     ] = None,
 ) -> None:
-    """Do the lifecycle actions due (TERMS N6 revocation, N7 quarantine, N8 idle notice
-    and reclaim, F5 termination of a plan suspended 7 days unremedied, M3 proofs
-    overdue, M8 mobile-number limits flagged, V15 purge of
-    accounts closed longer than the retention). Idempotent: run it as often as you
-    like, e.g. from cron."""
+    """Do the lifecycle actions due; idempotent: run it as often as you like (cron).
+
+    TERMS N6 revocation, N7 quarantine, N8 idle notice and reclaim, F5 termination of a
+    plan suspended 7 days unremedied, M3 proofs of consent overdue, M8 mobile-number
+    limits flagged, V15 purge of accounts closed longer than the retention."""
     moment = support.moment(now)
     settings = support.settings_or_exit()
     with support.session(settings, action="lifecycle run") as session:

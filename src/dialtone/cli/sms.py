@@ -248,6 +248,20 @@ def consents_request_proof(
     typer.echo(f"request_id: {row.id}\ndue_at: {row.due_at.isoformat()}")
 
 
+@sms_app.command("campaign")
+def sms_campaign(
+    number: Annotated[str, typer.Argument(help="A US long code (+1…).")],
+    campaign_id: Annotated[
+        str | None, typer.Option(help="The 10DLC campaign id; omit to remove it.")
+    ] = None,
+) -> None:
+    """Set the 10DLC campaign a US number's application-to-person SMS go under (M7:
+    without one, its messages to US numbers are refused)."""
+    with support.session(action="sms campaign") as session:
+        row = numbers.set_sms_campaign(session, numbers.to_e164(number), campaign_id)
+    typer.echo(f"{row.number}  campaign: {row.sms_campaign_id or '-'}")
+
+
 @senders_app.command("add")
 def senders_add(
     *, account: Account, name: Annotated[str, typer.Argument(help="Up to 11 characters.")]

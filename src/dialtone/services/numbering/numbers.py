@@ -115,6 +115,19 @@ def held_numbers(session: Session, account_id: str) -> HeldNumbers:
     )
 
 
+def set_sms_campaign(session: Session, number: str, campaign_id: str | None) -> PhoneNumber:
+    """The 10DLC campaign a US long code's application-to-person SMS go under (TERMS M7),
+    as the operator registered it with The Campaign Registry; None removes it."""
+    row = find_holder(session, number)
+    if row is None:
+        raise NotFound("number.not_found", f"Nobody holds {number}.")
+    if campaign_id is not None and not (1 <= len(campaign_id) <= 40 and campaign_id.isalnum()):
+        raise DialtoneError("request.invalid", "campaign_id: 1 to 40 letters and digits.")
+    row.sms_campaign_id = campaign_id
+    session.flush()
+    return row
+
+
 def set_inbound_only(session: Session, number: str, inbound_only: bool) -> PhoneNumber:
     """The operator marks a number inbound-only (TERMS N13: bought for a country where
     the customer has no operations), or lifts it."""
