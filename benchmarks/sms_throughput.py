@@ -47,6 +47,9 @@ this process started its POST (one machine, one clock): p50 and p99, with the 20
 p50/p99 beside them. It includes the HTTP client's queueing when the requests in flight
 reach the cap (``started_late`` counts requests started more than 50 ms after their time).
 
+``--profile`` samples the server with py-spy (not a dependency; $PY_SPY, PATH or
+``--py-spy``) during the last run through dialtone.
+
 ``--quick``: 1 run, 5 s, 3 s of latency (``make bench`` runs the full figures). Prints
 readable lines on stderr, then one JSON object as its last line. Exits 1 when an
 acknowledged message was lost (a correctness failure), never because of speed.
@@ -59,6 +62,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -80,7 +84,7 @@ from tests.interop.conftest import Platform, provision, start_platform, stop_pla
 from tests.peers.smsc import Smsc, net_smpp_installed
 
 import dialtone
-from _proc import CpuMeter, memory_kb, python_speed_ms
+from _proc import CpuMeter, Profiler, find_py_spy, memory_kb, print_hotspots, python_speed_ms
 from dialtone.runtime.smpp_link import SmppLink, SmppRequestFailed
 from dialtone.services.accounts import accounts
 from dialtone.services.messaging import carriers, consents, logins
@@ -325,7 +329,8 @@ def percentile(values: list[float], share: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    # The smallest value with at least ``share`` of the values at or below it.
+    rank = max(1, min(len(ordered), math.ceil(share * len(ordered) - 1e-9)))
     return ordered[rank - 1]
 
 
@@ -408,8 +413,11 @@ def _smsc_pid(smsc: Smsc) -> int:
     return process.pid
 
 
-def measure_dialtone(args: argparse.Namespace, index: int) -> dict[str, Any]:
-    """One run through dialtone: its figures, CPU and the serve log's warnings."""
+def measure_dialtone(
+    args: argparse.Namespace, index: int, py_spy: str | None = None
+) -> dict[str, Any]:
+    """One run through dialtone: its figures, CPU and the serve log's warnings (and
+    py-spy's hotspots of the server when ``py_spy`` is given)."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         platform_with_carrier(
@@ -422,6 +430,7 @@ def measure_dialtone(args: argparse.Namespace, index: int) -> dict[str, Any]:
         pid = platform.process.pid
         port = int(platform.env["DIALTONE_SMPP_PORT"])
         meter, smsc_meter = CpuMeter(pid), CpuMeter(_smsc_pid(smsc))
+        profiler = Profiler(py_spy, pid, Path(tmp) / "profile.txt") if py_spy else None
         load = run_load(
             port,
             system_id,
@@ -430,6 +439,10 @@ def measure_dialtone(args: argparse.Namespace, index: int) -> dict[str, Any]:
             meters=(meter, smsc_meter),
             **_load_options(args),
         )
+        hotspots = {}
+        if profiler is not None:
+            profiler.stop()
+            hotspots = profiler.hotspots()
         got = figures(load, smsc_submits(smsc.log_path))
         rss = memory_kb(pid).get("VmRSS")
         warnings = [
@@ -454,6 +467,9 @@ def measure_dialtone(args: argparse.Namespace, index: int) -> dict[str, Any]:
         "serve_log_first_warnings": warnings[:3],
     }
     print(f"dialtone run {index + 1}: {json.dumps(measured)}", file=sys.stderr, flush=True)
+    if hotspots:
+        print_hotspots(f"dialtone, run {index + 1}", hotspots)
+        measured["profile"] = hotspots
     return measured
 
 
@@ -625,6 +641,8 @@ def main() -> int:
     parser.add_argument("--latency-concurrency", type=int, default=64)
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--quick", action="store_true", help="1 run, 5 s, 3 s of latency")
+    parser.add_argument("--profile", action="store_true", help="py-spy the last dialtone run")
+    parser.add_argument("--py-spy", help="path of py-spy (default: $PY_SPY or PATH)")
     args = parser.parse_args()
     if args.quick:
         args.runs, args.seconds, args.latency_seconds, args.drain = 1, 5, 3, 30
@@ -634,8 +652,12 @@ def main() -> int:
     speed_before = python_speed_ms()
     ours: list[dict[str, Any]] = []
     reference: list[dict[str, Any]] = []
+    py_spy = find_py_spy(args.py_spy) if args.profile else None
+    if args.profile and py_spy is None:
+        print("--profile: py-spy not found; no profile", file=sys.stderr)
     for index in range(args.runs):
-        ours.append(measure_dialtone(args, index))
+        last = index == args.runs - 1
+        ours.append(measure_dialtone(args, index, py_spy if last else None))
         reference.append(measure_reference(args, index))
     mine = median(r["end_to_end_per_s"] for r in ours) or 0.0
     ref = median(r["end_to_end_per_s"] for r in reference) or 0.0
