@@ -18,7 +18,9 @@ are dialtone's own ``runtime.smpp_link.SmppLink`` in this process's event loop: 
 measuring side, the same code for dialtone and for the reference. dialtone answers a
 submit_sm only once the message is committed (``runtime.smpp_submissions``), so every
 acknowledged message is durable. After the window the clients wait (``--drain``
-seconds at most) until a receipt came back for every acknowledged message.
+seconds at most, or until receipts stop coming for 10 s) until a receipt came back for
+every acknowledged message, then up to ``--drain`` seconds more until the simulator has
+logged every acknowledged text (a message still queued in dialtone is late, not lost).
 
 Figures of one run:
 
@@ -280,6 +282,17 @@ def smsc_submits(log: Path) -> dict[str, list[float]]:
     return seen
 
 
+def reached_all(smsc: Smsc, texts: list[str], wait: float) -> dict[str, list[float]]:
+    """The simulator's log (``smsc_submits``) once every one of ``texts`` is in it, or
+    after ``wait`` seconds: a message still queued in dialtone is late, not lost."""
+    deadline = time.monotonic() + wait
+    reached = smsc_submits(smsc.log_path)
+    while time.monotonic() < deadline and any(text not in reached for text in texts):
+        time.sleep(1)
+        reached = smsc_submits(smsc.log_path)
+    return reached
+
+
 @dataclass(frozen=True)
 class Figures:
     """One run's figures (see the module docstring)."""
@@ -443,7 +456,7 @@ def measure_dialtone(
         if profiler is not None:
             profiler.stop()
             hotspots = profiler.hotspots()
-        got = figures(load, smsc_submits(smsc.log_path))
+        got = figures(load, reached_all(smsc, load.acknowledged, args.drain))
         rss = memory_kb(pid).get("VmRSS")
         warnings = [
             line for line in platform.log().splitlines() if "WARNING" in line or "ERROR" in line
@@ -582,11 +595,7 @@ def measure_latency(args: argparse.Namespace, rate: float) -> dict[str, Any]:
             )
         )
         accepted = [p for p in posted if p.status == 202]
-        deadline = time.monotonic() + args.drain
-        reached = smsc_submits(smsc.log_path)
-        while time.monotonic() < deadline and any(p.text not in reached for p in accepted):
-            time.sleep(0.5)
-            reached = smsc_submits(smsc.log_path)
+        reached = reached_all(smsc, [p.text for p in accepted], args.drain)
     wire = [1000 * (min(reached[p.text]) - p.sent) for p in accepted if p.text in reached]
     answer = [1000 * (p.answered - p.sent) for p in accepted]
     sends = [p.sent for p in posted]
