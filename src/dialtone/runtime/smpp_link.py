@@ -110,15 +110,20 @@ class SmppLink(asyncio.Protocol):
 
     # --- our side ----------------------------------------------------------------------
 
-    async def request(self, body: RequestBody) -> Pdu:
-        """Send ``body`` once the window has room; the peer's answer (any status; a
-        generic_nack included). Raises :class:`SmppRequestFailed` on a time-out or a
-        lost connection."""
+    async def room(self) -> None:
+        """Wait until the window has room for one more request (another request may take
+        it before ours). Raises :class:`SmppRequestFailed` once the session is closed."""
         while not self.session.can_send():
             if self.session.closed or self.closed.is_set():
                 raise SmppRequestFailed("the session is closed")
             self._room.clear()
             await self._room.wait()
+
+    async def request(self, body: RequestBody) -> Pdu:
+        """Send ``body`` once the window has room; the peer's answer (any status; a
+        generic_nack included). Raises :class:`SmppRequestFailed` on a time-out or a
+        lost connection."""
+        await self.room()
         if self.transport is None or self.transport.is_closing():
             raise SmppRequestFailed("the connection is closed")
         data = self.session.send(body, self.clock())
