@@ -257,9 +257,10 @@ class CarrierBind:
 
     async def submit(self, body: SubmitSm, intent: Intent = NO_INTENT) -> str:
         """Send one submit_sm on this bind at its rate, ESME_RTHROTTLED retried here:
-        the carrier's message id. ``intent`` is committed just before each write (after
-        the rate and window waits, so a kill between the two loses as little as can be)
-        and withdrawn after each answer that is not an acceptance. Raises ``_Temporary``
+        the carrier's message id. ``intent`` is committed just before each write: after
+        the rate wait, with a place in the window held, so the write follows the commit
+        at once (a kill between the two loses the part); withdrawn after each answer
+        that is not an acceptance. Raises ``_Temporary``
         (try the next carrier) or :class:`_Permanent` (no carrier will take it)."""
         settings = self.owner.settings
         loop = asyncio.get_running_loop()
@@ -271,12 +272,17 @@ class CarrierBind:
             if link is None or not self.bound:
                 raise _Temporary("not bound")
             try:
-                await link.room()
+                await link.reserve()
             except SmppRequestFailed as exc:
                 raise _Temporary(str(exc)) from None
-            await intent.writing(self.carrier_id)
             try:
-                answer = await link.request(body)
+                await intent.writing(self.carrier_id)
+            except BaseException:
+                link.release()
+                raise
+            try:
+                # The window's place was held through the commit: written at once.
+                answer = await link.request(body, reserved=True)
             except SmppRequestFailed as exc:
                 # Unanswered (a time-out, the link lost): it may be at the carrier, but
                 # it is retried as before: silence is more often a lost write than a
