@@ -136,8 +136,9 @@ def record_intent(
     now: datetime,
 ) -> None:
     """Part ``seq`` is about to be written to ``carrier_id``'s bind: committed
-    ``submitting`` first, so a restart knows it may have left (TERMS M1: each part sent
-    once). Again for the same part (another carrier, a throttled retry) it moves."""
+    ``submitting`` first, so a restart knows it may have left (issue 15: each part
+    reaches the carrier once). Again for the same part (another carrier, a throttled
+    retry) it moves."""
     part = _part(session, message_id, seq)
     if part is None:
         session.add(
