@@ -419,3 +419,41 @@ def test_each_part_is_on_record_before_its_submit_sm_reaches_the_smsc(tmp_path: 
             assert _parts(setup, long_id) == [(1, "sent"), (2, "sent")]
 
     scenario()
+
+
+class SlowIntent:
+    """An intent whose commit takes a while: what it was told, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.committing = asyncio.Event()
+
+    async def writing(self, carrier_id: str) -> None:
+        self.calls.append("writing")
+        self.committing.set()
+        await asyncio.sleep(1)
+
+    async def withdrawn(self) -> None:
+        self.calls.append("withdrawn")
+
+
+def test_a_send_stopped_during_its_intents_commit_withdraws_it(tmp_path: Path) -> None:
+    @run
+    async def scenario() -> None:
+        smsc = Smsc()
+        async with carriers_running(tmp_path, smsc) as setup:
+            await until(lambda: setup.binds.any_bound)
+            intent = SlowIntent()
+            sending = asyncio.create_task(setup.binds.submit(RECIPIENT, BODY, intent))
+            await intent.committing.wait()
+            sending.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await sending
+            assert intent.calls == ["writing", "withdrawn"]  # never written: not in doubt
+            assert smsc.submits == []
+            # The bind goes on.
+            assert await setup.binds.submit(RECIPIENT, BODY) == Accepted(
+                next(iter(setup.ports)), "id-1"
+            )
+
+    scenario()

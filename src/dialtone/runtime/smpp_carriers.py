@@ -277,6 +277,12 @@ class CarrierBind:
                 raise _Temporary(str(exc)) from None
             try:
                 await intent.writing(self.carrier_id)
+            except asyncio.CancelledError:
+                link.release()
+                # A stop: the commit may still land, the write will not happen.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(intent.withdrawn())
+                raise
             except BaseException:
                 link.release()
                 raise
