@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.runtime.carrier_inbound import CarrierInbound, address, receipt_in
@@ -43,7 +44,7 @@ from dialtone.smpp.constants import CommandStatus, MessageState, TlvTag, Ton
 from dialtone.smpp.pdu import Bind, BindResp, DeliverSm, Pdu, SubmitSm, SubmitSmResp
 from dialtone.smpp.session import Role
 from dialtone.store.db import open_database, transaction
-from dialtone.store.messaging_models import Message, SmppCarrier
+from dialtone.store.messaging_models import Message, MessagePart, SmppCarrier
 from tests.runtime.test_smpp_link import run
 from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES, opt_in
 
@@ -131,6 +132,7 @@ class Smsc:
     links: list[SmppLink] = field(default_factory=list)
     answers: list[Pdu] = field(default_factory=list)
     close_after: int | None = None
+    on_submit: Callable[[SubmitSm], None] | None = None  # called as each one arrives
 
     def on_bind(self, link: SmppLink, pdu: Pdu) -> None:
         assert isinstance(pdu.body, Bind)
@@ -144,6 +146,8 @@ class Smsc:
         assert isinstance(pdu.body, SubmitSm)
         status = self.script.pop(0) if self.script else 0
         self.submits.append(pdu.body)
+        if self.on_submit is not None:
+            self.on_submit(pdu.body)
         if status:
             link.respond(pdu, status)
         else:
@@ -358,15 +362,98 @@ def test_the_dispatcher_sends_records_and_acts_on_receipts(tmp_path: Path) -> No
             # An inbound STOP: stored, answered, its confirmation queued and sent.
             stop = DeliverSm("33612345678", "33123456789", b"STOP")
             assert (await link.request(stop)).command_status == CommandStatus.ESME_ROK
-            await until(lambda: len(smsc.submits) == 3)
-            assert smsc.submits[2].destination_addr == "33612345678"
+            # In French (the recipient's number), in UCS-2: two parts, both sent before
+            # the SMSC's script changes.
+            await until(lambda: len(smsc.submits) == 4)
+            assert [s.destination_addr for s in smsc.submits[2:]] == ["33612345678"] * 2
             nobody = DeliverSm("33612345678", "33999999999", b"hello")
             assert (await link.request(nobody)).command_status == CommandStatus.ESME_RINVDSTADR
             smsc.script = [CommandStatus.ESME_RINVDSTADR]
             bad_id = _message(setup, "refused")
             dispatcher.wake()
             await until(lambda: _status(setup, bad_id)[:2] == ("failed", "sms.carrier_refused"))
-            assert [m.id for m in receipts] == [bad_id]
+            # The hook runs once the dispatcher resumes after the commit the poll saw.
+            await until(lambda: [m.id for m in receipts] == [bad_id])
             await dispatcher.close()
+
+    scenario()
+
+
+def _parts(setup: Setup, message_id: str) -> list[tuple[int, str]]:
+    with transaction(setup.sessions) as session:
+        rows = session.scalars(
+            select(MessagePart).where(MessagePart.message_id == message_id).order_by("seq")
+        )
+        return [(p.seq, p.status) for p in rows]
+
+
+def test_each_part_is_on_record_before_its_submit_sm_reaches_the_smsc(tmp_path: Path) -> None:
+    @run
+    async def scenario() -> None:
+        # Part 1 throttled then taken; part 2 refused for now (a temporary error, one
+        # carrier: the message is queued again), then taken.
+        smsc = Smsc(script=[CommandStatus.ESME_RTHROTTLED, 0, CommandStatus.ESME_RMSGQFUL])
+        async with carriers_running(tmp_path, smsc) as setup:
+            await until(lambda: setup.binds.any_bound)
+            long_id = _message(setup, "z" * 300)
+            seen: list[list[tuple[int, str]]] = []
+            loop = asyncio.get_running_loop()
+            start = loop.time() - 60
+            smsc.on_submit = lambda _: seen.append(_parts(setup, long_id))
+            dispatcher = MessageDispatcher(
+                work=setup.work,
+                carriers=setup.binds,
+                settings=DispatchSettings(poll_seconds=0.05, retry_seconds=0.1),
+                wallclock=lambda: NOW + timedelta(seconds=loop.time() - start),  # moves: a retry
+            )
+            await dispatcher.start()
+            await until(lambda: _status(setup, long_id)[::2] == ("sent", 2))
+            await dispatcher.close()
+            assert seen == [
+                [(1, "submitting")],
+                [(1, "submitting")],  # the throttled one, again
+                [(1, "sent"), (2, "submitting")],
+                [(1, "sent"), (2, "submitting")],  # part 2 withdrawn, then sent again
+            ]
+            assert [s.short_message[5] for s in smsc.submits] == [1, 1, 2, 2]
+            assert _parts(setup, long_id) == [(1, "sent"), (2, "sent")]
+
+    scenario()
+
+
+class SlowIntent:
+    """An intent whose commit takes a while: what it was told, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.committing = asyncio.Event()
+
+    async def writing(self, carrier_id: str) -> None:
+        self.calls.append("writing")
+        self.committing.set()
+        await asyncio.sleep(1)
+
+    async def withdrawn(self) -> None:
+        self.calls.append("withdrawn")
+
+
+def test_a_send_stopped_during_its_intents_commit_withdraws_it(tmp_path: Path) -> None:
+    @run
+    async def scenario() -> None:
+        smsc = Smsc()
+        async with carriers_running(tmp_path, smsc) as setup:
+            await until(lambda: setup.binds.any_bound)
+            intent = SlowIntent()
+            sending = asyncio.create_task(setup.binds.submit(RECIPIENT, BODY, intent))
+            await intent.committing.wait()
+            sending.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await sending
+            assert intent.calls == ["writing", "withdrawn"]  # never written: not in doubt
+            assert smsc.submits == []
+            # The bind goes on.
+            assert await setup.binds.submit(RECIPIENT, BODY) == Accepted(
+                next(iter(setup.ports)), "id-1"
+            )
 
     scenario()

@@ -1,6 +1,6 @@
 """The asyncio edge of an SMPP session over a real loopback connection: requests wait for
-room in the window, answers come back to the awaiting request, a silent peer times the
-request out, a lost connection fails what was pending."""
+room in the window (or for a place held for them), answers come back to the awaiting
+request, a silent peer times the request out, a lost connection fails what was pending."""
 
 from __future__ import annotations
 
@@ -128,6 +128,36 @@ async def test_the_window_holds_requests_until_answers_come() -> None:
         held_link.respond(pdu, SubmitSmResp("late"))
     answers = await asyncio.wait_for(asyncio.gather(*waiting), 5)
     assert len(answers) == 5
+    link.close()
+    server.close()
+
+
+@run
+async def test_a_reserved_place_in_the_window_is_kept_for_its_request() -> None:
+    smsc = Smsc()
+    server, link = await _pair(smsc, SessionSettings(window=2))
+    await link.request(Bind(BindKind.TRANSMITTER, "acme", "secret"))
+    smsc.hold = True
+    await link.reserve()
+    await link.reserve()
+    other = asyncio.create_task(link.request(SUBMIT))  # the window is held: it waits
+    late = asyncio.create_task(link.reserve())
+    await asyncio.sleep(0.05)
+    assert (smsc.held, other.done(), late.done()) == ([], False, False)
+    first = asyncio.create_task(link.request(SUBMIT, reserved=True))
+    link.release()  # the second place given back unused: the waiting request takes it
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if len(smsc.held) == 2:
+            break
+    assert len(smsc.held) == 2
+    assert not late.done()  # the window is full of sent requests now
+    smsc.hold = False
+    for held_link, pdu in smsc.held:
+        held_link.respond(pdu, SubmitSmResp("late"))
+    await asyncio.wait_for(asyncio.gather(first, other, late), 5)
+    third = await link.request(SUBMIT, reserved=True)  # ``late``'s place
+    assert isinstance(third.body, SubmitSmResp)
     link.close()
     server.close()
 

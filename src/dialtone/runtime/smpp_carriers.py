@@ -9,11 +9,14 @@ every ``scan_seconds`` (or at ``scan()``): new carriers bind, changed ones bind 
 disabled or removed ones unbind.
 
 A submit_sm waits for its bind's rate (``throughput`` a second) and window (``window``
-outstanding). ESME_RTHROTTLED pauses the bind ``throttle_pause`` seconds and the same
-submit_sm is tried again on it, up to ``throttle_retries`` times; then, like any
-temporary error (RMSGQFUL, RSYSERR, the connection lost, no answer), the next carrier
-that takes the recipient is tried (``carriers_for``'s order). A permanent error
-(RINVDSTADR, RINVSRCADR, ...) ends there: another carrier would refuse it too.
+outstanding), then for its ``Intent`` to be committed (the dispatcher's record that the
+part is about to leave, on this carrier), and only then is written; any answer but an
+acceptance withdraws the intent before anything else is tried. ESME_RTHROTTLED pauses
+the bind ``throttle_pause`` seconds and the same submit_sm is tried again on it, up to
+``throttle_retries`` times; then, like any temporary error (RMSGQFUL, RSYSERR, the
+connection lost, no answer), the next carrier that takes the recipient is tried
+(``carriers_for``'s order). A permanent error (RINVDSTADR, RINVSRCADR, ...) ends there:
+another carrier would refuse it too.
 
 deliver_sm from a carrier (receipts and inbound messages) goes to ``on_deliver``, which
 answers it.
@@ -27,6 +30,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -136,6 +140,29 @@ class Unavailable:
 SubmitResult = Accepted | Refused | Unavailable
 
 
+class Intent(Protocol):
+    """A part's durable record around its submit_sm (issue 15: each part reaches the
+    carrier once, even across a kill -9)."""
+
+    async def writing(self, carrier_id: str) -> None:
+        """Committed before the submit_sm is written to ``carrier_id``'s bind."""
+
+    async def withdrawn(self) -> None:
+        """Committed when the submit_sm was answered with an error or never written: the
+        part is not at the carrier."""
+
+
+class _NoIntent:
+    async def writing(self, carrier_id: str) -> None:
+        pass
+
+    async def withdrawn(self) -> None:
+        pass
+
+
+NO_INTENT: Intent = _NoIntent()
+
+
 class _Temporary(Exception):
     """This bind cannot take the part now; the next carrier may."""
 
@@ -228,10 +255,13 @@ class CarrierBind:
         await link.closed.wait()
         return None
 
-    async def submit(self, body: SubmitSm) -> str:
+    async def submit(self, body: SubmitSm, intent: Intent = NO_INTENT) -> str:
         """Send one submit_sm on this bind at its rate, ESME_RTHROTTLED retried here:
-        the carrier's message id. Raises ``_Temporary`` (try the next carrier) or
-        :class:`_Permanent` (no carrier will take it)."""
+        the carrier's message id. ``intent`` is committed just before each write: after
+        the rate wait, with a place in the window held, so the write follows the commit
+        at once (a kill between the two loses the part); withdrawn after each answer
+        that is not an acceptance. Raises ``_Temporary``
+        (try the next carrier) or :class:`_Permanent` (no carrier will take it)."""
         settings = self.owner.settings
         loop = asyncio.get_running_loop()
         for _ in range(settings.throttle_retries + 1):
@@ -242,16 +272,38 @@ class CarrierBind:
             if link is None or not self.bound:
                 raise _Temporary("not bound")
             try:
-                answer = await link.request(body)
+                await link.reserve()
             except SmppRequestFailed as exc:
+                raise _Temporary(str(exc)) from None
+            try:
+                await intent.writing(self.carrier_id)
+            except asyncio.CancelledError:
+                link.release()
+                # A stop: the commit may still land, the write will not happen.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(intent.withdrawn())
+                raise
+            except BaseException:
+                link.release()
+                raise
+            try:
+                # The window's place was held through the commit: written at once.
+                answer = await link.request(body, reserved=True)
+            except SmppRequestFailed as exc:
+                # Unanswered (a time-out, the link lost): it may be at the carrier, but
+                # it is retried as before: silence is more often a lost write than a
+                # lost answer, and a living process prefers a rare repeat to a loss.
+                await intent.withdrawn()
                 raise _Temporary(str(exc)) from None
             outcome = submit_outcome(answer.command_id, answer.command_status)
             if outcome is SubmitOutcome.ACCEPTED:
                 message_id = answer.body.message_id if isinstance(answer.body, SubmitSmResp) else ""
-                if not message_id:
-                    # No id, no receipt to match: as good as not taken for our records.
-                    raise _Temporary("accepted without a message id")
-                return message_id
+                if message_id:
+                    return message_id
+            await intent.withdrawn()
+            if outcome is SubmitOutcome.ACCEPTED:
+                # No id, no receipt to match: as good as not taken for our records.
+                raise _Temporary("accepted without a message id")
             if outcome is SubmitOutcome.THROTTLED:
                 self.rate.pause(loop.time() + settings.throttle_pause)
                 continue
@@ -440,15 +492,18 @@ class CarrierBinds:
         ranked = carrier_service.carriers_for(self.rows, recipient)
         return [self.binds[row.id] for row in ranked if row.id in self.binds]
 
-    async def submit(self, recipient: str, body: SubmitSm) -> SubmitResult:
-        """Send ``body`` through the first carrier for ``recipient`` that takes it."""
+    async def submit(
+        self, recipient: str, body: SubmitSm, intent: Intent = NO_INTENT
+    ) -> SubmitResult:
+        """Send ``body`` through the first carrier for ``recipient`` that takes it,
+        ``intent`` committed before each write (``CarrierBind.submit``)."""
         binds = self.order_for(recipient)
         failures: list[str] = []
         for bind in binds:
             if not bind.bound:
                 continue
             try:
-                message_id = await bind.submit(body)
+                message_id = await bind.submit(body, intent)
             except _Temporary as exc:
                 failures.append(f"{bind.setup.name}: {exc}")
                 continue

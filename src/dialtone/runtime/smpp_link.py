@@ -78,6 +78,7 @@ class SmppLink(asyncio.Protocol):
         self._pending: dict[int, asyncio.Future[Pdu]] = {}
         self._room = asyncio.Event()
         self._room.set()
+        self._reserved = 0  # places in the window held by ``reserve``
         self._timer: asyncio.TimerHandle | None = None
         # What the handler keeps about this connection (the login, the carrier).
         self.context: object = None
@@ -110,15 +111,39 @@ class SmppLink(asyncio.Protocol):
 
     # --- our side ----------------------------------------------------------------------
 
-    async def request(self, body: RequestBody) -> Pdu:
-        """Send ``body`` once the window has room; the peer's answer (any status; a
-        generic_nack included). Raises :class:`SmppRequestFailed` on a time-out or a
-        lost connection."""
-        while not self.session.can_send():
+    def _has_room(self) -> bool:
+        return self.session.outstanding + self._reserved < self.session.settings.window
+
+    async def reserve(self) -> None:
+        """Hold a place in the window for the next ``request(..., reserved=True)``, so
+        that request is written as soon as it is made (whatever the caller awaits in
+        between: nobody else takes the place); ``release`` gives it back unused. Raises
+        :class:`SmppRequestFailed` once the session is closed."""
+        await self._wait_room()
+        self._reserved += 1
+
+    def release(self) -> None:
+        """Give back a place ``reserve`` held, unused."""
+        self._reserved = max(0, self._reserved - 1)
+        self._room.set()
+
+    async def _wait_room(self) -> None:
+        while not (self.session.can_send() and self._has_room()):
             if self.session.closed or self.closed.is_set():
                 raise SmppRequestFailed("the session is closed")
             self._room.clear()
             await self._room.wait()
+
+    async def request(self, body: RequestBody, *, reserved: bool = False) -> Pdu:
+        """Send ``body`` once the window has room (at once when ``reserved``: its place
+        held by ``reserve``); the peer's answer (any status; a generic_nack included).
+        Raises :class:`SmppRequestFailed` on a time-out or a lost connection."""
+        if reserved:
+            self.release()
+            if not self.session.can_send():
+                raise SmppRequestFailed("the session is closed")
+        else:
+            await self._wait_room()
         if self.transport is None or self.transport.is_closing():
             raise SmppRequestFailed("the connection is closed")
         data = self.session.send(body, self.clock())

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from dialtone.services.messaging import delivery, messages
 from dialtone.services.messaging.delivery import PartOutcome, Submitted
-from dialtone.store.messaging_models import Message, WebhookDelivery
+from dialtone.store.messaging_models import Message, MessagePart, WebhookDelivery
 from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES
 
 HELLO = messages.Outgoing(sender=NUMBER, to=RECIPIENT, body="Your table is ready.")
@@ -141,10 +141,126 @@ def test_a_restart_requeues_what_was_being_sent_and_keeps_accepted_parts(
     row, _ = messages.send(session, account, LONG, rules=RULES, now=NOW)
     delivery.take_due(session, NOW)
     delivery.record_part(session, row.id, Submitted(1, 2, "A"), carrier_id="SC1", now=NOW)
-    assert delivery.requeue_interrupted(session, NOW) == 1
+    assert delivery.requeue_interrupted(session, NOW) == delivery.Restarted(1, 0, 0)
     session.refresh(row)
     assert row.status == "queued"
     assert list(delivery.accepted_parts(session, row.id)) == [1]  # part 1 is not sent again
+
+
+def _parts(session: Session, message_id: str) -> list[tuple[int, str, str | None, str | None]]:
+    rows = session.scalars(
+        select(MessagePart).where(MessagePart.message_id == message_id).order_by(MessagePart.seq)
+    )
+    return [(p.seq, p.status, p.carrier_id, p.carrier_message_id) for p in rows]
+
+
+def _intend(session: Session, row: Message, seq: int, carrier: str = "SC1") -> None:
+    delivery.record_intent(session, row.id, seq, row.segments, carrier_id=carrier, now=NOW)
+
+
+def test_an_intent_is_completed_by_its_answer_or_withdrawn_by_a_refusal(
+    session: Session, account: str, sender: str
+) -> None:
+    row, _ = messages.send(session, account, LONG, rules=RULES, now=NOW)
+    delivery.take_due(session, NOW)
+    _intend(session, row, 1, "SC1")
+    session.flush()
+    assert _parts(session, row.id) == [(1, "submitting", "SC1", None)]
+    assert delivery.accepted_parts(session, row.id) == {}  # not yet the carrier's
+    _intend(session, row, 1, "SC2")  # SC1 failed temporarily: the next carrier
+    session.flush()
+    delivery.record_part(session, row.id, Submitted(1, 2, "A"), carrier_id="SC2", now=NOW)
+    assert _parts(session, row.id) == [(1, "sent", "SC2", "A")]  # one row, completed
+    with pytest.raises(ValueError, match="already sent"):
+        _intend(session, row, 1)
+    _intend(session, row, 2)
+    session.flush()
+    delivery.withdraw_intent(session, row.id, 2)  # refused: not at the carrier
+    delivery.withdraw_intent(session, row.id, 1)  # an accepted part stays
+    session.flush()
+    assert _parts(session, row.id) == [(1, "sent", "SC2", "A")]
+    assert row.status == "sending"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "status", "not_again"),
+    [
+        ("submitting", None, "sent", [1]),  # a single part in doubt
+        ("accepted", "submitting", "sent", [1, 2]),
+        ("submitting", "submitting", "sent", [1, 2]),  # two messages' worth of windows
+        ("submitting", "missing", "queued", [1]),  # part 2 never went: sent after
+        ("accepted", "missing", "queued", [1]),
+        ("missing", None, "queued", []),  # taken, nothing written yet
+    ],
+)
+def test_a_restart_counts_parts_in_doubt_as_sent_and_never_sends_them_again(
+    session: Session,
+    account: str,
+    sender: str,
+    *,
+    first: str,
+    second: str | None,
+    status: str,
+    not_again: list[int],
+) -> None:
+    outgoing = HELLO if second is None else LONG
+    hooked = replace(outgoing, status_callback="https://acme.example/sms-status")
+    row, _ = messages.send(session, account, hooked, rules=RULES, now=NOW)
+    delivery.take_due(session, NOW)
+    for seq, state in enumerate((first, second), start=1):
+        if state == "submitting":
+            _intend(session, row, seq)
+        elif state == "accepted":
+            delivery.record_part(
+                session, row.id, Submitted(seq, row.segments, f"C{seq}"), carrier_id="SC1", now=NOW
+            )
+    session.flush()
+    later = NOW + timedelta(seconds=3)
+    restarted = delivery.requeue_interrupted(session, later)
+    doubtful = [first, second].count("submitting")
+    assert restarted == delivery.Restarted(
+        requeued=int(status == "queued"), in_doubt=doubtful, sent=int(status == "sent")
+    )
+    session.refresh(row)
+    assert row.status == status
+    assert sorted(delivery.accepted_parts(session, row.id)) == not_again
+    in_doubt = [p for p in delivery.accepted_parts(session, row.id).values() if p.error]
+    assert [(p.status, p.carrier_message_id, p.error) for p in in_doubt] == [
+        ("sent", None, delivery.IN_DOUBT)
+    ] * doubtful
+    owed = [json.loads(w.body)["status"] for w in session.scalars(select(WebhookDelivery))]
+    if status == "sent":
+        assert (row.sent_at, row.carrier_id, owed) == (later, "SC1", ["sent"])
+        assert delivery.take_due(session, later) == []  # nothing to send again
+    else:
+        assert (row.next_attempt_at, owed) == (later, [])
+        [again] = delivery.take_due(session, later)
+        assert again.id == row.id
+
+
+def test_a_restart_leaves_parts_of_finished_messages_alone(
+    session: Session, account: str, sender: str
+) -> None:
+    row, _ = messages.send(session, account, HELLO, rules=RULES, now=NOW)
+    delivery.take_due(session, NOW)
+    _intend(session, row, 1)
+    delivery.record_failure(
+        session, row.id, code="sms.carrier_refused", reason="R", now=NOW, retry_in=None
+    )
+    session.flush()
+    assert delivery.requeue_interrupted(session, NOW) == delivery.Restarted(0, 0, 0)
+    assert _parts(session, row.id) == [(1, "submitting", "SC1", None)]
+
+
+def test_a_receipt_for_an_early_part_does_not_end_the_sending(
+    session: Session, account: str, sender: str
+) -> None:
+    row, _ = messages.send(session, account, LONG, rules=RULES, now=NOW)
+    delivery.take_due(session, NOW)
+    delivery.record_part(session, row.id, Submitted(1, 2, "A"), carrier_id="SC1", now=NOW)
+    delivery.record_receipt(session, "SC1", "A", "delivered", error=None, now=NOW)
+    assert row.status == "sending"  # a restart still sends part 2
+    assert delivery.requeue_interrupted(session, NOW).requeued == 1
 
 
 def test_messages_past_their_validity_expire(session: Session, account: str, sender: str) -> None:

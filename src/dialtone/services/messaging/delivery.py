@@ -3,9 +3,16 @@ its delivery receipts, retries and expiry. The runtime that talks SMPP calls the
 in a transaction it commits before it acts on the result.
 
 A message's status follows its parts: ``sent`` once every part was accepted by the
-carrier (a submit_sm_resp with a message id), ``delivered`` once every part's receipt
-says so, ``undelivered`` as soon as one part's receipt says it will not be, ``expired``
-when a part expired or the validity period ran out first.
+carrier (a submit_sm_resp with a message id) or is in doubt (below), ``delivered`` once
+every part's receipt says so, ``undelivered`` as soon as one part's receipt says it will
+not be, ``expired`` when a part expired or the validity period ran out first.
+
+Exactly once across a crash (issue 15): a part's intent is committed before its
+submit_sm is written (``record_intent``: a part ``submitting``, no carrier id yet), and
+completed by its submit_sm_resp (``record_part``) or withdrawn when the carrier refused it
+(``withdraw_intent``: a refused part never reached the carrier as a message). A part
+still ``submitting`` at a restart is in doubt: its bytes almost surely left, so it is
+counted as sent, with no carrier id, and never sent again (``requeue_interrupted``).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.services.messaging import notices
@@ -22,6 +29,9 @@ from dialtone.services.messaging.messages import FINAL_STATES
 from dialtone.store.messaging_models import Message, MessagePart
 
 PartOutcome = Literal["delivered", "undelivered", "expired", "sent"]
+
+SUBMITTING = "submitting"
+IN_DOUBT = "in doubt after a restart: no carrier id, no receipt will match"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +66,104 @@ def take_due(session: Session, now: datetime, limit: int = 500) -> list[Message]
     return rows
 
 
-def requeue_interrupted(session: Session, now: datetime) -> int:
-    """At start: messages left ``sending`` by a stop go back to the queue (their parts
-    already accepted are kept and not sent again)."""
-    result = session.execute(
-        update(Message)
-        .where(Message.status == "sending")
-        .values(status="queued", next_attempt_at=now, updated_at=now)
+@dataclass(frozen=True, slots=True)
+class Restarted:
+    """What ``requeue_interrupted`` found: messages queued again, parts in doubt, and
+    messages ``sent`` because their last parts were in doubt."""
+
+    requeued: int
+    in_doubt: int
+    sent: int
+
+
+def requeue_interrupted(session: Session, now: datetime) -> Restarted:
+    """At start: parts left ``submitting`` by a stop are in doubt, counted as sent (their
+    submit_sm was written, or about to be, when the process died: sending them again
+    would repeat them); then each message left ``sending`` is ``sent`` when every part is
+    accepted or in doubt, else goes back to the queue (its accepted and in-doubt parts
+    are kept and not sent again)."""
+    doubtful = list(
+        session.scalars(
+            select(MessagePart)
+            .join(Message, Message.id == MessagePart.message_id)
+            .where(MessagePart.status == SUBMITTING, Message.status == "sending")
+        )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    for part in doubtful:
+        part.status = "sent"
+        part.error = IN_DOUBT
+    session.flush()
+    requeued = sent = 0
+    for message in session.scalars(select(Message).where(Message.status == "sending")):
+        parts = accepted_parts(session, message.id)
+        total = max((p.total for p in parts.values()), default=message.segments)
+        message.updated_at = now
+        if parts and len(parts) >= total:
+            message.status = "sent"
+            message.sent_at = now
+            if message.carrier_id is None:
+                message.carrier_id = next(iter(parts.values())).carrier_id
+            notices.status_changed(session, message, now)
+            sent += 1
+        else:
+            message.status = "queued"
+            message.next_attempt_at = now
+            requeued += 1
+    session.flush()
+    return Restarted(requeued=requeued, in_doubt=len(doubtful), sent=sent)
 
 
 def accepted_parts(session: Session, message_id: str) -> dict[int, MessagePart]:
-    """The parts of a message a carrier already accepted, by sequence number."""
+    """The parts of a message not to send again, by sequence number: those a carrier
+    accepted, and those in doubt after a restart (``sent`` without a carrier id)."""
     rows = session.scalars(select(MessagePart).where(MessagePart.message_id == message_id))
-    return {r.seq: r for r in rows if r.carrier_message_id is not None}
+    return {r.seq: r for r in rows if r.status != SUBMITTING}
+
+
+def _part(session: Session, message_id: str, seq: int) -> MessagePart | None:
+    return session.scalar(
+        select(MessagePart).where(MessagePart.message_id == message_id, MessagePart.seq == seq)
+    )
+
+
+def record_intent(
+    session: Session,
+    message_id: str,
+    seq: int,
+    total: int,
+    *,
+    carrier_id: str,
+    now: datetime,
+) -> None:
+    """Part ``seq`` is about to be written to ``carrier_id``'s bind: committed
+    ``submitting`` first, so a restart knows it may have left (issue 15: each part
+    reaches the carrier once). Again for the same part (another carrier, a throttled
+    retry) it moves."""
+    part = _part(session, message_id, seq)
+    if part is None:
+        session.add(
+            MessagePart(
+                message_id=message_id,
+                seq=seq,
+                total=total,
+                carrier_id=carrier_id,
+                status=SUBMITTING,
+                submitted_at=now,
+            )
+        )
+        return
+    if part.status != SUBMITTING:
+        raise ValueError(f"part {seq} of {message_id} is already {part.status}")
+    part.carrier_id = carrier_id
+    part.submitted_at = now
+
+
+def withdraw_intent(session: Session, message_id: str, seq: int) -> None:
+    """The carrier answered part ``seq``'s submit_sm with an error (or it could not be
+    written): it is not at the carrier, so it may be sent again."""
+    part = _part(session, message_id, seq)
+    if part is not None and part.status == SUBMITTING:
+        session.delete(part)
 
 
 def record_part(
@@ -81,19 +174,16 @@ def record_part(
     carrier_id: str,
     now: datetime,
 ) -> None:
-    """A carrier accepted one part (its submit_sm_resp); the message is ``sent`` once
-    all parts are."""
-    session.add(
-        MessagePart(
-            message_id=message_id,
-            seq=part.seq,
-            total=part.total,
-            carrier_id=carrier_id,
-            carrier_message_id=part.carrier_message_id,
-            status="sent",
-            submitted_at=now,
-        )
-    )
+    """A carrier accepted one part (its submit_sm_resp): its intent, if any, completed
+    with the carrier's id; the message is ``sent`` once all parts are."""
+    row = _part(session, message_id, part.seq)
+    if row is None:
+        row = MessagePart(message_id=message_id, seq=part.seq, submitted_at=now)
+        session.add(row)
+    row.total = part.total
+    row.carrier_id = carrier_id
+    row.carrier_message_id = part.carrier_message_id
+    row.status = "sent"
     session.flush()
     message = session.get(Message, message_id)
     if message is None:
@@ -164,6 +254,10 @@ def record_receipt(
         for p in session.scalars(select(MessagePart).where(MessagePart.message_id == message.id))
     ]
     status = _message_status(outcomes, message.segments)
+    if status == "sent" and message.status == "sending":
+        # A receipt for an early part while later ones are still being sent: ``sent``
+        # would keep a restart from sending them.
+        return message
     if status != message.status:
         message.status = status
         message.updated_at = now
