@@ -291,3 +291,23 @@ def test_each_status_change_is_owed_to_the_status_callback_with_its_code(
     # Without a status callback nothing is owed.
     _sent(session, account, replace(HELLO, body="No callback"))
     assert len(session.scalars(select(WebhookDelivery)).all()) == 2
+
+
+def test_a_retry_that_gets_through_clears_the_error_it_met(
+    session: Session, account: str, sender: str
+) -> None:
+    row, _ = messages.send(session, account, HELLO, rules=RULES, now=NOW)
+    delivery.take_due(session, NOW)
+    delivery.record_failure(
+        session,
+        row.id,
+        code="sms.no_carrier",
+        reason="none bound",
+        now=NOW,
+        retry_in=timedelta(seconds=1),
+    )
+    later = NOW + timedelta(seconds=2)
+    delivery.take_due(session, later)
+    delivery.record_intent(session, row.id, 1, 1, carrier_id="SC1", now=later)
+    delivery.record_part(session, row.id, Submitted(1, 1, "C-1"), carrier_id="SC1", now=later)
+    assert (row.status, row.error_code, row.error_message) == ("sent", None, None)

@@ -193,6 +193,8 @@ def record_part(
     if len(accepted_parts(session, message_id)) >= part.total and message.status == "sending":
         message.status = "sent"
         message.sent_at = now
+        # A retry that got through: the temporary error it met before is no longer why.
+        message.error_code = message.error_message = None
         notices.status_changed(session, message, now)
 
 
