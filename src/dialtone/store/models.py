@@ -74,6 +74,9 @@ class Account(Base):
     billing_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Issue 15: where the account's inbound SMS are POSTed (signed), if anywhere.
     sms_webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The sender's postal address every marketing email carries (TERMS M9); None: the
+    # account sends no marketing email.
+    postal_address: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ApiKey(Base):
@@ -848,6 +851,6 @@ class PriceChange(Base):
     carrier_cost: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-# The messaging tables live in their own module; importing it here registers them on
+# The messaging and email tables live in their own modules; importing it here registers them on
 # the shared metadata wherever the models are loaded (migrations, tests, the server).
-from dialtone.store import messaging_models  # noqa: E402, F401
+from dialtone.store import email_models, messaging_models  # noqa: E402, F401
