@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services.accounts import accounts
+from dialtone.services.accounts import account_data, accounts
 from dialtone.services.messaging import email
 from dialtone.store.email_models import EmailMessage
 from tests.services.conftest import T0
@@ -321,3 +321,13 @@ def test_a_permanent_failure_bounces_only_when_the_recipient_was_refused(
     assert (entry.address, entry.reason) == ("gone@example.com", "bounce")
     session.refresh(later)
     assert later.status == "suppressed"  # queued mail to a bounced address stops too
+
+
+def test_the_accounts_export_has_its_emails_and_suppressions(
+    session: Session, account: str
+) -> None:
+    row, _ = _send(session, account)
+    email.suppress(session, account, "bob@example.com", "manual", now=T0)
+    data = account_data.export(session, account, now=T0)
+    assert [e["id"] for e in data["emails"]] == [row.id]
+    assert [s["address"] for s in data["email_suppressions"]] == ["bob@example.com"]
