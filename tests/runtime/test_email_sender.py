@@ -103,6 +103,12 @@ def _relay(port: int) -> Relay:
     return Relay(host="127.0.0.1", port=port, starttls=False)
 
 
+def test_the_relay_is_read_from_the_settings(tmp_path: Path) -> None:
+    relay = Relay.of(_settings(tmp_path, 2525))
+    assert relay == Relay("127.0.0.1", 2525, "", "", starttls=False, tls=False)
+    assert "s3cret" not in repr(Relay("h", password="s3cret"))
+
+
 def _run_sender(
     sessions: sessionmaker[Session],
     relay: Relay,

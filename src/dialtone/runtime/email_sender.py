@@ -17,13 +17,14 @@ import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services.messaging import email
+from dialtone.settings import EmailSection
 from dialtone.store.db import transaction
 
 log = logging.getLogger("dialtone.email")
@@ -36,10 +37,23 @@ class Relay:
     host: str
     port: int = 587
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     starttls: bool = True
     tls: bool = False
     validate_certs: bool = True
+
+    @classmethod
+    def of(cls, settings: EmailSection) -> Relay:
+        """The relay the settings name (``smtp_host`` empty: email is disabled, and the
+        caller starts no sender)."""
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            tls=settings.smtp_tls,
+        )
 
 
 @dataclass(frozen=True, slots=True)
