@@ -19,15 +19,10 @@ from dialtone.settings import Settings
 from dialtone.store.db import transaction
 from dialtone.store.models import CallRecord
 
-from .conftest import api_routes, auth, new_account
+from .conftest import PUBLIC_ROUTES, api_routes, auth, new_account
 
 NUMBER = "+33123456789"
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-
-
-# Routes anyone may use: the health check, and the unsubscribe link of a marketing
-# email (the recipient has no key; the token in the link is its credential, M9).
-PUBLIC_ROUTES = frozenset({"/healthz", "/v1/email/unsubscribe/{token}"})
 
 
 def test_every_route_declares_its_permission(settings: Settings, sessions: Any) -> None:
