@@ -30,6 +30,7 @@ from dialtone.store import sealed
 
 if TYPE_CHECKING:
     from dialtone.services.billing.invoice_documents import Issuer
+    from dialtone.services.messaging.email import EmailRules
     from dialtone.services.messaging.rules import MessagingRules
 
 _PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
@@ -675,6 +676,43 @@ class MessagingSection(BaseModel):
     )
 
 
+class EmailSection(BaseModel):
+    """Email (issue 15, TERMS M9): the SMTP relay mail goes through, the default sender,
+    and where the one-click unsubscribe links point. M9 gives removals 10 days; dialtone
+    honours an unsubscribe at once, so that value has no setting."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    smtp_host: str = Field(
+        default="", description="The SMTP relay's host; empty: email is disabled."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="The SMTP relay's port.")
+    smtp_username: str = Field(default="", description="SMTP AUTH user name; empty: no AUTH.")
+    smtp_password: str = Field(default="", repr=False, description="SMTP AUTH password.")
+    smtp_starttls: bool = Field(
+        default=True,
+        description="Upgrade the connection with STARTTLS (port 587); ignored with smtp_tls.",
+    )
+    smtp_tls: bool = Field(
+        default=False, description="Connect with TLS from the start (implicit TLS, port 465)."
+    )
+    email_from: str = Field(
+        default="", description="The sender of an email that names none; empty: one is required."
+    )
+    email_unsubscribe_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The platform's public HTTP address: marketing email's one-click "
+        "unsubscribe links (M9, RFC 8058) point to <this>/v1/email/unsubscribe/<token>.",
+    )
+
+    @field_validator("email_unsubscribe_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 class ApiSection(BaseModel):
     """The HTTP API's address."""
 
@@ -707,6 +745,7 @@ class Settings(
     AccountsSection,
     BillingSection,
     MessagingSection,
+    EmailSection,
     ApiSection,
     ProcessSection,
     BaseSettings,
@@ -740,6 +779,17 @@ class Settings(
             help_text=self.sms_help_text,
         )
 
+    @property
+    def email_rules(self) -> EmailRules:
+        """The email section's values as the email service takes them."""
+        from dialtone.services.messaging.email import EmailRules  # noqa: PLC0415
+
+        return EmailRules(
+            enabled=bool(self.smtp_host),
+            default_from=self.email_from,
+            unsubscribe_base_url=self.email_unsubscribe_base_url,
+        )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -766,6 +816,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "accounts": AccountsSection,
     "billing": BillingSection,
     "messaging": MessagingSection,
+    "email": EmailSection,
     "api": ApiSection,
     "process": ProcessSection,
 }

@@ -38,6 +38,12 @@ def client(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[Test
         yield test_client
 
 
+# Routes anyone may use, with no key and so no permission: the health check, and the
+# unsubscribe link of a marketing email (the recipient has no key; the token in the
+# link is its credential, TERMS M9).
+PUBLIC_ROUTES = frozenset({"/healthz", "/v1/email/unsubscribe/{token}"})
+
+
 def new_account(
     sessions: sessionmaker[Session], name: str, increment: str = "60/60"
 ) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from dialtone.settings import Settings
 from dialtone.store.db import transaction
 from dialtone.store.models import Account
 
-from .conftest import api_routes, auth, new_account
+from .conftest import PUBLIC_ROUTES, api_routes, auth, new_account
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 _PARAM = re.compile(r"\{([^}]+)\}")
@@ -34,7 +34,7 @@ def _routes(settings: Settings, sessions: Any) -> list[tuple[str, str, str]]:
     """(method, path with its parameters filled in, permission) of every API route."""
     found = []
     for route in api_routes(create_app(settings, sessions)):
-        if route.path == "/healthz":
+        if route.path in PUBLIC_ROUTES:
             continue
         permission = next(
             getattr(dep.dependency, "permission", None)

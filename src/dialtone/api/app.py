@@ -19,6 +19,7 @@ from dialtone.api.v1 import (
     calls,
     consents,
     dnc,
+    emails,
     errors_log,
     kyc,
     messages,
@@ -74,6 +75,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(messages.router)
     app.include_router(consents.router)
     app.include_router(smpp_logins.router)
+    app.include_router(emails.router)
+    app.include_router(emails.links)
     app.include_router(api_keys.router)
     app.include_router(errors_log.router)
     app.include_router(ports.router)

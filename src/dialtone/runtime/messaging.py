@@ -25,6 +25,7 @@ from dialtone.sip.auth_limiter import FailureLimiter
 
 from .carrier_inbound import CarrierInbound
 from .db_work import DbWork
+from .email_sender import EmailSender, Relay
 from .message_dispatcher import DispatchSettings, MessageDispatcher
 from .smpp_carriers import BindSettings, CarrierBinds
 from .smpp_server import SmppServer, TlsListenError
@@ -47,6 +48,8 @@ class MessagingRuntime:
     server: SmppServer
     webhooks: WebhookSender
     auth: ThreadPoolExecutor
+    # None when no SMTP relay is configured (smtp_host empty: email is disabled).
+    email: EmailSender | None = None
 
     def wake(self) -> None:
         """A message was committed: send it now rather than at the next poll.
@@ -61,6 +64,8 @@ class MessagingRuntime:
         except Exception:
             log.exception("the SMPP server did not close cleanly")
         await self.webhooks.close()
+        if self.email is not None:
+            await self.email.close()
         await self.dispatcher.close()
         await self.inbound.close()
         await self.carriers.close()
@@ -116,6 +121,7 @@ async def start_messaging(
         message.account_id, message
     )
     webhooks = WebhookSender(sessions, db, settings.sealing_key())
+    mail = EmailSender(sessions, db, Relay.of(settings)) if settings.smtp_host else None
     try:
         try:
             await server.start()
@@ -132,13 +138,17 @@ async def start_messaging(
         carriers.start()
         await dispatcher.start()
         webhooks.start()
+        if mail is not None:
+            mail.start()
     except BaseException:
         await server.close()
         await carriers.close()
         db.shutdown(wait=False)
         auth.shutdown(wait=False)
         raise
-    return MessagingRuntime(carriers, dispatcher, inbound, work, db, server, webhooks, auth)
+    return MessagingRuntime(
+        carriers, dispatcher, inbound, work, db, server, webhooks, auth, email=mail
+    )
 
 
 def _ignored(sent: bool) -> None:

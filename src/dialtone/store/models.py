@@ -76,6 +76,9 @@ class Account(Base):
     sms_webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # TERMS M3: messaging suspended because a proof of consent was not produced in time.
     messaging_suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The sender's postal address every marketing email carries (TERMS M9); None: the
+    # account sends no marketing email.
+    postal_address: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ApiKey(Base):
@@ -850,6 +853,6 @@ class PriceChange(Base):
     carrier_cost: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-# The messaging tables live in their own module; importing it here registers them on
+# The messaging and email tables live in their own modules; importing it here registers them on
 # the shared metadata wherever the models are loaded (migrations, tests, the server).
-from dialtone.store import messaging_models  # noqa: E402, F401
+from dialtone.store import email_models, messaging_models  # noqa: E402, F401

@@ -91,6 +91,10 @@ class AccountOut(BaseModel):
     sms_webhook_url: str | None = Field(
         description="Where inbound SMS are POSTed, signed (Dialtone-Signature)."
     )
+    postal_address: str | None = Field(
+        description="The sender's postal address every marketing email carries (TERMS M9); "
+        "none: the account sends no marketing email."
+    )
     created_at: datetime
 
     @classmethod
@@ -109,6 +113,7 @@ class AccountOut(BaseModel):
             sanctions_declared_at=row.sanctions_declared_at,
             fair_use=FairUseStanding.of(row),
             sms_webhook_url=row.sms_webhook_url,
+            postal_address=row.postal_address,
             created_at=row.created_at,
         )
 
@@ -125,6 +130,11 @@ class AccountPatch(BaseModel):
     sms_webhook_url: str | None = Field(
         default=None,
         description="Where inbound SMS are POSTed (http or https); an empty string removes it.",
+    )
+    postal_address: str | None = Field(
+        default=None,
+        description="The postal address marketing email carries (TERMS M9), lines separated "
+        "by newlines; an empty string removes it.",
     )
 
 
@@ -245,11 +255,13 @@ def get_account(account: AccountDep, settings: SettingsDep) -> AccountOut:
 def patch_account(
     body: AccountPatch, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> AccountOut:
-    """Change the account's recording policy (TERMS V8) or its inbound SMS webhook, or
-    declare it is on no sanctions list (D3)."""
+    """Change the account's recording policy (TERMS V8), its inbound SMS webhook or its
+    postal address (M9), or declare it is on no sanctions list (D3)."""
     row = accounts.set_call_options(session, account.id, recording_policy=body.recording_policy)
     if body.sms_webhook_url is not None:
         row = accounts.set_sms_webhook(session, account.id, body.sms_webhook_url or None)
+    if body.postal_address is not None:
+        row = accounts.set_postal_address(session, account.id, body.postal_address or None)
     if body.declare_no_sanctions:
         row = accounts.declare_no_sanctions(session, account.id, now=datetime.now(UTC))
     elif body.declare_no_sanctions is False:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from dialtone.policy import retention
 from dialtone.services.accounts import audit
 from dialtone.services.accounts.accounts import get_account
+from dialtone.store.email_models import EmailMessage, EmailSuppression
 from dialtone.store.messaging_models import (
     Message,
     SenderName,
@@ -68,6 +69,8 @@ _SECTIONS: tuple[tuple[str, type[Base]], ...] = (
     ("sms_opt_outs", SmsOptOut),
     ("smpp_logins", SmppLogin),
     ("sender_names", SenderName),
+    ("emails", EmailMessage),
+    ("email_suppressions", EmailSuppression),
 )
 
 
@@ -96,7 +99,8 @@ def export(session: Session, account_id: str, *, now: datetime) -> dict[str, Any
     """Everything held for the account as JSON-ready values: the account, its users,
     numbers, ring groups, trunks, keys (metadata), call records, voicemail (metadata and
     transcripts; the audio is downloaded per message), do-not-call list, messages,
-    opt-ins and opt-outs, SMPP logins (metadata), sender IDs and audit log."""
+    opt-ins and opt-outs, SMPP logins (metadata), sender IDs, emails and the email
+    suppression list, and audit log."""
     account = get_account(session, account_id)
     data: dict[str, Any] = {"exported_at": now.isoformat(), "account": _row(account)}
     for name, model in _SECTIONS:

@@ -89,6 +89,28 @@ def set_sms_webhook(session: Session, account_id: str, url: str | None) -> Accou
     return account
 
 
+MAX_POSTAL_ADDRESS = 500
+
+
+def set_postal_address(session: Session, account_id: str, address: str | None) -> Account:
+    """The sender's postal address every marketing email of the account carries (TERMS
+    M9); None or blank removes it (and with it the account's marketing email). Lines
+    are kept, stripped; ``\r\n`` becomes ``\n``."""
+    account = get_account(session, account_id)
+    lines = [line.strip() for line in (address or "").replace("\r\n", "\n").split("\n")]
+    value = "\n".join(line for line in lines if line) or None
+    if value is not None and (
+        len(value) > MAX_POSTAL_ADDRESS or not all(line.isprintable() for line in value.split("\n"))
+    ):
+        raise DialtoneError(
+            "account.invalid",
+            f"postal_address: printable lines, {MAX_POSTAL_ADDRESS} characters at most.",
+        )
+    account.postal_address = value
+    session.flush()
+    return account
+
+
 def set_call_options(
     session: Session,
     account_id: str,
