@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-from dialtone.services.messaging import carriers, consents
+from dialtone.services.messaging import carriers, consents, logins
 from dialtone.store import sealed
 from dialtone.store.db import make_engine, session_factory, transaction
+from tests.peers.esme import Esme
 from tests.peers.smsc import Smsc, require_smsc
 
 from .conftest import Platform, poll, provision, start_platform, stop_platform
@@ -329,3 +330,63 @@ def test_kill_9_during_a_burst_loses_nothing_acknowledged(tmp_path: Path, smsc: 
     doubts = [line for line in restarted.log().splitlines() if "at the last stop" in line]
     assert (missing, twice) == ([], {}), doubts
     print(f"kill -9: {len(acknowledged)} acknowledged, none missing, none sent twice; {doubts}")
+
+
+# -- end to end: a customer's own SMPP client, through dialtone, to the carrier and back
+
+
+def _login(platform: Platform) -> tuple[str, str]:
+    with transaction(_database(platform)) as session:
+        row, password = logins.create_login(
+            session, platform.account_id, "acme", now=datetime.now(UTC)
+        )
+        return row.system_id, password
+
+
+def test_a_customers_smpp_message_reaches_the_carrier_and_its_receipt_comes_back(
+    platform: Platform, smsc: Smsc
+) -> None:
+    add_carrier(platform, smsc, "sim")
+    smsc.wait_bound(1)
+    system_id, password = _login(platform)
+    with Esme(int(platform.env["DIALTONE_SMPP_PORT"]), system_id, password).bind("trx") as esme:
+        [answer] = esme.answers(
+            esme.submit(platform.number.lstrip("+"), RECIPIENT.lstrip("+"), "Hello from our CRM")
+        )
+        assert answer.status == 0
+        assert answer.message_id.startswith("SM")
+        # The carrier got it, from the customer's number.
+        assert poll(lambda: len(accepted(smsc)) == 1, 15)
+        [entry] = accepted(smsc)
+        assert (text_of(entry), entry["source"], entry["dest"]) == (
+            "Hello from our CRM",
+            platform.number.lstrip("+"),
+            RECIPIENT.lstrip("+"),
+        )
+        # The carrier's receipt became the customer's receipt, under dialtone's id.
+        [receipt] = esme.wait_delivered(1, receipts=True, timeout=20)
+        assert receipt.receipted_message_id == answer.message_id
+        assert "stat:DELIVRD" in receipt.text
+        assert receipt.message_state == 2  # DELIVERED
+        # The phone answers: the customer's bind gets the message.
+        smsc.send_mo(RECIPIENT.lstrip("+"), platform.number.lstrip("+"), "See you at 8")
+        [reply] = esme.wait_delivered(1, receipts=False, timeout=20)
+        assert (reply.text, reply.source) == ("See you at 8", RECIPIENT.lstrip("+"))
+        # STOP from the phone: the next submit_sm is refused, nothing reaches the carrier.
+        smsc.send_mo(RECIPIENT.lstrip("+"), platform.number.lstrip("+"), "STOP")
+        # The confirmation goes out (in French for a French number: UCS-2, two parts).
+        assert poll(lambda: len(accepted(smsc)) == 3, 20)
+        confirmation = "".join(text_of(e) for e in accepted(smsc)[1:])
+        assert "désabonné" in confirmation
+        [refused] = esme.answers(
+            esme.submit(platform.number.lstrip("+"), RECIPIENT.lstrip("+"), "Promo")
+        )
+        assert refused.status != 0
+        assert len(accepted(smsc)) == 3
+    with platform.http() as http:
+        rows = http.get("/v1/messages", params={"direction": "outbound"}).json()["messages"]
+        audit = http.get("/v1/audit", params={"code": "sms.opted_out"}).json()["events"]
+    origins = sorted(r["origin"] for r in rows)
+    assert origins == ["keyword", "smpp"]
+    assert [r["status"] for r in rows if r["origin"] == "smpp"] == ["delivered"]
+    assert audit

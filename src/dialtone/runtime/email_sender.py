@@ -13,7 +13,6 @@ loses nothing: an email in flight is still ``queued`` and comes due again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +25,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialtone.services.messaging import email
 from dialtone.settings import EmailSection
 from dialtone.store.db import transaction
+
+from .due_loop import DueLoop
 
 log = logging.getLogger("dialtone.email")
 
@@ -106,38 +107,21 @@ class EmailSender:
         self.first_retry = first_retry
         self.give_up_after = give_up_after
         self.clock = clock
-        self._limit = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = DueLoop(
+            "email", db, self._take, self._send, poll=poll, concurrency=concurrency
+        )
 
     def start(self) -> None:
         """Begin sending (on the running loop)."""
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop.start()
 
     def wake(self) -> None:
         """An email was queued: look now rather than at the next poll."""
-        self._wake.set()
+        self._loop.wake()
 
     async def close(self) -> None:
         """Stop; email in flight is abandoned (still queued, sent after restart)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                due = await loop.run_in_executor(self.db, self._take)
-                if due:
-                    await asyncio.gather(*(self._send(d) for d in due))
-                    continue  # more may be due
-            except Exception:
-                log.exception("email: a round failed; retrying")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+        await self._loop.close()
 
     def _take(self) -> list[email.Due]:
         with transaction(self.sessions) as session:
@@ -145,28 +129,27 @@ class EmailSender:
 
     async def _send(self, due: email.Due) -> None:
         relay = self.relay
-        async with self._limit:
-            try:
-                await aiosmtplib.send(
-                    email.mime(due),
-                    sender=due.sender,
-                    recipients=[due.recipient],
-                    hostname=relay.host,
-                    port=relay.port,
-                    username=relay.username or None,
-                    password=relay.password or None,
-                    use_tls=relay.tls,
-                    start_tls=relay.starttls and not relay.tls,
-                    validate_certs=relay.validate_certs,
-                    timeout=self.timeout,
-                )
-                outcome = Outcome()
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                outcome = outcome_of(exc)
-                # A failed AUTH or no STARTTLS is the relay's settings, not this email's.
-                config = (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPNotSupported)
-                level = logging.ERROR if isinstance(exc, config) else logging.INFO
-                log.log(level, "email %s to %s: %s", due.id, due.recipient, outcome.error)
+        try:
+            await aiosmtplib.send(
+                email.mime(due),
+                sender=due.sender,
+                recipients=[due.recipient],
+                hostname=relay.host,
+                port=relay.port,
+                username=relay.username or None,
+                password=relay.password or None,
+                use_tls=relay.tls,
+                start_tls=relay.starttls and not relay.tls,
+                validate_certs=relay.validate_certs,
+                timeout=self.timeout,
+            )
+            outcome = Outcome()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            outcome = outcome_of(exc)
+            # A failed AUTH or no STARTTLS is the relay's settings, not this email's.
+            config = (aiosmtplib.SMTPAuthenticationError, aiosmtplib.SMTPNotSupported)
+            level = logging.ERROR if isinstance(exc, config) else logging.INFO
+            log.log(level, "email %s to %s: %s", due.id, due.recipient, outcome.error)
         await asyncio.get_running_loop().run_in_executor(self.db, self._record, due.id, outcome)
 
     def _record(self, email_id: str, outcome: Outcome) -> None:

@@ -9,7 +9,6 @@ loses nothing: what was in flight is still ``pending`` and comes due again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services.accounts import webhooks
 from dialtone.store.db import transaction
+
+from .due_loop import DueLoop
 
 log = logging.getLogger("dialtone.webhooks")
 
@@ -45,42 +46,25 @@ class WebhookSender:
         self.poll = poll
         self.timeout = timeout
         self.clock = clock
-        self._limit = asyncio.Semaphore(concurrency)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
+        self._loop = DueLoop(
+            "webhooks", db, self._take, self._send, poll=poll, concurrency=concurrency
+        )
 
     def start(self) -> None:
         """Begin sending (on the running loop)."""
         self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop.start()
 
     def wake(self) -> None:
         """Something was owed: look now rather than at the next poll."""
-        self._wake.set()
+        self._loop.wake()
 
     async def close(self) -> None:
         """Stop; deliveries in flight are abandoned (still pending, sent after restart)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.close()
         if self._client is not None:
             await self._client.aclose()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                due = await loop.run_in_executor(self.db, self._take)
-                if due:
-                    await asyncio.gather(*(self._send(d) for d in due))
-                    continue  # more may be due
-            except Exception:
-                log.exception("webhooks: a round failed; retrying")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
 
     def _take(self) -> list[webhooks.Due]:
         with transaction(self.sessions) as session:
@@ -96,13 +80,12 @@ class WebhookSender:
             webhooks.SIGNATURE_HEADER: webhooks.signature(secret, body, int(time.time())),
         }
         error: str | None = None
-        async with self._limit:
-            try:
-                answer = await self._client.post(due.url, content=body, headers=headers)
-                if not 200 <= answer.status_code < 300:
-                    error = f"HTTP {answer.status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"[:300]
+        try:
+            answer = await self._client.post(due.url, content=body, headers=headers)
+            if not 200 <= answer.status_code < 300:
+                error = f"HTTP {answer.status_code}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
         if error is not None:
             log.info("webhook %d to %s: %s (will retry)", due.id, due.url, error)
         await asyncio.get_running_loop().run_in_executor(self.db, self._record, due.id, error)

@@ -26,9 +26,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, RecordingKeyDep, SessionDep, SettingsDep, permit
-from dialtone.api.v1.policy import CheckOut
+from dialtone.api.v1.policy import ChecksVerdict
 from dialtone.core.errors import DialtoneError
-from dialtone.policy.checklist import verdict
 from dialtone.policy.email import ONE_CLICK
 from dialtone.services.accounts import accounts
 from dialtone.services.messaging import email
@@ -103,14 +102,6 @@ class EmailList(BaseModel):
     emails: list[EmailOut]
 
 
-class EmailVerdict(BaseModel):
-    allowed: bool
-    code: str | None = None
-    rule: str | None = None
-    message: str = ""
-    checks: list[CheckOut]
-
-
 def _outgoing(body: EmailIn, key: str | None) -> email.Outgoing:
     return email.Outgoing(
         to=body.to,
@@ -155,26 +146,19 @@ def send_email(
     return EmailOut.of(row)
 
 
-@router.post("/check", dependencies=[permit("policy.check")], response_model=EmailVerdict)
+@router.post("/check", dependencies=[permit("policy.check")], response_model=ChecksVerdict)
 def check_email(
     body: EmailIn,
     account: AccountDep,
     session: SessionDep,
     settings: SettingsDep,
     key: RecordingKeyDep,
-) -> EmailVerdict:
+) -> ChecksVerdict:
     """The dry run: every check the email would go through now, nothing sent."""
     results = email.check(
         session, account.id, _outgoing(body, None), rules=settings.email_rules, platform_key=key
     )
-    decision = verdict(results)
-    return EmailVerdict(
-        allowed=decision.allowed,
-        code=decision.code,
-        rule=decision.rule,
-        message=decision.message,
-        checks=[CheckOut.of(r) for r in results],
-    )
+    return ChecksVerdict.of(results)
 
 
 @router.get(

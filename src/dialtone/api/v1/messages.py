@@ -16,8 +16,7 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
-from dialtone.api.v1.policy import CheckOut
-from dialtone.policy.checklist import verdict
+from dialtone.api.v1.policy import ChecksVerdict
 from dialtone.services.messaging import messages
 from dialtone.store.messaging_models import Message
 
@@ -92,14 +91,6 @@ class MessageList(BaseModel):
     messages: list[MessageOut]
 
 
-class MessageVerdict(BaseModel):
-    allowed: bool
-    code: str | None = None
-    rule: str | None = None
-    message: str = ""
-    checks: list[CheckOut]
-
-
 def _outgoing(body: MessageIn, key: str | None, origin: str = "api") -> messages.Outgoing:
     return messages.Outgoing(
         sender=body.from_,
@@ -152,10 +143,10 @@ def _wake_dispatcher(request: Request) -> None:
         messaging.wake()
 
 
-@router.post("/check", dependencies=[permit("policy.check")], response_model=MessageVerdict)
+@router.post("/check", dependencies=[permit("policy.check")], response_model=ChecksVerdict)
 def check_message(
     body: MessageIn, account: AccountDep, session: SessionDep, settings: SettingsDep
-) -> MessageVerdict:
+) -> ChecksVerdict:
     """The dry run: every check the message would go through now, nothing sent."""
     results = messages.check(
         session,
@@ -164,14 +155,7 @@ def check_message(
         rules=settings.messaging_rules,
         now=datetime.now(UTC),
     )
-    decision = verdict(results)
-    return MessageVerdict(
-        allowed=decision.allowed,
-        code=decision.code,
-        rule=decision.rule,
-        message=decision.message,
-        checks=[CheckOut.of(r) for r in results],
-    )
+    return ChecksVerdict.of(results)
 
 
 @router.get(

@@ -83,6 +83,27 @@ class CheckOut(BaseModel):
         )
 
 
+class ChecksVerdict(BaseModel):
+    """A dry run's answer: the first refusal (if any) and every check in order."""
+
+    allowed: bool
+    code: str | None = None
+    rule: str | None = None
+    message: str = ""
+    checks: list[CheckOut]
+
+    @classmethod
+    def of(cls, results: list[CheckResult]) -> ChecksVerdict:
+        decision = verdict(results)
+        return cls(
+            allowed=decision.allowed,
+            code=decision.code,
+            rule=decision.rule,
+            message=decision.message,
+            checks=[CheckOut.of(r) for r in results],
+        )
+
+
 class PolicyVerdict(BaseModel):
     action: str
     allowed: bool = Field(description="Whether the action would go ahead.")
