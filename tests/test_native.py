@@ -4,6 +4,7 @@ modules come from where the decision says."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,31 @@ def test_the_command_line_says_the_mode_or_refuses_an_unknown_command(
     else:
         assert "use build, clean or status" in done.stderr
         assert done.stdout == ""
+
+
+@pytest.mark.skipif(
+    os.environ.get("CI") != "true"
+    or shutil.which("cc") is None
+    or bool(os.environ.get("DIALTONE_PURE")),
+    reason="only where CI=true promises a C compiler and asks for the compiled build",
+)
+def test_under_ci_the_build_is_compiled() -> None:
+    """make falls back to plain Python when the compile fails, which is right on a
+    machine without a compiler but would hide a package that stopped compiling: under
+    CI, where the compiler is there, the tests run compiled or fail."""
+    assert dialtone.BUILD.compiled, f"{dialtone.BUILD.why} (see build/native/log)"
+
+
+def test_a_build_removes_what_it_no_longer_compiles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module compiled once and now kept pure (or gone) would make every later build
+    look stale; the build deletes it before compiling."""
+    root = _tree(tmp_path / "src" / "dialtone")  # its work files go to tmp_path/build
+    leftover = root / "core" / f"gone{EXTENSION}"
+    leftover.write_bytes(b"")
+    kept = root / "core" / f"mod{EXTENSION}"
+    monkeypatch.setattr(native.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1))
+    assert native.build_in_place(root) == 1
+    assert not leftover.exists()
+    assert kept.exists()

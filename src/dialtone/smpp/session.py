@@ -123,7 +123,7 @@ MAY_SEND: dict[tuple[Role, CommandId], frozenset[State]] = {
 _RESPONSE_IDS = frozenset(c for c in CommandId if c.is_response)
 
 
-class SmppSessionError(RuntimeError):
+class SmppSessionError(Exception):
     """This side broke the protocol: a request the state does not allow, past the
     window, an answer to nothing. A programming error, never caused by the peer."""
 
