@@ -1,5 +1,5 @@
 """consent proof requests (TERMS M3): requests for the proof of a recipient's consent,
-and an account's messaging suspended when one is not answered in time
+and an account's messaging suspended when one is overdue
 
 Revision ID: 0023
 Revises: 0022
