@@ -86,6 +86,7 @@ class Job:
     recipient: str
     body: str
     done: frozenset[int]
+    intended: frozenset[int] = frozenset()  # parts with an intent standing
 
     @property
     def reference(self) -> int:
@@ -148,11 +149,19 @@ def submits(job: Job) -> list[tuple[int, int, SubmitSm]]:
 
 def _take(limit: int, now: datetime) -> Callable[[Session], list[Job]]:
     def take(session: Session) -> list[Job]:
-        jobs = []
-        for message in delivery.take_due(session, now, limit=limit):
-            done = frozenset(delivery.accepted_parts(session, message.id))
-            jobs.append(Job(message.id, message.sender, message.recipient, message.body, done))
-        return jobs
+        messages = delivery.take_due(session, now, limit=limit)
+        parts = delivery.parts_of(session, [m.id for m in messages])
+        return [
+            Job(
+                m.id,
+                m.sender,
+                m.recipient,
+                m.body,
+                frozenset(parts[m.id].done),
+                frozenset(parts[m.id].intended),
+            )
+            for m in messages
+        ]
 
     return take
 
@@ -288,7 +297,7 @@ class MessageDispatcher:
             return
         for seq, total, body in parts:
             result = await self.carriers.submit(
-                job.recipient, body, _PartIntent(self, job.message_id, seq, total)
+                job.recipient, body, _PartIntent(self, job, seq, total)
             )
             if isinstance(result, Accepted):
                 await self._record(job, seq, total, result)
@@ -332,25 +341,38 @@ class MessageDispatcher:
 class _PartIntent:
     """One part's intent, written through the dispatcher's group commit."""
 
-    __slots__ = ("dispatcher", "message_id", "seq", "total")
+    __slots__ = ("dispatcher", "message_id", "seq", "standing", "total")
 
-    def __init__(self, dispatcher: MessageDispatcher, message_id: str, seq: int, total: int):
+    def __init__(self, dispatcher: MessageDispatcher, job: Job, seq: int, total: int):
         self.dispatcher = dispatcher
-        self.message_id = message_id
+        self.message_id = job.message_id
         self.seq = seq
         self.total = total
+        # Whether a row stands for this part: a new part's intent is one INSERT.
+        self.standing = seq in job.intended
 
     async def writing(self, carrier_id: str) -> None:
         now = self.dispatcher.now()
+        new = not self.standing
 
         def write(session: Session) -> None:
             delivery.record_intent(
-                session, self.message_id, self.seq, self.total, carrier_id=carrier_id, now=now
+                session,
+                self.message_id,
+                self.seq,
+                self.total,
+                carrier_id=carrier_id,
+                now=now,
+                new=new,
             )
 
+        # Before the commit: should it fail or be cancelled after all, the next write
+        # takes the general path (an UPDATE, then an INSERT when none stood).
+        self.standing = True
         await self.dispatcher.work.run(write)
 
     async def withdrawn(self) -> None:
         await self.dispatcher.work.run(
             lambda session: delivery.withdraw_intent(session, self.message_id, self.seq)
         )
+        self.standing = False

@@ -20,8 +20,9 @@ from dialtone.core.errors import DialtoneError
 from dialtone.runtime.group_commit import GroupCommit
 from dialtone.services.accounts import audit
 from dialtone.services.accounts.audit import AuditEntry
-from dialtone.services.messaging import messages
+from dialtone.services.messaging import facts, messages
 from dialtone.services.messaging.rules import MessagingRules
+from dialtone.services.numbering import numbers
 from dialtone.smpp.constants import CommandStatus
 
 # Reason codes with a more precise command_status than ESME_RSUBMITFAIL (SMPP 3.4 §5.1.3).
@@ -93,9 +94,28 @@ class SubmissionWriter(GroupCommit[Submission]):
         super().__init__(sessions, executor)
         self.rules = rules
 
+    def write_batch(self, session: Session, items: list[Submission]) -> None:
+        """The batch's facts read together (``facts.Facts``: each account's once, the
+        recipients' in one query per kind), then each submission as ``write_one``."""
+        known = facts.Facts(session, self.rules)
+        recipients: dict[str, list[str]] = {}
+        for item in items:
+            try:
+                to = numbers.to_e164(item.recipient, self.rules.default_country)
+            except DialtoneError:
+                continue  # refused as it is written, with its reason
+            recipients.setdefault(item.login.account_id, []).append(to)
+        for account_id, wanted in recipients.items():
+            known.prefetch(account_id, wanted)
+        for item in items:
+            self._write(session, item, known)
+
     def write_one(self, session: Session, item: Submission) -> None:
         """TERMS M1, M3-M7, M11 (``messages.send``'s checks): store the message
         ``queued`` with the receipt its bind asked for, or audit the refusal."""
+        self._write(session, item, None)
+
+    def _write(self, session: Session, item: Submission, known: facts.Facts | None) -> None:
         outgoing = messages.Outgoing(
             sender=item.sender,
             to=item.recipient,
@@ -106,7 +126,12 @@ class SubmissionWriter(GroupCommit[Submission]):
         )
         try:
             message, _ = messages.send(
-                session, item.login.account_id, outgoing, rules=self.rules, now=item.now
+                session,
+                item.login.account_id,
+                outgoing,
+                rules=self.rules,
+                now=item.now,
+                known=known,
             )
         except DialtoneError as error:
             item.result = Rejected(error.code, error.rule, error.message, status_of(error.code))

@@ -17,6 +17,7 @@ counted as sent, with no carrier id, and never sent again (``requeue_interrupted
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -25,13 +26,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialtone.services.messaging import notices
+from dialtone.services.messaging import part_sql as sql
 from dialtone.services.messaging.messages import FINAL_STATES
 from dialtone.store.messaging_models import Message, MessagePart
 
 PartOutcome = Literal["delivered", "undelivered", "expired", "sent"]
 
-SUBMITTING = "submitting"
+SUBMITTING = sql.SUBMITTING
 IN_DOUBT = "in doubt after a restart: no carrier id, no receipt will match"
+
+
+@dataclass(frozen=True, slots=True)
+class PartsKnown:
+    """A message's parts as a take found them."""
+
+    done: set[int]  # accepted, or in doubt: not to send again
+    intended: set[int]  # an intent standing (``submitting``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +123,22 @@ def requeue_interrupted(session: Session, now: datetime) -> Restarted:
     return Restarted(requeued=requeued, in_doubt=len(doubtful), sent=sent)
 
 
+def parts_of(session: Session, message_ids: Collection[str]) -> dict[str, PartsKnown]:
+    """For each message, its parts not to send again (``accepted_parts``' sequence
+    numbers) and those with an intent standing (``submitting``), in one query."""
+    found = {message_id: PartsKnown(set(), set()) for message_id in message_ids}
+    if not found:
+        return found
+    for message_id, seq, status in session.execute(
+        select(MessagePart.message_id, MessagePart.seq, MessagePart.status).where(
+            MessagePart.message_id.in_(list(found))
+        )
+    ):
+        known = found[message_id]
+        (known.intended if status == SUBMITTING else known.done).add(seq)
+    return found
+
+
 def accepted_parts(session: Session, message_id: str) -> dict[int, MessagePart]:
     """The parts of a message not to send again, by sequence number: those a carrier
     accepted, and those in doubt after a restart (``sent`` without a carrier id)."""
@@ -134,36 +160,46 @@ def record_intent(
     *,
     carrier_id: str,
     now: datetime,
+    new: bool = False,
 ) -> None:
     """Part ``seq`` is about to be written to ``carrier_id``'s bind: committed
     ``submitting`` first, so a restart knows it may have left (issue 15: each part
     reaches the carrier once). Again for the same part (another carrier, a throttled
-    retry) it moves."""
-    part = _part(session, message_id, seq)
-    if part is None:
-        session.add(
-            MessagePart(
-                message_id=message_id,
-                seq=seq,
-                total=total,
-                carrier_id=carrier_id,
-                status=SUBMITTING,
-                submitted_at=now,
-            )
+    retry) it moves. ``new``: the caller knows no row stands for the part (one
+    statement, not two)."""
+    if not new:
+        moved = sql.run(
+            session,
+            sql.MOVE_INTENT,
+            p_message=message_id,
+            p_seq=seq,
+            p_carrier=carrier_id,
+            p_at=now,
         )
-        return
-    if part.status != SUBMITTING:
-        raise ValueError(f"part {seq} of {message_id} is already {part.status}")
-    part.carrier_id = carrier_id
-    part.submitted_at = now
+        if moved.rowcount:
+            sql.forget_parts(session, message_id)
+            return
+        part = _part(session, message_id, seq)
+        if part is not None:
+            raise ValueError(f"part {seq} of {message_id} is already {part.status}")
+    sql.run(
+        session,
+        sql.NEW_PART,
+        p_message=message_id,
+        p_seq=seq,
+        p_total=total,
+        p_carrier=carrier_id,
+        p_carrier_message=None,
+        p_status=SUBMITTING,
+        p_at=now,
+    )
 
 
 def withdraw_intent(session: Session, message_id: str, seq: int) -> None:
     """The carrier answered part ``seq``'s submit_sm with an error (or it could not be
     written): it is not at the carrier, so it may be sent again."""
-    part = _part(session, message_id, seq)
-    if part is not None and part.status == SUBMITTING:
-        session.delete(part)
+    if sql.run(session, sql.WITHDRAW_INTENT, p_message=message_id, p_seq=seq).rowcount:
+        sql.forget_parts(session, message_id)
 
 
 def record_part(
@@ -176,25 +212,27 @@ def record_part(
 ) -> None:
     """A carrier accepted one part (its submit_sm_resp): its intent, if any, completed
     with the carrier's id; the message is ``sent`` once all parts are."""
-    row = _part(session, message_id, part.seq)
-    if row is None:
-        row = MessagePart(message_id=message_id, seq=part.seq, submitted_at=now)
-        session.add(row)
-    row.total = part.total
-    row.carrier_id = carrier_id
-    row.carrier_message_id = part.carrier_message_id
-    row.status = "sent"
-    session.flush()
-    message = session.get(Message, message_id)
-    if message is None:
-        return
-    message.carrier_id = carrier_id
-    message.updated_at = now
-    if len(accepted_parts(session, message_id)) >= part.total and message.status == "sending":
-        message.status = "sent"
-        message.sent_at = now
-        # A retry that got through: the temporary error it met before is no longer why.
-        message.error_code = message.error_message = None
+    accepted = {"p_message": message_id, "p_seq": part.seq, "p_total": part.total}
+    accepted |= {"p_carrier": carrier_id, "p_carrier_message": part.carrier_message_id}
+    if sql.run(session, sql.ACCEPT_PART, **accepted).rowcount:
+        sql.forget_parts(session, message_id)
+    else:
+        sql.run(session, sql.NEW_PART, **accepted, p_status="sent", p_at=now)
+    whole = (
+        part.total == 1
+        or sql.run(session, sql.ACCEPTED_COUNT, p_message=message_id).scalar_one() >= part.total
+    )
+    sent = None
+    if whole:
+        sent = sql.run(
+            session, sql.MESSAGE_SENT, m_id=message_id, m_at=now, m_carrier=carrier_id
+        ).first()
+    if sent is None:  # parts still to come, or not being sent: only the carrier changes
+        sql.run(session, sql.MESSAGE_CARRIER, m_id=message_id, m_at=now, m_carrier=carrier_id)
+    sql.forget(session, message_id)
+    if sent is not None and sent.status_callback:
+        message = session.get(Message, message_id)
+        assert message is not None
         notices.status_changed(session, message, now)
 
 
@@ -236,25 +274,30 @@ def record_receipt(
 ) -> Message | None:
     """A delivery receipt for one part; the message it belongs to (its status moved as
     its parts say), or None when no part has this carrier message id."""
-    part = session.scalar(
-        select(MessagePart).where(
-            MessagePart.carrier_id == carrier_id,
-            MessagePart.carrier_message_id == carrier_message_id,
-        )
-    )
-    if part is None:
+    found = sql.run(
+        session, sql.PART_BY_CARRIER_ID, p_carrier=carrier_id, p_carrier_message=carrier_message_id
+    ).first()
+    if found is None:
         return None
-    part.status = outcome
-    part.error = error
-    if outcome != "sent":
-        part.done_at = now
-    message = session.get(Message, part.message_id)
+    if outcome == "sent":
+        sql.run(session, sql.PART_OUTCOME, p_id=found.id, p_status=outcome, p_error=error)
+    else:
+        sql.run(
+            session,
+            sql.PART_OUTCOME_DONE,
+            p_id=found.id,
+            p_status=outcome,
+            p_error=error,
+            p_at=now,
+        )
+    sql.forget_parts(session, found.message_id)
+    message = sql.message(session, found.message_id)
     if message is None or message.status in FINAL_STATES:
         return message
-    outcomes = [
-        p.status
-        for p in session.scalars(select(MessagePart).where(MessagePart.message_id == message.id))
-    ]
+    if message.segments == 1:
+        outcomes: list[str] = [outcome]  # the one part: no need to read it back
+    else:
+        outcomes = list(sql.run(session, sql.PART_STATUSES, p_message=message.id).scalars())
     status = _message_status(outcomes, message.segments)
     if status == "sent" and message.status == "sending":
         # A receipt for an early part while later ones are still being sent: ``sent``
@@ -268,6 +311,17 @@ def record_receipt(
             if status != "delivered":
                 message.error_code = _FAILED_CODES[status]
                 message.error_message = error
+        sql.run(
+            session,
+            sql.MESSAGE_STATUS,
+            m_id=message.id,
+            m_status=message.status,
+            m_at=now,
+            m_done_at=message.done_at,
+            m_error_code=message.error_code,
+            m_error_message=message.error_message,
+        )
+        sql.forget(session, message.id)
         notices.status_changed(session, message, now)
     return message
 

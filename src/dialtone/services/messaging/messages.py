@@ -106,12 +106,17 @@ def send(
     *,
     rules: MessagingRules,
     now: datetime,
+    known: facts.Facts | None = None,
 ) -> tuple[Message, bool]:
     """Check and store one message (``queued``) in the caller's transaction; the
     message and whether it is new. A repeated ``idempotency_key`` returns the message
     stored under it (``idempotency.mismatch`` if the request differs). A refusal raises
     the first refusing check's error (the API puts it on the audit log, as it does every
-    terms refusal; other callers do the same)."""
+    terms refusal; other callers do the same).
+
+    ``known``: the facts of the caller's transaction, shared by a batch of messages (the
+    SMPP server's group commit); the message is then written with the batch's flush.
+    Alone, the message is flushed at once."""
     wanted = normalise(outgoing, rules.default_country)
     if wanted.idempotency_key is not None:
         earlier = session.scalar(
@@ -131,14 +136,14 @@ def send(
                     "This Idempotency-Key was used for a different message.",
                 )
             return earlier, False
-    intent = facts.gather(
-        session,
+    shared = known is not None
+    known = known if known is not None else facts.Facts(session, rules)
+    intent = known.intent(
         account_id,
         sender=wanted.sender,
         to=wanted.to,
         text=wanted.body,
         marketing=wanted.marketing,
-        rules=rules,
         now=now,
     )
     refused = first_refusal(sms_checks(intent))
@@ -167,7 +172,9 @@ def send(
         expires_at=now + rules.validity,
     )
     session.add(message)
-    session.flush()
+    if not shared:
+        session.flush()
+    known.stored(account_id, wanted.to, counted.segments, now)
     _notify_quota(
         session,
         account_id,
