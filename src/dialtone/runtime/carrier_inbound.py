@@ -35,6 +35,7 @@ from dialtone.smpp.pdu import DataSm, DeliverSm, Pdu
 from dialtone.smpp.receipt import Receipt, receipt_of
 from dialtone.store.messaging_models import Message
 
+from . import message_writes as writes
 from .db_work import DbWork
 from .smpp_link import SmppLink
 from .tasks import TaskSet
@@ -120,19 +121,9 @@ class CarrierInbound:
 
     async def _receipt(self, carrier_id: str, receipt: Receipt) -> int:
         outcome = part_state(receipt.state)
-        now = self.now()
-
-        def write(session: Session) -> Message | None:
-            return delivery.record_receipt(
-                session,
-                carrier_id,
-                receipt.message_id,
-                outcome,
-                error=receipt.error if outcome != "delivered" else None,
-                now=now,
-            )
-
-        message = await self.work.run(write)
+        error = receipt.error if outcome != "delivered" else None
+        got = delivery.ReceiptIn(carrier_id, receipt.message_id, outcome, error, self.now())
+        message = await self.work.run_grouped(writes.RECEIPTS, got)
         if message is None:
             log.info("carrier %s: receipt for unknown id %s", carrier_id, receipt.message_id)
         else:

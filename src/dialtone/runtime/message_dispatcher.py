@@ -60,6 +60,7 @@ from dialtone.smpp.constants import (
 from dialtone.smpp.pdu import SubmitSm
 from dialtone.store.messaging_models import Message
 
+from . import message_writes as writes
 from .carrier_inbound import Hook, Hooks
 from .db_work import DbWork
 from .smpp_carriers import Accepted, Intent, Refused, SubmitResult
@@ -310,15 +311,9 @@ class MessageDispatcher:
             return
 
     async def _record(self, job: Job, seq: int, total: int, accepted: Accepted) -> None:
-        now = self.now()
         part = delivery.Submitted(seq, total, accepted.message_id)
-
-        def write(session: Session) -> None:
-            delivery.record_part(
-                session, job.message_id, part, carrier_id=accepted.carrier_id, now=now
-            )
-
-        await self.work.run(write)
+        acceptance = delivery.Acceptance(job.message_id, part, accepted.carrier_id, self.now())
+        await self.work.run_grouped(writes.ACCEPTANCES, acceptance)
         self.sent_parts += 1
 
     async def _failed(
@@ -352,24 +347,19 @@ class _PartIntent:
         self.standing = seq in job.intended
 
     async def writing(self, carrier_id: str) -> None:
-        now = self.dispatcher.now()
-        new = not self.standing
-
-        def write(session: Session) -> None:
-            delivery.record_intent(
-                session,
-                self.message_id,
-                self.seq,
-                self.total,
-                carrier_id=carrier_id,
-                now=now,
-                new=new,
-            )
+        intent = delivery.IntentRecord(
+            self.message_id,
+            self.seq,
+            self.total,
+            carrier_id,
+            self.dispatcher.now(),
+            new=not self.standing,
+        )
 
         # Before the commit: should it fail or be cancelled after all, the next write
         # takes the general path (an UPDATE, then an INSERT when none stood).
         self.standing = True
-        await self.dispatcher.work.run(write)
+        await self.dispatcher.work.run_grouped(writes.INTENTS, intent)
 
     async def withdrawn(self) -> None:
         await self.dispatcher.work.run(

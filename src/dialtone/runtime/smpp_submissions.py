@@ -13,6 +13,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -96,7 +97,8 @@ class SubmissionWriter(GroupCommit[Submission]):
 
     def write_batch(self, session: Session, items: list[Submission]) -> None:
         """The batch's facts read together (``facts.Facts``: each account's once, the
-        recipients' in one query per kind), then each submission as ``write_one``."""
+        recipients' in one query per kind), each submission checked as ``write_one``
+        does, the accepted ones written in one statement."""
         known = facts.Facts(session, self.rules)
         recipients: dict[str, list[str]] = {}
         for item in items:
@@ -107,15 +109,25 @@ class SubmissionWriter(GroupCommit[Submission]):
             recipients.setdefault(item.login.account_id, []).append(to)
         for account_id, wanted in recipients.items():
             known.prefetch(account_id, wanted)
+        rows: list[dict[str, Any]] = []
         for item in items:
-            self._write(session, item, known)
+            self._write(session, item, known, rows)
+        messages.insert_accepted(session, rows)
 
     def write_one(self, session: Session, item: Submission) -> None:
         """TERMS M1, M3-M7, M11 (``messages.send``'s checks): store the message
         ``queued`` with the receipt its bind asked for, or audit the refusal."""
-        self._write(session, item, None)
+        rows: list[dict[str, Any]] = []
+        self._write(session, item, facts.Facts(session, self.rules), rows)
+        messages.insert_accepted(session, rows)
 
-    def _write(self, session: Session, item: Submission, known: facts.Facts | None) -> None:
+    def _write(
+        self,
+        session: Session,
+        item: Submission,
+        known: facts.Facts,
+        rows: list[dict[str, Any]],
+    ) -> None:
         outgoing = messages.Outgoing(
             sender=item.sender,
             to=item.recipient,
@@ -123,15 +135,11 @@ class SubmissionWriter(GroupCommit[Submission]):
             origin="smpp",
             smpp_login_id=item.login.id,
             client_reference=item.client_reference,
+            smpp_registered_delivery=item.registered_delivery,
         )
         try:
-            message, _ = messages.send(
-                session,
-                item.login.account_id,
-                outgoing,
-                rules=self.rules,
-                now=item.now,
-                known=known,
+            message_id = messages.accept(
+                session, item.login.account_id, outgoing, known=known, now=item.now, rows=rows
             )
         except DialtoneError as error:
             item.result = Rejected(error.code, error.rule, error.message, status_of(error.code))
@@ -145,5 +153,4 @@ class SubmissionWriter(GroupCommit[Submission]):
                 )
                 audit.record(session, [entry])
             return
-        message.smpp_registered_delivery = item.registered_delivery
-        item.result = Stored(message.id)
+        item.result = Stored(message_id)

@@ -75,7 +75,8 @@ def test_the_message_follows_its_parts_receipts(
     later = NOW + timedelta(seconds=5)
     delivery.record_receipt(session, "SC1", f"C-{row.id}-1", first, error=None, now=later)
     found = delivery.record_receipt(session, "SC1", f"C-{row.id}-2", second, error="000", now=later)
-    assert found is not None and found.id == row.id
+    assert found is not None
+    assert found.id == row.id
     assert found.status == row.status == status  # what is returned is what is stored
     assert (row.done_at is not None) == (status != "sent")
     if status in ("undelivered", "expired"):

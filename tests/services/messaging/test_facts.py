@@ -1,11 +1,13 @@
-"""A batch of messages checked through one ``Facts`` (the SMPP server's group commit)
-refuses exactly what the same messages sent one at a time refuse: the facts read once
+"""A batch of messages checked through one ``Facts`` (the SMPP server's group commit,
+``messages.accept``) refuses and stores exactly what the same messages sent one at a
+time (``messages.send``) refuse and store: the facts read once
 are kept true as the batch stores messages (M7's last minute, M11's quota)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -34,18 +36,22 @@ def _outcomes(
 ) -> list[str | None]:
     """Each message's refusal code (None: stored), in a savepoint rolled back after."""
     savepoint = session.begin_nested()
-    known = facts.Facts(session, rules) if shared else None
-    if known is not None:
-        known.prefetch(account, [m.to for m in batch])
+    known = facts.Facts(session, rules)
+    known.prefetch(account, [m.to for m in batch])
+    rows: list[dict[str, Any]] = []
     codes: list[str | None] = []
     for outgoing in batch:
         try:
-            messages.send(session, account, outgoing, rules=rules, now=NOW, known=known)
+            if shared:
+                messages.accept(session, account, outgoing, known=known, now=NOW, rows=rows)
+            else:
+                messages.send(session, account, outgoing, rules=rules, now=NOW)
         except DialtoneError as error:
             codes.append(error.code)
         else:
             codes.append(None)
-    session.flush()
+    messages.insert_accepted(session, rows)
+    assert len(session.scalars(select(Message.id)).all()) == codes.count(None)
     savepoint.rollback()
     return codes
 
@@ -126,9 +132,10 @@ def test_m11_notices_once_each_within_one_batch(
     )
     rules = replace(RULES, free_plan_quota=5)
     known = facts.Facts(session, rules)
+    rows: list[dict[str, Any]] = []
     for _ in range(5):
-        messages.send(session, account, HELLO, rules=rules, now=NOW, known=known)
-    session.flush()
+        messages.accept(session, account, HELLO, known=known, now=NOW, rows=rows)
+    messages.insert_accepted(session, rows)
     notices = session.scalars(
         select(AuditEvent.message).where(AuditEvent.action == "sms.quota_notice")
     ).all()
@@ -142,11 +149,13 @@ def test_an_account_suspended_mid_batch_is_read_once_per_batch(
     # The batch is one transaction: facts read at its start stand for all of it, as a
     # single transaction's reads would.
     known = facts.Facts(session, RULES)
-    messages.send(session, account, HELLO, rules=RULES, now=NOW, known=known)
+    rows: list[dict[str, Any]] = []
+    messages.accept(session, account, HELLO, known=known, now=NOW, rows=rows)
     row = session.get(Account, account)
     assert row is not None
     row.messaging_suspended_at = NOW
-    messages.send(session, account, HELLO, rules=RULES, now=NOW, known=known)
+    messages.accept(session, account, HELLO, known=known, now=NOW, rows=rows)
+    assert len(rows) == 2
     with pytest.raises(DialtoneError) as refused:
         messages.send(session, account, HELLO, rules=RULES, now=NOW)
     assert refused.value.code == "sms.proof_overdue"

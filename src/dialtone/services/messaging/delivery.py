@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -177,7 +177,7 @@ def record_intent(
             p_at=now,
         )
         if moved.rowcount:
-            sql.forget_parts(session, message_id)
+            sql.forget_parts(session, {message_id})
             return
         part = _part(session, message_id, seq)
         if part is not None:
@@ -195,11 +195,59 @@ def record_intent(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class IntentRecord:
+    """``record_intent``'s arguments."""
+
+    message_id: str
+    seq: int
+    total: int
+    carrier_id: str
+    now: datetime
+    new: bool
+
+
+def record_intents(session: Session, intents: list[IntentRecord]) -> list[None]:
+    """``record_intent`` for many parts: the new ones in one statement."""
+    fresh = [i for i in intents if i.new]
+    sql.run_many(
+        session,
+        sql.NEW_PART,
+        [
+            {
+                "p_message": i.message_id,
+                "p_seq": i.seq,
+                "p_total": i.total,
+                "p_carrier": i.carrier_id,
+                "p_carrier_message": None,
+                "p_status": SUBMITTING,
+                "p_at": i.now,
+            }
+            for i in fresh
+        ],
+    )
+    for i in intents:
+        if not i.new:
+            record_intent(session, i.message_id, i.seq, i.total, carrier_id=i.carrier_id, now=i.now)
+    return [None] * len(intents)
+
+
 def withdraw_intent(session: Session, message_id: str, seq: int) -> None:
     """The carrier answered part ``seq``'s submit_sm with an error (or it could not be
     written): it is not at the carrier, so it may be sent again."""
     if sql.run(session, sql.WITHDRAW_INTENT, p_message=message_id, p_seq=seq).rowcount:
-        sql.forget_parts(session, message_id)
+        sql.forget_parts(session, {message_id})
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A carrier's submit_sm_resp with a message id: part ``part`` of ``message_id`` is
+    ``carrier_id``'s."""
+
+    message_id: str
+    part: Submitted
+    carrier_id: str
+    now: datetime
 
 
 def record_part(
@@ -212,28 +260,56 @@ def record_part(
 ) -> None:
     """A carrier accepted one part (its submit_sm_resp): its intent, if any, completed
     with the carrier's id; the message is ``sent`` once all parts are."""
-    accepted = {"p_message": message_id, "p_seq": part.seq, "p_total": part.total}
-    accepted |= {"p_carrier": carrier_id, "p_carrier_message": part.carrier_message_id}
-    if sql.run(session, sql.ACCEPT_PART, **accepted).rowcount:
-        sql.forget_parts(session, message_id)
-    else:
-        sql.run(session, sql.NEW_PART, **accepted, p_status="sent", p_at=now)
-    whole = (
-        part.total == 1
-        or sql.run(session, sql.ACCEPTED_COUNT, p_message=message_id).scalar_one() >= part.total
+    record_parts(session, [Acceptance(message_id, part, carrier_id, now)])
+
+
+def record_parts(session: Session, accepted: list[Acceptance]) -> list[None]:
+    """``record_part`` for many parts (of different messages) in a few statements."""
+    rows = [
+        {
+            "p_message": a.message_id,
+            "p_seq": a.part.seq,
+            "p_total": a.part.total,
+            "p_carrier": a.carrier_id,
+            "p_carrier_message": a.part.carrier_message_id,
+        }
+        for a in accepted
+    ]
+    if sql.run_many(session, sql.ACCEPT_PART, rows).rowcount != len(rows):
+        # A part accepted with no intent before it (the UPDATE is idempotent: again).
+        for a, row in zip(accepted, rows, strict=True):
+            if not sql.run(session, sql.ACCEPT_PART, **row).rowcount:
+                sql.run(session, sql.NEW_PART, **row, p_status="sent", p_at=a.now)
+    ids = {a.message_id for a in accepted}
+    sql.forget_parts(session, ids)
+    several = [a.message_id for a in accepted if a.part.total > 1]
+    counts = sql.accepted_counts(session, several) if several else {}
+    whole = {a.message_id for a in accepted if counts.get(a.message_id, 1) >= a.part.total}
+    states = sql.message_states(session, whole) if whole else {}
+    # One change per message, should several of its parts be in the batch (the last).
+    last = {a.message_id: a for a in accepted}
+    sent = [a for a in last.values() if states.get(a.message_id, ("", None))[0] == "sending"]
+    sent_ids = {a.message_id for a in sent}
+    others = [a for a in last.values() if a.message_id not in sent_ids]
+    # A retry that got through: the temporary error it met before is no longer why.
+    sql.run_many(
+        session,
+        sql.MESSAGE_SENT,
+        [{"m_id": a.message_id, "m_at": a.now, "m_carrier": a.carrier_id} for a in sent],
     )
-    sent = None
-    if whole:
-        sent = sql.run(
-            session, sql.MESSAGE_SENT, m_id=message_id, m_at=now, m_carrier=carrier_id
-        ).first()
-    if sent is None:  # parts still to come, or not being sent: only the carrier changes
-        sql.run(session, sql.MESSAGE_CARRIER, m_id=message_id, m_at=now, m_carrier=carrier_id)
-    sql.forget(session, message_id)
-    if sent is not None and sent.status_callback:
-        message = session.get(Message, message_id)
-        assert message is not None
-        notices.status_changed(session, message, now)
+    # Parts still to come, or not being sent: only the carrier changes.
+    sql.run_many(
+        session,
+        sql.MESSAGE_CARRIER,
+        [{"m_id": a.message_id, "m_at": a.now, "m_carrier": a.carrier_id} for a in others],
+    )
+    sql.forget(session, ids)
+    for a in sent:
+        if states[a.message_id][1]:  # a status callback
+            message = session.get(Message, a.message_id)
+            assert message is not None
+            notices.status_changed(session, message, a.now)
+    return [None] * len(accepted)
 
 
 def record_failure(
@@ -263,6 +339,17 @@ def record_failure(
     return message
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiptIn:
+    """A carrier's delivery receipt for the part it knows as ``carrier_message_id``."""
+
+    carrier_id: str
+    carrier_message_id: str
+    outcome: PartOutcome
+    error: str | None
+    now: datetime
+
+
 def record_receipt(
     session: Session,
     carrier_id: str,
@@ -274,56 +361,87 @@ def record_receipt(
 ) -> Message | None:
     """A delivery receipt for one part; the message it belongs to (its status moved as
     its parts say), or None when no part has this carrier message id."""
-    found = sql.run(
-        session, sql.PART_BY_CARRIER_ID, p_carrier=carrier_id, p_carrier_message=carrier_message_id
-    ).first()
-    if found is None:
-        return None
-    if outcome == "sent":
-        sql.run(session, sql.PART_OUTCOME, p_id=found.id, p_status=outcome, p_error=error)
-    else:
-        sql.run(
-            session,
-            sql.PART_OUTCOME_DONE,
-            p_id=found.id,
-            p_status=outcome,
-            p_error=error,
-            p_at=now,
-        )
-    sql.forget_parts(session, found.message_id)
-    message = sql.message(session, found.message_id)
-    if message is None or message.status in FINAL_STATES:
-        return message
-    if message.segments == 1:
-        outcomes: list[str] = [outcome]  # the one part: no need to read it back
-    else:
-        outcomes = list(sql.run(session, sql.PART_STATUSES, p_message=message.id).scalars())
-    status = _message_status(outcomes, message.segments)
-    if status == "sent" and message.status == "sending":
-        # A receipt for an early part while later ones are still being sent: ``sent``
-        # would keep a restart from sending them.
-        return message
-    if status != message.status:
-        message.status = status
-        message.updated_at = now
-        if status in FINAL_STATES:
-            message.done_at = now
-            if status != "delivered":
-                message.error_code = _FAILED_CODES[status]
-                message.error_message = error
-        sql.run(
-            session,
-            sql.MESSAGE_STATUS,
-            m_id=message.id,
-            m_status=message.status,
-            m_at=now,
-            m_done_at=message.done_at,
-            m_error_code=message.error_code,
-            m_error_message=message.error_message,
-        )
-        sql.forget(session, message.id)
-        notices.status_changed(session, message, now)
+    [message] = record_receipts(
+        session, [ReceiptIn(carrier_id, carrier_message_id, outcome, error, now)]
+    )
     return message
+
+
+def record_receipts(session: Session, receipts: list[ReceiptIn]) -> list[Message | None]:
+    """``record_receipt`` for many receipts, in a few statements: for each receipt, in
+    order, the message as that receipt left it (a message two receipts of the batch
+    move is returned twice, as each left it: the first of two parts delivered leaves it
+    ``sent``). The messages returned are read outside the ORM's session (``sql.message``):
+    what reads them after the commit sees what was stored."""
+    found = sql.parts_by_carrier_id(
+        session, [(r.carrier_id, r.carrier_message_id) for r in receipts]
+    )
+    matched = [(r, found.get((r.carrier_id, r.carrier_message_id))) for r in receipts]
+    ids = {part.message_id for _, part in matched if part is not None}
+    messages = sql.messages(session, ids) if ids else {}
+    several = [m.id for m in messages.values() if m.segments > 1]
+    parts = sql.part_states(session, several) if several else {}
+    changed: dict[str, Message] = {}
+    returned: set[str] = set()
+    results: list[Message | None] = []
+    done_updates: list[dict[str, Any]] = []
+    sent_updates: list[dict[str, Any]] = []
+    for receipt, part in matched:
+        if part is None:
+            results.append(None)
+            continue
+        update = {"p_id": part.id, "p_status": receipt.outcome, "p_error": receipt.error}
+        if receipt.outcome == "sent":
+            sent_updates.append(update)
+        else:
+            done_updates.append(update | {"p_at": receipt.now})
+        message = messages.get(part.message_id)
+        if message is None:
+            results.append(None)
+            continue
+        outcomes = parts.setdefault(message.id, {})
+        outcomes[part.seq] = receipt.outcome
+        if message.id in returned:  # an earlier receipt's result stays as it left it
+            message = messages[message.id] = sql.copy(message)
+        returned.add(message.id)
+        results.append(message)
+        if message.status in FINAL_STATES:
+            continue
+        status = _message_status(list(outcomes.values()), message.segments)
+        if status == "sent" and message.status == "sending":
+            # A receipt for an early part while later ones are still being sent: ``sent``
+            # would keep a restart from sending them.
+            continue
+        if status != message.status:
+            message.status = status
+            message.updated_at = receipt.now
+            if status in FINAL_STATES:
+                message.done_at = receipt.now
+                if status != "delivered":
+                    message.error_code = _FAILED_CODES[status]
+                    message.error_message = receipt.error
+            changed[message.id] = message
+            notices.status_changed(session, message, receipt.now)
+    sql.run_many(session, sql.PART_OUTCOME, sent_updates)
+    sql.run_many(session, sql.PART_OUTCOME_DONE, done_updates)
+    sql.run_many(
+        session,
+        sql.MESSAGE_STATUS,
+        [
+            {
+                "m_id": m.id,
+                "m_status": m.status,
+                "m_at": m.updated_at,
+                "m_done_at": m.done_at,
+                "m_error_code": m.error_code,
+                "m_error_message": m.error_message,
+            }
+            for m in changed.values()
+        ],
+    )
+    sql.forget_parts(session, ids)
+    sql.forget(session, changed)
+    return results
 
 
 _FAILED_CODES = {"undelivered": "sms.undelivered", "expired": "sms.expired"}

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
@@ -45,6 +46,8 @@ class Outgoing:
     origin: str = "api"
     smpp_login_id: str | None = None
     client_reference: str | None = None
+    # submit_sm's registered_delivery: the receipt the customer's bind asked for.
+    smpp_registered_delivery: int | None = None
 
 
 def normalise(outgoing: Outgoing, default_country: str) -> Outgoing:
@@ -72,6 +75,7 @@ def normalise(outgoing: Outgoing, default_country: str) -> Outgoing:
         outgoing.origin,
         outgoing.smpp_login_id,
         outgoing.client_reference,
+        outgoing.smpp_registered_delivery,
     )
 
 
@@ -106,17 +110,12 @@ def send(
     *,
     rules: MessagingRules,
     now: datetime,
-    known: facts.Facts | None = None,
 ) -> tuple[Message, bool]:
     """Check and store one message (``queued``) in the caller's transaction; the
     message and whether it is new. A repeated ``idempotency_key`` returns the message
     stored under it (``idempotency.mismatch`` if the request differs). A refusal raises
     the first refusing check's error (the API puts it on the audit log, as it does every
-    terms refusal; other callers do the same).
-
-    ``known``: the facts of the caller's transaction, shared by a batch of messages (the
-    SMPP server's group commit); the message is then written with the batch's flush.
-    Alone, the message is flushed at once."""
+    terms refusal; other callers do the same)."""
     wanted = normalise(outgoing, rules.default_country)
     if wanted.idempotency_key is not None:
         earlier = session.scalar(
@@ -136,8 +135,43 @@ def send(
                     "This Idempotency-Key was used for a different message.",
                 )
             return earlier, False
-    shared = known is not None
-    known = known if known is not None else facts.Facts(session, rules)
+    message = Message(**_accepted(session, account_id, wanted, facts.Facts(session, rules), now))
+    session.add(message)
+    session.flush()
+    return message, True
+
+
+def accept(
+    session: Session,
+    account_id: str,
+    outgoing: Outgoing,
+    *,
+    known: facts.Facts,
+    now: datetime,
+    rows: list[dict[str, Any]],
+) -> str:
+    """``send`` for one message of a batch (the SMPP server's group commit): the same
+    checks, on the facts the batch shares, and the same stored row, appended to ``rows``
+    for ``insert_accepted`` to write with the batch's others (one statement for all);
+    the message's id. No ``idempotency_key`` (SMPP has none)."""
+    wanted = normalise(outgoing, known.rules.default_country)
+    row = _accepted(session, account_id, wanted, known, now)
+    rows.append(row)
+    return str(row["id"])
+
+
+def insert_accepted(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write the rows ``accept`` appended, in one statement."""
+    if rows:
+        session.execute(insert(Message), rows)
+
+
+def _accepted(
+    session: Session, account_id: str, wanted: Outgoing, known: facts.Facts, now: datetime
+) -> dict[str, Any]:
+    """TERMS M1, M3-M7, M11: the message's checks on ``known``; the row to store, or the
+    first refusing check's error. ``known`` counts the message once accepted (M7, M11),
+    and the quota notices it crossed are written (M11)."""
     intent = known.intent(
         account_id,
         sender=wanted.sender,
@@ -150,30 +184,28 @@ def send(
     if refused is not None:
         raise refused.decision.as_error()
     counted = count_segments(wanted.body)
-    message = Message(
-        id=new_id("SM"),
-        account_id=account_id,
-        direction="outbound",
-        sender=wanted.sender,
-        recipient=wanted.to,
-        body=wanted.body,
-        encoding=counted.encoding,
-        segments=counted.segments,
-        status="queued",
-        status_callback=wanted.status_callback,
-        idempotency_key=wanted.idempotency_key,
-        origin=wanted.origin,
-        smpp_login_id=wanted.smpp_login_id,
-        client_reference=wanted.client_reference,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        updated_at=now,
-        expires_at=now + rules.validity,
-    )
-    session.add(message)
-    if not shared:
-        session.flush()
+    row = {
+        "id": new_id("SM"),
+        "account_id": account_id,
+        "direction": "outbound",
+        "sender": wanted.sender,
+        "recipient": wanted.to,
+        "body": wanted.body,
+        "encoding": counted.encoding,
+        "segments": counted.segments,
+        "status": "queued",
+        "status_callback": wanted.status_callback,
+        "idempotency_key": wanted.idempotency_key,
+        "origin": wanted.origin,
+        "smpp_login_id": wanted.smpp_login_id,
+        "client_reference": wanted.client_reference,
+        "smpp_registered_delivery": wanted.smpp_registered_delivery,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "expires_at": now + known.rules.validity,
+    }
     known.stored(account_id, wanted.to, counted.segments, now)
     _notify_quota(
         session,
@@ -183,7 +215,7 @@ def send(
         limit=intent.limit,
         now=now,
     )
-    return message, True
+    return row
 
 
 def _notify_quota(
