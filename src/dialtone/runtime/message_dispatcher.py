@@ -151,15 +151,17 @@ def submits(job: Job) -> list[tuple[int, int, SubmitSm]]:
 def _take(limit: int, now: datetime) -> Callable[[Session], list[Job]]:
     def take(session: Session) -> list[Job]:
         messages = delivery.take_due(session, now, limit=limit)
-        parts = delivery.parts_of(session, [m.id for m in messages])
+        # A message taken for the first time has no parts yet: only retries are read.
+        parts = delivery.parts_of(session, [m.id for m in messages if m.attempts > 1])
+        none = delivery.PartsKnown(set(), set())
         return [
             Job(
                 m.id,
                 m.sender,
                 m.recipient,
                 m.body,
-                frozenset(parts[m.id].done),
-                frozenset(parts[m.id].intended),
+                frozenset(parts.get(m.id, none).done),
+                frozenset(parts.get(m.id, none).intended),
             )
             for m in messages
         ]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
+import os
 
 
 def new_id(prefix: str) -> str:
-    """A new random identifier such as ``AC3f…`` (34 characters)."""
-    return prefix + uuid.uuid4().hex
+    """A new random identifier such as ``AC3f…`` (34 characters: 128 random bits)."""
+    # os.urandom, not uuid4: the same randomness without building a UUID object (about
+    # 0.8 µs against 2.8 µs; every SMS, part and webhook takes one).
+    return prefix + os.urandom(16).hex()
