@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
 from dialtone.api import errors
+from dialtone.api.admission import Admission
 from dialtone.api.deps import SessionDep
 from dialtone.api.limits import BodyLimit
 from dialtone.api.v1 import (
@@ -51,6 +52,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = sessions
+    app.state.admission = Admission()
     errors.install(app)
     # Bodies are refused by size before they are read (413), not after.
     app.add_middleware(BodyLimit)

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from dialtone.api.admission import Admission
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import permissions
 from dialtone.services.accounts import api_keys
@@ -25,13 +26,21 @@ bearer = HTTPBearer(auto_error=False, description="An account API key: `Bearer d
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request, committed when the handler returns without error.
 
+    The request first waits for a place (``admission``: 503 ``api.busy`` past the
+    wait).
+
     Declared with ``scope="function"`` (below): FastAPI otherwise runs the code after
     ``yield`` once the response has been sent, so a client could read its 200 before
     the commit (and act on it: a route set, then a call that still saw the old one), and
     a commit that failed would follow a success the client already holds.
     """
     factory = request.app.state.sessions
-    with factory() as session, session.begin():
+    admission: Admission = request.app.state.admission
+    with (
+        admission.enter(),
+        factory() as session,
+        session.begin(),
+    ):
         yield session
 
 

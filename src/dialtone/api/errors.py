@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from dialtone.api.admission import RETRY_AFTER_SECONDS
 from dialtone.core.errors import DialtoneError
 from dialtone.services.accounts import audit, error_log
 from dialtone.services.accounts.audit import AuditEntry
@@ -122,8 +123,16 @@ def install(app: FastAPI) -> None:
     async def _dialtone(request: Request, exc: DialtoneError) -> JSONResponse:
         if exc.rule is not None:
             await run_in_threadpool(_audit, request, exc)
-        await run_in_threadpool(_log_error, request, exc.status, exc.code, exc.message)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.code == "api.busy":
+            # Past capacity: a row in the error log per refusal would add to the load.
+            log.warning("%s %s: %s", request.method, request.url.path, exc.message)
+        else:
+            await run_in_threadpool(_log_error, request, exc.status, exc.code, exc.message)
+        headers: dict[str, str] | None = None
+        if exc.status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        elif exc.status == 503:
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return JSONResponse(exc.as_payload(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -633,6 +633,7 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("http.not_found", (), "No such route.", 404),
     C("http.method_not_allowed", (), "The route does not take this method.", 405),
     C("http.too_large", (), "The request body is too large.", 413),
+    C("api.busy", (), "The API is past its capacity; try again after Retry-After.", 503),
     C(
         "http.unsupported_media_type",
         (),

@@ -13,7 +13,6 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +20,7 @@ from dialtone.core.errors import DialtoneError
 from dialtone.runtime.group_commit import GroupCommit
 from dialtone.services.accounts import audit
 from dialtone.services.accounts.audit import AuditEntry
-from dialtone.services.messaging import facts, messages
+from dialtone.services.messaging import messages
 from dialtone.services.messaging.rules import MessagingRules
 from dialtone.services.numbering import numbers
 from dialtone.smpp.constants import CommandStatus
@@ -99,7 +98,7 @@ class SubmissionWriter(GroupCommit[Submission]):
         """The batch's facts read together (``facts.Facts``: each account's once, the
         recipients' in one query per kind), each submission checked as ``write_one``
         does, the accepted ones written in one statement."""
-        known = facts.Facts(session, self.rules)
+        batch = messages.Batch.of(session, self.rules)
         recipients: dict[str, list[str]] = {}
         for item in items:
             try:
@@ -108,26 +107,19 @@ class SubmissionWriter(GroupCommit[Submission]):
                 continue  # refused as it is written, with its reason
             recipients.setdefault(item.login.account_id, []).append(to)
         for account_id, wanted in recipients.items():
-            known.prefetch(account_id, wanted)
-        rows: list[dict[str, Any]] = []
+            batch.known.prefetch(account_id, wanted)
         for item in items:
-            self._write(session, item, known, rows)
-        messages.insert_accepted(session, rows)
+            self._write(session, item, batch)
+        messages.insert_accepted(session, batch)
 
     def write_one(self, session: Session, item: Submission) -> None:
         """TERMS M1, M3-M7, M11 (``messages.send``'s checks): store the message
         ``queued`` with the receipt its bind asked for, or audit the refusal."""
-        rows: list[dict[str, Any]] = []
-        self._write(session, item, facts.Facts(session, self.rules), rows)
-        messages.insert_accepted(session, rows)
+        batch = messages.Batch.of(session, self.rules)
+        self._write(session, item, batch)
+        messages.insert_accepted(session, batch)
 
-    def _write(
-        self,
-        session: Session,
-        item: Submission,
-        known: facts.Facts,
-        rows: list[dict[str, Any]],
-    ) -> None:
+    def _write(self, session: Session, item: Submission, batch: messages.Batch) -> None:
         outgoing = messages.Outgoing(
             sender=item.sender,
             to=item.recipient,
@@ -138,8 +130,8 @@ class SubmissionWriter(GroupCommit[Submission]):
             smpp_registered_delivery=item.registered_delivery,
         )
         try:
-            message_id = messages.accept(
-                session, item.login.account_id, outgoing, known=known, now=item.now, rows=rows
+            accepted = messages.accept(
+                session, item.login.account_id, outgoing, batch=batch, now=item.now
             )
         except DialtoneError as error:
             item.result = Rejected(error.code, error.rule, error.message, status_of(error.code))
@@ -153,4 +145,4 @@ class SubmissionWriter(GroupCommit[Submission]):
                 )
                 audit.record(session, [entry])
             return
-        item.result = Stored(message_id)
+        item.result = Stored(accepted.id)

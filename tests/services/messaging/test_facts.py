@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from dialtone.core.errors import DialtoneError
 from dialtone.services.billing import subscriptions
 from dialtone.services.compliance import dnc
-from dialtone.services.messaging import consents, facts, messages
+from dialtone.services.messaging import consents, messages
 from dialtone.services.messaging.rules import MessagingRules
 from dialtone.store.messaging_models import Message
 from dialtone.store.models import Account, AuditEvent
@@ -36,21 +35,20 @@ def _outcomes(
 ) -> list[str | None]:
     """Each message's refusal code (None: stored), in a savepoint rolled back after."""
     savepoint = session.begin_nested()
-    known = facts.Facts(session, rules)
-    known.prefetch(account, [m.to for m in batch])
-    rows: list[dict[str, Any]] = []
+    together = messages.Batch.of(session, rules)
+    together.known.prefetch(account, [m.to for m in batch])
     codes: list[str | None] = []
     for outgoing in batch:
         try:
             if shared:
-                messages.accept(session, account, outgoing, known=known, now=NOW, rows=rows)
+                messages.accept(session, account, outgoing, batch=together, now=NOW)
             else:
                 messages.send(session, account, outgoing, rules=rules, now=NOW)
         except DialtoneError as error:
             codes.append(error.code)
         else:
             codes.append(None)
-    messages.insert_accepted(session, rows)
+    messages.insert_accepted(session, together)
     assert len(session.scalars(select(Message.id)).all()) == codes.count(None)
     savepoint.rollback()
     return codes
@@ -131,11 +129,10 @@ def test_m11_notices_once_each_within_one_batch(
         session, account, plan_code="trial", currency="EUR", country="FR", now=T0
     )
     rules = replace(RULES, free_plan_quota=5)
-    known = facts.Facts(session, rules)
-    rows: list[dict[str, Any]] = []
+    batch = messages.Batch.of(session, rules)
     for _ in range(5):
-        messages.accept(session, account, HELLO, known=known, now=NOW, rows=rows)
-    messages.insert_accepted(session, rows)
+        messages.accept(session, account, HELLO, batch=batch, now=NOW)
+    messages.insert_accepted(session, batch)
     notices = session.scalars(
         select(AuditEvent.message).where(AuditEvent.action == "sms.quota_notice")
     ).all()
@@ -148,14 +145,31 @@ def test_an_account_suspended_mid_batch_is_read_once_per_batch(
 ) -> None:
     # The batch is one transaction: facts read at its start stand for all of it, as a
     # single transaction's reads would.
-    known = facts.Facts(session, RULES)
-    rows: list[dict[str, Any]] = []
-    messages.accept(session, account, HELLO, known=known, now=NOW, rows=rows)
+    batch = messages.Batch.of(session, RULES)
+    messages.accept(session, account, HELLO, batch=batch, now=NOW)
     row = session.get(Account, account)
     assert row is not None
     row.messaging_suspended_at = NOW
-    messages.accept(session, account, HELLO, known=known, now=NOW, rows=rows)
-    assert len(rows) == 2
+    messages.accept(session, account, HELLO, batch=batch, now=NOW)
+    assert len(batch.rows) == 2
     with pytest.raises(DialtoneError) as refused:
         messages.send(session, account, HELLO, rules=RULES, now=NOW)
     assert refused.value.code == "sms.proof_overdue"
+
+
+def test_an_idempotency_key_repeated_within_a_batch_answers_the_first(
+    session: Session, account: str, sender: str
+) -> None:
+    keyed = replace(HELLO, idempotency_key="order-7")
+    batch = messages.Batch.of(session, RULES)
+    first = messages.accept(session, account, keyed, batch=batch, now=NOW)
+    again = messages.accept(session, account, keyed, batch=batch, now=NOW)
+    assert (first.created, again.created, again.id) == (True, False, first.id)
+    with pytest.raises(DialtoneError) as refused:
+        messages.accept(session, account, replace(keyed, body="Other"), batch=batch, now=NOW)
+    assert refused.value.code == "idempotency.mismatch"
+    messages.insert_accepted(session, batch)
+    # In a later batch the key is found in the store.
+    later = messages.Batch.of(session, RULES)
+    assert messages.accept(session, account, keyed, batch=later, now=NOW).id == first.id
+    assert later.rows == []

@@ -10,7 +10,7 @@ message is billed by its parts, delivered or not (M2); a refused one is not stor
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -103,6 +103,33 @@ def check(
     return sms_checks(intent)
 
 
+@dataclass(slots=True)
+class Batch:
+    """The messages of one transaction (a group commit's, or one alone): the facts they
+    share, the rows ``accept`` appended for ``insert_accepted`` to write in one
+    statement, and the Idempotency-Keys they used."""
+
+    known: facts.Facts
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    keyed: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, session: Session, rules: MessagingRules) -> Batch:
+        """An empty batch in ``session``'s transaction."""
+        return cls(facts.Facts(session, rules))
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What ``accept`` did: the message's id, whether it is new (else an earlier message
+    with the same Idempotency-Key), and the new message's row (None for an earlier one:
+    read it)."""
+
+    id: str
+    created: bool
+    row: dict[str, Any] | None
+
+
 def send(
     session: Session,
     account_id: str,
@@ -112,33 +139,17 @@ def send(
     now: datetime,
 ) -> tuple[Message, bool]:
     """Check and store one message (``queued``) in the caller's transaction; the
-    message and whether it is new. A repeated ``idempotency_key`` returns the message
-    stored under it (``idempotency.mismatch`` if the request differs). A refusal raises
-    the first refusing check's error (the API puts it on the audit log, as it does every
-    terms refusal; other callers do the same)."""
-    wanted = normalise(outgoing, rules.default_country)
-    if wanted.idempotency_key is not None:
-        earlier = session.scalar(
-            select(Message).where(
-                Message.account_id == account_id,
-                Message.idempotency_key == wanted.idempotency_key,
-            )
-        )
-        if earlier is not None:
-            if (earlier.sender, earlier.recipient, earlier.body) != (
-                wanted.sender,
-                wanted.to,
-                wanted.body,
-            ):
-                raise Conflict(
-                    "idempotency.mismatch",
-                    "This Idempotency-Key was used for a different message.",
-                )
-            return earlier, False
-    message = Message(**_accepted(session, account_id, wanted, facts.Facts(session, rules), now))
-    session.add(message)
-    session.flush()
-    return message, True
+    message and whether it is new (``accept`` for a batch of one). A repeated
+    ``idempotency_key`` returns the message stored under it (``idempotency.mismatch`` if
+    the request differs). A refusal raises the first refusing check's error (the API
+    puts it on the audit log, as it does every terms refusal; other callers do the
+    same)."""
+    batch = Batch.of(session, rules)
+    accepted = accept(session, account_id, outgoing, batch=batch, now=now)
+    insert_accepted(session, batch)
+    message = session.get(Message, accepted.id)
+    assert message is not None
+    return message, accepted.created
 
 
 def accept(
@@ -146,24 +157,53 @@ def accept(
     account_id: str,
     outgoing: Outgoing,
     *,
-    known: facts.Facts,
+    batch: Batch,
     now: datetime,
-    rows: list[dict[str, Any]],
-) -> str:
-    """``send`` for one message of a batch (the SMPP server's group commit): the same
-    checks, on the facts the batch shares, and the same stored row, appended to ``rows``
-    for ``insert_accepted`` to write with the batch's others (one statement for all);
-    the message's id. No ``idempotency_key`` (SMPP has none)."""
-    wanted = normalise(outgoing, known.rules.default_country)
-    row = _accepted(session, account_id, wanted, known, now)
-    rows.append(row)
-    return str(row["id"])
+) -> Accepted:
+    """TERMS M1, M3-M7, M11: check one message of ``batch`` on the facts the batch
+    shares and append its row for ``insert_accepted`` (the group commits of the API and
+    of the SMPP server write many messages in one transaction and one statement); an
+    ``idempotency_key`` used before, in the store or in the batch, answers with that
+    message (``idempotency.mismatch`` if the request differs). A refusal raises the
+    first refusing check's error, nothing appended."""
+    wanted = normalise(outgoing, batch.known.rules.default_country)
+    key = wanted.idempotency_key
+    if key is not None:
+        earlier = _earlier(session, batch, account_id, key)
+        if earlier is not None:
+            if earlier[1:] != (wanted.sender, wanted.to, wanted.body):
+                raise Conflict(
+                    "idempotency.mismatch",
+                    "This Idempotency-Key was used for a different message.",
+                )
+            return Accepted(earlier[0], False, None)
+    row = _accepted(session, account_id, wanted, batch.known, now)
+    batch.rows.append(row)
+    if key is not None:
+        batch.keyed[(account_id, key)] = row
+    return Accepted(row["id"], True, row)
 
 
-def insert_accepted(session: Session, rows: list[dict[str, Any]]) -> None:
+def _earlier(
+    session: Session, batch: Batch, account_id: str, key: str
+) -> tuple[str, str, str, str] | None:
+    """The message stored (or in the batch) under ``key``: id, sender, recipient, body."""
+    row = batch.keyed.get((account_id, key))
+    if row is not None:
+        return row["id"], row["sender"], row["recipient"], row["body"]
+    found = session.execute(
+        select(Message.id, Message.sender, Message.recipient, Message.body).where(
+            Message.account_id == account_id, Message.idempotency_key == key
+        )
+    ).first()
+    return None if found is None else (found[0], found[1], found[2], found[3])
+
+
+def insert_accepted(session: Session, batch: Batch) -> None:
     """Write the rows ``accept`` appended, in one statement."""
-    if rows:
-        session.execute(insert(Message), rows)
+    if batch.rows:
+        session.execute(insert(Message), batch.rows)
+        batch.rows = []
 
 
 def _accepted(
