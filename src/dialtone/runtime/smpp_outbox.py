@@ -146,11 +146,13 @@ class Outbox:
     async def _catch_up(self, login_id: str, account_id: str) -> None:
         login = Target("login", login_id)
         after: Cursor | None = None
-        while self._candidates(login):
+        while self._candidates(login) and not self._closing:
             try:
                 page = await self.load(login_id, account_id, after, self.page)
             except Exception:
                 log.exception("smpp: what %s is owed could not be loaded", login_id)
+                return
+            if self._closing:
                 return
             sending = [
                 task
@@ -207,8 +209,9 @@ class Outbox:
 
     def send(self, target: Target, delivery: Delivery) -> None:
         """A delivery owed since its commit: to one of ``target``'s links, or queued for
-        the next (a copy of one memory has already is ignored)."""
-        if delivery.message_id in self._held:
+        the next (a copy of one memory has already is ignored; after ``close`` it is
+        left to the database)."""
+        if delivery.message_id in self._held or self._closing:
             return
         self._held.add(delivery.message_id)
         if target in self._loading:
@@ -275,10 +278,12 @@ class Outbox:
         finally:
             self._held.discard(message_id)
 
-    async def close(self) -> None:
-        """Stop the deliveries under way (what they had not sent stays owed), and let
-        the answers already come be recorded."""
+    async def close(self, grace: float = 2.0) -> None:
+        """Load nothing more; let the deliveries under way be answered for ``grace``
+        seconds, then stop them (what was not answered stays owed), and let the answers
+        be recorded."""
         self._closing = True
+        await self._deliveries.wait(grace)
         self._deliveries.cancel()
-        await self._deliveries.wait(5.0)
+        await self._deliveries.wait(1.0)
         await self._settling.wait(10.0)
