@@ -42,8 +42,9 @@ def receive(
     rules: MessagingRules,
     now: datetime,
 ) -> Received | None:
-    """Store a message ``sender`` sent to ``recipient`` (one of the platform's numbers)
-    and act on a keyword; None when no account holds ``recipient``."""
+    """Store a message ``sender`` sent to ``recipient`` (one of the platform's numbers),
+    owed to the account's webhook and SMPP binds as they ask (``notices``,
+    ``bind_notices``), and act on a keyword; None when no account holds ``recipient``."""
     holder = numbers.find_holder(session, recipient.lstrip("+"))
     if holder is None or holder.account_id is None:
         return None
