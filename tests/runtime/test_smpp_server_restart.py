@@ -14,11 +14,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from dialtone.runtime.carrier_inbound import CarrierInbound, Hooks
+from dialtone.runtime.db_work import DbWork
 from dialtone.runtime.smpp_outbox import Target
+from dialtone.services.messaging import delivery
+from dialtone.smpp.constants import MessageState
+from dialtone.smpp.delivering import receipt_pdu
+from dialtone.smpp.pdu import Pdu
+from dialtone.store.db import transaction
 from dialtone.store.messaging_models import Message
 from tests.peers.esme import Esme
 from tests.runtime.smpp_server_harness import DEST, SOURCE, SYSTEM_ID, Harness
-from tests.services.messaging.conftest import NOW, RECIPIENT
+from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES
 
 PHONE = RECIPIENT.lstrip("+")
 QUIET = 0.6  # seconds a bind is watched for a deliver_sm that must not come
@@ -130,3 +137,56 @@ def test_a_transmitter_bind_is_sent_nothing_and_loads_nothing(harness: Harness) 
         time.sleep(QUIET)
         assert sender.delivered() == []
     assert owed(harness) == [message_id]
+
+
+class _CarrierLink:
+    """The carrier's side of a bind: what dialtone answered its deliver_sm."""
+
+    def __init__(self) -> None:
+        self.answers: list[int] = []
+
+    def respond(self, pdu: Pdu, status: int) -> None:
+        self.answers.append(status)
+
+
+def test_a_carriers_receipt_acted_on_while_unbound_reaches_the_bind_after_a_restart(
+    harness: Harness,
+) -> None:
+    """The carrier's side as it runs: its deliver_sm recorded by group commit (receipts
+    in a batch, read past the ORM), answered, the server told."""
+    message_id = submitted(harness, "Through the carrier")
+    with transaction(harness.sessions) as session:
+        delivery.take_due(session, NOW)
+        delivery.record_part(
+            session, message_id, delivery.Submitted(1, 1, "C-1"), carrier_id="SC1", now=NOW
+        )
+    told: list[bool] = []
+    carrier = _CarrierLink()
+
+    async def act() -> None:
+        work = DbWork(harness.sessions, harness.db)
+        hooks = Hooks(on_receipt=lambda m: told.append(harness.server.deliver_receipt(m)))
+        inbound = CarrierInbound(work, RULES, wake=lambda: None, hooks=hooks, wallclock=lambda: NOW)
+        pdu = receipt_pdu(
+            message_id="C-1",
+            sender=NUMBER,
+            recipient=RECIPIENT,
+            state=MessageState.DELIVERED,
+            parts=1,
+            text="Through the carrier",
+            submitted_at=NOW,
+            done_at=NOW,
+        )
+        inbound.on_deliver("SC1", carrier, Pdu(pdu, 7))  # type: ignore[arg-type]
+        await inbound.close()
+        await work.close()
+
+    harness.call(act())
+    assert (carrier.answers, told) == ([0], [True])  # answered, queued for the login
+    harness.restart()
+    with esme(harness).bind("rx") as receiver:
+        [receipt] = receiver.wait_delivered(1)
+        time.sleep(QUIET)
+        assert len(receiver.delivered()) == 1
+        until(lambda: owed(harness) == [])
+    assert (receipt.receipted_message_id, receipt.message_state) == (message_id, 2)

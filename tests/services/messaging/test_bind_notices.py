@@ -7,17 +7,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from dialtone.services.accounts import accounts
 from dialtone.services.messaging import bind_notices, delivery, inbound, logins, messages
 from dialtone.services.messaging.delivery import PartOutcome, Submitted
+from dialtone.services.numbering import numbers
+from dialtone.store.db import open_database, transaction
 from dialtone.store.messaging_models import Message
 from tests.services.conftest import T0
-from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES
+from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES, opt_in
 
 LATER = NOW + timedelta(minutes=1)
 HELLO = messages.Outgoing(sender=NUMBER, to=RECIPIENT, body="Your table is ready.")
@@ -42,6 +46,9 @@ def _sent(
 
 
 def _stored_mark(session: Session, message_id: str) -> datetime | None:
+    """The mark as the row holds it (the marks of copies are written before the commit:
+    written now to be read in the same transaction)."""
+    bind_notices.write_pending(session)
     return session.scalar(select(Message.bind_notice_due_at).where(Message.id == message_id))
 
 
@@ -197,3 +204,32 @@ def test_the_bind_query_reads_the_partial_index(session: Session, account: str, 
     [(statement, parameters)] = [(s, p) for s, p in seen if "bind_notice_due_at" in s]
     plan = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
     assert "ix_messages_bind_notice_due" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_a_batchs_receipts_are_marked_at_its_commit_and_not_after_a_rollback(
+    tmp_path: Path,
+) -> None:
+    _, factory = open_database(f"sqlite:///{tmp_path / 'commit.db'}")
+    with transaction(factory) as session:
+        account = accounts.create_account(session, "Acme", now=T0).account.id
+        numbers.add_number(session, account, NUMBER, now=T0)
+        opt_in(session, account, RECIPIENT)
+        login = logins.create_login(session, account, "acme", now=T0)[0].id
+        ids = [_sent(session, account, login, 1, body=f"m{i}").id for i in range(3)]
+    receipts = [delivery.ReceiptIn("SC1", f"C-{i}", "delivered", None, LATER) for i in ids]
+
+    def failing_batch() -> None:
+        with transaction(factory) as session:
+            delivery.record_receipts(session, receipts[:1])
+            raise RuntimeError("the batch failed")
+
+    with pytest.raises(RuntimeError):
+        failing_batch()
+    with factory() as session:
+        assert bind_notices.owed(session, login_id=login, account_id=account) == []
+    with transaction(factory) as session:
+        told = delivery.record_receipts(session, receipts)
+    assert [m.bind_notice_due_at if m else None for m in told] == [LATER] * 3
+    with factory() as session:
+        owed = bind_notices.owed(session, login_id=login, account_id=account)
+        assert sorted(m.id for m in owed) == sorted(ids)

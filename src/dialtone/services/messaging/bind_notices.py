@@ -22,7 +22,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from dialtone.smpp.delivering import STATE_OF_STATUS, wants_receipt
@@ -38,6 +38,8 @@ _MARK = (
     .where(_messages.c.id == bindparam("m_id"))
     .values(bind_notice_due_at=bindparam("m_at"))
 )
+# Marks of copies waiting for their transaction's commit, in the session's info.
+_PENDING = "dialtone.bind_notices.pending"
 
 
 def receipt_owed(message: Message) -> bool:
@@ -54,10 +56,36 @@ def owe_receipt(session: Session, message: Message, now: datetime) -> None:
     if not receipt_owed(message):
         return
     message.bind_notice_due_at = now
-    if message not in session:
-        # A copy read past the ORM (delivery's prepared statements): its row is written
-        # by statement; the copy keeps the mark for the server told after the commit.
-        session.connection().execute(_MARK, {"m_id": message.id, "m_at": now})
+    if message in session:
+        return  # written with the change
+    # A copy read past the ORM (delivery's receipts, a batch at a time): the copy keeps
+    # the mark for the server told after the commit, and the rows are written just
+    # before it, one statement for the batch's receipts.
+    pending: dict[str, datetime] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = {}
+        event.listen(session, "before_commit", write_pending)
+        event.listen(session, "after_rollback", _forget_pending)
+    pending[message.id] = now
+
+
+def write_pending(session: Session) -> None:
+    """Write the marks of copies now rather than at the commit (before reading them back
+    in the same transaction; ``owed`` and ``settle`` do)."""
+    pending: dict[str, datetime] | None = session.info.get(_PENDING)
+    if not pending:
+        return
+    marks = [{"m_id": message_id, "m_at": at} for message_id, at in pending.items()]
+    pending.clear()
+    session.connection().execute(_MARK, marks)
+    for mark in marks:  # a row the session holds reads the mark when next read
+        loaded = session.identity_map.get(session.identity_key(Message, mark["m_id"]))
+        if loaded is not None:
+            session.expire(loaded, ["bind_notice_due_at"])
+
+
+def _forget_pending(session: Session) -> None:
+    session.info.get(_PENDING, {}).clear()
 
 
 def owe_inbound(session: Session, message: Message, now: datetime) -> None:
@@ -83,6 +111,7 @@ def owed(
 ) -> list[Message]:
     """What a receiver bind of ``login_id`` (an ``account_id`` login) is owed: its
     receipts and the account's inbound messages, the oldest first, from ``after`` on."""
+    write_pending(session)
     due = Message.bind_notice_due_at
     query = select(Message).where(
         Message.account_id == account_id,
@@ -97,6 +126,7 @@ def owed(
 
 def settle(session: Session, message_ids: Collection[str]) -> None:
     """The binds answered these messages' deliver_sm: nothing more is owed for them."""
+    write_pending(session)
     if message_ids:
         session.execute(
             update(_messages)
