@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from tests.runtime.smpp_server_harness import DEST, SOURCE, SYSTEM_ID, Harness
 from tests.services.messaging.conftest import NUMBER, RECIPIENT
 
 pytestmark = pytest.mark.interop
-
-
-@dataclass(frozen=True)
-class Inbound:
-    sender: str
-    recipient: str
-    body: str
 
 
 @pytest.fixture
@@ -84,11 +76,8 @@ def test_kannel_long_and_ucs2_messages_are_stored_whole(bound: tuple[Harness, Ka
 
 def test_an_inbound_message_reaches_kannels_sms_service(bound: tuple[Harness, Kannel]) -> None:
     harness, kannel = bound
-    harness.soon(
-        harness.server.deliver_inbound,
-        harness.account,
-        Inbound("+33699000000", NUMBER, "Table for two?"),
-    )
+    received = harness.receive("+33699000000", "Table for two?")
+    assert harness.soon(harness.server.deliver_inbound, harness.account, received)
     kannel.sink.wait("/mo")
     # TON 1 both ways: Kannel writes the "+" back.
     assert kannel.mo() == [("+33699000000", NUMBER, "Table for two?")]

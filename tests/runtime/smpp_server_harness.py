@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from dialtone.runtime.smpp_server import SmppServer
 from dialtone.services.accounts import accounts
-from dialtone.services.messaging import logins
+from dialtone.services.messaging import inbound, logins, notices
 from dialtone.services.numbering import numbers
 from dialtone.sip.auth_limiter import FailureLimiter
 from dialtone.smpp.session import SessionSettings
@@ -49,8 +49,10 @@ class Harness:
         allowed_failures: int = 10,
         settings: SessionSettings | None = None,
         tls: tuple[int, ssl.SSLContext] | None = None,
+        queue_limit: int | None = None,
     ) -> None:
         self.tls = tls
+        self.queue_limit = queue_limit
         _, self.sessions = open_database(f"sqlite:///{tmp / 'smpp.db'}")
         with transaction(self.sessions) as session:
             self.account = accounts.create_account(session, "Acme", now=T0).account.id
@@ -66,7 +68,8 @@ class Harness:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        self.server: SmppServer = self.call(self._make(parts_timeout, allowed_failures, settings))
+        self._options = (parts_timeout, allowed_failures, settings)
+        self.server: SmppServer = self.call(self._make(*self._options))
 
     async def _make(
         self, parts_timeout: float, allowed: int, settings: SessionSettings | None
@@ -83,6 +86,7 @@ class Harness:
             settings=settings,
             parts_timeout=parts_timeout,
             tls=self.tls,
+            queue_limit=self.queue_limit,
         )
         await server.start()
         return server
@@ -118,14 +122,36 @@ class Harness:
             return list(session.scalars(select(AuditEvent).order_by(AuditEvent.at)))
 
     def finish(self, message_id: str, status: str, done_at: datetime | None = None) -> Message:
-        """Move a stored message to a final ``status`` (as the dispatcher would) and
-        return its row."""
+        """Move a stored message to a final ``status`` (as the dispatcher would: its
+        receipt marked owed to the bind when asked for) and return its row."""
         with transaction(self.sessions) as session:
             row = session.get(Message, message_id)
             assert row is not None
             row.status = status
             row.done_at = done_at or NOW
+            notices.status_changed(session, row, row.done_at)
             return row  # sessions keep loaded rows usable after commit
+
+    def receive(self, sender: str, body: str, now: datetime = NOW) -> Message:
+        """Store a message ``sender`` sent the account's number, as a carrier's
+        deliver_sm is (owed to the account's binds: it has a login), and return it."""
+        with transaction(self.sessions) as session:
+            received = inbound.receive(
+                session,
+                sender=sender,
+                recipient=NUMBER,
+                body=body,
+                carrier_id=None,
+                rules=RULES,
+                now=now,
+            )
+            assert received is not None
+            return received.message
+
+    def restart(self) -> None:
+        """Stop the server and start another on the same database (a new port)."""
+        self.call(self.server.close())
+        self.server = self.call(self._make(*self._options))
 
     def close(self) -> None:
         self.call(self.server.close())

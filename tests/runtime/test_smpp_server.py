@@ -10,7 +10,6 @@ import socket
 import struct
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -230,8 +229,8 @@ def test_inbound_messages_go_to_the_accounts_receivers_in_turn(harness: Harness)
     first, second = esme(harness).bind("rx"), esme(harness).bind("trx")
     try:
         for text in ("one", "two", "Ж" * 80):
-            inbound = _Inbound(RECIPIENT.replace("612", "699"), NUMBER, text)
-            harness.soon(harness.server.deliver_inbound, harness.account, inbound)
+            inbound = harness.receive(RECIPIENT.replace("612", "699"), text)
+            assert harness.soon(harness.server.deliver_inbound, harness.account, inbound)
         time.sleep(0.5)
         got = first.delivered() + second.delivered()
     finally:
@@ -244,13 +243,6 @@ def test_inbound_messages_go_to_the_accounts_receivers_in_turn(harness: Harness)
     assert [d.text for d in second.delivered()] == ["two"]
     assert not any(d.is_receipt for d in got)
     assert {(d.source, d.dest) for d in got} == {("33699345678", SOURCE)}
-
-
-@dataclass(frozen=True)
-class _Inbound:
-    sender: str
-    recipient: str
-    body: str
 
 
 def test_the_clock_given_dates_the_message(harness: Harness) -> None:

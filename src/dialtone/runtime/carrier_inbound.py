@@ -6,8 +6,9 @@ undelivered; EXPIRED expired; ENROUTE, ACCEPTD, UNKNOWN still sent. Any other de
 is a message to one of our numbers: its parts are put together (UDH or SAR), the whole
 is stored and its keyword acted on (``inbound.receive``: STOP, START, HELP; the answer
 is queued and the dispatcher woken). Either way the deliver_sm is answered only once the
-database has committed what it said, so a crash before the commit leaves the SMSC to
-send it again.
+database has committed what it said, with what the customer's SMPP bind is owed of it
+(``bind_notices``: the hooks then hand it to the server), so a crash before the commit
+leaves the SMSC to send it again and one after loses nothing.
 
 Parts of a long message are held in memory until the last one comes (each part is
 answered as it comes, as SMSCs expect): a restart loses the parts of a message not yet

@@ -7,9 +7,10 @@ share.
 
 The SMPP server customers' software binds to (``server``) wakes the dispatcher after
 each committed submit_sm, and the dispatcher's hooks pass it the receipts and inbound
-messages for the customers' binds. The webhook sender POSTs what is owed to customers
-(status callbacks, inbound messages). ``aclose`` closes the server first (it takes no
-more submit_sm), then the outbound side.
+messages for the customers' binds, once committed with their mark (owed to a bind:
+``services.messaging.bind_notices``; a bind loads what a stop left owed). The webhook
+sender POSTs what is owed to customers (status callbacks, inbound messages). ``aclose``
+closes the server first (it takes no more submit_sm), then the outbound side.
 """
 
 from __future__ import annotations
@@ -117,8 +118,8 @@ async def start_messaging(
         ),
     )
     dispatcher.hooks.on_receipt = lambda message: _ignored(server.deliver_receipt(message))
-    dispatcher.hooks.on_inbound = lambda message: server.deliver_inbound(
-        message.account_id, message
+    dispatcher.hooks.on_inbound = lambda message: _ignored(
+        server.deliver_inbound(message.account_id, message)
     )
     webhooks = WebhookSender(sessions, db, settings.sealing_key())
     mail = EmailSender(sessions, db, Relay.of(settings)) if settings.smtp_host else None
@@ -152,5 +153,6 @@ async def start_messaging(
 
 
 def _ignored(sent: bool) -> None:
-    """Whether a receipt went to a customer's bind matters to no one here."""
+    """Whether a receipt or a message went to a customer's bind matters to no one here
+    (what is owed is marked in the database and goes at the next bind)."""
     del sent

@@ -14,9 +14,11 @@ delivery receipts and the account's inbound messages as deliver_sm.
   refusal by the terms is answered with a status (``smpp_submissions.status_of``), its
   code logged and put on the audit log. ``on_stored`` is called after each commit that
   stored a message (it wakes the dispatcher).
-- ``deliver_receipt`` and ``deliver_inbound`` send deliver_sm through an ``Outbox``
-  (round robin over the target's receiver binds; a bounded in-memory queue until one
-  binds).
+- ``deliver_receipt`` and ``deliver_inbound`` send the deliver_sm a customer's bind is
+  owed (marked in the database with the change: ``services.messaging.bind_notices``)
+  through an ``Outbox``: round robin over the target's receiver binds, a bounded queue
+  in memory until one binds; a receiver's bind loads and is sent what the database says
+  its login and account are owed, so a restart loses none (``runtime.smpp_owed``).
 - enquire_link, unbind, generic_nack, PDUs the state does not allow and malformed ones
   are the session's business (``smpp.session``); each connection is independent, so a
   bad one never stops the server.
@@ -28,18 +30,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import ssl
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.runtime.smpp_link import SmppLink
-from dialtone.runtime.smpp_outbox import Outbox, Target
+from dialtone.runtime.smpp_outbox import DEFAULT_QUEUE_LIMIT, Outbox, Target
+from dialtone.runtime.smpp_owed import InboundFacts, OwedNotices, ReceiptFacts
 from dialtone.runtime.smpp_submissions import (
     Login,
     Rejected,
@@ -53,7 +55,6 @@ from dialtone.services.messaging.rules import MessagingRules
 from dialtone.sip.auth_limiter import FailureLimiter
 from dialtone.smpp import multipart, tlv
 from dialtone.smpp.constants import CommandStatus
-from dialtone.smpp.delivering import STATE_OF_STATUS, message_pdus, receipt_pdu, wants_receipt
 from dialtone.smpp.multipart import Answer, Held, Key, PartCollector, Refused, Repeat, Whole
 from dialtone.smpp.pdu import Bind, BindKind, BindResp, Pdu, SubmitSm, SubmitSmResp
 from dialtone.smpp.session import Role, SessionSettings
@@ -67,42 +68,6 @@ SYSTEM_ID = "dialtone"  # what bind_resp names us
 EXPIRY_INTERVAL = 1.0  # seconds between looks for parts that did not all come
 
 Ticket = tuple[SmppLink, Pdu]
-
-
-class ReceiptFacts(Protocol):
-    """What a receipt needs of a message (a ``Message`` row has it)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def smpp_login_id(self) -> str | None: ...
-    @property
-    def smpp_registered_delivery(self) -> int | None: ...
-    @property
-    def sender(self) -> str: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def body(self) -> str: ...
-    @property
-    def segments(self) -> int: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def done_at(self) -> datetime | None: ...
-
-
-class InboundFacts(Protocol):
-    """What an inbound message's deliver_sm needs (a ``Message`` row has it)."""
-
-    @property
-    def sender(self) -> str: ...
-    @property
-    def recipient(self) -> str: ...
-    @property
-    def body(self) -> str: ...
 
 
 def _now() -> datetime:
@@ -149,7 +114,12 @@ class SmppServer:
         self.settings = settings
         self.writer = SubmissionWriter(sessions, db, rules=rules)
         self.parts: PartCollector[Ticket] = PartCollector(timeout=parts_timeout)
-        self.outbox = Outbox() if queue_limit is None else Outbox(queue_limit=queue_limit)
+        self.owed = OwedNotices(sessions, db, clock=clock)
+        self.outbox = Outbox(
+            load=self.owed.load,
+            settle=self.owed.settle,
+            queue_limit=DEFAULT_QUEUE_LIMIT if queue_limit is None else queue_limit,
+        )
         self.links: set[SmppLink] = set()
         self._server: asyncio.Server | None = None
         # SMPP over TLS on a port of its own (the clients that ask for it connect there).
@@ -158,7 +128,6 @@ class SmppServer:
         self._tls_server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._expiry: asyncio.Task[None] | None = None
-        self._references = itertools.count(1)
 
     # --- life --------------------------------------------------------------------------
 
@@ -197,6 +166,7 @@ class SmppServer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.writer.close()
         await self.outbox.close()
+        await self.owed.close()
         await asyncio.gather(
             *(self._part(link) for link in list(self.links)), return_exceptions=True
         )
@@ -373,36 +343,24 @@ class SmppServer:
 
     def deliver_receipt(self, message: ReceiptFacts) -> bool:
         """The delivery receipt of a message a customer's bind submitted, once it is
-        final, when its submit_sm asked for one (§5.2.17); whether one was sent or
-        queued for the login's next bind."""
-        state = STATE_OF_STATUS.get(message.status)
-        if state is None or message.smpp_login_id is None:
+        final, when its submit_sm asked for one (§5.2.17: the message is then marked
+        owed, ``bind_notices``); whether one was sent or queued for the login's next
+        bind."""
+        delivery = self.owed.receipt(message)
+        if delivery is None or message.smpp_login_id is None:
             return False
-        if not wants_receipt(message.smpp_registered_delivery or 0, state):
-            return False
-        pdu = receipt_pdu(
-            message_id=message.id,
-            sender=message.sender,
-            recipient=message.recipient,
-            state=state,
-            parts=message.segments,
-            text=message.body,
-            submitted_at=message.created_at,
-            done_at=message.done_at or self.clock(),
-        )
-        self.outbox.send(Target("login", message.smpp_login_id), (pdu,))
+        self.outbox.send(Target("login", message.smpp_login_id), delivery)
         return True
 
-    def deliver_inbound(self, account_id: str, message: InboundFacts) -> None:
+    def deliver_inbound(self, account_id: str, message: InboundFacts) -> bool:
         """A message one of the account's numbers received, to one of the account's
-        receiver binds (or queued for the next), in parts when long (TERMS M1)."""
-        pdus = message_pdus(
-            sender=message.sender,
-            recipient=message.recipient,
-            text=message.body,
-            reference=next(self._references) & 0xFF,
-        )
-        self.outbox.send(Target("account", account_id), tuple(pdus))
+        receiver binds (or queued for the next), in parts when long (TERMS M1), when it
+        is marked owed to them (the account has an SMPP login); whether it was."""
+        delivery = self.owed.inbound(message)
+        if delivery is None:
+            return False
+        self.outbox.send(Target("account", account_id), delivery)
+        return True
 
 
 def _answer(tickets: list[Ticket], answer: Answer) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialtone.store.base import Base, UTCDateTime
@@ -31,6 +31,14 @@ class Message(Base):
         UniqueConstraint("account_id", "idempotency_key"),
         Index("ix_messages_account_id_created_at", "account_id", "created_at"),
         Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        # Only what a bind is owed now: a handful of rows, however many messages.
+        Index(
+            "ix_messages_bind_notice_due",
+            "account_id",
+            "bind_notice_due_at",
+            sqlite_where=text("bind_notice_due_at IS NOT NULL"),
+            postgresql_where=text("bind_notice_due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(34), primary_key=True)
@@ -66,6 +74,10 @@ class Message(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The validity period: undelivered by then, the message expires.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Since when a customer's SMPP bind is owed a deliver_sm for this message (its
+    # receipt, or the inbound message itself); NULL when none is, or once the bind
+    # answered it (services.messaging.bind_notices).
+    bind_notice_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class MessagePart(Base):

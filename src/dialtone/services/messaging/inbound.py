@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from dialtone.core.sms import count_segments
 from dialtone.policy.sms_keywords import Keyword, confirmation, keyword_of
 from dialtone.services.ids import new_id
-from dialtone.services.messaging import consents, notices
+from dialtone.services.messaging import bind_notices, consents, notices
 from dialtone.services.messaging.rules import MessagingRules
 from dialtone.services.numbering import numbers
 from dialtone.store.messaging_models import PLATFORM_ORIGIN, Message
@@ -42,8 +42,9 @@ def receive(
     rules: MessagingRules,
     now: datetime,
 ) -> Received | None:
-    """Store a message ``sender`` sent to ``recipient`` (one of the platform's numbers)
-    and act on a keyword; None when no account holds ``recipient``."""
+    """Store a message ``sender`` sent to ``recipient`` (one of the platform's numbers),
+    owed to the account's webhook and SMPP binds as they ask (``notices``,
+    ``bind_notices``), and act on a keyword; None when no account holds ``recipient``."""
     holder = numbers.find_holder(session, recipient.lstrip("+"))
     if holder is None or holder.account_id is None:
         return None
@@ -62,6 +63,7 @@ def receive(
     )
     message.encoding, message.segments = counted.encoding, counted.segments
     message.carrier_id, message.done_at = carrier_id, now
+    bind_notices.owe_inbound(session, message, now)  # before the add: one INSERT
     session.add(message)
     keyword = keyword_of(body)
     answer = None

@@ -1,8 +1,9 @@
-"""What a customer is told over HTTP about its messages: each change of a message's
+"""What a customer is told about its messages: over HTTP, each change of a message's
 status to its ``status_callback`` (with the code and rule of a failure), each inbound
-message to the account's ``sms_webhook_url``. Owed in the transaction of the change
-(:mod:`dialtone.services.accounts.webhooks`), so none is lost or told of a change that
-did not commit."""
+message to the account's ``sms_webhook_url``; over SMPP, the delivery receipt its bind
+asked for (:mod:`dialtone.services.messaging.bind_notices`). Owed in the transaction of
+the change (:mod:`dialtone.services.accounts.webhooks`), so none is lost or told of a
+change that did not commit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dialtone.services.accounts import webhooks
+from dialtone.services.messaging import bind_notices
 from dialtone.store.messaging_models import Message
 from dialtone.store.models import Account
 
@@ -32,7 +34,9 @@ def _payload(message: Message, now: datetime) -> dict[str, Any]:
 
 
 def status_changed(session: Session, message: Message, now: datetime) -> None:
-    """Owe the message's new status to its status callback, if it has one."""
+    """Owe the message's new status to its status callback, if it has one, and its
+    receipt to its SMPP bind, if that asked for one."""
+    bind_notices.owe_receipt(session, message, now)
     if message.status_callback:
         webhooks.enqueue(
             session,
