@@ -41,7 +41,10 @@ The reference in the same run: the same clients, the same texts, straight to a f
 simulator; ``ratio_to_reference`` compares the end-to-end medians over ``--runs``.
 
 Latency (after the runs, on a fresh server and simulator): ``POST /v1/messages`` at
-``--latency-rate`` messages per second (default: half the median end-to-end peak) for
+``--latency-rate`` messages per second (default: half the API's own peak, measured
+first on that server: ``--latency-concurrency`` POSTs in flight, closed loop, 3 s; the
+API answers far fewer messages per second than SMPP, about 16 ms of a request each,
+so half the SMPP peak would measure its queue, not its latency) for
 ``--latency-seconds``, open loop (each request starts at its time, at most
 ``--latency-concurrency`` in flight), each a unique text. The latency of a message is
 the simulator's receive time of its submit_sm minus the wall-clock time just before
@@ -573,9 +576,42 @@ async def _post_at_rate(
     return posted
 
 
-def measure_latency(args: argparse.Namespace, rate: float) -> dict[str, Any]:
-    """POST /v1/messages at ``rate`` for ``--latency-seconds``: POST → submit_sm on the
-    simulator's wire, p50 and p99 (module docstring)."""
+async def _api_peak(
+    platform: Platform, seconds: float, recipients: int, concurrency: int
+) -> tuple[float, list[str]]:
+    """POST /v1/messages closed loop (``concurrency`` requests in flight, each sent when
+    one is answered) for ``seconds``: 202 answers per second, and the texts accepted."""
+    accepted: list[str] = []
+    async with httpx.AsyncClient(
+        base_url=platform.base_url,
+        headers={"Authorization": f"Bearer {platform.api_key}"},
+        timeout=60,
+    ) as http:
+        counter = itertools.count()
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+
+        async def worker() -> None:
+            while loop.time() < end:
+                n = next(counter)
+                text = f"peak {n}"
+                answer = await http.post(
+                    "/v1/messages",
+                    json={"to": recipient(n % recipients), "from": SENDER, "body": text},
+                )
+                if answer.status_code == 202:
+                    accepted.append(text)
+
+        started = loop.time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return len(accepted) / (loop.time() - started), accepted
+
+
+def measure_latency(args: argparse.Namespace, rate: float | None) -> dict[str, Any]:
+    """POST /v1/messages at ``rate`` (None: half the API's own peak, measured first on
+    the same server, closed loop for 3 s) for ``--latency-seconds``: POST → submit_sm on
+    the simulator's wire, p50 and p99 (module docstring)."""
+    peak = None
     with (
         tempfile.TemporaryDirectory() as tmp,
         platform_with_carrier(
@@ -585,6 +621,13 @@ def measure_latency(args: argparse.Namespace, rate: float) -> dict[str, Any]:
             dlr_delay=args.dlr_delay,
         ) as (platform, smsc, _, _),
     ):
+        if rate is None:
+            peak, texts = asyncio.run(
+                _api_peak(platform, 3.0, args.recipients, args.latency_concurrency)
+            )
+            reached_all(smsc, texts, args.drain)  # the peak's messages out of the way
+            rate = max(1.0, peak / 2)
+            print(f"API peak: {peak:.1f} POST/s; latency at {rate:.1f}/s", file=sys.stderr)
         posted = asyncio.run(
             _post_at_rate(
                 platform,
@@ -601,6 +644,7 @@ def measure_latency(args: argparse.Namespace, rate: float) -> dict[str, Any]:
     sends = [p.sent for p in posted]
     span = max(sends) - min(sends) if len(sends) > 1 else 0.0
     out = {
+        "api_peak_per_s": None if peak is None else round(peak, 1),
         "rate_asked": round(rate, 1),
         "rate_posted": round((len(sends) - 1) / span, 1) if span else None,
         "seconds": args.latency_seconds,
@@ -645,9 +689,11 @@ def main() -> int:
     parser.add_argument("--recipients", type=int, default=2000, help="opted-in recipients")
     parser.add_argument("--dlr-delay", type=float, default=0.2, help="the SMSC's receipts")
     parser.add_argument("--drain", type=float, default=60, help="at most, after the window")
-    parser.add_argument("--latency-rate", type=float, help="default: half the median peak")
+    parser.add_argument(
+        "--latency-rate", type=float, help="default: half the API's peak, measured first"
+    )
     parser.add_argument("--latency-seconds", type=float, default=10)
-    parser.add_argument("--latency-concurrency", type=int, default=64)
+    parser.add_argument("--latency-concurrency", type=int, default=16)
     parser.add_argument("--no-latency", action="store_true")
     parser.add_argument("--quick", action="store_true", help="1 run, 5 s, 3 s of latency")
     parser.add_argument("--profile", action="store_true", help="py-spy the last dialtone run")
@@ -672,8 +718,7 @@ def main() -> int:
     ref = median(r["end_to_end_per_s"] for r in reference) or 0.0
     latency = None
     if not args.no_latency:
-        rate = args.latency_rate if args.latency_rate else max(1.0, mine / 2)
-        latency = measure_latency(args, rate)
+        latency = measure_latency(args, args.latency_rate)
     lost = sum(r["lost"] for r in ours) + (latency["lost"] if latency else 0)
 
     def pick(key: str) -> float | None:
