@@ -178,3 +178,46 @@ async def test_an_unanswered_request_times_out_and_a_lost_connection_fails_the_r
         await asyncio.wait_for(pending, 5)
     await asyncio.wait_for(link.closed.wait(), 5)
     server.close()
+
+
+@run
+async def test_waiters_get_the_window_in_their_order_and_only_as_places_free() -> None:
+    smsc = Smsc()
+    server, link = await _pair(smsc, SessionSettings(window=2))
+    await link.request(Bind(BindKind.TRANSMITTER, "acme", "secret"))
+    smsc.hold = True
+    bodies = [SubmitSm("+33123456789", f"+336000000{n:02d}", b"x") for n in range(40)]
+    waiting = [asyncio.create_task(link.request(body)) for body in bodies]
+    for round_ in range(20):  # two at a time, oldest first
+        for _ in range(100):
+            await asyncio.sleep(0.005)
+            if len(smsc.held) == 2:
+                break
+        assert [pdu.body.destination_addr for _, pdu in smsc.held] == [  # type: ignore[union-attr]
+            bodies[2 * round_].destination_addr,
+            bodies[2 * round_ + 1].destination_addr,
+        ]
+        assert link._woken <= 2  # only as many woken as places came free
+        answered, smsc.held = smsc.held, []
+        for held_link, pdu in answered:
+            held_link.respond(pdu, SubmitSmResp("ok"))
+    assert len(await asyncio.wait_for(asyncio.gather(*waiting), 5)) == 40
+    link.close()
+    server.close()
+
+
+@run
+async def test_a_waiter_cancelled_after_it_was_woken_passes_its_place_on() -> None:
+    smsc = Smsc()
+    server, link = await _pair(smsc, SessionSettings(window=1))
+    await link.request(Bind(BindKind.TRANSMITTER, "acme", "secret"))
+    await link.reserve()  # the one place
+    first = asyncio.create_task(link.reserve())
+    second = asyncio.create_task(link.reserve())
+    await asyncio.sleep(0.02)
+    link.release()  # ``first`` is woken…
+    first.cancel()  # …and cancelled before it ran: ``second`` gets the place
+    await asyncio.wait_for(second, 2)
+    assert first.cancelled()
+    link.close()
+    server.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Protocol, cast
 
@@ -76,8 +77,12 @@ class SmppLink(asyncio.Protocol):
         self.closed = asyncio.Event()
         self.bind_status: int | None = None
         self._pending: dict[int, asyncio.Future[Pdu]] = {}
-        self._room = asyncio.Event()
-        self._room.set()
+        # Requests waiting for a place in the window, first come first served; only as
+        # many are woken as places came free (``_woken`` of them not yet run), not all
+        # of them at every answer: with a window of 200 and 2,000 messages being sent,
+        # waking every waiter at every PDU was most of the event loop's time.
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._woken = 0
         self._reserved = 0  # places in the window held by ``reserve``
         self._timer: asyncio.TimerHandle | None = None
         # What the handler keeps about this connection (the login, the carrier).
@@ -104,7 +109,7 @@ class SmppLink(asyncio.Protocol):
             if not future.done():
                 future.set_exception(failure)
         self._pending.clear()
-        self._room.set()
+        self._wake()
         if not self.closed.is_set():
             self.closed.set()
             self.handler.on_closed(self)
@@ -112,7 +117,9 @@ class SmppLink(asyncio.Protocol):
     # --- our side ----------------------------------------------------------------------
 
     def _has_room(self) -> bool:
-        return self.session.outstanding + self._reserved < self.session.settings.window
+        # Places promised to woken waiters that have not run yet count as taken.
+        taken = self.session.outstanding + self._reserved + self._woken
+        return taken < self.session.settings.window
 
     async def reserve(self) -> None:
         """Hold a place in the window for the next ``request(..., reserved=True)``, so
@@ -125,28 +132,78 @@ class SmppLink(asyncio.Protocol):
     def release(self) -> None:
         """Give back a place ``reserve`` held, unused."""
         self._reserved = max(0, self._reserved - 1)
-        self._room.set()
+        self._wake()
+
+    def _gone(self) -> bool:
+        return self.session.closed or self.closed.is_set()
 
     async def _wait_room(self) -> None:
-        while not (self.session.can_send() and self._has_room()):
-            if self.session.closed or self.closed.is_set():
+        if self._gone():
+            raise SmppRequestFailed("the session is closed")
+        if not self._waiters and self.session.can_send() and self._has_room():
+            return
+        first = True
+        while True:
+            future: asyncio.Future[None] = self.loop.create_future()
+            if first:
+                self._waiters.append(future)
+            else:  # woken, but another took the place: it keeps its turn
+                self._waiters.appendleft(future)
+            first = False
+            self._wake()  # a place may be free already (the waiters ahead took theirs)
+            try:
+                await future
+            except BaseException:
+                if future.done() and not future.cancelled():
+                    self._woken -= 1  # woken, then cancelled: its place goes on
+                    self._wake()
+                else:
+                    with contextlib.suppress(ValueError):
+                        self._waiters.remove(future)
+                raise
+            self._woken -= 1
+            if self._gone():
                 raise SmppRequestFailed("the session is closed")
-            self._room.clear()
-            await self._room.wait()
+            if self.session.can_send() and self._has_room():
+                return
+
+    def _wake(self) -> None:
+        """Wake the first waiters, one per free place (all of them once the session is
+        gone: they fail)."""
+        if self._gone():
+            free = len(self._waiters)
+        elif not self.session.can_send():
+            return
+        else:
+            window = self.session.settings.window
+            free = window - self.session.outstanding - self._reserved - self._woken
+        while free > 0 and self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+                self._woken += 1
+                free -= 1
 
     async def request(self, body: RequestBody, *, reserved: bool = False) -> Pdu:
         """Send ``body`` once the window has room (at once when ``reserved``: its place
         held by ``reserve``); the peer's answer (any status; a generic_nack included).
         Raises :class:`SmppRequestFailed` on a time-out or a lost connection."""
         if reserved:
-            self.release()
+            # The held place becomes this request's: nobody is woken for it.
+            self._reserved = max(0, self._reserved - 1)
             if not self.session.can_send():
+                self._wake()
                 raise SmppRequestFailed("the session is closed")
         else:
             await self._wait_room()
         if self.transport is None or self.transport.is_closing():
+            self._wake()  # the place it had is free again
             raise SmppRequestFailed("the connection is closed")
-        data = self.session.send(body, self.clock())
+        try:
+            data = self.session.send(body, self.clock())
+        except SmppSessionError:
+            self._wake()
+            raise
         sequence = int.from_bytes(data[12:16], "big")
         future: asyncio.Future[Pdu] = self.loop.create_future()
         self._pending[sequence] = future
@@ -201,7 +258,7 @@ class SmppLink(asyncio.Protocol):
                     log.warning("smpp %s: %s (status 0x%08x)", self.peer, reason, status)
                 case Unbound() | SessionTimedOut():
                     pass
-        self._room.set()
+        self._wake()
         if self.session.closed:
             self.close()
         else:

@@ -24,6 +24,7 @@ What the session does by itself (SMPP 3.4 §2.3, §2.8, §3.3, §4.11):
 from __future__ import annotations
 
 import enum
+import itertools
 from dataclasses import dataclass
 
 from dialtone.smpp.codec import DEFAULT_MAX_LENGTH, PduReader, encode
@@ -243,6 +244,8 @@ class SmppSession:
         self._last_received = now
         self._next_sequence = 1
         self._outstanding: dict[int, _Outstanding] = {}
+        self._windowed = 0  # outstanding requests that count against the window
+        self._internal = 0  # outstanding keep-alives of our own
         self._unanswered: dict[int, Pdu] = {}
 
     # --- state ------------------------------------------------------------------------
@@ -261,13 +264,25 @@ class SmppSession:
     @property
     def outstanding(self) -> int:
         """Our requests waiting for an answer that count against the window."""
-        return sum(not isinstance(o.body, EnquireLink) for o in self._outstanding.values())
+        return self._windowed
 
     def can_send(self) -> bool:
         """Whether the window has room for one more request."""
         return self.state is not State.CLOSED and self.outstanding < self.settings.window
 
     # --- sending ----------------------------------------------------------------------
+
+    def _count(self, body: RequestBody, internal: bool, step: int) -> None:
+        """Keep the window's count (enquire_link is outside it) and our own keep-alives'
+        count, so neither is a walk over the outstanding requests."""
+        if not isinstance(body, EnquireLink):
+            self._windowed += step
+        if internal:
+            self._internal += step
+
+    def _forget(self, sequence: int) -> None:
+        entry = self._outstanding.pop(sequence)
+        self._count(entry.body, entry.internal, -1)
 
     def _take_sequence(self) -> int:
         while True:
@@ -281,6 +296,7 @@ class SmppSession:
         if not isinstance(body, Outbind):  # outbind has no answer to wait for (§4.1.7)
             deadline = now + self.settings.response_timeout
             self._outstanding[sequence] = _Outstanding(body, deadline, internal)
+            self._count(body, internal, 1)
         return encode(Pdu(body, sequence))
 
     def send(self, body: RequestBody, now: float) -> bytes:
@@ -411,7 +427,7 @@ class SmppSession:
         if pdu.command_id not in (request.command_id | RESPONSE_BIT, CommandId.GENERIC_NACK):
             reason = f"{pdu.command_id.name} does not answer {request.command_id.name}"
             return [ProtocolError(CommandStatus.ESME_RINVCMDID, reason, sequence, False)]
-        del self._outstanding[sequence]
+        self._forget(sequence)
         accepted = pdu.command_status == 0 and pdu.command_id != CommandId.GENERIC_NACK
         if isinstance(request, Bind):
             self._fire(_ACCEPTED[request.kind] if accepted else Trigger.REFUSED)
@@ -427,7 +443,7 @@ class SmppSession:
     # --- timers -----------------------------------------------------------------------
 
     def _keepalive_due(self) -> float | None:
-        if self.state not in BOUND or any(o.internal for o in self._outstanding.values()):
+        if self.state not in BOUND or self._internal:
             return None
         return self._last_received + self.settings.enquire_link_interval
 
@@ -440,7 +456,10 @@ class SmppSession:
         """When ``on_timer`` is next due, or None (closed, or nothing to wait for)."""
         if self.state is State.CLOSED:
             return None
-        due = [o.deadline for o in self._outstanding.values()]
+        # Every request waits the same response_timeout from a clock that does not go
+        # back, so the oldest request (dicts keep insertion order) is the first due: no
+        # walk over the window at every PDU.
+        due = [o.deadline for o in itertools.islice(self._outstanding.values(), 1)]
         due += [d for d in (self._keepalive_due(), self._init_due()) if d is not None]
         return min(due, default=None)
 
@@ -450,7 +469,7 @@ class SmppSession:
         for sequence, entry in sorted(self._outstanding.items()):
             if self.state is State.CLOSED or entry.deadline > now:
                 continue
-            del self._outstanding[sequence]
+            self._forget(sequence)
             events.append(RequestTimedOut(sequence, entry.body))
             # Silence to a bind, unbind or keep-alive means the peer is gone.
             if isinstance(entry.body, Bind | Unbind | EnquireLink):
