@@ -46,9 +46,7 @@ def _sent(
 
 
 def _stored_mark(session: Session, message_id: str) -> datetime | None:
-    """The mark as the row holds it (the marks of copies are written before the commit:
-    written now to be read in the same transaction)."""
-    bind_notices.write_pending(session)
+    """The mark as the row holds it."""
     return session.scalar(select(Message.bind_notice_due_at).where(Message.id == message_id))
 
 
@@ -206,7 +204,7 @@ def test_the_bind_query_reads_the_partial_index(session: Session, account: str, 
     assert "ix_messages_bind_notice_due" in " ".join(str(row[-1]) for row in plan)
 
 
-def test_a_batchs_receipts_are_marked_at_its_commit_and_not_after_a_rollback(
+def test_a_batchs_receipts_are_marked_in_its_transaction_and_not_after_a_rollback(
     tmp_path: Path,
 ) -> None:
     _, factory = open_database(f"sqlite:///{tmp_path / 'commit.db'}")

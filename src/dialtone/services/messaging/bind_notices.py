@@ -22,7 +22,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, and_, bindparam, event, or_, select, update
+from sqlalchemy import Table, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from dialtone.smpp.delivering import STATE_OF_STATUS, wants_receipt
@@ -32,14 +32,6 @@ from dialtone.store.messaging_models import Message, SmppLogin
 Cursor = tuple[datetime, str]
 
 _messages = cast(Table, Message.__table__)
-# Built once (see part_sql): receipts are marked on the sending path.
-_MARK = (
-    update(_messages)
-    .where(_messages.c.id == bindparam("m_id"))
-    .values(bind_notice_due_at=bindparam("m_at"))
-)
-# Marks of copies waiting for their transaction's commit, in the session's info.
-_PENDING = "dialtone.bind_notices.pending"
 
 
 def receipt_owed(message: Message) -> bool:
@@ -50,42 +42,13 @@ def receipt_owed(message: Message) -> bool:
     return wants_receipt(message.smpp_registered_delivery or 0, state)
 
 
-def owe_receipt(session: Session, message: Message, now: datetime) -> None:
+def owe_receipt(message: Message, now: datetime) -> None:
     """Mark the message's receipt owed to its login's binds, if it is (module
-    docstring), in the session's transaction: called with the status change."""
-    if not receipt_owed(message):
-        return
-    message.bind_notice_due_at = now
-    if message in session:
-        return  # written with the change
-    # A copy read past the ORM (delivery's receipts, a batch at a time): the copy keeps
-    # the mark for the server told after the commit, and the rows are written just
-    # before it, one statement for the batch's receipts.
-    pending: dict[str, datetime] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = {}
-        event.listen(session, "before_commit", write_pending)
-        event.listen(session, "after_rollback", _forget_pending)
-    pending[message.id] = now
-
-
-def write_pending(session: Session) -> None:
-    """Write the marks of copies now rather than at the commit (before reading them back
-    in the same transaction; ``owed`` and ``settle`` do)."""
-    pending: dict[str, datetime] | None = session.info.get(_PENDING)
-    if not pending:
-        return
-    marks = [{"m_id": message_id, "m_at": at} for message_id, at in pending.items()]
-    pending.clear()
-    session.connection().execute(_MARK, marks)
-    for mark in marks:  # a row the session holds reads the mark when next read
-        loaded = session.identity_map.get(session.identity_key(Message, mark["m_id"]))
-        if loaded is not None:
-            session.expire(loaded, ["bind_notice_due_at"])
-
-
-def _forget_pending(session: Session) -> None:
-    session.info.get(_PENDING, {}).clear()
+    docstring): called with the status change, so the mark is written with it (by the
+    session's flush for a row it holds; by the caller's own statement for a copy read
+    past the ORM, as ``delivery.record_receipts`` writes its batch's changes)."""
+    if receipt_owed(message):
+        message.bind_notice_due_at = now
 
 
 def owe_inbound(session: Session, message: Message, now: datetime) -> None:
@@ -111,7 +74,6 @@ def owed(
 ) -> list[Message]:
     """What a receiver bind of ``login_id`` (an ``account_id`` login) is owed: its
     receipts and the account's inbound messages, the oldest first, from ``after`` on."""
-    write_pending(session)
     due = Message.bind_notice_due_at
     query = select(Message).where(
         Message.account_id == account_id,
@@ -126,7 +88,6 @@ def owed(
 
 def settle(session: Session, message_ids: Collection[str]) -> None:
     """The binds answered these messages' deliver_sm: nothing more is owed for them."""
-    write_pending(session)
     if message_ids:
         session.execute(
             update(_messages)

@@ -167,32 +167,7 @@ def record_intent(
     reaches the carrier once). Again for the same part (another carrier, a throttled
     retry) it moves. ``new``: the caller knows no row stands for the part (one
     statement, not two)."""
-    if not new:
-        moved = sql.run(
-            session,
-            sql.MOVE_INTENT,
-            p_message=message_id,
-            p_seq=seq,
-            p_carrier=carrier_id,
-            p_at=now,
-        )
-        if moved.rowcount:
-            sql.forget_parts(session, {message_id})
-            return
-        part = _part(session, message_id, seq)
-        if part is not None:
-            raise ValueError(f"part {seq} of {message_id} is already {part.status}")
-    sql.run(
-        session,
-        sql.NEW_PART,
-        p_message=message_id,
-        p_seq=seq,
-        p_total=total,
-        p_carrier=carrier_id,
-        p_carrier_message=None,
-        p_status=SUBMITTING,
-        p_at=now,
-    )
+    record_intents(session, [IntentRecord(message_id, seq, total, carrier_id, now, new)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +185,24 @@ class IntentRecord:
 def record_intents(session: Session, intents: list[IntentRecord]) -> list[None]:
     """``record_intent`` for many parts: the new ones in one statement."""
     fresh = [i for i in intents if i.new]
+    for i in intents:
+        if i.new:
+            continue
+        moved = sql.run(
+            session,
+            sql.MOVE_INTENT,
+            p_message=i.message_id,
+            p_seq=i.seq,
+            p_carrier=i.carrier_id,
+            p_at=i.now,
+        )
+        if moved.rowcount:
+            sql.forget_parts(session, {i.message_id})
+            continue
+        part = _part(session, i.message_id, i.seq)
+        if part is not None:
+            raise ValueError(f"part {i.seq} of {i.message_id} is already {part.status}")
+        fresh.append(i)  # none stood after all
     sql.run_many(
         session,
         sql.NEW_PART,
@@ -226,9 +219,6 @@ def record_intents(session: Session, intents: list[IntentRecord]) -> list[None]:
             for i in fresh
         ],
     )
-    for i in intents:
-        if not i.new:
-            record_intent(session, i.message_id, i.seq, i.total, carrier_id=i.carrier_id, now=i.now)
     return [None] * len(intents)
 
 
@@ -371,8 +361,8 @@ def record_receipts(session: Session, receipts: list[ReceiptIn]) -> list[Message
     """``record_receipt`` for many receipts, in a few statements: for each receipt, in
     order, the message as that receipt left it (a message two receipts of the batch
     move is returned twice, as each left it: the first of two parts delivered leaves it
-    ``sent``). The messages returned are read outside the ORM's session (``sql.message``):
-    what reads them after the commit sees what was stored."""
+    ``sent``). The messages returned are read outside the ORM's session
+    (``sql.messages``): what reads them after the commit sees what was stored."""
     found = sql.parts_by_carrier_id(
         session, [(r.carrier_id, r.carrier_message_id) for r in receipts]
     )
@@ -435,6 +425,7 @@ def record_receipts(session: Session, receipts: list[ReceiptIn]) -> list[Message
                 "m_done_at": m.done_at,
                 "m_error_code": m.error_code,
                 "m_error_message": m.error_message,
+                "m_owed": m.bind_notice_due_at,  # what a bind is owed (bind_notices)
             }
             for m in changed.values()
         ],

@@ -121,13 +121,11 @@ class Batch:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    """What ``accept`` did: the message's id, whether it is new (else an earlier message
-    with the same Idempotency-Key), and the new message's row (None for an earlier one:
-    read it)."""
+    """What ``accept`` did: the message's id, and whether it is new (else an earlier
+    message with the same Idempotency-Key)."""
 
     id: str
     created: bool
-    row: dict[str, Any] | None
 
 
 def send(
@@ -176,12 +174,12 @@ def accept(
                     "idempotency.mismatch",
                     "This Idempotency-Key was used for a different message.",
                 )
-            return Accepted(earlier[0], False, None)
+            return Accepted(earlier[0], False)
     row = _accepted(session, account_id, wanted, batch.known, now)
     batch.rows.append(row)
     if key is not None:
         batch.keyed[(account_id, key)] = row
-    return Accepted(row["id"], True, row)
+    return Accepted(row["id"], True)
 
 
 def _earlier(

@@ -36,7 +36,7 @@ def _payload(message: Message, now: datetime) -> dict[str, Any]:
 def status_changed(session: Session, message: Message, now: datetime) -> None:
     """Owe the message's new status to its status callback, if it has one, and its
     receipt to its SMPP bind, if that asked for one."""
-    bind_notices.owe_receipt(session, message, now)
+    bind_notices.owe_receipt(message, now)
     if message.status_callback:
         webhooks.enqueue(
             session,

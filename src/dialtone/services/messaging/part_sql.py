@@ -119,6 +119,7 @@ MESSAGE_STATUS = (
         done_at=bindparam("m_done_at"),
         error_code=bindparam("m_error_code"),
         error_message=bindparam("m_error_message"),
+        bind_notice_due_at=bindparam("m_owed"),
     )
 )
 PART_STATES = select(_parts.c.message_id, _parts.c.seq, _parts.c.status).where(
