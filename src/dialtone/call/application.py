@@ -2,15 +2,19 @@
 
 An application is an object with one method, ``on_event(event) -> commands``. The call
 gives it ``Started`` first, then one event per finished command (``PlayDone``,
-``Gathered``, ``RecordDone``, ``BridgeResult``, ``TransferResult``, ``Paused``) and
-``FarEndHungUp``; it answers with commands, queued and run in order. ``Play``, ``Gather``,
-``Record``, ``Bridge``, ``Transfer`` and ``Pause`` hold the queue until they finish (as
-TwiML verbs do); ``Answer``,
-``TakeMessage`` and ``HangUp`` do not wait. With nothing queued the call simply goes on
-(a greeting played, the caller still recorded) until a party hangs up.
+``Gathered``, ``RecordDone``, ``BridgeResult``, ``TransferResult``, ``Paused``,
+``TaskDone``, ``StreamEnded``), ``BridgeEnded`` when a bridged callee leaves a caller
+the application keeps, and ``FarEndHungUp``; it answers with commands, queued and run in
+order. ``Play``, ``Gather``, ``Record``, ``Bridge``, ``Transfer``, ``Pause``, ``RunTask``
+and a connected ``Stream`` hold the queue until they finish (as TwiML verbs do);
+``Answer``, ``TakeMessage``, ``HangUp``, a forked ``Stream`` and ``StopStream`` do not
+wait. With nothing queued the call simply goes on (a greeting played, the caller still
+recorded) until a party hangs up.
 
-The applications are pure (no I/O): the Twilio-compatible TwiML interpreter and the AI
-receptionist are applications that fetch their next commands elsewhere and return them.
+The applications are pure (no I/O): what they need from outside (a TwiML document over
+HTTP, speech synthesised, a calendar booked) is a ``RunTask``: the runtime runs the task
+with the handler registered for its type and gives the result back in ``TaskDone``. The
+Twilio-compatible TwiML interpreter and the AI receptionist are applications of this kind.
 """
 
 from __future__ import annotations
@@ -34,39 +38,73 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class Play:
-    """Play ``prompt`` to the caller (a file path; text once a speech engine exists)."""
+    """Play ``prompt`` (a WAV file's path: speech is synthesised to a file by a task
+    first) to the caller ``loop`` times (0: until something interrupts it, as TwiML's
+    ``loop="0"``), then the tone when ``beep``. With ``barge_in`` a digit (kept for the
+    next ``Gather``) or the caller starting to speak stops it: ``PlayDone(False)``."""
 
     prompt: str
     beep: bool = True
+    loop: int = 1
+    barge_in: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Speech input for a ``Gather``: recognised in ``language`` (BCP 47) by the
+    speech-to-text engine once the caller has been silent ``end_silence`` seconds after
+    speaking (None: the engine's own end-of-turn detection, TwiML's ``auto``);
+    ``hints`` are words to expect."""
+
+    language: str = "en-US"
+    end_silence: float | None = None
+    hints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Gather:
     """Collect up to ``count`` digits; stop on ``finish_key`` or after ``timeout``
-    seconds without one. ``Gathered(digits, timed_out)`` follows."""
+    seconds without one. With ``speech``, what the caller says is recognised too (the
+    first of digits or speech wins). ``Gathered(digits, timed_out, speech)`` follows."""
 
     count: int
     timeout: float = 5.0
     finish_key: str | None = "#"
+    speech: Listen | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """Record the caller for at most ``max_seconds`` (or until ``finish_key``);
-    ``RecordDone(path)`` follows."""
+    """Record the caller for at most ``max_seconds`` (or until ``finish_key``, or
+    ``silence`` seconds without speech when set) into ``path`` (None: the call's own
+    message file), the tone first when ``beep``; ``RecordDone(path, seconds, digit)``
+    follows."""
 
     max_seconds: float
     finish_key: str | None = "#"
+    silence: float | None = None
+    beep: bool = False
+    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Bridge:
     """Connect the caller to ``target`` ("user:<id>", "group:<id>", a number, resolved
     by the runtime through the policy decision path) or to ready ``steps``;
-    ``BridgeResult(status)`` follows (200 when connected, else the failure)."""
+    ``BridgeResult(status)`` follows (200 when connected, else the failure).
+
+    ``timeout`` bounds the ringing; ``caller_id`` is shown to the callee (TERMS V10: a
+    number the account holds, checked by the decision path); ``record`` records both
+    parties from the answer. With ``keep_caller`` the caller stays when the callee hangs
+    up: ``BridgeEnded`` follows and the application goes on (TwiML's ``<Dial>``);
+    without it the call ends with either party."""
 
     target: str | None = None
     steps: tuple[Step, ...] = ()
+    timeout: float | None = None
+    caller_id: str | None = None
+    record: bool = False
+    keep_caller: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +162,52 @@ class Redirect:
     status: int
 
 
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    """Have the runtime run ``task`` (a frozen dataclass whose type has a handler
+    registered with the runtime: fetch a TwiML document, synthesise speech, book a
+    slot); ``TaskDone(task, result, error)`` follows. The application stays pure."""
+
+    task: object
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """Send the call's audio to a WebSocket at ``url`` (Twilio's media-stream protocol:
+    ``track`` "inbound_track", "outbound_track" or "both_tracks"; ``parameters`` go in
+    its ``start`` message). ``connect``: the socket also speaks to the caller and the
+    queue waits until it closes (``<Connect><Stream>``: ``StreamEnded`` follows);
+    otherwise it is forked alongside what runs next (``<Start><Stream>``) until
+    ``StopStream(name)`` or the end of the call."""
+
+    url: str
+    name: str = ""
+    track: str = "inbound_track"
+    parameters: tuple[tuple[str, str], ...] = ()
+    connect: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StopStream:
+    """Stop the forked stream called ``name``."""
+
+    name: str
+
+
 Command = (
-    Answer | Play | Gather | Record | Bridge | Transfer | TakeMessage | Pause | HangUp | Redirect
+    Answer
+    | Play
+    | Gather
+    | Record
+    | Bridge
+    | Transfer
+    | TakeMessage
+    | Pause
+    | HangUp
+    | Redirect
+    | RunTask
+    | Stream
+    | StopStream
 )
 
 # -- events --------------------------------------------------------------------------------
@@ -143,13 +225,23 @@ class PlayDone:
 
 @dataclass(frozen=True, slots=True)
 class Gathered:
+    """What a ``Gather`` collected: digits, or (with ``Listen``) the words recognised and
+    the engine's confidence (0 to 1). ``timed_out``: the caller gave neither."""
+
     digits: str
     timed_out: bool
+    speech: str | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RecordDone:
+    """A ``Record`` finished: the file (None when nothing was recorded), its length, and
+    the key that ended it ("" for silence, ``max_seconds`` or the caller hanging up)."""
+
     path: str | None
+    seconds: float = 0.0
+    digit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +267,32 @@ class TransferResult:
 
 
 @dataclass(frozen=True, slots=True)
+class BridgeEnded:
+    """The callee of a ``Bridge(keep_caller=True)`` hung up after ``seconds`` connected;
+    the caller is still there."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDone:
+    """A ``RunTask`` finished: ``result`` is what its handler returned, or ``error`` says
+    why it failed (the handler raised, or no handler knows the task's type)."""
+
+    task: object
+    result: object = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnded:
+    """A connected ``Stream`` closed (``error`` when it failed or never opened)."""
+
+    name: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Paused:
     pass
 
@@ -197,8 +315,11 @@ AppEvent = (
     | Gathered
     | RecordDone
     | BridgeResult
+    | BridgeEnded
     | TransferResult
     | Paused
+    | TaskDone
+    | StreamEnded
     | DigitPressed
     | FarEndHungUp
 )
