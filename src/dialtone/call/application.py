@@ -5,8 +5,8 @@ gives it ``Started`` first, then one event per finished command (``PlayDone``,
 ``Gathered``, ``RecordDone``, ``BridgeResult``, ``TransferResult``, ``Paused``,
 ``TaskDone``, ``StreamEnded``), ``BridgeEnded`` when a bridged callee leaves a caller
 the application keeps, and ``FarEndHungUp``; it answers with commands, queued and run in
-order. ``Play``, ``Gather``, ``Record``, ``Bridge``, ``Transfer``, ``Pause``, ``RunTask``
-and a connected ``Stream`` hold the queue until they finish (as TwiML verbs do);
+order. ``Play``, ``SendDigits``, ``Gather``, ``Record``, ``Bridge``, ``Transfer``,
+``Pause``, ``RunTask`` and a connected ``Stream`` hold the queue until they finish (as TwiML verbs do);
 ``Answer``, ``TakeMessage``, ``HangUp``, a forked ``Stream`` and ``StopStream`` do not
 wait. With nothing queued the call simply goes on (a greeting played, the caller still
 recorded) until a party hangs up.
@@ -75,10 +75,10 @@ class Gather:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """Record the caller for at most ``max_seconds`` (or until ``finish_key``, or
-    ``silence`` seconds without speech when set) into ``path`` (None: the call's own
-    message file), the tone first when ``beep``; ``RecordDone(path, seconds, digit)``
-    follows."""
+    """Record the caller for at most ``max_seconds`` (or until one of the keys in
+    ``finish_key``, or ``silence`` seconds without speech when set) into ``path`` (None:
+    the call's own message file), the tone first when ``beep``; ``RecordDone(path,
+    seconds, digit)`` follows."""
 
     max_seconds: float
     finish_key: str | None = "#"
@@ -163,6 +163,14 @@ class Redirect:
 
 
 @dataclass(frozen=True, slots=True)
+class SendDigits:
+    """Send ``digits`` (0-9, *, #, A-D) to the caller as RFC 4733 events, ``w`` waiting
+    half a second (TwiML's ``<Play digits>``); ``PlayDone`` follows."""
+
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
 class RunTask:
     """Have the runtime run ``task`` (a frozen dataclass whose type has a handler
     registered with the runtime: fetch a TwiML document, synthesise speech, book a
@@ -205,6 +213,7 @@ Command = (
     | Pause
     | HangUp
     | Redirect
+    | SendDigits
     | RunTask
     | Stream
     | StopStream
