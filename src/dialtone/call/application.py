@@ -6,10 +6,10 @@ gives it ``Started`` first, then one event per finished command (``PlayDone``,
 ``TaskDone``, ``StreamEnded``), ``BridgeEnded`` when a bridged callee leaves a caller
 the application keeps, and ``FarEndHungUp``; it answers with commands, queued and run in
 order. ``Play``, ``SendDigits``, ``Gather``, ``Record``, ``Bridge``, ``Transfer``,
-``Pause``, ``RunTask`` and a connected ``Stream`` hold the queue until they finish (as TwiML verbs do);
-``Answer``, ``TakeMessage``, ``HangUp``, a forked ``Stream`` and ``StopStream`` do not
-wait. With nothing queued the call simply goes on (a greeting played, the caller still
-recorded) until a party hangs up.
+``Pause``, ``RunTask`` and a connected ``Stream`` hold the queue until they finish (as
+TwiML verbs do); ``Answer``, ``TakeMessage``, ``HangUp``, a forked ``Stream`` and
+``StopStream`` do not wait. With nothing queued the call simply goes on (a greeting
+played, the caller still recorded) until a party hangs up.
 
 The applications are pure (no I/O): what they need from outside (a TwiML document over
 HTTP, speech synthesised, a calendar booked) is a ``RunTask``: the runtime runs the task
