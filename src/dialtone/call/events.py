@@ -99,6 +99,47 @@ class Redirected:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskFinished:
+    """The answer to ``RunTask(task, ref)``: what the handler returned, or why it
+    failed."""
+
+    ref: int
+    result: object = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """The caller began to speak during ``Listen(ref)``."""
+
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechHeard:
+    """What the caller said during ``Listen(ref)`` ("" when nothing was recognised)."""
+
+    ref: int
+    text: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """``WatchSilence(ref, seconds)``: the caller has been silent that long."""
+
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamClosed:
+    """The media stream ``name`` closed (``error`` when it failed or never opened)."""
+
+    name: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectToRecording:
     """TERMS V8: a party objects; the recording stops and what was recorded is deleted."""
 
@@ -128,6 +169,11 @@ Event = (
     | TargetResolved
     | HangUp
     | Redirected
+    | TaskFinished
+    | SpeechStarted
+    | SpeechHeard
+    | Silence
+    | StreamClosed
     | ObjectToRecording
     | Shutdown
 )
