@@ -243,8 +243,11 @@ class Bridge:
             None
         )
         # Resolves an application's Bridge or Transfer target ("user:<id>",
-        # "group:<id>", a number) the same way (set by the engine).
-        self.resolve_target: Callable[[BridgedCall, str], Awaitable[list[Step]]] | None = None
+        # "group:<id>", "client:<extension>", a number, a sip: URI) the same way, with
+        # the caller id the application asks to show (set by the engine).
+        self.resolve_target: (
+            Callable[[BridgedCall, str, str | None], Awaitable[list[Step]]] | None
+        ) = None
 
     # -- what the engine reads --------------------------------------------------------
 
@@ -458,7 +461,7 @@ class Bridge:
             return ev.TargetResolved(action.ref, steps=self._core_steps(steps))
         if action.kind in ("bridge", "transfer") and self.resolve_target is not None:
             try:
-                steps = await self.resolve_target(view, action.target)
+                steps = await self.resolve_target(view, action.target, action.caller_id)
             except TransferRefused as refused:
                 return ev.TargetResolved(
                     action.ref, refusal=ev.Refusal(refused.status, refused.reason)

@@ -21,15 +21,18 @@ from sqlalchemy.orm import Session
 from dialtone.call import actions as act
 from dialtone.call import events as ev
 from dialtone.call.call import Call
+from dialtone.codecs import dtmf
+from dialtone.codecs.g711 import encoder_for
 from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.sip.headers import Via
 from dialtone.sip.message import Request
 from dialtone.sip.transaction import InviteServerTransaction
 
+from .app_tasks import AppTasks
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
-from .prompts import encoded_prompt
+from .prompts import BEEP, encoded_prompt
 from .randomness import RANDOM
 from .relay import MediaRelay, open_relay
 from .sealing import CallFacts, discard_recording, forget_facts, sync_recording
@@ -139,6 +142,8 @@ class Driven:
     # that every message of a call finds it whatever the engine routes it through.
     owner: str = ""
     announced: bool = False  # the "answered" line is logged
+    # What a Play (or SendDigits) is sending, by its ref: StopPlay cancels it.
+    players: dict[int, asyncio.Task[None]] = field(default_factory=dict)
 
 
 class CallDriver:
@@ -155,6 +160,7 @@ class CallDriver:
         redirector: Redirector | None = None,
         on_voicemail: Callable[[str, str], None] | None = None,
         background: TaskSet | None = None,
+        tasks: AppTasks | None = None,
     ) -> None:
         self.rtp_ports = rtp_ports
         self.rtp_host = rtp_host
@@ -171,6 +177,8 @@ class CallDriver:
         # The work calls started (records, look-ups): the owner's, so that "no work
         # left" means the calls' work too.
         self.background = background or TaskSet(log, "call")
+        # What applications' RunTask commands run (TwiML fetches, speech, recordings).
+        self.tasks = tasks or AppTasks()
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -269,7 +277,25 @@ class CallDriver:
                         action.address, new_party=action.new_party
                     )
             elif isinstance(action, act.Play):
-                self._play(driven, action)
+                self._play(driven, action, action.prompt)
+            elif isinstance(action, act.SendDigits):
+                self._play(driven, action, None)
+            elif isinstance(action, act.StopPlay):
+                player = driven.players.pop(action.ref, None)
+                if player is not None:
+                    player.cancel()
+            elif isinstance(action, act.RunTask):
+                self._spawn(self._run_task(driven, action))
+            elif isinstance(
+                action,
+                act.Listen
+                | act.StopListening
+                | act.WatchSilence
+                | act.StopWatching
+                | act.StartStream
+                | act.StopStream,
+            ):
+                self._listening(driven, action)
             elif isinstance(action, act.StartRecording):
                 self._start_recording(driven, action)
             elif isinstance(action, act.StopRecording):
@@ -378,12 +404,16 @@ class CallDriver:
         if relay is not None:
             relay.close()
 
-    def _play(self, driven: Driven, action: act.Play) -> None:
+    def _play(self, driven: Driven, action: act.Play | act.SendDigits, prompt: str | None) -> None:
         audio = driven.call.audio
         try:
-            encoded = encoded_prompt(Path(action.prompt), audio.codec, beep=action.beep)
-        except OSError:
-            log.exception("call %s: prompt %s unreadable", driven.call.record_id, action.prompt)
+            if isinstance(action, act.SendDigits):
+                encoded = encoder_for(audio.codec)(dtmf.tones(action.digits))
+            else:
+                encoded = encoded_prompt(Path(action.prompt), audio.codec, beep=action.beep)
+                encoded = looped(encoded, action.loop)
+        except (OSError, ValueError):
+            log.exception("call %s: %s not played", driven.call.record_id, prompt or action)
             self.loop.call_soon(self.feed, driven, ev.PlayDone(action.ref, completed=False))
             return
         task: asyncio.Task[None] | None = None
@@ -394,15 +424,38 @@ class CallDriver:
             task = driven.relay.play_to_both(encoded, audio.codec, audio.payload_type)
         if task is None:
             return
+        driven.players[action.ref] = task
 
         def done(task: asyncio.Task[None]) -> None:
+            driven.players.pop(action.ref, None)
             self.feed(driven, ev.PlayDone(action.ref, completed=not task.cancelled()))
 
         task.add_done_callback(done)
 
+    async def _run_task(self, driven: Driven, action: act.RunTask) -> None:
+        result, error = await self.tasks.run(driven.call.spec, action.task)
+        if action.ref:
+            self.feed(driven, ev.TaskFinished(action.ref, result, error))
+
+    def _listening(self, driven: Driven, action: act.Action) -> None:
+        """Speech input, silence detection and media streams need the audio taps and
+        engines wired in by the runtime; without them a stream closes at once (the
+        application goes on) and a Gather hears digits only."""
+        if isinstance(action, act.StartStream):
+            name = action.stream.name
+            log.warning("call %s: media streams are not available", driven.call.record_id)
+            self.loop.call_soon(self.feed, driven, ev.StreamClosed(name, "not available"))
+        elif isinstance(action, act.Listen):
+            log.warning("call %s: speech input is not available", driven.call.record_id)
+
     def _start_recording(self, driven: Driven, action: act.StartRecording) -> None:
         if driven.relay is None or driven.relay.closed:
             return
+        if action.beep:
+            audio = action.audio
+            driven.relay.play_to_both(
+                encoder_for(audio.codec)(BEEP), audio.codec, audio.payload_type
+            )
         driven.relay.start_recording(
             Path(action.path),
             action.audio.codec,
@@ -514,6 +567,19 @@ class CallDriver:
             if owner is None or driven.owner == owner:
                 self.feed(driven, ev.Shutdown())
         await self.background.wait(timeout=5)
+
+
+# The longest a looped prompt plays (TwiML's loop="0": until something interrupts it).
+LONGEST_LOOP_SECONDS = 600
+
+
+def looped(encoded: bytes, loop: int) -> bytes:
+    """``encoded`` (8-bit G.711 at 8 kHz) ``loop`` times; 0 repeats it up to
+    ``LONGEST_LOOP_SECONDS``."""
+    if loop == 1 or not encoded:
+        return encoded
+    most = max(1, LONGEST_LOOP_SECONDS * 8000 // len(encoded))
+    return encoded * (most if loop <= 0 else min(loop, most))
 
 
 def _voicemail_saver(record: act.CallRecord, recording: str, saved: list[str]) -> AfterCommit:

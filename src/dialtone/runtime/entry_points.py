@@ -21,8 +21,9 @@ from dialtone.services import call_facts
 from dialtone.services.accounts.audit import AuditEntry
 from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony import users as user_service
+from dialtone.sip.errors import SipParseError
 from dialtone.sip.headers import NameAddress
-from dialtone.sip.uri import SipUri, Uri
+from dialtone.sip.uri import SipUri, Uri, parse_uri
 
 from .auth import SipUser
 from .b2bua import (
@@ -187,14 +188,31 @@ class EntryPoints:
             referrer=await self.steps.party_address(call, transferor, transferor.side),
         )
 
-    async def application_steps(self, call: BridgedCall, target: str) -> list[Step]:
+    async def application_steps(
+        self, call: BridgedCall, target: str, caller_id: str | None = None
+    ) -> list[Step]:
         """Where an application's ``Bridge`` or ``Transfer`` leads: a user's devices
-        ("user:<id>", when they can take a call, V2), a ring group's members
-        ("group:<id>"), or a number (or extension) checked as a REFER's target is, on
-        the one decision path (B10, V6, V5, F5, V12, B14/B15/B4, V10); a refusal raises
-        ``TransferRefused`` with its status and code, once on the audit log."""
+        ("user:<id>", or "client:<extension or id>" as TwiML's ``<Client>`` names them,
+        when they can take a call, V2), a ring group's members ("group:<id>"), or a
+        number or extension (also a ``sip:`` URI's user part: dialtone does not dial
+        arbitrary SIP hosts) checked as a REFER's target is, on the one decision path
+        (B10, V6, V5, F5, V12, B14/B15/B4, V10 with ``caller_id`` when the application
+        asks for one); a refusal raises ``TransferRefused`` with its status and code,
+        once on the audit log."""
         account_id = call.account_id
         kind, _, ident = target.partition(":")
+        if kind == "client" and ident:
+            user_id = await self.ctx.read(lambda s: _client_user(s, account_id, ident))
+            if user_id is None:
+                return []
+            kind, ident = "user", user_id
+        elif kind in ("sip", "sips") and ident:
+            try:
+                uri = parse_uri(target)
+            except SipParseError:
+                return []
+            target = getattr(uri, "user", None) or ""
+            kind = ""
         if kind in ("user", "group") and ident:
             shown = await self.steps.party_address(call, call.a, 0)  # the caller
             if kind == "group":
@@ -218,7 +236,12 @@ class EntryPoints:
             return [Step(found, self.ctx.config.no_answer_seconds)] if found else []
         # The placer is the call's user (the number's holder): their trial minutes count.
         return await self.checked_steps(
-            call, target, call.call.spec.user_id, shown=(call.a, 0), referrer=None
+            call,
+            target,
+            call.call.spec.user_id,
+            shown=(call.a, 0),
+            referrer=None,
+            caller_id=caller_id,
         )
 
     async def checked_steps(
@@ -229,6 +252,7 @@ class EntryPoints:
         *,
         shown: tuple[Leg | None, int],
         referrer: NameAddress | None,
+        caller_id: str | None = None,
     ) -> list[Step]:
         """A transfer's target (``dialed``: a number or an extension) seen from the
         call's account, through the policy decision path for the transfer action: a
@@ -237,7 +261,9 @@ class EntryPoints:
         account_id = call.account_id
         # The transferee is shown the call's number (V10); the placer's trial minutes
         # count (B14). V2 does not apply: no new call of a user begins.
-        setup = call_facts.Setup(Action.TRANSFER, account_id, dialed, placer_id, call.to_number)
+        setup = call_facts.Setup(
+            Action.TRANSFER, account_id, dialed, placer_id, caller_id or call.to_number
+        )
         intent, callee, _, _ = await self.ctx.gather_facts(setup, channels=1)
         intent = replace(intent, now=self.ctx.now())
         outcome = setup_outcome(Action.TRANSFER, intent)
@@ -269,3 +295,14 @@ class EntryPoints:
         assert caller_id is not None
         steps, _ = await self.steps.trunk_steps(account_id, intent.e164, caller_id)
         return steps
+
+
+def _client_user(session: Session, account_id: str, identity: str) -> str | None:
+    """The user TwiML's ``<Client>identity</Client>`` names: by extension, else by id."""
+    user = user_service.find_by_extension(session, account_id, identity)
+    if user is None:
+        try:
+            user = user_service.get_user(session, account_id, identity)
+        except NotFound:
+            return None
+    return user.id
