@@ -7,10 +7,13 @@ through the one decision path with the transfer action.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
+from dialtone.call.application import Application
+from dialtone.call.spec import CallSpec
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
 from dialtone.policy import (
     call_setup,
@@ -24,6 +27,7 @@ from dialtone.services.telephony import users as user_service
 from dialtone.sip.errors import SipParseError
 from dialtone.sip.headers import NameAddress
 from dialtone.sip.uri import SipUri, Uri, parse_uri
+from dialtone.store.models import User
 
 from .auth import SipUser
 from .b2bua import (
@@ -127,6 +131,76 @@ class EntryPoints:
         if callee is not None:
             call.users.add(callee.id)
         log.info("click-to-call %s: %s -> %s", call.record_id, user.sip_username, to)
+        return call.record_id
+
+    async def application_call(
+        self,
+        account_id: str,
+        to: str,
+        caller_id: str | None,
+        application: Callable[[CallSpec], Application],
+        *,
+        timeout: float | None = None,
+        record_id: str | None = None,
+    ) -> str:
+        """A call the account places with no device of its own (the Twilio-compatible
+        ``POST …/Calls.json``): ``to`` (a number, an extension, ``client:<extension>``)
+        is checked on the decision path as ``api_call`` (B10, V10/N13, V7, V6, V5, F5,
+        V12, B14/B15/B4), rung for ``timeout`` seconds, and handed to ``application``
+        once it answers. Returns the call's id once it rings.
+
+        Refusals raise DialtoneError with the first refusal's code (as click-to-call's),
+        ``call.user_unreachable`` for an extension with no registered device,
+        ``trunk.none``, ``call.capacity``."""
+        target = to.strip()
+        if target.startswith("client:"):
+            # A user, as TwiML's <Client> names them: called at their extension.
+            identity = target.removeprefix("client:")
+            extension = await self.ctx.read(lambda s: _client_extension(s, account_id, identity))
+            if extension is None:
+                raise NotFound("user.not_found", f"No user {identity!r} with an extension.")
+            target = extension
+        setup = call_facts.Setup(Action.API_CALL, account_id, target, None, caller_id)
+        intent, callee, _, _ = await self.ctx.gather_facts(setup)
+        intent = replace(intent, now=self.ctx.now())
+        outcome = setup_outcome(Action.API_CALL, intent)
+        if outcome.refusal is not None:
+            raise outcome.refusal.decision.as_error()
+        shown_number = intent.caller_id
+        assert shown_number is not None
+        ring = timeout if timeout is not None else self.ctx.config.no_answer_seconds
+        shown = NameAddress(SipUri("sip", host=self.ctx.config.advertised_host, user=shown_number))
+        if callee is not None:
+            if not callee.can_take_calls:
+                raise Conflict("call.user_unreachable", "This user cannot take calls.")
+            found = self.steps.device_destinations(callee, shown)
+            if not found:
+                raise Conflict("call.user_unreachable", "The user has no registered device.")
+            steps = [Step(found, ring)]
+        else:
+            e164 = intent.e164
+            assert e164 is not None
+            steps, _ = await self.steps.trunk_steps(account_id, e164, shown_number)
+            if not steps:
+                raise DialtoneError("trunk.none", "No trunk can carry this call.", status=503)
+            steps = [replace(step, timeout=ring) for step in steps[:1]] + steps[1:]
+        try:
+            call = await self.ctx.bridge.originate(
+                account_id=account_id,
+                user_id=None,
+                from_number=shown_number,
+                to_number=intent.e164 or target,
+                devices=steps,
+                application=application,
+                record_id=record_id,
+            )
+        except PortsExhausted:
+            raise DialtoneError(
+                "call.capacity", "No media ports are free; try again later.", status=503
+            ) from None
+        if callee is not None:
+            call.users.add(callee.id)
+        log.info("api call %s: %s -> %s", call.record_id, shown_number, to)
         return call.record_id
 
     def live_call(self, account_id: str, call_id: str) -> call_service.LiveCall | None:
@@ -297,12 +371,26 @@ class EntryPoints:
         return steps
 
 
-def _client_user(session: Session, account_id: str, identity: str) -> str | None:
-    """The user TwiML's ``<Client>identity</Client>`` names: by extension, else by id."""
+def _client(session: Session, account_id: str, identity: str) -> User | None:
+    """The user TwiML's ``<Client>identity</Client>`` names: by extension, else by SIP
+    username, else by id."""
     user = user_service.find_by_extension(session, account_id, identity)
+    if user is None:
+        found = user_service.find_sip_user(session, identity)
+        user = found if found is not None and found.account_id == account_id else None
     if user is None:
         try:
             user = user_service.get_user(session, account_id, identity)
         except NotFound:
             return None
-    return user.id
+    return user
+
+
+def _client_user(session: Session, account_id: str, identity: str) -> str | None:
+    user = _client(session, account_id, identity)
+    return None if user is None else user.id
+
+
+def _client_extension(session: Session, account_id: str, identity: str) -> str | None:
+    user = _client(session, account_id, identity)
+    return None if user is None else user.extension
