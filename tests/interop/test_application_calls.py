@@ -71,6 +71,12 @@ def test_a_placed_call_runs_its_application_once_the_callee_answers(tmp_path: Pa
             entries = platform.runtime.engine.entries
             phone_port = alice(platform)
             made: list[Greeter] = []
+            progress: list[tuple[str, str]] = []
+            platform.runtime.handler.driver.progress_listeners.append(
+                lambda call, step, record: progress.append(
+                    (step, record.status if record is not None else "")
+                )
+            )
 
             def factory(spec: CallSpec) -> Greeter:
                 made.append(Greeter(spec))
@@ -93,6 +99,13 @@ def test_a_placed_call_runs_its_application_once_the_callee_answers(tmp_path: Pa
             assert greeter.spec.record_id == call_id
             assert greeter.heard[0] == app.Started()
             assert app.PlayDone(True) in greeter.heard  # the greeting, then the digits
+            # What call status callbacks tell, in order.
+            assert progress == [
+                ("initiated", ""),
+                ("ringing", ""),
+                ("in-progress", ""),
+                ("completed", "completed"),
+            ]
 
     asyncio.run(scenario())
 

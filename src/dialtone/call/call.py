@@ -30,7 +30,7 @@ from dialtone.call import events as ev
 from dialtone.call.actions import Action, CallRecord
 from dialtone.call.context import Address, CallSettings, Ids, SignallingPath, Trace
 from dialtone.call.dialer import Connect, Step
-from dialtone.call.leg import IncomingLeg, Leg, OutgoingLeg
+from dialtone.call.leg import IncomingLeg, Leg, OutgoingLeg, OutgoingState
 from dialtone.call.spec import (
     CODEC_MISMATCH,
     Busy,
@@ -539,6 +539,23 @@ class Call:
         self.recording_path = None
         self.notice_ref = 0
         return [act.StopRecording(discard=True)]
+
+    @property
+    def progress(self) -> str:
+        """How far the call got, in the words of Twilio's call status callbacks:
+        "initiated" (set up), "ringing" (the caller hears ringing, or the party we call
+        rings), "in-progress" (answered); its end is its record's status."""
+        if self.answered is not None:
+            return "in-progress"
+        if self.ringing_sent:
+            return "ringing"
+        if self.originated:
+            connect = self.connects.get("a")
+            if connect is not None and any(
+                leg.state is OutgoingState.PROCEEDING for leg in connect.legs
+            ):
+                return "ringing"
+        return "initiated"
 
     @property
     def recorded(self) -> bool:

@@ -41,6 +41,8 @@ from .transports import SipChannel
 
 log = logging.getLogger("dialtone.calls")
 
+# Told a call's progress and, at its end, its record (call status callbacks).
+ProgressListener = Callable[[Call, str, act.CallRecord | None], None]
 # Resolves a ResolveTarget for a call: the event to feed back.
 Resolver = Callable[[Call, act.ResolveTarget], Awaitable[ev.TargetResolved]]
 # Hands a caller an application let go of to what comes next: True when taken.
@@ -144,6 +146,7 @@ class Driven:
     announced: bool = False  # the "answered" line is logged
     # What a Play (or SendDigits) is sending, by its ref: StopPlay cancels it.
     players: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    progress: str = ""  # the last progress told to the listeners (Call.progress)
 
 
 class CallDriver:
@@ -179,6 +182,9 @@ class CallDriver:
         self.background = background or TaskSet(log, "call")
         # What applications' RunTask commands run (TwiML fetches, speech, recordings).
         self.tasks = tasks or AppTasks()
+        # Told each step of a call's progress ("initiated", "ringing", "in-progress")
+        # and its record once written ("completed" with the record): status callbacks.
+        self.progress_listeners: list[ProgressListener] = []
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -316,6 +322,18 @@ class CallDriver:
         if not driven.announced and driven.call.answered is not None:
             driven.announced = True
             self._announce(driven)
+        if self.progress_listeners and not driven.call.ended:
+            progress = driven.call.progress
+            if progress != driven.progress:
+                driven.progress = progress
+                self._tell(driven.call, progress, None)
+
+    def _tell(self, call: Call, progress: str, record: act.CallRecord | None) -> None:
+        for listener in self.progress_listeners:
+            try:
+                listener(call, progress, record)
+            except Exception:
+                log.exception("call %s: progress listener failed", call.record_id)
 
     def _announce(self, driven: Driven) -> None:
         """One line when a call is answered (operators, and tests, read it)."""
@@ -516,6 +534,8 @@ class CallDriver:
         if ok and saved and recording is not None and self.on_voicemail is not None:
             self.on_voicemail(saved[0], recording)
         log.info("call %s ended: %s (%s)", record.record_id, record.status, record.hangup_cause)
+        if ok and self.progress_listeners:
+            self._tell(driven.call, "completed", record)
         self.feed(driven, ev.RecordWritten(action.ref, ok))
 
     async def _resolve(self, driven: Driven, action: act.ResolveTarget) -> None:
