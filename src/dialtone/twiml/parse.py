@@ -580,7 +580,9 @@ def _int(element: Element, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
     text = raw.strip()
-    if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
+    # Length first: int() refuses strings of thousands of digits with its own error.
+    valid = text.isascii() and text.isdigit() and len(text) <= 9
+    if not valid or not low <= int(text) <= high:
         raise schema(f"<{element.tag}> {name} must be an integer from {low} to {high}, not {raw!r}")
     return int(text)
 
