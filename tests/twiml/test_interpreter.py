@@ -189,7 +189,7 @@ def test_gather_speech_listens_and_sends_speech_result() -> None:
         response('<Gather input="speech" speechTimeout="auto" language="fr-FR" hints="oui, non"/>')
     )
     assert out[-1] == app.Gather(
-        UNLIMITED_DIGITS, 5.0, "#", speech=app.Listen("fr-FR", None, ("oui", "non"))
+        UNLIMITED_DIGITS, 5.0, None, speech=app.Listen("fr-FR", None, ("oui", "non"))
     )
     fetch = driver.send(app.Gathered("", False, speech="oui merci", confidence=0.93))[-1].task
     assert param(fetch, "SpeechResult") == "oui merci"
@@ -198,7 +198,8 @@ def test_gather_speech_listens_and_sends_speech_result() -> None:
 
 
 def test_gather_speech_only_ignores_digits() -> None:
-    driver, _ = started(response('<Gather input="speech"/>', "<Hangup/>"))
+    driver, out = started(response('<Gather input="speech"/>', "<Hangup/>"))
+    assert out[-1].finish_key is None
     assert driver.send(app.Gathered("5", False)) == [app.HangUp()]
 
 

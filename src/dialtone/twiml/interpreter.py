@@ -387,7 +387,9 @@ class TwimlApplication:
         command = app.Gather(
             count=verb.num_digits or UNLIMITED_DIGITS,
             timeout=float(verb.timeout),
-            finish_key=verb.finish_on_key or None,
+            # Speech alone: no key ends the listening (the interface cannot turn the
+            # keypad off; the digits are dropped below).
+            finish_key=(verb.finish_on_key or None) if "dtmf" in verb.input else None,
             speech=listen,
         )
         return self._wait([command], app.Gathered, lambda e: self._gathered(verb, e))
@@ -670,3 +672,8 @@ def _is_saved(result: object) -> bool:
         and len(result) == 2
         and all(isinstance(part, str) and part for part in result)
     )
+
+
+def _conforms(application: TwimlApplication) -> app.Application:
+    """mypy checks here that the interpreter is a call application."""
+    return application
