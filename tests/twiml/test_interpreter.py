@@ -264,6 +264,11 @@ def test_dial_answer_on_bridge_does_not_answer_first() -> None:
     assert driver.send(app.BridgeEnded(4)) == [app.Play("/wav/x", beep=False)]
 
 
+def test_dial_answer_on_bridge_failing_at_the_end_passes_the_status_on() -> None:
+    driver, _ = started(response('<Dial answerOnBridge="true">+15551234567</Dial>'))
+    assert driver.send(app.BridgeResult(486)) == [app.HangUp(status=486)]
+
+
 @pytest.mark.parametrize(
     ("status", "dial_status"),
     [

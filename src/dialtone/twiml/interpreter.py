@@ -120,6 +120,7 @@ class TwimlApplication:
     _quiet_fetches: int = field(init=False, default=0)
     _idle_fetches: int = field(init=False, default=0)
     _records: int = field(init=False, default=0)
+    _refused_with: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # A call placed over the API runs its document once the callee has answered.
@@ -289,7 +290,10 @@ class TwimlApplication:
                 return out
         if self._failing or self._done:
             return out
-        # The end of the document: Twilio hangs up.
+        # The end of the document: Twilio hangs up. A caller never answered because a
+        # <Dial answerOnBridge> failed hears how it failed (busy, no answer).
+        if not self._answered and self._refused_with is not None:
+            return [*out, *self._finish([app.HangUp(status=self._refused_with)])]
         return [*out, *self._finish([*self._answer(), app.HangUp()])]
 
     def _after(self, _event: app.AppEvent) -> list[app.Command]:
@@ -442,6 +446,7 @@ class TwimlApplication:
             notices = self._leg_notice(verb, noun, "answered", "in-progress")
             return self._wait(notices, app.BridgeEnded, lambda e: self._dialled(verb, noun, e))
         status = _DIAL_STATUS.get(event.status, "failed")
+        self._refused_with = event.status
         return self._dial_done(verb, noun, status, 0.0)
 
     def _dialled(self, verb: v.Dial, noun: v.Noun, event: app.AppEvent) -> list[app.Command]:
