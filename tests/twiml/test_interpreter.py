@@ -351,18 +351,18 @@ def test_record_records_saves_and_requests_the_action() -> None:
     ]
     out = driver.send(app.RecordDone("/rec/call-1.wav", 12.6, "#"))
     save = out[-1].task
-    assert save == SaveRecording(
-        "/rec/call-1.wav",
-        12.6,
-        "CA" + "b" * 32,
-        trim=True,
-        transcribe=True,
-        transcribe_callback="https://app.example.com/t",
-    )
+    assert isinstance(save, SaveRecording)
+    assert (save.path, save.seconds, save.call_sid) == ("/rec/call-1.wav", 12.6, "CA" + "b" * 32)
+    assert save.trim
+    assert save.transcribe
+    assert save.transcribe_callback == "https://app.example.com/t"
+    assert save.action is None
+    # The status callback rides on the save (the runtime adds the SID and URL).
+    assert save.status_callback is not None
+    assert save.status_callback.url == "https://app.example.com/rs"
+    assert dict(save.status_callback.params)["RecordingStatus"] == "completed"
+    assert dict(save.status_callback.params)["RecordingDuration"] == "13"
     out = driver.done(save, SavedRecording("RE1", "https://api/RE1"))
-    notify = out[0].task
-    assert isinstance(notify, Notify)
-    assert dict(notify.params)["RecordingStatus"] == "completed"
     action = out[-1].task
     assert action.url == URL
     assert param(action, "RecordingUrl") == "https://api/RE1"
@@ -376,6 +376,14 @@ def test_record_defaults() -> None:
     assert out[-1] == app.Record(3600.0, "1234567890*#", 5.0, True, None)
 
 
+def test_record_ended_by_silence_sends_no_digits() -> None:
+    driver, _ = started(response("<Record/>"))
+    save = driver.send(app.RecordDone("/r.wav", 4.0, ""))[-1].task
+    assert save.status_callback is None
+    action = driver.done(save, SavedRecording("RE1", "https://api/RE1"))[-1].task
+    assert param(action, "Digits") is None
+
+
 def test_an_empty_recording_goes_on_without_the_action() -> None:
     driver, _ = started(response(RECORD, "<Say>Nothing heard</Say>"))
     out = driver.send(app.RecordDone(None))
@@ -383,15 +391,27 @@ def test_an_empty_recording_goes_on_without_the_action() -> None:
     assert out[1:] == [app.Play("/wav/Nothing heard", beep=False)]
 
 
-def test_record_after_the_caller_hung_up_still_saves_and_reports_hangup() -> None:
-    driver, _ = started(response('<Record action="/done"/>'))
-    driver.send(app.FarEndHungUp())
-    out = driver.send(app.RecordDone("/r.wav", 5.0, ""))
-    out = driver.done(out[-1].task, SavedRecording("RE2", "https://api/RE2"))
-    action = out[-1].task
-    assert param(action, "Digits") == "hangup"
-    assert param(action, "CallStatus") == "completed"
-    assert driver.fetched(response("<Say>ignored</Say>")) == []
+def test_record_the_caller_hung_up_on_is_saved_and_its_action_requested_by_the_save() -> None:
+    # As the call core does it: RecordDone(digit="hangup"), then FarEndHungUp; no
+    # TaskDone comes back after the end, so the save carries the action.
+    driver, _ = started(response('<Record action="/done"/>', "<Say>never</Say>"))
+    out = driver.send(app.RecordDone("/r.wav", 5.0, "hangup"))
+    (command,) = out
+    save = command.task
+    assert isinstance(save, SaveRecording)
+    assert save.action is not None
+    assert save.action.url == "https://app.example.com/done"
+    assert param(save.action, "Digits") == "hangup"
+    assert param(save.action, "CallStatus") == "completed"
+    assert param(save.action, "RecordingDuration") == "5"
+    assert driver.app.done
+    assert driver.send(app.FarEndHungUp()) == []
+
+
+def test_an_empty_recording_the_caller_hung_up_on_ends_quietly() -> None:
+    driver, _ = started(response(RECORD, "<Say>never</Say>"))
+    out = driver.send(app.RecordDone(None, 0.0, "hangup"))
+    assert [type(c.task) for c in out] == [Notify]  # type: ignore[union-attr]
     assert driver.app.done
 
 

@@ -111,7 +111,6 @@ class TwimlApplication:
     _done: bool = field(init=False, default=False)
     _started: bool = field(init=False, default=False)
     _failing: bool = field(init=False, default=False)
-    _recording: bool = field(init=False, default=False)
     _expect: _Expect | None = field(init=False, default=None)
     _verbs: list[v.VoiceVerb] = field(init=False, default_factory=list)
     _doc_url: str | None = field(init=False, default=None)
@@ -132,11 +131,8 @@ class TwimlApplication:
         """Events in, commands out (call/application.py)."""
         if isinstance(event, app.FarEndHungUp):
             self._hung_up = True
-            if not self._recording:
-                # Only a <Record> goes on after the caller left: Twilio still saves
-                # it and requests its action (Digits=hangup).
-                self._expect = None
-                self._done = True
+            self._expect = None
+            self._done = True
             return []
         if isinstance(event, app.Started):
             if self._started:
@@ -499,20 +495,30 @@ class TwimlApplication:
             beep=verb.play_beep,
             path=path,
         )
-        self._recording = True
         return self._wait(
             [*self._answer(), command], app.RecordDone, lambda e: self._recorded(verb, e)
         )
 
     def _recorded(self, verb: v.Record, event: app.AppEvent) -> list[app.Command]:
         assert isinstance(event, app.RecordDone)
+        # The call gives RecordDone(digit="hangup") when the caller hangs up during the
+        # recording, then FarEndHungUp; what is asked then still runs, but no answer
+        # comes back.
+        hung_up = self._hung_up or event.digit == "hangup"
         if event.path is None or event.seconds <= 0:
             # Twilio: an empty recording requests no action; the document goes on.
-            self._recording = False
             notices = self._recording_notice(verb, "absent")
-            if self._hung_up:
-                return self._finish(notices)
-            return [*notices, *self._next()]
+            return self._finish(notices) if hung_up else [*notices, *self._next()]
+        action = verb.action or self._doc_url
+        after_hangup = None
+        if hung_up and action is not None:
+            # Twilio still requests the action; its document has no call to run on.
+            params = {
+                **p.voice_request(self.call, "completed"),
+                "RecordingDuration": str(round(event.seconds)),
+                "Digits": "hangup",
+            }
+            after_hangup = FetchTwiml(self._resolve(action), verb.method, tuple(params.items()))
         task = SaveRecording(
             path=event.path,
             seconds=event.seconds,
@@ -522,51 +528,45 @@ class TwimlApplication:
             transcribe_callback=(
                 self._resolve(verb.transcribe_callback) if verb.transcribe_callback else None
             ),
+            status_callback=self._recording_callback(verb, "completed", seconds=event.seconds),
+            action=after_hangup,
         )
+        if hung_up:
+            return self._finish([app.RunTask(task)])
         return self._run(task, lambda e: self._saved(verb, event, e))
 
     def _saved(
         self, verb: v.Record, recorded: app.RecordDone, event: app.AppEvent
     ) -> list[app.Command]:
         assert isinstance(event, app.TaskDone)
-        self._recording = False
         saved = event.result
         if event.error is not None or not _is_saved(saved):
-            if self._hung_up:
-                return self._finish([])
             return self._fail(errors.INTERNAL_FAILURE, f"recording not saved: {event.error}", None)
         sid, url = cast(SavedRecording, saved)
-        notices = self._recording_notice(verb, "completed", sid, url, recorded.seconds)
-        digits = recorded.digit or ("hangup" if self._hung_up else None)
         action = verb.action or self._doc_url
         if action is None:
-            return self._finish(notices) if self._hung_up else [*notices, *self._next()]
-        result = p.record_result(url, sid, recorded.seconds, digits)
-        return [*notices, *self._fetch(action, verb.method, result)]
+            return self._next()
+        result = p.record_result(url, sid, recorded.seconds, recorded.digit or None)
+        return self._fetch(action, verb.method, result)
 
-    def _recording_notice(
-        self,
-        verb: v.Record,
-        status: str,
-        sid: str | None = None,
-        url: str | None = None,
-        seconds: float | None = None,
-    ) -> list[app.Command]:
+    def _recording_notice(self, verb: v.Record, status: str) -> list[app.Command]:
+        notify = self._recording_callback(verb, status)
+        return [app.RunTask(notify)] if notify is not None else []
+
+    def _recording_callback(
+        self, verb: v.Record, status: str, *, seconds: float | None = None
+    ) -> Notify | None:
+        """The recordingStatusCallback for ``status`` when asked for. For "completed"
+        it rides on SaveRecording, which adds RecordingSid and RecordingUrl."""
         callback = verb.recording_status_callback
         if callback is None or status not in verb.recording_status_callback_event:
-            return []
-        assert status in {"completed", "absent"}
+            return None
         params = p.recording_status(
-            self.call,
-            "completed" if status == "completed" else "absent",
-            recording_sid=sid,
-            recording_url=url,
-            seconds=seconds,
+            self.call, "completed" if status == "completed" else "absent", seconds=seconds
         )
-        notify = Notify(
+        return Notify(
             self._resolve(callback), verb.recording_status_callback_method, tuple(params.items())
         )
-        return [app.RunTask(notify)]
 
     def _connect(self, verb: v.Connect) -> list[app.Command]:
         self._quiet_fetches = 0

@@ -74,7 +74,13 @@ class SaveRecording:
     """Keep a ``<Record>``'s file as the call's recording (trimmed of leading and
     trailing silence when ``trim``); transcribe it later when ``transcribe``, the
     transcript labelled machine-generated (TERMS V9) and posted to
-    ``transcribe_callback`` when set. Result: a ``SavedRecording``."""
+    ``transcribe_callback`` when set. Result: a ``SavedRecording``.
+
+    Once saved, the handler sends ``status_callback`` (the recordingStatusCallback)
+    and, when the caller hung up during the recording, requests ``action`` (the
+    Record's action; its answer is ignored), each with ``RecordingSid`` and
+    ``RecordingUrl`` added to its parameters: no ``TaskDone`` reaches an application
+    after its call ended."""
 
     path: str
     seconds: float
@@ -82,6 +88,8 @@ class SaveRecording:
     trim: bool = True
     transcribe: bool = False
     transcribe_callback: str | None = None
+    status_callback: Notify | None = None
+    action: FetchTwiml | None = None
 
 
 class SavedRecording(NamedTuple):
