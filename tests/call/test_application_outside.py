@@ -381,3 +381,47 @@ def test_a_call_placed_for_an_application_that_nobody_answers_is_recorded_busy()
     h.respond(invites(h)[-1], 486)
     assert script.heard[:1] != [app.Started()]
     assert h.records()[-1].record.status == "busy"
+
+
+# -- a live redirect -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("running", "stops"),
+    [
+        (app.Play("/long.wav"), act.StopPlay),
+        (app.Pause(30), act.CancelTimer),
+        (app.Gather(count=3, speech=LISTEN), act.StopListening),
+        (app.Record(max_seconds=60, silence=3, path="/r/x.wav"), act.StopRecording),
+        (app.Stream("wss://ai.example/s", name="s", connect=True), act.StopStream),
+    ],
+)
+def test_a_redirect_stops_what_runs_and_runs_the_new_commands(
+    running: app.Command, stops: type[act.Action]
+) -> None:
+    script = Script([app.Answer(), running, app.Play("/dropped.wav")])
+    h, out = started(script)
+    out = h.feed(ev.Interrupt((app.Play("/new.wav"),)))
+    assert any(isinstance(a, stops) for a in out), kinds(out)
+    plays = [a.prompt for a in out if isinstance(a, act.Play)]
+    assert plays == ["/new.wav"]
+    heard = len(script.heard)
+    # The stopped command's own end, arriving late, tells the application nothing.
+    h.feed(ev.TimerFired("gather"))
+    h.feed(ev.Silence(1))
+    assert len(script.heard) == heard
+
+
+def test_a_redirect_while_a_bridge_rings_cancels_it() -> None:
+    script = Script([app.Answer(), app.Bridge(steps=(step(7),))])
+    h, _ = started(script)
+    out = h.feed(ev.Interrupt((app.HangUp(),)))
+    assert "req:CANCEL" in kinds(out)
+    h.respond(invites(h)[-1], 487)
+    assert not any(isinstance(e, app.BridgeResult) for e in script.heard)
+
+
+def test_a_redirect_of_an_ended_call_does_nothing() -> None:
+    h, _ = started(Script([app.Answer()]))
+    h.feed(h.caller_request("BYE"))  # type: ignore[arg-type]
+    assert h.feed(ev.Interrupt((app.Play("/x.wav"),))) == []

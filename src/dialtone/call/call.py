@@ -355,6 +355,8 @@ class Call:
             return commands.on_silence(self, event, now)
         if isinstance(event, ev.StreamClosed):
             return outside.on_stream_closed(self, event, now)
+        if isinstance(event, ev.Interrupt):
+            return commands.interrupt(self, event.commands, now)
         if isinstance(event, ev.TargetResolved):
             return transfer.on_resolved(self, event, now)
         if isinstance(event, ev.HangUp):

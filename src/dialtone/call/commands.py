@@ -4,6 +4,7 @@ queue until it is done (``Play``, ``Gather``, ``Record``, ``Bridge``, ``Transfer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dialtone.call import actions as act
@@ -252,3 +253,38 @@ def on_silence(call: Call, event: ev.Silence, now: float) -> list[Action]:
     if busy is None or busy.ref != event.ref or busy.kind != "record":
         return []
     return recorded(call, now)
+
+
+def interrupt(call: Call, commands: Sequence[app.Command], now: float) -> list[Action]:
+    """Stop the command running (its late event is then nobody's), drop the queue and
+    run ``commands``: a live redirect. A party ringing for a bridge is cancelled; a
+    party already bridged stays (a redirect changes what the application does next)."""
+    if call.ended:
+        return []
+    busy, call.busy = call.busy, None
+    call.queue.clear()
+    out: list[Action] = []
+    if busy is not None:
+        command = busy.command
+        if busy.kind == "play":
+            out.append(act.StopPlay(busy.ref))
+        elif busy.kind == "pause":
+            out.append(act.CancelTimer("pause"))
+        elif busy.kind == "gather":
+            out.append(act.CancelTimer("gather"))
+            if isinstance(command, app.Gather) and command.speech is not None:
+                out.append(act.StopListening(busy.ref))
+        elif busy.kind == "record":
+            out.extend([act.CancelTimer("record"), act.StopRecording(discard=False)])
+            if isinstance(command, app.Record) and command.silence:
+                out.append(act.StopWatching(busy.ref))
+        elif busy.kind == "stream" and isinstance(command, app.Stream):
+            call.streams.discard(command.name)
+            out.append(act.StopStream(command.name))
+        elif busy.kind in ("bridge", "transfer", "resolve"):
+            call._pending.pop(busy.ref, None)
+            ringing = call.connects.get("b")
+            if ringing is not None and call.b is None:
+                out.extend(ringing.cancel())
+    call.queue.extend(commands)
+    return [*out, *run(call, now)]

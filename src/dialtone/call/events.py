@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialtone.call import application as app
 from dialtone.call.dialer import Step
 from dialtone.sip.endpoint import (
     AckReceived,
@@ -140,6 +141,15 @@ class StreamClosed:
 
 
 @dataclass(frozen=True, slots=True)
+class Interrupt:
+    """From outside (the API's live redirect, Calls.update with Url or Twiml): stop
+    what the application is doing, drop its queue and run ``commands`` instead (the
+    application, told by the runtime, made them)."""
+
+    commands: tuple[app.Command, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectToRecording:
     """TERMS V8: a party objects; the recording stops and what was recorded is deleted."""
 
@@ -174,6 +184,7 @@ Event = (
     | SpeechHeard
     | Silence
     | StreamClosed
+    | Interrupt
     | ObjectToRecording
     | Shutdown
 )
