@@ -17,6 +17,6 @@ def hibari() -> HibariSynthesizer:
 
 @pytest.fixture(scope="session")
 def whisper() -> WhisperRecognizer:
-    engine = WhisperRecognizer(cpu_threads=2)
+    engine = WhisperRecognizer()
     engine.load()
     return engine

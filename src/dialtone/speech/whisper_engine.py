@@ -62,7 +62,7 @@ class WhisperRecognizer:
         model: Path | None = None,
         *,
         cpu_threads: int = 1,
-        beam_size: int = 1,
+        beam_size: int = 5,
         compute_type: str = "int8",
     ) -> None:
         found = model or packaged_model()
@@ -138,6 +138,9 @@ class WhisperRecognizer:
                 # reads this once, and with it never goes to the network.
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 from faster_whisper import WhisperModel  # noqa: PLC0415
+
+                # It logs every utterance's length at INFO: one line per caller's turn.
+                logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
                 try:
                     self._model = WhisperModel(
