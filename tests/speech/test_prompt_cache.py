@@ -66,6 +66,7 @@ def test_the_key_is_engine_voice_language_and_text(tmp_path: Path) -> None:
     assert cache.key("Hello", None, None) == base
     assert cache.key("Hello", "man", "en-US") != base
     assert cache.key("Hello!", "woman", "en-US") != base
+    assert cache.key("  Hello\n", "woman", "en-US") == base
     assert PromptCache(tmp_path, FakeSynthesizer(name="other")).key("Hello", "woman", None) != base
 
 

@@ -66,7 +66,8 @@ class PromptCache:
     def key(self, text: str, voice: str | None, language: str | None) -> str:
         """The prompt's name: a hash of the engine, the voice that speaks (after
         TwiML's names are resolved: "alice" and "woman" may share a file), its language
-        and the text."""
+        and the text (its runs of white space as one space, as they are spoken)."""
+        text = _spoken(text)
         choice = self.synthesizer.choose(voice or self.voice, language or self.language)
         material = "\x00".join(
             (self.synthesizer.name, choice.voice.name, choice.language, text)
@@ -78,6 +79,7 @@ class PromptCache:
         while the engine runs: from the event loop use ``prompt``."""
         key = self.key(text, voice, language)
         path = self.directory / (key + SUFFIX)
+        text = _spoken(text)
         with self._lock_for(key):
             if path.is_file():
                 _touch(path)
@@ -145,6 +147,10 @@ class PromptCache:
                 continue
             old.unlink(missing_ok=True)
             excess -= 1
+
+
+def _spoken(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _touch(path: Path) -> None:

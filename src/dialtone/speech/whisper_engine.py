@@ -76,7 +76,7 @@ class WhisperRecognizer:
         self.beam_size = beam_size
         self.compute_type = compute_type
         self.english_only = english_only(found)
-        self.name = f"faster-whisper {found.name}"
+        self.name = f"faster-whisper {found.parent.name}/{found.name}"
         self._model: Any = None
         self._lock = threading.Lock()
         self._reported: set[str] = set()
