@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dialtone.services.telephony.greetings import load_greeting
-from dialtone.speech.prompt_cache import PromptCache
+from dialtone.speech.prompt_cache import PromptCache, say_handler
 from dialtone.speech.synthesizer import FakeSynthesizer, SynthesisError
 
 
@@ -180,3 +180,19 @@ def test_the_prompt_just_made_is_kept(tmp_path: Path, max_files: int) -> None:
 def test_max_files_must_be_positive(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="max_files"):
         PromptCache(tmp_path, FakeSynthesizer(), max_files=0)
+
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    voice: str | None = None
+    language: str | None = None
+
+
+def test_a_say_task_answers_the_prompts_path(tmp_path: Path) -> None:
+    engine = FakeSynthesizer()
+    cache = PromptCache(tmp_path, engine)
+    handle = say_handler(cache)
+    path = asyncio.run(handle(None, Say("One moment", "man", "en-US")))
+    assert path == str(cache.path_for("One moment", "man", "en-US"))
+    assert engine.calls == [("One moment", "fake-male", "en-US")]

@@ -25,8 +25,10 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any, Protocol
 
 from dialtone.speech.synthesizer import Synthesizer
 from dialtone.speech.wav import pcm8k_to_wav
@@ -147,6 +149,30 @@ class PromptCache:
                 continue
             old.unlink(missing_ok=True)
             excess -= 1
+
+
+class SayRequest(Protocol):
+    """What a task asking for speech carries (TwiML ``<Say>``'s text, voice, language):
+    any frozen dataclass with these fields."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def voice(self) -> str | None: ...
+
+    @property
+    def language(self) -> str | None: ...
+
+
+def say_handler(cache: PromptCache) -> Callable[[Any, SayRequest], Awaitable[str]]:
+    """A ``RunTask`` handler for the runtime's task registry (``AppTasks.register``):
+    the spoken prompt's path, for the application's next ``Play``."""
+
+    async def handle(_spec: Any, task: SayRequest) -> str:
+        return str(await cache.prompt(task.text, task.voice, task.language))
+
+    return handle
 
 
 def _spoken(text: str) -> str:
