@@ -592,3 +592,60 @@ def test_unknown_events_and_messages_for_another_stream_are_ignored() -> None:
         phone.close()
 
     asyncio.run(main())
+
+
+def test_a_message_over_the_size_limit_ends_the_stream() -> None:
+    async def main() -> None:
+        async def flood(connection: ServerConnection) -> None:
+            payload = b64(b"\xff" * 4000)
+            await connection.send(json.dumps({"event": "media", "media": {"payload": payload}}))
+
+        server = Server(on_start=flood)
+        session, phone = await one_sided(44360)
+        ends: list[StreamEnd] = []
+        async with running(server) as url:
+            open_media_stream(
+                session,
+                url=url,
+                account_sid=ACCOUNT,
+                call_sid=CALL,
+                on_end=ends.append,
+                connect=True,
+                limits=StreamLimits(max_message_bytes=1000),
+            )
+            await ended(ends)()
+            await asyncio.wait_for(server.closed.wait(), 3)
+        assert server.close_code == 1009
+        assert [e.error for e in ends] == [
+            "closed with 1009 frame with 5380 bytes exceeds limit of 1000 bytes"
+        ]
+        assert drain(phone) == 0
+        session.close()
+        phone.close()
+
+    asyncio.run(main())
+
+
+def test_a_connection_dropped_without_a_close_frame() -> None:
+    async def main() -> None:
+        async def drop(connection: ServerConnection) -> None:
+            connection.transport.abort()
+
+        server = Server(on_start=drop)
+        session, phone = await one_sided(44400)
+        ends: list[StreamEnd] = []
+        async with running(server) as url:
+            open_media_stream(
+                session,
+                url=url,
+                account_sid=ACCOUNT,
+                call_sid=CALL,
+                on_end=ends.append,
+                connect=True,
+            )
+            await ended(ends)()
+        assert [e.error for e in ends] == ["the client connection lost"]
+        session.close()
+        phone.close()
+
+    asyncio.run(main())

@@ -230,12 +230,22 @@ class MediaStream:
             except ConnectionClosed:
                 pass
             if self.session.state is not State.CLOSED:
-                # The client closed (or the connection broke) while we were streaming.
-                code, reason = connection.close_code, connection.close_reason or ""
-                self._apply(self.session.closed(code, reason))
+                self._apply(self._closed(connection))
             await writer
         finally:
             writer.cancel()
+
+    def _closed(self, connection: ClientConnection) -> list[Effect]:
+        protocol = connection.protocol
+        sent, received = protocol.close_sent, protocol.close_rcvd
+        if sent is not None and not protocol.close_rcvd_then_sent:
+            # websockets closed it: a message over the size limit (1009), no answer to
+            # its pings (1011).
+            said = f" {sent.reason}" if sent.reason else ""
+            return self.session.failed(f"closed with {sent.code}{said}")
+        if received is None:
+            return self.session.closed(None)
+        return self.session.closed(received.code, received.reason)
 
     async def _write(self, connection: ClientConnection) -> None:
         waiting = self._waiting
