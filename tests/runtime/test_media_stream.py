@@ -649,3 +649,37 @@ def test_a_connection_dropped_without_a_close_frame() -> None:
         phone.close()
 
     asyncio.run(main())
+
+
+def test_a_client_that_reads_slowly_loses_audio_not_memory() -> None:
+    async def main() -> None:
+        server = Server()
+        session, phone = await one_sided(44440)
+        ends: list[StreamEnd] = []
+        async with running(server) as url:
+            stream = open_media_stream(
+                session,
+                url=url,
+                account_sid=ACCOUNT,
+                call_sid=CALL,
+                on_end=ends.append,
+                limits=StreamLimits(max_waiting_messages=50),
+            )
+            await server.next("start")
+            (tap,) = session._taps
+            # 120 frames within one step of the loop: the writer cannot send meanwhile,
+            # as when the client's socket is full.
+            for _ in range(120):
+                tap.fn(b"\x00\x00" * 160)
+            await asyncio.sleep(0.05)
+            tap.fn(b"\x00\x00" * 160)
+            chunks = [int((await server.next("media"))["media"]["chunk"]) for _ in range(51)]
+            # 50 waited; the other 70 were dropped, and the chunk numbers show the gap.
+            assert chunks == [*range(1, 51), 121]
+            stream.stop()
+            await stream.wait()
+        assert ends[0].error is None
+        session.close()
+        phone.close()
+
+    asyncio.run(main())
