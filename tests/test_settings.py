@@ -94,6 +94,7 @@ BY_SECTION = [
     ("overload", "overload_setups_high", "DIALTONE_OVERLOAD_SETUPS_HIGH", "500", 500),
     ("calls", "ring_seconds", "DIALTONE_RING_SECONDS", "2.5", 2.5),
     ("media", "rtp_port_max", "DIALTONE_RTP_PORT_MAX", "23000", 23000),
+    ("speech", "speech_end_silence_ms", "DIALTONE_SPEECH_END_SILENCE_MS", "700", 700),
     ("destinations", "default_country", "DIALTONE_DEFAULT_COUNTRY", "US", "US"),
     ("numbers", "port_out_notice_days", "DIALTONE_PORT_OUT_NOTICE_DAYS", "45", 45),
     ("accounts", "error_log_days", "DIALTONE_ERROR_LOG_DAYS", "7", 7),

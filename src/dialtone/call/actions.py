@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from dialtone.call.context import Address, SignallingPath, Trace
 from dialtone.sip.message import Request, Response
 from dialtone.sip.sdp import NegotiatedAudio
 from dialtone.sip.transaction import ServerTransaction
+
+if TYPE_CHECKING:
+    from dialtone.call import application as app
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,22 +99,94 @@ class SetRemote:
 
 @dataclass(frozen=True, slots=True)
 class Play:
-    """Play ``prompt`` (a file path today; text once a speech engine exists) to
-    ``sides``; ``PlayDone(ref)`` follows. ``beep``: a short tone after it."""
+    """Play the WAV file ``prompt`` to ``sides`` ``loop`` times (0: until stopped);
+    ``PlayDone(ref)`` follows. ``beep``: a short tone after it."""
 
     sides: tuple[int, ...]
     prompt: str
     ref: int
     beep: bool = True
+    loop: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlay:
+    """Stop what ``Play(ref)`` or ``SendDigits(ref)`` is sending (its ``PlayDone`` is
+    no longer awaited)."""
+
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendDigits:
+    """Send ``digits`` to ``side`` as RFC 4733 events (``w``: half a second's wait);
+    ``PlayDone(ref)`` follows."""
+
+    side: int
+    digits: str
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Recognise what the caller (side 0) says: ``SpeechStarted(ref)`` once speech
+    begins, ``SpeechHeard(ref, …)`` at its end."""
+
+    ref: int
+    speech: app.Listen
+
+
+@dataclass(frozen=True, slots=True)
+class StopListening:
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSilence:
+    """``Silence(ref)`` once the caller has not spoken for ``seconds`` (a ``Record``'s
+    end on silence)."""
+
+    ref: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class StopWatching:
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    """Run an application's ``task`` with the handler registered for its type;
+    ``TaskFinished(ref, …)`` follows, unless ``ref`` is 0 (the call has ended: the task
+    runs, nobody waits for it)."""
+
+    task: object
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartStream:
+    """Open the media stream ``stream`` on the call's audio; ``StreamClosed(name, …)``
+    follows when it closes."""
+
+    stream: app.Stream
+
+
+@dataclass(frozen=True, slots=True)
+class StopStream:
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
 class StartRecording:
-    """Record the relay's two sides to ``path`` (stereo), with the crash note."""
+    """Record the relay's two sides to ``path`` (stereo), with the crash note; the tone
+    to the caller first when ``beep``."""
 
     path: str
     audio: NegotiatedAudio
     facts: CallRecord
+    beep: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +223,13 @@ class WriteRecord:
 @dataclass(frozen=True, slots=True)
 class ResolveTarget:
     """Resolve ``target`` (a REFER's Refer-To URI, a user, a group, a number) to steps
-    through the policy decision path; ``TargetResolved(ref, ...)`` follows."""
+    through the policy decision path; ``TargetResolved(ref, ...)`` follows. An
+    application's ``caller_id`` is checked there too (TERMS V10)."""
 
     target: str
     ref: int
     kind: str = "refer"
+    caller_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +264,15 @@ Action = (
     | OpenMedia
     | SetRemote
     | Play
+    | StopPlay
+    | SendDigits
+    | Listen
+    | StopListening
+    | WatchSilence
+    | StopWatching
+    | RunTask
+    | StartStream
+    | StopStream
     | StartRecording
     | StopRecording
     | NoteFacts

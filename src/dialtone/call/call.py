@@ -25,12 +25,12 @@ from datetime import datetime, timedelta
 
 from dialtone.call import actions as act
 from dialtone.call import application as app
-from dialtone.call import commands, connecting, ending, in_dialog, transfer
+from dialtone.call import commands, connecting, ending, in_dialog, outside, transfer
 from dialtone.call import events as ev
 from dialtone.call.actions import Action, CallRecord
 from dialtone.call.context import Address, CallSettings, Ids, SignallingPath, Trace
 from dialtone.call.dialer import Connect, Step
-from dialtone.call.leg import IncomingLeg, Leg, OutgoingLeg
+from dialtone.call.leg import IncomingLeg, Leg, OutgoingLeg, OutgoingState
 from dialtone.call.spec import (
     CODEC_MISMATCH,
     Busy,
@@ -113,6 +113,13 @@ class Call:
     retired: list[Leg] = field(default_factory=list)  # transferors, once transferred
     _redirect_status: int = 480
     typeahead: str = ""  # digits pressed outside a Gather, for the next one
+    streams: set[str] = field(default_factory=set)  # media streams open, by name
+    # The application's Bridge being connected, and since when a bridge that keeps the
+    # caller (TwiML's <Dial>) is connected: the callee's BYE then leaves the caller.
+    bridging: app.Bridge | None = None
+    kept_since: float | None = None
+    # A call placed for an application: it starts when the called party answers.
+    answer_starts_app: bool = False
     # A callee's refusal passed back to the caller (Reason, Warning, Retry-After).
     _callee_headers: tuple[tuple[str, str], ...] = ()
     # The SDP session id of each relay side, drawn once: RFC 3264 §8 keeps a session's
@@ -192,12 +199,14 @@ class Call:
         settings: CallSettings,
         ids: Ids,
         devices: Sequence[Step],
-        target: str,
+        target: str | None,
         now: float,
         application: app.Application | None = None,
     ) -> tuple[Call, list[Action]]:
         """Click-to-call: ring the user's ``devices``; when one answers, ``target`` (the
-        number) is resolved and dialled, and the two bridged."""
+        number) is resolved and dialled, and the two bridged. Without a ``target`` the
+        call is the application's (a call placed over the Twilio-compatible API): it
+        hears ``Started`` once ``devices`` answer, and talks to them on side 0."""
         codec = settings.codecs[0]
         audio = NegotiatedAudio(
             "0.0.0.0", 9, codec, 8 if codec == "PCMA" else 0, 8000, 20, "sendrecv", 101
@@ -214,6 +223,7 @@ class Call:
         call.audio_settled = False
         call.originated = True
         call._originate_target = target
+        call.answer_starts_app = target is None
         call.queue.append(app.Bridge(steps=tuple(devices)))
         return call, [call._open_media(None)]
 
@@ -335,6 +345,18 @@ class Call:
             return commands.on_digit(self, event.digit, now)
         if isinstance(event, ev.RecordWritten):
             return ending.on_record_written(self, event)
+        if isinstance(event, ev.TaskFinished):
+            return outside.on_task_finished(self, event, now)
+        if isinstance(event, ev.SpeechStarted):
+            return commands.on_speech_started(self, event, now)
+        if isinstance(event, ev.SpeechHeard):
+            return commands.on_speech_heard(self, event, now)
+        if isinstance(event, ev.Silence):
+            return commands.on_silence(self, event, now)
+        if isinstance(event, ev.StreamClosed):
+            return outside.on_stream_closed(self, event, now)
+        if isinstance(event, ev.Interrupt):
+            return commands.interrupt(self, event.commands, now)
         if isinstance(event, ev.TargetResolved):
             return transfer.on_resolved(self, event, now)
         if isinstance(event, ev.HangUp):
@@ -519,6 +541,23 @@ class Call:
         self.recording_path = None
         self.notice_ref = 0
         return [act.StopRecording(discard=True)]
+
+    @property
+    def progress(self) -> str:
+        """How far the call got, in the words of Twilio's call status callbacks:
+        "initiated" (set up), "ringing" (the caller hears ringing, or the party we call
+        rings), "in-progress" (answered); its end is its record's status."""
+        if self.answered is not None:
+            return "in-progress"
+        if self.ringing_sent:
+            return "ringing"
+        if self.originated:
+            connect = self.connects.get("a")
+            if connect is not None and any(
+                leg.state is OutgoingState.PROCEEDING for leg in connect.legs
+            ):
+                return "ringing"
+        return "initiated"
 
     @property
     def recorded(self) -> bool:

@@ -4,11 +4,12 @@ queue until it is done (``Play``, ``Gather``, ``Record``, ``Bridge``, ``Transfer
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from dialtone.call import actions as act
 from dialtone.call import application as app
-from dialtone.call import connecting, ending, recording
+from dialtone.call import connecting, ending, outside, recording
 from dialtone.call import events as ev
 from dialtone.call.actions import Action
 from dialtone.call.leg import IncomingLeg
@@ -20,6 +21,9 @@ from dialtone.call.spec import (
 
 if TYPE_CHECKING:
     from dialtone.call.call import Call
+
+# The longest a caller may speak to a Gather once started (TwiML's limit is a minute).
+LONGEST_UTTERANCE = 60.0
 
 
 def run(call: Call, now: float) -> list[Action]:
@@ -52,14 +56,22 @@ def execute(call: Call, command: app.Command, now: float) -> list[Action]:
         return answer(call, now)
     if isinstance(command, app.Play):
         ref = call._ref()
-        call.busy = Busy("play", ref)
-        return [act.Play((0,), command.prompt, ref, command.beep)]
+        call.busy = Busy("play", ref, command=command)
+        return [act.Play((0,), command.prompt, ref, command.beep, command.loop)]
+    if isinstance(command, app.SendDigits):
+        ref = call._ref()
+        call.busy = Busy("play", ref, command=command)
+        return [act.SendDigits(0, command.digits, ref)]
+    if isinstance(command, app.RunTask | app.Stream | app.StopStream):
+        return outside.execute(call, command)
     if isinstance(command, app.Pause):
         call.busy = Busy("pause")
         return [act.SetTimer("pause", now + command.seconds)]
     if isinstance(command, app.Gather):
-        call.busy = Busy("gather", command=command)
+        call.busy = Busy("gather", call._ref(), command=command)
         gathering: list[Action] = [act.SetTimer("gather", now + command.timeout)]
+        if command.speech is not None:
+            gathering.append(act.Listen(call.busy.ref, command.speech))
         # Type-ahead: digits pressed while the prompt played count (barge-in).
         typed, call.typeahead = call.typeahead, ""
         for digit in typed:
@@ -68,15 +80,7 @@ def execute(call: Call, command: app.Command, now: float) -> list[Action]:
             gathering.extend(on_digit(call, digit, now))
         return gathering
     if isinstance(command, app.Record):
-        call.busy = Busy("record", command=command)
-        path = call.record_path or f"{call.spec.record_id}-message"
-        call.record_path = path
-        if call.sides == 2:
-            call.recording_path = path  # the record points at the message
-        return [
-            act.StartRecording(path, call.audio, call.facts()),
-            act.SetTimer("record", now + command.max_seconds),
-        ]
+        return record(call, command, now)
     if isinstance(command, app.Bridge):
         return connecting.bridge(call, command, now)
     if isinstance(command, app.Transfer):
@@ -144,6 +148,28 @@ def on_play_done(call: Call, event: ev.PlayDone, now: float) -> list[Action]:
     return []
 
 
+def record(call: Call, command: app.Record, now: float) -> list[Action]:
+    """Record the caller: into the command's own file (a TwiML ``<Record>``: the call's
+    record does not point at it) or into the call's message file (voicemail, whose file
+    the record points at)."""
+    ref = call._ref()
+    call.busy = Busy("record", ref, command=command, started=now)
+    path = command.path
+    if path is None:
+        path = call.record_path or f"{call.spec.record_id}-message"
+        call.record_path = path
+        if call.sides == 2:
+            call.recording_path = path  # the record points at the message
+    call.busy.path = path
+    out: list[Action] = [
+        act.StartRecording(path, call.audio, call.facts(), beep=command.beep),
+        act.SetTimer("record", now + command.max_seconds),
+    ]
+    if command.silence:
+        out.append(act.WatchSilence(ref, command.silence))
+    return out
+
+
 def on_digit(call: Call, digit: str, now: float) -> list[Action]:
     busy = call.busy
     if busy is not None and busy.kind == "gather":
@@ -158,20 +184,107 @@ def on_digit(call: Call, digit: str, now: float) -> list[Action]:
     if busy is not None and busy.kind == "record":
         command = busy.command
         assert isinstance(command, app.Record)
-        if command.finish_key is not None and digit == command.finish_key:
-            return recorded(call, now)
+        if command.finish_key and digit in command.finish_key:
+            return recorded(call, now, digit)
     call.typeahead = (call.typeahead + digit)[-32:]
+    if busy is not None and busy.kind == "play":
+        command = busy.command
+        if isinstance(command, app.Play) and command.barge_in:
+            # The caller answers before the prompt ends: stop it; the digit waits in
+            # the type-ahead for the Gather that follows.
+            call.busy = None
+            return [act.StopPlay(busy.ref), *give(call, app.PlayDone(False), now)]
     return give(call, app.DigitPressed(digit), now)
 
 
-def gathered(call: Call, now: float, *, timed_out: bool) -> list[Action]:
+def gathered(
+    call: Call,
+    now: float,
+    *,
+    timed_out: bool,
+    speech: str | None = None,
+    confidence: float | None = None,
+) -> list[Action]:
     busy = call.busy
     assert busy is not None
     call.busy = None
-    return [act.CancelTimer("gather"), *give(call, app.Gathered(busy.digits, timed_out), now)]
+    out: list[Action] = [act.CancelTimer("gather")]
+    command = busy.command
+    if isinstance(command, app.Gather) and command.speech is not None:
+        out.append(act.StopListening(busy.ref))
+    event = app.Gathered(busy.digits, timed_out, speech, confidence)
+    return [*out, *give(call, event, now)]
 
 
-def recorded(call: Call, now: float) -> list[Action]:
+def on_speech_started(call: Call, event: ev.SpeechStarted, now: float) -> list[Action]:
+    """The caller speaks during a Gather: the wait for input is over; the speech's own
+    end (or the longest utterance) closes it. A prompt with barge-in stops."""
+    busy = call.busy
+    if busy is None or busy.ref != event.ref or busy.kind != "gather":
+        return []
+    return [act.SetTimer("gather", now + LONGEST_UTTERANCE)]
+
+
+def on_speech_heard(call: Call, event: ev.SpeechHeard, now: float) -> list[Action]:
+    busy = call.busy
+    if busy is None or busy.ref != event.ref or busy.kind != "gather":
+        return []
+    text = event.text.strip()
+    if not text:
+        return gathered(call, now, timed_out=not busy.digits)
+    return gathered(call, now, timed_out=False, speech=text, confidence=event.confidence)
+
+
+def recorded(call: Call, now: float, digit: str = "") -> list[Action]:
+    busy = call.busy
     call.busy = None
     out: list[Action] = [act.CancelTimer("record"), act.StopRecording(discard=False)]
-    return [*out, *give(call, app.RecordDone(call.record_path), now)]
+    if busy is None or busy.kind != "record":
+        return [*out, *give(call, app.RecordDone(call.record_path), now)]
+    command = busy.command
+    if isinstance(command, app.Record) and command.silence:
+        out.append(act.StopWatching(busy.ref))
+    done = app.RecordDone(busy.path, max(0.0, now - busy.started), digit)
+    return [*out, *give(call, done, now)]
+
+
+def on_silence(call: Call, event: ev.Silence, now: float) -> list[Action]:
+    busy = call.busy
+    if busy is None or busy.ref != event.ref or busy.kind != "record":
+        return []
+    return recorded(call, now)
+
+
+def interrupt(call: Call, commands: Sequence[app.Command], now: float) -> list[Action]:
+    """Stop the command running (its late event is then nobody's), drop the queue and
+    run ``commands``: a live redirect. A party ringing for a bridge is cancelled; a
+    party already bridged stays (a redirect changes what the application does next)."""
+    if call.ended:
+        return []
+    busy, call.busy = call.busy, None
+    call.queue.clear()
+    out: list[Action] = []
+    if busy is not None:
+        command = busy.command
+        if busy.kind == "play":
+            out.append(act.StopPlay(busy.ref))
+        elif busy.kind == "pause":
+            out.append(act.CancelTimer("pause"))
+        elif busy.kind == "gather":
+            out.append(act.CancelTimer("gather"))
+            if isinstance(command, app.Gather) and command.speech is not None:
+                out.append(act.StopListening(busy.ref))
+        elif busy.kind == "record":
+            out.extend([act.CancelTimer("record"), act.StopRecording(discard=False)])
+            if isinstance(command, app.Record) and command.silence:
+                out.append(act.StopWatching(busy.ref))
+        elif busy.kind == "stream" and isinstance(command, app.Stream):
+            call.streams.discard(command.name)
+            out.append(act.StopStream(command.name))
+        elif busy.kind in ("bridge", "transfer", "resolve"):
+            call._pending.pop(busy.ref, None)
+            ringing = call.connects.get("b")
+            if ringing is not None and call.b is None:
+                out.extend(ringing.cancel())
+    call.queue.extend(commands)
+    return [*out, *run(call, now)]

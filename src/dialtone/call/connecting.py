@@ -6,6 +6,7 @@ application's to decide on."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from dialtone.call import actions as act
@@ -39,6 +40,7 @@ def bridge(call: Call, command: app.Bridge | app.Transfer, now: float) -> list[A
     """An application's bridge, or its transfer: the same connect (side 1, as a
     REFER's target is reached); a transfer also hands the call over once connected."""
     kind = "transfer" if isinstance(command, app.Transfer) else "bridge"
+    call.bridging = command if isinstance(command, app.Bridge) else None
     if call.sides != 2 or (kind == "transfer" and (call.b is not None or call.a is None)):
         # Nothing to connect through (an RTP session facing the caller), or a party
         # already bridged: a transfer replaces no one (REFER does that).
@@ -47,13 +49,27 @@ def bridge(call: Call, command: app.Bridge | app.Transfer, now: float) -> list[A
     if command.steps:
         call.busy = Busy(kind)
         side = 0 if originating_user(call) else 1
-        return connect(call, side, command.steps, now, "a" if side == 0 else "b")
+        steps = bounded(call, command.steps)
+        return connect(call, side, steps, now, "a" if side == 0 else "b")
     if command.target is None:
         return commands.give(call, result(kind, 404), now)
     ref = call._ref()
     call._pending[ref] = kind
     call.busy = Busy("resolve", ref)
-    return [act.ResolveTarget(command.target, ref, kind=kind)]
+    caller_id = command.caller_id if isinstance(command, app.Bridge) else None
+    return [act.ResolveTarget(command.target, ref, kind=kind, caller_id=caller_id)]
+
+
+def bounded(call: Call, steps: Sequence[Step]) -> tuple[Step, ...]:
+    """The steps of the application's bridge, each ringing no longer than its
+    ``timeout`` (TwiML's ``<Dial timeout>``)."""
+    limit = call.bridging.timeout if call.bridging is not None else None
+    if limit is None:
+        return tuple(steps)
+    return tuple(
+        replace(step, timeout=limit if step.timeout is None else min(step.timeout, limit))
+        for step in steps
+    )
 
 
 def result(kind: str, status: int, reason: str | None = None) -> app.AppEvent:
@@ -165,7 +181,9 @@ def connected_leg(
         act.SetRemote(
             leg.side,
             (audio.remote_address, audio.remote_port),
-            new_party=connect.name == "refer",
+            # A party before on that side (a transferor, a callee who left a caller
+            # the application kept): the relay follows the new one.
+            new_party=connect.name == "refer" or any(r.side == leg.side for r in call.retired),
         )
     )
     note_trunk(call, leg)
@@ -197,7 +215,12 @@ def connected_leg(
         return [*out, act.ResolveTarget(target, ref, kind="number")]
     elif call.answered is None:
         out.extend(commands.answered(call, now))
-    if busy is not None and busy.kind == "bridge":
+    if busy is not None and busy.kind == "bridge" and call.answer_starts_app:
+        call.answer_starts_app = False
+        out.extend(commands.give(call, app.Started(), now))
+    elif busy is not None and busy.kind == "bridge":
+        if call.bridging is not None and call.bridging.keep_caller:
+            call.kept_since = now
         out.extend(commands.give(call, app.BridgeResult(200), now))
     elif busy is not None and busy.kind == "transfer":
         transfer.hand_over(call)

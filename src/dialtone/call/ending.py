@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from dialtone.call import actions as act
 from dialtone.call import application as app
 from dialtone.call import events as ev
+from dialtone.call import outside
 from dialtone.call.actions import Action
 from dialtone.call.leg import IncomingLeg, OutgoingLeg
 from dialtone.call.spec import (
@@ -64,8 +65,18 @@ def end(
     if call.state is not CallState.SETTING_UP or call.busy is not None:
         out.append(act.CloseMedia(discard_recording=not answered))
     call.state = CallState.ENDING
-    call.busy = None
+    busy, call.busy = call.busy, None
     call.queue.clear()
+    # The application hears of it; only tasks it asks for still run (nobody waits for
+    # them): a TwiML <Record> the caller hung up on is saved and its action requested.
+    last: list[app.AppEvent] = []
+    if busy is not None and busy.kind == "record" and busy.path is not None:
+        last.append(app.RecordDone(busy.path, max(0.0, now - busy.started), "hangup"))
+    last.append(app.FarEndHungUp())
+    asked: list[app.Command] = []
+    for event in last:
+        asked.extend(call.application.on_event(event))
+    out.extend(outside.after_end(call, asked))
     recording: str | None = None
     if answered:
         recording = call.record_path if call.sides == 1 else call.recording_path
@@ -81,8 +92,6 @@ def end(
         if leg is not None and not leg.gone:
             after.extend(leg.hang_up() if isinstance(leg, OutgoingLeg) else leg.bye())
     call._after_record = after
-    # The application hears of it; nothing it asks for can run on an ending call.
-    call.application.on_event(app.FarEndHungUp())
     return out
 
 

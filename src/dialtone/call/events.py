@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialtone.call import application as app
 from dialtone.call.dialer import Step
 from dialtone.sip.endpoint import (
     AckReceived,
@@ -99,6 +100,56 @@ class Redirected:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskFinished:
+    """The answer to ``RunTask(task, ref)``: what the handler returned, or why it
+    failed."""
+
+    ref: int
+    result: object = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """The caller began to speak during ``Listen(ref)``."""
+
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechHeard:
+    """What the caller said during ``Listen(ref)`` ("" when nothing was recognised)."""
+
+    ref: int
+    text: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """``WatchSilence(ref, seconds)``: the caller has been silent that long."""
+
+    ref: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamClosed:
+    """The media stream ``name`` closed (``error`` when it failed or never opened)."""
+
+    name: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """From outside (the API's live redirect, Calls.update with Url or Twiml): stop
+    what the application is doing, drop its queue and run ``commands`` instead (the
+    application, told by the runtime, made them)."""
+
+    commands: tuple[app.Command, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ObjectToRecording:
     """TERMS V8: a party objects; the recording stops and what was recorded is deleted."""
 
@@ -128,6 +179,12 @@ Event = (
     | TargetResolved
     | HangUp
     | Redirected
+    | TaskFinished
+    | SpeechStarted
+    | SpeechHeard
+    | Silence
+    | StreamClosed
+    | Interrupt
     | ObjectToRecording
     | Shutdown
 )

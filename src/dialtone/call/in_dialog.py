@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dialtone.call import actions as act
+from dialtone.call import application as app
 from dialtone.call import commands, ending, transfer
 from dialtone.call.actions import Action
 from dialtone.call.leg import IncomingLeg, IncomingState, Leg
@@ -57,6 +58,8 @@ def on_bye(call: Call, leg: Leg, tx: object, now: float) -> list[Action]:
     if leg.gone or call.ended:
         # The transferor hanging up after its REFER: the call goes on without it.
         return [leg.reply(tx, 200)]  # type: ignore[arg-type]
+    if leg is call.b and call.kept_since is not None:
+        return callee_left(call, leg, tx, now)
     leg.gone = True
     if isinstance(leg, IncomingLeg):
         leg.state = IncomingState.ENDED
@@ -130,3 +133,16 @@ def on_info(call: Call, leg: Leg, event: RequestReceived, now: float) -> list[Ac
     if digit is not None and other is None:
         out.extend(commands.on_digit(call, digit, now))
     return out
+
+
+def callee_left(call: Call, leg: Leg, tx: object, now: float) -> list[Action]:
+    """The callee of a bridge that keeps the caller hung up: its BYE is answered at
+    once (the call goes on, its record is written at the end) and the application
+    hears ``BridgeEnded``."""
+    since = call.kept_since if call.kept_since is not None else now
+    call.kept_since = None
+    call.bridging = None
+    leg.gone = True
+    call.b = None
+    call.retired.append(leg)
+    return [leg.reply(tx, 200), *commands.give(call, app.BridgeEnded(now - since), now)]  # type: ignore[arg-type]

@@ -103,11 +103,14 @@ def dtmf_digit(request: Request) -> str | None:
 class Busy:
     """The application command holding the queue."""
 
-    # "answer", "play", "gather", "record", "bridge", "transfer", "pause", "resolve", "media"
+    # "answer", "play", "gather", "record", "bridge", "transfer", "pause", "resolve",
+    # "media", "task", "stream"
     kind: str
     ref: int = 0
     digits: str = ""
     command: app.Command | None = None
+    started: float = 0.0  # when a Record began (its length)
+    path: str | None = None  # the file a Record writes
 
 
 class Idle:

@@ -85,7 +85,7 @@ def on_resolved(call: Call, event: ev.TargetResolved, now: float) -> list[Action
     if not event.steps:
         return commands.give(call, connecting.result(purpose, 404), now)
     call.busy = Busy(purpose)
-    return connecting.connect(call, 1, event.steps, now, "b")
+    return connecting.connect(call, 1, connecting.bounded(call, event.steps), now, "b")
 
 
 def transferred(call: Call, leg: OutgoingLeg) -> list[Action]:

@@ -62,10 +62,12 @@ class Action(StrEnum):
       outside or an emergency number).
     - ``click_to_call``: ``POST /v1/calls`` rings the user, then calls the target.
     - ``forward``: a number's forward route rings an outside number.
-    - ``transfer``: a REFER's target, checked like a direct call of the account.
+    - ``transfer``: a REFER's target, checked like a direct call of the account; an
+      application's ``Bridge`` (TwiML's ``<Dial>``) is checked the same way.
+    - ``api_call``: a call the account places with no device of its own (the
+      Twilio-compatible ``POST …/Calls.json``), run by an application once answered.
 
-    TwiML ``<Dial>`` will be a ``device_call``-like action without a device; SMS keeps
-    :func:`sms_checks` (its facts are a message's, not a call's).
+    SMS keeps :func:`sms_checks` (its facts are a message's, not a call's).
     """
 
     INBOUND_CALL = "inbound_call"
@@ -73,6 +75,7 @@ class Action(StrEnum):
     CLICK_TO_CALL = "click_to_call"
     FORWARD = "forward"
     TRANSFER = "transfer"
+    API_CALL = "api_call"
 
 
 _NO_ABUSE = AbuseState()
@@ -147,6 +150,10 @@ def checks(action: Action, intent: CallIntent) -> Iterator[CheckResult]:
     - transfer to a number: as a direct call of the account (B10, V6, the outside-number
       checks, V10 caller ID); V2 does not apply (no new call of a user begins). A
       transfer to an extension meets no check.
+    - api call: B10, V10/N13 (the caller ID is the call's only party before the
+      callee); an extension stops there; an emergency number meets V7 (no device, no
+      location: refused); otherwise V6, a number at all, the outside-number checks. V2
+      does not apply: no user places it.
     - inbound call: none.
     """
     if action is Action.DEVICE_CALL:
@@ -157,6 +164,8 @@ def checks(action: Action, intent: CallIntent) -> Iterator[CheckResult]:
         return _forward(intent)
     if action is Action.TRANSFER:
         return _transfer(intent)
+    if action is Action.API_CALL:
+        return _api_call(intent)
     return iter(())
 
 
@@ -211,6 +220,16 @@ def _device_call(intent: CallIntent) -> Iterator[CheckResult]:
 def _click_to_call(intent: CallIntent) -> Iterator[CheckResult]:
     yield from _standing(intent)
     yield _concurrency(intent)
+    yield from _placed_by_the_account(intent)
+
+
+def _api_call(intent: CallIntent) -> Iterator[CheckResult]:
+    yield from _standing(intent)
+    yield from _placed_by_the_account(intent)
+
+
+def _placed_by_the_account(intent: CallIntent) -> Iterator[CheckResult]:
+    """Click-to-call's and an API call's checks after the placer's own."""
     yield _caller_id(intent)
     if intent.is_extension:
         return

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from dialtone.call import actions as act
 from dialtone.call import events as ev
-from dialtone.call.application import VoicemailBox
+from dialtone.call.application import Application, VoicemailBox
 from dialtone.call.apps.ringing import RingThenVoicemail
 from dialtone.call.call import CODEC_MISMATCH, Call, CallSpec, RecordingPlan
 from dialtone.call.context import CallSettings, Trace
@@ -243,8 +243,11 @@ class Bridge:
             None
         )
         # Resolves an application's Bridge or Transfer target ("user:<id>",
-        # "group:<id>", a number) the same way (set by the engine).
-        self.resolve_target: Callable[[BridgedCall, str], Awaitable[list[Step]]] | None = None
+        # "group:<id>", "client:<extension>", a number, a sip: URI) the same way, with
+        # the caller id the application asks to show (set by the engine).
+        self.resolve_target: (
+            Callable[[BridgedCall, str, str | None], Awaitable[list[Step]]] | None
+        ) = None
 
     # -- what the engine reads --------------------------------------------------------
 
@@ -393,18 +396,23 @@ class Bridge:
         self,
         *,
         account_id: str,
-        user_id: str,
+        user_id: str | None,
         from_number: str,
         to_number: str,
         devices: list[Step],
-        destination: Callable[[BridgedCall], Awaitable[list[Step]]],
+        destination: Callable[[BridgedCall], Awaitable[list[Step]]] | None = None,
+        application: Callable[[CallSpec], Application] | None = None,
+        record_id: str | None = None,
     ) -> BridgedCall:
         """Click-to-call: ring the user's devices; when one answers, dial ``to_number``
-        (resolved by ``destination``) and bridge the two. Returns once ringing starts.
+        (resolved by ``destination``) and bridge the two. With ``application`` instead
+        (a call placed over the Twilio-compatible API): ring ``devices`` (the callee)
+        and run the application once they answer. Returns once ringing starts.
 
         Raises PortsExhausted when no RTP ports are left.
         """
-        record_id = new_id("CA")
+        record_id = record_id or new_id("CA")
+        users = frozenset({user_id}) if user_id is not None else frozenset()
         spec = CallSpec(
             record_id=record_id,
             account_id=account_id,
@@ -414,19 +422,22 @@ class Bridge:
             started_at=self.now(),
             user_id=user_id,
             caller_user_id=user_id,
-            users=frozenset({user_id}),
+            users=users,
             recording=await self._recording(account_id, record_id),
             record_refusals=False,
+            listen_digits=application is not None,
         )
         call, actions = Call.originate(
             spec,
             settings=self.settings,
             ids=self.driver.ids,
             devices=self._core_steps(devices),
-            target=to_number,
+            target=to_number if application is None else None,
             now=asyncio.get_running_loop().time(),
+            application=application(spec) if application is not None else None,
         )
-        self._destinations[record_id] = destination
+        if destination is not None:
+            self._destinations[record_id] = destination
         driven = self.driver.start(call, actions, owner="bridge")
         if driven.opening is not None:
             await asyncio.gather(driven.opening, return_exceptions=True)
@@ -458,7 +469,7 @@ class Bridge:
             return ev.TargetResolved(action.ref, steps=self._core_steps(steps))
         if action.kind in ("bridge", "transfer") and self.resolve_target is not None:
             try:
-                steps = await self.resolve_target(view, action.target)
+                steps = await self.resolve_target(view, action.target, action.caller_id)
             except TransferRefused as refused:
                 return ev.TargetResolved(
                     action.ref, refusal=ev.Refusal(refused.status, refused.reason)

@@ -21,15 +21,18 @@ from sqlalchemy.orm import Session
 from dialtone.call import actions as act
 from dialtone.call import events as ev
 from dialtone.call.call import Call
+from dialtone.codecs import dtmf
+from dialtone.codecs.g711 import encoder_for
 from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.sip.headers import Via
 from dialtone.sip.message import Request
 from dialtone.sip.transaction import InviteServerTransaction
 
+from .app_tasks import AppTasks
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
-from .prompts import encoded_prompt
+from .prompts import BEEP, encoded_prompt
 from .randomness import RANDOM
 from .relay import MediaRelay, open_relay
 from .sealing import CallFacts, discard_recording, forget_facts, sync_recording
@@ -38,6 +41,8 @@ from .transports import SipChannel
 
 log = logging.getLogger("dialtone.calls")
 
+# Told a call's progress and, at its end, its record (call status callbacks).
+ProgressListener = Callable[[Call, str, act.CallRecord | None], None]
 # Resolves a ResolveTarget for a call: the event to feed back.
 Resolver = Callable[[Call, act.ResolveTarget], Awaitable[ev.TargetResolved]]
 # Hands a caller an application let go of to what comes next: True when taken.
@@ -139,6 +144,9 @@ class Driven:
     # that every message of a call finds it whatever the engine routes it through.
     owner: str = ""
     announced: bool = False  # the "answered" line is logged
+    # What a Play (or SendDigits) is sending, by its ref: StopPlay cancels it.
+    players: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    progress: str = ""  # the last progress told to the listeners (Call.progress)
 
 
 class CallDriver:
@@ -155,6 +163,7 @@ class CallDriver:
         redirector: Redirector | None = None,
         on_voicemail: Callable[[str, str], None] | None = None,
         background: TaskSet | None = None,
+        tasks: AppTasks | None = None,
     ) -> None:
         self.rtp_ports = rtp_ports
         self.rtp_host = rtp_host
@@ -171,6 +180,11 @@ class CallDriver:
         # The work calls started (records, look-ups): the owner's, so that "no work
         # left" means the calls' work too.
         self.background = background or TaskSet(log, "call")
+        # What applications' RunTask commands run (TwiML fetches, speech, recordings).
+        self.tasks = tasks or AppTasks()
+        # Told each step of a call's progress ("initiated", "ringing", "in-progress")
+        # and its record once written ("completed" with the record): status callbacks.
+        self.progress_listeners: list[ProgressListener] = []
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -269,7 +283,25 @@ class CallDriver:
                         action.address, new_party=action.new_party
                     )
             elif isinstance(action, act.Play):
-                self._play(driven, action)
+                self._play(driven, action, action.prompt)
+            elif isinstance(action, act.SendDigits):
+                self._play(driven, action, None)
+            elif isinstance(action, act.StopPlay):
+                player = driven.players.pop(action.ref, None)
+                if player is not None:
+                    player.cancel()
+            elif isinstance(action, act.RunTask):
+                self._spawn(self._run_task(driven, action))
+            elif isinstance(
+                action,
+                act.Listen
+                | act.StopListening
+                | act.WatchSilence
+                | act.StopWatching
+                | act.StartStream
+                | act.StopStream,
+            ):
+                self._listening(driven, action)
             elif isinstance(action, act.StartRecording):
                 self._start_recording(driven, action)
             elif isinstance(action, act.StopRecording):
@@ -290,6 +322,18 @@ class CallDriver:
         if not driven.announced and driven.call.answered is not None:
             driven.announced = True
             self._announce(driven)
+        if self.progress_listeners and not driven.call.ended:
+            progress = driven.call.progress
+            if progress != driven.progress:
+                driven.progress = progress
+                self._tell(driven.call, progress, None)
+
+    def _tell(self, call: Call, progress: str, record: act.CallRecord | None) -> None:
+        for listener in self.progress_listeners:
+            try:
+                listener(call, progress, record)
+            except Exception:
+                log.exception("call %s: progress listener failed", call.record_id)
 
     def _announce(self, driven: Driven) -> None:
         """One line when a call is answered (operators, and tests, read it)."""
@@ -378,12 +422,16 @@ class CallDriver:
         if relay is not None:
             relay.close()
 
-    def _play(self, driven: Driven, action: act.Play) -> None:
+    def _play(self, driven: Driven, action: act.Play | act.SendDigits, prompt: str | None) -> None:
         audio = driven.call.audio
         try:
-            encoded = encoded_prompt(Path(action.prompt), audio.codec, beep=action.beep)
-        except OSError:
-            log.exception("call %s: prompt %s unreadable", driven.call.record_id, action.prompt)
+            if isinstance(action, act.SendDigits):
+                encoded = encoder_for(audio.codec)(dtmf.tones(action.digits))
+            else:
+                encoded = encoded_prompt(Path(action.prompt), audio.codec, beep=action.beep)
+                encoded = looped(encoded, action.loop)
+        except (OSError, ValueError):
+            log.exception("call %s: %s not played", driven.call.record_id, prompt or action)
             self.loop.call_soon(self.feed, driven, ev.PlayDone(action.ref, completed=False))
             return
         task: asyncio.Task[None] | None = None
@@ -394,15 +442,38 @@ class CallDriver:
             task = driven.relay.play_to_both(encoded, audio.codec, audio.payload_type)
         if task is None:
             return
+        driven.players[action.ref] = task
 
         def done(task: asyncio.Task[None]) -> None:
+            driven.players.pop(action.ref, None)
             self.feed(driven, ev.PlayDone(action.ref, completed=not task.cancelled()))
 
         task.add_done_callback(done)
 
+    async def _run_task(self, driven: Driven, action: act.RunTask) -> None:
+        result, error = await self.tasks.run(driven.call.spec, action.task)
+        if action.ref:
+            self.feed(driven, ev.TaskFinished(action.ref, result, error))
+
+    def _listening(self, driven: Driven, action: act.Action) -> None:
+        """Speech input, silence detection and media streams need the audio taps and
+        engines wired in by the runtime; without them a stream closes at once (the
+        application goes on) and a Gather hears digits only."""
+        if isinstance(action, act.StartStream):
+            name = action.stream.name
+            log.warning("call %s: media streams are not available", driven.call.record_id)
+            self.loop.call_soon(self.feed, driven, ev.StreamClosed(name, "not available"))
+        elif isinstance(action, act.Listen):
+            log.warning("call %s: speech input is not available", driven.call.record_id)
+
     def _start_recording(self, driven: Driven, action: act.StartRecording) -> None:
         if driven.relay is None or driven.relay.closed:
             return
+        if action.beep:
+            audio = action.audio
+            driven.relay.play_to_both(
+                encoder_for(audio.codec)(BEEP), audio.codec, audio.payload_type
+            )
         driven.relay.start_recording(
             Path(action.path),
             action.audio.codec,
@@ -463,6 +534,8 @@ class CallDriver:
         if ok and saved and recording is not None and self.on_voicemail is not None:
             self.on_voicemail(saved[0], recording)
         log.info("call %s ended: %s (%s)", record.record_id, record.status, record.hangup_cause)
+        if ok and self.progress_listeners:
+            self._tell(driven.call, "completed", record)
         self.feed(driven, ev.RecordWritten(action.ref, ok))
 
     async def _resolve(self, driven: Driven, action: act.ResolveTarget) -> None:
@@ -514,6 +587,19 @@ class CallDriver:
             if owner is None or driven.owner == owner:
                 self.feed(driven, ev.Shutdown())
         await self.background.wait(timeout=5)
+
+
+# The longest a looped prompt plays (TwiML's loop="0": until something interrupts it).
+LONGEST_LOOP_SECONDS = 600
+
+
+def looped(encoded: bytes, loop: int) -> bytes:
+    """``encoded`` (8-bit G.711 at 8 kHz) ``loop`` times; 0 repeats it up to
+    ``LONGEST_LOOP_SECONDS``."""
+    if loop == 1 or not encoded:
+        return encoded
+    most = max(1, LONGEST_LOOP_SECONDS * 8000 // len(encoded))
+    return encoded * (most if loop <= 0 else min(loop, most))
 
 
 def _voicemail_saver(record: act.CallRecord, recording: str, saved: list[str]) -> AfterCommit:

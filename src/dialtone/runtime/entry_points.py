@@ -7,10 +7,13 @@ through the one decision path with the transfer action.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
+from dialtone.call.application import Application
+from dialtone.call.spec import CallSpec
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
 from dialtone.policy import (
     call_setup,
@@ -21,8 +24,10 @@ from dialtone.services import call_facts
 from dialtone.services.accounts.audit import AuditEntry
 from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony import users as user_service
+from dialtone.sip.errors import SipParseError
 from dialtone.sip.headers import NameAddress
-from dialtone.sip.uri import SipUri, Uri
+from dialtone.sip.uri import SipUri, Uri, parse_uri
+from dialtone.store.models import User
 
 from .auth import SipUser
 from .b2bua import (
@@ -128,6 +133,76 @@ class EntryPoints:
         log.info("click-to-call %s: %s -> %s", call.record_id, user.sip_username, to)
         return call.record_id
 
+    async def application_call(
+        self,
+        account_id: str,
+        to: str,
+        caller_id: str | None,
+        application: Callable[[CallSpec], Application],
+        *,
+        timeout: float | None = None,
+        record_id: str | None = None,
+    ) -> str:
+        """A call the account places with no device of its own (the Twilio-compatible
+        ``POST …/Calls.json``): ``to`` (a number, an extension, ``client:<extension>``)
+        is checked on the decision path as ``api_call`` (B10, V10/N13, V7, V6, V5, F5,
+        V12, B14/B15/B4), rung for ``timeout`` seconds, and handed to ``application``
+        once it answers. Returns the call's id once it rings.
+
+        Refusals raise DialtoneError with the first refusal's code (as click-to-call's),
+        ``call.user_unreachable`` for an extension with no registered device,
+        ``trunk.none``, ``call.capacity``."""
+        target = to.strip()
+        if target.startswith("client:"):
+            # A user, as TwiML's <Client> names them: called at their extension.
+            identity = target.removeprefix("client:")
+            extension = await self.ctx.read(lambda s: _client_extension(s, account_id, identity))
+            if extension is None:
+                raise NotFound("user.not_found", f"No user {identity!r} with an extension.")
+            target = extension
+        setup = call_facts.Setup(Action.API_CALL, account_id, target, None, caller_id)
+        intent, callee, _, _ = await self.ctx.gather_facts(setup)
+        intent = replace(intent, now=self.ctx.now())
+        outcome = setup_outcome(Action.API_CALL, intent)
+        if outcome.refusal is not None:
+            raise outcome.refusal.decision.as_error()
+        shown_number = intent.caller_id
+        assert shown_number is not None
+        ring = timeout if timeout is not None else self.ctx.config.no_answer_seconds
+        shown = NameAddress(SipUri("sip", host=self.ctx.config.advertised_host, user=shown_number))
+        if callee is not None:
+            if not callee.can_take_calls:
+                raise Conflict("call.user_unreachable", "This user cannot take calls.")
+            found = self.steps.device_destinations(callee, shown)
+            if not found:
+                raise Conflict("call.user_unreachable", "The user has no registered device.")
+            steps = [Step(found, ring)]
+        else:
+            e164 = intent.e164
+            assert e164 is not None
+            steps, _ = await self.steps.trunk_steps(account_id, e164, shown_number)
+            if not steps:
+                raise DialtoneError("trunk.none", "No trunk can carry this call.", status=503)
+            steps = [replace(step, timeout=ring) for step in steps[:1]] + steps[1:]
+        try:
+            call = await self.ctx.bridge.originate(
+                account_id=account_id,
+                user_id=None,
+                from_number=shown_number,
+                to_number=intent.e164 or target,
+                devices=steps,
+                application=application,
+                record_id=record_id,
+            )
+        except PortsExhausted:
+            raise DialtoneError(
+                "call.capacity", "No media ports are free; try again later.", status=503
+            ) from None
+        if callee is not None:
+            call.users.add(callee.id)
+        log.info("api call %s: %s -> %s", call.record_id, shown_number, to)
+        return call.record_id
+
     def live_call(self, account_id: str, call_id: str) -> call_service.LiveCall | None:
         """The account's call ``call_id`` while it is in progress (ringing or answered),
         for ``GET /v1/calls/{id}``; None once its record is written (or never was).
@@ -187,14 +262,31 @@ class EntryPoints:
             referrer=await self.steps.party_address(call, transferor, transferor.side),
         )
 
-    async def application_steps(self, call: BridgedCall, target: str) -> list[Step]:
+    async def application_steps(
+        self, call: BridgedCall, target: str, caller_id: str | None = None
+    ) -> list[Step]:
         """Where an application's ``Bridge`` or ``Transfer`` leads: a user's devices
-        ("user:<id>", when they can take a call, V2), a ring group's members
-        ("group:<id>"), or a number (or extension) checked as a REFER's target is, on
-        the one decision path (B10, V6, V5, F5, V12, B14/B15/B4, V10); a refusal raises
-        ``TransferRefused`` with its status and code, once on the audit log."""
+        ("user:<id>", or "client:<extension or id>" as TwiML's ``<Client>`` names them,
+        when they can take a call, V2), a ring group's members ("group:<id>"), or a
+        number or extension (also a ``sip:`` URI's user part: dialtone does not dial
+        arbitrary SIP hosts) checked as a REFER's target is, on the one decision path
+        (B10, V6, V5, F5, V12, B14/B15/B4, V10 with ``caller_id`` when the application
+        asks for one); a refusal raises ``TransferRefused`` with its status and code,
+        once on the audit log."""
         account_id = call.account_id
         kind, _, ident = target.partition(":")
+        if kind == "client" and ident:
+            user_id = await self.ctx.read(lambda s: _client_user(s, account_id, ident))
+            if user_id is None:
+                return []
+            kind, ident = "user", user_id
+        elif kind in ("sip", "sips") and ident:
+            try:
+                uri = parse_uri(target)
+            except SipParseError:
+                return []
+            target = getattr(uri, "user", None) or ""
+            kind = ""
         if kind in ("user", "group") and ident:
             shown = await self.steps.party_address(call, call.a, 0)  # the caller
             if kind == "group":
@@ -218,7 +310,12 @@ class EntryPoints:
             return [Step(found, self.ctx.config.no_answer_seconds)] if found else []
         # The placer is the call's user (the number's holder): their trial minutes count.
         return await self.checked_steps(
-            call, target, call.call.spec.user_id, shown=(call.a, 0), referrer=None
+            call,
+            target,
+            call.call.spec.user_id,
+            shown=(call.a, 0),
+            referrer=None,
+            caller_id=caller_id,
         )
 
     async def checked_steps(
@@ -229,6 +326,7 @@ class EntryPoints:
         *,
         shown: tuple[Leg | None, int],
         referrer: NameAddress | None,
+        caller_id: str | None = None,
     ) -> list[Step]:
         """A transfer's target (``dialed``: a number or an extension) seen from the
         call's account, through the policy decision path for the transfer action: a
@@ -237,7 +335,9 @@ class EntryPoints:
         account_id = call.account_id
         # The transferee is shown the call's number (V10); the placer's trial minutes
         # count (B14). V2 does not apply: no new call of a user begins.
-        setup = call_facts.Setup(Action.TRANSFER, account_id, dialed, placer_id, call.to_number)
+        setup = call_facts.Setup(
+            Action.TRANSFER, account_id, dialed, placer_id, caller_id or call.to_number
+        )
         intent, callee, _, _ = await self.ctx.gather_facts(setup, channels=1)
         intent = replace(intent, now=self.ctx.now())
         outcome = setup_outcome(Action.TRANSFER, intent)
@@ -269,3 +369,28 @@ class EntryPoints:
         assert caller_id is not None
         steps, _ = await self.steps.trunk_steps(account_id, intent.e164, caller_id)
         return steps
+
+
+def _client(session: Session, account_id: str, identity: str) -> User | None:
+    """The user TwiML's ``<Client>identity</Client>`` names: by extension, else by SIP
+    username, else by id."""
+    user = user_service.find_by_extension(session, account_id, identity)
+    if user is None:
+        found = user_service.find_sip_user(session, identity)
+        user = found if found is not None and found.account_id == account_id else None
+    if user is None:
+        try:
+            user = user_service.get_user(session, account_id, identity)
+        except NotFound:
+            return None
+    return user
+
+
+def _client_user(session: Session, account_id: str, identity: str) -> str | None:
+    user = _client(session, account_id, identity)
+    return None if user is None else user.id
+
+
+def _client_extension(session: Session, account_id: str, identity: str) -> str | None:
+    user = _client(session, account_id, identity)
+    return None if user is None else user.extension

@@ -510,8 +510,9 @@ class RtpSession(asyncio.DatagramProtocol):
     def play(self, encoded: bytes) -> None:
         """Start sending ``encoded`` audio (already in the call's codec, one byte a sample)
         in 20 ms packets, paced by the clock. Encoding happens once per greeting and codec,
-        not once per call."""
-        if self._player is None:
+        not once per call. While a prompt plays, another is ignored; once it has
+        finished (or was cancelled), the next one plays."""
+        if self._player is None or self._player.done():
             self._player = asyncio.get_running_loop().create_task(self._play(encoded))
 
     async def _play(self, encoded: bytes) -> None:

@@ -38,6 +38,7 @@ class Outcome:
 _AUDIT_ACTION = {
     Action.DEVICE_CALL: "call.outbound",
     Action.CLICK_TO_CALL: "call.outbound",
+    Action.API_CALL: "call.outbound",
     Action.FORWARD: "call.forward",
     Action.TRANSFER: "call.transfer",
     Action.INBOUND_CALL: "call.inbound",

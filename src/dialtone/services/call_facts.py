@@ -151,7 +151,7 @@ def gather(
     reads = _Reads(session, setup, account, now)
     if setup.action is Action.DEVICE_CALL:
         intent = _device_call(reads, base)
-    elif setup.action is Action.CLICK_TO_CALL:
+    elif setup.action in (Action.CLICK_TO_CALL, Action.API_CALL):
         intent = _click_to_call(reads, base)
     elif setup.action is Action.TRANSFER:
         intent = _transfer(reads, base)

@@ -23,7 +23,7 @@ from dialtone.services.telephony import users
 
 __all__ = ["ACTIONS", "OperatorPolicy", "check_call", "check_forward"]
 
-ACTIONS = ("call", "click_to_call", "transfer", "forward")
+ACTIONS = ("call", "click_to_call", "api_call", "transfer", "forward")
 
 
 def check_call(

@@ -30,6 +30,7 @@ class ActiveCalls(Protocol):
 CALL_ACTIONS = {
     "call": Action.DEVICE_CALL,
     "click_to_call": Action.CLICK_TO_CALL,
+    "api_call": Action.API_CALL,
     "transfer": Action.TRANSFER,
 }
 
@@ -37,9 +38,10 @@ CALL_ACTIONS = {
 class CallCheck(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["call", "click_to_call", "transfer"] = Field(
-        description="A device's call, a click-to-call (POST /v1/calls), or a REFER "
-        "transfer to ``to`` (checked as a direct call of the account)."
+    action: Literal["call", "click_to_call", "api_call", "transfer"] = Field(
+        description="A device's call, a click-to-call (POST /v1/calls), a call the "
+        "account places over the Twilio-compatible API (POST …/Calls.json), or a REFER "
+        "transfer to ``to`` (checked as a direct call of the account; a TwiML <Dial> too)."
     )
     to: str = Field(description="An extension of the account, or a number.")
     user_id: str | None = Field(

@@ -1,0 +1,112 @@
+"""The engines the settings name (speech.engines, Settings.speech_options) and the
+utterance tool (speech.say), with the fakes."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import pytest
+
+from dialtone.settings import Settings
+from dialtone.speech import engines
+from dialtone.speech.endpoint import EnergyDetector
+from dialtone.speech.pcap import pcap_of
+from dialtone.speech.recognizer import FakeRecognizer
+from dialtone.speech.say import main, utterance
+from dialtone.speech.synthesizer import FakeSynthesizer
+from dialtone.speech.transcriber import OfflineTranscriber
+from dialtone.speech.vad import WebRtcDetector
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("DIALTONE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DIALTONE_CONFIG", str(tmp_path / "dialtone.toml"))
+
+
+def test_settings_defaults_become_options(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    options = settings.speech_options
+    assert options.engine == "offline"
+    assert options.cache_dir == tmp_path / "speech-cache"
+    assert (options.min_speech, options.end_silence) == (0.1, 0.5)
+    assert (options.no_speech_timeout, options.max_speech) == (5.0, 60.0)
+    assert options.vad == "webrtc"
+    assert settings.voicemail_transcriber == "http"
+
+
+def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_SPEECH_ENGINE", "fake")
+    monkeypatch.setenv("DIALTONE_SPEECH_LANGUAGE", "en_gb")
+    monkeypatch.setenv("DIALTONE_SPEECH_CACHE_DIR", "/srv/prompts")
+    monkeypatch.setenv("DIALTONE_VOICEMAIL_TRANSCRIBER", "offline")
+    settings = Settings()
+    options = settings.speech_options
+    assert (options.engine, options.language, options.cache_dir) == (
+        "fake",
+        "en-GB",
+        Path("/srv/prompts"),
+    )
+    assert settings.voicemail_transcriber == "offline"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DIALTONE_SPEECH_ENGINE", "cloud"),
+        ("DIALTONE_SPEECH_VAD_AGGRESSIVENESS", "4"),
+        ("DIALTONE_SPEECH_END_SILENCE_MS", "99"),
+        ("DIALTONE_SPEECH_CACHE_MAX_FILES", "0"),
+        ("DIALTONE_VOICEMAIL_TRANSCRIBER", "magic"),
+    ],
+)
+def test_bad_speech_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_fake_engines(tmp_path: Path) -> None:
+    options = engines.SpeechOptions(engine="fake", cache_dir=tmp_path, voice="man")
+    assert isinstance(engines.synthesizer(options), FakeSynthesizer)
+    assert isinstance(engines.recognizer(options), FakeRecognizer)
+    cache = engines.prompt_cache(options)
+    assert cache.directory == tmp_path
+    assert cache.voice == "man"
+    assert isinstance(engines.voicemail_transcriber(options), OfflineTranscriber)
+
+
+def test_endpoint_config_takes_a_gathers_own_values() -> None:
+    options = engines.SpeechOptions(end_silence=0.7, no_speech_timeout=4.0)
+    assert engines.endpoint_config(options).end_silence == 0.7
+    assert engines.endpoint_config(options).timeout == 4.0
+    given = engines.endpoint_config(options, end_silence=2.0, timeout=9.0)
+    assert (given.end_silence, given.timeout) == (2.0, 9.0)
+
+
+def test_voice_detectors() -> None:
+    assert isinstance(engines.voice_detector(engines.SpeechOptions()), WebRtcDetector)
+    energy = engines.voice_detector(engines.SpeechOptions(vad="energy"))
+    assert isinstance(energy, EnergyDetector)
+
+
+def test_say_writes_a_wav_and_a_pcap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "hello.wav"
+    assert main(["hello world", str(out), "--engine", "fake", "--lead", "0.5"]) == 0
+    with wave.open(str(out)) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 8000)
+        frames = wav.readframes(wav.getnframes())
+    expected = utterance("hello world", engine="fake", lead=0.5)
+    assert frames == expected
+    assert expected[:8000] == bytes(8000)
+    pcap = tmp_path / "hello.pcap"
+    assert main(["hello world", str(pcap), "--engine", "fake", "--codec", "PCMU"]) == 0
+    assert pcap.read_bytes() == pcap_of(utterance("hello world", engine="fake"), "PCMU")
+    assert "hello.pcap" in capsys.readouterr().out
