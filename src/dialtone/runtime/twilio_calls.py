@@ -29,6 +29,7 @@ from dialtone.core.errors import Conflict, DialtoneError, NotFound
 from dialtone.services.ids import new_id
 from dialtone.services.telephony import call_status
 from dialtone.services.telephony.calls import LiveCall
+from dialtone.services.telephony.routing import VoiceUrls
 from dialtone.store.db import transaction
 from dialtone.twiml import params as twiml_params
 from dialtone.twiml.interpreter import FromTwiml, FromUrl, StartFrom, TwimlApplication
@@ -40,19 +41,6 @@ log = logging.getLogger("dialtone.twiml")
 Method = Literal["GET", "POST"]
 # Places a call for an application (EntryPoints.application_call).
 PlaceCall = Callable[..., Awaitable[str]]
-
-
-@dataclass(frozen=True, slots=True)
-class VoiceUrls:
-    """A number's TwiML: where its calls' documents come from and where their status
-    goes (the IncomingPhoneNumbers fields)."""
-
-    voice_url: str
-    voice_method: str = "POST"
-    voice_fallback_url: str | None = None
-    voice_fallback_method: str = "POST"
-    status_callback: str | None = None
-    status_callback_method: str = "POST"
 
 
 @dataclass(slots=True)
@@ -149,7 +137,9 @@ class TwilioCalls:
                 "recording policy (TERMS V8).",
                 status=400,
             )
-        first: StartFrom = FromTwiml(twiml) if twiml is not None else FromUrl(url or "", _method(method))
+        first: StartFrom = (
+            FromTwiml(twiml) if twiml is not None else FromUrl(url or "", _method(method))
+        )
         events = call_status.parse_events(list(status_callback_events) or None)
         record_id = new_id("CA")
 
@@ -158,7 +148,9 @@ class TwilioCalls:
                 self._watch(spec, "outbound-api", status_callback, status_callback_method, events)
             return self.application(spec, first, "outbound-api")
 
-        return await self.place_call(account_id, to, from_, application, timeout=float(timeout), record_id=record_id)
+        return await self.place_call(
+            account_id, to, from_, application, timeout=float(timeout), record_id=record_id
+        )
 
     async def update(
         self,
@@ -178,15 +170,15 @@ class TwilioCalls:
         call = driven.call
         if status in ("completed", "canceled"):
             if status == "canceled" and call.answered is not None:
-                raise Conflict(
-                    "call.answered", "An answered call cannot be canceled: complete it."
-                )
+                raise Conflict("call.answered", "An answered call cannot be canceled: complete it.")
             self.driver.feed(driven, ev.HangUp(cause=f"api-{status}", status=487))
             return
         application = call.application
         if not isinstance(application, TwimlApplication):
             raise Conflict("call.not_twiml", f"Call {call_sid} does not run TwiML.")
-        first: StartFrom = FromTwiml(twiml) if twiml is not None else FromUrl(url or "", _method(method))
+        first: StartFrom = (
+            FromTwiml(twiml) if twiml is not None else FromUrl(url or "", _method(method))
+        )
         commands = application.update(first)
         self.driver.feed(driven, ev.Interrupt(tuple(commands)))
 
