@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -183,20 +184,33 @@ def record_attempt(
 
 def list_deliveries(
     session: Session,
-    account_id: str,
+    account_id: str | None,
     *,
     state: str | None = None,
     limit: int = 50,
     before_id: int | None = None,
 ) -> list[WebhookDelivery]:
-    """The account's deliveries, newest first, ``state`` only when given; a page ends
-    where ``before_id`` (the last id of the page before) says."""
+    """The account's deliveries (every account's for None: the operator's view), newest
+    first, ``state`` only when given; a page ends where ``before_id`` (the last id of
+    the page before) says."""
     if state is not None and state not in STATES:
         raise DialtoneError("request.invalid", f"state: one of {', '.join(STATES)}.")
-    query = select(WebhookDelivery).where(WebhookDelivery.account_id == account_id)
+    query = select(WebhookDelivery)
+    if account_id is not None:
+        query = query.where(WebhookDelivery.account_id == account_id)
     if state is not None:
         query = query.where(WebhookDelivery.state == state)
     if before_id is not None:
         query = query.where(WebhookDelivery.id < before_id)
     query = query.order_by(WebhookDelivery.id.desc()).limit(limit)
     return list(session.scalars(query))
+
+
+def masked_url(url: str) -> str:
+    """``url`` with the password of its credentials, if any, shown as ``***`` (what
+    lists of deliveries show)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, host = parts.netloc.rsplit("@", 1)
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}"))
