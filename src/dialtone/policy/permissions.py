@@ -74,7 +74,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "users.write": "Create, change and delete users (roles, channels, SIP credentials).",
         "voicemails.read": "Read voicemail messages and their audio.",
         "voicemails.write": "Mark voicemail heard and delete it.",
-        "webhooks.read": "See the webhooks owed to the account: pending, delivered, failed and why.",
+        "webhooks.read": "See the webhooks owed to the account: pending, delivered, failed, why.",
     }
 )
 
