@@ -55,7 +55,7 @@ TOO_LARGE = 11750
 FOLLOWED = (301, 302, 303, 307)
 MAX_REDIRECTS = 10
 
-TokenOf = Callable[[str], str | None | Awaitable[str | None]]
+TokenOf = Callable[[str], Awaitable[str | None] | str | None]
 Params = Mapping[str, object] | Iterable[tuple[str, object]]
 
 
