@@ -14,6 +14,7 @@ import pytest
 
 from dialtone.runtime.twiml_fetch import Fetched, TwimlFetcher
 from dialtone.services.accounts.webhook_targets import TargetPolicy
+from dialtone.settings import WebhooksSection
 
 from .twilio_sink import Answer, TwilioSink, twilio_sink
 
@@ -195,3 +196,23 @@ def test_other_schemes_and_missing_tokens(sink: TwilioSink) -> None:
     assert _fetch("ftp://example.com/x").error_code == 11100
     assert _fetch(sink.base + "/voice", token=None).error_code == 11200
     assert sink.seen == []
+
+
+def test_the_settings_give_policy_timeout_and_limit(sink: TwilioSink) -> None:
+    sink.on("/big", Answer(body=b"x" * 3000))
+
+    async def run(allow: bool) -> Fetched:
+        section = WebhooksSection(
+            webhook_allow_private_targets=allow,
+            twiml_fetch_timeout_seconds=2,
+            twiml_max_bytes=2048,
+        )
+        fetcher = TwimlFetcher.from_settings(section, lambda account: TOKEN)
+        assert fetcher.timeout == 2
+        try:
+            return await fetcher.fetch(ACCOUNT, sink.base + "/big", "POST", PARAMS)
+        finally:
+            await fetcher.close()
+
+    assert asyncio.run(run(False)).error_code == 11205  # loopback refused by default
+    assert asyncio.run(run(True)).error_code == 11750  # reached, and too large

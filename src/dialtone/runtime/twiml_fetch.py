@@ -39,6 +39,7 @@ import httpx
 from dialtone.core.errors import DialtoneError
 from dialtone.services.accounts import twilio_signing as signing
 from dialtone.services.accounts.webhook_targets import TargetPolicy, parse_target
+from dialtone.settings import WebhooksSection
 
 from .guarded_http import CONNECTION_FAILED, Resolve, TargetError, guarded_client, resolve_on_loop
 
@@ -96,6 +97,16 @@ class TwimlFetcher:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._client = guarded_client(policy, timeout=timeout, resolve=resolve, verify=verify)
+
+    @classmethod
+    def from_settings(cls, settings: WebhooksSection, token_of: TokenOf) -> TwimlFetcher:
+        """The fetcher the settings describe: their SSRF policy, timeout and size limit."""
+        return cls(
+            token_of,
+            settings.webhook_target_policy,
+            timeout=settings.twiml_fetch_timeout_seconds,
+            max_bytes=settings.twiml_max_bytes,
+        )
 
     async def close(self) -> None:
         """Close the pool's connections."""
