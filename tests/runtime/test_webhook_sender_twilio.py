@@ -103,7 +103,7 @@ PARAMS = [
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
-@pytest.mark.parametrize("path", ["/hook", "/hook?existing=1&x=%20y"])
+@pytest.mark.parametrize("path", ["/hook", "/hook?existing=1&x=%20y", "/café/hook?q=é&r=a|b"])
 def test_a_twilio_delivery_validates_with_the_sdk(
     sessions: sessionmaker[Session], sink: TwilioSink, method: str, path: str
 ) -> None:
