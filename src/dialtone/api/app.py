@@ -35,6 +35,7 @@ from dialtone.api.v1 import (
     trunks,
     users,
     voicemails,
+    webhooks,
 )
 from dialtone.settings import Settings
 
@@ -86,5 +87,6 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(kyc.router)
     app.include_router(billing.router)
     app.include_router(sla.router)
+    app.include_router(webhooks.router)
     twilio.install(app)  # /2010-04-01/…, the Twilio-compatible API (issue 16)
     return app

@@ -275,6 +275,14 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("smpp_login.taken", (), "Another login has this system_id.", 409),
     C("sender.registered", (), "The sender ID is already registered to the account.", 409),
     C("idempotency.mismatch", (), "The Idempotency-Key was used for a different request.", 409),
+    # Webhooks (issue 16).
+    C(
+        "webhook.target_refused",
+        (),
+        "A webhook URL must be http(s) and reach public addresses only (SSRF guard), "
+        "unless the operator allows private ones.",
+        400,
+    ),
     C("sms.invalid_encoding", ("M1",), "The message's bytes are not valid in its encoding.", 400),
     # Email (TERMS M9).
     C("email.suppressed", ("M9",), "The recipient is on the account's suppression list.", 403),
