@@ -85,6 +85,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("call.engine_unavailable", (), "The call engine does not run in this process.", 503),
     C("call.not_found", (), "No such call record for this account.", 404),
     C(
+        "call.answered",
+        (),
+        "An answered call cannot be canceled; end it with Status=completed.",
+        409,
+    ),
+    C("call.not_twiml", (), "The call does not run TwiML: it cannot be redirected.", 409),
+    C(
         "media.codec_mismatch",
         (),
         "A party answered with no codec that was offered: both legs are ended, the call failed.",
