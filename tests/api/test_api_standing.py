@@ -34,6 +34,7 @@ def _routes(settings: Settings, sessions: Any, account_id: str) -> list[tuple[st
     """(method, path with its parameters filled in, permission) of every API route; the
     Twilio-compatible routes name the caller's own account."""
     found = []
+    values = {"number": "+33123456789", "AccountSid": account_id}
     for route in api_routes(create_app(settings, sessions)):
         if route.path in PUBLIC_ROUTES:
             continue
@@ -42,7 +43,6 @@ def _routes(settings: Settings, sessions: Any, account_id: str) -> list[tuple[st
             for dep in route.dependencies
             if getattr(dep.dependency, "permission", None) in PERMISSIONS
         )
-        values = {"number": "+33123456789", "AccountSid": account_id}
         path = _PARAM.sub(lambda m: values.get(m[1], "X0"), route.path)
         found.extend((method, path, permission) for method in sorted(route.methods))
     return found
