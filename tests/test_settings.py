@@ -101,6 +101,13 @@ BY_SECTION = [
     ("billing", "billing_retry_hours", "DIALTONE_BILLING_RETRY_HOURS", "48", 48),
     ("messaging", "smpp_port", "DIALTONE_SMPP_PORT", "2776", 2776),
     ("email", "smtp_host", "DIALTONE_SMTP_HOST", "mail.example.com", "mail.example.com"),
+    (
+        "webhooks",
+        "webhook_allow_private_targets",
+        "DIALTONE_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "true",
+        True,
+    ),
     ("api", "http_port", "DIALTONE_HTTP_PORT", "8100", 8100),
     ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
 ]

@@ -29,6 +29,7 @@ from dialtone.sip.overload import OverloadLimits
 from dialtone.store import sealed
 
 if TYPE_CHECKING:
+    from dialtone.services.accounts.webhook_targets import TargetPolicy
     from dialtone.services.billing.invoice_documents import Issuer
     from dialtone.services.messaging.email import EmailRules
     from dialtone.services.messaging.rules import MessagingRules
@@ -824,6 +825,58 @@ class EmailSection(BaseModel):
         return value.rstrip("/")
 
 
+class WebhooksSection(BaseModel):
+    """Webhooks and TwiML requests (issue 16): where they may go (the SSRF guard), how
+    long a TwiML request may take and how large its answer may be."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Let webhooks and TwiML requests reach loopback, private, link-local "
+        "and other non-public addresses (never multicast or unspecified). Off: only public "
+        "addresses, checked when a URL is saved and on every address at each request.",
+    )
+    webhook_allowed_networks: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Networks (CIDR, comma-separated) webhooks may reach although they are "
+        "not public, e.g. 10.20.0.0/16 for the operator's own services.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="A webhook unanswered this long is retried."
+    )
+    twiml_fetch_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=60,
+        description="A TwiML request unanswered this long fails over to the fallback URL "
+        "(Twilio's 15 s, connection included).",
+    )
+    twiml_max_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        le=16 * 1024 * 1024,
+        description="A TwiML answer larger than this fails (Twilio's 64 kB, error 11750).",
+    )
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        import ipaddress  # noqa: PLC0415
+
+        value = tuple(_comma_list(value))
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # a bad one names the setting
+        return value
+
+    @property
+    def webhook_target_policy(self) -> TargetPolicy:
+        """The SSRF guard's policy from these settings."""
+        from dialtone.services.accounts.webhook_targets import TargetPolicy  # noqa: PLC0415
+
+        return TargetPolicy.of(self.webhook_allow_private_targets, self.webhook_allowed_networks)
+
+
 class ApiSection(BaseModel):
     """The HTTP API's address."""
 
@@ -858,6 +911,7 @@ class Settings(
     BillingSection,
     MessagingSection,
     EmailSection,
+    WebhooksSection,
     ApiSection,
     ProcessSection,
     BaseSettings,
@@ -955,6 +1009,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "billing": BillingSection,
     "messaging": MessagingSection,
     "email": EmailSection,
+    "webhooks": WebhooksSection,
     "api": ApiSection,
     "process": ProcessSection,
 }

@@ -135,6 +135,7 @@ def _requests(team: Team) -> list[tuple[str, str, str, dict[str, Any] | None]]:
         ("users.write", "PATCH", f"/v1/users/{other}", {}),
         ("voicemails.read", "GET", "/v1/voicemails", None),
         ("voicemails.write", "DELETE", "/v1/voicemails/VM0", None),
+        ("webhooks.read", "GET", "/v1/webhooks", None),
     ]
 
 

@@ -354,3 +354,12 @@ def test_n1_the_operator_stocks_and_assigns_numbers() -> None:
     empty = runner.invoke(app, ["numbers", "assign", "--account", account, "--country", "US"])
     assert empty.exit_code == 1
     assert "inventory.empty" in empty.output
+
+
+def test_accounts_create_prints_the_auth_token_and_rotate_replaces_it() -> None:
+    created = _ok("accounts", "create", "Acme")
+    account, token = _field(created, "account_id"), _field(created, "auth_token")
+    assert len(token) == 32
+    rotated = _ok("accounts", "auth-token", "rotate", account)
+    assert _field(rotated, "auth_token") not in ("", token)
+    assert "old token stops at" in rotated

@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.runtime.webhook_sender import WebhookSender
 from dialtone.services.accounts import accounts, webhooks
+from dialtone.services.accounts.webhook_targets import TargetPolicy
 from dialtone.store.db import open_database, transaction
 from dialtone.store.messaging_models import WebhookDelivery
 
 KEY = bytes(range(32))
+LOOPBACK = TargetPolicy(allow_private=True)  # the tests' servers listen on loopback
 
 
 class Sink(http.server.ThreadingHTTPServer):
@@ -91,7 +93,7 @@ def test_a_webhook_is_posted_signed_and_marked_delivered(
 
     async def scenario() -> None:
         with ThreadPoolExecutor(1) as db:
-            sender = WebhookSender(sessions, db, KEY, poll=0.05)
+            sender = WebhookSender(sessions, db, KEY, poll=0.05, policy=LOOPBACK)
             sender.start()
             await _until(lambda: len(sink.received) == 1)
             await asyncio.sleep(0.2)
@@ -118,7 +120,9 @@ def test_a_failed_attempt_is_retried_after_the_back_off(
 
     async def scenario() -> None:
         with ThreadPoolExecutor(1) as db:
-            sender = WebhookSender(sessions, db, KEY, poll=0.05, clock=lambda: clock[0])
+            sender = WebhookSender(
+                sessions, db, KEY, poll=0.05, clock=lambda: clock[0], policy=LOOPBACK
+            )
             sender.start()
             await _until(lambda: len(sink.received) == 1)
             await asyncio.sleep(0.3)

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
-from dialtone.api import errors
+from dialtone.api import errors, twilio
 from dialtone.api.admission import Admission
 from dialtone.api.deps import SessionDep
 from dialtone.api.limits import BodyLimit
@@ -35,6 +35,7 @@ from dialtone.api.v1 import (
     trunks,
     users,
     voicemails,
+    webhooks,
 )
 from dialtone.settings import Settings
 
@@ -86,4 +87,6 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(kyc.router)
     app.include_router(billing.router)
     app.include_router(sla.router)
+    app.include_router(webhooks.router)
+    twilio.install(app)  # /2010-04-01/…, the Twilio-compatible API (issue 16)
     return app

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,28 @@ def error_body(code: str, message: str, rule: str | None = None) -> dict[str, st
     if rule:
         body["rule"] = rule
     return body
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorShape:
+    """Errors of the routes under ``prefix`` in another API's shape (the Twilio-compatible
+    API's, issue 16): ``body`` makes the payload, ``challenge`` the WWW-Authenticate of
+    a 401."""
+
+    prefix: str
+    body: Callable[[DialtoneError], dict[str, Any]]
+    challenge: str
+
+
+def _shape(request: Request) -> ErrorShape | None:
+    shapes: tuple[ErrorShape, ...] = getattr(request.app.state, "error_shapes", ())
+    return next((s for s in shapes if request.url.path.startswith(s.prefix)), None)
+
+
+def _payload(request: Request, exc: DialtoneError) -> dict[str, Any]:
+    """``exc`` as the JSON body of the API the request went to."""
+    shape = _shape(request)
+    return shape.body(exc) if shape is not None else exc.as_payload()
 
 
 def _audit(request: Request, exc: DialtoneError) -> None:
@@ -130,10 +153,11 @@ def install(app: FastAPI) -> None:
             await run_in_threadpool(_log_error, request, exc.status, exc.code, exc.message)
         headers: dict[str, str] | None = None
         if exc.status == 401:
-            headers = {"WWW-Authenticate": "Bearer"}
+            shape = _shape(request)
+            headers = {"WWW-Authenticate": shape.challenge if shape is not None else "Bearer"}
         elif exc.status == 503:
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        return JSONResponse(exc.as_payload(), status_code=exc.status, headers=headers)
+        return JSONResponse(_payload(request, exc), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -147,21 +171,23 @@ def install(app: FastAPI) -> None:
             problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         message = "; ".join(problems) or "Invalid request."
         await run_in_threadpool(_log_error, request, 400, "request.invalid", message)
-        return JSONResponse(error_body("request.invalid", message), status_code=400)
+        return JSONResponse(
+            _payload(request, DialtoneError("request.invalid", message)), status_code=400
+        )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, f"http.{exc.status_code}")
         return JSONResponse(
-            error_body(code, str(exc.detail)),
+            _payload(request, DialtoneError(code, str(exc.detail), status=exc.status_code)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+    async def _crash(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error in the API")
+        said = "Internal error; the operator's log has the details."
         return JSONResponse(
-            error_body("internal", "Internal error; the operator's log has the details."),
-            status_code=500,
+            _payload(request, DialtoneError("internal", said, status=500)), status_code=500
         )

@@ -29,6 +29,7 @@ from dialtone.cli import (
     trunks,
     users,
     voicemails,
+    webhooks,
 )
 from dialtone.cli.support import (
     Commands,
@@ -74,3 +75,4 @@ app.add_typer(kyc.kyc_app, name="kyc")
 app.add_typer(billing.billing_app, name="billing")
 app.add_typer(sla.sla_app, name="sla")
 app.add_typer(sms.sms_app, name="sms")
+app.add_typer(webhooks.webhooks_app, name="webhooks")

@@ -25,6 +25,7 @@ from dialtone.services.compliance import fair_use as fair_use_service
 from dialtone.services.numbering import inventory as inventory_service
 from dialtone.services.numbering import lifecycle as lifecycle_service
 from dialtone.services.numbering import numbers as number_service
+from dialtone.services.twilio import auth_tokens as auth_token_service
 
 accounts_app = typer.Typer(
     cls=Commands, help="Accounts (tenants) and their API keys.", no_args_is_help=True
@@ -49,8 +50,9 @@ def accounts_create(
         typer.Option(help="A number to lease at sign-up (N1); repeat for several."),
     ] = None,
 ) -> None:
-    """Create an account (with its first numbers); prints its id and an API key (shown
-    once), and the N1 notice of each number that may lie outside its local area."""
+    """Create an account (with its first numbers); prints its id, an API key and its
+    auth token (Twilio-compatible API; both shown once), and the N1 notice of each
+    number that may lie outside its local area."""
     settings = support.settings_or_exit()
     notices = []
     with support.session(settings, action="accounts create") as session:
@@ -58,6 +60,7 @@ def accounts_create(
         created = account_service.create_account(
             session, name, now=now, billing_increment=increment
         )
+        token = auth_token_service.issue(session, created.account, settings.sealing_key(), now)
         country = account_service.dialling_country(created.account, settings.default_country)
         for wanted in number or []:
             row = number_service.add_number(session, created.account.id, wanted, now=now)
@@ -65,6 +68,7 @@ def accounts_create(
             notices.append((row.number, use_notices(row.number, country)))
     typer.echo(f"account_id: {created.account.id}")
     typer.echo(f"api_key: {created.api_key}")
+    typer.echo(f"auth_token: {token}")
     for leased, said in notices:
         typer.echo(f"number: {leased}")
         for rule, text in said:
@@ -222,3 +226,37 @@ def accounts_set(
         f"telemarketing={'yes' if row.telemarketing else 'no'}  plan={row.plan}"
         + ("  app_store" if row.app_store else "")
     )
+
+
+auth_token_app = typer.Typer(
+    cls=Commands,
+    help="The account's auth token (HTTP Basic on the Twilio-compatible API; D2).",
+    no_args_is_help=True,
+)
+accounts_app.add_typer(auth_token_app, name="auth-token")
+
+
+@auth_token_app.command("rotate")
+def auth_token_rotate(
+    account: Account,
+    immediately: Annotated[
+        bool, typer.Option(help="Stop the old token now instead of after the D2 notice.")
+    ] = False,
+) -> None:
+    """The platform's rotation for security (D2): a new token now, shown once; the old
+    one keeps working for the notice (one business day by default,
+    key_rotation_notice_business_days). An account without a token gets its first."""
+    settings = support.settings_or_exit()
+    with support.session(settings, action="accounts auth-token rotate") as session:
+        rotated = auth_token_service.rotate(
+            session,
+            account,
+            settings.sealing_key(),
+            datetime.now(UTC),
+            immediately=immediately,
+            notice_business_days=settings.key_rotation_notice_business_days,
+            actor="operator:cli",
+        )
+    typer.echo(f"auth_token: {rotated.token}")
+    if rotated.previous_expires_at is not None:
+        typer.echo(f"old token stops at {rotated.previous_expires_at:%Y-%m-%d %H:%M %Z}")

@@ -85,6 +85,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("call.engine_unavailable", (), "The call engine does not run in this process.", 503),
     C("call.not_found", (), "No such call record for this account.", 404),
     C(
+        "call.answered",
+        (),
+        "An answered call cannot be canceled; end it with Status=completed.",
+        409,
+    ),
+    C("call.not_twiml", (), "The call does not run TwiML: it cannot be redirected.", 409),
+    C(
         "media.codec_mismatch",
         (),
         "A party answered with no codec that was offered: both legs are ended, the call failed.",
@@ -275,6 +282,14 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("smpp_login.taken", (), "Another login has this system_id.", 409),
     C("sender.registered", (), "The sender ID is already registered to the account.", 409),
     C("idempotency.mismatch", (), "The Idempotency-Key was used for a different request.", 409),
+    # Webhooks (issue 16).
+    C(
+        "webhook.target_refused",
+        (),
+        "A webhook URL must be http(s) and reach public addresses only (SSRF guard), "
+        "unless the operator allows private ones.",
+        400,
+    ),
     C("sms.invalid_encoding", ("M1",), "The message's bytes are not valid in its encoding.", 400),
     # Email (TERMS M9).
     C("email.suppressed", ("M9",), "The recipient is on the account's suppression list.", 403),
@@ -504,6 +519,20 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         403,
     ),
     C("auth.invalid_key", (), "The API key is unknown, revoked or past its rotation.", 401),
+    C(
+        "auth.invalid_credentials",
+        (),
+        "HTTP Basic credentials (account SID and auth token, or API key SID and key) are wrong.",
+        401,
+    ),
+    C("auth_token.exists", (), "The account has an auth token already: rotate it.", 409),
+    C(
+        "twilio.unsupported",
+        (),
+        "A Twilio parameter or resource dialtone does not support (named in the message).",
+        400,
+    ),
+    C("message.in_flight", (), "A message still being sent cannot be deleted yet.", 409),
     C("api_key.invalid", (), "An API key field is not valid.", 400),
     C("api_key.not_found", (), "No such API key for this account.", 404),
     C("api_key.inactive", (), "The API key is revoked or expired: nothing to rotate.", 409),

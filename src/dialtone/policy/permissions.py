@@ -74,6 +74,7 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "users.write": "Create, change and delete users (roles, channels, SIP credentials).",
         "voicemails.read": "Read voicemail messages and their audio.",
         "voicemails.write": "Mark voicemail heard and delete it.",
+        "webhooks.read": "See the webhooks owed to the account: pending, delivered, failed, why.",
     }
 )
 
@@ -109,6 +110,7 @@ GRANTS: Mapping[str, Mapping[str, Scope]] = MappingProxyType(
                 "users.self_service": _ALL,
                 "voicemails.read": _ALL,
                 "voicemails.write": _ALL,
+                "webhooks.read": _ALL,
             }
         ),
         USER: MappingProxyType(

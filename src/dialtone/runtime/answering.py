@@ -88,6 +88,9 @@ class AnswerTarget:
     started_at: datetime | None = None
     # The carrier trunk the call came in through (None: a device's or a public caller's).
     trunk_id: str | None = None
+    # The application that runs the call (a number's TwiML), made for its spec; None:
+    # the greeting, voicemail, or an application of ``CallHandler.applications``.
+    application: Callable[[CallSpec], Application] | None = None
 
 
 @dataclass(slots=True)
@@ -323,7 +326,10 @@ class CallHandler:
         )
         application: Application
         factory = None if target.voicemail else self.applications.get(target.to_number)
-        if factory is not None:
+        if target.application is not None:
+            spec = replace(spec, listen_digits=True)
+            application = target.application(spec)
+        elif factory is not None:
             # Media through the relay: the application may bridge the caller.
             spec = replace(spec, listen_digits=True)
             application = factory()
@@ -351,7 +357,7 @@ class CallHandler:
             event=event,
             path=path,
             now=started_loop,
-            sides=2 if factory is not None else 1,
+            sides=2 if factory is not None or target.application is not None else 1,
         )
         self.driver.start(call, actions, owner="answering")
 

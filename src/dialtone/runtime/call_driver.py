@@ -30,6 +30,7 @@ from dialtone.sip.message import Request
 from dialtone.sip.transaction import InviteServerTransaction
 
 from .app_tasks import AppTasks
+from .call_audio import AudioUses, CallAudio
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
 from .prompts import BEEP, encoded_prompt
@@ -147,6 +148,8 @@ class Driven:
     # What a Play (or SendDigits) is sending, by its ref: StopPlay cancels it.
     players: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     progress: str = ""  # the last progress told to the listeners (Call.progress)
+    # Its streams, speech listeners and silence watches (runtime.call_audio).
+    audio: AudioUses = field(default_factory=AudioUses)
 
 
 class CallDriver:
@@ -164,6 +167,7 @@ class CallDriver:
         on_voicemail: Callable[[str, str], None] | None = None,
         background: TaskSet | None = None,
         tasks: AppTasks | None = None,
+        audio: CallAudio | None = None,
     ) -> None:
         self.rtp_ports = rtp_ports
         self.rtp_host = rtp_host
@@ -182,6 +186,8 @@ class CallDriver:
         self.background = background or TaskSet(log, "call")
         # What applications' RunTask commands run (TwiML fetches, speech, recordings).
         self.tasks = tasks or AppTasks()
+        # What applications do with a call's audio: streams, speech, silence.
+        self.audio = audio or CallAudio()
         # Told each step of a call's progress ("initiated", "ringing", "in-progress")
         # and its record once written ("completed" with the record): status callbacks.
         self.progress_listeners: list[ProgressListener] = []
@@ -301,7 +307,7 @@ class CallDriver:
                 | act.StartStream
                 | act.StopStream,
             ):
-                self._listening(driven, action)
+                self._use_audio(driven, action)
             elif isinstance(action, act.StartRecording):
                 self._start_recording(driven, action)
             elif isinstance(action, act.StopRecording):
@@ -387,16 +393,14 @@ class CallDriver:
                 driven.session = session
                 driven.record_path = action.record_path
                 if action.digits:
-                    session.listen_for_digits(lambda d: self.feed(driven, ev.Digit(0, d)))
+                    session.listen_for_digits(lambda d: self._digit(driven, 0, d))
                 ports: tuple[int, ...] = (session.local_port,)
             else:
-                relay = await open_relay(self.rtp_ports, self.rtp_host)
+                relay = await open_relay(self.rtp_ports, self.rtp_host, action.audio)
                 driven.relay = relay
                 pt = action.audio.telephone_event_payload_type
                 if action.digits and pt is not None:
-                    relay.listen_for_digits(
-                        pt, lambda side, d: self.feed(driven, ev.Digit(side, d))
-                    )
+                    relay.listen_for_digits(pt, lambda side, d: self._digit(driven, side, d))
                 ports = (relay.a.port, relay.b.port)
         except PortsExhausted:
             log.warning("call %s: RTP ports exhausted -> 503", driven.call.record_id)
@@ -412,6 +416,7 @@ class CallDriver:
         self.feed(driven, ev.MediaOpened(ports))
 
     def _close_media(self, driven: Driven, discard: bool) -> None:
+        self.audio.close(driven.audio)
         session, driven.session = driven.session, None
         if session is not None:
             session.close()
@@ -455,16 +460,17 @@ class CallDriver:
         if action.ref:
             self.feed(driven, ev.TaskFinished(action.ref, result, error))
 
-    def _listening(self, driven: Driven, action: act.Action) -> None:
-        """Speech input, silence detection and media streams need the audio taps and
-        engines wired in by the runtime; without them a stream closes at once (the
-        application goes on) and a Gather hears digits only."""
-        if isinstance(action, act.StartStream):
-            name = action.stream.name
-            log.warning("call %s: media streams are not available", driven.call.record_id)
-            self.loop.call_soon(self.feed, driven, ev.StreamClosed(name, "not available"))
-        elif isinstance(action, act.Listen):
-            log.warning("call %s: speech input is not available", driven.call.record_id)
+    def _use_audio(self, driven: Driven, action: act.Action) -> None:
+        port: RtpSession | MediaRelay | None = driven.session or driven.relay
+        if driven.relay is not None and driven.relay.audio != driven.call.audio:
+            # What the legs agreed (settled once a callee answered a call we placed).
+            driven.relay.audio = driven.call.audio
+        self.audio.run(driven.audio, port, driven.call.spec, action, lambda e: self.feed(driven, e))
+
+    def _digit(self, driven: Driven, side: int, digit: str) -> None:
+        if side == 0 and driven.audio.streams:
+            self.audio.digit(driven.audio, digit)
+        self.feed(driven, ev.Digit(side, digit))
 
     def _start_recording(self, driven: Driven, action: act.StartRecording) -> None:
         if driven.relay is None or driven.relay.closed:

@@ -15,17 +15,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-from dialtone.codecs.g711 import ALAW_SILENCE, ULAW_SILENCE, decoder_for
-from dialtone.rtp.packet import RtpPacket, RtpParseError, is_rtcp
-from dialtone.rtp.packetizer import Packetizer, frames
+from dialtone.codecs.g711 import decoder_for
+from dialtone.rtp.packet import HEADER_SIZE, RtpPacket, RtpParseError, is_rtcp
+from dialtone.rtp.packetizer import frames
 from dialtone.rtp.telephone_event import DigitDetector
+from dialtone.sip.sdp import NegotiatedAudio
 
-from .media import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, RtpPortPool, bind_rtp_socket
+from .media import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    RtpPortPool,
+    RtpSender,
+    Speaker,
+    Tap,
+    bind_rtp_socket,
+    feed_taps,
+    pace,
+    silence_of,
+)
 from .sealing import AudioFile, CallFacts
 
 log = logging.getLogger("dialtone.relay")
@@ -169,17 +180,30 @@ class RelaySide(asyncio.DatagramProtocol):
 
 
 class MediaRelay:
-    """Two sockets of the RTP range relaying one call's media."""
+    """Two sockets of the RTP range relaying one call's media.
 
-    def __init__(self) -> None:
+    ``audio`` (the codec both legs agreed) is needed by ``tap`` and ``speaker`` only: the
+    relay itself passes payloads untouched."""
+
+    def __init__(self, audio: NegotiatedAudio | None = None) -> None:
         self.sides = (RelaySide(self, 0), RelaySide(self, 1))
         self.recorder: StereoRecorder | None = None
-        self.muted = False  # while a prompt plays to both legs
+        # Indexed by the side a packet comes from: how many voices of ours (a prompt, a
+        # speaker) speak to the other leg now; its packets are not passed on meanwhile.
+        self._hushed = [0, 0]
+        # Whether anyone looks into the packets (digits, taps): one check per packet.
+        self._inspect = False
         self._player: asyncio.Task[None] | None = None
         self.on_close: Callable[[], None] | None = None
         self.closed = False
         self.on_digit: Callable[[int, str], None] | None = None
         self._digits: tuple[DigitDetector, ...] = ()
+        self._taps: tuple[list[Tap], list[Tap]] = ([], [])
+        self._senders: list[RtpSender | None] = [None, None]
+        self._speakers: list[Speaker | None] = [None, None]
+        self._audio: NegotiatedAudio | None = None
+        self._decode: Callable[[bytes], bytes] | None = None
+        self.audio = audio
 
     @property
     def a(self) -> RelaySide:
@@ -191,12 +215,28 @@ class MediaRelay:
         """The side facing leg B (the callee)."""
         return self.sides[1]
 
+    @property
+    def audio(self) -> NegotiatedAudio | None:
+        """The codec both legs agreed (None until told: nothing can tap or speak)."""
+        return self._audio
+
+    @audio.setter
+    def audio(self, audio: NegotiatedAudio | None) -> None:
+        self._audio = audio
+        self._decode = decoder_for(audio.codec) if audio is not None else None
+
+    @property
+    def muted(self) -> bool:
+        """Whether nothing passes either way (a prompt plays to both legs)."""
+        return bool(self._hushed[0] and self._hushed[1])
+
     def forward(self, side: int, data: bytes) -> None:
         """A packet arrived from leg ``side``: pass RTP to the other leg."""
-        if self.on_digit is not None:
-            # Before the mute: a caller may answer a menu while its prompt plays.
-            self._detect(side, data)
-        if self.muted or is_rtcp(data):
+        if self._inspect:
+            # Before the mute: a caller may answer a menu while its prompt plays, and a
+            # listener hears the caller over a prompt (barge-in).
+            self._look_into(side, data)
+        if self._hushed[side] or is_rtcp(data):
             # Without rtcp-mux RTCP travels on port+1, which we do not bind; a muxed RTCP
             # packet carries our peer's view of its own leg only, so it is not passed on.
             return
@@ -204,11 +244,69 @@ class MediaRelay:
         if self.recorder is not None:
             self.recorder.push(side, data)
 
+    def tap(self, side: int, fn: Callable[[bytes], None]) -> Tap:
+        """Hear leg ``side`` (0 = the caller, 1 = the callee): ``fn(pcm)`` for each audio
+        packet received from it (telephone events, comfort noise and RTCP excluded),
+        decoded to 16-bit 8 kHz PCM, in arrival order. ``close()`` the handle to stop.
+        With no tap a packet costs one check more."""
+        self._need_audio()
+        self._inspect = True
+        return Tap(self._taps[side], fn)
+
+    def _look_into(self, side: int, data: bytes) -> None:
+        if self.on_digit is not None:
+            self._detect(side, data)
+        taps = self._taps[side]
+        if taps:
+            self._tap(taps, data)
+
+    def _tap(self, taps: list[Tap], data: bytes) -> None:
+        audio, decode = self._audio, self._decode
+        if audio is None or decode is None:
+            return
+        if len(data) < HEADER_SIZE or data[1] & 0x7F != audio.payload_type:
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            return
+        feed_taps(taps, decode(packet.payload))
+
+    def speaker(self, side: int) -> Speaker:
+        """The speaker of leg ``side``: audio pushed as it comes, sent at the 20 ms pace
+        under the same RTP stream as the prompts played to that leg. While it sends, the
+        other leg's audio is not passed to this one."""
+        self._need_audio()
+        speaker = self._speakers[side]
+        if speaker is None:
+            assert self.audio is not None
+
+            def busy(on: bool) -> None:
+                self._hushed[1 - side] += 1 if on else -1
+
+            speaker = Speaker(
+                self._sender(side, self.audio.payload_type), self.audio.codec, on_busy=busy
+            )
+            self._speakers[side] = speaker
+        return speaker
+
+    def _need_audio(self) -> None:
+        if self._audio is None:
+            raise RuntimeError("the relay's codec is not known: open_relay(..., audio=)")
+
+    def _sender(self, side: int, payload_type: int) -> RtpSender:
+        sender = self._senders[side]
+        if sender is None or sender.payload_type != payload_type:
+            sender = RtpSender(payload_type, self.sides[side].send)
+            self._senders[side] = sender
+        return sender
+
     def listen_for_digits(self, payload_type: int, on_digit: Callable[[int, str], None]) -> None:
         """Report RFC 4733 digits from either side (each once) to ``on_digit(side, d)``:
         only for calls an application runs, the plain relay stays one send per packet."""
         self._digits = (DigitDetector(payload_type), DigitDetector(payload_type))
         self.on_digit = on_digit
+        self._inspect = True
 
     def _detect(self, side: int, data: bytes) -> None:
         detector = self._digits[side]
@@ -259,36 +357,28 @@ class MediaRelay:
 
     def play_to_both(self, encoded: bytes, codec: str, payload_type: int) -> asyncio.Task[None]:
         """Play an already-encoded prompt to both legs, relaying nothing meanwhile."""
-        self.muted = True
-        task = asyncio.get_running_loop().create_task(self._play(encoded, codec, payload_type))
+        for side in range(2):
+            self._hushed[side] += 1
+        senders = [self._sender(side, payload_type) for side in range(2)]
+        task = asyncio.get_running_loop().create_task(
+            pace(
+                frames(encoded, frame_bytes=FRAME_SAMPLES, pad=silence_of(codec)),
+                senders,
+                stopped=self._is_closed,
+            )
+        )
+
+        def done(_: asyncio.Task[None]) -> None:
+            # A done callback: it runs even for a task cancelled before it started.
+            for side in range(2):
+                self._hushed[side] -= 1
+
+        task.add_done_callback(done)
         self._player = task
         return task
 
-    async def _play(self, encoded: bytes, codec: str, payload_type: int) -> None:
-        loop = asyncio.get_running_loop()
-        packetizers = [
-            Packetizer(
-                payload_type=payload_type,
-                ssrc=secrets.randbits(32),
-                first_sequence=secrets.randbits(16),
-                first_timestamp=secrets.randbits(32),
-                samples_per_frame=FRAME_SAMPLES,
-            )
-            for _ in self.sides
-        ]
-        silence = bytes([ALAW_SILENCE if codec == "PCMA" else ULAW_SILENCE])
-        start = loop.time()
-        try:
-            for index, frame in enumerate(frames(encoded, frame_bytes=FRAME_SAMPLES, pad=silence)):
-                if self.closed:
-                    return
-                for side, packetizer in zip(self.sides, packetizers, strict=True):
-                    side.send(bytes(packetizer.packetize(frame, marker=index == 0)))
-                delay = start + (index + 1) * FRAME_SECONDS - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-        finally:
-            self.muted = False
+    def _is_closed(self) -> bool:
+        return self.closed
 
     def close(self) -> None:
         """Close both sockets and the recording."""
@@ -297,6 +387,11 @@ class MediaRelay:
         self.closed = True
         if self._player is not None:
             self._player.cancel()
+        for speaker in self._speakers:
+            if speaker is not None:
+                speaker.close()
+        for taps in self._taps:
+            taps.clear()
         for side in self.sides:
             if side.transport is not None:
                 side.transport.close()
@@ -306,10 +401,13 @@ class MediaRelay:
             self.on_close()
 
 
-async def open_relay(pool: RtpPortPool, host: str) -> MediaRelay:
-    """Bind two free ports of the RTP range for a bridged call."""
+async def open_relay(
+    pool: RtpPortPool, host: str, audio: NegotiatedAudio | None = None
+) -> MediaRelay:
+    """Bind two free ports of the RTP range for a bridged call; ``audio`` (what the legs
+    agreed) lets the relay's audio be tapped and spoken to."""
     loop = asyncio.get_running_loop()
-    relay = MediaRelay()
+    relay = MediaRelay(audio)
     taken: list[int] = []
     try:
         for side in relay.sides:

@@ -10,7 +10,10 @@ outside or emergency call goes out through the account's trunks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from dialtone.call.application import Application
+from dialtone.call.spec import CallSpec
 from dialtone.policy import call_setup
 from dialtone.policy.checklist import Action, CallIntent
 from dialtone.services import call_facts
@@ -46,6 +49,11 @@ class Router:
     def __init__(self, ctx: EngineContext, steps: Steps) -> None:
         self.ctx = ctx
         self.steps = steps
+        # The application a number's TwiML (VoiceUrl) runs as, made for the call (set
+        # by the runtime; None: such numbers follow their route).
+        self.voice_application: (
+            Callable[[CallSpec, routing_service.VoiceUrls], Application] | None
+        ) = None
 
     async def apply_route(
         self,
@@ -58,7 +66,24 @@ class Router:
         trunk_id: str | None = None,
     ) -> None:
         kind = route.kind
-        if kind == "greeting":
+        voice, make = route.voice, self.voice_application
+        if voice is not None and make is not None:
+            # The number's TwiML takes the call, whatever its route.
+            self.ctx.answering.answer(
+                event,
+                channel,
+                AnswerTarget(
+                    account_id=route.account_id,
+                    to_number=route.number,
+                    greeting_path=default_greeting_path(),
+                    recordings_dir=self.ctx.config.recordings_dir / route.account_id,
+                    legs=(trace,),
+                    user_id=caller.id if caller is not None else None,
+                    trunk_id=trunk_id,
+                    application=lambda spec: make(spec, voice),
+                ),
+            )
+        elif kind == "greeting":
             greeting = (
                 self.ctx.config.greetings_dir / route.greeting
                 if route.greeting

@@ -1,9 +1,18 @@
 """Sends the webhooks owed to accounts (:mod:`dialtone.services.accounts.webhooks`):
-takes the due ones on the database thread, POSTs them signed, records each outcome.
+takes the due ones on the database thread, sends each signed in its format, records
+each outcome.
 
-An answer 2xx is a delivery; anything else (an error status, a refused connection, no
-answer within ``timeout``) is retried with back-off by the service's schedule. A restart
-loses nothing: what was in flight is still ``pending`` and comes due again.
+A "dialtone" delivery is JSON POSTed with ``Dialtone-Signature``; a "twilio" one is its
+form parameters sent by POST (the body) or GET (the query string) with
+``X-Twilio-Signature``, keyed by the account's auth token from ``token_of`` (asked on
+the database thread, when the delivery is taken). Either goes through the SSRF guard
+(:mod:`dialtone.runtime.guarded_http`): only to addresses ``policy`` allows, checked as
+the connection is made.
+
+An answer 2xx is a delivery; anything else (an error status, a redirect, a refused or
+failed connection, no answer within ``timeout``) is retried with back-off by the
+service's schedule. A restart loses nothing: what was in flight is still ``pending``
+and comes due again. The answer's body is not read.
 """
 
 from __future__ import annotations
@@ -13,21 +22,74 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.services.accounts import webhooks
+from dialtone.core.errors import DialtoneError
+from dialtone.services.accounts import twilio_signing, webhooks
+from dialtone.services.accounts.webhook_targets import TargetPolicy, parse_target
 from dialtone.store.db import transaction
 
 from .due_loop import DueLoop
+from .guarded_http import Resolve, TargetError, guarded_client, resolve_on_loop
 
 log = logging.getLogger("dialtone.webhooks")
 
 
+TokenOf = Callable[[str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    """A due delivery and, for a Twilio-style one, the account's auth token."""
+
+    due: webhooks.Due
+    token: str | None
+
+
+def outgoing(
+    due: webhooks.Due, *, key: bytes, token: str | None, now: int
+) -> tuple[str, str, str | None, dict[str, str]]:
+    """The method, URL, body and headers of ``due``'s request, signed (``now``: unix
+    seconds, for the Dialtone signature's timestamp). Raises ``ValueError`` for a
+    Twilio-style delivery with no auth token to sign it with."""
+    if due.format != "twilio":
+        secret = webhooks.account_secret(key, due.account_id)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "dialtone-webhooks",
+            webhooks.SIGNATURE_HEADER: webhooks.signature(secret, due.body.encode(), now),
+        }
+        return "POST", due.url, due.body, headers
+    if not token:
+        raise ValueError(f"account {due.account_id} has no auth token to sign with")
+    params = twilio_signing.decode(due.body)
+    target, body = twilio_signing.request_of(due.method, due.url, params)
+    # Signed as httpx will write the URL on the wire, which is what the receiver's
+    # validator reads back (a character httpx escapes would otherwise differ).
+    wire_url = str(httpx.URL(target))
+    headers = {
+        "User-Agent": twilio_signing.USER_AGENT,
+        "Accept": "*/*",
+        twilio_signing.IDEMPOTENCY_HEADER: due.idempotency_token,
+        twilio_signing.SIGNATURE_HEADER: twilio_signing.signature(
+            token, wire_url, params if body is not None else []
+        ),
+    }
+    if body is not None:
+        headers["Content-Type"] = twilio_signing.FORM_TYPE
+    return due.method, wire_url, body, headers
+
+
 class WebhookSender:
-    """One loop POSTing due webhooks, at most ``concurrency`` at a time."""
+    """One loop sending due webhooks, at most ``concurrency`` at a time.
+
+    ``policy`` is the SSRF guard's (strict unless the settings loosen it); ``token_of``
+    gives an account's current auth token for Twilio-style deliveries (None: the
+    account has none, the delivery fails its attempt and is retried)."""
 
     def __init__(
         self,
@@ -39,6 +101,9 @@ class WebhookSender:
         timeout: float = 10.0,
         concurrency: int = 16,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        policy: TargetPolicy | None = None,
+        token_of: TokenOf | None = None,
+        resolve: Resolve = resolve_on_loop,
     ) -> None:
         self.sessions = sessions
         self.db = db
@@ -46,6 +111,9 @@ class WebhookSender:
         self.poll = poll
         self.timeout = timeout
         self.clock = clock
+        self.policy = policy or TargetPolicy()
+        self.token_of = token_of
+        self.resolve = resolve
         self._client: httpx.AsyncClient | None = None
         self._loop = DueLoop(
             "webhooks", db, self._take, self._send, poll=poll, concurrency=concurrency
@@ -53,7 +121,7 @@ class WebhookSender:
 
     def start(self) -> None:
         """Begin sending (on the running loop)."""
-        self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        self._client = guarded_client(self.policy, timeout=self.timeout, resolve=self.resolve)
         self._loop.start()
 
     def wake(self) -> None:
@@ -66,27 +134,44 @@ class WebhookSender:
         if self._client is not None:
             await self._client.aclose()
 
-    def _take(self) -> list[webhooks.Due]:
+    def _take(self) -> list[_Taken]:
         with transaction(self.sessions) as session:
-            return webhooks.take_due(session, self.clock())
+            due = webhooks.take_due(session, self.clock())
+        tokens: dict[str, str | None] = {}
+        for one in due:
+            if one.format == "twilio" and one.account_id not in tokens:
+                tokens[one.account_id] = self._token(one.account_id)
+        return [_Taken(one, tokens.get(one.account_id)) for one in due]
 
-    async def _send(self, due: webhooks.Due) -> None:
+    def _token(self, account_id: str) -> str | None:
+        if self.token_of is None:
+            return None
+        try:
+            return self.token_of(account_id)
+        except Exception:  # an account without a token fails its own deliveries only
+            log.exception("auth token of %s", account_id)
+            return None
+
+    async def _send(self, taken: _Taken) -> None:
         assert self._client is not None
-        body = due.body.encode()
-        secret = webhooks.account_secret(self.key, due.account_id)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "dialtone-webhooks",
-            webhooks.SIGNATURE_HEADER: webhooks.signature(secret, body, int(time.time())),
-        }
+        due = taken.due
         error: str | None = None
         try:
-            answer = await self._client.post(due.url, content=body, headers=headers)
-            if not 200 <= answer.status_code < 300:
-                error = f"HTTP {answer.status_code}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
+            parse_target(due.url)
+            method, url, body, headers = outgoing(
+                due, key=self.key, token=taken.token, now=int(time.time())
+            )
+            async with self._client.stream(method, url, content=body, headers=headers) as answer:
+                if not 200 <= answer.status_code < 300:
+                    error = f"HTTP {answer.status_code}"
+        except DialtoneError as exc:
+            error = exc.message
+        except TargetError as exc:
+            error = f"{exc.code}: {exc.reason}"
+        except (httpx.HTTPError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
         if error is not None:
+            error = error[:300]
             log.info("webhook %d to %s: %s (will retry)", due.id, due.url, error)
         await asyncio.get_running_loop().run_in_executor(self.db, self._record, due.id, error)
 

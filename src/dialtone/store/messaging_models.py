@@ -56,6 +56,11 @@ class Message(Base):
     error_rule: Mapped[str | None] = mapped_column(String(8), nullable=True)
     error_message: Mapped[str | None] = mapped_column(String(500), nullable=True)
     status_callback: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # How the status callback is shaped: "dialtone" (signed JSON) or "twilio" (Twilio's
+    # form parameters, X-Twilio-Signature), as the API the message came through.
+    callback_format: Mapped[str] = mapped_column(
+        String(8), default="dialtone", server_default="dialtone"
+    )
     idempotency_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
     origin: Mapped[str] = mapped_column(String(8))  # api | cli | smpp | carrier
     # The customer's SMPP login that submitted it: its receipts go back to that bind.
@@ -196,17 +201,27 @@ class SenderName(Base):
 
 class WebhookDelivery(Base):
     """One HTTP notification owed to a customer (a message's status callback, an inbound
-    message), stored in the transaction of what it tells so it is never lost, then
-    POSTed with a signature and retried with back-off until answered 2xx or given up."""
+    message, a call's status), stored in the transaction of what it tells so it is never
+    lost, then sent signed and retried with back-off until answered 2xx or given up.
+
+    ``format`` says how: "dialtone" POSTs ``body`` as JSON signed ``Dialtone-Signature``;
+    "twilio" sends ``body``, form-encoded parameters, by ``method`` (POST: the form;
+    GET: in the query string) signed ``X-Twilio-Signature`` with the auth token."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_webhook_deliveries_state_next_at", "state", "next_at"),)
+    __table_args__ = (
+        Index("ix_webhook_deliveries_state_next_at", "state", "next_at"),
+        # An account's deliveries listed, newest first (GET /v1/webhooks).
+        Index("ix_webhook_deliveries_account_id_id", "account_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     event: Mapped[str] = mapped_column(String(40))  # message.status | message.received
     url: Mapped[str] = mapped_column(String(500))
-    body: Mapped[str] = mapped_column(Text)  # the JSON sent, as signed
+    body: Mapped[str] = mapped_column(Text)  # the JSON, or the form parameters, sent
+    format: Mapped[str] = mapped_column(String(8), default="dialtone", server_default="dialtone")
+    method: Mapped[str] = mapped_column(String(4), default="POST", server_default="POST")
     state: Mapped[str] = mapped_column(String(10))  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

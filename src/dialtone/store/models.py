@@ -292,6 +292,26 @@ class PhoneNumber(Base):
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # TERMS M7: the 10DLC campaign a US long code's application-to-person SMS go under.
     sms_campaign_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Issue 16, set over the Twilio-compatible API (IncomingPhoneNumbers): a name for
+    # people, and where the number's calls and SMS fetch their TwiML (a number with a
+    # voice_url runs TwiML instead of its route) and its status callbacks go.
+    friendly_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    voice_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    voice_method: Mapped[str] = mapped_column(String(4), default="POST", server_default="POST")
+    voice_fallback_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    voice_fallback_method: Mapped[str] = mapped_column(
+        String(4), default="POST", server_default="POST"
+    )
+    status_callback: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    status_callback_method: Mapped[str] = mapped_column(
+        String(4), default="POST", server_default="POST"
+    )
+    sms_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    sms_method: Mapped[str] = mapped_column(String(4), default="POST", server_default="POST")
+    sms_fallback_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    sms_fallback_method: Mapped[str] = mapped_column(
+        String(4), default="POST", server_default="POST"
+    )
 
 
 class QuarantinedNumber(Base):
@@ -855,4 +875,8 @@ class PriceChange(Base):
 
 # The messaging and email tables live in their own modules; importing it here registers them on
 # the shared metadata wherever the models are loaded (migrations, tests, the server).
-from dialtone.store import email_models, messaging_models  # noqa: E402, F401
+from dialtone.store import (  # noqa: E402, F401
+    email_models,
+    messaging_models,
+    programmable_models,
+)

@@ -22,7 +22,13 @@ from dialtone.api.audio import wav_response
 from dialtone.api.deps import AccountDep, RecordingKeyDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.policy import fraud
-from dialtone.services.accounts import account_data, accounts, recording_exports, webhooks
+from dialtone.services.accounts import (
+    account_data,
+    accounts,
+    recording_exports,
+    webhook_targets,
+    webhooks,
+)
 from dialtone.services.compliance import fair_use
 from dialtone.store.models import Account, RecordingExport
 
@@ -258,6 +264,11 @@ def patch_account(
     """Change the account's recording policy (TERMS V8), its inbound SMS webhook or its
     postal address (M9), or declare it is on no sanctions list (D3)."""
     row = accounts.set_call_options(session, account.id, recording_policy=body.recording_policy)
+    if body.sms_webhook_url:
+        # The SSRF guard, name resolved (a rare write; each request checks again).
+        webhook_targets.check_url(
+            body.sms_webhook_url, settings.webhook_target_policy, webhook_targets.resolve_blocking
+        )
     if body.sms_webhook_url is not None:
         row = accounts.set_sms_webhook(session, account.id, body.sms_webhook_url or None)
     if body.postal_address is not None:

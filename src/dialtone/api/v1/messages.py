@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.api.v1.policy import ChecksVerdict
+from dialtone.services.accounts import webhook_targets
 from dialtone.services.messaging import messages
 from dialtone.store.messaging_models import Message
 
@@ -37,7 +38,10 @@ class MessageIn(BaseModel):
         default=False, description="A marketing message needs a marketing opt-in (M3)."
     )
     status_callback: str | None = Field(
-        default=None, description="A URL told of every change of the message's status."
+        default=None,
+        description="A URL told of every change of the message's status (http or https, "
+        "public addresses only unless the operator allows others: 400 "
+        "webhook.target_refused).",
     )
 
 
@@ -123,6 +127,11 @@ def send_message(
 ) -> MessageOut:
     """Send an SMS: checked, stored, ``202``; a repeated ``Idempotency-Key`` answers
     ``200`` with the message it created."""
+    if body.status_callback:
+        # The SSRF guard without resolving the name (not on the hot path of every
+        # message): a literal address or localhost is refused now; each request to the
+        # callback checks every address its name resolves to then.
+        webhook_targets.check_url(body.status_callback, settings.webhook_target_policy)
     row, created = messages.send(
         session,
         account.id,

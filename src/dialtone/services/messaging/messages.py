@@ -30,6 +30,7 @@ from dialtone.store.messaging_models import Message
 
 STATES = ("queued", "sending", "sent", "delivered", "undelivered", "failed", "expired")
 FINAL_STATES = frozenset({"delivered", "undelivered", "failed", "expired"})
+CALLBACK_FORMATS = ("dialtone", "twilio")
 MAX_BODY = 1600  # characters: ten UCS-2 parts and some; longer is refused before the checks
 
 
@@ -48,6 +49,9 @@ class Outgoing:
     client_reference: str | None = None
     # submit_sm's registered_delivery: the receipt the customer's bind asked for.
     smpp_registered_delivery: int | None = None
+    # The shape of the status callbacks: "dialtone" (signed JSON) or "twilio" (Twilio's
+    # parameters, for a message sent through the Twilio-compatible API).
+    callback_format: str = "dialtone"
 
 
 def normalise(outgoing: Outgoing, default_country: str) -> Outgoing:
@@ -55,6 +59,8 @@ def normalise(outgoing: Outgoing, default_country: str) -> Outgoing:
     written (an alphanumeric sender ID, M6). Raises ``request.invalid``."""
     if not outgoing.body:
         raise DialtoneError("request.invalid", "body: the text of the message, not empty.")
+    if outgoing.callback_format not in CALLBACK_FORMATS:
+        raise DialtoneError("request.invalid", "callback_format: dialtone or twilio.")
     if len(outgoing.body) > MAX_BODY:
         raise DialtoneError(
             "request.invalid", f"body: at most {MAX_BODY} characters ({len(outgoing.body)})."
@@ -76,6 +82,7 @@ def normalise(outgoing: Outgoing, default_country: str) -> Outgoing:
         outgoing.smpp_login_id,
         outgoing.client_reference,
         outgoing.smpp_registered_delivery,
+        outgoing.callback_format,
     )
 
 
@@ -233,6 +240,7 @@ def _accepted(
         "segments": counted.segments,
         "status": "queued",
         "status_callback": wanted.status_callback,
+        "callback_format": wanted.callback_format,
         "idempotency_key": wanted.idempotency_key,
         "origin": wanted.origin,
         "smpp_login_id": wanted.smpp_login_id,

@@ -1,5 +1,6 @@
 """What a customer is told about its messages: over HTTP, each change of a message's
-status to its ``status_callback`` (with the code and rule of a failure), each inbound
+status to its ``status_callback`` (with the code and rule of a failure; in Twilio's
+shape for a message whose ``callback_format`` is "twilio"), each inbound
 message to the account's ``sms_webhook_url``; over SMPP, the delivery receipt its bind
 asked for (:mod:`dialtone.services.messaging.bind_notices`). Owed in the transaction of
 the change (:mod:`dialtone.services.accounts.webhooks`), so none is lost or told of a
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dialtone.services.accounts import webhooks
-from dialtone.services.messaging import bind_notices
+from dialtone.services.messaging import bind_notices, twilio_callbacks
 from dialtone.store.messaging_models import Message
 from dialtone.store.models import Account
 
@@ -37,7 +38,17 @@ def status_changed(session: Session, message: Message, now: datetime) -> None:
     """Owe the message's new status to its status callback, if it has one, and its
     receipt to its SMPP bind, if that asked for one."""
     bind_notices.owe_receipt(message, now)
-    if message.status_callback:
+    if message.status_callback and message.callback_format == "twilio":
+        webhooks.enqueue_twilio(
+            session,
+            message.account_id,
+            url=message.status_callback,
+            method="POST",
+            params=twilio_callbacks.status_params(message),
+            event="message.status",
+            now=now,
+        )
+    elif message.status_callback:
         webhooks.enqueue(
             session,
             message.account_id,

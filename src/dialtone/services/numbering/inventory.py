@@ -8,7 +8,7 @@ leaves it; numbers held by an account or in quarantine (N7) are never offered.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -45,9 +45,11 @@ def available(
     country: str | None = None,
     starting: str | None = None,
     limit: int = 20,
+    matching: Callable[[str], bool] | None = None,
 ) -> list[str]:
     """Numbers a customer may choose: in stock, held by nobody, out of quarantine; of
-    ``country`` (ISO 3166) and beginning with ``starting`` (an E.164 prefix) when
+    ``country`` (ISO 3166), beginning with ``starting`` (an E.164 prefix) and for which
+    ``matching`` holds (a kind, a pattern: the Twilio-compatible API's filters) when
     given."""
     held = select(PhoneNumber.number)
     resting = select(QuarantinedNumber.number).where(QuarantinedNumber.available_at > now)
@@ -60,7 +62,9 @@ def available(
         query = query.where(InventoryNumber.number.startswith(starting))
     found = []
     for number in session.scalars(query):
-        if country is None or region_code(number) == country.upper():
+        if (country is None or region_code(number) == country.upper()) and (
+            matching is None or matching(number)
+        ):
             found.append(number)
             if len(found) >= min(limit, MAX_LISTED):
                 break

@@ -9,6 +9,9 @@ A number's route is one of:
   minute by destination, TERMS V4);
 - ``voicemail``: straight to a user's voicemail box.
 
+A number with a ``voice_url`` (set over the Twilio-compatible API) runs that TwiML
+instead of its route.
+
 TERMS N10: a number is never forwarded to an inactive endpoint: a disabled user, a group
 with nobody who can answer, a platform number nobody holds or held by an inactive
 account. D1: a scheduler takes no calls. V5: no forwarding to a destination the account
@@ -58,9 +61,35 @@ class Route:
     no_answer_seconds: int | None
     voicemail_user_id: str | None
     greeting: str | None
+    # The number's TwiML (the Twilio-compatible VoiceUrl): when set, it runs the call
+    # instead of the route.
+    voice: VoiceUrls | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceUrls:
+    """Where a number's TwiML comes from and where its calls' status goes (the
+    IncomingPhoneNumbers fields)."""
+
+    voice_url: str
+    voice_method: str = "POST"
+    voice_fallback_url: str | None = None
+    voice_fallback_method: str = "POST"
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
 
 
 def _route(row: PhoneNumber) -> Route:
+    voice = None
+    if row.voice_url:
+        voice = VoiceUrls(
+            row.voice_url,
+            row.voice_method,
+            row.voice_fallback_url,
+            row.voice_fallback_method,
+            row.status_callback,
+            row.status_callback_method,
+        )
     return Route(
         number=row.number,
         account_id=row.account_id,
@@ -69,6 +98,7 @@ def _route(row: PhoneNumber) -> Route:
         no_answer_seconds=row.no_answer_seconds,
         voicemail_user_id=row.voicemail_user_id,
         greeting=row.greeting,
+        voice=voice,
     )
 
 
