@@ -128,11 +128,14 @@ from dialtone.speech.hibari_engine import HibariSynthesizer
 from dialtone.speech.whisper_engine import WhisperRecognizer
 pcm = HibariSynthesizer().synthesize("Press one for sales", voice="man", language="fr-FR")
 print(WhisperRecognizer().recognize(pcm, language="en-US").text)
+# Neither PyAV (GPL codecs in its wheel), faster-whisper nor a model hub's client.
+print("imported:", sorted({"av", "faster_whisper", "huggingface_hub"} & set(sys.modules)))
 """
 
 
 def test_nothing_is_downloaded(tmp_path: Path) -> None:
-    """With every socket refused, an empty home and cache, both engines load and run."""
+    """With every socket refused, an empty home and cache, both engines load and run,
+    and nothing that decodes media or talks to a model hub is imported."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HIBARI", "XDG_"))}
     env.update(
         HOME=str(tmp_path),
@@ -150,5 +153,6 @@ def test_nothing_is_downloaded(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "one" in done.stdout.lower() or "1" in done.stdout
+    assert "imported: []" in done.stdout
     assert not (tmp_path / "cache" / "hibari").exists()
     assert not (tmp_path / "cache" / "huggingface").exists()

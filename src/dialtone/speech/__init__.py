@@ -3,7 +3,8 @@
 
 Each engine is one Protocol with a real offline implementation and a fake:
 ``synthesizer.Synthesizer`` (``hibari_engine``), ``recognizer.Recognizer``
-(``whisper_engine``); ``prompt_cache`` keeps spoken prompts as WAV files; ``endpoint``
+(``whisper_engine``, with ``log_mel`` and ``whisper_tokens``); ``prompt_cache`` keeps
+spoken prompts as WAV files; ``endpoint``
 (pure) says when the caller started and stopped speaking, with ``vad``'s detectors,
 and ``listener`` runs it and the recognizer for one Gather;
 ``voices`` maps TwiML's voice names to ours; ``resample`` changes rates through a real

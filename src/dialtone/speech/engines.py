@@ -4,7 +4,7 @@
 (``Settings.speech_options``); the functions below make what the runtime holds: one
 synthesizer, one recognizer, the prompt cache, the end-of-speech configuration and
 voice detector, the voicemail transcriber. ``engine = "offline"`` is hibari-tts and
-faster-whisper with the models their packages ship; ``"fake"`` is the fakes (tests,
+Whisper on CTranslate2 with the models their packages ship; ``"fake"`` is the fakes (tests,
 demos, machines without the models).
 """
 

