@@ -390,7 +390,7 @@ class SpeechSection(BaseModel):
 
     speech_engine: Literal["offline", "fake"] = Field(
         default="offline",
-        description="offline: hibari-tts and faster-whisper with their packaged models; "
+        description="offline: hibari-tts and Whisper (CTranslate2) with their packaged models; "
         "fake: tones for speech and empty recognitions (tests, demos).",
     )
     speech_voice: str = Field(
