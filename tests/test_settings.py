@@ -109,6 +109,13 @@ BY_SECTION = [
         True,
     ),
     ("api", "http_port", "DIALTONE_HTTP_PORT", "8100", 8100),
+    (
+        "api",
+        "http_public_url",
+        "DIALTONE_HTTP_PUBLIC_URL",
+        "https://voice.example",
+        "https://voice.example",
+    ),
     ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
 ]
 

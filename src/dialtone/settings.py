@@ -884,6 +884,17 @@ class ApiSection(BaseModel):
 
     http_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
     http_port: int = Field(default=8000, ge=0, le=65535, description="HTTP API port.")
+    http_public_url: str = Field(
+        default="",
+        description="The API's address as customers reach it (the RecordingUrl of TwiML's "
+        "<Record>, links in callbacks); empty: http://<http_host>:<http_port>.",
+    )
+
+    @property
+    def public_http_url(self) -> str:
+        """Where customers reach the API, without a trailing slash."""
+        url = self.http_public_url or f"http://{self.http_host}:{self.http_port}"
+        return url.rstrip("/")
 
 
 class ProcessSection(BaseModel):

@@ -28,6 +28,7 @@ from .carrier_inbound import CarrierInbound
 from .db_work import DbWork
 from .email_sender import EmailSender, Relay
 from .message_dispatcher import DispatchSettings, MessageDispatcher
+from .programmable import token_of
 from .smpp_carriers import BindSettings, CarrierBinds
 from .smpp_server import SmppServer, TlsListenError
 from .startup import bind_failure
@@ -121,7 +122,16 @@ async def start_messaging(
     dispatcher.hooks.on_inbound = lambda message: _ignored(
         server.deliver_inbound(message.account_id, message)
     )
-    webhooks = WebhookSender(sessions, db, settings.sealing_key())
+    platform_key = settings.sealing_key()
+    webhooks = WebhookSender(
+        sessions,
+        db,
+        platform_key,
+        timeout=settings.webhook_timeout_seconds,
+        policy=settings.webhook_target_policy,
+        # Twilio-style deliveries are signed with the account's auth token.
+        token_of=lambda account_id: token_of(sessions, platform_key, account_id),
+    )
     mail = EmailSender(sessions, db, Relay.of(settings)) if settings.smtp_host else None
     try:
         try:

@@ -38,6 +38,7 @@ from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
 from .messaging import MessagingRuntime, start_messaging
+from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
 from .sealing import recover
@@ -86,9 +87,11 @@ async def serve(
         http_socket.close()
         await sip.aclose()
         raise
+    programmable = await start_programmable(settings, sessions, sip)
     with contextlib.suppress(AttributeError):
         asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
         asgi_app.state.messaging = messaging  # POST /v1/messages wakes the dispatcher
+        asgi_app.state.twilio_calls = programmable.calls  # POST …/Calls.json (TwiML)
 
     http = _Server(
         uvicorn.Config(
@@ -128,6 +131,7 @@ async def serve(
         await http_task
     stop_task.cancel()
     await messaging.aclose()
+    await programmable.aclose()
     await sip.aclose()
     log.info("stopped")
 
