@@ -282,6 +282,7 @@ def provision(platform: Platform, number: str = "+33123456789", increment: str =
     values = dict(line.split(": ", 1) for line in out.strip().splitlines())
     platform.account_id = values["account_id"]
     platform.api_key = values["api_key"]
+    platform.extra["auth_token"] = values["auth_token"]
     platform.number = values["number"]
 
 
