@@ -11,6 +11,7 @@ request names, and owes the callbacks its progress calls for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +40,8 @@ from .call_driver import CallDriver, live_view
 log = logging.getLogger("dialtone.twiml")
 
 Method = Literal["GET", "POST"]
+# How long ending a call over the API waits for its record before answering.
+RECORD_WAIT = 5.0
 # Places a call for an application (EntryPoints.application_call).
 PlaceCall = Callable[..., Awaitable[str]]
 
@@ -172,6 +175,11 @@ class TwilioCalls:
             if status == "canceled" and call.answered is not None:
                 raise Conflict("call.answered", "An answered call cannot be canceled: complete it.")
             self.driver.feed(driven, ev.HangUp(cause=f"api-{status}", status=487))
+            # Answered once its record is written, so the caller reads the call ended.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RECORD_WAIT):
+                    while not driven.ended:
+                        await asyncio.sleep(0.01)
             return
         application = call.application
         if not isinstance(application, TwimlApplication):
