@@ -425,3 +425,82 @@ def test_a_redirect_of_an_ended_call_does_nothing() -> None:
     h, _ = started(Script([app.Answer()]))
     h.feed(h.caller_request("BYE"))  # type: ignore[arg-type]
     assert h.feed(ev.Interrupt((app.Play("/x.wav"),))) == []
+
+
+# -- a Gather's own prompts ----------------------------------------------------------------
+
+MENU = app.Play("/menu.wav", beep=False, barge_in=True)
+MORE = app.Play("/more.wav", beep=False, barge_in=True)
+
+
+def prompted(
+    *prompts: app.Play | app.Pause, speech: app.Listen | None = None
+) -> tuple[Harness, Script, list[act.Action]]:
+    script = Script([app.Answer(), app.Gather(2, timeout=5, speech=speech, prompts=prompts)])
+    h, out = started(script)
+    return h, script, out
+
+
+def test_a_gathers_prompts_play_in_turn_then_the_wait_begins() -> None:
+    h, script, out = prompted(MENU, app.Pause(1.5), MORE)
+    first = only(out, act.Play)
+    assert isinstance(first, act.Play)
+    assert first.prompt == "/menu.wav"
+    assert "SetTimer:gather" not in kinds(out)  # no waiting while prompts play
+    out = h.feed(ev.PlayDone(first.ref), after=2)
+    pause = only(out, act.SetTimer)
+    assert isinstance(pause, act.SetTimer)
+    assert pause.at == h.now + 1.5
+    out = h.feed(ev.TimerFired("gather"), after=1.5)
+    second = only(out, act.Play)
+    assert isinstance(second, act.Play)
+    assert second.prompt == "/more.wav"
+    out = h.feed(ev.PlayDone(second.ref), after=2)
+    wait = only(out, act.SetTimer)
+    assert isinstance(wait, act.SetTimer)
+    assert wait.at == h.now + 5  # the timeout runs from the end of the prompts
+    h.feed(ev.TimerFired("gather"), after=5)
+    assert script.heard[-1] == app.Gathered("", True)
+
+
+def test_a_digit_stops_the_prompts_and_counts() -> None:
+    h, script, out = prompted(MENU, MORE)
+    first = only(out, act.Play)
+    assert isinstance(first, act.Play)
+    out = h.feed(ev.Digit(0, "4"))
+    assert act.StopPlay(first.ref) in out
+    assert "Play" not in kinds(out)  # the other prompt is not played
+    h.feed(ev.PlayDone(first.ref, completed=False))  # the stopped prompt's end
+    h.feed(ev.Digit(0, "2"))
+    assert script.heard[-1] == app.Gathered("42", False)
+
+
+def test_speech_is_heard_from_the_first_prompt_and_stops_it() -> None:
+    h, script, out = prompted(MENU, MORE, speech=LISTEN)
+    listen = only(out, act.Listen)
+    first = only(out, act.Play)
+    assert isinstance(listen, act.Listen)
+    assert isinstance(first, act.Play)
+    out = h.feed(ev.SpeechStarted(listen.ref), after=0.4)
+    assert act.StopPlay(first.ref) in out
+    assert h.feed(ev.PlayDone(first.ref, completed=False)) == []  # no next prompt
+    h.feed(ev.SpeechHeard(listen.ref, "sales please", 0.8), after=2)
+    assert script.heard[-1] == app.Gathered("", False, "sales please", 0.8)
+
+
+def test_nothing_recognised_over_a_prompt_keeps_prompting_and_listening() -> None:
+    h, script, out = prompted(MENU, speech=LISTEN)
+    listen = only(out, act.Listen)
+    assert isinstance(listen, act.Listen)
+    out = h.feed(ev.SpeechHeard(listen.ref, "", None))
+    assert out == [act.Listen(listen.ref, LISTEN)]
+    assert not any(isinstance(e, app.Gathered) for e in script.heard)
+
+
+def test_a_redirect_during_a_gathers_prompt_stops_it() -> None:
+    h, _, out = prompted(MENU, speech=LISTEN)
+    first = only(out, act.Play)
+    assert isinstance(first, act.Play)
+    out = h.feed(ev.Interrupt((app.HangUp(),)))
+    assert act.StopPlay(first.ref) in out
+    assert any(isinstance(a, act.StopListening) for a in out)

@@ -139,16 +139,33 @@ GATHER = (
 )
 
 
-def test_gather_prompts_barge_in_then_collects() -> None:
+PROMPTS = (
+    app.Play("/wav/Press one", beep=False, barge_in=True),
+    app.Play("/wav/x.wav", beep=False, barge_in=True),
+)
+
+
+def test_gather_plays_its_prompts_itself() -> None:
+    # Input counts from the first prompt and stops them (the call core does it).
     driver, out = started(response(GATHER))
-    assert out == [app.Answer(), app.Play("/wav/Press one", beep=False, barge_in=True)]
-    assert driver.send(app.PlayDone()) == [app.Play("/wav/x.wav", beep=False, barge_in=True)]
+    assert out == [app.Answer(), app.Gather(1, 7.0, "#", prompts=PROMPTS)]
+    # A stale prompt end is nothing to the interpreter: it waits for Gathered.
+    assert driver.send(app.PlayDone(completed=False)) == []
+
+
+def test_gather_without_barge_in_plays_its_prompts_whole_first() -> None:
+    driver, out = started(response(GATHER.replace("<Gather ", '<Gather bargeIn="false" ')))
+    assert out == [app.Answer(), app.Play("/wav/Press one", beep=False)]
+    assert driver.send(app.PlayDone()) == [app.Play("/wav/x.wav", beep=False)]
     assert driver.send(app.PlayDone()) == [app.Gather(1, 7.0, "#")]
 
 
-def test_gather_barge_in_skips_the_other_prompts() -> None:
-    driver, _ = started(response(GATHER))
-    assert driver.send(app.PlayDone(completed=False)) == [app.Gather(1, 7.0, "#")]
+def test_gather_for_speech_listens_over_its_prompts() -> None:
+    _, out = started(response(GATHER.replace("<Gather ", '<Gather input="speech" ')))
+    (gather,) = out[1:]
+    assert isinstance(gather, app.Gather)
+    assert gather.speech == app.Listen("en-US", 7.0, ())  # speechTimeout: the timeout
+    assert gather.prompts == PROMPTS
 
 
 def test_gather_digits_go_to_the_action() -> None:
@@ -644,8 +661,8 @@ def test_ivr_say_gather_redirect_dial_no_answer_record_hang_up() -> None:
             "<Say>Goodbye</Say>",
         )
     )
-    assert out == [app.Answer(), app.Play("/wav/For sales press 1", beep=False, barge_in=True)]
-    assert driver.send(app.PlayDone(completed=False)) == [app.Gather(1, 5.0, "#")]
+    sales = app.Play("/wav/For sales press 1", beep=False, barge_in=True)
+    assert out == [app.Answer(), app.Gather(1, 5.0, "#", prompts=(sales,))]
     choice = driver.send(app.Gathered("1", False))[-1].task
     assert (choice.url, param(choice, "Digits")) == ("https://app.example.com/choice", "1")
 

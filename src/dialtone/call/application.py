@@ -63,14 +63,17 @@ class Listen:
 
 @dataclass(frozen=True, slots=True)
 class Gather:
-    """Collect up to ``count`` digits; stop on ``finish_key`` or after ``timeout``
-    seconds without one. With ``speech``, what the caller says is recognised too (the
-    first of digits or speech wins). ``Gathered(digits, timed_out, speech)`` follows."""
+    """Play ``prompts`` (TwiML's nested ``<Say>``, ``<Play>``, ``<Pause>``), then collect
+    up to ``count`` digits; stop on ``finish_key`` or after ``timeout`` seconds without
+    one. With ``speech``, what the caller says is recognised too (the first of digits or
+    speech wins), listened for from the first prompt. A digit, or the caller starting to
+    speak, stops the prompts. ``Gathered(digits, timed_out, speech)`` follows."""
 
     count: int
     timeout: float = 5.0
     finish_key: str | None = "#"
     speech: Listen | None = None
+    prompts: tuple[Play | Pause, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

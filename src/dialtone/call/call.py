@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from dialtone.call import actions as act
 from dialtone.call import application as app
-from dialtone.call import commands, connecting, ending, in_dialog, outside, transfer
+from dialtone.call import commands, connecting, ending, gathering, in_dialog, outside, transfer
 from dialtone.call import events as ev
 from dialtone.call.actions import Action, CallRecord
 from dialtone.call.context import Address, CallSettings, Ids, SignallingPath, Trace
@@ -348,9 +348,9 @@ class Call:
         if isinstance(event, ev.TaskFinished):
             return outside.on_task_finished(self, event, now)
         if isinstance(event, ev.SpeechStarted):
-            return commands.on_speech_started(self, event, now)
+            return gathering.on_speech_started(self, event, now)
         if isinstance(event, ev.SpeechHeard):
-            return commands.on_speech_heard(self, event, now)
+            return gathering.on_speech_heard(self, event, now)
         if isinstance(event, ev.Silence):
             return commands.on_silence(self, event, now)
         if isinstance(event, ev.StreamClosed):
@@ -527,7 +527,7 @@ class Call:
             self.busy = None
             return commands.give(self, app.Paused(), now)
         if name == "gather" and self.busy is not None and self.busy.kind == "gather":
-            return commands.gathered(self, now, timed_out=True)
+            return gathering.on_timer(self, self.busy, now)
         if name == "record" and self.busy is not None and self.busy.kind == "record":
             return commands.recorded(self, now)
         return []

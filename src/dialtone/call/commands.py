@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dialtone.call import actions as act
 from dialtone.call import application as app
-from dialtone.call import connecting, ending, outside, recording
+from dialtone.call import connecting, ending, gathering, outside, recording
 from dialtone.call import events as ev
 from dialtone.call.actions import Action
 from dialtone.call.leg import IncomingLeg
@@ -21,9 +21,6 @@ from dialtone.call.spec import (
 
 if TYPE_CHECKING:
     from dialtone.call.call import Call
-
-# The longest a caller may speak to a Gather once started (TwiML's limit is a minute).
-LONGEST_UTTERANCE = 60.0
 
 
 def run(call: Call, now: float) -> list[Action]:
@@ -68,17 +65,7 @@ def execute(call: Call, command: app.Command, now: float) -> list[Action]:
         call.busy = Busy("pause")
         return [act.SetTimer("pause", now + command.seconds)]
     if isinstance(command, app.Gather):
-        call.busy = Busy("gather", call._ref(), command=command)
-        gathering: list[Action] = [act.SetTimer("gather", now + command.timeout)]
-        if command.speech is not None:
-            gathering.append(act.Listen(call.busy.ref, command.speech))
-        # Type-ahead: digits pressed while the prompt played count (barge-in).
-        typed, call.typeahead = call.typeahead, ""
-        for digit in typed:
-            if call.busy is None or call.busy.kind != "gather":
-                break
-            gathering.extend(on_digit(call, digit, now))
-        return gathering
+        return gathering.start(call, command, now)
     if isinstance(command, app.Record):
         return record(call, command, now)
     if isinstance(command, app.Bridge):
@@ -142,9 +129,12 @@ def on_play_done(call: Call, event: ev.PlayDone, now: float) -> list[Action]:
     if event.ref == call.notice_ref and call.notice_ref:
         call.notice_ref = 0
         return recording.record_now(call) if event.completed else []
-    if call.busy is not None and call.busy.kind == "play" and call.busy.ref == event.ref:
+    busy = call.busy
+    if busy is not None and busy.kind == "play" and busy.ref == event.ref:
         call.busy = None
         return give(call, app.PlayDone(event.completed), now)
+    if busy is not None and busy.kind == "gather":
+        return gathering.on_play_done(call, busy, event, now)
     return []
 
 
@@ -173,14 +163,7 @@ def record(call: Call, command: app.Record, now: float) -> list[Action]:
 def on_digit(call: Call, digit: str, now: float) -> list[Action]:
     busy = call.busy
     if busy is not None and busy.kind == "gather":
-        command = busy.command
-        assert isinstance(command, app.Gather)
-        if command.finish_key is not None and digit == command.finish_key:
-            return gathered(call, now, timed_out=False)
-        busy.digits += digit
-        if len(busy.digits) >= command.count:
-            return gathered(call, now, timed_out=False)
-        return [act.SetTimer("gather", now + command.timeout)]
+        return gathering.on_digit(call, busy, digit, now)
     if busy is not None and busy.kind == "record":
         command = busy.command
         assert isinstance(command, app.Record)
@@ -195,44 +178,6 @@ def on_digit(call: Call, digit: str, now: float) -> list[Action]:
             call.busy = None
             return [act.StopPlay(busy.ref), *give(call, app.PlayDone(False), now)]
     return give(call, app.DigitPressed(digit), now)
-
-
-def gathered(
-    call: Call,
-    now: float,
-    *,
-    timed_out: bool,
-    speech: str | None = None,
-    confidence: float | None = None,
-) -> list[Action]:
-    busy = call.busy
-    assert busy is not None
-    call.busy = None
-    out: list[Action] = [act.CancelTimer("gather")]
-    command = busy.command
-    if isinstance(command, app.Gather) and command.speech is not None:
-        out.append(act.StopListening(busy.ref))
-    event = app.Gathered(busy.digits, timed_out, speech, confidence)
-    return [*out, *give(call, event, now)]
-
-
-def on_speech_started(call: Call, event: ev.SpeechStarted, now: float) -> list[Action]:
-    """The caller speaks during a Gather: the wait for input is over; the speech's own
-    end (or the longest utterance) closes it. A prompt with barge-in stops."""
-    busy = call.busy
-    if busy is None or busy.ref != event.ref or busy.kind != "gather":
-        return []
-    return [act.SetTimer("gather", now + LONGEST_UTTERANCE)]
-
-
-def on_speech_heard(call: Call, event: ev.SpeechHeard, now: float) -> list[Action]:
-    busy = call.busy
-    if busy is None or busy.ref != event.ref or busy.kind != "gather":
-        return []
-    text = event.text.strip()
-    if not text:
-        return gathered(call, now, timed_out=not busy.digits)
-    return gathered(call, now, timed_out=False, speech=text, confidence=event.confidence)
 
 
 def recorded(call: Call, now: float, digit: str = "") -> list[Action]:
@@ -272,6 +217,8 @@ def interrupt(call: Call, commands: Sequence[app.Command], now: float) -> list[A
             out.append(act.CancelTimer("pause"))
         elif busy.kind == "gather":
             out.append(act.CancelTimer("gather"))
+            if busy.prompt_ref > 0:
+                out.append(act.StopPlay(busy.prompt_ref))
             if isinstance(command, app.Gather) and command.speech is not None:
                 out.append(act.StopListening(busy.ref))
         elif busy.kind == "record":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -111,6 +111,10 @@ class Busy:
     command: app.Command | None = None
     started: float = 0.0  # when a Record began (its length)
     path: str | None = None  # the file a Record writes
+    # A Gather's prompts still to play, and the one playing (its Play's ref; -1 a
+    # pause; 0 none: the Gather waits for input).
+    prompts: list[app.Play | app.Pause] = field(default_factory=list)
+    prompt_ref: int = 0
 
 
 class Idle:

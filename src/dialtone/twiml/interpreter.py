@@ -373,10 +373,18 @@ class TwimlApplication:
             commands, notices = self._prompt(child, barge_in=verb.barge_in)
             prompts.extend(commands)
             warnings.extend(notices)
+        if verb.barge_in and all(isinstance(c, app.Play | app.Pause) for c in prompts):
+            # The Gather plays its prompts itself: input counts (and speech is heard)
+            # from the first one, and stops them.
+            nested = tuple(c for c in prompts if isinstance(c, app.Play | app.Pause))
+            return [*warnings, *self._answer(), *self._gather_prompts(verb, nested)]
+        # bargeIn="false" (or digits to send): the prompts play whole, then the Gather.
         self._prompts = prompts
         return [*warnings, *self._answer(), *self._gather_prompts(verb)]
 
-    def _gather_prompts(self, verb: v.Gather) -> list[app.Command]:
+    def _gather_prompts(
+        self, verb: v.Gather, nested: tuple[app.Play | app.Pause, ...] = ()
+    ) -> list[app.Command]:
         if self._prompts:
             command = self._prompts.pop(0)
             done = app.Paused if isinstance(command, app.Pause) else app.PlayDone
@@ -391,6 +399,7 @@ class TwimlApplication:
             # keypad off; the digits are dropped below).
             finish_key=(verb.finish_on_key or None) if "dtmf" in verb.input else None,
             speech=listen,
+            prompts=nested,
         )
         return self._wait([command], app.Gathered, lambda e: self._gathered(verb, e))
 
