@@ -7,6 +7,8 @@ the application gets is checked with the SDK's RequestValidator."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,3 +189,47 @@ def test_sipp_and_the_dtmf_pcaps_exist() -> None:
     if shutil.which("sipp") is None or not PCAPS.is_dir():
         pytest.skip("sipp not installed here")
     assert (PCAPS / "dtmf_2833_1.pcap").is_file()
+
+
+def speech_gather(p: Params) -> str:
+    return (
+        '<Response><Gather input="speech" action="/heard" speechTimeout="1" timeout="8">'
+        "<Say>How can I help you?</Say></Gather><Say>Nothing heard.</Say></Response>"
+    )
+
+
+def test_gather_with_speech_hears_what_the_caller_says(platform: Platform, tmp_path: Path) -> None:
+    # The caller's words, spoken by the offline TTS engine, resampled to 8 kHz, played by
+    # sipp over the prompt; recognised by the offline speech-to-text engine.
+    pcap = tmp_path / "appointment.pcap"
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dialtone.speech.say",
+            "I would like an appointment tomorrow at ten.",
+            str(pcap),
+            "--lead",
+            "0.5",
+            "--trail",
+            "2.5",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    routes = {"/voice": speech_gather, "/heard": lambda p: "<Response><Hangup/></Response>"}
+    with twiml_app(platform.extra["auth_token"], routes) as app:
+        point_number(platform, app)
+        scenario = tmp_path / "speaker.xml"
+        scenario.write_text(
+            sippgen.call(platform.number, pcap=str(pcap), wait_bye=True, bye_after_ms=20000)
+        )
+        run_caller(tmp_path, platform, str(scenario))
+        (heard,) = app.wait_for("/heard")
+        assert all(r.signed for r in app.requests)
+    words = heard["SpeechResult"].lower()
+    assert "appointment" in words, heard
+    assert "tomorrow" in words, heard
+    assert 0 < float(heard["Confidence"]) <= 1
