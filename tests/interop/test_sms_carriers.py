@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from twilio.rest import Client
 
 from dialtone.services.messaging import carriers, consents, logins
 from dialtone.store import sealed
@@ -29,6 +30,7 @@ from tests.peers.esme import Esme
 from tests.peers.smsc import Smsc, require_smsc
 
 from .conftest import Platform, poll, provision, start_platform, stop_platform
+from .twiml_app import Params, twiml_app
 
 pytestmark = pytest.mark.interop
 
@@ -390,3 +392,44 @@ def test_a_customers_smpp_message_reaches_the_carrier_and_its_receipt_comes_back
     assert origins == ["keyword", "smpp"]
     assert [r["status"] for r in rows if r["origin"] == "smpp"] == ["delivered"]
     assert audit
+
+
+def test_an_inbound_message_reaches_sms_url_and_its_twiml_reply_goes_out(
+    tmp_path: Path, smsc: Smsc
+) -> None:
+    # Issue 16: a number's SmsUrl (set with the unmodified twilio SDK) is requested,
+    # signed, for a message the carrier delivered; the <Message> of its answer goes
+    # back out through the carrier (the sender consented: M3 holds for replies too).
+    running = start_platform(tmp_path, webhook_allow_private_targets="true")
+    try:
+        provision(running)
+        opt_in(running)
+        add_carrier(running, smsc, "sim")
+        smsc.wait_bound(1)
+
+        def reply(p: Params) -> str:
+            return f"<Response><Message>Got it: {p['Body']}</Message></Response>"
+
+        with twiml_app(running.extra["auth_token"], {"/sms": reply}) as app:
+            client = Client(running.account_id, running.extra["auth_token"])
+            client.api.base_url = running.base_url
+            (number,) = client.incoming_phone_numbers.list(phone_number=running.number)
+            client.incoming_phone_numbers(number.sid).update(sms_url=app.url("/sms"))
+            smsc.send_mo("33612345678", running.number.lstrip("+"), "Table for two?")
+            (asked,) = app.wait_for("/sms", timeout=20)
+            assert (asked["From"], asked["To"], asked["Body"]) == (
+                RECIPIENT,
+                running.number,
+                "Table for two?",
+            )
+            assert asked["MessageSid"].startswith("SM")
+            assert all(r.signed for r in app.requests)
+            (answer,) = smsc.wait_received("submit_sm", 1, 15)
+        assert answer["dest"] == "33612345678"
+        assert answer["source"] == running.number.lstrip("+")
+        assert text_of(answer) == "Got it: Table for two?"
+        sent = client.messages.list(to=RECIPIENT)
+        assert [m.body for m in sent] == ["Got it: Table for two?"]
+    finally:
+        code = stop_platform(running)
+        assert code == 0, running.log()

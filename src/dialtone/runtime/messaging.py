@@ -18,9 +18,11 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone.services.messaging import twiml_replies
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
 
@@ -132,6 +134,12 @@ async def start_messaging(
         # Twilio-style deliveries are signed with the account's auth token.
         token_of=lambda account_id: token_of(sessions, platform_key, account_id),
     )
+    rules = settings.messaging_rules
+    # An SmsUrl's TwiML: its replies are sent in the transaction that records it.
+    webhooks.answers[twiml_replies.EVENT] = lambda session, due, got: twiml_replies.answered(
+        session, due, got, rules=rules, now=datetime.now(UTC)
+    )
+    webhooks.on_stored = dispatcher.wake
     mail = EmailSender(sessions, db, Relay.of(settings)) if settings.smtp_host else None
     try:
         try:

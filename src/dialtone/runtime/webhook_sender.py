@@ -32,6 +32,7 @@ from dialtone.core.errors import DialtoneError
 from dialtone.services.accounts import twilio_signing, webhooks
 from dialtone.services.accounts.webhook_targets import TargetPolicy, parse_target
 from dialtone.store.db import transaction
+from dialtone.store.messaging_models import WebhookDelivery
 
 from .due_loop import DueLoop
 from .guarded_http import Resolve, TargetError, guarded_client, resolve_on_loop
@@ -48,6 +49,24 @@ class _Taken:
 
     due: webhooks.Due
     token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a request whose answer is wanted got: the answer (``status`` None: none
+    came, ``error`` says why)."""
+
+    status: int | None
+    content_type: str | None
+    body: bytes
+    error: str | None = None
+
+
+# Acts on an answer in the transaction that records the delivery (an SmsUrl's TwiML
+# sends its replies there: both or neither); True when it stored something to send.
+AnswerHandler = Callable[[Session, webhooks.Due, Answer], bool]
+# The largest answer read for a handler (an SmsUrl's TwiML, as a voice document's).
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 def outgoing(
@@ -112,6 +131,10 @@ class WebhookSender:
         self.timeout = timeout
         self.clock = clock
         self.policy = policy or TargetPolicy()
+        # Events whose answer is acted on (by event name), tried once: "message.twiml".
+        self.answers: dict[str, AnswerHandler] = {}
+        # Called after a handler stored something to send (wakes the dispatcher).
+        self.on_stored: Callable[[], None] | None = None
         self.token_of = token_of
         self.resolve = resolve
         self._client: httpx.AsyncClient | None = None
@@ -155,13 +178,22 @@ class WebhookSender:
     async def _send(self, taken: _Taken) -> None:
         assert self._client is not None
         due = taken.due
+        handler = self.answers.get(due.event.split(":")[0])
         error: str | None = None
+        got = Answer(None, None, b"")
         try:
             parse_target(due.url)
             method, url, body, headers = outgoing(
                 due, key=self.key, token=taken.token, now=int(time.time())
             )
             async with self._client.stream(method, url, content=body, headers=headers) as answer:
+                read = bytearray()
+                if handler is not None:
+                    async for chunk in answer.aiter_bytes():
+                        read += chunk
+                        if len(read) > MAX_ANSWER_BYTES:
+                            raise ValueError(f"the answer exceeds {MAX_ANSWER_BYTES} bytes")
+                got = Answer(answer.status_code, answer.headers.get("content-type"), bytes(read))
                 if not 200 <= answer.status_code < 300:
                     error = f"HTTP {answer.status_code}"
         except DialtoneError as exc:
@@ -172,9 +204,25 @@ class WebhookSender:
             error = f"{type(exc).__name__}: {exc}"
         if error is not None:
             error = error[:300]
-            log.info("webhook %d to %s: %s (will retry)", due.id, due.url, error)
-        await asyncio.get_running_loop().run_in_executor(self.db, self._record, due.id, error)
+            got = Answer(got.status, got.content_type, got.body, error)
+            log.info("webhook %d to %s: %s", due.id, due.url, error)
+        stored = await asyncio.get_running_loop().run_in_executor(
+            self.db, self._record, due, error, got if handler is not None else None
+        )
+        if stored and self.on_stored is not None:
+            self.on_stored()
 
-    def _record(self, delivery_id: int, error: str | None) -> None:
+    def _record(self, due: webhooks.Due, error: str | None, got: Answer | None) -> bool:
+        stored = False
         with transaction(self.sessions) as session:
-            webhooks.record_attempt(session, delivery_id, error=error, now=self.clock())
+            if got is not None:
+                # The answer acted on and the delivery recorded together: a crash
+                # between them would send the replies twice or never.
+                row = session.get(WebhookDelivery, due.id)
+                if row is None or row.state != "pending":
+                    return False  # acted on already (a second sender took it too)
+                webhooks.record_attempt(session, due.id, error=error, now=self.clock(), retry=False)
+                stored = self.answers[due.event.split(":")[0]](session, due, got)
+            else:
+                webhooks.record_attempt(session, due.id, error=error, now=self.clock())
+        return stored

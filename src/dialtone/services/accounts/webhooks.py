@@ -137,6 +137,7 @@ class Due:
     format: str = "dialtone"
     method: str = "POST"
     created_at: datetime | None = None
+    event: str = ""
 
     @property
     def idempotency_token(self) -> str:
@@ -158,14 +159,23 @@ def take_due(session: Session, now: datetime, limit: int = 100) -> list[Due]:
     ).all()
     for row in rows:
         row.next_at = now + timedelta(minutes=1)
-    return [Due(r.id, r.account_id, r.url, r.body, r.format, r.method, r.created_at) for r in rows]
+    return [
+        Due(r.id, r.account_id, r.url, r.body, r.format, r.method, r.created_at, r.event)
+        for r in rows
+    ]
 
 
 def record_attempt(
-    session: Session, delivery_id: int, *, error: str | None, now: datetime
+    session: Session,
+    delivery_id: int,
+    *,
+    error: str | None,
+    now: datetime,
+    retry: bool = True,
 ) -> WebhookDelivery | None:
     """The outcome of one attempt: delivered (``error`` None), or retried after 10 s
-    doubling to an hour, given up (``failed``) a day after it was owed."""
+    doubling to an hour, given up (``failed``) a day after it was owed — at once without
+    ``retry`` (a request whose answer is wanted now, as an SmsUrl's)."""
     row = session.get(WebhookDelivery, delivery_id)
     if row is None or row.state != "pending":
         return row
@@ -174,7 +184,7 @@ def record_attempt(
         row.state, row.done_at, row.next_at, row.last_error = "delivered", now, None, None
         return row
     row.last_error = error[:300]
-    if now - row.created_at >= GIVE_UP_AFTER:
+    if not retry or now - row.created_at >= GIVE_UP_AFTER:
         row.state, row.done_at, row.next_at = "failed", now, None
         return row
     wait = min(LONGEST_WAIT, FIRST_RETRY * 2 ** min(row.attempts - 1, 20))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dialtone.services.accounts import webhooks
-from dialtone.services.messaging import bind_notices, twilio_callbacks
+from dialtone.services.messaging import bind_notices, twilio_callbacks, twiml_replies
 from dialtone.store.messaging_models import Message
 from dialtone.store.models import Account
 
@@ -60,7 +60,10 @@ def status_changed(session: Session, message: Message, now: datetime) -> None:
 
 
 def received(session: Session, message: Message, now: datetime) -> None:
-    """Owe an inbound message to the account's SMS webhook, if it set one."""
+    """Owe an inbound message to its number's ``SmsUrl`` (TwiML answers it), else to
+    the account's SMS webhook, if it set one."""
+    if twiml_replies.owe_request(session, message, now):
+        return
     account = session.get(Account, message.account_id)
     if account is not None and account.sms_webhook_url:
         payload = _payload(message, now) | {"body": message.body}
