@@ -263,6 +263,15 @@ def test_numbers_by_area_code_and_bad_urls(client: TestClient, acme: Acme) -> No
             acme.path(f"IncomingPhoneNumbers/{sid}.json"), headers=acme.basic, data=data
         )
         assert got.status_code == 400, data
+    # The SSRF guard (no private, loopback or link-local target by default).
+    for url in ("http://127.0.0.1:8080/voice", "http://169.254.169.254/", "http://localhost/x"):
+        refused = client.post(
+            acme.path(f"IncomingPhoneNumbers/{sid}.json"), headers=acme.basic, data={"SmsUrl": url}
+        )
+        assert (refused.status_code, refused.json()["reason"]) == (
+            400,
+            "webhook.target_refused",
+        ), url
     cleared = client.post(
         acme.path(f"IncomingPhoneNumbers/{sid}.json"), headers=acme.basic, data={"VoiceUrl": ""}
     )

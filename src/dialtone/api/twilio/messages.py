@@ -159,6 +159,8 @@ def create_message(
             body=body,
             status_callback=found.text(R, "StatusCallback"),
             origin=ORIGIN,
+            # Its status callbacks in Twilio's shape, as a Twilio client expects them.
+            callback_format="twilio",
         ),
         rules=settings.messaging_rules,
         now=datetime.now(UTC),

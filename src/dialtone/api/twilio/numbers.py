@@ -36,6 +36,7 @@ from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.policy.decision import ALLOWED
 from dialtone.policy.numbering import number_type, region_code, use_notices
 from dialtone.services.accounts import accounts
+from dialtone.services.accounts.webhook_targets import TargetPolicy, check_url
 from dialtone.services.billing import contract_changes
 from dialtone.services.numbering import inventory, kyc, numbers
 from dialtone.services.twilio import listings
@@ -131,8 +132,10 @@ def _url(found: Params, name: str) -> str | None:
     return value
 
 
-def _apply(row: PhoneNumber, found: Params) -> None:
-    """Set what the request gives of the number's name, URLs and methods."""
+def _apply(row: PhoneNumber, found: Params, policy: TargetPolicy) -> None:
+    """Set what the request gives of the number's name, URLs and methods; a URL the
+    SSRF guard refuses (a private or loopback address, unless the operator allows them)
+    is refused now (``webhook.target_refused``), and again whenever it is requested."""
     for name in _UNSUPPORTED:
         if found.get(name):
             raise DialtoneError("twilio.unsupported", f"{name} is not supported.")
@@ -144,6 +147,8 @@ def _apply(row: PhoneNumber, found: Params) -> None:
     for parameter, column in URLS.items():
         url = _url(found, parameter)
         if url is not None:
+            if url:
+                check_url(url, policy)
             setattr(row, column, url or None)
     for parameter, column in METHODS.items():
         method = found.get(parameter)
@@ -183,7 +188,7 @@ def buy_number(
     decision = kyc.activation(session, account.id, e164) if settings.kyc_required else ALLOWED
     row = numbers.add_number(session, account.id, e164, now=now, activated=decision.allowed)
     inventory.take(session, row.number)  # chosen from the operator's stock (N1)
-    _apply(row, found)
+    _apply(row, found, settings.webhook_target_policy)
     session.flush()
     return respond(number_json(row), status.HTTP_201_CREATED)
 
@@ -234,12 +239,13 @@ def update_number(
     caller: TwilioCallerDep,
     found: ParamsDep,
     session: SessionDep,
+    settings: SettingsDep,
 ) -> JSONResponse:
     """Change the number's ``FriendlyName``, ``VoiceUrl``, ``VoiceMethod``,
     ``VoiceFallbackUrl``, ``StatusCallback``, ``SmsUrl``, ``SmsMethod``… (an empty URL
     clears it)."""
     row = _held(session, caller.account.id, PhoneNumberSid)
-    _apply(row, found)
+    _apply(row, found, settings.webhook_target_policy)
     session.flush()
     return respond(number_json(row))
 
