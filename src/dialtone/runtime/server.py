@@ -17,7 +17,7 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone import __version__
-from dialtone.outside.speech_to_text import HttpTranscriber
+from dialtone.outside.speech_to_text import HttpTranscriber, Transcriber
 from dialtone.policy import emergency
 from dialtone.services.telephony import users as user_service
 from dialtone.settings import Settings
@@ -26,6 +26,7 @@ from dialtone.sip.endpoint import EndpointPolicy, SipEndpoint
 from dialtone.sip.message import Request
 from dialtone.sip.overload import OverloadController
 from dialtone.sip.registrar import BindingTable, RegistrarSettings
+from dialtone.speech import engines as speech_engines
 from dialtone.store import sealed
 from dialtone.store.db import transaction
 
@@ -233,13 +234,19 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
     channels = await open_channels(settings)
     rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
     transcription = None
-    if settings.transcriber_url:
+    transcriber: Transcriber | None = None
+    if settings.voicemail_transcriber == "offline":
+        # On this machine, with the Whisper model its package ships (issue 16).
+        transcriber = speech_engines.voicemail_transcriber(settings.speech_options)
+    elif settings.transcriber_url:
+        transcriber = HttpTranscriber(
+            settings.transcriber_url,
+            model=settings.transcriber_model,
+            api_key=settings.transcriber_api_key,
+        )
+    if transcriber is not None:
         transcription = VoicemailTranscription(
-            HttpTranscriber(
-                settings.transcriber_url,
-                model=settings.transcriber_model,
-                api_key=settings.transcriber_api_key,
-            ),
+            transcriber,
             sessions=sessions,
             db=db,
             language=settings.transcriber_language,
