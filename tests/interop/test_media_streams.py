@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from twilio.rest import Client
 from websockets.asyncio.server import ServerConnection, serve
 
 from dialtone.codecs.g711 import ulaw_decode, ulaw_encode
 from tests.interop.baresip import Baresip, read_samples, require_baresip, rms, tone_power
 from tests.interop.conftest import Platform, poll, registrations, require_sipp, serving
-from tests.interop.twiml_app import Params, twiml_app
+from tests.interop.twiml_app import Params, point_number, twiml_app
 
 pytestmark = pytest.mark.interop
 
@@ -124,10 +123,7 @@ def test_a_stream_hears_the_caller_and_speaks_back(platform: Platform, tmp_path:
         )
 
     with twiml_app(platform.extra["auth_token"], {"/voice": voice}) as app:
-        client = Client(platform.account_id, platform.extra["auth_token"])
-        client.api.base_url = platform.base_url
-        (number,) = client.incoming_phone_numbers.list(phone_number=platform.number)
-        client.incoming_phone_numbers(number.sid).update(voice_url=app.url("/voice"))
+        point_number(platform, voice_url=app.url("/voice"))
         alice = Baresip(
             tmp_path,
             "alice",

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from twilio.rest import Client
 
 from dialtone.services.messaging import carriers, consents, logins
 from dialtone.store import sealed
@@ -30,7 +29,7 @@ from tests.peers.esme import Esme
 from tests.peers.smsc import Smsc, require_smsc
 
 from .conftest import Platform, poll, provision, start_platform, stop_platform
-from .twiml_app import Params, twiml_app
+from .twiml_app import Params, point_number, sdk, twiml_app
 
 pytestmark = pytest.mark.interop
 
@@ -411,10 +410,7 @@ def test_an_inbound_message_reaches_sms_url_and_its_twiml_reply_goes_out(
             return f"<Response><Message>Got it: {p['Body']}</Message></Response>"
 
         with twiml_app(running.extra["auth_token"], {"/sms": reply}) as app:
-            client = Client(running.account_id, running.extra["auth_token"])
-            client.api.base_url = running.base_url
-            (number,) = client.incoming_phone_numbers.list(phone_number=running.number)
-            client.incoming_phone_numbers(number.sid).update(sms_url=app.url("/sms"))
+            point_number(running, sms_url=app.url("/sms"))
             smsc.send_mo("33612345678", running.number.lstrip("+"), "Table for two?")
             (asked,) = app.wait_for("/sms", timeout=20)
             assert (asked["From"], asked["To"], asked["Body"]) == (
@@ -428,7 +424,7 @@ def test_an_inbound_message_reaches_sms_url_and_its_twiml_reply_goes_out(
         assert answer["dest"] == "33612345678"
         assert answer["source"] == running.number.lstrip("+")
         assert text_of(answer) == "Got it: Table for two?"
-        sent = client.messages.list(to=RECIPIENT)
+        sent = sdk(running).messages.list(to=RECIPIENT)
         assert [m.body for m in sent] == ["Got it: Table for two?"]
     finally:
         code = stop_platform(running)

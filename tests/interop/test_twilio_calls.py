@@ -14,11 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from twilio.base.exceptions import TwilioRestException
-from twilio.rest import Client
 
 from tests.interop.baresip import Baresip, require_baresip
 from tests.interop.conftest import Platform, poll, registrations, require_sipp, serving
-from tests.interop.twiml_app import Params, twiml_app
+from tests.interop.twiml_app import Params, sdk, twiml_app
 
 pytestmark = pytest.mark.interop
 
@@ -39,12 +38,6 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         webhook_allow_private_targets="true",
     ) as running:
         yield running
-
-
-def sdk(platform: Platform) -> Client:
-    client = Client(platform.account_id, platform.extra["auth_token"])
-    client.api.base_url = platform.base_url
-    return client
 
 
 def test_a_call_created_with_a_twiml_url_is_answered_listed_and_hung_up(

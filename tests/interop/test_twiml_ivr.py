@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from twilio.rest import Client
 
 from tests.interop import sippgen
 from tests.interop.baresip import Baresip, require_baresip
 from tests.interop.conftest import Platform, poll, registrations, require_sipp, serving
-from tests.interop.twiml_app import Params, TwimlApp, twiml_app
+from tests.interop.twiml_app import Params, point_number, sdk, twiml_app
 
 pytestmark = pytest.mark.interop
 
@@ -81,19 +80,6 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         yield running
 
 
-def sdk(platform: Platform) -> Client:
-    client = Client(platform.account_id, platform.extra["auth_token"])
-    client.api.base_url = platform.base_url
-    return client
-
-
-def point_number(platform: Platform, app: TwimlApp) -> None:
-    client = sdk(platform)
-    (number,) = client.incoming_phone_numbers.list(phone_number=platform.number)
-    updated = client.incoming_phone_numbers(number.sid).update(voice_url=app.url("/voice"))
-    assert updated.voice_url == app.url("/voice")
-
-
 def caller(tmp: Path, platform: Platform, *, wait_bye: bool) -> str:
     scenario = tmp / "ivr-caller.xml"
     scenario.write_text(
@@ -116,7 +102,7 @@ def run_caller(tmp: Path, platform: Platform, scenario: str) -> None:
 def test_press_1_reaches_the_user_whose_phone_answers(platform: Platform, tmp_path: Path) -> None:
     require_baresip()
     with twiml_app(platform.extra["auth_token"], ROUTES) as app:
-        point_number(platform, app)
+        point_number(platform, voice_url=app.url("/voice"))
         phone = Baresip(
             tmp_path, "alice", user="alice", password=PASSWORD, registrar_port=platform.sip_port
         )
@@ -152,7 +138,7 @@ def test_press_1_reaches_the_user_whose_phone_answers(platform: Platform, tmp_pa
 @pytest.mark.skipif(not PCAPS.is_dir(), reason="sipp's DTMF pcaps")
 def test_nobody_answers_so_the_caller_leaves_a_message(platform: Platform, tmp_path: Path) -> None:
     with twiml_app(platform.extra["auth_token"], ROUTES) as app:
-        point_number(platform, app)
+        point_number(platform, voice_url=app.url("/voice"))
         run_caller(tmp_path, platform, caller(tmp_path, platform, wait_bye=True))
         (dialed,) = app.wait_for("/after-dial")
         assert dialed["DialCallStatus"] in ("no-answer", "failed")
@@ -221,7 +207,7 @@ def test_gather_with_speech_hears_what_the_caller_says(platform: Platform, tmp_p
     assert made.returncode == 0, made.stderr
     routes = {"/voice": speech_gather, "/heard": lambda p: "<Response><Hangup/></Response>"}
     with twiml_app(platform.extra["auth_token"], routes) as app:
-        point_number(platform, app)
+        point_number(platform, voice_url=app.url("/voice"))
         scenario = tmp_path / "speaker.xml"
         scenario.write_text(
             sippgen.call(platform.number, pcap=str(pcap), wait_bye=True, bye_after_ms=20000)

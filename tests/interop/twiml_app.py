@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
 Params = dict[str, str]
-Answer = Callable[[Params], str | tuple[int, str, str]]
+Answer = Callable[[Params], str] | Callable[[Params], str | tuple[int, str, str]]
 
 
 @dataclass
@@ -80,9 +82,9 @@ class TwimlApp:
 
 
 @contextmanager
-def twiml_app(token: str, routes: dict[str, Answer]) -> Iterator[TwimlApp]:
+def twiml_app(token: str, routes: Mapping[str, Answer]) -> Iterator[TwimlApp]:
     """``TwimlApp`` listening on a free loopback port while the block runs."""
-    app = TwimlApp(token, routes)
+    app = TwimlApp(token, dict(routes))
 
     class Handler(BaseHTTPRequestHandler):
         def _answer(self, method: str) -> None:
@@ -116,3 +118,20 @@ def twiml_app(token: str, routes: dict[str, Answer]) -> Iterator[TwimlApp]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def sdk(platform: Any) -> Client:
+    """The unmodified twilio SDK on ``platform`` (a ``conftest.Platform`` provisioned with
+    its auth token): only the base URL and the credentials change."""
+    client = Client(platform.account_id, platform.extra["auth_token"])
+    client.api.base_url = platform.base_url
+    return client
+
+
+def point_number(platform: Any, **urls: str) -> None:
+    """Set the platform's number's URLs (``voice_url=…``, ``sms_url=…``) with the SDK."""
+    client = sdk(platform)
+    (number,) = client.incoming_phone_numbers.list(phone_number=platform.number)
+    updated = client.incoming_phone_numbers(number.sid).update(**urls)
+    for name, url in urls.items():
+        assert getattr(updated, name) == url
