@@ -13,26 +13,32 @@ account's auth token) with ``To`` +442071838750, ``From`` the account's number (
 ``Twiml`` ``<Response><Pause length="1"/><Hangup/></Response>``, each request a new
 call, sent open loop by an asyncio httpx client at a fixed rate for the run's seconds
 (each request starts at its time whatever the others are doing; ``started_late`` counts
-those more than 50 ms late). Each call goes out through carrier-out, is answered, pauses
+those more than 50 ms late: many late means this process, sharing the machine, was the
+limit). Each call goes out through carrier-out, is answered, pauses
 a second and is hung up by dialtone. An attempt passes when every request got its 201,
 every call's CDR (its id is the SID the 201 gave) says ``completed`` and was answered,
 the UAS received every call and failed none, and the requests were all answered within the
 time the rate allows. Failures are reported by kind: ``http_<code>``, ``http_error``
-(no answer), ``no_cdr``, ``cdr_<status>``, ``not_answered``, ``uas_missing`` (fewer
-INVITEs reached the UAS than calls were created), ``uas_failed``, ``uas_restarted``.
+(no answer), each with the reason code of its body (``api.busy``: admission's places
+were all taken for 2 s) or the exception's name; ``no_cdr``, ``cdr_<status>``,
+``not_answered``, ``uas_missing`` (fewer INVITEs reached the UAS than calls were
+created), ``uas_failed``, ``uas_restarted``.
 
 The figure is the highest such rate over a full run (``--seconds``), searched as the SIP
 benchmarks search (``_sipp.highest_rate``: short probes climb ``API_STEPS`` and bisect,
 a full run confirms; a probe whose requests take ``--probe-max-latency`` seconds on
 average fails as slow: the API queueing them). The reference in the same run, on the
 same server and UAS: the SIP-level rate (sipp UAC → dialtone → sipp UAS, b2bua_call_rate's
-search with the same seconds). ``ratio_to_sip``: API rate over SIP rate, medians over
+search with the same seconds, waiting for the server to go quiet after a failed probe
+but lingering 10 s rather than 33). ``ratio_to_sip``: API rate over SIP rate, medians over
 ``--runs`` (a fresh server each run): how much of the call engine's rate survives the
 HTTP API and the TwiML in front of it. Also reported at the confirmed API rate: the
 201's latency (p50, p95), dialtone's CPU and its CPU per call.
 
-``--quick``: 1 run, 3 s full runs, 1 s probes (a smoke check, under a minute on a
-quiet machine). Prints readable lines on stderr, then one JSON object as its last line.
+``--quick``: 1 run, 2 s full runs, 1 s probes, climbing only the lowest steps
+(``QUICK_API_STEPS``, ``QUICK_SIP_STEPS``): a smoke check of the machinery, about a
+minute, whose rates are capped and mean nothing. Prints readable lines on stderr, then
+one JSON object as its last line.
 """
 
 from __future__ import annotations
@@ -58,11 +64,23 @@ from tests.interop.conftest import FORWARD_TO, Platform, free_port
 
 import dialtone
 from _proc import CpuMeter, python_speed_ms
-from _sipp import Search, SippUas, UacRun, highest_rate, require_sipp, run_uac, sipp_uas
+from _sipp import (
+    STEPS,
+    Search,
+    SippUas,
+    UacRun,
+    highest_rate,
+    require_sipp,
+    run_uac,
+    sipp_uas,
+)
 from b2bua_call_rate import DIALED, forwarding_platform, settle
 
 TWIML = '<Response><Pause length="1"/><Hangup/></Response>'
-API_STEPS = (5, 10, 15, 20, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500)
+API_STEPS = (10, 20, 30, 40, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500)
+# --quick climbs only these (a smoke check of the machinery, not a figure).
+QUICK_API_STEPS = (10, 20, 40)
+QUICK_SIP_STEPS = (50, 100, 200)
 # After the last request: how long the calls may take to end and be recorded (the call
 # lasts a second once answered).
 CDR_WAIT = 20.0
@@ -75,6 +93,7 @@ class Posted:
     answered: float = 0.0
     status: int = 0  # 0: no HTTP answer
     sid: str = ""
+    reason: str = ""  # a refusal's reason code (dialtone's, beside Twilio's code)
 
 
 @dataclass
@@ -134,13 +153,16 @@ async def post_at_rate(platform: Platform, rate: int, seconds: float) -> tuple[l
             item.sent = loop.time()
             try:
                 answer = await http.post(url, data=form)
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 item.answered = loop.time()
+                item.reason = type(exc).__name__
                 return
             item.answered = loop.time()
             item.status = answer.status_code
-            if answer.status_code == 201:
-                item.sid = str(answer.json().get("sid", ""))
+            with contextlib.suppress(ValueError):
+                body = answer.json()
+                item.sid = str(body.get("sid", "")) if answer.status_code == 201 else ""
+                item.reason = str(body.get("reason") or body.get("code") or "")
 
         await asyncio.gather(*(one(p) for p in posted))
         wall = max(p.answered for p in posted) - start
@@ -183,7 +205,8 @@ def api_attempt(platform: Platform, uas: SippUas, rate: int, seconds: float) -> 
     attempt = ApiAttempt(rate, seconds, posted, wall=wall)
     for item in posted:
         if item.status != 201:
-            attempt.failures[f"http_{item.status}" if item.status else "http_error"] += 1
+            kind = f"http_{item.status}" if item.status else "http_error"
+            attempt.failures[f"{kind} {item.reason}".strip()] += 1
     sids = {p.sid for p in posted if p.sid}
     deadline = time.monotonic() + CDR_WAIT
     records: dict[str, tuple[str, bool]] = {}
@@ -306,7 +329,7 @@ def measure(args: argparse.Namespace, index: int, log: list[str]) -> RunResult:
             probe_seconds=args.probe_seconds,
             log=log,
             label=f"run {index + 1} api",
-            steps=API_STEPS,
+            steps=QUICK_API_STEPS if args.quick else API_STEPS,
             probe_max_call_length=args.probe_max_latency,
         )
         found_sip = highest_rate(
@@ -315,6 +338,7 @@ def measure(args: argparse.Namespace, index: int, log: list[str]) -> RunResult:
             probe_seconds=args.probe_seconds,
             log=log,
             label=f"run {index + 1} sip",
+            steps=QUICK_SIP_STEPS if args.quick else STEPS,
         )
     return RunResult(found_api, found_sip)
 
@@ -331,13 +355,17 @@ def main() -> int:
     parser.add_argument(
         "--probe-max-latency",
         type=float,
-        default=1.0,
+        default=0.5,
         help="a probe whose requests take this long on average (s) fails as slow",
     )
-    parser.add_argument("--quick", action="store_true", help="1 run, 3 s full runs, 1 s probes")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 run, 2 s full runs, 1 s probes, only the lowest steps (a smoke check)",
+    )
     args = parser.parse_args()
     if args.quick:
-        args.runs, args.seconds, args.probe_seconds = 1, 3, 1
+        args.runs, args.seconds, args.probe_seconds = 1, 2, 1
     require_sipp()
     speed_before = python_speed_ms()
     log: list[str] = []
@@ -366,6 +394,8 @@ def main() -> int:
                 "sip_median": sip,
                 "ratio_to_sip": round(api / sip, 3) if sip else None,
                 "api_capped_at_highest_step": any(r.api.capped for r in runs),
+                "sip_capped_at_highest_step": any(r.sip.capped for r in runs),
+                "quick": args.quick,
                 "api_ms_p50_at_max": pick("api_ms_p50"),
                 "api_ms_p95_at_max": pick("api_ms_p95"),
                 "dialtone_cpu_percent_at_api_max": pick("cpu_percent"),
