@@ -177,18 +177,21 @@ def run_uac(
 class SippUas:
     """sipp's built-in UAS (``-sn uas``: 180, 200, then BYE answered) on 127.0.0.1, in the
     foreground of its own process (ended by its pid). ``ensure()`` restarts it on the same
-    port if it has gone, and says so: a benchmark must not blame the server for it."""
+    port if it has gone, and says so: a benchmark must not blame the server for it. With
+    ``stats`` it writes its counts every second (``totals()``)."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
+    def __init__(self, directory: Path, port: int | None = None, *, stats: bool = False) -> None:
         self.directory = directory
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
+        self.stats = stats
 
     def start(self) -> None:
         sipp = require_sipp()
+        stats = ["-trace_stat", "-stf", "uas_stats.csv", "-fd", "1"] if self.stats else []
         self.process = subprocess.Popen(
-            [sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(self.port), "-nostdin"],
+            [sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(self.port), "-nostdin", *stats],
             cwd=self.directory,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -212,6 +215,11 @@ class SippUas:
         self.start()
         return False
 
+    def totals(self) -> dict[str, str]:
+        """Its counts since it (re)started, as of its last write (each second): the
+        last line of its ``-trace_stat`` file; empty without ``stats``."""
+        return stat_summary(self.directory / "uas_stats.csv")
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -224,10 +232,10 @@ class SippUas:
 
 
 @contextmanager
-def sipp_uas(port: int | None = None) -> Iterator[SippUas]:
+def sipp_uas(port: int | None = None, *, stats: bool = False) -> Iterator[SippUas]:
     """A running :class:`SippUas`, stopped on exit."""
     with tempfile.TemporaryDirectory() as tmp:
-        uas = SippUas(Path(tmp), port)
+        uas = SippUas(Path(tmp), port, stats=stats)
         uas.start()
         try:
             yield uas

@@ -69,15 +69,23 @@ def parse(data: bytes) -> Message:
     return Message(lines[0], headers, body)
 
 
-def sdp(session: int, port: int) -> bytes:
+def sdp(session: int, port: int, *, telephone_event: int | None = None) -> bytes:
+    """PCMA alone, or with RFC 4733 telephone-events at payload type ``telephone_event``."""
+    formats = "8" if telephone_event is None else f"8 {telephone_event}"
+    events = (
+        ""
+        if telephone_event is None
+        else f"a=rtpmap:{telephone_event} telephone-event/8000\r\na=fmtp:{telephone_event} 0-15\r\n"
+    )
     return (
         "v=0\r\n"
         f"o=bench {session} 1 IN IP4 127.0.0.1\r\n"
         "s=bench\r\n"
         "c=IN IP4 127.0.0.1\r\n"
         "t=0 0\r\n"
-        f"m=audio {port} RTP/AVP 8\r\n"
+        f"m=audio {port} RTP/AVP {formats}\r\n"
         "a=rtpmap:8 PCMA/8000\r\n"
+        f"{events}"
         "a=sendrecv\r\n"
     ).encode()
 
@@ -106,9 +114,12 @@ class OutCall:
 class Uac(asyncio.DatagramProtocol):
     """Places calls to ``dialed`` at dialtone, like a carrier's trunk would."""
 
-    def __init__(self, server: tuple[str, int], dialed: str) -> None:
+    def __init__(
+        self, server: tuple[str, int], dialed: str, *, telephone_event: int | None = None
+    ) -> None:
         self.server = server
         self.dialed = dialed
+        self.telephone_event = telephone_event  # offered with PCMA when set (RFC 4733)
         self.transport: asyncio.DatagramTransport | None = None
         self.port = 0
         self.calls: dict[str, OutCall] = {}
@@ -140,7 +151,7 @@ class Uac(asyncio.DatagramProtocol):
         index = next(self._counter)
         call_id = f"{secrets.token_hex(10)}@bench"
         tag = secrets.token_hex(6)
-        body = sdp(index, media_port)
+        body = sdp(index, media_port, telephone_event=self.telephone_event)
         uri = f"sip:{self.dialed}@{self.server[0]}:{self.server[1]}"
         invite = (
             f"INVITE {uri} SIP/2.0\r\n"
