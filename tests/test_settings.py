@@ -109,13 +109,6 @@ BY_SECTION = [
         True,
     ),
     ("api", "http_port", "DIALTONE_HTTP_PORT", "8100", 8100),
-    (
-        "api",
-        "http_public_url",
-        "DIALTONE_HTTP_PUBLIC_URL",
-        "https://voice.example",
-        "https://voice.example",
-    ),
     ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
 ]
 
@@ -172,3 +165,12 @@ def test_overload_marks_reach_the_controller_in_its_units(monkeypatch: pytest.Mo
     monkeypatch.setenv("DIALTONE_OVERLOAD_LAG_HIGH_MS", "400")
     monkeypatch.setenv("DIALTONE_OVERLOAD_LAG_LOW_MS", "400")  # equal marks are allowed
     assert Settings().overload_limits.lag_low == 0.4
+
+
+@pytest.mark.parametrize(
+    ("public", "expected"),
+    [("", "http://127.0.0.1:8100"), ("https://voice.example/", "https://voice.example")],
+)
+def test_the_apis_public_address(public: str, expected: str) -> None:
+    settings = Settings(http_port=8100, http_public_url=public)
+    assert settings.public_http_url == expected

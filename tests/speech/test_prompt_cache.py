@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import struct
 import threading
 import time
 import wave
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from dialtone.services.telephony.greetings import load_greeting
-from dialtone.speech.prompt_cache import PromptCache, say_handler
+from dialtone.speech.prompt_cache import PromptCache, say_handler, trim_leading_silence
 from dialtone.speech.synthesizer import FakeSynthesizer, SynthesisError
 
 
@@ -196,3 +197,22 @@ def test_a_say_task_answers_the_prompts_path(tmp_path: Path) -> None:
     path = asyncio.run(handle(None, Say("One moment", "man", "en-US")))
     assert path == str(cache.path_for("One moment", "man", "en-US"))
     assert engine.calls == [("One moment", "fake-male", "en-US")]
+
+
+@pytest.mark.parametrize(
+    ("lead", "kept"),
+    [(0, 0), (10, 10), (160, 160), (161, 160), (1440, 160)],
+)
+def test_the_silence_before_the_first_sound_is_trimmed(lead: int, kept: int) -> None:
+    sound = struct.pack("<3h", 2000, -2000, 2000)
+    pcm = bytes(2 * lead) + sound + bytes(20)
+    trimmed = trim_leading_silence(pcm)
+    assert trimmed == bytes(2 * kept) + sound + bytes(20)
+
+
+@pytest.mark.parametrize("level", [100, -100, 50])
+def test_a_quiet_start_counts_as_silence_and_all_quiet_is_kept(level: int) -> None:
+    quiet = struct.pack("<h", level) * 400
+    assert trim_leading_silence(quiet) == quiet  # never loud: nothing trimmed
+    loud = quiet + struct.pack("<h", 101)
+    assert trim_leading_silence(loud) == quiet[-320:] + struct.pack("<h", 101)

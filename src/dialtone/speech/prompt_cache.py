@@ -36,6 +36,8 @@ from dialtone.speech.wav import pcm8k_to_wav
 log = logging.getLogger(__name__)
 
 SUFFIX = ".wav"
+# How a prompt is made (its leading silence trimmed since "2"): a change makes new files.
+FORMAT = "2"
 LOCK_STRIPES = 64
 
 
@@ -72,7 +74,7 @@ class PromptCache:
         text = _spoken(text)
         choice = self.synthesizer.choose(voice or self.voice, language or self.language)
         material = "\x00".join(
-            (self.synthesizer.name, choice.voice.name, choice.language, text)
+            (FORMAT, self.synthesizer.name, choice.voice.name, choice.language, text)
         ).encode()
         return hashlib.sha256(material).hexdigest()[:40]
 
@@ -89,7 +91,7 @@ class PromptCache:
             pcm = self.synthesizer.synthesize(
                 text, voice=voice or self.voice, language=language or self.language
             )
-            self._write(path, pcm8k_to_wav(pcm))
+            self._write(path, pcm8k_to_wav(trim_leading_silence(pcm)))
             self.synthesized += 1
         self._evict(keep=path)
         return path
@@ -173,6 +175,24 @@ def say_handler(cache: PromptCache) -> Callable[[Any, SayRequest], Awaitable[str
         return str(await cache.prompt(task.text, task.voice, task.language))
 
     return handle
+
+
+# A synthesised prompt's start quieter than this (about -50 dBFS) is silence the caller
+# would wait through before the first word: the engine pads its output (hibari by
+# 180 ms), which was most of a TwiML turn's latency (benchmarks/twiml_turn.py).
+SILENCE_LEVEL = 100
+KEEP_SILENCE = 0.02  # seconds kept before the first sound: no click at the onset
+
+
+def trim_leading_silence(pcm: bytes, *, rate: int = 8000) -> bytes:
+    """``pcm`` (16-bit little-endian mono) from ``KEEP_SILENCE`` before its first
+    sample louder than ``SILENCE_LEVEL``; all of it when it never gets that loud."""
+    samples = memoryview(pcm[: len(pcm) - len(pcm) % 2]).cast("h")
+    for index, sample in enumerate(samples):
+        if abs(sample) > SILENCE_LEVEL:
+            start = max(0, index - int(KEEP_SILENCE * rate))
+            return pcm[2 * start :]
+    return pcm
 
 
 def _spoken(text: str) -> str:
