@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
+from dialtone.call.audio_uses import Listen as ListenTo
+from dialtone.call.audio_uses import Stream
 from dialtone.call.context import Address, SignallingPath, Trace
 from dialtone.sip.message import Request, Response
 from dialtone.sip.sdp import NegotiatedAudio
 from dialtone.sip.transaction import ServerTransaction
-
-if TYPE_CHECKING:
-    from dialtone.call import application as app
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +132,7 @@ class Listen:
     begins, ``SpeechHeard(ref, …)`` at its end."""
 
     ref: int
-    speech: app.Listen
+    speech: ListenTo
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +160,7 @@ class RunTask:
     ``TaskFinished(ref, …)`` follows, unless ``ref`` is 0 (the call has ended: the task
     runs, nobody waits for it)."""
 
-    task: object
+    task: Any  # a frozen dataclass the runtime has a handler for
     ref: int
 
 
@@ -170,7 +169,7 @@ class StartStream:
     """Open the media stream ``stream`` on the call's audio; ``StreamClosed(name, …)``
     follows when it closes."""
 
-    stream: app.Stream
+    stream: Stream
 
 
 @dataclass(frozen=True, slots=True)

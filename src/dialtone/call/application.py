@@ -21,8 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from dialtone.call.audio_uses import Listen as Listen  # noqa: PLC0414  (re-exported)
+from dialtone.call.audio_uses import Stream as Stream  # noqa: PLC0414
 from dialtone.call.dialer import Step
 
 # -- commands ------------------------------------------------------------------------------
@@ -47,18 +49,6 @@ class Play:
     beep: bool = True
     loop: int = 1
     barge_in: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Listen:
-    """Speech input for a ``Gather``: recognised in ``language`` (BCP 47) by the
-    speech-to-text engine once the caller has been silent ``end_silence`` seconds after
-    speaking (None: the engine's own end-of-turn detection, TwiML's ``auto``);
-    ``hints`` are words to expect."""
-
-    language: str = "en-US"
-    end_silence: float | None = None
-    hints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,23 +169,7 @@ class RunTask:
     registered with the runtime: fetch a TwiML document, synthesise speech, book a
     slot); ``TaskDone(task, result, error)`` follows. The application stays pure."""
 
-    task: object
-
-
-@dataclass(frozen=True, slots=True)
-class Stream:
-    """Send the call's audio to a WebSocket at ``url`` (Twilio's media-stream protocol:
-    ``track`` "inbound_track", "outbound_track" or "both_tracks"; ``parameters`` go in
-    its ``start`` message). ``connect``: the socket also speaks to the caller and the
-    queue waits until it closes (``<Connect><Stream>``: ``StreamEnded`` follows);
-    otherwise it is forked alongside what runs next (``<Start><Stream>``) until
-    ``StopStream(name)`` or the end of the call."""
-
-    url: str
-    name: str = ""
-    track: str = "inbound_track"
-    parameters: tuple[tuple[str, str], ...] = ()
-    connect: bool = False
+    task: Any  # a frozen dataclass the runtime has a handler for
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,8 +265,8 @@ class TaskDone:
     """A ``RunTask`` finished: ``result`` is what its handler returned, or ``error`` says
     why it failed (the handler raised, or no handler knows the task's type)."""
 
-    task: object
-    result: object = None
+    task: Any  # a frozen dataclass the runtime has a handler for
+    result: Any = None
     error: str | None = None
 
 

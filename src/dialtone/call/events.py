@@ -5,6 +5,7 @@ are: ``RequestReceived``, ``AckReceived``, ``CancelReceived``, ``ResponseReceive
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from dialtone.call import application as app
 from dialtone.call.dialer import Step
@@ -105,7 +106,7 @@ class TaskFinished:
     failed."""
 
     ref: int
-    result: object = None
+    result: Any = None
     error: str | None = None
 
 
