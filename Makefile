@@ -51,7 +51,9 @@ test: lint $(NATIVE)
 	$(BIN)/pytest -m "not interop" -n auto
 	@echo "==> the sans-I/O packages' own tests again, as plain Python"
 	DIALTONE_PURE=1 $(BIN)/pytest -m "not interop" -n auto -p no:cacheprovider $(addprefix tests/,$(NATIVE_PACKAGES))
-	$(BIN)/pytest -m interop
+	@echo "==> the interop tests, two at a time (each worker its own ports), then the serial ones"
+	$(BIN)/pytest -m "interop and not serial" -n 2 --dist loadfile
+	$(BIN)/pytest -m "interop and serial"
 
 bench: $(STAMP) $(NATIVE)
 	$(BIN)/python benchmarks/run_all.py

@@ -62,7 +62,21 @@ def _port_space() -> tuple[int, int]:
     return high + 1, 65000
 
 
-_PORT_FLOOR, _PORT_CEILING = _port_space()
+def _worker_slice(floor: int, ceiling: int) -> tuple[int, int]:
+    """The part of the port space this process claims from: with pytest-xdist workers
+    (``make test`` runs the interop tests on two), each worker has a slice of its own, so
+    no two workers' servers ever take the same port (a probed-free port could otherwise
+    be bound by the other worker between the probe and the bind)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count <= 1:
+        return floor, ceiling
+    index = int(worker[2:])
+    width = (ceiling - floor) // count
+    return floor + index * width, floor + (index + 1) * width
+
+
+_PORT_FLOOR, _PORT_CEILING = _worker_slice(*_port_space())
 # Two test processes on one machine (CI and a developer's run) start far apart.
 _port_cursor = [_PORT_FLOOR + (os.getpid() * 7919) % (_PORT_CEILING - _PORT_FLOOR)]
 

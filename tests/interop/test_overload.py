@@ -37,7 +37,8 @@ from .conftest import (
     stop_platform,
 )
 
-pytestmark = pytest.mark.interop
+# Measures load and kills processes: run alone, not beside another worker's tests.
+pytestmark = [pytest.mark.interop, pytest.mark.serial]
 
 NUMBER = "+33123456789"
 RATE = 40
