@@ -876,6 +876,7 @@ class PriceChange(Base):
 # The messaging and email tables live in their own modules; importing it here registers them on
 # the shared metadata wherever the models are loaded (migrations, tests, the server).
 from dialtone.store import (  # noqa: E402, F401
+    agent_models,
     email_models,
     messaging_models,
     programmable_models,
