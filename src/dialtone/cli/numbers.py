@@ -170,9 +170,9 @@ def numbers_list(account: Account, as_json: Json = False) -> None:
 @numbers_app.command("route")
 def numbers_route(
     number: str,
-    kind: Annotated[str, typer.Option(help="greeting, user, group, forward or voicemail.")],
+    kind: Annotated[str, typer.Option(help="greeting, user, group, forward, voicemail or agent.")],
     target: Annotated[
-        str | None, typer.Option(help="User id, ring-group id or E.164 number.")
+        str | None, typer.Option(help="User id, ring-group id, E.164 number or agent id (AG…).")
     ] = None,
     no_answer_seconds: Annotated[
         int | None, typer.Option(help="Ring time before voicemail (5–300).")

@@ -250,18 +250,20 @@ def delete_greeting(number: str, account: AccountDep, session: SessionDep) -> Nu
 class RouteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(description="greeting, user, group, forward or voicemail.")
+    kind: str = Field(description="greeting, user, group, forward, voicemail or agent.")
     target: str | None = Field(
         default=None,
-        description="A user id (user, voicemail), a ring-group id (group) or an E.164 "
-        "number (forward); none for greeting. Never an inactive endpoint (TERMS N10).",
+        description="A user id (user, voicemail), a ring-group id (group), an E.164 "
+        "number (forward) or an agent profile id (agent, issue 17); none for greeting. "
+        "Never an inactive endpoint (TERMS N10).",
     )
     no_answer_seconds: int | None = Field(
         default=None, description="Ring time before voicemail (5–300); null: the default."
     )
     voicemail_user_id: str | None = Field(
         default=None,
-        description="Whose box takes unanswered calls; null on a user route: that user's.",
+        description="Whose box takes unanswered calls (on an agent route: the messages "
+        "the agent takes); null on a user route: that user's.",
     )
 
 

@@ -7,7 +7,10 @@ A number's route is one of:
 - ``group``: a ring group rings (all at once, or one after another);
 - ``forward``: the call is forwarded to an E.164 number (outside numbers are billed per
   minute by destination, TERMS V4);
-- ``voicemail``: straight to a user's voicemail box.
+- ``voicemail``: straight to a user's voicemail box;
+- ``agent``: an AI agent answers (issue 17, TERMS A1): the target is the id of one of
+  the account's agent profiles; ``voicemail_user_id``, when set, is the box the
+  messages the agent takes go to.
 
 A number with a ``voice_url`` (set over the Twilio-compatible API) runs that TwiML
 instead of its route.
@@ -33,9 +36,10 @@ from dialtone.services.accounts import accounts
 from dialtone.services.ids import new_id
 from dialtone.services.numbering import numbers
 from dialtone.services.telephony.users import can_take_calls
+from dialtone.store.agent_models import AgentProfileRow
 from dialtone.store.models import Account, PhoneNumber, RingGroup, RingGroupMember, User
 
-KINDS = ("greeting", "user", "group", "forward", "voicemail")
+KINDS = ("greeting", "user", "group", "forward", "voicemail", "agent")
 STRATEGIES = ("parallel", "sequential")
 # Kinds that ring someone, for which no_answer_seconds and a voicemail box make sense.
 RINGING_KINDS = ("user", "group", "forward")
@@ -48,8 +52,9 @@ MAX_GROUP_MEMBERS = 50
 class Route:
     """How the runtime handles a call to ``number`` (an E.164 the account holds).
 
-    ``target``: a user id (user, voicemail), a ring-group id (group) or an E.164 number
-    (forward); None for greeting. ``no_answer_seconds`` None: the setting applies.
+    ``target``: a user id (user, voicemail), a ring-group id (group), an E.164 number
+    (forward) or an agent profile id (agent); None for greeting. ``no_answer_seconds``
+    None: the setting applies.
     ``voicemail_user_id``: whose box takes unanswered calls; None on a user route means
     that user's own box. ``greeting``: the number's greeting file, None for the default.
     """
@@ -135,6 +140,14 @@ def _check_group(session: Session, account_id: str, group_id: str) -> None:
         raise _inactive(f"Ring group {group_id} (nobody in it can take calls)")
 
 
+def _check_agent(session: Session, account_id: str, profile_id: str) -> None:
+    # Read from the store, not services.agents: that domain sits above this one. A
+    # profile of another account is refused as if it did not exist (nothing leaks).
+    profile = session.get(AgentProfileRow, profile_id)
+    if profile is None or profile.account_id != account_id:
+        raise _invalid(f"The account has no agent {profile_id}.")
+
+
 def _check_forward(
     session: Session,
     number: str,
@@ -210,6 +223,8 @@ def set_route(
         _check_ringable_user(session, account_id, target)
     elif kind == "group":
         _check_group(session, account_id, target)
+    elif kind == "agent":
+        _check_agent(session, account_id, target)
     elif kind == "forward":
         allowed = accounts.destination_settings(
             accounts.get_account(session, account_id), operator_destinations
@@ -242,6 +257,33 @@ def route_for(session: Session, dialed_e164: str) -> Route | None:
     if row is None or row.deactivated_at is not None or row.activated_at is None:
         return None
     return _route(row)
+
+
+def release_agent_routes(session: Session, account_id: str, profile_id: str) -> list[str]:
+    """Numbers routed to the agent ``profile_id`` go back to the greeting (N10: a route
+    never points at an endpoint that is gone); returns them, for the caller to say."""
+    routed = list(
+        session.scalars(
+            select(PhoneNumber.number).where(
+                PhoneNumber.account_id == account_id,
+                PhoneNumber.route_kind == "agent",
+                PhoneNumber.route_target == profile_id,
+            )
+        )
+    )
+    session.execute(
+        update(PhoneNumber)
+        .where(
+            PhoneNumber.account_id == account_id,
+            PhoneNumber.route_kind == "agent",
+            PhoneNumber.route_target == profile_id,
+        )
+        .values(
+            route_kind="greeting", route_target=None, no_answer_seconds=None, voicemail_user_id=None
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return routed
 
 
 def _reset_routes_to(session: Session, account_id: str, kind: str, target: str) -> None:
