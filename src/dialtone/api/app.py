@@ -14,6 +14,7 @@ from dialtone.api.deps import SessionDep
 from dialtone.api.limits import BodyLimit
 from dialtone.api.v1 import (
     account,
+    agents,
     api_keys,
     audit,
     billing,
@@ -88,5 +89,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(billing.router)
     app.include_router(sla.router)
     app.include_router(webhooks.router)
+    app.include_router(agents.router)
+    app.include_router(agents.report_router)
     twilio.install(app)  # /2010-04-01/…, the Twilio-compatible API (issue 16)
     return app

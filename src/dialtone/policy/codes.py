@@ -357,6 +357,19 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("route.invalid", (), "The route's kind or target is not valid.", 400),
     C("ring_group.invalid", (), "The ring group's members or strategy are not valid.", 400),
     C("ring_group.not_found", (), "No such ring group for this account.", 404),
+    # AI agents (issue 17, section A).
+    C(
+        "agent.invalid",
+        ("A1", "A4", "D1"),
+        "An agent profile field is not valid (A4: no text may have it pass as a person).",
+        400,
+    ),
+    C("agent.not_found", (), "No such agent for this account.", 404),
+    C("agent.csv_invalid", ("A1",), "A knowledge CSV file was refused; nothing imported.", 400),
+    C("agent_knowledge.not_found", (), "No such knowledge entry for this agent.", 404),
+    C("agent_report.invalid", ("A4",), "An agent call report is not valid.", 400),
+    C("agent_report.not_found", (), "No such agent report for this account.", 404),
+    C("agent_report.conflict", (), "The call's report belongs to another account.", 409),
     # Billing (section B).
     C("billing.unknown_plan", ("B6",), "The plan is not in the operator's catalogue.", 400),
     C("billing.unknown_option", ("B17",), "The option is not in the catalogue.", 400),

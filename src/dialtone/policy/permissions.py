@@ -41,6 +41,9 @@ PERMISSIONS: Mapping[str, str] = MappingProxyType(
         "account.read": "See the account's settings, permissions and fair-use figures.",
         "account.write": "Change the account's settings and destination permissions.",
         "account.export": "Export everything held for the account (D6, V15).",
+        "agents.read": "See AI agent profiles and their knowledge entries (A1).",
+        "agents.write": "Create, change and delete AI agents and their knowledge (A1).",
+        "agent_reports.read": "Read AI agent call reports: transcripts, summaries (A4).",
         "api_keys.manage": "Issue, list, rotate and revoke API keys.",
         "audit.read": "Read the audit log of refusals and enforcement actions.",
         "billing.read": "See the subscription, balances, buckets left and invoices.",
@@ -89,6 +92,8 @@ GRANTS: Mapping[str, Mapping[str, Scope]] = MappingProxyType(
         MANAGER: MappingProxyType(
             {
                 "account.read": _ALL,
+                "agents.read": _ALL,
+                "agent_reports.read": _ALL,
                 "billing.read": _ALL,
                 "calls.place": _ALL,
                 "calls.read": _ALL,

@@ -19,14 +19,27 @@ import anyio.from_thread
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from dialtone.api.audio import wav_response
 from dialtone.api.deps import CallerDep, SessionDep, permit
 from dialtone.core.errors import DialtoneError, NotFound
+from dialtone.services.agents import reports as agent_reports
 from dialtone.services.telephony import calls
 from dialtone.store.models import CallRecord
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
+
+
+class AgentReportLink(BaseModel):
+    id: str
+    url: str = Field(description="GET it for the transcript, summary and outcome.")
+
+    @classmethod
+    def to(cls, report_id: str | None) -> AgentReportLink | None:
+        return (
+            None if report_id is None else cls(id=report_id, url=f"/v1/agent-reports/{report_id}")
+        )
 
 
 class CallOut(BaseModel):
@@ -68,11 +81,16 @@ class CallOut(BaseModel):
         description="Traceback chain (TERMS V11): trunk, user, device and number legs, "
         "each with kind, id, source (transport:host:port) and user_agent."
     )
+    agent_report: AgentReportLink | None = Field(
+        default=None,
+        description="The AI agent's report of the call, when an agent answered it "
+        "(issue 17; labelled AI-generated, A4).",
+    )
 
     model_config = {"populate_by_name": True}
 
     @classmethod
-    def of(cls, row: CallRecord) -> CallOut:
+    def of(cls, row: CallRecord, agent_report: str | None = None) -> CallOut:
         return cls(
             id=row.id,
             account_id=row.account_id,
@@ -93,6 +111,7 @@ class CallOut(BaseModel):
             caller_user_id=row.caller_user_id,
             trunk_id=row.trunk_id,
             legs=calls.legs_of(row),
+            agent_report=AgentReportLink.to(agent_report),
         )
 
     @classmethod
@@ -177,7 +196,8 @@ def list_calls(
         before=before,
         user_id=caller.narrow("calls.read"),
     )
-    return CallPage(calls=[CallOut.of(r) for r in rows], next_cursor=cursor)
+    found = agent_reports.reports_for_calls(session, caller.account.id, [r.id for r in rows])
+    return CallPage(calls=[CallOut.of(r, found.get(r.id)) for r in rows], next_cursor=cursor)
 
 
 @router.get(
@@ -202,9 +222,14 @@ def get_call(call_id: str, request: Request, caller: CallerDep, session: Session
         with request.app.state.sessions() as fresh:
             row = calls.get_call(fresh, account_id, call_id)
             caller.check_parties("calls.read", calls.parties(row))
-            return CallOut.of(row)
+            return CallOut.of(row, _report_of(fresh, account_id, row.id))
     caller.check_parties("calls.read", calls.parties(row))
-    return CallOut.of(row)
+    return CallOut.of(row, _report_of(session, account_id, row.id))
+
+
+def _report_of(session: Session, account_id: str, call_id: str) -> str | None:
+    """The id of the agent report of the call, if an agent answered it."""
+    return agent_reports.reports_for_calls(session, account_id, [call_id]).get(call_id)
 
 
 def _live_call(request: Request, account_id: str, call_id: str) -> calls.LiveCall | None:

@@ -27,7 +27,7 @@ from dialtone.store.agent_models import AgentKnowledge
 MAX_QUESTION = 500
 MAX_ANSWER = 2000
 MAX_ENTRIES = 2000
-MAX_CSV_BYTES = 2 * 1024 * 1024
+MAX_CSV_BYTES = 1024 * 1024  # the API's default body limit (api.limits)
 MAX_REPORTED = 50
 
 

@@ -207,6 +207,19 @@ def report_for_call(session: Session, call_id: str) -> AgentReport | None:
     return session.scalar(select(AgentReport).where(AgentReport.call_id == call_id))
 
 
+def reports_for_calls(session: Session, account_id: str, call_ids: Sequence[str]) -> dict[str, str]:
+    """The ids of the reports of those of ``call_ids`` an agent answered, by call id
+    (one query for a page of calls: the CDR's link to its report)."""
+    if not call_ids:
+        return {}
+    rows = session.execute(
+        select(AgentReport.call_id, AgentReport.id).where(
+            AgentReport.account_id == account_id, AgentReport.call_id.in_(list(call_ids))
+        )
+    )
+    return {call_id: report_id for call_id, report_id in rows}
+
+
 def get_report(session: Session, account_id: str, report_id: str) -> AgentReport:
     """One of the account's reports (404 ``agent_report.not_found``)."""
     row = session.get(AgentReport, report_id)
