@@ -246,15 +246,20 @@ def test_secrets_are_sealed_bound_to_the_row_and_opened_for_the_call(
         model_name="qwen",
         model_api_key="sk-local",
     )
-    assert row.calendar_password_sealed and sealed.is_sealed_text(row.calendar_password_sealed)
+    assert row.calendar_password_sealed
+    assert sealed.is_sealed_text(row.calendar_password_sealed)
     assert "s3cret" not in row.calendar_password_sealed
-    assert row.model_api_key_sealed and "sk-local" not in row.model_api_key_sealed
+    assert row.model_api_key_sealed
+    assert "sk-local" not in row.model_api_key_sealed
     profile = profiles.profile_for(session, account, row.id, KEY)
     assert profile.calendar == CalendarRef("https://dav.example/cal/", "ann", "s3cret")
-    assert profile.model is not None and profile.model.api_key == "sk-local"
+    assert profile.model is not None
+    assert profile.model.api_key == "sk-local"
     shown = profiles.described(row)
-    assert shown["calendar_password_set"] and shown["model_api_key_set"]
-    assert "s3cret" not in str(shown) and "sk-local" not in str(shown)
+    assert shown["calendar_password_set"]
+    assert shown["model_api_key_set"]
+    assert "s3cret" not in str(shown)
+    assert "sk-local" not in str(shown)
     other = _create(session, account, name="Bob")
     other.calendar_url, other.calendar_username = row.calendar_url, "ann"
     other.calendar_password_sealed = row.calendar_password_sealed  # copied onto another row
