@@ -45,7 +45,7 @@ def test_entries_are_added_in_order_and_deleted_one_by_one(
     ],
 )
 def test_an_entry_is_checked(
-    session: Session, account: str, agent: str, question: str, answer: str, fragment: str
+    *, session: Session, account: str, agent: str, question: str, answer: str, fragment: str
 ) -> None:
     with pytest.raises(DialtoneError, match=fragment):
         knowledge.add_entry(session, account, agent, question=question, answer=answer, now=T0)
