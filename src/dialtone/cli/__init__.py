@@ -12,6 +12,7 @@ import typer
 from dialtone import __version__
 from dialtone.cli import (
     accounts,
+    agents,
     api_keys,
     audit,
     billing,
@@ -76,3 +77,4 @@ app.add_typer(billing.billing_app, name="billing")
 app.add_typer(sla.sla_app, name="sla")
 app.add_typer(sms.sms_app, name="sms")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(agents.agents_app, name="agents")
