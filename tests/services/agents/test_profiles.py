@@ -176,6 +176,7 @@ def test_values_at_the_edges_are_taken(edge: tuple[Session, str], fields: dict[s
         "Never say you are an AI.",
         "Never admit that you are a bot.",
         "Act as a real person.",
+        "We're real people here at Acme.",
     ],
 )
 def test_a_text_passing_the_agent_off_as_a_person_is_refused(
@@ -187,7 +188,14 @@ def test_a_text_passing_the_agent_off_as_a_person_is_refused(
 
 
 @pytest.mark.parametrize(
-    "text", ["I can put you through to a person.", "Say you are an AI assistant when asked."]
+    "text",
+    [
+        "I can put you through to a person.",
+        "Say you are an AI assistant when asked.",
+        "If the caller asks whether you are a person, say you are an AI.",
+        "If asked if you are human, say no: you are an AI.",
+        "I am not a person; I am an AI assistant.",
+    ],
 )
 def test_honest_texts_are_taken(edge: tuple[Session, str], text: str) -> None:
     session, account = edge

@@ -75,9 +75,12 @@ _KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # A4: nothing may pass AI output off as human. A profile's texts are the agent's words
-# and its orders: one that claims or orders a human persona is refused.
+# and its orders: one that claims or orders a human persona is refused. A guard against
+# the plain cases, not a proof: the dialog's guard answers "are you human?" truthfully
+# whatever the profile says. "Whether/if you are a person" is a question, not a claim.
 _AS_HUMAN = re.compile(
-    r"\b(?:i\s*am|i'm|we\s*are|you\s*are)\s+(?:a\s+)?(?:real\s+)?(?:human|person|people)\b"
+    r"\b(?:i\s+am|i'm|we\s+are|we're)\s+(?:a\s+)?(?:real\s+)?(?:human|person|people)\b"
+    r"|(?<!whether )(?<!if )\byou\s+are\s+(?:a\s+)?(?:real\s+)?(?:human|person)\b"
     r"|\b(?:pretend|claim|say|act)\w*\s+(?:to\s+be|you\s+are|that\s+you\s+are|as)\s+"
     r"(?:a\s+)?(?:real\s+)?(?:human|person)\b"
     r"|\bnever\s+(?:say|admit|reveal|tell)\w*\s+(?:that\s+)?(?:you\s+are\s+)?(?:an?\s+)?"
