@@ -239,6 +239,11 @@ def test_transfer_targets_are_the_accounts_own(
         assert fragment in _refused(session, account, transfer_targets=[target]).message
     twice = [Target("user", alice.id), Target("user", alice.id, "again")]
     assert "twice" in _refused(session, account, transfer_targets=twice).message
+    # A target gone since the profile was saved is not offered to the call (N10).
+    users.update_user(session, account, alice.id, status="disabled")
+    routing.delete_ring_group(session, account, group.id)
+    offered = profiles.profile_for(session, account, row.id, KEY).transfer_targets
+    assert [(t.kind, t.ref) for t in offered] == [("number", "+33612345678")]
 
 
 def test_secrets_are_sealed_bound_to_the_row_and_opened_for_the_call(

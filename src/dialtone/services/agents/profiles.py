@@ -590,13 +590,33 @@ def knowledge_of(session: Session, profile_id: str) -> list[KnowledgeEntry]:
     return [KnowledgeEntry(q, a) for q, a in rows]
 
 
+def _reachable(
+    session: Session, account_id: str, targets: Sequence[TransferTarget]
+) -> list[TransferTarget]:
+    """The targets a call may still be handed to: a user deleted, disabled or made a
+    scheduler since the profile was saved, or a ring group deleted, is left out (N10:
+    never hand a caller to an endpoint that is gone)."""
+    kept: list[TransferTarget] = []
+    for target in targets:
+        if target.kind == "user":
+            user = session.get(User, target.ref)
+            if user is None or user.account_id != account_id or not can_take_calls(user):
+                continue
+        elif target.kind == "group":
+            group = session.get(RingGroup, target.ref)
+            if group is None or group.account_id != account_id:
+                continue
+        kept.append(target)
+    return kept
+
+
 def profile_for(
     session: Session, account_id: str, profile_id: str, key: bytes | None
 ) -> AgentProfile:
     """The pure profile a call uses (A1): texts with the profile's placeholders filled,
     knowledge in order, secrets unsealed with ``key`` (the platform's; may be None when
-    the profile has none). 404 ``agent.not_found``; ``store.sealed.SealError`` when a
-    secret does not open."""
+    the profile has none), transfer targets gone since left out. 404
+    ``agent.not_found``; ``store.sealed.SealError`` when a secret does not open."""
     row = get_profile(session, account_id, profile_id)
     values = {"name": row.name, "business_name": row.business_name, **extra_of(row)}
     calendar = None
@@ -628,7 +648,7 @@ def profile_for(
         timezone=row.timezone,
         calendar=calendar,
         appointment_minutes=row.appointment_minutes,
-        transfer_targets=tuple(targets_of(row)),
+        transfer_targets=tuple(_reachable(session, row.account_id, targets_of(row))),
         take_messages=row.take_messages,
         sms_template=None if row.sms_template is None else templates.fill(row.sms_template, values),
         max_call_seconds=row.max_call_seconds,
