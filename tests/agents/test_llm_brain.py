@@ -459,8 +459,25 @@ RESULTS: list[tuple[str, Input, dict[str, Any], str | None]] = [
     (
         "book_appointment",
         Booked(BOOKED_AT, 30),
-        {"booked": True, "start": "2026-11-03T10:00:00+01:00", "minutes": 30},
+        {
+            "booked": True,
+            "start": "2026-11-03T10:00:00+01:00",
+            "when": "Tuesday 3 November at 10:00",
+            "minutes": 30,
+        },
         "booked",
+    ),
+    (
+        # The calendar's UTC times are told to the model in local time.
+        "book_appointment",
+        NotBooked(BOOKED_AT.astimezone(UTC), (datetime(2026, 11, 3, 10, 0, tzinfo=UTC),)),
+        {
+            "booked": False,
+            "wanted": "2026-11-03T10:00:00+01:00",
+            "free_starts_nearby": ["2026-11-03T11:00:00+01:00"],
+            "reason": "closed or already taken",
+        },
+        None,
     ),
     (
         "book_appointment",

@@ -232,7 +232,10 @@ def test_a_booking_turn_end_to_end(responder: Responder) -> None:
     assert second["messages"][-1] == {
         "role": "tool",
         "tool_call_id": "call_1",
-        "content": '{"booked": true, "start": "2026-11-03T10:00:00+01:00", "minutes": 30}',
+        "content": (
+            '{"booked": true, "start": "2026-11-03T10:00:00+01:00", '
+            '"when": "Tuesday 3 November at 10:00", "minutes": 30}'
+        ),
     }
 
 

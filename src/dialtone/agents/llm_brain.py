@@ -214,6 +214,21 @@ _PURPOSES = {
     "technical_support": "help callers with technical problems, step by step",
     "custom": "help callers as the instructions below say",
 }
+# English names from tables, not strftime's %A/%B (which follow the process's locale).
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Placed after the business's instructions so they have the last word (A2, A4).
@@ -510,19 +525,32 @@ def _result_entry(call_id: str, result: dict[str, Any]) -> tuple[str, str]:
     return TOOL_RESULT, json.dumps({"id": call_id, "content": content}, ensure_ascii=False)
 
 
-def _result(heard: Input) -> tuple[dict[str, Any], Outcome | None]:
-    """An act's result as the tool's answer to the model, and the call's outcome."""
+def _local(moment: datetime, profile: AgentProfile) -> str:
+    return moment.astimezone(_zone(profile)).isoformat()
+
+
+def _spoken_when(moment: datetime, profile: AgentProfile) -> str:
+    """A local time as the model should say it (small models get week days wrong)."""
+    local = moment.astimezone(_zone(profile))
+    month = _MONTHS[local.month - 1]
+    return f"{_WEEKDAYS[local.weekday()]} {local.day} {month} at {local:%H:%M}"
+
+
+def _result(heard: Input, profile: AgentProfile) -> tuple[dict[str, Any], Outcome | None]:
+    """An act's result as the tool's answer to the model (times local, as the model
+    speaks them), and the call's outcome."""
     if isinstance(heard, Booked):
         return {
             "booked": True,
-            "start": heard.start.isoformat(),
+            "start": _local(heard.start, profile),
+            "when": _spoken_when(heard.start, profile),
             "minutes": heard.minutes,
         }, "booked"
     if isinstance(heard, NotBooked):
         result: dict[str, Any] = {
             "booked": False,
-            "wanted": heard.wanted.isoformat(),
-            "free_starts_nearby": [a.isoformat() for a in heard.alternatives],
+            "wanted": _local(heard.wanted, profile),
+            "free_starts_nearby": [_local(a, profile) for a in heard.alternatives],
         }
         if heard.error:
             result["error"] = heard.error
@@ -574,7 +602,7 @@ class ModelBrain:
             # A result the model did not ask for (the rules brain's act, before a
             # fallback): the rules brain knows what to say.
             return self.fallback.hear(profile, state, heard, now)
-        result, outcome = _result(heard)
+        result, outcome = _result(heard, profile)
         call_id = state.pending[0][0]
         state = replace(state, pending=(), history=(*state.history, _result_entry(call_id, result)))
         next_state, reply = self._ask(profile, state, now)
