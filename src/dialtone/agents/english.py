@@ -38,7 +38,7 @@ _GUARD = GuardPhrases(
         "gas leak",
         "smell+ gas",
         # breathing
-        "can not|could not breathe|breath|breathing",
+        "can|could not breathe|breath|breathing",
         "not breathing",
         "stopped breathing",
         "trouble|difficulty|problem+|struggling breathing",
@@ -56,7 +56,7 @@ _GUARD = GuardPhrases(
         "heart stopped",
         "chest pain+",
         "pain+ in * chest",
-        "chest hurts|hurting|is hurting|feels tight",
+        "chest hurts|hurting|is_hurting|feels_tight|is_tight",
         "a stroke",
         "seizure+",
         "allergic reaction",
@@ -71,13 +71,13 @@ _GUARD = GuardPhrases(
         "not responding",
         "will not wake up",
         "not waking up",
-        "is dying|am dying|are dying",
+        "is|am|are dying",
         # overdose, poison
         "overdos+",
         "too many pills|tablets",
         "poison+",
         # bleeding
-        "bleeding badly|heavily|everywhere|profusely|out|to death|a lot",
+        "bleeding badly|heavily|everywhere|profusely|out|to_death|a_lot",
         "lot of blood",
         "losing blood",
         "blood everywhere",
@@ -149,7 +149,7 @@ _GUARD = GuardPhrases(
         "dosage",
         "what|which|the|right|correct|maximum|max dose",
         "diagnos+",
-        f"is it|this|that serious|contagious|an infection|normal|{_CONDITIONS}",
+        f"is it|this|that serious|contagious|an_infection|normal|{_CONDITIONS}",
         f"do|could|might i have * {_CONDITIONS}",
         "what do|could|might i have",
         "what is wrong with me",
@@ -164,7 +164,7 @@ _GUARD = GuardPhrases(
         "what medicine|medication|treatment|remedy|cream",
         "how do|can|should i treat|cure",
         "how to treat|cure",
-        "should i see|go to * doctor|hospital|er",
+        "should i see|go_to * doctor|hospital|er|gp",
         "prescribe me",
     ),
     legal=(
@@ -203,7 +203,7 @@ _GUARD = GuardPhrases(
         "tax advice",
         "should i take|get * loan+|mortgage+|credit",
         "which|what loan|mortgage",
-        "can i deduct|write off",
+        "can i deduct|write_off",
         "tax deductible",
         "avoid tax+|taxes",
         "pay less tax+",
@@ -226,7 +226,7 @@ _GUARD = GuardPhrases(
         "am i talking|speaking|chatting to|with * human|robot|bot|machine|computer|ai|"
         "person|real|recording|automated",
         "is this|that|it * robot|bot|chatbot|machine|computer|ai|recording|automated|human"
-        "|real person|answering machine",
+        "|real_person|answering_machine",
         "who am i talking|speaking to|with",
         "who is this",
     ),
@@ -249,7 +249,7 @@ _GUARD = GuardPhrases(
     claims_unless=(
         # "I'm connecting you to a person" offers a human, it does not claim to be one.
         "connect+|transfer+|put+|get+|getting|find+|pass+|forward+|ring+|call+|fetch+|bring+"
-        "|reach+|speak+|talk+|ask+ * * human|humans|person|people|someone|somebody|agent|"
+        "|reach+|ask+ * * human|humans|person|people|someone|somebody|agent|"
         "colleague+|staff|team",
     ),
 )

@@ -47,7 +47,8 @@ def _compile_one(pattern: str) -> str:
             parts.append(_GAP)
             continue
         choices = []
-        for choice in token.split("|"):
+        for alternative in token.split("|"):
+            choice = alternative.replace("_", " ")
             if choice.endswith("+"):
                 choices.append(re.escape(choice[:-1]) + r"\w*")
             else:
