@@ -6,8 +6,9 @@ another language is one more module building a ``Language`` and one line in
 ``LANGUAGES``.
 
 Phrase patterns are small: words separated by spaces, ``a|b`` for alternatives in one
-place (``a_lot|badly``: an alternative of several words joins them with ``_``), ``word+`` for any word starting with ``word`` (a crude stem), and ``*`` for up to
-three words of anything. They are matched on text already normalised (``text.normalise``:
+place (``a_lot|badly``: an alternative of several words joins them with ``_``),
+``word+`` for any word starting with ``word`` (a crude stem), and ``*`` for up to three
+words of anything. They are matched on text already normalised (``text.normalise``:
 lower case, no punctuation, contractions spelled out).
 """
 
