@@ -308,6 +308,8 @@ _NOT_NAMES = frozenset(
         "of",
         "hello",
         "hi",
+        "back",
+        "now",
     }
 )
 
@@ -356,7 +358,6 @@ _INTENTS = IntentPhrases(
         "get back to me",
         "pass * on|along",
         "take a note",
-        "let * know",
     ),
     hours=(
         "open",
@@ -415,6 +416,9 @@ _INTENTS = IntentPhrases(
         "that works",
         "works for me",
         "please",
+        "no problem",
+        "why not",
+        "do not mind",
     ),
     no=(
         "no",
@@ -433,6 +437,8 @@ _INTENTS = IntentPhrases(
         "no thank+",
         "rather not",
     ),
+    now=("now", "right now", "today", "at the moment", "currently", "still open"),
+    no_unless=("no problem|worries|doubt", "why not", "do not mind"),
     repeat=(
         "repeat",
         "say * again",
@@ -790,7 +796,7 @@ ENGLISH = Language(
             "hello",
         ]
     ),
-    suffixes=("ings", "ing", "edly", "ed", "ies", "es", "s", "ly"),
+    suffixes=("ings", "ible", "able", "ing", "edly", "ed", "ies", "es", "s", "ly"),
     synonyms={
         "cost": "price",
         "costs": "price",
@@ -811,6 +817,9 @@ ENGLISH = Language(
         "paying": "payment",
         "card": "payment",
         "cards": "payment",
+        "kid": "children",
+        "kids": "children",
+        "child": "children",
     },
     guard=_GUARD,
     intents=_INTENTS,

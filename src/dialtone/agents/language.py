@@ -47,6 +47,10 @@ class IntentPhrases:
     thanks_only: tuple[str, ...]
     yes: tuple[str, ...]
     no: tuple[str, ...]
+    # An hours question about the present ("are you open now?").
+    now: tuple[str, ...]
+    # Said with a "no" that means yes ("no problem").
+    no_unless: tuple[str, ...]
     repeat: tuple[str, ...]
     first_choice: tuple[str, ...]
     second_choice: tuple[str, ...]

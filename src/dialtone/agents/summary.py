@@ -47,12 +47,21 @@ def _quote(text: str) -> str:
     return flat if len(flat) <= QUOTE_CHARS else flat[: QUOTE_CHARS - 1].rstrip() + "…"
 
 
+# A caller's turn this long says what they want; shorter ones answer a question.
+TELLING_WORDS = 4
+# How far back a summary looks for what the caller wanted.
+RECENT_TURNS = 4
+
+
 def last_said(state: DialogState) -> str | None:
-    """What the caller said last, if anything."""
-    for speaker, text in reversed(state.history):
-        if speaker == CALLER:
-            return text
-    return None
+    """What the caller said recently that says the most: the last of their recent
+    turns of ``TELLING_WORDS`` words or more ("I'd like to speak to someone about my
+    bill" rather than "John Smith"), else their last turn."""
+    said = [text for speaker, text in state.history if speaker == CALLER][-RECENT_TURNS:]
+    telling = [text for text in said if len(text.split()) >= TELLING_WORDS]
+    if telling:
+        return telling[-1]
+    return said[-1] if said else None
 
 
 def summarise(
