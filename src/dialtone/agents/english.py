@@ -324,7 +324,7 @@ _INTENTS = IntentPhrases(
         "set up * meeting|visit|call|time|consultation",
         "come in",
         "come by",
-        "see the|a doctor|dentist|specialist|nurse|someone on",
+        "see the|a doctor|dentist|specialist|nurse|hygienist",
         "opening+ on|for|this|next|tomorrow|today",
         "any openings",
         "free slot+",
@@ -796,6 +796,7 @@ ENGLISH = Language(
             "hello",
         ]
     ),
+    keep_endings=("ss", "us", "is"),
     suffixes=("ings", "ible", "able", "ing", "edly", "ed", "ies", "es", "s", "ly"),
     synonyms={
         "cost": "price",

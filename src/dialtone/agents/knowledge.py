@@ -30,6 +30,8 @@ MIN_STEM = 3
 
 def stem(word: str, lang: Language) -> str:
     """``word`` without its longest known suffix, if what is left is long enough."""
+    if word.endswith(lang.keep_endings):
+        return word
     for suffix in lang.suffixes:
         if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
             return word[: -len(suffix)]

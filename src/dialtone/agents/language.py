@@ -196,6 +196,8 @@ class Language:
     stop_words: frozenset[str]
     # Suffixes stripped for retrieval, longest first.
     suffixes: tuple[str, ...]
+    # Endings no suffix is stripped from ("access", "bus").
+    keep_endings: tuple[str, ...]
     # Words retrieval treats as one (synonyms → a canonical word).
     synonyms: Mapping[str, str]
     guard: GuardPhrases

@@ -492,7 +492,7 @@ class RulesBrain:
         return state, Reply(say=(t.lang.say.not_caught,))
 
     def _offer(self, t: _Turn, state: DialogState, first: str) -> tuple[DialogState, Reply]:
-        """``first``, then the offer of a person or a message, whichever the t.profile has."""
+        """``first``, then the offer of a person or a message, whichever the profile has."""
         say = t.lang.say
         if t.profile.transfer_targets and t.profile.take_messages:
             return self._ask(_with(state, offer="either"), first, say.offer_help, awaiting="offer")
