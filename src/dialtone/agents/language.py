@@ -123,6 +123,7 @@ class Sayings:
     ask_name: str
     confirm_booking: str
     booking_now: str
+    one_moment: str
     booked: str
     not_booked_alternatives: str
     not_booked_alternative: str

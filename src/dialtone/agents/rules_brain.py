@@ -123,10 +123,9 @@ class RulesBrain:
         """The next state and reply for one input (A1); the history gets the caller's
         words and the agent's sentences."""
         t = _Turn(profile, now.astimezone(ZoneInfo(profile.timezone)), language_for(profile))
-        text: str | None = None
         if isinstance(heard, Heard):
-            text = heard.text
-            state = _with(state, silences=None)
+            # The caller's words first: a summary made this turn quotes them.
+            state = with_turn(_with(state, silences=None), heard.text, Reply())
             new_state, reply = self._heard(t, state, heard)
         elif isinstance(heard, Silence):
             new_state, reply = self._silence(t, state)
@@ -142,7 +141,7 @@ class RulesBrain:
             new_state, reply = state, Reply()
         else:  # ModelAnswered: nothing was asked of a model
             new_state, reply = state, Reply()
-        return with_turn(new_state, text, reply), reply
+        return with_turn(new_state, None, reply), reply
 
     # -- the caller spoke --------------------------------------------------------------
 
@@ -179,7 +178,7 @@ class RulesBrain:
             if not when.empty:
                 return self._booking(t, state, _when_of(state).merged(when))
             if said.answer == "yes":
-                return self._book(t, state)
+                return self._book(t, state, announce=False)
             if said.answer == "no":
                 state = _keep_when(state, When())
                 return self._ask(state, t.lang.say.ask_day_and_time)
@@ -201,7 +200,7 @@ class RulesBrain:
             ):
                 return self._transfer(t, state, said)
             return self._message(t, state, said)
-        elif awaiting == "anything" and said.intent is None and when.empty:
+        elif awaiting == "anything" and said.intent in (None, "thanks") and when.empty:
             if said.answer == "no":
                 return self._goodbye(t, state)
             if said.answer == "yes":
@@ -285,7 +284,9 @@ class RulesBrain:
         confirm = say.confirm_booking.format(when=say_when(start, t.now, t.lang))
         return self._ask(state, confirm, awaiting="confirm")
 
-    def _book(self, t: _Turn, state: DialogState) -> tuple[DialogState, Reply]:
+    def _book(
+        self, t: _Turn, state: DialogState, *, announce: bool = True
+    ) -> tuple[DialogState, Reply]:
         zone = ZoneInfo(t.profile.timezone)
         start = datetime.fromisoformat(state.slot("start") or t.now.isoformat()).astimezone(zone)
         act = BookAppointment(
@@ -294,7 +295,12 @@ class RulesBrain:
             caller_name=state.slot("name") or "",
             note=summarise(state, topic="booking", lang=t.lang),
         )
-        sentence = t.lang.say.booking_now.format(when=say_when(start, t.now, t.lang))
+        # Confirmed already: the date need not be said twice.
+        sentence = (
+            t.lang.say.booking_now.format(when=say_when(start, t.now, t.lang))
+            if announce
+            else t.lang.say.one_moment
+        )
         return self._ask(state, sentence, awaiting="booking", act=act)
 
     def _booked(
@@ -386,7 +392,7 @@ class RulesBrain:
             return self._ask(state, say.no_transfer, say.anything_else, awaiting="anything")
         target = said.target or t.profile.transfer_targets[0]
         state = replace(state, intent="transfer", misses=0)
-        summary = summarise(with_turn(state, None, Reply()), topic="transfer", lang=t.lang)
+        summary = summarise(state, topic="transfer", lang=t.lang)
         sentence = say.connecting_to.format(label=target.label) if said.target else say.connecting
         act = HandOver(target=target, summary=summary, reason="asked")
         return self._ask(state, sentence, awaiting="transfer", act=act)
