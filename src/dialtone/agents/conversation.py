@@ -59,7 +59,10 @@ OPERATOR_DIGIT = "0"
 
 class Conversation:
     """One call's agent. ``caller`` and ``number`` are E.164 (the caller's, the
-    agent's); ``opened`` is the wall time when the call was set up (aware)."""
+    agent's); ``opened`` is the wall time when the call was set up (aware);
+    ``message_path`` the file a message the caller leaves is recorded into; ``country``
+    the agent number's country (ISO 3166), whose emergency number the caller is told to
+    dial (A3)."""
 
     def __init__(
         self,
@@ -71,6 +74,7 @@ class Conversation:
         record_id: str,
         opened: datetime,
         message_path: str | None = None,
+        country: str | None = None,
     ) -> None:
         self.profile = profile
         self.brain = brain
@@ -79,6 +83,7 @@ class Conversation:
         self.record_id = record_id
         self.opened = opened
         self.message_path = message_path  # where a message the caller leaves goes
+        self.country = country  # the agent's number's (ISO 3166): its emergency number
         self.zone = ZoneInfo(profile.timezone)
         self.state = DialogState()
         self.t0: float | None = None  # the call's clock at Started
@@ -177,7 +182,7 @@ class Conversation:
         now = self._local_now()
         reply: Reply | None = None
         if isinstance(heard, Heard):
-            reply = guard.guard(self.profile, self.state, heard, now)
+            reply = guard.guard(self.profile, self.state, heard, now, country=self.country)
         if reply is not None:
             # The brains keep their own history; the guard's turns are added for them.
             self.guarded.append(reply.guarded or "guard")
@@ -190,8 +195,10 @@ class Conversation:
 
     def _say(self, reply: Reply) -> Sequence[app.Command]:
         reply = guard.check_reply(self.profile, reply)
-        if reply.outcome is not None and self.outcome != "booked":
-            # A booking stays the call's outcome: what follows is courtesy.
+        if reply.outcome not in (None, "transferred") and self.outcome != "booked":
+            # A booking stays the call's outcome: what follows is courtesy. A transfer
+            # is the outcome once the human has the caller (BridgeResult 200), not when
+            # it is announced.
             self.outcome = reply.outcome
         for sentence in reply.say:
             self.lines.append(Line("agent", sentence, self.last_at))
