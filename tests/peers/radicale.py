@@ -7,6 +7,8 @@ and an htpasswd file with one user (plain text: the tests' own password) or no
 authentication. ``start()`` runs ``/usr/bin/radicale`` and waits until it answers;
 ``make_calendar(name)`` creates a calendar collection with MKCALENDAR through the
 ``caldav`` client and returns its URL. ``stop()`` (or leaving the ``with``) ends it.
+``radicale_calendar(tmp)`` does all of it and yields a ``CalendarAccess`` (the
+collection's URL, the credentials, the server) for a test's fixture.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -146,3 +151,23 @@ class Radicale:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+@dataclass(frozen=True)
+class CalendarAccess:
+    """One calendar collection on a running Radicale: what the booking adapter needs."""
+
+    url: str
+    username: str
+    password: str
+    server: Radicale
+
+
+@contextmanager
+def radicale_calendar(directory: Path, *, auth: bool = True) -> Iterator[CalendarAccess]:
+    """A running Radicale (skipped without it, failing under CI) holding one empty
+    calendar collection ``bookings``; stopped on exit."""
+    require_radicale()
+    with Radicale(directory, auth=auth) as server:
+        server.start()
+        yield CalendarAccess(server.make_calendar(), server.username, server.password, server)
