@@ -269,26 +269,33 @@ def test_radicale_recurring_and_all_day_events_are_busy(radicale: CalendarAccess
         booking.book(paris(15, day=5), paris(15, 30, day=5), "s", "d")
 
 
+def race(access: CalendarAccess, starts: tuple[datetime, ...]) -> list[str]:
+    """Book 30 minutes from each of ``starts`` at once, one thread and adapter each;
+    each booker's UID or ``"taken"``."""
+    barrier = threading.Barrier(len(starts))
+    outcomes: list[str] = []
+
+    def book(start: datetime) -> None:
+        cal = adapter(access)
+        barrier.wait()
+        try:
+            outcomes.append(cal.book(start, start + timedelta(minutes=30), "s", "d"))
+        except SlotTaken:
+            outcomes.append("taken")
+
+    threads = [threading.Thread(target=book, args=(start,)) for start in starts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(outcomes) == len(starts)
+    return outcomes
+
+
 @pytest.mark.interop
 def test_radicale_race_for_one_slot_has_one_winner(radicale: CalendarAccess) -> None:
-    for round_ in range(4):
-        start = paris(9 + round_)
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def book(start: datetime = start, barrier: threading.Barrier = barrier) -> None:
-            cal = adapter(radicale)
-            barrier.wait()
-            try:
-                outcomes.append(cal.book(start, start + timedelta(minutes=30), "s", "d"))
-            except SlotTaken:
-                outcomes.append("taken")
-
-        threads = [threading.Thread(target=book) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+    for hour in (9, 10, 11, 12):
+        outcomes = race(radicale, (paris(hour), paris(hour)))
         assert sorted(o == "taken" for o in outcomes) == [False, True], outcomes
     starts = sorted(e["dtstart"].dt for e in events(radicale))
     assert starts == [paris(9), paris(10), paris(11), paris(12)]
@@ -296,22 +303,8 @@ def test_radicale_race_for_one_slot_has_one_winner(radicale: CalendarAccess) -> 
 
 @pytest.mark.interop
 def test_radicale_overlapping_race_never_keeps_both(radicale: CalendarAccess) -> None:
-    barrier = threading.Barrier(2)
-    kept: list[str] = []
-
-    def book(start: datetime) -> None:
-        cal = adapter(radicale)
-        barrier.wait()
-        try:
-            kept.append(cal.book(start, start + timedelta(minutes=30), "s", "d"))
-        except SlotTaken:
-            pass
-
-    threads = [threading.Thread(target=book, args=(s,)) for s in (paris(10), paris(10, 15))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = race(radicale, (paris(10), paris(10, 15)))
+    kept = [o for o in outcomes if o != "taken"]
     assert len(kept) <= 1
     assert len(events(radicale)) == len(kept)
 
