@@ -181,14 +181,8 @@ def radicale(tmp_path: Path) -> Iterator[CalendarAccess]:
         yield access
 
 
-def adapter(access: CalendarAccess, **kwargs: object) -> CalDavCalendar:
-    return CalDavCalendar(
-        access.url,
-        access.username,
-        access.password,
-        zone=PARIS,
-        **kwargs,  # type: ignore[arg-type]
-    )
+def adapter(access: CalendarAccess) -> CalDavCalendar:
+    return CalDavCalendar(access.url, access.username, access.password, zone=PARIS)
 
 
 def collection(access: CalendarAccess) -> tuple[DAVClient, DavCollection]:
@@ -358,3 +352,12 @@ def test_radicale_wrong_password_is_a_calendar_error(radicale: CalendarAccess) -
     with pytest.raises(CalendarError):
         cal.book(paris(10), paris(10, 30), "s", "d")
     assert events(radicale) == []
+
+
+@pytest.mark.interop
+def test_radicale_without_authentication(tmp_path: Path) -> None:
+    with radicale_calendar(tmp_path / "open", auth=False) as access:
+        assert (access.username, access.password) == ("", "")
+        cal = CalDavCalendar(access.url, zone=PARIS)
+        uid = cal.book(paris(10), paris(10, 30), "s", "d")
+        assert [str(e["uid"]) for e in events(access)] == [uid]

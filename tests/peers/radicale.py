@@ -24,7 +24,9 @@ from types import TracebackType
 from typing import Self
 
 import httpx
+from caldav.collection import Calendar as DavCollection
 from caldav.davclient import DAVClient
+from caldav.davobject import DAVObject
 
 from .peer import free_tcp_port, require_peer
 
@@ -87,7 +89,8 @@ class Radicale:
                 "owner_only",
             ]
         else:
-            command += ["--auth-type", "none", "--rights-type", "none"]
+            # With no authentication, "authenticated" lets anyone read and write.
+            command += ["--auth-type", "none", "--rights-type", "authenticated"]
         return command
 
     def start(self, timeout: float = 20.0) -> Self:
@@ -124,7 +127,12 @@ class Radicale:
         """MKCALENDAR ``/agent/<name>/`` through the caldav client; its URL."""
         url = f"{self.base_url}/{USER}/{name}/"
         with self.client() as client:
-            client.principal().make_calendar(name=name, cal_id=name)
+            # The collection's parent named outright: an anonymous user has no principal
+            # to discover the calendar home from, and Radicale makes none for it.
+            home = DAVObject(client=client, url=f"{self.base_url}/{USER}/")
+            if not self.auth:
+                client.mkcol(str(home.url), "")
+            DavCollection(client=client, parent=home, name=name, id=name).save()
         return url
 
     def log(self) -> str:
