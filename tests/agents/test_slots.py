@@ -161,6 +161,7 @@ def test_free_starts_grid() -> None:
 
 
 def test_free_starts_none_when_never_open() -> None:
+    assert refusal((), PARIS, (), paris(10), minutes=30, now=NOW) == "closed"
     assert free_starts((), PARIS, (), around=paris(9), minutes=30, now=NOW) == ()
     assert free_starts(HOURS, PARIS, (), around=paris(9), minutes=30, now=NOW, count=0) == ()
 

@@ -104,6 +104,11 @@ def test_a_naive_start_is_read_in_the_profile_zone() -> None:
             id="saturday",
         ),
         pytest.param(
+            paris(10, day=1) - timedelta(days=30),
+            (paris(12, day=2), paris(12, 30, day=2), paris(13, day=2)),
+            id="a-month-ago",
+        ),
+        pytest.param(
             paris(10, day=2),
             (paris(12, day=2), paris(12, 30, day=2), paris(13, day=2)),
             id="in-the-past",

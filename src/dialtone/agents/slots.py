@@ -5,6 +5,9 @@ Pure: the profile's ``hours`` (local week-day windows in ``profile.timezone``), 
 intervals read from the calendar (aware datetimes), the wanted start and length, and the
 present ``now`` come in; a verdict or the nearest free starts come out.
 
+A profile without ``hours`` is never open: nothing can be booked (an agent answers at
+any hour, but appointments are only made within hours someone set).
+
 Every sum is taken in absolute time (UTC), never on the wall clock: a 30-minute
 appointment lasts 30 minutes across a daylight-saving change, and the windows of a day
 are placed with ``zoneinfo`` (a local opening that does not exist on a spring-forward day

@@ -99,15 +99,17 @@ async def _alternatives(
     now: datetime,
     timeout: float,
 ) -> tuple[datetime, ...]:
+    # A time already past is answered with the nearest times from now.
+    around = max(wanted, now)
     horizon = timedelta(days=ALTERNATIVES_HORIZON_DAYS + 1)
-    start = max(now, wanted - horizon)
-    end = max(wanted, now) + horizon
+    start = max(now, around - horizon)
+    end = around + horizon
     busy = await _in_thread(lambda: calendar.busy(start, end), timeout)
     return free_starts(
         profile.hours,
         zone,
         busy,
-        around=wanted,
+        around=around,
         minutes=minutes,
         now=now,
         count=ALTERNATIVES,
