@@ -28,12 +28,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import icalendar
-from caldav.collection import Calendar as DavCollection
-from caldav.davclient import DAVClient
-from caldav.lib import error as caldav_error
+if TYPE_CHECKING:
+    # Imported where used: caldav and its HTTP stack take half a second to load, paid
+    # only by a process whose agent books.
+    from caldav.davclient import DAVClient
 
 Interval = tuple[datetime, datetime]
 
@@ -119,6 +119,8 @@ def event_ics(
 ) -> str:
     """One VCALENDAR holding our VEVENT, with the VTIMEZONE of the start's zone so a
     client shows the appointment in the business's local time."""
+    import icalendar  # noqa: PLC0415 (see the imports)
+
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -136,6 +138,14 @@ def event_ics(
     return text
 
 
+def _failure(what: str, exc: Exception) -> CalendarError:
+    from caldav.lib.error import DAVError  # noqa: PLC0415 (see the imports)
+
+    if isinstance(exc, DAVError):  # the server answered, with an error
+        return CalendarError(f"{what}: {exc}")
+    return CalendarError(f"calendar unreachable: {type(exc).__name__}: {exc}")
+
+
 @dataclass
 class CalDavCalendar:
     """One CalDAV calendar collection (``url`` ends with the collection's slash).
@@ -150,6 +160,8 @@ class CalDavCalendar:
     def _client(self) -> DAVClient:
         # A client per operation: the runtime calls from worker threads, and a booking is
         # rare enough that a connection per call costs nothing that matters.
+        from caldav.davclient import DAVClient  # noqa: PLC0415 (see the imports)
+
         return DAVClient(
             url=self.url,
             username=self.username or None,
@@ -162,6 +174,8 @@ class CalDavCalendar:
         return self.url if self.url.endswith("/") else self.url + "/"
 
     def _events(self, client: DAVClient, start: datetime, end: datetime) -> list[_Busy]:
+        from caldav.collection import Calendar as DavCollection  # noqa: PLC0415
+
         collection = DavCollection(client=client, url=self._collection())
         found: Any = collection.search(start=start, end=end, event=True, expand=True)
         # The same method serves the library's async client; ours is the sync one.
@@ -180,10 +194,8 @@ class CalDavCalendar:
         try:
             with self._client() as client:
                 return sorted((b.start, b.end) for b in self._events(client, start, end))
-        except caldav_error.DAVError as exc:
-            raise CalendarError(f"calendar unreadable: {exc}") from exc
-        except Exception as exc:  # network, timeouts, unreadable answers from the library
-            raise CalendarError(f"calendar unreachable: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # the library's errors, the network's, timeouts
+            raise _failure("calendar unreadable", exc) from exc
 
     def book(self, start: datetime, end: datetime, summary: str, description: str) -> str:
         """Store the event if ``[start, end)`` is free (see the module's race rules)."""
@@ -193,10 +205,8 @@ class CalDavCalendar:
                 return self._book(client, start, end, summary, description)
         except CalendarError:
             raise
-        except caldav_error.DAVError as exc:
-            raise CalendarError(f"calendar refused the booking: {exc}") from exc
         except Exception as exc:
-            raise CalendarError(f"calendar unreachable: {type(exc).__name__}: {exc}") from exc
+            raise _failure("calendar refused the booking", exc) from exc
 
     def _book(
         self, client: DAVClient, start: datetime, end: datetime, summary: str, desc: str
