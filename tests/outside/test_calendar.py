@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -135,6 +136,10 @@ def test_fake_fails_when_told() -> None:
         cal.busy(paris(0), paris(23))
     with pytest.raises(CalendarError, match="down"):
         cal.book(paris(10), paris(11), "s", "d")
+
+
+def test_the_password_is_not_in_the_repr() -> None:
+    assert "s3cret" not in repr(CalDavCalendar("https://cal.example/", "u", "s3cret"))
 
 
 @pytest.mark.parametrize("cal", [FakeCalendar(), CalDavCalendar("http://127.0.0.1:9/")])
@@ -361,3 +366,23 @@ def test_radicale_without_authentication(tmp_path: Path) -> None:
         cal = CalDavCalendar(access.url, zone=PARIS)
         uid = cal.book(paris(10), paris(10, 30), "s", "d")
         assert [str(e["uid"]) for e in events(access)] == [uid]
+
+
+@pytest.mark.interop
+def test_radicale_stored_event_is_booked_when_the_check_after_fails(
+    radicale: CalendarAccess,
+) -> None:
+    """The read after the write fails: the event stands, so the answer is booked."""
+
+    class FailsAfter(CalDavCalendar):
+        reads = 0
+
+        def _events(self, client: DAVClient, start: datetime, end: datetime) -> list[Any]:
+            FailsAfter.reads += 1
+            if FailsAfter.reads > 1:
+                raise OSError("connection reset")
+            return super()._events(client, start, end)
+
+    cal = FailsAfter(radicale.url, radicale.username, radicale.password, zone=PARIS)
+    uid = cal.book(paris(10), paris(10, 30), "s", "d")
+    assert [str(e["uid"]) for e in events(radicale)] == [uid]

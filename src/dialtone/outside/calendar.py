@@ -153,7 +153,7 @@ class CalDavCalendar:
 
     url: str
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     timeout: float = DEFAULT_TIMEOUT_SECONDS
     zone: tzinfo = UTC
 
@@ -229,7 +229,12 @@ class CalDavCalendar:
             status = self._put(client, href, body)
         if status not in (200, 201, 204):
             raise CalendarError(f"calendar refused the booking: HTTP {status}")
-        others = [b for b in self._events(client, start, end) if b.uid != uid]
+        try:
+            others = [b for b in self._events(client, start, end) if b.uid != uid]
+        except Exception:
+            # The event is stored and the time was free just before: say so, rather than
+            # tell the caller it failed while it stands in the calendar.
+            return uid
         if others:
             withdrawn = client.delete(href)
             if int(withdrawn.status) not in (200, 204, 404):
