@@ -115,6 +115,12 @@ def test_touching_windows_are_one() -> None:
     assert refusal(gap, PARIS, (), paris(11, 45), minutes=30, now=NOW) == "closed"
 
 
+def test_a_window_continued_after_midnight() -> None:
+    late = (OpenHours(1, time(18), time(0)), OpenHours(2, time(0), time(2)))
+    assert is_bookable(late, PARIS, (), paris(23, 45), minutes=30, now=NOW)
+    assert refusal(late, PARIS, (), paris(1, 45, day=4), minutes=30, now=NOW) == "closed"
+
+
 def test_closes_at_midnight_is_end_of_day() -> None:
     evening = (OpenHours(1, time(18), time(0)),)
     assert is_bookable(evening, PARIS, (), paris(23, 30), minutes=30, now=NOW)
@@ -160,9 +166,18 @@ def test_free_starts_grid() -> None:
     assert found == (paris(9), paris(10), paris(11))
 
 
-def test_free_starts_none_when_never_open() -> None:
-    assert refusal((), PARIS, (), paris(10), minutes=30, now=NOW) == "closed"
-    assert free_starts((), PARIS, (), around=paris(9), minutes=30, now=NOW) == ()
+def test_no_hours_is_always_open() -> None:
+    assert refusal((), PARIS, (), paris(3, 10, day=8), minutes=30, now=NOW) is None
+    assert refusal((), PARIS, (), paris(23, 45), minutes=30, now=NOW) is None  # past midnight
+    assert refusal((), PARIS, BUSY, paris(11), minutes=30, now=NOW) == "busy"
+    found = free_starts((), PARIS, BUSY, around=paris(11), minutes=30, now=NOW)
+    assert found == (paris(10), paris(10, 30), paris(12))
+    # The grid runs from midnight, across the night.
+    found = free_starts((), PARIS, (), around=paris(0), minutes=60, now=NOW, count=2)
+    assert found == (paris(23, 30, day=2), paris(0))
+
+
+def test_free_starts_none_when_asked_for_none() -> None:
     assert free_starts(HOURS, PARIS, (), around=paris(9), minutes=30, now=NOW, count=0) == ()
 
 

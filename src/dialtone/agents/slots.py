@@ -5,8 +5,8 @@ Pure: the profile's ``hours`` (local week-day windows in ``profile.timezone``), 
 intervals read from the calendar (aware datetimes), the wanted start and length, and the
 present ``now`` come in; a verdict or the nearest free starts come out.
 
-A profile without ``hours`` is never open: nothing can be booked (an agent answers at
-any hour, but appointments are only made within hours someone set).
+A profile without ``hours`` is always open: the calendar alone decides (as
+``agents.hours.is_open`` tells the dialog).
 
 Every sum is taken in absolute time (UTC), never on the wall clock: a 30-minute
 appointment lasts 30 minutes across a daylight-saving change, and the windows of a day
@@ -28,6 +28,8 @@ Refusal = Literal["past", "closed", "busy"]
 # How far from the wanted start ``free_starts`` looks, each way, in days: far enough for
 # "next week", near enough that a fully booked calendar answers at once.
 DEFAULT_HORIZON_DAYS = 14
+# No hours set: every day from midnight to midnight.
+ALWAYS_OPEN = tuple(OpenHours(day, time(0), time(0)) for day in range(7))
 # The grid's coarsest step: a one-hour appointment can still start on the half hour.
 MAX_GRID_MINUTES = 30
 
@@ -47,7 +49,8 @@ def _local(day: date, at: time, zone: tzinfo) -> datetime:
 
 def windows(hours: Iterable[OpenHours], zone: tzinfo, first: date, last: date) -> list[Interval]:
     """The opening windows of the local days ``first`` … ``last`` as aware intervals,
-    sorted, touching or overlapping windows merged (A1's business hours).
+    sorted, touching or overlapping windows merged (A1's business hours; no hours at all
+    is ``ALWAYS_OPEN``).
 
     ``closes`` is exclusive; a window whose ``closes`` is not after ``opens`` runs past
     midnight into the next day (``closes`` 00:00 is the end of the day).
@@ -55,7 +58,7 @@ def windows(hours: Iterable[OpenHours], zone: tzinfo, first: date, last: date) -
     found: list[Interval] = []
     day = first
     by_weekday: dict[int, list[OpenHours]] = {}
-    for window in hours:
+    for window in tuple(hours) or ALWAYS_OPEN:
         by_weekday.setdefault(window.weekday, []).append(window)
     while day <= last:
         for window in by_weekday.get(day.weekday(), ()):
@@ -97,8 +100,11 @@ def refusal(
     if begin < now:
         return "past"
     local_day = start.astimezone(zone).date()
-    # The day before too: its overnight window may still be open.
-    open_windows = windows(hours, zone, local_day - timedelta(days=1), local_day)
+    # The day before too (its overnight window may still be open) and the day after (a
+    # window from its midnight continues one of this day's).
+    open_windows = windows(
+        hours, zone, local_day - timedelta(days=1), local_day + timedelta(days=1)
+    )
     if not any(w_start <= begin and end <= w_end for w_start, w_end in open_windows):
         return "closed"
     if _overlaps(begin, end, busy):
