@@ -108,6 +108,7 @@ class Baresip:
         transport: str = "udp",
         tone_hz: float = 440.0,
         regint: int = 300,
+        source: Path | None = None,
     ) -> None:
         assert BARESIP is not None
         self.name = name
@@ -117,7 +118,8 @@ class Baresip:
         self.recordings.mkdir(exist_ok=True)
         self.sip_port = _free_port_for_baresip()
         self.ctrl_port = free_port(socket.SOCK_STREAM)
-        self.tone = write_tone(self.dir / f"tone-{int(tone_hz)}.wav", tone_hz)
+        # What the phone sends: a tone, or a recording (``source``, 8 kHz mono WAV).
+        self.tone = source or write_tone(self.dir / f"tone-{int(tone_hz)}.wav", tone_hz)
         self.registrar = f"127.0.0.1:{registrar_port}"
         # Only what the test needs: no sound card (alsa), no NAT helpers (stun/ice).
         # ``aubridge`` is a player that plays nowhere unless a matching source exists,
@@ -254,7 +256,14 @@ ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}
 
     def received(self) -> Path:
         """The WAV of what this phone decoded from the network (``sndfile``'s ``-dec``)."""
-        found = sorted(self.recordings.glob("dump-*-dec.wav"))
+        return self._dump("dec")
+
+    def sent(self) -> Path:
+        """The WAV of what this phone encoded and sent (``sndfile``'s ``-enc``)."""
+        return self._dump("enc")
+
+    def _dump(self, kind: str) -> Path:
+        found = sorted(self.recordings.glob(f"dump-*-{kind}.wav"))
         assert found, f"baresip {self.name} recorded nothing:\n{self.log()[-4000:]}"
         return found[-1]
 

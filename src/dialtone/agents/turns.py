@@ -185,13 +185,17 @@ class DialogState:
     """What a brain remembers between turns. ``intent`` is the task under way
     ("booking", "message", …), ``slots`` what it has gathered (name → text), ``history``
     the conversation as (speaker, text) pairs, ``misses`` turns not understood in a row.
-    ``pending`` holds a model conversation's tool call awaiting its result."""
+    ``pending`` holds a model conversation's tool call awaiting its result, as
+    (tool call id, tool name)."""
 
     intent: str | None = None
     slots: tuple[tuple[str, str], ...] = ()
     history: tuple[tuple[str, str], ...] = ()
     misses: int = 0
     pending: tuple[tuple[str, str], ...] = field(default=())
+    # The language model failed on this call (an error or a timeout): the rules brain
+    # answers every input from then on (``ModelBrain``'s fallback).
+    rules_only: bool = False
 
     def slot(self, name: str) -> str | None:
         """The value gathered for ``name``, if any."""

@@ -20,7 +20,7 @@ Twilio-compatible TwiML interpreter and the AI receptionist are applications of 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dialtone.call.audio_uses import Listen as Listen  # noqa: PLC0414  (re-exported)
@@ -201,7 +201,11 @@ Command = (
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """The call is set up (media ready) and waits for the application."""
+    """The call is set up (media ready) and waits for the application; ``at`` is the
+    call's clock then (the runtime's monotonic seconds: later events' ``at`` are
+    measured on it; not part of the event's equality)."""
+
+    at: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,10 @@ class Gathered:
     timed_out: bool
     speech: str | None = None
     confidence: float | None = None
+    # When the Gather ended, and when the speech-to-text engine gave its text (the
+    # call's clock; for the AI receptionist's per-turn timings).
+    at: float | None = field(default=None, compare=False)
+    heard_at: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

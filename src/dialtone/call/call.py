@@ -410,7 +410,7 @@ class Call:
             return [*out, *commands.run(self, now)]
         self.state = CallState.RINGING
         if not self.queue:
-            self.queue.extend(self.application.on_event(app.Started()))
+            self.queue.extend(self.application.on_event(app.Started(now)))
         return [*out, *commands.run(self, now)]
 
     def _answer_body(self) -> bytes:

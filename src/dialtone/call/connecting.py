@@ -217,7 +217,7 @@ def connected_leg(
         out.extend(commands.answered(call, now))
     if busy is not None and busy.kind == "bridge" and call.answer_starts_app:
         call.answer_starts_app = False
-        out.extend(commands.give(call, app.Started(), now))
+        out.extend(commands.give(call, app.Started(now), now))
     elif busy is not None and busy.kind == "bridge":
         if call.bridging is not None and call.bridging.keep_caller:
             call.kept_since = now

@@ -4,7 +4,7 @@ are: ``RequestReceived``, ``AckReceived``, ``CancelReceived``, ``ResponseReceive
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dialtone.call import application as app
@@ -124,6 +124,8 @@ class SpeechHeard:
     ref: int
     text: str
     confidence: float | None = None
+    # When the engine gave the text (the call's clock; not part of equality).
+    heard_at: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,6 +101,7 @@ def gathered(
     timed_out: bool,
     speech: str | None = None,
     confidence: float | None = None,
+    heard_at: float | None = None,
 ) -> list[Action]:
     busy = call.busy
     assert busy is not None
@@ -111,7 +112,7 @@ def gathered(
     command = busy.command
     if isinstance(command, app.Gather) and command.speech is not None:
         out.append(act.StopListening(busy.ref))
-    event = app.Gathered(busy.digits, timed_out, speech, confidence)
+    event = app.Gathered(busy.digits, timed_out, speech, confidence, now, heard_at)
     return [*out, *commands.give(call, event, now)]
 
 
@@ -135,4 +136,11 @@ def on_speech_heard(call: Call, event: ev.SpeechHeard, now: float) -> list[Actio
             # A noise over the prompt, nothing said: keep prompting, listen again.
             return [act.Listen(busy.ref, command.speech)]
         return gathered(call, now, timed_out=not busy.digits)
-    return gathered(call, now, timed_out=False, speech=text, confidence=event.confidence)
+    return gathered(
+        call,
+        now,
+        timed_out=False,
+        speech=text,
+        confidence=event.confidence,
+        heard_at=event.heard_at,
+    )

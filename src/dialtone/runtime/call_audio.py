@@ -195,7 +195,7 @@ class CallAudio:
         def heard(result: Recognition) -> None:
             uses.listening.pop(ref, None)
             tap.close()
-            feed(ev.SpeechHeard(ref, result.text, result.confidence))
+            feed(ev.SpeechHeard(ref, result.text, result.confidence, loop.time()))
 
         listener = Listener(
             self.speech.recognizer,

@@ -150,6 +150,8 @@ class Driven:
     progress: str = ""  # the last progress told to the listeners (Call.progress)
     # Its streams, speech listeners and silence watches (runtime.call_audio).
     audio: AudioUses = field(default_factory=AudioUses)
+    # Plays waiting for their prompt to be synthesised, by ref: StopPlay drops them.
+    deferred: set[int] = field(default_factory=set)
 
 
 class CallDriver:
@@ -191,6 +193,9 @@ class CallDriver:
         # Told each step of a call's progress ("initiated", "ringing", "in-progress")
         # and its record once written ("completed" with the record): status callbacks.
         self.progress_listeners: list[ProgressListener] = []
+        # A prompt still being made (a reply's later sentences, synthesised while the
+        # first plays): its Play waits for it. None: every prompt is on disk.
+        self.pending_prompt: Callable[[str], asyncio.Future[object] | None] = lambda _: None
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -296,6 +301,10 @@ class CallDriver:
                 player = driven.players.pop(action.ref, None)
                 if player is not None:
                     player.cancel()
+                elif action.ref in driven.deferred:
+                    driven.deferred.discard(action.ref)
+                    done = ev.PlayDone(action.ref, completed=False)
+                    self.loop.call_soon(self.feed, driven, done)
             elif isinstance(action, act.RunTask):
                 self._spawn(self._run_task(driven, action))
             elif isinstance(
@@ -428,6 +437,17 @@ class CallDriver:
             relay.close()
 
     def _play(self, driven: Driven, action: act.Play | act.SendDigits, prompt: str | None) -> None:
+        waiting = self.pending_prompt(prompt) if prompt is not None else None
+        if waiting is not None and not waiting.done():
+            driven.deferred.add(action.ref)
+
+            def ready(_: asyncio.Future[object]) -> None:
+                if action.ref in driven.deferred and not driven.ended:
+                    driven.deferred.discard(action.ref)
+                    self._play(driven, action, prompt)
+
+            waiting.add_done_callback(ready)
+            return
         audio = driven.call.audio
         try:
             if isinstance(action, act.SendDigits):

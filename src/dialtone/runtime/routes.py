@@ -10,11 +10,12 @@ outside or emergency call goes out through the account's trunks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from dialtone.call.application import Application
 from dialtone.call.spec import CallSpec
 from dialtone.policy import call_setup
+from dialtone.policy.emergency import is_emergency_number
 from dialtone.policy.checklist import Action, CallIntent
 from dialtone.services import call_facts
 from dialtone.services.telephony import routing as routing_service
@@ -54,6 +55,16 @@ class Router:
         self.voice_application: (
             Callable[[CallSpec, routing_service.VoiceUrls], Application] | None
         ) = None
+        # The AI receptionist a number routed to an agent is answered by (set by the
+        # runtime): the route in, the application made for the call's spec out (None:
+        # the profile is gone, the caller hears 404).
+        self.agent_application: (
+            Callable[
+                [routing_service.Route],
+                Awaitable[tuple[Callable[[CallSpec], Application], float] | None],
+            ]
+            | None
+        ) = None
 
     async def apply_route(
         self,
@@ -83,6 +94,8 @@ class Router:
                     application=lambda spec: make(spec, voice),
                 ),
             )
+        elif kind == "agent" and self.agent_application is not None:
+            await self.agent(event, channel, route, trace, caller=caller, trunk_id=trunk_id)
         elif kind == "greeting":
             greeting = (
                 self.ctx.config.greetings_dir / route.greeting
@@ -131,6 +144,45 @@ class Router:
             await self.forward(event, channel, route, trace, trunk_id=trunk_id)
         else:
             self.ctx.reply(event, channel, 404)
+
+    async def agent(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        route: routing_service.Route,
+        trace: Trace,
+        *,
+        caller: SipUser | None,
+        trunk_id: str | None,
+    ) -> None:
+        """The number's AI receptionist answers (A1). An emergency number never reaches
+        it (A3): such a number's calls go out as emergency calls before routes are
+        looked up, and a route to an agent is refused for one; this is the last guard."""
+        assert self.agent_application is not None
+        if is_emergency_number(route.number):
+            log.warning("agent route on emergency number %s ignored (A3)", route.number)
+            self.ctx.reply(event, channel, 403)
+            return
+        made = await self.agent_application(route)
+        if made is None:
+            self.ctx.reply(event, channel, 404)
+            return
+        application, max_seconds = made
+        self.ctx.answering.answer(
+            event,
+            channel,
+            AnswerTarget(
+                account_id=route.account_id,
+                to_number=route.number,
+                greeting_path=default_greeting_path(),
+                recordings_dir=self.ctx.config.recordings_dir / route.account_id,
+                legs=(trace,),
+                user_id=caller.id if caller is not None else None,
+                trunk_id=trunk_id,
+                max_seconds=max_seconds,
+                application=application,
+            ),
+        )
 
     async def ring_user(
         self,

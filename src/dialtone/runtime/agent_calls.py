@@ -1,0 +1,228 @@
+"""The AI receptionist's calls, for the runtime: what its tasks do, and the application
+a number routed to an agent runs (``agents.conversation.Conversation``).
+
+Each task of ``agents.tasks`` has a handler here: speech synthesised through the prompt
+cache (the first sentence awaited, the others made while it plays: the driver's Play
+waits for a prompt still being made), the calendar booked, the caller's message kept as
+a voicemail entry with its transcript, the follow-up text sent through messaging (its
+consent rules, M3), the language model asked, the report filed. Refusals by the terms
+go on the audit log as every refusal does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.agents import tasks as t
+from dialtone.agents.turns import AI_LABEL, FollowUpSent, MessageTaken
+from dialtone.call.spec import CallSpec
+from dialtone.core.errors import DialtoneError
+from dialtone.services.accounts import audit
+from dialtone.services.messaging import messages
+from dialtone.services.messaging.rules import MessagingRules
+from dialtone.services.telephony import voicemails as voicemail_service
+from dialtone.speech.prompt_cache import SUFFIX, PromptCache
+from dialtone.speech.transcriber import OfflineTranscriber
+from dialtone.store import sealed
+from dialtone.store.db import transaction
+
+from .app_tasks import AppTasks
+from .tasks import TaskSet
+
+log = logging.getLogger("dialtone.agents")
+
+# How a voicemail the agent took is labelled: the caller's words, transcribed by the
+# machine (V9), in an entry the AI produced (A4).
+MESSAGE_LABEL = "ai-generated"
+
+Writer = Callable[[Session], Any]
+
+
+class AgentTasks:
+    """The handlers of the agent's tasks (registered on the call driver's ``AppTasks``)."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        db: Executor,
+        prompts: PromptCache,
+        transcriber: OfflineTranscriber | None,
+        messaging_rules: Callable[[], MessagingRules],
+        recording_key: bytes | None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.db = db
+        self.prompts = prompts
+        self.transcriber = transcriber
+        self.messaging_rules = messaging_rules
+        self.recording_key = recording_key
+        self.clock = clock
+        self.background = TaskSet(log, "agent")
+        # Sentences being synthesised while an earlier one plays, by their file.
+        self.making: dict[str, asyncio.Future[Path]] = {}
+        self.book: Callable[[t.Book], Awaitable[object]] | None = None
+        self.consult: Callable[[t.Consult], Awaitable[object]] | None = None
+        self.file_report: Callable[[Session, t.FileReport], None] | None = None
+
+    def register(self, tasks: AppTasks) -> None:
+        tasks.register(t.Say, self.say)
+        tasks.register(t.Book, self._book)
+        tasks.register(t.SaveMessage, self.save_message)
+        tasks.register(t.TextCaller, self.text_caller)
+        tasks.register(t.Consult, self._consult)
+        tasks.register(t.FileReport, self._file)
+
+    def pending(self, path: str) -> asyncio.Future[object] | None:
+        """The synthesis of ``path`` under way, if any (for the driver's Play)."""
+        return self.making.get(path)  # type: ignore[return-value]
+
+    # -- speech ---------------------------------------------------------------------------
+
+    async def say(self, _spec: CallSpec, task: t.Say) -> t.Said:
+        """The first sentence synthesised now; the others started, their files named."""
+        if not task.sentences:
+            return t.Said(())
+        loop = asyncio.get_running_loop()
+        first = await self.prompts.prompt(task.sentences[0], task.voice, task.language)
+        ready_at = loop.time()
+        paths = [str(first)]
+        for sentence in task.sentences[1:]:
+            key = self.prompts.key(sentence, task.voice, task.language)
+            path = str(self.prompts.directory / (key + SUFFIX))
+            paths.append(path)
+            if path in self.making or Path(path).is_file():
+                continue
+            making = asyncio.ensure_future(self.prompts.prompt(sentence, task.voice, task.language))
+            self.making[path] = making
+            making.add_done_callback(self._made(path))
+        return t.Said(tuple(paths), ready_at)
+
+    def _made(self, path: str) -> Callable[[asyncio.Future[Path]], None]:
+        def made(_: asyncio.Future[Path]) -> None:
+            self.making.pop(path, None)
+
+        return made
+
+    # -- the calendar, the model, the report (set by the runtime when configured) -----------
+
+    async def _book(self, _spec: CallSpec, task: t.Book) -> object:
+        if self.book is None:
+            raise RuntimeError("no booking calendar here")
+        return await self.book(task)
+
+    async def _consult(self, _spec: CallSpec, task: t.Consult) -> object:
+        if self.consult is None:
+            raise RuntimeError("no language model here")
+        return await self.consult(task)
+
+    async def _file(self, _spec: CallSpec, task: t.FileReport) -> None:
+        if self.file_report is None:
+            log.info("agent report for %s not kept: no store", task.report.record_id)
+            return
+        file_report = self.file_report
+        await self._write(lambda session: file_report(session, task))
+
+    # -- a message ----------------------------------------------------------------------
+
+    async def save_message(self, _spec: CallSpec, task: t.SaveMessage) -> MessageTaken:
+        """The caller's message as a voicemail entry of the agent's number, its
+        transcript made on this machine and labelled (A4, V9)."""
+        path = task.path
+        if path is None or task.seconds <= 0:
+            return MessageTaken(None)
+        now = self.clock()
+
+        def create(session: Session) -> str:
+            row = voicemail_service.create_voicemail(
+                session,
+                account_id=task.profile.account_id,
+                user_id=None,
+                number=task.number,
+                from_number=task.caller,
+                duration=Decimal(str(round(task.seconds, 3))),
+                path=path,
+                now=now,
+                call_record_id=task.record_id,
+            )
+            return row.id
+
+        voicemail_id: str = await self._write(create)
+        text: str | None = None
+        if self.transcriber is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                wav = await loop.run_in_executor(None, self._read, path)
+                text = await self.transcriber.transcribe(wav)
+            except (OSError, sealed.SealError, Exception) as exc:
+                log.warning("agent message %s not transcribed: %s", voicemail_id, exc)
+
+        def store(session: Session) -> None:
+            row = voicemail_service.set_transcript(session, voicemail_id, text)
+            if text is not None:
+                row.transcript_label = MESSAGE_LABEL
+
+        await self._write(store)
+        return MessageTaken(text)
+
+    def _read(self, path: str) -> bytes:
+        # Sealed as it was written (D5): the WAV's sizes come from its length.
+        return b"".join(sealed.recording_chunks(Path(path), self.recording_key))
+
+    # -- a text -------------------------------------------------------------------------
+
+    async def text_caller(self, _spec: CallSpec, task: t.TextCaller) -> FollowUpSent:
+        """The follow-up text through messaging: every SMS rule applies (M3 consent,
+        opt-outs, fair use); a refusal is on the audit log and in the answer."""
+        now = self.clock()
+        outgoing = messages.Outgoing(
+            sender=task.from_number,
+            to=task.to,
+            body=task.text,
+            origin="agent",
+        )
+        rules = self.messaging_rules()
+
+        def send(session: Session) -> str | None:
+            try:
+                with session.begin_nested():
+                    messages.send(session, task.profile.account_id, outgoing, rules=rules, now=now)
+            except DialtoneError as refused:
+                entry = audit.AuditEntry.of_error(
+                    refused,
+                    at=now,
+                    account_id=task.profile.account_id,
+                    actor=f"agent:{task.profile.id}",
+                    action="sms.send",
+                )
+                audit.record(session, [entry])
+                return refused.rule or refused.code
+            return None
+
+        refused = await self._write(send)
+        return FollowUpSent(refused)
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    async def _write(self, work: Writer) -> Any:
+        def run() -> Any:
+            with transaction(self.sessions) as session:
+                return work(session)
+
+        return await asyncio.get_running_loop().run_in_executor(self.db, run)
+
+    async def close(self, timeout: float = 10.0) -> None:
+        await self.background.wait(timeout)
+
+
+__all__ = ["AI_LABEL", "AgentTasks"]
