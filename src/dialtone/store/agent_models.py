@@ -115,6 +115,9 @@ class AgentReport(Base):
     transcript: Mapped[str] = mapped_column(Text, default="[]")
     transcript_withheld: Mapped[bool] = mapped_column(Boolean, default=False)
     latencies: Mapped[str] = mapped_column(Text, default="[]")
+    # JSON list of the rules that answered instead of the dialog ("emergency", "advice",
+    # "identity": A3, A4), in the order they did.
+    guarded: Mapped[str] = mapped_column(Text, default="[]")
     ai_generated: Mapped[bool] = mapped_column(Boolean, default=True)
     label: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

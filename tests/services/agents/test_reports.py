@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
+from dialtone.agents.report import CallReport, Line, TurnTiming
 from dialtone.agents.turns import AI_LABEL
 from dialtone.core.errors import DialtoneError
 from dialtone.services.agents import reports
 from dialtone.services.agents.reports import TurnLatency, Utterance
 from dialtone.services.telephony.voicemails import TRANSCRIPT_LABEL
+from dialtone.store.models import CallRecord
 
 from ..conftest import T0
 
@@ -155,3 +158,71 @@ def test_reports_are_listed_by_agent_and_outcome_newest_first(
     with pytest.raises(DialtoneError) as info:
         reports.get_report(session, other_account, page[0].id)
     assert info.value.code == "agent_report.not_found"
+
+
+def _call_report(account: str, record_id: str = "CA7") -> CallReport:
+    return CallReport(
+        agent_id="AG1",
+        account_id=account,
+        record_id=record_id,
+        caller="+33600000000",
+        number="+33123456789",
+        outcome="answered",
+        summary="Answered a question about parking.",
+        lines=(Line("agent", "Hello, I am an AI.", 0.0), Line("caller", "Parking?", 3.0)),
+        timings=(TurnTiming(heard=4.2, decided=4.205, spoken=4.4, speech_ended=4.0),),
+        guarded=("identity",),
+    )
+
+
+def test_the_call_applications_report_is_filed_with_its_stages(
+    session: Session, account: str
+) -> None:
+    row = reports.file_report(session, _call_report(account), now=T0)
+    shown = reports.described(row)
+    assert (shown["call_id"], shown["from"], shown["to"]) == ("CA7", "+33600000000", "+33123456789")
+    assert (shown["started_at"], shown["ended_at"]) == (T0 - timedelta(seconds=4.4), T0)
+    assert [(t["speaker"], t["start"], t["end"]) for t in shown["transcript"]] == [
+        ("agent", 0.0, 0.0),
+        ("caller", 3.0, 3.0),
+    ]
+    [figures] = shown["latencies"]
+    assert figures == {
+        "turn": 1,
+        "stt_ms": 200.0,
+        "dialog_ms": 5.0,
+        "tts_first_ms": 195.0,
+        "total_ms": 400.0,
+    }
+    assert shown["guarded"] == ["identity"]
+    assert shown["summary"].startswith(AI_LABEL)
+    assert reports.file_report(session, _call_report(account), now=T0).id == row.id
+
+
+def test_a_filed_report_takes_the_times_of_the_calls_record(session: Session, account: str) -> None:
+    session.add(
+        CallRecord(
+            id="CA8",
+            account_id=account,
+            direction="inbound",
+            from_number="+33600000000",
+            to_number="+33123456789",
+            started_at=T0,
+            answered_at=T0 + timedelta(seconds=1),
+            ended_at=T0 + timedelta(seconds=40),
+            duration=Decimal(39),
+            billed_seconds=60,
+            billing_increment="60/60",
+            status="completed",
+            hangup_cause="caller-bye",
+            sip_call_id="c8",
+            sip_local_tag="t8",
+        )
+    )
+    session.flush()
+    row = reports.file_report(
+        session, _call_report(account, "CA8"), now=T0 + timedelta(hours=1), transcribed=False
+    )
+    assert (row.started_at, row.ended_at) == (T0 + timedelta(seconds=1), T0 + timedelta(seconds=40))
+    assert json.loads(row.transcript) == []
+    assert row.transcript_withheld is True

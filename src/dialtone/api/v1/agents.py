@@ -388,6 +388,10 @@ class ReportOut(BaseModel):
     latencies: list[dict[str, Any]] = Field(
         description="Per caller turn, in ms: vad_end_ms, stt_ms, dialog_ms, tts_first_ms, total_ms."
     )
+    guarded: list[str] = Field(
+        description="The rules that answered instead of the dialog: emergency (A3), "
+        "advice, identity (A4)."
+    )
     ai_generated: bool
     label: str
     created_at: datetime

@@ -22,18 +22,20 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, get_args
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dialtone.agents.report import CallReport
 from dialtone.agents.turns import AI_LABEL, Outcome
 from dialtone.core.errors import Conflict, DialtoneError, NotFound
 from dialtone.services.ids import new_id
 from dialtone.services.telephony.voicemails import TRANSCRIPT_LABEL
 from dialtone.store.agent_models import AgentReport
+from dialtone.store.models import CallRecord
 
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 SPEAKERS = ("caller", "agent")
@@ -41,6 +43,7 @@ MAX_TURNS = 2000
 MAX_TEXT = 5000
 MAX_SUMMARY = 5000
 LATENCY_FIELDS = ("vad_end_ms", "stt_ms", "dialog_ms", "tts_first_ms", "total_ms")
+MAX_GUARDED = 100
 
 
 def _invalid(message: str) -> DialtoneError:
@@ -151,12 +154,14 @@ def save_report(
     from_number: str = "",
     to_number: str = "",
     transcribed: bool = True,
+    guarded: Sequence[str] = (),
 ) -> AgentReport:
     """Store the report of the agent call ``call_id`` (the CDR's id), or return the one
     already stored for it (idempotent: the runtime may retry). Labelled as the module
     says (A4, V9); with ``transcribed`` False (no notice, or a party objected: V8) the
-    transcript is not kept. 400 ``agent_report.invalid``; 409 ``agent_report.conflict``
-    when the call's report belongs to another account."""
+    transcript is not kept. ``guarded``: the rules that answered instead of the dialog
+    ("emergency", "advice", "identity"), kept as given. 400 ``agent_report.invalid``;
+    409 ``agent_report.conflict`` when the call's report belongs to another account."""
     existing = report_for_call(session, call_id)
     if existing is not None:
         if existing.account_id != account_id:
@@ -171,6 +176,10 @@ def save_report(
     if len(summary) > MAX_SUMMARY:
         raise _invalid(f"A summary has at most {MAX_SUMMARY} characters.")
     turns = _transcript(transcript)
+    if len(guarded) > MAX_GUARDED or any(
+        not isinstance(g, str) or not 1 <= len(g) <= 40 for g in guarded
+    ):
+        raise _invalid(f"guarded is at most {MAX_GUARDED} names of 1 to 40 characters.")
     row = AgentReport(
         id=new_id("AR"),
         account_id=account_id,
@@ -185,6 +194,7 @@ def save_report(
         transcript=json.dumps(turns if transcribed else []),
         transcript_withheld=not transcribed,
         latencies=json.dumps(_latencies(latencies)),
+        guarded=json.dumps(list(guarded)),
         ai_generated=True,
         label=AI_LABEL,
         created_at=now,
@@ -199,6 +209,66 @@ def save_report(
             raise
         return stored
     return row
+
+
+def _ms(later: float | None, earlier: float | None) -> float | None:
+    if later is None or earlier is None or later < earlier:
+        return None
+    return (later - earlier) * 1000
+
+
+def file_report(
+    session: Session, report: CallReport, *, now: datetime, transcribed: bool = True
+) -> AgentReport:
+    """Store the call application's report (``agents.report.CallReport``, the
+    ``FileReport`` task's) through :func:`save_report`: idempotent by its ``record_id``
+    (the CDR's id). The call's start and end are its record's when it is written
+    already (answered, else started; ended), else ``now`` less the last moment the
+    report names, and ``now``. A line's ``at`` is its start and its end (the
+    application gives one moment per line). Each timing becomes the stages in ms:
+    ``stt_ms`` speech end → heard, ``dialog_ms`` heard → decided, ``tts_first_ms``
+    decided → first sentence synthesised, ``total_ms`` speech end → synthesised (None
+    where a moment is missing); the voice activity detector's own delay is not in it
+    (``vad_end_ms`` None)."""
+    record = session.get(CallRecord, report.record_id)
+    if record is not None and record.account_id == report.account_id:
+        started_at = record.answered_at or record.started_at
+        ended_at = max(record.ended_at, started_at)
+    else:
+        moments = [line.at for line in report.lines]
+        for timing in report.timings:
+            moments.extend(
+                m for m in (timing.heard, timing.decided, timing.spoken) if m is not None
+            )
+        span = max((m for m in moments if m >= 0), default=0.0)
+        ended_at = now
+        started_at = now - timedelta(seconds=span)
+    return save_report(
+        session,
+        account_id=report.account_id,
+        agent_id=report.agent_id,
+        call_id=report.record_id,
+        started_at=started_at,
+        ended_at=ended_at,
+        outcome=report.outcome,
+        summary=report.summary,
+        transcript=[Utterance(line.speaker, line.text, line.at, line.at) for line in report.lines],
+        latencies=[
+            TurnLatency(
+                turn=n,
+                stt_ms=_ms(timing.heard, timing.speech_ended),
+                dialog_ms=_ms(timing.decided, timing.heard),
+                tts_first_ms=_ms(timing.spoken, timing.decided),
+                total_ms=_ms(timing.spoken, timing.speech_ended),
+            )
+            for n, timing in enumerate(report.timings, start=1)
+        ],
+        from_number=report.caller,
+        to_number=report.number,
+        transcribed=transcribed,
+        guarded=report.guarded,
+        now=now,
+    )
 
 
 def report_for_call(session: Session, call_id: str) -> AgentReport | None:
@@ -285,6 +355,7 @@ def described(row: AgentReport) -> dict[str, Any]:
         "transcript": json.loads(row.transcript),
         "transcript_withheld": row.transcript_withheld,
         "latencies": json.loads(row.latencies),
+        "guarded": json.loads(row.guarded),
         "ai_generated": row.ai_generated,
         "label": row.label,
         "created_at": row.created_at,

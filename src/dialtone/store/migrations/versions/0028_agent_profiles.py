@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("transcript", sa.Text(), nullable=False),
         sa.Column("transcript_withheld", sa.Boolean(), nullable=False),
         sa.Column("latencies", sa.Text(), nullable=False),
+        sa.Column("guarded", sa.Text(), nullable=False),
         sa.Column("ai_generated", sa.Boolean(), nullable=False),
         sa.Column("label", sa.String(length=40), nullable=False),
         sa.Column("created_at", dialtone.store.base.UTCDateTime(timezone=True), nullable=False),
