@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from dialtone.speech.wav import pcm8k_to_wav, wav_to_pcm  # noqa: E402
+from dialtone.speech.wav import pcm8k_to_wav, wav_to_pcm
 
 # Booking with dates and times, asking for someone, messages, hours, emergencies,
 # "are you a robot", and the short answers of a dialog.
@@ -86,13 +86,13 @@ def _key(engine: str, text: str) -> str:
 
 
 def _hibari() -> object:
-    from dialtone.speech.hibari_engine import HibariSynthesizer  # noqa: PLC0415
+    from dialtone.speech.hibari_engine import HibariSynthesizer
 
     return HibariSynthesizer()
 
 
 def _say_hibari(engine: object, text: str) -> bytes:
-    from dialtone.speech.hibari_engine import HibariSynthesizer  # noqa: PLC0415
+    from dialtone.speech.hibari_engine import HibariSynthesizer
 
     assert isinstance(engine, HibariSynthesizer)
     return engine.synthesize(text, voice=None, language="en-US")

@@ -27,8 +27,8 @@ from collections.abc import Callable, Sequence
 from dialtone.speech.endpoint import (
     FRAME_BYTES,
     EndpointConfig,
-    EndpointEvent,
     Endpointer,
+    EndpointEvent,
     Pausing,
     SpeechEnded,
     SpeechStarted,
@@ -119,9 +119,7 @@ class Listener:
         """Start recognising the utterance so far; an earlier guess is dropped."""
         self._drop_early()
         self._early_voiced = pausing.voiced
-        self._early = asyncio.get_running_loop().create_task(
-            self._recognised(pausing.audio)
-        )
+        self._early = asyncio.get_running_loop().create_task(self._recognised(pausing.audio))
 
     def _drop_early(self) -> None:
         # A guess still waiting for its turn is cancelled; one in the engine is left to

@@ -14,11 +14,29 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_ONES = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-    "fourteen fifteen sixteen seventeen eighteen nineteen"
-).split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_ONES = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _ORDINALS = {
     "one": "first",
     "two": "second",
@@ -77,9 +95,7 @@ def normalize(text: str) -> list[str]:
     s = re.sub(r"\b(a|p)\.\s?m\.?", r"\1m", s)
     s = re.sub(r"\b(\d{1,2}):(\d{2})\b", _clock, s)
     s = re.sub(r"(\d)(am|pm)\b", r"\1 \2", s)
-    s = re.sub(
-        r"\b(\d{1,4})(st|nd|rd|th)\b", lambda m: f" {ordinal_words(int(m.group(1)))} ", s
-    )
+    s = re.sub(r"\b(\d{1,4})(st|nd|rd|th)\b", lambda m: f" {ordinal_words(int(m.group(1)))} ", s)
     s = re.sub(r"(?<=\d),(?=\d{3}\b)", "", s)  # 1,000
     s = re.sub(r"\b\d{1,4}\b", lambda m: f" {number_words(int(m.group()))} ", s)
     s = s.replace("'", "").replace("\u2019", "")

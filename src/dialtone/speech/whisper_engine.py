@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "WHISPER_RATE",
-    "Window",
     "WhisperRecognizer",
+    "Window",
     "english_only",
     "fitted_frames",
     "packaged_model",
