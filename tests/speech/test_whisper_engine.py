@@ -22,6 +22,7 @@ from dialtone.speech.whisper_engine import (
     avg_logprob,
     best,
     compression_ratio,
+    fitted_frames,
     is_silence,
     needs_fallback,
 )
@@ -251,3 +252,87 @@ def test_compression_ratio_and_mean_log_probability() -> None:
     # A score of -0.4 over three tokens is -1.2 in all; with the end of text counted,
     # as faster-whisper does, that is -0.3 a token.
     assert avg_logprob(-0.4, 3) == pytest.approx(-0.3)
+
+
+@pytest.mark.parametrize(
+    ("heard", "frames"),
+    [
+        (0, 100),
+        (1, 200),
+        (99, 200),
+        (100, 200),
+        (101, 300),
+        (250, 400),  # 2.5 s: 3.5 s of frames, rounded up to 4
+        (300, 400),
+        (2899, 3000),
+        (2900, 3000),
+        (2901, 3000),  # never more than the 30 s window
+        (3000, 3000),
+    ],
+)
+def test_the_fitted_window(heard: int, frames: int) -> None:
+    assert fitted_frames(heard) == frames
+    assert frames % 2 == 0  # the encoder's stride-2 convolution
+
+
+def test_the_fitted_window_refuses_negative_lengths() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        fitted_frames(-1)
+
+
+def test_a_fitted_window_encodes_the_utterance_and_a_second_of_padding(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello"), said("world"), said("good")])
+    engine = engine_with(tmp_path, model, window="fit")
+    assert engine.recognize(speech(2.5), language="fr").text == "hello"
+    # 2.5 s is 250 frames of audio, then 150 of zeros.
+    [features] = model.encoded
+    assert features.shape == (1, 80, 400)
+    assert np.all(features[0, :, 249] != 0)
+    assert np.all(features[0, :, 250:] == 0)
+    # Long audio: whole 30 s windows, the last one fitted.
+    model.encoded.clear()
+    engine.recognize(speech(32), language="fr")
+    assert [f.shape for f in model.encoded] == [(1, 80, 3000), (1, 80, 300)]
+
+
+def test_the_30s_window_is_the_default(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello")])
+    engine_with(tmp_path, model).recognize(speech(2.5), language="fr")
+    assert [f.shape for f in model.encoded] == [(1, 80, 3000)]
+
+
+@pytest.mark.parametrize("options", [{"window": "10s"}, {"beam_size": 0}])
+def test_bad_options_are_refused(tmp_path: Path, options: dict[str, Any]) -> None:
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    with pytest.raises(ValueError, match="must"):
+        WhisperRecognizer(tmp_path, **options)
+
+
+def test_tuned_recognisers_share_the_model_and_keep_their_own_options(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello"), said("world")])
+    gather = engine_with(tmp_path, model, beam_size=5)
+    agent = gather.tuned(window="fit", beam_size=1)
+    assert (agent.window, agent.beam_size, agent.fallback) == ("fit", 1, True)
+    assert (gather.window, gather.beam_size) == ("30s", 5)
+    assert agent.model_path == gather.model_path
+    assert agent.recognize(speech(2.5), language="fr").text == "hello"
+    assert gather.recognize(speech(2.5), language="fr").text == "world"
+    assert [f.shape[2] for f in model.encoded] == [400, 3000]
+    assert [c["beam_size"] for c in model.calls] == [1, 5]
+    # Loading through either loads once for both.
+    assert agent._model is gather._model
+    assert gather.tuned()._model is gather._model
+
+
+def test_without_fallback_an_unlikely_text_is_kept(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello", logprob=-1.5), said("world", logprob=-0.4)])
+    engine = engine_with(tmp_path, model, fallback=False)
+    assert engine.recognize(speech(2), language="fr").text == "hello"
+    assert len(model.calls) == 1
+
+
+def test_warm_up_hears_a_second_of_silence(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello", no_speech=0.99, logprob=-2.0)])
+    engine = engine_with(tmp_path, model, window="fit")
+    engine.warm_up()
+    assert [f.shape for f in model.encoded] == [(1, 80, 200)]
