@@ -1,5 +1,5 @@
 """A reply cut into pieces to synthesise one by one (speech.sentences), and the
-pieces spoken in turn (speech.synthesizer.synthesize_pieces)."""
+pieces spoken in turn (speech.reply)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dialtone.speech.reply import synthesize_pieces
 from dialtone.speech.sentences import speech_pieces, split_first_clause, split_sentences
-from dialtone.speech.synthesizer import FakeSynthesizer, synthesize_pieces
+from dialtone.speech.synthesizer import FakeSynthesizer
 
 
 @pytest.mark.parametrize(
@@ -96,6 +97,24 @@ def test_pieces_are_spoken_one_at_a_time() -> None:
     assert first == engine.synthesize("Sure.", voice=None, language=None)
     assert len(list(spoken)) == 1
     assert [call[0] for call in engine.calls] == ["Sure.", "Sure.", "One moment."]
+
+
+class Padded(FakeSynthesizer):
+    """Speech after 180 ms of silence, as hibari makes it."""
+
+    def synthesize(self, text: str, *, voice: str | None, language: str | None) -> bytes:
+        return bytes(2880) + super().synthesize(text, voice=voice, language=language)
+
+
+def test_the_first_piece_starts_at_its_first_sound_the_others_keep_their_pause() -> None:
+    engine = Padded()
+    first, second = synthesize_pieces(engine, "Sure. One moment.", voice=None, language=None)
+    sure = FakeSynthesizer().synthesize("Sure.", voice=None, language=None)
+    # About 20 ms (160 samples) kept before the first sample louder than the
+    # silence level (the tone's third), against a click.
+    assert first.endswith(sure)
+    assert 300 <= len(first) - len(sure) <= 320
+    assert second.startswith(bytes(2880))
 
 
 def test_nothing_to_say_is_no_audio() -> None:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from dialtone.speech.sentences import speech_pieces
 from dialtone.speech.voices import Voice, VoiceChoice, choose_voice
 
 
@@ -44,19 +42,6 @@ class Synthesizer(Protocol):
         """``text`` spoken by the voice ``choose`` gives, as 8 kHz 16-bit mono PCM.
         Raises ``SynthesisError``."""
         ...
-
-
-def synthesize_pieces(
-    engine: Synthesizer, text: str, *, voice: str | None, language: str | None
-) -> Iterator[bytes]:
-    """``text`` spoken piece by piece (``sentences.speech_pieces``: its sentences, a
-    long first one cut at a clause), each piece's audio yielded as soon as it is made:
-    play the first while the next is made. Blocks in each ``next``: iterate off the
-    event loop. Raises ``SynthesisError``."""
-    for piece in speech_pieces(text):
-        audio = engine.synthesize(piece, voice=voice, language=language)
-        if audio:
-            yield audio
 
 
 FAKE_VOICES = (Voice("fake-female", "en-US", "female"), Voice("fake-male", "en-US", "male"))
