@@ -114,12 +114,18 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, required=True, help="where the WAVs are kept")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--show", action="store_true", help="print every text heard")
+    parser.add_argument(
+        "--configs",
+        default=",".join(f"{w}_beam{b}" for w, b in CONFIGS),
+        help="which of them, comma-separated (the last also hears the early audio)",
+    )
     args = parser.parse_args()
+    wanted = [(w, b) for w, b in CONFIGS if f"{w}_beam{b}" in args.configs.split(",")]
     cuts = [cut(u) for u in build(args.corpus)]
     base = WhisperRecognizer(cpu_threads=args.threads)
     base.warm_up()
     results: dict[str, dict[str, Any]] = {}
-    for window, beam in CONFIGS:
+    for window, beam in wanted:
         engine = base.tuned(window=window, beam_size=beam)
         engine.warm_up()  # the fitted window's shapes set up once, not on the first caller
         name = f"{window}_beam{beam}"
@@ -129,7 +135,7 @@ def main() -> int:
             file=sys.stderr,
             flush=True,
         )
-    window, beam = CONFIGS[-1]
+    window, beam = wanted[-1]
     engine = base.tuned(window=window, beam_size=beam)
     early_cuts = [c for c in cuts if c.early is not None]
     early = run(engine, [(c.utterance, c.early) for c in early_cuts if c.early is not None])

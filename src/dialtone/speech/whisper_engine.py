@@ -14,12 +14,17 @@ business. Audio arrives at 8 kHz and is taken to Whisper's 16 kHz through
 
 The encoder's cost grows with its input, and a 30 s window costs the same for a 2 s
 "yes please" as for a long message (0.53 s of a 0.65 s recognition on this 2-core CPU).
-With ``window="fit"`` the encoder reads only the utterance's mel frames plus a second
-of padding, rounded up to a whole second (``fitted_frames``): 400 frames for a 2.5 s
-utterance encode in ~0.03 s. CTranslate2 accepts any frame count up to 3000 (the
-encoder's positional embedding is cut to the input); whisper.cpp's ``audio_ctx`` users
-found that a window ending right at the last word makes the decoder drop or repeat it,
-hence the padding of zero features (what the 30 s window pads with anyway). ``tuned``
+With ``window="fit"`` the encoder reads only the utterance's mel frames plus two
+seconds of padding, rounded up to a whole second (``fitted_frames``): 500 frames for a
+2.5 s utterance encode in ~0.04 s. CTranslate2 accepts any frame count up to 3000 (the
+encoder's positional embedding is cut to the input). The model never saw such windows
+in training, and as whisper.cpp's ``audio_ctx`` users found, its decoder then tends to
+say the utterance again and again into the padding (measured on our corpus without
+timestamps: 6 of 12 utterances repeated, one 17 s long to 448 tokens). So a fitted
+window is decoded with timestamps: the decoder closes the utterance's segment with its
+end time, and a segment that starts at or after the window's end, or says again what
+an earlier one said, is dropped (``kept_segments``); its length is capped by the
+window's seconds (``fitted_max_length``). ``tuned``
 gives a recogniser with other decoding options over the same loaded model (the agent's
 quick settings beside the Gather's careful ones).
 
@@ -49,7 +54,7 @@ from dialtone.speech.log_mel import RATE as WHISPER_RATE
 from dialtone.speech.recognizer import Recognition, RecognitionError
 from dialtone.speech.resample import from_pcm16, resample
 from dialtone.speech.voices import primary
-from dialtone.speech.whisper_tokens import MAX_LENGTH, WhisperTokens
+from dialtone.speech.whisper_tokens import MAX_LENGTH, Segment, WhisperTokens
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +79,11 @@ LOG_PROB_THRESHOLD = -1.0
 NO_SPEECH_THRESHOLD = 0.6
 # The fitted window: the utterance's frames, a second of zero features after them (the
 # decoder sees where speech stops), rounded up to whole seconds (few distinct shapes).
-FIT_PAD_FRAMES = 100
+FIT_PAD_FRAMES = 200
 FIT_ROUND_FRAMES = 100
+# Speech is at most ~4 words, ~6 tokens a second; with timestamps and a margin.
+FIT_TOKENS_BASE = 24
+FIT_TOKENS_PER_SECOND = 12
 
 
 def packaged_model() -> Path | None:
@@ -98,6 +106,25 @@ def fitted_frames(heard: int) -> int:
     wanted = heard + FIT_PAD_FRAMES
     rounded = -(-wanted // FIT_ROUND_FRAMES) * FIT_ROUND_FRAMES
     return min(FRAMES, rounded)
+
+
+def fitted_max_length(seconds: float) -> int:
+    """The most tokens a fitted window of ``seconds`` may be answered with."""
+    return min(MAX_LENGTH, FIT_TOKENS_BASE + math.ceil(FIT_TOKENS_PER_SECOND * seconds))
+
+
+def kept_segments(segments: Sequence[Segment], window_seconds: float) -> list[Segment]:
+    """The segments of a fitted window worth keeping: in order, up to the first that
+    starts at or after the window's end (the decoder talking into the padding), and
+    none that says again what a kept one said (the decoder looping)."""
+    kept: list[Segment] = []
+    for segment in segments:
+        if segment.start >= window_seconds:
+            break
+        if any(segment.ids == earlier.ids for earlier in kept):
+            continue
+        kept.append(segment)
+    return kept
 
 
 def english_only(model: Path) -> bool:
@@ -267,11 +294,13 @@ class WhisperRecognizer:
                 window = audio[start : start + CHUNK_SAMPLES]
                 if window.size < MIN_SECONDS * WHISPER_RATE:
                     continue  # a cut-off syllable at the end of a long message
-                encoded = self._encode(loaded, window, fit=self.window == "fit")
+                fit = self.window == "fit"
+                frames = fitted_frames(window.size // HOP) if fit else None
+                encoded = self._encode(loaded, window, frames)
                 if loaded.tokens.multilingual and language_token is None:
                     language_token = self._language_token(loaded, code, encoded)
-                prompt = loaded.tokens.prompt(language=language_token, hints=hints)
-                decoded = self._decode(loaded, encoded, prompt)
+                prompt = loaded.tokens.prompt(language=language_token, hints=hints, timestamps=fit)
+                decoded = self._decode(loaded, encoded, prompt, frames)
                 if decoded.text and not is_silence(decoded):
                     parts.append((decoded.text, decoded.avg_logprob, window.size / WHISPER_RATE))
         except Exception as exc:  # CTranslate2 and the tokenizer raise what they raise
@@ -284,17 +313,22 @@ class WhisperRecognizer:
         return Recognition(text, min(1.0, max(0.0, math.exp(mean_logprob))))
 
     def _encode(
-        self, loaded: _Loaded, window: np.ndarray[Any, np.dtype[np.float32]], *, fit: bool
+        self, loaded: _Loaded, window: np.ndarray[Any, np.dtype[np.float32]], frames: int | None
     ) -> Any:
         import ctranslate2  # noqa: PLC0415
 
         features = log_mel(window, loaded.n_mels)
-        if fit:
-            features = features[:, : fitted_frames(window.size // HOP)]
+        if frames is not None:
+            features = features[:, :frames]
         features = np.ascontiguousarray(features[None])
         return loaded.model.encode(ctranslate2.StorageView.from_array(features))
 
-    def _decode(self, loaded: _Loaded, encoded: Any, prompt: list[int]) -> Decoded:
+    def _decode(
+        self, loaded: _Loaded, encoded: Any, prompt: list[int], frames: int | None
+    ) -> Decoded:
+        """A window's text, ``frames`` long when fitted (None: 30 s, no timestamps)."""
+        seconds = (frames if frames is not None else FRAMES) * HOP / WHISPER_RATE
+        max_length = MAX_LENGTH if frames is None else fitted_max_length(seconds)
         tries: list[Decoded] = []
         for temperature in TEMPERATURES:
             if temperature > 0:
@@ -309,7 +343,7 @@ class WhisperRecognizer:
             result = loaded.model.generate(
                 encoded,
                 [prompt],
-                max_length=MAX_LENGTH,
+                max_length=max_length,
                 return_scores=True,
                 return_no_speech_prob=True,
                 suppress_blank=True,
@@ -317,7 +351,11 @@ class WhisperRecognizer:
                 **search,
             )[0]
             ids = [int(i) for i in result.sequences_ids[0]]
-            text = loaded.tokens.decode(ids).strip()
+            if frames is None:
+                text = loaded.tokens.decode(ids).strip()
+            else:
+                segments = kept_segments(loaded.tokens.segments(ids), seconds)
+                text = loaded.tokens.decode([i for s in segments for i in s.ids]).strip()
             decoded = Decoded(
                 text=text,
                 avg_logprob=avg_logprob(float(result.scores[0]), len(ids)),
