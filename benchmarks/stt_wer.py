@@ -1,6 +1,7 @@
 """Speech-to-text word error rate and time per utterance (issue 17, Figures), for the
 Whisper configurations an agent may use: the 30 s window or the fitted one
-(``window="fit"``), beam search of 5 or greedy (beam 1).
+(``window="fit"``), beam search of 5 or greedy (beam 1), with or without the decoder's
+fallback to sampling at rising temperatures when its text is unlikely.
 
 The corpus is ``_utterances.py``'s (≥30 receptionist-domain caller utterances, said by
 hibari and by espeak-ng, 8 kHz), made or reused under ``--corpus``. Each utterance
@@ -45,7 +46,20 @@ from dialtone.speech.wav import wav_to_pcm
 from dialtone.speech.wer import Score, score, total
 from dialtone.speech.whisper_engine import WhisperRecognizer, Window
 
-CONFIGS: tuple[tuple[Window, int], ...] = (("30s", 5), ("30s", 1), ("fit", 5), ("fit", 1))
+# (window, beam, temperature fallback): the Gather's default first, the agent's last.
+CONFIGS: tuple[tuple[Window, int, bool], ...] = (
+    ("30s", 5, True),
+    ("30s", 1, True),
+    ("fit", 5, True),
+    ("fit", 1, True),
+    ("fit", 1, False),
+)
+
+
+def config_name(window: str, beam: int, fallback: bool) -> str:
+    return f"{window}_beam{beam}" + ("" if fallback else "_nofallback")
+
+
 LEAD = 0.5
 TRAIL = 1.0
 ENDPOINT = EndpointConfig(end_silence=0.5, early=0.2)
@@ -116,36 +130,36 @@ def main() -> int:
     parser.add_argument("--show", action="store_true", help="print every text heard")
     parser.add_argument(
         "--configs",
-        default=",".join(f"{w}_beam{b}" for w, b in CONFIGS),
+        default=",".join(config_name(*c) for c in CONFIGS),
         help="which of them, comma-separated (the last also hears the early audio)",
     )
     args = parser.parse_args()
-    wanted = [(w, b) for w, b in CONFIGS if f"{w}_beam{b}" in args.configs.split(",")]
+    wanted = [c for c in CONFIGS if config_name(*c) in args.configs.split(",")]
     cuts = [cut(u) for u in build(args.corpus)]
     base = WhisperRecognizer(cpu_threads=args.threads)
     base.warm_up()
     results: dict[str, dict[str, Any]] = {}
-    for window, beam in wanted:
-        engine = base.tuned(window=window, beam_size=beam)
+    for window, beam, fallback in wanted:
+        engine = base.tuned(window=window, beam_size=beam, fallback=fallback)
         engine.warm_up()  # the fitted window's shapes set up once, not on the first caller
-        name = f"{window}_beam{beam}"
+        name = config_name(window, beam, fallback)
         results[name] = run(engine, [(c.utterance, c.final) for c in cuts])
         print(
             f"{name}: {json.dumps({k: v for k, v in results[name].items() if k != 'heard'})}",
             file=sys.stderr,
             flush=True,
         )
-    window, beam = wanted[-1]
-    engine = base.tuned(window=window, beam_size=beam)
+    window, beam, fallback = wanted[-1]
+    engine = base.tuned(window=window, beam_size=beam, fallback=fallback)
     early_cuts = [c for c in cuts if c.early is not None]
     early = run(engine, [(c.utterance, c.early) for c in early_cuts if c.early is not None])
-    final_heard = results[f"{window}_beam{beam}"]["heard"]
+    final_heard = results[config_name(window, beam, fallback)]["heard"]
     same = sum(
         early["heard"][c.utterance.name] == final_heard[c.utterance.name] for c in early_cuts
     )
     early["usable"] = f"{len(early_cuts)}/{len(cuts)}"
     early["same_text_as_final"] = f"{same}/{len(early_cuts)}"
-    results[f"early_{window}_beam{beam}"] = early
+    results[f"early_{config_name(window, beam, fallback)}"] = early
     print(f"early: {json.dumps({k: v for k, v in early.items() if k != 'heard'})}", file=sys.stderr)
     if args.show:
         for c in cuts:

@@ -27,6 +27,7 @@ from dialtone.speech.whisper_engine import (
     is_silence,
     kept_segments,
     needs_fallback,
+    once,
 )
 from dialtone.speech.whisper_tokens import Segment, WhisperTokens
 
@@ -346,6 +347,30 @@ def test_a_fitted_window_keeps_what_the_decoder_says_once_within_it(tmp_path: Pa
 def test_kept_segments(starts: list[float], texts: list[str], kept: list[int]) -> None:
     segments = [Segment(start, tuple(ids(text))) for start, text in zip(starts, texts, strict=True)]
     assert kept_segments(segments, 5.0) == [segments[i] for i in kept]
+
+
+@pytest.mark.parametrize(
+    ("ids", "kept"),
+    [
+        ([], []),
+        ([1, 2, 3, 4], [1, 2, 3, 4]),
+        ([1, 2, 3, 4, 1, 2, 3, 4], [1, 2, 3, 4]),
+        ([1, 2, 3, 4, 1, 2, 3, 4, 1, 2], [1, 2, 3, 4]),  # the last time cut short
+        ([1, 2, 3, 4, 1, 2, 3], [1, 2, 3, 4, 1, 2, 3]),  # not said twice
+        ([5, 5, 5, 5, 5, 5, 5, 5], [5, 5, 5, 5]),  # "five five five five" twice
+        ([5, 5, 5, 1, 2, 3], [5, 5, 5, 1, 2, 3]),  # a short run is words
+        ([9, 1, 2, 3, 4, 1, 2, 3, 4], [9, 1, 2, 3, 4, 1, 2, 3, 4]),  # not only a loop
+    ],
+)
+def test_once(ids: list[int], kept: list[int]) -> None:
+    assert once(ids) == kept
+
+
+def test_a_fitted_window_that_loops_in_one_segment_is_heard_once(tmp_path: Path) -> None:
+    loop = ids("hello", "world", ",", "good")
+    model = ScriptedWhisper([Result([loop * 3 + loop[:2]], [-0.1], 0.01)])
+    engine = engine_with(tmp_path, model, window="fit")
+    assert engine.recognize(speech(2.5), language="fr").text == "hello world , good"
 
 
 @pytest.mark.parametrize(

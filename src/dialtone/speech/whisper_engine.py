@@ -23,7 +23,9 @@ say the utterance again and again into the padding (measured on our corpus witho
 timestamps: 6 of 12 utterances repeated, one 17 s long to 448 tokens). So a fitted
 window is decoded with timestamps: the decoder closes the utterance's segment with its
 end time, and a segment that starts at or after the window's end, or says again what
-an earlier one said, is dropped (``kept_segments``); its length is capped by the
+an earlier one said, is dropped (``kept_segments``), a text that is one run of tokens
+said over and over is that run once (``once``: on the corpus, beam 5 repeated "Am I
+talking to a real person?" in one segment until the cap); its length is capped by the
 window's seconds (``fitted_max_length``). ``tuned``
 gives a recogniser with other decoding options over the same loaded model (the agent's
 quick settings beside the Gather's careful ones).
@@ -84,6 +86,9 @@ FIT_ROUND_FRAMES = 100
 # Speech is at most ~4 words, ~6 tokens a second; with timestamps and a margin.
 FIT_TOKENS_BASE = 24
 FIT_TOKENS_PER_SECOND = 12
+# A loop is a run of at least this many tokens said at least twice and nothing else
+# (shorter runs are "five five five").
+MIN_LOOP_TOKENS = 4
 
 
 def packaged_model() -> Path | None:
@@ -125,6 +130,16 @@ def kept_segments(segments: Sequence[Segment], window_seconds: float) -> list[Se
             continue
         kept.append(segment)
     return kept
+
+
+def once(ids: Sequence[int]) -> list[int]:
+    """``ids`` that are a run of ``MIN_LOOP_TOKENS`` or more tokens said twice or more
+    (the last time maybe cut short) as that run once; any other ``ids`` as they are."""
+    n = len(ids)
+    for period in range(MIN_LOOP_TOKENS, n // 2 + 1):
+        if all(ids[i] == ids[i - period] for i in range(period, n)):
+            return list(ids[:period])
+    return list(ids)
 
 
 def english_only(model: Path) -> bool:
@@ -355,7 +370,7 @@ class WhisperRecognizer:
                 text = loaded.tokens.decode(ids).strip()
             else:
                 segments = kept_segments(loaded.tokens.segments(ids), seconds)
-                text = loaded.tokens.decode([i for s in segments for i in s.ids]).strip()
+                text = loaded.tokens.decode(once([i for s in segments for i in s.ids])).strip()
             decoded = Decoded(
                 text=text,
                 avg_logprob=avg_logprob(float(result.scores[0]), len(ids)),
