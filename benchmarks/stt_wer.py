@@ -51,6 +51,7 @@ CONFIGS: tuple[tuple[Window, int, bool], ...] = (
     ("30s", 5, True),
     ("30s", 1, True),
     ("fit", 5, True),
+    ("fit", 5, False),
     ("fit", 1, True),
     ("fit", 1, False),
 )
