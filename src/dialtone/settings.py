@@ -450,6 +450,12 @@ class SpeechSection(BaseModel):
         le=10,
         description="Whisper's beam width for the AI receptionist's callers (1: greedy).",
     )
+    speech_agent_stt_fallback: bool = Field(
+        default=False,
+        description="Whether the agent's recogniser decodes an unlikely text again by "
+        "sampling at rising temperatures (the Gather's way): a little more accuracy on "
+        "unclear speech for up to several times the time; off, a reply never waits for it.",
+    )
     speech_agent_early_ms: int = Field(
         default=200,
         ge=0,
@@ -1016,6 +1022,7 @@ class Settings(
             stt_window=self.speech_stt_window,
             agent_stt_window=self.speech_agent_stt_window,
             agent_beam_size=self.speech_agent_beam_size,
+            agent_fallback=self.speech_agent_stt_fallback,
             agent_early=self.speech_agent_early_ms / 1000 or None,
             vad=self.speech_vad,
             vad_aggressiveness=self.speech_vad_aggressiveness,

@@ -44,6 +44,7 @@ class SpeechOptions:
     stt_window: Literal["fit", "30s"] = "30s"
     agent_stt_window: Literal["fit", "30s"] = "fit"
     agent_beam_size: int = 1
+    agent_fallback: bool = False
     agent_early: float | None = 0.2
     vad: Literal["webrtc", "energy"] = "webrtc"
     vad_aggressiveness: int = 2
@@ -85,7 +86,11 @@ def agent_recognizer(options: SpeechOptions, engine: Recognizer | None = None) -
     from dialtone.speech.whisper_engine import WhisperRecognizer  # noqa: PLC0415
 
     if isinstance(base, WhisperRecognizer):
-        return base.tuned(window=options.agent_stt_window, beam_size=options.agent_beam_size)
+        return base.tuned(
+            window=options.agent_stt_window,
+            beam_size=options.agent_beam_size,
+            fallback=options.agent_fallback,
+        )
     return base
 
 
