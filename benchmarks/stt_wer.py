@@ -51,9 +51,9 @@ CONFIGS: tuple[tuple[Window, int, bool], ...] = (
     ("30s", 5, True),
     ("30s", 1, True),
     ("fit", 5, True),
-    ("fit", 5, False),
     ("fit", 1, True),
     ("fit", 1, False),
+    ("fit", 5, False),
 )
 
 

@@ -445,10 +445,11 @@ class SpeechSection(BaseModel):
         description="Whisper's window for the AI receptionist's callers (as speech_stt_window).",
     )
     speech_agent_beam_size: int = Field(
-        default=1,
+        default=5,
         ge=1,
         le=10,
-        description="Whisper's beam width for the AI receptionist's callers (1: greedy).",
+        description="Whisper's beam width for the AI receptionist's callers (1: greedy, "
+        "~60 ms quicker, more words wrong).",
     )
     speech_agent_stt_fallback: bool = Field(
         default=False,

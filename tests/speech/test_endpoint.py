@@ -238,9 +238,11 @@ def test_a_pause_carries_the_audio_so_far_and_where_its_voice_ends() -> None:
     pausing, ended = events[1], events[2]
     assert isinstance(pausing, Pausing)
     assert isinstance(ended, SpeechEnded)
-    assert pausing.audio == VOICE * 5 + SILENCE * 10
+    # The silence heard so far (10 frames) repeated to end_silence (25): what the end
+    # brings when the caller stays silent, so the recogniser hears the same.
+    assert pausing.audio == VOICE * 5 + SILENCE * 25
     assert pausing.voiced == ended.voiced == 5 * FRAME_BYTES
-    assert ended.audio.startswith(pausing.audio)
+    assert ended.audio == pausing.audio
     # The caller went on: the end's voiced audio is longer than the first pause's.
     events = [event for _, event in run("vvvvv" + "s" * 12 + "vv" + "s" * 25, EARLY)]
     first, second, ended = events[1], events[2], events[3]
@@ -298,3 +300,11 @@ def test_pauses_come_between_the_start_and_the_end(script: list[str]) -> None:
     for event in events:
         if isinstance(event, Pausing):
             assert event.voiced < len(event.audio)
+
+
+def test_a_pause_repeats_the_silence_it_heard_not_digital_silence() -> None:
+    events = [event for _, event in run("vvvvv" + "s" + "h" * 9, EARLY)]
+    pausing = events[-1]
+    assert isinstance(pausing, Pausing)
+    heard = SILENCE + HISS * 9
+    assert pausing.audio == VOICE * 5 + heard + heard + SILENCE + HISS * 4

@@ -39,7 +39,7 @@ def test_settings_defaults_become_options(tmp_path: Path) -> None:
     # A Gather and voicemail keep the careful decoding; the agent decodes quickly and
     # starts in the caller's first 0.2 s of silence.
     assert (options.stt_window, options.stt_beam_size) == ("30s", 5)
-    assert (options.agent_stt_window, options.agent_beam_size) == ("fit", 1)
+    assert (options.agent_stt_window, options.agent_beam_size) == ("fit", 5)
     assert options.agent_fallback is False
     assert options.agent_early == 0.2
 
@@ -47,12 +47,12 @@ def test_settings_defaults_become_options(tmp_path: Path) -> None:
 def test_agent_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_SPEECH_STT_WINDOW", "fit")
     monkeypatch.setenv("DIALTONE_SPEECH_AGENT_STT_WINDOW", "30s")
-    monkeypatch.setenv("DIALTONE_SPEECH_AGENT_BEAM_SIZE", "5")
+    monkeypatch.setenv("DIALTONE_SPEECH_AGENT_BEAM_SIZE", "1")
     monkeypatch.setenv("DIALTONE_SPEECH_AGENT_EARLY_MS", "0")
     monkeypatch.setenv("DIALTONE_SPEECH_AGENT_STT_FALLBACK", "true")
     options = Settings().speech_options
     assert (options.stt_window, options.agent_stt_window) == ("fit", "30s")
-    assert options.agent_beam_size == 5
+    assert options.agent_beam_size == 1
     assert options.agent_early is None
     assert options.agent_fallback is True
 
@@ -110,13 +110,13 @@ def test_the_agents_recognizer_is_the_same_model_tuned(tmp_path: Path) -> None:
     from dialtone.speech.whisper_engine import WhisperRecognizer
 
     (tmp_path / "model.bin").write_bytes(b"weights")
-    options = engines.SpeechOptions(stt_model=tmp_path, stt_beam_size=4)
+    options = engines.SpeechOptions(stt_model=tmp_path, stt_beam_size=4, stt_window="30s")
     base = engines.recognizer(options)
     assert isinstance(base, WhisperRecognizer)
     assert (base.window, base.beam_size) == ("30s", 4)
     agent = engines.agent_recognizer(options, base)
     assert isinstance(agent, WhisperRecognizer)
-    assert (agent.window, agent.beam_size, agent.fallback) == ("fit", 1, False)
+    assert (agent.window, agent.beam_size, agent.fallback) == ("fit", 5, False)
     assert base.fallback is True
     assert agent._shared is base._shared
     fake = FakeRecognizer()

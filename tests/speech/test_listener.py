@@ -181,7 +181,8 @@ def test_the_early_recognition_is_the_answer_when_the_caller_stays_silent() -> N
         listener = early_listener(engine, seen)
         clock.feed(listener, VOICE * 10 + SILENCE * 10)
         # Paused 0.2 s: recognition starts while the end is not yet confirmed...
-        await settle(lambda: engine.heard == [20 * FRAME])
+        # (its audio: the 0.2 s of silence heard repeated to end_silence's 0.5 s)
+        await settle(lambda: engine.heard == [35 * FRAME])
         assert seen.heard == []
         # ...and its words are the answer once it is (no second recognition).
         clock.feed(listener, SILENCE * 15)
@@ -189,8 +190,8 @@ def test_the_early_recognition_is_the_answer_when_the_caller_stays_silent() -> N
         return listener
 
     listener = asyncio.run(main())
-    assert seen.heard == [Recognition(f"{20 * FRAME} bytes", 1.0)]
-    assert engine.heard == [20 * FRAME]
+    assert seen.heard == [Recognition(f"{35 * FRAME} bytes", 1.0)]
+    assert engine.heard == [35 * FRAME]
     assert listener.early_used
     assert listener.recognitions == 1
 
@@ -206,7 +207,7 @@ def test_the_answer_is_ready_at_the_end_when_the_early_one_finished() -> None:
         # Heard within one turn of the loop: nothing left to run.
         await asyncio.sleep(0)
         await asyncio.sleep(0)
-        assert seen.heard == [Recognition(f"{20 * FRAME} bytes", 1.0)]
+        assert seen.heard == [Recognition(f"{35 * FRAME} bytes", 1.0)]
 
     asyncio.run(main())
 
@@ -229,8 +230,8 @@ def test_a_caller_who_goes_on_gets_the_later_words_never_two_at_once() -> None:
     listener = asyncio.run(main())
     # The first ran to its end unheard, the second was cancelled before it ran, the
     # third (the whole utterance up to its third pause) is the answer.
-    third = (10 + 12 + 3 + 12 + 3 + 10) * FRAME
-    assert engine.heard == [20 * FRAME, third]
+    third = (10 + 12 + 3 + 12 + 3 + 25) * FRAME
+    assert engine.heard == [35 * FRAME, third]
     assert engine.most == 1
     assert seen.heard == [Recognition(f"{third} bytes", 1.0)]
     assert listener.early_used
@@ -256,14 +257,14 @@ def test_an_end_without_its_pause_is_recognised_after_the_one_running() -> None:
         )
         clock.feed(listener, VOICE * 10 + SILENCE * 10 + VOICE * 10)
         await asyncio.sleep(0.05)
-        assert engine.heard == [20 * FRAME]
+        assert engine.heard == [35 * FRAME]
         engine.gate.set()
         await settle(lambda: bool(seen.heard))
         return listener
 
     listener = asyncio.run(main())
     assert engine.most == 1
-    assert engine.heard == [20 * FRAME, 30 * FRAME]
+    assert engine.heard == [35 * FRAME, 30 * FRAME]
     assert seen.heard == [Recognition(f"{30 * FRAME} bytes", 1.0)]
     assert not listener.early_used
 

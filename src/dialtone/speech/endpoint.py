@@ -107,8 +107,9 @@ class SpeechStarted:
 
 @dataclass(frozen=True, slots=True)
 class Pausing:
-    """The caller has been silent ``early`` seconds: the utterance so far (``audio``,
-    the silence included) in case it is the whole of it. ``voiced`` is how many bytes
+    """The caller has been silent ``early`` seconds: the utterance so far in case it is
+    the whole of it; ``audio`` is what ``SpeechEnded`` would carry if the caller stays
+    silent (the silence heard repeated to ``end_silence``). ``voiced`` is how many bytes
     of ``audio`` run to the end of its last voiced frame: a ``SpeechEnded`` with the
     same ``voiced`` has the same words, only more silence after them."""
 
@@ -252,7 +253,17 @@ class Endpointer:
 
     def _pause(self, now: float) -> Pausing:
         self._paused = True
-        return Pausing(b"".join(self._audio), now, self._voiced_bytes)
+        audio = b"".join(self._audio)
+        # The audio as the end would give it if the caller stays silent: the silence
+        # heard so far repeated to ``end_silence``. Recognised with 0.2 s of silence
+        # instead of 0.5 s, the corpus's utterances were heard differently (WER 0.22
+        # against 0.15 at the end, beam 5); the recogniser should hear the same thing.
+        silence = audio[self._voiced_bytes :]
+        missing = int(self.config.end_silence * BYTES_PER_SECOND) - len(silence)
+        missing -= missing % 2
+        if silence and missing > 0:
+            audio += (silence * (missing // len(silence) + 1))[:missing]
+        return Pausing(audio, now, self._voiced_bytes)
 
     def _keep_pre_roll(self, frame: bytes) -> None:
         self._pre_roll.append(frame)

@@ -4,7 +4,8 @@
 (``Settings.speech_options``); the functions below make what the runtime holds: one
 synthesizer, one recognizer, the prompt cache, the end-of-speech configuration and
 voice detector, the voicemail transcriber; and for the AI receptionist its quicker
-recogniser (``agent_recognizer``: the fitted window, greedy search, over the same model)
+recogniser (``agent_recognizer``: the fitted window, no temperature fallback, over the
+same model)
 and end of speech with early recognition (``endpoint_config(..., early=options.agent_early)``).
 ``warm_up`` runs each engine once before the first caller. ``engine = "offline"`` is hibari-tts and
 Whisper on CTranslate2 with the models their packages ship; ``"fake"`` is the fakes (tests,
@@ -43,7 +44,7 @@ class SpeechOptions:
     stt_beam_size: int = 5
     stt_window: Literal["fit", "30s"] = "30s"
     agent_stt_window: Literal["fit", "30s"] = "fit"
-    agent_beam_size: int = 1
+    agent_beam_size: int = 5
     agent_fallback: bool = False
     agent_early: float | None = 0.2
     vad: Literal["webrtc", "energy"] = "webrtc"
