@@ -8,9 +8,10 @@ hibari and by espeak-ng, 8 kHz), made or reused under ``--corpus``. Each utteran
 goes the way a call's audio goes: half a second of silence before it, a second after,
 G.711 A-law there and back, then the endpointer (WebRTC VAD, ``end_silence`` 0.5 s,
 ``early`` 0.2 s) cuts it. Every configuration hears the ``SpeechEnded`` audio; the
-``early`` row hears the first ``Pausing`` audio of an utterance whose end has the same
-voiced audio (what the listener would use), with the last configuration, and counts how
-often that text equals the final one.
+``early`` row hears, with the last configuration, the last ``Pausing`` audio of an
+utterance whose end has the same voiced audio (what the listener would use), counts how
+often that text equals the final one, and how many pauses there were
+(``early_recognitions``: each a recognition started, wasted unless it is the last).
 
 Recognition time is wall time of ``recognize`` (one CPU thread, after a warm-up), p50
 and p95 per configuration. WER is over all utterances of an engine, numbers normalised
@@ -74,6 +75,7 @@ class Cut:
     utterance: Utterance
     final: bytes
     early: bytes | None
+    pauses: int  # recognitions the listener starts early (all but the last wasted)
 
 
 def cut(utterance: Utterance) -> Cut:
@@ -92,7 +94,7 @@ def cut(utterance: Utterance) -> Cut:
             elif isinstance(event, SpeechEnded):
                 last = pauses[-1] if pauses else None
                 early = last.audio if last is not None and last.voiced == event.voiced else None
-                return Cut(utterance, event.audio, early)
+                return Cut(utterance, event.audio, early, len(pauses))
     raise RuntimeError(f"{utterance.name}: the endpointer heard no end of speech")
 
 
@@ -160,6 +162,7 @@ def main() -> int:
     )
     early["usable"] = f"{len(early_cuts)}/{len(cuts)}"
     early["same_text_as_final"] = f"{same}/{len(early_cuts)}"
+    early["early_recognitions"] = sum(c.pauses for c in cuts)
     results[f"early_{config_name(window, beam, fallback)}"] = early
     print(f"early: {json.dumps({k: v for k, v in early.items() if k != 'heard'})}", file=sys.stderr)
     if args.show:
