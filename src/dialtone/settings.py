@@ -434,6 +434,37 @@ class SpeechSection(BaseModel):
     speech_stt_beam_size: int = Field(
         default=5, ge=1, le=10, description="Whisper's beam width (1: greedy, quicker)."
     )
+    speech_stt_window: Literal["fit", "30s"] = Field(
+        default="30s",
+        description="What Whisper's encoder reads for a Gather or a voicemail: 30s, a "
+        "whole 30 s window whatever the utterance; fit, the utterance and a second of "
+        "padding, rounded up to whole seconds (several times quicker for short speech).",
+    )
+    speech_agent_stt_window: Literal["fit", "30s"] = Field(
+        default="fit",
+        description="Whisper's window for the AI receptionist's callers (as speech_stt_window).",
+    )
+    speech_agent_beam_size: int = Field(
+        default=5,
+        ge=1,
+        le=10,
+        description="Whisper's beam width for the AI receptionist's callers (1: greedy, "
+        "~60 ms quicker, more words wrong).",
+    )
+    speech_agent_stt_fallback: bool = Field(
+        default=False,
+        description="Whether the agent's recogniser decodes an unlikely text again by "
+        "sampling at rising temperatures (the Gather's way): a little more accuracy on "
+        "unclear speech for up to several times the time; off, a reply never waits for it.",
+    )
+    speech_agent_early_ms: int = Field(
+        default=200,
+        ge=0,
+        le=2000,
+        description="The agent starts recognising after this much silence, before "
+        "speech_end_silence_ms confirms the caller's turn is over (its words are dropped "
+        "if the caller goes on); 0: only at the end. Less than speech_end_silence_ms.",
+    )
     speech_vad: Literal["webrtc", "energy"] = Field(
         default="webrtc",
         description="Voice detection: WebRTC's VAD (webrtcvad), or frame energy alone.",
@@ -488,6 +519,12 @@ class SpeechSection(BaseModel):
         from dialtone.speech.voices import normalize_language  # noqa: PLC0415
 
         return normalize_language(value)
+
+    @model_validator(mode="after")
+    def _early_before_the_end(self) -> Self:
+        if self.speech_agent_early_ms >= self.speech_end_silence_ms:
+            raise ValueError("speech_agent_early_ms must be less than speech_end_silence_ms")
+        return self
 
 
 class DestinationsSection(BaseModel):
@@ -983,6 +1020,11 @@ class Settings(
             stt_model=self.speech_stt_model,
             stt_threads=self.speech_stt_threads,
             stt_beam_size=self.speech_stt_beam_size,
+            stt_window=self.speech_stt_window,
+            agent_stt_window=self.speech_agent_stt_window,
+            agent_beam_size=self.speech_agent_beam_size,
+            agent_fallback=self.speech_agent_stt_fallback,
+            agent_early=self.speech_agent_early_ms / 1000 or None,
             vad=self.speech_vad,
             vad_aggressiveness=self.speech_vad_aggressiveness,
             energy_threshold_dbfs=self.speech_energy_threshold_dbfs,

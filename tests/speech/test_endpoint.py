@@ -17,6 +17,7 @@ from dialtone.speech.endpoint import (
     Endpointer,
     EnergyDetector,
     NoSpeech,
+    Pausing,
     SpeechEnded,
     SpeechStarted,
     frame_dbfs,
@@ -206,3 +207,104 @@ def test_any_stream_of_frames_keeps_the_order_of_events(script: list[str]) -> No
         if isinstance(event, SpeechEnded):
             assert len(event.audio) % FRAME_BYTES == 0
             assert VOICE * 5 in event.audio
+
+
+# Early recognition: a Pausing after ``early`` (0.2 s, 10 frames) of silence.
+EARLY = EndpointConfig(min_speech=0.1, end_silence=0.5, timeout=5.0, pre_roll=0.0, early=0.2)
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        # 9 silent frames go on; the 10th is a pause; the 25th the end.
+        ("vvvvv" + "s" * 9, [(4, "SpeechStarted")]),
+        ("vvvvv" + "s" * 10, [(4, "SpeechStarted"), (14, "Pausing")]),
+        ("vvvvv" + "s" * 25, [(4, "SpeechStarted"), (14, "Pausing"), (29, "SpeechEnded")]),
+        # The caller goes on after a pause: another pause is another Pausing.
+        (
+            "vvvvv" + "s" * 12 + "vv" + "s" * 25,
+            [(4, "SpeechStarted"), (14, "Pausing"), (28, "Pausing"), (43, "SpeechEnded")],
+        ),
+        # Before speech has started nothing pauses.
+        ("vvvv" + "s" * 30, []),
+    ],
+)
+def test_a_pause_comes_early_once_per_pause(script: str, expected: list[tuple[int, str]]) -> None:
+    assert kinds(run(script, EARLY)) == expected
+
+
+def test_a_pause_carries_the_audio_so_far_and_where_its_voice_ends() -> None:
+    events = [event for _, event in run("vvvvv" + "s" * 25, EARLY)]
+    pausing, ended = events[1], events[2]
+    assert isinstance(pausing, Pausing)
+    assert isinstance(ended, SpeechEnded)
+    # The silence heard so far (10 frames) repeated to end_silence (25): what the end
+    # brings when the caller stays silent, so the recogniser hears the same.
+    assert pausing.audio == VOICE * 5 + SILENCE * 25
+    assert pausing.voiced == ended.voiced == 5 * FRAME_BYTES
+    assert ended.audio == pausing.audio
+    # The caller went on: the end's voiced audio is longer than the first pause's.
+    events = [event for _, event in run("vvvvv" + "s" * 12 + "vv" + "s" * 25, EARLY)]
+    first, second, ended = events[1], events[2], events[3]
+    assert isinstance(first, Pausing)
+    assert isinstance(second, Pausing)
+    assert isinstance(ended, SpeechEnded)
+    assert first.voiced == 5 * FRAME_BYTES
+    assert second.voiced == ended.voiced == 19 * FRAME_BYTES
+
+
+def test_without_early_no_pause_and_the_voiced_length_is_still_known() -> None:
+    events = [event for _, event in run("vvvvv" + "s" * 25, CONFIG)]
+    assert not any(isinstance(event, Pausing) for event in events)
+    ended = events[-1]
+    assert isinstance(ended, SpeechEnded)
+    # The pre-roll (0.1 s, nothing before the voice here) counts in ``voiced``.
+    assert ended.voiced == 5 * FRAME_BYTES
+
+
+def test_a_pause_without_packets_comes_at_its_deadline() -> None:
+    endpointer = Endpointer(EARLY, EnergyDetector(), now=100.0)
+    for i in range(5):
+        endpointer.feed(VOICE, 101.0 + i * FRAME)
+    last_voice = 101.0 + 4 * FRAME
+    assert endpointer.deadline() == pytest.approx(last_voice + 0.2)
+    assert endpointer.check(last_voice + 0.19) == []
+    [pausing] = endpointer.check(last_voice + 0.2)
+    assert pausing == Pausing(VOICE * 5, last_voice + 0.2, 5 * FRAME_BYTES)
+    # Once said, the next deadline is the end's, and the pause is not said again.
+    assert endpointer.deadline() == pytest.approx(last_voice + 0.5)
+    assert endpointer.check(last_voice + 0.3) == []
+    [ended] = endpointer.check(last_voice + 0.5)
+    assert isinstance(ended, SpeechEnded)
+    assert ended.voiced == len(ended.audio) == 5 * FRAME_BYTES
+
+
+@pytest.mark.parametrize("early", [0.0, -0.1, 0.5, 0.6])
+def test_early_must_come_before_the_end(early: float) -> None:
+    with pytest.raises(ValueError, match="early must"):
+        EndpointConfig(end_silence=0.5, early=early)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from("vsh"), max_size=400))
+def test_pauses_come_between_the_start_and_the_end(script: list[str]) -> None:
+    events = [event for _, event in run("".join(script), EARLY)]
+    names = [type(event).__name__ for event in events if not isinstance(event, Pausing)]
+    assert names in ([], ["SpeechStarted"], ["SpeechStarted", "SpeechEnded"], ["NoSpeech"])
+    pauses = [i for i, event in enumerate(events) if isinstance(event, Pausing)]
+    if pauses:
+        assert isinstance(events[0], SpeechStarted)
+        assert not isinstance(events[-1], SpeechStarted)
+    voiced = [event.voiced for event in events if isinstance(event, Pausing | SpeechEnded)]
+    assert voiced == sorted(voiced)
+    for event in events:
+        if isinstance(event, Pausing):
+            assert event.voiced < len(event.audio)
+
+
+def test_a_pause_repeats_the_silence_it_heard_not_digital_silence() -> None:
+    events = [event for _, event in run("vvvvv" + "s" + "h" * 9, EARLY)]
+    pausing = events[-1]
+    assert isinstance(pausing, Pausing)
+    heard = SILENCE + HISS * 9
+    assert pausing.audio == VOICE * 5 + heard + heard + SILENCE + HISS * 4

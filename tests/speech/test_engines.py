@@ -36,6 +36,25 @@ def test_settings_defaults_become_options(tmp_path: Path) -> None:
     assert (options.no_speech_timeout, options.max_speech) == (5.0, 60.0)
     assert options.vad == "webrtc"
     assert settings.voicemail_transcriber == "http"
+    # A Gather and voicemail keep the careful decoding; the agent decodes quickly and
+    # starts in the caller's first 0.2 s of silence.
+    assert (options.stt_window, options.stt_beam_size) == ("30s", 5)
+    assert (options.agent_stt_window, options.agent_beam_size) == ("fit", 5)
+    assert options.agent_fallback is False
+    assert options.agent_early == 0.2
+
+
+def test_agent_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_SPEECH_STT_WINDOW", "fit")
+    monkeypatch.setenv("DIALTONE_SPEECH_AGENT_STT_WINDOW", "30s")
+    monkeypatch.setenv("DIALTONE_SPEECH_AGENT_BEAM_SIZE", "1")
+    monkeypatch.setenv("DIALTONE_SPEECH_AGENT_EARLY_MS", "0")
+    monkeypatch.setenv("DIALTONE_SPEECH_AGENT_STT_FALLBACK", "true")
+    options = Settings().speech_options
+    assert (options.stt_window, options.agent_stt_window) == ("fit", "30s")
+    assert options.agent_beam_size == 1
+    assert options.agent_early is None
+    assert options.agent_fallback is True
 
 
 def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,6 +80,10 @@ def test_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         ("DIALTONE_SPEECH_END_SILENCE_MS", "99"),
         ("DIALTONE_SPEECH_CACHE_MAX_FILES", "0"),
         ("DIALTONE_VOICEMAIL_TRANSCRIBER", "magic"),
+        ("DIALTONE_SPEECH_STT_WINDOW", "10s"),
+        ("DIALTONE_SPEECH_AGENT_BEAM_SIZE", "0"),
+        ("DIALTONE_SPEECH_AGENT_EARLY_MS", "500"),  # not less than end_silence (500)
+        ("DIALTONE_SPEECH_AGENT_EARLY_MS", "-1"),
     ],
 )
 def test_bad_speech_settings_are_refused(
@@ -81,6 +104,43 @@ def test_fake_engines(tmp_path: Path) -> None:
     assert cache.directory == tmp_path
     assert cache.voice == "man"
     assert isinstance(engines.voicemail_transcriber(options), OfflineTranscriber)
+
+
+def test_the_agents_recognizer_is_the_same_model_tuned(tmp_path: Path) -> None:
+    from dialtone.speech.whisper_engine import WhisperRecognizer
+
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    options = engines.SpeechOptions(stt_model=tmp_path, stt_beam_size=4, stt_window="30s")
+    base = engines.recognizer(options)
+    assert isinstance(base, WhisperRecognizer)
+    assert (base.window, base.beam_size) == ("30s", 4)
+    agent = engines.agent_recognizer(options, base)
+    assert isinstance(agent, WhisperRecognizer)
+    assert (agent.window, agent.beam_size, agent.fallback) == ("fit", 5, False)
+    assert base.fallback is True
+    assert agent._shared is base._shared
+    fake = FakeRecognizer()
+    assert engines.agent_recognizer(engines.SpeechOptions(engine="fake"), fake) is fake
+
+
+def test_warm_up_runs_the_engines_that_have_one() -> None:
+    class Engine:
+        warmed = 0
+
+        def warm_up(self) -> None:
+            self.warmed += 1
+
+    engine = Engine()
+    engines.warm_up(engine, FakeRecognizer(), FakeSynthesizer())
+    assert engine.warmed == 1
+
+
+def test_endpoint_config_takes_early_only_before_the_end() -> None:
+    options = engines.SpeechOptions(end_silence=0.5)
+    assert engines.endpoint_config(options).early is None
+    assert engines.endpoint_config(options, early=options.agent_early).early == 0.2
+    # A Gather's own shorter end silence leaves no room for it.
+    assert engines.endpoint_config(options, end_silence=0.2, early=0.2).early is None
 
 
 def test_endpoint_config_takes_a_gathers_own_values() -> None:

@@ -15,7 +15,13 @@ import pytest
 
 from dialtone.codecs.g711 import alaw_decode, alaw_encode
 from dialtone.services.telephony.greetings import load_greeting
-from dialtone.speech.endpoint import FRAME_BYTES, EndpointConfig, Endpointer, SpeechEnded
+from dialtone.speech.endpoint import (
+    FRAME_BYTES,
+    EndpointConfig,
+    Endpointer,
+    Pausing,
+    SpeechEnded,
+)
 from dialtone.speech.hibari_engine import HibariSynthesizer
 from dialtone.speech.prompt_cache import PromptCache, trim_leading_silence
 from dialtone.speech.transcriber import OfflineTranscriber
@@ -75,6 +81,44 @@ def test_said_then_heard_through_the_telephone_path(
         f"({synthesis / seconds:.3f} s per second); recognition of a "
         f"{len(ended.audio) / 16000:.2f} s utterance {recognition:.3f} s "
         f"({whisper.cpu_threads} threads); heard {result.text!r} ({result.confidence:.2f})",
+    )
+
+
+def test_the_agents_quick_decoding_hears_the_same_words(
+    hibari: HibariSynthesizer, whisper: WhisperRecognizer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fitted window without the fallback (the agent's), on the utterance as the
+    endpointer cuts it at its early pause and at its end, against the 30 s window."""
+    pcm = hibari.synthesize(SENTENCE, voice=None, language=None)
+    line = alaw_decode(alaw_encode(bytes(8000) + pcm + bytes(24000)))
+    config = EndpointConfig(end_silence=0.5, early=0.2)
+    endpointer = Endpointer(config, WebRtcDetector(2), now=0.0)
+    events = []
+    for index in range(len(line) // FRAME_BYTES):
+        frame = line[index * FRAME_BYTES : (index + 1) * FRAME_BYTES]
+        events += endpointer.feed(frame, (index + 1) * 0.02)
+    pauses = [e for e in events if isinstance(e, Pausing)]
+    [ended] = [e for e in events if isinstance(e, SpeechEnded)]
+    assert pauses
+    assert pauses[-1].voiced == ended.voiced
+    agent = whisper.tuned(window="fit", beam_size=5, fallback=False)
+    agent.warm_up()
+    times = []
+    for audio in (pauses[-1].audio, ended.audio):
+        started = time.perf_counter()
+        text = heard(agent.recognize(audio, language="en-US").text)
+        times.append(time.perf_counter() - started)
+        for word in KEY_WORDS:
+            assert word in text, text
+        assert "ten" in text or "10" in text, text
+        assert text.count("appointment") == 1, text  # no loop into the padding
+    started = time.perf_counter()
+    whisper.recognize(ended.audio, language="en-US")
+    full = time.perf_counter() - started
+    report(
+        capsys,
+        f"agent recognition (fit window, beam 5, no fallback): early {times[0]:.3f} s, at the end "
+        f"{times[1]:.3f} s; 30 s window, beam {whisper.beam_size}: {full:.3f} s",
     )
 
 

@@ -22,10 +22,14 @@ from dialtone.speech.whisper_engine import (
     avg_logprob,
     best,
     compression_ratio,
+    fitted_frames,
+    fitted_max_length,
     is_silence,
+    kept_segments,
     needs_fallback,
+    once,
 )
-from dialtone.speech.whisper_tokens import WhisperTokens
+from dialtone.speech.whisper_tokens import Segment, WhisperTokens
 
 from .test_whisper_tokens import ids, small_tokenizer
 
@@ -251,3 +255,169 @@ def test_compression_ratio_and_mean_log_probability() -> None:
     # A score of -0.4 over three tokens is -1.2 in all; with the end of text counted,
     # as faster-whisper does, that is -0.3 a token.
     assert avg_logprob(-0.4, 3) == pytest.approx(-0.3)
+
+
+@pytest.mark.parametrize(
+    ("heard", "frames"),
+    [
+        (0, 200),
+        (1, 300),
+        (99, 300),
+        (100, 300),
+        (101, 400),
+        (250, 500),  # 2.5 s: 4.5 s of frames, rounded up to 5
+        (300, 500),
+        (2799, 3000),
+        (2800, 3000),
+        (2801, 3000),  # never more than the 30 s window
+        (3000, 3000),
+    ],
+)
+def test_the_fitted_window(heard: int, frames: int) -> None:
+    assert fitted_frames(heard) == frames
+    assert frames % 2 == 0  # the encoder's stride-2 convolution
+
+
+def test_the_fitted_window_refuses_negative_lengths() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        fitted_frames(-1)
+
+
+def test_a_fitted_window_encodes_the_utterance_and_two_seconds_of_padding(
+    tmp_path: Path,
+) -> None:
+    model = ScriptedWhisper([said("hello"), said("world"), said("good")])
+    engine = engine_with(tmp_path, model, window="fit")
+    assert engine.recognize(speech(2.5), language="fr").text == "hello"
+    # 2.5 s is 250 frames of audio, then 250 of zeros.
+    [features] = model.encoded
+    assert features.shape == (1, 80, 500)
+    assert np.all(features[0, :, 249] != 0)
+    assert np.all(features[0, :, 250:] == 0)
+    # Decoded with timestamps, at most 24 + 12 tokens a second of window.
+    [call] = model.calls
+    assert call["prompt"][-1] == ids("<|transcribe|>")[0]
+    assert call["max_length"] == 24 + 60
+    # Long audio: whole 30 s windows, the last one fitted.
+    model.encoded.clear()
+    engine.recognize(speech(32), language="fr")
+    assert [f.shape for f in model.encoded] == [(1, 80, 3000), (1, 80, 400)]
+    assert [c["max_length"] for c in model.calls[1:]] == [24 + 360, 24 + 48]
+    assert model.calls[1]["prompt"][-1] == ids("<|transcribe|>")[0]
+
+
+def test_a_fitted_window_keeps_what_the_decoder_says_once_within_it(tmp_path: Path) -> None:
+    at = {t: ids("<|0.00|>")[0] + round(t / 0.02) for t in (0.0, 2.0, 3.0, 5.0)}
+    looping = Result(
+        [
+            [
+                at[0.0],
+                *ids("hello", "world"),
+                at[2.0],
+                at[2.0],
+                *ids("hello", "world"),
+                at[3.0],
+                at[3.0],
+                *ids("good"),
+                at[5.0],
+                at[5.0],
+                *ids("morning"),
+            ]
+        ],
+        [-0.1],
+        0.01,
+    )
+    model = ScriptedWhisper([looping])
+    engine = engine_with(tmp_path, model, window="fit")
+    # A 2.5 s window is 5 s long: "morning" starts at its end; the repeat is dropped.
+    assert engine.recognize(speech(2.5), language="fr").text == "hello world good"
+
+
+@pytest.mark.parametrize(
+    ("starts", "texts", "kept"),
+    [
+        ([], [], []),
+        ([0.0], ["hello"], [0]),
+        ([0.0, 2.0], ["hello", "hello"], [0]),  # said again: dropped
+        ([0.0, 2.0, 3.0], ["hello", "hello", "world"], [0, 2]),
+        ([0.0, 4.98], ["hello", "world"], [0, 1]),
+        ([0.0, 5.0, 1.0], ["hello", "world", "good"], [0]),  # at the end: the rest too
+    ],
+)
+def test_kept_segments(starts: list[float], texts: list[str], kept: list[int]) -> None:
+    segments = [Segment(start, tuple(ids(text))) for start, text in zip(starts, texts, strict=True)]
+    assert kept_segments(segments, 5.0) == [segments[i] for i in kept]
+
+
+@pytest.mark.parametrize(
+    ("ids", "kept"),
+    [
+        ([], []),
+        ([1, 2, 3, 4], [1, 2, 3, 4]),
+        ([1, 2, 3, 4, 1, 2, 3, 4], [1, 2, 3, 4]),
+        ([1, 2, 3, 4, 1, 2, 3, 4, 1, 2], [1, 2, 3, 4]),  # the last time cut short
+        ([1, 2, 3, 4, 1, 2, 3], [1, 2, 3, 4, 1, 2, 3]),  # not said twice
+        ([5, 5, 5, 5, 5, 5, 5, 5], [5, 5, 5, 5]),  # "five five five five" twice
+        ([5, 5, 5, 1, 2, 3], [5, 5, 5, 1, 2, 3]),  # a short run is words
+        ([9, 1, 2, 3, 4, 1, 2, 3, 4], [9, 1, 2, 3, 4, 1, 2, 3, 4]),  # not only a loop
+    ],
+)
+def test_once(ids: list[int], kept: list[int]) -> None:
+    assert once(ids) == kept
+
+
+def test_a_fitted_window_that_loops_in_one_segment_is_heard_once(tmp_path: Path) -> None:
+    loop = ids("hello", "world", ",", "good")
+    model = ScriptedWhisper([Result([loop * 3 + loop[:2]], [-0.1], 0.01)])
+    engine = engine_with(tmp_path, model, window="fit")
+    assert engine.recognize(speech(2.5), language="fr").text == "hello world , good"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "tokens"), [(0.0, 24), (1.0, 36), (3.0, 60), (30.0, 384), (40.0, 448)]
+)
+def test_fitted_max_length(seconds: float, tokens: int) -> None:
+    assert fitted_max_length(seconds) == tokens
+
+
+def test_the_30s_window_is_the_default(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello")])
+    engine_with(tmp_path, model).recognize(speech(2.5), language="fr")
+    assert [f.shape for f in model.encoded] == [(1, 80, 3000)]
+
+
+@pytest.mark.parametrize("options", [{"window": "10s"}, {"beam_size": 0}])
+def test_bad_options_are_refused(tmp_path: Path, options: dict[str, Any]) -> None:
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    with pytest.raises(ValueError, match="must"):
+        WhisperRecognizer(tmp_path, **options)
+
+
+def test_tuned_recognisers_share_the_model_and_keep_their_own_options(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello"), said("world")])
+    gather = engine_with(tmp_path, model, beam_size=5)
+    agent = gather.tuned(window="fit", beam_size=1)
+    assert (agent.window, agent.beam_size, agent.fallback) == ("fit", 1, True)
+    assert (gather.window, gather.beam_size) == ("30s", 5)
+    assert agent.model_path == gather.model_path
+    assert agent.recognize(speech(2.5), language="fr").text == "hello"
+    assert gather.recognize(speech(2.5), language="fr").text == "world"
+    assert [f.shape[2] for f in model.encoded] == [500, 3000]
+    assert [c["beam_size"] for c in model.calls] == [1, 5]
+    # Loading through either loads once for both.
+    assert agent._model is gather._model
+    assert gather.tuned()._model is gather._model
+
+
+def test_without_fallback_an_unlikely_text_is_kept(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello", logprob=-1.5), said("world", logprob=-0.4)])
+    engine = engine_with(tmp_path, model, fallback=False)
+    assert engine.recognize(speech(2), language="fr").text == "hello"
+    assert len(model.calls) == 1
+
+
+def test_warm_up_hears_a_second_of_silence(tmp_path: Path) -> None:
+    model = ScriptedWhisper([said("hello", no_speech=0.99, logprob=-2.0)])
+    engine = engine_with(tmp_path, model, window="fit")
+    engine.warm_up()
+    assert [f.shape for f in model.encoded] == [(1, 80, 300)]

@@ -9,7 +9,7 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 
 from dialtone.speech.whisper_engine import packaged_model
-from dialtone.speech.whisper_tokens import MAX_PREVIOUS, TokenizerError, WhisperTokens
+from dialtone.speech.whisper_tokens import MAX_PREVIOUS, Segment, TokenizerError, WhisperTokens
 
 WORDS = ["hello", "world", ",", "good", "morning", "[UNK]"]
 SPECIALS = [
@@ -122,3 +122,22 @@ def test_no_captions_stands_for_no_speech_in_older_tokenizers() -> None:
 def test_a_tokenizer_without_whispers_tokens_is_refused() -> None:
     with pytest.raises(TokenizerError, match="startofprev"):
         WhisperTokens(small_tokenizer([t for t in SPECIALS if "prev" not in t]), multilingual=False)
+
+
+def test_timestamps_are_asked_for_by_leaving_out_notimestamps(english: WhisperTokens) -> None:
+    assert english.prompt(timestamps=True) == [50257]
+    assert english.timestamp_begin == 50363
+
+
+def test_segments_of_an_answer_with_timestamps(english: WhisperTokens) -> None:
+    t = english.timestamp_begin
+    hello, world = english.encode(" Hello."), english.encode(" World.")
+    answer = [t, *hello, t + 100, t + 100, *world, t + 150, english.eot]
+    assert english.segments(answer) == [
+        Segment(0.0, tuple(hello)),
+        Segment(2.0, tuple(world)),
+    ]
+    # No timestamps: one segment at 0; an unclosed last segment is kept.
+    assert english.segments([*hello, english.eot]) == [Segment(0.0, tuple(hello))]
+    assert english.segments([t + 50, *world]) == [Segment(1.0, tuple(world))]
+    assert english.segments([t, t + 10, english.eot]) == []

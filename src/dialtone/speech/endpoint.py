@@ -4,7 +4,10 @@ A ``Gather`` with speech (TwiML ``input="speech"``) listens until the caller has
 and then paused. The endpointer decides when: ``SpeechStarted`` once voice has been heard
 for ``min_speech`` seconds in a row (a click or a cough is shorter), ``SpeechEnded`` with
 the utterance's audio after ``end_silence`` seconds without voice, ``NoSpeech`` when
-nobody spoke within ``timeout`` seconds of listening. What counts as voice in one frame
+nobody spoke within ``timeout`` seconds of listening. With ``early`` set, ``Pausing``
+with the audio so far after ``early`` seconds without voice (less than ``end_silence``):
+a listener may start recognising then, so the words are ready when the end is confirmed
+(and drop them if the caller goes on). What counts as voice in one frame
 is a ``VoiceDetector``'s call: WebRTC's VAD (``speech.vad``) or ``EnergyDetector``.
 
 Durations of voice and silence are counted in audio (frames received), so a burst of
@@ -73,13 +76,16 @@ class EndpointConfig:
     ``timeout``: nobody spoke within this long of listening (TwiML ``timeout``).
     ``max_speech``: an utterance is cut here (Twilio recognises at most 60 s).
     ``pre_roll``: audio kept from before the start, so the first syllable, quieter than
-    the detector's threshold, is not lost to the recogniser."""
+    the detector's threshold, is not lost to the recogniser. ``early``: this long
+    without voice is a ``Pausing`` (once per pause; None: never), shorter than
+    ``end_silence``."""
 
     min_speech: float = 0.1
     end_silence: float = DEFAULT_END_SILENCE
     timeout: float = 5.0
     max_speech: float = 60.0
     pre_roll: float = 0.3
+    early: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("min_speech", "end_silence", "timeout", "max_speech"):
@@ -87,6 +93,8 @@ class EndpointConfig:
                 raise ValueError(f"{name} must be positive")
         if self.pre_roll < 0:
             raise ValueError("pre_roll must not be negative")
+        if self.early is not None and not 0 < self.early < self.end_silence:
+            raise ValueError("early must be positive and shorter than end_silence")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +106,27 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class Pausing:
+    """The caller has been silent ``early`` seconds: the utterance so far in case it is
+    the whole of it; ``audio`` is what ``SpeechEnded`` would carry if the caller stays
+    silent (the silence heard repeated to ``end_silence``). ``voiced`` is how many bytes
+    of ``audio`` run to the end of its last voiced frame: a ``SpeechEnded`` with the
+    same ``voiced`` has the same words, only more silence after them."""
+
+    audio: bytes
+    at: float
+    voiced: int
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechEnded:
     """The utterance: its audio (pre-roll, speech and the trailing silence), and
-    ``truncated`` when ``max_speech`` cut it."""
+    ``truncated`` when ``max_speech`` cut it; ``voiced`` as in ``Pausing``."""
 
     audio: bytes
     at: float
     truncated: bool = False
+    voiced: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +136,7 @@ class NoSpeech:
     at: float
 
 
-EndpointEvent = SpeechStarted | SpeechEnded | NoSpeech
+EndpointEvent = SpeechStarted | Pausing | SpeechEnded | NoSpeech
 
 
 class Endpointer:
@@ -136,12 +158,18 @@ class Endpointer:
         self._pre_roll: deque[bytes] = deque()
         self._pre_roll_seconds = 0.0
         self._audio: list[bytes] = []
+        self._bytes = 0  # length of the utterance's audio so far
+        self._voiced_bytes = 0  # ... up to the end of its last voiced frame
+        self._paused = False  # Pausing said for the current pause
 
     def deadline(self) -> float | None:
         """When ``check`` has something to decide if no frame arrives before then."""
         if self.done:
             return None
         if self.speaking:
+            early = self.config.early
+            if early is not None and not self._paused:
+                return self._last_voice_at + early
             return self._last_voice_at + self.config.end_silence
         return self.started_at + self.config.timeout
 
@@ -162,6 +190,14 @@ class Endpointer:
             return []
         if self.speaking and now - self._last_voice_at >= self.config.end_silence:
             return [self._end(now, truncated=False)]
+        early = self.config.early
+        if (
+            self.speaking
+            and early is not None
+            and not self._paused
+            and now - self._last_voice_at >= early
+        ):
+            return [self._pause(now)]
         if not self.speaking and now - self.started_at >= self.config.timeout:
             self.done = True
             return [NoSpeech(now)]
@@ -185,6 +221,7 @@ class Endpointer:
         self.speaking = True
         self._last_voice_at = now
         self._audio = [*self._pre_roll, *self._pending]
+        self._bytes = self._voiced_bytes = sum(len(f) for f in self._audio)
         self._spoken = self._voiced
         self._pending.clear()
         self._pre_roll.clear()
@@ -195,17 +232,38 @@ class Endpointer:
         self, frame: bytes, seconds: float, voiced: bool, now: float
     ) -> list[EndpointEvent]:
         self._audio.append(frame)
+        self._bytes += len(frame)
         self._spoken += seconds
+        events: list[EndpointEvent] = []
         if voiced:
             self._silent = 0.0
             self._last_voice_at = now
+            self._voiced_bytes = self._bytes
+            self._paused = False
         else:
             self._silent += seconds
             if self._silent + 1e-9 >= self.config.end_silence:
                 return [self._end(now, truncated=False)]
+            early = self.config.early
+            if early is not None and not self._paused and self._silent + 1e-9 >= early:
+                events.append(self._pause(now))
         if self._spoken + 1e-9 >= self.config.max_speech:
             return [self._end(now, truncated=True)]
-        return []
+        return events
+
+    def _pause(self, now: float) -> Pausing:
+        self._paused = True
+        audio = b"".join(self._audio)
+        # The audio as the end would give it if the caller stays silent: the silence
+        # heard so far repeated to ``end_silence``. Recognised with 0.2 s of silence
+        # instead of 0.5 s, the corpus's utterances were heard differently (WER 0.22
+        # against 0.15 at the end, beam 5); the recogniser should hear the same thing.
+        silence = audio[self._voiced_bytes :]
+        missing = int(self.config.end_silence * BYTES_PER_SECOND) - len(silence)
+        missing -= missing % 2
+        if silence and missing > 0:
+            audio += (silence * (missing // len(silence) + 1))[:missing]
+        return Pausing(audio, now, self._voiced_bytes)
 
     def _keep_pre_roll(self, frame: bytes) -> None:
         self._pre_roll.append(frame)
@@ -218,4 +276,4 @@ class Endpointer:
         self.done = True
         audio = b"".join(self._audio)
         self._audio = []
-        return SpeechEnded(audio, now, truncated)
+        return SpeechEnded(audio, now, truncated, self._voiced_bytes)

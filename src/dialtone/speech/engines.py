@@ -3,7 +3,11 @@
 ``SpeechOptions`` is the ``speech`` settings section as this package takes it
 (``Settings.speech_options``); the functions below make what the runtime holds: one
 synthesizer, one recognizer, the prompt cache, the end-of-speech configuration and
-voice detector, the voicemail transcriber. ``engine = "offline"`` is hibari-tts and
+voice detector, the voicemail transcriber; and for the AI receptionist its quicker
+recogniser (``agent_recognizer``: the fitted window, no temperature fallback, over the
+same model)
+and end of speech with early recognition (``endpoint_config(..., early=options.agent_early)``).
+``warm_up`` runs each engine once before the first caller. ``engine = "offline"`` is hibari-tts and
 Whisper on CTranslate2 with the models their packages ship; ``"fake"`` is the fakes (tests,
 demos, machines without the models).
 """
@@ -38,6 +42,11 @@ class SpeechOptions:
     stt_model: Path | None = None
     stt_threads: int = 1
     stt_beam_size: int = 5
+    stt_window: Literal["fit", "30s"] = "30s"
+    agent_stt_window: Literal["fit", "30s"] = "fit"
+    agent_beam_size: int = 5
+    agent_fallback: bool = False
+    agent_early: float | None = 0.2
     vad: Literal["webrtc", "energy"] = "webrtc"
     vad_aggressiveness: int = 2
     energy_threshold_dbfs: float = -40.0
@@ -63,8 +72,37 @@ def recognizer(options: SpeechOptions) -> Recognizer:
     from dialtone.speech.whisper_engine import WhisperRecognizer  # noqa: PLC0415
 
     return WhisperRecognizer(
-        options.stt_model, cpu_threads=options.stt_threads, beam_size=options.stt_beam_size
+        options.stt_model,
+        cpu_threads=options.stt_threads,
+        beam_size=options.stt_beam_size,
+        window=options.stt_window,
     )
+
+
+def agent_recognizer(options: SpeechOptions, engine: Recognizer | None = None) -> Recognizer:
+    """The AI receptionist's recogniser: ``engine`` (by default the options'
+    recognizer) with the agent's window and beam, sharing its loaded model. An engine
+    without such options (the fake) is used as it is."""
+    base = engine or recognizer(options)
+    from dialtone.speech.whisper_engine import WhisperRecognizer  # noqa: PLC0415
+
+    if isinstance(base, WhisperRecognizer):
+        return base.tuned(
+            window=options.agent_stt_window,
+            beam_size=options.agent_beam_size,
+            fallback=options.agent_fallback,
+        )
+    return base
+
+
+def warm_up(*engines: object) -> None:
+    """Load each engine and run it once (those with a ``warm_up``; fakes have none),
+    so the first caller does not pay for models loading and first inferences. Blocks:
+    call it off the event loop, at start."""
+    for engine in engines:
+        method = getattr(engine, "warm_up", None)
+        if callable(method):
+            method()
 
 
 def prompt_cache(options: SpeechOptions, engine: Synthesizer | None = None) -> PromptCache:
@@ -79,15 +117,23 @@ def prompt_cache(options: SpeechOptions, engine: Synthesizer | None = None) -> P
 
 
 def endpoint_config(
-    options: SpeechOptions, *, end_silence: float | None = None, timeout: float | None = None
+    options: SpeechOptions,
+    *,
+    end_silence: float | None = None,
+    timeout: float | None = None,
+    early: float | None = None,
 ) -> EndpointConfig:
     """End-of-speech values: a Gather's own ``end_silence`` and ``timeout`` when it
-    gives them (TwiML ``speechTimeout`` and ``timeout``), else the settings'."""
+    gives them (TwiML ``speechTimeout`` and ``timeout``), else the settings'; ``early``
+    (the agent's: ``options.agent_early``) when recognition may start in a pause, kept
+    only when shorter than the end silence."""
+    end = end_silence if end_silence is not None else options.end_silence
     return EndpointConfig(
         min_speech=options.min_speech,
-        end_silence=end_silence if end_silence is not None else options.end_silence,
+        end_silence=end,
         timeout=timeout if timeout is not None else options.no_speech_timeout,
         max_speech=options.max_speech,
+        early=early if early is not None and 0 < early < end else None,
     )
 
 

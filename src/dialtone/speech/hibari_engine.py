@@ -36,6 +36,7 @@ DEFAULT_VOICE = "heart"
 # The noise component is drawn from a generator: a fixed seed makes a prompt's audio
 # the same every time it is made (a cache rebuilt is the same cache).
 SEED = 0
+WARM_UP_TEXT = "Hello."
 
 
 def bundled_model() -> Path:
@@ -121,6 +122,13 @@ class HibariSynthesizer:
         """Load the default voice now (a process that serves calls pays the model's
         load before its first caller, not during)."""
         self._load(DEFAULT_VOICE)
+
+    def warm_up(self) -> None:
+        """Load the default voice and say one word: the first synthesis also sets up
+        hibari's phonemizer and onnxruntime's kernels (measured: load 0.86 s, then the
+        first "Sure." 40 ms against 24 ms after), so the first caller's reply is not
+        the one paying for it."""
+        self.synthesize(WARM_UP_TEXT, voice=DEFAULT_VOICE, language=None)
 
     def _load(self, name: str) -> _Loaded:
         with self._loading:

@@ -7,6 +7,15 @@ as it arrives (any packet size; WebRTC's VAD judges 20 ms frames), runs the
 ``Endpointer``, and when the utterance ends has it recognised off the loop
 (``AsyncRecognizer``), then calls ``on_heard``. Nobody speaking before the endpointer's
 timeout, or the engine failing, is heard as "" (the core decides what that means).
+
+Early recognition: with the endpointer's ``early`` set, the caller's first ``early``
+seconds of silence (``Pausing``) start a recognition of the utterance so far, while the
+endpointer waits out ``end_silence``. If the utterance then ends with the same voiced
+audio (only more silence after it), that recognition is the answer, ready sooner by
+``end_silence - early``; if the caller spoke again it is dropped (one still waiting
+its turn is cancelled; one the engine is running finishes unheard, as an engine
+thread cannot be stopped). One listener never runs two recognitions at once: each
+waits for the one before.
 """
 
 from __future__ import annotations
@@ -19,7 +28,8 @@ from dialtone.speech.endpoint import (
     FRAME_BYTES,
     EndpointConfig,
     Endpointer,
-    NoSpeech,
+    EndpointEvent,
+    Pausing,
     SpeechEnded,
     SpeechStarted,
     VoiceDetector,
@@ -57,6 +67,14 @@ class Listener:
         self.closed = False
         self._partial = b""
         self._task: asyncio.Task[None] | None = None
+        self._turn = asyncio.Lock()  # one recognition at a time
+        self._early: asyncio.Task[Recognition] | None = None
+        self._early_voiced = -1
+        self._running: asyncio.Task[Recognition] | None = None  # the one in the engine
+        # What happened, for the runtime's figures: recognitions started (early or
+        # final), and whether the answer was the early one.
+        self.recognitions = 0
+        self.early_used = False
 
     def feed(self, pcm8k: bytes, now: float) -> None:
         """Decoded audio of the caller (8 kHz 16-bit mono) received at ``now``."""
@@ -82,25 +100,63 @@ class Listener:
         self.closed = True
         if self._task is not None:
             self._task.cancel()
+        if self._early is not None:
+            self._early.cancel()
 
-    def _handle(self, events: list[SpeechStarted | SpeechEnded | NoSpeech]) -> None:
+    def _handle(self, events: list[EndpointEvent]) -> None:
         for event in events:
             if isinstance(event, SpeechStarted):
                 self.on_started()
+            elif isinstance(event, Pausing):
+                self._speculate(event)
             elif isinstance(event, SpeechEnded):
-                self._task = asyncio.get_running_loop().create_task(self._recognise(event))
+                self._task = asyncio.get_running_loop().create_task(self._finish(event))
             else:
                 self.closed = True
                 self.on_heard(NOTHING)
 
-    async def _recognise(self, ended: SpeechEnded) -> None:
+    def _speculate(self, pausing: Pausing) -> None:
+        """Start recognising the utterance so far; an earlier guess is dropped."""
+        self._drop_early()
+        self._early_voiced = pausing.voiced
+        self._early = asyncio.get_running_loop().create_task(self._recognised(pausing.audio))
+
+    def _drop_early(self) -> None:
+        # A guess still waiting for its turn is cancelled; one in the engine is left to
+        # finish (the thread cannot be stopped) and its words are never used.
+        if self._early is not None and self._early is not self._running:
+            self._early.cancel()
+        self._early = None
+        self._early_voiced = -1
+
+    async def _finish(self, ended: SpeechEnded) -> None:
+        early = self._early
+        if early is not None and self._early_voiced == ended.voiced and not early.cancelled():
+            self.early_used = True
+            waiting = early
+        else:
+            self._drop_early()
+            waiting = asyncio.ensure_future(self._recognised(ended.audio))
         try:
-            result = await self.recognizer.recognize(
-                ended.audio, language=self.language, hints=self.hints
-            )
-        except RecognitionError as exc:
-            log.warning("speech-to-text failed: %s", exc)
+            result = await waiting
+        except asyncio.CancelledError:
+            if self.closed:
+                raise
             result = NOTHING
         if not self.closed:
             self.closed = True
             self.on_heard(result)
+
+    async def _recognised(self, audio: bytes) -> Recognition:
+        async with self._turn:
+            self.recognitions += 1
+            self._running = asyncio.current_task()
+            try:
+                return await self.recognizer.recognize(
+                    audio, language=self.language, hints=self.hints
+                )
+            except RecognitionError as exc:
+                log.warning("speech-to-text failed: %s", exc)
+                return NOTHING
+            finally:
+                self._running = None

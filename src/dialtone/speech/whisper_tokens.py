@@ -6,7 +6,10 @@ A Whisper model directory carries its tokenizer as ``tokenizer.json``, read here
     [<|startofprev|>, hint tokens...]   only with hints: text said to come before
     <|startoftranscript|>
     <|xx|> <|transcribe|>               multilingual models only: language and task
-    <|notimestamps|>
+    <|notimestamps|>                    unless timestamps are wanted
+
+With timestamps the answer is segments, ``<|t0|> text <|t1|>``, each timestamp token
+(from the one after <|notimestamps|>, "<|0.00|>") a step of 20 ms (``segments``).
 
 English-only models (``*.en``) know no language or task token. Hints are the TwiML
 ``hints`` joined by ", " and given as earlier text (what Whisper calls the initial
@@ -16,6 +19,7 @@ prompt), which leans the decoder towards those words.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tokenizers import Tokenizer
@@ -23,6 +27,15 @@ from tokenizers import Tokenizer
 # The decoder's context is 448 tokens; earlier text may take half of it.
 MAX_LENGTH = 448
 MAX_PREVIOUS = MAX_LENGTH // 2 - 1
+TIMESTAMP_STEP = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Text the decoder placed at ``start`` seconds into the window (its text tokens)."""
+
+    start: float
+    ids: tuple[int, ...]
 
 
 class TokenizerError(Exception):
@@ -39,6 +52,9 @@ class WhisperTokens:
         self.eot = self._id("<|endoftext|>")
         self.sot_prev = self._id("<|startofprev|>")
         self.no_timestamps = self._id("<|notimestamps|>")
+        # Whisper's timestamp tokens follow <|notimestamps|>, with no name in some
+        # tokenizers.
+        self.timestamp_begin = self.no_timestamps + 1
         self.transcribe = self._id("<|transcribe|>")
         self.translate = self._id("<|translate|>")
         self.sot_lm = self._id("<|startoflm|>")
@@ -67,10 +83,12 @@ class WhisperTokens:
         """Text tokens of ``text``, no special token added."""
         return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def prompt(self, *, language: int | None = None, hints: Sequence[str] = ()) -> list[int]:
+    def prompt(
+        self, *, language: int | None = None, hints: Sequence[str] = (), timestamps: bool = False
+    ) -> list[int]:
         """The decoder's prompt: hints as earlier text when there are any, then the
         start of the transcript, language and task on a multilingual model (``language``
-        being a token from ``language()``), no timestamps."""
+        being a token from ``language()``), and <|notimestamps|> unless ``timestamps``."""
         tokens: list[int] = []
         words = ", ".join(h.strip() for h in hints if h.strip())
         if words:
@@ -81,8 +99,28 @@ class WhisperTokens:
             if language is None:
                 raise TokenizerError("a multilingual model needs a language token")
             tokens += [language, self.transcribe]
-        tokens.append(self.no_timestamps)
+        if not timestamps:
+            tokens.append(self.no_timestamps)
         return tokens
+
+    def segments(self, ids: Sequence[int]) -> list[Segment]:
+        """The answer's segments: text after a timestamp starts one at that time; text
+        before any timestamp is a segment at 0. Special tokens are dropped, empty
+        segments left out."""
+        found: list[Segment] = []
+        start = 0.0
+        text: list[int] = []
+        for token in ids:
+            if token >= self.timestamp_begin:
+                if text:
+                    found.append(Segment(start, tuple(text)))
+                    text = []
+                start = (token - self.timestamp_begin) * TIMESTAMP_STEP
+            elif token < self.eot:
+                text.append(token)
+        if text:
+            found.append(Segment(start, tuple(text)))
+        return found
 
     def decode(self, ids: Sequence[int]) -> str:
         """The text of the decoder's answer: special and timestamp tokens (all from
