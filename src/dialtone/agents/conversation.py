@@ -94,6 +94,7 @@ class Conversation:
         self.timings: list[TurnTiming] = []
         self.guarded: list[str] = []
         self.heard_at: float | None = None  # the turn under way: recognised then
+        self.speech_ended_at: float | None = None  # and judged over by the endpointer
         self.decided_at: float | None = None
         self.filed = False
         self.ended = False
@@ -137,6 +138,7 @@ class Conversation:
         self._clock(event.at)
         if event.speech:
             self.heard_at = self._since(event.heard_at) or self.last_at
+            self.speech_ended_at = self._since(event.speech_ended_at)
             self.lines.append(Line("caller", event.speech, self.heard_at))
             return self._hear(Heard(event.speech, event.confidence or 0.0))
         if event.digits.startswith(OPERATOR_DIGIT):
@@ -260,6 +262,7 @@ class Conversation:
             speech=app.Listen(
                 language=self.profile.language,
                 end_silence=self.profile.end_silence_ms / 1000.0,
+                conversation=True,
             ),
             prompts=tuple(app.Play(p, beep=False, barge_in=True) for p in paths),
         )
@@ -309,8 +312,10 @@ class Conversation:
         if spoken is not None:
             self.last_at = max(self.last_at, spoken)
         if self.heard_at is not None and self.decided_at is not None:
-            self.timings.append(TurnTiming(self.heard_at, self.decided_at, spoken))
-        self.heard_at = self.decided_at = None
+            self.timings.append(
+                TurnTiming(self.heard_at, self.decided_at, spoken, self.speech_ended_at)
+            )
+        self.heard_at = self.decided_at = self.speech_ended_at = None
 
     def _local_now(self) -> datetime:
         return (self.opened + timedelta(seconds=self.last_at)).astimezone(self.zone)

@@ -226,6 +226,7 @@ class Gathered:
     # call's clock; for the AI receptionist's per-turn timings).
     at: float | None = field(default=None, compare=False)
     heard_at: float | None = field(default=None, compare=False)
+    speech_ended_at: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,9 @@ class Listen:
     language: str = "en-US"
     end_silence: float | None = None
     hints: tuple[str, ...] = ()
+    # A conversation's turn (the AI receptionist): heard by the recogniser tuned for
+    # short turns, recognition starting in the caller's first pause.
+    conversation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,8 @@ class SpeechHeard:
     confidence: float | None = None
     # When the engine gave the text (the call's clock; not part of equality).
     heard_at: float | None = field(default=None, compare=False)
+    # When the endpointer judged the speech over (the call's clock; not in equality).
+    ended_at: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,7 @@ def gathered(
     speech: str | None = None,
     confidence: float | None = None,
     heard_at: float | None = None,
+    speech_ended_at: float | None = None,
 ) -> list[Action]:
     busy = call.busy
     assert busy is not None
@@ -112,7 +113,7 @@ def gathered(
     command = busy.command
     if isinstance(command, app.Gather) and command.speech is not None:
         out.append(act.StopListening(busy.ref))
-    event = app.Gathered(busy.digits, timed_out, speech, confidence, now, heard_at)
+    event = app.Gathered(busy.digits, timed_out, speech, confidence, now, heard_at, speech_ended_at)
     return [*out, *commands.give(call, event, now)]
 
 
@@ -143,4 +144,5 @@ def on_speech_heard(call: Call, event: ev.SpeechHeard, now: float) -> list[Actio
         speech=text,
         confidence=event.confidence,
         heard_at=event.heard_at,
+        speech_ended_at=event.ended_at,
     )

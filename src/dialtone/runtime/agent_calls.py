@@ -20,21 +20,31 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.agents import tasks as t
-from dialtone.agents.turns import AI_LABEL, FollowUpSent, MessageTaken
+from dialtone.agents.conversation import Conversation
+from dialtone.agents.llm_brain import ModelBrain
+from dialtone.agents.profile import AgentProfile
+from dialtone.agents.rules_brain import RulesBrain
+from dialtone.agents.turns import Brain, FollowUpSent, MessageTaken
+from dialtone.call.application import Application
 from dialtone.call.spec import CallSpec
-from dialtone.core.errors import DialtoneError
+from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.services.accounts import audit
+from dialtone.services.agents import profiles, reports
 from dialtone.services.messaging import messages
 from dialtone.services.messaging.rules import MessagingRules
 from dialtone.services.telephony import voicemails as voicemail_service
+from dialtone.services.telephony.routing import Route
 from dialtone.speech.prompt_cache import SUFFIX, PromptCache
 from dialtone.speech.transcriber import OfflineTranscriber
 from dialtone.store import sealed
 from dialtone.store.db import transaction
 
+from .agent_booking import book_appointment, calendar_for
+from .agent_model import ModelClients, ask_model
 from .app_tasks import AppTasks
 from .tasks import TaskSet
 
@@ -225,4 +235,92 @@ class AgentTasks:
         await self.background.wait(timeout)
 
 
-__all__ = ["AI_LABEL", "AgentTasks"]
+# -- assembly ---------------------------------------------------------------------------------
+
+
+class AgentCalls:
+    """Numbers routed to an agent answered by it: the profile read when a call comes,
+    the brain chosen (rules, or the language model with the rules behind it), the
+    call's application made; the tasks' handlers wired to the calendar, the model and
+    the report store."""
+
+    def __init__(
+        self,
+        *,
+        tasks: AgentTasks,
+        read: Callable[[Callable[[Session], Any]], Awaitable[Any]],
+        key: bytes | None,
+        recordings_dir: Callable[[str], Path],
+    ) -> None:
+        self.tasks = tasks
+        self.read = read
+        self.key = key
+        self.recordings_dir = recordings_dir
+        self.models = ModelClients()
+        tasks.book = self._book
+        tasks.consult = self._consult
+        tasks.file_report = self._file_report
+
+    async def application_for(
+        self, route: Route
+    ) -> tuple[Callable[[CallSpec], Application], float] | None:
+        """The agent the route names, ready to answer (None: it is gone)."""
+        profile_id = route.target
+        if profile_id is None:
+            return None
+
+        def load(session: Session) -> AgentProfile | None:
+            try:
+                return profiles.profile_for(session, route.account_id, profile_id, self.key)
+            except (NotFound, sealed.SealError) as exc:
+                log.warning("agent %s for %s unusable: %s", profile_id, route.number, exc)
+                return None
+
+        profile: AgentProfile | None = await self.read(load)
+        if profile is None:
+            return None
+        brain: Brain = RulesBrain()
+        if profile.dialog == "llm" and profile.model is not None:
+            brain = ModelBrain(fallback=brain)
+        country = country_of(route.number)
+        directory = self.recordings_dir(route.account_id)
+
+        def make(spec: CallSpec) -> Application:
+            return Conversation(
+                profile,
+                brain,
+                caller=spec.from_number or "",
+                number=route.number,
+                record_id=spec.record_id,
+                opened=datetime.now(UTC),
+                message_path=str(directory / f"{spec.record_id}-agent-message.wav"),
+                country=country,
+            )
+
+        return make, float(profile.max_call_seconds)
+
+    async def _book(self, task: t.Book) -> object:
+        profile = task.profile
+        calendar = calendar_for(profile.calendar, profile.timezone)
+        return await book_appointment(calendar, profile, task.act, datetime.now(UTC))
+
+    async def _consult(self, task: t.Consult) -> object:
+        chat = self.models.for_profile(task.profile)
+        if chat is None:
+            raise RuntimeError("the agent names no language model")
+        return await ask_model(chat, task.act, task.profile)
+
+    def _file_report(self, session: Session, task: t.FileReport) -> None:
+        reports.file_report(session, task.report, now=datetime.now(UTC))
+
+    async def aclose(self) -> None:
+        await self.tasks.close()
+        await self.models.aclose()
+
+
+def country_of(number: str) -> str | None:
+    """The ISO 3166 country of an E.164 number (None when unknown)."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(number)) or None
+    except phonenumbers.NumberParseException:
+        return None

@@ -41,6 +41,9 @@ class SpeechKit:
 
     recognizer: AsyncRecognizer
     options: SpeechOptions
+    # A conversation's recogniser (the agent's: fitted window, its own beam); None: the
+    # Gather's serves both.
+    conversation: AsyncRecognizer | None = None
 
 
 # The handshake headers of a stream to ``url`` for ``spec``'s call (its signature).
@@ -195,12 +198,19 @@ class CallAudio:
         def heard(result: Recognition) -> None:
             uses.listening.pop(ref, None)
             tap.close()
-            feed(ev.SpeechHeard(ref, result.text, result.confidence, loop.time()))
+            heard_at = loop.time()
+            feed(ev.SpeechHeard(ref, result.text, result.confidence, heard_at, listener.ended_at))
 
+        talk = action.speech.conversation
         listener = Listener(
-            self.speech.recognizer,
+            (self.speech.conversation if talk else None) or self.speech.recognizer,
             # The Gather's own timer decides when nobody spoke; the listener's is longer.
-            endpoint_config(options, end_silence=action.speech.end_silence, timeout=3600.0),
+            endpoint_config(
+                options,
+                end_silence=action.speech.end_silence,
+                timeout=3600.0,
+                early=options.agent_early if talk else None,
+            ),
             voice_detector(options),
             now=loop.time(),
             language=action.speech.language.split("-")[0] or None,

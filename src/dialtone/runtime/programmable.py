@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,10 +23,14 @@ from dialtone.services.telephony.routing import VoiceUrls
 from dialtone.services.twilio import auth_tokens
 from dialtone.settings import Settings
 from dialtone.speech import engines
+from dialtone.speech.prompt_cache import PromptCache
+from dialtone.speech.recognizer import Recognizer
 from dialtone.speech.transcriber import AsyncRecognizer
+from dialtone.store.agent_models import AgentProfileRow
 from dialtone.store.db import transaction
 from dialtone.store.models import Account
 
+from .agent_calls import AgentCalls, AgentTasks
 from .call_audio import CallAudio, SpeechKit
 from .engine import CallEngine
 from .guarded_http import guarded_client
@@ -55,8 +59,10 @@ class Programmable:
     tasks: TwimlTasks
     fetcher: TwimlFetcher
     http: httpx.AsyncClient
+    agents: AgentCalls
 
     async def aclose(self) -> None:
+        await self.agents.aclose()
         await self.tasks.close()
         await self.fetcher.close()
         await self.http.aclose()
@@ -79,7 +85,11 @@ async def start_programmable(
     options = settings.speech_options
     prompts = engines.prompt_cache(options)
     recognizer = engines.recognizer(options)  # one model, loaded once, for both uses
-    speech = SpeechKit(AsyncRecognizer(recognizer), options)
+    # The AI receptionist's: the same model, tuned for short turns.
+    agent_engine = engines.agent_recognizer(options, recognizer)
+    speech = SpeechKit(
+        AsyncRecognizer(recognizer), options, conversation=AsyncRecognizer(agent_engine)
+    )
 
     async def get_audio(url: str, limit: int) -> bytes:
         async with http.stream("GET", url) as answer:
@@ -137,4 +147,62 @@ async def start_programmable(
         return calls.inbound(spec, urls)
 
     engine.router.voice_application = voice_application
-    return Programmable(calls, tasks, fetcher, http)
+    agents = start_agents(
+        settings, sessions, sip, prompts=prompts, recognizer=recognizer, agent_engine=agent_engine
+    )
+    return Programmable(calls, tasks, fetcher, http, agents)
+
+
+def start_agents(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    sip: SipRuntime,
+    *,
+    prompts: PromptCache,
+    recognizer: Recognizer,
+    agent_engine: Recognizer,
+) -> AgentCalls:
+    """The AI receptionist on ``sip``'s call engine (numbers routed to an agent)."""
+    db: ThreadPoolExecutor = sip.db
+    loop = asyncio.get_running_loop()
+    options = settings.speech_options
+    driver = sip.handler.driver
+    agent_tasks = AgentTasks(
+        sessions=sessions,
+        db=db,
+        prompts=prompts,
+        transcriber=engines.voicemail_transcriber(options, recognizer),
+        messaging_rules=lambda: settings.messaging_rules,
+        recording_key=sip.handler.config.recording_key,
+    )
+    agent_tasks.register(driver.tasks)
+    driver.pending_prompt = agent_tasks.pending
+
+    async def read(work: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
+            with transaction(sessions) as session:
+                return work(session)
+
+        return await loop.run_in_executor(db, run)
+
+    agents = AgentCalls(
+        tasks=agent_tasks,
+        read=read,
+        key=settings.sealing_key(),
+        recordings_dir=lambda account_id: settings.recordings_dir / account_id,
+    )
+    engine: CallEngine = sip.engine
+    engine.router.agent_application = agents.application_for
+
+    def any_agent() -> bool:
+        with transaction(sessions) as session:
+            return session.query(AgentProfileRow.id).first() is not None
+
+    async def warm_up() -> None:
+        # The models load before the first caller needs them (seconds of CPU), only
+        # where agents exist: most platforms never speak.
+        if await loop.run_in_executor(db, any_agent):
+            await loop.run_in_executor(None, engines.warm_up, prompts.synthesizer, agent_engine)
+
+    agent_tasks.background.spawn(warm_up())
+    return agents

@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable
 from dialtone.call.application import Application
 from dialtone.call.spec import CallSpec
 from dialtone.policy import call_setup
-from dialtone.policy.emergency import is_emergency_number
 from dialtone.policy.checklist import Action, CallIntent
+from dialtone.policy.emergency import is_emergency_number
 from dialtone.services import call_facts
 from dialtone.services.telephony import routing as routing_service
 from dialtone.services.telephony import users as user_service

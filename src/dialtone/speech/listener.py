@@ -65,6 +65,8 @@ class Listener:
         self.on_started = on_started
         self.on_heard = on_heard
         self.closed = False
+        # When the endpointer judged the utterance over (its ``now``), for timings.
+        self.ended_at: float | None = None
         self._partial = b""
         self._task: asyncio.Task[None] | None = None
         self._turn = asyncio.Lock()  # one recognition at a time
@@ -110,6 +112,7 @@ class Listener:
             elif isinstance(event, Pausing):
                 self._speculate(event)
             elif isinstance(event, SpeechEnded):
+                self.ended_at = event.at
                 self._task = asyncio.get_running_loop().create_task(self._finish(event))
             else:
                 self.closed = True
