@@ -79,7 +79,7 @@ def said(
     conv: Conversation, commands: Sequence[app.Command], *paths: str, at: float = 0.0
 ) -> Sequence[app.Command]:
     """The Say task the commands ask for, done: its files ready at ``at``."""
-    (run,) = commands
+    (run,) = [c for c in commands if not isinstance(c, app.Answer)]
     assert isinstance(run, app.RunTask)
     assert isinstance(run.task, t.Say)
     return conv.on_event(app.TaskDone(run.task, t.Said(paths, at)))
@@ -88,7 +88,8 @@ def said(
 def test_the_call_opens_with_the_disclosure_and_listens_while_it_speaks() -> None:
     conv, _ = conversation()
     commands = conv.on_event(app.Started(100.0))
-    (run,) = commands
+    answer, run = commands
+    assert answer == app.Answer()  # at once: the disclosure is the first thing heard
     assert isinstance(run, app.RunTask)
     assert isinstance(run.task, t.Say)
     assert "AI" in run.task.sentences[0]  # A2: the first sentence

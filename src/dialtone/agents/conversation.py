@@ -106,7 +106,8 @@ class Conversation:
             return []
         if isinstance(event, app.Started):
             self.t0 = event.at
-            return self._say(guard.opening(self.profile))
+            # Answered at once: the disclosure is the first thing the caller hears (A2).
+            return [app.Answer(), *self._say(guard.opening(self.profile))]
         if isinstance(event, app.Gathered):
             return self._gathered(event)
         if isinstance(event, app.TaskDone):
@@ -274,7 +275,7 @@ class Conversation:
             self.filed = True
             out.append(app.RunTask(t.FileReport(self.report())))
         if hang_up:
-            out.append(app.HangUp(status=200, cause="agent"))
+            out.append(app.HangUp(cause="agent"))
         self.ended = True
         return out
 
