@@ -223,3 +223,13 @@ def test_the_caller_hanging_up_files_the_report_as_abandoned() -> None:
 )
 def test_bridge_targets(target: TransferTarget, name: str) -> None:
     assert bridge_target(target) == name
+
+
+def test_the_hand_over_summary_is_the_bridge_note_shown_to_the_human() -> None:
+    conv, _ = conversation(
+        Reply(("Connecting you.",), act=HandOver(None, "[AI-generated] wants x"))
+    )
+    said(conv, conv.on_event(app.Started(0.0)), "/p/1.wav")
+    _, bridge = said(conv, conv.on_event(app.Gathered("", False, "a human", 1.0)), "/p/c.wav")
+    assert isinstance(bridge, app.Bridge)
+    assert bridge.note == "[AI-generated] wants x"

@@ -504,3 +504,19 @@ def test_a_redirect_during_a_gathers_prompt_stops_it() -> None:
     out = h.feed(ev.Interrupt((app.HangUp(),)))
     assert act.StopPlay(first.ref) in out
     assert any(isinstance(a, act.StopListening) for a in out)
+
+
+def test_a_bridges_note_is_the_subject_of_every_invite() -> None:
+    note = "[AI-generated] Caller wants an appointment;\n said  'tomorrow'." + "x" * 300
+    script = Script([app.Answer(), app.Bridge(steps=(step(7), step(8)), note=note)])
+    h, _ = started(script)
+    first = invites(h)[-1]
+    subject = first.headers.get("Subject")
+    assert subject is not None
+    assert subject.startswith("[AI-generated] Caller wants an appointment; said 'tomorrow'.")
+    assert len(subject) == 200  # cut: phones show a line or two
+
+
+def test_without_a_note_there_is_no_subject() -> None:
+    h, _ = started(Script([app.Answer(), app.Bridge(steps=(step(7),))]))
+    assert invites(h)[-1].headers.get("Subject") is None

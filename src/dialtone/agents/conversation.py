@@ -232,7 +232,7 @@ class Conversation:
                 app.Bridge(
                     target=bridge_target(target),
                     timeout=HAND_OVER_RING_SECONDS,
-                    caller_id=None,
+                    note=act.summary,
                 ),
             ]
         if isinstance(act, RecordMessage):

@@ -578,7 +578,9 @@ _SAY = Sayings(
         "Hello, you're speaking with {name}, an AI assistant for {business};"
         " this call is transcribed."
     ),
-    disclosure_no_business="Hello, you're speaking with {name}, an AI assistant; this call is transcribed.",
+    disclosure_no_business=(
+        "Hello, you're speaking with {name}, an AI assistant; this call is transcribed."
+    ),
     default_greeting="How can I help you today?",
     emergency_instruction="If you are in danger, hang up and dial {number} now.",
     emergency_connecting="I'm connecting you to a person.",

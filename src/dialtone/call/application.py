@@ -90,7 +90,9 @@ class Bridge:
     number the account holds, checked by the decision path); ``record`` records both
     parties from the answer. With ``keep_caller`` the caller stays when the callee hangs
     up: ``BridgeEnded`` follows and the application goes on (TwiML's ``<Dial>``);
-    without it the call ends with either party."""
+    without it the call ends with either party. ``note`` is shown to the callee before
+    they answer: the INVITE's ``Subject`` (RFC 3261 §20.36, which phones display), the
+    AI receptionist's summary of what the caller wants."""
 
     target: str | None = None
     steps: tuple[Step, ...] = ()
@@ -98,6 +100,7 @@ class Bridge:
     caller_id: str | None = None
     record: bool = False
     keep_caller: bool = False
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from dialtone.call.call import Call
 
 
+# A Subject longer than this is cut: phones show a line or two.
+SUBJECT_CHARS = 200
+
+
 def bridge(call: Call, command: app.Bridge | app.Transfer, now: float) -> list[Action]:
     """An application's bridge, or its transfer: the same connect (side 1, as a
     REFER's target is reached); a transfer also hands the call over once connected."""
@@ -62,8 +66,20 @@ def bridge(call: Call, command: app.Bridge | app.Transfer, now: float) -> list[A
 
 def bounded(call: Call, steps: Sequence[Step]) -> tuple[Step, ...]:
     """The steps of the application's bridge, each ringing no longer than its
-    ``timeout`` (TwiML's ``<Dial timeout>``)."""
+    ``timeout`` (TwiML's ``<Dial timeout>``), its ``note`` in each INVITE's Subject."""
     limit = call.bridging.timeout if call.bridging is not None else None
+    note = call.bridging.note if call.bridging is not None else None
+    if note:
+        subject = ("Subject", " ".join(note.split())[:SUBJECT_CHARS])
+        steps = [
+            replace(
+                step,
+                destinations=tuple(
+                    replace(d, extra_headers=(*d.extra_headers, subject)) for d in step.destinations
+                ),
+            )
+            for step in steps
+        ]
     if limit is None:
         return tuple(steps)
     return tuple(
