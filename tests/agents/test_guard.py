@@ -249,7 +249,8 @@ def test_only_what_was_heard_is_guarded() -> None:
 
 def test_disclosure_says_ai_and_comes_first() -> None:
     assert disclosure(PROFILE) == (
-        "Hello, you're speaking with Sarah, an AI assistant for Acme Dental; this call is transcribed."
+        "Hello, you're speaking with Sarah, an AI assistant for Acme Dental;"
+        " this call is transcribed."
     )
     assert "AI" in disclosure(ALONE)
     reply = opening(PROFILE)

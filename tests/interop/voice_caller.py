@@ -14,7 +14,7 @@ import math
 import time
 from array import array
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 from benchmarks._sipua import OutCall, Uac
@@ -178,10 +178,8 @@ async def talking_call(sip_port: int, number: str) -> AsyncIterator[TalkingCall]
         call = await uac.call(media_port)
         peer.start(("127.0.0.1", await call.answered))
         yield TalkingCall(uac, call, peer)
-        try:
+        with suppress(TimeoutError, RuntimeError):
             await asyncio.wait_for(uac.hang_up(call), 5)
-        except (TimeoutError, RuntimeError):
-            pass
     finally:
         peer.close()
         sip.close()

@@ -48,9 +48,10 @@ from dialtone.call import application as app
 
 # How long the agent waits for the caller to say something after it spoke.
 LISTEN_SECONDS = 8.0
-# The longest message a caller may leave, and the silence that ends it.
+# The longest message a caller may leave, and the silence that ends it (counted from the
+# tone too: Twilio's <Record> default, time enough to start speaking after the tone).
 MESSAGE_SECONDS = 120.0
-MESSAGE_SILENCE = 3.0
+MESSAGE_SILENCE = 5.0
 # How long a human is rung before the hand-over counts as failed.
 HAND_OVER_RING_SECONDS = 25.0
 # The digit that asks for a human (callers press 0 for the operator).
@@ -159,6 +160,7 @@ class Conversation:
                 # No voice: the act still happens (a caller who hears nothing hangs up).
                 said = t.Said(())
             self._timed(said.ready_at)
+            self._said(reply)
             return self._act(reply, said.paths)
         if isinstance(task, t.Book):
             if isinstance(result, Booked | NotBooked):
@@ -203,8 +205,6 @@ class Conversation:
             # is the outcome once the human has the caller (BridgeResult 200), not when
             # it is announced.
             self.outcome = reply.outcome
-        for sentence in reply.say:
-            self.lines.append(Line("agent", sentence, self.last_at))
         if not reply.say:
             return self._act(reply, ())
         self.reply = reply
@@ -268,9 +268,17 @@ class Conversation:
             prompts=tuple(app.Play(p, beep=False, barge_in=True) for p in paths),
         )
 
+    def _said(self, reply: Reply) -> None:
+        """The reply's sentences in the transcript, from when they start to play."""
+        for sentence in reply.say:
+            self.lines.append(Line("agent", sentence, self.last_at))
+
     def _finish(self, *, hang_up: bool) -> list[app.Command]:
         """The report filed (once), then the hang-up when the agent ends the call."""
         out: list[app.Command] = []
+        if self.reply is not None:  # still being synthesised: never heard, but decided
+            self._said(self.reply)
+            self.reply = None
         if not self.filed:
             self.filed = True
             out.append(app.RunTask(t.FileReport(self.report())))
