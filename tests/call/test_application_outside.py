@@ -520,3 +520,40 @@ def test_a_bridges_note_is_the_subject_of_every_invite() -> None:
 def test_without_a_note_there_is_no_subject() -> None:
     h, _ = started(Script([app.Answer(), app.Bridge(steps=(step(7),))]))
     assert invites(h)[-1].headers.get("Subject") is None
+
+
+def test_a_noise_that_stopped_the_prompts_gives_them_back() -> None:
+    """A cough stops the prompt (barge-in) but holds no words: the prompt it stopped
+    plays again, then the rest, and the Gather listens on."""
+    h, script, out = prompted(MENU, MORE, speech=LISTEN)
+    listen = only(out, act.Listen)
+    first = only(out, act.Play)
+    assert isinstance(listen, act.Listen)
+    assert isinstance(first, act.Play)
+    out = h.feed(ev.SpeechStarted(listen.ref), after=0.4)
+    assert act.StopPlay(first.ref) in out
+    h.feed(ev.PlayDone(first.ref, completed=False))
+    out = h.feed(ev.SpeechHeard(listen.ref, "", None), after=0.6)
+    assert act.Listen(listen.ref, LISTEN) in out
+    again = only(out, act.Play)
+    assert isinstance(again, act.Play)
+    assert again.prompt == "/menu.wav"
+    assert not any(isinstance(e, app.Gathered) for e in script.heard)
+    out = h.feed(ev.PlayDone(again.ref), after=2)
+    more = only(out, act.Play)
+    assert isinstance(more, act.Play)
+    assert more.prompt == "/more.wav"
+    h.feed(ev.SpeechHeard(listen.ref, "sales", 0.9), after=1)
+    assert script.heard[-1] == app.Gathered("", False, "sales", 0.9)
+
+
+def test_a_noise_after_the_prompts_ended_is_a_timeout() -> None:
+    h, script, out = prompted(MENU, speech=LISTEN)
+    listen = only(out, act.Listen)
+    first = only(out, act.Play)
+    assert isinstance(listen, act.Listen)
+    assert isinstance(first, act.Play)
+    h.feed(ev.PlayDone(first.ref), after=2)
+    h.feed(ev.SpeechStarted(listen.ref), after=0.5)
+    h.feed(ev.SpeechHeard(listen.ref, "", None), after=0.5)
+    assert script.heard[-1] == app.Gathered("", True)

@@ -16,6 +16,9 @@ starting to talk over it, and the first thing heard on every call is the disclos
 from __future__ import annotations
 
 import asyncio
+import itertools
+import random
+import struct
 import subprocess
 import sys
 import time
@@ -363,31 +366,49 @@ def test_asked_if_it_is_a_robot_it_says_it_is_an_ai(
     assert "not a person" in words, words
 
 
+def noise(seconds: float) -> bytes:
+    """White noise at about -20 dBFS: a click, a cough's burst."""
+    rng = random.Random(7)
+    return b"".join(struct.pack("<h", rng.randint(-5000, 5000)) for _ in range(int(8000 * seconds)))
+
+
+def longest_gap(arrivals: list[float]) -> float:
+    return max((b - a for a, b in itertools.pairwise(arrivals)), default=0.0)
+
+
 def test_talking_over_the_agent_stops_it_within_200_ms(
     agents: AgentPlatform, recognizer: Recognizer
 ) -> None:
-    """The caller starts talking 3 s into the greeting; the agent's audio stops (its
-    last voiced packet arrives) within BARGE_IN_LIMIT of the caller's first voiced
-    packet leaving. Before that, what arrived was the disclosure."""
+    """During the greeting the caller makes a short noise (60 ms: a click, too short to
+    be speech): the agent goes on. Then the caller talks over it: the agent's audio
+    stops (its last packet arrives) within BARGE_IN_LIMIT of the caller's voice starting
+    (the first voiced frame sent). What arrived before was the disclosure."""
     words = pcm_of(utterance(agents.tmp, "What are your opening hours?", lead=0, trail=0))
 
-    async def talk() -> tuple[float, float, bytes]:
+    async def talk() -> tuple[float, float, float, bytes]:
         async with talking_call(agents.platform.sip_port, agents.platform.number) as call:
             peer = call.peer
             first = await peer.first_voice_after(0.0, 20)
             assert first is not None, "the agent never spoke"
-            await asyncio.sleep(3.0)
+            await asyncio.sleep(1.0)
+            click = peer.say(noise(0.06))
+            await click.done.wait()
+            await asyncio.sleep(1.0)
+            assert click.start is not None
+            after_click = [at for at, _ in peer.received if click.start <= at]
             spoken = peer.say(words)
             await spoken.done.wait()
             await asyncio.sleep(1.0)
-            assert spoken.onset is not None
-            # The agent's last voice before its answer (which comes after the caller's
-            # words end, a second or more after they began): where it stopped.
-            voiced = peer.voiced_after(first - 0.001)
-            stopped = max(at for at in voiced if at <= spoken.onset + 0.5)
-            return spoken.onset, stopped, peer.audio_between(first, spoken.onset)
+            onset = spoken.onset
+            assert onset is not None
+            # dialtone sends nothing between prompts: the last packet before its answer
+            # (which comes after the caller's words end, a second or more later) is
+            # where its player stopped.
+            stopped = max(at for at, _ in peer.received if at <= onset + 0.5)
+            return longest_gap(after_click), onset, stopped, peer.audio_between(first, onset)
 
-    onset, stopped, greeting = asyncio.run(talk())
+    gap, onset, stopped, greeting = asyncio.run(talk())
+    assert gap < 0.1, f"a 60 ms noise stopped the agent ({1000 * gap:.0f} ms without audio)"
     took = stopped - onset
     print(f"barge-in: the agent's audio stopped {1000 * took:.0f} ms after the caller began")
     assert took <= BARGE_IN_LIMIT, f"{1000 * took:.0f} ms"

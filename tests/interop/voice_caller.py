@@ -40,8 +40,10 @@ def dbfs(pcm: bytes) -> float:
 
 @dataclass
 class Spoken:
-    """When an utterance's first and last voiced frames left (monotonic seconds)."""
+    """When an utterance's first frame, first and last voiced frames left (monotonic
+    seconds)."""
 
+    start: float | None = None
     onset: float | None = None
     end: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
@@ -93,6 +95,8 @@ class VoicePeer(asyncio.DatagramProtocol):
                 frame = self._queue.pop(0)
                 spoken = self._spoken
                 payload = alaw_encode(frame)
+                if spoken is not None and spoken.start is None:
+                    spoken.start = time.monotonic()
                 if spoken is not None and dbfs(frame) > VOICED_DBFS:
                     now = time.monotonic()
                     spoken.onset = spoken.onset or now

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import random
 from array import array
 
 import pytest
 
+from dialtone.codecs.g711 import alaw_decode, alaw_encode
 from dialtone.speech.endpoint import EnergyDetector
 from dialtone.speech.vad import WebRtcDetector, detector
 
@@ -52,3 +54,39 @@ def test_without_webrtcvad_energy_is_used(monkeypatch: pytest.MonkeyPatch) -> No
 
     monkeypatch.setattr(builtins, "__import__", no_webrtcvad)
     assert detector("webrtc", threshold_dbfs=-35) == EnergyDetector(-35)
+
+
+def noise_then_line_silence() -> list[bytes]:
+    """A 60 ms burst of noise (a click, a cough's start), then what a phone sends when
+    nobody speaks: A-law's silence code, decoded."""
+    rng = random.Random(7)
+    burst = array("h", (rng.randint(-5000, 5000) for _ in range(480))).tobytes()
+    silence = alaw_decode(bytes([0xD5]) * 160)
+    return [alaw_decode(alaw_encode(burst[i : i + 320])) for i in range(0, 960, 320)] + [
+        silence
+    ] * 10
+
+
+def test_webrtcs_hang_over_after_a_click_is_not_voice() -> None:
+    """WebRTC's VAD keeps saying "speech" on the silence after a sound; below the floor
+    it is not voice, so a click never lasts the 100 ms that start an utterance."""
+    frames = noise_then_line_silence()
+    raw = WebRtcDetector(2, floor_dbfs=-200.0)
+    assert sum(raw.is_speech(f) for f in frames) >= 5  # what the floor is for
+    floored = WebRtcDetector(2)
+    assert sum(floored.is_speech(f) for f in frames) <= 3
+
+
+@pytest.mark.parametrize(("amplitude", "voiced"), [(30, False), (3000, True)])
+def test_the_floor_only_silences_quiet_frames(amplitude: int, voiced: bool) -> None:
+    # A voice-like frame loud enough passes; the same shape at -60 dBFS does not.
+    rng = random.Random(3)
+    frame = array(
+        "h",
+        (
+            int(amplitude * (math.sin(2 * math.pi * 220 * i / 8000) + 0.3 * rng.random()))
+            for i in range(160)
+        ),
+    ).tobytes()
+    vad = WebRtcDetector(0)
+    assert vad.is_speech(frame) is (voiced and bool(vad._vad.is_speech(frame, 8000)))

@@ -44,6 +44,7 @@ def _next_prompt(call: Call, busy: Busy, now: float) -> list[Action]:
             busy.prompt_ref = -1
             return [act.SetTimer("gather", now + prompt.seconds)]
         busy.prompt_ref = call._ref()
+        busy.playing = prompt
         return [act.Play((0,), prompt.prompt, busy.prompt_ref, prompt.beep, prompt.loop)]
     command = busy.command
     assert isinstance(command, app.Gather)
@@ -123,6 +124,8 @@ def on_speech_started(call: Call, event: ev.SpeechStarted, now: float) -> list[A
     busy = call.busy
     if busy is None or busy.ref != event.ref or busy.kind != "gather":
         return []
+    if busy.prompt_ref > 0 and busy.playing is not None:
+        busy.interrupted = [busy.playing, *busy.prompts]
     return [*_stop_prompts(busy), act.SetTimer("gather", now + LONGEST_UTTERANCE)]
 
 
@@ -136,6 +139,15 @@ def on_speech_heard(call: Call, event: ev.SpeechHeard, now: float) -> list[Actio
         if prompting(busy) and isinstance(command, app.Gather) and command.speech is not None:
             # A noise over the prompt, nothing said: keep prompting, listen again.
             return [act.Listen(busy.ref, command.speech)]
+        if busy.interrupted and isinstance(command, app.Gather) and command.speech is not None:
+            # A cough or a noise stopped the prompts but held no words: the prompt it
+            # stopped plays again from its start, then the rest; listening goes on.
+            busy.prompts, busy.interrupted = busy.interrupted, []
+            return [
+                act.CancelTimer("gather"),
+                act.Listen(busy.ref, command.speech),
+                *_next_prompt(call, busy, now),
+            ]
         return gathered(call, now, timed_out=not busy.digits)
     return gathered(
         call,

@@ -115,6 +115,10 @@ class Busy:
     # pause; 0 none: the Gather waits for input).
     prompts: list[app.Play | app.Pause] = field(default_factory=list)
     prompt_ref: int = 0
+    playing: app.Play | None = None  # the prompt whose Play is prompt_ref
+    # The prompts the caller's speech stopped (the one playing first): a noise that
+    # turns out to be no words gives them back.
+    interrupted: list[app.Play | app.Pause] = field(default_factory=list)
 
 
 class Idle:
