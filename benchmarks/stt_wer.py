@@ -128,7 +128,9 @@ def run(engine: WhisperRecognizer, audios: list[tuple[Utterance, bytes]]) -> dic
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, required=True, help="where the WAVs are kept")
+    parser.add_argument(
+        "--corpus", type=Path, default=Path("var/bench-utterances"), help="where the WAVs are kept"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--show", action="store_true", help="print every text heard")
     parser.add_argument(
