@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dialtone.core.errors import DialtoneError
 from dialtone.services.accounts import account_data, accounts
+from dialtone.services.agents import profiles
 from dialtone.services.numbering import lifecycle, numbers
 from dialtone.services.telephony import trunks, users, voicemails
 from dialtone.store.models import Account, AuditEvent, User
@@ -43,8 +44,25 @@ def test_export_holds_everything_but_secrets(session: Session, account: str) -> 
         password="trunk-s3cret",
         key=bytes(32),
     )
+    profiles.create_profile(
+        session,
+        account,
+        profiles.ProfileChanges(
+            name="Robin",
+            calendar_url="https://cal.example/robin/",
+            calendar_username="robin",
+            calendar_password="calendar-s3cret",
+        ),
+        now=T0,
+        key=bytes(32),
+    )
     data = account_data.export(session, account, now=T0)
     text = json.dumps(data)  # JSON-ready
+    assert [a["name"] for a in data["agents"]] == ["Robin"]
+    assert data["agent_knowledge"] == []
+    assert data["agent_reports"] == []
+    assert "calendar-s3cret" not in text
+    assert "calendar_password_sealed" not in text
     assert [t["username"] for t in data["trunks"]] == ["acme"]
     assert "trunk-s3cret" not in text
     assert "password_sealed" not in text  # not even sealed: the key is the platform's

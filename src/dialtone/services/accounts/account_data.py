@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from dialtone.policy import retention
 from dialtone.services.accounts import audit
 from dialtone.services.accounts.accounts import get_account
+from dialtone.store.agent_models import AgentKnowledge, AgentProfileRow, AgentReport
 from dialtone.store.email_models import EmailMessage, EmailSuppression
 from dialtone.store.messaging_models import (
     Message,
@@ -51,7 +52,16 @@ from dialtone.store.models import (
 
 # Never exported: hashes and secrets are the platform's to check, not the customer's data.
 SECRET_COLUMNS = frozenset(
-    {"key_hash", "ha1_md5", "ha1_sha256", "password", "password_sealed", "password_hash"}
+    {
+        "key_hash",
+        "ha1_md5",
+        "ha1_sha256",
+        "password",
+        "password_sealed",
+        "password_hash",
+        "calendar_password_sealed",
+        "model_api_key_sealed",
+    }
 )
 
 _SECTIONS: tuple[tuple[str, type[Base]], ...] = (
@@ -71,6 +81,9 @@ _SECTIONS: tuple[tuple[str, type[Base]], ...] = (
     ("sender_names", SenderName),
     ("emails", EmailMessage),
     ("email_suppressions", EmailSuppression),
+    ("agents", AgentProfileRow),
+    ("agent_knowledge", AgentKnowledge),
+    ("agent_reports", AgentReport),
 )
 
 
@@ -100,7 +113,8 @@ def export(session: Session, account_id: str, *, now: datetime) -> dict[str, Any
     numbers, ring groups, trunks, keys (metadata), call records, voicemail (metadata and
     transcripts; the audio is downloaded per message), do-not-call list, messages,
     opt-ins and opt-outs, SMPP logins (metadata), sender IDs, emails and the email
-    suppression list, and audit log."""
+    suppression list, AI agents (their secrets left out), their knowledge and call
+    reports, and audit log."""
     account = get_account(session, account_id)
     data: dict[str, Any] = {"exported_at": now.isoformat(), "account": _row(account)}
     for name, model in _SECTIONS:
