@@ -360,8 +360,9 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     # AI agents (issue 17, section A).
     C(
         "agent.invalid",
-        ("A1", "A4", "D1"),
-        "An agent profile field is not valid (A4: no text may have it pass as a person).",
+        ("A1", "A3", "A4", "D1"),
+        "An agent profile field is not valid (A3: no emergency number to call; A4: nothing"
+        " passing as a person).",
         400,
     ),
     C("agent.not_found", (), "No such agent for this account.", 404),

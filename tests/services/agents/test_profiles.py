@@ -246,6 +246,16 @@ def test_transfer_targets_are_the_accounts_own(
     assert [(t.kind, t.ref) for t in offered] == [("number", "+33612345678")]
 
 
+@pytest.mark.parametrize("number", ["112", "15", "911", " 17 "])
+def test_an_emergency_number_is_never_a_transfer_target(
+    session: Session, account: str, number: str
+) -> None:
+    """A3: the agent never places an emergency call."""
+    refused = _refused(session, account, transfer_targets=[Target("number", number)])
+    assert refused.rule == "A3"
+    assert "emergency number" in refused.message
+
+
 def test_secrets_are_sealed_bound_to_the_row_and_opened_for_the_call(
     session: Session, account: str
 ) -> None:

@@ -40,6 +40,7 @@ from dialtone.agents.profile import (
     TransferTarget,
 )
 from dialtone.core.errors import DialtoneError, NotFound
+from dialtone.policy.emergency import is_emergency_number
 from dialtone.services.accounts.accounts import get_account
 from dialtone.services.agents import templates
 from dialtone.services.ids import new_id
@@ -246,6 +247,12 @@ def _target(session: Session, account_id: str, target: Target) -> TransferTarget
             raise _invalid(f"The account has no ring group {target.ref[:40]}.")
         return TransferTarget("group", group.id, label or group.name)
     if target.kind == "number":
+        if is_emergency_number(target.ref.strip()):
+            # A3: the AI never handles an emergency call, so it never places one either;
+            # an emergency described to it is handed to a person, who may call.
+            raise _invalid(
+                f"{target.ref.strip()} is an emergency number: an agent never calls one.", "A3"
+            )
         try:
             e164 = numbers.to_e164(target.ref)
         except DialtoneError as exc:
