@@ -62,7 +62,7 @@ class Message(Base):
         String(8), default="dialtone", server_default="dialtone"
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    origin: Mapped[str] = mapped_column(String(8))  # api | cli | smpp | carrier
+    origin: Mapped[str] = mapped_column(String(8))  # api | cli | smpp | carrier | agent
     # The customer's SMPP login that submitted it: its receipts go back to that bind.
     smpp_login_id: Mapped[str | None] = mapped_column(String(34), nullable=True)
     # The customer's own reference from submit_sm (user_message_reference).
