@@ -80,19 +80,14 @@ class Router:
         voice, make = route.voice, self.voice_application
         if voice is not None and make is not None:
             # The number's TwiML takes the call, whatever its route.
-            self.ctx.answering.answer(
+            self.run_application(
                 event,
                 channel,
-                AnswerTarget(
-                    account_id=route.account_id,
-                    to_number=route.number,
-                    greeting_path=default_greeting_path(),
-                    recordings_dir=self.ctx.config.recordings_dir / route.account_id,
-                    legs=(trace,),
-                    user_id=caller.id if caller is not None else None,
-                    trunk_id=trunk_id,
-                    application=lambda spec: make(spec, voice),
-                ),
+                route,
+                trace,
+                lambda spec: make(spec, voice),
+                caller=caller,
+                trunk_id=trunk_id,
             )
         elif kind == "agent" and self.agent_application is not None:
             await self.agent(event, channel, route, trace, caller=caller, trunk_id=trunk_id)
@@ -168,6 +163,30 @@ class Router:
             self.ctx.reply(event, channel, 404)
             return
         application, max_seconds = made
+        self.run_application(
+            event,
+            channel,
+            route,
+            trace,
+            application,
+            caller=caller,
+            trunk_id=trunk_id,
+            max_seconds=max_seconds,
+        )
+
+    def run_application(
+        self,
+        event: RequestReceived,
+        channel: SipChannel,
+        route: routing_service.Route,
+        trace: Trace,
+        application: Callable[[CallSpec], Application],
+        *,
+        caller: SipUser | None,
+        trunk_id: str | None,
+        max_seconds: float | None = None,
+    ) -> None:
+        """The call to the route's number runs ``application`` (made for its spec)."""
         self.ctx.answering.answer(
             event,
             channel,
