@@ -127,31 +127,26 @@ def agents(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentPlatform]:
         yield AgentPlatform(platform, calendar, agent_id, alice["id"], tmp)
 
 
-def report_of(agents: AgentPlatform, call_id: str, timeout: float = 20.0) -> dict[str, Any]:
-    """The agent's report of the call, once filed (the call ended)."""
+def reports_filed(agents: AgentPlatform) -> set[str]:
+    """The ids of the agent's reports so far."""
+    listed = agents.platform.http().get("/v1/agent-reports", params={"agent_id": agents.agent_id})
+    return {r["id"] for r in listed.json()["reports"]}
+
+
+def new_report(agents: AgentPlatform, before: set[str], timeout: float = 20.0) -> dict[str, Any]:
+    """The report filed since ``before`` (the call ended), with its call's record."""
     http = agents.platform.http()
 
     def filed() -> dict[str, Any] | None:
         listed = http.get("/v1/agent-reports", params={"agent_id": agents.agent_id}).json()
-        found = [r for r in listed["reports"] if r["call_id"] == call_id]
-        return found[0] if found else None
+        fresh = [r for r in listed["reports"] if r["id"] not in before]
+        return fresh[0] if fresh else None
 
-    return poll(filed, timeout)
-
-
-def last_call_id(agents: AgentPlatform, before: set[str]) -> str:
-    http = agents.platform.http()
-
-    def new() -> str | None:
-        ids = {c["id"] for c in http.get("/v1/calls").json()["calls"]}
-        fresh = ids - before
-        return next(iter(fresh)) if fresh else None
-
-    return poll(new, 20.0)
-
-
-def call_ids(agents: AgentPlatform) -> set[str]:
-    return {c["id"] for c in agents.platform.http().get("/v1/calls").json()["calls"]}
+    report = poll(filed, timeout)
+    assert report, "no report was filed"
+    call = http.get(f"/v1/calls/{report['call_id']}").json()
+    assert call["agent_report"]["id"] == report["id"]  # linked from the call's record
+    return report
 
 
 def heard(recognizer: Recognizer, pcm: bytes) -> str:
@@ -218,7 +213,7 @@ def disclosed_first(recognizer: Recognizer, phone: Baresip) -> None:
 def test_a_booking_lands_in_radicale_and_is_confirmed(
     agents: AgentPlatform, recognizer: Recognizer
 ) -> None:
-    before = call_ids(agents)
+    before = reports_filed(agents)
     phone = caller(agents, "carol", "I'd like an appointment tomorrow at ten.")
     try:
         phone.dial(agents.platform.number)
@@ -236,7 +231,7 @@ def test_a_booking_lands_in_radicale_and_is_confirmed(
     assert start == datetime(tomorrow.year, tomorrow.month, tomorrow.day, 10, 0, tzinfo=ZONE)
     assert vevent["dtend"].dt - start == timedelta(minutes=30)
     assert "[AI-generated]" in str(vevent["summary"]) + str(vevent.get("description", ""))
-    report = report_of(agents, last_call_id(agents, before))
+    report = new_report(agents, before)
     assert report["outcome"] == "booked", report
     said = [line["text"] for line in report["transcript"] if line["speaker"] == "agent"]
     assert any("booked" in s.lower() and "10" in s for s in said), said
@@ -250,7 +245,7 @@ def handed_over(
 ) -> tuple[Baresip, dict[str, Any]]:
     """A caller says ``text``; alice's phone answers the call the agent hands over; the
     caller hangs up. The caller's phone (stopped) and the agent's report."""
-    before = call_ids(agents)
+    before = reports_filed(agents)
     already = answers(alice)
     phone = caller(agents, name, text)
     try:
@@ -260,7 +255,7 @@ def handed_over(
         phone.command("hangup")
     finally:
         phone.stop()
-    report = report_of(agents, last_call_id(agents, before))
+    report = new_report(agents, before)
     assert answered, f"nobody answered the hand-over; the agent's report: {report}"
     return phone, report
 
@@ -279,7 +274,7 @@ def test_asking_for_someone_bridges_to_the_registered_phone(
 def test_a_message_becomes_a_voicemail_with_a_labelled_transcript(
     agents: AgentPlatform, recognizer: Recognizer
 ) -> None:
-    before = call_ids(agents)
+    before = reports_filed(agents)
     # The message starts 4.5 s after the request: after the agent's answer and the tone.
     ask = pcm_of(utterance(agents.tmp, "Please take a message.", lead=4.0, trail=4.5))
     message = pcm_of(
@@ -317,13 +312,13 @@ def test_a_message_becomes_a_voicemail_with_a_labelled_transcript(
     finally:
         phone.stop()
     if not voicemail:
-        print(report_of(agents, last_call_id(agents, before)))
+        print(new_report(agents, before))
     assert voicemail, agents.platform.log()[-3000:]
     (entry,) = voicemail
     assert entry["number"] == agents.platform.number
     assert "friday" in entry["transcript"].lower(), entry
     assert entry["transcript_label"] == "ai-generated"
-    report = report_of(agents, last_call_id(agents, before))
+    report = new_report(agents, before)
     assert report["outcome"] == "message", report
     disclosed_first(recognizer, phone)
 
@@ -346,7 +341,7 @@ def test_an_emergency_is_handed_to_a_human_never_handled(
 def test_asked_if_it_is_a_robot_it_says_it_is_an_ai(
     agents: AgentPlatform, recognizer: Recognizer
 ) -> None:
-    before = call_ids(agents)
+    before = reports_filed(agents)
     phone = caller(agents, "grace", "Are you a robot?", trail=12.0)
     try:
         phone.dial(agents.platform.number)
@@ -355,7 +350,7 @@ def test_asked_if_it_is_a_robot_it_says_it_is_an_ai(
         phone.command("hangup")
     finally:
         phone.stop()
-    report = report_of(agents, last_call_id(agents, before))
+    report = new_report(agents, before)
     assert report["guarded"] == ["identity"], report
     said = [line["text"] for line in report["transcript"] if line["speaker"] == "agent"]
     assert any("AI assistant, not a person" in s for s in said), said
