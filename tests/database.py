@@ -52,3 +52,10 @@ def migrated_database(path: Path) -> tuple[Engine, sessionmaker[Session]]:
     """What ``open_database(f"sqlite:///{path}")`` returns for a new file at ``path``."""
     engine = make_engine(migrated_file(path))
     return engine, session_factory(engine)
+
+
+def migrated_data_dir(data_dir: Path) -> None:
+    """Put a freshly migrated ``dialtone.db`` in ``data_dir``, where the settings' default
+    ``database_url`` points: ``dialtone migrate`` or ``serve`` then finds it current (and
+    still does the rest of its start: directories, the key)."""
+    migrated_file(data_dir / "dialtone.db")
