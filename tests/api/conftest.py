@@ -1,4 +1,5 @@
-"""API tests run the real FastAPI app on a real SQLite file (migrated by Alembic)."""
+"""API tests run the real FastAPI app on a real SQLite file (a copy of one migrated by
+Alembic, tests/database.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialtone.api.app import create_app
 from dialtone.services.accounts import accounts
 from dialtone.settings import Settings
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
+from tests.database import migrated_database
 
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'api.db'}")
+    _, factory = migrated_database(tmp_path / "api.db")
     return factory
 
 

@@ -17,6 +17,7 @@ from dialtone.services.telephony import users
 from dialtone.settings import Settings
 from dialtone.sip.digest import ha1
 from dialtone.store.db import open_database, transaction
+from tests.database import migrated_data_dir
 
 runner = CliRunner()
 
@@ -25,6 +26,7 @@ runner = CliRunner()
 def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DIALTONE_CONFIG", str(tmp_path / "absent.toml"))
+    migrated_data_dir(tmp_path / "var")  # the schema a first `dialtone migrate` makes
     assert runner.invoke(app, ["migrate"]).exit_code == 0  # as `dialtone serve` would
     monkeypatch.setenv("DIALTONE_SIP_REALM", "pbx.example")
 

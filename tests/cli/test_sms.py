@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dialtone.cli import app
+from tests.database import migrated_data_dir
 
 runner = CliRunner()
 
@@ -21,6 +22,7 @@ def _environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALTONE_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("DIALTONE_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("DIALTONE_KYC_REQUIRED", "false")
+    migrated_data_dir(tmp_path / "var")  # the schema a first `dialtone migrate` makes
     assert runner.invoke(app, ["migrate"]).exit_code == 0
 
 

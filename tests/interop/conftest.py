@@ -26,20 +26,24 @@ from typing import Any, Protocol, TypeVar
 import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from dialtone.api.app import create_app
+from dialtone.cli import app as cli_app
 from dialtone.runtime.server import SipRuntime, start_sip
 from dialtone.services.accounts import accounts
 from dialtone.services.numbering import numbers
 from dialtone.services.telephony import users
 from dialtone.settings import Settings
 from dialtone.sip.registrar import Binding
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
+from tests.database import migrated_data_dir, migrated_database
 from tests.interop import sippgen
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 T = TypeVar("T")
 SIPP = shutil.which("sipp")
+_runner = CliRunner()
 
 
 def _port_space() -> tuple[int, int]:
@@ -242,6 +246,12 @@ def start_platform(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> Platf
     """Start ``dialtone serve`` on free ports under ``tmp`` and wait until it answers."""
     env = server_env(tmp, rtp_ports=rtp_ports, **settings)
     sip_port, http_port = int(env["DIALTONE_SIP_PORT"]), int(env["DIALTONE_HTTP_PORT"])
+    if not (tmp / "var" / "dialtone.db").exists():
+        # Serve finds the schema current (a copy of a database migrated once: Alembic
+        # would take a second of the test's time); a restart finds its own. Serving a
+        # fresh data dir, migrations and all, is tested as a user runs it: test_readme.py,
+        # test_make_serve.py, tests/cli/test_support.py.
+        migrated_data_dir(tmp / "var")
     log_path = tmp / "serve.log"
     log_file = log_path.open("w")
     process = subprocess.Popen(
@@ -288,9 +298,19 @@ def stop_platform(platform: Platform) -> int:
     return platform.process.returncode
 
 
+def cli_here(env: dict[str, str], *args: str) -> str:
+    """Run a ``dialtone`` command in this process (typer's runner, the command's own code
+    with ``env`` as its environment); return its standard output. Every test that serves
+    provisions an account: a ``cli`` subprocess would start Python and import dialtone
+    again (one to two seconds) each time; ``serve`` itself still runs as the entry point."""
+    done = _runner.invoke(cli_app, list(args), env=env)
+    assert done.exit_code == 0, f"dialtone {' '.join(args)} failed: {done.output}"
+    return done.stdout
+
+
 def provision(platform: Platform, number: str = "+33123456789", increment: str = "60/60") -> None:
     """Create an account with ``number`` through the CLI, as an operator would."""
-    out = cli(
+    out = cli_here(
         platform.env, "accounts", "create", "Acme", "--increment", increment, "--number", number
     )
     values = dict(line.split(": ", 1) for line in out.strip().splitlines())
@@ -559,7 +579,7 @@ class InProcess:
 @asynccontextmanager
 async def in_process(tmp: Path, number: str = "+33123456789") -> AsyncIterator[InProcess]:
     """``InProcess`` under ``tmp``; its live calls ended and its sockets closed after."""
-    _, sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp / "db.sqlite")
     with transaction(sessions) as session:
         made = accounts.create_account(session, "A", now=datetime.now(UTC))
         numbers.add_number(session, made.account.id, number, now=datetime.now(UTC))

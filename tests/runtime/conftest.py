@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialtone.runtime.engine import CallEngine
 from dialtone.runtime.engine_context import EngineConfig
 from dialtone.services.accounts.audit import AuditEntry
-from dialtone.store.db import open_database
+from tests.database import migrated_database
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
+    _, factory = migrated_database(tmp_path / "engine.db")
     return factory
 
 

@@ -26,9 +26,10 @@ from dialtone.services.messaging import inbound, logins, notices
 from dialtone.services.numbering import numbers
 from dialtone.sip.auth_limiter import FailureLimiter
 from dialtone.smpp.session import SessionSettings
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.messaging_models import Message, SenderName
 from dialtone.store.models import AuditEvent
+from tests.database import migrated_database
 from tests.services.conftest import T0
 from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES, opt_in
 
@@ -53,7 +54,7 @@ class Harness:
     ) -> None:
         self.tls = tls
         self.queue_limit = queue_limit
-        _, self.sessions = open_database(f"sqlite:///{tmp / 'smpp.db'}")
+        _, self.sessions = migrated_database(tmp / "smpp.db")
         with transaction(self.sessions) as session:
             self.account = accounts.create_account(session, "Acme", now=T0).account.id
             numbers.add_number(session, self.account, NUMBER, now=T0)

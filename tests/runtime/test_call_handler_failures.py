@@ -19,7 +19,8 @@ from dialtone.runtime.server import SipRuntime, start_sip
 from dialtone.services.accounts import accounts
 from dialtone.services.numbering import numbers
 from dialtone.settings import Settings
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
+from tests.database import migrated_database
 
 SDP = (
     b"v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -89,7 +90,7 @@ class Phone:
 
 @asynccontextmanager
 async def running(tmp: Path) -> AsyncIterator[tuple[SipRuntime, Engine, Phone]]:
-    engine, sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+    engine, sessions = migrated_database(tmp / "db.sqlite")
     with transaction(sessions) as session:
         account = accounts.create_account(session, "A", now=datetime.now(UTC)).account
         numbers.add_number(session, account.id, "+33123456789", now=datetime.now(UTC))

@@ -14,8 +14,9 @@ from dialtone.core.errors import NotFound
 from dialtone.runtime.cdr_writer import CdrWriter
 from dialtone.services.accounts import accounts
 from dialtone.services.telephony.calls import CallOutcome
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.models import CallRecord
+from tests.database import migrated_database
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -37,7 +38,7 @@ def outcome(account_id: str, n: int) -> CallOutcome:
 
 
 def test_concurrent_cdrs_are_batched_and_a_bad_one_fails_alone(tmp_path: Path) -> None:
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp_path / "db.sqlite")
     with transaction(sessions) as session:
         account_id = accounts.create_account(session, "A", now=T0).account.id
 
@@ -63,7 +64,7 @@ def test_concurrent_cdrs_are_batched_and_a_bad_one_fails_alone(tmp_path: Path) -
 
 
 def test_write_waits_for_the_commit(tmp_path: Path) -> None:
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp_path / "db.sqlite")
     with transaction(sessions) as session:
         account_id = accounts.create_account(session, "A", now=T0).account.id
 
@@ -79,7 +80,7 @@ def test_write_waits_for_the_commit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("n", [1, 2])
 def test_idempotent_rewrite(tmp_path: Path, n: int) -> None:
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp_path / "db.sqlite")
     with transaction(sessions) as session:
         account_id = accounts.create_account(session, "A", now=T0).account.id
 
@@ -94,7 +95,7 @@ def test_idempotent_rewrite(tmp_path: Path, n: int) -> None:
 
 def test_a_call_written_again_is_not_duplicated(tmp_path: Path) -> None:
     # The batch path skips the per-record look-up; a duplicate must still end up once.
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp_path / "db.sqlite")
     with transaction(sessions) as session:
         account_id = accounts.create_account(session, "A", now=T0).account.id
 
@@ -115,7 +116,7 @@ def test_a_call_written_again_is_not_duplicated(tmp_path: Path) -> None:
 def test_under_load_records_wait_for_the_window_to_share_a_commit(
     tmp_path: Path, window: float, batches: int
 ) -> None:
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp_path / "db.sqlite")
     with transaction(sessions) as session:
         account_id = accounts.create_account(session, "A", now=T0).account.id
 
@@ -140,7 +141,7 @@ def test_under_load_records_wait_for_the_window_to_share_a_commit(
 
 def test_pending_counts_the_records_waiting_for_their_commit(tmp_path: Path) -> None:
     # What overload control reads as database work waiting (issue 14).
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp_path / "db.sqlite")
     with transaction(sessions) as session:
         account_id = accounts.create_account(session, "A", now=T0).account.id
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dialtone.runtime.db_work import DbWork, Grouped
-from dialtone.store.db import open_database
+from tests.database import migrated_database
 
 
 def _work(tmp_path: Path, executor: ThreadPoolExecutor) -> DbWork:
-    _, sessions = open_database(f"sqlite:///{tmp_path / 'work.db'}")
+    _, sessions = migrated_database(tmp_path / "work.db")
     # Pieces queued in one turn of the loop (``gather``'s tasks all start before the
     # worker the first one creates) land in one batch.
     return DbWork(sessions, executor)

@@ -29,8 +29,9 @@ from dialtone.runtime.email_sender import EmailSender, Relay
 from dialtone.services.accounts import accounts
 from dialtone.services.messaging import email
 from dialtone.settings import Settings
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.email_models import EmailMessage
+from tests.database import migrated_database
 
 ADDRESS = "Acme SAS\n1 rue de la Paix\n75002 Paris, France"
 
@@ -83,7 +84,7 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'email.db'}")
+    _, factory = migrated_database(tmp_path / "email.db")
     return factory
 
 

@@ -26,8 +26,9 @@ from dialtone.runtime.sealing import (
 from dialtone.services.accounts import accounts
 from dialtone.services.telephony import calls as call_service
 from dialtone.store import sealed
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.models import CallRecord, Voicemail
+from tests.database import migrated_database
 
 KEY = bytes(range(32))
 NOW = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
@@ -36,7 +37,7 @@ PCM = b"\x11\x22PCM!" * 3000
 
 
 def _setup(tmp: Path) -> tuple[sessionmaker[Session], str]:
-    _, sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp / "db.sqlite")
     with transaction(sessions) as session:
         account_id = accounts.create_account(session, "A", now=NOW).account.id
     return sessions, account_id

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from dialtone.runtime.server import start_sip
 from dialtone.settings import Settings
-from dialtone.store.db import open_database
+from tests.database import migrated_database
 
 
 def test_aclose_stops_the_trunk_registrations(tmp_path: Path) -> None:
     async def scenario() -> None:
-        _, sessions = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+        _, sessions = migrated_database(tmp_path / "db.sqlite")
         settings = Settings(
             data_dir=tmp_path / "var",
             sip_host="127.0.0.1",

@@ -43,8 +43,9 @@ from dialtone.smpp import tlv
 from dialtone.smpp.constants import CommandStatus, MessageState, TlvTag, Ton
 from dialtone.smpp.pdu import Bind, BindResp, DeliverSm, Pdu, SubmitSm, SubmitSmResp
 from dialtone.smpp.session import Role
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.messaging_models import Message, MessagePart, SmppCarrier
+from tests.database import migrated_database
 from tests.runtime.test_smpp_link import run
 from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES, opt_in
 
@@ -175,7 +176,7 @@ async def carriers_running(
 ) -> AsyncIterator[Setup]:
     """The SMSCs listening, one carrier each (priority in their order), their binds run."""
     loop = asyncio.get_running_loop()
-    _, sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp / "db.sqlite")
     servers = [
         await loop.create_server(functools.partial(SmppLink, Role.SMSC, s), "127.0.0.1", 0)
         for s in smscs

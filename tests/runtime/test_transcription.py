@@ -15,7 +15,8 @@ from dialtone.outside.speech_to_text import FakeTranscriber, TranscriptionError
 from dialtone.runtime.transcription import SWEEP_WINDOW, VoicemailTranscription
 from dialtone.services.accounts import accounts
 from dialtone.services.telephony import voicemails
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
+from tests.database import migrated_database
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
@@ -26,7 +27,7 @@ class DownTranscriber:
 
 
 def _setup(tmp: Path) -> tuple[sessionmaker[Session], str]:
-    _, sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+    _, sessions = migrated_database(tmp / "db.sqlite")
     with transaction(sessions) as session:
         account_id = accounts.create_account(session, "A", now=NOW).account.id
     return sessions, account_id

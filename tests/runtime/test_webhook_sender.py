@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialtone.runtime.webhook_sender import WebhookSender
 from dialtone.services.accounts import accounts, webhooks
 from dialtone.services.accounts.webhook_targets import TargetPolicy
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.messaging_models import WebhookDelivery
+from tests.database import migrated_database
 
 KEY = bytes(range(32))
 LOOPBACK = TargetPolicy(allow_private=True)  # the tests' servers listen on loopback
@@ -66,7 +67,7 @@ def sink() -> Iterator[Sink]:
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'hooks.db'}")
+    _, factory = migrated_database(tmp_path / "hooks.db")
     return factory
 
 

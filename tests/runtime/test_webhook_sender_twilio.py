@@ -21,8 +21,9 @@ from dialtone.runtime.guarded_http import Resolve
 from dialtone.runtime.webhook_sender import WebhookSender
 from dialtone.services.accounts import accounts, webhooks
 from dialtone.services.accounts.webhook_targets import TargetPolicy
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.messaging_models import WebhookDelivery
+from tests.database import migrated_database
 
 from .twilio_sink import Answer, TwilioSink, twilio_sink
 
@@ -39,7 +40,7 @@ def sink() -> Iterator[TwilioSink]:
 
 @pytest.fixture
 def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'hooks.db'}")
+    _, factory = migrated_database(tmp_path / "hooks.db")
     return factory
 
 

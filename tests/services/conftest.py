@@ -1,4 +1,5 @@
-"""Service tests run on a real SQLite file, migrated by Alembic (as the platform runs)."""
+"""Service tests run on a real SQLite file migrated by Alembic (as the platform runs; a
+copy of a database migrated once, tests/database.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dialtone.services.accounts import accounts
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
+from tests.database import migrated_database
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 REALM = "dialtone"
@@ -19,7 +21,7 @@ REALM = "dialtone"
 @pytest.fixture
 def session(tmp_path: Path) -> Iterator[Session]:
     """One session in one transaction over a fresh database."""
-    _, factory = open_database(f"sqlite:///{tmp_path / 'services.db'}")
+    _, factory = migrated_database(tmp_path / "services.db")
     with transaction(factory) as s:
         yield s
 

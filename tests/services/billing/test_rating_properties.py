@@ -23,8 +23,9 @@ from dialtone.services.billing import (
 )
 from dialtone.services.telephony import calls
 from dialtone.services.telephony.calls import CallOutcome
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.models import RatedLine
+from tests.database import migrated_database
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DECK = (
@@ -44,7 +45,7 @@ def test_rating_twice_charges_once_and_the_books_balance(
     durations: list[int], mobile: list[bool], credit: Decimal, plan: str
 ) -> None:
     with TemporaryDirectory() as tmp:
-        _, sessions = open_database(f"sqlite:///{Path(tmp) / 'p.db'}")
+        _, sessions = migrated_database(Path(tmp) / "p.db")
         with transaction(sessions) as session:
             tariffs.import_csv(session, "calls", "EUR", DECK, effective_from=T0, now=T0)
             acct = accounts.create_account(session, "P", now=T0).account.id

@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from dialtone.services.billing import tariffs
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
+from tests.database import migrated_database
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -16,7 +17,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def test_two_databases_with_as_many_versions_keep_their_own_decks(tmp_path: Path) -> None:
     databases = {}
     for name, price in (("a", "0.03"), ("b", "0.07")):
-        _, sessions = open_database(f"sqlite:///{tmp_path / name}.db")
+        _, sessions = migrated_database(tmp_path / f"{name}.db")
         with transaction(sessions) as session:
             csv = f"prefix,destination,rate_per_minute\n33,France,{price}\n"
             tariffs.import_csv(session, "calls", "EUR", csv, effective_from=T0, now=T0)

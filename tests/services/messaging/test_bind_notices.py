@@ -18,8 +18,9 @@ from dialtone.services.accounts import accounts
 from dialtone.services.messaging import bind_notices, delivery, inbound, logins, messages
 from dialtone.services.messaging.delivery import PartOutcome, Submitted
 from dialtone.services.numbering import numbers
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.messaging_models import Message
+from tests.database import migrated_database
 from tests.services.conftest import T0
 from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES, opt_in
 
@@ -207,7 +208,7 @@ def test_the_bind_query_reads_the_partial_index(session: Session, account: str, 
 def test_a_batchs_receipts_are_marked_in_its_transaction_and_not_after_a_rollback(
     tmp_path: Path,
 ) -> None:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'commit.db'}")
+    _, factory = migrated_database(tmp_path / "commit.db")
     with transaction(factory) as session:
         account = accounts.create_account(session, "Acme", now=T0).account.id
         numbers.add_number(session, account, NUMBER, now=T0)

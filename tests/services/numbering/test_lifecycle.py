@@ -15,8 +15,9 @@ from dialtone.services.accounts import accounts, audit
 from dialtone.services.numbering import lifecycle, numbers
 from dialtone.services.telephony import calls
 from dialtone.services.telephony.calls import CallOutcome
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.models import PhoneNumber, QuarantinedNumber
+from tests.database import migrated_database
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -79,7 +80,7 @@ def _traffic(session: Session, account: str, number: str, days: range) -> None:
 def test_daily_runs_and_one_run_after_downtime_end_the_same(tmp_path: Path) -> None:
     results = []
     for schedule in ("daily", "once"):
-        _, sessions = open_database(f"sqlite:///{tmp_path}/{schedule}.db")
+        _, sessions = migrated_database(tmp_path / f"{schedule}.db")
         with transaction(sessions) as session:
             active, _ = _world(session)
             _traffic(session, active, "+33123450003", range(0, 45, 2))

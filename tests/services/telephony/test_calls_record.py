@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from dialtone.services.accounts import accounts
 from dialtone.services.telephony import calls
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.models import CallRecord
+from tests.database import migrated_database
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -44,7 +45,7 @@ def _outcome(
 def test_record_bills_with_the_accounts_increment(
     tmp_path: Path, increment: str, seconds: float, billed: int
 ) -> None:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, factory = migrated_database(tmp_path / "db.sqlite")
     with transaction(factory) as session:
         account = accounts.create_account(session, "A", now=T0, billing_increment=increment).account
         record = calls.record_call(session, _outcome(account.id, seconds))
@@ -54,7 +55,7 @@ def test_record_bills_with_the_accounts_increment(
 
 
 def test_same_call_twice_is_one_record(tmp_path: Path) -> None:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, factory = migrated_database(tmp_path / "db.sqlite")
     with transaction(factory) as session:
         account = accounts.create_account(session, "A", now=T0).account
     with transaction(factory) as session:
@@ -69,7 +70,7 @@ def test_same_call_twice_is_one_record(tmp_path: Path) -> None:
 
 
 def test_unanswered_calls_bill_nothing(tmp_path: Path) -> None:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, factory = migrated_database(tmp_path / "db.sqlite")
     with transaction(factory) as session:
         account = accounts.create_account(session, "A", now=T0).account
         record = calls.record_call(session, _outcome(account.id, 30, status="canceled"))
@@ -86,7 +87,7 @@ def test_exact_duration_is_millisecond_exact() -> None:
 
 
 def test_v11_legs_user_and_trunk_are_kept(tmp_path: Path) -> None:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, factory = migrated_database(tmp_path / "db.sqlite")
     legs: tuple[dict[str, str | None], ...] = (
         {"kind": "trunk", "id": "TR1", "source": "udp:192.0.2.1:5060", "user_agent": None},
         {"kind": "number", "id": "+33123456789", "source": None, "user_agent": None},
@@ -105,7 +106,7 @@ def test_v11_legs_user_and_trunk_are_kept(tmp_path: Path) -> None:
 
 
 def test_no_legs_is_an_empty_list(tmp_path: Path) -> None:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, factory = migrated_database(tmp_path / "db.sqlite")
     with transaction(factory) as session:
         account = accounts.create_account(session, "A", now=T0).account
         record = calls.record_call(session, _outcome(account.id, 10))
@@ -133,7 +134,7 @@ def _columns(record: CallRecord) -> dict[str, object]:
 def test_batch_write_stores_what_the_single_write_stores(
     tmp_path: Path, increment: str, seconds: float, status: str
 ) -> None:
-    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, factory = migrated_database(tmp_path / "db.sqlite")
     with transaction(factory) as session:
         account = accounts.create_account(session, "A", now=T0, billing_increment=increment).account
         single = _outcome(account.id, seconds, status, tag="single")
@@ -150,7 +151,7 @@ def test_batch_write_refuses_duplicates_and_unknown_accounts(tmp_path: Path) -> 
 
     from dialtone.core.errors import NotFound
 
-    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, factory = migrated_database(tmp_path / "db.sqlite")
     with transaction(factory) as session:
         account_id = accounts.create_account(session, "A", now=T0).account.id
         calls.record_call(session, _outcome(account_id, 10))
@@ -176,7 +177,7 @@ def test_d1_a_users_calls_are_those_taken_and_those_placed(
 ) -> None:
     """Alice's calls to bob (answered: the single write; sent to voicemail: the group
     commit's batch) and a call to bob from outside, listed for each user."""
-    _, factory = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    _, factory = migrated_database(tmp_path / "db.sqlite")
     with transaction(factory) as session:
         account = accounts.create_account(session, "A", now=T0).account
 
