@@ -29,9 +29,10 @@ from dialtone.speech.recognizer import FakeRecognizer, Recognition
 from dialtone.speech.synthesizer import FakeSynthesizer
 from dialtone.speech.transcriber import OfflineTranscriber
 from dialtone.speech.wav import pcm8k_to_wav
-from dialtone.store.db import open_database, transaction
+from dialtone.store.db import transaction
 from dialtone.store.messaging_models import Message
 from dialtone.store.models import AuditEvent
+from tests.database import migrated_database
 
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # 11:00 in Paris: daytime (M5)
 NUMBER = "+33123456789"
@@ -40,7 +41,7 @@ CALLER = "+33612345678"
 
 class Setup:
     def __init__(self, tmp: Path) -> None:
-        _, self.sessions = open_database(f"sqlite:///{tmp / 'db.sqlite'}")
+        _, self.sessions = migrated_database(tmp / "db.sqlite")
         with transaction(self.sessions) as session:
             self.account = accounts.create_account(session, "Acme", now=NOW).account.id
             numbers.add_number(session, self.account, NUMBER, now=NOW)

@@ -21,7 +21,7 @@ from dialtone.services.numbering import numbers
 from dialtone.services.telephony import routing, users
 from dialtone.store import sealed
 from dialtone.store.agent_models import AgentProfileRow
-from dialtone.store.db import open_database
+from tests.database import migrated_database
 
 from ..conftest import REALM, T0
 
@@ -32,7 +32,7 @@ NUMBER = "+33123456789"
 @pytest.fixture(scope="module")
 def _shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
     path: Path = tmp_path_factory.mktemp("agents") / "edges.db"
-    _, factory = open_database(f"sqlite:///{path}")
+    _, factory = migrated_database(path)
     with factory() as s, s.begin():
         account_id = accounts.create_account(s, "Edges", now=T0).account.id
     return factory, account_id
