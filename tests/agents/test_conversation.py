@@ -233,3 +233,22 @@ def test_the_hand_over_summary_is_the_bridge_note_shown_to_the_human() -> None:
     _, bridge = said(conv, conv.on_event(app.Gathered("", False, "a human", 1.0)), "/p/c.wav")
     assert isinstance(bridge, app.Bridge)
     assert bridge.note == "[AI-generated] wants x"
+
+
+@pytest.mark.parametrize(("at", "ends"), [(579.9, False), (580.0, True), (590.0, True)])
+def test_near_the_time_limit_a_turn_gets_a_goodbye(at: float, ends: bool) -> None:
+    """A1: the call ends after the profile's duration (600 s by default), politely: a
+    turn within 20 s of it is answered with a goodbye and the hang-up."""
+    conv, brain = conversation(Reply(("Sure.",)))
+    said(conv, conv.on_event(app.Started(0.0)), "/p/1.wav")
+    (run,) = conv.on_event(app.Gathered("", False, "what are your hours", 0.9, at=at))
+    assert isinstance(run, app.RunTask)
+    assert isinstance(run.task, t.Say)
+    if not ends:
+        assert run.task.sentences == ("Sure.",)
+        return
+    assert "time limit" in run.task.sentences[0]
+    assert brain.heard == []  # not the brain's turn
+    _, filed, hang_up = said(conv, [run], "/p/bye.wav")
+    assert isinstance(filed, app.RunTask)
+    assert isinstance(hang_up, app.HangUp)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from dialtone.agents import guard, summary
 from dialtone.agents import tasks as t
+from dialtone.agents.languages import language_for
 from dialtone.agents.profile import AgentProfile, TransferTarget
 from dialtone.agents.report import CallReport, Line, TurnTiming
 from dialtone.agents.turns import (
@@ -56,6 +57,9 @@ MESSAGE_SILENCE = 5.0
 HAND_OVER_RING_SECONDS = 25.0
 # The digit that asks for a human (callers press 0 for the operator).
 OPERATOR_DIGIT = "0"
+# A turn this close to the profile's time limit gets a goodbye instead of an answer
+# (the call's own timer ends it at the limit in any case).
+TIME_LIMIT_MARGIN = 20.0
 
 
 class Conversation:
@@ -186,6 +190,12 @@ class Conversation:
         """One input through the guard (A3, A4), else the brain; the reply spoken."""
         now = self._local_now()
         reply: Reply | None = None
+        late = self.last_at >= self.profile.max_call_seconds - TIME_LIMIT_MARGIN
+        if late and isinstance(heard, Heard | Silence):
+            # A1: the call ends after the profile's duration, politely (an act's result,
+            # a booking's, is still told to the caller).
+            lang = language_for(self.profile)
+            return self._say(Reply((lang.say.time_limit_goodbye,), act=EndCall()))
         if isinstance(heard, Heard):
             reply = guard.guard(self.profile, self.state, heard, now, country=self.country)
         if reply is not None:

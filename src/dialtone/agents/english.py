@@ -618,6 +618,7 @@ _SAY = Sayings(
     not_caught="Sorry, I didn't catch that.",
     still_there="Are you still there?",
     silence_goodbye="I'll end the call now. Goodbye.",
+    time_limit_goodbye="I'm sorry, this call has reached its time limit. Goodbye.",
     goodbye="Thank you for calling. Goodbye.",
     you_are_welcome="You're welcome.",
     ok="All right.",

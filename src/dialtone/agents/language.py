@@ -148,6 +148,7 @@ class Sayings:
     not_caught: str
     still_there: str
     silence_goodbye: str
+    time_limit_goodbye: str
     goodbye: str
     you_are_welcome: str
     ok: str
