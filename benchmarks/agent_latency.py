@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import tempfile
@@ -41,12 +42,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.interop.conftest import Platform, provision, start_platform, stop_platform
-from tests.interop.voice_caller import talking_call
+from tests.interop.voice_caller import caller_number, talking_call
 from tests.peers.radicale import radicale_calendar
 
 import dialtone
 from _proc import CpuMeter
 from _utterances import Utterance, build
+from dialtone.agents.profile import DEFAULT_END_SILENCE_MS
 from dialtone.speech.wav import wav_to_pcm
 from dialtone.speech.wer import score, total
 
@@ -71,6 +73,7 @@ SKIP = (
     "my name is",
 )
 PER_CALL = 8
+END_SILENCE_MS = DEFAULT_END_SILENCE_MS  # the agent's, left at its default here
 
 
 def conversational(utterances: list[Utterance]) -> list[Utterance]:
@@ -92,13 +95,19 @@ class Turn:
 
 @dataclass
 class CallResult:
+    caller: str = ""
     turns: list[Turn] = field(default_factory=list)
 
 
+CALLERS = itertools.count(1)
+
+
 async def one_caller(platform: Platform, utterances: list[Utterance]) -> CallResult:
-    """One call saying ``utterances`` in turn; each answer's latency on the wire."""
-    result = CallResult()
-    async with talking_call(platform.sip_port, platform.number) as call:
+    """One call saying ``utterances`` in turn; each answer's latency on the wire. Each
+    call has a number of its own, which its report names."""
+    index = next(CALLERS)
+    result = CallResult(caller_number(index))
+    async with talking_call(platform.sip_port, platform.number, caller_index=index) as call:
         peer = call.peer
         if await peer.first_voice_after(0.0, 20) is None:
             return result
@@ -122,8 +131,10 @@ def reports(platform: Platform) -> list[dict[str, Any]]:
 
 async def level(platform: Platform, corpus: list[Utterance], callers: int) -> list[CallResult]:
     """``callers`` simultaneous calls, each saying its share of the corpus in calls of
-    PER_CALL utterances."""
-    shares = [corpus[i::callers] for i in range(callers)]
+    PER_CALL utterances; at least PER_CALL each (the corpus taken round again from
+    another place), so that a level of many callers still has many turns at once."""
+    size = max(PER_CALL, len(corpus) // callers)
+    shares = [[corpus[(i * size + k) % len(corpus)] for k in range(size)] for i in range(callers)]
 
     async def caller(share: list[Utterance]) -> list[CallResult]:
         done = []
@@ -169,7 +180,7 @@ def _r(value: float | None) -> float | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", default="1,2,3,4", help="levels, comma-separated")
+    parser.add_argument("--concurrency", default="1,2,4,8,12,16", help="levels, comma-separated")
     parser.add_argument("--corpus", type=Path, default=Path("var/bench-utterances"))
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
@@ -240,35 +251,29 @@ def main() -> int:
     first = out["levels"].get("1", {})
     out["voice_to_voice_ms_p50"] = first.get("voice_to_voice_ms_p50")
     out["voice_to_voice_ms_p95"] = first.get("voice_to_voice_ms_p95")
+    # The reference: the wait for the end of the caller's turn, which no agent can skip
+    # (the profile's end_silence_ms); the ratio says what the rest adds on top of it.
+    out["endpointing_floor_ms"] = END_SILENCE_MS
+    p50 = out["voice_to_voice_ms_p50"]
+    out["ratio_p50_to_floor"] = None if p50 is None else round(p50 / END_SILENCE_MS, 2)
     print(json.dumps(out))
     return 0 if first.get("utterances", 0) > first.get("unanswered", 0) else 1
 
 
 def wer(calls: list[CallResult], filed: list[dict[str, Any]]) -> dict[str, Any]:
-    """Word error rate of what the agent heard (the reports' caller lines, in order)
-    against what was said, by voice. A report is matched to a call by its utterances'
-    count and order: calls and reports are paired in the order the reports list them
-    (newest first), so each call's turns are compared with the report whose caller lines
-    best match."""
+    """Word error rate of what the agent heard (each call's report's caller lines, in
+    order; the report found by the call's own number) against what was said, by voice."""
+    by_caller = {r["from"]: r for r in filed}
     scores: dict[str, list[Any]] = {}
-    pool = [
-        [line["text"] for line in r["transcript"] if line["speaker"] == "caller"] for r in filed
-    ]
     for call in calls:
-        said = [t.utterance for t in call.turns if t.wire_ms is not None]
-        if not said or not pool:
+        report = by_caller.get(call.caller)
+        if report is None:
             continue
-        best = min(
-            pool,
-            key=lambda heard: (
-                total(score(u.text, h) for u, h in zip(said, heard, strict=False)).rate
-                + abs(len(heard) - len(said))
-            ),
-        )
-        pool.remove(best)
-        for utterance, text in zip(said, best, strict=False):
+        heard = [line["text"] for line in report["transcript"] if line["speaker"] == "caller"]
+        said = [t.utterance for t in call.turns if t.wire_ms is not None]
+        for utterance, text in zip(said, heard, strict=False):
             scores.setdefault(utterance.engine, []).append(score(utterance.text, text))
-    rates = {engine: round(total(s).rate, 3) for engine, s in scores.items()}
+    rates: dict[str, Any] = {engine: round(total(s).rate, 3) for engine, s in scores.items()}
     everything = [s for v in scores.values() for s in v]
     rates["all"] = round(total(everything).rate, 3) if everything else None
     return rates

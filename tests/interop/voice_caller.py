@@ -10,6 +10,7 @@ audio starts and stops (non-silent packets received). Not a SIP stack: loopback 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from array import array
@@ -161,6 +162,11 @@ class VoicePeer(asyncio.DatagramProtocol):
             self.transport.close()
 
 
+def caller_number(caller_index: int) -> str:
+    """The number ``talking_call`` calls from."""
+    return f"+1555010{caller_index:04d}"
+
+
 @dataclass
 class TalkingCall:
     uac: Uac
@@ -169,15 +175,19 @@ class TalkingCall:
 
 
 @asynccontextmanager
-async def talking_call(sip_port: int, number: str) -> AsyncIterator[TalkingCall]:
+async def talking_call(
+    sip_port: int, number: str, *, caller_index: int = 0
+) -> AsyncIterator[TalkingCall]:
     """A call from outside to ``number`` at dialtone's ``sip_port``, answered, media
-    flowing both ways; hung up (if still up) and closed after."""
+    flowing both ways; hung up (if still up) and closed after. The caller's number is
+    +1555010 and ``caller_index`` on four digits (``caller_number``)."""
     loop = asyncio.get_running_loop()
     rtp, peer = await loop.create_datagram_endpoint(VoicePeer, local_addr=("127.0.0.1", 0))
     media_port = rtp.get_extra_info("sockname")[1]
     sip, uac = await loop.create_datagram_endpoint(
         lambda: Uac(("127.0.0.1", sip_port), number), local_addr=("127.0.0.1", 0)
     )
+    uac._counter = itertools.count(caller_index)
     try:
         call = await uac.call(media_port)
         peer.start(("127.0.0.1", await call.answered))
