@@ -32,6 +32,7 @@ from dialtone.agents.turns import Brain, FollowUpSent, MessageTaken
 from dialtone.call.application import Application
 from dialtone.call.spec import CallSpec
 from dialtone.core.errors import DialtoneError, NotFound
+from dialtone.outside.speech_to_text import TranscriptionError
 from dialtone.services.accounts import audit
 from dialtone.services.agents import profiles, reports
 from dialtone.services.messaging import messages
@@ -172,9 +173,11 @@ class AgentTasks:
         if self.transcriber is not None:
             loop = asyncio.get_running_loop()
             try:
-                wav = await loop.run_in_executor(None, self._read, path)
+                wav = await loop.run_in_executor(
+                    None, sealed.read_recording, Path(path), self.recording_key
+                )
                 text = await self.transcriber.transcribe(wav)
-            except (OSError, sealed.SealError, Exception) as exc:
+            except (OSError, TranscriptionError, sealed.SealError) as exc:
                 log.warning("agent message %s not transcribed: %s", voicemail_id, exc)
 
         def store(session: Session) -> None:
@@ -184,10 +187,6 @@ class AgentTasks:
 
         await self._write(store)
         return MessageTaken(text)
-
-    def _read(self, path: str) -> bytes:
-        # Sealed as it was written (D5): the WAV's sizes come from its length.
-        return b"".join(sealed.recording_chunks(Path(path), self.recording_key))
 
     # -- a text -------------------------------------------------------------------------
 

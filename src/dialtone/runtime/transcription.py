@@ -52,10 +52,6 @@ class VoicemailTranscription:
         # One request at a time: a burst of messages must not flood the service.
         self._one_at_a_time = asyncio.Semaphore(1)
 
-    def _read(self, path: str) -> bytes:
-        # The WAV's sizes are derived from its length (it was sealed as it was written).
-        return b"".join(sealed.recording_chunks(Path(path), self.key))
-
     def submit(self, voicemail_id: str, path: str) -> None:
         """Transcribe a message that has just been saved (called from the event loop)."""
         self._spawn(self.transcribe(voicemail_id, path))
@@ -72,7 +68,9 @@ class VoicemailTranscription:
         loop = asyncio.get_running_loop()
         async with self._one_at_a_time:
             try:
-                audio = await loop.run_in_executor(None, self._read, path)
+                audio = await loop.run_in_executor(
+                    None, sealed.read_recording, Path(path), self.key
+                )
                 text = await self.transcriber.transcribe(audio, language=self.language)
             except (OSError, TranscriptionError, sealed.SealError) as exc:
                 log.warning("voicemail %s not transcribed: %s", voicemail_id, exc)

@@ -258,7 +258,9 @@ class TwimlTasks:
             loop = asyncio.get_running_loop()
             async with self._one_at_a_time:
                 try:
-                    wav = await loop.run_in_executor(None, self._read, task.path)
+                    wav = await loop.run_in_executor(
+                        None, sealed.read_recording, Path(task.path), self.recording_key
+                    )
                     text = await self.transcriber.transcribe(wav)
                 except (OSError, TranscriptionError, sealed.SealError) as exc:
                     log.warning("recording %s not transcribed: %s", sid, exc)
@@ -293,10 +295,6 @@ class TwimlTasks:
                 )
 
         await self._write(store)
-
-    def _read(self, path: str) -> bytes:
-        # The WAV's sizes are derived from its length (sealed as it was written, D5).
-        return b"".join(sealed.recording_chunks(Path(path), self.recording_key))
 
     async def close(self, timeout: float = 10.0) -> None:
         """Let transcriptions in flight finish (bounded), then drop the rest."""

@@ -341,6 +341,12 @@ def plain_size(path: Path) -> int:
 WAV_HEADER_BYTES = 44
 
 
+def read_recording(path: Path, key: bytes | None) -> bytes:
+    """A recording's whole WAV, sealed or plain (:func:`recording_chunks` joined): what
+    a transcriber reads."""
+    return b"".join(recording_chunks(path, key))
+
+
 def recording_chunks(path: Path, key: bytes | None) -> Iterator[bytes]:
     """A recording's WAV, chunk by chunk (see :func:`chunks`), with its header's RIFF
     and data sizes set from the file's length: a WAV sealed as it was written could not
