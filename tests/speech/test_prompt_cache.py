@@ -216,3 +216,28 @@ def test_a_quiet_start_counts_as_silence_and_all_quiet_is_kept(level: int) -> No
     assert trim_leading_silence(quiet) == quiet  # never loud: nothing trimmed
     loud = quiet + struct.pack("<h", 101)
     assert trim_leading_silence(loud) == quiet[-320:] + struct.pack("<h", 101)
+
+
+def test_a_prompt_started_is_pending_until_made_then_on_disk(tmp_path: Path) -> None:
+    cache = PromptCache(tmp_path, FakeSynthesizer())
+
+    async def run() -> tuple[bool, bool, bool, bool]:
+        path = cache.file_for("Later sentence.")
+        running = cache.start("Later sentence.")
+        assert running is not None
+        pending = cache.pending(path) is running and cache.start("Later sentence.") is running
+        absent_before = not path.is_file()
+        assert await running == path
+        return (
+            pending,
+            absent_before,
+            cache.pending(path) is None,
+            cache.start("Later sentence.") is None,
+        )
+
+    pending, absent_before, done, on_disk = asyncio.run(run())
+    assert pending  # one run shared, findable by its file
+    assert absent_before
+    assert done
+    assert on_disk  # nothing more to start
+    assert cache.synthesized == 1

@@ -39,7 +39,7 @@ from dialtone.services.messaging import messages
 from dialtone.services.messaging.rules import MessagingRules
 from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.services.telephony.routing import Route
-from dialtone.speech.prompt_cache import SUFFIX, PromptCache
+from dialtone.speech.prompt_cache import PromptCache
 from dialtone.speech.transcriber import OfflineTranscriber
 from dialtone.store import sealed
 from dialtone.store.db import transaction
@@ -80,8 +80,6 @@ class AgentTasks:
         self.recording_key = recording_key
         self.clock = clock
         self.background = TaskSet(log, "agent")
-        # Sentences being synthesised while an earlier one plays, by their file.
-        self.making: dict[str, asyncio.Future[Path]] = {}
         self.book: Callable[[t.Book], Awaitable[object]] | None = None
         self.consult: Callable[[t.Consult], Awaitable[object]] | None = None
         self.file_report: Callable[[Session, t.FileReport], None] | None = None
@@ -96,7 +94,7 @@ class AgentTasks:
 
     def pending(self, path: str) -> asyncio.Future[object] | None:
         """The synthesis of ``path`` under way, if any (for the driver's Play)."""
-        return self.making.get(path)  # type: ignore[return-value]
+        return self.prompts.pending(path)  # type: ignore[return-value]
 
     # -- speech ---------------------------------------------------------------------------
 
@@ -109,21 +107,9 @@ class AgentTasks:
         ready_at = loop.time()
         paths = [str(first)]
         for sentence in task.sentences[1:]:
-            key = self.prompts.key(sentence, task.voice, task.language)
-            path = str(self.prompts.directory / (key + SUFFIX))
-            paths.append(path)
-            if path in self.making or Path(path).is_file():
-                continue
-            making = asyncio.ensure_future(self.prompts.prompt(sentence, task.voice, task.language))
-            self.making[path] = making
-            making.add_done_callback(self._made(path))
+            paths.append(str(self.prompts.file_for(sentence, task.voice, task.language)))
+            self.prompts.start(sentence, task.voice, task.language)
         return t.Said(tuple(paths), ready_at)
-
-    def _made(self, path: str) -> Callable[[asyncio.Future[Path]], None]:
-        def made(_: asyncio.Future[Path]) -> None:
-            self.making.pop(path, None)
-
-        return made
 
     # -- the calendar, the model, the report (set by the runtime when configured) -----------
 

@@ -96,23 +96,45 @@ class PromptCache:
         self._evict(keep=path)
         return path
 
+    def file_for(self, text: str, voice: str | None = None, language: str | None = None) -> Path:
+        """Where the prompt of ``text`` is (or will be), without making it."""
+        return self.directory / (self.key(text, voice, language) + SUFFIX)
+
     async def prompt(
         self, text: str, voice: str | None = None, language: str | None = None
     ) -> Path:
         """``path_for`` in the executor; concurrent awaits of one prompt share a run."""
-        key = self.key(text, voice, language)
-        path = self.directory / (key + SUFFIX)
-        if path.is_file() and key not in self._tasks:
+        path = self.file_for(text, voice, language)
+        running = self._start(path, text, voice, language)
+        return path if running is None else await asyncio.shield(running)
+
+    def start(
+        self, text: str, voice: str | None = None, language: str | None = None
+    ) -> asyncio.Future[Path] | None:
+        """Begin making the prompt in the executor (None: it is on disk already); what
+        ``pending`` then answers until it is made. From the event loop."""
+        return self._start(self.file_for(text, voice, language), text, voice, language)
+
+    def pending(self, path: str | Path) -> asyncio.Future[Path] | None:
+        """The making of the prompt at ``path`` under way, if any."""
+        return self._tasks.get(Path(path).stem)
+
+    def _start(
+        self, path: Path, text: str, voice: str | None, language: str | None
+    ) -> asyncio.Future[Path] | None:
+        key = path.stem
+        running = self._tasks.get(key)
+        if running is not None:
+            return running
+        if path.is_file():
             # The common case, a prompt already made: no thread hop.
             _touch(path)
-            return path
-        running = self._tasks.get(key)
-        if running is None:
-            loop = asyncio.get_running_loop()
-            running = loop.run_in_executor(self.executor, self.path_for, text, voice, language)
-            self._tasks[key] = running
-            running.add_done_callback(lambda _: self._tasks.pop(key, None))
-        return await asyncio.shield(running)
+            return None
+        loop = asyncio.get_running_loop()
+        running = loop.run_in_executor(self.executor, self.path_for, text, voice, language)
+        self._tasks[key] = running
+        running.add_done_callback(lambda _: self._tasks.pop(key, None))
+        return running
 
     def _lock_for(self, key: str) -> threading.Lock:
         return self._locks[int(key[:8], 16) % LOCK_STRIPES]
