@@ -934,6 +934,29 @@ class ApiSection(BaseModel):
         return url.rstrip("/")
 
 
+class ConsoleSection(BaseModel):
+    """The web console (issue 18): its sessions and the limit on failed sign-ins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    console_session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="How long a console sign-in lasts."
+    )
+    console_secure_cookies: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="The session cookie's Secure flag: auto sets it when the request came "
+        "over HTTPS (or http_public_url is https), always and never force it.",
+    )
+    console_sign_in_failures_allowed: int = Field(
+        default=5,
+        ge=0,
+        description="Failed sign-ins allowed per email and per client address within the "
+        "window (TERMS D2: unauthorised use is stopped); the next is refused (429).",
+    )
+    console_sign_in_window_seconds: float = Field(default=900, gt=0)
+    console_sign_in_block_seconds: float = Field(default=900, ge=0)
+
+
 class ProcessSection(BaseModel):
     """The process: log level and event loop."""
 
@@ -961,6 +984,7 @@ class Settings(
     EmailSection,
     WebhooksSection,
     ApiSection,
+    ConsoleSection,
     ProcessSection,
     BaseSettings,
 ):
@@ -1064,5 +1088,6 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "email": EmailSection,
     "webhooks": WebhooksSection,
     "api": ApiSection,
+    "console": ConsoleSection,
     "process": ProcessSection,
 }

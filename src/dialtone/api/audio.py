@@ -14,7 +14,12 @@ from dialtone.store import sealed
 
 
 def wav_response(
-    request: Request, path: Path, filename: str, media_type: str = "audio/wav"
+    request: Request,
+    path: Path,
+    filename: str,
+    media_type: str = "audio/wav",
+    *,
+    inline: bool = False,
 ) -> StreamingResponse:
     """``path`` as ``media_type``, decrypted on the way out when it is sealed. The whole
     file is checked before the answer starts (AES-GCM runs at hundreds of MB/s: an
@@ -40,5 +45,7 @@ def wav_response(
     return StreamingResponse(
         body,
         media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={
+            "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{filename}"'
+        },
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -53,6 +53,26 @@ class ErrorShape:
 def _shape(request: Request) -> ErrorShape | None:
     shapes: tuple[ErrorShape, ...] = getattr(request.app.state, "error_shapes", ())
     return next((s for s in shapes if request.url.path.startswith(s.prefix)), None)
+
+
+ErrorPage = Callable[[Request, DialtoneError], Response]
+
+
+def _page(request: Request) -> ErrorPage | None:
+    """The HTML error page of the pages under a prefix (the web console, issue 18): its
+    routes answer people, not programs, with the same code, rule and message."""
+    pages: tuple[tuple[str, ErrorPage], ...] = getattr(request.app.state, "error_pages", ())
+    return next((page for prefix, page in pages if request.url.path.startswith(prefix)), None)
+
+
+def _respond(
+    request: Request, exc: DialtoneError, headers: dict[str, str] | None = None
+) -> Response:
+    """``exc`` as the JSON body of the API the request went to, or as a console page."""
+    page = _page(request)
+    if page is not None:
+        return page(request, exc)
+    return JSONResponse(_payload(request, exc), status_code=exc.status, headers=headers)
 
 
 def _payload(request: Request, exc: DialtoneError) -> dict[str, Any]:
@@ -143,7 +163,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the JSON error shape."""
 
     @app.exception_handler(DialtoneError)
-    async def _dialtone(request: Request, exc: DialtoneError) -> JSONResponse:
+    async def _dialtone(request: Request, exc: DialtoneError) -> Response:
         if exc.rule is not None:
             await run_in_threadpool(_audit, request, exc)
         if exc.code == "api.busy":
@@ -157,10 +177,10 @@ def install(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": shape.challenge if shape is not None else "Bearer"}
         elif exc.status == 503:
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        return JSONResponse(_payload(request, exc), status_code=exc.status, headers=headers)
+        return _respond(request, exc, headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for err in exc.errors():
             said = _json_problem(err, exc.body) or _content_type_problem(err, request)
@@ -171,17 +191,15 @@ def install(app: FastAPI) -> None:
             problems.append(f"{where}: {err.get('msg')}" if where else str(err.get("msg")))
         message = "; ".join(problems) or "Invalid request."
         await run_in_threadpool(_log_error, request, 400, "request.invalid", message)
-        return JSONResponse(
-            _payload(request, DialtoneError("request.invalid", message)), status_code=400
-        )
+        return _respond(request, DialtoneError("request.invalid", message))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, f"http.{exc.status_code}")
-        return JSONResponse(
-            _payload(request, DialtoneError(code, str(exc.detail), status=exc.status_code)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+        return _respond(
+            request,
+            DialtoneError(code, str(exc.detail), status=exc.status_code),
+            getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)

@@ -17,6 +17,7 @@ from dialtone.cli import (
     audit,
     billing,
     calls,
+    console,
     dnc,
     fair_use,
     kyc,
@@ -78,3 +79,4 @@ app.add_typer(sla.sla_app, name="sla")
 app.add_typer(sms.sms_app, name="sms")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(agents.agents_app, name="agents")
+app.add_typer(console.console_app, name="console")

@@ -36,6 +36,7 @@ def serve() -> None:
     # Imported here: the web framework and the runtime take most of a second and more to
     # load, which every other (short) command would otherwise pay.
     from dialtone.api.app import create_app  # noqa: PLC0415
+    from dialtone.dashboard.app import install as install_console  # noqa: PLC0415
     from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
     from dialtone.runtime.server import serve as run  # noqa: PLC0415
     from dialtone.runtime.startup import (  # noqa: PLC0415
@@ -56,6 +57,7 @@ def serve() -> None:
         lock = lock_data_dir(settings)  # noqa: F841
         sessions = _open_or_explain(settings)
         asgi = create_app(settings, sessions)
+        install_console(asgi)  # the web console on the same app (issue 18)
         name, factory = loop_factory(settings.event_loop)
         logging.getLogger("dialtone").info("event loop: %s", name)
         logging.getLogger("dialtone").info(

@@ -249,6 +249,16 @@ class CallHandler:
             return None
         return live_view(driven.call.facts())
 
+    def live_calls(self, account_id: str | None) -> list[call_service.LiveCall]:
+        """The calls we answer now (a greeting or voicemail) of the account (None: all)."""
+        return [
+            live_view(driven.call.facts())
+            for driven in list(self.driver.calls.values())
+            if driven.owner == "answering"
+            and not driven.call.ended
+            and (account_id is None or driven.call.spec.account_id == account_id)
+        ]
+
     def owns(self, call_id: str, tag: str | None) -> bool:
         """Whether an in-dialog request with this Call-ID and To tag is one of our calls."""
         return (call_id, tag or "") in self.driver.legs

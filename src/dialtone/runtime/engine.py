@@ -150,6 +150,10 @@ class CallEngine:
         """``GET /v1/calls/{id}`` of a call in progress (see ``EntryPoints.live_call``)."""
         return self.entries.live_call(account_id, call_id)
 
+    def live_calls(self, account_id: str | None) -> list[call_service.LiveCall]:
+        """The calls in progress of the account (None: all), for the web console."""
+        return self.entries.live_calls(account_id)
+
     async def object_to_recording(
         self, account_id: str, call_id: str, *, actor: str, user_id: str | None = None
     ) -> None:

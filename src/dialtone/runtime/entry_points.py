@@ -212,6 +212,17 @@ class EntryPoints:
                 return self.ctx.bridge.live_view(bridged)
         return self.ctx.answering.live_call(account_id, call_id)
 
+    def live_calls(self, account_id: str | None) -> list[call_service.LiveCall]:
+        """Every call in progress of the account (None: of every account), oldest first:
+        the web console's live view (issue 18). Runs on the event loop."""
+        found = [
+            self.ctx.bridge.live_view(bridged)
+            for bridged in list(self.ctx.bridge.calls)
+            if account_id is None or bridged.account_id == account_id
+        ]
+        found.extend(self.ctx.answering.live_calls(account_id))
+        return sorted(found, key=lambda call: (call.started_at, call.id))
+
     async def object_to_recording(
         self, account_id: str, call_id: str, *, actor: str, user_id: str | None = None
     ) -> None:

@@ -79,6 +79,9 @@ class Account(Base):
     # The sender's postal address every marketing email carries (TERMS M9); None: the
     # account sends no marketing email.
     postal_address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # TERMS A8: whether the operator may look at the account's AI calls (reports,
+    # transcripts) to monitor their quality; the customer opts out from the console.
+    ai_quality_monitoring: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
 
 class ApiKey(Base):
@@ -140,6 +143,11 @@ class User(Base):
     emergency_warning_acknowledged_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime(), nullable=True
     )
+    # The web console's sign-in (issue 18): an argon2 hash, never the password; None: the
+    # user has not set one (an invitation link sets it).
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The console's language for this user ("en", "fr"); None: the browser's.
+    language: Mapped[str | None] = mapped_column(String(5), nullable=True)
 
 
 class Registration(Base):
@@ -877,6 +885,7 @@ class PriceChange(Base):
 # the shared metadata wherever the models are loaded (migrations, tests, the server).
 from dialtone.store import (  # noqa: E402, F401
     agent_models,
+    console_models,
     email_models,
     messaging_models,
     programmable_models,

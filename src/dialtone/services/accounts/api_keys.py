@@ -45,11 +45,14 @@ class Credential:
     user_id: str | None
     # When the key stops (it was rotated with notice, D2); None: it does not expire.
     expires_at: datetime | None = None
+    # What ``key_id`` names: an API key, or who signed in to the web console ("user",
+    # "operator"), which acts with the same role and permissions.
+    kind: str = "api_key"
 
     @property
     def actor(self) -> str:
         """How the audit log names this caller."""
-        return f"api_key:{self.key_id}"
+        return f"{self.kind}:{self.key_id}"
 
 
 def hash_key(key: str) -> str:

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select
+from sqlalchemy import Select, Table, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -206,6 +206,34 @@ def _find(session: Session, call_id: str, local_tag: str) -> CallRecord | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """What a listing of calls is narrowed to (every field optional)."""
+
+    direction: str | None = None  # "inbound" | "outbound" | "internal"
+    status: str | None = None  # a CDR status: "completed", "no-answer", "busy"…
+    number: str | None = None  # part of the caller's or the callee's number
+    since: datetime | None = None  # started at or after
+    until: datetime | None = None  # started before
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        """``query`` narrowed to the calls that pass."""
+        if self.direction:
+            query = query.where(CallRecord.direction == self.direction)
+        if self.status:
+            query = query.where(CallRecord.status == self.status)
+        if self.number:
+            pattern = "%" + self.number.replace("%", "").replace("_", "") + "%"
+            query = query.where(
+                or_(CallRecord.from_number.like(pattern), CallRecord.to_number.like(pattern))
+            )
+        if self.since is not None:
+            query = query.where(CallRecord.started_at >= self.since)
+        if self.until is not None:
+            query = query.where(CallRecord.started_at < self.until)
+        return query
+
+
 def list_calls(
     session: Session,
     account_id: str,
@@ -213,9 +241,11 @@ def list_calls(
     limit: int = 50,
     before: str | None = None,
     user_id: str | None = None,
+    where: CallFilter | None = None,
 ) -> tuple[list[CallRecord], str | None]:
     """The account's calls (when ``user_id`` is given, only those that user took or
-    placed: both parties' own, TERMS D1), newest first, ``limit`` at a time.
+    placed: both parties' own, TERMS D1), newest first, ``limit`` at a time, narrowed by
+    ``where``.
 
     ``before`` is the cursor returned with the previous page (the id of its last call).
     Returns the page and the cursor of the next one (None at the end).
@@ -227,6 +257,8 @@ def list_calls(
         query = query.where(
             or_(CallRecord.user_id == user_id, CallRecord.caller_user_id == user_id)
         )
+    if where is not None:
+        query = where.apply(query)
     if before is not None:
         anchor = session.get(CallRecord, before)
         if anchor is None or anchor.account_id != account_id:
