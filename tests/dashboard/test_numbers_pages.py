@@ -316,3 +316,27 @@ def test_a_second_account_sees_none_of_the_first_accounts_numbers(
         data={"csrf": token, "kind": "greeting"},
     )
     assert refused.status_code == 404
+
+
+def test_port_outs_show_how_the_terms_decided(
+    client: TestClient, acme: Acme, sessions: sessionmaker[Session]
+) -> None:
+    today = datetime.now(UTC)
+    with transaction(sessions) as session:
+        decision = porting.port_out(
+            session,
+            NUMBER,
+            requested_on=today.date(),
+            period_end=today.date() + timedelta(days=30),
+            address_proven=True,
+            now=today,
+        )
+    sign_in(client, acme.admin.email)
+    page = client.get("/console/numbers")
+    assert 'id="port-out-list"' in page.text
+    assert (decision.code or "port_out.completed") in page.text
+    # A manager reads numbers but not the audit log the port-outs are kept in.
+    new_person(sessions, acme.account_id, "manager", "max@acme.test")
+    client.cookies.clear()
+    sign_in(client, "max@acme.test")
+    assert 'id="port-out-list"' not in client.get("/console/numbers").text
