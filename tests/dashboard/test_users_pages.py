@@ -60,8 +60,11 @@ def test_the_directory_shows_roles_console_access_and_devices(
     sign_in(client, "ada@acme.test")
     page = client.get("/console/users")
     assert page.status_code == 200, page.text
-    row = re.search(r"<tr>\s*<td><a href=\"/console/users/%s\">Ugo</a>.*?</tr>" % acme["user"],
-                    page.text, re.S)
+    row = re.search(
+        r"<tr>\s*<td><a href=\"/console/users/{}\">Ugo</a>.*?</tr>".format(acme["user"]),
+        page.text,
+        re.S,
+    )
     assert row, page.text
     assert "Signs in" in row.group(0)
     assert '<td class="num">1</td>' in row.group(0)  # one device registered now
@@ -76,20 +79,24 @@ def test_a_user_sees_the_directory_without_write_forms_and_only_its_own_devices(
     sign_in(client, "ugo@acme.test")
     page = client.get("/console/users")
     assert page.status_code == 200
-    assert "Ada" in page.text and "Ugo" in page.text
+    assert "Ada" in page.text
+    assert "Ugo" in page.text
     assert 'action="/console/users"' not in page.text
     # Ada's device is not counted for a user (registrations.read: own).
-    ada_row = re.search(r"/console/users/%s\">Ada</a>.*?</tr>" % acme["admin"], page.text, re.S)
-    assert ada_row and '<td class="num">0</td>' in ada_row.group(0)
+    ada_row = re.search(
+        r"/console/users/{}\">Ada</a>.*?</tr>".format(acme["admin"]), page.text, re.S
+    )
+    assert ada_row
+    assert '<td class="num">0</td>' in ada_row.group(0)
     ada = client.get(f"/console/users/{acme['admin']}")
     assert ada.status_code == 200
     assert "Desk phone" not in ada.text
-    assert "sip-credentials" not in ada.text and "emergency-location" not in ada.text
-    refused = client.post(
-        "/console/users", data={"name": "Eve", "csrf": form_token(page.text)}
-    )
+    assert "sip-credentials" not in ada.text
+    assert "emergency-location" not in ada.text
+    refused = client.post("/console/users", data={"name": "Eve", "csrf": form_token(page.text)})
     assert refused.status_code == 403
-    assert "permission.denied" in refused.text and "D1" in refused.text
+    assert "permission.denied" in refused.text
+    assert "D1" in refused.text
 
 
 def test_a_guest_sees_itself_only(
@@ -99,9 +106,11 @@ def test_a_guest_sees_itself_only(
     sign_in(client, "gus@acme.test")
     page = client.get("/console/users")
     assert page.status_code == 200
-    assert "Gus" in page.text and "Ugo" not in page.text
+    assert "Gus" in page.text
+    assert "Ugo" not in page.text
     other = client.get(f"/console/users/{acme['user']}")
-    assert other.status_code == 403 and "permission.own_only" in other.text
+    assert other.status_code == 403
+    assert "permission.own_only" in other.text
     assert client.get(f"/console/users/{guest.user_id}").status_code == 200
 
 
@@ -112,8 +121,13 @@ def test_the_administrator_creates_changes_and_deletes_a_user(
     token = form_token(client.get("/console/users").text)
     made = client.post(
         "/console/users",
-        data={"name": "Mia", "email": "mia@acme.test", "role": "manager", "extension": "204",
-              "csrf": token},
+        data={
+            "name": "Mia",
+            "email": "mia@acme.test",
+            "role": "manager",
+            "extension": "204",
+            "csrf": token,
+        },
     )
     assert made.status_code == 303, made.text
     user_id = made.headers["location"].split("/")[-1].split("?")[0]
@@ -122,8 +136,13 @@ def test_the_administrator_creates_changes_and_deletes_a_user(
         assert (row.name, row.role, row.extension) == ("Mia", "manager", "204")
     changed = client.post(
         f"/console/users/{user_id}",
-        data={"name": "Mia", "email": "mia@acme.test", "role": "user", "extension": "205",
-              "csrf": token},
+        data={
+            "name": "Mia",
+            "email": "mia@acme.test",
+            "role": "user",
+            "extension": "205",
+            "csrf": token,
+        },
     )
     assert changed.status_code == 303
     with transaction(sessions) as session:
@@ -150,16 +169,16 @@ def test_a_sip_password_reset_is_shown_once_and_opens_the_digest(
     )
     assert shown.status_code == 200, shown.text
     password = re.search(r'id="sip-password">.*?<code>([^<]+)</code>', shown.text, re.S)
-    assert password and len(password.group(1)) >= 16
+    assert password
+    assert len(password.group(1)) >= 16
     with transaction(sessions) as session:
         row = users.get_user(session, acme["account"], acme["user"])
         first = row.ha1_sha256
-        assert row.sip_username == "ugo.desk" and first is not None
+        assert row.sip_username == "ugo.desk"
+        assert first is not None
     again = client.get(f"/console/users/{acme['user']}")
     assert password.group(1) not in again.text
-    second = client.post(
-        f"/console/users/{acme['user']}/sip-credentials", data={"csrf": token}
-    )
+    second = client.post(f"/console/users/{acme['user']}/sip-credentials", data={"csrf": token})
     with transaction(sessions) as session:
         assert users.get_user(session, acme["account"], acme["user"]).ha1_sha256 != first
     assert second.status_code == 200
@@ -170,8 +189,12 @@ def test_an_invitation_link_is_shown_and_lets_the_user_sign_in(
 ) -> None:
     with transaction(sessions) as session:
         new = users.create_user(
-            session, acme["account"], name="Ines", email="ines@acme.test",
-            now=datetime.now(UTC), realm="dialtone",
+            session,
+            acme["account"],
+            name="Ines",
+            email="ines@acme.test",
+            now=datetime.now(UTC),
+            realm="dialtone",
         )
         new_id = new.id
     sign_in(client, "ada@acme.test")
@@ -185,8 +208,8 @@ def test_an_invitation_link_is_shown_and_lets_the_user_sign_in(
     form = client.get(link.group(1))
     assert form.status_code == 200
     accepted = client.post(
-        link.group(1), data={"password": PASSWORD, "repeat": PASSWORD,
-                             "csrf": form_token(form.text)}
+        link.group(1),
+        data={"password": PASSWORD, "repeat": PASSWORD, "csrf": form_token(form.text)},
     )
     assert accepted.status_code == 303, accepted.text
 
@@ -202,11 +225,16 @@ def test_a_user_registers_its_own_emergency_location_only(
         f"/console/users/{acme['user']}/emergency-location",
         data={"address": "1 rue de la Paix, Paris", "country": "FR", "csrf": token},
     )
-    assert unacknowledged.status_code == 400 and "V7" in unacknowledged.text
+    assert unacknowledged.status_code == 400
+    assert "V7" in unacknowledged.text
     set_ = client.post(
         f"/console/users/{acme['user']}/emergency-location",
-        data={"address": "1 rue de la Paix, Paris", "country": "FR", "acknowledge": "1",
-              "csrf": token},
+        data={
+            "address": "1 rue de la Paix, Paris",
+            "country": "FR",
+            "acknowledge": "1",
+            "csrf": token,
+        },
     )
     assert set_.status_code == 303
     with transaction(sessions) as session:
@@ -215,23 +243,30 @@ def test_a_user_registers_its_own_emergency_location_only(
         f"/console/users/{acme['admin']}/emergency-location",
         data={"address": "2 rue X, Paris", "country": "FR", "acknowledge": "1", "csrf": token},
     )
-    assert other.status_code == 403 and "permission.own_only" in other.text
+    assert other.status_code == 403
+    assert "permission.own_only" in other.text
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/console/users", "/console/users/{user}", "/console/users/{user}/sip-credentials",
-     "/console/users/{user}/invitation", "/console/users/{user}/delete",
-     "/console/users/{user}/emergency-location",
-     "/console/users/{user}/emergency-location/delete",
-     "/console/users/{user}/voicemail-greeting/delete"],
+    [
+        "/console/users",
+        "/console/users/{user}",
+        "/console/users/{user}/sip-credentials",
+        "/console/users/{user}/invitation",
+        "/console/users/{user}/delete",
+        "/console/users/{user}/emergency-location",
+        "/console/users/{user}/emergency-location/delete",
+        "/console/users/{user}/voicemail-greeting/delete",
+    ],
 )
 def test_every_form_is_refused_without_its_token(
     client: TestClient, acme: dict[str, str], path: str
 ) -> None:
     sign_in(client, "ada@acme.test")
     answer = client.post(path.format(user=acme["user"]), data={"name": "X"})
-    assert answer.status_code == 403 and "console.csrf_failed" in answer.text
+    assert answer.status_code == 403
+    assert "console.csrf_failed" in answer.text
 
 
 def test_another_account_sees_none_of_the_users(
@@ -241,10 +276,14 @@ def test_another_account_sees_none_of_the_users(
     new_person(sessions, other_id, "administrator", "gil@globex.test", "Gil")
     sign_in(client, "gil@globex.test")
     page = client.get("/console/users")
-    assert "Ugo" not in page.text and "Ada" not in page.text
+    assert "Ugo" not in page.text
+    assert "Ada" not in page.text
     assert client.get(f"/console/users/{acme['user']}").status_code == 404
     token = form_token(page.text)
-    assert client.post(f"/console/users/{acme['user']}/delete", data={"csrf": token}).status_code == 404
+    assert (
+        client.post(f"/console/users/{acme['user']}/delete", data={"csrf": token}).status_code
+        == 404
+    )
 
 
 def test_an_operator_who_opened_the_account_manages_its_users(
@@ -255,4 +294,20 @@ def test_an_operator_who_opened_the_account_manages_its_users(
     token = form_token(client.get("/console/accounts").text)
     client.post(f"/console/accounts/{acme['account']}/open", data={"csrf": token})
     page = client.get("/console/users")
-    assert page.status_code == 200 and "Ugo" in page.text and 'action="/console/users"' in page.text
+    assert page.status_code == 200
+    assert "Ugo" in page.text
+    assert 'action="/console/users"' in page.text
+
+
+def test_the_pages_speak_french(
+    client: TestClient, sessions: sessionmaker[Session], acme: dict[str, str]
+) -> None:
+    with transaction(sessions) as session:
+        users.update_user(session, acme["account"], acme["admin"], name="Ada")
+        from dialtone.services.accounts import console_access
+
+        console_access.set_language(session, acme["account"], acme["admin"], "fr")
+    sign_in(client, "ada@acme.test")
+    page = client.get(f"/console/users/{acme['admin']}")
+    assert "Réinitialiser le mot de passe SIP" in page.text
+    assert "Appareils enregistrés en ce moment" in page.text

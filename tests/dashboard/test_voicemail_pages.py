@@ -25,6 +25,7 @@ def _voicemail(
     user_id: str | None,
     path: Path,
     caller: str,
+    *,
     minutes: int = 0,
 ) -> str:
     path.write_bytes(b"RIFF....WAVE")
@@ -48,7 +49,9 @@ def boxes(sessions: sessionmaker[Session], tmp_path: Path) -> dict[str, str]:
     ugo = new_person(sessions, account_id, "user", "ugo@acme.test", "Ugo")
     una = new_person(sessions, account_id, "user", "una@acme.test", "Una")
     mine = _voicemail(sessions, account_id, ugo.user_id, tmp_path / "a.wav", "+14155550101")
-    theirs = _voicemail(sessions, account_id, una.user_id, tmp_path / "b.wav", "+14155550102", 1)
+    theirs = _voicemail(
+        sessions, account_id, una.user_id, tmp_path / "b.wav", "+14155550102", minutes=1
+    )
     with transaction(sessions) as session:
         voicemails.set_transcript(session, mine, "Please call me back.")
     other_account, _ = new_account(sessions, "Globex")
@@ -57,25 +60,30 @@ def boxes(sessions: sessionmaker[Session], tmp_path: Path) -> dict[str, str]:
     return {"account": account_id, "mine": mine, "theirs": theirs, "foreign": foreign}
 
 
-def test_a_user_sees_and_hears_its_own_box_only(
-    client: TestClient, boxes: dict[str, str]
-) -> None:
+def test_a_user_sees_and_hears_its_own_box_only(client: TestClient, boxes: dict[str, str]) -> None:
     sign_in(client, "ugo@acme.test")
     page = client.get("/console/voicemail")
     assert page.status_code == 200, page.text
     assert "+14155550101" in page.text
-    assert "+14155550102" not in page.text and "+14155550103" not in page.text
-    assert f'<audio controls preload="none" src="/console/voicemail/{boxes["mine"]}/audio"' in page.text
-    assert 'class="label-ai"' in page.text and "Please call me back." in page.text
+    assert "+14155550102" not in page.text
+    assert "+14155550103" not in page.text
+    assert (
+        f'<audio controls preload="none" src="/console/voicemail/{boxes["mine"]}/audio"'
+        in page.text
+    )
+    assert 'class="label-ai"' in page.text
+    assert "Please call me back." in page.text
     audio = client.get(f"/console/voicemail/{boxes['mine']}/audio")
     assert audio.status_code == 200
     assert audio.headers["content-type"] == "audio/wav"
     assert audio.headers["content-disposition"].startswith("inline")
     assert audio.content == b"RIFF....WAVE"
     theirs = client.get(f"/console/voicemail/{boxes['theirs']}/audio")
-    assert theirs.status_code == 403 and "permission.own_only" in theirs.text
+    assert theirs.status_code == 403
+    assert "permission.own_only" in theirs.text
     foreign = client.get(f"/console/voicemail/{boxes['foreign']}/audio")
-    assert foreign.status_code == 404 and "voicemail.not_found" in foreign.text
+    assert foreign.status_code == 404
+    assert "voicemail.not_found" in foreign.text
 
 
 def test_the_administrator_sees_every_box_of_the_account_only(
@@ -83,11 +91,13 @@ def test_the_administrator_sees_every_box_of_the_account_only(
 ) -> None:
     sign_in(client, "ada@acme.test")
     page = client.get("/console/voicemail")
-    assert "+14155550101" in page.text and "+14155550102" in page.text
+    assert "+14155550101" in page.text
+    assert "+14155550102" in page.text
     assert "+14155550103" not in page.text
     token = form_token(page.text)
-    gone = client.post(f"/console/voicemail/{boxes['foreign']}/heard",
-                       data={"heard": "1", "csrf": token})
+    gone = client.post(
+        f"/console/voicemail/{boxes['foreign']}/heard", data={"heard": "1", "csrf": token}
+    )
     assert gone.status_code == 404
 
 
@@ -96,8 +106,9 @@ def test_mark_heard_new_and_delete_change_the_store(
 ) -> None:
     sign_in(client, "ugo@acme.test")
     token = form_token(client.get("/console/voicemail").text)
-    heard = client.post(f"/console/voicemail/{boxes['mine']}/heard",
-                        data={"heard": "1", "csrf": token})
+    heard = client.post(
+        f"/console/voicemail/{boxes['mine']}/heard", data={"heard": "1", "csrf": token}
+    )
     assert heard.status_code == 303
     with transaction(sessions) as session:
         assert voicemails.get_voicemail(session, boxes["account"], boxes["mine"]).heard is True
@@ -120,7 +131,8 @@ def test_forms_are_refused_without_their_token(
 ) -> None:
     sign_in(client, "ugo@acme.test")
     answer = client.post(f"/console/voicemail/{boxes['mine']}/{action}", data={"heard": "1"})
-    assert answer.status_code == 403 and "console.csrf_failed" in answer.text
+    assert answer.status_code == 403
+    assert "console.csrf_failed" in answer.text
     with transaction(sessions) as session:
         assert voicemails.get_voicemail(session, boxes["account"], boxes["mine"]).heard is False
 
@@ -132,4 +144,5 @@ def test_a_role_without_voicemail_is_refused(
     sign_in(client, "sam@acme.test")
     page = client.get("/console/voicemail")
     assert page.status_code == 403
-    assert "permission.denied" in page.text and "D1" in page.text
+    assert "permission.denied" in page.text
+    assert "D1" in page.text

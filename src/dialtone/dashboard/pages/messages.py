@@ -84,6 +84,7 @@ def conversation(
 
 @router.post("/messages/send")
 def send_message(
+    *,
     request: Request,
     background: BackgroundTasks,
     session: SessionDep,

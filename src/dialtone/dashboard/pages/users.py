@@ -20,8 +20,8 @@ from dialtone.core.errors import DialtoneError
 from dialtone.dashboard.forms import FormDep, flag, optional, text
 from dialtone.dashboard.render import back_to, notice, page
 from dialtone.dashboard.viewer import Viewer, ViewerDep, needs
-from dialtone.policy.emergency import MISROUTING_WARNING
 from dialtone.policy import permissions
+from dialtone.policy.emergency import MISROUTING_WARNING
 from dialtone.policy.permissions import ROLES
 from dialtone.services.accounts import console_access
 from dialtone.services.telephony import registrations, users
@@ -184,6 +184,7 @@ def update_user(
 @router.post("/users/{user_id}/sip-credentials", response_class=HTMLResponse)
 def reset_sip_credentials(
     user_id: str,
+    *,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

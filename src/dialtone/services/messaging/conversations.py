@@ -37,9 +37,7 @@ def _party() -> ColumnElement[str]:
     return case((Message.direction == "outbound", Message.recipient), else_=Message.sender)
 
 
-def conversations(
-    session: Session, account_id: str, *, limit: int = 100
-) -> list[Conversation]:
+def conversations(session: Session, account_id: str, *, limit: int = 100) -> list[Conversation]:
     """The account's conversations, the most recently active first (at most ``limit``,
     capped at 200)."""
     party = _party().label("party")
