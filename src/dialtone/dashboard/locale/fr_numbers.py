@@ -93,7 +93,7 @@ FRENCH: dict[str, str] = {
     ),
     "TwiML": "TwiML",
     "Type": "Type",
-    "Use the built-in greeting": "Utiliser l'annonce intégrée",
+    "Use the built-in greeting": "Utiliser l'annonce par défaut",
     "User": "Utilisateur",
     "Voicemail": "Messagerie vocale",
     "Voicemail box for unanswered calls": "Boîte vocale des appels sans réponse",
