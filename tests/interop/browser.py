@@ -62,7 +62,8 @@ def screenshot(page: Page, name: str) -> Path:
 def browser() -> Iterator[Browser]:
     """Headless chromium, launched once for the module's tests."""
     require_chromium()
-    assert sync_playwright is not None and CHROMIUM is not None
+    assert sync_playwright is not None
+    assert CHROMIUM is not None
     with sync_playwright() as playwright:
         # --no-sandbox: CI containers run as root, where chromium's sandbox cannot start.
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
