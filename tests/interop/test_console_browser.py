@@ -179,8 +179,9 @@ def test_sign_in_through_the_form_shows_the_account(console: Console, page: Page
 def test_a_call_shows_live_on_the_overview_then_in_the_history(
     console: Console, page: Page
 ) -> None:
-    # The number's greeting answers (and records what the caller says).
-    route(console.platform, console.platform.number, kind="greeting")
+    # The number goes to alice's voicemail box: answered, the caller talks for 4 s.
+    platform = console.platform
+    route(platform, platform.number, kind="voicemail", target=platform.extra["alice"])
     sign_in(page, console.base, ADMIN)
     expect(page.locator("#live-calls .live-call")).to_have_count(0)
     # A mark on the loaded page: had anything reloaded it, the mark would be gone.
@@ -254,9 +255,10 @@ def test_a_route_changed_in_the_console_is_followed_by_the_next_call(
         [number] = [n for n in http.get("/v1/numbers").json()["numbers"]
                     if n["number"] == platform.number]  # fmt: skip
     url = f"{console.base}/console/numbers/{number['id']}"
+    # From the number's greeting (whatever an earlier test left) to alice's voicemail box.
+    route(platform, platform.number, kind="greeting")
     sign_in(page, console.base, ADMIN)
     skip_unless_page(context, url)
-    # From alice's phone (test 3) to alice's voicemail box, in the form.
     page.goto(url)
     form = page.locator("#route-form")
     form.locator("select[name=kind]").select_option("voicemail")
