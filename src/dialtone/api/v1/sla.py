@@ -136,21 +136,11 @@ def claim(
 ) -> ClaimOut:
     """Claim an SLA credit: S1 for one location's month (within 30 days of its end), S4
     for the month (within one month). The credit reduces the next invoice."""
-    at = now()
     sub = subscriptions.get_subscription(session, account.id)
-    if body.rule == "S1":
-        if not body.location:
-            raise DialtoneError("sla.invalid", "An S1 claim names its location.")
-        zone = location_zones(settings).get(body.location, default_zone(settings))
-        row = sla.claim_s1(
-            session, account.id, body.location, body.year, body.month, tz=zone, now=at
-        )
-    else:
-        if body.location:
-            raise DialtoneError("sla.invalid", "S4 covers the whole service: no location.")
-        row = sla.claim_s4(
-            session, account.id, body.year, body.month, now=at, tz=default_zone(settings)
-        )
+    row = sla.claim(
+        session, account.id, body.rule, body.year, body.month, location=body.location,
+        tz=default_zone(settings), zones=location_zones(settings), now=now(),
+    )  # fmt: skip
     return ClaimOut.of(row, sub.currency)
 
 

@@ -137,7 +137,29 @@ def withdraw_credits(
     return row
 
 
+def list_purchases(session: Session, account_id: str) -> list[CreditPurchase]:
+    """The account's credit purchases (B4), oldest first, withdrawn ones (B13) included."""
+    return list(
+        session.scalars(
+            select(CreditPurchase)
+            .where(CreditPurchase.account_id == account_id)
+            .order_by(CreditPurchase.purchased_at, CreditPurchase.id)
+        )
+    )
+
+
 # -- B9: disputes ----------------------------------------------------------------------
+
+
+def list_disputes(session: Session, account_id: str) -> list[Dispute]:
+    """The account's disputes (B9), oldest first, with how each was decided."""
+    return list(
+        session.scalars(
+            select(Dispute)
+            .where(Dispute.account_id == account_id)
+            .order_by(Dispute.opened_at, Dispute.id)
+        )
+    )
 
 
 def open_dispute(

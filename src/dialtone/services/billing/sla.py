@@ -530,6 +530,33 @@ def claim_s4(
     )  # fmt: skip
 
 
+def claim(
+    session: Session,
+    account_id: str,
+    rule: str,
+    year: int,
+    month: int,
+    *,
+    location: str | None,
+    tz: ZoneInfo,
+    zones: Mapping[str, ZoneInfo],
+    now: datetime,
+) -> SlaClaim:
+    """A claim as a customer makes it (API and console): S1 names its location, whose
+    month is read in its zone (``zones``, else ``tz``); S4 names none and is read in
+    ``tz``. ``sla.invalid`` for any other rule or a location given to the wrong one."""
+    if rule == "S1":
+        if not location:
+            raise _invalid("An S1 claim names its location.")
+        zone = zones.get(location, tz)
+        return claim_s1(session, account_id, location, year, month, tz=zone, now=now)
+    if rule == "S4":
+        if location:
+            raise _invalid("S4 covers the whole service: no location.")
+        return claim_s4(session, account_id, year, month, now=now, tz=tz)
+    raise _invalid("A claim is S1 or S4.")
+
+
 def list_claims(session: Session, account_id: str) -> list[SlaClaim]:
     """The account's claims, newest first (``invoice_id`` set once credited)."""
     return list(
