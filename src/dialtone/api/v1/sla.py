@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.core.moments import EARLIEST_YEAR, LATEST_YEAR
-from dialtone.rating.sla import local_month_bounds
 from dialtone.services.billing import sla, subscriptions
 from dialtone.settings import Settings
 from dialtone.store.models import SlaClaim, SlaIncident
@@ -88,8 +87,7 @@ def list_incidents(
         raise DialtoneError("sla.invalid", "Give both year and month, or neither.")
     if year is not None and month is not None:
         zone = location_zones(settings).get(location or "", default_zone(settings))
-        start, end = local_month_bounds(year, month, zone)
-        rows = sla.incidents_between(session, start, end, location=location)
+        rows = sla.incidents_in_month(session, year, month, zone, location=location)
     else:
         rows = sla.list_incidents(session, location=location)
     return IncidentList(incidents=[IncidentOut.of(r) for r in rows])

@@ -231,6 +231,14 @@ def incidents_between(
     )
 
 
+def incidents_in_month(
+    session: Session, year: int, month: int, tz: ZoneInfo, *, location: str | None = None
+) -> list[SlaIncident]:
+    """Incidents overlapping the calendar month ``year-month`` read in ``tz``."""
+    start, end = rules.local_month_bounds(year, month, tz)
+    return incidents_between(session, start, end, location=location)
+
+
 def list_incidents(
     session: Session, *, location: str | None = None, limit: int = MAX_LISTED
 ) -> list[SlaIncident]:
