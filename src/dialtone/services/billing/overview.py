@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dialtone.services.billing import rating, sla, subscriptions
@@ -146,10 +146,12 @@ def spend_per_day(session: Session, account_id: str, *, until: datetime, days: i
     last = until.date()
     first = last - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=until.tzinfo)
-    day = cast(func.date(RatedLine.started_at), Date)
+    # date() itself, not CAST(... AS DATE): SQLite gives a cast to DATE numeric affinity,
+    # which turns '2026-03-05' into 2026 and every day into one group.
+    day = func.date(RatedLine.started_at)
     query = (
         select(
-            func.date(RatedLine.started_at),
+            day,
             func.coalesce(func.sum(RatedLine.overage + RatedLine.credits + RatedLine.penalty), 0),
         )
         .where(
