@@ -345,3 +345,14 @@ def test_an_account_without_a_subscription_sees_a_page_saying_so(
     assert page.status_code == 200, page.text
     assert "This account has no subscription billed by dialtone." in page.text
     assert 'id="termination-form"' not in page.text
+
+
+def test_the_pages_speak_french(client: TestClient, acme: Billed) -> None:
+    sign_in(client, acme.email)
+    client.cookies.set("dt_lang", "fr")
+    page = client.get("/console/billing").text
+    assert "Factures" in page
+    assert "22,80\u00a0€" in page
+    assert "Profil de facturation" in page
+    sla_page = client.get("/console/sla").text
+    assert "Demandes d'avoir" in sla_page or "Demandes d&#39;avoir" in sla_page
