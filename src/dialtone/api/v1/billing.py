@@ -15,13 +15,13 @@ from typing import Literal
 from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.api.fields import Moment
 from dialtone.core.errors import DialtoneError
 from dialtone.services.billing import (
     billing_profiles,
+    collections,
     contract_changes,
     invoicing,
     rating,
@@ -29,7 +29,8 @@ from dialtone.services.billing import (
     usage,
 )
 from dialtone.services.billing import invoice_html as html_renderer
-from dialtone.store.models import CreditPurchase, Dispute, Invoice, PaymentAttempt
+from dialtone.services.billing import overview as billing_overview
+from dialtone.store.models import CreditPurchase, Dispute, Invoice
 
 router = APIRouter(tags=["billing"])
 
@@ -110,21 +111,17 @@ class BillingOut(BaseModel):
 @router.get("/v1/billing", dependencies=[permit("billing.read")])
 def get_billing(account: AccountDep, session: SessionDep) -> BillingOut:
     """The subscription, the included minutes left this period and the credits."""
-    now = datetime.now(UTC)
-    sub = subscriptions.get_subscription(session, account.id)
-    period = subscriptions.current_period(sub, now)
-    ctx = rating.context(session, sub)
-    left = rating.included_left(session, sub, ctx, period, [None])
+    found = billing_overview.summary(session, account.id, now=datetime.now(UTC))
     return BillingOut(
-        plan=sub.plan_code,
-        currency=sub.currency,
-        country=sub.country,
-        accesses=sub.accesses,
-        period_start=period[0],
-        period_end=period[1],
-        commitment_end=sub.commitment_end,
-        included_seconds_left=left,
-        credits=rating.credit_balance(session, account.id, sub.currency),
+        plan=found.plan,
+        currency=found.currency,
+        country=found.country,
+        accesses=found.accesses,
+        period_start=found.period_start,
+        period_end=found.period_end,
+        commitment_end=found.commitment_end,
+        included_seconds_left=found.included_seconds_left,
+        credits=found.credits,
     )
 
 
@@ -285,14 +282,9 @@ def _purchase(row: CreditPurchase) -> PurchaseOut:
 def list_credits(account: AccountDep, session: SessionDep) -> CreditsOut:
     """Credit purchases and the balance left (B4)."""
     sub = subscriptions.get_subscription(session, account.id)
-    rows = session.scalars(
-        select(CreditPurchase)
-        .where(CreditPurchase.account_id == account.id)
-        .order_by(CreditPurchase.purchased_at)
-    )
     return CreditsOut(
         balance=rating.credit_balance(session, account.id, sub.currency),
-        purchases=[_purchase(r) for r in rows],
+        purchases=[_purchase(r) for r in contract_changes.list_purchases(session, account.id)],
     )
 
 
@@ -348,10 +340,7 @@ def open_dispute(
 
 @router.get("/v1/billing/disputes", dependencies=[permit("billing.read")])
 def list_disputes(account: AccountDep, session: SessionDep) -> list[DisputeOut]:
-    rows = session.scalars(
-        select(Dispute).where(Dispute.account_id == account.id).order_by(Dispute.opened_at)
-    )
-    return [_dispute(r) for r in rows]
+    return [_dispute(r) for r in contract_changes.list_disputes(session, account.id)]
 
 
 class TerminationOut(BaseModel):
@@ -384,17 +373,11 @@ class PaymentOut(BaseModel):
 @router.get("/v1/billing/payments", dependencies=[permit("billing.read")])
 def list_payments(account: AccountDep, session: SessionDep) -> list[PaymentOut]:
     """Every attempt to collect the account's invoices, newest first (B7, B10)."""
-    rows = session.execute(
-        select(PaymentAttempt, Invoice.number)
-        .join(Invoice, Invoice.id == PaymentAttempt.invoice_id)
-        .where(Invoice.account_id == account.id)
-        .order_by(PaymentAttempt.at.desc(), PaymentAttempt.id)
-    ).all()
     return [
         PaymentOut(
             id=a.id, invoice_id=a.invoice_id, invoice_number=number, method=a.method,
             amount=a.amount, currency=a.currency, at=a.at, outcome=a.outcome,
             result_at=a.result_at, reason=a.reason,
         )
-        for a, number in rows
+        for a, number in collections.list_payments(session, account.id)
     ]  # fmt: skip

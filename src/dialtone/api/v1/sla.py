@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
 from dialtone.core.errors import DialtoneError
 from dialtone.core.moments import EARLIEST_YEAR, LATEST_YEAR
-from dialtone.rating.sla import local_month_bounds
 from dialtone.services.billing import sla, subscriptions
 from dialtone.settings import Settings
 from dialtone.store.models import SlaClaim, SlaIncident
@@ -88,8 +87,7 @@ def list_incidents(
         raise DialtoneError("sla.invalid", "Give both year and month, or neither.")
     if year is not None and month is not None:
         zone = location_zones(settings).get(location or "", default_zone(settings))
-        start, end = local_month_bounds(year, month, zone)
-        rows = sla.incidents_between(session, start, end, location=location)
+        rows = sla.incidents_in_month(session, year, month, zone, location=location)
     else:
         rows = sla.list_incidents(session, location=location)
     return IncidentList(incidents=[IncidentOut.of(r) for r in rows])
@@ -136,21 +134,11 @@ def claim(
 ) -> ClaimOut:
     """Claim an SLA credit: S1 for one location's month (within 30 days of its end), S4
     for the month (within one month). The credit reduces the next invoice."""
-    at = now()
     sub = subscriptions.get_subscription(session, account.id)
-    if body.rule == "S1":
-        if not body.location:
-            raise DialtoneError("sla.invalid", "An S1 claim names its location.")
-        zone = location_zones(settings).get(body.location, default_zone(settings))
-        row = sla.claim_s1(
-            session, account.id, body.location, body.year, body.month, tz=zone, now=at
-        )
-    else:
-        if body.location:
-            raise DialtoneError("sla.invalid", "S4 covers the whole service: no location.")
-        row = sla.claim_s4(
-            session, account.id, body.year, body.month, now=at, tz=default_zone(settings)
-        )
+    row = sla.claim(
+        session, account.id, body.rule, body.year, body.month, location=body.location,
+        tz=default_zone(settings), zones=location_zones(settings), now=now(),
+    )  # fmt: skip
     return ClaimOut.of(row, sub.currency)
 
 

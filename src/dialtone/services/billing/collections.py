@@ -112,6 +112,18 @@ def _attempts(session: Session, invoice_id: str) -> list[PaymentAttempt]:
     )
 
 
+def list_payments(session: Session, account_id: str) -> list[tuple[PaymentAttempt, str | None]]:
+    """Every attempt to collect the account's invoices (B7, B10), newest first, each with
+    its invoice's number."""
+    rows = session.execute(
+        select(PaymentAttempt, Invoice.number)
+        .join(Invoice, Invoice.id == PaymentAttempt.invoice_id)
+        .where(Invoice.account_id == account_id)
+        .order_by(PaymentAttempt.at.desc(), PaymentAttempt.id)
+    ).all()
+    return [(attempt, number) for attempt, number in rows]
+
+
 def _fees_on(session: Session, invoice_id: str) -> Decimal:
     """Fees added to the attempts on ``invoice_id`` (B8's rejected-debit fee)."""
     total = session.scalar(

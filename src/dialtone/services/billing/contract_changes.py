@@ -42,6 +42,7 @@ from dialtone.store.models import (
 )
 
 DISPUTE_WINDOW = timedelta(days=30)  # B9
+MAX_WITHDRAWAL_REASON = 200  # CreditPurchase.withdrawal_reason's width
 
 
 def _refuse(verdict: Verdict, status: int = 409, **details: object) -> DialtoneError:
@@ -98,7 +99,15 @@ def withdraw_credits(
     """B13: withdraw a purchase of credits within 24 hours (exactly 24 h is in time),
     unless credits were used or a number assigned since; only self-service purchases;
     repeated requests for the same reason may be refused as abuse. The money goes back
-    and the credits go away, through the ledger."""
+    and the credits go away, through the ledger. The reason is required (it is how
+    repeated requests are told apart), up to 200 characters (the column's width)."""
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_WITHDRAWAL_REASON:
+        raise DialtoneError(
+            "billing.withdrawal_reason",
+            f"Say why the purchase is withdrawn (1 to {MAX_WITHDRAWAL_REASON} characters).",
+            rule="B13",
+        )
     row = session.get(CreditPurchase, purchase_id)
     if row is None or row.account_id != account_id:
         raise NotFound("billing.purchase_not_found", f"No credit purchase {purchase_id}.")
@@ -137,7 +146,29 @@ def withdraw_credits(
     return row
 
 
+def list_purchases(session: Session, account_id: str) -> list[CreditPurchase]:
+    """The account's credit purchases (B4), oldest first, withdrawn ones (B13) included."""
+    return list(
+        session.scalars(
+            select(CreditPurchase)
+            .where(CreditPurchase.account_id == account_id)
+            .order_by(CreditPurchase.purchased_at, CreditPurchase.id)
+        )
+    )
+
+
 # -- B9: disputes ----------------------------------------------------------------------
+
+
+def list_disputes(session: Session, account_id: str) -> list[Dispute]:
+    """The account's disputes (B9), oldest first, with how each was decided."""
+    return list(
+        session.scalars(
+            select(Dispute)
+            .where(Dispute.account_id == account_id)
+            .order_by(Dispute.opened_at, Dispute.id)
+        )
+    )
 
 
 def open_dispute(

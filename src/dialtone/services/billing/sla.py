@@ -231,6 +231,14 @@ def incidents_between(
     )
 
 
+def incidents_in_month(
+    session: Session, year: int, month: int, tz: ZoneInfo, *, location: str | None = None
+) -> list[SlaIncident]:
+    """Incidents overlapping the calendar month ``year-month`` read in ``tz``."""
+    start, end = rules.local_month_bounds(year, month, tz)
+    return incidents_between(session, start, end, location=location)
+
+
 def list_incidents(
     session: Session, *, location: str | None = None, limit: int = MAX_LISTED
 ) -> list[SlaIncident]:
@@ -528,6 +536,33 @@ def claim_s4(
         session, account_id, rule="S4", key=key, location="", amount=credit.amount,
         detail=detail, now=now,
     )  # fmt: skip
+
+
+def claim(
+    session: Session,
+    account_id: str,
+    rule: str,
+    year: int,
+    month: int,
+    *,
+    location: str | None,
+    tz: ZoneInfo,
+    zones: Mapping[str, ZoneInfo],
+    now: datetime,
+) -> SlaClaim:
+    """A claim as a customer makes it (API and console): S1 names its location, whose
+    month is read in its zone (``zones``, else ``tz``); S4 names none and is read in
+    ``tz``. ``sla.invalid`` for any other rule or a location given to the wrong one."""
+    if rule == "S1":
+        if not location:
+            raise _invalid("An S1 claim names its location.")
+        zone = zones.get(location, tz)
+        return claim_s1(session, account_id, location, year, month, tz=zone, now=now)
+    if rule == "S4":
+        if location:
+            raise _invalid("S4 covers the whole service: no location.")
+        return claim_s4(session, account_id, year, month, now=now, tz=tz)
+    raise _invalid("A claim is S1 or S4.")
 
 
 def list_claims(session: Session, account_id: str) -> list[SlaClaim]:
