@@ -547,6 +547,12 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
         400,
     ),
     C("message.in_flight", (), "A message still being sent cannot be deleted yet.", 409),
+    C(
+        "billing.withdrawal_reason",
+        ("B13",),
+        "A credit withdrawal needs a reason of 1 to 200 characters.",
+        400,
+    ),
     # The web console (issue 18).
     C("console.sign_in_failed", (), "The email or the password is wrong.", 401),
     C(
