@@ -1,4 +1,5 @@
-"""The console's two languages: English (the text itself) and French (``locale/fr_*.py``).
+"""The console's two languages: English (the text itself, or for a stored code its label in
+``locale/en_*.py``) and French (``locale/fr_*.py``).
 
 A page says ``t("Calls today")`` or ``t("{count} calls", count=3)``; the French catalogue
 maps the English text to its French. A word missing from the French catalogue is shown
@@ -25,24 +26,35 @@ LANGUAGE_NAMES: Mapping[str, str] = MappingProxyType({"en": "English", "fr": "Fr
 Translate = Callable[..., str]
 
 
-@cache
-def french() -> Mapping[str, str]:
-    """Every area's French words, merged (an English text translated twice must agree)."""
+def _catalogue(prefix: str, table: str) -> Mapping[str, str]:
     merged: dict[str, str] = {}
     for info in pkgutil.iter_modules(locale.__path__):
-        if not info.name.startswith("fr_"):
+        if not info.name.startswith(prefix):
             continue
         module = importlib.import_module(f"{locale.__name__}.{info.name}")
-        for english, translated in module.FRENCH.items():
+        for english, translated in getattr(module, table).items():
             if merged.get(english, translated) != translated:
                 raise ValueError(f"{english!r} is translated two ways")
             merged[english] = translated
     return MappingProxyType(merged)
 
 
+@cache
+def french() -> Mapping[str, str]:
+    """Every area's French words, merged (an English text translated twice must agree)."""
+    return _catalogue("fr_", "FRENCH")
+
+
+@cache
+def english() -> Mapping[str, str]:
+    """How English says the codes a page shows as they are stored ("no-answer" is "No
+    answer"): ``locale/en_*.py``; any other text is its own English."""
+    return _catalogue("en_", "ENGLISH")
+
+
 def translator(language: str) -> Translate:
     """``t(text, **values)``: the text in ``language``, with ``{name}`` filled in."""
-    table = french() if language == "fr" else {}
+    table = french() if language == "fr" else english()
 
     def t(text: str, /, **values: object) -> str:
         said = table.get(text, text)
