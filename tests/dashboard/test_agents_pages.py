@@ -12,11 +12,24 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.agents.turns import AI_LABEL
+from dialtone.dashboard import i18n
+from dialtone.dashboard.pages.agents import (
+    AGENT_DELETED,
+    AGENT_SAVED,
+    ENTRY_ADDED,
+    ENTRY_DELETED,
+    OUTCOMES,
+    PURPOSES,
+    SPEAKERS,
+    WEEKDAYS,
+)
+from dialtone.dashboard.render import _NOTICES
 from dialtone.services.accounts import accounts
-from dialtone.services.agents import knowledge, profiles, reports
+from dialtone.services.agents import knowledge, profiles, reports, templates
 from dialtone.services.agents.reports import Utterance
 from dialtone.store.db import transaction
 from tests.dashboard.conftest import form_token, new_account, new_operator, new_person, sign_in
+from tests.dashboard.test_settings_pages import english_texts
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 NUMBER = "+33123456789"
@@ -386,3 +399,31 @@ def test_the_customer_reads_its_reports_after_opting_out(
     page = client.get(f"/console/agents/reports/{report}")
     assert page.status_code == 200
     assert "boiler" in page.text
+
+
+def test_every_text_of_the_agents_pages_is_in_french() -> None:
+    texts = english_texts(
+        ["agents.html", "agent.html", "agent_reports.html", "agent_report.html"],
+        [PURPOSES, OUTCOMES, SPEAKERS, dict(enumerate(WEEKDAYS))],
+    )
+    texts |= {_NOTICES[key] for key in (AGENT_SAVED, AGENT_DELETED, ENTRY_ADDED, ENTRY_DELETED)}
+    texts.add("The customer opted out of the operator's monitoring of its AI calls.")
+    assert set(PURPOSES) == set(templates.PURPOSES)
+    assert set(OUTCOMES) == set(reports.OUTCOMES)
+    missing = sorted(text for text in texts if text not in i18n.french())
+    assert missing == []
+
+
+def test_the_pages_read_in_french(
+    client: TestClient, acme: tuple[str, str], sessions: sessionmaker[Session]
+) -> None:
+    account_id, key = acme
+    agent = make_agent(client, key, purpose="sales")
+    report = file_report(sessions, account_id, agent)
+    client.post(
+        "/console/settings/me/language",
+        data={"language": "fr", "csrf": token(client, "/console/settings/me")},
+    )
+    assert "Ventes" in client.get("/console/agents").text
+    assert "Message pris" in client.get(f"/console/agents/reports/{report}").text
+    assert "Paramètres" in client.get("/console/settings").text

@@ -6,13 +6,28 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialtone.dashboard.pages.settings import KEY_STATES, POLICY_LABELS, key_state
+import dialtone.dashboard
+from dialtone.dashboard import i18n
+from dialtone.dashboard.pages.settings import (
+    ADDRESS_SAVED,
+    KEY_REVOKED,
+    KEY_STATES,
+    LANGUAGE_SAVED,
+    MONITORING_SAVED,
+    PASSWORD_SAVED,
+    POLICY_LABELS,
+    RECORDING_SAVED,
+    WEBHOOK_SAVED,
+    key_state,
+)
+from dialtone.dashboard.render import _NOTICES
 from dialtone.services.accounts import accounts
 from dialtone.store.db import transaction
 from dialtone.store.models import Account, ApiKey, User
@@ -483,3 +498,45 @@ def test_an_operator_has_no_language_or_password_here(
         data={"language": "fr", "csrf": form_token(page.text)},
     )
     assert refused.status_code == 400
+
+
+def english_texts(templates: list[str], labels: list[dict[str, str]]) -> set[str]:
+    """Every text the templates pass to ``t("...")``, and the pages' labels."""
+    folder = Path(dialtone.dashboard.__file__).parent / "templates"
+    found: set[str] = set()
+    for name in templates:
+        source = (folder / name).read_text(encoding="utf-8")
+        for match in re.finditer(r"""\bt\(\s*(?:"([^"]*)"|'([^']*)')""", source):
+            found.add(match.group(1) if match.group(1) is not None else match.group(2))
+    for table in labels:
+        found.update(table.values())
+    return found
+
+
+def test_every_text_of_the_settings_pages_is_in_french() -> None:
+    texts = english_texts(
+        ["settings.html", "settings_key.html", "settings_me.html"],
+        [POLICY_LABELS, KEY_STATES],
+    )
+    texts |= {
+        "The recording policy is saved.",
+        "The current password is wrong.",
+        "The two passwords differ.",
+        "The opt-out of AI quality monitoring is the customer's own choice: an operator "
+        "cannot change it.",
+    }
+    texts |= {
+        _NOTICES[key]
+        for key in (
+            RECORDING_SAVED,
+            MONITORING_SAVED,
+            ADDRESS_SAVED,
+            WEBHOOK_SAVED,
+            KEY_REVOKED,
+            LANGUAGE_SAVED,
+            PASSWORD_SAVED,
+        )
+    }
+    assert len(texts) > 50
+    missing = sorted(text for text in texts if text not in i18n.french())
+    assert missing == []
