@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dialtone.store.models import CallRecord
@@ -78,11 +78,11 @@ def per_day(
     last = until.date()
     first = last - timedelta(days=days - 1)
     start = datetime(first.year, first.month, first.day, tzinfo=until.tzinfo)
-    day = cast(func.date(CallRecord.started_at), Date)
+    day = func.date(CallRecord.started_at)
     query = (
         _narrowed(
             select(
-                func.date(CallRecord.started_at),
+                day,
                 func.count(CallRecord.id),
                 func.count(CallRecord.answered_at),
                 func.coalesce(func.sum(CallRecord.billed_seconds), 0),
