@@ -11,7 +11,7 @@ FRENCH: dict[str, str] = {
     "Purpose": "Rôle",
     "Languages": "Langues",
     "Numbers routed to it": "Numéros dirigés vers lui",
-    "Created": "Création",
+    "Created": "Créé le",
     "none": "aucun",
     "No AI agents yet.": "Aucun agent IA pour l'instant.",
     "A number is answered by an agent when its route is the agent (Numbers).": "Un agent "
@@ -23,7 +23,7 @@ FRENCH: dict[str, str] = {
     "Time zone": "Fuseau horaire",
     "An IANA name, e.g. Europe/Paris.": "Un nom IANA, par exemple Europe/Paris.",
     "The greeting and instructions come from the purpose's template; change them on the "
-    "agent's page.": "L'accueil et les instructions viennent du modèle du rôle ; modifiez-les "
+    "agent's page.": "L'annonce et les instructions viennent du modèle du rôle ; modifiez-les "
     "sur la page de l'agent.",
     "Create the agent": "Créer l'agent",
     "Sales": "Ventes",
@@ -32,7 +32,7 @@ FRENCH: dict[str, str] = {
     "Technical support": "Support technique",
     "Custom": "Sur mesure",
     # agent.html
-    "Greeting": "Accueil",
+    "Greeting": "Annonce",
     "Opening hours": "Heures d'ouverture",
     "Monday": "Lundi",
     "Tuesday": "Mardi",
@@ -58,12 +58,12 @@ FRENCH: dict[str, str] = {
     "Change the agent": "Modifier l'agent",
     "Said after the fixed notice that the caller speaks with an AI (A2), which no greeting "
     "replaces.": "Dit après l'avis fixe indiquant à l'appelant qu'il parle à une IA (A2), "
-    "qu'aucun accueil ne remplace.",
+    "qu'aucune annonce ne remplace.",
     "Instructions": "Instructions",
     "Save the agent": "Enregistrer l'agent",
     "Delete the agent": "Supprimer l'agent",
     "Numbers routed to it go back to their greeting.": "Les numéros dirigés vers lui "
-    "reviennent à leur accueil.",
+    "reviennent à leur annonce.",
     # agent_reports.html, agent_report.html
     "AI agent reports": "Rapports des agents IA",
     "AI agent report {id}": "Rapport d'agent IA {id}",
@@ -74,7 +74,7 @@ FRENCH: dict[str, str] = {
     "Filter the reports": "Filtrer les rapports",
     "Agent": "Agent",
     "Any": "Indifférent",
-    "Outcome": "Issue",
+    "Outcome": "Résultat",
     "Filter": "Filtrer",
     "Started": "Début",
     "Ended": "Fin",
@@ -101,7 +101,7 @@ FRENCH: dict[str, str] = {
     # notices and refusals
     "The agent is saved.": "L'agent est enregistré.",
     "The agent is deleted; numbers routed to it answer with their greeting.": "L'agent est "
-    "supprimé ; les numéros dirigés vers lui répondent avec leur accueil.",
+    "supprimé ; les numéros dirigés vers lui répondent avec leur annonce.",
     "The knowledge entry is added.": "L'entrée de connaissances est ajoutée.",
     "The knowledge entry is deleted.": "L'entrée de connaissances est supprimée.",
     "The customer opted out of the operator's monitoring of its AI calls.": "Le client a "

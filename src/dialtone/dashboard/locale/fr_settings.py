@@ -13,7 +13,7 @@ FRENCH: dict[str, str] = {
     "Recording policy (V8)": "Politique d'enregistrement (V8)",
     "AI quality monitoring (A8)": "Contrôle de la qualité de l'IA (A8)",
     "Allowed": "Autorisé",
-    "Opted out": "Refusé",
+    "Opted out by the customer": "Refusé par le client",
     "Calls are recorded only after a notice to the parties, or where the law of every "
     "party's place lets one party consent.": "Les appels ne sont enregistrés qu'après un "
     "avis aux parties, ou là où la loi du lieu de chaque partie permet le consentement "
@@ -47,7 +47,7 @@ FRENCH: dict[str, str] = {
     "Prefix": "Préfixe",
     "Acts as": "Agit en tant que",
     "State": "État",
-    "Created": "Création",
+    "Created": "Créé le",
     "Action": "Action",
     "The account (administrator)": "Le compte (administrateur)",
     "Active": "Active",
