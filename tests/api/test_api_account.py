@@ -107,3 +107,33 @@ def test_d3_the_sanctions_declaration_is_kept_with_its_date(
         "account.declaration_invalid",
         "D3",
     )
+
+
+def test_ai_quality_monitoring_is_on_until_the_customer_opts_out(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """TERMS A8: the customer opts out of the operator's monitoring of its AI calls,
+    and may opt back in; the other account's choice stays its own."""
+    _, key = new_account(sessions, "Acme")
+    _, other = new_account(sessions, "Globex")
+    assert client.get("/v1/account", headers=auth(key)).json()["ai_quality_monitoring"] is True
+    out = client.patch("/v1/account", json={"ai_quality_monitoring": False}, headers=auth(key))
+    assert out.status_code == 200, out.text
+    assert out.json()["ai_quality_monitoring"] is False
+    assert client.get("/v1/account", headers=auth(key)).json()["ai_quality_monitoring"] is False
+    assert client.get("/v1/account", headers=auth(other)).json()["ai_quality_monitoring"] is True
+    # Another change leaves the choice as it is.
+    client.patch("/v1/account", json={"recording_policy": "notice"}, headers=auth(key))
+    assert client.get("/v1/account", headers=auth(key)).json()["ai_quality_monitoring"] is False
+    back = client.patch("/v1/account", json={"ai_quality_monitoring": True}, headers=auth(key))
+    assert back.json()["ai_quality_monitoring"] is True
+
+
+@pytest.mark.parametrize("value", ["maybe", 2, [False]])
+def test_ai_quality_monitoring_takes_a_boolean(
+    client: TestClient, sessions: sessionmaker[Session], value: object
+) -> None:
+    _, key = new_account(sessions, "Acme")
+    refused = client.patch("/v1/account", json={"ai_quality_monitoring": value}, headers=auth(key))
+    assert refused.status_code in (400, 422), refused.text
+    assert client.get("/v1/account", headers=auth(key)).json()["ai_quality_monitoring"] is True

@@ -101,6 +101,10 @@ class AccountOut(BaseModel):
         description="The sender's postal address every marketing email carries (TERMS M9); "
         "none: the account sends no marketing email."
     )
+    ai_quality_monitoring: bool = Field(
+        description="Whether the operator may monitor the quality of the account's AI calls "
+        "(read its agents' reports and transcripts); false: the customer opted out (TERMS A8)."
+    )
     created_at: datetime
 
     @classmethod
@@ -120,6 +124,7 @@ class AccountOut(BaseModel):
             fair_use=FairUseStanding.of(row),
             sms_webhook_url=row.sms_webhook_url,
             postal_address=row.postal_address,
+            ai_quality_monitoring=row.ai_quality_monitoring,
             created_at=row.created_at,
         )
 
@@ -141,6 +146,11 @@ class AccountPatch(BaseModel):
         default=None,
         description="The postal address marketing email carries (TERMS M9), lines separated "
         "by newlines; an empty string removes it.",
+    )
+    ai_quality_monitoring: bool | None = Field(
+        default=None,
+        description="false: opt out of the operator's monitoring of the account's AI calls "
+        "(TERMS A8); true: allow it again.",
     )
 
 
@@ -261,16 +271,21 @@ def get_account(account: AccountDep, settings: SettingsDep) -> AccountOut:
 def patch_account(
     body: AccountPatch, account: AccountDep, session: SessionDep, settings: SettingsDep
 ) -> AccountOut:
-    """Change the account's recording policy (TERMS V8), its inbound SMS webhook or its
-    postal address (M9), or declare it is on no sanctions list (D3)."""
+    """Change the account's recording policy (TERMS V8), its inbound SMS webhook, its
+    postal address (M9) or its opt-out of AI quality monitoring (A8), or declare it is
+    on no sanctions list (D3)."""
     row = accounts.set_call_options(session, account.id, recording_policy=body.recording_policy)
-    if body.sms_webhook_url:
-        # The SSRF guard, name resolved (a rare write; each request checks again).
-        webhook_targets.check_url(
-            body.sms_webhook_url, settings.webhook_target_policy, webhook_targets.resolve_blocking
-        )
     if body.sms_webhook_url is not None:
-        row = accounts.set_sms_webhook(session, account.id, body.sms_webhook_url or None)
+        # The SSRF guard, name resolved (a rare write; each request checks again).
+        row = accounts.set_sms_webhook(
+            session,
+            account.id,
+            body.sms_webhook_url or None,
+            target_policy=settings.webhook_target_policy,
+            resolve=webhook_targets.resolve_blocking,
+        )
+    if body.ai_quality_monitoring is not None:
+        row = accounts.set_ai_quality_monitoring(session, account.id, body.ai_quality_monitoring)
     if body.postal_address is not None:
         row = accounts.set_postal_address(session, account.id, body.postal_address or None)
     if body.declare_no_sanctions:

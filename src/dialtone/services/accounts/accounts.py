@@ -13,7 +13,7 @@ from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.policy.destinations import DestinationSettings
 from dialtone.policy.lifecycle import PLANS
 from dialtone.rating.increments import Increment
-from dialtone.services.accounts import api_keys
+from dialtone.services.accounts import api_keys, webhook_targets
 from dialtone.services.ids import new_id
 from dialtone.store.models import Account
 
@@ -77,9 +77,20 @@ def list_accounts(session: Session) -> list[Account]:
     return list(session.scalars(select(Account).order_by(Account.created_at, Account.id)))
 
 
-def set_sms_webhook(session: Session, account_id: str, url: str | None) -> Account:
-    """Where the account's inbound SMS are POSTed (None: nowhere)."""
+def set_sms_webhook(
+    session: Session,
+    account_id: str,
+    url: str | None,
+    *,
+    target_policy: webhook_targets.TargetPolicy | None = None,
+    resolve: webhook_targets.Resolver | None = None,
+) -> Account:
+    """Where the account's inbound SMS are POSTed (None: nowhere). With
+    ``target_policy``, the URL first passes the SSRF guard (its name resolved with
+    ``resolve``): the API and the console set it that way; each delivery checks again."""
     account = get_account(session, account_id)
+    if url is not None and target_policy is not None:
+        webhook_targets.check_url(url, target_policy, resolve)
     if url is not None and (not url.startswith(("http://", "https://")) or len(url) > 500):
         raise DialtoneError(
             "account.invalid", "sms_webhook_url: an http(s) URL of 500 characters at most."
@@ -107,6 +118,17 @@ def set_postal_address(session: Session, account_id: str, address: str | None) -
             f"postal_address: printable lines, {MAX_POSTAL_ADDRESS} characters at most.",
         )
     account.postal_address = value
+    session.flush()
+    return account
+
+
+def set_ai_quality_monitoring(session: Session, account_id: str, allowed: bool) -> Account:
+    """TERMS A8: whether the operator may monitor the quality of the account's AI calls
+    (read its agents' call reports and transcripts). The customer's own choice, from
+    the console or the API; when False, the customer still reads them, the operator
+    does not (the console refuses with ``ai_monitoring.opted_out``)."""
+    account = get_account(session, account_id)
+    account.ai_quality_monitoring = bool(allowed)
     session.flush()
     return account
 

@@ -112,6 +112,27 @@ def set_user_password(session: Session, account_id: str, user_id: str, password:
     return user
 
 
+def change_password(
+    session: Session,
+    account_id: str,
+    user_id: str,
+    current: str,
+    new: str,
+    *,
+    now: datetime,
+    ttl: timedelta,
+) -> SignedIn:
+    """A user changes their own console password, giving the current one first (TERMS
+    D2: a session left open on a shared screen cannot take the account over); 400
+    ``console.invalid`` when it is wrong. As any new password, it ends every session of
+    the user; the one returned replaces the session that asked."""
+    user = _user(session, account_id, user_id)
+    if not _verify(user.password_hash, current):
+        raise DialtoneError("console.invalid", "The current password is wrong.")
+    set_user_password(session, account_id, user_id, new)
+    return _open(session, now=now, ttl=ttl, user=user)
+
+
 def set_language(session: Session, account_id: str, user_id: str, language: str | None) -> User:
     """The console's language for a user (``en``, ``fr``; None: the browser's)."""
     if language is not None and language not in LANGUAGES:
