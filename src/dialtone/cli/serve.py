@@ -58,6 +58,7 @@ def serve() -> None:
         sessions = _open_or_explain(settings)
         asgi = create_app(settings, sessions)
         install_console(asgi)  # the web console on the same app (issue 18)
+        _hint_first_operator(sessions)
         name, factory = loop_factory(settings.event_loop)
         logging.getLogger("dialtone").info("event loop: %s", name)
         logging.getLogger("dialtone").info(
@@ -73,6 +74,20 @@ def serve() -> None:
     except OSError as exc:
         typer.echo(f"error: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+def _hint_first_operator(sessions: sessionmaker[Session]) -> None:
+    """Say how to sign in to the console when nobody can yet."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from dialtone.store.console_models import Operator  # noqa: PLC0415
+
+    with sessions() as session:
+        if session.scalar(select(Operator.id).limit(1)) is None:
+            typer.echo(
+                "console: no operator yet; add one with "
+                "`.venv/bin/dialtone console operator-add --email you@example.com`"
+            )
 
 
 def _open_or_explain(settings: Settings) -> sessionmaker[Session]:

@@ -120,7 +120,8 @@ async def serve(
         f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
         f"  HTTP http://{settings.http_host}:{settings.http_port}"
         f"  SMPP tcp:{settings.smpp_host}:{messaging.server.port}{_tls(settings, messaging)}"
-        f" (carriers: {messaging.carriers.enabled_count})  (API docs /docs, Ctrl-C stops)"
+        f" (carriers: {messaging.carriers.enabled_count})  (web console /console/, API docs /docs,"
+        " Ctrl-C stops)"
     )
     log.debug("%d start-up objects frozen out of the garbage collector", tune_collector())
     stop_task = loop.create_task(stop.wait())

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from dialtone.api.deps import (
     AccountDep,
@@ -17,9 +16,8 @@ from dialtone.api.deps import (
     SettingsDep,
     permit,
 )
-from dialtone.policy.kyc import correction_deadline
 from dialtone.services.numbering import kyc
-from dialtone.store.models import KycDocument, PhoneNumber
+from dialtone.store.models import Account, KycDocument
 
 router = APIRouter(prefix="/v1/kyc", tags=["identity documents"])
 
@@ -60,27 +58,22 @@ class KycOut(BaseModel):
     )
 
 
-def _status(session: SessionDep, account_id: str, notified: datetime | None) -> KycOut:
-    waiting = session.scalars(
-        select(PhoneNumber.number).where(
-            PhoneNumber.account_id == account_id, PhoneNumber.activated_at.is_(None)
-        )
-    ).all()
+def _status(session: SessionDep, account: Account) -> KycOut:
+    found = kyc.status(session, account)
     return KycOut(
-        documents=[DocumentOut.of(r) for r in kyc.documents(session, account_id)],
+        documents=[DocumentOut.of(r) for r in found.documents],
         waiting_numbers=[
-            WaitingNumber(number=n, activation=kyc.activation(session, account_id, n).as_payload())
-            for n in waiting
+            WaitingNumber(number=n, activation=decision.as_payload())
+            for n, decision in found.waiting
         ],
-        correction_due=correction_deadline(notified) if notified else None,
+        correction_due=found.correction_due,
     )
 
 
 @router.get("", dependencies=[permit("account.read")], response_model=KycOut)
 def get_kyc(account: AccountDep, session: SessionDep) -> KycOut:
     """The documents sent, the numbers waiting for them, a correction due."""
-    corrected = account.kyc_corrected_at is not None
-    return _status(session, account.id, None if corrected else account.kyc_notified_at)
+    return _status(session, account)
 
 
 @router.put("/documents/{kind}", dependencies=[permit("account.write")], response_model=KycOut)
@@ -109,4 +102,4 @@ def put_document(
         documents_dir=settings.data_dir / "documents",
         key=key,
     )
-    return _status(session, account.id, account.kyc_notified_at)
+    return _status(session, account)

@@ -178,12 +178,16 @@ def list_events(
     *,
     rule: str | None = None,
     code: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 50,
     before: str | None = None,
 ) -> tuple[list[AuditEvent], str | None]:
     """Events newest first, ``limit`` at a time: an account's, or every one when
-    ``account_id`` is None (the operator's view). ``before`` is the previous page's
-    cursor; returns the page and the next cursor (None at the end)."""
+    ``account_id`` is None (the operator's view); only those of ``rule``, ``code``,
+    ``outcome`` and at or after ``since`` and before ``until`` when given. ``before`` is
+    the previous page's cursor; returns the page and the next cursor (None at the end)."""
     if not 1 <= limit <= 500:
         raise DialtoneError("request.invalid", "limit must be between 1 and 500.")
     query = select(AuditEvent)
@@ -193,6 +197,14 @@ def list_events(
         query = query.where(AuditEvent.rule == rule)
     if code is not None:
         query = query.where(AuditEvent.code == code)
+    if outcome is not None:
+        if outcome not in OUTCOMES:
+            raise DialtoneError("request.invalid", f"outcome is one of {', '.join(OUTCOMES)}.")
+        query = query.where(AuditEvent.outcome == outcome)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
     if before is not None:
         anchor = session.get(AuditEvent, before)
         if anchor is None or (account_id is not None and anchor.account_id != account_id):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -145,6 +146,22 @@ def invite(session: Session, account_id: str, user_id: str, *, now: datetime) ->
     )
     session.flush()
     return token
+
+
+def invited_users(session: Session, user_ids: Sequence[str], *, now: datetime) -> set[str]:
+    """Which of ``user_ids`` hold an invitation still usable at ``now`` (the users page
+    says "invited" for them)."""
+    if not user_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(ConsoleInvitation.user_id).where(
+                ConsoleInvitation.user_id.in_(list(user_ids)),
+                ConsoleInvitation.used_at.is_(None),
+                ConsoleInvitation.expires_at > now,
+            )
+        )
+    )
 
 
 def invited_user(session: Session, token: str, *, now: datetime) -> User:

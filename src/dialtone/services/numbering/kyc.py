@@ -11,6 +11,7 @@ days, or the scheduler's run ends the service (the account is closed).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +48,32 @@ def _facts(rows: list[KycDocument]) -> list[kyc.Document]:
         kyc.Document(kind=row.kind, state=row.state, country=row.country)  # type: ignore[arg-type]
         for row in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class KycStatus:
+    """Where an account's file stands (TERMS N3): its documents, the leased numbers
+    still waiting for activation with what each lacks, a correction due."""
+
+    documents: list[KycDocument]
+    waiting: list[tuple[str, Decision]]
+    correction_due: datetime | None
+
+
+def status(session: Session, account: Account) -> KycStatus:
+    """The account's documents, the numbers waiting for them and, when a false
+    declaration was notified and not corrected yet, the date the service ends (N3)."""
+    waiting = session.scalars(
+        select(PhoneNumber.number)
+        .where(PhoneNumber.account_id == account.id, PhoneNumber.activated_at.is_(None))
+        .order_by(PhoneNumber.number)
+    ).all()
+    notified = None if account.kyc_corrected_at is not None else account.kyc_notified_at
+    return KycStatus(
+        documents=documents(session, account.id),
+        waiting=[(n, activation(session, account.id, n)) for n in waiting],
+        correction_due=kyc.correction_deadline(notified) if notified else None,
+    )
 
 
 def activation(session: Session, account_id: str, number: str) -> Decision:

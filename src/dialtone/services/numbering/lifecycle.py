@@ -67,6 +67,38 @@ def facts(session: Session, row: PhoneNumber, account: Account) -> lifecycle.Num
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What the lifecycle rules hold over a number now: ``action`` (``revoke_unpaid``
+    N6, ``reclaim_idle`` N8, ``quarantine`` N7) and when it happens (``at``, None when
+    the job does it at its next run)."""
+
+    action: str
+    rule: str
+    at: datetime | None
+
+
+def notices(
+    row: PhoneNumber,
+    account: Account,
+    delays: lifecycle.RevocationDelays = lifecycle.DEFAULT_DELAYS,
+) -> list[Notice]:
+    """The lifecycle notices of a leased number, for its holder to see: a non-payment
+    deactivation and when it becomes a revocation (N6), an idle notice and when the
+    number is reclaimed (N8), a closed account's numbers bound for quarantine (N7)."""
+    said: list[Notice] = []
+    if account.status == "closed":
+        said.append(Notice("quarantine", "N7", None))
+    if row.deactivated_at is not None:
+        delay = lifecycle.revocation_delay(
+            account.plan, row.kind, app_store=account.app_store, delays=delays
+        )
+        said.append(Notice("revoke_unpaid", "N6", row.deactivated_at + delay))
+    if row.reclaim_notice_at is not None:
+        said.append(Notice("reclaim_idle", "N8", row.reclaim_notice_at + lifecycle.NOTICE))
+    return said
+
+
 def run(
     session: Session,
     now: datetime,

@@ -194,6 +194,14 @@ def get_number(session: Session, account_id: str, number: str) -> PhoneNumber:
     return row
 
 
+def number_by_id(session: Session, account_id: str, number_id: str) -> PhoneNumber:
+    """One of the account's numbers by its id (the console's links); 404 otherwise."""
+    row = session.get(PhoneNumber, number_id)
+    if row is None or row.account_id != account_id:
+        raise NotFound("number.not_found", f"The account holds no number {number_id}.")
+    return row
+
+
 def release_number(session: Session, account_id: str, number: str) -> None:
     """Give a number back (404 when the account does not hold it)."""
     session.delete(get_number(session, account_id, number))

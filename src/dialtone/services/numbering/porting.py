@@ -29,9 +29,11 @@ from dialtone.services.ids import new_id
 from dialtone.services.numbering import numbers
 from dialtone.services.numbering.kyc import MAX_DOCUMENT_BYTES
 from dialtone.store import sealed
-from dialtone.store.models import PhoneNumber, PortInRequest, QuarantinedNumber
+from dialtone.store.models import AuditEvent, PhoneNumber, PortInRequest, QuarantinedNumber
 
 MAX_NUMBERS = 100
+# The audit log's action of a port-out decision: its only record.
+PORT_OUT_ACTION = "number.port_out"
 
 
 def _value(row: PortInRequest) -> porting.PortIn:
@@ -250,10 +252,24 @@ def port_out(
         at=now,
         account_id=account_id,
         actor=actor,
-        action="number.port_out",
+        action=PORT_OUT_ACTION,
         outcome="enforced" if decision.allowed else "refused",
         number=row.number,
         requested_on=requested_on.isoformat(),
     )
     session.flush()
     return decision
+
+
+def port_outs(session: Session, account_id: str, *, limit: int = 100) -> list[AuditEvent]:
+    """The port-outs asked of the account's numbers and how the terms decided each (N5,
+    N2), newest first: :func:`port_out` keeps no request of its own, its record is the
+    audit log's (``port_out.completed`` when the number left, the refusal otherwise)."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.account_id == account_id, AuditEvent.action == PORT_OUT_ACTION)
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
