@@ -59,6 +59,7 @@ test: lint $(NATIVE)
 	$(BIN)/pytest -m "interop and serial"
 
 bench: $(STAMP) $(NATIVE)
+	@echo "==> every benchmarks/*.py (console_overview.py among them: the console with 100,000 CDRs)"
 	$(BIN)/python benchmarks/run_all.py
 
 clean:

@@ -379,6 +379,18 @@ class CallRecord(Base):
     __table_args__ = (
         UniqueConstraint("sip_call_id", "sip_local_tag"),
         Index("ix_call_records_account_started", "account_id", "started_at", "id"),
+        # Covering the console's counts (services/telephony/call_stats.py): a period's
+        # calls, answered calls and billed seconds, for the account or one user (D1),
+        # summed from the index alone.
+        Index(
+            "ix_call_records_account_totals",
+            "account_id",
+            "started_at",
+            "answered_at",
+            "billed_seconds",
+            "user_id",
+            "caller_user_id",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(34), primary_key=True)
