@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from types import MappingProxyType
 
@@ -64,9 +64,9 @@ def translator(language: str) -> Translate:
 
 
 def choose(preferred: str | None, cookie: str | None, accept_language: str | None) -> str:
-    """The language to show: the user's choice, else the browser's cookie, else the best
-    of ``Accept-Language`` we speak, else English."""
-    for choice in (preferred, cookie):
+    """The language to show: the browser's cookie (the header's switch), else the user's
+    saved choice, else the best of ``Accept-Language`` we speak, else English."""
+    for choice in (cookie, preferred):
         if choice in LANGUAGES:
             return choice
     ranked: list[tuple[float, int, str]] = []
@@ -96,7 +96,8 @@ def number(value: int | Decimal | float, language: str, places: int | None = Non
 def money(amount: Decimal, currency: str, language: str) -> str:
     """An amount to the cent: "€1,234.50" in English, "1 234,50 €" in French."""
     symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(currency, currency + " ")
-    text = number(amount.quantize(Decimal("0.01")), language, 2)
+    # Half up to the cent, as invoices round (rating/invoice.py).
+    text = number(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), language, 2)
     if language == "fr":
         return f"{text}\u00a0{symbol.strip()}"
     if text.startswith("-"):

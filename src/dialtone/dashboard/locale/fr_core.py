@@ -182,4 +182,5 @@ FRENCH: dict[str, str] = {
     "abandoned": "abandonné",
     "caller": "appelant",
     "agent": "agent",
+    "The agent's report": "Le rapport de l'agent",
 }

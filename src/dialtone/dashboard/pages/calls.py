@@ -16,6 +16,7 @@ from dialtone.api.audio import wav_response
 from dialtone.api.deps import SessionDep
 from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.dashboard.live_calls import live_from_thread
+from dialtone.dashboard.monitoring import monitoring_allowed
 from dialtone.dashboard.render import page
 from dialtone.dashboard.viewer import Viewer, needs
 from dialtone.services.agents import reports as agent_reports
@@ -105,7 +106,7 @@ def call_detail(
         report = None
     transcript: list[dict[str, Any]] = []
     if report is not None and viewer.can("agent_reports.read"):
-        _monitoring_allowed(viewer)
+        monitoring_allowed(viewer)
         transcript = json.loads(report.transcript or "[]")
     else:
         report = None
@@ -118,17 +119,6 @@ def call_detail(
         "transcript": transcript,
     }
     return page(request, viewer, "call.html", context)
-
-
-def _monitoring_allowed(viewer: Viewer) -> None:
-    """TERMS A8: an operator does not read the AI calls of an account that opted out."""
-    if viewer.operator is not None and not viewer.account.ai_quality_monitoring:
-        raise DialtoneError(
-            "ai_monitoring.opted_out",
-            "The customer opted out of the operator's monitoring of its AI calls.",
-            rule="A8",
-            status=403,
-        )
 
 
 @router.get("/calls/{call_id}/recording")

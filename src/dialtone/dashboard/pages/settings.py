@@ -19,9 +19,9 @@ from fastapi.responses import HTMLResponse, Response
 from dialtone.api.deps import SessionDep, SettingsDep
 from dialtone.core.errors import DialtoneError
 from dialtone.dashboard.forms import FormDep, flag, optional, text
-from dialtone.dashboard.pages.sign_in import _set_session_cookie
+from dialtone.dashboard.pages.sign_in import set_session_cookie
 from dialtone.dashboard.render import back_to, notice, page
-from dialtone.dashboard.viewer import Viewer, ViewerDep, needs
+from dialtone.dashboard.viewer import LANGUAGE_COOKIE, Viewer, ViewerDep, needs
 from dialtone.policy.permissions import ADMINISTRATOR
 from dialtone.services.accounts import accounts, api_keys, console_access, webhook_targets
 from dialtone.services.telephony import users
@@ -252,7 +252,16 @@ def set_my_language(session: SessionDep, viewer: ViewerDep, form: FormDep) -> Re
     account_id, user_id = _own_user(viewer)
     language = optional(form, "language")
     console_access.set_language(session, account_id, user_id, language)
-    return back_to("/console/settings/me", LANGUAGE_SAVED)
+    response = back_to("/console/settings/me", LANGUAGE_SAVED)
+    # The header's switch (a cookie) comes before the saved choice: this browser follows
+    # the choice just saved.
+    if language is None:
+        response.delete_cookie(LANGUAGE_COOKIE, path="/")
+    else:
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", path="/"
+        )
+    return response
 
 
 @router.post("/settings/me/password")
@@ -280,5 +289,5 @@ def change_my_password(
         ttl=timedelta(hours=settings.console_session_hours),
     )
     response = back_to("/console/settings/me", PASSWORD_SAVED)
-    _set_session_cookie(response, request, settings, signed_in.token)
+    set_session_cookie(response, request, settings, signed_in.token)
     return response

@@ -175,12 +175,12 @@ def sign_in(
         return _sign_in_form(request, settings, error=t(exc.message), status=exc.status)
     sign_in_limits.succeeded(address, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    _set_session_cookie(response, request, settings, signed_in.token)
+    set_session_cookie(response, request, settings, signed_in.token)
     response.delete_cookie(SIGN_IN_COOKIE, path="/console")
     return response
 
 
-def _set_session_cookie(
+def set_session_cookie(
     response: Response, request: Request, settings: Settings, token: str
 ) -> None:
     response.set_cookie(
@@ -262,7 +262,7 @@ def accept_invitation(
             status=400,
         )
     response = RedirectResponse("/console/", status_code=303)
-    _set_session_cookie(response, request, settings, signed_in.token)
+    set_session_cookie(response, request, settings, signed_in.token)
     return response
 
 
