@@ -73,7 +73,6 @@ FRENCH: dict[str, str] = {
     "et peuvent être faux.",
     "Filter the reports": "Filtrer les rapports",
     "Agent": "Agent",
-    "Any": "Indifférent",
     "Outcome": "Résultat",
     "Filter": "Filtrer",
     "Started": "Début",

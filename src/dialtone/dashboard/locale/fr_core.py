@@ -26,7 +26,6 @@ FRENCH: dict[str, str] = {
     "AI agents": "Agents IA",
     "Messages": "Messages",
     "Billing": "Facturation",
-    "SLA": "SLA",
     "Audit log": "Journal d’audit",
     "Settings": "Paramètres",
     # Sign-in and invitations: sign_in.html, invitation.html, pages/sign_in.py.
@@ -75,10 +74,6 @@ FRENCH: dict[str, str] = {
         "Ce formulaire n’a pas été envoyé depuis sa page (jeton CSRF absent ou incorrect) :"
         " rechargez la page et envoyez-le à nouveau."
     ),
-    "The customer opted out of the operator's monitoring of its AI calls.": (
-        "Le client a refusé que l’opérateur contrôle ses appels traités par l’IA."
-    ),
-    # The overview: overview.html, pages/overview.py.
     "Figures": "Chiffres",
     "Calls in progress": "Appels en cours",
     "Calls today": "Appels aujourd’hui",
@@ -135,7 +130,6 @@ FRENCH: dict[str, str] = {
     ),
     "Leave this account": "Quitter ce compte",
     "Account": "Compte",
-    "Plan": "Formule",
     "Users": "Utilisateurs",
     "Created": "Créé le",
     "Action": "Action",

@@ -99,6 +99,5 @@ FRENCH: dict[str, str] = {
     "The opt-out of AI quality monitoring is the customer's own choice: an operator cannot "
     "change it.": "Le refus du contrôle de la qualité de l'IA est le choix du client : un "
     "opérateur ne peut pas le modifier.",
-    "The two passwords differ.": "Les deux mots de passe diffèrent.",
     "The current password is wrong.": "Le mot de passe actuel est erroné.",
 }
