@@ -22,9 +22,12 @@ from tests.database import migrated_database
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = migrated_database(tmp_path / "api.db")
-    return factory
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine, factory = migrated_database(tmp_path / "api.db")
+    yield factory
+    # Each test's engine keeps its database's three files open until disposed: hundreds
+    # of tests in one worker would pass select()'s 1024 descriptors.
+    engine.dispose()
 
 
 @pytest.fixture

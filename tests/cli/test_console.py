@@ -62,7 +62,7 @@ def test_the_readme_block_invites_a_user_who_then_signs_in(tmp_path: Path) -> No
     link = re.search(r"http://\S+/console/invitation/(\S+)", printed)
     assert link, printed
     settings = Settings(data_dir=tmp_path / "var", _env_file=None)  # type: ignore[call-arg]
-    _, sessions = open_database(settings.resolved_database_url, settings.sealing_key)
+    engine, sessions = open_database(settings.resolved_database_url, settings.sealing_key)
     console = create_app(settings, sessions)
     install(console)
     with TestClient(console, follow_redirects=False) as client:
@@ -90,3 +90,4 @@ def test_the_readme_block_invites_a_user_who_then_signs_in(tmp_path: Path) -> No
         )
         assert signed.status_code == 303
         assert "Acme" in client.get("/console/accounts").text
+    engine.dispose()

@@ -26,9 +26,12 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def sessions(tmp_path: Path) -> sessionmaker[Session]:
-    _, factory = migrated_database(tmp_path / "console.db")
-    return factory
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine, factory = migrated_database(tmp_path / "console.db")
+    yield factory
+    # Each test's engine keeps its database's three files open until disposed: hundreds
+    # of tests in one worker would pass select()'s 1024 descriptors.
+    engine.dispose()
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ def test_a_user_sees_and_hears_its_own_box_only(client: TestClient, boxes: dict[
     assert "+14155550102" not in page.text
     assert "+14155550103" not in page.text
     assert (
-        f'<audio controls preload="none" src="/console/voicemail/{boxes["mine"]}/audio"'
+        f'<audio controls preload="metadata" src="/console/voicemail/{boxes["mine"]}/audio"'
         in page.text
     )
     assert 'class="label-ai"' in page.text
