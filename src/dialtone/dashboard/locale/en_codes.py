@@ -23,6 +23,7 @@ ENGLISH: dict[str, str] = {
     "scheduler": "Scheduler",
     "guest": "Guest",
     "operator": "Operator",
+    "public": "Public network",
     "trunk": "Trunk",
     "device": "Device",
     "number": "Number",

@@ -177,4 +177,5 @@ FRENCH: dict[str, str] = {
     "caller": "appelant",
     "agent": "agent",
     "The agent's report": "Le rapport de l'agent",
+    "public": "Réseau public",
 }
