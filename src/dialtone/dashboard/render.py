@@ -98,18 +98,13 @@ def page(
 ) -> HTMLResponse:
     """A page of the console for ``viewer``: ``template`` with ``context``, the menu, the
     session's CSRF token, the current path (for the menu) and any notice in ``?done=``."""
-    values: dict[str, Any] = formatters(viewer.language)
-    values.update(
-        viewer=viewer,
-        menu=menu_for(viewer),
-        csrf=viewer.csrf,
-        path=request.url.path,
-        done=_NOTICES.get(request.query_params.get("done") or ""),
-    )
-    if context:
-        values.update(context)
-    html = environment().get_template(template).render(values)
-    return HTMLResponse(html, status_code=status, headers=_NO_STORE)
+    shell = {
+        "viewer": viewer,
+        "menu": menu_for(viewer),
+        "csrf": viewer.csrf,
+        "done": _NOTICES.get(request.query_params.get("done") or ""),
+    }
+    return _response(request, template, viewer.language, shell, context, status=status)
 
 
 def bare_page(
@@ -121,8 +116,21 @@ def bare_page(
     status: int = 200,
 ) -> HTMLResponse:
     """A page shown before sign-in (no menu, no session)."""
+    shell: dict[str, Any] = {"viewer": None, "menu": [], "csrf": "", "done": None}
+    return _response(request, template, language, shell, context, status=status)
+
+
+def _response(
+    request: Request,
+    template: str,
+    language: str,
+    shell: Mapping[str, Any],
+    context: Mapping[str, Any] | None,
+    *,
+    status: int,
+) -> HTMLResponse:
     values: dict[str, Any] = formatters(language)
-    values.update(viewer=None, menu=[], csrf="", path=request.url.path, done=None)
+    values.update(shell, path=request.url.path)
     if context:
         values.update(context)
     html = environment().get_template(template).render(values)

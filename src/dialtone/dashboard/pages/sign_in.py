@@ -93,6 +93,13 @@ def secure_cookies(request: Request, settings: Settings) -> bool:
     )
 
 
+def _check_pre_session_form(request: Request, csrf: str) -> None:
+    """A form posted before any session: from this site, with the double-submit token of
+    its cookie."""
+    check_origin(request)
+    check_token(csrf, request.cookies.get(SIGN_IN_COOKIE, ""))
+
+
 def _safe_next(target: str | None) -> str:
     # Only a path of the console: never an open redirect to another site.
     if target and target.startswith("/console") and not target.startswith("//"):
@@ -147,8 +154,7 @@ def sign_in(
     next: Annotated[str, Form()] = "/console/",
 ) -> Response:
     """Sign in with email and password: a session cookie, then the page asked for."""
-    check_origin(request)
-    check_token(csrf, request.cookies.get(SIGN_IN_COOKIE, ""))
+    _check_pre_session_form(request, csrf)
     address = console_access.normalise_email(email)
     client = request.client.host if request.client else "unknown"
     t = i18n.translator(_language(request))
@@ -233,8 +239,7 @@ def accept_invitation(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Set the password of the invitation and sign in."""
-    check_origin(request)
-    check_token(csrf, request.cookies.get(SIGN_IN_COOKIE, ""))
+    _check_pre_session_form(request, csrf)
     now = datetime.now(UTC)
     user = console_access.invited_user(session, token, now=now)
     t = i18n.translator(_language(request))
