@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services.accounts import audit
 from dialtone.store.db import transaction
-from tests.dashboard.conftest import new_account, new_person, sign_in
+from tests.dashboard.conftest import new_account, new_operator, new_person, sign_in
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -132,3 +132,28 @@ def test_a_console_refusal_goes_on_the_log(
     rows = _rows(client.get("/console/audit", params={"code": "permission.denied"}).text)
     assert rows
     assert "<code>D1</code>" in rows[0]
+
+
+def test_an_operator_reads_every_accounts_audit_log(
+    client: TestClient, sessions: sessionmaker[Session], acme: str
+) -> None:
+    new_operator(sessions)
+    sign_in(client, "op@example.net")
+    page = client.get("/console/accounts/audit")
+    assert page.status_code == 200, page.text
+    assert "Audit log of every account" in page.text
+    assert "Globex secret." in page.text  # the other account's event too
+    assert f"<code>{acme}</code>" in page.text  # with the account it is about
+    narrowed = client.get("/console/accounts/audit", params={"rule": "M3"})
+    assert "Globex secret." in narrowed.text
+    assert "destination.premium_rate" not in narrowed.text
+
+
+def test_a_customer_cannot_read_every_accounts_audit_log(
+    client: TestClient, sessions: sessionmaker[Session], acme: str
+) -> None:
+    new_person(sessions, acme, "administrator", "adele@acme.test")
+    sign_in(client, "adele@acme.test")
+    answer = client.get("/console/accounts/audit")
+    assert answer.status_code == 403
+    assert "console.operator_only" in answer.text

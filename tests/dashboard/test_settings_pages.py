@@ -485,19 +485,42 @@ def test_the_viewer_changes_their_password(
     sign_in(fresh, "ada@acme.test", new)
 
 
-def test_an_operator_has_no_language_or_password_here(
+def test_an_operator_changes_their_password_but_saves_no_language(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     new_operator(sessions)
     sign_in(client, "op@example.net")
     page = client.get("/console/settings/me")
     assert page.status_code == 200
-    assert "/console/settings/me/password" not in page.text
+    assert "/console/settings/me/language" not in page.text
     refused = client.post(
         "/console/settings/me/language",
         data={"language": "fr", "csrf": form_token(page.text)},
     )
     assert refused.status_code == 400
+    wrong = client.post(
+        "/console/settings/me/password",
+        data={
+            "current_password": "not the password",
+            "new_password": "a brand new password",
+            "repeat_password": "a brand new password",
+            "csrf": form_token(page.text),
+        },
+    )
+    assert wrong.status_code == 400
+    changed = client.post(
+        "/console/settings/me/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new password",
+            "repeat_password": "a brand new password",
+            "csrf": form_token(page.text),
+        },
+    )
+    assert changed.status_code == 303
+    assert client.get("/console/accounts").status_code == 200  # this browser goes on
+    client.cookies.clear()
+    sign_in(client, "op@example.net", "a brand new password")
 
 
 def english_texts(templates: list[str], labels: list[dict[str, str]]) -> set[str]:

@@ -67,3 +67,14 @@ def password(
     with support.session(action="console password") as session:
         row = console_access.set_user_password(session, account, user, password)
         typer.echo(f"{row.id}: password set; they sign in as {row.email}")
+
+
+@console_app.command("operator-password")
+def operator_password(
+    email: Annotated[str, typer.Option(help="The operator's email.")],
+    password: Password,
+) -> None:
+    """Set an operator's password (a reset: their sessions end)."""
+    with support.session(action="console operator-password") as session:
+        row = console_access.set_operator_password(session, email, password)
+        typer.echo(f"{row.id}: password set; they sign in as {row.email}")

@@ -178,4 +178,5 @@ FRENCH: dict[str, str] = {
     "agent": "agent",
     "The agent's report": "Le rapport de l'agent",
     "public": "Réseau public",
+    "Audit log of every account": "Journal d'audit de tous les comptes",
 }

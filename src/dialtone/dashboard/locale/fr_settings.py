@@ -84,8 +84,8 @@ FRENCH: dict[str, str] = {
     "Vos autres sessions sont déconnectées.",
     "New password again": "Nouveau mot de passe, à nouveau",
     "Change the password": "Changer le mot de passe",
-    "An operator's language and password are not set here.": "La langue et le mot de passe "
-    "d'un opérateur ne se règlent pas ici.",
+    "An operator's language is the header's choice; it is not saved here.": "La langue "
+    "d'un opérateur est celle choisie en haut de page ; elle n'est pas enregistrée ici.",
     # notices and refusals
     "The recording policy is saved.": "La politique d'enregistrement est enregistrée.",
     "Your choice on AI quality monitoring is saved.": "Votre choix sur le contrôle de la "

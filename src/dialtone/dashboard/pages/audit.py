@@ -4,6 +4,7 @@ filtered by rule, code, outcome and day, a page at a time."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from dialtone.api.deps import SessionDep
 from dialtone.core.errors import DialtoneError
 from dialtone.dashboard.render import page
-from dialtone.dashboard.viewer import Viewer, needs
+from dialtone.dashboard.viewer import OperatorDep, Viewer, needs
 from dialtone.services.accounts import audit
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -45,24 +46,66 @@ def audit_log(
     before: str | None = None,
 ) -> HTMLResponse:
     """The account's audit events, newest first, filtered, ``PAGE`` at a time."""
+    filters = AuditFilters(rule, code, outcome, since, until, before)
+    return _audit_page(request, session, viewer, viewer.account.id, filters)
+
+
+@router.get("/accounts/audit", response_class=HTMLResponse)
+def every_accounts_audit_log(
+    request: Request,
+    *,
+    session: SessionDep,
+    viewer: OperatorDep,
+    rule: str | None = None,
+    code: str | None = None,
+    outcome: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    before: str | None = None,
+) -> HTMLResponse:
+    """The operator's audit log of every account (and of the platform itself), newest
+    first, with the account each event is about."""
+    filters = AuditFilters(rule, code, outcome, since, until, before)
+    return _audit_page(request, session, viewer, None, filters)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilters:
+    """What the audit log is narrowed to, as the query string gave it."""
+
+    rule: str | None
+    code: str | None
+    outcome: str | None
+    since: str | None
+    until: str | None
+    before: str | None
+
+
+def _audit_page(
+    request: Request,
+    session: SessionDep,
+    viewer: Viewer,
+    account_id: str | None,
+    filters: AuditFilters,
+) -> HTMLResponse:
     query = {
-        "rule": (rule or "").strip()[:8],
-        "code": (code or "").strip()[:60],
-        "outcome": outcome if outcome in audit.OUTCOMES else "",
-        "since": since or "",
-        "until": until or "",
+        "rule": (filters.rule or "").strip()[:8],
+        "code": (filters.code or "").strip()[:60],
+        "outcome": filters.outcome if filters.outcome in audit.OUTCOMES else "",
+        "since": filters.since or "",
+        "until": filters.until or "",
     }
-    last_day = _day(until, "until")
+    last_day = _day(filters.until, "until")
     rows, cursor = audit.list_events(
         session,
-        viewer.account.id,
+        account_id,
         rule=query["rule"] or None,
         code=query["code"] or None,
         outcome=query["outcome"] or None,
-        since=_day(since, "since"),
+        since=_day(filters.since, "since"),
         until=last_day + timedelta(days=1) if last_day else None,
         limit=PAGE,
-        before=before or None,
+        before=filters.before or None,
     )
     kept = {k: v for k, v in query.items() if v}
     context: dict[str, Any] = {
@@ -71,7 +114,9 @@ def audit_log(
         "cursor": cursor,
         "query": query,
         "next_query": urlencode(kept),
-        "filtered": bool(kept) or bool(before),
+        "filtered": bool(kept) or bool(filters.before),
         "outcomes": audit.OUTCOMES,
+        "every_account": account_id is None,
+        "here": request.url.path,
     }
     return page(request, viewer, "audit.html", context)

@@ -237,11 +237,11 @@ def my_settings(request: Request, viewer: ViewerDep) -> HTMLResponse:
 
 
 def _own_user(viewer: Viewer) -> tuple[str, str]:
-    """The account and id of the signed-in user (an operator has neither here)."""
+    """The account and id of the signed-in user (an operator has neither)."""
     if viewer.user is None:
         raise DialtoneError(
             "console.invalid",
-            "An operator's language and password are not set here.",
+            "An operator's language is the header's choice; it is not saved here.",
         )
     return viewer.user.account_id, viewer.user.id
 
@@ -272,22 +272,30 @@ def change_my_password(
     viewer: ViewerDep,
     form: FormDep,
 ) -> Response:
-    """Change the signed-in user's password, the current one given first (TERMS D2):
-    every other session of theirs ends; this browser goes on with a new one."""
-    account_id, user_id = _own_user(viewer)
+    """Change the signed-in person's password (a user's or an operator's), the current one
+    given first (TERMS D2): every other session of theirs ends; this browser goes on with
+    a new one."""
     new = form.get("new_password")
     if not isinstance(new, str) or new != form.get("repeat_password"):
         raise DialtoneError("console.invalid", "The two passwords differ.")
     current = form.get("current_password")
-    signed_in = console_access.change_password(
-        session,
-        account_id,
-        user_id,
-        current if isinstance(current, str) else "",
-        new,
-        now=datetime.now(UTC),
-        ttl=timedelta(hours=settings.console_session_hours),
-    )
+    said = current if isinstance(current, str) else ""
+    now, ttl = datetime.now(UTC), timedelta(hours=settings.console_session_hours)
+    if viewer.operator is not None:
+        signed_in = console_access.change_operator_password(
+            session,
+            viewer.operator.id,
+            said,
+            new,
+            now=now,
+            ttl=ttl,
+            account_id=viewer.row.account_id,
+        )
+    else:
+        account_id, user_id = _own_user(viewer)
+        signed_in = console_access.change_password(
+            session, account_id, user_id, said, new, now=now, ttl=ttl
+        )
     response = back_to("/console/settings/me", PASSWORD_SAVED)
     set_session_cookie(response, request, settings, signed_in.token)
     return response

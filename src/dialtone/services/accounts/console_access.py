@@ -133,6 +133,40 @@ def change_password(
     return _open(session, now=now, ttl=ttl, user=user)
 
 
+def change_operator_password(
+    session: Session,
+    operator_id: str,
+    current: str,
+    new: str,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    account_id: str | None = None,
+) -> SignedIn:
+    """An operator changes their own password, the current one first (D2): every session
+    of theirs ends; the one returned (with ``account_id`` still open) replaces the one
+    that asked."""
+    operator = session.get(Operator, operator_id)
+    if operator is None:
+        raise NotFound("console.invalid", "No such operator.")
+    if not _verify(operator.password_hash, current):
+        raise DialtoneError("console.invalid", "The current password is wrong.")
+    set_operator_password(session, operator.email, new)
+    signed = _open(session, now=now, ttl=ttl, operator=operator)
+    signed.row.account_id = account_id
+    return signed
+
+
+def set_operator_password(session: Session, email: str, password: str) -> Operator:
+    """Set an operator's password (the CLI's reset): every session of theirs ends."""
+    operator = session.scalar(select(Operator).where(Operator.email == normalise_email(email)))
+    if operator is None:
+        raise NotFound("console.invalid", f"No operator signs in as {email}.")
+    operator.password_hash = hash_password(password)
+    session.execute(delete(ConsoleSession).where(ConsoleSession.operator_id == operator.id))
+    return operator
+
+
 def set_language(session: Session, account_id: str, user_id: str, language: str | None) -> User:
     """The console's language for a user (``en``, ``fr``; None: the browser's)."""
     if language is not None and language not in LANGUAGES:
