@@ -31,7 +31,6 @@ from dialtone.api.twilio.wire import (
     ParamsDep,
     Window,
     as_parameter,
-    invalid,
     page_body,
     price,
     respond,
@@ -43,6 +42,7 @@ from dialtone.services.numbering import numbers
 from dialtone.services.telephony import calls
 from dialtone.services.telephony.calls import LiveCall
 from dialtone.services.twilio import listings
+from dialtone.services.twilio.error_codes import invalid
 from dialtone.store.models import CallRecord, RatedLine
 
 router = APIRouter(prefix=f"{PREFIX}/Accounts/{{AccountSid}}", tags=["twilio"])

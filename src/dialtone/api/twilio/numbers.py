@@ -24,10 +24,8 @@ from dialtone.api.twilio.wire import (
     API_VERSION,
     PREFIX,
     Paging,
-    Params,
     ParamsDep,
     as_parameter,
-    invalid,
     page_body,
     respond,
     rfc2822,
@@ -36,40 +34,15 @@ from dialtone.core.errors import DialtoneError, NotFound
 from dialtone.policy.decision import ALLOWED
 from dialtone.policy.numbering import number_type, region_code, use_notices
 from dialtone.services.accounts import accounts
-from dialtone.services.accounts.webhook_targets import TargetPolicy, check_url
 from dialtone.services.billing import contract_changes
 from dialtone.services.numbering import inventory, kyc, numbers
-from dialtone.services.twilio import listings
+from dialtone.services.twilio import listings, number_settings
+from dialtone.services.twilio.error_codes import invalid
 from dialtone.store.models import PhoneNumber
 
 router = APIRouter(prefix=f"{PREFIX}/Accounts/{{AccountSid}}", tags=["twilio"])
 
-R = "IncomingPhoneNumbers"
-# Parameter → column, for the URLs and methods a number keeps.
-URLS = {
-    "VoiceUrl": "voice_url",
-    "VoiceFallbackUrl": "voice_fallback_url",
-    "StatusCallback": "status_callback",
-    "SmsUrl": "sms_url",
-    "SmsFallbackUrl": "sms_fallback_url",
-}
-METHODS = {
-    "VoiceMethod": "voice_method",
-    "VoiceFallbackMethod": "voice_fallback_method",
-    "StatusCallbackMethod": "status_callback_method",
-    "SmsMethod": "sms_method",
-    "SmsFallbackMethod": "sms_fallback_method",
-}
-_UNSUPPORTED = (
-    "VoiceApplicationSid",
-    "SmsApplicationSid",
-    "TrunkSid",
-    "AddressSid",
-    "IdentitySid",
-    "BundleSid",
-    "EmergencyAddressSid",
-)
-MAX_FRIENDLY_NAME = 64
+R = number_settings.RESOURCE
 
 
 def number_json(row: PhoneNumber) -> dict[str, Any]:
@@ -121,43 +94,6 @@ def _friendly(e164: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
-def _url(found: Params, name: str) -> str | None:
-    """A URL parameter: http(s), 500 characters at most; empty clears it."""
-    value = found.get(name)
-    if value is None:
-        return None
-    value = value.strip()
-    if value and (not value.startswith(("http://", "https://")) or len(value) > 500):
-        raise invalid(R, name, "an http or https URL of 500 characters at most.")
-    return value
-
-
-def _apply(row: PhoneNumber, found: Params, policy: TargetPolicy) -> None:
-    """Set what the request gives of the number's name, URLs and methods; a URL the
-    SSRF guard refuses (a private or loopback address, unless the operator allows them)
-    is refused now (``webhook.target_refused``), and again whenever it is requested."""
-    for name in _UNSUPPORTED:
-        if found.get(name):
-            raise DialtoneError("twilio.unsupported", f"{name} is not supported.")
-    if found.has("FriendlyName"):
-        name = (found.get("FriendlyName") or "").strip()
-        if len(name) > MAX_FRIENDLY_NAME:
-            raise invalid(R, "FriendlyName", f"at most {MAX_FRIENDLY_NAME} characters.")
-        row.friendly_name = name or None
-    for parameter, column in URLS.items():
-        url = _url(found, parameter)
-        if url is not None:
-            if url:
-                check_url(url, policy)
-            setattr(row, column, url or None)
-    for parameter, column in METHODS.items():
-        method = found.get(parameter)
-        if method is not None:
-            if method.upper() not in ("GET", "POST"):
-                raise invalid(R, parameter, "GET or POST.")
-            setattr(row, column, method.upper())
-
-
 def _held(session: SessionDep, account_id: str, sid: str) -> PhoneNumber:
     row = session.get(PhoneNumber, sid)
     if row is None or row.account_id != account_id:
@@ -188,7 +124,7 @@ def buy_number(
     decision = kyc.activation(session, account.id, e164) if settings.kyc_required else ALLOWED
     row = numbers.add_number(session, account.id, e164, now=now, activated=decision.allowed)
     inventory.take(session, row.number)  # chosen from the operator's stock (N1)
-    _apply(row, found, settings.webhook_target_policy)
+    number_settings.apply(row, found, settings.webhook_target_policy)
     session.flush()
     return respond(number_json(row), status.HTTP_201_CREATED)
 
@@ -245,7 +181,7 @@ def update_number(
     ``VoiceFallbackUrl``, ``StatusCallback``, ``SmsUrl``, ``SmsMethod``… (an empty URL
     clears it)."""
     row = _held(session, caller.account.id, PhoneNumberSid)
-    _apply(row, found, settings.webhook_target_policy)
+    number_settings.apply(row, found, settings.webhook_target_policy)
     session.flush()
     return respond(number_json(row))
 

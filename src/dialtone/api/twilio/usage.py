@@ -19,12 +19,12 @@ from dialtone.api.twilio.wire import (
     Paging,
     Params,
     ParamsDep,
-    invalid,
     page_body,
     respond,
 )
 from dialtone.core.errors import NotFound
 from dialtone.services.twilio import usage
+from dialtone.services.twilio.error_codes import invalid
 from dialtone.services.twilio.usage import UsageRecord
 
 router = APIRouter(prefix=f"{PREFIX}/Accounts/{{AccountSid}}", tags=["twilio"])

@@ -20,7 +20,9 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from dialtone.core.errors import DialtoneError
-from dialtone.services.twilio.error_codes import for_parameter
+
+# The parameter error lives with the services: the number settings raise it too.
+from dialtone.services.twilio.error_codes import ParameterError, for_parameter, invalid
 
 API_VERSION = "2010-04-01"
 PREFIX = f"/{API_VERSION}"
@@ -28,25 +30,6 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 _PAGING = frozenset({"Page", "PageSize", "PageToken"})
 _TOKEN = re.compile(r"^PA(\d{1,9})$")
-
-
-class ParameterError(DialtoneError):
-    """A parameter refused with the Twilio number of that parameter (21211 for a bad
-    ``To`` of a message…): ``twilio_code`` wins over the reason code's mapping."""
-
-    def __init__(
-        self, code: str, message: str, *, twilio_code: int | None, rule: str | None = None
-    ) -> None:
-        super().__init__(code, message, rule=rule)
-        self.twilio_code = twilio_code
-
-
-def invalid(
-    resource: str, parameter: str, message: str, *, twilio_code: int | None = None
-) -> ParameterError:
-    """``request.invalid`` naming ``parameter`` (with its Twilio number, if any)."""
-    number = twilio_code if twilio_code is not None else for_parameter(resource, parameter)
-    return ParameterError("request.invalid", f"{parameter}: {message}", twilio_code=number)
 
 
 def as_parameter(exc: DialtoneError, resource: str, parameter: str) -> DialtoneError:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from dialtone.core.errors import DialtoneError
 from dialtone.policy.codes import REGISTRY
 
 AUTHENTICATE = 20003
@@ -100,3 +101,22 @@ def for_parameter(resource: str, parameter: str) -> int | None:
 def more_info(code: int) -> str:
     """The ``more_info`` link of a Twilio error number."""
     return MORE_INFO.format(code=code)
+
+
+class ParameterError(DialtoneError):
+    """A parameter refused with the Twilio number of that parameter (21211 for a bad
+    ``To`` of a message…): ``twilio_code`` wins over the reason code's mapping."""
+
+    def __init__(
+        self, code: str, message: str, *, twilio_code: int | None, rule: str | None = None
+    ) -> None:
+        super().__init__(code, message, rule=rule)
+        self.twilio_code = twilio_code
+
+
+def invalid(
+    resource: str, parameter: str, message: str, *, twilio_code: int | None = None
+) -> ParameterError:
+    """``request.invalid`` naming ``parameter`` (with its Twilio number, if any)."""
+    number = twilio_code if twilio_code is not None else for_parameter(resource, parameter)
+    return ParameterError("request.invalid", f"{parameter}: {message}", twilio_code=number)
