@@ -419,7 +419,7 @@ MAIN_PAGES = (
     ("ring-groups", "/console/ring-groups"), ("trunks", "/console/trunks"),
     ("messages", "/console/messages"), ("billing", "/console/billing"), ("sla", "/console/sla"),
     ("audit", "/console/audit"), ("settings", "/console/settings"),
-    ("agents", "/console/agents"),
+    ("agents", "/console/agents"), ("twilio", "/console/settings/twilio"),
 )  # fmt: skip
 
 
