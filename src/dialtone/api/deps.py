@@ -201,3 +201,11 @@ def permit_on_user(permission: str) -> Any:
 
     check.permission = permission  # type: ignore[attr-defined]
     return Depends(check)
+
+
+def wake_dispatcher(request: Request) -> None:
+    """Wake the message dispatcher after a message's commit (a background task of the
+    answer), so it sends at once; nothing without ``serve``'s messaging runtime."""
+    messaging = getattr(request.app.state, "messaging", None)
+    if messaging is not None:
+        messaging.wake()

@@ -12,10 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from dialtone.core.errors import DialtoneError
-from dialtone.dashboard import i18n
 from dialtone.dashboard.pages import ALL_ROUTERS
 from dialtone.dashboard.render import bare_page, page
-from dialtone.dashboard.viewer import LANGUAGE_COOKIE, AccountNeeded, SignInNeeded, load_viewer
+from dialtone.dashboard.viewer import (
+    AccountNeeded,
+    SignInNeeded,
+    browser_language,
+    load_viewer,
+)
 
 PREFIX = "/console"
 
@@ -49,10 +53,7 @@ def error_page(request: Request, exc: DialtoneError) -> Response:
             viewer = load_viewer(request, session)
             if viewer is not None:
                 return page(request, viewer, "error.html", context, status=exc.status)
-    language = i18n.choose(
-        None, request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
-    )
-    return bare_page(request, "error.html", language, context, status=exc.status)
+    return bare_page(request, "error.html", browser_language(request), context, status=exc.status)
 
 
 async def _to_sign_in(request: Request, exc: SignInNeeded) -> Response:

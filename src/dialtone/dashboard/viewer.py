@@ -89,6 +89,14 @@ class Viewer:
         return i18n.translator(self.language)(text, **values)
 
 
+def browser_language(request: Request) -> str:
+    """The language of a page shown before sign-in: the header's switch (a cookie), else
+    ``Accept-Language``."""
+    return i18n.choose(
+        None, request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
+    )
+
+
 def load_viewer(request: Request, session: Session) -> Viewer | None:
     """The viewer of the request's session cookie, or None."""
     now = datetime.now(UTC)

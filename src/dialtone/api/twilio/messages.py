@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialtone.api.deps import SessionDep, SettingsDep
+from dialtone.api.deps import SessionDep, SettingsDep, wake_dispatcher
 from dialtone.api.twilio.accounts import account_uri
 from dialtone.api.twilio.auth import TwilioCallerDep, permit
 from dialtone.api.twilio.wire import (
@@ -165,14 +165,8 @@ def create_message(
         rules=settings.messaging_rules,
         now=datetime.now(UTC),
     )
-    background.add_task(_wake_dispatcher, request)
+    background.add_task(wake_dispatcher, request)
     return respond(message_json(row, None), status.HTTP_201_CREATED)
-
-
-def _wake_dispatcher(request: Request) -> None:
-    messaging = getattr(request.app.state, "messaging", None)  # absent without ``serve``
-    if messaging is not None:
-        messaging.wake()
 
 
 @router.get("/Messages.json", dependencies=[permit("messages.read")])

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit
+from dialtone.api.deps import AccountDep, SessionDep, SettingsDep, permit, wake_dispatcher
 from dialtone.api.v1.policy import ChecksVerdict
 from dialtone.services.accounts import webhook_targets
 from dialtone.services.messaging import messages
@@ -142,14 +142,8 @@ def send_message(
     if not created:
         response.status_code = status.HTTP_200_OK
     # After the response, hence after the commit: the dispatcher then finds the message.
-    background.add_task(_wake_dispatcher, request)
+    background.add_task(wake_dispatcher, request)
     return MessageOut.of(row)
-
-
-def _wake_dispatcher(request: Request) -> None:
-    messaging = getattr(request.app.state, "messaging", None)  # absent without ``serve``
-    if messaging is not None:
-        messaging.wake()
 
 
 @router.post("/check", dependencies=[permit("policy.check")], response_model=ChecksVerdict)

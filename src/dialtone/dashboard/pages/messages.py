@@ -12,7 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import HTMLResponse, Response
 
-from dialtone.api.deps import SessionDep, SettingsDep
+from dialtone.api.deps import SessionDep, SettingsDep, wake_dispatcher
 from dialtone.dashboard.forms import FormDep, flag, optional, text
 from dialtone.dashboard.render import back_to, notice, page
 from dialtone.dashboard.viewer import Viewer, needs
@@ -107,15 +107,8 @@ def send_message(
         rules=settings.messaging_rules,
         now=datetime.now(UTC),
     )
-    background.add_task(_wake_dispatcher, request)
+    background.add_task(wake_dispatcher, request)
     return back_to(f"/console/messages/with/{quote(row.recipient, safe='+')}", SENT)
-
-
-def _wake_dispatcher(request: Request) -> None:
-    """After the commit, as the API does: the dispatcher then finds the message."""
-    messaging = getattr(request.app.state, "messaging", None)  # absent without ``serve``
-    if messaging is not None:
-        messaging.wake()
 
 
 @router.get("/messages/consents", response_class=HTMLResponse)

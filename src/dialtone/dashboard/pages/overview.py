@@ -3,7 +3,7 @@ credits, open invoices, and charts over the last 30 days. Updated live (``/conso
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -119,6 +119,3 @@ def _billing(session: Session, viewer: Viewer, now: datetime) -> dict[str, Any] 
         return billing_overview.figures(session, viewer.account.id, now=now)
     except NotFound:
         return None
-
-
-__all__ = ["router", "timedelta"]

@@ -24,7 +24,13 @@ from dialtone.core.errors import DialtoneError
 from dialtone.dashboard import i18n
 from dialtone.dashboard.forms import SIGN_IN_COOKIE, FormDep, check_origin, check_token
 from dialtone.dashboard.render import back_to, bare_page
-from dialtone.dashboard.viewer import LANGUAGE_COOKIE, SESSION_COOKIE, ViewerDep, load_viewer
+from dialtone.dashboard.viewer import (
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    ViewerDep,
+    browser_language,
+    load_viewer,
+)
 from dialtone.services.accounts import console_access
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
@@ -75,12 +81,6 @@ def limits(request: Request) -> SignInLimits:
 LimitsDep = Annotated[SignInLimits, Depends(limits)]
 
 
-def _language(request: Request) -> str:
-    return i18n.choose(
-        None, request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language")
-    )
-
-
 def secure_cookies(request: Request, settings: Settings) -> bool:
     """Whether cookies get the Secure flag (behind HTTPS, or when set to always)."""
     if settings.console_secure_cookies != "auto":
@@ -114,7 +114,7 @@ def _sign_in_form(
     response = bare_page(
         request,
         "sign_in.html",
-        _language(request),
+        browser_language(request),
         {
             "form_token": token,
             "next": _safe_next(request.query_params.get("next")),
@@ -157,7 +157,7 @@ def sign_in(
     _check_pre_session_form(request, csrf)
     address = console_access.normalise_email(email)
     client = request.client.host if request.client else "unknown"
-    t = i18n.translator(_language(request))
+    t = i18n.translator(browser_language(request))
     if sign_in_limits.blocked(address, client):
         error = DialtoneError(
             "console.sign_in_limited",
@@ -218,7 +218,7 @@ def invitation_page(token: str, request: Request, session: SessionDep) -> Respon
     response = bare_page(
         request,
         "invitation.html",
-        _language(request),
+        browser_language(request),
         {"invited": user, "token": token, "form_token": form_token, "error": None},
     )
     response.set_cookie(
@@ -242,7 +242,7 @@ def accept_invitation(
     _check_pre_session_form(request, csrf)
     now = datetime.now(UTC)
     user = console_access.invited_user(session, token, now=now)
-    t = i18n.translator(_language(request))
+    t = i18n.translator(browser_language(request))
     error: str | None = None
     if password != repeat:
         error = t("The two passwords differ.")
@@ -262,7 +262,7 @@ def accept_invitation(
         return bare_page(
             request,
             "invitation.html",
-            _language(request),
+            browser_language(request),
             {"invited": user, "token": token, "form_token": csrf, "error": error},
             status=400,
         )
