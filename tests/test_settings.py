@@ -111,6 +111,13 @@ BY_SECTION = [
     ("api", "http_port", "DIALTONE_HTTP_PORT", "8100", 8100),
     ("console", "console_session_hours", "DIALTONE_CONSOLE_SESSION_HOURS", "8", 8),
     ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
+    (
+        "edge",
+        "edge_addresses",
+        "DIALTONE_EDGE_ADDRESSES",
+        "10.0.0.5:5060,[2001:db8::1]:5070",
+        ("10.0.0.5:5060", "[2001:db8::1]:5070"),
+    ),
 ]
 
 

@@ -453,6 +453,7 @@ def build_engine(
         ),
         sessions=sessions,
         db=db,
+        shared=bool(settings.edge_addresses),
     )
     bridge = Bridge(
         config=BridgeConfig(
@@ -482,6 +483,7 @@ def build_engine(
             default_country=settings.default_country,
             emergency_countries=settings.emergency_countries,
             sealing_key=settings.sealing_key(),
+            edges=settings.edges,
         ),
         authenticator=authenticator,
         registrar=registrar,

@@ -155,7 +155,8 @@ class Registration(Base):
 
     ``source`` is ``transport:host:port`` of the REGISTER (``udp:[2001:db8::1]:5060`` for
     IPv6): requests to a phone behind NAT go there, and it names the device for
-    traceback (TERMS V11).
+    traceback (TERMS V11). Behind an edge it is the client's address as the edge reported
+    it, and ``path`` says how to reach it.
     """
 
     __tablename__ = "registrations"
@@ -175,6 +176,9 @@ class Registration(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The REGISTER's Path (RFC 3327), one entry a line: registered through an edge, a
+    # request to the contact goes to the first entry with the Path as its Route.
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Trunk(Base):
