@@ -130,17 +130,18 @@ def edge(
     tmp: Path,
     workers: list[tuple[str, int]],
     *,
+    port: int | None = None,
     pike_density: int = 10_000,
     probe_interval: int = 1,
     fr_timer_ms: int = 1000,
 ) -> Iterator[Edge]:
-    """Kamailio with dialtone's configuration in front of ``workers`` (UDP and TCP on one
-    free port). Test values: a high pike density (everything on loopback is one source
-    IP), 1 s probes, 1 s fr_timer."""
+    """Kamailio with dialtone's configuration in front of ``workers`` (UDP and TCP on
+    ``port``, a free one when None). Test values: a high pike density (everything on
+    loopback is one source IP), 1 s probes, 1 s fr_timer."""
     binary = require_kamailio()
     del tmp  # Kamailio may run as root (CI) or not: a directory outside pytest's 0700 tree
     run_dir = Path(tempfile.mkdtemp(prefix="dialtone-edge-"))
-    port = free_sip_port()
+    port = port or free_sip_port()
     config = EdgeConfig(
         workers=tuple(workers),
         listens=(Listen("udp", "127.0.0.1", port), Listen("tcp", "127.0.0.1", port)),

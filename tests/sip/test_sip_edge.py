@@ -12,7 +12,7 @@ from dialtone.sip.edge import (
     parse_edge_address,
     parse_source_header,
 )
-from dialtone.sip.message import Request, parse_message
+from dialtone.sip.message import Request, make_response, parse_message
 from dialtone.sip.registrar import Binding, BindingTable
 
 EDGE = ("192.0.2.1", 5060)
@@ -203,3 +203,25 @@ def test_replace_puts_the_stores_bindings_in_place() -> None:
     assert table.lookup("US1", 1000.0) == [mine]
     table.replace("US1", [])
     assert table.lookup("US1", 1000.0) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "copied"),
+    [
+        ("INVITE", 180, True),
+        ("INVITE", 200, True),
+        ("INVITE", 100, False),  # no dialog from a 100
+        ("INVITE", 486, False),
+        ("SUBSCRIBE", 202, True),
+        ("OPTIONS", 200, False),
+        ("REGISTER", 200, False),
+    ],
+)
+def test_a_dialog_creating_answer_carries_the_record_route(
+    method: str, status: int, copied: bool
+) -> None:
+    # RFC 3261 §12.1.1: the caller's requests in the dialog then go through the edge.
+    rr = ("Record-Route: <sip:192.0.2.1:5060;lr;ftag=a>", "Record-Route: <sip:192.0.2.2;lr>")
+    response = make_response(request(*rr, method=method), status, to_tag="t1")
+    expected = ["<sip:192.0.2.1:5060;lr;ftag=a>", "<sip:192.0.2.2;lr>"] if copied else []
+    assert response.headers.get_all("Record-Route") == expected
