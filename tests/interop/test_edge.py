@@ -7,6 +7,9 @@ edge's OPTIONS probes are answered; the client's address reaches the worker in
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from dialtone.sip import digest
 from tests.programs.kamailio import Edge, edge
 
 from .baresip import Baresip, read_samples, require_baresip, rms, tone_power
@@ -272,3 +276,130 @@ def test_the_source_header_is_believed_from_the_edge_and_not_from_a_client(
     # The edge removes a client's copy of the header and writes the real one.
     expect(407, port=free_port(), target=setup.edge.port, spoof=True)
     expect(407, port=free_port(), target=setup.worker.sip_port, spoof=True)
+
+
+class NatPhone:
+    """A phone behind NAT, as the edge sees it: a plain UDP socket on loopback whose
+    Contact names a private address nothing can reach (10.255.255.1). Only the edge's
+    Path (``received``) and ``;alias=`` (nathelper) can bring requests to it."""
+
+    CONTACT = "<sip:bob@10.255.255.1:5060>"
+
+    def __init__(self, edge_port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", free_port()))
+        self.sock.settimeout(5)
+        self.port = self.sock.getsockname()[1]
+        self.edge = ("127.0.0.1", edge_port)
+        self.seen: list[str] = []
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _recv(self) -> str:
+        data, _ = self.sock.recvfrom(65536)
+        text = data.decode()
+        self.seen.append(text.split("\r\n", 1)[0])
+        return text
+
+    def register(self, password: str) -> None:
+        uri = f"sip:127.0.0.1:{self.edge[1]}"
+        authorization = ""
+        for cseq in (1, 2):
+            self.sock.sendto(
+                (
+                    f"REGISTER {uri} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 10.255.255.1:5060;branch=z9hG4bKreg{cseq};rport\r\n"
+                    f"From: <sip:bob@127.0.0.1:{self.edge[1]}>;tag=nat1\r\n"
+                    f"To: <sip:bob@127.0.0.1:{self.edge[1]}>\r\n"
+                    f"Call-ID: nat-reg-{self.port}\r\nCSeq: {cseq} REGISTER\r\n"
+                    f"Contact: {self.CONTACT}\r\nExpires: 600\r\n{authorization}"
+                    "Content-Length: 0\r\n\r\n"
+                ).encode(),
+                self.edge,
+            )
+            answer = self._recv()
+            status = int(answer.split(" ", 2)[1])
+            if status == 200:
+                return
+            assert status == 401, answer
+            challenge_value = re.search(r"WWW-Authenticate: (.*)\r\n", answer)
+            assert challenge_value is not None
+            value = digest.authorization(
+                challenge_value.group(1), method="REGISTER", uri=uri, username="bob",
+                password=password, cnonce="c0ffee",
+            )  # fmt: skip
+            authorization = f"Authorization: {value}\r\n"
+        raise AssertionError("not registered")
+
+    def answer_call(self) -> None:
+        """Take the INVITE (200, Record-Route echoed, private Contact), then the ACK and
+        the BYE of the worker, each reaching it only through the edge."""
+        invite = self._recv()
+        while not invite.startswith("INVITE "):
+            invite = self._recv()
+        headers = invite.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+        keep = [h for h in headers if h.split(":", 1)[0].lower() in
+                ("via", "from", "call-id", "cseq", "record-route")]  # fmt: skip
+        to = next(h for h in headers if h.lower().startswith("to:"))
+        sdp = (
+            "v=0\r\no=- 1 1 IN IP4 10.255.255.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            f"m=audio {free_port()} RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n"
+        )
+        ok = "\r\n".join(
+            ["SIP/2.0 200 OK", *keep, f"{to};tag=natphone", f"Contact: {self.CONTACT}",
+             "Content-Type: application/sdp", f"Content-Length: {len(sdp)}", "", sdp]
+        )  # fmt: skip
+        got = ""
+        for _ in range(8):  # the 200 again until the ACK comes
+            self.sock.sendto(ok.encode(), self.edge)
+            try:
+                got = self._recv()
+            except TimeoutError:
+                continue
+            if got.startswith("ACK "):
+                break
+        assert got.startswith("ACK "), self.seen
+        bye = self._recv()
+        while not bye.startswith("BYE "):
+            bye = self._recv()
+        bye_headers = bye.split("\r\n\r\n", 1)[0].split("\r\n")[1:]
+        reply = [h for h in bye_headers if h.split(":", 1)[0].lower() in
+                 ("via", "from", "to", "call-id", "cseq")]  # fmt: skip
+        self.sock.sendto(("\r\n".join(["SIP/2.0 200 OK", *reply, "Content-Length: 0", "", ""])
+                          ).encode(), self.edge)  # fmt: skip
+
+
+def test_a_phone_behind_nat_is_reached_through_the_edge_in_and_after_the_invite(
+    behind_edge: BehindEdge,
+) -> None:
+    # Registered with a private Contact: the INVITE reaches it through the Path's
+    # ``received``; its 200 names the private address again, which the edge aliases, so
+    # the worker's ACK and BYE find it too.
+    setup = behind_edge
+    worker = setup.worker
+    with worker.http() as http:
+        routed = http.put(
+            f"/v1/numbers/{worker.number}/route",
+            json={"kind": "user", "target": worker.extra["bob"]},
+        )
+    assert routed.status_code == 200, routed.text
+    phone = NatPhone(setup.edge.port)
+    try:
+        phone.register(PASSWORD)
+        [binding] = poll(lambda: registrations(worker))
+        assert binding["source"] == f"udp:127.0.0.1:{phone.port}", binding
+        answering = threading.Thread(target=phone.answer_call)
+        answering.start()
+        code = asyncio.run(
+            run_sipp(setup.tmp, "nat-caller", edge_call(worker.number, hold_ms=300),
+                     port=free_port(), target=setup.edge.port)
+        )  # fmt: skip
+        answering.join(20)
+        assert code == 0, sipp_errors(setup.tmp, "nat-caller") + str(phone.seen)
+        # The worker's ACK and BYE reached the private Contact through the edge's alias.
+        assert [line.split()[0] for line in phone.seen[-2:]] == ["ACK", "BYE"], phone.seen
+        [call] = poll(lambda: calls(worker))
+        assert call["status"] == "completed", call
+    finally:
+        phone.close()
