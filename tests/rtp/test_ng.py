@@ -156,3 +156,23 @@ def test_media_totals_from_a_delete_reply() -> None:
     assert ng.MediaTotals(1, 2, 3, 4, 5, 6) + ng.MediaTotals(1, 1, 1, 1, 1, 1) == ng.MediaTotals(
         2, 3, 4, 5, 6, 7
     )
+
+
+@pytest.mark.parametrize(
+    ("first", "total", "waits"),
+    [
+        (0.5, 3.0, (0.5, 1.0, 1.5)),
+        (0.5, 3.5, (0.5, 1.0, 2.0)),
+        (0.5, 0.2, (0.2,)),
+        (1.0, 1.0, (1.0,)),
+    ],
+)
+def test_schedule_doubles_and_lands_on_the_total(
+    first: float, total: float, waits: tuple[float, ...]
+) -> None:
+    assert ng.schedule(first, total) == waits
+
+
+def test_schedule_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        ng.schedule(0, 3)

@@ -35,6 +35,22 @@ MAX_DATAGRAM = 65507
 MEDIA_FLAGS = ("trust-address", "port-latching")
 
 
+def schedule(first: float, total: float) -> tuple[float, ...]:
+    """The waits of a request: ``first``, then twice the last, until ``total`` has
+    passed (the last wait cut to land on it). Raises ValueError unless 0 < first."""
+    if first <= 0 or total <= 0:
+        raise ValueError("the first wait and the total must be positive")
+    waits: list[float] = []
+    spent = 0.0
+    wait = first
+    while spent + wait < total:
+        waits.append(wait)
+        spent += wait
+        wait *= 2
+    waits.append(total - spent)
+    return tuple(waits)
+
+
 class NgError(ValueError):
     """A datagram that is not a NG reply."""
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialtone import __version__
 from dialtone.outside.speech_to_text import HttpTranscriber, Transcriber
 from dialtone.policy import emergency
+from dialtone.rtp import ng
 from dialtone.services.telephony import users as user_service
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
@@ -39,11 +40,13 @@ from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
 from .messaging import MessagingRuntime, start_messaging
+from .ng_client import NgUnavailable, parse_address
 from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
+from .rtpengine import RtpengineConfig, RtpengineMedia
 from .sealing import recover
-from .startup import bind_failure, listen_http
+from .startup import MediaEngineUnreachable, bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import OverloadGate, SipChannel, StreamChannel, UdpChannel, udp_socket
@@ -151,6 +154,7 @@ class SipRuntime:
     transcription: VoicemailTranscription | None = None
     registrations: TrunkRegistrations | None = None
     gate: OverloadGate | None = None
+    media: RtpengineMedia | None = None
 
     async def end_calls(self) -> None:
         """End live calls with BYE, their CDRs written, and let the BYEs leave."""
@@ -161,6 +165,9 @@ class SipRuntime:
         await self.engine.audit.close()
         if self.transcription is not None:
             await self.transcription.close()
+        if self.media is not None:
+            # The ended calls' deletes and recordings, then the NG socket.
+            await self.media.aclose()
         await asyncio.sleep(0.05)
 
     async def aclose(self, timeout: float = 5.0) -> None:
@@ -182,6 +189,8 @@ class SipRuntime:
                 log.warning("SIP %s: connections still open after %.0f s", name, timeout)
         await self.engine.background.wait(timeout)
         self.engine.background.cancel()
+        if self.media is not None:
+            await self.media.aclose(timeout)
         self.close()
 
     def close(self) -> None:
@@ -232,7 +241,13 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
             len(recovered.cdrs),
             len(recovered.unreadable),
         )
-    channels = await open_channels(settings)
+    media = await media_engine(settings)
+    try:
+        channels = await open_channels(settings)
+    except BaseException:
+        if media is not None:
+            media.client.close()
+        raise
     rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
     transcription = None
     transcriber: Transcriber | None = None
@@ -271,6 +286,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
         reads=reads,
         on_voicemail=transcription.submit if transcription is not None else None,
     )
+    handler.driver.media_engine = media
     engine = build_engine(settings, sessions, channels, handler, rtp_ports, db=db, reads=reads)
     restored = await loop.run_in_executor(db, engine.registrar.restore)
     if restored:
@@ -303,8 +319,38 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
         )
         gate.start(channels)
     return SipRuntime(
-        channels, handler, engine, rtp_ports, db, reads, transcription, registrations, gate
+        channels, handler, engine, rtp_ports, db, reads, transcription, registrations, gate, media
     )
+
+
+async def media_engine(settings: Settings) -> RtpengineMedia | None:
+    """rtpengine when the settings choose it, proven by a ping (issue 19); None for the
+    built-in relay. Raises MediaEngineUnreachable (one line; ``serve`` exits 2)."""
+    if settings.media_engine != "rtpengine":
+        return None
+    recordings = settings.rtpengine_recordings
+    try:
+        address = parse_address(settings.rtpengine_ng)
+        config = RtpengineConfig(
+            ng_address=address,
+            recording_dir=recordings,
+            schedule=ng.schedule(
+                settings.rtpengine_retransmit_seconds, settings.rtpengine_timeout_seconds
+            ),
+        )
+        media = await RtpengineMedia.connect(config)
+    except (NgUnavailable, OSError, ValueError) as exc:
+        raise MediaEngineUnreachable(
+            f"media_engine is rtpengine but rtpengine at {settings.rtpengine_ng} does not "
+            f"answer a ping ({exc}): start it (--listen-ng={settings.rtpengine_ng}) or set "
+            "DIALTONE_MEDIA_ENGINE=python"
+        ) from None
+    log.info(
+        "media engine: rtpengine at %s (recordings read from %s)",
+        settings.rtpengine_ng,
+        recordings,
+    )
+    return media
 
 
 def _queued(executor: ThreadPoolExecutor) -> int:
