@@ -116,7 +116,8 @@ def test_a_call_through_rtpengine_carries_audio_and_is_recorded(
     # The pcap was sealed into the WAV and deleted; nothing but sealed files on our side.
     assert list((media.recording_dir / "pcaps").iterdir()) == []
     stored = [p for p in (platform.data_dir / "recordings").rglob("*") if p.is_file()]
-    assert stored and all(p.name.endswith(".sealed") for p in stored), stored
+    assert stored
+    assert all(p.name.endswith(".sealed") for p in stored), stored
     assert "rtpengine call" in platform.log()
     assert "recording" in platform.log()
 

@@ -297,6 +297,9 @@ class CallDriver:
             elif isinstance(action, act.CloseMedia):
                 self._close_media(driven, action.discard_recording)
             elif isinstance(action, act.SetRemote):
+                if isinstance(driven.relay, RtpengineRelay):
+                    # The codec the legs settled on, for the SDPs rtpengine is told.
+                    driven.relay.audio = driven.call.audio
                 if driven.relay is not None:
                     driven.relay.sides[action.side].set_remote(
                         action.address, new_party=action.new_party
