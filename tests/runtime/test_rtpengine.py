@@ -15,7 +15,8 @@ import pytest
 from dialtone.codecs.g711 import decoder_for
 from dialtone.rtp.packet import RtpPacket
 from dialtone.runtime.ng_client import NgUnavailable
-from dialtone.runtime.rtpengine import RtpengineConfig, RtpengineMedia, pcaps_of
+from dialtone.runtime.rtpengine import RtpengineConfig, RtpengineMedia
+from dialtone.runtime.rtpengine_recording import pcaps_of
 from dialtone.runtime.sealing import CallFacts, facts_path
 from dialtone.sip.sdp import NegotiatedAudio
 from dialtone.store import sealed

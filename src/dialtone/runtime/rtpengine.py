@@ -16,11 +16,11 @@ caller's port out). One maps onto the other like this (docs/scale-out/rtpengine.
 - close: ``delete`` (its totals are the call's media counts, :class:`MediaStats`).
 
 Recording (TERMS V8, D5): ``start recording`` makes rtpengine write what each party
-sends to a pcap in its recording directory; when the call ends (``stop recording``
-writes the file out) the pcap becomes the same sealed stereo WAV the Python relay
-writes (``rtp.stereo``), at the path the core chose, and the pcap is deleted. The
-file and its crash note are created at the start, as the Python relay's are, so a crash
-mid-call leaves the call's CDR to the next start (``sealing.recover``).
+sends to a pcap in its recording directory; dialtone reads it as it grows and writes the
+same sealed stereo WAV the Python relay writes (``runtime.rtpengine_recording``), at the
+path the core chose, its crash note beside it from the start; when the call ends
+(``stop recording`` writes the file out) the rest is converted, the WAV closed before
+the record is written, and the pcap deleted.
 
 Prompts (the V8 notice, the recording beep): ``play media`` to both parties, the WAV
 sent in the request (``blob``) when it fits one datagram, else written under the
@@ -40,15 +40,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dialtone.codecs.g711 import PAYLOAD_TYPES, decoder_for
+from dialtone.codecs.g711 import PAYLOAD_TYPES
 from dialtone.rtp import ng
 from dialtone.rtp.bencode import Encodable
-from dialtone.rtp.pcap import PcapError, PcapReader
-from dialtone.rtp.stereo import StereoPlacer
 from dialtone.sip.sdp import NegotiatedAudio
 
 from .ng_client import Address, NgClient, NgRefused, NgUnavailable
-from .sealing import AudioFile, CallFacts
+from .rtpengine_recording import PcapRecording
+from .sealing import CallFacts
 
 log = logging.getLogger("dialtone.rtpengine")
 
@@ -58,7 +57,8 @@ CALLEE = "callee"
 UNKNOWN: Address = ("0.0.0.0", 9)
 # A blob above this goes by file: the NG request must fit one datagram.
 MAX_BLOB = 60000
-_CHUNK = 1 << 16
+# How often a recording's pcap is read while the call lasts (its end converts the rest).
+DRAIN_SECONDS = 2.0
 # The WAV format tags of G.711 (RFC 2361): µ-law 7, A-law 6.
 _WAV_FORMAT = {"PCMU": 7, "PCMA": 6}
 
@@ -152,16 +152,6 @@ class EngineSide:
         self.relay.update(self.index)
 
 
-@dataclass(slots=True)
-class _Recording:
-    path: Path
-    file: AudioFile
-    codec: str
-    payload_type: int
-    discard: bool = False
-    stopped: bool = False
-
-
 class RtpengineRelay:
     """A bridged call's media through rtpengine: the relay interface the call driver
     uses (``sides``/``a``/``b`` with their ports and ``set_remote``, recording,
@@ -181,9 +171,11 @@ class RtpengineRelay:
         self._versions = [0, 0]
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._recording: _Recording | None = None
+        self._recording: PcapRecording | None = None
+        self._drainer: asyncio.Task[None] | None = None
         self._prompt_files: set[Path] = set()
         self._players: set[asyncio.Task[None]] = set()
+        self._stopped = False  # the recording, by stop_recording
 
     @property
     def a(self) -> EngineSide:
@@ -271,33 +263,47 @@ class RtpengineRelay:
         facts: CallFacts | None = None,
     ) -> None:
         """Record both parties from now on (TERMS V8: after the notice) into ``path``,
-        sealed with ``key`` (D5) when the call ends; the file and its crash note exist
-        from now."""
+        sealed with ``key`` (D5) as rtpengine's pcap grows; the file and its crash note
+        exist from now."""
         if self._recording is not None:
             log.warning("rtpengine call %s: one recording per call; kept the first", self.call_id)
             return
-        audio_file = AudioFile(path, channels=2, key=key, facts=facts)
-        self._recording = _Recording(path, audio_file, codec, payload_type)
+        self._recording = PcapRecording(
+            path,
+            recording_dir=self.engine.config.recording_dir,
+            call_id=self.call_id,
+            codec=codec,
+            payload_type=payload_type,
+            ports=(self.a.port, self.b.port),
+            key=key,
+            facts=facts,
+        )
         self._spawn(self._command(ng.start_recording(self.call_id)))
+        self._drainer = asyncio.get_running_loop().create_task(self._drain(self._recording))
+
+    async def _drain(self, recording: PcapRecording) -> None:
+        loop = asyncio.get_running_loop()
+        while not recording.finished and not recording.discarded:
+            await asyncio.sleep(DRAIN_SECONDS)
+            await loop.run_in_executor(None, recording.drain)
 
     def note_facts(self, facts: CallFacts) -> bool:
         """Keep ``facts`` beside the recording (D5); False when nothing is recorded."""
         recording = self._recording
-        if recording is None or recording.stopped:
+        if recording is None or self._stopped:
             return False
-        recording.file.note(facts)
+        recording.note(facts)
         return True
 
     def stop_recording(self, *, discard: bool) -> Path | None:
         """Record nothing more; ``discard`` deletes what was recorded (V8: a party
-        objected). The WAV itself is written when the call ends."""
+        objected). What rtpengine wrote is converted when the call ends."""
         recording = self._recording
-        if recording is None or recording.stopped:
+        if recording is None or self._stopped:
             return None
-        recording.stopped = True
-        recording.discard = discard
+        self._stopped = True
         if discard:
-            recording.file.discard()
+            recording.discard()
         self._spawn(self._command(ng.stop_recording(self.call_id)))
         return recording.path
 
@@ -391,7 +397,6 @@ class RtpengineRelay:
             async with self._lock:
                 if recording is not None:
                     # Writes the pcap out (again harmless): read once the call is gone.
-                    recording.stopped = True
                     try:
                         await self.engine.client.call(*ng.stop_recording(self.call_id))
                     except (NgUnavailable, NgRefused) as exc:
@@ -402,7 +407,9 @@ class RtpengineRelay:
             if self.totals is not None:
                 stats.totals = stats.totals + self.totals
             if recording is not None:
-                await asyncio.get_running_loop().run_in_executor(None, self._seal, recording)
+                if self._drainer is not None:
+                    self._drainer.cancel()
+                await asyncio.get_running_loop().run_in_executor(None, recording.finish)
         except Exception:
             log.exception("rtpengine call %s: media not closed cleanly", self.call_id)
         finally:
@@ -410,88 +417,6 @@ class RtpengineRelay:
                 file.unlink(missing_ok=True)
             if self.on_close is not None:
                 self.on_close()
-
-    def _seal(self, recording: _Recording) -> None:
-        """The call's pcap into its sealed WAV (or deleted, when discarded)."""
-        pcaps = pcaps_of(self.engine.config.recording_dir, self.call_id)
-        try:
-            if recording.discard:
-                return
-            if not pcaps:
-                log.warning(
-                    "rtpengine call %s: no pcap under %s/pcaps: recording %s is empty "
-                    "(is recording_dir rtpengine's --recording-dir?)",
-                    self.call_id,
-                    self.engine.config.recording_dir,
-                    recording.path,
-                )
-                recording.file.close()
-                return
-            ports = (self.a.port, self.b.port)
-            placed = convert_pcaps(
-                pcaps, recording.file, recording.codec, recording.payload_type, ports
-            )
-            log.info(
-                "rtpengine call %s: recording %s: %.1f s from %d+%d packets (%d late)",
-                self.call_id,
-                recording.path.name,
-                placed.frames / 8000,
-                placed.packets[0],
-                placed.packets[1],
-                placed.late,
-            )
-        finally:
-            for pcap in pcaps:
-                pcap.unlink(missing_ok=True)
-            for meta in metadata_of(self.engine.config.recording_dir, self.call_id):
-                meta.unlink(missing_ok=True)
-
-
-def pcaps_of(recording_dir: Path, call_id: str) -> list[Path]:
-    """The pcaps rtpengine wrote for ``call_id`` (``pcaps/<call-id>-<16 hex>.pcap``)."""
-    return sorted(
-        p
-        for p in (recording_dir / "pcaps").glob(f"{call_id}-*.pcap")
-        if len(p.stem) == len(call_id) + 17
-    )
-
-
-def metadata_of(recording_dir: Path, call_id: str) -> list[Path]:
-    """rtpengine's metadata files for ``call_id`` (written when the call is destroyed)."""
-    return [
-        p
-        for p in (recording_dir / "metadata").glob(f"rtpengine-meta-{call_id}-*.txt")
-        if len(p.stem) == len("rtpengine-meta-") + len(call_id) + 17
-    ]
-
-
-def convert_pcaps(
-    pcaps: list[Path], out: AudioFile, codec: str, payload_type: int, ports: tuple[int, int]
-) -> StereoPlacer:
-    """Place the RTP of ``pcaps`` (the caller's packets to ``ports[0]``, the callee's to
-    ``ports[1]``) as stereo frames into ``out``, then close it (TERMS V8, D5)."""
-    placer = StereoPlacer(decoder_for(codec), payload_type, ports)
-    try:
-        for pcap in pcaps:
-            reader = PcapReader()
-            try:
-                with pcap.open("rb") as source:
-                    while chunk := source.read(_CHUNK):
-                        for datagram in reader.feed(chunk):
-                            frames = placer.push(datagram)
-                            if frames:
-                                out.write(frames)
-            except PcapError as exc:
-                log.warning("recording pcap %s not read: %s", pcap, exc)
-            reader.close()
-            if reader.truncated:
-                log.warning("recording pcap %s ends inside a packet", pcap)
-        tail = placer.finish()
-        if tail:
-            out.write(tail)
-    finally:
-        out.close()
-    return placer
 
 
 def g711_wav(encoded: bytes, codec: str) -> bytes:
