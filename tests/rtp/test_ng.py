@@ -176,3 +176,22 @@ def test_schedule_doubles_and_lands_on_the_total(
 def test_schedule_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="positive"):
         ng.schedule(0, 3)
+
+
+@pytest.mark.parametrize(
+    ("request_", "command", "params"),
+    [
+        (ng.block_media("c"), "block media", {"call-id": "c", "flags": ["all"]}),
+        (ng.unblock_media("c"), "unblock media", {"call-id": "c", "flags": ["all"]}),
+        (ng.stop_media("c"), "stop media", {"call-id": "c", "flags": ["all"]}),
+        (ng.stop_media("c", "callee"), "stop media", {"call-id": "c", "from-tag": "callee"}),
+        (ng.delete("c", "caller"), "delete", {"call-id": "c", "from-tag": "caller"}),
+        (ng.start_recording("c"), "start recording", {"call-id": "c"}),
+        (ng.stop_recording("c"), "stop recording", {"call-id": "c"}),
+        (ng.query("c"), "query", {"call-id": "c"}),
+    ],
+)
+def test_commands_and_their_keys(
+    request_: tuple[str, dict[str, object]], command: str, params: dict[str, object]
+) -> None:
+    assert request_ == (command, params)

@@ -121,14 +121,25 @@ def test_a_call_through_rtpengine_both_ways_recorded_and_prompted(tmp_path: Path
             assert RtpPacket.parse(heard_b[0]).payload == bytes([0x80]) * 160
             assert RtpPacket.parse(heard_a[0]).payload == bytes([0xD5]) * 160
 
-            # A prompt to both: each party hears it (and the task ends when it has played).
-            prompt = bytes([0xD5]) * 4000  # half a second of A-law silence
+            # A prompt to both: each party hears it, and nothing else meanwhile (the
+            # parties' audio is blocked, as the Python relay mutes it); then the call
+            # goes on. The task ends when it has played.
+            prompt = bytes([0x55]) * 8000  # a second: longer than the talk below
             loop = asyncio.get_running_loop()
             started = loop.time()
-            await relay.play_to_both(prompt, "PCMA", 8)
-            assert 0.4 <= loop.time() - started < 2
-            assert len(drain(caller)) >= 20
-            assert len(drain(callee)) >= 20
+            playing = relay.play_to_both(prompt, "PCMA", 8)
+            during_a, during_b = await talk(caller, callee, ports, 20, start=50)
+            await playing
+            assert 0.9 <= loop.time() - started < 2.5
+            for heard in (during_a, during_b):
+                payloads = [RtpPacket.parse(p).payload for p in heard]
+                assert len(heard) >= 20
+                # From the prompt's first packet on (the block crosses a packet or two).
+                payloads = set(payloads[payloads.index(bytes([0x55]) * 160) :])
+                assert payloads == {bytes([0x55]) * 160}, payloads
+            after_a, after_b = await talk(caller, callee, ports, 10, start=70)
+            assert bytes([0x80]) * 160 in {RtpPacket.parse(p).payload for p in after_b}
+            assert bytes([0xD5]) * 160 in {RtpPacket.parse(p).payload for p in after_a}
 
             relay.close()
             assert relay.closing is not None
@@ -137,17 +148,19 @@ def test_a_call_through_rtpengine_both_ways_recorded_and_prompted(tmp_path: Path
             assert relay.totals.rtp_packets >= 90
             assert media.stats.live == 0
             assert media.stats.opened == 1
-            assert media.stats.totals.rtp_packets >= 90
+            assert media.stats.totals.rtp_packets >= 150
             # The pcap became the sealed stereo WAV, and is gone.
             assert pcaps_of(engine.recording_dir, relay.call_id) == []
             wav = sealed.read_recording(path, KEY)
             assert wav[:4] == b"RIFF"
             assert wav[22] == 2
             frames = list(struct.iter_unpack("<hh", wav[44:]))
-            assert 45 * 160 <= len(frames) <= 60 * 160
+            # 80 packets each way over about 2.5 s: the pause while the prompt played
+            # (after the talk under it) is silence, placed by capture time.
+            assert 75 * 160 <= len(frames) <= 3.5 * 8000
             (left,) = struct.unpack("<h", decoder_for("PCMA")(b"\x80"))
             (right,) = struct.unpack("<h", decoder_for("PCMA")(b"\xd5"))
-            assert sum(1 for frame in frames if frame == (left, right)) >= 40 * 160
+            assert sum(1 for frame in frames if frame == (left, right)) >= 50 * 160
             await media.aclose()
             caller.close()
             callee.close()

@@ -349,6 +349,17 @@ def stop_media(call_id: str, listener: str | None = None) -> tuple[str, dict[str
     return "stop media", params
 
 
+def block_media(call_id: str) -> tuple[str, dict[str, Encodable]]:
+    """``block media`` from every party: nothing is forwarded (what ``play media`` plays
+    still goes out). rtpengine otherwise passes a party's audio on over a prompt."""
+    return "block media", {"call-id": call_id, "flags": ["all"]}
+
+
+def unblock_media(call_id: str) -> tuple[str, dict[str, Encodable]]:
+    """``unblock media``: forwarding again after :func:`block_media`."""
+    return "unblock media", {"call-id": call_id, "flags": ["all"]}
+
+
 def ping() -> tuple[str, dict[str, Encodable]]:
     """``ping``: answered ``pong``."""
     return "ping", {}

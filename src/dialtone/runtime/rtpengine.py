@@ -176,6 +176,9 @@ class RtpengineRelay:
         self._prompt_files: set[Path] = set()
         self._players: set[asyncio.Task[None]] = set()
         self._stopped = False  # the recording, by stop_recording
+        # Prompts playing now: the parties' audio is blocked while any plays (as the
+        # Python relay mutes them), since rtpengine would pass it on over the prompt.
+        self._playing = 0
 
     @property
     def a(self) -> EngineSide:
@@ -335,9 +338,13 @@ class RtpengineRelay:
             file.write_bytes(wav)
             self._prompt_files.add(file)
             request = ng.play_media(self.call_id, file=str(file.resolve()))
+        client = self.engine.client
+        self._playing += 1
         try:
+            if self._playing == 1:
+                await self._quietly(ng.block_media(self.call_id))
             try:
-                reply = await self.engine.client.call(*request)
+                reply = await client.call(*request)
             except (NgUnavailable, NgRefused) as exc:
                 log.warning("rtpengine call %s: prompt not played: %s", self.call_id, exc)
                 return
@@ -345,12 +352,21 @@ class RtpengineRelay:
             await asyncio.sleep((duration if duration is not None else len(encoded) / 8) / 1000)
         except asyncio.CancelledError:
             if not self.closed:
-                self._spawn(self._command(ng.stop_media(self.call_id)))
+                self._spawn(self._quietly(ng.stop_media(self.call_id)))
             raise
         finally:
+            self._playing -= 1
+            if self._playing == 0 and not self.closed:
+                self._spawn(self._quietly(ng.unblock_media(self.call_id)))
             if file is not None:
                 self._prompt_files.discard(file)
                 file.unlink(missing_ok=True)
+
+    async def _quietly(self, request: tuple[str, dict[str, Encodable]]) -> None:
+        try:
+            await self.engine.client.call(*request)
+        except (NgUnavailable, NgRefused) as exc:
+            log.warning("rtpengine call %s: %s", self.call_id, exc)
 
     # -- taps: not through rtpengine -----------------------------------------------
 
