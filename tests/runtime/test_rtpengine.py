@@ -120,6 +120,9 @@ def test_a_call_through_rtpengine_both_ways_recorded_and_prompted(tmp_path: Path
             assert len(heard_b) >= 45
             assert RtpPacket.parse(heard_b[0]).payload == bytes([0x80]) * 160
             assert RtpPacket.parse(heard_a[0]).payload == bytes([0xD5]) * 160
+            live = await relay.query_totals()
+            assert live is not None
+            assert live.rtp_packets >= 90
 
             # A prompt to both: each party hears it, and nothing else meanwhile (the
             # parties' audio is blocked, as the Python relay mutes it); then the call

@@ -368,6 +368,16 @@ class RtpengineRelay:
         except (NgUnavailable, NgRefused) as exc:
             log.warning("rtpengine call %s: %s", self.call_id, exc)
 
+    async def query_totals(self) -> ng.MediaTotals | None:
+        """The call's packet counts so far (``query``), None when rtpengine does not
+        say; for metrics of live calls."""
+        try:
+            reply = await self.engine.client.call(*ng.query(self.call_id))
+        except (NgUnavailable, NgRefused) as exc:
+            log.debug("rtpengine call %s: no totals: %s", self.call_id, exc)
+            return None
+        return ng.media_totals(reply)
+
     # -- taps: not through rtpengine -----------------------------------------------
 
     def tap(self, side: int, fn: Callable[[bytes], None]) -> None:
