@@ -83,10 +83,12 @@ class RedisServer:
         raise RuntimeError("redis-server did not answer within 10 s")
 
     def ping(self) -> bool:
-        with contextlib.suppress(OSError):
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock,
+        ):
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
         return False
 
     def command(self, *words: str) -> bytes:

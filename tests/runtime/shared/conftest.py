@@ -20,11 +20,11 @@ def redis_module() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def redis(redis_module: RedisServer) -> Iterator[RedisServer]:
+def redis(redis_module: RedisServer) -> RedisServer:
     if redis_module.process is None or redis_module.process.poll() is not None:
         redis_module.start()  # a test killed it
     redis_module.flush()
-    yield redis_module
+    return redis_module
 
 
 def settings_for(url: str | None, **more: object) -> Settings:

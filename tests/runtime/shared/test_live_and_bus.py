@@ -161,7 +161,8 @@ def test_redis_killed_then_back_degrades_once_and_recovers_once(
             started = loop.time()
             assert await two.live.elsewhere(["u1"]) == [0]  # its own calls only
             assert loop.time() - started < 0.5
-            assert two.degraded and two.health()["degraded"] is True
+            assert two.degraded
+            assert two.health()["degraded"] is True
             started = loop.time()
             for _ in range(20):  # degraded: no waiting at all
                 assert await sip.record_failure("192.0.2.9", 1000, username="x") in (
@@ -197,8 +198,10 @@ def test_an_unreachable_redis_stops_the_start_with_one_line() -> None:
     with pytest.raises(SharedStateError) as raised:
         asyncio.run(run())
     text = str(raised.value)
-    assert "\n" not in text and "hunter2" not in text
-    assert f"127.0.0.1:{port}" in text and "redis_url" in text
+    assert "\n" not in text
+    assert "hunter2" not in text
+    assert f"127.0.0.1:{port}" in text
+    assert "redis_url" in text
 
 
 def test_in_process_shares_nothing_and_keeps_the_per_process_nonce() -> None:
@@ -208,5 +211,6 @@ def test_in_process_shares_nothing_and_keeps_the_per_process_nonce() -> None:
         return shared
 
     shared = asyncio.run(run())
-    assert shared.backend == "in_process" and shared.nonce_secret is None
+    assert shared.backend == "in_process"
+    assert shared.nonce_secret is None
     assert shared.degraded is False
