@@ -43,7 +43,7 @@ from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
 from .sealing import recover
-from .shared import LOOKUPS, SharedState, open_shared
+from .shared import LOOKUPS, SharedState, blocking_failures, open_shared
 from .shared.writes import watch_writes
 from .startup import bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
@@ -104,6 +104,10 @@ async def serve(
         asgi_app.state.messaging = messaging  # POST /v1/messages wakes the dispatcher
         asgi_app.state.twilio_calls = programmable.calls  # POST …/Calls.json (TwiML)
         asgi_app.state.shared = shared  # /healthz shows whether it is degraded
+        # The console's sign-in limits count with every worker's (TERMS D2).
+        asgi_app.state.failure_counters = blocking_failures(
+            shared, settings.redis_timeout_ms / 1000 + 0.5
+        )
 
     http = _Server(
         uvicorn.Config(

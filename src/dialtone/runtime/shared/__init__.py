@@ -24,13 +24,15 @@ import hashlib
 import hmac
 import os
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from dialtone.settings import Settings
 
 from .errors import SharedStateError
+
+T = TypeVar("T")
 
 
 class FailureCounter(Protocol):
@@ -167,12 +169,55 @@ __all__ = [
     "WAKE_EMAIL",
     "WAKE_MESSAGES",
     "WAKE_WEBHOOKS",
+    "BlockingFailures",
     "Bus",
     "FailureCounter",
     "LiveCalls",
     "SharedState",
     "SharedStateError",
+    "blocking_failures",
     "default_worker_id",
     "derived_nonce_secret",
     "open_shared",
 ]
+
+
+class BlockingFailures:
+    """A ``FailureCounter`` for code on other threads than the loop's (the console's
+    sign-in handlers): each call runs on the loop and is waited for, at most the shared
+    state's timeout and a margin (the Redis counter answers from its local count when
+    Redis does not)."""
+
+    def __init__(
+        self, counter: FailureCounter, loop: asyncio.AbstractEventLoop, timeout: float
+    ) -> None:
+        self.counter = counter
+        self.loop = loop
+        self.timeout = timeout
+
+    def _wait(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(self.timeout)
+
+    def blocked(self, key: str, now: float) -> bool:
+        return self._wait(self.counter.blocked(key, now))
+
+    def record_failure(self, key: str, now: float, *, username: str = "") -> bool:
+        return self._wait(self.counter.record_failure(key, now, username=username))
+
+    def record_success(self, key: str, now: float, *, username: str = "") -> None:
+        self._wait(self.counter.record_success(key, now, username=username))
+
+
+def blocking_failures(
+    shared: SharedState, timeout: float
+) -> Callable[[str, int, float, float], BlockingFailures]:
+    """What the console's sign-in limits count with when ``serve`` runs it beside the
+    shared state (``app.state.failure_counters``): ``(scope, allowed, window, block)``
+    to a counter callable from its threads."""
+    loop = asyncio.get_running_loop()
+
+    def make(scope: str, allowed: int, window: float, block: float) -> BlockingFailures:
+        counter = shared.failures(scope, allowed=allowed, window=window, block=block)
+        return BlockingFailures(counter, loop, timeout)
+
+    return make
