@@ -157,6 +157,8 @@ class Driven:
     audio: AudioUses = field(default_factory=AudioUses)
     # Plays waiting for their prompt to be synthesised, by ref: StopPlay drops them.
     deferred: set[int] = field(default_factory=set)
+    # How many users the call had when they were last told (``on_users_changed``).
+    users_told: int = -1
 
 
 class CallDriver:
@@ -204,6 +206,9 @@ class CallDriver:
         # rtpengine, when it carries bridged calls (``media_engine = "rtpengine"``): the
         # calls no application hears; None: every call on the Python relay.
         self.media_engine: RtpengineMedia | None = None
+        # Told the users of a call that began, ended or rang someone more: their live
+        # calls changed (TERMS V2 across workers: the shared state publishes them).
+        self.on_users_changed: Callable[[set[str]], None] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -231,6 +236,7 @@ class CallDriver:
         if a is not None and isinstance(getattr(a, "transaction", None), InviteServerTransaction):
             self.by_invite[id(a.transaction)] = driven  # type: ignore[attr-defined]
         self.execute(driven, actions)
+        self._tell_users(driven)
         return driven
 
     def feed(self, driven: Driven, event: ev.Event) -> None:
@@ -243,6 +249,24 @@ class CallDriver:
             log.exception("call %s: the core failed on %s", driven.call.record_id, event)
             return
         self.execute(driven, actions)
+        self._tell_users(driven)
+
+    def _tell_users(self, driven: Driven, *, ended: bool = False) -> None:
+        """Tell ``on_users_changed`` when the call began, ended or has new users (a
+        ringing step adds the users it rings): one length compared per event."""
+        told = self.on_users_changed
+        if told is None:
+            return
+        call = driven.call
+        count = len(call.users)
+        if count == driven.users_told and not ended:
+            return
+        driven.users_told = count
+        users = set(call.users)
+        if call.spec.caller_user_id is not None:
+            users.add(call.spec.caller_user_id)
+        if users:
+            told(users)
 
     def by_request(self, request: Request) -> Driven | None:
         """The call an in-dialog request (or ACK) belongs to, by its To tag."""
@@ -622,6 +646,7 @@ class CallDriver:
         driven.timers.clear()
         call = driven.call
         self.calls.pop(call.record_id, None)
+        self._tell_users(driven, ended=True)
         for key, owner in list(self.legs.items()):
             if owner is driven:
                 del self.legs[key]
