@@ -217,3 +217,36 @@ def test_rtpengine_down_at_connect_and_at_open(tmp_path: Path) -> None:
                 await up()
 
         asyncio.run(run())
+
+
+def test_a_new_party_on_the_callee_side_is_heard_on_the_same_ports(tmp_path: Path) -> None:
+    # A transfer: the callee's side gets a new party (a repeated answer with its address);
+    # rtpengine keeps its ports (port-latching) and the caller and the new party hear each
+    # other. (The party that left is not dropped: docs/scale-out/rtpengine.md.)
+    with rtpengine(tmp_path) as engine:
+
+        async def run() -> None:
+            media = await RtpengineMedia.connect(RtpengineConfig(engine.ng, engine.recording_dir))
+            caller, bob, carol = udp(), udp(), udp()
+            relay = await media.open_relay("CA4", AUDIO)
+            ports = (relay.a.port, relay.b.port)
+            relay.a.set_remote(caller.getsockname())
+            relay.b.set_remote(bob.getsockname())
+            heard_a, heard_b = await talk(caller, bob, ports, 10)
+            assert len(heard_a) >= 8
+            assert len(heard_b) >= 8
+            relay.b.set_remote(carol.getsockname(), new_party=True)
+            await asyncio.sleep(0.1)
+            heard_a, heard_c = await talk(caller, carol, ports, 10, start=10)
+            assert len(heard_c) >= 8  # carol hears the caller...
+            assert len(heard_a) >= 8  # ...and the caller carol (bob is silent now)
+            assert (relay.a.port, relay.b.port) == ports
+            assert "moved side" not in engine.log()
+            relay.close()
+            assert relay.closing is not None
+            await relay.closing
+            await media.aclose()
+            for sock in (caller, bob, carol):
+                sock.close()
+
+        asyncio.run(run())
