@@ -94,7 +94,9 @@ def rtpengine(directory: Path, *, ports: int = 200) -> Iterator[Rtpengine]:
         "--silent-timeout=600",
     ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        # In its own directory: a core file (rtpengine 10.5 has dumped one once on
+        # SIGTERM here) lands there, never in the working tree.
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
     try:
         deadline = time.monotonic() + 10
         while not ping(ng):
