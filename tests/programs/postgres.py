@@ -41,6 +41,9 @@ _UNPRIVILEGED = ("nobody", "nogroup")
 _READY_SECONDS = 30.0
 _STOP_SECONDS = 10.0
 SUPERUSER = "postgres"
+# A role that must give its password over TCP (every other connection is trusted): for
+# the tests of a wrong password. Created by ``Cluster.password_role``.
+PASSWORD_ROLE = "dialtone_pw"
 
 
 def binaries() -> Path | None:
@@ -144,6 +147,13 @@ class Cluster:
         ) as connection:
             connection.execute(statement.encode())
 
+    def password_role(self, password: str) -> str:
+        """Create ``PASSWORD_ROLE`` (owner of a database of the same name) with
+        ``password``; its name."""
+        self.execute(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{password}'")
+        self.execute(f"CREATE DATABASE {PASSWORD_ROLE} OWNER {PASSWORD_ROLE}")
+        return PASSWORD_ROLE
+
     def kill(self) -> None:
         """SIGKILL the postmaster (its children see it gone and exit)."""
         with suppress(ProcessLookupError):
@@ -175,6 +185,9 @@ def _initdb(bin_dir: Path, data: Path) -> None:
     if completed.returncode != 0:
         output = (completed.stdout + completed.stderr).decode(errors="replace")
         raise RuntimeError(f"initdb failed ({completed.returncode}):\n{output}")
+    # First match wins: the password role is checked before the trust lines.
+    hba = data / "pg_hba.conf"
+    hba.write_text(f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
 
 
 def _settings(directory: Path, port: int, durable: bool) -> list[str]:

@@ -7,14 +7,13 @@ import asyncio
 import logging
 
 import typer
-from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
 from dialtone.cli import support
 from dialtone.settings import Settings
-from dialtone.store.db import open_database, sqlite_file
+from dialtone.store.db import shown
 
 
 def serve() -> None:
@@ -94,10 +93,12 @@ def _open_or_explain(settings: Settings) -> sessionmaker[Session]:
     from dialtone.runtime.startup import StartupError  # noqa: PLC0415
 
     url = settings.resolved_database_url
+    # Unreachable (PostgreSQL down, a wrong password, no such database): one line and
+    # exit 2 (support.open_or_exit); a failure once connected (a migration) is this one.
     try:
-        _, sessions = open_database(url, settings.sealing_key)
+        sessions = support.open_or_exit(settings)
     except SQLAlchemyError as exc:
-        where = sqlite_file(url) or make_url(url).render_as_string()
+        where = shown(url)
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise StartupError(
             f"database {where}: cannot open it ({why}): check database_url "
@@ -119,4 +120,4 @@ def migrate() -> None:
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"database: {sqlite_file(url) or make_url(url).render_as_string()}")
+    typer.echo(f"database: {shown(url)}")
