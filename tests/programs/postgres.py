@@ -155,10 +155,17 @@ class Cluster:
         return PASSWORD_ROLE
 
     def kill(self) -> None:
-        """SIGKILL the postmaster (its children see it gone and exit)."""
+        """SIGKILL the postmaster and its children at once (a crash of the server: what
+        was committed must be there after ``restart``, by WAL replay)."""
         with suppress(ProcessLookupError):
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=_STOP_SECONDS)
+
+    def restart(self) -> None:
+        """Start the cluster again on the same directory and port (after ``kill``)."""
+        bin_dir = require_postgres()
+        self.process = _launch(bin_dir, self.directory, self.port, self.durable).process
+        _wait_ready(self)
 
     def log(self) -> str:
         path = self.directory / "postgres.log"
@@ -257,7 +264,7 @@ def start(durable: bool = False) -> Cluster:
 
 def _launch(bin_dir: Path, directory: Path, port: int, durable: bool) -> Cluster:
     settings = _settings(directory, port, durable)
-    with (directory / "postgres.log").open("wb") as log:
+    with (directory / "postgres.log").open("ab") as log:
         process = subprocess.Popen(
             _as_owner([str(bin_dir / "postgres"), "-D", str(directory / "data"), *settings]),
             stdout=log,
