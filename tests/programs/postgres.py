@@ -106,6 +106,9 @@ class Cluster:
     process: subprocess.Popen[bytes]
     durable: bool
     _names: Iterator[int] = field(default_factory=lambda: count(1))
+    # One connection for CREATE and DROP DATABASE: a new one would fork a server process
+    # twice per test.
+    _admin: psycopg.Connection[tuple[object, ...]] | None = None
 
     @property
     def host(self) -> str:
@@ -129,16 +132,24 @@ class Cluster:
             # PostgreSQL 15's default strategy (WAL_LOG) copies block by block through the
             # log: no checkpoint per copy, unlike FILE_COPY (3x slower here, with stalls).
             statement = sql.SQL("{} TEMPLATE {}").format(statement, sql.Identifier(template))
-        with self.admin() as connection:
-            connection.execute(statement)
+        self._kept().execute(statement)
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
         """Drop ``name``, ending any connection still open on it."""
-        with self.admin() as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        self._kept().execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+    def _kept(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._admin is None or self._admin.closed:
+            self._admin = self.admin()
+        return self._admin
+
+    def close_admin(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
 
     def execute(self, statement: str, database: str = "postgres") -> None:
         """Run one statement as the superuser on ``database`` (autocommit)."""
@@ -163,6 +174,7 @@ class Cluster:
 
     def restart(self) -> None:
         """Start the cluster again on the same directory and port (after ``kill``)."""
+        self._admin = None
         bin_dir = require_postgres()
         self.process = _launch(bin_dir, self.directory, self.port, self.durable).process
         _wait_ready(self)
@@ -278,6 +290,8 @@ def _launch(bin_dir: Path, directory: Path, port: int, durable: bool) -> Cluster
 def _halt(cluster: Cluster) -> None:
     """A fast shutdown (SIGINT: connections ended, no waiting for clients), SIGKILL of the
     whole group if it hangs."""
+    with suppress(psycopg.Error):
+        cluster.close_admin()
     if cluster.process.poll() is None:
         with suppress(ProcessLookupError):
             cluster.process.send_signal(signal.SIGINT)
