@@ -56,12 +56,10 @@ def ingest(session: Session, account_id: str, events: list[Event], *, now: datet
     statement = insert_ignoring_conflicts(session, UsageEvent, ["account_id", "transaction_id"])
     # Two workers ingesting the same id: the unique pair decides, the second's row is
     # skipped (PostgreSQL waits for the first's commit to know).
-    if session.get_bind().dialect.name == "postgresql":
-        # psycopg reports no rowcount for a many-row INSERT: the ids of the rows inserted
-        # (a skipped duplicate returns none), counted.
-        returning = statement.returning(UsageEvent.__table__.c.id)
-        return len(session.connection().execute(returning, rows).all())
-    # One executemany: SQLite's rowcount after it is the number of rows inserted (the
-    # ignored duplicates count 0), which is what the client is told was accepted.
-    result = session.connection().execute(statement, rows)
+    # One executemany: its rowcount is the number of rows inserted (the ignored duplicates
+    # count 0), which is what the client is told was accepted. SQLite's cursor keeps it;
+    # psycopg's forgets it when SQLAlchemy closes the cursor of an INSERT, unless asked
+    # to keep it (preserve_rowcount).
+    connection = session.connection().execution_options(preserve_rowcount=True)
+    result = connection.execute(statement, rows)
     return int(result.rowcount)
