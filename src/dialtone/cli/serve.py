@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
@@ -49,6 +49,8 @@ def serve() -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(DatabaseUnreachableInOneLine())
     # Every start-up failure is one line naming the path or socket and what to do.
     try:
         prepare_directories(settings)
@@ -73,6 +75,35 @@ def serve() -> None:
     except OSError as exc:
         typer.echo(f"error: cannot start: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+class DatabaseUnreachableInOneLine(logging.Filter):
+    """A log record whose exception is the database out of reach (PostgreSQL down or
+    restarting: every background loop and call meets it at once) is written as one line
+    saying so, not a traceback each: the operator sees what happened, the log stays
+    readable until the database is back (the pool reconnects by itself)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None and not isinstance(error, OperationalError):
+            error = error.__cause__ or error.__context__
+        if isinstance(error, OperationalError) and _unreachable(error):
+            text = str(error.orig or error).strip()
+            record.msg = f"{record.getMessage()}: database unreachable ({text.splitlines()[0]})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _unreachable(error: OperationalError) -> bool:
+    """Whether ``error`` is a failure to reach the database (not, say, a lock timeout)."""
+    text = str(error.orig or error).lower()
+    return any(
+        words in text
+        for words in ("connection failed", "connection refused", "starting up", "shutting down",
+                      "server closed the connection", "terminating connection", "timeout expired")
+    )  # fmt: skip
 
 
 def _hint_first_operator(sessions: sessionmaker[Session]) -> None:
