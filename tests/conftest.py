@@ -17,3 +17,9 @@ def _drop_test_databases() -> Iterator[None]:
     since = database.mark()
     yield
     database.release(since)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The PostgreSQL cluster of this test process (if one was started) is stopped and
+    its directory removed."""
+    database.stop_cluster()

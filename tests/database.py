@@ -75,6 +75,15 @@ def cluster() -> Cluster:
     return _cluster[0]
 
 
+def stop_cluster() -> None:
+    """Stop this process's cluster and remove its directory (at the end of the session:
+    an xdist worker ends with ``os._exit``, which runs no ``atexit`` handler)."""
+    if _cluster:
+        from tests.programs import postgres
+
+        postgres.stop(_cluster.pop())
+
+
 def _template_file() -> Path:
     """The migrated template of this process, made on first use."""
     if not _template:
