@@ -61,7 +61,25 @@ class StorageSection(BaseModel):
         default=Path("var"), description="Where the database, recordings and greetings live."
     )
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default SQLite (WAL) in the data dir."
+        default=None,
+        description="SQLAlchemy URL; default SQLite (WAL) in the data dir. PostgreSQL: "
+        "postgresql+psycopg://user:password@host:port/database (postgresql:// means the "
+        "same driver, psycopg 3).",
+    )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="PostgreSQL: connections each process keeps open (as many again "
+        "are opened for a burst). Several workers: their sum stays under the server's "
+        "max_connections.",
+    )
+    database_connect_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="PostgreSQL: how long a connection attempt may take before it "
+        "fails (at start: one line saying what to check, exit status 2).",
     )
     cdr_commit_window_ms: float = Field(
         default=15.0,

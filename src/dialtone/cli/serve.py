@@ -7,14 +7,13 @@ import asyncio
 import logging
 
 import typer
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
 from dialtone.cli import support
 from dialtone.settings import Settings
-from dialtone.store.db import open_database, sqlite_file
+from dialtone.store.db import shown
 
 
 def serve() -> None:
@@ -52,6 +51,8 @@ def serve() -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(DatabaseUnreachableInOneLine())
     # Every start-up failure is one line naming the path or socket and what to do.
     try:
         prepare_directories(settings)
@@ -86,6 +87,35 @@ def serve() -> None:
         raise typer.Exit(1) from None
 
 
+class DatabaseUnreachableInOneLine(logging.Filter):
+    """A log record whose exception is the database out of reach (PostgreSQL down or
+    restarting: every background loop and call meets it at once) is written as one line
+    saying so, not a traceback each: the operator sees what happened, the log stays
+    readable until the database is back (the pool reconnects by itself)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None and not isinstance(error, OperationalError):
+            error = error.__cause__ or error.__context__
+        if isinstance(error, OperationalError) and _unreachable(error):
+            text = str(error.orig or error).strip()
+            record.msg = f"{record.getMessage()}: database unreachable ({text.splitlines()[0]})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _unreachable(error: OperationalError) -> bool:
+    """Whether ``error`` is a failure to reach the database (not, say, a lock timeout)."""
+    text = str(error.orig or error).lower()
+    return any(
+        words in text
+        for words in ("connection failed", "connection refused", "starting up", "shutting down",
+                      "server closed the connection", "terminating connection", "timeout expired")
+    )  # fmt: skip
+
+
 def _hint_first_operator(sessions: sessionmaker[Session]) -> None:
     """Say how to sign in to the console when nobody can yet."""
     from sqlalchemy import select  # noqa: PLC0415
@@ -104,10 +134,12 @@ def _open_or_explain(settings: Settings) -> sessionmaker[Session]:
     from dialtone.runtime.startup import StartupError  # noqa: PLC0415
 
     url = settings.resolved_database_url
+    # Unreachable (PostgreSQL down, a wrong password, no such database): one line and
+    # exit 2 (support.open_or_exit); a failure once connected (a migration) is this one.
     try:
-        _, sessions = open_database(url, settings.sealing_key)
+        sessions = support.open_or_exit(settings)
     except SQLAlchemyError as exc:
-        where = sqlite_file(url) or make_url(url).render_as_string()
+        where = shown(url)
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise StartupError(
             f"database {where}: cannot open it ({why}): check database_url "
@@ -129,4 +161,4 @@ def migrate() -> None:
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"database: {sqlite_file(url) or make_url(url).render_as_string()}")
+    typer.echo(f"database: {shown(url)}")

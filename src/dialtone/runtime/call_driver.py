@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from dialtone.call import actions as act
@@ -609,6 +610,14 @@ class CallDriver:
         try:
             await self.cdrs.write_cdr(outcome, after=after)
             forget_facts(recording)  # the record (and message) is committed: the note is done
+        except OperationalError as exc:
+            # The database out of reach (PostgreSQL down or restarting): one line, not a
+            # traceback per call; the BYE is not acknowledged (nothing lost unsaid).
+            ok = False
+            why = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc) else ""
+            log.error(
+                "call %s: record not written: database unreachable (%s)", record.record_id, why
+            )
         except Exception:
             ok = False
             log.exception("call %s: record not written", record.record_id)
