@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.services import leases
 from dialtone.store.db import transaction
@@ -87,7 +87,8 @@ def test_release_lets_another_take_at_once(session: Session) -> None:
     assert not leases.release(session, "leader", "w2")  # not its own
     assert leases.release(session, "leader", "w1")
     got = leases.take(session, "leader", "w2", now=s(1), duration=LEASE)
-    assert got.ours and got.token == 1
+    assert got.ours
+    assert got.token == 1
     assert leases.current(session, "leader") == leases.Held("leader", "w2", 1, s(16), ours=False)
 
 
@@ -99,6 +100,19 @@ def test_alive_names_the_unexpired(session: Session) -> None:
     assert leases.alive(session, [], now=T0) == set()
 
 
+def _ask(
+    factory: sessionmaker[Session],
+    me: str,
+    now: datetime,
+    start: threading.Barrier,
+    won: list[str],
+) -> None:
+    start.wait()
+    with transaction(factory) as session:
+        if leases.take(session, "leader", me, now=now, duration=LEASE).ours:
+            won.append(me)
+
+
 def test_two_workers_racing_on_one_file_never_both_win(tmp_path: Path) -> None:
     """Each round, two threads with their own connections ask for the same free (or
     expired) lease at once: exactly one wins, every time."""
@@ -108,13 +122,9 @@ def test_two_workers_racing_on_one_file_never_both_win(tmp_path: Path) -> None:
         start = threading.Barrier(2)
         won: list[str] = []
 
-        def ask(me: str, now: datetime = now, start: threading.Barrier = start) -> None:
-            start.wait()
-            with transaction(factory) as session:
-                if leases.take(session, "leader", me, now=now, duration=LEASE).ours:
-                    won.append(me)
-
-        threads = [threading.Thread(target=ask, args=(w,)) for w in ("w1", "w2")]
+        threads = [
+            threading.Thread(target=_ask, args=(factory, w, now, start, won)) for w in ("w1", "w2")
+        ]
         for t in threads:
             t.start()
         for t in threads:
