@@ -22,7 +22,7 @@ from dialtone.store.models import User
 log = logging.getLogger("dialtone.registrar")
 
 
-def _to_store(binding: Binding) -> registration_service.Binding:
+def _to_store(binding: Binding, worker_id: str | None) -> registration_service.Binding:
     host, port = binding.source
     return registration_service.Binding(
         contact=binding.contact,
@@ -32,6 +32,7 @@ def _to_store(binding: Binding) -> registration_service.Binding:
         call_id=binding.call_id,
         cseq=binding.cseq,
         expires_at=datetime.fromtimestamp(binding.expires_at, UTC),
+        worker_id=worker_id if binding.flow_bound else None,
     )
 
 
@@ -58,11 +59,15 @@ class Registrar:
         sessions: sessionmaker[Session],
         db: Executor,
         clock: Callable[[], float] = time.time,
+        worker_id: str | None = None,
     ) -> None:
         self.table = table
         self.sessions = sessions
         self.db = db
         self.clock = clock
+        # Issue 19: the TCP/TLS bindings stored are marked with it, and a start drops
+        # only its own (another worker's connections are alive).
+        self.worker_id = worker_id
 
     def restore(self) -> int:
         """Load unexpired bindings from the store (at start); returns how many.
@@ -70,7 +75,9 @@ class Registrar:
         Bindings registered over a TCP/TLS connection are not restored but deleted: their
         connection did not survive the restart, nothing else reaches those phones, and
         each registers again on a new connection (RFC 5626's flow idea). A clean stop
-        has dropped them already; this catches a crash."""
+        has dropped them already; this catches a crash. Only this worker's (or unmarked
+        ones, from before workers were named): another worker's connections live on, and
+        this worker cannot reach them either, so they are neither restored nor dropped."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         restored = 0
         with transaction(self.sessions) as session:
@@ -80,7 +87,10 @@ class Registrar:
             for user_id, row in rows:
                 binding = _from_store(row)
                 if binding.flow_bound:
-                    flows.add(user_id)
+                    if row.worker_id in (None, self.worker_id):
+                        flows.add(user_id)
+                    else:
+                        kept.setdefault(user_id, []).append(row)
                     continue
                 kept.setdefault(user_id, []).append(row)
                 self.table.restore(user_id, binding)
@@ -92,10 +102,7 @@ class Registrar:
                         session, user, kept.get(user_id, []), now=now
                     )
         if flows:
-            log.info(
-                "%d registration(s) over TCP/TLS connections of the previous run dropped",
-                len(rows) - restored,
-            )
+            log.info("registrations over TCP/TLS connections of the previous run dropped")
         return restored
 
     async def register(
@@ -121,7 +128,7 @@ class Registrar:
                 await self._save(user_id, self.contacts(user_id))
 
     async def _save(self, user_id: str, bindings: list[Binding]) -> None:
-        rows = [_to_store(b) for b in bindings]
+        rows = [_to_store(b, self.worker_id) for b in bindings]
         now = datetime.fromtimestamp(self.clock(), UTC)
 
         def write() -> None:

@@ -38,16 +38,17 @@ from .engine import CallEngine
 from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
-from .messaging import MessagingRuntime, start_messaging
+from .messaging import LeaderMessaging, MessagingRuntime
 from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
-from .sealing import recover
+from .sealing import Owners, everyone, recover
 from .startup import bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import OverloadGate, SipChannel, StreamChannel, UdpChannel, udp_socket
 from .trunk_registration import RegistrationSettings, TrunkRegistrations
+from .workers import Adoption, CallbackDuty, Duty, LeaseKeeper, Term, claim_identity
 
 log = logging.getLogger("dialtone")
 
@@ -76,16 +77,33 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
 
     http_socket = listen_http(settings)
+    worker_id = settings.worker_id
     try:
-        sip = await start_sip(settings, sessions)
+        # Before the recordings are recovered: a worker's own are what it may touch.
+        await claim_identity(sessions, worker_id, lease=settings.worker_lease_seconds)
+        sip = await start_sip(
+            settings,
+            sessions,
+            leader_duties=False,
+            owners=lambda owner: owner is None or owner == worker_id,
+        )
     except BaseException:
         http_socket.close()
         raise
     channels, handler, engine = sip.channels, sip.handler, sip.engine
+    messaging = LeaderMessaging(settings, sessions)
+    keeper = LeaseKeeper(
+        sessions=sessions,
+        worker_id=worker_id,
+        lease=settings.worker_lease_seconds,
+        renew=settings.worker_lease_renew_seconds,
+        duties=leader_duties(settings, sessions, sip, messaging),
+    )
     try:
-        messaging = await start_messaging(settings, sessions)
+        await keeper.begin()
     except BaseException:
         http_socket.close()
+        await keeper.close()
         await sip.aclose()
         raise
     programmable = await start_programmable(settings, sessions, sip)
@@ -108,7 +126,7 @@ async def serve(
     while not http.started and not http_task.done():
         await asyncio.sleep(0.01)
     if http_task.done():
-        await messaging.aclose()
+        await keeper.close()
         await sip.aclose()
         await http_task  # re-raises the bind error
         raise SystemExit("HTTP server stopped at start")
@@ -116,12 +134,12 @@ async def serve(
         f"{name}:{settings.sip_host}:{channel.endpoint.local_port}"
         for name, channel in channels.items()
     )
+    role = "leader" if keeper.leading else "follower"
+    log.info("worker %s started as %s", worker_id, role)
     announce(
-        f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
-        f"  HTTP http://{settings.http_host}:{settings.http_port}"
-        f"  SMPP tcp:{settings.smpp_host}:{messaging.server.port}{_tls(settings, messaging)}"
-        f" (carriers: {messaging.carriers.enabled_count})  (web console /console/, API docs /docs,"
-        " Ctrl-C stops)"
+        f"dialtone {settings.data_dir.resolve()}: worker {worker_id} ({role})  SIP {listening}"
+        f"  HTTP http://{settings.http_host}:{settings.http_port}  {_smpp(settings, messaging)}"
+        "  (web console /console/, API docs /docs, Ctrl-C stops)"
     )
     log.debug("%d start-up objects frozen out of the garbage collector", tune_collector())
     stop_task = loop.create_task(stop.wait())
@@ -132,7 +150,7 @@ async def serve(
     with contextlib.suppress(Exception):
         await http_task
     stop_task.cancel()
-    await messaging.aclose()
+    await keeper.close()  # the duties stopped, the lease given to another worker at once
     await programmable.aclose()
     await sip.aclose()
     log.info("stopped")
@@ -200,6 +218,57 @@ def _tls(settings: Settings, messaging: MessagingRuntime) -> str:
     return "" if port is None else f" tls:{settings.smpp_host}:{port}"
 
 
+def _smpp(settings: Settings, leader: LeaderMessaging) -> str:
+    """SMPP in the start-up line: where it listens, or that the leader runs it."""
+    messaging = leader.runtime
+    if messaging is None:
+        return "SMPP on the leader"
+    return (
+        f"SMPP tcp:{settings.smpp_host}:{messaging.server.port}{_tls(settings, messaging)}"
+        f" (carriers: {messaging.carriers.enabled_count})"
+    )
+
+
+def leader_duties(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    sip: SipRuntime,
+    messaging: LeaderMessaging,
+) -> list[Duty]:
+    """What only the leader runs (issue 19, docs/scale-out/workers.md): SMS (carriers,
+    dispatcher, SMPP server, webhooks, email), the trunks' REGISTERs, the voicemail
+    transcription sweep, and the adoption of dead workers' recordings."""
+    duties: list[Duty] = [messaging]
+    registrations = sip.registrations
+    if registrations is not None:
+
+        async def register(term: Term) -> None:
+            registrations.start()
+
+        duties.append(CallbackDuty("trunk registrations", register, registrations.close))
+    transcription = sip.transcription
+    if transcription is not None:
+
+        async def sweep(term: Term) -> None:
+            transcription.start_sweep(datetime.now(UTC))
+
+        async def nothing() -> None:
+            pass  # a sweep under way finishes; a transcript twice is harmless
+
+        duties.append(CallbackDuty("transcription sweep", sweep, nothing))
+    duties.append(
+        Adoption(
+            sessions=sessions,
+            directories=(settings.recordings_dir, settings.voicemail_dir),
+            key=sip.handler.config.recording_key,
+            worker_id=settings.worker_id,
+            lease=settings.worker_lease_seconds,
+            every=settings.worker_lease_seconds,
+        )
+    )
+    return duties
+
+
 def recording_key(settings: Settings) -> bytes | None:
     """The key recordings are sealed with as they are written (TERMS D5), None when the
     operator turned sealing off. Read (or generated) at start: a bad key stops the start,
@@ -209,8 +278,17 @@ def recording_key(settings: Settings) -> bytes | None:
     return sealed.key_for(settings.recording_key, settings.recording_key_path)
 
 
-async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipRuntime:
-    """Open the SIP channels and start the call engine on them, registrations restored."""
+async def start_sip(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    leader_duties: bool = True,
+    owners: Owners = everyone,
+) -> SipRuntime:
+    """Open the SIP channels and start the call engine on them, registrations restored.
+    ``leader_duties``: start the trunk registrations and the transcription sweep here
+    (one process); ``serve`` leaves them to the lease keeper (issue 19). ``owners``:
+    whose recordings this start recovers."""
     loop = asyncio.get_running_loop()
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-db")
@@ -220,7 +298,10 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
     # D5: what a crash left (recordings cut short, plain or empty files, calls without
     # their CDR) is put right before the first call.
     recovered = await loop.run_in_executor(
-        db, recover, (settings.recordings_dir, settings.voicemail_dir), key, sessions
+        db,
+        functools.partial(
+            recover, (settings.recordings_dir, settings.voicemail_dir), key, sessions, owners=owners
+        ),
     )
     if recovered:
         log.warning(
@@ -265,6 +346,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
             max_call_seconds=settings.max_call_seconds,
             cdr_commit_window=settings.cdr_commit_window_ms / 1000,
             recording_key=key,
+            worker_id=settings.worker_id,
         ),
         rtp_ports=rtp_ports,
         db=db,
@@ -275,7 +357,7 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
     restored = await loop.run_in_executor(db, engine.registrar.restore)
     if restored:
         log.info("restored %d registration(s)", restored)
-    if transcription is not None:
+    if transcription is not None and leader_duties:
         transcription.start_sweep(datetime.now(UTC))
     # After the engine: it takes the answers to its REGISTERs off the engine's channels.
     registrations = TrunkRegistrations(
@@ -289,7 +371,8 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
             scan_seconds=settings.trunk_register_scan_seconds,
         ),
     )
-    registrations.start()
+    if leader_duties:
+        registrations.start()
     gate = None
     if settings.overload_control:
         gate = OverloadGate(
@@ -453,6 +536,7 @@ def build_engine(
         ),
         sessions=sessions,
         db=db,
+        worker_id=settings.worker_id,
     )
     bridge = Bridge(
         config=BridgeConfig(

@@ -37,6 +37,8 @@ class Binding:
     call_id: str
     cseq: int
     expires_at: datetime
+    # The worker whose TCP/TLS connection the binding lives on (issue 19); None for UDP.
+    worker_id: str | None = None
 
 
 def format_source(transport: str, host: str, port: int) -> str:
@@ -104,6 +106,7 @@ def replace_bindings(
         row.call_id = binding.call_id[:255]
         row.cseq = binding.cseq
         row.expires_at = binding.expires_at
+        row.worker_id = binding.worker_id
         row.updated_at = now
     session.flush()
 
@@ -117,6 +120,7 @@ def _binding(row: Registration) -> Binding:
         call_id=row.call_id,
         cseq=row.cseq,
         expires_at=row.expires_at,
+        worker_id=row.worker_id,
     )
 
 
