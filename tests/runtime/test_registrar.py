@@ -52,7 +52,7 @@ def test_a_start_drops_its_own_flow_bindings_and_keeps_other_workers(tmp_path: P
             BindingTable(RegistrarSettings()),
             sessions=sessions,
             db=db,
-            clock=lambda: NOW.timestamp(),
+            clock=NOW.timestamp,
             worker_id="w1",
         )
         assert registrar.restore() == 1
