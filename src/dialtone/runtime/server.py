@@ -263,7 +263,7 @@ def leader_duties(
             key=sip.handler.config.recording_key,
             worker_id=settings.worker_id,
             lease=settings.worker_lease_seconds,
-            every=settings.worker_lease_seconds,
+            every=settings.worker_lease_renew_seconds,
         )
     )
     return duties
