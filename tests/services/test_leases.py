@@ -82,14 +82,22 @@ def test_holds_fences_a_replaced_or_expired_holder(
     assert leases.holds(session, "leader", holder, token, now=s(at)) is held
 
 
-def test_release_lets_another_take_at_once(session: Session) -> None:
+def test_giving_up_lets_another_take_at_once_with_a_new_token(session: Session) -> None:
     leases.take(session, "leader", "w1", now=T0, duration=LEASE)
-    assert not leases.release(session, "leader", "w2")  # not its own
-    assert leases.release(session, "leader", "w1")
+    assert not leases.give_up(session, "leader", "w2")  # not its own
+    assert leases.give_up(session, "leader", "w1")
     got = leases.take(session, "leader", "w2", now=s(1), duration=LEASE)
     assert got.ours
-    assert got.token == 1
-    assert leases.current(session, "leader") == leases.Held("leader", "w2", 1, s(16), ours=False)
+    assert got.token == 2
+    assert leases.current(session, "leader") == leases.Held("leader", "w2", 2, s(16), ours=False)
+
+
+def test_a_released_heartbeat_is_gone(session: Session) -> None:
+    name = leases.heartbeat("w1")
+    leases.take(session, name, "host:1", now=T0, duration=LEASE)
+    assert not leases.release(session, name, "host:2")
+    assert leases.release(session, name, "host:1")
+    assert leases.current(session, name) is None
 
 
 def test_alive_names_the_unexpired(session: Session) -> None:

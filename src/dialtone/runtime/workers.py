@@ -180,7 +180,7 @@ class LeaseKeeper:
 
         def release() -> None:
             with transaction(self.sessions) as session:
-                leases.release(session, leases.LEADER, self.worker_id)
+                leases.give_up(session, leases.LEADER, self.worker_id)
                 leases.release(session, leases.heartbeat(self.worker_id), self.instance)
 
         try:
@@ -222,8 +222,10 @@ class LeaseKeeper:
         began = loop.time()
         self._next = began + self.renew
         try:
+            # A round that outlasts the interval is a failed renewal (the next one is
+            # due); the first, at start, may wait out a busy database for a lease.
             beat, leader = await asyncio.wait_for(
-                loop.run_in_executor(self._db, self._take), self.renew
+                loop.run_in_executor(self._db, self._take), self.lease if starting else self.renew
             )
         except Exception as exc:
             if starting:
@@ -270,7 +272,7 @@ class LeaseKeeper:
 
     def _release_leader(self) -> None:
         with transaction(self.sessions) as session:
-            leases.release(session, leases.LEADER, self.worker_id)
+            leases.give_up(session, leases.LEADER, self.worker_id)
 
     async def _lose(self, why: str) -> None:
         term, self.term = self.term, None

@@ -20,7 +20,7 @@ worker as far as their clocks agree (NTP; see docs/scale-out/workers.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, case, delete, select, update
@@ -84,11 +84,28 @@ def holds(session: Session, name: str, holder: str, token: int, *, now: datetime
 
 
 def release(session: Session, name: str, holder: str) -> bool:
-    """Give ``name`` up at once (a clean stop), when ``holder`` holds it: another worker
-    takes it at its next attempt instead of waiting for the expiry."""
+    """Delete ``name`` when ``holder`` holds it: a heartbeat at a clean stop (or after
+    an adoption), so the worker is not taken for dead and adopted."""
     gone = session.execute(
         delete(Lease)
         .where(Lease.name == name, Lease.holder == holder)
+        .execution_options(synchronize_session=False)
+    )
+    return _count(gone) > 0
+
+
+# Earlier than any ``now``: a lease given up is expired for every worker's clock.
+_GIVEN_UP = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def give_up(session: Session, name: str, holder: str) -> bool:
+    """Let ``name`` go at once (a clean stop), when ``holder`` holds it: another worker
+    takes it at its next attempt instead of waiting for the expiry. The row stays, so
+    the next holder's token is still a new one (:func:`release` deletes it)."""
+    gone = session.execute(
+        update(Lease)
+        .where(Lease.name == name, Lease.holder == holder)
+        .values(expires_at=_GIVEN_UP)
         .execution_options(synchronize_session=False)
     )
     return _count(gone) > 0
