@@ -43,8 +43,9 @@ def serve() -> None:
     from dialtone.runtime.startup import (  # noqa: PLC0415
         StartupError,
         lock_data_dir,
-        migration_lock,
+        make_shared_files,
         prepare_directories,
+        startup_lock,
     )
 
     settings = support.settings_or_exit()
@@ -63,8 +64,9 @@ def serve() -> None:
             settings.worker_lease_seconds,
             settings.worker_lease_renew_seconds,
         )
-        with migration_lock(settings):
+        with startup_lock(settings):
             sessions = _open_or_explain(settings)
+            make_shared_files(settings)
         asgi = create_app(settings, sessions)
         install_console(asgi)  # the web console on the same app (issue 18)
         _hint_first_operator(sessions)

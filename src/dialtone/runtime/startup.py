@@ -15,6 +15,8 @@ from typing import IO
 
 from dialtone.settings import Settings
 
+from .tls import ensure_certificate
+
 
 class StartupError(Exception):
     """The platform cannot start; the message is one line for the operator."""
@@ -79,18 +81,37 @@ def lock_data_dir(settings: Settings) -> IO[str]:
 
 
 @contextlib.contextmanager
-def migration_lock(settings: Settings) -> Iterator[None]:
-    """Hold ``<data_dir>/migrate.lock`` while the schema is brought up to date: workers
-    of one machine starting at once migrate one after the other (the second finds the
-    schema current). Workers on several machines share no data dir: there the database
-    must serialise its own migrations (PostgreSQL: an advisory lock)."""
-    path = settings.data_dir.absolute() / "migrate.lock"
+def startup_lock(settings: Settings) -> Iterator[None]:
+    """Hold ``<data_dir>/startup.lock`` while what the workers of one data dir share is
+    made: the schema brought up to date, the generated recording key and the self-signed
+    TLS certificate (:func:`make_shared_files`). Workers of one machine starting at once
+    do it one after the other (the second finds it done) instead of racing to create two
+    keys. Workers on several machines share no data dir: they are given one
+    ``recording_key`` (and certificate), and the database serialises its own migrations
+    (PostgreSQL: an advisory lock)."""
+    path = settings.data_dir.absolute() / "startup.lock"
     with path.open("a+", encoding="ascii") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def make_shared_files(settings: Settings) -> None:
+    """Generate the recording key and the self-signed certificate now, under
+    :func:`startup_lock`, if this data dir has none yet (they would otherwise be made
+    later by whichever worker needs them first)."""
+    if not settings.recording_key:
+        settings.sealing_key()
+    tls = settings.sip_tls_port is not None or settings.smpp_tls_port is not None
+    if tls and (settings.tls_cert_file is None or settings.tls_key_file is None):
+        ensure_certificate(
+            settings.tls_cert_file,
+            settings.tls_key_file,
+            settings.tls_dir,
+            settings.advertised_host,
+        )
 
 
 def _writable_directory(path: Path, what: str, remedy: str) -> None:
