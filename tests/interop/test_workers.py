@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import signal
+import socket
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -19,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from dialtone.runtime.sealing import AudioFile, CallFacts, claim, recording_file
+from dialtone.services.telephony import trunks
 from dialtone.store import sealed
 from dialtone.store.db import transaction
 from dialtone.store.models import CallRecord
@@ -50,6 +53,65 @@ def _worker(
     return platform
 
 
+class Registrar:
+    """A provider's registrar on loopback: answers every REGISTER 200 (expires 60) and
+    notes the port each came from (a worker's SIP port)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.sources: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, source = self.socket.recvfrom(65535)
+            except TimeoutError:
+                continue
+            head = data.decode(errors="replace").split("\r\n\r\n", 1)[0].split("\r\n")
+            if not head[0].startswith("REGISTER "):
+                continue
+            self.sources.append(source[1])
+            keep = [
+                line
+                for line in head[1:]
+                if line.split(":", 1)[0].strip().lower()
+                in ("via", "v", "from", "f", "call-id", "i", "cseq", "contact", "m")
+            ]
+            to = next(line for line in head[1:] if line.lower().startswith(("to:", "t:")))
+            answer = ["SIP/2.0 200 OK", *keep, f"{to};tag=reg", "Expires: 60"]
+            self.socket.sendto(
+                ("\r\n".join(answer) + "\r\nContent-Length: 0\r\n\r\n").encode(), source
+            )
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.socket.close()
+
+
+def add_registering_trunk(platform: Platform, registrar: Registrar) -> None:
+    with transaction(_database(platform)) as session:
+        trunks.create_trunk(
+            session,
+            account_id=None,
+            name="provider",
+            host="127.0.0.1",
+            port=registrar.port,
+            username="acme",
+            password="never-asked",  # the registrar challenges nobody
+            key=sealed.key_for(None, platform.data_dir / "keys" / "recordings.key"),
+            now=datetime.now(UTC),
+            register=True,
+            register_expires=60,
+        )
+
+
 def _role(platform: Platform) -> str:
     found = re.search(r"worker \S+ \((leader|follower)\)", platform.log())
     return found.group(1) if found else ""
@@ -63,6 +125,7 @@ def _kill(platform: Platform) -> float:
 
 def test_one_leader_sends_and_the_other_takes_over_after_kill_9(tmp_path: Path) -> None:
     require_smsc()
+    registrar = Registrar()
     with Smsc(tmp_path / "smsc", dlr_delay=0.1).start() as smsc:
         w1 = _worker(tmp_path / "w1", "w1")
         w2: Platform | None = None
@@ -72,9 +135,13 @@ def test_one_leader_sends_and_the_other_takes_over_after_kill_9(tmp_path: Path) 
             w2 = _worker(tmp_path / "w2", "w2", w1)
             assert (_role(w1), _role(w2)) == ("leader", "follower"), w2.log()
             add_carrier(w1, smsc, "sim")
+            add_registering_trunk(w1, registrar)
             smsc.wait_bound(1)
-            time.sleep(1.5)  # the follower's rounds: it binds nothing
+            assert poll(lambda: registrar.sources)
+            time.sleep(1.5)  # the follower's rounds: it binds and registers nothing
             assert len(smsc.sessions()) == 1
+            # One REGISTER per trunk, from the leader's SIP port alone.
+            assert set(registrar.sources) == {w1.sip_port}
             # Queued on either worker's API: sent by the leader, once.
             before = [send(w, f"before {n}")["id"] for n, w in enumerate([w1, w2, w2, w1])]
             assert poll(lambda: all_in(w2, before, ("delivered",)), 15), w1.log()[-2000:]
@@ -91,10 +158,14 @@ def test_one_leader_sends_and_the_other_takes_over_after_kill_9(tmp_path: Path) 
             texts = [f"before {n}" for n in range(4)] + [f"after {n}" for n in range(5)]
             assert {t: counts[t] for t in texts} == dict.fromkeys(texts, 1)
             assert sum(counts.values()) == len(texts)
+            # The trunk registered again by the new leader.
+            assert poll(lambda: w2.sip_port in registrar.sources, 10)
+            assert set(registrar.sources) == {w1.sip_port, w2.sip_port}
             # Within the lease (the dead leader's last renewal was at most a round before).
             assert took < LEASE + 1.5, took
             print(f"takeover {took:.2f} s after kill -9 (lease {LEASE:.0f} s)")
         finally:
+            registrar.close()
             if w2 is not None:
                 assert stop_platform(w2) == 0, w2.log()
             stop_platform(w1)
