@@ -63,3 +63,28 @@ def test_a_start_drops_its_own_flow_bindings_and_keeps_other_workers(tmp_path: P
         ("theirs", "w2"),
         ("udp", None),
     ]
+
+
+def test_a_dead_worker_s_flow_bindings_go_with_it(tmp_path: Path) -> None:
+    _, sessions = migrated_database(tmp_path / "db.sqlite")
+    with transaction(sessions) as session:
+        account = accounts.create_account(session, "A", now=NOW).account.id
+        user = users.create_user(session, account, name="Al", now=NOW, realm="dialtone")
+        registrations.replace_bindings(
+            session,
+            user,
+            [_binding("dead", "tcp", "w3"), _binding("live", "tcp", "w2")],
+            now=NOW,
+        )
+    with ThreadPoolExecutor(1) as db:
+        Registrar(
+            BindingTable(RegistrarSettings()),
+            sessions=sessions,
+            db=db,
+            clock=NOW.timestamp,
+            worker_id="w1",
+            dead_workers=frozenset({"w3"}),
+        ).restore()
+    with transaction(sessions) as session:
+        stored = registrations.active_bindings(session, now=NOW)
+    assert [b.call_id for _, b in stored] == ["live"]

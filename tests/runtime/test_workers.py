@@ -6,6 +6,10 @@ worker id in use on another host refuses the start, on this host it is taken ove
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,9 +18,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialtone.runtime.startup import StartupError
-from dialtone.runtime.workers import LeaseKeeper, Term, claim_identity
+from dialtone.runtime.workers import LeaseKeeper, Term, adopt_dead_at_start, claim_identity
 from dialtone.services import leases
 from dialtone.store.db import transaction
+from dialtone.store.models import Lease
 from tests.database import migrated_database
 
 LEASE, RENEW = 1.5, 0.5
@@ -168,3 +173,57 @@ def test_a_restart_waits_for_an_adoption_to_end(sessions: sessionmaker[Session])
         return loop.time() - began
 
     assert 0.2 <= asyncio.run(scenario()) <= 2.0
+
+
+def _gone_pid() -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
+def test_workers_found_dead_at_start_are_held_then_let_go(
+    sessions: sessionmaker[Session],
+) -> None:
+    here = socket.gethostname()
+    now = datetime.now(UTC)
+    beats = {
+        "w2": (f"{here}:1", now - timedelta(seconds=1)),  # expired
+        "w3": ("other-host:7", now + timedelta(seconds=60)),  # alive elsewhere
+        "w4": (f"{here}:{_gone_pid()}", now + timedelta(seconds=60)),  # killed here
+        "w5": (f"{here}:{os.getpid()}", now + timedelta(seconds=60)),  # alive here
+        "w6": ("adopted-by:w3", now + timedelta(seconds=60)),  # another's adoption
+    }
+    with transaction(sessions) as session:
+        for worker, (holder, until) in beats.items():
+            session.add(
+                Lease(name=leases.heartbeat(worker), holder=holder, token=1, expires_at=until)
+            )
+        session.add(Lease(name=leases.LEADER, holder="w4", token=3, expires_at=until))
+    dead = adopt_dead_at_start(sessions, "w1", lease=LEASE, instance=f"{here}:{os.getpid()}")
+    assert dead.workers == {"w2", "w4"}
+    with transaction(sessions) as session:
+        held = {w: leases.current(session, leases.heartbeat(w)) for w in ("w2", "w4")}
+    assert {w: h.holder for w, h in held.items() if h} == dict.fromkeys(
+        ["w2", "w4"], "adopted-by:w1"
+    )
+    dead.release()
+    with transaction(sessions) as session:
+        assert leases.current(session, leases.heartbeat("w4")) is None
+        assert leases.current(session, leases.heartbeat("w3")) is not None
+
+    duty = Recorder()
+
+    async def scenario() -> bool:
+        keeper = _keeper(sessions, "w1", duty)
+        keeper.dead = dead.workers
+        await keeper.begin()  # w4's lease had a minute to run: taken at once
+        leading = keeper.leading
+        await keeper.close()
+        return leading
+
+    assert asyncio.run(scenario())
+    assert duty.events == ["start 4", "stop"]

@@ -60,6 +60,7 @@ class Registrar:
         db: Executor,
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
+        dead_workers: frozenset[str] = frozenset(),
     ) -> None:
         self.table = table
         self.sessions = sessions
@@ -68,6 +69,8 @@ class Registrar:
         # Issue 19: the TCP/TLS bindings stored are marked with it, and a start drops
         # only its own (another worker's connections are alive).
         self.worker_id = worker_id
+        # Workers found dead at start: their connections died with them too.
+        self.dead_workers = dead_workers
 
     def restore(self) -> int:
         """Load unexpired bindings from the store (at start); returns how many.
@@ -75,9 +78,10 @@ class Registrar:
         Bindings registered over a TCP/TLS connection are not restored but deleted: their
         connection did not survive the restart, nothing else reaches those phones, and
         each registers again on a new connection (RFC 5626's flow idea). A clean stop
-        has dropped them already; this catches a crash. Only this worker's (or unmarked
-        ones, from before workers were named): another worker's connections live on, and
-        this worker cannot reach them either, so they are neither restored nor dropped."""
+        has dropped them already; this catches a crash. Only this worker's, dead
+        workers' and unmarked ones (from before workers were named): a live worker's
+        connections live on, and this worker cannot reach them either, so they are
+        neither restored nor dropped."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         restored = 0
         with transaction(self.sessions) as session:
@@ -87,7 +91,10 @@ class Registrar:
             for user_id, row in rows:
                 binding = _from_store(row)
                 if binding.flow_bound:
-                    if row.worker_id in (None, self.worker_id):
+                    if (
+                        row.worker_id in (None, self.worker_id)
+                        or row.worker_id in self.dead_workers
+                    ):
                         flows.add(user_id)
                     else:
                         kept.setdefault(user_id, []).append(row)

@@ -48,7 +48,15 @@ from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import OverloadGate, SipChannel, StreamChannel, UdpChannel, udp_socket
 from .trunk_registration import RegistrationSettings, TrunkRegistrations
-from .workers import Adoption, CallbackDuty, Duty, LeaseKeeper, Term, claim_identity
+from .workers import (
+    Adoption,
+    CallbackDuty,
+    Duty,
+    LeaseKeeper,
+    Term,
+    adopt_dead_at_start,
+    claim_identity,
+)
 
 log = logging.getLogger("dialtone")
 
@@ -79,14 +87,27 @@ async def serve(
     http_socket = listen_http(settings)
     worker_id = settings.worker_id
     try:
-        # Before the recordings are recovered: a worker's own are what it may touch.
+        # Before the recordings are recovered: a worker's own are what it may touch, and
+        # those of workers found dead (held meanwhile, so none restarts under us).
         await claim_identity(sessions, worker_id, lease=settings.worker_lease_seconds)
-        sip = await start_sip(
-            settings,
-            sessions,
-            leader_duties=False,
-            owners=lambda owner: owner is None or owner == worker_id,
+        dead = await loop.run_in_executor(
+            None,
+            functools.partial(
+                adopt_dead_at_start, sessions, worker_id, lease=settings.worker_lease_seconds
+            ),
         )
+        if dead.workers:
+            log.warning("worker(s) found dead at start: %s", ", ".join(sorted(dead.workers)))
+        try:
+            sip = await start_sip(
+                settings,
+                sessions,
+                leader_duties=False,
+                owners=lambda owner: owner is None or owner in dead.workers | {worker_id},
+                dead_workers=dead.workers,
+            )
+        finally:
+            await loop.run_in_executor(None, dead.release)
     except BaseException:
         http_socket.close()
         raise
@@ -98,6 +119,7 @@ async def serve(
         lease=settings.worker_lease_seconds,
         renew=settings.worker_lease_renew_seconds,
         duties=leader_duties(settings, sessions, sip, messaging),
+        dead=dead.workers,
     )
     try:
         await keeper.begin()
@@ -284,11 +306,13 @@ async def start_sip(
     *,
     leader_duties: bool = True,
     owners: Owners = everyone,
+    dead_workers: frozenset[str] = frozenset(),
 ) -> SipRuntime:
     """Open the SIP channels and start the call engine on them, registrations restored.
     ``leader_duties``: start the trunk registrations and the transcription sweep here
     (one process); ``serve`` leaves them to the lease keeper (issue 19). ``owners``:
-    whose recordings this start recovers."""
+    whose recordings this start recovers; ``dead_workers``: whose TCP/TLS registrations
+    it drops with its own."""
     loop = asyncio.get_running_loop()
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-db")
@@ -353,7 +377,16 @@ async def start_sip(
         reads=reads,
         on_voicemail=transcription.submit if transcription is not None else None,
     )
-    engine = build_engine(settings, sessions, channels, handler, rtp_ports, db=db, reads=reads)
+    engine = build_engine(
+        settings,
+        sessions,
+        channels,
+        handler,
+        rtp_ports,
+        db=db,
+        reads=reads,
+        dead_workers=dead_workers,
+    )
     restored = await loop.run_in_executor(db, engine.registrar.restore)
     if restored:
         log.info("restored %d registration(s)", restored)
@@ -505,6 +538,7 @@ def build_engine(
     *,
     db: ThreadPoolExecutor,
     reads: ThreadPoolExecutor,
+    dead_workers: frozenset[str] = frozenset(),
 ) -> CallEngine:
     """Wire the registrar, authentication, the bridge and the answering machine."""
     loop = asyncio.get_running_loop()
@@ -537,6 +571,7 @@ def build_engine(
         sessions=sessions,
         db=db,
         worker_id=settings.worker_id,
+        dead_workers=dead_workers,
     )
     bridge = Bridge(
         config=BridgeConfig(

@@ -109,6 +109,77 @@ async def claim_identity(
         waited += poll
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    return True
+
+
+def holder_gone(holder: str, *, me: str) -> bool:
+    """Whether the process named by a heartbeat's ``holder`` (``host:pid``) is surely
+    gone: it ran on this host (``me``'s) and its pid is not running. Workers of one host
+    share a pid namespace (one host name per container otherwise)."""
+    host, _, pid = holder.rpartition(":")
+    if host != _host(me) or not pid.isdigit():
+        return False
+    return not _pid_alive(int(pid))
+
+
+@dataclass
+class Dead:
+    """The workers found dead at start, whose heartbeats this start holds as their
+    adopter until its recovery is done: their recordings are recovered with its own,
+    their TCP/TLS registrations dropped, their leader lease taken over at once."""
+
+    sessions: sessionmaker[Session]
+    adopter: str
+    workers: frozenset[str] = frozenset()
+
+    def release(self) -> None:
+        """Recovery done: the adopted heartbeats go (their workers may start again)."""
+        with transaction(self.sessions) as session:
+            for worker in self.workers:
+                leases.release(session, leases.heartbeat(worker), self.adopter)
+
+
+def adopt_dead_at_start(
+    sessions: sessionmaker[Session],
+    worker_id: str,
+    *,
+    lease: float,
+    instance: str | None = None,
+    wallclock: Clock = _utc_now,
+) -> Dead:
+    """The other workers whose heartbeat has expired, or whose process on this host is
+    gone (kill -9, then a restart with other ports: another worker id), each taken as
+    ``adopted-by:<worker_id>`` so that neither its own restart nor the leader's adoption
+    works on its files meanwhile."""
+    me = instance or instance_name()
+    adopter = f"{ADOPTER}{worker_id}"
+    prefix = leases.heartbeat("")
+    now = wallclock()
+    taken: set[str] = set()
+    with transaction(sessions) as session:
+        rows = session.execute(
+            select(Lease.name, Lease.holder, Lease.expires_at).where(Lease.name.like(f"{prefix}%"))
+        ).all()
+        for name, holder, expires_at in rows:
+            worker = name.removeprefix(prefix)
+            if worker == worker_id or holder.startswith(ADOPTER):
+                continue
+            if expires_at > now and not holder_gone(holder, me=me):
+                continue
+            leases.release(session, name, holder)
+            held = leases.take(session, name, adopter, now=now, duration=timedelta(seconds=lease))
+            if held.ours:
+                taken.add(worker)
+    return Dead(sessions, adopter, frozenset(taken))
+
+
 @dataclass
 class Term:
     """One tenure as leader: the lease's fencing token and until when, on this
@@ -156,6 +227,8 @@ class LeaseKeeper:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="dialtone-lease")
     )
     _warned_heartbeat: bool = False
+    # Workers found dead at start: the first round takes the lease from one of them.
+    dead: frozenset[str] = frozenset()
 
     @property
     def leading(self) -> bool:
@@ -214,6 +287,9 @@ class LeaseKeeper:
             beat = leases.take(
                 session, leases.heartbeat(self.worker_id), self.instance, now=now, duration=duration
             )
+            held = leases.current(session, leases.LEADER)
+            if held is not None and held.holder in self.dead:
+                leases.give_up(session, leases.LEADER, held.holder)  # its process is gone
             leader = leases.take(session, leases.LEADER, self.worker_id, now=now, duration=duration)
         return beat, leader
 
@@ -232,6 +308,8 @@ class LeaseKeeper:
                 raise
             log.warning("lease not renewed (%s)", exc or type(exc).__name__)
             return
+        finally:
+            self.dead = frozenset()  # once: a dead worker may come back and lead later
         if not beat.ours and not self._warned_heartbeat:
             self._warned_heartbeat = True
             log.error(
