@@ -83,7 +83,7 @@ class Registrar:
         connections live on, and this worker cannot reach them either, so they are
         neither restored nor dropped."""
         now = datetime.fromtimestamp(self.clock(), UTC)
-        restored = 0
+        restored = dropped = 0
         with transaction(self.sessions) as session:
             rows = registration_service.active_bindings(session, now=now)
             kept: dict[str, list[registration_service.Binding]] = {}
@@ -96,6 +96,7 @@ class Registrar:
                         or row.worker_id in self.dead_workers
                     ):
                         flows.add(user_id)
+                        dropped += 1
                     else:
                         kept.setdefault(user_id, []).append(row)
                     continue
@@ -109,7 +110,10 @@ class Registrar:
                         session, user, kept.get(user_id, []), now=now
                     )
         if flows:
-            log.info("registrations over TCP/TLS connections of the previous run dropped")
+            log.info(
+                "%d registration(s) over TCP/TLS connections of the previous run dropped",
+                dropped,
+            )
         return restored
 
     async def register(
