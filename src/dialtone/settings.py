@@ -365,6 +365,35 @@ class MediaSection(BaseModel):
     transcriber_language: str | None = Field(
         default=None, description="ISO 639-1 hint, e.g. fr; None lets the model detect it."
     )
+    media_engine: Literal["python", "rtpengine"] = Field(
+        default="python",
+        description="What carries bridged calls' media: python (the built-in relay) or "
+        "rtpengine (over its NG protocol; calls whose application hears the audio, and "
+        "the answering machine, stay on the built-in relay). docs/scale-out/rtpengine.md.",
+    )
+    rtpengine_ng: str = Field(
+        default="127.0.0.1:22222",
+        description="rtpengine's NG control address (its --listen-ng), host:port.",
+    )
+    rtpengine_retransmit_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="A NG request is sent again after this, then after twice as long...",
+    )
+    rtpengine_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description="...until this long has passed: rtpengine is then unavailable and the "
+        "call is refused 503 media.engine_unavailable.",
+    )
+    rtpengine_recording_dir: Path | None = Field(
+        default=None,
+        description="rtpengine's --recording-dir as this process sees it (the same machine "
+        "or a shared directory): recorded calls' pcaps are read there, sealed as WAV and "
+        "deleted. Unset: <data_dir>/rtpengine.",
+    )
 
     @field_validator("codecs", mode="before")
     @classmethod
@@ -376,6 +405,8 @@ class MediaSection(BaseModel):
     def _ranges(self) -> Self:
         if self.rtp_port_min > self.rtp_port_max:
             raise ValueError("rtp_port_min must not exceed rtp_port_max")
+        if ":" not in self.rtpengine_ng or not self.rtpengine_ng.rpartition(":")[2].isdigit():
+            raise ValueError(f"rtpengine_ng {self.rtpengine_ng!r} is not host:port")
         unknown = set(self.codecs) - {"PCMA", "PCMU"}
         if unknown:
             raise ValueError(f"unsupported codecs {sorted(unknown)}: PCMA and PCMU are built in")
@@ -959,6 +990,47 @@ class ConsoleSection(BaseModel):
     console_sign_in_block_seconds: float = Field(default=900, ge=0)
 
 
+class SharedSection(BaseModel):
+    """Shared fast state (issue 19): Redis, when several workers must agree on
+    authentication failures, nonces, the look-up cache, live calls per user (V2) and
+    wake-ups. None: everything stays in this process, as one worker needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://[:password@]host:port/db or unix:///path/redis.sock; "
+        "None: state is kept in process (one worker).",
+    )
+    redis_timeout_ms: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="How long any Redis call may take before the worker degrades to its "
+        "local state; no call setup waits longer on Redis.",
+    )
+    redis_connect_timeout_ms: int = Field(
+        default=2000, ge=1, le=60_000, description="How long the start waits for Redis."
+    )
+    redis_retry_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a degraded worker tries Redis again.",
+    )
+    redis_heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How often a worker refreshes its live calls in Redis (V2); a dead "
+        "worker's calls are forgotten three heartbeats later.",
+    )
+    redis_key_prefix: str = Field(
+        default="dialtone:",
+        description="Prefix of every Redis key and channel (several platforms on one Redis).",
+    )
+
+
 class ProcessSection(BaseModel):
     """The process: log level and event loop."""
 
@@ -1046,6 +1118,7 @@ class Settings(
     WebhooksSection,
     ApiSection,
     ConsoleSection,
+    SharedSection,
     ProcessSection,
     WorkersSection,
     BaseSettings,
@@ -1089,6 +1162,11 @@ class Settings(
             default_from=self.email_from,
             unsubscribe_base_url=self.email_unsubscribe_base_url,
         )
+
+    @property
+    def rtpengine_recordings(self) -> Path:
+        """rtpengine's recording directory as this process reads it (issue 19)."""
+        return self.rtpengine_recording_dir or self.data_dir / "rtpengine"
 
     @property
     def speech_options(self) -> SpeechOptions:
@@ -1151,6 +1229,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "webhooks": WebhooksSection,
     "api": ApiSection,
     "console": ConsoleSection,
+    "shared": SharedSection,
     "process": ProcessSection,
     "workers": WorkersSection,
 }

@@ -40,7 +40,9 @@ def serve() -> None:
     from dialtone.dashboard.app import install as install_console  # noqa: PLC0415
     from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
     from dialtone.runtime.server import serve as run  # noqa: PLC0415
+    from dialtone.runtime.shared.errors import SharedStateError  # noqa: PLC0415
     from dialtone.runtime.startup import (  # noqa: PLC0415
+        MediaEngineUnreachable,
         StartupError,
         lock_data_dir,
         make_shared_files,
@@ -79,6 +81,14 @@ def serve() -> None:
             runner.run(run(settings, sessions, asgi, announce=typer.echo))
     except KeyboardInterrupt:
         pass
+    except MediaEngineUnreachable as exc:
+        # A configuration the operator must fix (issue 19): a distinct status.
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except SharedStateError as exc:
+        # Redis configured and unreachable: a configuration error (status 2), not a crash.
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

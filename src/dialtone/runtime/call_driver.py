@@ -33,9 +33,11 @@ from .app_tasks import AppTasks
 from .call_audio import AudioUses, CallAudio
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
+from .ng_client import NgRefused, NgUnavailable
 from .prompts import BEEP, encoded_prompt
 from .randomness import RANDOM
 from .relay import MediaRelay, open_relay
+from .rtpengine import RtpengineMedia, RtpengineRelay
 from .sealing import CallFacts, claim, discard_recording, forget_facts, sync_recording
 from .tasks import TaskSet
 from .transports import SipChannel
@@ -136,7 +138,10 @@ class Driven:
     call: Call
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     session: RtpSession | None = None
-    relay: MediaRelay | None = None
+    # The bridged call's relay: the Python one, or rtpengine's (``media_engine``).
+    relay: MediaRelay | RtpengineRelay | None = None
+    # An rtpengine relay's close (delete, the recording sealed): the record waits for it.
+    media_closing: asyncio.Task[None] | None = None
     # Media being opened: a second OpenMedia waits for it (the voicemail after ringing).
     opening: asyncio.Task[None] | None = None
     record_path: str | None = None
@@ -152,6 +157,8 @@ class Driven:
     audio: AudioUses = field(default_factory=AudioUses)
     # Plays waiting for their prompt to be synthesised, by ref: StopPlay drops them.
     deferred: set[int] = field(default_factory=set)
+    # How many users the call had when they were last told (``on_users_changed``).
+    users_told: int = -1
 
 
 class CallDriver:
@@ -200,6 +207,12 @@ class CallDriver:
         # A prompt still being made (a reply's later sentences, synthesised while the
         # first plays): its Play waits for it. None: every prompt is on disk.
         self.pending_prompt: Callable[[str], asyncio.Future[object] | None] = lambda _: None
+        # rtpengine, when it carries bridged calls (``media_engine = "rtpengine"``): the
+        # calls no application hears; None: every call on the Python relay.
+        self.media_engine: RtpengineMedia | None = None
+        # Told the users of a call that began, ended or rang someone more: their live
+        # calls changed (TERMS V2 across workers: the shared state publishes them).
+        self.on_users_changed: Callable[[set[str]], None] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -227,6 +240,7 @@ class CallDriver:
         if a is not None and isinstance(getattr(a, "transaction", None), InviteServerTransaction):
             self.by_invite[id(a.transaction)] = driven  # type: ignore[attr-defined]
         self.execute(driven, actions)
+        self._tell_users(driven)
         return driven
 
     def feed(self, driven: Driven, event: ev.Event) -> None:
@@ -239,6 +253,24 @@ class CallDriver:
             log.exception("call %s: the core failed on %s", driven.call.record_id, event)
             return
         self.execute(driven, actions)
+        self._tell_users(driven)
+
+    def _tell_users(self, driven: Driven, *, ended: bool = False) -> None:
+        """Tell ``on_users_changed`` when the call began, ended or has new users (a
+        ringing step adds the users it rings): one length compared per event."""
+        told = self.on_users_changed
+        if told is None:
+            return
+        call = driven.call
+        count = len(call.users)
+        if count == driven.users_told and not ended:
+            return
+        driven.users_told = count
+        users = set(call.users)
+        if call.spec.caller_user_id is not None:
+            users.add(call.spec.caller_user_id)
+        if users:
+            told(users)
 
     def by_request(self, request: Request) -> Driven | None:
         """The call an in-dialog request (or ACK) belongs to, by its To tag."""
@@ -293,6 +325,9 @@ class CallDriver:
             elif isinstance(action, act.CloseMedia):
                 self._close_media(driven, action.discard_recording)
             elif isinstance(action, act.SetRemote):
+                if isinstance(driven.relay, RtpengineRelay):
+                    # The codec the legs settled on, for the SDPs rtpengine is told.
+                    driven.relay.audio = driven.call.audio
                 if driven.relay is not None:
                     driven.relay.sides[action.side].set_remote(
                         action.address, new_party=action.new_party
@@ -410,6 +445,13 @@ class CallDriver:
                 if action.digits:
                     session.listen_for_digits(lambda d: self._digit(driven, 0, d))
                 ports: tuple[int, ...] = (session.local_port,)
+            elif self.media_engine is not None and not action.digits:
+                # No application hears this call: rtpengine carries it.
+                engine_relay = await self.media_engine.open_relay(
+                    driven.call.record_id, action.audio
+                )
+                driven.relay = engine_relay
+                ports = (engine_relay.a.port, engine_relay.b.port)
             else:
                 relay = await open_relay(self.rtp_ports, self.rtp_host, action.audio)
                 driven.relay = relay
@@ -420,6 +462,10 @@ class CallDriver:
         except PortsExhausted:
             log.warning("call %s: RTP ports exhausted -> 503", driven.call.record_id)
             self.feed(driven, ev.MediaUnavailable())
+            return
+        except (NgUnavailable, NgRefused) as exc:
+            log.warning("call %s: %s -> 503 %s", driven.call.record_id, exc, ev.ENGINE_UNAVAILABLE)
+            self.feed(driven, ev.MediaUnavailable(ev.ENGINE_UNAVAILABLE))
             return
         except Exception:
             log.exception("call %s: media not opened", driven.call.record_id)
@@ -441,6 +487,8 @@ class CallDriver:
         relay, driven.relay = driven.relay, None
         if relay is not None:
             relay.close()
+            if isinstance(relay, RtpengineRelay):
+                driven.media_closing = relay.closing
 
     def _play(self, driven: Driven, action: act.Play | act.SendDigits, prompt: str | None) -> None:
         waiting = self.pending_prompt(prompt) if prompt is not None else None
@@ -487,6 +535,10 @@ class CallDriver:
             self.feed(driven, ev.TaskFinished(action.ref, result, error))
 
     def _use_audio(self, driven: Driven, action: act.Action) -> None:
+        if isinstance(driven.relay, RtpengineRelay):
+            # Calls an application hears are opened on the Python relay: not reached.
+            log.warning("call %s: %s needs the audio, on rtpengine", driven.call.record_id, action)
+            return
         port: RtpSession | MediaRelay | None = driven.session or driven.relay
         if driven.relay is not None and driven.relay.audio != driven.call.audio:
             # What the legs agreed (settled once a callee answered a call we placed).
@@ -528,6 +580,9 @@ class CallDriver:
 
     async def _write_record(self, driven: Driven, action: act.WriteRecord) -> None:
         record = action.record
+        if driven.media_closing is not None:
+            # rtpengine's pcap becomes the recording once the call is deleted.
+            await asyncio.gather(driven.media_closing, return_exceptions=True)
         # The recording was sealed as it was written (D5); it reaches the disk first.
         recording = await sync_recording(record.recording_path)
         voicemail = record.voicemail if recording is not None else None
@@ -598,6 +653,7 @@ class CallDriver:
         driven.timers.clear()
         call = driven.call
         self.calls.pop(call.record_id, None)
+        self._tell_users(driven, ended=True)
         for key, owner in list(self.legs.items()):
             if owner is driven:
                 del self.legs[key]

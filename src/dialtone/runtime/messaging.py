@@ -15,6 +15,7 @@ closes the server first (it takes no more submit_sm), then the outbound side.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,7 @@ from .db_work import DbWork
 from .email_sender import EmailSender, Relay
 from .message_dispatcher import DispatchSettings, MessageDispatcher
 from .programmable import token_of
+from .shared import WAKE_EMAIL, WAKE_MESSAGES, WAKE_WEBHOOKS, SharedState
 from .smpp_carriers import BindSettings, CarrierBinds
 from .smpp_server import SmppServer, TlsListenError
 from .startup import bind_failure
@@ -57,11 +59,32 @@ class MessagingRuntime:
     auth: ThreadPoolExecutor
     # None when no SMTP relay is configured (smtp_host empty: email is disabled).
     email: EmailSender | None = None
+    # Where wake-ups go: every worker's loops (issue 19), or this process's alone.
+    shared: SharedState | None = None
 
     def wake(self) -> None:
         """A message was committed: send it now rather than at the next poll.
-        Callable from any thread (the API's handlers run in a pool)."""
-        self.dispatcher.wake()
+        Callable from any thread (the API's handlers run in a pool). With the shared
+        state, the wake-up reaches the dispatcher of every worker (the one that runs it
+        sends; issue 19)."""
+        if self.shared is not None:
+            self.shared.bus.publish(WAKE_MESSAGES)
+        else:
+            self.dispatcher.wake()
+
+    def wake_webhooks(self) -> None:
+        """A webhook was stored: deliver it now (every worker's sender, as ``wake``)."""
+        if self.shared is not None:
+            self.shared.bus.publish(WAKE_WEBHOOKS)
+        else:
+            self.webhooks.wake()
+
+    def wake_email(self) -> None:
+        """An email was stored: send it now (every worker's sender, as ``wake``)."""
+        if self.shared is not None:
+            self.shared.bus.publish(WAKE_EMAIL)
+        elif self.email is not None:
+            self.email.wake()
 
     async def aclose(self) -> None:
         """Stop taking messages (the server first), let the parts in flight be answered
@@ -89,8 +112,11 @@ async def start_messaging(
     dispatch: DispatchSettings | None = None,
     leading: Callable[[], bool] = lambda: True,
     fence: Callable[[Session], bool] | None = None,
+    shared: SharedState | None = None,
 ) -> MessagingRuntime:
     """Bind the enabled carriers, queue again what a stop interrupted, start sending.
+    With ``shared``, the SMPP binds' failures are counted with every worker's, and the
+    loops wake on every worker's wake-ups (issue 19).
 
     With several workers only the leader runs this (issue 19: ``runtime.workers``):
     ``leading`` says whether its tenure is still valid and ``fence`` checks, in the
@@ -115,6 +141,9 @@ async def start_messaging(
         )
         tls = (settings.smpp_tls_port, server_context(cert, key))
     auth = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-smpp-auth")
+    allowed = settings.auth_failures_allowed
+    window = settings.auth_failure_window_seconds
+    block = settings.auth_block_seconds
     server = SmppServer(
         host=settings.smpp_host,
         port=settings.smpp_port,
@@ -122,12 +151,16 @@ async def start_messaging(
         db=db,
         auth=auth,  # scrypt takes tens of milliseconds: off the writer's thread
         rules=settings.messaging_rules,
-        on_stored=dispatcher.wake,
+        on_stored=(
+            dispatcher.wake
+            if shared is None
+            else functools.partial(shared.bus.publish, WAKE_MESSAGES)
+        ),
         tls=tls,
-        limiter=FailureLimiter(
-            allowed=settings.auth_failures_allowed,
-            window=settings.auth_failure_window_seconds,
-            block=settings.auth_block_seconds,
+        limiter=(
+            FailureLimiter(allowed=allowed, window=window, block=block)
+            if shared is None
+            else shared.failures("smpp", allowed=allowed, window=window, block=block)
         ),
     )
     dispatcher.hooks.on_receipt = lambda message: _ignored(server.deliver_receipt(message))
@@ -169,6 +202,13 @@ async def start_messaging(
         webhooks.start()
         if mail is not None:
             mail.start()
+        if shared is not None:
+            # Every worker hears the wake-ups; a loop this worker does not run (another
+            # worker leads) looks, finds nothing due to it, and waits again.
+            shared.bus.subscribe(WAKE_MESSAGES, dispatcher.wake)
+            shared.bus.subscribe(WAKE_WEBHOOKS, webhooks.wake)
+            if mail is not None:
+                shared.bus.subscribe(WAKE_EMAIL, mail.wake)
     except BaseException:
         await server.close()
         await carriers.close()
@@ -176,7 +216,7 @@ async def start_messaging(
         auth.shutdown(wait=False)
         raise
     return MessagingRuntime(
-        carriers, dispatcher, inbound, work, db, server, webhooks, auth, email=mail
+        carriers, dispatcher, inbound, work, db, server, webhooks, auth, email=mail, shared=shared
     )
 
 
@@ -191,8 +231,8 @@ class LeaderMessaging:
     SMPP server customers bind to, the webhook and email senders run on the worker that
     holds the leader lease, started when it is gained (the queue put back as a start
     did) and stopped at once when it is lost. ``app.state.messaging`` on every worker:
-    :meth:`wake` reaches the dispatcher when it runs here (elsewhere the leader's poll,
-    or the shared wake-ups, find the message)."""
+    :meth:`wake` reaches the dispatcher here, or the leader's through the shared
+    wake-ups (without them, the leader's poll finds the message)."""
 
     name = "messaging"
 
@@ -203,11 +243,13 @@ class LeaderMessaging:
         *,
         binds: BindSettings | None = None,
         dispatch: DispatchSettings | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.binds = binds
         self.dispatch = dispatch
+        self.shared = shared
         self.runtime: MessagingRuntime | None = None
 
     async def start(self, term: Term) -> None:
@@ -226,6 +268,9 @@ class LeaderMessaging:
             dispatch=self.dispatch,
             leading=term.valid,
             fence=fence,
+            # Its loops subscribe to the wake-ups at each start: a worker that leads
+            # again leaves the stopped loops' callbacks behind (harmless, one per gain).
+            shared=self.shared,
         )
 
     async def stop(self) -> None:
@@ -235,7 +280,26 @@ class LeaderMessaging:
             await runtime.aclose()
 
     def wake(self) -> None:
-        """A message was committed: wake the dispatcher if it runs here."""
+        """A message was committed: wake the leader's dispatcher (this worker's, or
+        every worker's through the shared wake-ups)."""
         runtime = self.runtime
         if runtime is not None:
             runtime.wake()
+        elif self.shared is not None:
+            self.shared.bus.publish(WAKE_MESSAGES)
+
+    def wake_webhooks(self) -> None:
+        """A webhook was stored: wake the leader's sender (as :meth:`wake`)."""
+        runtime = self.runtime
+        if runtime is not None:
+            runtime.wake_webhooks()
+        elif self.shared is not None:
+            self.shared.bus.publish(WAKE_WEBHOOKS)
+
+    def wake_email(self) -> None:
+        """An email was stored: wake the leader's sender (as :meth:`wake`)."""
+        runtime = self.runtime
+        if runtime is not None:
+            runtime.wake_email()
+        elif self.shared is not None:
+            self.shared.bus.publish(WAKE_EMAIL)

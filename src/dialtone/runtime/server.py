@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialtone import __version__
 from dialtone.outside.speech_to_text import HttpTranscriber, Transcriber
 from dialtone.policy import emergency
+from dialtone.rtp import ng
 from dialtone.services.telephony import users as user_service
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
@@ -39,11 +40,15 @@ from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
 from .messaging import LeaderMessaging, MessagingRuntime
+from .ng_client import NgUnavailable, parse_address
 from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
+from .rtpengine import RtpengineConfig, RtpengineMedia
 from .sealing import Owners, everyone, recover
-from .startup import bind_failure, listen_http
+from .shared import LOOKUPS, SharedState, blocking_failures, open_shared
+from .shared.writes import watch_writes
+from .startup import MediaEngineUnreachable, bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import OverloadGate, SipChannel, StreamChannel, UdpChannel, udp_socket
@@ -84,7 +89,13 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    http_socket = listen_http(settings)
+    # First: a Redis that cannot be reached stops the start before anything is bound.
+    shared = await open_shared(settings)
+    try:
+        http_socket = listen_http(settings)
+    except BaseException:
+        await shared.aclose()
+        raise
     worker_id = settings.worker_id
     try:
         # Before the recordings are recovered: a worker's own are what it may touch, and
@@ -102,6 +113,7 @@ async def serve(
             sip = await start_sip(
                 settings,
                 sessions,
+                shared=shared,
                 leader_duties=False,
                 owners=lambda owner: owner is None or owner in dead.workers | {worker_id},
                 dead_workers=dead.workers,
@@ -110,9 +122,10 @@ async def serve(
             await loop.run_in_executor(None, dead.release)
     except BaseException:
         http_socket.close()
+        await shared.aclose()
         raise
     channels, handler, engine = sip.channels, sip.handler, sip.engine
-    messaging = LeaderMessaging(settings, sessions)
+    messaging = LeaderMessaging(settings, sessions, shared=shared)
     keeper = LeaseKeeper(
         sessions=sessions,
         worker_id=worker_id,
@@ -127,12 +140,18 @@ async def serve(
         http_socket.close()
         await keeper.close()
         await sip.aclose()
+        await shared.aclose()
         raise
     programmable = await start_programmable(settings, sessions, sip)
     with contextlib.suppress(AttributeError):
         asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
         asgi_app.state.messaging = messaging  # POST /v1/messages wakes the dispatcher
         asgi_app.state.twilio_calls = programmable.calls  # POST …/Calls.json (TwiML)
+        asgi_app.state.shared = shared  # /healthz shows whether it is degraded
+        # The console's sign-in limits count with every worker's (TERMS D2).
+        asgi_app.state.failure_counters = blocking_failures(
+            shared, settings.redis_timeout_ms / 1000 + 0.5
+        )
 
     http = _Server(
         uvicorn.Config(
@@ -150,6 +169,7 @@ async def serve(
     if http_task.done():
         await keeper.close()
         await sip.aclose()
+        await shared.aclose()
         await http_task  # re-raises the bind error
         raise SystemExit("HTTP server stopped at start")
     listening = " ".join(
@@ -175,6 +195,7 @@ async def serve(
     await keeper.close()  # the duties stopped, the lease given to another worker at once
     await programmable.aclose()
     await sip.aclose()
+    await shared.aclose()
     log.info("stopped")
 
 
@@ -191,6 +212,10 @@ class SipRuntime:
     transcription: VoicemailTranscription | None = None
     registrations: TrunkRegistrations | None = None
     gate: OverloadGate | None = None
+    shared: SharedState | None = None
+    # Removes the look-up cache's invalidation hook from the session factory.
+    unwatch: Callable[[], None] | None = None
+    media: RtpengineMedia | None = None
 
     async def end_calls(self) -> None:
         """End live calls with BYE, their CDRs written, and let the BYEs leave."""
@@ -201,6 +226,9 @@ class SipRuntime:
         await self.engine.audit.close()
         if self.transcription is not None:
             await self.transcription.close()
+        if self.media is not None:
+            # The ended calls' deletes and recordings, then the NG socket.
+            await self.media.aclose()
         await asyncio.sleep(0.05)
 
     async def aclose(self, timeout: float = 5.0) -> None:
@@ -222,10 +250,15 @@ class SipRuntime:
                 log.warning("SIP %s: connections still open after %.0f s", name, timeout)
         await self.engine.background.wait(timeout)
         self.engine.background.cancel()
+        if self.media is not None:
+            await self.media.aclose(timeout)
         self.close()
 
     def close(self) -> None:
         """Close the channels and stop the executors at once (see :meth:`aclose`)."""
+        if self.unwatch is not None:
+            self.unwatch()
+            self.unwatch = None
         if self.gate is not None:
             self.gate.close()
         for channel in self.channels.values():
@@ -304,11 +337,15 @@ async def start_sip(
     settings: Settings,
     sessions: sessionmaker[Session],
     *,
+    shared: SharedState | None = None,
     leader_duties: bool = True,
     owners: Owners = everyone,
     dead_workers: frozenset[str] = frozenset(),
 ) -> SipRuntime:
     """Open the SIP channels and start the call engine on them, registrations restored.
+    With ``shared`` (``serve`` always gives it), the authentication failures, the nonce
+    secret and the users' live calls are the shared state's, and every change committed
+    through ``sessions`` empties the look-up cache of every worker (issue 19).
     ``leader_duties``: start the trunk registrations and the transcription sweep here
     (one process); ``serve`` leaves them to the lease keeper (issue 19). ``owners``:
     whose recordings this start recovers; ``dead_workers``: whose TCP/TLS registrations
@@ -337,7 +374,13 @@ async def start_sip(
             len(recovered.cdrs),
             len(recovered.unreadable),
         )
-    channels = await open_channels(settings)
+    media = await media_engine(settings)
+    try:
+        channels = await open_channels(settings)
+    except BaseException:
+        if media is not None:
+            media.client.close()
+        raise
     rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
     transcription = None
     transcriber: Transcriber | None = None
@@ -377,6 +420,7 @@ async def start_sip(
         reads=reads,
         on_voicemail=transcription.submit if transcription is not None else None,
     )
+    handler.driver.media_engine = media
     engine = build_engine(
         settings,
         sessions,
@@ -385,8 +429,14 @@ async def start_sip(
         rtp_ports,
         db=db,
         reads=reads,
+        shared=shared,
         dead_workers=dead_workers,
     )
+    unwatch = None
+    if shared is not None:
+        shared.bus.subscribe(LOOKUPS, engine.ctx.lookups.clear)
+        bus = shared.bus
+        unwatch = watch_writes(sessions, lambda: bus.publish(LOOKUPS))
     restored = await loop.run_in_executor(db, engine.registrar.restore)
     if restored:
         log.info("restored %d registration(s)", restored)
@@ -419,8 +469,49 @@ async def start_sip(
         )
         gate.start(channels)
     return SipRuntime(
-        channels, handler, engine, rtp_ports, db, reads, transcription, registrations, gate
+        channels,
+        handler,
+        engine,
+        rtp_ports,
+        db,
+        reads,
+        transcription,
+        registrations,
+        gate,
+        shared=shared,
+        unwatch=unwatch,
+        media=media,
     )
+
+
+async def media_engine(settings: Settings) -> RtpengineMedia | None:
+    """rtpengine when the settings choose it, proven by a ping (issue 19); None for the
+    built-in relay. Raises MediaEngineUnreachable (one line; ``serve`` exits 2)."""
+    if settings.media_engine != "rtpengine":
+        return None
+    recordings = settings.rtpengine_recordings
+    try:
+        address = parse_address(settings.rtpengine_ng)
+        config = RtpengineConfig(
+            ng_address=address,
+            recording_dir=recordings,
+            schedule=ng.schedule(
+                settings.rtpengine_retransmit_seconds, settings.rtpengine_timeout_seconds
+            ),
+        )
+        media = await RtpengineMedia.connect(config)
+    except (NgUnavailable, OSError, ValueError) as exc:
+        raise MediaEngineUnreachable(
+            f"media_engine is rtpengine but rtpengine at {settings.rtpengine_ng} does not "
+            f"answer a ping ({exc}): start it (--listen-ng={settings.rtpengine_ng}) or set "
+            "DIALTONE_MEDIA_ENGINE=python"
+        ) from None
+    log.info(
+        "media engine: rtpengine at %s (recordings read from %s)",
+        settings.rtpengine_ng,
+        recordings,
+    )
+    return media
 
 
 def _queued(executor: ThreadPoolExecutor) -> int:
@@ -538,9 +629,11 @@ def build_engine(
     *,
     db: ThreadPoolExecutor,
     reads: ThreadPoolExecutor,
+    shared: SharedState | None = None,
     dead_workers: frozenset[str] = frozenset(),
 ) -> CallEngine:
-    """Wire the registrar, authentication, the bridge and the answering machine."""
+    """Wire the registrar, authentication, the bridge and the answering machine (on the
+    shared state's failure counters, nonce secret and live calls when given)."""
     loop = asyncio.get_running_loop()
 
     def find(username: str) -> SipUser | None:
@@ -550,16 +643,20 @@ def build_engine(
     async def lookup(username: str) -> SipUser | None:
         return await loop.run_in_executor(reads, find, username)
 
+    allowed = settings.auth_failures_allowed
+    window = settings.auth_failure_window_seconds
+    block = settings.auth_block_seconds
     authenticator = Authenticator(
         realm=settings.sip_realm,
         nonce_lifetime=settings.nonce_lifetime_seconds,
-        limiter=FailureLimiter(
-            allowed=settings.auth_failures_allowed,
-            window=settings.auth_failure_window_seconds,
-            block=settings.auth_block_seconds,
+        limiter=(
+            FailureLimiter(allowed=allowed, window=window, block=block)
+            if shared is None
+            else shared.failures("sip", allowed=allowed, window=window, block=block)
         ),
         lookup=lookup,
         algorithms=settings.digest_algorithms,
+        secret=shared.nonce_secret if shared is not None else None,
     )
     registrar = Registrar(
         BindingTable(
@@ -607,4 +704,5 @@ def build_engine(
         bridge=bridge,
         answering=handler,
         audit=AuditWriter(sessions, handler.cdrs.executor),
+        live=shared.live if shared is not None else None,
     )
