@@ -53,6 +53,8 @@ def test_toml_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ("DIALTONE_OVERLOAD_SETUPS_LOW", "301"),
         ("DIALTONE_OVERLOAD_DB_JOBS_LOW", "301"),
         ("DIALTONE_OVERLOAD_RETRY_AFTER_SECONDS", "-1"),
+        ("DIALTONE_EDGE_ADDRESSES", "edge.example:5060"),  # a name: trusted by address only
+        ("DIALTONE_EDGE_ADDRESSES", "10.0.0.5"),  # the port is part of the edge's address
     ],
 )
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -112,6 +114,13 @@ BY_SECTION = [
     ("console", "console_session_hours", "DIALTONE_CONSOLE_SESSION_HOURS", "8", 8),
     ("shared", "redis_timeout_ms", "DIALTONE_REDIS_TIMEOUT_MS", "250", 250),
     ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
+    (
+        "edge",
+        "edge_addresses",
+        "DIALTONE_EDGE_ADDRESSES",
+        "10.0.0.5:5060,[2001:db8::1]:5070",
+        ("10.0.0.5:5060", "[2001:db8::1]:5070"),
+    ),
     ("workers", "worker_id", "DIALTONE_WORKER_ID", "sip2-a", "sip2-a"),
 ]
 

@@ -27,6 +27,7 @@ from pydantic_settings import (
 from dialtone.policy.destinations import HIGH_COST_PREFIXES, DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES
 from dialtone.rating.increments import Increment
+from dialtone.sip.edge import parse_edge_address
 from dialtone.sip.overload import OverloadLimits
 from dialtone.store import sealed
 
@@ -1043,6 +1044,35 @@ class ProcessSection(BaseModel):
     )
 
 
+class EdgeSection(BaseModel):
+    """Behind a SIP edge (issue 19: Kamailio in front of N workers): which packets come
+    from an edge, whose ``X-Dialtone-Source`` header then names the real client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edge_addresses: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="The SIP edges in front of this worker, as IP:port (the address the "
+        "edge sends from, its listening socket; IPv6 in brackets), comma-separated. Only "
+        "a request from one of them has its X-Dialtone-Source header believed; set, the "
+        "registrar also reads bindings from the database, so any worker reaches a phone "
+        "registered through another. Empty: no edge, the header is ignored everywhere.",
+    )
+
+    @field_validator("edge_addresses", mode="before")
+    @classmethod
+    def _edges(cls, value: Any) -> Any:
+        values = tuple(_comma_list(value))
+        for text in values:
+            parse_edge_address(text)
+        return values
+
+    @property
+    def edges(self) -> frozenset[tuple[str, int]]:
+        """The edges as (IP, port) pairs, compared with a packet's source."""
+        return frozenset(parse_edge_address(text) for text in self.edge_addresses)
+
+
 _WORKER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -1120,6 +1150,7 @@ class Settings(
     ConsoleSection,
     SharedSection,
     ProcessSection,
+    EdgeSection,
     WorkersSection,
     BaseSettings,
 ):
@@ -1231,5 +1262,6 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "console": ConsoleSection,
     "shared": SharedSection,
     "process": ProcessSection,
+    "edge": EdgeSection,
     "workers": WorkersSection,
 }

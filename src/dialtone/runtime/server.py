@@ -669,6 +669,7 @@ def build_engine(
         db=db,
         worker_id=settings.worker_id,
         dead_workers=dead_workers,
+        shared=bool(settings.edge_addresses),
     )
     bridge = Bridge(
         config=BridgeConfig(
@@ -698,6 +699,7 @@ def build_engine(
             default_country=settings.default_country,
             emergency_countries=settings.emergency_countries,
             sealing_key=settings.sealing_key(),
+            edges=settings.edges,
         ),
         authenticator=authenticator,
         registrar=registrar,

@@ -155,7 +155,8 @@ class Registration(Base):
 
     ``source`` is ``transport:host:port`` of the REGISTER (``udp:[2001:db8::1]:5060`` for
     IPv6): requests to a phone behind NAT go there, and it names the device for
-    traceback (TERMS V11).
+    traceback (TERMS V11). Behind an edge it is the client's address as the edge reported
+    it, and ``path`` says how to reach it.
     """
 
     __tablename__ = "registrations"
@@ -179,6 +180,9 @@ class Registration(Base):
     # worker's start drops it. NULL for UDP bindings (any worker reaches them) and for
     # rows written before workers were named.
     worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The REGISTER's Path (RFC 3327), one entry a line: registered through an edge, a
+    # request to the contact goes to the first entry with the Path as its Route.
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Lease(Base):

@@ -1,8 +1,8 @@
 """several workers on one database (issue 19): the leases table (the leader's lease,
 each worker's heartbeat) and the worker a TCP/TLS registration's connection lives on
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: 0032
+Revises: 0031
 Create Date: 2027-01-10 10:00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from dialtone.store.base import UTCDateTime
 
-revision = "0031"
-down_revision = "0030"
+revision = "0032"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 
