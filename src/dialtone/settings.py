@@ -8,6 +8,8 @@ keep their flat names; :class:`Settings` is all of them at once.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
@@ -1089,6 +1091,65 @@ class EdgeSection(BaseModel):
         return frozenset(parse_edge_address(text) for text in self.edge_addresses)
 
 
+_WORKER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def derived_worker_id(host_name: str, sip_port: int) -> str:
+    """The default worker id: this machine's short host name and the SIP port (stable
+    across a restart of the same worker, so it finds its own leftovers; distinct for
+    the workers of one machine, which listen on distinct ports). Characters a worker id
+    may not hold become ``-``."""
+    short = host_name.split(".", 1)[0] or "host"
+    return re.sub(r"[^A-Za-z0-9._-]", "-", f"{short}-{sip_port}")[:64]
+
+
+class WorkersSection(BaseModel):
+    """Several workers on one database (issue 19): who this worker is and the leader
+    lease that lets one worker at a time run the duties that must not run twice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: str = Field(
+        default="",
+        description="This worker's name among the workers sharing the database "
+        "([A-Za-z0-9._-], at most 64). Unset: the host name and the SIP port "
+        "(e.g. sip1-5060), stable across restarts. Two processes with one worker_id are "
+        "refused.",
+    )
+    worker_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long the leader's lease (and each worker's heartbeat) lasts "
+        "without renewal: the longest a dead leader's duties (SMS, trunk registrations) "
+        "stay stopped before another worker takes them over.",
+    )
+    worker_lease_renew_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the lease and the heartbeat are renewed; at most a third "
+        "of worker_lease_seconds, so two renewals may fail before the lease is lost.",
+    )
+
+    @field_validator("worker_id")
+    @classmethod
+    def _worker_id(cls, value: str) -> str:
+        if value and not _WORKER_ID.match(value):
+            raise ValueError("worker_id: 1 to 64 of A-Z a-z 0-9 . _ -")
+        return value
+
+    @model_validator(mode="after")
+    def _derived(self) -> Self:
+        if self.worker_lease_renew_seconds * 3 > self.worker_lease_seconds:
+            raise ValueError(
+                "worker_lease_renew_seconds must be at most a third of worker_lease_seconds"
+            )
+        if not self.worker_id:
+            # The whole Settings has the SIP port; a section built alone, the default's.
+            port = getattr(self, "sip_port", 5060)
+            self.worker_id = derived_worker_id(socket.gethostname(), port)
+        return self
+
+
 class Settings(
     StorageSection,
     SipSection,
@@ -1108,6 +1169,7 @@ class Settings(
     SharedSection,
     ProcessSection,
     EdgeSection,
+    WorkersSection,
     BaseSettings,
 ):
     """The platform's settings. Read once at start; passed down, never read globally.
@@ -1219,4 +1281,5 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "shared": SharedSection,
     "process": ProcessSection,
     "edge": EdgeSection,
+    "workers": WorkersSection,
 }

@@ -30,6 +30,7 @@ def serve() -> None:
     - DIALTONE_RTP_PORT_MIN, DIALTONE_RTP_PORT_MAX (20000-22000)
     - DIALTONE_DATABASE_URL (default: SQLite in the data dir)
     - DIALTONE_LOG_LEVEL (INFO)
+    - DIALTONE_WORKER_ID (host name and SIP port): several workers on one database
 
     Every setting is in the README (Configuration)."""
     # Imported here: the web framework and the runtime take most of a second and more to
@@ -43,7 +44,9 @@ def serve() -> None:
         MediaEngineUnreachable,
         StartupError,
         lock_data_dir,
+        make_shared_files,
         prepare_directories,
+        startup_lock,
     )
 
     settings = support.settings_or_exit()
@@ -58,7 +61,15 @@ def serve() -> None:
         prepare_directories(settings)
         # Before the database or the recordings are touched; held until the process ends.
         lock = lock_data_dir(settings)  # noqa: F841
-        sessions = _open_or_explain(settings)
+        logging.getLogger("dialtone").info(
+            "worker %s (lease %.0f s, renewed every %.0f s)",
+            settings.worker_id,
+            settings.worker_lease_seconds,
+            settings.worker_lease_renew_seconds,
+        )
+        with startup_lock(settings):
+            sessions = _open_or_explain(settings)
+            make_shared_files(settings)
         asgi = create_app(settings, sessions)
         install_console(asgi)  # the web console on the same app (issue 18)
         _hint_first_operator(sessions)

@@ -39,7 +39,7 @@ from .prompts import BEEP, encoded_prompt
 from .randomness import RANDOM
 from .relay import MediaRelay, open_relay
 from .rtpengine import RtpengineMedia, RtpengineRelay
-from .sealing import CallFacts, discard_recording, forget_facts, sync_recording
+from .sealing import CallFacts, claim, discard_recording, forget_facts, sync_recording
 from .tasks import TaskSet
 from .transports import SipChannel
 
@@ -178,8 +178,12 @@ class CallDriver:
         background: TaskSet | None = None,
         tasks: AppTasks | None = None,
         audio: CallAudio | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.rtp_ports = rtp_ports
+        # Recordings under way are marked with it (issue 19: another worker's start
+        # leaves them alone).
+        self.worker_id = worker_id
         self.rtp_host = rtp_host
         self.cdrs = cdrs
         self.recording_key = recording_key
@@ -427,6 +431,8 @@ class CallDriver:
         try:
             if action.sides == 1:
                 path = Path(action.record_path) if action.record_path else None
+                if path is not None:
+                    claim(path, self.worker_id)
                 session = await open_rtp_session(
                     self.rtp_ports,
                     self.rtp_host,
@@ -553,6 +559,7 @@ class CallDriver:
             driven.relay.play_to_both(
                 encoder_for(audio.codec)(BEEP), audio.codec, audio.payload_type
             )
+        claim(Path(action.path), self.worker_id)
         driven.relay.start_recording(
             Path(action.path),
             action.audio.codec,

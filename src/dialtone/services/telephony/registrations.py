@@ -37,6 +37,8 @@ class Binding:
     call_id: str
     cseq: int
     expires_at: datetime
+    # The worker whose TCP/TLS connection the binding lives on (issue 19); None for UDP.
+    worker_id: str | None = None
     # RFC 3327: the REGISTER's Path entries, in order (registered through an edge).
     path: tuple[str, ...] = ()
 
@@ -106,6 +108,7 @@ def replace_bindings(
         row.call_id = binding.call_id[:255]
         row.cseq = binding.cseq
         row.expires_at = binding.expires_at
+        row.worker_id = binding.worker_id
         row.path = "\n".join(binding.path) or None
         row.updated_at = now
     session.flush()
@@ -120,6 +123,7 @@ def _binding(row: Registration) -> Binding:
         call_id=row.call_id,
         cseq=row.cseq,
         expires_at=row.expires_at,
+        worker_id=row.worker_id,
         path=tuple(row.path.split("\n")) if row.path else (),
     )
 
