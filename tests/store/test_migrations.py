@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DatabaseError
-from tests.database import empty_engine
+from tests.database import empty_engine, on_postgresql
 
 from dialtone.services.telephony import trunks
 from dialtone.store import sealed
@@ -230,3 +232,33 @@ def test_0017_seals_plain_trunk_passwords(tmp_path: Path) -> None:
         assert "plain-pw" not in raw
         assert sealed.is_sealed_text(value)
         assert trunks.open_password("TR1", value, key) == "plain-pw"
+
+
+@pytest.mark.skipif(
+    not on_postgresql(),
+    reason="SQLite: the workers of one machine take startup.lock before they migrate",
+)
+def test_workers_migrating_one_database_at_once_all_succeed(tmp_path: Path) -> None:
+    """Issue 19: workers on several machines start together on one fresh PostgreSQL
+    database and each runs the migrations; behind the advisory lock none fails, and the
+    schema is the models' once. Processes, as workers are (Alembic's context is one per
+    process)."""
+    engine = empty_engine(tmp_path / "m.db")
+    url = engine.url.render_as_string(hide_password=False)
+    program = (
+        "import sys; from dialtone.store.db import make_engine, migrate; "
+        "migrate(make_engine(sys.argv[1]))"
+    )
+    workers = [
+        subprocess.Popen([sys.executable, "-c", program, url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    failures = []
+    for worker in workers:
+        _, err = worker.communicate(timeout=180)
+        if worker.returncode != 0:
+            failures.append(err[-2000:])
+    assert failures == []
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
