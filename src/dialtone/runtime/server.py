@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
+from uvicorn.config import LOGGING_CONFIG
 
 from dialtone import __version__
 from dialtone.outside.speech_to_text import HttpTranscriber, Transcriber
@@ -39,6 +40,7 @@ from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
 from .messaging import MessagingRuntime, start_messaging
+from .metrics import Metrics, Sources
 from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
@@ -89,10 +91,12 @@ async def serve(
         await sip.aclose()
         raise
     programmable = await start_programmable(settings, sessions, sip)
+    metrics = observe(settings, sessions, sip, messaging)
     with contextlib.suppress(AttributeError):
         asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
         asgi_app.state.messaging = messaging  # POST /v1/messages wakes the dispatcher
         asgi_app.state.twilio_calls = programmable.calls  # POST …/Calls.json (TwiML)
+        asgi_app.state.metrics = metrics  # GET /metrics (None: metrics_enabled is off)
 
     http = _Server(
         uvicorn.Config(
@@ -102,6 +106,9 @@ async def serve(
             log_level=settings.log_level.lower(),
             access_log=False,
             lifespan="off",
+            # JSON logs: uvicorn's lines go through the root logger's handler too, not
+            # the text handlers uvicorn would set up for itself.
+            log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         )
     )
     http_task = loop.create_task(http.serve(sockets=[http_socket]))
@@ -136,6 +143,31 @@ async def serve(
     await programmable.aclose()
     await sip.aclose()
     log.info("stopped")
+
+
+def observe(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    sip: SipRuntime,
+    messaging: MessagingRuntime | None = None,
+) -> Metrics | None:
+    """This worker's metrics over what the runtime counts (None when ``metrics_enabled``
+    is off: nothing is hooked, nothing costs)."""
+    if not settings.metrics_enabled:
+        return None
+    metrics = Metrics(sessions, worker_id=getattr(settings, "worker_id", None))
+    metrics.attach(
+        Sources(
+            channels=sip.channels,
+            driver=sip.handler.driver,
+            registrar=sip.engine.registrar,
+            gate=sip.gate,
+            executors={"db": sip.db, "reads": sip.reads},
+            commits={"cdr": sip.handler.cdrs, "audit": sip.engine.audit},
+            webhooks=messaging.webhooks if messaging is not None else None,
+        )
+    )
+    return metrics
 
 
 @dataclass
