@@ -48,8 +48,9 @@ LOG_IDS: contextvars.ContextVar[LogIds | None] = contextvars.ContextVar(
     "dialtone_log_ids", default=None
 )
 
-# A context with no ids: what shared work started from a call's or a request's work runs
-# in (``loop.call_at(..., context=CLEAN)``, ``create_task(..., context=CLEAN.copy())``).
+# A context with no ids: shared work started from a call's or a request's work runs in a
+# copy of it (``loop.call_at(..., context=CLEAN.copy())``, ``create_task(...,
+# context=CLEAN.copy())``; a copy each time, so nothing set in one run stays for the next).
 CLEAN = contextvars.Context()
 
 

@@ -186,3 +186,35 @@ def test_a_scrape_counts_a_sipp_runs_calls_and_failures_by_code(tmp_path: Path) 
     # No phone number of the run, in any form, anywhere in the scrape (TERMS D4).
     for number in NUMBERS:
         assert number not in text
+
+
+def test_json_logs_of_a_served_call_carry_its_ids(tmp_path: Path) -> None:
+    # log_format=json: every line logging writes is one JSON object (uvicorn's too); the
+    # lines of a call's work name the call and its account, the others do not.
+    import json
+
+    from .conftest import require_sipp
+
+    require_sipp()
+    with serving(tmp_path, ring_seconds="0.2", log_format="json") as platform:
+        done = platform.sipp("uac_pcap.xml", "33123456789", extra=("-d", "500"))
+        assert done.returncode == 0, done.stdout + platform.log()
+        [call] = httpx.get(
+            f"{platform.base_url}/v1/calls",
+            headers={"Authorization": f"Bearer {platform.api_key}"},
+            timeout=10,
+        ).json()["calls"]
+    lines = platform.log().splitlines()
+    # The start-up announcement and the console hint are printed, not logged.
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    assert len(logged) >= 0.8 * len(lines), lines[:20]
+    assert any(line["logger"].startswith("uvicorn") for line in logged)
+    mine = [line for line in logged if line.get("call_id") == call["id"]]
+    assert any("answered" in line["message"] for line in mine), mine
+    assert any("ended" in line["message"] for line in mine), mine
+    assert {line["account_id"] for line in mine} == {platform.account_id}
+    assert all(line["time"].endswith("+00:00") for line in logged)
+    stopping = [line for line in logged if line["message"].startswith("stopping")]
+    assert stopping
+    assert "call_id" not in stopping[0]
+    assert "account_id" not in stopping[0]

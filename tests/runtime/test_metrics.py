@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 
+from dialtone.call.apps.answering import Greeting
+from dialtone.call.apps.ringing import RingThenVoicemail
 from dialtone.logs import LOG_IDS, LogIds
 from dialtone.policy import call_setup
 from dialtone.policy.decision import refuse
@@ -251,11 +253,19 @@ def test_media_totals_add_a_closed_relays_packets() -> None:
 # -- a whole scrape ------------------------------------------------------------------------
 
 
-def driven(owner: str, answered: bool, relay: MediaRelay | None = None) -> Any:
+APPLICATIONS = {
+    "answering": Greeting("/greeting.wav"),
+    "bridge": RingThenVoicemail(steps=(), box=None),
+    "programmable": SimpleNamespace(),  # TwiML's, an agent's, one plugged in
+}
+
+
+def driven(kind: str, answered: bool, relay: MediaRelay | None = None) -> Any:
     return SimpleNamespace(
-        owner=owner,
         ended=False,
-        call=SimpleNamespace(answered=object() if answered else None),
+        call=SimpleNamespace(
+            answered=object() if answered else None, application=APPLICATIONS[kind]
+        ),
         relay=relay,
         session=None,
     )
@@ -303,6 +313,7 @@ def sources() -> Sources:
                 "CA1": driven("answering", True),
                 "CA2": driven("bridge", False, relay),
                 "CA3": driven("bridge", True),
+                "CA4": driven("programmable", True),
             },
             media_totals=totals,
         ),
@@ -331,6 +342,8 @@ def test_a_scrape_exports_every_family_and_parses(tmp_path: Path) -> None:
     assert value(samples, "dialtone_live_calls", kind="bridge", state="ringing") == 1
     assert value(samples, "dialtone_live_calls", kind="bridge", state="answered") == 1
     assert value(samples, "dialtone_live_calls", kind="answering", state="ringing") == 0
+    assert value(samples, "dialtone_live_calls", kind="programmable", state="answered") == 1
+    assert len(samples["dialtone_live_calls"]) == 6  # every kind and state, zeros too
     assert value(samples, "dialtone_media_packets_received_total") == 1100
     assert value(samples, "dialtone_media_packets_sent_total") == 990
     assert value(samples, "dialtone_media_packets_lost_total") == 4

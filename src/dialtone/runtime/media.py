@@ -51,34 +51,36 @@ class SequenceCount:
     counters); what never came at all is ``lost - late``. A few integer operations a
     packet; the totals are read at scrape time."""
 
-    __slots__ = ("_last", "late", "lost")
+    __slots__ = ("last", "late", "lost")
 
     def __init__(self) -> None:
-        self._last = -1
+        # The highest sequence number seen in order (-1: none yet). The relay's fast path
+        # moves it on by one itself; anything else goes through :meth:`see`.
+        self.last = -1
         self.lost = 0
         self.late = 0
 
     def see(self, seq: int) -> None:
         """One packet with sequence number ``seq`` arrived."""
-        last = self._last
+        last = self.last
         step = (seq - last) & 0xFFFF
         if step == 1:
-            self._last = seq
+            self.last = seq
         elif last < 0:
-            self._last = seq  # the stream's first packet
+            self.last = seq  # the stream's first packet
         elif step == 0:
             return  # a duplicate
         elif step < MAX_DROPOUT:
             self.lost += step - 1
-            self._last = seq
+            self.last = seq
         elif step > 0x10000 - MAX_MISORDER:
             self.late += 1
         else:
-            self._last = seq  # another stream: counting starts again from here
+            self.last = seq  # another stream: counting starts again from here
 
     def restart(self) -> None:
         """Someone else sends from now on (a transfer): their first packet starts over."""
-        self._last = -1
+        self.last = -1
 
 
 class PortsExhausted(Exception):

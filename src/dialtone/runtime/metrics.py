@@ -63,8 +63,21 @@ OUTCOMES = ("answered", "challenged", "refused", "canceled", "failed")
 NO_CODE = "none"
 OTHER_CODE = "other"
 _REASON_TEXT = re.compile(r'text="([^"]*)"')
-# Who runs a call in the driver: the answering machine and applications, or the B2BUA.
-CALL_KINDS = ("answering", "bridge")
+# What a live call is, by the application it runs: the answering machine's greeting or
+# voicemail, a bridge (ringing devices, groups, trunks: the B2BUA), or a programmable
+# call (TwiML, the AI receptionist, an application plugged in for a number).
+CALL_KINDS = ("answering", "bridge", "programmable")
+_APP_KINDS = {
+    "dialtone.call.apps.answering": "answering",
+    "dialtone.call.apps.ringing": "bridge",
+}
+
+
+def call_kind(application: object) -> str:
+    """The ``kind`` label of a call running ``application``."""
+    return _APP_KINDS.get(type(application).__module__, "programmable")
+
+
 WEBHOOK_FORMATS = ("dialtone", "twilio")
 
 
@@ -234,13 +247,14 @@ class Metrics:
             for driven in driver.calls.values():
                 if driven.ended:
                     continue
-                kind = driven.owner if driven.owner in CALL_KINDS else "bridge"
+                kind = call_kind(driven.call.application)
                 state = "ringing" if driven.call.answered is None else "answered"
                 live[kind, state] += 1
         family = GaugeMetricFamily(
             "dialtone_live_calls",
-            "Calls in progress on this worker: answering (ours: greeting, voicemail, "
-            "IVR, TwiML, agents) or bridge (B2BUA), ringing or answered.",
+            "Calls in progress on this worker by kind (answering: greeting or "
+            "voicemail; bridge: ringing devices, groups, trunks; programmable: TwiML, "
+            "agents, applications) and state (ringing, answered).",
             labels=("kind", "state"),
         )
         for (kind, state), count in live.items():
