@@ -52,7 +52,7 @@ from _proc import (
     python_speed_ms,
     udp_drops_of,
 )
-from _rtp import MediaResult, Stream, open_sockets, run_streams
+from _rtp import MediaResult, Stream, open_sockets, run_streams, run_streams_native
 from _sipua import OutCall, Uac, Uas
 
 NUMBER = "+33123456789"
@@ -61,6 +61,9 @@ FORWARD_TO = "+442071838750"
 LEVELS = (100, 250, 500, 750, 1000, 1500, 2000)
 MAX_BAD = 0.001  # lost + late, as a fraction of packets sent
 TARGET = 1000  # concurrent calls, the goal
+# The generator and sink: the C one (rtp_blast.c) unless --generator python; main sets it.
+GENERATORS = {"c": run_streams_native, "python": run_streams}
+generator = {"run": run_streams_native}
 
 
 def measure_reference(calls: int, seconds: float, late_ms: float, k: int) -> MediaResult:
@@ -70,7 +73,7 @@ def measure_reference(calls: int, seconds: float, late_ms: float, k: int) -> Med
         ports = [sock.getsockname()[1] for sock in sockets]
         streams = [Stream(i % k, ("127.0.0.1", ports[k + i % k]), 1) for i in range(calls)]
         streams += [Stream(k + i % k, ("127.0.0.1", ports[i % k]), 0) for i in range(calls)]
-        return run_streams(streams, sockets, [0] * k + [1] * k, seconds, late_ms=late_ms)
+        return generator["run"](streams, sockets, [0] * k + [1] * k, seconds, late_ms=late_ms)
     finally:
         for sock in sockets:
             sock.close()
@@ -184,7 +187,7 @@ class RelayBench:
         )
         meter = CpuMeter(pid).start()
         result = await asyncio.to_thread(
-            run_streams,
+            generator["run"],
             streams,
             self.sockets,
             [0] * self.k + [1] * self.k,
@@ -331,7 +334,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 run, 3 s, levels 50,100,250")
     parser.add_argument("--profile", action="store_true", help="py-spy the server")
     parser.add_argument("--py-spy", help="path of py-spy (default: $PY_SPY or PATH)")
+    parser.add_argument(
+        "--generator",
+        choices=sorted(GENERATORS),
+        default="c",
+        help="the RTP generator and sink: c (rtp_blast.c, built with the system's compiler; "
+        "Python where there is none) or python (_rtp.py, tops out near 500 calls)",
+    )
     args = parser.parse_args()
+    generator["run"] = GENERATORS[args.generator]
     if args.quick:
         args.runs, args.seconds, args.levels = 1, 3, "50,100,250"
     levels = [int(n) for n in args.levels.split(",")]
@@ -404,6 +415,7 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "relay_media",
+                "generator": args.generator,
                 "path": "RTP generator -> dialtone relay (bridged forward call) -> RTP sink",
                 "seconds_per_level": args.seconds,
                 "runs": args.runs,

@@ -957,6 +957,47 @@ class ConsoleSection(BaseModel):
     console_sign_in_block_seconds: float = Field(default=900, ge=0)
 
 
+class SharedSection(BaseModel):
+    """Shared fast state (issue 19): Redis, when several workers must agree on
+    authentication failures, nonces, the look-up cache, live calls per user (V2) and
+    wake-ups. None: everything stays in this process, as one worker needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://[:password@]host:port/db or unix:///path/redis.sock; "
+        "None: state is kept in process (one worker).",
+    )
+    redis_timeout_ms: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="How long any Redis call may take before the worker degrades to its "
+        "local state; no call setup waits longer on Redis.",
+    )
+    redis_connect_timeout_ms: int = Field(
+        default=2000, ge=1, le=60_000, description="How long the start waits for Redis."
+    )
+    redis_retry_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a degraded worker tries Redis again.",
+    )
+    redis_heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="How often a worker refreshes its live calls in Redis (V2); a dead "
+        "worker's calls are forgotten three heartbeats later.",
+    )
+    redis_key_prefix: str = Field(
+        default="dialtone:",
+        description="Prefix of every Redis key and channel (several platforms on one Redis).",
+    )
+
+
 class ObservabilitySection(BaseModel):
     """Operations (issue 19): the Prometheus ``/metrics`` endpoint of each worker, who may
     scrape it, and the log format. Metrics carry no personal data (TERMS D4)."""
@@ -1033,6 +1074,7 @@ class Settings(
     WebhooksSection,
     ApiSection,
     ConsoleSection,
+    SharedSection,
     ObservabilitySection,
     ProcessSection,
     BaseSettings,
@@ -1138,6 +1180,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "webhooks": WebhooksSection,
     "api": ApiSection,
     "console": ConsoleSection,
+    "shared": SharedSection,
     "observability": ObservabilitySection,
     "process": ProcessSection,
 }

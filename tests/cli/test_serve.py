@@ -190,3 +190,19 @@ def test_14_a_second_serve_on_the_same_data_dir_stops_before_touching_it(tmp_pat
         assert not in_progress.exists()
     finally:
         assert stop_platform(again) == 0, again.log()
+
+
+def test_19_an_unreachable_redis_stops_serve_with_one_line_and_status_2(tmp_path: Path) -> None:
+    """Redis configured and not answering (issue 19): one line with the URL without its
+    password and what failed, status 2, nothing bound."""
+    env = server_env(tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    env["DIALTONE_REDIS_URL"] = f"redis://:s3cret@127.0.0.1:{port}/0"
+    env["DIALTONE_REDIS_CONNECT_TIMEOUT_MS"] = "500"
+    done = _serve(env, tmp_path)
+    line = _one_error_line(done)
+    assert done.returncode == 2
+    assert line.startswith(f"error: redis redis://:***@127.0.0.1:{port}/0: cannot reach it (")
+    assert "s3cret" not in done.stdout + done.stderr

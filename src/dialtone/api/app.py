@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -63,10 +63,16 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.add_middleware(LogScope)
 
     @app.get("/healthz", tags=["health"])
-    def healthz(session: SessionDep) -> dict[str, str]:
-        """Liveness and database reachability (no authentication)."""
+    def healthz(request: Request, session: SessionDep) -> dict[str, object]:
+        """Liveness and database reachability (no authentication); with ``serve``, the
+        shared state too: its backend, this worker and whether it is degraded (Redis
+        configured but not answering: the worker runs on its own state; issue 19)."""
         session.execute(text("SELECT 1"))
-        return {"status": "ok", "version": dialtone.__version__}
+        health: dict[str, object] = {"status": "ok", "version": dialtone.__version__}
+        shared = getattr(request.app.state, "shared", None)
+        if shared is not None:
+            health["shared"] = shared.health()
+        return health
 
     app.include_router(account.router)
     app.include_router(numbers.router)

@@ -40,6 +40,7 @@ def serve() -> None:
     from dialtone.dashboard.app import install as install_console  # noqa: PLC0415
     from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
     from dialtone.runtime.server import serve as run  # noqa: PLC0415
+    from dialtone.runtime.shared.errors import SharedStateError  # noqa: PLC0415
     from dialtone.runtime.startup import (  # noqa: PLC0415
         StartupError,
         lock_data_dir,
@@ -72,6 +73,10 @@ def serve() -> None:
             runner.run(run(settings, sessions, asgi, announce=typer.echo))
     except KeyboardInterrupt:
         pass
+    except SharedStateError as exc:
+        # Redis configured and unreachable: a configuration error (status 2), not a crash.
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -20,6 +20,9 @@ from dialtone.sip.auth_limiter import FailureLimiter
 from dialtone.sip.digest import DigestCredentials, DigestError, NonceSigner, challenge, verify
 from dialtone.sip.message import Request
 
+from .shared import FailureCounter
+from .shared.in_process import LocalFailures
+
 log = logging.getLogger("dialtone.auth")
 
 
@@ -59,7 +62,7 @@ class Authenticator:
         *,
         realm: str,
         nonce_lifetime: float,
-        limiter: FailureLimiter,
+        limiter: FailureLimiter | FailureCounter,
         lookup: UserLookup,
         clock: Callable[[], float] = time.time,
         secret: bytes | None = None,
@@ -68,7 +71,11 @@ class Authenticator:
         self.algorithms = algorithms
         self.realm = realm
         self.nonce_lifetime = nonce_lifetime
-        self.limiter = limiter
+        # The pure limiter counts this process alone; a ``FailureCounter`` from the shared
+        # state counts every worker's failures (issue 19).
+        self.limiter: FailureCounter = (
+            LocalFailures(limiter) if isinstance(limiter, FailureLimiter) else limiter
+        )
         self.lookup = lookup
         self.clock = clock
         self.signer = NonceSigner(secret or secrets.token_bytes(32))
@@ -94,7 +101,7 @@ class Authenticator:
         """Check ``request``'s credentials; the outcome says who it is or what to answer."""
         proxy = request.method != "REGISTER"
         now = self.clock()
-        if self.limiter.blocked(source_host, now):
+        if await self.limiter.blocked(source_host, now):
             return self._refuse(f"too many failed attempts from {source_host}")
         header = "Proxy-Authorization" if proxy else "Authorization"
         credentials = self._ours(request.headers.get_all(header))
@@ -118,7 +125,7 @@ class Authenticator:
                 source_host,
                 "unknown user" if user is None else "wrong response",
             )
-            if self.limiter.record_failure(source_host, now, username=credentials.username):
+            if await self.limiter.record_failure(source_host, now, username=credentials.username):
                 log.warning("source %s blocked after repeated digest failures", source_host)
                 return self._refuse(f"too many failed attempts from {source_host}")
             return self._challenge(proxy=proxy)
@@ -126,7 +133,7 @@ class Authenticator:
             return self._challenge(proxy=proxy, stale=True)
         # Only this username's failures are forgotten: the attacker's own phone registering
         # between guesses at another user's password does not reset their count (D2).
-        self.limiter.record_success(source_host, now, username=credentials.username)
+        await self.limiter.record_success(source_host, now, username=credentials.username)
         self.stats["ok"] += 1
         return AuthOutcome(user)
 

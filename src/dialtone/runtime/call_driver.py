@@ -153,6 +153,8 @@ class Driven:
     audio: AudioUses = field(default_factory=AudioUses)
     # Plays waiting for their prompt to be synthesised, by ref: StopPlay drops them.
     deferred: set[int] = field(default_factory=set)
+    # How many users the call had when they were last told (``on_users_changed``).
+    users_told: int = -1
     # The ids every log line of the call's work carries (dialtone.logs), made once.
     log_ids: LogIds | None = None
 
@@ -237,6 +239,9 @@ class CallDriver:
         self.pending_prompt: Callable[[str], asyncio.Future[object] | None] = lambda _: None
         # Packets of the calls whose media is closed (the metrics read them).
         self.media_totals = MediaTotals()
+        # Told the users of a call that began, ended or rang someone more: their live
+        # calls changed (TERMS V2 across workers: the shared state publishes them).
+        self.on_users_changed: Callable[[set[str]], None] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -266,6 +271,7 @@ class CallDriver:
         token = LOG_IDS.set(driven.log_ids)
         try:
             self.execute(driven, actions)
+            self._tell_users(driven)
         finally:
             LOG_IDS.reset(token)
         return driven
@@ -283,8 +289,26 @@ class CallDriver:
                 log.exception("call %s: the core failed on %s", driven.call.record_id, event)
                 return
             self.execute(driven, actions)
+            self._tell_users(driven)
         finally:
             LOG_IDS.reset(token)
+
+    def _tell_users(self, driven: Driven, *, ended: bool = False) -> None:
+        """Tell ``on_users_changed`` when the call began, ended or has new users (a
+        ringing step adds the users it rings): one length compared per event."""
+        told = self.on_users_changed
+        if told is None:
+            return
+        call = driven.call
+        count = len(call.users)
+        if count == driven.users_told and not ended:
+            return
+        driven.users_told = count
+        users = set(call.users)
+        if call.spec.caller_user_id is not None:
+            users.add(call.spec.caller_user_id)
+        if users:
+            told(users)
 
     def by_request(self, request: Request) -> Driven | None:
         """The call an in-dialog request (or ACK) belongs to, by its To tag."""
@@ -643,6 +667,7 @@ class CallDriver:
         driven.timers.clear()
         call = driven.call
         self.calls.pop(call.record_id, None)
+        self._tell_users(driven, ended=True)
         for key, owner in list(self.legs.items()):
             if owner is driven:
                 del self.legs[key]

@@ -55,6 +55,7 @@ from .register_handler import Registrations
 from .registrar import Registrar
 from .routes import Router
 from .setup_decision import setup_outcome
+from .shared import LiveCalls
 from .steps import Steps
 from .tasks import TaskSet
 from .transports import SipChannel
@@ -81,6 +82,7 @@ class CallEngine:
         answering: CallHandler,
         audit: AuditWriter | None = None,
         wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        live: LiveCalls | None = None,
     ) -> None:
         self.ctx = EngineContext(
             channels=channels,
@@ -92,6 +94,7 @@ class CallEngine:
             answering=answering,
             audit=audit or AuditWriter(sessions, reads),
             wallclock=wallclock,
+            live=live,
         )
         self.auth = authenticator
         self.registrations = Registrations(self.ctx, authenticator)
@@ -137,8 +140,8 @@ class CallEngine:
         return self.ctx.operator
 
     def active_calls(self, user_id: str) -> int:
-        """The user's calls in progress (TERMS V2), for the dry run."""
-        return self.ctx.active(user_id)
+        """The user's calls in progress on every worker (TERMS V2), for the dry run."""
+        return self.ctx.active_calls(user_id)
 
     async def click_to_call(
         self, account_id: str, user_id: str, to: str, caller_id: str | None = None
@@ -292,7 +295,7 @@ class CallEngine:
         intent, callee, own_route, _ = await self.ctx.gather_facts(setup, channels=caller.channels)
         intent = replace(
             intent,
-            active_calls=self.ctx.active(caller.id),
+            active_calls=await self.ctx.active_everywhere(caller.id),
             channels=caller.channels,
             now=self.ctx.now(),
         )

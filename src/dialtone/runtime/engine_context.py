@@ -48,6 +48,8 @@ from .b2bua import (
 )
 from .lookups import LookupCache
 from .registrar import Registrar
+from .shared import LiveCalls
+from .shared.in_process import NoOtherWorkers
 from .tasks import TaskSet
 from .transports import SipChannel
 
@@ -194,6 +196,7 @@ class EngineContext:
         answering: CallHandler,
         audit: AuditWriter,
         wallclock: Callable[[], datetime],
+        live: LiveCalls | None = None,
     ) -> None:
         self.channels = channels
         self.sessions = sessions
@@ -206,6 +209,11 @@ class EngineContext:
         self.now = wallclock
         self.background = TaskSet(log, "engine")
         self.lookups = LookupCache(config.lookup_cache_seconds)
+        # The users' live calls on the other workers (issue 19; none in process).
+        self.live: LiveCalls = live if live is not None else NoOtherWorkers()
+        if live is not None:
+            answering.driver.on_users_changed = live.changed
+            live.attach(self.active, self.local_counts)
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -307,8 +315,20 @@ class EngineContext:
             log.exception("audit entry not written: %s %s", entry.code, entry.actor)
 
     def active_calls(self, user_id: str) -> int:
-        """The user's calls in progress (TERMS V2), for the dry run."""
-        return self.active(user_id)
+        """The user's calls in progress on every worker (TERMS V2), for the dry run (on
+        the API's threads)."""
+        return self.active(user_id) + self.live.elsewhere_blocking(user_id)
+
+    async def active_everywhere(self, user_id: str) -> int:
+        """The user's calls in progress on this worker and the others (TERMS V2): what
+        every V2 check of a call setup reads. The others' count is bounded by the shared
+        state's timeout, and 0 while it is degraded."""
+        return (await self.active_of([user_id]))[0]
+
+    async def active_of(self, user_ids: list[str]) -> list[int]:
+        """``active_everywhere`` of several users in one question (a ring group)."""
+        elsewhere = await self.live.elsewhere(user_ids)
+        return [self.active(u) + n for u, n in zip(user_ids, elsewhere, strict=True)]
 
     @property
     def operator(self) -> call_facts.OperatorPolicy:
@@ -387,4 +407,20 @@ class EngineContext:
         return await self.cached(("recording", account_id), read)
 
     def active(self, user_id: str) -> int:
+        """The user's calls in progress on this worker."""
         return self.bridge.active_calls_of(user_id) + self.answering.active_calls_of(user_id)
+
+    def local_counts(self) -> dict[str, int]:
+        """``active`` of every user with a call on this worker, in one pass over the calls
+        (the shared state's heartbeat): what the bridge and the answering machine count."""
+        counts: dict[str, int] = {}
+        for driven in self.answering.driver.calls.values():
+            call = driven.call
+            if call.ended:
+                continue
+            for user in call.users:
+                counts[user] = counts.get(user, 0) + 1
+            caller = call.spec.caller_user_id
+            if driven.owner == "answering" and caller is not None:
+                counts[caller] = counts.get(caller, 0) + 1
+        return counts

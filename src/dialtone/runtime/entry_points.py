@@ -82,7 +82,7 @@ class EntryPoints:
             raise Conflict("call.user_unreachable", "This user cannot take calls.")
         intent = replace(
             intent,
-            active_calls=self.ctx.active(user.id),
+            active_calls=await self.ctx.active_everywhere(user.id),
             channels=user.channels,
             now=self.ctx.now(),
         )
@@ -315,7 +315,8 @@ class EntryPoints:
             callee = await self.ctx.read(read)
             if callee is None or not callee.can_take_calls:
                 return []
-            if call_setup.user_concurrency(self.ctx.active(callee.id), callee.channels).refused:
+            active = await self.ctx.active_everywhere(callee.id)
+            if call_setup.user_concurrency(active, callee.channels).refused:
                 return []
             found = self.steps.device_destinations(callee, shown)
             return [Step(found, self.ctx.config.no_answer_seconds)] if found else []

@@ -15,6 +15,7 @@ closes the server first (it takes no more submit_sm), then the outbound side.
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from .db_work import DbWork
 from .email_sender import EmailSender, Relay
 from .message_dispatcher import DispatchSettings, MessageDispatcher
 from .programmable import token_of
+from .shared import WAKE_EMAIL, WAKE_MESSAGES, WAKE_WEBHOOKS, SharedState
 from .smpp_carriers import BindSettings, CarrierBinds
 from .smpp_server import SmppServer, TlsListenError
 from .startup import bind_failure
@@ -54,11 +56,32 @@ class MessagingRuntime:
     auth: ThreadPoolExecutor
     # None when no SMTP relay is configured (smtp_host empty: email is disabled).
     email: EmailSender | None = None
+    # Where wake-ups go: every worker's loops (issue 19), or this process's alone.
+    shared: SharedState | None = None
 
     def wake(self) -> None:
         """A message was committed: send it now rather than at the next poll.
-        Callable from any thread (the API's handlers run in a pool)."""
-        self.dispatcher.wake()
+        Callable from any thread (the API's handlers run in a pool). With the shared
+        state, the wake-up reaches the dispatcher of every worker (the one that runs it
+        sends; issue 19)."""
+        if self.shared is not None:
+            self.shared.bus.publish(WAKE_MESSAGES)
+        else:
+            self.dispatcher.wake()
+
+    def wake_webhooks(self) -> None:
+        """A webhook was stored: deliver it now (every worker's sender, as ``wake``)."""
+        if self.shared is not None:
+            self.shared.bus.publish(WAKE_WEBHOOKS)
+        else:
+            self.webhooks.wake()
+
+    def wake_email(self) -> None:
+        """An email was stored: send it now (every worker's sender, as ``wake``)."""
+        if self.shared is not None:
+            self.shared.bus.publish(WAKE_EMAIL)
+        elif self.email is not None:
+            self.email.wake()
 
     async def aclose(self) -> None:
         """Stop taking messages (the server first), let the parts in flight be answered
@@ -84,8 +107,11 @@ async def start_messaging(
     *,
     binds: BindSettings | None = None,
     dispatch: DispatchSettings | None = None,
+    shared: SharedState | None = None,
 ) -> MessagingRuntime:
-    """Bind the enabled carriers, queue again what a stop interrupted, start sending."""
+    """Bind the enabled carriers, queue again what a stop interrupted, start sending.
+    With ``shared``, the SMPP binds' failures are counted with every worker's, and the
+    loops wake on every worker's wake-ups (issue 19)."""
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-sms-db")
     work = DbWork(sessions, db)
     carriers = CarrierBinds(
@@ -105,6 +131,9 @@ async def start_messaging(
         )
         tls = (settings.smpp_tls_port, server_context(cert, key))
     auth = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-smpp-auth")
+    allowed = settings.auth_failures_allowed
+    window = settings.auth_failure_window_seconds
+    block = settings.auth_block_seconds
     server = SmppServer(
         host=settings.smpp_host,
         port=settings.smpp_port,
@@ -112,12 +141,16 @@ async def start_messaging(
         db=db,
         auth=auth,  # scrypt takes tens of milliseconds: off the writer's thread
         rules=settings.messaging_rules,
-        on_stored=dispatcher.wake,
+        on_stored=(
+            dispatcher.wake
+            if shared is None
+            else functools.partial(shared.bus.publish, WAKE_MESSAGES)
+        ),
         tls=tls,
-        limiter=FailureLimiter(
-            allowed=settings.auth_failures_allowed,
-            window=settings.auth_failure_window_seconds,
-            block=settings.auth_block_seconds,
+        limiter=(
+            FailureLimiter(allowed=allowed, window=window, block=block)
+            if shared is None
+            else shared.failures("smpp", allowed=allowed, window=window, block=block)
         ),
     )
     dispatcher.hooks.on_receipt = lambda message: _ignored(server.deliver_receipt(message))
@@ -159,6 +192,13 @@ async def start_messaging(
         webhooks.start()
         if mail is not None:
             mail.start()
+        if shared is not None:
+            # Every worker hears the wake-ups; a loop this worker does not run (another
+            # worker leads) looks, finds nothing due to it, and waits again.
+            shared.bus.subscribe(WAKE_MESSAGES, dispatcher.wake)
+            shared.bus.subscribe(WAKE_WEBHOOKS, webhooks.wake)
+            if mail is not None:
+                shared.bus.subscribe(WAKE_EMAIL, mail.wake)
     except BaseException:
         await server.close()
         await carriers.close()
@@ -166,7 +206,7 @@ async def start_messaging(
         auth.shutdown(wait=False)
         raise
     return MessagingRuntime(
-        carriers, dispatcher, inbound, work, db, server, webhooks, auth, email=mail
+        carriers, dispatcher, inbound, work, db, server, webhooks, auth, email=mail, shared=shared
     )
 
 

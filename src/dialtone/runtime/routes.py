@@ -220,7 +220,9 @@ class Router:
         account_id = callee.account_id
         number = route.number if route is not None else (callee.extension or callee.sip_username)
         vm_user = (route.voicemail_user_id if route is not None else None) or callee.id
-        busy = call_setup.user_concurrency(self.ctx.active(callee.id), callee.channels)
+        busy = call_setup.user_concurrency(
+            await self.ctx.active_everywhere(callee.id), callee.channels
+        )
         destinations = (
             []
             if busy.refused or not callee.can_take_calls

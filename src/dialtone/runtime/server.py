@@ -45,6 +45,8 @@ from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
 from .sealing import recover
+from .shared import LOOKUPS, SharedState, blocking_failures, open_shared
+from .shared.writes import watch_writes
 from .startup import bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
@@ -77,18 +79,26 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    http_socket = listen_http(settings)
+    # First: a Redis that cannot be reached stops the start before anything is bound.
+    shared = await open_shared(settings)
     try:
-        sip = await start_sip(settings, sessions)
+        http_socket = listen_http(settings)
+    except BaseException:
+        await shared.aclose()
+        raise
+    try:
+        sip = await start_sip(settings, sessions, shared=shared)
     except BaseException:
         http_socket.close()
+        await shared.aclose()
         raise
     channels, handler, engine = sip.channels, sip.handler, sip.engine
     try:
-        messaging = await start_messaging(settings, sessions)
+        messaging = await start_messaging(settings, sessions, shared=shared)
     except BaseException:
         http_socket.close()
         await sip.aclose()
+        await shared.aclose()
         raise
     programmable = await start_programmable(settings, sessions, sip)
     metrics = observe(settings, sessions, sip, messaging)
@@ -96,6 +106,11 @@ async def serve(
         asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
         asgi_app.state.messaging = messaging  # POST /v1/messages wakes the dispatcher
         asgi_app.state.twilio_calls = programmable.calls  # POST …/Calls.json (TwiML)
+        asgi_app.state.shared = shared  # /healthz shows whether it is degraded
+        # The console's sign-in limits count with every worker's (TERMS D2).
+        asgi_app.state.failure_counters = blocking_failures(
+            shared, settings.redis_timeout_ms / 1000 + 0.5
+        )
         asgi_app.state.metrics = metrics  # GET /metrics (None: metrics_enabled is off)
 
     http = _Server(
@@ -117,6 +132,7 @@ async def serve(
     if http_task.done():
         await messaging.aclose()
         await sip.aclose()
+        await shared.aclose()
         await http_task  # re-raises the bind error
         raise SystemExit("HTTP server stopped at start")
     listening = " ".join(
@@ -142,6 +158,7 @@ async def serve(
     await messaging.aclose()
     await programmable.aclose()
     await sip.aclose()
+    await shared.aclose()
     log.info("stopped")
 
 
@@ -183,6 +200,9 @@ class SipRuntime:
     transcription: VoicemailTranscription | None = None
     registrations: TrunkRegistrations | None = None
     gate: OverloadGate | None = None
+    shared: SharedState | None = None
+    # Removes the look-up cache's invalidation hook from the session factory.
+    unwatch: Callable[[], None] | None = None
 
     async def end_calls(self) -> None:
         """End live calls with BYE, their CDRs written, and let the BYEs leave."""
@@ -218,6 +238,9 @@ class SipRuntime:
 
     def close(self) -> None:
         """Close the channels and stop the executors at once (see :meth:`aclose`)."""
+        if self.unwatch is not None:
+            self.unwatch()
+            self.unwatch = None
         if self.gate is not None:
             self.gate.close()
         for channel in self.channels.values():
@@ -241,8 +264,13 @@ def recording_key(settings: Settings) -> bytes | None:
     return sealed.key_for(settings.recording_key, settings.recording_key_path)
 
 
-async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipRuntime:
-    """Open the SIP channels and start the call engine on them, registrations restored."""
+async def start_sip(
+    settings: Settings, sessions: sessionmaker[Session], *, shared: SharedState | None = None
+) -> SipRuntime:
+    """Open the SIP channels and start the call engine on them, registrations restored.
+    With ``shared`` (``serve`` always gives it), the authentication failures, the nonce
+    secret and the users' live calls are the shared state's, and every change committed
+    through ``sessions`` empties the look-up cache of every worker (issue 19)."""
     loop = asyncio.get_running_loop()
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-db")
@@ -303,7 +331,14 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
         reads=reads,
         on_voicemail=transcription.submit if transcription is not None else None,
     )
-    engine = build_engine(settings, sessions, channels, handler, rtp_ports, db=db, reads=reads)
+    engine = build_engine(
+        settings, sessions, channels, handler, rtp_ports, db=db, reads=reads, shared=shared
+    )
+    unwatch = None
+    if shared is not None:
+        shared.bus.subscribe(LOOKUPS, engine.ctx.lookups.clear)
+        bus = shared.bus
+        unwatch = watch_writes(sessions, lambda: bus.publish(LOOKUPS))
     restored = await loop.run_in_executor(db, engine.registrar.restore)
     if restored:
         log.info("restored %d registration(s)", restored)
@@ -335,7 +370,17 @@ async def start_sip(settings: Settings, sessions: sessionmaker[Session]) -> SipR
         )
         gate.start(channels)
     return SipRuntime(
-        channels, handler, engine, rtp_ports, db, reads, transcription, registrations, gate
+        channels,
+        handler,
+        engine,
+        rtp_ports,
+        db,
+        reads,
+        transcription,
+        registrations,
+        gate,
+        shared=shared,
+        unwatch=unwatch,
     )
 
 
@@ -454,8 +499,10 @@ def build_engine(
     *,
     db: ThreadPoolExecutor,
     reads: ThreadPoolExecutor,
+    shared: SharedState | None = None,
 ) -> CallEngine:
-    """Wire the registrar, authentication, the bridge and the answering machine."""
+    """Wire the registrar, authentication, the bridge and the answering machine (on the
+    shared state's failure counters, nonce secret and live calls when given)."""
     loop = asyncio.get_running_loop()
 
     def find(username: str) -> SipUser | None:
@@ -465,16 +512,20 @@ def build_engine(
     async def lookup(username: str) -> SipUser | None:
         return await loop.run_in_executor(reads, find, username)
 
+    allowed = settings.auth_failures_allowed
+    window = settings.auth_failure_window_seconds
+    block = settings.auth_block_seconds
     authenticator = Authenticator(
         realm=settings.sip_realm,
         nonce_lifetime=settings.nonce_lifetime_seconds,
-        limiter=FailureLimiter(
-            allowed=settings.auth_failures_allowed,
-            window=settings.auth_failure_window_seconds,
-            block=settings.auth_block_seconds,
+        limiter=(
+            FailureLimiter(allowed=allowed, window=window, block=block)
+            if shared is None
+            else shared.failures("sip", allowed=allowed, window=window, block=block)
         ),
         lookup=lookup,
         algorithms=settings.digest_algorithms,
+        secret=shared.nonce_secret if shared is not None else None,
     )
     registrar = Registrar(
         BindingTable(
@@ -520,4 +571,5 @@ def build_engine(
         bridge=bridge,
         answering=handler,
         audit=AuditWriter(sessions, handler.cdrs.executor),
+        live=shared.live if shared is not None else None,
     )

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone.runtime.shared import FailureCounter
+from dialtone.runtime.shared.in_process import LocalFailures
 from dialtone.runtime.smpp_link import SmppLink
 from dialtone.runtime.smpp_outbox import DEFAULT_QUEUE_LIMIT, Outbox, Target
 from dialtone.runtime.smpp_owed import InboundFacts, OwedNotices, ReceiptFacts
@@ -91,7 +94,7 @@ class SmppServer:
         rules: MessagingRules,
         on_stored: Callable[[], None],
         clock: Callable[[], datetime] = _now,
-        limiter: FailureLimiter | None = None,
+        limiter: FailureLimiter | FailureCounter | None = None,
         auth: Executor | None = None,
         settings: SessionSettings | None = None,
         parts_timeout: float = multipart.DEFAULT_TIMEOUT,
@@ -107,9 +110,12 @@ class SmppServer:
         self.rules = rules
         self.on_stored = on_stored
         self.clock = clock
-        # Not `limiter or ...`: an empty limiter has len() 0, so it reads as false.
-        self.limiter = (
-            limiter if limiter is not None else FailureLimiter(allowed=10, window=60.0, block=300.0)
+        # Not `limiter or ...`: an empty limiter has len() 0, so it reads as false. A
+        # ``FailureCounter`` of the shared state counts every worker's binds (issue 19).
+        if limiter is None:
+            limiter = FailureLimiter(allowed=10, window=60.0, block=300.0)
+        self.limiter: FailureCounter = (
+            LocalFailures(limiter) if isinstance(limiter, FailureLimiter) else limiter
         )
         self.settings = settings
         self.writer = SubmissionWriter(sessions, db, rules=rules)
@@ -213,7 +219,9 @@ class SmppServer:
         # The source's failures count whatever system_id they tried, a system_id's
         # whatever source tried it; a success forgets only its own (TERMS D2).
         keys = ((f"address:{source}", body.system_id), (f"system_id:{body.system_id}", source))
-        if any(self.limiter.blocked(key, loop.time()) for key, _ in keys):
+        # Wall-clock time: the counters may be shared with workers on other machines.
+        now = time.time()
+        if any([await self.limiter.blocked(key, now) for key, _ in keys]):
             log.warning("smpp %s: bind as %r refused: too many failures", link.peer, body.system_id)
             link.respond(pdu, CommandStatus.ESME_RBINDFAIL)
             return
@@ -225,12 +233,12 @@ class SmppServer:
             return
         if login is None:
             for key, username in keys:
-                self.limiter.record_failure(key, loop.time(), username=username)
+                await self.limiter.record_failure(key, time.time(), username=username)
             log.warning("smpp %s: bind as %r: wrong password", link.peer, body.system_id)
             link.respond(pdu, CommandStatus.ESME_RINVPASWD)
             return
         for key, username in keys:
-            self.limiter.record_success(key, loop.time(), username=username)
+            await self.limiter.record_success(key, time.time(), username=username)
         if link.closed.is_set():
             return
         link.context = login

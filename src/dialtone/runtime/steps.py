@@ -113,12 +113,12 @@ class Steps:
         members = await self.ctx.read(
             lambda s: [sip_user(u, s) for u in routing_service.group_members(s, group_id)]
         )
+        reachable = [m for m in members if m is not None and m.can_take_calls]
+        active = await self.ctx.active_of([m.id for m in reachable])
         per_member = [
             self.device_destinations(m, caller_name)
-            for m in members
-            if m is not None
-            and m.can_take_calls
-            and call_setup.user_concurrency(self.ctx.active(m.id), m.channels).allowed
+            for m, calls in zip(reachable, active, strict=True)
+            if call_setup.user_concurrency(calls, m.channels).allowed
         ]
         seconds = float(group.member_seconds)
         if group.strategy == "sequential":

@@ -13,8 +13,9 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -40,32 +41,51 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 
-class SignInLimits:
-    """The failed sign-ins of this process, per email and per client address."""
+class _Counter(Protocol):
+    def blocked(self, key: str, now: float) -> bool: ...
+    def record_failure(self, key: str, now: float, *, username: str = "") -> bool: ...
+    def record_success(self, key: str, now: float, *, username: str = "") -> None: ...
 
-    def __init__(self, settings: Settings) -> None:
+
+# (scope, allowed, window, block) -> a counter: ``serve`` puts the shared state's at
+# ``app.state.failure_counters`` so that every worker counts the same sign-ins (issue 19).
+CounterFactory = Callable[[str, int, float, float], _Counter]
+
+
+class SignInLimits:
+    """The failed sign-ins per email and per client address: of this process, or of
+    every worker when ``counters`` comes from the shared state."""
+
+    def __init__(self, settings: Settings, counters: CounterFactory | None = None) -> None:
         allowed = settings.console_sign_in_failures_allowed
         window = settings.console_sign_in_window_seconds
         block = settings.console_sign_in_block_seconds
         self._lock = threading.Lock()  # handlers run on worker threads
-        self._emails = FailureLimiter(allowed=allowed, window=window, block=block)
-        self._addresses = FailureLimiter(allowed=allowed * 4, window=window, block=block)
+        self._emails: _Counter
+        self._addresses: _Counter
+        if counters is None:
+            self._emails = FailureLimiter(allowed=allowed, window=window, block=block)
+            self._addresses = FailureLimiter(allowed=allowed * 4, window=window, block=block)
+        else:
+            self._emails = counters("console-email", allowed, window, block)
+            self._addresses = counters("console-address", allowed * 4, window, block)
 
     def blocked(self, email: str, address: str) -> bool:
-        now = time.monotonic()
+        # Wall-clock time: the counters may be shared with other machines' workers.
+        now = time.time()
         with self._lock:
             return self._emails.blocked(email, now) or self._addresses.blocked(address, now)
 
     def failed(self, email: str, address: str) -> bool:
         """Count a failure; True when it starts a block."""
-        now = time.monotonic()
+        now = time.time()
         with self._lock:
             by_email = self._emails.record_failure(email, now, username=email)
             by_address = self._addresses.record_failure(address, now, username=email)
             return by_email or by_address
 
     def succeeded(self, email: str, address: str) -> None:
-        now = time.monotonic()
+        now = time.time()
         with self._lock:
             self._emails.record_success(email, now, username=email)
             self._addresses.record_success(address, now, username=email)
@@ -74,7 +94,9 @@ class SignInLimits:
 def limits(request: Request) -> SignInLimits:
     found: SignInLimits | None = getattr(request.app.state, "sign_in_limits", None)
     if found is None:
-        found = request.app.state.sign_in_limits = SignInLimits(request.app.state.settings)
+        found = request.app.state.sign_in_limits = SignInLimits(
+            request.app.state.settings, getattr(request.app.state, "failure_counters", None)
+        )
     return found
 
 
