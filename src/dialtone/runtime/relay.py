@@ -191,6 +191,8 @@ class MediaRelay:
 
     def __init__(self, audio: NegotiatedAudio | None = None) -> None:
         self.sides = (RelaySide(self, 0), RelaySide(self, 1))
+        # Each side's sequence count, one index away from a packet (lost and late).
+        self._sequences = (self.sides[0].sequence, self.sides[1].sequence)
         self.recorder: StereoRecorder | None = None
         # Indexed by the side a packet comes from: how many voices of ours (a prompt, a
         # speaker) speak to the other leg now; its packets are not passed on meanwhile.
@@ -248,7 +250,7 @@ class MediaRelay:
             # The sequence number read in place (lost and late): no parse, no allocation;
             # the next one in order (nearly every packet) costs no call.
             seq = data[2] << 8 | data[3]
-            count = self.sides[side].sequence
+            count = self._sequences[side]
             if (seq - count.last) & 0xFFFF == 1:
                 count.last = seq
             else:
