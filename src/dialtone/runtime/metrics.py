@@ -219,8 +219,7 @@ class Metrics:
         return [
             _info(self.worker_id),
             self._call_attempts(),
-            *self._live_calls(),
-            *self._media(),
+            *self._calls(),
             self._sip_requests(),
             *self._overload(),
             *self._queues(),
@@ -240,16 +239,24 @@ class Metrics:
             family.add_metric((outcome, status, code), count)
         return family
 
-    def _live_calls(self) -> Iterator[Metric]:
+    def _calls(self) -> Iterator[Metric]:
+        # One pass over the live calls: their kinds and states, and their media's
+        # packets (added to the closed calls' totals).
         live = {(kind, state): 0 for kind in CALL_KINDS for state in ("ringing", "answered")}
+        received = sent = lost = late = 0
         driver = self.sources.driver
         if driver is not None:
+            totals = driver.media_totals
+            received, sent, lost, late = totals.received, totals.sent, totals.lost, totals.late
             for driven in driver.calls.values():
-                if driven.ended:
-                    continue
-                kind = call_kind(driven.call.application)
-                state = "ringing" if driven.call.answered is None else "answered"
-                live[kind, state] += 1
+                for port in (driven.relay, driven.session):
+                    if port is not None:
+                        r, s, lo, la = media_counts(port)
+                        received, sent, lost, late = received + r, sent + s, lost + lo, late + la
+                if not driven.ended:
+                    call = driven.call
+                    state = "ringing" if call.answered is None else "answered"
+                    live[call_kind(call.application), state] += 1
         family = GaugeMetricFamily(
             "dialtone_live_calls",
             "Calls in progress on this worker by kind (answering: greeting or "
@@ -260,18 +267,6 @@ class Metrics:
         for (kind, state), count in live.items():
             family.add_metric((kind, state), count)
         yield family
-
-    def _media(self) -> Iterator[Metric]:
-        driver = self.sources.driver
-        received = sent = lost = late = 0
-        if driver is not None:
-            totals = driver.media_totals
-            received, sent, lost, late = totals.received, totals.sent, totals.lost, totals.late
-            for driven in driver.calls.values():
-                for port in (driven.relay, driven.session):
-                    if port is not None:
-                        r, s, lo, la = media_counts(port)
-                        received, sent, lost, late = received + r, sent + s, lost + lo, late + la
         for name, value, text in (
             ("received", received, "RTP packets received on the calls' media ports."),
             ("sent", sent, "RTP packets sent (relayed, or played by us)."),
@@ -282,9 +277,9 @@ class Metrics:
             ),
             ("late", late, "RTP packets that came after a later one (out of order)."),
         ):
-            family = CounterMetricFamily(f"dialtone_media_packets_{name}", text)
-            family.add_metric((), value)
-            yield family
+            counter = CounterMetricFamily(f"dialtone_media_packets_{name}", text)
+            counter.add_metric((), value)
+            yield counter
 
     def _sip_requests(self) -> Metric:
         family = CounterMetricFamily(
