@@ -56,3 +56,38 @@ def test_a_calls_events_and_timers_log_with_its_ids(caplog: pytest.LogCaptureFix
     assert [(ids.call_id, ids.account_id) for ids in core.seen if ids] == [("CA9", "AC9")]
     assert len(core.seen) == 1
     assert LOG_IDS.get() is None
+
+
+def test_a_setup_refused_before_it_is_a_call_logs_with_its_account() -> None:
+    from dialtone.policy.decision import refuse
+    from dialtone.runtime.engine_context import EngineContext
+
+    seen: list[LogIds | None] = []
+    ctx = EngineContext.__new__(EngineContext)  # only what refuse() uses
+    ctx.now = lambda: None  # type: ignore[method-assign, assignment, return-value]
+
+    async def on_record(entry: object) -> None:
+        seen.append(LOG_IDS.get())
+
+    ctx.put_on_record = on_record  # type: ignore[method-assign, assignment]
+    ctx.reply = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    event = SimpleNamespace(request=SimpleNamespace(method="INVITE", call_id="c1"))
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        await loop.create_task(
+            ctx.refuse(
+                event,  # type: ignore[arg-type]
+                None,  # type: ignore[arg-type]
+                refuse("destination.premium_rate", "premium-rate"),
+                account_id="AC7",
+                actor="user:US1",
+                action="call.outbound",
+            )
+        )
+        assert LOG_IDS.get() is None  # the task's own context, not ours
+
+    asyncio.run(scenario())
+    [ids] = seen
+    assert ids is not None
+    assert (ids.call_id, ids.account_id) == (None, "AC7")
