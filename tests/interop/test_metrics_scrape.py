@@ -10,6 +10,8 @@ no phone number of the run appears anywhere in it (TERMS D4).
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -188,9 +190,17 @@ def test_a_scrape_counts_a_sipp_runs_calls_and_failures_by_code(tmp_path: Path) 
     assert value(after, "dialtone_messages", state="queued") == 0
     assert value(after, "dialtone_event_loop_lag_seconds_count") > 0
     assert value(after, "process_resident_memory_bytes") > 0
-    # No phone number of the run, in any form, anywhere in the scrape (TERMS D4).
+    assert value(after, "dialtone_shared_state_degraded", backend="in_process") == 0
+    [(info, _)] = after["dialtone_info"]
+    assert info["worker_id"].endswith(f":{platform.sip_port}:{platform.process.pid}")
+    # No phone number of the run anywhere in the scrape (TERMS D4): not as a word of the
+    # text (a float's digits may happen to contain one), and no label value with a run
+    # of seven digits at all.
     for number in NUMBERS:
-        assert number not in text
+        assert not re.search(rf"(?<![\d.]){number}(?!\d)", text), number
+    for series in after.values():
+        for labels, _ in series:
+            assert not any(re.search(r"\d{7}", v) for v in labels.values()), labels
 
 
 def test_json_logs_of_a_served_call_carry_its_ids(tmp_path: Path) -> None:
@@ -219,6 +229,9 @@ def test_json_logs_of_a_served_call_carry_its_ids(tmp_path: Path) -> None:
     assert any("ended" in line["message"] for line in mine), mine
     assert {line["account_id"] for line in mine} == {platform.account_id}
     assert all(line["time"].endswith("+00:00") for line in logged)
+    assert {line["worker_id"] for line in logged} == {
+        f"{socket.gethostname()}:{platform.sip_port}:{platform.process.pid}"
+    }
     stopping = [line for line in logged if line["message"].startswith("stopping")]
     assert stopping
     assert "call_id" not in stopping[0]

@@ -322,6 +322,7 @@ def sources() -> Sources:
         executors={"db": ThreadPoolExecutor(1)},
         commits={"cdr": SimpleNamespace(pending=2, on_committed=None)},  # type: ignore[dict-item]
         webhooks=webhooks,  # type: ignore[arg-type]
+        shared=SimpleNamespace(backend="redis", degraded=True),  # type: ignore[arg-type]
     )
 
 
@@ -356,6 +357,7 @@ def test_a_scrape_exports_every_family_and_parses(tmp_path: Path) -> None:
     assert value(samples, "dialtone_db_queue_jobs", executor="db") == 0
     assert value(samples, "dialtone_commit_pending_records", what="cdr") == 2
     assert value(samples, "dialtone_registrations") == 2  # one expired at 50 < 100
+    assert value(samples, "dialtone_shared_state_degraded", backend="redis") == 1
     assert value(samples, "dialtone_webhook_deliveries_total", outcome="delivered") == 5
     assert value(samples, "dialtone_webhook_deliveries_total", outcome="failed") == 3
     assert value(samples, "dialtone_webhook_deliveries_total", reason="http_5xx") == 2

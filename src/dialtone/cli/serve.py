@@ -40,6 +40,7 @@ def serve() -> None:
     from dialtone.dashboard.app import install as install_console  # noqa: PLC0415
     from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
     from dialtone.runtime.server import serve as run  # noqa: PLC0415
+    from dialtone.runtime.shared import default_worker_id  # noqa: PLC0415
     from dialtone.runtime.shared.errors import SharedStateError  # noqa: PLC0415
     from dialtone.runtime.startup import (  # noqa: PLC0415
         StartupError,
@@ -50,11 +51,7 @@ def serve() -> None:
     settings = support.settings_or_exit()
     # Text as always, or one JSON object a line; either way with the call's and the
     # account's ids of the work a line is logged in (dialtone.logs).
-    logs.configure(
-        settings.log_level,
-        settings.log_format,
-        worker_id=getattr(settings, "worker_id", None),
-    )
+    logs.configure(settings.log_level, settings.log_format, worker_id=default_worker_id(settings))
     # Every start-up failure is one line naming the path or socket and what to do.
     try:
         prepare_directories(settings)

@@ -46,6 +46,7 @@ from dialtone.store.db import transaction
 from .call_driver import CallDriver, media_counts
 from .group_commit import GroupCommit
 from .registrar import Registrar
+from .shared import SharedState
 from .transports import OverloadGate, SipChannel
 from .webhook_sender import ATTEMPT_REASONS, WebhookSender
 
@@ -140,6 +141,8 @@ class Sources:
     # Group commits by what they write ("cdr", "audit"): records waiting for a commit.
     commits: dict[str, GroupCommit[Any]] = field(default_factory=dict)
     webhooks: WebhookSender | None = None
+    # The shared fast state (Redis or in process): whether this worker runs degraded.
+    shared: SharedState | None = None
 
 
 class _Families:
@@ -224,6 +227,7 @@ class Metrics:
             *self._overload(),
             *self._queues(),
             *self._registrations(),
+            *self._shared(),
             self._webhooks(),
         ]
 
@@ -349,6 +353,19 @@ class Metrics:
             "dialtone_registrations", "Live SIP registrations (bindings) on this worker."
         )
         family.add_metric((), registrar.table.live_count(registrar.clock()))
+        yield family
+
+    def _shared(self) -> Iterator[Metric]:
+        shared = self.sources.shared
+        if shared is None:
+            return
+        family = GaugeMetricFamily(
+            "dialtone_shared_state_degraded",
+            "1 while the shared state's Redis is configured but not answering (this "
+            "worker runs on its own counters), else 0; by backend (in_process, redis).",
+            labels=("backend",),
+        )
+        family.add_metric((shared.backend,), 1 if shared.degraded else 0)
         yield family
 
     def _webhooks(self) -> Metric:

@@ -45,7 +45,7 @@ from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
 from .sealing import recover
-from .shared import LOOKUPS, SharedState, blocking_failures, open_shared
+from .shared import LOOKUPS, SharedState, blocking_failures, default_worker_id, open_shared
 from .shared.writes import watch_writes
 from .startup import bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
@@ -101,7 +101,7 @@ async def serve(
         await shared.aclose()
         raise
     programmable = await start_programmable(settings, sessions, sip)
-    metrics = observe(settings, sessions, sip, messaging)
+    metrics = observe(settings, sessions, sip, messaging, shared)
     with contextlib.suppress(AttributeError):
         asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
         asgi_app.state.messaging = messaging  # POST /v1/messages wakes the dispatcher
@@ -167,12 +167,14 @@ def observe(
     sessions: sessionmaker[Session],
     sip: SipRuntime,
     messaging: MessagingRuntime | None = None,
+    shared: SharedState | None = None,
 ) -> Metrics | None:
     """This worker's metrics over what the runtime counts (None when ``metrics_enabled``
     is off: nothing is hooked, nothing costs)."""
     if not settings.metrics_enabled:
         return None
-    metrics = Metrics(sessions, worker_id=getattr(settings, "worker_id", None))
+    worker_id = shared.worker_id if shared is not None else default_worker_id(settings)
+    metrics = Metrics(sessions, worker_id=worker_id)
     metrics.attach(
         Sources(
             channels=sip.channels,
@@ -182,6 +184,7 @@ def observe(
             executors={"db": sip.db, "reads": sip.reads},
             commits={"cdr": sip.handler.cdrs, "audit": sip.engine.audit},
             webhooks=messaging.webhooks if messaging is not None else None,
+            shared=shared,
         )
     )
     return metrics
