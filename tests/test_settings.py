@@ -177,3 +177,35 @@ def test_overload_marks_reach_the_controller_in_its_units(monkeypatch: pytest.Mo
 def test_the_apis_public_address(public: str, expected: str) -> None:
     settings = Settings(http_port=8100, http_public_url=public)
     assert settings.public_http_url == expected
+
+
+def test_media_engine_defaults_to_the_python_relay() -> None:
+    # Issue 19: rtpengine only when chosen; its recordings read under the data dir.
+    s = Settings()
+    assert s.media_engine == "python"
+    assert s.rtpengine_ng == "127.0.0.1:22222"
+    assert (s.rtpengine_retransmit_seconds, s.rtpengine_timeout_seconds) == (0.5, 3.0)
+    assert s.rtpengine_recordings == Path("var") / "rtpengine"
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "error"),
+    [
+        ("DIALTONE_MEDIA_ENGINE", "kernel", "media_engine"),
+        ("DIALTONE_RTPENGINE_NG", "127.0.0.1", "host:port"),
+        ("DIALTONE_RTPENGINE_NG", "127.0.0.1:ng", "host:port"),
+        ("DIALTONE_RTPENGINE_TIMEOUT_SECONDS", "0", "rtpengine_timeout_seconds"),
+    ],
+)
+def test_media_engine_settings_are_checked(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, error: str
+) -> None:
+    monkeypatch.setenv(env, value)
+    with pytest.raises(ValidationError, match=error):
+        Settings()
+
+
+def test_rtpengine_recording_dir_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALTONE_MEDIA_ENGINE", "rtpengine")
+    monkeypatch.setenv("DIALTONE_RTPENGINE_RECORDING_DIR", "/srv/rtpengine")
+    assert Settings().rtpengine_recordings == Path("/srv/rtpengine")

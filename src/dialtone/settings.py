@@ -363,6 +363,35 @@ class MediaSection(BaseModel):
     transcriber_language: str | None = Field(
         default=None, description="ISO 639-1 hint, e.g. fr; None lets the model detect it."
     )
+    media_engine: Literal["python", "rtpengine"] = Field(
+        default="python",
+        description="What carries bridged calls' media: python (the built-in relay) or "
+        "rtpengine (over its NG protocol; calls whose application hears the audio, and "
+        "the answering machine, stay on the built-in relay). docs/scale-out/rtpengine.md.",
+    )
+    rtpengine_ng: str = Field(
+        default="127.0.0.1:22222",
+        description="rtpengine's NG control address (its --listen-ng), host:port.",
+    )
+    rtpengine_retransmit_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="A NG request is sent again after this, then after twice as long...",
+    )
+    rtpengine_timeout_seconds: float = Field(
+        default=3.0,
+        gt=0,
+        le=60,
+        description="...until this long has passed: rtpengine is then unavailable and the "
+        "call is refused 503 media.engine_unavailable.",
+    )
+    rtpengine_recording_dir: Path | None = Field(
+        default=None,
+        description="rtpengine's --recording-dir as this process sees it (the same machine "
+        "or a shared directory): recorded calls' pcaps are read there, sealed as WAV and "
+        "deleted. Unset: <data_dir>/rtpengine.",
+    )
 
     @field_validator("codecs", mode="before")
     @classmethod
@@ -374,6 +403,8 @@ class MediaSection(BaseModel):
     def _ranges(self) -> Self:
         if self.rtp_port_min > self.rtp_port_max:
             raise ValueError("rtp_port_min must not exceed rtp_port_max")
+        if ":" not in self.rtpengine_ng or not self.rtpengine_ng.rpartition(":")[2].isdigit():
+            raise ValueError(f"rtpengine_ng {self.rtpengine_ng!r} is not host:port")
         unknown = set(self.codecs) - {"PCMA", "PCMU"}
         if unknown:
             raise ValueError(f"unsupported codecs {sorted(unknown)}: PCMA and PCMU are built in")
@@ -1118,6 +1149,11 @@ class Settings(
             default_from=self.email_from,
             unsubscribe_base_url=self.email_unsubscribe_base_url,
         )
+
+    @property
+    def rtpengine_recordings(self) -> Path:
+        """rtpengine's recording directory as this process reads it (issue 19)."""
+        return self.rtpengine_recording_dir or self.data_dir / "rtpengine"
 
     @property
     def speech_options(self) -> SpeechOptions:

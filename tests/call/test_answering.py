@@ -94,6 +94,13 @@ def test_a_bye_whose_record_fails_is_answered_500() -> None:
     [
         ("no codec we offer", SDP_G729, None, 488, ("failed", "488 ")),
         ("no RTP port", None, ev.MediaUnavailable(), 503, ("failed", "rtp-ports-exhausted")),
+        (
+            "rtpengine down",
+            None,
+            ev.MediaUnavailable(ev.ENGINE_UNAVAILABLE),
+            503,
+            ("failed", "media.engine_unavailable"),
+        ),
     ],
 )
 def test_refusals_answer_and_write_a_record(
@@ -110,6 +117,28 @@ def test_refusals_answer_and_write_a_record(
     assert written.hangup_cause.startswith(record[1])
     assert written.recording_path is None
     assert kinds(h.write_record()) == ["CallEnded"]
+
+
+@pytest.mark.parametrize(
+    ("reason", "headers"),
+    [
+        (ev.PORTS_EXHAUSTED, []),
+        (ev.ENGINE_UNAVAILABLE, ['SIP;cause=503;text="media.engine_unavailable"']),
+    ],
+)
+def test_the_b2bua_refuses_when_media_is_unavailable_without_a_record(
+    reason: str, headers: list[str]
+) -> None:
+    # Issue 19: rtpengine not answering refuses the call 503 with its reason code, as
+    # the ports running out does (that one without a Reason, as before).
+    h = Harness()
+    h.incoming(Greeting("/g.wav"), sides=2, record_refusals=False)
+    out = h.feed(ev.MediaUnavailable(reason))
+    [refusal] = [a for a in out if isinstance(a, act.SendResponse)]
+    assert refusal.response.status == 503
+    assert refusal.response.headers.get_all("Reason") == headers
+    assert kinds(out)[-1] == "CallEnded"
+    assert h.records() == []
 
 
 def test_the_b2bua_refuses_a_bad_offer_without_a_record() -> None:

@@ -377,12 +377,13 @@ def phone(
     hang_up_after_ms: int | None = None,
     early_media: bool = False,
     refuse_after_ms: int = 0,
+    pcap: str | None = None,
 ) -> str:
     """A UAS (a desk phone or a carrier): rings, then answers 200 (or ``status``); checks
     what the platform sends in the dialog; ends on the platform's BYE, or hangs up itself
     ``hang_up_after_ms`` after the ACK. ``expect_headers`` are (header, regexp) pairs the
     INVITE must match. A ``status`` other than 200 is sent ``refuse_after_ms`` after the
-    INVITE (at once by default)."""
+    INVITE (at once by default). ``pcap``: audio the phone sends once answered."""
     out = HEAD.format(name="phone")
     # One <action> per <recv>: sipp keeps only the last of several.
     eregs: list[str] = []
@@ -445,6 +446,9 @@ def phone(
     # [last_*] would now name the CANCEL-free INVITE still; the 200 retransmits until ACK.
     out += _msg(ok, retrans=True)
     out += '  <recv request="ACK" crlf="true"/>\n'
+    if pcap is not None:
+        play = f'<exec play_pcap_audio="{pcap}"/>'
+        out += f"  <nop>\n    <action>\n      {play}\n    </action>\n  </nop>\n"
     if expect_reinvite is not None:
         out += (
             '  <recv request="INVITE">\n    <action>\n      <ereg regexp="a='

@@ -25,6 +25,7 @@ from dialtone.call.apps.ringing import RingThenVoicemail
 from dialtone.logs import LOG_IDS, LogIds
 from dialtone.policy import call_setup
 from dialtone.policy.decision import refuse
+from dialtone.rtp import ng
 from dialtone.runtime.call_driver import MediaTotals
 from dialtone.runtime.cdr_writer import CdrWriter
 from dialtone.runtime.media import MAX_DROPOUT, SequenceCount
@@ -36,6 +37,7 @@ from dialtone.runtime.metrics import (
     reason_code,
 )
 from dialtone.runtime.relay import MediaRelay
+from dialtone.runtime.rtpengine import MediaStats, RtpengineRelay
 from dialtone.services.accounts import accounts
 from dialtone.services.messaging.messages import STATES, count_by_state
 from dialtone.services.telephony.calls import CallOutcome
@@ -316,6 +318,7 @@ def sources() -> Sources:
                 "CA4": driven("programmable", True),
             },
             media_totals=totals,
+            media_engine=None,
         ),
         registrar=SimpleNamespace(table=table, clock=lambda: 100.0),  # type: ignore[arg-type]
         gate=gate,  # type: ignore[arg-type]
@@ -512,3 +515,25 @@ def test_logging_is_quiet_about_metrics(caplog: pytest.LogCaptureFixture) -> Non
     with caplog.at_level(logging.DEBUG, logger="dialtone"):
         metrics.render(metrics.snapshot())
     assert caplog.records == []
+
+
+def test_rtpengines_calls_and_packets_are_its_own_counts() -> None:
+    # Calls whose media rtpengine carries are counted by rtpengine (its delete's totals),
+    # not read from a Python relay.
+    given = sources()
+    stats = MediaStats(opened=5, failed=1, live=2, totals=ng.MediaTotals(800, 128000, 1, 8, 640, 0))
+    given.driver.media_engine = SimpleNamespace(stats=stats)  # type: ignore[union-attr]
+    engine_relay = RtpengineRelay.__new__(RtpengineRelay)
+    given.driver.calls["CA5"] = driven("bridge", True, engine_relay)  # type: ignore[union-attr]
+    metrics = Metrics(process=False)
+    metrics.attach(given)
+    samples = parse(metrics.render(metrics.snapshot()))
+    assert value(samples, "dialtone_rtpengine_calls_total", outcome="opened") == 5
+    assert value(samples, "dialtone_rtpengine_calls_total", outcome="failed") == 1
+    assert value(samples, "dialtone_rtpengine_live_calls") == 2
+    assert value(samples, "dialtone_rtpengine_packets_total", protocol="rtp") == 800
+    assert value(samples, "dialtone_rtpengine_packets_total", protocol="rtcp") == 8
+    assert value(samples, "dialtone_rtpengine_bytes_total", protocol="rtp") == 128000
+    assert value(samples, "dialtone_rtpengine_errors_total", protocol="rtp") == 1
+    assert value(samples, "dialtone_live_calls", kind="bridge", state="answered") == 2
+    assert value(samples, "dialtone_media_packets_received_total") == 1100  # as before

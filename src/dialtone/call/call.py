@@ -333,10 +333,13 @@ class Call:
         if isinstance(event, ev.MediaUnavailable):
             if self.ended:
                 return []
+            headers: tuple[tuple[str, str], ...] = ()
+            if event.reason != ev.PORTS_EXHAUSTED:
+                headers = (("Reason", f'SIP;cause=503;text="{event.reason}"'),)
             if not self.spec.record_refusals and self.voicemail is None:
-                return ending.vanish(self, sip_status=503)
+                return ending.vanish(self, sip_status=503, headers=headers)
             # The answering machine, and voicemail after ringing, keep a record of it.
-            return ending.end(self, now, "failed", "rtp-ports-exhausted", sip_status=503)
+            return ending.end(self, now, "failed", event.reason, sip_status=503, headers=headers)
         if isinstance(event, ev.Redirected):
             return ending.on_redirected(self, event, now)
         if isinstance(event, ev.PlayDone):

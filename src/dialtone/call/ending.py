@@ -95,13 +95,15 @@ def end(
     return out
 
 
-def vanish(call: Call, *, sip_status: int | None = None) -> list[Action]:
+def vanish(
+    call: Call, *, sip_status: int | None = None, headers: tuple[tuple[str, str], ...] = ()
+) -> list[Action]:
     """End without a record (a refusal before anything was set up, or a caller
     handed over to what writes the record instead)."""
     out: list[Action] = []
     a = call.a
     if sip_status is not None and isinstance(a, IncomingLeg) and a.pending:
-        out.extend(a.refuse(sip_status))
+        out.extend(a.refuse(sip_status, headers))
     for connect in call.connects.values():
         out.extend(connect.cancel())
     for name in ("ring", "max", "pause", "gather", "record"):

@@ -32,9 +32,18 @@ class MediaOpened:
     ports: tuple[int, ...]
 
 
+# Why media was not opened: no RTP port left (the record's hangup cause), or rtpengine.
+PORTS_EXHAUSTED = "rtp-ports-exhausted"
+ENGINE_UNAVAILABLE = "media.engine_unavailable"
+
+
 @dataclass(frozen=True, slots=True)
 class MediaUnavailable:
-    """``OpenMedia`` could not be served (no RTP port left): the call is refused 503."""
+    """``OpenMedia`` could not be served: the call is refused 503. ``reason``: no RTP
+    port left (the default), or ``media.engine_unavailable`` (rtpengine did not answer
+    or refused; the 503 carries it in a Reason header)."""
+
+    reason: str = "rtp-ports-exhausted"  # PORTS_EXHAUSTED
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ def serve() -> None:
     from dialtone.runtime.shared import default_worker_id  # noqa: PLC0415
     from dialtone.runtime.shared.errors import SharedStateError  # noqa: PLC0415
     from dialtone.runtime.startup import (  # noqa: PLC0415
+        MediaEngineUnreachable,
         StartupError,
         lock_data_dir,
         prepare_directories,
@@ -70,6 +71,10 @@ def serve() -> None:
             runner.run(run(settings, sessions, asgi, announce=typer.echo))
     except KeyboardInterrupt:
         pass
+    except MediaEngineUnreachable as exc:
+        # A configuration the operator must fix (issue 19): a distinct status.
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     except SharedStateError as exc:
         # Redis configured and unreachable: a configuration error (status 2), not a crash.
         typer.echo(f"error: {exc}", err=True)

@@ -74,6 +74,13 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("trunk.none", (), "No trunk can carry this call.", 503, 503),
     C("call.capacity", (), "No media ports are free; try again later.", 503, 503),
     C(
+        "media.engine_unavailable",
+        (),
+        "The media engine (rtpengine) did not answer or refused the call's media; try again.",
+        503,
+        503,
+    ),
+    C(
         "overload.busy",
         (),
         "The platform is past its capacity: new calls are refused until it keeps up again.",

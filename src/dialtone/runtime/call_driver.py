@@ -34,9 +34,11 @@ from .app_tasks import AppTasks
 from .call_audio import AudioUses, CallAudio
 from .cdr_writer import AfterCommit, CdrWriter
 from .media import PortsExhausted, RtpPortPool, RtpSession, open_rtp_session
+from .ng_client import NgRefused, NgUnavailable
 from .prompts import BEEP, encoded_prompt
 from .randomness import RANDOM
 from .relay import MediaRelay, open_relay
+from .rtpengine import RtpengineMedia, RtpengineRelay
 from .sealing import CallFacts, discard_recording, forget_facts, sync_recording
 from .tasks import TaskSet
 from .transports import SipChannel
@@ -137,7 +139,10 @@ class Driven:
     call: Call
     timers: dict[str, asyncio.TimerHandle] = field(default_factory=dict)
     session: RtpSession | None = None
-    relay: MediaRelay | None = None
+    # The bridged call's relay: the Python one, or rtpengine's (``media_engine``).
+    relay: MediaRelay | RtpengineRelay | None = None
+    # An rtpengine relay's close (delete, the recording sealed): the record waits for it.
+    media_closing: asyncio.Task[None] | None = None
     # Media being opened: a second OpenMedia waits for it (the voicemail after ringing).
     opening: asyncio.Task[None] | None = None
     record_path: str | None = None
@@ -239,6 +244,9 @@ class CallDriver:
         self.pending_prompt: Callable[[str], asyncio.Future[object] | None] = lambda _: None
         # Packets of the calls whose media is closed (the metrics read them).
         self.media_totals = MediaTotals()
+        # rtpengine, when it carries bridged calls (``media_engine = "rtpengine"``): the
+        # calls no application hears; None: every call on the Python relay.
+        self.media_engine: RtpengineMedia | None = None
         # Told the users of a call that began, ended or rang someone more: their live
         # calls changed (TERMS V2 across workers: the shared state publishes them).
         self.on_users_changed: Callable[[set[str]], None] | None = None
@@ -363,6 +371,9 @@ class CallDriver:
             elif isinstance(action, act.CloseMedia):
                 self._close_media(driven, action.discard_recording)
             elif isinstance(action, act.SetRemote):
+                if isinstance(driven.relay, RtpengineRelay):
+                    # The codec the legs settled on, for the SDPs rtpengine is told.
+                    driven.relay.audio = driven.call.audio
                 if driven.relay is not None:
                     driven.relay.sides[action.side].set_remote(
                         action.address, new_party=action.new_party
@@ -478,6 +489,13 @@ class CallDriver:
                 if action.digits:
                     session.listen_for_digits(lambda d: self._digit(driven, 0, d))
                 ports: tuple[int, ...] = (session.local_port,)
+            elif self.media_engine is not None and not action.digits:
+                # No application hears this call: rtpengine carries it.
+                engine_relay = await self.media_engine.open_relay(
+                    driven.call.record_id, action.audio
+                )
+                driven.relay = engine_relay
+                ports = (engine_relay.a.port, engine_relay.b.port)
             else:
                 relay = await open_relay(self.rtp_ports, self.rtp_host, action.audio)
                 driven.relay = relay
@@ -488,6 +506,10 @@ class CallDriver:
         except PortsExhausted:
             log.warning("call %s: RTP ports exhausted -> 503", driven.call.record_id)
             self.feed(driven, ev.MediaUnavailable())
+            return
+        except (NgUnavailable, NgRefused) as exc:
+            log.warning("call %s: %s -> 503 %s", driven.call.record_id, exc, ev.ENGINE_UNAVAILABLE)
+            self.feed(driven, ev.MediaUnavailable(ev.ENGINE_UNAVAILABLE))
             return
         except Exception:
             log.exception("call %s: media not opened", driven.call.record_id)
@@ -510,7 +532,10 @@ class CallDriver:
         relay, driven.relay = driven.relay, None
         if relay is not None:
             relay.close()
-            self.media_totals.add(relay)
+            if isinstance(relay, RtpengineRelay):
+                driven.media_closing = relay.closing  # its packets: the engine's stats
+            else:
+                self.media_totals.add(relay)
 
     def _play(self, driven: Driven, action: act.Play | act.SendDigits, prompt: str | None) -> None:
         waiting = self.pending_prompt(prompt) if prompt is not None else None
@@ -557,6 +582,10 @@ class CallDriver:
             self.feed(driven, ev.TaskFinished(action.ref, result, error))
 
     def _use_audio(self, driven: Driven, action: act.Action) -> None:
+        if isinstance(driven.relay, RtpengineRelay):
+            # Calls an application hears are opened on the Python relay: not reached.
+            log.warning("call %s: %s needs the audio, on rtpengine", driven.call.record_id, action)
+            return
         port: RtpSession | MediaRelay | None = driven.session or driven.relay
         if driven.relay is not None and driven.relay.audio != driven.call.audio:
             # What the legs agreed (settled once a callee answered a call we placed).
@@ -597,6 +626,9 @@ class CallDriver:
 
     async def _write_record(self, driven: Driven, action: act.WriteRecord) -> None:
         record = action.record
+        if driven.media_closing is not None:
+            # rtpengine's pcap becomes the recording once the call is deleted.
+            await asyncio.gather(driven.media_closing, return_exceptions=True)
         # The recording was sealed as it was written (D5); it reaches the disk first.
         recording = await sync_recording(record.recording_path)
         voicemail = record.voicemail if recording is not None else None

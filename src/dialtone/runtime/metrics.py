@@ -46,6 +46,7 @@ from dialtone.store.db import transaction
 from .call_driver import CallDriver, media_counts
 from .group_commit import GroupCommit
 from .registrar import Registrar
+from .rtpengine import RtpengineRelay
 from .shared import SharedState
 from .transports import OverloadGate, SipChannel
 from .webhook_sender import ATTEMPT_REASONS, WebhookSender
@@ -228,6 +229,7 @@ class Metrics:
             *self._queues(),
             *self._registrations(),
             *self._shared(),
+            *self._rtpengine(),
             self._webhooks(),
         ]
 
@@ -254,7 +256,8 @@ class Metrics:
             received, sent, lost, late = totals.received, totals.sent, totals.lost, totals.late
             for driven in driver.calls.values():
                 for port in (driven.relay, driven.session):
-                    if port is not None:
+                    # rtpengine's calls are counted by rtpengine (_rtpengine).
+                    if port is not None and not isinstance(port, RtpengineRelay):
                         r, s, lo, la = media_counts(port)
                         received, sent, lost, late = received + r, sent + s, lost + lo, late + la
                 if not driven.ended:
@@ -367,6 +370,42 @@ class Metrics:
         )
         family.add_metric((shared.backend,), 1 if shared.degraded else 0)
         yield family
+
+    def _rtpengine(self) -> Iterator[Metric]:
+        driver = self.sources.driver
+        engine = driver.media_engine if driver is not None else None
+        if engine is None:
+            return
+        stats = engine.stats
+        calls = CounterMetricFamily(
+            "dialtone_rtpengine_calls",
+            "Bridged calls whose media rtpengine was asked to carry, by outcome (opened, "
+            "failed: rtpengine down or refusing at set-up).",
+            labels=("outcome",),
+        )
+        calls.add_metric(("opened",), stats.opened)
+        calls.add_metric(("failed",), stats.failed)
+        yield calls
+        live = GaugeMetricFamily(
+            "dialtone_rtpengine_live_calls", "Calls whose media rtpengine carries now."
+        )
+        live.add_metric((), stats.live)
+        yield live
+        totals = stats.totals
+        for name, rtp, rtcp, text in (
+            ("packets", totals.rtp_packets, totals.rtcp_packets, "Packets"),
+            ("bytes", totals.rtp_bytes, totals.rtcp_bytes, "Bytes"),
+            ("errors", totals.rtp_errors, totals.rtcp_errors, "Errors"),
+        ):
+            family = CounterMetricFamily(
+                f"dialtone_rtpengine_{name}",
+                f"{text} rtpengine carried for the calls it has ended (its delete's "
+                "totals), by protocol (rtp, rtcp); live calls are added at their end.",
+                labels=("protocol",),
+            )
+            family.add_metric(("rtp",), rtp)
+            family.add_metric(("rtcp",), rtcp)
+            yield family
 
     def _webhooks(self) -> Metric:
         family = CounterMetricFamily(

@@ -20,6 +20,7 @@ from uvicorn.config import LOGGING_CONFIG
 from dialtone import __version__
 from dialtone.outside.speech_to_text import HttpTranscriber, Transcriber
 from dialtone.policy import emergency
+from dialtone.rtp import ng
 from dialtone.services.telephony import users as user_service
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
@@ -41,13 +42,15 @@ from .heap import tune_collector
 from .media import RtpPortPool
 from .messaging import MessagingRuntime, start_messaging
 from .metrics import Metrics, Sources
+from .ng_client import NgUnavailable, parse_address
 from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
+from .rtpengine import RtpengineConfig, RtpengineMedia
 from .sealing import recover
 from .shared import LOOKUPS, SharedState, blocking_failures, default_worker_id, open_shared
 from .shared.writes import watch_writes
-from .startup import bind_failure, listen_http
+from .startup import MediaEngineUnreachable, bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import OverloadGate, SipChannel, StreamChannel, UdpChannel, udp_socket
@@ -206,6 +209,7 @@ class SipRuntime:
     shared: SharedState | None = None
     # Removes the look-up cache's invalidation hook from the session factory.
     unwatch: Callable[[], None] | None = None
+    media: RtpengineMedia | None = None
 
     async def end_calls(self) -> None:
         """End live calls with BYE, their CDRs written, and let the BYEs leave."""
@@ -216,6 +220,9 @@ class SipRuntime:
         await self.engine.audit.close()
         if self.transcription is not None:
             await self.transcription.close()
+        if self.media is not None:
+            # The ended calls' deletes and recordings, then the NG socket.
+            await self.media.aclose()
         await asyncio.sleep(0.05)
 
     async def aclose(self, timeout: float = 5.0) -> None:
@@ -237,6 +244,8 @@ class SipRuntime:
                 log.warning("SIP %s: connections still open after %.0f s", name, timeout)
         await self.engine.background.wait(timeout)
         self.engine.background.cancel()
+        if self.media is not None:
+            await self.media.aclose(timeout)
         self.close()
 
     def close(self) -> None:
@@ -295,7 +304,13 @@ async def start_sip(
             len(recovered.cdrs),
             len(recovered.unreadable),
         )
-    channels = await open_channels(settings)
+    media = await media_engine(settings)
+    try:
+        channels = await open_channels(settings)
+    except BaseException:
+        if media is not None:
+            media.client.close()
+        raise
     rtp_ports = RtpPortPool(settings.rtp_port_min, settings.rtp_port_max)
     transcription = None
     transcriber: Transcriber | None = None
@@ -334,6 +349,7 @@ async def start_sip(
         reads=reads,
         on_voicemail=transcription.submit if transcription is not None else None,
     )
+    handler.driver.media_engine = media
     engine = build_engine(
         settings, sessions, channels, handler, rtp_ports, db=db, reads=reads, shared=shared
     )
@@ -384,7 +400,38 @@ async def start_sip(
         gate,
         shared=shared,
         unwatch=unwatch,
+        media=media,
     )
+
+
+async def media_engine(settings: Settings) -> RtpengineMedia | None:
+    """rtpengine when the settings choose it, proven by a ping (issue 19); None for the
+    built-in relay. Raises MediaEngineUnreachable (one line; ``serve`` exits 2)."""
+    if settings.media_engine != "rtpengine":
+        return None
+    recordings = settings.rtpengine_recordings
+    try:
+        address = parse_address(settings.rtpengine_ng)
+        config = RtpengineConfig(
+            ng_address=address,
+            recording_dir=recordings,
+            schedule=ng.schedule(
+                settings.rtpengine_retransmit_seconds, settings.rtpengine_timeout_seconds
+            ),
+        )
+        media = await RtpengineMedia.connect(config)
+    except (NgUnavailable, OSError, ValueError) as exc:
+        raise MediaEngineUnreachable(
+            f"media_engine is rtpengine but rtpengine at {settings.rtpengine_ng} does not "
+            f"answer a ping ({exc}): start it (--listen-ng={settings.rtpengine_ng}) or set "
+            "DIALTONE_MEDIA_ENGINE=python"
+        ) from None
+    log.info(
+        "media engine: rtpengine at %s (recordings read from %s)",
+        settings.rtpengine_ng,
+        recordings,
+    )
+    return media
 
 
 def _queued(executor: ThreadPoolExecutor) -> int:

@@ -18,6 +18,10 @@ class StartupError(Exception):
     """The platform cannot start; the message is one line for the operator."""
 
 
+class MediaEngineUnreachable(StartupError):
+    """``media_engine = "rtpengine"`` and rtpengine does not answer a ping (exit 2)."""
+
+
 def prepare_directories(settings: Settings) -> None:
     """Create the data dir and the directories under it, and prove each writable by
     writing a file there: permission bits alone say nothing for root or a read-only mount."""
