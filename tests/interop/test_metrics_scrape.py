@@ -236,3 +236,68 @@ def test_json_logs_of_a_served_call_carry_its_ids(tmp_path: Path) -> None:
     assert stopping
     assert "call_id" not in stopping[0]
     assert "account_id" not in stopping[0]
+
+
+def test_calls_through_rtpengine_are_counted_by_rtpengine_and_its_refusals_by_code(
+    tmp_path: Path,
+) -> None:
+    # media_engine=rtpengine: a bridged call's packets are rtpengine's own counts (its
+    # delete's totals), and with rtpengine gone the next call's 503 is counted by its code.
+    from tests.programs.rtpengine import rtpengine
+
+    from .conftest import require_sipp
+    from .test_call_engine import PCAP, registered_phone, route, run
+
+    require_sipp()
+    with (
+        rtpengine(tmp_path / "rtpengine") as media,
+        serving(
+            tmp_path,
+            users=(("alice", "201"),),
+            password=PASSWORD,
+            ring_seconds="0.2",
+            media_engine="rtpengine",
+            rtpengine_ng=media.ng_text,
+            rtpengine_recording_dir=str(media.recording_dir),
+            rtpengine_retransmit_seconds="0.2",
+            rtpengine_timeout_seconds="1",
+        ) as platform,
+    ):
+        route(platform, platform.number, kind="user", target=platform.extra["alice"])
+        phone = registered_phone(
+            platform, tmp_path, "alice", sippgen.phone(pcap=PCAP), timeout=30, name="phone"
+        )
+        run(platform, tmp_path, "caller", sippgen.call("33123456789", pcap=PCAP, bye_after_ms=3000))
+        phone.wait(platform)
+        _, carried = poll(
+            lambda: (
+                (got := scrape(platform))[1]
+                and value(got[1], "dialtone_rtpengine_live_calls") == 0
+                and value(got[1], "dialtone_rtpengine_packets_total", protocol="rtp") > 0
+                and got
+            ),
+            timeout=15,
+        )
+        media.process.terminate()
+        media.process.wait(5)
+        run(
+            platform,
+            tmp_path,
+            "refused",
+            sippgen.call(
+                "33123456789", expect=503, expect_header=("Reason", "media.engine_unavailable")
+            ),
+            timeout=10,
+        )
+        _, after = scrape(platform)
+
+    assert value(carried, "dialtone_rtpengine_calls_total", outcome="opened") == 1
+    assert value(carried, "dialtone_rtpengine_packets_total", protocol="rtp") > 100
+    assert value(carried, "dialtone_calls_total", outcome="answered", status="200") == 1
+    # The Python relay carried nothing: no packets of its own counted.
+    assert value(carried, "dialtone_media_packets_received_total") == 0
+    assert (
+        value(after, "dialtone_calls_total", outcome="refused", code="media.engine_unavailable")
+        == 1
+    )
+    assert value(after, "dialtone_rtpengine_calls_total", outcome="failed") == 1
