@@ -54,6 +54,8 @@ test: lint $(NATIVE)
 	$(BIN)/pytest -m "not interop" -n auto
 	@echo "==> the sans-I/O packages' own tests again, as plain Python"
 	DIALTONE_PURE=1 $(BIN)/pytest -m "not interop" -n auto -p no:cacheprovider $(addprefix tests/,$(NATIVE_PACKAGES))
+	@echo "==> the store and services tests again, on PostgreSQL (a throw-away cluster per worker)"
+	DIALTONE_TEST_DATABASE=postgresql $(BIN)/pytest -m "not interop" -n auto -p no:cacheprovider tests/store tests/services tests/test_database.py
 	@echo "==> the interop tests, two at a time (each worker its own ports), then the serial ones"
 	$(BIN)/pytest -m "interop and not serial" -n 2 --dist worksteal
 	$(BIN)/pytest -m "interop and serial"

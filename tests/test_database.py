@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
-from dialtone.store.db import open_database
-from tests.database import migrated_database, migrated_file
+from dialtone.store.db import make_engine, migrate, open_database
+from tests import database
+from tests.database import migrated_database, migrated_file, on_postgresql, sqlite_only
 
 
 def _statement(sql: str | None) -> tuple[str, ...]:
@@ -40,6 +41,7 @@ def _contents(engine: Engine) -> dict[str, Any]:
     }
 
 
+@sqlite_only("a copy of the template file")
 def test_a_copy_is_a_fresh_migration(tmp_path: Path) -> None:
     fresh, _ = open_database(f"sqlite:///{tmp_path / 'fresh.db'}")
     copy, _ = migrated_database(tmp_path / "copy" / "copy.db")
@@ -50,6 +52,7 @@ def test_a_copy_is_a_fresh_migration(tmp_path: Path) -> None:
     assert got["pragmas"]["journal_mode"] == "wal"
 
 
+@sqlite_only("a copy of the template file")
 def test_copies_are_independent(tmp_path: Path) -> None:
     first, _ = migrated_database(tmp_path / "a.db")
     with first.begin() as connection:
@@ -60,8 +63,53 @@ def test_copies_are_independent(tmp_path: Path) -> None:
     assert "only_here" not in names
 
 
+@sqlite_only("a copy of the template file")
 def test_an_existing_database_is_never_replaced(tmp_path: Path) -> None:
     (tmp_path / "kept.db").write_bytes(b"data")
     with pytest.raises(AssertionError, match="exists"):
         migrated_file(tmp_path / "kept.db")
     assert (tmp_path / "kept.db").read_bytes() == b"data"
+
+
+postgresql_only = pytest.mark.skipif(
+    not on_postgresql(), reason="DIALTONE_TEST_DATABASE=postgresql runs these"
+)
+
+
+def _tables_and_version(engine: Engine) -> tuple[list[tuple[str, str]], str | None]:
+    with engine.connect() as connection:
+        columns = connection.execute(
+            text(
+                "SELECT table_name, column_name FROM information_schema.columns"
+                " WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"
+            )
+        ).all()
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return [tuple(c) for c in columns], version
+
+
+@postgresql_only
+def test_a_postgresql_copy_is_a_fresh_migration_and_independent(tmp_path: Path) -> None:
+    fresh = make_engine(database.empty_database(tmp_path / "unused"))
+    migrate(fresh)
+    first, _ = migrated_database(tmp_path / "a.db")
+    assert _tables_and_version(first) == _tables_and_version(fresh)
+    assert _tables_and_version(first)[1] is not None
+    with first.begin() as connection:
+        connection.execute(text("CREATE TABLE only_here (x INTEGER)"))
+    second, _ = migrated_database(tmp_path / "b.db")
+    assert "only_here" not in inspect(second).get_table_names()
+    assert first.url.database != second.url.database
+
+
+@postgresql_only
+def test_a_tests_postgresql_databases_are_dropped_when_it_ends(tmp_path: Path) -> None:
+    since = database.mark()
+    engine, _ = migrated_database(tmp_path / "a.db")
+    name = engine.url.database
+    with engine.connect():
+        pass  # a pooled connection left open: the drop ends it
+    database.release(since)
+    with database.cluster().admin() as admin:
+        left = admin.execute("SELECT count(*) FROM pg_database WHERE datname = %s", (name,))
+        assert left.fetchone() == (0,)

@@ -53,6 +53,8 @@ def test_toml_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
         ("DIALTONE_OVERLOAD_SETUPS_LOW", "301"),
         ("DIALTONE_OVERLOAD_DB_JOBS_LOW", "301"),
         ("DIALTONE_OVERLOAD_RETRY_AFTER_SECONDS", "-1"),
+        ("DIALTONE_EDGE_ADDRESSES", "edge.example:5060"),  # a name: trusted by address only
+        ("DIALTONE_EDGE_ADDRESSES", "10.0.0.5"),  # the port is part of the edge's address
     ],
 )
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
@@ -113,6 +115,14 @@ BY_SECTION = [
     ("shared", "redis_timeout_ms", "DIALTONE_REDIS_TIMEOUT_MS", "250", 250),
     ("observability", "log_format", "DIALTONE_LOG_FORMAT", "json", "json"),
     ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
+    (
+        "edge",
+        "edge_addresses",
+        "DIALTONE_EDGE_ADDRESSES",
+        "10.0.0.5:5060,[2001:db8::1]:5070",
+        ("10.0.0.5:5060", "[2001:db8::1]:5070"),
+    ),
+    ("workers", "worker_id", "DIALTONE_WORKER_ID", "sip2-a", "sip2-a"),
 ]
 
 
@@ -177,6 +187,61 @@ def test_overload_marks_reach_the_controller_in_its_units(monkeypatch: pytest.Mo
 def test_the_apis_public_address(public: str, expected: str) -> None:
     settings = Settings(http_port=8100, http_public_url=public)
     assert settings.public_http_url == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "derived"),
+    [
+        ("sip1", 5060, "sip1-5060"),
+        ("sip1.example.net", 5070, "sip1-5070"),  # the short name
+        ("héte", 5060, "h-te-5060"),  # what a worker id may not hold
+        ("", 5060, "host-5060"),
+    ],
+)
+def test_the_default_worker_id_is_the_host_and_the_sip_port(
+    monkeypatch: pytest.MonkeyPatch, host: str, port: int, derived: str
+) -> None:
+    monkeypatch.setattr("socket.gethostname", lambda: host)
+    monkeypatch.setenv("DIALTONE_SIP_PORT", str(port))
+    assert Settings().worker_id == derived
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("w1", True),
+        ("sip-1.a_b", True),
+        ("x" * 64, True),
+        ("x" * 65, False),
+        ("w 1", False),
+        ("w/1", False),
+        ("wé", False),
+    ],
+)
+def test_a_worker_id_is_checked(
+    monkeypatch: pytest.MonkeyPatch, value: str, accepted: bool
+) -> None:
+    monkeypatch.setenv("DIALTONE_WORKER_ID", value)
+    if accepted:
+        assert Settings().worker_id == value
+        return
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("lease", "renew", "accepted"), [(15, 5, True), (3, 1, True), (15, 5.1, False), (3, 2, False)]
+)
+def test_the_lease_is_renewed_three_times_within_its_length(
+    monkeypatch: pytest.MonkeyPatch, lease: float, renew: float, accepted: bool
+) -> None:
+    monkeypatch.setenv("DIALTONE_WORKER_LEASE_SECONDS", str(lease))
+    monkeypatch.setenv("DIALTONE_WORKER_LEASE_RENEW_SECONDS", str(renew))
+    if accepted:
+        assert Settings().worker_lease_renew_seconds == renew
+        return
+    with pytest.raises(ValidationError):
+        Settings()
 
 
 def test_media_engine_defaults_to_the_python_relay() -> None:

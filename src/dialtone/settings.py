@@ -8,6 +8,8 @@ keep their flat names; :class:`Settings` is all of them at once.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
@@ -25,6 +27,7 @@ from pydantic_settings import (
 from dialtone.policy.destinations import HIGH_COST_PREFIXES, DestinationSettings
 from dialtone.policy.emergency import DEFAULT_ELIGIBLE_COUNTRIES
 from dialtone.rating.increments import Increment
+from dialtone.sip.edge import parse_edge_address
 from dialtone.sip.overload import OverloadLimits
 from dialtone.store import sealed
 
@@ -60,7 +63,25 @@ class StorageSection(BaseModel):
         default=Path("var"), description="Where the database, recordings and greetings live."
     )
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default SQLite (WAL) in the data dir."
+        default=None,
+        description="SQLAlchemy URL; default SQLite (WAL) in the data dir. PostgreSQL: "
+        "postgresql+psycopg://user:password@host:port/database (postgresql:// means the "
+        "same driver, psycopg 3).",
+    )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=500,
+        description="PostgreSQL: connections each process keeps open (as many again "
+        "are opened for a burst). Several workers: their sum stays under the server's "
+        "max_connections.",
+    )
+    database_connect_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="PostgreSQL: how long a connection attempt may take before it "
+        "fails (at start: one line saying what to check, exit status 2).",
     )
     cdr_commit_window_ms: float = Field(
         default=15.0,
@@ -1089,6 +1110,94 @@ class ProcessSection(BaseModel):
     )
 
 
+class EdgeSection(BaseModel):
+    """Behind a SIP edge (issue 19: Kamailio in front of N workers): which packets come
+    from an edge, whose ``X-Dialtone-Source`` header then names the real client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    edge_addresses: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="The SIP edges in front of this worker, as IP:port (the address the "
+        "edge sends from, its listening socket; IPv6 in brackets), comma-separated. Only "
+        "a request from one of them has its X-Dialtone-Source header believed; set, the "
+        "registrar also reads bindings from the database, so any worker reaches a phone "
+        "registered through another. Empty: no edge, the header is ignored everywhere.",
+    )
+
+    @field_validator("edge_addresses", mode="before")
+    @classmethod
+    def _edges(cls, value: Any) -> Any:
+        values = tuple(_comma_list(value))
+        for text in values:
+            parse_edge_address(text)
+        return values
+
+    @property
+    def edges(self) -> frozenset[tuple[str, int]]:
+        """The edges as (IP, port) pairs, compared with a packet's source."""
+        return frozenset(parse_edge_address(text) for text in self.edge_addresses)
+
+
+_WORKER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def derived_worker_id(host_name: str, sip_port: int) -> str:
+    """The default worker id: this machine's short host name and the SIP port (stable
+    across a restart of the same worker, so it finds its own leftovers; distinct for
+    the workers of one machine, which listen on distinct ports). Characters a worker id
+    may not hold become ``-``."""
+    short = host_name.split(".", 1)[0] or "host"
+    return re.sub(r"[^A-Za-z0-9._-]", "-", f"{short}-{sip_port}")[:64]
+
+
+class WorkersSection(BaseModel):
+    """Several workers on one database (issue 19): who this worker is and the leader
+    lease that lets one worker at a time run the duties that must not run twice."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    worker_id: str = Field(
+        default="",
+        description="This worker's name among the workers sharing the database "
+        "([A-Za-z0-9._-], at most 64). Unset: the host name and the SIP port "
+        "(e.g. sip1-5060), stable across restarts. Two processes with one worker_id are "
+        "refused.",
+    )
+    worker_lease_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How long the leader's lease (and each worker's heartbeat) lasts "
+        "without renewal: the longest a dead leader's duties (SMS, trunk registrations) "
+        "stay stopped before another worker takes them over.",
+    )
+    worker_lease_renew_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the lease and the heartbeat are renewed; at most a third "
+        "of worker_lease_seconds, so two renewals may fail before the lease is lost.",
+    )
+
+    @field_validator("worker_id")
+    @classmethod
+    def _worker_id(cls, value: str) -> str:
+        if value and not _WORKER_ID.match(value):
+            raise ValueError("worker_id: 1 to 64 of A-Z a-z 0-9 . _ -")
+        return value
+
+    @model_validator(mode="after")
+    def _derived(self) -> Self:
+        if self.worker_lease_renew_seconds * 3 > self.worker_lease_seconds:
+            raise ValueError(
+                "worker_lease_renew_seconds must be at most a third of worker_lease_seconds"
+            )
+        if not self.worker_id:
+            # The whole Settings has the SIP port; a section built alone, the default's.
+            port = getattr(self, "sip_port", 5060)
+            self.worker_id = derived_worker_id(socket.gethostname(), port)
+        return self
+
+
 class Settings(
     StorageSection,
     SipSection,
@@ -1108,6 +1217,8 @@ class Settings(
     SharedSection,
     ObservabilitySection,
     ProcessSection,
+    EdgeSection,
+    WorkersSection,
     BaseSettings,
 ):
     """The platform's settings. Read once at start; passed down, never read globally.
@@ -1219,4 +1330,6 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "shared": SharedSection,
     "observability": ObservabilitySection,
     "process": ProcessSection,
+    "edge": EdgeSection,
+    "workers": WorkersSection,
 }

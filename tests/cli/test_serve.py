@@ -163,29 +163,32 @@ def test_14_start_up_failures_are_one_line(tmp_path: Path, stack: ExitStack, cas
     assert MALFORMED_KEY not in done.stdout + done.stderr  # a key is never echoed
 
 
-def test_14_a_second_serve_on_the_same_data_dir_stops_before_touching_it(tmp_path: Path) -> None:
+def test_14_a_second_serve_with_the_same_worker_id_stops_before_touching_it(
+    tmp_path: Path,
+) -> None:
     """Crash recovery would otherwise seal, mark interrupted or delete the live
-    instance's recordings in progress before the second one failed on its SIP port."""
+    instance's recordings in progress before the second one failed on its SIP port.
+    (Workers with other ids may share the data dir: tests/interop/test_workers.py.)"""
     (tmp_path / "first").mkdir()
-    first = start_platform(tmp_path / "first")
+    first = start_platform(tmp_path / "first", worker_id="w1")
     try:
         in_progress = first.data_dir / "recordings" / "AC1" / "CA1.wav.tmp"
         in_progress.parent.mkdir(parents=True)
         in_progress.write_bytes(b"being written")
-        env = server_env(tmp_path / "second")  # other ports, the same data dir
+        env = server_env(tmp_path / "second", worker_id="w1")  # other ports, the same dir
         env["DIALTONE_DATA_DIR"] = str(first.data_dir)
         line = _one_error_line(_serve(env, tmp_path))
         assert line == (
-            f"error: another dialtone serve is using {first.data_dir} "
-            f"(pid {first.process.pid}): stop it, or set DIALTONE_DATA_DIR to another "
-            "directory"
+            f"error: another dialtone serve is worker w1 on {first.data_dir} "
+            f"(pid {first.process.pid}): stop it, or give this one another "
+            "DIALTONE_WORKER_ID (or DIALTONE_DATA_DIR)"
         )
         assert in_progress.read_bytes() == b"being written"
         assert first.process.poll() is None
     finally:
         assert stop_platform(first) == 0, first.log()
     # The lock goes with the process: a serve after it starts (and recovers).
-    again = start_platform(tmp_path / "first")
+    again = start_platform(tmp_path / "first", worker_id="w1")
     try:
         assert not in_progress.exists()
     finally:

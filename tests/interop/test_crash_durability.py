@@ -18,11 +18,14 @@ import threading
 import time
 import wave
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.programs import postgres
 
 from .conftest import Platform, free_port, provision, start_platform, stop_platform
 
@@ -72,7 +75,28 @@ def _one_call(platform: Platform, sock: socket.socket, call_id: str) -> bool:
 
 
 def test_kill_9_loses_no_acknowledged_call(tmp_path: Path) -> None:
-    platform = start_platform(tmp_path, ring_seconds="0")
+    _kill_9_mid_traffic(tmp_path)
+
+
+@pytest.mark.interop
+def test_kill_9_on_postgresql_loses_no_acknowledged_call(tmp_path: Path) -> None:
+    """The same on PostgreSQL (issue 19), as shipped: fsync and synchronous_commit on. The
+    database is killed too (every PostgreSQL process, SIGKILL) right after dialtone, and
+    started again: what dialtone acknowledged was committed, so WAL replay brings it back."""
+    with postgres.cluster(durable=True) as cluster:
+        url = cluster.create_database("dialtone")
+
+        def crash_the_database() -> None:
+            cluster.kill()
+            cluster.restart()
+
+        _kill_9_mid_traffic(tmp_path, after_kill=crash_the_database, database_url=url)
+
+
+def _kill_9_mid_traffic(
+    tmp_path: Path, after_kill: Callable[[], None] | None = None, **settings: str
+) -> None:
+    platform = start_platform(tmp_path, ring_seconds="0", **settings)
     provision(platform)
     acknowledged: list[str] = []
     stop = threading.Event()
@@ -101,9 +125,12 @@ def test_kill_9_loses_no_acknowledged_call(tmp_path: Path) -> None:
     stop.set()
     worker.join(timeout=10)
     assert len(acknowledged) >= 15, platform.log()
+    if after_kill is not None:
+        after_kill()
 
-    # The same data directory, a fresh process: SQLite recovers its WAL on open.
-    restarted = start_platform(tmp_path, ring_seconds="0")
+    # The same data directory (and database), a fresh process: SQLite recovers its WAL on
+    # open; PostgreSQL replayed its own at its restart.
+    restarted = start_platform(tmp_path, ring_seconds="0", **settings)
     try:
         with restarted.http(platform.api_key) as http:
             calls = http.get("/v1/calls", params={"limit": 500}).json()["calls"]

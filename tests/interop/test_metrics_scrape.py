@@ -19,6 +19,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from dialtone.settings import derived_worker_id
 from tests.interop import sippgen
 
 from .conftest import SIPP, Platform, add_trunk, free_port, free_rtp_range, poll, serving
@@ -192,7 +193,7 @@ def test_a_scrape_counts_a_sipp_runs_calls_and_failures_by_code(tmp_path: Path) 
     assert value(after, "process_resident_memory_bytes") > 0
     assert value(after, "dialtone_shared_state_degraded", backend="in_process") == 0
     [(info, _)] = after["dialtone_info"]
-    assert info["worker_id"].endswith(f":{platform.sip_port}:{platform.process.pid}")
+    assert info["worker_id"] == derived_worker_id(socket.gethostname(), platform.sip_port)
     # No phone number of the run anywhere in the scrape (TERMS D4): not as a word of the
     # text (a float's digits may happen to contain one), and no label value with a run
     # of seven digits at all.
@@ -230,7 +231,7 @@ def test_json_logs_of_a_served_call_carry_its_ids(tmp_path: Path) -> None:
     assert {line["account_id"] for line in mine} == {platform.account_id}
     assert all(line["time"].endswith("+00:00") for line in logged)
     assert {line["worker_id"] for line in logged} == {
-        f"{socket.gethostname()}:{platform.sip_port}:{platform.process.pid}"
+        derived_worker_id(socket.gethostname(), platform.sip_port)
     }
     stopping = [line for line in logged if line["message"].startswith("stopping")]
     assert stopping

@@ -65,6 +65,10 @@ def stand_in_engine(
     knows ``contacts`` for every user."""
     stand_in = cast(Any, SimpleNamespace())
     known = contacts or []
+
+    async def _reach(user_id: str) -> list[Any]:
+        return known
+
     return CallEngine(
         channels=channels or {},
         sessions=sessions if sessions is not None else stand_in,
@@ -77,7 +81,7 @@ def stand_in_engine(
             lookup_cache_seconds=60,
         ),
         authenticator=stand_in,
-        registrar=cast(Any, SimpleNamespace(contacts=lambda user_id: known)),
+        registrar=cast(Any, SimpleNamespace(contacts=lambda user_id: known, reachable=_reach)),
         bridge=cast(Any, SimpleNamespace()),
         answering=stand_in,
         audit=audit if audit is not None else stand_in,

@@ -324,7 +324,7 @@ def sources() -> Sources:
         gate=gate,  # type: ignore[arg-type]
         executors={"db": ThreadPoolExecutor(1)},
         commits={"cdr": SimpleNamespace(pending=2, on_committed=None)},  # type: ignore[dict-item]
-        webhooks=webhooks,  # type: ignore[arg-type]
+        webhooks=lambda: webhooks,  # type: ignore[arg-type, return-value]
         shared=SimpleNamespace(backend="redis", degraded=True),  # type: ignore[arg-type]
     )
 

@@ -19,7 +19,10 @@ from dialtone.runtime.sealing import (
     RECORDING_CHUNK,
     AudioFile,
     CallFacts,
+    claim,
     facts_path,
+    forget_facts,
+    owner_path,
     recording_file,
     recover,
 )
@@ -356,3 +359,58 @@ def test_a_note_rewritten_mid_call_gives_the_interrupted_record_the_later_facts(
         assert record is not None
         assert record.user_id == "USbob"
         assert [leg["id"] for leg in json.loads(record.legs)] == [None, "USbob"]
+
+
+def test_a_start_recovers_its_own_and_dead_workers_calls_never_a_live_worker_s(
+    tmp_path: Path,
+) -> None:
+    """Issue 19: two workers share the recordings dir. w1 restarts while w2 is alive and
+    w3 is dead: w1's and w3's cut calls get their CDR, and so does an unmarked one (an
+    older version's); w2's call in progress (and its temporary file) is left alone."""
+    sessions, account = _setup(tmp_path)
+    folder = tmp_path / "recordings" / account
+    paths = {}
+    for record_id, owner in [("CAw1", "w1"), ("CAw2", "w2"), ("CAw3", "w3"), ("CAold", None)]:
+        path = recording_file(folder, record_id, KEY)
+        claim(path, owner)
+        paths[record_id] = _crashed(folder, record_id, PCM * 3, _facts(account, record_id))
+    assert owner_path(paths["CAw2"]).read_text() == "w2"
+    assert not owner_path(paths["CAold"]).exists()
+    live_tmp = folder / "CAw2.call.json.tmp"
+    live_tmp.write_bytes(b"{}")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("CAw2")}
+
+    done = recover(
+        (tmp_path / "recordings",), KEY, sessions, owners=lambda o: o is None or o != "w2"
+    )
+
+    assert sorted(done.cdrs) == ["CAold", "CAw1", "CAw3"]
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("CAw2")} == (
+        before
+    )
+    assert not owner_path(paths["CAw1"]).exists()
+    assert not facts_path(paths["CAw3"]).exists()
+    # w2 dies in turn: a later adoption (or its own restart) gives its call its CDR.
+    done = recover((tmp_path / "recordings",), KEY, sessions, owners=lambda o: o == "w2")
+    assert done.cdrs == ["CAw2"]
+    assert not live_tmp.exists()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "CAold.wav.sealed",
+        "CAw1.wav.sealed",
+        "CAw2.wav.sealed",
+        "CAw3.wav.sealed",
+    ]
+    with transaction(sessions) as session:
+        statuses = {r.id: r.status for r in session.scalars(select(CallRecord))}
+    assert statuses == dict.fromkeys(["CAold", "CAw1", "CAw2", "CAw3"], "interrupted")
+
+
+def test_a_finished_call_leaves_no_owner_mark(tmp_path: Path) -> None:
+    path = recording_file(tmp_path, "CA1", KEY)
+    claim(path, "w1")
+    claim(recording_file(tmp_path, "CA2", KEY), None)  # no worker named: no mark
+    audio = AudioFile(path, channels=1, key=KEY, facts=_facts("AC1", "CA1"))
+    audio.write(PCM)
+    audio.close()
+    forget_facts(path)  # the CDR was committed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["CA1.wav.sealed"]

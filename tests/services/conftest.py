@@ -1,5 +1,6 @@
-"""Service tests run on a real SQLite file migrated by Alembic (as the platform runs; a
-copy of a database migrated once, tests/database.py)."""
+"""Service tests run on a real database migrated by Alembic (as the platform runs; a copy
+of a database migrated once, tests/database.py): a SQLite file, or with
+``DIALTONE_TEST_DATABASE=postgresql`` a PostgreSQL database (make test runs both)."""
 
 from __future__ import annotations
 

@@ -8,15 +8,16 @@ from pathlib import Path
 
 from alembic import command
 from sqlalchemy import inspect, text
+from tests.database import empty_engine
 
-from dialtone.store.db import alembic_config, make_engine
+from dialtone.store.db import alembic_config
 
 T = "2026-01-01 00:00:00"
 COUNTS = "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM message_parts)"
 
 
 def test_0025_keeps_messages_and_their_parts_both_ways(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     config = alembic_config(engine)
     command.upgrade(config, "0024")
     with engine.begin() as connection:
@@ -55,9 +56,14 @@ def test_0025_keeps_messages_and_their_parts_both_ways(tmp_path: Path) -> None:
     assert index["column_names"] == ["account_id", "bind_notice_due_at"]
     with engine.connect() as connection:
         sql = connection.execute(
-            text("SELECT sql FROM sqlite_master WHERE name = 'ix_messages_bind_notice_due'")
+            text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_messages_bind_notice_due'"
+                if engine.dialect.name == "postgresql"
+                else "SELECT sql FROM sqlite_master WHERE name = 'ix_messages_bind_notice_due'"
+            )
         ).scalar()
-    assert "WHERE bind_notice_due_at IS NOT NULL" in str(sql)
+    # PostgreSQL writes the predicate back in parentheses.
+    assert "WHERE bind_notice_due_at IS NOT NULL" in str(sql).replace("(", "").replace(")", "")
 
     command.downgrade(config, "0024")
     with engine.connect() as connection:

@@ -8,14 +8,15 @@ from pathlib import Path
 
 from alembic import command
 from sqlalchemy import text
+from tests.database import empty_engine
 
-from dialtone.store.db import alembic_config, make_engine
+from dialtone.store.db import alembic_config
 
 T = "2026-01-01 00:00:00"
 
 
 def test_0019_fills_the_placing_user_of_existing_records_and_goes_back(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     config = alembic_config(engine)
     command.upgrade(config, "0018")
     device = {"kind": "user", "id": "US1", "source": "udp:127.0.0.1:5062", "user_agent": None}
@@ -63,7 +64,7 @@ def test_0019_fills_the_placing_user_of_existing_records_and_goes_back(tmp_path:
 def test_0019_fills_every_batch(tmp_path: Path) -> None:
     """The backfill reads and writes 1,000 records at a time: the records past the first
     batch are filled too (1,001: the last one alone in the second batch)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     config = alembic_config(engine)
     command.upgrade(config, "0018")
     legs = json.dumps([{"kind": "user", "id": "US1", "source": "udp:127.0.0.1:5062"}])

@@ -7,14 +7,15 @@ from pathlib import Path
 
 from alembic import command
 from sqlalchemy import inspect, text
+from tests.database import empty_engine
 
-from dialtone.store.db import alembic_config, make_engine
+from dialtone.store.db import alembic_config
 
 T = "2026-01-01 00:00:00"
 
 
 def test_0024_keeps_accounts_and_what_references_them_both_ways(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     config = alembic_config(engine)
     command.upgrade(config, "0023")
     with engine.begin() as connection:

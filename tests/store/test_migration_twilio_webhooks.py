@@ -7,8 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from sqlalchemy import inspect, text
+from tests.database import empty_engine
 
-from dialtone.store.db import alembic_config, make_engine
+from dialtone.store.db import alembic_config
 
 T = "2026-01-01 00:00:00"
 COUNTS = (
@@ -18,7 +19,7 @@ COUNTS = (
 
 
 def test_0027_keeps_deliveries_and_messages_both_ways(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     config = alembic_config(engine)
     command.upgrade(config, "0025")
     with engine.begin() as connection:

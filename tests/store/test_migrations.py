@@ -10,15 +10,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DatabaseError
+from tests.database import empty_engine
 
 from dialtone.services.telephony import trunks
 from dialtone.store import sealed
-from dialtone.store.db import alembic_config, make_engine, migrate
+from dialtone.store.db import alembic_config, migrate
 from dialtone.store.models import Base
 
 
 def test_migrations_match_models(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     migrate(engine)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
@@ -26,21 +27,56 @@ def test_migrations_match_models(tmp_path: Path) -> None:
 
 
 def test_migrate_twice_is_a_no_op_and_wal_is_on(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     migrate(engine)
     migrate(engine)
     tables = set(inspect(engine).get_table_names())
     assert {"accounts", "api_keys", "users", "phone_numbers", "call_records"} <= tables
     assert {"registrations", "trunks", "ring_groups", "ring_group_members", "voicemails"} <= tables
+    if engine.dialect.name != "sqlite":
+        return
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
+@pytest.mark.parametrize("table", ["audit_events", "ledger_entries"])
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE {table} SET at = at", "DELETE FROM {table}", "TRUNCATE {table}"],
+)
+def test_the_audit_log_and_the_ledger_refuse_changes(
+    tmp_path: Path, table: str, statement: str
+) -> None:
+    """Append-only on either engine: SQLite's triggers (0003, 0016), PostgreSQL's (0031),
+    one message. SQLite has no TRUNCATE (its DELETE without WHERE meets the trigger)."""
+    engine = empty_engine(tmp_path / "m.db")
+    if statement.startswith("TRUNCATE") and engine.dialect.name == "sqlite":
+        pytest.skip("SQLite has no TRUNCATE")
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO audit_events VALUES ('AE1', '2026-01-01 00:00:00', NULL, 'operator',"
+                " 'x', 'refused', 'V5', 'destination.denied', 'm', '{}')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO ledger_entries (tx_key, line_no, at, account, amount_e4, currency,"
+                " memo) VALUES ('k', 1, '2026-01-01 00:00:00', 'cash', 100, 'EUR', '')"
+            )
+        )
+    with engine.begin() as connection, pytest.raises(DatabaseError, match="append-only"):
+        connection.execute(text(statement.format(table=table)))
+    with engine.connect() as connection:
+        assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1
+
+
 def test_0002_keeps_existing_rows_both_ways(tmp_path: Path) -> None:
     """0002 rebuilds users and phone_numbers on SQLite; with foreign keys on, a careless
     rebuild of accounts would cascade-delete every account's data. Nothing may be lost."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     config = alembic_config(engine)
     command.upgrade(config, "0001")
     t = "2026-01-01 00:00:00"
@@ -84,7 +120,7 @@ def test_0002_keeps_existing_rows_both_ways(tmp_path: Path) -> None:
 def test_0003_adds_permissions_and_the_audit_log_without_losing_rows(tmp_path: Path) -> None:
     """0003 only adds columns to accounts (no rebuild, so no cascade) and the audit table
     with its append-only triggers; its downgrade takes them away and keeps the rows."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     config = alembic_config(engine)
     command.upgrade(config, "0002")
     t = "2026-01-01 00:00:00"
@@ -128,7 +164,7 @@ def test_0003_adds_permissions_and_the_audit_log_without_losing_rows(tmp_path: P
 def test_0007_rebuilds_api_keys_without_losing_a_key(tmp_path: Path) -> None:
     """0007 rebuilds api_keys (a foreign key to users cannot be added in place): every
     key survives both ways, and deleting a user then takes that user's keys (D1)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = empty_engine(tmp_path / "m.db")
     config = alembic_config(engine)
     command.upgrade(config, "0006")
     t = "2026-01-01 00:00:00"
@@ -172,7 +208,7 @@ def test_0017_seals_plain_trunk_passwords(tmp_path: Path) -> None:
     upgrade stops rather than keep it plain."""
     key = bytes(range(32))
     for with_key in (False, True):
-        engine = make_engine(f"sqlite:///{tmp_path / f'{with_key}.db'}")
+        engine = empty_engine(tmp_path / f"{with_key}.db")
         command.upgrade(alembic_config(engine), "0016")
         with engine.begin() as connection:
             connection.execute(
@@ -180,7 +216,7 @@ def test_0017_seals_plain_trunk_passwords(tmp_path: Path) -> None:
                     "INSERT INTO trunks (id, account_id, name, host, port, transport, username,"
                     " password, caller_id_format, priority, enabled, created_at) VALUES"
                     " ('TR1', NULL, 'C', '192.0.2.1', 5060, 'udp', 'acme', 'plain-pw',"
-                    " 'e164', 100, 1, '2026-01-01 00:00:00')"
+                    " 'e164', 100, TRUE, '2026-01-01 00:00:00')"
                 )
             )
         if not with_key:

@@ -19,6 +19,7 @@ from dialtone.cli import (
     calls,
     console,
     dnc,
+    edge,
     fair_use,
     kyc,
     lifecycle,
@@ -78,5 +79,6 @@ app.add_typer(billing.billing_app, name="billing")
 app.add_typer(sla.sla_app, name="sla")
 app.add_typer(sms.sms_app, name="sms")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(edge.edge_app, name="edge")
 app.add_typer(agents.agents_app, name="agents")
 app.add_typer(console.console_app, name="console")

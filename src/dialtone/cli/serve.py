@@ -7,15 +7,14 @@ import asyncio
 import logging
 
 import typer
-from sqlalchemy import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
 from dialtone import logs
 from dialtone.cli import support
 from dialtone.settings import Settings
-from dialtone.store.db import open_database, sqlite_file
+from dialtone.store.db import shown
 
 
 def serve() -> None:
@@ -32,6 +31,7 @@ def serve() -> None:
     - DIALTONE_RTP_PORT_MIN, DIALTONE_RTP_PORT_MAX (20000-22000)
     - DIALTONE_DATABASE_URL (default: SQLite in the data dir)
     - DIALTONE_LOG_LEVEL (INFO)
+    - DIALTONE_WORKER_ID (host name and SIP port): several workers on one database
 
     Every setting is in the README (Configuration)."""
     # Imported here: the web framework and the runtime take most of a second and more to
@@ -40,25 +40,36 @@ def serve() -> None:
     from dialtone.dashboard.app import install as install_console  # noqa: PLC0415
     from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
     from dialtone.runtime.server import serve as run  # noqa: PLC0415
-    from dialtone.runtime.shared import default_worker_id  # noqa: PLC0415
     from dialtone.runtime.shared.errors import SharedStateError  # noqa: PLC0415
     from dialtone.runtime.startup import (  # noqa: PLC0415
         MediaEngineUnreachable,
         StartupError,
         lock_data_dir,
+        make_shared_files,
         prepare_directories,
+        startup_lock,
     )
 
     settings = support.settings_or_exit()
     # Text as always, or one JSON object a line; either way with the call's and the
     # account's ids of the work a line is logged in (dialtone.logs).
-    logs.configure(settings.log_level, settings.log_format, worker_id=default_worker_id(settings))
+    logs.configure(settings.log_level, settings.log_format, worker_id=settings.worker_id)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(DatabaseUnreachableInOneLine())
     # Every start-up failure is one line naming the path or socket and what to do.
     try:
         prepare_directories(settings)
         # Before the database or the recordings are touched; held until the process ends.
         lock = lock_data_dir(settings)  # noqa: F841
-        sessions = _open_or_explain(settings)
+        logging.getLogger("dialtone").info(
+            "worker %s (lease %.0f s, renewed every %.0f s)",
+            settings.worker_id,
+            settings.worker_lease_seconds,
+            settings.worker_lease_renew_seconds,
+        )
+        with startup_lock(settings):
+            sessions = _open_or_explain(settings)
+            make_shared_files(settings)
         asgi = create_app(settings, sessions)
         install_console(asgi)  # the web console on the same app (issue 18)
         _hint_first_operator(sessions)
@@ -87,6 +98,35 @@ def serve() -> None:
         raise typer.Exit(1) from None
 
 
+class DatabaseUnreachableInOneLine(logging.Filter):
+    """A log record whose exception is the database out of reach (PostgreSQL down or
+    restarting: every background loop and call meets it at once) is written as one line
+    saying so, not a traceback each: the operator sees what happened, the log stays
+    readable until the database is back (the pool reconnects by itself)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None and not isinstance(error, OperationalError):
+            error = error.__cause__ or error.__context__
+        if isinstance(error, OperationalError) and _unreachable(error):
+            text = str(error.orig or error).strip()
+            record.msg = f"{record.getMessage()}: database unreachable ({text.splitlines()[0]})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _unreachable(error: OperationalError) -> bool:
+    """Whether ``error`` is a failure to reach the database (not, say, a lock timeout)."""
+    text = str(error.orig or error).lower()
+    return any(
+        words in text
+        for words in ("connection failed", "connection refused", "starting up", "shutting down",
+                      "server closed the connection", "terminating connection", "timeout expired")
+    )  # fmt: skip
+
+
 def _hint_first_operator(sessions: sessionmaker[Session]) -> None:
     """Say how to sign in to the console when nobody can yet."""
     from sqlalchemy import select  # noqa: PLC0415
@@ -105,10 +145,12 @@ def _open_or_explain(settings: Settings) -> sessionmaker[Session]:
     from dialtone.runtime.startup import StartupError  # noqa: PLC0415
 
     url = settings.resolved_database_url
+    # Unreachable (PostgreSQL down, a wrong password, no such database): one line and
+    # exit 2 (support.open_or_exit); a failure once connected (a migration) is this one.
     try:
-        _, sessions = open_database(url, settings.sealing_key)
+        sessions = support.open_or_exit(settings)
     except SQLAlchemyError as exc:
-        where = sqlite_file(url) or make_url(url).render_as_string()
+        where = shown(url)
         why = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise StartupError(
             f"database {where}: cannot open it ({why}): check database_url "
@@ -130,4 +172,4 @@ def migrate() -> None:
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"database: {sqlite_file(url) or make_url(url).render_as_string()}")
+    typer.echo(f"database: {shown(url)}")

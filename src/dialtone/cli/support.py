@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from typer.core import TyperGroup
 
 from dialtone.core.errors import DialtoneError
@@ -24,7 +24,7 @@ from dialtone.services.accounts import audit as audit_service
 from dialtone.services.accounts.account_data import Purged, record
 from dialtone.services.accounts.audit import AuditEntry
 from dialtone.settings import Settings, config_file
-from dialtone.store.db import open_database, sqlite_file, transaction
+from dialtone.store.db import DatabaseUnreachable, open_database, sqlite_file, transaction
 
 # The account a command acts on is always `--account AC…` (a filter too, then optional).
 Account = Annotated[str, typer.Option("--account", help="The account id (AC…).")]
@@ -129,13 +129,30 @@ def existing_database(settings: Settings) -> str:
     return url
 
 
+def open_or_exit(settings: Settings, url: str | None = None) -> sessionmaker[Session]:
+    """Sessions on the configured database (migrated to the newest schema), or exit 2
+    with one line when it cannot be reached: which database (the URL without its
+    password), what failed, what to check; never a traceback."""
+    try:
+        _, sessions = open_database(
+            url or settings.resolved_database_url,
+            settings.sealing_key,
+            pool_size=settings.database_pool_size,
+            connect_timeout=settings.database_connect_timeout_s,
+        )
+    except DatabaseUnreachable as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return sessions
+
+
 @contextmanager
 def session(settings: Settings | None = None, action: str = "dialtone") -> Iterator[Session]:
     """A committed session on the configured database; a DialtoneError becomes a clear
     one-line error and exit code 1 (and, refused by a rule, an audit entry for
     ``action``, the command). A database that does not exist yet is not created."""
     settings = settings or settings_or_exit()
-    _, sessions = open_database(existing_database(settings), settings.sealing_key)
+    sessions = open_or_exit(settings, existing_database(settings))
     try:
         with transaction(sessions) as s:
             yield s

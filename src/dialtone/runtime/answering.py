@@ -107,6 +107,8 @@ class CallConfig:
     cdr_commit_window: float = 0.015
     # TERMS D5: recordings are sealed with this key as they are written (None: plain WAV).
     recording_key: bytes | None = None
+    # Issue 19: the worker whose mark a recording under way carries (sealing.claim).
+    worker_id: str | None = None
 
 
 class CallHandler:
@@ -141,6 +143,7 @@ class CallHandler:
             cdrs=self.cdrs,
             recording_key=config.recording_key,
             on_voicemail=on_voicemail,
+            worker_id=config.worker_id,
         )
         self.settings = CallSettings(
             advertised_host=config.advertised_host,

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from dialtone.call import actions as act
@@ -39,7 +40,7 @@ from .prompts import BEEP, encoded_prompt
 from .randomness import RANDOM
 from .relay import MediaRelay, open_relay
 from .rtpengine import RtpengineMedia, RtpengineRelay
-from .sealing import CallFacts, discard_recording, forget_facts, sync_recording
+from .sealing import CallFacts, claim, discard_recording, forget_facts, sync_recording
 from .tasks import TaskSet
 from .transports import SipChannel
 
@@ -216,8 +217,12 @@ class CallDriver:
         background: TaskSet | None = None,
         tasks: AppTasks | None = None,
         audio: CallAudio | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.rtp_ports = rtp_ports
+        # Recordings under way are marked with it (issue 19: another worker's start
+        # leaves them alone).
+        self.worker_id = worker_id
         self.rtp_host = rtp_host
         self.cdrs = cdrs
         self.recording_key = recording_key
@@ -476,6 +481,8 @@ class CallDriver:
         try:
             if action.sides == 1:
                 path = Path(action.record_path) if action.record_path else None
+                if path is not None:
+                    claim(path, self.worker_id)
                 session = await open_rtp_session(
                     self.rtp_ports,
                     self.rtp_host,
@@ -605,6 +612,7 @@ class CallDriver:
             driven.relay.play_to_both(
                 encoder_for(audio.codec)(BEEP), audio.codec, audio.payload_type
             )
+        claim(Path(action.path), self.worker_id)
         driven.relay.start_recording(
             Path(action.path),
             action.audio.codec,
@@ -662,6 +670,14 @@ class CallDriver:
         try:
             await self.cdrs.write_cdr(outcome, after=after)
             forget_facts(recording)  # the record (and message) is committed: the note is done
+        except OperationalError as exc:
+            # The database out of reach (PostgreSQL down or restarting): one line, not a
+            # traceback per call; the BYE is not acknowledged (nothing lost unsaid).
+            ok = False
+            why = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc) else ""
+            log.error(
+                "call %s: record not written: database unreachable (%s)", record.record_id, why
+            )
         except Exception:
             ok = False
             log.exception("call %s: record not written", record.record_id)

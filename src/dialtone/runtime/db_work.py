@@ -36,6 +36,12 @@ class Grouped(Generic[A, T]):
 
     rank: int
     fn: Callable[[Session, list[A]], list[T]]
+    # Issue 19: a decision to send, refused to a leader that lost its lease (DbWork.fence).
+    fenced: bool = False
+
+
+class Deposed(Exception):
+    """This worker no longer holds the leader lease: fenced work is refused."""
 
 
 @dataclass(slots=True)
@@ -50,8 +56,18 @@ class DbWork(GroupCommit[_Work[Any]]):
     """Functions of a session, committed in batches on one database thread."""
 
     what = "messaging writes"
+    # Whether this worker still holds the leader lease, read in the transaction of the
+    # fenced work (issue 19); None: one worker, nothing to fence.
+    fence: Callable[[Session], bool] | None = None
+
+    def fenced(self, session: Session) -> None:
+        """Raise :class:`Deposed` when the lease is no longer ours."""
+        if self.fence is not None and not self.fence(session):
+            raise Deposed("the leader lease is held by another worker")
 
     def write_batch(self, session: Session, items: list[_Work[Any]]) -> None:
+        if any(item.grouped is not None and item.grouped.fenced for item in items):
+            self.fenced(session)
         groups: dict[Grouped[Any, Any], list[_Work[Any]]] = {}
         for item in items:
             if item.grouped is None:
@@ -65,6 +81,8 @@ class DbWork(GroupCommit[_Work[Any]]):
                 piece.result = result
 
     def write_one(self, session: Session, item: _Work[Any]) -> None:
+        if item.grouped is not None and item.grouped.fenced:
+            self.fenced(session)
         if item.grouped is not None:
             [item.result] = item.grouped.fn(session, [item.arg])
         else:

@@ -49,7 +49,14 @@ from .answering import CallHandler
 from .audit_writer import AuditWriter
 from .auth import Authenticator
 from .b2bua import Bridge
-from .engine_context import EngineConfig, EngineContext, asked_caller_id, trace_of, trunk_info
+from .engine_context import (
+    EngineConfig,
+    EngineContext,
+    asked_caller_id,
+    client_of,
+    trace_of,
+    trunk_info,
+)
 from .entry_points import EntryPoints
 from .register_handler import Registrations
 from .registrar import Registrar
@@ -231,7 +238,10 @@ class CallEngine:
 
     async def _on_invite(self, event: RequestReceived, channel: SipChannel) -> None:
         request = event.request
-        source = event.source
+        # Behind an edge, the caller's own address (issue 19): a trunk is known by it, a
+        # device's failures are counted against it. From anyone else the packet's source.
+        client = client_of(event, channel, self.ctx.config)
+        source = client.address
         user_agent = request.headers.get("User-Agent")
         dialed = getattr(request.uri, "user", None)
         trunk = None
@@ -270,7 +280,9 @@ class CallEngine:
                 lambda s: trunk_info(trunk_service.trunk_for_source(s, source[0])),
             )
         if trunk is not None:
-            trace = trace_of("trunk", trunk.id, channel, source, user_agent)
+            trace = trace_of(
+                "trunk", trunk.id, channel, source, user_agent, transport=client.transport
+            )
             if route is None:
                 self.ctx.reply(event, channel, 404)
                 return
@@ -280,7 +292,9 @@ class CallEngine:
             return
         if route is not None and not is_device and not credentials:
             # A call from outside to one of the platform's numbers: like a carrier's.
-            trace = trace_of("public", None, channel, source, user_agent)
+            trace = trace_of(
+                "public", None, channel, source, user_agent, transport=client.transport
+            )
             await self.router.apply_route(event, channel, route, trace, caller=None)
             return
         outcome = await self.auth.authenticate(request, source[0])
@@ -288,7 +302,7 @@ class CallEngine:
         if caller is None:
             self.ctx.reply(event, channel, outcome.status, outcome.headers)
             return
-        trace = trace_of("user", caller.id, channel, source, user_agent)
+        trace = trace_of("user", caller.id, channel, source, user_agent, transport=client.transport)
         trace["account"] = caller.account_id
         asked = asked_caller_id(request, caller)
         setup = call_facts.Setup(Action.DEVICE_CALL, caller.account_id, dialed, caller.id, asked)

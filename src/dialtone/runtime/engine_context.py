@@ -32,6 +32,7 @@ from dialtone.services.numbering import numbers as number_service
 from dialtone.services.telephony import routing as routing_service
 from dialtone.services.telephony import trunks as trunk_service
 from dialtone.services.telephony import users as user_service
+from dialtone.sip.edge import ClientSource, client_source
 from dialtone.sip.endpoint import RequestReceived
 from dialtone.sip.errors import SipParseError
 from dialtone.sip.headers import parse_name_address
@@ -99,17 +100,33 @@ class EngineConfig:
     # The key trunk passwords are sealed with (issue 13); None: trunks are used without
     # credentials.
     sealing_key: bytes | None = None
+    # Issue 19: the SIP edges (IP, port) whose X-Dialtone-Source is believed.
+    edges: frozenset[tuple[str, int]] = frozenset()
 
 
 def trace_of(
-    kind: str, ident: str | None, channel: SipChannel, source: tuple[str, int], ua: str | None
+    kind: str,
+    ident: str | None,
+    channel: SipChannel,
+    source: tuple[str, int],
+    ua: str | None,
+    *,
+    transport: str | None = None,
 ) -> Trace:
+    """A leg's trace (TERMS V11): who, from where (``transport`` when the client's differs
+    from the channel's, behind an edge), with what."""
     return {
         "kind": kind,
         "id": ident,
-        "source": f"{channel.name}:{source[0]}:{source[1]}",
+        "source": f"{transport or channel.name}:{source[0]}:{source[1]}",
         "user_agent": ua,
     }
+
+
+def client_of(event: RequestReceived, channel: SipChannel, config: EngineConfig) -> ClientSource:
+    """The client a request came from: the packet's source, or behind a configured edge the
+    address the edge reported (``sip.edge.client_source``, issue 19)."""
+    return client_source(event.request, event.source, channel.name, config.edges)
 
 
 class EngineFacts(NamedTuple):

@@ -96,7 +96,7 @@ class EntryPoints:
             SipUri("sip", host=self.ctx.config.advertised_host, user=target),
             display_name="Click-to-call",
         )
-        devices = self.steps.device_destinations(user, shown)
+        devices = await self.steps.device_destinations(user, shown)
         if not devices:
             raise Conflict("call.user_unreachable", "The user has no registered device.")
         if e164 is not None:
@@ -109,7 +109,7 @@ class EntryPoints:
 
         async def destination(call: BridgedCall) -> list[Step]:
             if callee is not None:
-                found = self.steps.device_destinations(callee, caller_name)
+                found = await self.steps.device_destinations(callee, caller_name)
                 return [Step(found, self.ctx.config.no_answer_seconds)] if found else []
             assert e164 is not None
             steps, _ = await self.steps.trunk_steps(account_id, e164, caller_id)
@@ -173,7 +173,7 @@ class EntryPoints:
         if callee is not None:
             if not callee.can_take_calls:
                 raise Conflict("call.user_unreachable", "This user cannot take calls.")
-            found = self.steps.device_destinations(callee, shown)
+            found = await self.steps.device_destinations(callee, shown)
             if not found:
                 raise Conflict("call.user_unreachable", "The user has no registered device.")
             steps = [Step(found, ring)]
@@ -318,7 +318,7 @@ class EntryPoints:
             active = await self.ctx.active_everywhere(callee.id)
             if call_setup.user_concurrency(active, callee.channels).refused:
                 return []
-            found = self.steps.device_destinations(callee, shown)
+            found = await self.steps.device_destinations(callee, shown)
             return [Step(found, self.ctx.config.no_answer_seconds)] if found else []
         # The placer is the call's user (the number's holder): their trial minutes count.
         return await self.checked_steps(
@@ -372,9 +372,12 @@ class EntryPoints:
             # The target talks to the transferee: it is shown the transferee, and the
             # transferor in Referred-By (RFC 3515 §2.4.2 with RFC 3892, RFC 5589 §6).
             party = await self.steps.party_address(call, *shown)
-            found = self.steps.device_destinations(callee, party)
+            found = await self.steps.device_destinations(callee, party)
             if referrer is not None:
-                found = [replace(d, extra_headers=(("Referred-By", str(referrer)),)) for d in found]
+                found = [
+                    replace(d, extra_headers=(*d.extra_headers, ("Referred-By", str(referrer))))
+                    for d in found
+                ]
             return [Step(found, self.ctx.config.no_answer_seconds)] if found else []
         caller_id = intent.caller_id
         assert intent.e164 is not None

@@ -62,7 +62,7 @@ from dialtone.store.messaging_models import Message
 
 from . import message_writes as writes
 from .carrier_inbound import Hook, Hooks
-from .db_work import DbWork
+from .db_work import DbWork, Deposed
 from .smpp_carriers import Accepted, Intent, Refused, SubmitResult
 from .tasks import TaskSet
 
@@ -169,6 +169,16 @@ def _take(limit: int, now: datetime) -> Callable[[Session], list[Job]]:
     return take
 
 
+def _fenced(work: DbWork, take: Callable[[Session], list[Job]]) -> Callable[[Session], list[Job]]:
+    """``take`` in a transaction that first checks the lease is still ours (issue 19)."""
+
+    def fenced(session: Session) -> list[Job]:
+        work.fenced(session)
+        return take(session)
+
+    return fenced
+
+
 class MessageDispatcher:
     """Takes due messages and sends their parts through the carriers."""
 
@@ -181,8 +191,13 @@ class MessageDispatcher:
         on_receipt: Hook | None = None,
         on_inbound: Hook | None = None,
         wallclock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        leading: Callable[[], bool] = lambda: True,
     ) -> None:
         self.work = work
+        # Issue 19: whether this worker's leader tenure is still valid (its monotonic
+        # deadline): checked before each take and around each part's intent, so a leader
+        # paused past its lease sends nothing its successor may send.
+        self.leading = leading
         self.carriers = carriers
         self.settings = settings or DispatchSettings()
         self.hooks = Hooks(on_receipt, on_inbound)
@@ -243,6 +258,8 @@ class MessageDispatcher:
             self._woken.clear()
             try:
                 taken = await self._take_some()
+            except Deposed:
+                taken = 0  # the lease keeper stops this dispatcher
             except Exception:
                 log.exception("taking due messages failed")
                 taken = 0
@@ -255,12 +272,14 @@ class MessageDispatcher:
     async def _take_some(self) -> int:
         if not self.carriers.any_bound:
             return 0  # they wait queued, untouched; a bind coming up wakes the loop
+        if not self.leading():
+            return 0
         limit = min(self.settings.take_limit, self.settings.in_flight - self._active)
         if limit <= 0:
             self._freed.clear()
             await self._freed.wait()  # taken only what can be sent at once
             return 0
-        jobs = await self.work.run(_take(limit, self.now()))
+        jobs = await self.work.run(_fenced(self.work, _take(limit, self.now())))
         self._active += len(jobs)
         for job in jobs:
             self._sending.spawn(self._send(job))
@@ -285,6 +304,9 @@ class MessageDispatcher:
             await self._send_parts(job)
         except asyncio.CancelledError:
             raise
+        except Deposed:
+            # Left as it is (``sending``): the new leader puts it back in the queue.
+            log.warning("message %s: not sent, this worker no longer leads", job.message_id)
         except Exception as exc:
             log.exception("message %s: sending failed", job.message_id)
             await self._failed(job, "sms.no_carrier", f"internal error: {exc}", retry=True)
@@ -358,10 +380,16 @@ class _PartIntent:
             new=not self.standing,
         )
 
+        if not self.dispatcher.leading():
+            raise Deposed("this worker's leader tenure ended")
         # Before the commit: should it fail or be cancelled after all, the next write
         # takes the general path (an UPDATE, then an INSERT when none stood).
         self.standing = True
         await self.dispatcher.work.run_grouped(writes.INTENTS, intent)
+        if not self.dispatcher.leading():
+            # Paused during the commit past the tenure: the part stays in doubt (counted
+            # as sent by the new leader, never sent twice) rather than written now.
+            raise Deposed("this worker's leader tenure ended")
 
     async def withdrawn(self) -> None:
         await self.dispatcher.work.run(

@@ -12,6 +12,6 @@ from dialtone.store.messaging_models import Message
 
 from .db_work import Grouped
 
-INTENTS: Grouped[delivery.IntentRecord, None] = Grouped(1, delivery.record_intents)
+INTENTS: Grouped[delivery.IntentRecord, None] = Grouped(1, delivery.record_intents, fenced=True)
 ACCEPTANCES: Grouped[delivery.Acceptance, None] = Grouped(2, delivery.record_parts)
 RECEIPTS: Grouped[delivery.ReceiptIn, Message | None] = Grouped(3, delivery.record_receipts)

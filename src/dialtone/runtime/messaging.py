@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone.services import leases
 from dialtone.services.messaging import twiml_replies
 from dialtone.settings import Settings
 from dialtone.sip.auth_limiter import FailureLimiter
@@ -38,6 +40,7 @@ from .smpp_server import SmppServer, TlsListenError
 from .startup import bind_failure
 from .tls import ensure_certificate, server_context
 from .webhook_sender import WebhookSender
+from .workers import Term
 
 log = logging.getLogger("dialtone.smpp")
 
@@ -107,17 +110,24 @@ async def start_messaging(
     *,
     binds: BindSettings | None = None,
     dispatch: DispatchSettings | None = None,
+    leading: Callable[[], bool] = lambda: True,
+    fence: Callable[[Session], bool] | None = None,
     shared: SharedState | None = None,
 ) -> MessagingRuntime:
     """Bind the enabled carriers, queue again what a stop interrupted, start sending.
     With ``shared``, the SMPP binds' failures are counted with every worker's, and the
-    loops wake on every worker's wake-ups (issue 19)."""
+    loops wake on every worker's wake-ups (issue 19).
+
+    With several workers only the leader runs this (issue 19: ``runtime.workers``):
+    ``leading`` says whether its tenure is still valid and ``fence`` checks, in the
+    transaction of each take and each batch of intents, that it still holds the lease."""
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-sms-db")
     work = DbWork(sessions, db)
+    work.fence = fence
     carriers = CarrierBinds(
         sessions=sessions, db=db, work=work, key=settings.sealing_key(), settings=binds
     )
-    dispatcher = MessageDispatcher(work=work, carriers=carriers, settings=dispatch)
+    dispatcher = MessageDispatcher(work=work, carriers=carriers, settings=dispatch, leading=leading)
     inbound = CarrierInbound(
         work, settings.messaging_rules, wake=dispatcher.wake, hooks=dispatcher.hooks
     )
@@ -214,3 +224,82 @@ def _ignored(sent: bool) -> None:
     """Whether a receipt or a message went to a customer's bind matters to no one here
     (what is owed is marked in the database and goes at the next bind)."""
     del sent
+
+
+class LeaderMessaging:
+    """SMS as the leader's duty (issue 19): the carriers' binds, the dispatcher, the
+    SMPP server customers bind to, the webhook and email senders run on the worker that
+    holds the leader lease, started when it is gained (the queue put back as a start
+    did) and stopped at once when it is lost. ``app.state.messaging`` on every worker:
+    :meth:`wake` reaches the dispatcher here, or the leader's through the shared
+    wake-ups (without them, the leader's poll finds the message)."""
+
+    name = "messaging"
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        *,
+        binds: BindSettings | None = None,
+        dispatch: DispatchSettings | None = None,
+        shared: SharedState | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.binds = binds
+        self.dispatch = dispatch
+        self.shared = shared
+        self.runtime: MessagingRuntime | None = None
+
+    async def start(self, term: Term) -> None:
+        """Start SMS with ``term``'s fence."""
+        worker_id = self.settings.worker_id
+
+        def fence(session: Session) -> bool:
+            return leases.holds(
+                session, leases.LEADER, worker_id, term.token, now=datetime.now(UTC)
+            )
+
+        self.runtime = await start_messaging(
+            self.settings,
+            self.sessions,
+            binds=self.binds,
+            dispatch=self.dispatch,
+            leading=term.valid,
+            fence=fence,
+            # Its loops subscribe to the wake-ups at each start: a worker that leads
+            # again leaves the stopped loops' callbacks behind (harmless, one per gain).
+            shared=self.shared,
+        )
+
+    async def stop(self) -> None:
+        """Stop SMS (the server first, as :meth:`MessagingRuntime.aclose` does)."""
+        runtime, self.runtime = self.runtime, None
+        if runtime is not None:
+            await runtime.aclose()
+
+    def wake(self) -> None:
+        """A message was committed: wake the leader's dispatcher (this worker's, or
+        every worker's through the shared wake-ups)."""
+        runtime = self.runtime
+        if runtime is not None:
+            runtime.wake()
+        elif self.shared is not None:
+            self.shared.bus.publish(WAKE_MESSAGES)
+
+    def wake_webhooks(self) -> None:
+        """A webhook was stored: wake the leader's sender (as :meth:`wake`)."""
+        runtime = self.runtime
+        if runtime is not None:
+            runtime.wake_webhooks()
+        elif self.shared is not None:
+            self.shared.bus.publish(WAKE_WEBHOOKS)
+
+    def wake_email(self) -> None:
+        """An email was stored: wake the leader's sender (as :meth:`wake`)."""
+        runtime = self.runtime
+        if runtime is not None:
+            runtime.wake_email()
+        elif self.shared is not None:
+            self.shared.bus.publish(WAKE_EMAIL)

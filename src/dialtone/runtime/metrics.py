@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,7 +141,8 @@ class Sources:
     executors: dict[str, ThreadPoolExecutor] = field(default_factory=dict)
     # Group commits by what they write ("cdr", "audit"): records waiting for a commit.
     commits: dict[str, GroupCommit[Any]] = field(default_factory=dict)
-    webhooks: WebhookSender | None = None
+    # The webhook sender, when this worker runs one now (the leader's duty).
+    webhooks: Callable[[], WebhookSender | None] | None = None
     # The shared fast state (Redis or in process): whether this worker runs degraded.
     shared: SharedState | None = None
 
@@ -415,7 +416,7 @@ class Metrics:
             "guard, refused, invalid; empty when delivered).",
             labels=("format", "outcome", "reason"),
         )
-        sender = self.sources.webhooks
+        sender = self.sources.webhooks() if self.sources.webhooks is not None else None
         counts: dict[tuple[str, str, str], int] = {}
         if sender is not None:
             for (fmt, outcome, reason), count in sender.attempts.items():

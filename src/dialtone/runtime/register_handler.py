@@ -9,7 +9,7 @@ from dialtone.policy.decision import refuse
 from dialtone.sip.endpoint import RequestReceived
 
 from .auth import Authenticator
-from .engine_context import EngineContext
+from .engine_context import EngineContext, client_of
 from .transports import SipChannel
 
 log = logging.getLogger("dialtone.engine")
@@ -27,7 +27,10 @@ class Registrations:
 
     async def on_register(self, event: RequestReceived, channel: SipChannel) -> None:
         request = event.request
-        outcome = await self.auth.authenticate(request, event.source[0])
+        # Behind an edge, the phone's own address: failures are counted against it, and
+        # the binding names it (V11); requests reach it through the REGISTER's Path.
+        client = client_of(event, channel, self.ctx.config)
+        outcome = await self.auth.authenticate(request, client.host)
         user = outcome.user
         if user is None:
             self.ctx.reply(event, channel, outcome.status, outcome.headers)
@@ -59,14 +62,15 @@ class Registrations:
             )
             return
         result = await self.ctx.registrar.register(
-            user.id, request, source=event.source, transport=channel.name
+            user.id, request, source=client.address, transport=channel.name
         )
         if result.status == 200 and result.changed:
             log.info(
-                "user %s registered %d contact(s) via %s %s:%d",
+                "user %s registered %d contact(s) via %s %s:%d%s",
                 user.sip_username,
                 len(result.bindings),
-                channel.name,
-                *event.source,
+                client.transport,
+                *client.address,
+                f" (edge {event.source[0]}:{event.source[1]})" if client.via_edge else "",
             )
         self.ctx.reply(event, channel, result.status, result.headers)

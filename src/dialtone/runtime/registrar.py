@@ -1,6 +1,11 @@
 """The registrar at the edge: authorised REGISTERs update the bindings, and every change
 is committed to the store before the 200 (a phone told it is registered stays registered
-across a crash). Bindings reached through a TCP/TLS connection end with it."""
+across a crash). Bindings reached through a TCP/TLS connection end with it.
+
+Shared (several workers behind a SIP edge, issue 19): the store is the registrar's truth.
+A user's bindings are read from it before a REGISTER is applied and before the user's
+devices are rung, so a phone registered through one worker is reached from any other
+(through the Path the edge added, ``Binding.target``)."""
 
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from dialtone.store.models import User
 log = logging.getLogger("dialtone.registrar")
 
 
-def _to_store(binding: Binding) -> registration_service.Binding:
+def _to_store(binding: Binding, worker_id: str | None) -> registration_service.Binding:
     host, port = binding.source
     return registration_service.Binding(
         contact=binding.contact,
@@ -32,6 +37,8 @@ def _to_store(binding: Binding) -> registration_service.Binding:
         call_id=binding.call_id,
         cseq=binding.cseq,
         expires_at=datetime.fromtimestamp(binding.expires_at, UTC),
+        worker_id=worker_id if binding.flow_bound else None,
+        path=binding.path,
     )
 
 
@@ -45,6 +52,7 @@ def _from_store(row: registration_service.Binding) -> Binding:
         call_id=row.call_id,
         cseq=row.cseq,
         user_agent=row.user_agent,
+        path=row.path,
     )
 
 
@@ -58,11 +66,24 @@ class Registrar:
         sessions: sessionmaker[Session],
         db: Executor,
         clock: Callable[[], float] = time.time,
+        worker_id: str | None = None,
+        dead_workers: frozenset[str] = frozenset(),
+        shared: bool = False,
     ) -> None:
         self.table = table
         self.sessions = sessions
         self.db = db
         self.clock = clock
+        # Issue 19: the TCP/TLS bindings stored are marked with it, and a start drops
+        # only its own (another worker's connections are alive).
+        self.worker_id = worker_id
+        # Workers found dead at start: their connections died with them too.
+        self.dead_workers = dead_workers
+        # Other workers write the same bindings (behind an edge): read before deciding.
+        self.shared = shared
+        # Whose connection each stored TCP/TLS binding lives on, as read from the store
+        # (a shared registrar re-saves other workers' bindings: their mark is kept).
+        self._owners: dict[tuple[str, str], str | None] = {}
 
     def restore(self) -> int:
         """Load unexpired bindings from the store (at start); returns how many.
@@ -70,9 +91,12 @@ class Registrar:
         Bindings registered over a TCP/TLS connection are not restored but deleted: their
         connection did not survive the restart, nothing else reaches those phones, and
         each registers again on a new connection (RFC 5626's flow idea). A clean stop
-        has dropped them already; this catches a crash."""
+        has dropped them already; this catches a crash. Only this worker's, dead
+        workers' and unmarked ones (from before workers were named): a live worker's
+        connections live on, and this worker cannot reach them either, so they are
+        neither restored nor dropped."""
         now = datetime.fromtimestamp(self.clock(), UTC)
-        restored = 0
+        restored = dropped = 0
         with transaction(self.sessions) as session:
             rows = registration_service.active_bindings(session, now=now)
             kept: dict[str, list[registration_service.Binding]] = {}
@@ -80,7 +104,14 @@ class Registrar:
             for user_id, row in rows:
                 binding = _from_store(row)
                 if binding.flow_bound:
-                    flows.add(user_id)
+                    if (
+                        row.worker_id in (None, self.worker_id)
+                        or row.worker_id in self.dead_workers
+                    ):
+                        flows.add(user_id)
+                        dropped += 1
+                    else:
+                        kept.setdefault(user_id, []).append(row)
                     continue
                 kept.setdefault(user_id, []).append(row)
                 self.table.restore(user_id, binding)
@@ -94,23 +125,53 @@ class Registrar:
         if flows:
             log.info(
                 "%d registration(s) over TCP/TLS connections of the previous run dropped",
-                len(rows) - restored,
+                dropped,
             )
         return restored
 
     async def register(
         self, user_id: str, request: Request, *, source: tuple[str, int], transport: str
     ) -> RegisterOutcome:
-        """Apply an authorised REGISTER; committed before this returns when it changed."""
+        """Apply an authorised REGISTER; committed before this returns when it changed.
+
+        Shared: the user's bindings are first read back from the store, so a refresh that
+        reaches another worker than the first REGISTER (that one died) neither forgets the
+        user's other devices nor takes the refresh for a new binding. Two REGISTERs of one
+        user on two workers at the same instant may still race; the later commit wins and
+        the loser's phone registers again within its interval."""
+        if self.shared:
+            await self.refresh(user_id)
         now = self.clock()
         outcome = self.table.register(user_id, request, source=source, transport=transport, now=now)
+        for binding in outcome.bindings:
+            if binding.source == source and binding.transport == transport:
+                self._owners[(user_id, binding.contact)] = self.worker_id  # this request's
         if outcome.changed:
             await self._save(user_id, list(outcome.bindings))
         return outcome
 
     def contacts(self, user_id: str) -> list[Binding]:
-        """Where the user's devices can be reached now."""
+        """Where the user's devices can be reached now, as this worker knows it."""
         return self.table.lookup(user_id, self.clock())
+
+    async def reachable(self, user_id: str) -> list[Binding]:
+        """Where the user's devices can be reached now; shared, as the store says (any
+        worker may have registered them)."""
+        if self.shared:
+            await self.refresh(user_id)
+        return self.contacts(user_id)
+
+    async def refresh(self, user_id: str) -> None:
+        """Replace this worker's copy of the user's bindings by the store's."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+
+        def read() -> list[registration_service.Binding]:
+            with self.sessions() as session:
+                return registration_service.user_bindings(session, user_id, now=now)
+
+        rows = await asyncio.get_running_loop().run_in_executor(self.db, read)
+        self._owners.update({(user_id, row.contact): row.worker_id for row in rows})
+        self.table.replace(user_id, [_from_store(row) for row in rows])
 
     async def connection_closed(self, source: tuple[str, int], transport: str) -> None:
         """A TCP/TLS connection ended: the bindings registered over it cannot be reached
@@ -121,7 +182,9 @@ class Registrar:
                 await self._save(user_id, self.contacts(user_id))
 
     async def _save(self, user_id: str, bindings: list[Binding]) -> None:
-        rows = [_to_store(b) for b in bindings]
+        rows = [
+            _to_store(b, self._owners.get((user_id, b.contact), self.worker_id)) for b in bindings
+        ]
         now = datetime.fromtimestamp(self.clock(), UTC)
 
         def write() -> None:

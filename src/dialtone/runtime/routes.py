@@ -226,7 +226,7 @@ class Router:
         destinations = (
             []
             if busy.refused or not callee.can_take_calls
-            else self.steps.device_destinations(
+            else await self.steps.device_destinations(
                 callee, self.steps.caller_address(event.request, caller)
             )
         )

@@ -10,6 +10,13 @@ its last chunk and the note: :func:`recover` (run at start, before calls are tak
 seals again the complete chunks as a whole file, writes the CDR the call never got with
 status ``interrupted`` (and the voicemail message, for a voicemail) from the note, seals
 plain WAVs an older version or a failed seal left, and removes empty ones.
+
+Several workers may share the recordings dirs (issue 19): each recording under way has
+an owner mark beside it (``<id>.owner``: the worker id, written before the audio, gone
+with the note), and :func:`recover` is told whose leftovers it may touch — at start, a
+worker's own and those of workers that are not alive (no unexpired heartbeat), never a
+live worker's calls in progress. Files without a mark (finished recordings, or left by a
+version before workers) are recovered by any start, as before.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import json
 import logging
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -45,7 +53,10 @@ WAV_HEADER_BYTES = sealed.WAV_HEADER_BYTES
 # convention); a reader derives them from the file's length (sealed.recording_chunks).
 _UNKNOWN_SIZE = 0xFFFFFFFF
 FACTS = ".call"
-_NAME = re.compile(r"^(?P<id>[A-Za-z0-9_-]+)\.(?P<kind>wav|wav\.sealed|call\.sealed|call\.json)$")
+OWNER = ".owner"
+_NAME = re.compile(
+    r"^(?P<id>[A-Za-z0-9_-]+)\.(?P<kind>wav|wav\.sealed|call\.sealed|call\.json|owner)$"
+)
 
 
 def recording_file(directory: Path, record_id: str, key: bytes | None) -> Path:
@@ -133,10 +144,26 @@ def write_facts(recording: Path, facts: CallFacts, key: bytes | None) -> None:
         temporary.replace(target)
 
 
+def owner_path(recording: Path) -> Path:
+    """The owner mark beside ``recording``: which worker is writing it (issue 19)."""
+    return recording.with_name(recording.name.split(".", 1)[0] + OWNER)
+
+
+def claim(recording: Path, worker_id: str | None) -> None:
+    """Mark ``recording`` as being written by ``worker_id`` before its first byte, so
+    another worker's start leaves it alone while this worker is alive. Not flushed: it
+    matters only while this process runs, and its crash leaves it for its own restart
+    (or an adoption). No mark without a worker id (one process, as before)."""
+    if worker_id:
+        recording.parent.mkdir(parents=True, exist_ok=True)
+        owner_path(recording).write_text(worker_id, encoding="ascii")
+
+
 def forget_facts(recording: str | Path | None) -> None:
-    """The call's CDR is committed: its note is no longer needed."""
+    """The call's CDR is committed: its note (and its owner mark) are no longer needed."""
     if recording is not None:
         facts_path(Path(recording)).unlink(missing_ok=True)
+        owner_path(Path(recording)).unlink(missing_ok=True)
 
 
 class AudioFile:
@@ -242,36 +269,73 @@ class Recovered:
         return any((self.repaired, self.sealed, self.removed, self.cdrs, self.unreadable))
 
 
+Owners = Callable[[str | None], bool]
+
+
+def everyone(owner: str | None) -> bool:
+    """Recover every leftover (one worker: the only one there is)."""
+    del owner
+    return True
+
+
 def recover(
-    directories: tuple[Path, ...], key: bytes | None, sessions: sessionmaker[Session]
+    directories: tuple[Path, ...],
+    key: bytes | None,
+    sessions: sessionmaker[Session],
+    *,
+    owners: Owners = everyone,
 ) -> Recovered:
     """Put right what a crash left under the recordings and voicemail ``directories``
     (one folder per account), before any call is taken: seal plain audio, make files cut
     short whole with their complete chunks, remove empty ones and leftover temporary
     files, and give each recorded call that has no CDR one marked ``interrupted``
-    (TERMS D5; V15: a call is on record). Idempotent: a second run finds nothing."""
+    (TERMS D5; V15: a call is on record). Idempotent: a second run finds nothing.
+
+    Only the recordings whose owner mark ``owners`` accepts are touched (None: no mark):
+    with several workers sharing the dirs, a worker's own and dead workers' (issue 19)."""
     done = Recovered()
     for base in directories:
         if not base.is_dir():
             continue
         for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-            _recover_folder(folder, key, sessions, done)
+            _recover_folder(folder, key, sessions, done, owners)
     return done
 
 
+def _owner(mark: Path | None) -> str | None:
+    if mark is None:
+        return None
+    try:
+        return mark.read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def _recover_folder(
-    folder: Path, key: bytes | None, sessions: sessionmaker[Session], done: Recovered
+    folder: Path,
+    key: bytes | None,
+    sessions: sessionmaker[Session],
+    done: Recovered,
+    owners: Owners,
 ) -> None:
     calls: dict[str, dict[str, Path]] = {}
+    temporary: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
         if path.name.endswith(".tmp") and path.is_file():
-            # A seal or a repair the crash interrupted; its source is still there.
-            path.unlink()
-            done.removed.append(str(path))
+            temporary.setdefault(path.name.split(".", 1)[0], []).append(path)
             continue
         match = _NAME.match(path.name)
         if match is not None and path.is_file():
             calls.setdefault(match["id"], {})[match["kind"]] = path
+    for record_id in [r for r in calls if not owners(_owner(calls[r].get("owner")))]:
+        # Another worker's call in progress: neither its files nor its temporaries.
+        del calls[record_id]
+        temporary.pop(record_id, None)
+    for paths in temporary.values():
+        for path in paths:
+            # A seal or a repair the crash interrupted; its source is still there.
+            path.unlink(missing_ok=True)
+            done.removed.append(str(path))
     with transaction(sessions) as session:
         known = set(
             session.scalars(select(CallRecord.id).where(CallRecord.account_id == folder.name))
@@ -366,6 +430,9 @@ def _recover_call(
             done.cdrs.append(record_id)
     if note is not None:
         note.unlink(missing_ok=True)
+    mark = files.get("owner")
+    if mark is not None:
+        mark.unlink(missing_ok=True)
 
 
 def _read_facts(note: Path, key: bytes | None) -> CallFacts | None:

@@ -40,14 +40,14 @@ from .engine import CallEngine
 from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
-from .messaging import MessagingRuntime, start_messaging
+from .messaging import LeaderMessaging, MessagingRuntime
 from .metrics import Metrics, Sources
 from .ng_client import NgUnavailable, parse_address
 from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
 from .rtpengine import RtpengineConfig, RtpengineMedia
-from .sealing import recover
+from .sealing import Owners, everyone, recover
 from .shared import LOOKUPS, SharedState, blocking_failures, default_worker_id, open_shared
 from .shared.writes import watch_writes
 from .startup import MediaEngineUnreachable, bind_failure, listen_http
@@ -55,6 +55,16 @@ from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import OverloadGate, SipChannel, StreamChannel, UdpChannel, udp_socket
 from .trunk_registration import RegistrationSettings, TrunkRegistrations
+from .webhook_sender import WebhookSender
+from .workers import (
+    Adoption,
+    CallbackDuty,
+    Duty,
+    LeaseKeeper,
+    Term,
+    adopt_dead_at_start,
+    claim_identity,
+)
 
 log = logging.getLogger("dialtone")
 
@@ -89,17 +99,49 @@ async def serve(
     except BaseException:
         await shared.aclose()
         raise
+    worker_id = settings.worker_id
     try:
-        sip = await start_sip(settings, sessions, shared=shared)
+        # Before the recordings are recovered: a worker's own are what it may touch, and
+        # those of workers found dead (held meanwhile, so none restarts under us).
+        await claim_identity(sessions, worker_id, lease=settings.worker_lease_seconds)
+        dead = await loop.run_in_executor(
+            None,
+            functools.partial(
+                adopt_dead_at_start, sessions, worker_id, lease=settings.worker_lease_seconds
+            ),
+        )
+        if dead.workers:
+            log.warning("worker(s) found dead at start: %s", ", ".join(sorted(dead.workers)))
+        try:
+            sip = await start_sip(
+                settings,
+                sessions,
+                shared=shared,
+                leader_duties=False,
+                owners=lambda owner: owner is None or owner in dead.workers | {worker_id},
+                dead_workers=dead.workers,
+            )
+        finally:
+            await loop.run_in_executor(None, dead.release)
     except BaseException:
         http_socket.close()
         await shared.aclose()
         raise
     channels, handler, engine = sip.channels, sip.handler, sip.engine
+    messaging = LeaderMessaging(settings, sessions, shared=shared)
+    keeper = LeaseKeeper(
+        sessions=sessions,
+        worker_id=worker_id,
+        lease=settings.worker_lease_seconds,
+        renew=settings.worker_lease_renew_seconds,
+        duties=leader_duties(settings, sessions, sip, messaging),
+        dead=dead.workers,
+    )
     try:
-        messaging = await start_messaging(settings, sessions, shared=shared)
+        await keeper.begin()
     except BaseException:
         http_socket.close()
+        await keeper.close()
         await sip.aclose()
         await shared.aclose()
         raise
@@ -133,7 +175,7 @@ async def serve(
     while not http.started and not http_task.done():
         await asyncio.sleep(0.01)
     if http_task.done():
-        await messaging.aclose()
+        await keeper.close()
         await sip.aclose()
         await shared.aclose()
         await http_task  # re-raises the bind error
@@ -142,12 +184,12 @@ async def serve(
         f"{name}:{settings.sip_host}:{channel.endpoint.local_port}"
         for name, channel in channels.items()
     )
+    role = "leader" if keeper.leading else "follower"
+    log.info("worker %s started as %s", worker_id, role)
     announce(
-        f"dialtone {settings.data_dir.resolve()}: SIP {listening}"
-        f"  HTTP http://{settings.http_host}:{settings.http_port}"
-        f"  SMPP tcp:{settings.smpp_host}:{messaging.server.port}{_tls(settings, messaging)}"
-        f" (carriers: {messaging.carriers.enabled_count})  (web console /console/, API docs /docs,"
-        " Ctrl-C stops)"
+        f"dialtone {settings.data_dir.resolve()}: worker {worker_id} ({role})  SIP {listening}"
+        f"  HTTP http://{settings.http_host}:{settings.http_port}  {_smpp(settings, messaging)}"
+        "  (web console /console/, API docs /docs, Ctrl-C stops)"
     )
     log.debug("%d start-up objects frozen out of the garbage collector", tune_collector())
     stop_task = loop.create_task(stop.wait())
@@ -158,7 +200,7 @@ async def serve(
     with contextlib.suppress(Exception):
         await http_task
     stop_task.cancel()
-    await messaging.aclose()
+    await keeper.close()  # the duties stopped, the lease given to another worker at once
     await programmable.aclose()
     await sip.aclose()
     await shared.aclose()
@@ -169,7 +211,7 @@ def observe(
     settings: Settings,
     sessions: sessionmaker[Session],
     sip: SipRuntime,
-    messaging: MessagingRuntime | None = None,
+    messaging: LeaderMessaging | None = None,
     shared: SharedState | None = None,
 ) -> Metrics | None:
     """This worker's metrics over what the runtime counts (None when ``metrics_enabled``
@@ -186,11 +228,17 @@ def observe(
             gate=sip.gate,
             executors={"db": sip.db, "reads": sip.reads},
             commits={"cdr": sip.handler.cdrs, "audit": sip.engine.audit},
-            webhooks=messaging.webhooks if messaging is not None else None,
+            # The webhook sender runs on the leader only, while it leads.
+            webhooks=(lambda: _webhooks(messaging)) if messaging is not None else None,
             shared=shared,
         )
     )
     return metrics
+
+
+def _webhooks(messaging: LeaderMessaging) -> WebhookSender | None:
+    runtime = messaging.runtime
+    return runtime.webhooks if runtime is not None else None
 
 
 @dataclass
@@ -267,6 +315,57 @@ def _tls(settings: Settings, messaging: MessagingRuntime) -> str:
     return "" if port is None else f" tls:{settings.smpp_host}:{port}"
 
 
+def _smpp(settings: Settings, leader: LeaderMessaging) -> str:
+    """SMPP in the start-up line: where it listens, or that the leader runs it."""
+    messaging = leader.runtime
+    if messaging is None:
+        return "SMPP on the leader"
+    return (
+        f"SMPP tcp:{settings.smpp_host}:{messaging.server.port}{_tls(settings, messaging)}"
+        f" (carriers: {messaging.carriers.enabled_count})"
+    )
+
+
+def leader_duties(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    sip: SipRuntime,
+    messaging: LeaderMessaging,
+) -> list[Duty]:
+    """What only the leader runs (issue 19, docs/scale-out/workers.md): SMS (carriers,
+    dispatcher, SMPP server, webhooks, email), the trunks' REGISTERs, the voicemail
+    transcription sweep, and the adoption of dead workers' recordings."""
+    duties: list[Duty] = [messaging]
+    registrations = sip.registrations
+    if registrations is not None:
+
+        async def register(term: Term) -> None:
+            registrations.start()
+
+        duties.append(CallbackDuty("trunk registrations", register, registrations.close))
+    transcription = sip.transcription
+    if transcription is not None:
+
+        async def sweep(term: Term) -> None:
+            transcription.start_sweep(datetime.now(UTC))
+
+        async def nothing() -> None:
+            pass  # a sweep under way finishes; a transcript twice is harmless
+
+        duties.append(CallbackDuty("transcription sweep", sweep, nothing))
+    duties.append(
+        Adoption(
+            sessions=sessions,
+            directories=(settings.recordings_dir, settings.voicemail_dir),
+            key=sip.handler.config.recording_key,
+            worker_id=settings.worker_id,
+            lease=settings.worker_lease_seconds,
+            every=settings.worker_lease_renew_seconds,
+        )
+    )
+    return duties
+
+
 def recording_key(settings: Settings) -> bytes | None:
     """The key recordings are sealed with as they are written (TERMS D5), None when the
     operator turned sealing off. Read (or generated) at start: a bad key stops the start,
@@ -277,12 +376,22 @@ def recording_key(settings: Settings) -> bytes | None:
 
 
 async def start_sip(
-    settings: Settings, sessions: sessionmaker[Session], *, shared: SharedState | None = None
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    *,
+    shared: SharedState | None = None,
+    leader_duties: bool = True,
+    owners: Owners = everyone,
+    dead_workers: frozenset[str] = frozenset(),
 ) -> SipRuntime:
     """Open the SIP channels and start the call engine on them, registrations restored.
     With ``shared`` (``serve`` always gives it), the authentication failures, the nonce
     secret and the users' live calls are the shared state's, and every change committed
-    through ``sessions`` empties the look-up cache of every worker (issue 19)."""
+    through ``sessions`` empties the look-up cache of every worker (issue 19).
+    ``leader_duties``: start the trunk registrations and the transcription sweep here
+    (one process); ``serve`` leaves them to the lease keeper (issue 19). ``owners``:
+    whose recordings this start recovers; ``dead_workers``: whose TCP/TLS registrations
+    it drops with its own."""
     loop = asyncio.get_running_loop()
     settings.recordings_dir.mkdir(parents=True, exist_ok=True)
     db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dialtone-db")
@@ -292,7 +401,10 @@ async def start_sip(
     # D5: what a crash left (recordings cut short, plain or empty files, calls without
     # their CDR) is put right before the first call.
     recovered = await loop.run_in_executor(
-        db, recover, (settings.recordings_dir, settings.voicemail_dir), key, sessions
+        db,
+        functools.partial(
+            recover, (settings.recordings_dir, settings.voicemail_dir), key, sessions, owners=owners
+        ),
     )
     if recovered:
         log.warning(
@@ -343,6 +455,7 @@ async def start_sip(
             max_call_seconds=settings.max_call_seconds,
             cdr_commit_window=settings.cdr_commit_window_ms / 1000,
             recording_key=key,
+            worker_id=settings.worker_id,
         ),
         rtp_ports=rtp_ports,
         db=db,
@@ -351,7 +464,15 @@ async def start_sip(
     )
     handler.driver.media_engine = media
     engine = build_engine(
-        settings, sessions, channels, handler, rtp_ports, db=db, reads=reads, shared=shared
+        settings,
+        sessions,
+        channels,
+        handler,
+        rtp_ports,
+        db=db,
+        reads=reads,
+        shared=shared,
+        dead_workers=dead_workers,
     )
     unwatch = None
     if shared is not None:
@@ -361,7 +482,7 @@ async def start_sip(
     restored = await loop.run_in_executor(db, engine.registrar.restore)
     if restored:
         log.info("restored %d registration(s)", restored)
-    if transcription is not None:
+    if transcription is not None and leader_duties:
         transcription.start_sweep(datetime.now(UTC))
     # After the engine: it takes the answers to its REGISTERs off the engine's channels.
     registrations = TrunkRegistrations(
@@ -375,7 +496,8 @@ async def start_sip(
             scan_seconds=settings.trunk_register_scan_seconds,
         ),
     )
-    registrations.start()
+    if leader_duties:
+        registrations.start()
     gate = None
     if settings.overload_control:
         gate = OverloadGate(
@@ -550,6 +672,7 @@ def build_engine(
     db: ThreadPoolExecutor,
     reads: ThreadPoolExecutor,
     shared: SharedState | None = None,
+    dead_workers: frozenset[str] = frozenset(),
 ) -> CallEngine:
     """Wire the registrar, authentication, the bridge and the answering machine (on the
     shared state's failure counters, nonce secret and live calls when given)."""
@@ -586,6 +709,9 @@ def build_engine(
         ),
         sessions=sessions,
         db=db,
+        worker_id=settings.worker_id,
+        dead_workers=dead_workers,
+        shared=bool(settings.edge_addresses),
     )
     bridge = Bridge(
         config=BridgeConfig(
@@ -615,6 +741,7 @@ def build_engine(
             default_country=settings.default_country,
             emergency_countries=settings.emergency_countries,
             sealing_key=settings.sealing_key(),
+            edges=settings.edges,
         ),
         authenticator=authenticator,
         registrar=registrar,

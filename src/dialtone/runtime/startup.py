@@ -3,15 +3,19 @@ naming the path or the socket and what to do, never a traceback."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 from dialtone.settings import Settings
+
+from .tls import ensure_certificate
 
 
 class StartupError(Exception):
@@ -47,13 +51,14 @@ def prepare_directories(settings: Settings) -> None:
 
 
 def lock_data_dir(settings: Settings) -> IO[str]:
-    """Take ``<data_dir>/serve.lock`` for the life of this process, or fail naming the
-    process that holds it: two servers on one data dir would share the database and the
-    recordings, and the second's crash recovery would seal, mark interrupted or delete
-    the first's recordings in progress. The caller keeps the returned file open; the
-    kernel lets go of the lock when the process ends, however it ends."""
+    """Take ``<data_dir>/serve.<worker_id>.lock`` for the life of this process, or fail
+    naming the process that holds it. Workers with distinct ids may share a data dir
+    (issue 19: each recovers only its own recordings); two processes with one worker id
+    would each take the other's recordings in progress for a crash's leftovers. The
+    caller keeps the returned file open; the kernel lets go of the lock when the process
+    ends, however it ends."""
     data_dir = settings.data_dir.absolute()
-    path = data_dir / "serve.lock"
+    path = data_dir / f"serve.{settings.worker_id}.lock"
     try:
         lock = path.open("a+", encoding="ascii")
     except OSError as exc:
@@ -68,14 +73,49 @@ def lock_data_dir(settings: Settings) -> IO[str]:
         holder = lock.read().strip() or "unknown"
         lock.close()
         raise StartupError(
-            f"another dialtone serve is using {data_dir} (pid {holder}): stop it, or set "
-            "DIALTONE_DATA_DIR to another directory"
+            f"another dialtone serve is worker {settings.worker_id} on {data_dir} (pid "
+            f"{holder}): stop it, or give this one another DIALTONE_WORKER_ID (or "
+            "DIALTONE_DATA_DIR)"
         ) from None
     lock.seek(0)
     lock.truncate()
     lock.write(f"{os.getpid()}\n")
     lock.flush()
     return lock
+
+
+@contextlib.contextmanager
+def startup_lock(settings: Settings) -> Iterator[None]:
+    """Hold ``<data_dir>/startup.lock`` while what the workers of one data dir share is
+    made: the schema brought up to date, the generated recording key and the self-signed
+    TLS certificate (:func:`make_shared_files`). Workers of one machine starting at once
+    do it one after the other (the second finds it done) instead of racing to create two
+    keys. Workers on several machines share no data dir: they are given one
+    ``recording_key`` (and certificate), and the database serialises its own migrations
+    (PostgreSQL: an advisory lock)."""
+    path = settings.data_dir.absolute() / "startup.lock"
+    with path.open("a+", encoding="ascii") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def make_shared_files(settings: Settings) -> None:
+    """Generate the recording key and the self-signed certificate now, under
+    :func:`startup_lock`, if this data dir has none yet (they would otherwise be made
+    later by whichever worker needs them first)."""
+    if not settings.recording_key:
+        settings.sealing_key()
+    tls = settings.sip_tls_port is not None or settings.smpp_tls_port is not None
+    if tls and (settings.tls_cert_file is None or settings.tls_key_file is None):
+        ensure_certificate(
+            settings.tls_cert_file,
+            settings.tls_key_file,
+            settings.tls_dir,
+            settings.advertised_host,
+        )
 
 
 def _writable_directory(path: Path, what: str, remedy: str) -> None:

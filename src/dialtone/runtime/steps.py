@@ -64,9 +64,14 @@ class Steps:
 
     # -- ringing users ----------------------------------------------------------------
 
-    def device_destinations(self, callee: SipUser, caller_name: NameAddress) -> list[Destination]:
+    async def device_destinations(
+        self, callee: SipUser, caller_name: NameAddress
+    ) -> list[Destination]:
+        """The callee's registered devices as destinations: each contact, reached at its
+        binding's target (through its Path's first hop when it registered through an
+        edge, the Path as Route: RFC 3327)."""
         out: list[Destination] = []
-        for binding in self.ctx.registrar.contacts(callee.id):
+        for binding in await self.ctx.registrar.reachable(callee.id):
             channel = self.ctx.channels.get(binding.transport)
             if channel is None:
                 continue
@@ -90,6 +95,7 @@ class Steps:
                         "device", callee.id, channel, binding.source, binding.user_agent
                     ),
                     user_id=callee.id,
+                    extra_headers=binding.route(),
                 )
             )
         return out
@@ -116,7 +122,7 @@ class Steps:
         reachable = [m for m in members if m is not None and m.can_take_calls]
         active = await self.ctx.active_of([m.id for m in reachable])
         per_member = [
-            self.device_destinations(m, caller_name)
+            await self.device_destinations(m, caller_name)
             for m, calls in zip(reachable, active, strict=True)
             if call_setup.user_concurrency(calls, m.channels).allowed
         ]

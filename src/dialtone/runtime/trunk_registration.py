@@ -91,12 +91,15 @@ class TrunkRegistrations:
         self._scanner = self.tasks.spawn(self._scan_forever())
 
     async def close(self) -> None:
-        """Stop every registration task (the bindings expire at the providers)."""
+        """Stop every registration task (the bindings expire at the providers). A later
+        :meth:`start` registers every trunk afresh (issue 19: a worker leads again)."""
         self.tasks.cancel()
         await self.tasks.wait(2.0)
         for waiter in self._waiting.values():
             waiter.cancel()
         self._waiting.clear()
+        self.agents.clear()
+        self._scanner = None
 
     async def _scan_forever(self) -> None:
         while True:

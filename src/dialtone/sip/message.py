@@ -439,6 +439,9 @@ def _check_core_headers(message: Message) -> None:
             route_list(headers.values(list_name))
 
 
+_DIALOG_CREATING = frozenset({"INVITE", "SUBSCRIBE", "REFER", "NOTIFY"})
+
+
 def make_response(
     request: Request,
     status: int,
@@ -450,7 +453,8 @@ def make_response(
     content_type: str | None = None,
 ) -> Response:
     """Build a response to ``request`` as RFC 3261 §8.2.6 says: Via, From, To, Call-ID and
-    CSeq copied; a To tag added when ``to_tag`` is given and the request had none."""
+    CSeq copied; a To tag added when ``to_tag`` is given and the request had none; the
+    Record-Route of a request that may create a dialog in its 101-299 answers (§12.1.1)."""
     headers = Headers()
     for value in request.headers.get_all("Via"):
         headers.add("Via", value)
@@ -461,6 +465,12 @@ def make_response(
     headers.add("To", to_value)
     headers.add("Call-ID", request.headers.get("Call-ID") or "")
     headers.add("CSeq", request.headers.get("CSeq") or "")
+    if 100 < status < 300 and request.method in _DIALOG_CREATING:
+        # RFC 3261 §12.1.1: a response that may establish a dialog carries the request's
+        # Record-Route, in order, so the caller's requests in the dialog take the same
+        # proxies (the SIP edge, issue 19).
+        for value in request.headers.get_all("Record-Route"):
+            headers.add("Record-Route", value)
     for name, value in extra_headers:
         headers.add(name, value)
     if body and content_type is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dialtone.sip.edge import first_hop, path_of
 from dialtone.sip.errors import SipParseError
 from dialtone.sip.headers import NameAddress, parse_uint
 from dialtone.sip.message import Request
@@ -21,7 +22,8 @@ DEFAULT_EXPIRES = 3600
 @dataclass(frozen=True, slots=True)
 class Binding:
     """One contact of a user, with where its REGISTER came from (for NAT traversal the
-    platform sends requests back to that source, not to the Contact's host)."""
+    platform sends requests back to that source, not to the Contact's host) and the
+    REGISTER's Path (RFC 3327: the edge proxies a request to the contact goes through)."""
 
     contact: str
     source: tuple[str, int]
@@ -30,6 +32,7 @@ class Binding:
     call_id: str
     cseq: int
     user_agent: str | None = None
+    path: tuple[str, ...] = ()
 
     @property
     def flow_bound(self) -> bool:
@@ -41,11 +44,17 @@ class Binding:
     def target(self) -> tuple[str, int]:
         """Where requests for this contact go.
 
-        Over TCP/TLS: the connection it registered on (nothing else reaches a phone behind
-        NAT). Over UDP: the Contact's address when the phone registered from that address
-        (it may listen on another port than it sent from), else the source, because a
-        Contact naming another host is a private address behind NAT (the nathelper rule).
+        With a Path (registered through an edge, RFC 3327): the Path's first hop, the
+        request carrying the Path as its Route (:meth:`route`), so any worker reaches a
+        phone registered through any other. Over TCP/TLS: the connection it registered on
+        (nothing else reaches a phone behind NAT). Over UDP: the Contact's address when
+        the phone registered from that address (it may listen on another port than it
+        sent from), else the source, because a Contact naming another host is a private
+        address behind NAT (the nathelper rule).
         """
+        hop = first_hop(self.path)
+        if hop is not None:
+            return hop
         if self.flow_bound:
             return self.source
         try:
@@ -55,6 +64,11 @@ class Binding:
         if isinstance(uri, SipUri) and uri.host.strip("[]") == self.source[0]:
             return (self.source[0], uri.port or 5060)
         return self.source
+
+    def route(self) -> tuple[tuple[str, str], ...]:
+        """The Route headers of a request to this contact: the Path entries, in order
+        (RFC 3327 §5.3, loose routing: the Request-URI stays the Contact)."""
+        return tuple(("Route", entry) for entry in self.path) if first_hop(self.path) else ()
 
     def remaining(self, now: float) -> int:
         """Whole seconds left, as the ``expires`` parameter of the 200 shows them."""
@@ -104,6 +118,11 @@ class BindingTable:
         """Put back a binding read from the store at start."""
         key = contact_key(parse_uri(binding.contact))
         self._by_user.setdefault(user_id, {})[key] = binding
+
+    def replace(self, user_id: str, bindings: list[Binding]) -> None:
+        """Make the user's bindings exactly ``bindings`` (read back from a store that other
+        registrars share)."""
+        self._by_user[user_id] = {contact_key(parse_uri(b.contact)): b for b in bindings}
 
     def lookup(self, user_id: str, now: float) -> list[Binding]:
         """The user's live bindings (expired ones are dropped)."""
@@ -181,6 +200,12 @@ class BindingTable:
             existing = table.get(key)
             if existing is not None and existing.call_id == call_id and cseq <= existing.cseq:
                 return self._answer(500, now, table, reason="out-of-order REGISTER")
+        try:
+            # Accepted whether or not the phone said ``Supported: path``: the edge adds it
+            # for the phone, which may know nothing of it (Kamailio's registrar does so).
+            path = path_of(request)
+        except SipParseError as exc:
+            return self._answer(400, now, table, reason=str(exc))
         staged = dict(table)
         user_agent = request.headers.get("User-Agent")
         for key, expires, contact in updates:
@@ -195,6 +220,7 @@ class BindingTable:
                 call_id=call_id,
                 cseq=cseq,
                 user_agent=user_agent,
+                path=path,
             )
         if len(staged) > settings.max_contacts:
             return self._answer(
@@ -202,7 +228,7 @@ class BindingTable:
             )
         table.clear()
         table.update(staged)
-        return self._answer(200, now, table, changed=True)
+        return self._answer(200, now, table, changed=True, path=path)
 
     def _answer(
         self,
@@ -213,13 +239,16 @@ class BindingTable:
         headers: tuple[tuple[str, str], ...] = (),
         changed: bool = False,
         reason: str = "",
+        path: tuple[str, ...] = (),
     ) -> RegisterOutcome:
         bindings = tuple(sorted(table.values(), key=lambda b: b.contact))
         if status == 200:
             contact_headers = tuple(
                 ("Contact", f"<{b.contact}>;expires={b.remaining(now)}") for b in bindings
             )
-            headers = (*headers, *contact_headers)
+            # RFC 3327 §5.3: the Path stored is echoed, so the phone may learn it.
+            path_headers = tuple(("Path", entry) for entry in path)
+            headers = (*headers, *path_headers, *contact_headers)
         return RegisterOutcome(status, headers, bindings, changed, reason)
 
 

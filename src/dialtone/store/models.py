@@ -155,7 +155,8 @@ class Registration(Base):
 
     ``source`` is ``transport:host:port`` of the REGISTER (``udp:[2001:db8::1]:5060`` for
     IPv6): requests to a phone behind NAT go there, and it names the device for
-    traceback (TERMS V11).
+    traceback (TERMS V11). Behind an edge it is the client's address as the edge reported
+    it, and ``path`` says how to reach it.
     """
 
     __tablename__ = "registrations"
@@ -175,6 +176,27 @@ class Registration(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The worker whose connection a TCP/TLS binding lives on (issue 19): only that
+    # worker's start drops it. NULL for UDP bindings (any worker reaches them) and for
+    # rows written before workers were named.
+    worker_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The REGISTER's Path (RFC 3327), one entry a line: registered through an edge, a
+    # request to the contact goes to the first entry with the Path as its Route.
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Lease(Base):
+    """A lease one worker holds at a time (issue 19): ``leader`` (the duties that must
+    not run twice) and each worker's heartbeat (``worker:<id>``). Taken or renewed by
+    one conditional statement (``services.leases``); ``token`` grows each time the
+    holder changes, so a holder can tell it was replaced (a fencing token)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    token: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Trunk(Base):

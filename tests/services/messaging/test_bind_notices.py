@@ -20,7 +20,7 @@ from dialtone.services.messaging.delivery import PartOutcome, Submitted
 from dialtone.services.numbering import numbers
 from dialtone.store.db import transaction
 from dialtone.store.messaging_models import Message
-from tests.database import migrated_database
+from tests.database import migrated_database, query_plan
 from tests.services.conftest import T0
 from tests.services.messaging.conftest import NOW, NUMBER, RECIPIENT, RULES, opt_in
 
@@ -201,8 +201,7 @@ def test_the_bind_query_reads_the_partial_index(session: Session, account: str, 
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     [(statement, parameters)] = [(s, p) for s, p in seen if "bind_notice_due_at" in s]
-    plan = session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-    assert "ix_messages_bind_notice_due" in " ".join(str(row[-1]) for row in plan)
+    assert "ix_messages_bind_notice_due" in query_plan(session, statement, parameters, driver=True)
 
 
 def test_a_batchs_receipts_are_marked_in_its_transaction_and_not_after_a_rollback(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dialtone.rating.ledger import LedgerError, Posting, Transaction
@@ -29,34 +30,56 @@ def from_e4(value: int) -> Decimal:
 
 def post(session: Session, tx: Transaction) -> bool:
     """Append ``tx`` in the caller's transaction; False when its key is already in the
-    books with the same postings (nothing written), LedgerError when with others."""
+    books with the same postings (nothing written), LedgerError when with others.
+
+    Two writers (two workers, or two threads of one) posting the same key at once: both
+    may read the key as free; the unique (key, line) pair decides, the second's insert
+    (after the first's commit: PostgreSQL waits for it, SQLite's single writer too)
+    fails. So the insert is made in a savepoint and the key read again on failure: the
+    second gets the answer it would have got coming second."""
+    done = _posted(session, tx)
+    if done is not None:
+        return done
+    rows = [
+        LedgerEntry(
+            tx_key=tx.key,
+            line_no=number,
+            at=tx.at,
+            account=posting.account,
+            amount_e4=to_e4(posting.amount),
+            currency=posting.currency,
+            memo=tx.memo,
+        )
+        for number, posting in enumerate(tx.postings)
+    ]
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+    except IntegrityError:
+        again = _posted(session, tx)
+        if again is None:
+            raise
+        return again
+    return True
+
+
+def _posted(session: Session, tx: Transaction) -> bool | None:
+    """None when ``tx.key`` is not in the books; False when it is with the same postings;
+    LedgerError when with others."""
     rows = session.scalars(
         select(LedgerEntry).where(LedgerEntry.tx_key == tx.key).order_by(LedgerEntry.line_no)
     ).all()
-    if rows:
-        done = Transaction(
-            tx.key,
-            rows[0].at,
-            rows[0].memo,
-            tuple(Posting(r.account, from_e4(r.amount_e4), r.currency) for r in rows),
-        )
-        if not done.same_as(tx):
-            raise LedgerError(f"key {tx.key} was already posted with other postings")
-        return False
-    for number, posting in enumerate(tx.postings):
-        session.add(
-            LedgerEntry(
-                tx_key=tx.key,
-                line_no=number,
-                at=tx.at,
-                account=posting.account,
-                amount_e4=to_e4(posting.amount),
-                currency=posting.currency,
-                memo=tx.memo,
-            )
-        )
-    session.flush()
-    return True
+    if not rows:
+        return None
+    done = Transaction(
+        tx.key,
+        rows[0].at,
+        rows[0].memo,
+        tuple(Posting(r.account, from_e4(r.amount_e4), r.currency) for r in rows),
+    )
+    if not done.same_as(tx):
+        raise LedgerError(f"key {tx.key} was already posted with other postings")
+    return False
 
 
 def balance(session: Session, account: str, currency: str) -> Decimal:

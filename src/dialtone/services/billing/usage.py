@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
+from dialtone.store.dialect import insert_ignoring_conflicts
 from dialtone.store.models import UsageEvent
 
 MAX_BATCH = 1000
@@ -53,10 +53,13 @@ def ingest(session: Session, account_id: str, events: list[Event], *, now: datet
         }
         for e in events
     ]
-    statement = insert(UsageEvent).on_conflict_do_nothing(
-        index_elements=["account_id", "transaction_id"]
-    )
-    # One executemany: SQLite's rowcount after it is the number of rows inserted (the
-    # ignored duplicates count 0), which is what the client is told was accepted.
-    result = session.connection().execute(statement, rows)
+    statement = insert_ignoring_conflicts(session, UsageEvent, ["account_id", "transaction_id"])
+    # Two workers ingesting the same id: the unique pair decides, the second's row is
+    # skipped (PostgreSQL waits for the first's commit to know).
+    # One executemany: its rowcount is the number of rows inserted (the ignored duplicates
+    # count 0), which is what the client is told was accepted. SQLite's cursor keeps it;
+    # psycopg's forgets it when SQLAlchemy closes the cursor of an INSERT, unless asked
+    # to keep it (preserve_rowcount).
+    connection = session.connection().execution_options(preserve_rowcount=True)
+    result = connection.execute(statement, rows)
     return int(result.rowcount)

@@ -37,6 +37,10 @@ class Binding:
     call_id: str
     cseq: int
     expires_at: datetime
+    # The worker whose TCP/TLS connection the binding lives on (issue 19); None for UDP.
+    worker_id: str | None = None
+    # RFC 3327: the REGISTER's Path entries, in order (registered through an edge).
+    path: tuple[str, ...] = ()
 
 
 def format_source(transport: str, host: str, port: int) -> str:
@@ -104,6 +108,8 @@ def replace_bindings(
         row.call_id = binding.call_id[:255]
         row.cseq = binding.cseq
         row.expires_at = binding.expires_at
+        row.worker_id = binding.worker_id
+        row.path = "\n".join(binding.path) or None
         row.updated_at = now
     session.flush()
 
@@ -117,6 +123,8 @@ def _binding(row: Registration) -> Binding:
         call_id=row.call_id,
         cseq=row.cseq,
         expires_at=row.expires_at,
+        worker_id=row.worker_id,
+        path=tuple(row.path.split("\n")) if row.path else (),
     )
 
 
@@ -128,6 +136,17 @@ def active_bindings(session: Session, *, now: datetime) -> list[tuple[str, Bindi
         .order_by(Registration.user_id, Registration.created_at, Registration.id)
     )
     return [(row.user_id, _binding(row)) for row in rows]
+
+
+def user_bindings(session: Session, user_id: str, *, now: datetime) -> list[Binding]:
+    """One user's unexpired bindings, as any worker registered them (issue 19: several
+    workers behind an edge share the registrar through the store)."""
+    rows = session.scalars(
+        select(Registration)
+        .where(Registration.user_id == user_id, Registration.expires_at > now)
+        .order_by(Registration.created_at, Registration.id)
+    )
+    return [_binding(row) for row in rows]
 
 
 def list_registrations(
