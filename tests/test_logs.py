@@ -31,7 +31,7 @@ def captured() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     stream = io.StringIO()
-    handler = configure("DEBUG", "json", worker_id="w1")
+    handler = configure("DEBUG", "json", worker_id="w1", force=True)
     assert isinstance(handler, logging.StreamHandler)
     handler.setStream(stream)
     try:
@@ -150,9 +150,14 @@ def test_configure_replaces_the_handlers_and_keeps_text_by_default() -> None:
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     try:
-        handler = configure("warning")
+        handler = configure("warning", force=True)
+        assert handler is not None
         assert root.handlers == [handler]
         assert isinstance(handler.formatter, TextFormatter)
+        assert root.level == logging.WARNING
+        # As logging.basicConfig: handlers in place (a test runner's) are left alone.
+        assert configure("debug", "json") is None
+        assert root.handlers == [handler]
         assert root.level == logging.WARNING
     finally:
         root.handlers[:] = saved[0]

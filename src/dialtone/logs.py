@@ -126,16 +126,24 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(
-    level: str, log_format: Literal["text", "json"] = "text", *, worker_id: str | None = None
-) -> logging.Handler:
-    """Log to standard error at ``level`` in ``log_format`` (replacing the root logger's
-    handlers, as ``logging.basicConfig(force=True)`` does); returns the handler."""
+    level: str,
+    log_format: Literal["text", "json"] = "text",
+    *,
+    worker_id: str | None = None,
+    force: bool = False,
+) -> logging.Handler | None:
+    """Log to standard error at ``level`` in ``log_format``; returns the handler. As
+    ``logging.basicConfig`` does, nothing is done when the root logger has handlers
+    already (a command run inside a test, whose runner captures the logs), unless
+    ``force``, which replaces them."""
+    root = logging.getLogger()
+    if root.handlers and not force:
+        return None
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     # On the handler, not a logger: records of every logger (uvicorn's, SQLAlchemy's)
     # pass through it.
     handler.addFilter(_Ids(worker_id))
-    root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
         old.close()

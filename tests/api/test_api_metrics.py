@@ -126,7 +126,7 @@ def json_lines() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
     stream = io.StringIO()
-    handler = configure("INFO", "json")
+    handler = configure("INFO", "json", force=True)
     assert isinstance(handler, logging.StreamHandler)
     handler.setStream(stream)
     try:
