@@ -113,6 +113,7 @@ BY_SECTION = [
     ("api", "http_port", "DIALTONE_HTTP_PORT", "8100", 8100),
     ("console", "console_session_hours", "DIALTONE_CONSOLE_SESSION_HOURS", "8", 8),
     ("shared", "redis_timeout_ms", "DIALTONE_REDIS_TIMEOUT_MS", "250", 250),
+    ("observability", "log_format", "DIALTONE_LOG_FORMAT", "json", "json"),
     ("process", "log_level", "DIALTONE_LOG_LEVEL", "DEBUG", "DEBUG"),
     (
         "edge",

@@ -1050,6 +1050,54 @@ class SharedSection(BaseModel):
     )
 
 
+class ObservabilitySection(BaseModel):
+    """Operations (issue 19): the Prometheus ``/metrics`` endpoint of each worker, who may
+    scrape it, and the log format. Metrics carry no personal data (TERMS D4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics on the HTTP API's port.",
+    )
+    metrics_allowed_networks: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=("127.0.0.0/8", "::1/128"),
+        description="Networks (CIDR, comma-separated) whose clients may scrape /metrics "
+        "without a token; empty: none. The API's port may be public, so by default only "
+        "this host may scrape (a Prometheus elsewhere: list its network or set a token).",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        repr=False,
+        description="A bearer token that lets a client from any address scrape /metrics "
+        "(Prometheus' authorization: credentials); unset: the networks alone decide.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per record; json: one JSON object per line "
+        "with the call, account and worker ids of the work it was logged in.",
+    )
+
+    @field_validator("metrics_allowed_networks", mode="before")
+    @classmethod
+    def _metrics_networks(cls, value: Any) -> Any:
+        import ipaddress  # noqa: PLC0415
+
+        value = tuple(_comma_list(value))
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # a bad one names the setting
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value.strip()) < 16:
+            raise ValueError("at least 16 characters (it is a password)")
+        return value.strip()
+
+
 class ProcessSection(BaseModel):
     """The process: log level and event loop."""
 
@@ -1167,6 +1215,7 @@ class Settings(
     ApiSection,
     ConsoleSection,
     SharedSection,
+    ObservabilitySection,
     ProcessSection,
     EdgeSection,
     WorkersSection,
@@ -1279,6 +1328,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "api": ApiSection,
     "console": ConsoleSection,
     "shared": SharedSection,
+    "observability": ObservabilitySection,
     "process": ProcessSection,
     "edge": EdgeSection,
     "workers": WorkersSection,

@@ -43,10 +43,11 @@ def client(settings: Settings, sessions: sessionmaker[Session]) -> Iterator[Test
         yield test_client
 
 
-# Routes anyone may use, with no key and so no permission: the health check, and the
+# Routes anyone may use, with no key and so no permission: the health check, the
 # unsubscribe link of a marketing email (the recipient has no key; the token in the
-# link is its credential, TERMS M9).
-PUBLIC_ROUTES = frozenset({"/healthz", "/v1/email/unsubscribe/{token}"})
+# link is its credential, TERMS M9), and the operator's metrics (guarded by address or
+# their own token, not by an account's key: tests/api/test_api_metrics.py).
+PUBLIC_ROUTES = frozenset({"/healthz", "/v1/email/unsubscribe/{token}", "/metrics"})
 
 
 def new_account(

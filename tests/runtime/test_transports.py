@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dialtone.runtime.metrics import CallAttempts
 from dialtone.runtime.tls import client_context, ensure_certificate, server_context
 from dialtone.runtime.transports import (
     OverloadGate,
@@ -217,6 +218,10 @@ async def _gate_sheds_over_the_window() -> None:
         priority=lambda request: getattr(request.uri, "user", None) == "112",
     )
     gate.start({"udp": channel})
+    lags: list[float] = []
+    gate.on_lag = lags.append  # the metrics' histogram (runtime.metrics)
+    attempts = CallAttempts()
+    channel.endpoint.on_final = attempts
     peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     peer.bind(("127.0.0.1", 0))
     peer.setblocking(False)
@@ -243,6 +248,10 @@ async def _gate_sheds_over_the_window() -> None:
         await asyncio.sleep(0.2)  # a few measurements: the probe goes and comes back
         assert seen == ["udp-1", "udp-3"]  # the application never heard of the shed one
         assert channel.endpoint.stats["shed"] == 1
+        assert gate.shed == {"INVITE": 1, "REGISTER": 0}
+        assert attempts.counts == {("refused", "503", "overload.busy"): 1}
+        assert lags
+        assert all(0 <= lag < 0.2 for lag in lags)
         assert gate.controller.load.setups == 2
         assert gate.controller.load.lag < 0.2
     finally:

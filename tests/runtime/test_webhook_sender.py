@@ -99,6 +99,8 @@ def test_a_webhook_is_posted_signed_and_marked_delivered(
             await _until(lambda: len(sink.received) == 1)
             await asyncio.sleep(0.2)
             await sender.close()
+            # Counted for the metrics (runtime.metrics): format, outcome, reason.
+            assert sender.attempts == {("dialtone", "delivered", ""): 1}
 
     asyncio.run(scenario())
     [(headers, body)] = sink.received
@@ -132,6 +134,10 @@ def test_a_failed_attempt_is_retried_after_the_back_off(
             await _until(lambda: len(sink.received) == 2)
             await asyncio.sleep(0.2)
             await sender.close()
+            assert sender.attempts == {
+                ("dialtone", "failed", "http_5xx"): 1,
+                ("dialtone", "delivered", ""): 1,
+            }
 
     asyncio.run(scenario())
     with transaction(sessions) as session:

@@ -8,10 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
-from dialtone.api import errors, twilio
+from dialtone.api import errors, metrics, twilio
 from dialtone.api.admission import Admission
 from dialtone.api.deps import SessionDep
 from dialtone.api.limits import BodyLimit
+from dialtone.api.log_scope import LogScope
 from dialtone.api.v1 import (
     account,
     agents,
@@ -58,6 +59,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     errors.install(app)
     # Bodies are refused by size before they are read (413), not after.
     app.add_middleware(BodyLimit)
+    # Outermost: every line logged for a request, the limits' included, is in its scope.
+    app.add_middleware(LogScope)
 
     @app.get("/healthz", tags=["health"])
     def healthz(request: Request, session: SessionDep) -> dict[str, object]:
@@ -97,5 +100,6 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(agents.router)
     app.include_router(agents.report_router)
+    app.include_router(metrics.router)  # /metrics, the operator's Prometheus (issue 19)
     twilio.install(app)  # /2010-04-01/…, the Twilio-compatible API (issue 16)
     return app

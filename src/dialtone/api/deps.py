@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dialtone.api.admission import Admission
 from dialtone.core.errors import DialtoneError
+from dialtone.logs import note_account
 from dialtone.policy import permissions
 from dialtone.services.accounts import api_keys
 from dialtone.services.accounts.api_keys import Credential
@@ -154,6 +155,7 @@ def current_caller(
     key = credentials.credentials if credentials is not None else None
     credential = api_keys.authenticate(session, key, now=datetime.now(UTC))
     request.state.account_id = credential.account.id
+    note_account(credential.account.id)  # on its log lines
     request.state.actor = credential.actor
     return Caller(credential)
 

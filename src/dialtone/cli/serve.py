@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 import dialtone
+from dialtone import logs
 from dialtone.cli import support
 from dialtone.settings import Settings
 from dialtone.store.db import shown
@@ -50,10 +51,9 @@ def serve() -> None:
     )
 
     settings = support.settings_or_exit()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Text as always, or one JSON object a line; either way with the call's and the
+    # account's ids of the work a line is logged in (dialtone.logs).
+    logs.configure(settings.log_level, settings.log_format, worker_id=settings.worker_id)
     for handler in logging.getLogger().handlers:
         handler.addFilter(DatabaseUnreachableInOneLine())
     # Every start-up failure is one line naming the path or socket and what to do.

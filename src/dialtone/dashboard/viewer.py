@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from dialtone.api.deps import Caller, SessionDep
 from dialtone.core.errors import DialtoneError
 from dialtone.dashboard import i18n
+from dialtone.logs import note_account
 from dialtone.policy import permissions
 from dialtone.policy.permissions import ADMINISTRATOR
 from dialtone.services.accounts import console_access
@@ -140,6 +141,7 @@ def load_viewer(request: Request, session: Session) -> Viewer | None:
     if caller is not None:
         # Who asked, for the audit log of a refusal (as the API records it).
         request.state.account_id = caller.account.id
+        note_account(caller.account.id)  # on its log lines
         request.state.actor = caller.credential.actor
     return Viewer(row=row, user=user, operator=operator, caller=caller, language=language)
 

@@ -24,6 +24,7 @@ from dialtone.call import events as ev
 from dialtone.call.call import Call
 from dialtone.codecs import dtmf
 from dialtone.codecs.g711 import encoder_for
+from dialtone.logs import LOG_IDS, LogIds
 from dialtone.services.telephony import calls as call_service
 from dialtone.services.telephony import voicemails as voicemail_service
 from dialtone.sip.headers import Via
@@ -160,6 +161,44 @@ class Driven:
     deferred: set[int] = field(default_factory=set)
     # How many users the call had when they were last told (``on_users_changed``).
     users_told: int = -1
+    # The ids every log line of the call's work carries (dialtone.logs), made once.
+    log_ids: LogIds | None = None
+
+
+class MediaTotals:
+    """Packets of the calls whose media has closed, by what happened to them (the live
+    calls' are read from their relays and sessions): ``received``, ``sent``, ``lost``
+    (sequence numbers that never came), ``late`` (came after a later one). Plain ints
+    kept on the loop, exported at scrape time (runtime.metrics)."""
+
+    __slots__ = ("late", "lost", "received", "sent")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.sent = 0
+        self.lost = 0
+        self.late = 0
+
+    def add(self, port: RtpSession | MediaRelay) -> None:
+        """Count a closed session's or relay's packets in."""
+        received, sent, lost, late = media_counts(port)
+        self.received += received
+        self.sent += sent
+        self.lost += lost
+        self.late += late
+
+
+def media_counts(port: RtpSession | MediaRelay) -> tuple[int, int, int, int]:
+    """(received, sent, lost, late) of one call's media, both sides of a relay."""
+    if isinstance(port, MediaRelay):
+        a, b = port.sides
+        return (
+            a.received + b.received,
+            a.sent + b.sent,
+            a.sequence.lost + b.sequence.lost,
+            a.sequence.late + b.sequence.late,
+        )
+    return port.received, port.sent, port.sequence.lost, port.sequence.late
 
 
 class CallDriver:
@@ -208,6 +247,8 @@ class CallDriver:
         # A prompt still being made (a reply's later sentences, synthesised while the
         # first plays): its Play waits for it. None: every prompt is on disk.
         self.pending_prompt: Callable[[str], asyncio.Future[object] | None] = lambda _: None
+        # Packets of the calls whose media is closed (the metrics read them).
+        self.media_totals = MediaTotals()
         # rtpengine, when it carries bridged calls (``media_engine = "rtpengine"``): the
         # calls no application hears; None: every call on the Python relay.
         self.media_engine: RtpengineMedia | None = None
@@ -235,26 +276,35 @@ class CallDriver:
 
     def start(self, call: Call, actions: list[act.Action], owner: str = "") -> Driven:
         """Take on a new call and run its first actions."""
-        driven = Driven(call, owner=owner)
+        driven = Driven(call, owner=owner, log_ids=LogIds(call.record_id, call.spec.account_id))
         self.calls[call.record_id] = driven
         a = call.a
         if a is not None and isinstance(getattr(a, "transaction", None), InviteServerTransaction):
             self.by_invite[id(a.transaction)] = driven  # type: ignore[attr-defined]
-        self.execute(driven, actions)
-        self._tell_users(driven)
+        token = LOG_IDS.set(driven.log_ids)
+        try:
+            self.execute(driven, actions)
+            self._tell_users(driven)
+        finally:
+            LOG_IDS.reset(token)
         return driven
 
     def feed(self, driven: Driven, event: ev.Event) -> None:
-        """One event for a call."""
+        """One event for a call. Its work (and the tasks and timers it starts) logs with
+        the call's and its account's ids (dialtone.logs)."""
         if driven.ended:
             return
+        token = LOG_IDS.set(driven.log_ids)
         try:
-            actions = driven.call.handle(event, self.loop.time())
-        except Exception:
-            log.exception("call %s: the core failed on %s", driven.call.record_id, event)
-            return
-        self.execute(driven, actions)
-        self._tell_users(driven)
+            try:
+                actions = driven.call.handle(event, self.loop.time())
+            except Exception:
+                log.exception("call %s: the core failed on %s", driven.call.record_id, event)
+                return
+            self.execute(driven, actions)
+            self._tell_users(driven)
+        finally:
+            LOG_IDS.reset(token)
 
     def _tell_users(self, driven: Driven, *, ended: bool = False) -> None:
         """Tell ``on_users_changed`` when the call began, ended or has new users (a
@@ -482,6 +532,7 @@ class CallDriver:
         session, driven.session = driven.session, None
         if session is not None:
             session.close()
+            self.media_totals.add(session)
             self.rtp_ports.release(session.local_port)
             if discard and driven.record_path is not None:
                 discard_recording(Path(driven.record_path))
@@ -489,7 +540,9 @@ class CallDriver:
         if relay is not None:
             relay.close()
             if isinstance(relay, RtpengineRelay):
-                driven.media_closing = relay.closing
+                driven.media_closing = relay.closing  # its packets: the engine's stats
+            else:
+                self.media_totals.add(relay)
 
     def _play(self, driven: Driven, action: act.Play | act.SendDigits, prompt: str | None) -> None:
         waiting = self.pending_prompt(prompt) if prompt is not None else None

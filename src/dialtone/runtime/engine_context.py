@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialtone.logs import LOG_IDS, LogIds
 from dialtone.policy import (
     call_setup,
     destinations,
@@ -283,6 +284,10 @@ class EngineContext:
     ) -> None:
         """Answer a request with a refusal's SIP status and reason, once the refusal is in
         the audit log (a failed audit write is logged; the caller still gets its answer)."""
+        if account_id is not None and LOG_IDS.get() is None:
+            # A setup refused before it became a call: the rest of this task's lines
+            # (its own context) name the account (dialtone.logs).
+            LOG_IDS.set(LogIds(account_id=account_id))
         log.info(
             "%s %s refused: %s (%s) %s",
             event.request.method,

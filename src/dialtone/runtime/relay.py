@@ -30,6 +30,7 @@ from .media import (
     SAMPLE_RATE,
     RtpPortPool,
     RtpSender,
+    SequenceCount,
     Speaker,
     Tap,
     bind_rtp_socket,
@@ -140,6 +141,8 @@ class RelaySide(asyncio.DatagramProtocol):
         self.departed: Address | None = None
         self.received = 0
         self.sent = 0
+        # Lost and late packets of what this leg sends us (read at scrape time).
+        self.sequence = SequenceCount()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # CPython's selector datagram transport is not a DatagramTransport subclass.
@@ -168,6 +171,7 @@ class RelaySide(asyncio.DatagramProtocol):
         if new_party:
             departed = self.remote
             self.departed = departed if departed != address else None
+            self.sequence.restart()
         self.remote = address
         self.latched = False
 
@@ -187,6 +191,8 @@ class MediaRelay:
 
     def __init__(self, audio: NegotiatedAudio | None = None) -> None:
         self.sides = (RelaySide(self, 0), RelaySide(self, 1))
+        # Each side's sequence count, one index away from a packet (lost and late).
+        self._sequences = (self.sides[0].sequence, self.sides[1].sequence)
         self.recorder: StereoRecorder | None = None
         # Indexed by the side a packet comes from: how many voices of ours (a prompt, a
         # speaker) speak to the other leg now; its packets are not passed on meanwhile.
@@ -236,9 +242,20 @@ class MediaRelay:
             # Before the mute: a caller may answer a menu while its prompt plays, and a
             # listener hears the caller over a prompt (barge-in).
             self._look_into(side, data)
-        if self._hushed[side] or is_rtcp(data):
+        if is_rtcp(data):
             # Without rtcp-mux RTCP travels on port+1, which we do not bind; a muxed RTCP
             # packet carries our peer's view of its own leg only, so it is not passed on.
+            return
+        if len(data) >= HEADER_SIZE and data[0] & 0xC0 == 0x80:
+            # The sequence number read in place (lost and late): no parse, no allocation;
+            # the next one in order (nearly every packet) costs no call.
+            seq = data[2] << 8 | data[3]
+            count = self._sequences[side]
+            if (seq - count.last) & 0xFFFF == 1:
+                count.last = seq
+            else:
+                count.see(seq)
+        if self._hushed[side]:
             return
         self.sides[1 - side].send(data)
         if self.recorder is not None:

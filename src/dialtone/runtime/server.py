@@ -15,6 +15,7 @@ from typing import Any
 
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
+from uvicorn.config import LOGGING_CONFIG
 
 from dialtone import __version__
 from dialtone.outside.speech_to_text import HttpTranscriber, Transcriber
@@ -40,19 +41,21 @@ from .engine_context import EngineConfig, sip_user
 from .heap import tune_collector
 from .media import RtpPortPool
 from .messaging import LeaderMessaging, MessagingRuntime
+from .metrics import Metrics, Sources
 from .ng_client import NgUnavailable, parse_address
 from .programmable import start_programmable
 from .randomness import RANDOM
 from .registrar import Registrar
 from .rtpengine import RtpengineConfig, RtpengineMedia
 from .sealing import Owners, everyone, recover
-from .shared import LOOKUPS, SharedState, blocking_failures, open_shared
+from .shared import LOOKUPS, SharedState, blocking_failures, default_worker_id, open_shared
 from .shared.writes import watch_writes
 from .startup import MediaEngineUnreachable, bind_failure, listen_http
 from .tls import client_context, ensure_certificate, server_context
 from .transcription import VoicemailTranscription
 from .transports import OverloadGate, SipChannel, StreamChannel, UdpChannel, udp_socket
 from .trunk_registration import RegistrationSettings, TrunkRegistrations
+from .webhook_sender import WebhookSender
 from .workers import (
     Adoption,
     CallbackDuty,
@@ -143,6 +146,7 @@ async def serve(
         await shared.aclose()
         raise
     programmable = await start_programmable(settings, sessions, sip)
+    metrics = observe(settings, sessions, sip, messaging, shared)
     with contextlib.suppress(AttributeError):
         asgi_app.state.call_placer = engine  # POST /v1/calls (click-to-call)
         asgi_app.state.messaging = messaging  # POST /v1/messages wakes the dispatcher
@@ -152,6 +156,7 @@ async def serve(
         asgi_app.state.failure_counters = blocking_failures(
             shared, settings.redis_timeout_ms / 1000 + 0.5
         )
+        asgi_app.state.metrics = metrics  # GET /metrics (None: metrics_enabled is off)
 
     http = _Server(
         uvicorn.Config(
@@ -161,6 +166,9 @@ async def serve(
             log_level=settings.log_level.lower(),
             access_log=False,
             lifespan="off",
+            # JSON logs: uvicorn's lines go through the root logger's handler too, not
+            # the text handlers uvicorn would set up for itself.
+            log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         )
     )
     http_task = loop.create_task(http.serve(sockets=[http_socket]))
@@ -197,6 +205,40 @@ async def serve(
     await sip.aclose()
     await shared.aclose()
     log.info("stopped")
+
+
+def observe(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    sip: SipRuntime,
+    messaging: LeaderMessaging | None = None,
+    shared: SharedState | None = None,
+) -> Metrics | None:
+    """This worker's metrics over what the runtime counts (None when ``metrics_enabled``
+    is off: nothing is hooked, nothing costs)."""
+    if not settings.metrics_enabled:
+        return None
+    worker_id = shared.worker_id if shared is not None else default_worker_id(settings)
+    metrics = Metrics(sessions, worker_id=worker_id)
+    metrics.attach(
+        Sources(
+            channels=sip.channels,
+            driver=sip.handler.driver,
+            registrar=sip.engine.registrar,
+            gate=sip.gate,
+            executors={"db": sip.db, "reads": sip.reads},
+            commits={"cdr": sip.handler.cdrs, "audit": sip.engine.audit},
+            # The webhook sender runs on the leader only, while it leads.
+            webhooks=(lambda: _webhooks(messaging)) if messaging is not None else None,
+            shared=shared,
+        )
+    )
+    return metrics
+
+
+def _webhooks(messaging: LeaderMessaging) -> WebhookSender | None:
+    runtime = messaging.runtime
+    return runtime.webhooks if runtime is not None else None
 
 
 @dataclass

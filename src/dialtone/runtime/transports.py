@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import cast
 
+from dialtone.logs import CLEAN
 from dialtone.policy.codes import reason
 from dialtone.sip.endpoint import Output, Screen, SipEndpoint
 from dialtone.sip.framing import FramingError, KeepAlivePing, StreamFramer
@@ -86,7 +87,9 @@ class SipChannel:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = deadline
-        self._timer = loop.call_at(deadline, self._fire)
+        # Every transaction's timers share it: it runs in no call's log context, even
+        # when a call's work armed it (dialtone.logs).
+        self._timer = loop.call_at(deadline, self._fire, context=CLEAN.copy())
 
     def _fire(self) -> None:
         self._timer = None
@@ -387,6 +390,11 @@ class OverloadGate:
         self._probe_sent: float | None = None
         self._probe_delay = 0.0
         self.timer_lag = 0.0
+        # Requests shed, by method (INVITE, REGISTER): plain ints, exported at scrape time.
+        self.shed: dict[str, int] = {"INVITE": 0, "REGISTER": 0}
+        # Told the event loop's lag (seconds: how late the timer fired) every
+        # ``interval`` (the metrics' histogram).
+        self.on_lag: Callable[[float], None] | None = None
         self._db_sent: float | None = None
         self._db_delay = 0.0
         self._debug_at = float("-inf")
@@ -415,6 +423,8 @@ class OverloadGate:
         now = loop.time()
         self.timer_lag = max(0.0, now - self._due)
         lag = max(self.timer_lag, self._queue_delay(now), self._database_delay(now))
+        if self.on_lag is not None:
+            self.on_lag(self.timer_lag)
         # Answered setups are dropped from the front as INVITEs come (they end mostly in
         # order); a full sweep here drops the ones that ended out of order.
         kept = [s for s in self._setups if not _answered(s)]
@@ -523,6 +533,7 @@ class OverloadGate:
                     return None
             else:
                 return None
+            self.shed[method] += 1
             return make_response(
                 request,
                 503,

@@ -137,6 +137,9 @@ class WebhookSender:
         self.on_stored: Callable[[], None] | None = None
         self.token_of = token_of
         self.resolve = resolve
+        # Attempts by (format, outcome, reason): plain ints, exported at scrape time.
+        # Bounded: outcome is delivered or failed, reason one of ATTEMPT_REASONS.
+        self.attempts: dict[tuple[str, str, str], int] = {}
         self._client: httpx.AsyncClient | None = None
         self._loop = DueLoop(
             "webhooks", db, self._take, self._send, poll=poll, concurrency=concurrency
@@ -181,6 +184,7 @@ class WebhookSender:
         handler = self.answers.get(due.event.split(":")[0])
         error: str | None = None
         got = Answer(None, None, b"")
+        why = ""
         try:
             parse_target(due.url)
             method, url, body, headers = outgoing(
@@ -196,12 +200,15 @@ class WebhookSender:
                 got = Answer(answer.status_code, answer.headers.get("content-type"), bytes(read))
                 if not 200 <= answer.status_code < 300:
                     error = f"HTTP {answer.status_code}"
+                    why = f"http_{answer.status_code // 100}xx"
         except DialtoneError as exc:
-            error = exc.message
+            error, why = exc.message, "refused"
         except TargetError as exc:
-            error = f"{exc.code}: {exc.reason}"
+            error, why = f"{exc.code}: {exc.reason}", "target"
         except (httpx.HTTPError, ValueError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error, why = f"{type(exc).__name__}: {exc}", _failure(exc)
+        key = (due.format, "delivered" if error is None else "failed", why)
+        self.attempts[key] = self.attempts.get(key, 0) + 1
         if error is not None:
             error = error[:300]
             got = Answer(got.status, got.content_type, got.body, error)
@@ -226,3 +233,27 @@ class WebhookSender:
             else:
                 webhooks.record_attempt(session, due.id, error=error, now=self.clock())
         return stored
+
+
+# Why an attempt failed, as the metrics label it (a bounded set).
+ATTEMPT_REASONS = (
+    "",
+    "http_1xx",
+    "http_3xx",
+    "http_4xx",
+    "http_5xx",
+    "timeout",
+    "connection",
+    "target",
+    "refused",
+    "invalid",
+)
+
+
+def _failure(exc: Exception) -> str:
+    """The reason label of a transport failure or a bad answer."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.TransportError):
+        return "connection"
+    return "invalid"

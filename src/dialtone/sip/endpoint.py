@@ -126,6 +126,9 @@ _TOP_BRANCH = re.compile(
 # Given a new out-of-dialog request and its transaction: None to let it through, or the
 # response that refuses it.
 Screen = Callable[[Request, ServerTransaction], Response | None]
+# Told each final response to a new INVITE (no To tag: a call attempt, not a re-INVITE)
+# as it is sent, whoever made it: the application, the UAS checks or the screen.
+FinalAnswer = Callable[[Request, Response], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,11 @@ class SipEndpoint:
         self.screen: Screen | None = None
         # INVITEs the screen refused, awaiting their ACK, by branch (see _absorb_ack).
         self._refused: dict[str, InviteServerTransaction] = {}
+        # Requests received by method (retransmissions and ACKs included): methods we do
+        # not know count as "other", so a peer cannot grow the table.
+        self.requests: dict[str, int] = {method: 0 for method in KNOWN_METHODS}
+        self.requests["other"] = 0
+        self.on_final: FinalAnswer | None = None
 
     # -- input -----------------------------------------------------------------------------
 
@@ -234,6 +242,8 @@ class SipEndpoint:
         return list(outs)
 
     def _receive_request(self, request: Request, source: Address, now: float) -> list[Output]:
+        method = request.method
+        self.requests[method if method in self.requests else "other"] += 1
         self._stamp_received(request, source)
         key = server_transaction_key(request)
         existing = self._server.get(key)
@@ -374,6 +384,13 @@ class SipEndpoint:
         if self.policy.user_agent and "Server" not in response.headers:
             response.headers.add("Server", self.policy.user_agent)
         outs = transaction.send_response(response, now)
+        if (
+            self.on_final is not None
+            and response.status >= 200
+            and isinstance(transaction, InviteServerTransaction)
+            and transaction.request.to.tag is None
+        ):
+            self.on_final(transaction.request, response)
         if isinstance(transaction, InviteServerTransaction) and 200 <= response.status < 300:
             tag = response.to.tag or ""
             key = (transaction.request.call_id, tag, transaction.request.cseq.number)

@@ -146,6 +146,12 @@ class BindingTable:
         """Users that have (or recently had) bindings."""
         return list(self._by_user)
 
+    def live_count(self, now: float) -> int:
+        """How many bindings of all users are live at ``now`` (nothing is dropped)."""
+        return sum(
+            1 for table in self._by_user.values() for b in table.values() if b.expires_at > now
+        )
+
     def register(
         self,
         user_id: str,

@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 
 from dialtone.api.deps import Caller, SessionDep, recording_key
 from dialtone.core.errors import NotFound, Unauthorized
+from dialtone.logs import note_account
 from dialtone.policy import permissions
 from dialtone.policy.permissions import ADMINISTRATOR
 from dialtone.services.accounts import api_keys
@@ -90,6 +91,7 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
     """The caller, whose account must be the path's ``{AccountSid}`` (when it has one)."""
     credential = authenticate(request, session)
     request.state.account_id = credential.account.id
+    note_account(credential.account.id)  # on its log lines
     request.state.actor = credential.actor
     wanted = request.path_params.get("AccountSid")
     if wanted is not None and wanted != credential.account.id:
