@@ -115,9 +115,12 @@ def run_uac(
     limit: int | None = None,
     hold_ms: int = 0,
     extra: Sequence[str] = (),
+    scenario: Path | None = None,
 ) -> UacRun:
     """sipp's built-in UAC (``-sn uac``: INVITE, ACK, pause ``hold_ms``, BYE; no media)
-    at ``rate`` calls/s for ``seconds`` (or ``calls`` calls), from ``local_port``."""
+    at ``rate`` calls/s for ``seconds`` (or ``calls`` calls), from ``local_port``; or the
+    scenario file ``scenario`` (e.g. one whose ACK and BYE follow the Record-Route of a
+    proxy, which the built-in UAC ignores)."""
     sipp = require_sipp()
     total = calls if calls is not None else max(1, round(rate * seconds))
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,8 +129,7 @@ def run_uac(
             [
                 sipp,
                 f"127.0.0.1:{target_port}",
-                "-sn",
-                "uac",
+                *(["-sf", str(scenario)] if scenario is not None else ["-sn", "uac"]),
                 "-s",
                 service,
                 "-i",

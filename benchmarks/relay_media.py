@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,6 +42,7 @@ from tests.interop.conftest import (
     start_platform,
     stop_platform,
 )
+from tests.programs.rtpengine import Rtpengine, rtpengine
 
 from _proc import (
     CpuMeter,
@@ -83,10 +85,15 @@ class RelayBench:
     """A running dialtone with the forward route, our UAC and UAS as its two trunks, and
     the RTP sockets of both sides."""
 
-    def __init__(self, tmp: Path, max_calls: int, sockets_per_side: int) -> None:
+    def __init__(
+        self, tmp: Path, max_calls: int, sockets_per_side: int, engine: str = "python"
+    ) -> None:
         self.tmp = tmp
         self.max_calls = max_calls
         self.k = sockets_per_side
+        self.engine = engine  # "python" (the built-in relay) or "rtpengine" (issue 19)
+        self.engine_stack = ExitStack()
+        self.rtpengine: Rtpengine | None = None
         self.sockets = open_sockets(2 * sockets_per_side)
         self.ports = [sock.getsockname()[1] for sock in self.sockets]
         self.platform: Platform | None = None
@@ -97,8 +104,30 @@ class RelayBench:
         loop = asyncio.get_running_loop()
         self.uas = Uas(media_ports=self.ports[self.k :])
         await loop.create_datagram_endpoint(lambda: self.uas, local_addr=("127.0.0.1", 0))  # type: ignore[arg-type,return-value]
-        # Two RTP ports per call, even ports only, and some room.
-        platform = start_platform(self.tmp, rtp_ports=4 * self.max_calls + 401, log_level="WARNING")
+        if self.engine == "rtpengine":
+            # rtpengine takes four ports a call (RTP and RTCP, both sides) and a socket
+            # for each; dialtone's own range is then only for calls it answers.
+            self.rtpengine = self.engine_stack.enter_context(
+                rtpengine(
+                    self.tmp / "rtpengine",
+                    ports=4 * self.max_calls + 400,
+                    threads=2,
+                    log_level=4,
+                    open_files=4 * self.max_calls + 2000,
+                )
+            )
+            platform = start_platform(
+                self.tmp,
+                rtp_ports=401,
+                log_level="WARNING",
+                media_engine="rtpengine",
+                rtpengine_ng=self.rtpengine.ng_text,
+            )
+        else:
+            # Two RTP ports per call, even ports only, and some room.
+            platform = start_platform(
+                self.tmp, rtp_ports=4 * self.max_calls + 401, log_level="WARNING"
+            )
         self.platform = platform
         provision(platform, NUMBER)
         self.uac = Uac(("127.0.0.1", platform.sip_port), DIALED)
@@ -118,6 +147,7 @@ class RelayBench:
                 transport_owner.transport.close()
         if self.platform is not None:
             stop_platform(self.platform)
+        self.engine_stack.close()
         for sock in self.sockets:
             sock.close()
 
@@ -186,6 +216,9 @@ class RelayBench:
             Profiler(py_spy, pid, profiler_path) if profiler_path is not None and py_spy else None
         )
         meter = CpuMeter(pid).start()
+        engine_pid = self.rtpengine.process.pid if self.rtpengine is not None else None
+        engine_meter = CpuMeter(engine_pid).start() if engine_pid is not None else None
+        engine_drops = udp_drops_of(engine_pid) if engine_pid is not None else 0
         result = await asyncio.to_thread(
             generator["run"],
             streams,
@@ -195,6 +228,8 @@ class RelayBench:
             late_ms=late_ms,
         )
         meter.stop()
+        if engine_meter is not None:
+            engine_meter.stop()
         if profiler is not None:
             profiler.stop()
         rss = memory_kb(pid).get("VmRSS")
@@ -223,6 +258,10 @@ class RelayBench:
             "server_rss_kb_before_media": rss_before,
             "server_rss_kb_before_calls": rss_idle,
         }
+        if engine_meter is not None and engine_pid is not None:
+            figures["engine_cpu_percent"] = engine_meter.percent
+            figures["engine_socket_drops"] = udp_drops_of(engine_pid) - engine_drops
+            figures["engine_rss_kb"] = memory_kb(engine_pid).get("VmRSS")
         if profiler is not None:
             figures["hotspots"] = profiler.hotspots()
         await asyncio.sleep(1)
@@ -249,12 +288,12 @@ def short(figures: dict[str, object]) -> str:
 
 
 async def measure_relay(
-    levels: list[int], args: argparse.Namespace, py_spy: str | None
+    levels: list[int], args: argparse.Namespace, py_spy: str | None, engine: str = "python"
 ) -> tuple[int, list[dict[str, object]], dict[str, object] | None]:
     """The highest passing level (a failing level is tried once more), every level's
     figures, and the profile at the highest passing level."""
     with tempfile.TemporaryDirectory() as tmp:
-        bench = RelayBench(Path(tmp), max(levels), args.sockets)
+        bench = RelayBench(Path(tmp), max(levels), args.sockets, engine)
         try:
             await bench.start()
             best, results = 0, []
@@ -267,7 +306,7 @@ async def measure_relay(
                         late_ms=args.late_ms,
                         setup_rate=args.setup_rate,
                     )
-                    print(f"relay {short(figures)}", file=sys.stderr, flush=True)
+                    print(f"relay ({engine}) {short(figures)}", file=sys.stderr, flush=True)
                     if figures["ok"]:
                         break
                 results.append(figures)

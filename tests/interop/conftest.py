@@ -253,6 +253,7 @@ def start_platform(tmp: Path, *, rtp_ports: int = 200, **settings: str) -> Platf
         # fresh data dir, migrations and all, is tested as a user runs it: test_readme.py,
         # test_make_serve.py, tests/cli/test_support.py.
         migrated_data_dir(tmp / "var")
+    tmp.mkdir(parents=True, exist_ok=True)  # nothing made it above with a database_url
     log_path = tmp / "serve.log"
     log_file = log_path.open("w")
     process = subprocess.Popen(

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,10 +134,15 @@ def edge(
     pike_density: int = 10_000,
     probe_interval: int = 1,
     fr_timer_ms: int = 1000,
+    children: int = 1,
+    shm_mb: int = 32,
+    defines: Mapping[str, str] | None = None,
 ) -> Iterator[Edge]:
     """Kamailio with dialtone's configuration in front of ``workers`` (UDP and TCP on
     ``port``, a free one when None). Test values: a high pike density (everything on
-    loopback is one source IP), 1 s probes, 1 s fr_timer."""
+    loopback is one source IP), 1 s probes, 1 s fr_timer. The benchmarks give it more
+    UDP ``children`` and shared memory, and ``defines`` (``-A NAME=value``, e.g.
+    ``LOG_LEVEL``)."""
     binary = require_kamailio()
     del tmp  # Kamailio may run as root (CI) or not: a directory outside pytest's 0700 tree
     run_dir = Path(tempfile.mkdtemp(prefix="dialtone-edge-"))
@@ -155,9 +160,10 @@ def edge(
     (run_dir / "dispatcher.list").write_text(dispatcher_list(config))
     log = (run_dir / "kamailio.log").open("wb")
     process = subprocess.Popen(
-        [binary, "-f", str(run_dir / "kamailio.cfg"), "-DD", "-E", "-n", "1",
-         "-m", "32", "-M", "8", "-w", str(run_dir), "-Y", str(run_dir),
-         "-P", str(run_dir / "kamailio.pid")],
+        [binary, "-f", str(run_dir / "kamailio.cfg"), "-DD", "-E", "-n", str(children),
+         "-m", str(shm_mb), "-M", "8", "-w", str(run_dir), "-Y", str(run_dir),
+         "-P", str(run_dir / "kamailio.pid"),
+         *(arg for name, value in (defines or {}).items() for arg in ("-A", f"{name}={value}"))],
         stdout=log, stderr=subprocess.STDOUT, cwd=run_dir,
     )  # fmt: skip
     running = Edge(port, list(workers), run_dir, process)

@@ -9,6 +9,7 @@ other interop peers do)."""
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -66,8 +67,17 @@ def ping(address: tuple[str, int], timeout: float = 0.2) -> bool:
 
 
 @contextmanager
-def rtpengine(directory: Path, *, ports: int = 200) -> Iterator[Rtpengine]:
-    """rtpengine on 127.0.0.1, recording (pcap) under ``directory``/rec."""
+def rtpengine(
+    directory: Path,
+    *,
+    ports: int = 200,
+    threads: int = 2,
+    log_level: int = 6,
+    open_files: int | None = None,
+) -> Iterator[Rtpengine]:
+    """rtpengine on 127.0.0.1, recording (pcap) under ``directory``/rec. The media
+    benchmark gives it thousands of ``ports``, more ``threads``, a quieter ``log_level``
+    and the ``open_files`` its sockets need (one per port)."""
     program = need_rtpengine()
     ng = ("127.0.0.1", free_port())
     low, high = free_rtp_range(ports)
@@ -80,7 +90,7 @@ def rtpengine(directory: Path, *, ports: int = 200) -> Iterator[Rtpengine]:
         "--table=-1",  # user space: no kernel module
         "--foreground",
         "--log-stderr",
-        "--log-level=6",
+        f"--log-level={log_level}",
         "--interface=127.0.0.1",
         f"--listen-ng={ng[0]}:{ng[1]}",
         f"--port-min={low}",
@@ -89,7 +99,7 @@ def rtpengine(directory: Path, *, ports: int = 200) -> Iterator[Rtpengine]:
         "--recording-method=pcap",
         f"--pidfile={directory / 'rtpengine.pid'}",
         "--delete-delay=0",
-        "--num-threads=2",
+        f"--num-threads={threads}",
         "--timeout=60",
         "--silent-timeout=600",
     ]
@@ -97,6 +107,8 @@ def rtpengine(directory: Path, *, ports: int = 200) -> Iterator[Rtpengine]:
         # In its own directory: a core file (rtpengine 10.5 has dumped one once on
         # SIGTERM here) lands there, never in the working tree.
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
+    if open_files is not None:
+        _allow_files(process.pid, open_files)
     try:
         deadline = time.monotonic() + 10
         while not ping(ng):
@@ -108,6 +120,17 @@ def rtpengine(directory: Path, *, ports: int = 200) -> Iterator[Rtpengine]:
         yield Rtpengine(ng, (low, high), recording_dir, log_path, process)
     finally:
         stop(process)
+
+
+def _allow_files(pid: int, count: int) -> None:
+    """Raise the running process's limit of open files to ``count`` (its sockets are
+    opened per call, later; root may raise the hard limit too, others get what the hard
+    limit allows)."""
+    _, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (count, max(count, hard)))
+    except (ValueError, OSError):
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (min(count, hard), hard))
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
