@@ -182,18 +182,35 @@ class SippUas:
     port if it has gone, and says so: a benchmark must not blame the server for it. With
     ``stats`` it writes its counts every second (``totals()``)."""
 
-    def __init__(self, directory: Path, port: int | None = None, *, stats: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        port: int | None = None,
+        *,
+        stats: bool = False,
+        scenario: Path | None = None,
+    ) -> None:
         self.directory = directory
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.restarts = 0
         self.stats = stats
+        self.scenario = scenario
 
     def start(self) -> None:
         sipp = require_sipp()
         stats = ["-trace_stat", "-stf", "uas_stats.csv", "-fd", "1"] if self.stats else []
         self.process = subprocess.Popen(
-            [sipp, "-sn", "uas", "-i", "127.0.0.1", "-p", str(self.port), "-nostdin", *stats],
+            [
+                sipp,
+                *(["-sf", str(self.scenario)] if self.scenario else ["-sn", "uas"]),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-nostdin",
+                *stats,
+            ],
             cwd=self.directory,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -234,15 +251,34 @@ class SippUas:
 
 
 @contextmanager
-def sipp_uas(port: int | None = None, *, stats: bool = False) -> Iterator[SippUas]:
-    """A running :class:`SippUas`, stopped on exit."""
+def sipp_uas(
+    port: int | None = None, *, stats: bool = False, scenario: Path | None = None
+) -> Iterator[SippUas]:
+    """A running :class:`SippUas` (the built-in UAS, or ``scenario``), stopped on exit."""
     with tempfile.TemporaryDirectory() as tmp:
-        uas = SippUas(Path(tmp), port, stats=stats)
+        uas = SippUas(Path(tmp), port, stats=stats, scenario=scenario)
         uas.start()
         try:
             yield uas
         finally:
             uas.stop()
+
+
+def record_routing_uas(directory: Path) -> Path:
+    """sipp's built-in UAS with the request's Record-Route copied into its 180 and 200
+    (RFC 3261 §12.1.1), which the built-in one leaves out: behind a proxy the caller's
+    BYE must carry the proxy's route. Written in ``directory``; its path."""
+    # sipp exits 99 after dumping a scenario: its output is what counts.
+    dumped = subprocess.run(
+        [require_sipp(), "-sd", "uas"], capture_output=True, text=True, check=False
+    ).stdout
+    if '<recv request="ACK"' not in dumped:
+        raise RuntimeError(f"sipp -sd uas gave no scenario: {dumped[:200]!r}")
+    head, tail = dumped.split('<recv request="ACK"', 1)
+    head = head.replace("[last_CSeq:]\n", "[last_CSeq:]\n      [last_Record-Route:]\n")
+    path = directory / "uas_record_route.xml"
+    path.write_text(head + '<recv request="ACK"' + tail)
+    return path
 
 
 @dataclass

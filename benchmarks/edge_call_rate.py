@@ -48,14 +48,23 @@ from tests.programs.postgres import database as postgres_database
 from tests.programs.redis import redis_server
 
 from _proc import CpuMeter, machine_jiffies, python_speed_ms
-from _sipp import Search, SippUas, UacRun, highest_rate, require_sipp, run_uac, sipp_uas
+from _sipp import (
+    Search,
+    SippUas,
+    UacRun,
+    highest_rate,
+    record_routing_uas,
+    require_sipp,
+    run_uac,
+    sipp_uas,
+)
 
 NUMBER = "+33123456789"
 DIALED = "33123456789"
 
 # sipp's UAC, with ACK and BYE to the callee's Contact along the Record-Route (RFC 3261
 # §12.2.1.1): the built-in one sends them to the address it called, which an edge would
-# answer 404 (no Route of its own in them).
+# answer 404 (no Route of its own in them). PCMU alone, as the built-in UAC and UAS say.
 PROXY_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="uac through a proxy">
   <send retrans="500"><![CDATA[
@@ -76,8 +85,7 @@ PROXY_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
       s=-
       c=IN IP4 [media_ip]
       t=0 0
-      m=audio [media_port] RTP/AVP 8 0
-      a=rtpmap:8 PCMA/8000
+      m=audio [media_port] RTP/AVP 0
       a=rtpmap:0 PCMU/8000
 
   ]]></send>
@@ -98,6 +106,7 @@ PROXY_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
       Content-Length: 0
 
   ]]></send>
+  <pause/>
   <send retrans="500"><![CDATA[
 
       BYE [next_url] SIP/2.0
@@ -211,11 +220,12 @@ def measure_two(tmp: Path, args: argparse.Namespace, log: list[str], scenario: P
 
 
 def measure_edge(tmp: Path, args: argparse.Namespace, log: list[str], scenario: Path) -> Search:
-    """sipp's UAS behind the edge as its only worker; no probes (sipp's UAS would not
-    answer an OPTIONS), so it stays active as loaded."""
+    """sipp's UAS behind the edge as its only worker (one that record-routes, as phones
+    and dialtone do); no probes (sipp's UAS would not answer an OPTIONS), so it stays
+    active as loaded."""
     uac_port = free_port()
     edge_port = free_sip_port()
-    with sipp_uas() as uas, edge(
+    with sipp_uas(scenario=record_routing_uas(tmp)) as uas, edge(
         tmp, [("127.0.0.1", uas.port)], port=edge_port, probe_interval=3600, children=4,
         shm_mb=256, defines={"LOG_LEVEL": "1"},
     ):  # fmt: skip

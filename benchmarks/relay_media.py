@@ -86,12 +86,18 @@ class RelayBench:
     the RTP sockets of both sides."""
 
     def __init__(
-        self, tmp: Path, max_calls: int, sockets_per_side: int, engine: str = "python"
+        self,
+        tmp: Path,
+        max_calls: int,
+        sockets_per_side: int,
+        engine: str = "python",
+        engine_threads: int = 2,
     ) -> None:
         self.tmp = tmp
         self.max_calls = max_calls
         self.k = sockets_per_side
         self.engine = engine  # "python" (the built-in relay) or "rtpengine" (issue 19)
+        self.engine_threads = engine_threads
         self.engine_stack = ExitStack()
         self.rtpengine: Rtpengine | None = None
         self.sockets = open_sockets(2 * sockets_per_side)
@@ -111,7 +117,7 @@ class RelayBench:
                 rtpengine(
                     self.tmp / "rtpengine",
                     ports=4 * self.max_calls + 400,
-                    threads=2,
+                    threads=self.engine_threads,
                     log_level=4,
                     open_files=4 * self.max_calls + 2000,
                 )
@@ -293,7 +299,8 @@ async def measure_relay(
     """The highest passing level (a failing level is tried once more), every level's
     figures, and the profile at the highest passing level."""
     with tempfile.TemporaryDirectory() as tmp:
-        bench = RelayBench(Path(tmp), max(levels), args.sockets, engine)
+        threads = getattr(args, "rtpengine_threads", 2)
+        bench = RelayBench(Path(tmp), max(levels), args.sockets, engine, threads)
         try:
             await bench.start()
             best, results = 0, []

@@ -8,7 +8,9 @@ sink are the C one (rtp_blast.c: a Python loop tops out near 500 calls). Three
 measurements, in turn, in the same run:
 
 - **rtpengine**: `media_engine = "rtpengine"`, Debian's rtpengine 10.5 in user space (no
-  kernel module: it cannot be built or loaded here), 2 threads, 4 ports a call;
+  kernel module: it cannot be built or loaded here), `--rtpengine-threads` (4: more
+  than the cores, as its threads also wait in system calls), 4 ports a
+  call;
 - **python**: the built-in relay (`media_engine = "python"`, the default);
 - **reference**: the generator and sink talking to themselves without any relay, at the
   same levels: the measuring side's own limit on this machine.
@@ -48,6 +50,9 @@ def main() -> None:
     parser.add_argument("--late-ms", type=float, default=40.0)
     parser.add_argument("--setup-rate", type=float, default=200, help="calls/s while setting up")
     parser.add_argument("--sockets", type=int, default=32, help="RTP sockets per side")
+    parser.add_argument(
+        "--rtpengine-threads", type=int, default=4, help="rtpengine's --num-threads"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="1 run, 3 s, levels 250,500 and 250,500,1000"
     )
@@ -98,6 +103,7 @@ def main() -> None:
                 "path": "RTP generator -> media engine (bridged forward call set up through "
                 "dialtone) -> RTP sink",
                 "runs": args.runs,
+                "rtpengine_threads": args.rtpengine_threads,
                 "seconds_per_level": args.seconds,
                 "late_ms": args.late_ms,
                 "max_bad_percent": 100 * relay_media.MAX_BAD,
