@@ -120,6 +120,8 @@ class RelayBench:
                     threads=self.engine_threads,
                     log_level=4,
                     open_files=4 * self.max_calls + 2000,
+                    # Wide and unclaimed: rtpengine skips ports in use (ours included).
+                    port_range=(10000, 60999),
                 )
             )
             platform = start_platform(
