@@ -191,15 +191,6 @@ def run_streams(
     lost = sum(max(0, sent[i] - received[i]) for i in range(count))
     duplicated = sum(max(0, received[i] - sent[i]) for i in range(count))
 
-    def spread(histogram: list[int]) -> dict[str, float]:
-        top = max((i for i, n in enumerate(histogram) if n), default=0)
-        return {
-            "p50": _percentile(histogram, 0.5),
-            "p99": _percentile(histogram, 0.99),
-            "p999": _percentile(histogram, 0.999),
-            "max": round(((top + 1) << BUCKET_SHIFT) / 1e6, 2),
-        }
-
     return MediaResult(
         streams=count,
         seconds=cycles * PERIOD_NS / 1e9,
@@ -210,8 +201,8 @@ def run_streams(
         duplicated=duplicated,
         misdelivered=misdelivered,
         send_errors=sum(errors),
-        delay_ms=spread(delays),
-        send_lag_ms=spread(lags),
+        delay_ms=_spread(delays),
+        send_lag_ms=_spread(lags),
     )
 
 
