@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.interop import conftest
 from tests.interop.conftest import free_port, free_sip_port, start_platform, stop_platform
+from tests.interop.sippgen import proxy_call
 from tests.programs.kamailio import edge
 from tests.programs.postgres import database as postgres_database
 from tests.programs.redis import redis_server
@@ -62,72 +63,16 @@ from _sipp import (
 NUMBER = "+33123456789"
 DIALED = "33123456789"
 
-# sipp's UAC, with ACK and BYE to the callee's Contact along the Record-Route (RFC 3261
-# §12.2.1.1): the built-in one sends them to the address it called, which an edge would
-# answer 404 (no Route of its own in them). PCMU alone, as the built-in UAC and UAS say.
-# Kamailio's UDP children relay a 180 and its 200 in parallel, so a 180 may arrive after
-# the 200: legal over UDP, and a phone ignores it, but sipp aborts a call on a message
-# out of its scenario's order. Run with ``-default_behaviors all,-abortunexp`` (UNEXPECTED
-# below): such a message is logged and the call goes on. ("global" optional recvs are
-# no help: sipp jumps back to them, then waits for a second 200.)
-PROXY_UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="uac through a proxy">
-  <send retrans="500"><![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:carrier@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=sipp 1 1 IN IP4 [media_ip]
-      s=-
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-
-  ]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rrs="true" rtd="true"/>
-  <send><![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:carrier@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-  ]]></send>
-  <pause/>
-  <send retrans="500"><![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:carrier@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="200" crlf="true"/>
-</scenario>
-"""
+# sipp's UAC through the edge (tests' proxy_call: ACK and BYE along the Record-Route),
+# PCMU alone as the built-in UAC and UAS say. Kamailio's UDP children relay a 180 and its
+# 200 in parallel, so a 180 may arrive after the 200: legal over UDP, and a phone ignores
+# it, but sipp aborts a call on a message out of its scenario's order. Run with
+# ``-default_behaviors all,-abortunexp`` (UNEXPECTED below): such a message is logged and
+# the call goes on. ("global" optional recvs are no help: sipp jumps back to them, then
+# waits for a second 200.)
+PROXY_UAC = proxy_call(
+    "[service]", from_user="carrier", hold_ms=None, pcmu_only=True, log_hangup=False
+)
 
 
 @contextmanager

@@ -98,15 +98,20 @@ def test_who_may_scrape(
         assert answer.headers["www-authenticate"] == "Bearer"
     if status != 200:
         assert b"dialtone_" not in answer.content
+        code = {401: "metrics.token_invalid", 403: "metrics.forbidden"}[status]
+        assert answer.json()["code"] == code, answer.text
+        assert TOKEN not in answer.text
 
 
 def test_off_is_404_and_without_a_runtime_503(
     sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     with client_at("127.0.0.1", sessions, tmp_path, metrics_enabled=False) as client:
-        assert client.get("/metrics").status_code == 404
+        off = client.get("/metrics")
+    assert (off.status_code, off.json()["code"]) == (404, "metrics.off"), off.text
     with client_at("127.0.0.1", sessions, tmp_path, runtime=False) as client:
-        assert client.get("/metrics").status_code == 503
+        alone = client.get("/metrics")
+    assert (alone.status_code, alone.json()["code"]) == (503, "call.engine_unavailable")
 
 
 def test_the_settings_check_networks_and_tokens() -> None:

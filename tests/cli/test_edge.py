@@ -69,6 +69,21 @@ def test_refused_options(tmp_path: Path, extra: tuple[str, ...], complaint: str)
     assert not (tmp_path / "edge" / "kamailio.cfg").exists()
 
 
+@pytest.mark.parametrize("where", ["a file", "under a file", "unwritable"])
+def test_an_out_it_cannot_write_is_one_line(tmp_path: Path, where: str) -> None:
+    # Root writes through permission bits: /sys is where nobody may create a file.
+    out = {
+        "a file": tmp_path / "taken",
+        "under a file": tmp_path / "taken" / "edge",
+        "unwritable": Path("/sys/kernel/dialtone-edge"),
+    }[where]
+    (tmp_path / "taken").write_text("not a directory")
+    code, output = _config(out, "--listen", "udp:192.0.2.1:5060")
+    assert code == 2, output
+    assert output.startswith(f"error: --out {out}: cannot write there ("), output
+    assert len(output.strip().splitlines()) == 1, output
+
+
 def test_kamailio_accepts_what_the_command_writes(tmp_path: Path) -> None:
     require_kamailio()
     out = tmp_path / "edge"

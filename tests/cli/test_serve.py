@@ -9,6 +9,7 @@ that is a symbolic link into it (recordings on another disk are linked like that
 
 from __future__ import annotations
 
+import base64
 import os
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from dialtone.services.sealing_key import fingerprint
+from dialtone.store import sealed
 from tests.interop.conftest import server_env, start_platform, stop_platform
 
 UNWRITABLE = Path("/sys/kernel")
@@ -209,3 +212,35 @@ def test_19_an_unreachable_redis_stops_serve_with_one_line_and_status_2(tmp_path
     assert done.returncode == 2
     assert line.startswith(f"error: redis redis://:***@127.0.0.1:{port}/0: cannot reach it (")
     assert "s3cret" not in done.stdout + done.stderr
+
+
+def test_19_a_worker_with_another_sealing_key_is_refused(tmp_path: Path) -> None:
+    """Workers on several machines share a database and are each given the sealing key:
+    one started with another key (here its own data dir's generated one) would seal what
+    the others cannot open. It stops with one line naming both fingerprints, never the
+    keys; a worker given the same key starts."""
+    (tmp_path / "first").mkdir()
+    first = start_platform(tmp_path / "first", worker_id="w1")
+    database_url = f"sqlite:///{first.data_dir / 'dialtone.db'}"
+    key = sealed.key_for(None, first.data_dir / "keys" / "recordings.key")
+    try:
+        env = server_env(tmp_path / "second", worker_id="w2")
+        env["DIALTONE_DATABASE_URL"] = database_url
+        done = _serve(env, tmp_path)
+        line = _one_error_line(done)
+        other = sealed.key_for(None, tmp_path / "second" / "var" / "keys" / "recordings.key")
+        assert line == (
+            f"error: this worker's sealing key (fingerprint {fingerprint(other)}) is not the "
+            f"one this database's recordings and trunk passwords are sealed with "
+            f"(fingerprint {fingerprint(key)}): give every worker the same recording_key "
+            "(DIALTONE_RECORDING_KEY), or start it on the data dir whose key file made them"
+        )
+        second = start_platform(
+            tmp_path / "third",
+            worker_id="w3",
+            recording_key=base64.b64encode(key).decode(),
+            database_url=database_url,
+        )
+        assert stop_platform(second) == 0, second.log()
+    finally:
+        assert stop_platform(first) == 0, first.log()

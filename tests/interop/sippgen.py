@@ -61,12 +61,14 @@ def _request(
     auth: bool = False,
     extra: tuple[str, ...] = (),
     same_branch_as: int = 0,
+    routes: bool = False,
 ) -> str:
     # sipp's [branch] is per scenario message; [branch-N] repeats the one N messages back.
     branch = f"[branch-{same_branch_as}]" if same_branch_as else "[branch]"
     lines = [
         f"{method} {uri} SIP/2.0",
         f"Via: SIP/2.0/[transport] [local_ip]:[local_port];branch={branch}",
+        *(["[routes]"] if routes else []),
         f"From: <sip:{from_user}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]",
         f"To: <sip:{to_user}@[remote_ip]:[remote_port]>"
         + ("[peer_tag_param]" if in_dialog else ""),
@@ -323,6 +325,66 @@ def call(
         _request("BYE", uri, cseq, from_user=from_user, to_user=to, in_dialog=True), retrans=True
     )
     out += '  <recv response="200" crlf="true"/>\n'
+    return out + TAIL
+
+
+PCMU_ONLY = """v=0
+      o=sipp 1 1 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000"""
+
+
+def proxy_call(
+    to: str,
+    *,
+    from_user: str = "+14155550100",
+    hold_ms: int | None = 500,
+    extra: tuple[str, ...] = (),
+    pcmu_only: bool = False,
+    log_hangup: bool = True,
+) -> str:
+    """A UAC call through a proxy (the SIP edge): ACK and BYE go to the callee's Contact
+    (``[next_url]``) along the Record-Route (``[routes]``), as RFC 3261 §12.2.1.1 says;
+    sipp's built-in UAC sends them to the address it called, which an edge answers 404
+    (no Route of its own in them). ``extra`` headers go into the INVITE; ``hold_ms=None``
+    holds for sipp's ``-d``; ``log_hangup`` logs "answered-and-hung-up <Call-ID>" for
+    every call answered and hung up, which the CDR checks count."""
+    uri = f"sip:{to}@[remote_ip]:[remote_port]"
+    body = PCMU_ONLY if pcmu_only else _sdp()
+    out = HEAD.format(name="proxy call")
+    out += _msg(
+        _request("INVITE", uri, 1, from_user=from_user, to_user=to, body=body, extra=extra),
+        retrans=True,
+    )
+    out += (
+        '  <recv response="100" optional="true"/>\n'
+        '  <recv response="180" optional="true"/>\n'
+        '  <recv response="183" optional="true"/>\n'
+        '  <recv response="200" rrs="true" rtd="true"/>\n'
+    )
+    out += _msg(
+        _request(
+            "ACK", "[next_url]", 1, from_user=from_user, to_user=to, in_dialog=True, routes=True
+        )
+    )
+    out += "  <pause/>\n" if hold_ms is None else f'  <pause milliseconds="{hold_ms}"/>\n'
+    out += _msg(
+        _request(
+            "BYE", "[next_url]", 2, from_user=from_user, to_user=to, in_dialog=True, routes=True
+        ),
+        retrans=True,
+    )
+    if log_hangup:
+        out += (
+            '  <recv response="200" crlf="true">\n'
+            '    <action><log message="answered-and-hung-up [call_id]"/></action>\n'
+            "  </recv>\n"
+        )
+    else:
+        out += '  <recv response="200" crlf="true"/>\n'
     return out + TAIL
 
 

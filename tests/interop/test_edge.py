@@ -35,80 +35,11 @@ from .conftest import (
     sipp_errors,
     sippgen,
 )
+from .edge_cluster import PASSWORD
 
 pytestmark = pytest.mark.interop
 
-PASSWORD = "correct-horse-1"
 ALICE_HZ, BOB_HZ = 440.0, 880.0
-
-
-def edge_call(to: str, *, hold_ms: int = 500, extra: tuple[str, ...] = ()) -> str:
-    """A sipp UAC call through a proxy: ACK and BYE go to the callee's Contact
-    (``[next_url]``) along the Record-Route (``[routes]``), as RFC 3261 §12.2.1.1 says;
-    ``extra`` headers go into the INVITE."""
-    headers = "".join(f"{line}\n      " for line in extra)
-    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="edge call">
-  <send retrans="500"><![CDATA[
-
-      INVITE sip:{to}@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:+14155550100@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:{to}@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:sipp@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      User-Agent: sipp-interop
-      {headers}Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=sipp 1 1 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8 0
-      a=rtpmap:8 PCMA/8000
-      a=rtpmap:0 PCMU/8000
-
-  ]]></send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="200" rrs="true" rtd="true"/>
-  <send><![CDATA[
-
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:+14155550100@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:{to}@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-  ]]></send>
-  <pause milliseconds="{hold_ms}"/>
-  <send retrans="500"><![CDATA[
-
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:+14155550100@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:{to}@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-  ]]></send>
-  <recv response="200" crlf="true">
-    <action><log message="answered-and-hung-up [call_id]"/></action>
-  </recv>
-</scenario>
-"""
 
 
 @dataclass
@@ -239,7 +170,11 @@ def test_a_sipp_call_through_the_edge_reaches_a_registered_baresip(
     wait_registered(setup, bob, "bob")
     code = asyncio.run(
         run_sipp(
-            setup.tmp, "caller", edge_call(worker.number), port=free_port(), target=setup.edge.port
+            setup.tmp,
+            "caller",
+            sippgen.proxy_call(worker.number),
+            port=free_port(),
+            target=setup.edge.port,
         )
     )
     assert code == 0, sipp_errors(setup.tmp, "caller") + setup.edge.log()[-3000:]
@@ -392,7 +327,7 @@ def test_a_phone_behind_nat_is_reached_through_the_edge_in_and_after_the_invite(
         answering = threading.Thread(target=phone.answer_call)
         answering.start()
         code = asyncio.run(
-            run_sipp(setup.tmp, "nat-caller", edge_call(worker.number, hold_ms=300),
+            run_sipp(setup.tmp, "nat-caller", sippgen.proxy_call(worker.number, hold_ms=300),
                      port=free_port(), target=setup.edge.port)
         )  # fmt: skip
         answering.join(20)

@@ -12,8 +12,6 @@
 
 from __future__ import annotations
 
-import base64
-import os
 import re
 import signal
 import socket
@@ -32,22 +30,15 @@ from tests.programs.kamailio import Edge, edge
 
 from .baresip import Baresip, require_baresip
 from .conftest import (
-    SIPP,
     Platform,
-    add_user,
     calls,
     free_port,
-    free_rtp_range,
-    free_sip_port,
     poll,
-    provision,
     registrations,
     require_sipp,
-    sippgen,
-    start_platform,
-    stop_platform,
 )
-from .test_edge import PASSWORD, edge_call
+from .edge_cluster import PASSWORD, read_text, sipp_through, workers_behind_edge
+from .sippgen import proxy_call
 
 pytestmark = pytest.mark.interop
 
@@ -67,41 +58,11 @@ class Pair:
 def pair(tmp_path: Path) -> Iterator[Pair]:
     """Two workers on one database behind an edge; the account and users bob (202)."""
     require_sipp()
-    edge_port = free_sip_port()
-    ports = [free_sip_port(), free_sip_port()]
-    database = tmp_path / "w0" / "var" / "dialtone.db"  # the first worker's, migrated
-    shared = {
-        "ring_seconds": "0.2",
-        "digest_algorithms": "MD5",
-        "edge_addresses": f"127.0.0.1:{edge_port}",
-        # One key for both: what one seals (trunk passwords) the other opens.
-        "recording_key": base64.b64encode(os.urandom(32)).decode(),
-    }
-    workers: list[Platform] = []
-    try:
-        for index, port in enumerate(ports):
-            extra = {"database_url": f"sqlite:///{database}"} if index else {}
-            workers.append(
-                start_platform(
-                    tmp_path / f"w{index}",
-                    rtp_ports=100,
-                    sip_port=str(port),
-                    sip_tcp_port=str(port),
-                    **shared,
-                    **extra,
-                )
-            )
-        provision(workers[0])
-        for other in workers[1:]:
-            other.account_id, other.api_key = workers[0].account_id, workers[0].api_key
-            other.number = workers[0].number
-        add_user(workers[0], "bob", "202", PASSWORD)
-        workers[1].extra["bob"] = workers[0].extra["bob"]
-        with edge(tmp_path, [("127.0.0.1", p) for p in ports], port=edge_port) as kamailio:
-            yield Pair(workers, kamailio, tmp_path, database)
-    finally:
-        for worker in workers:
-            stop_platform(worker)
+    database = tmp_path / "w1" / "var" / "dialtone.db"  # the first worker's, migrated
+    with workers_behind_edge(
+        tmp_path, lambda index: {"database_url": f"sqlite:///{database}"} if index else {}
+    ) as (workers, kamailio):
+        yield Pair(workers, kamailio, tmp_path, database)
 
 
 def test_a_phone_registered_through_one_worker_is_called_through_the_other(
@@ -126,7 +87,7 @@ def test_a_phone_registered_through_one_worker_is_called_through_the_other(
                 json={"kind": "user", "target": first.extra["bob"]},
             )
         assert routed.status_code == 200, routed.text
-        done = _sipp(pair, edge_call(first.number, hold_ms=300), calls=1, rate=1)
+        done = _sipp(pair, proxy_call(first.number, hold_ms=300), calls=1, rate=1)
         assert done.returncode == 0, _sipp_log(pair, "err") + pair.edge.log()[-3000:]
         bob.wait_event("CALL_ESTABLISHED")
         bob.wait_event("CALL_CLOSED")
@@ -150,29 +111,13 @@ def test_a_phone_registered_through_one_worker_is_called_through_the_other(
 def _sipp(
     pair: Pair, xml: str, *, calls: int, rate: float, background: bool = False
 ) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
-    """sipp as a UAC through the edge; each answered call it hangs up is logged."""
-    assert SIPP is not None
-    scenario = sippgen.write(pair.tmp, "traffic.xml", xml)
-    args = [
-        SIPP, f"127.0.0.1:{pair.edge.port}", "-sf", str(scenario), "-i", "127.0.0.1",
-        "-p", str(free_port()), "-mp", str(free_rtp_range(40)[0]),
-        "-m", str(calls), "-r", str(rate), "-l", str(calls), "-timeout", "60s",
-        "-nostdin", "-trace_err", "-error_file", str(pair.tmp / "sipp.err"),
-        "-trace_logs", "-log_file", str(pair.tmp / "sipp.log"),
-        "-recv_timeout", "8000",
-    ]  # fmt: skip
-    if background:
-        return subprocess.Popen(
-            args, cwd=pair.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
-        )
-    return subprocess.run(
-        args, cwd=pair.tmp, capture_output=True, text=True, timeout=90, check=False
+    return sipp_through(
+        pair.tmp, pair.edge.port, "sipp", xml, calls=calls, rate=rate, background=background
     )
 
 
 def _sipp_log(pair: Pair, kind: str) -> str:
-    path = pair.tmp / ("sipp.err" if kind == "err" else "sipp.log")
-    return path.read_text(errors="replace") if path.exists() else ""
+    return read_text(pair.tmp, "sipp.err" if kind == "err" else "sipp.log")
 
 
 def test_kill_9_of_a_worker_under_traffic(pair: Pair) -> None:
@@ -180,7 +125,7 @@ def test_kill_9_of_a_worker_under_traffic(pair: Pair) -> None:
     # worker the edge gives it to, held 1.5 s, then hung up by sipp through the edge.
     victim, survivor = pair.workers[1], pair.workers[0]
     total, rate = 40, 5
-    sipp = _sipp(pair, edge_call(survivor.number, hold_ms=1500), calls=total, rate=rate,
+    sipp = _sipp(pair, proxy_call(survivor.number, hold_ms=1500), calls=total, rate=rate,
                  background=True)  # fmt: skip
     assert isinstance(sipp, subprocess.Popen)
     try:

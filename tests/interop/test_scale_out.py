@@ -17,8 +17,6 @@ test_postgresql.py, test_workers.py); this is them together, as an operator runs
 
 from __future__ import annotations
 
-import base64
-import os
 import re
 import signal
 import subprocess
@@ -30,29 +28,22 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.programs.kamailio import Edge, edge
+from tests.programs.kamailio import Edge
 from tests.programs.postgres import database as postgres_database
 from tests.programs.postgres import require_postgres
 from tests.programs.redis import RedisServer, redis_server
 
 from .baresip import Baresip, require_baresip
 from .conftest import (
-    SIPP,
     Platform,
-    add_user,
     calls,
-    free_port,
-    free_rtp_range,
-    free_sip_port,
     poll,
-    provision,
     registrations,
     require_sipp,
     sippgen,
-    start_platform,
-    stop_platform,
 )
-from .test_edge import PASSWORD, edge_call
+from .edge_cluster import PASSWORD, read_text, sipp_through, workers_behind_edge
+from .sippgen import proxy_call
 
 pytestmark = pytest.mark.interop
 
@@ -91,44 +82,18 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     number and the user bob (202)."""
     require_sipp()
     require_postgres()
-    edge_port = free_sip_port()
-    ports = [free_sip_port(), free_sip_port()]
-    key = base64.b64encode(os.urandom(32)).decode()
-    with postgres_database() as url, redis_server() as redis:
-        shared = {
-            "database_url": url,
-            "redis_url": redis.url,
-            "edge_addresses": f"127.0.0.1:{edge_port}",
-            # One key for all: what one seals (trunk passwords, recordings) another opens.
-            "recording_key": key,
+    with (
+        postgres_database() as url,
+        redis_server() as redis,
+        workers_behind_edge(
+            tmp_path,
+            database_url=url,
+            redis_url=redis.url,
             # Only the shared invalidation can make a change reach the other worker.
-            "lookup_cache_seconds": "60",
-            "ring_seconds": "0.2",
-            "digest_algorithms": "MD5",
-        }
-        workers: list[Platform] = []
-        try:
-            for index, port in enumerate(ports):
-                workers.append(
-                    start_platform(
-                        tmp_path / f"w{index + 1}",
-                        rtp_ports=100,
-                        sip_port=str(port),
-                        sip_tcp_port=str(port),
-                        worker_id=f"w{index + 1}",
-                        **shared,
-                    )
-                )
-            provision(workers[0])
-            workers[1].account_id, workers[1].api_key = workers[0].account_id, workers[0].api_key
-            workers[1].number = workers[0].number
-            add_user(workers[0], "bob", "202", PASSWORD)
-            workers[1].extra["bob"] = workers[0].extra["bob"]
-            with edge(tmp_path, [("127.0.0.1", p) for p in ports], port=edge_port) as kamailio:
-                yield Cluster(workers, kamailio, redis, url, tmp_path)
-        finally:
-            for worker in workers:
-                stop_platform(worker)
+            lookup_cache_seconds="60",
+        ) as (workers, kamailio),
+    ):
+        yield Cluster(workers, kamailio, redis, url, tmp_path)
 
 
 def _sipp(
@@ -141,30 +106,14 @@ def _sipp(
     auth: tuple[str, str] | None = None,
     background: bool = False,
 ) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
-    """sipp as a UAC through the edge; an answered call it hangs up is logged."""
-    assert SIPP is not None
-    scenario = sippgen.write(cluster.tmp, f"{name}.xml", xml)
-    args = [
-        SIPP, f"127.0.0.1:{cluster.edge.port}", "-sf", str(scenario), "-i", "127.0.0.1",
-        "-p", str(free_port()), "-mp", str(free_rtp_range(40)[0]),
-        "-m", str(calls), "-r", str(rate), "-l", str(calls), "-timeout", "60s",
-        "-nostdin", "-trace_err", "-error_file", str(cluster.tmp / f"{name}.err"),
-        "-trace_logs", "-log_file", str(cluster.tmp / f"{name}.log"), "-recv_timeout", "8000",
-    ]  # fmt: skip
-    if auth is not None:
-        args += ["-au", auth[0], "-ap", auth[1]]
-    if background:
-        return subprocess.Popen(
-            args, cwd=cluster.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
-        )
-    return subprocess.run(
-        args, cwd=cluster.tmp, capture_output=True, text=True, timeout=90, check=False
-    )
+    return sipp_through(
+        cluster.tmp, cluster.edge.port, name, xml, calls=calls, rate=rate, auth=auth,
+        background=background,
+    )  # fmt: skip
 
 
 def _read(cluster: Cluster, name: str) -> str:
-    path = cluster.tmp / name
-    return path.read_text(errors="replace") if path.exists() else ""
+    return read_text(cluster.tmp, name)
 
 
 def test_two_workers_on_postgresql_and_redis_behind_the_edge(cluster: Cluster) -> None:
@@ -183,7 +132,7 @@ def test_two_workers_on_postgresql_and_redis_behind_the_edge(cluster: Cluster) -
         # Worker 2 takes new calls and reads the number's route (the default greeting)
         # into its look-up cache, kept 60 s.
         cluster.dispatch_only_to(other)
-        warm = _sipp(cluster, "warm", edge_call(number, hold_ms=200))
+        warm = _sipp(cluster, "warm", proxy_call(number, hold_ms=200))
         assert warm.returncode == 0, _read(cluster, "warm.err") + cluster.edge.log()[-3000:]
         assert poll(lambda: len(calls(first)) == 1)
 
@@ -195,7 +144,7 @@ def test_two_workers_on_postgresql_and_redis_behind_the_edge(cluster: Cluster) -
         assert routed.status_code == 200, routed.text
         # ... is followed by the next call, which lands on worker 2: it rings bob, whose
         # phone registered through worker 1.
-        held = _sipp(cluster, "held", edge_call(number, hold_ms=6000), background=True)
+        held = _sipp(cluster, "held", proxy_call(number, hold_ms=6000), background=True)
         assert isinstance(held, subprocess.Popen)
         try:
             bob.wait_event("CALL_ESTABLISHED")
@@ -247,7 +196,7 @@ def test_kill_9_of_a_worker_under_traffic_loses_no_answered_call(cluster: Cluste
     victim, survivor = cluster.workers[1], cluster.workers[0]
     total, rate = 40, 5
     sipp = _sipp(
-        cluster, "traffic", edge_call(survivor.number, hold_ms=1500), calls=total, rate=rate,
+        cluster, "traffic", proxy_call(survivor.number, hold_ms=1500), calls=total, rate=rate,
         background=True,
     )  # fmt: skip
     assert isinstance(sipp, subprocess.Popen)

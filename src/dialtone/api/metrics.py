@@ -23,7 +23,9 @@ from functools import lru_cache
 from typing import Protocol
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
+from dialtone.api.errors import error_body
 from dialtone.settings import Settings
 
 # The Prometheus text format 0.0.4, which every Prometheus reads.
@@ -69,16 +71,35 @@ def allowed(settings: Settings, client: str | None, authorization: str | None) -
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    """The Prometheus text format (``text/plain; version=0.0.4``)."""
+    """The Prometheus text format (``text/plain; version=0.0.4``); a refusal is the API's
+    JSON error (``metrics.off``, ``metrics.forbidden``, ``metrics.token_invalid``,
+    ``call.engine_unavailable``), which Prometheus shows as the target's error."""
     settings: Settings = request.app.state.settings
     if not settings.metrics_enabled:
-        return Response("metrics are off (metrics_enabled)\n", 404, media_type="text/plain")
+        return _refused(404, "metrics.off", "metrics are off on this worker (metrics_enabled)")
     client = request.client.host if request.client is not None else None
     refused = allowed(settings, client, request.headers.get("authorization"))
+    if refused == 401:
+        return _refused(
+            401,
+            "metrics.token_invalid",
+            "scraping from this address needs Authorization: Bearer <metrics_token>",
+            {"WWW-Authenticate": "Bearer"},
+        )
     if refused:
-        headers = {"WWW-Authenticate": "Bearer"} if refused == 401 else None
-        return Response("not allowed to scrape\n", refused, headers, media_type="text/plain")
+        return _refused(
+            403,
+            "metrics.forbidden",
+            f"{client} may not scrape: not in metrics_allowed_networks, and no metrics_token "
+            "is set",
+        )
     source: MetricsSource | None = getattr(request.app.state, "metrics", None)
     if source is None:
-        return Response("no runtime in this process\n", 503, media_type="text/plain")
+        return _refused(503, "call.engine_unavailable", "no runtime in this process")
     return Response(await source.scrape(), media_type=CONTENT_TYPE)
+
+
+def _refused(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status, headers)

@@ -79,10 +79,16 @@ def edge_config(
         )
     except ValueError as exc:
         raise _bad(exc) from None
-    out.mkdir(parents=True, exist_ok=True)
     cfg = out / "kamailio.cfg"
-    cfg.write_text(kamailio_cfg(config))
-    (out / "dispatcher.list").write_text(dispatcher_list(config))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(kamailio_cfg(config))
+        (out / "dispatcher.list").write_text(dispatcher_list(config))
+    except OSError as exc:
+        # --out a file, or a directory this user may not write: one line, nothing half-made
+        # that matters (Kamailio is started on the two files only once both are there).
+        typer.echo(f"error: --out {out}: cannot write there ({exc.strerror})", err=True)
+        raise typer.Exit(2) from None
     typer.echo(_start_hint(config, cfg.absolute()))
 
 

@@ -44,6 +44,7 @@ def serve() -> None:
     from dialtone.runtime.startup import (  # noqa: PLC0415
         MediaEngineUnreachable,
         StartupError,
+        check_sealing_key,
         lock_data_dir,
         make_shared_files,
         prepare_directories,
@@ -70,6 +71,7 @@ def serve() -> None:
         with startup_lock(settings):
             sessions = _open_or_explain(settings)
             make_shared_files(settings)
+            check_sealing_key(settings, sessions)
         asgi = create_app(settings, sessions)
         install_console(asgi)  # the web console on the same app (issue 18)
         _hint_first_operator(sessions)

@@ -711,6 +711,20 @@ REGISTRY: Mapping[str, ReasonCode] = _codes(
     C("http.method_not_allowed", (), "The route does not take this method.", 405),
     C("http.too_large", (), "The request body is too large.", 413),
     C("api.busy", (), "The API is past its capacity; try again after Retry-After.", 503),
+    # The operator's /metrics (issue 19): refusals in the API's shape too.
+    C("metrics.off", (), "Metrics are turned off on this worker (metrics_enabled).", 404),
+    C(
+        "metrics.forbidden",
+        (),
+        "This client's address is not in metrics_allowed_networks and no metrics_token is set.",
+        403,
+    ),
+    C(
+        "metrics.token_invalid",
+        (),
+        "Scraping from this address needs Authorization: Bearer <metrics_token>.",
+        401,
+    ),
     C(
         "http.unsupported_media_type",
         (),

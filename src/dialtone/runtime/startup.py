@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialtone.services import sealing_key
 from dialtone.settings import Settings
 
 from .tls import ensure_certificate
@@ -116,6 +119,18 @@ def make_shared_files(settings: Settings) -> None:
             settings.tls_dir,
             settings.advertised_host,
         )
+
+
+def check_sealing_key(settings: Settings, sessions: sessionmaker[Session]) -> None:
+    """Refuse to start with a sealing key other than the one the database's files were
+    sealed with (issue 19: workers on several machines are each given it; the first
+    start records its fingerprint). Called under :func:`startup_lock`, after
+    :func:`make_shared_files` made this data dir's key if it needed one."""
+    with sessions() as session:
+        try:
+            sealing_key.check(session, settings.sealing_key())
+        except sealing_key.KeyMismatch as exc:
+            raise StartupError(str(exc)) from None
 
 
 def _writable_directory(path: Path, what: str, remedy: str) -> None:

@@ -199,6 +199,18 @@ class Lease(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class PlatformFact(Base):
+    """A fact about the whole platform, one row each (issue 19): today the fingerprint
+    of the key that seals recordings, documents and trunk passwords, so that a worker
+    given another key is refused at start instead of writing what the others cannot
+    open (services.sealing_key)."""
+
+    __tablename__ = "platform_facts"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
+
 class Trunk(Base):
     """A carrier SIP trunk: where outbound calls leave and inbound ones come from (V11).
 
