@@ -28,6 +28,8 @@ from tests.interop.conftest import (
     sipp_errors,
 )
 
+pytestmark = pytest.mark.interop
+
 pytestmark = [
     pytest.mark.interop,
     pytest.mark.skipif(

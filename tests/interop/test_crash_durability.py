@@ -29,6 +29,8 @@ from tests.programs import postgres
 
 from .conftest import Platform, free_port, provision, start_platform, stop_platform
 
+pytestmark = pytest.mark.interop
+
 SDP = (
     b"v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
     b"m=audio 9 RTP/AVP 0\r\n"

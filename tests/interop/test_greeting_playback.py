@@ -14,11 +14,15 @@ import struct
 import time
 import wave
 
+import pytest
+
 from dialtone.codecs.g711 import alaw_encode, ulaw_encode
 from dialtone.rtp.packet import RtpPacket
 from dialtone.services.telephony.greetings import default_greeting_path, wav_to_pcm8k
 
 from .conftest import Platform, free_port
+
+pytestmark = pytest.mark.interop
 
 
 def _invite(

@@ -67,7 +67,10 @@ def _same_transaction_call_ids(row: dict[str, str]) -> set[str | None]:
     return ids
 
 
-pytestmark = pytest.mark.skipif(not ROWS, reason="RFC 4475 corpus not found (shared/testdata)")
+pytestmark = [
+    pytest.mark.interop,
+    pytest.mark.skipif(not ROWS, reason="RFC 4475 corpus not found (shared/testdata)"),
+]
 
 
 @pytest.fixture(scope="module")

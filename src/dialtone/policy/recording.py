@@ -20,7 +20,6 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import geocoder
 
 from dialtone.policy.decision import ALLOWED, Decision, refuse
 
@@ -59,7 +58,10 @@ def jurisdiction(e164: str) -> str | None:
     region = phonenumbers.region_code_for_number(number)
     if region != "US":
         return region
-    # The geocoder names a state ("Florida") or a city and its state ("San Francisco, CA").
+    # The geocoder's data takes a third of a second to load: only a US number's place needs
+    # it. It names a state ("Florida") or a city and its state ("San Francisco, CA").
+    from phonenumbers import geocoder  # noqa: PLC0415
+
     last = geocoder.description_for_number(number, "en").rsplit(", ", 1)[-1]
     state = last if last in _STATE_CODES else _US_STATES.get(last)
     return f"US-{state}" if state else "US"

@@ -11,6 +11,7 @@ password is refused for a user whose email another signed-in person already uses
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -34,9 +35,14 @@ INVITATION_TTL = timedelta(days=3)
 LANGUAGES = ("en", "fr")
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so that an unknown email takes as long as
-# a wrong password (no telling which emails have an account by timing).
-_DUMMY_HASH = _hasher.hash("not a password anyone has")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so that an unknown email takes as long
+    as a wrong password (no telling which emails have an account by timing). Made on first
+    use: an argon2 hash costs a tenth of a second, which every start would pay."""
+    return _hasher.hash("not a password anyone has")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +80,7 @@ def hash_password(password: str) -> str:
 
 def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
