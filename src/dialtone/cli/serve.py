@@ -34,12 +34,9 @@ def serve() -> None:
     - DIALTONE_WORKER_ID (host name and SIP port): several workers on one database
 
     Every setting is in the README (Configuration)."""
-    # Imported here: the web framework and the runtime take most of a second and more to
-    # load, which every other (short) command would otherwise pay.
-    from dialtone.api.app import create_app  # noqa: PLC0415
-    from dialtone.dashboard.app import install as install_console  # noqa: PLC0415
-    from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
-    from dialtone.runtime.server import serve as run  # noqa: PLC0415
+    # Imported here: the web framework and the runtime take seconds to load, which every
+    # other (short) command would otherwise pay; and only once the directories are
+    # checked, so that a start that cannot work says so at once.
     from dialtone.runtime.shared.errors import SharedStateError  # noqa: PLC0415
     from dialtone.runtime.startup import (  # noqa: PLC0415
         MediaEngineUnreachable,
@@ -62,6 +59,11 @@ def serve() -> None:
         prepare_directories(settings)
         # Before the database or the recordings are touched; held until the process ends.
         lock = lock_data_dir(settings)  # noqa: F841
+        from dialtone.api.app import create_app  # noqa: PLC0415
+        from dialtone.dashboard.app import install as install_console  # noqa: PLC0415
+        from dialtone.runtime.loop import loop_factory  # noqa: PLC0415
+        from dialtone.runtime.server import serve as run  # noqa: PLC0415
+
         logging.getLogger("dialtone").info(
             "worker %s (lease %.0f s, renewed every %.0f s)",
             settings.worker_id,

@@ -11,14 +11,14 @@ import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from dialtone.services import sealing_key
 from dialtone.settings import Settings
 
 from .tls import ensure_certificate
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 class StartupError(Exception):
@@ -126,6 +126,10 @@ def check_sealing_key(settings: Settings, sessions: sessionmaker[Session]) -> No
     sealed with (issue 19: workers on several machines are each given it; the first
     start records its fingerprint). Called under :func:`startup_lock`, after
     :func:`make_shared_files` made this data dir's key if it needed one."""
+    # Here, not at the top: serve checks its directories and ports (this module) before
+    # it loads the database models and the rest, so that a bad start fails at once.
+    from dialtone.services import sealing_key  # noqa: PLC0415
+
     with sessions() as session:
         try:
             sealing_key.check(session, settings.sealing_key())

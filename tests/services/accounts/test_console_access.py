@@ -39,6 +39,16 @@ def test_a_password_has_10_to_200_characters(length: int, accepted: bool) -> Non
         assert refused.value.code == "console.password_invalid"
 
 
+@pytest.mark.production_password_cost
+def test_passwords_are_argon2id_at_the_recommended_cost() -> None:
+    """The other tests hash at the least cost (tests/conftest.py); this one checks the
+    hasher the platform uses: argon2id, 3 passes over 64 MiB, 4 lanes (RFC 9106's
+    second recommended option)."""
+    stored = console_access.hash_password("correct horse battery")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+    assert console_access._hasher.verify(stored, "correct horse battery")
+
+
 def test_only_a_hash_is_stored_and_it_signs_the_user_in_with_their_role(
     session: Session, account: str
 ) -> None:
