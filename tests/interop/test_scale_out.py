@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -97,19 +98,10 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 
 def _sipp(
-    cluster: Cluster,
-    name: str,
-    xml: str,
-    *,
-    calls: int = 1,
-    rate: float = 1,
-    auth: tuple[str, str] | None = None,
-    background: bool = False,
+    cluster: Cluster, name: str, xml: str, **options: Any
 ) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
-    return sipp_through(
-        cluster.tmp, cluster.edge.port, name, xml, calls=calls, rate=rate, auth=auth,
-        background=background,
-    )  # fmt: skip
+    """sipp through the cluster's edge (edge_cluster.sipp_through's options)."""
+    return sipp_through(cluster.tmp, cluster.edge.port, name, xml, **options)
 
 
 def _read(cluster: Cluster, name: str) -> str:
